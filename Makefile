@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` and `make test`. CMake does the building.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 20
+CMAKE_FLAGS ?=
+ifdef CI
+CMAKE_FLAGS += -DTRAPLINE_WERROR=ON
+endif
+
+.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench clean config-template
+
+all: build
+
+deps:
+	scripts/deps.sh
+
+test-deps:
+	scripts/deps.sh --test
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Starts the service on its embedded defaults (DNS 127.0.0.1:5353, zone bl.example.org, ./var).
+run: build
+	./$(BUILD)/trapline serve
+
+# Everything: the normal build, the same tests under ASan+UBSan, then each fuzz target briefly.
+test: test-deps build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) asan fuzz-smoke
+
+asan: test-deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRAPLINE_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		TRAPLINE_SANITIZED=1 ctest --output-on-failure -j $(JOBS) -L 'unit|integration'
+
+fuzz-smoke: test-deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRAPLINE_FUZZ=ON \
+		-DTRAPLINE_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz
+
+# A longer fuzzing campaign: make fuzz FUZZ_SECONDS=3600
+fuzz:
+	$(MAKE) fuzz-smoke FUZZ_SECONDS=$(if $(filter 20,$(FUZZ_SECONDS)),600,$(FUZZ_SECONDS))
+
+bench: build
+	bench/dns.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

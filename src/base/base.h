@@ -1,0 +1,73 @@
+/* base.h - small shared pieces: logging, IP parsing and formatting, socket addresses, time. */
+#ifndef TRAPLINE_BASE_H
+#define TRAPLINE_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* ---- errors ---------------------------------------------------------------- */
+
+enum base_err {
+	BASE_OK = 0,
+	BASE_EINVAL = -1,  /* input does not parse */
+	BASE_ENOMEM = -2,  /* allocation failed */
+	BASE_EIO = -3,     /* a system call failed; errno says why */
+	BASE_ERANGE = -4,  /* a number is out of range */
+};
+
+/* Name of a base_err value, for messages. */
+const char *base_strerror(int err);
+
+/* ---- logging --------------------------------------------------------------- */
+/* One line per event on stderr: "ts=2026-11-23T16:00:00.123Z level=info module=dns <message>".
+ * Messages are written as "event key=value key=value" so the line stays machine-readable. */
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERR = 3 };
+
+void log_set_level(enum log_level level);
+/* Parses "debug", "info", "warn", "error"; returns BASE_EINVAL for anything else. */
+int log_level_parse(const char *s, enum log_level *out);
+void log_msg(enum log_level level, const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void log_vmsg(enum log_level level, const char *module, const char *fmt, va_list ap);
+
+#define log_debug(mod, ...) log_msg(LOG_DEBUG, (mod), __VA_ARGS__)
+#define log_info(mod, ...) log_msg(LOG_INFO, (mod), __VA_ARGS__)
+#define log_warn(mod, ...) log_msg(LOG_WARN, (mod), __VA_ARGS__)
+#define log_err(mod, ...) log_msg(LOG_ERR, (mod), __VA_ARGS__)
+
+/* ---- IP addresses ---------------------------------------------------------- */
+/* IPv4 addresses are uint32_t in host byte order (1.2.3.4 == 0x01020304).
+ * IPv6 addresses are 16 bytes in network order. */
+
+#define IP4_STRLEN 16 /* "255.255.255.255" + NUL */
+#define IP6_STRLEN 46 /* INET6_ADDRSTRLEN */
+
+/* Parses a dotted quad of exactly four decimal octets (no leading '+', at most
+ * three digits per octet) from s[0..len). Returns 0 or BASE_EINVAL. */
+int ip4_parse(const char *s, size_t len, uint32_t *out);
+/* Parses an IPv6 address in any RFC 4291 text form from s[0..len). 0 or BASE_EINVAL. */
+int ip6_parse(const char *s, size_t len, uint8_t out[16]);
+/* Formats into buf (IP4_STRLEN / IP6_STRLEN bytes); returns the length written. */
+size_t ip4_format(uint32_t ip, char *buf);
+size_t ip6_format(const uint8_t ip[16], char *buf);
+
+/* ---- socket addresses ------------------------------------------------------ */
+
+/* Parses "127.0.0.1:5353", "[::1]:5353" (a port is required) into ss/len.
+ * Returns 0 or BASE_EINVAL. */
+int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+/* Formats an address as "127.0.0.1:5353" or "[::1]:5353" into buf of size cap. */
+void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap);
+
+/* ---- time ------------------------------------------------------------------ */
+
+/* Monotonic clock in nanoseconds. */
+uint64_t time_mono_ns(void);
+/* Wall clock, seconds since the epoch. */
+int64_t time_wall_s(void);
+
+#endif

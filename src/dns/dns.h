@@ -1,0 +1,88 @@
+/* dns.h - the DNS side: the query/answer core on byte buffers and the UDP/TCP server. */
+#ifndef TRAPLINE_DNS_H
+#define TRAPLINE_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "zone/zone.h"
+
+enum dns_err {
+	DNS_OK = 0,
+	DNS_EINVAL = -1, /* bad configuration value */
+	DNS_ENOMEM = -2,
+	DNS_EIO = -3,    /* socket/bind/thread failure; errno says why */
+};
+
+const char *dns_strerror(int err);
+
+#define DNS_RCODE_NOERROR 0
+#define DNS_RCODE_FORMERR 1
+#define DNS_RCODE_SERVFAIL 2
+#define DNS_RCODE_NXDOMAIN 3
+#define DNS_RCODE_NOTIMP 4
+#define DNS_RCODE_REFUSED 5
+#define DNS_RCODE_BADVERS 16 /* extended (EDNS) */
+
+#define DNS_MAX_UDP 4096      /* the largest EDNS UDP size we ever answer with */
+#define DNS_MAX_MSG 65535     /* TCP */
+
+/* What the answering core needs to know; shared read-only by every worker. */
+struct dns_config {
+	char zone[256];         /* zone origin, presentation form, no trailing dot ("bl.example.org") */
+	uint16_t edns_udp_max;  /* cap on the client's advertised EDNS UDP size (default 1232) */
+};
+
+/* Per-worker answering state: the zone name in wire form and caches derived from the current
+ * snapshot (the encoded SOA and NS records). Init once per thread, no allocation after. */
+struct dns_ctx;
+
+/* Allocates a context for cfg (copied). NULL on allocation failure or a zone name that is
+ * not a valid domain name. */
+struct dns_ctx *dns_ctx_new(const struct dns_config *cfg);
+void dns_ctx_free(struct dns_ctx *ctx);
+
+/* Answers one query. q/qlen: the received message; out/cap: where the answer goes (cap is
+ * the most the transport can carry: DNS_MAX_UDP for UDP, DNS_MAX_MSG for TCP). tcp: the
+ * query came over TCP (no truncation to the UDP size). snap may be NULL (nothing loaded
+ * yet: SERVFAIL). Returns the answer length, or 0 when nothing must be sent (QR=1, no
+ * readable header). Allocates nothing; never reads past qlen nor writes past cap. */
+size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const uint8_t *q,
+		  size_t qlen, uint8_t *out, size_t cap, bool tcp);
+
+/* Counters a worker keeps (read without locks, approximately, for logs and metrics). */
+struct dns_stats {
+	uint64_t queries, answers, dropped, formerr, nxdomain, refused, truncated;
+	uint64_t tcp_conns, tcp_rejected;
+};
+
+/* ---- the server ------------------------------------------------------------ */
+
+#define DNS_LISTEN_MAX 8
+
+struct dns_server_config {
+	struct dns_config dns;
+	unsigned n_listen;
+	struct sockaddr_storage listen[DNS_LISTEN_MAX]; /* each gets UDP and TCP */
+	socklen_t listen_len[DNS_LISTEN_MAX];
+	unsigned threads;        /* UDP workers per address (SO_REUSEPORT sockets), >= 1 */
+	unsigned tcp_max_conns;  /* open TCP connections at most; more are closed at once */
+	unsigned tcp_idle_ms;    /* a TCP connection idle this long is closed */
+};
+
+struct dns_server;
+
+/* Creates and binds every socket (UDP: cfg->threads per address; TCP: one per address) but
+ * starts no thread, so the caller can drop privileges in between. DNS_EIO (logged with the
+ * address) if a socket cannot be bound. */
+int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out);
+/* Starts the workers, which answer from zone (read with zone_read_lock/zone_current). */
+int dns_server_start(struct dns_server *srv, struct zone_handle *zone);
+/* Stops the workers (within about 100 ms), closes the sockets, frees srv. */
+void dns_server_stop(struct dns_server *srv);
+/* Sum of every worker's counters. */
+void dns_server_stats(const struct dns_server *srv, struct dns_stats *out);
+
+#endif

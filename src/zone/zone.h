@@ -1,0 +1,191 @@
+/* zone.h - the listing set: entries, answer classes, immutable snapshots, lookup, publication. */
+#ifndef TRAPLINE_ZONE_H
+#define TRAPLINE_ZONE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- errors ---------------------------------------------------------------- */
+
+enum zone_err {
+	ZONE_OK = 0,
+	ZONE_EINVAL = -1,   /* bad argument (prefix length, address with host bits set, ...) */
+	ZONE_ENOMEM = -2,   /* allocation failed */
+	ZONE_EIO = -3,      /* the data file could not be read; errno says why */
+	ZONE_EPARSE = -4,   /* the data file had lines that do not parse (each one was logged) */
+	ZONE_ETOOMANY = -5, /* more answer classes than ZONE_CLASS_MAX */
+};
+
+const char *zone_strerror(int err);
+
+/* ---- answer classes -------------------------------------------------------- */
+/* Every entry points at an answer class: the A value, the TXT template and the TTL.
+ * Class 0 (ZONE_CLASS_EXCLUDE) marks an exclusion: "not listed". */
+
+#define ZONE_CLASS_EXCLUDE 0
+#define ZONE_CLASS_MAX 65535
+
+struct zone_class {
+	uint32_t a;      /* A value, host byte order (127.0.0.2 == 0x7f000002) */
+	uint32_t ttl;    /* TTL of the A and TXT answers */
+	const char *txt; /* TXT template, '$' becomes the queried IP; NULL: no TXT record */
+	uint32_t txt_len;
+};
+
+/* ---- zone-wide data -------------------------------------------------------- */
+
+#define ZONE_NS_MAX 8
+#define ZONE_NAME_MAX 255 /* presentation form, without the trailing dot */
+
+struct zone_soa {
+	char mname[ZONE_NAME_MAX + 1]; /* primary name server, no trailing dot */
+	char rname[ZONE_NAME_MAX + 1]; /* hostmaster mailbox as a domain name, no trailing dot */
+	uint32_t serial, refresh, retry, expire, minimum;
+	uint32_t ttl; /* TTL of the SOA record itself */
+};
+
+struct zone_ns {
+	uint32_t ttl;
+	unsigned count;
+	char names[ZONE_NS_MAX][ZONE_NAME_MAX + 1]; /* no trailing dot */
+};
+
+/* What a builder starts from: the values used where the data does not say
+ * otherwise (the config gives them; a data file's $SOA/$NS/$TTL/":A:TXT" lines win). */
+struct zone_defaults {
+	struct zone_soa soa; /* serial 0: the builder uses the current time */
+	struct zone_ns ns;
+	uint32_t ttl;        /* TTL for A/TXT answers */
+	uint32_t a;          /* default A value, host order */
+	const char *txt;     /* default TXT template (copied) */
+};
+
+/* ---- building a snapshot --------------------------------------------------- */
+
+struct zone_builder;
+struct zone_snapshot;
+
+/* A new empty builder seeded with defaults (copied). NULL on allocation failure. */
+struct zone_builder *zone_builder_new(const struct zone_defaults *defaults);
+void zone_builder_free(struct zone_builder *b);
+
+/* Interns an answer class (identical classes share one id) and returns its id (>= 1)
+ * in *id. txt may be NULL (no TXT). ZONE_ETOOMANY past ZONE_CLASS_MAX classes. */
+int zone_builder_class(struct zone_builder *b, uint32_t a, const char *txt, size_t txt_len,
+		       uint32_t ttl, uint16_t *id);
+/* The class used for entries that name none: the current default (":A:TXT" line or defaults). */
+int zone_builder_default_class(struct zone_builder *b, uint16_t *id);
+
+/* Adds an IPv4 range [first, last] (host order, inclusive; a /32 is first == last; any range,
+ * it need not be a CIDR block) pointing at class_id, or an exclusion with ZONE_CLASS_EXCLUDE.
+ * Where entries overlap, the most specific (smallest) one wins; between two of the same size,
+ * the exclusion wins, then the one added last. */
+int zone_builder_add4(struct zone_builder *b, uint32_t first, uint32_t last, uint16_t class_id);
+/* Adds an IPv6 prefix (host bits must be zero: ZONE_EINVAL otherwise; plen 0..128). */
+int zone_builder_add6(struct zone_builder *b, const uint8_t prefix[16], unsigned plen,
+		      uint16_t class_id);
+/* Replaces the SOA / NS / default TTL of what will be built. */
+void zone_builder_set_soa(struct zone_builder *b, const struct zone_soa *soa);
+void zone_builder_set_ns(struct zone_builder *b, const struct zone_ns *ns);
+
+/* Entries added so far (IPv4 ranges + IPv6 prefixes, exclusions included). */
+size_t zone_builder_count(const struct zone_builder *b);
+
+/* Builds an immutable snapshot from everything added and resets nothing: the builder can be
+ * freed afterwards. The RFC 5782 test points are always present: 127.0.0.2 and
+ * ::ffff:7f00:2 listed (default class), 127.0.0.1 and ::ffff:7f00:1 never listed.
+ * *out is owned by the caller until published; free an unpublished one with zone_snapshot_free. */
+int zone_snapshot_build(struct zone_builder *b, struct zone_snapshot **out);
+void zone_snapshot_free(struct zone_snapshot *s);
+
+/* ---- incremental changes --------------------------------------------------- */
+/* The writer (a later issue) changes a few entries at a time. A change set applied to a
+ * snapshot gives a new snapshot that shares the big immutable arrays of the old one and
+ * carries the changes in a small overlay; when the overlay grows past a bound, apply merges
+ * it into new arrays (linear in the size of the zone, amortised over many changes). */
+
+enum zone_change_op { ZONE_CHANGE_SET = 1, ZONE_CHANGE_DELETE = 2 };
+
+struct zone_change {
+	enum zone_change_op op;
+	bool v6;
+	uint32_t ip4;     /* v4: a single address (host order) */
+	uint8_t ip6[16];  /* v6: a /128 or a prefix */
+	uint8_t plen6;    /* v6 prefix length */
+	struct {          /* SET: what the entry answers (interned into the new snapshot) */
+		uint32_t a;
+		uint32_t ttl;
+		const char *txt; /* NULL: the snapshot's default class */
+	} cls;
+};
+
+/* New snapshot = base + changes; base is not modified and stays valid. serial is the new
+ * SOA serial. *out as for zone_snapshot_build. */
+int zone_snapshot_apply(const struct zone_snapshot *base, const struct zone_change *changes,
+			size_t n, uint32_t serial, struct zone_snapshot **out);
+
+/* ---- reading a snapshot (lock-free, any thread) ---------------------------- */
+
+/* The class answering for ip, or NULL when it is not listed. The pointer lives as long as
+ * the snapshot. Lookup allocates nothing. */
+const struct zone_class *zone_lookup4(const struct zone_snapshot *s, uint32_t ip);
+const struct zone_class *zone_lookup6(const struct zone_snapshot *s, const uint8_t ip[16]);
+/* True when at least one listed address lies in [first, last] (used to tell an empty
+ * non-terminal like 3.2.1.ZONE from a name that does not exist). */
+bool zone_any4(const struct zone_snapshot *s, uint32_t first, uint32_t last);
+/* True when at least one listed address lies inside prefix/plen (plen 0..128). */
+bool zone_any6(const struct zone_snapshot *s, const uint8_t prefix[16], unsigned plen);
+
+const struct zone_soa *zone_snapshot_soa(const struct zone_snapshot *s);
+const struct zone_ns *zone_snapshot_ns(const struct zone_snapshot *s);
+/* A number unique to this snapshot in this process (never reused), so readers can cache
+ * data derived from a snapshot (encoded SOA, ...) and notice when it changed. */
+uint64_t zone_snapshot_id(const struct zone_snapshot *s);
+/* Listed + excluded entries it holds (IPv4 ranges and IPv6 prefixes, test points excluded). */
+size_t zone_snapshot_count(const struct zone_snapshot *s);
+/* Bytes of memory the snapshot owns. */
+size_t zone_snapshot_bytes(const struct zone_snapshot *s);
+
+/* ---- rbldnsd data files ---------------------------------------------------- */
+/* The subset of rbldnsd's ip4set / ip4trie / ip6trie format that lists use: comments (# ;),
+ * $SOA, $NS, $TTL, ":A:TXT" default lines, entries "a.b.c.d", "a.b.c.d/len", "a.b.c.d-e",
+ * "a.b.c.d-a.b.c.d", abbreviated "a.b.c" (a /24) forms, IPv6 addresses and prefixes, a
+ * per-entry ":A:TXT" or "TXT" value after the address, "!" exclusions, and the combined
+ * form's "$DATASET ip4set|ip4trie|ip6trie[:name] @" sections. */
+
+struct zone_load_report {
+	size_t lines;    /* lines read */
+	size_t entries;  /* entries added */
+	size_t errors;   /* lines that did not parse (each logged as file:line: problem) */
+};
+
+/* Reads path into b. Bad lines are logged with file and line number, counted in
+ * report->errors and skipped; the call then returns ZONE_EPARSE after reading the whole file
+ * (the caller decides whether a file with errors is served). ZONE_EIO if it cannot be read. */
+int zone_load_rbldnsd(struct zone_builder *b, const char *path, struct zone_load_report *report);
+/* The same on a buffer (name is used in messages): what the fuzz target drives. */
+int zone_load_rbldnsd_buf(struct zone_builder *b, const char *name, const char *data, size_t len,
+			  struct zone_load_report *report);
+
+/* ---- publication (RCU) ----------------------------------------------------- */
+/* One published "current" snapshot. Reader threads register once, then bracket each use
+ * (a batch of queries) with zone_read_lock/unlock; the pointer from zone_current is valid
+ * until zone_read_unlock. zone_publish swaps in a new snapshot with one pointer store and
+ * frees the old one after every reader has left it. */
+
+struct zone_handle;
+
+struct zone_handle *zone_handle_new(void);
+/* Frees the handle and the current snapshot; no reader may be running. */
+void zone_handle_free(struct zone_handle *h);
+void zone_reader_register(void);
+void zone_reader_unregister(void);
+void zone_read_lock(void);
+void zone_read_unlock(void);
+/* The current snapshot (NULL before the first publish). Only between lock and unlock. */
+const struct zone_snapshot *zone_current(struct zone_handle *h);
+/* Publishes s (the handle takes ownership); waits for readers of the old one, then frees it. */
+void zone_publish(struct zone_handle *h, struct zone_snapshot *s);
+
+#endif
