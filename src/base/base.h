@@ -3,6 +3,7 @@
 #define TRAPLINE_BASE_H
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,5 +70,54 @@ void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap);
 uint64_t time_mono_ns(void);
 /* Wall clock, seconds since the epoch. */
 int64_t time_wall_s(void);
+
+/* ---- configuration ------------------------------------------------------- */
+/* Every key lives in one schema table (base_config.c): name, type, default, limits, help.
+ * The file format is "key = value" lines; '#' starts a comment. The command line sets the
+ * same keys after the file, so an option overrides the file. */
+
+#define CONFIG_STR_MAX 1024
+#define CONFIG_ERR_MAX 512
+
+struct config {
+	char data_dir[CONFIG_STR_MAX];   /* data directory (SQLite, exports) */
+	char dns_listen[CONFIG_STR_MAX]; /* "ADDR:PORT[,ADDR:PORT...]" (UDP and TCP each) */
+	char zone[256];                  /* zone origin, no trailing dot */
+	unsigned threads;                /* UDP workers per address; 0 = one per core */
+	char static_file[CONFIG_STR_MAX];/* rbldnsd-format data file, "" = none */
+	char user[64];                   /* user to run as after binding, when started as root */
+	char log_level[16];
+	uint32_t answer_a;               /* default A value, host order */
+	char answer_txt[CONFIG_STR_MAX]; /* default TXT template, '$' = the queried IP */
+	unsigned answer_ttl;
+	char soa_mname[256];             /* "" = ns1.<zone> */
+	char soa_rname[256];             /* "" = hostmaster.<zone> */
+	unsigned soa_ttl, soa_refresh, soa_retry, soa_expire, soa_minimum;
+	char ns[CONFIG_STR_MAX];         /* name servers, comma separated; "" = ns1.<zone> */
+	unsigned ns_ttl;
+	unsigned edns_udp_max;
+	unsigned tcp_max_conns;
+	unsigned tcp_idle_ms;
+	unsigned reload_check_ms;        /* how often the static file's mtime is checked */
+};
+
+/* Fills every key with its default. */
+void config_defaults(struct config *c);
+/* Sets one key from its text form. On error returns BASE_EINVAL and writes
+ * "KEY: problem" into err. */
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errcap);
+/* Reads a config file over c. On error returns BASE_EINVAL/BASE_EIO and writes
+ * "FILE:LINE: KEY: problem" into err; c may be partly updated. */
+int config_load_file(struct config *c, const char *path, char *err, size_t errcap);
+/* Prints every key as "key = value" with its help and default (check-config). */
+void config_print(FILE *f, const struct config *c);
+/* Prints the commented default configuration (the source of etc/trapline.conf). */
+void config_template(FILE *f);
+/* Parses a dns_listen list into at most max addresses. BASE_EINVAL names the bad item in err. */
+int config_listen_parse(const char *list, struct sockaddr_storage *addrs, socklen_t *lens,
+			unsigned max, unsigned *n, char *err, size_t errcap);
+/* True when s is a valid domain name in presentation form (labels 1..63 of
+ * letters, digits, '-', '_'; 255 bytes at most; one trailing dot allowed). */
+bool config_name_valid(const char *s);
 
 #endif

@@ -1,0 +1,371 @@
+/* base_config.c - the configuration schema: one table row per key, the file reader and printers. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+
+enum config_type {
+	CONFIG_STRING, /* free text */
+	CONFIG_PATH,   /* a file system path */
+	CONFIG_UINT,   /* unsigned decimal within [min, max] */
+	CONFIG_IP4,    /* a dotted quad */
+	CONFIG_NAME,   /* a domain name */
+	CONFIG_NAMES,  /* comma-separated domain names */
+	CONFIG_LISTEN, /* comma-separated ADDR:PORT */
+	CONFIG_LEVEL,  /* a log level */
+};
+
+struct config_key {
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	size_t size; /* string types: capacity of the field */
+	const char *def;
+	unsigned min, max;
+	bool empty_ok; /* string types: "" is allowed */
+	const char *help;
+};
+
+#define STR(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+#define NUM(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
+/* Adding a key is adding a row (and a field in struct config). */
+static const struct config_key config_keys[] = {
+	{"data_dir", CONFIG_PATH, STR(data_dir), "./var", 0, 0, false,
+	 "Data directory (database, exports); created on first start."},
+	{"dns_listen", CONFIG_LISTEN, STR(dns_listen), "127.0.0.1:5353", 0, 0, false,
+	 "DNS addresses, UDP and TCP on each: ADDR:PORT or [ADDR6]:PORT, comma separated."},
+	{"zone", CONFIG_NAME, STR(zone), "bl.example.org", 0, 0, false,
+	 "The zone served: listed 1.2.3.4 is answered as 4.3.2.1.<zone>."},
+	{"threads", CONFIG_UINT, NUM(threads), "0", 0, 256, false,
+	 "UDP worker threads per address, each with its own socket; 0 = one per core."},
+	{"static_file", CONFIG_PATH, STR(static_file), "", 0, 0, true,
+	 "rbldnsd-format data file (ip4set/ip4trie/ip6trie/combined) served as the zone; "
+	 "reloaded when it changes and on SIGHUP. Empty: none."},
+	{"user", CONFIG_STRING, STR(user), "nobody", 0, 0, false,
+	 "When started as root, run as this user once the sockets are bound."},
+	{"log_level", CONFIG_LEVEL, STR(log_level), "info", 0, 0, false,
+	 "Least severe log level written: debug, info, warn or error."},
+	{"answer_a", CONFIG_IP4, NUM(answer_a), "127.0.0.2", 0, 0, false,
+	 "A record of a listed address (RFC 5782: 127.0.0.2 by default)."},
+	{"answer_txt", CONFIG_STRING, STR(answer_txt),
+	 "Listed in bl.example.org - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, true,
+	 "TXT record of a listed address; '$' becomes the queried IP. Empty: no TXT."},
+	{"answer_ttl", CONFIG_UINT, NUM(answer_ttl), "2100", 0, 604800, false,
+	 "TTL in seconds of A and TXT answers for listed addresses."},
+	{"soa_mname", CONFIG_NAME, STR(soa_mname), "", 0, 0, true,
+	 "SOA primary name server; empty: ns1.<zone>."},
+	{"soa_rname", CONFIG_NAME, STR(soa_rname), "", 0, 0, true,
+	 "SOA mailbox of the list's operator as a name; empty: hostmaster.<zone>."},
+	{"soa_ttl", CONFIG_UINT, NUM(soa_ttl), "3600", 0, 604800, false,
+	 "TTL of the SOA record."},
+	{"soa_refresh", CONFIG_UINT, NUM(soa_refresh), "600", 1, 604800, false,
+	 "SOA refresh: how often secondaries check the serial."},
+	{"soa_retry", CONFIG_UINT, NUM(soa_retry), "300", 1, 604800, false,
+	 "SOA retry after a failed refresh."},
+	{"soa_expire", CONFIG_UINT, NUM(soa_expire), "86400", 1, 2419200, false,
+	 "SOA expire: secondaries stop answering this long without the primary."},
+	{"soa_minimum", CONFIG_UINT, NUM(soa_minimum), "300", 0, 86400, false,
+	 "Negative-answer TTL (RFC 2308): how long resolvers cache \"not listed\"."},
+	{"ns", CONFIG_NAMES, STR(ns), "", 0, 0, true,
+	 "Name servers of the zone, comma separated; empty: ns1.<zone>."},
+	{"ns_ttl", CONFIG_UINT, NUM(ns_ttl), "3600", 0, 604800, false,
+	 "TTL of the NS records."},
+	{"edns_udp_max", CONFIG_UINT, NUM(edns_udp_max), "1232", 512, 4096, false,
+	 "Largest UDP answer sent to an EDNS client (1232 avoids IP fragmentation)."},
+	{"tcp_max_conns", CONFIG_UINT, NUM(tcp_max_conns), "256", 1, 65536, false,
+	 "Open TCP connections at most; more are closed at once."},
+	{"tcp_idle_ms", CONFIG_UINT, NUM(tcp_idle_ms), "10000", 100, 600000, false,
+	 "A TCP connection idle this long (milliseconds) is closed (RFC 7766)."},
+	{"reload_check_ms", CONFIG_UINT, NUM(reload_check_ms), "1000", 50, 3600000, false,
+	 "How often (milliseconds) the static file is checked for changes."},
+};
+
+#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+static const struct config_key *config_key_find(const char *name)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+bool config_name_valid(const char *s)
+{
+	size_t len = strlen(s);
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return false;
+	size_t label = 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		if (ch == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+		if (!ok || ++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+static int config_names_check(const char *list, char *why, size_t cap)
+{
+	char buf[CONFIG_STR_MAX];
+	snprintf(buf, sizeof(buf), "%s", list);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (!config_name_valid(tok)) {
+			snprintf(why, cap, "'%s' is not a domain name", tok);
+			return BASE_EINVAL;
+		}
+	}
+	return BASE_OK;
+}
+
+int config_listen_parse(const char *list, struct sockaddr_storage *addrs, socklen_t *lens,
+			unsigned max, unsigned *n, char *err, size_t errcap)
+{
+	char buf[CONFIG_STR_MAX];
+	snprintf(buf, sizeof(buf), "%s", list);
+	char *save = NULL;
+	unsigned count = 0;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (count == max) {
+			snprintf(err, errcap, "more than %u addresses", max);
+			return BASE_EINVAL;
+		}
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (sockaddr_parse(tok, &ss, &len) != BASE_OK) {
+			snprintf(err, errcap,
+				 "'%s' is not ADDR:PORT (e.g. 127.0.0.1:5353 or [::1]:5353)", tok);
+			return BASE_EINVAL;
+		}
+		if (addrs) {
+			addrs[count] = ss;
+			lens[count] = len;
+		}
+		count++;
+	}
+	if (count == 0) {
+		snprintf(err, errcap, "no address given");
+		return BASE_EINVAL;
+	}
+	*n = count;
+	return BASE_OK;
+}
+
+static int config_uint_parse(const struct config_key *k, const char *v, unsigned *out, char *why,
+			     size_t cap)
+{
+	if (*v < '0' || *v > '9') {
+		snprintf(why, cap, "'%s' is not a number", v);
+		return BASE_EINVAL;
+	}
+	errno = 0;
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+	if (*end != '\0') {
+		snprintf(why, cap, "'%s' is not a number", v);
+		return BASE_EINVAL;
+	}
+	if (errno == ERANGE || n < k->min || n > k->max) {
+		snprintf(why, cap, "%s is out of range %u..%u", v, k->min, k->max);
+		return BASE_EINVAL;
+	}
+	*out = (unsigned)n;
+	return BASE_OK;
+}
+
+static int config_apply(struct config *c, const struct config_key *k, const char *v, char *why,
+			size_t cap)
+{
+	char *field = (char *)c + k->offset;
+	size_t len = strlen(v);
+	if (k->type != CONFIG_UINT && k->type != CONFIG_IP4) {
+		if (len == 0 && !k->empty_ok) {
+			snprintf(why, cap, "must not be empty");
+			return BASE_EINVAL;
+		}
+		if (len >= k->size) {
+			snprintf(why, cap, "longer than %zu characters", k->size - 1);
+			return BASE_EINVAL;
+		}
+	}
+	switch (k->type) {
+	case CONFIG_UINT:
+		return config_uint_parse(k, v, (unsigned *)(void *)field, why, cap);
+	case CONFIG_IP4: {
+		uint32_t ip;
+		if (ip4_parse(v, len, &ip) != BASE_OK) {
+			snprintf(why, cap, "'%s' is not an IPv4 address", v);
+			return BASE_EINVAL;
+		}
+		*(uint32_t *)(void *)field = ip;
+		return BASE_OK;
+	}
+	case CONFIG_NAME:
+		if (len > 0 && !config_name_valid(v)) {
+			snprintf(why, cap, "'%s' is not a domain name", v);
+			return BASE_EINVAL;
+		}
+		break;
+	case CONFIG_NAMES:
+		if (config_names_check(v, why, cap) != BASE_OK)
+			return BASE_EINVAL;
+		break;
+	case CONFIG_LISTEN: {
+		unsigned n;
+		if (config_listen_parse(v, NULL, NULL, 64, &n, why, cap) != BASE_OK)
+			return BASE_EINVAL;
+		break;
+	}
+	case CONFIG_LEVEL: {
+		enum log_level lv;
+		if (log_level_parse(v, &lv) != BASE_OK) {
+			snprintf(why, cap, "'%s' is not one of debug, info, warn, error", v);
+			return BASE_EINVAL;
+		}
+		break;
+	}
+	case CONFIG_STRING:
+	case CONFIG_PATH:
+		break;
+	}
+	memcpy(field, v, len + 1);
+	/* A domain name is kept without its trailing dot: the zone code adds the root. */
+	if ((k->type == CONFIG_NAME) && len > 1 && field[len - 1] == '.')
+		field[len - 1] = '\0';
+	return BASE_OK;
+}
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	char why[CONFIG_ERR_MAX];
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		/* The defaults are ours; one that does not pass its own check is a bug. */
+		if (config_apply(c, &config_keys[i], config_keys[i].def, why, sizeof(why)) != 0)
+			log_err("config", "bad default key=%s problem=\"%s\"", config_keys[i].name,
+				why);
+	}
+}
+
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errcap)
+{
+	const struct config_key *k = config_key_find(key);
+	if (!k) {
+		snprintf(err, errcap, "%s: unknown key", key);
+		return BASE_EINVAL;
+	}
+	char why[CONFIG_ERR_MAX];
+	if (config_apply(c, k, value, why, sizeof(why)) != BASE_OK) {
+		snprintf(err, errcap, "%s: %s", key, why);
+		return BASE_EINVAL;
+	}
+	return BASE_OK;
+}
+
+static char *config_trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		*--end = '\0';
+	return s;
+}
+
+int config_load_file(struct config *c, const char *path, char *err, size_t errcap)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+		return BASE_EIO;
+	}
+	char line[4096];
+	size_t lineno = 0;
+	int rc = BASE_OK;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errcap, "%s:%zu: line longer than %zu characters", path, lineno,
+				 sizeof(line) - 2);
+			rc = BASE_EINVAL;
+			break;
+		}
+		char *s = config_trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errcap, "%s:%zu: expected 'key = value'", path, lineno);
+			rc = BASE_EINVAL;
+			break;
+		}
+		*eq = '\0';
+		char *key = config_trim(s);
+		char *value = config_trim(eq + 1);
+		/* Values may be quoted to keep leading or trailing spaces. */
+		size_t vlen = strlen(value);
+		if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+			value[vlen - 1] = '\0';
+			value++;
+		}
+		char why[CONFIG_ERR_MAX];
+		if (config_set(c, key, value, why, sizeof(why)) != BASE_OK) {
+			snprintf(err, errcap, "%s:%zu: %s", path, lineno, why);
+			rc = BASE_EINVAL;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static void config_value_format(const struct config *c, const struct config_key *k, char *buf,
+				size_t cap)
+{
+	const char *field = (const char *)c + k->offset;
+	if (k->type == CONFIG_UINT)
+		snprintf(buf, cap, "%u", *(const unsigned *)(const void *)field);
+	else if (k->type == CONFIG_IP4)
+		ip4_format(*(const uint32_t *)(const void *)field, buf);
+	else
+		snprintf(buf, cap, "%s", field);
+}
+
+void config_print(FILE *f, const struct config *c)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		char val[CONFIG_STR_MAX];
+		config_value_format(c, k, val, sizeof(val));
+		bool is_default = strcmp(val, k->def) == 0;
+		fprintf(f, "%s = %s\n    # %s (default: \"%s\"%s)\n", k->name, val, k->help, k->def,
+			is_default ? "" : "; changed");
+	}
+}
+
+void config_template(FILE *f)
+{
+	fprintf(f, "# trapline.conf - Trapline's configuration, every key with its default.\n"
+		   "# Generated by `trapline config-template` from the schema in "
+		   "src/base/base_config.c;\n"
+		   "# `trapline check-config FILE` validates a file. Format: key = value; "
+		   "'#' starts a comment.\n"
+		   "# A command-line option (--dns, --zone, ...) overrides the file.\n");
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		fprintf(f, "\n# %s\n#%s = %s\n", k->help, k->name, k->def);
+	}
+}
