@@ -366,6 +366,6 @@ void config_template(FILE *f)
 		   "# A command-line option (--dns, --zone, ...) overrides the file.\n");
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
-		fprintf(f, "\n# %s\n#%s = %s\n", k->help, k->name, k->def);
+		fprintf(f, "\n# %s\n#%s =%s%s\n", k->help, k->name, k->def[0] ? " " : "", k->def);
 	}
 }

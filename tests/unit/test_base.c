@@ -1,0 +1,202 @@
+/* test_base.c - unit tests of src/base: IP parsing/formatting, socket addresses, the config schema. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <netinet/in.h>
+
+#include "base/base.h"
+
+static void test_ip4_parse(void **state)
+{
+	uint32_t ip;
+	assert_int_equal(ip4_parse("1.2.3.4", 7, &ip), 0);
+	assert_int_equal(ip, 0x01020304);
+	assert_int_equal(ip4_parse("255.255.255.255", 15, &ip), 0);
+	assert_int_equal(ip, 0xffffffff);
+	assert_int_equal(ip4_parse("0.0.0.0", 7, &ip), 0);
+	assert_int_equal(ip, 0);
+	/* Only the first len bytes count: the file reader passes unterminated text. */
+	assert_int_equal(ip4_parse("10.0.0.1/24", 8, &ip), 0);
+	assert_int_equal(ip, 0x0a000001);
+	const char *bad[] = {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.-4", "1..3.4",
+			     "1.2.3.4 ", "a.b.c.d", "1.2.3.0004", "1.2.3.4/"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ip4_parse(bad[i], strlen(bad[i]), &ip), BASE_EINVAL);
+}
+
+static void test_ip_format(void **state)
+{
+	char buf[IP6_STRLEN];
+	assert_int_equal(ip4_format(0x7f000002, buf), 9);
+	assert_string_equal(buf, "127.0.0.2");
+	ip4_format(0xc0a8640a, buf);
+	assert_string_equal(buf, "192.168.100.10");
+	uint8_t a6[16];
+	assert_int_equal(ip6_parse("2001:DB8::1", 11, a6), 0);
+	ip6_format(a6, buf);
+	assert_string_equal(buf, "2001:db8::1");
+	assert_int_equal(ip6_parse("2001:db8::/64", 13, a6), BASE_EINVAL);
+	assert_int_equal(ip6_parse("", 0, a6), BASE_EINVAL);
+}
+
+static void test_sockaddr(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[64];
+	assert_int_equal(sockaddr_parse("127.0.0.1:5353", &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET);
+	sockaddr_format((struct sockaddr *)&ss, buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.1:5353");
+	assert_int_equal(sockaddr_parse("[::1]:53", &ss, &len), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	sockaddr_format((struct sockaddr *)&ss, buf, sizeof(buf));
+	assert_string_equal(buf, "[::1]:53");
+	const char *bad[] = {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "::1:53", "[::1]53",
+			     "localhost:53", "1.2.3.4:5x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(sockaddr_parse(bad[i], &ss, &len), BASE_EINVAL);
+}
+
+static void test_config_defaults(void **state)
+{
+	struct config c;
+	config_defaults(&c);
+	assert_string_equal(c.dns_listen, "127.0.0.1:5353");
+	assert_string_equal(c.zone, "bl.example.org");
+	assert_string_equal(c.data_dir, "./var");
+	assert_int_equal(c.answer_a, 0x7f000002);
+	assert_int_equal(c.edns_udp_max, 1232);
+	assert_non_null(strchr(c.answer_txt, '$'));
+}
+
+static void test_config_set(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "threads", "4", err, sizeof(err)), 0);
+	assert_int_equal(c.threads, 4);
+	assert_int_equal(config_set(&c, "zone", "dnsbl.example.net.", err, sizeof(err)), 0);
+	assert_string_equal(c.zone, "dnsbl.example.net");
+	assert_int_equal(config_set(&c, "threads", "many", err, sizeof(err)), BASE_EINVAL);
+	assert_non_null(strstr(err, "threads"));
+	assert_int_equal(config_set(&c, "threads", "100000", err, sizeof(err)), BASE_EINVAL);
+	assert_non_null(strstr(err, "out of range"));
+	assert_int_equal(config_set(&c, "nosuchkey", "1", err, sizeof(err)), BASE_EINVAL);
+	assert_non_null(strstr(err, "unknown key"));
+	assert_int_equal(config_set(&c, "zone", "bad..name", err, sizeof(err)), BASE_EINVAL);
+	assert_int_equal(config_set(&c, "dns_listen", "127.0.0.1:53,[::1]:53", err, sizeof(err)),
+			 0);
+	assert_int_equal(config_set(&c, "dns_listen", "127.0.0.1", err, sizeof(err)), BASE_EINVAL);
+	assert_non_null(strstr(err, "dns_listen"));
+	assert_int_equal(config_set(&c, "answer_a", "127.0.0.4", err, sizeof(err)), 0);
+	assert_int_equal(c.answer_a, 0x7f000004);
+	assert_int_equal(config_set(&c, "log_level", "loud", err, sizeof(err)), BASE_EINVAL);
+}
+
+static void test_config_listen(void **state)
+{
+	struct sockaddr_storage a[4];
+	socklen_t l[4];
+	unsigned n;
+	char err[CONFIG_ERR_MAX];
+	assert_int_equal(config_listen_parse("127.0.0.1:53, [::1]:53", a, l, 4, &n, err,
+					     sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(a[1].ss_family, AF_INET6);
+	assert_int_equal(config_listen_parse("", a, l, 4, &n, err, sizeof(err)), BASE_EINVAL);
+	assert_int_equal(config_listen_parse("1.1.1.1:1,1.1.1.1:2,1.1.1.1:3", a, l, 2, &n, err,
+					     sizeof(err)), BASE_EINVAL);
+}
+
+static char *write_tmp(const char *text)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "/tmp/trapline-test-base-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void test_config_file(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	config_defaults(&c);
+	char *p = write_tmp("# comment\n\nzone = dnsbl.example.com\n  threads=2  \n"
+			    "answer_txt = \"  spaced $  \"\n");
+	assert_int_equal(config_load_file(&c, p, err, sizeof(err)), 0);
+	assert_string_equal(c.zone, "dnsbl.example.com");
+	assert_int_equal(c.threads, 2);
+	assert_string_equal(c.answer_txt, "  spaced $  ");
+	unlink(p);
+
+	config_defaults(&c);
+	p = write_tmp("zone = ok.example\nsoa_refresh = 0\n");
+	assert_int_equal(config_load_file(&c, p, err, sizeof(err)), BASE_EINVAL);
+	/* The message names the file, the line and the key. */
+	assert_non_null(strstr(err, ":2: soa_refresh"));
+	unlink(p);
+
+	p = write_tmp("just words\n");
+	assert_int_equal(config_load_file(&c, p, err, sizeof(err)), BASE_EINVAL);
+	assert_non_null(strstr(err, ":1:"));
+	unlink(p);
+
+	assert_int_equal(config_load_file(&c, "/nonexistent/trapline.conf", err, sizeof(err)),
+			 BASE_EIO);
+}
+
+/* etc/trapline.conf is generated from the schema; this keeps it from drifting. */
+static void test_config_template_matches_etc(void **state)
+{
+	const char *src = getenv("TRAPLINE_SRC");
+	if (!src)
+		skip();
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/etc/trapline.conf", src);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char want[65536];
+	size_t n = fread(want, 1, sizeof(want) - 1, f);
+	fclose(f);
+	want[n] = '\0';
+	char *got = NULL;
+	size_t got_len = 0;
+	FILE *m = open_memstream(&got, &got_len);
+	config_template(m);
+	fclose(m);
+	if (strcmp(got, want) != 0)
+		fail_msg("etc/trapline.conf differs from `trapline config-template`; regenerate it");
+	/* And the template itself is a valid config file. */
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	config_defaults(&c);
+	assert_int_equal(config_load_file(&c, path, err, sizeof(err)), 0);
+	free(got);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ip4_parse),
+		cmocka_unit_test(test_ip_format),
+		cmocka_unit_test(test_sockaddr),
+		cmocka_unit_test(test_config_defaults),
+		cmocka_unit_test(test_config_set),
+		cmocka_unit_test(test_config_listen),
+		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_config_template_matches_etc),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
