@@ -1,0 +1,319 @@
+/* dns_server.c - the DNS server's life cycle: bind every socket, start and stop the workers, sum their counters. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "dns/dns_server_priv.h"
+
+/* Socket buffers big enough to absorb a burst of a few thousand queries while a worker is
+ * busy; measured: the default 208 KiB drops packets under a qblast burst at -q 100+. */
+#define DNS_SOCKBUF (4 << 20)
+#define DNS_TCP_BACKLOG 1024
+#define DNS_TCP_IDLE_DEFAULT_MS 10000
+
+static void sock_buffers(int fd)
+{
+	int sz = DNS_SOCKBUF;
+	/* The FORCE variants pass net.core.rmem_max when we are root (CAP_NET_ADMIN). */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+static int sock_v6only(int fd, int family)
+{
+	int one = 1;
+	if (family != AF_INET6)
+		return 0;
+	/* Without it a [::]:53 socket would also claim 0.0.0.0:53 and clash with a v4 listener. */
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+}
+
+static int udp_open(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int one = 1;
+	/* Stop latency: the worker's recvmmsg wakes at least this often to see the stop flag. */
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+	int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (sock_v6only(fd, ss->ss_family) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+		goto fail_close;
+	sock_buffers(fd);
+	if (bind(fd, (const struct sockaddr *)ss, len) != 0)
+		goto fail_close;
+	return fd;
+fail_close:;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static int tcp_open(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int one = 1;
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (sock_v6only(fd, ss->ss_family) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    /* Accepted sockets inherit it: we write each batch of answers in one write, so
+	     * Nagle would only add a round trip's delay to the next batch. */
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
+	    bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, DNS_TCP_BACKLOG) != 0)
+		goto fail_close;
+	return fd;
+fail_close:;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static void addr_port_set(struct sockaddr_storage *ss, in_port_t port)
+{
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = port;
+	else
+		((struct sockaddr_in *)ss)->sin_port = port;
+}
+
+static in_port_t addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)ss)->sin6_port;
+	return ((const struct sockaddr_in *)ss)->sin_port;
+}
+
+/* Opens address i's UDP sockets and TCP listener. With port 0 the first socket's port is
+ * used for the rest, so all of them (and TCP) share one port as with a fixed port. */
+static int server_bind_addr(struct dns_server *srv, unsigned i)
+{
+	struct sockaddr_storage ss = srv->cfg.listen[i];
+	socklen_t len = srv->cfg.listen_len[i];
+	const char *proto = "udp";
+	char name[128];
+	unsigned t;
+
+	for (t = 0; t < srv->cfg.threads; t++) {
+		int fd = udp_open(&ss, len);
+		if (fd < 0)
+			goto fail;
+		srv->udp[i * srv->cfg.threads + t].fd = fd;
+		if (t == 0 && addr_port(&ss) == 0) {
+			struct sockaddr_storage bound;
+			socklen_t blen = sizeof(bound);
+			if (getsockname(fd, (struct sockaddr *)&bound, &blen) != 0)
+				goto fail;
+			addr_port_set(&ss, addr_port(&bound));
+		}
+	}
+	sockaddr_format((const struct sockaddr *)&ss, name, sizeof(name));
+	log_info("dns", "listening proto=udp addr=%s sockets=%u", name, srv->cfg.threads);
+
+	proto = "tcp";
+	srv->tcp_fd[i] = tcp_open(&ss, len);
+	if (srv->tcp_fd[i] < 0)
+		goto fail;
+	log_info("dns", "listening proto=tcp addr=%s sockets=1", name);
+	return DNS_OK;
+fail:;
+	int saved = errno;
+	sockaddr_format((const struct sockaddr *)&ss, name, sizeof(name));
+	log_err("dns", "bind failed proto=%s addr=%s error=\"%s\"", proto, name, strerror(saved));
+	errno = saved;
+	return DNS_EIO;
+}
+
+/* Closes every socket and frees srv; the threads must have been joined. */
+static void server_free(struct dns_server *srv)
+{
+	unsigned i;
+	if (srv->udp) {
+		for (i = 0; i < srv->n_udp; i++) {
+			dns_udp_release(&srv->udp[i]);
+			dns_ctx_free(srv->udp[i].ctx);
+			if (srv->udp[i].fd >= 0)
+				close(srv->udp[i].fd);
+		}
+	}
+	if (srv->tcp) {
+		dns_tcp_release(srv->tcp);
+		dns_ctx_free(srv->tcp->ctx);
+	}
+	for (i = 0; i < DNS_LISTEN_MAX; i++)
+		if (srv->tcp_fd[i] >= 0)
+			close(srv->tcp_fd[i]);
+	free(srv->udp);
+	free(srv->tcp);
+	free(srv);
+}
+
+static struct dns_worker *workers_new(struct dns_server *srv, unsigned n)
+{
+	size_t bytes = sizeof(struct dns_worker) * n; /* a whole number of cache lines */
+	struct dns_worker *w = aligned_alloc(DNS_CACHE_LINE, bytes);
+	unsigned i;
+	if (!w)
+		return NULL;
+	memset(w, 0, bytes);
+	for (i = 0; i < n; i++) {
+		w[i].srv = srv;
+		w[i].fd = -1;
+	}
+	return w;
+}
+
+int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out)
+{
+	struct dns_server *srv;
+	unsigned i;
+	int err;
+
+	*out = NULL;
+	if (cfg->threads < 1 || cfg->n_listen < 1 || cfg->n_listen > DNS_LISTEN_MAX ||
+	    cfg->threads > 1024)
+		return DNS_EINVAL;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return DNS_ENOMEM;
+	srv->cfg = *cfg;
+	if (srv->cfg.tcp_idle_ms == 0)
+		srv->cfg.tcp_idle_ms = DNS_TCP_IDLE_DEFAULT_MS;
+	atomic_init(&srv->stop, false);
+	for (i = 0; i < DNS_LISTEN_MAX; i++)
+		srv->tcp_fd[i] = -1;
+	srv->n_udp = cfg->n_listen * cfg->threads;
+	srv->udp = workers_new(srv, srv->n_udp);
+	srv->tcp = workers_new(srv, 1);
+	if (!srv->udp || !srv->tcp) {
+		err = DNS_ENOMEM;
+		goto fail_free;
+	}
+	for (i = 0; i < cfg->n_listen; i++) {
+		err = server_bind_addr(srv, i);
+		if (err != DNS_OK)
+			goto fail_free;
+	}
+	*out = srv;
+	return DNS_OK;
+fail_free:;
+	int saved = errno;
+	server_free(srv);
+	errno = saved;
+	return err;
+}
+
+/* Sets the stop flag and joins every thread that runs. */
+static void server_join(struct dns_server *srv)
+{
+	unsigned i;
+	atomic_store(&srv->stop, true);
+	for (i = 0; i < srv->n_udp; i++) {
+		if (srv->udp[i].running)
+			pthread_join(srv->udp[i].tid, NULL);
+		srv->udp[i].running = false;
+	}
+	if (srv->tcp->running)
+		pthread_join(srv->tcp->tid, NULL);
+	srv->tcp->running = false;
+}
+
+static int worker_spawn(struct dns_worker *w, void *(*fn)(void *))
+{
+	int err = pthread_create(&w->tid, NULL, fn, w);
+	if (err != 0) {
+		errno = err;
+		return DNS_EIO;
+	}
+	w->running = true;
+	return DNS_OK;
+}
+
+int dns_server_start(struct dns_server *srv, struct zone_handle *zone)
+{
+	sigset_t all, old;
+	unsigned i;
+	int err = DNS_OK;
+
+	srv->zone = zone;
+	/* Everything a worker needs is allocated here, before any thread runs, so a failure
+	 * is reported to the caller (who then frees with dns_server_stop). */
+	for (i = 0; i <= srv->n_udp; i++) {
+		struct dns_worker *w = i < srv->n_udp ? &srv->udp[i] : srv->tcp;
+		if (!w->ctx)
+			w->ctx = dns_ctx_new(&srv->cfg.dns);
+		if (!w->ctx) {
+			/* dns_ctx_new fails on a zone name it cannot encode, or out of memory. */
+			log_err("dns", "context failed zone=%s", srv->cfg.dns.zone);
+			return DNS_EINVAL;
+		}
+		err = i < srv->n_udp ? dns_udp_prepare(w) : dns_tcp_prepare(w);
+		if (err != DNS_OK)
+			return err;
+	}
+
+	/* Workers block every signal, so SIGINT/SIGTERM reach the main thread, which stops us. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < srv->n_udp && err == DNS_OK; i++)
+		err = worker_spawn(&srv->udp[i], dns_udp_main);
+	if (err == DNS_OK)
+		err = worker_spawn(srv->tcp, dns_tcp_main);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != DNS_OK) {
+		log_err("dns", "thread start failed error=\"%s\"", strerror(errno));
+		server_join(srv);
+		atomic_store(&srv->stop, false);
+	}
+	return err;
+}
+
+void dns_server_stop(struct dns_server *srv)
+{
+	struct dns_stats st;
+	if (!srv)
+		return;
+	server_join(srv);
+	dns_server_stats(srv, &st);
+	log_info("dns", "stopped queries=%llu answers=%llu dropped=%llu tcp_conns=%llu",
+		 (unsigned long long)st.queries, (unsigned long long)st.answers,
+		 (unsigned long long)st.dropped, (unsigned long long)st.tcp_conns);
+	server_free(srv);
+}
+
+static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
+{
+	/* Relaxed loads: each counter has one writer; a sum is a moment's approximation. */
+#define DNS_STAT_LOAD(f) \
+	sum->f += atomic_load_explicit((_Atomic uint64_t *)&s->f, memory_order_relaxed)
+	DNS_STAT_LOAD(queries);
+	DNS_STAT_LOAD(answers);
+	DNS_STAT_LOAD(dropped);
+	DNS_STAT_LOAD(formerr);
+	DNS_STAT_LOAD(nxdomain);
+	DNS_STAT_LOAD(refused);
+	DNS_STAT_LOAD(truncated);
+	DNS_STAT_LOAD(tcp_conns);
+	DNS_STAT_LOAD(tcp_rejected);
+#undef DNS_STAT_LOAD
+}
+
+void dns_server_stats(const struct dns_server *srv, struct dns_stats *out)
+{
+	unsigned i;
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < srv->n_udp; i++)
+		stats_sum(out, &srv->udp[i].stats);
+	stats_sum(out, &srv->tcp->stats);
+}

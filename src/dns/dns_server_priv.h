@@ -1,0 +1,65 @@
+/* dns_server_priv.h - private to dns_server.c, dns_udp.c and dns_tcp.c: the server's state. */
+#ifndef TRAPLINE_DNS_SERVER_PRIV_H
+#define TRAPLINE_DNS_SERVER_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "dns/dns.h"
+
+#define DNS_CACHE_LINE 64
+
+/* One thread's state. The counters come first and the struct is cache-line aligned (and so
+ * sized in whole lines), so a worker's counter updates never touch another worker's line. */
+struct dns_worker {
+	_Alignas(DNS_CACHE_LINE) struct dns_stats stats;
+	struct dns_server *srv;
+	struct dns_ctx *ctx;
+	void *io;       /* transport state: UDP batch buffers or the TCP connection table */
+	int fd;         /* UDP socket (TCP: unused, the listeners are in srv->tcp_fd) */
+	pthread_t tid;
+	bool running;   /* tid is a thread to join */
+};
+
+struct dns_server {
+	struct dns_server_config cfg;
+	struct zone_handle *zone;
+	atomic_bool stop;
+	unsigned n_udp;             /* cfg.n_listen * cfg.threads */
+	struct dns_worker *udp;     /* n_udp workers, socket i*threads+j for address i */
+	struct dns_worker *tcp;     /* one worker serving every TCP listener */
+	int tcp_fd[DNS_LISTEN_MAX]; /* listening sockets, one per address */
+};
+
+/* Adds v to a counter that only this thread writes; the relaxed store lets dns_server_stats
+ * read it from another thread without a data race, at the cost of a plain add. */
+static inline void dns_stat_add(uint64_t *counter, uint64_t v)
+{
+	atomic_store_explicit((_Atomic uint64_t *)counter, *counter + v, memory_order_relaxed);
+}
+
+/* Counts the rcode and TC bit of an answer of at least a header's length. */
+static inline void dns_stat_answer(struct dns_stats *st, const uint8_t *ans)
+{
+	unsigned rcode = ans[3] & 0x0fu;
+	if (ans[2] & 0x02u)
+		dns_stat_add(&st->truncated, 1);
+	if (rcode == DNS_RCODE_NXDOMAIN)
+		dns_stat_add(&st->nxdomain, 1);
+	else if (rcode == DNS_RCODE_FORMERR)
+		dns_stat_add(&st->formerr, 1);
+	else if (rcode == DNS_RCODE_REFUSED)
+		dns_stat_add(&st->refused, 1);
+}
+
+/* UDP workers (dns_udp.c): allocate the batch buffers, run, free them. */
+int dns_udp_prepare(struct dns_worker *w);
+void *dns_udp_main(void *arg);
+void dns_udp_release(struct dns_worker *w);
+
+/* The TCP thread (dns_tcp.c): allocate the connection table, run, close and free it. */
+int dns_tcp_prepare(struct dns_worker *w);
+void *dns_tcp_main(void *arg);
+void dns_tcp_release(struct dns_worker *w);
+
+#endif

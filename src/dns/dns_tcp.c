@@ -1,0 +1,282 @@
+/* dns_tcp.c - DNS over TCP (RFC 7766): one epoll thread, length-framed, pipelined queries. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "dns/dns_server_priv.h"
+
+/* Room for the largest message with its length prefix. */
+#define TCP_IN_CAP (2 + DNS_MAX_MSG)
+/* Answers pending for a connection beyond this stop its reading until the client has taken
+ * them (RFC 7766 6.2.3: do not let a client that does not read make us buffer unboundedly). */
+#define TCP_OUT_PENDING 16384
+/* An answer is written only when the largest one fits, so the buffer holds the cap plus one. */
+#define TCP_OUT_CAP (TCP_OUT_PENDING + 2 + DNS_MAX_MSG)
+/* epoll_wait timeout: the stop flag and the idle timers are looked at least this often. */
+#define TCP_TICK_MS 50
+#define TCP_EVENTS 64
+/* epoll data of a listener: this bit plus the address index; a connection: its slot. */
+#define TCP_LISTENER (1ull << 32)
+
+struct tcp_conn {
+	int fd;             /* -1: free slot */
+	uint32_t events;    /* what epoll watches for it now */
+	bool eof;           /* the client finished sending: close once answered */
+	bool bad;           /* a 0-length message: answer nothing more, close once flushed */
+	uint64_t last_ns;   /* last byte read or written */
+	size_t in_len;      /* bytes in in[] */
+	size_t out_off, out_len; /* pending answers are out[out_off .. out_off + out_len) */
+	uint8_t *in, *out;  /* one allocation made at accept */
+};
+
+struct tcp_state {
+	int ep;
+	unsigned max, n_open;
+	uint64_t idle_ns, next_scan_ns;
+	struct tcp_conn *conns;   /* max slots */
+	unsigned *free_slots, n_free;
+	struct epoll_event ev[TCP_EVENTS];
+};
+
+int dns_tcp_prepare(struct dns_worker *w)
+{
+	const struct dns_server *srv = w->srv;
+	struct tcp_state *t;
+	unsigned i;
+
+	if (w->io)
+		return DNS_OK;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return DNS_ENOMEM;
+	t->ep = -1;
+	t->max = srv->cfg.tcp_max_conns;
+	t->idle_ns = (uint64_t)srv->cfg.tcp_idle_ms * 1000000u;
+	t->conns = calloc(t->max ? t->max : 1, sizeof(*t->conns));
+	t->free_slots = calloc(t->max ? t->max : 1, sizeof(*t->free_slots));
+	if (!t->conns || !t->free_slots)
+		goto fail;
+	for (i = 0; i < t->max; i++) {
+		t->conns[i].fd = -1;
+		t->free_slots[t->n_free++] = t->max - 1 - i; /* slot 0 is handed out first */
+	}
+	t->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (t->ep < 0)
+		goto fail;
+	for (i = 0; i < srv->cfg.n_listen; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TCP_LISTENER | i};
+		if (epoll_ctl(t->ep, EPOLL_CTL_ADD, srv->tcp_fd[i], &ev) != 0)
+			goto fail;
+	}
+	w->io = t;
+	return DNS_OK;
+fail:
+	if (t->ep >= 0)
+		close(t->ep);
+	free(t->conns);
+	free(t->free_slots);
+	free(t);
+	return DNS_ENOMEM;
+}
+
+static void conn_close(struct tcp_state *t, struct tcp_conn *c)
+{
+	close(c->fd); /* also removes it from the epoll set */
+	free(c->in);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	t->free_slots[t->n_free++] = (unsigned)(c - t->conns);
+	t->n_open--;
+}
+
+void dns_tcp_release(struct dns_worker *w)
+{
+	struct tcp_state *t = w->io;
+	unsigned i;
+	if (!t)
+		return;
+	for (i = 0; i < t->max; i++)
+		if (t->conns[i].fd >= 0)
+			conn_close(t, &t->conns[i]);
+	close(t->ep);
+	free(t->conns);
+	free(t->free_slots);
+	free(t);
+	w->io = NULL;
+}
+
+static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint64_t now)
+{
+	for (unsigned k = 0; k < TCP_EVENTS; k++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return; /* EAGAIN: all taken; others (EMFILE...): try at the next event */
+		dns_stat_add(&w->stats.tcp_conns, 1);
+		struct tcp_conn *c = t->n_free ? &t->conns[t->free_slots[t->n_free - 1]] : NULL;
+		uint8_t *mem = c ? malloc(TCP_IN_CAP + TCP_OUT_CAP) : NULL;
+		struct epoll_event ev = {.events = EPOLLIN};
+		if (mem)
+			ev.data.u64 = (uint64_t)(c - t->conns);
+		if (!mem || epoll_ctl(t->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			/* Over the limit: closed at once, so the client knows to go elsewhere. */
+			free(mem);
+			close(fd);
+			dns_stat_add(&w->stats.tcp_rejected, 1);
+			continue;
+		}
+		t->n_free--;
+		t->n_open++;
+		c->fd = fd;
+		c->events = EPOLLIN;
+		c->last_ns = now;
+		c->in = mem;
+		c->out = mem + TCP_IN_CAP;
+	}
+}
+
+/* The length of the complete message at in[off], or -1 if it has not all arrived yet. */
+static long conn_msg_len(const struct tcp_conn *c, size_t off)
+{
+	if (c->in_len - off < 2)
+		return -1;
+	size_t len = (size_t)c->in[off] << 8 | c->in[off + 1];
+	return c->in_len - off - 2 < len ? -1 : (long)len;
+}
+
+/* Answers, in order, every complete message that has room in the output buffer. */
+static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
+{
+	const struct zone_snapshot *snap;
+	size_t off = 0;
+	long len;
+
+	if (c->bad || conn_msg_len(c, 0) < 0)
+		return;
+	if (c->out_off > 0) { /* keep the free room at the end */
+		memmove(c->out, c->out + c->out_off, c->out_len);
+		c->out_off = 0;
+	}
+	zone_read_lock();
+	snap = zone_current(w->srv->zone);
+	while (TCP_OUT_CAP - c->out_len >= 2 + DNS_MAX_MSG && (len = conn_msg_len(c, off)) >= 0) {
+		if (len == 0) {
+			c->bad = true; /* not a DNS message; nothing after it can be trusted */
+			break;
+		}
+		uint8_t *dst = c->out + c->out_len;
+		size_t alen = dns_answer(w->ctx, snap, c->in + off + 2, (size_t)len, dst + 2,
+					 DNS_MAX_MSG, true);
+		dns_stat_add(&w->stats.queries, 1);
+		if (alen > 0) {
+			dst[0] = (uint8_t)(alen >> 8);
+			dst[1] = (uint8_t)alen;
+			c->out_len += 2 + alen;
+			dns_stat_add(&w->stats.answers, 1);
+			dns_stat_answer(&w->stats, dst + 2);
+		} else {
+			dns_stat_add(&w->stats.dropped, 1);
+		}
+		off += 2 + (size_t)len;
+	}
+	zone_read_unlock();
+	c->in_len -= off;
+	memmove(c->in, c->in + off, c->in_len);
+}
+
+/* Writes what is pending; false when the connection failed. */
+static bool conn_flush(struct tcp_conn *c, uint64_t now)
+{
+	while (c->out_len > 0) {
+		ssize_t r = write(c->fd, c->out + c->out_off, c->out_len);
+		if (r < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+		c->out_off += (size_t)r;
+		c->out_len -= (size_t)r;
+		c->last_ns = now;
+	}
+	c->out_off = 0;
+	return true;
+}
+
+static void conn_event(struct dns_worker *w, struct tcp_state *t, struct tcp_conn *c,
+		       uint32_t events, uint64_t now)
+{
+	if (events & EPOLLERR)
+		goto close;
+	if ((events & (EPOLLIN | EPOLLHUP)) && !c->eof && !c->bad && c->in_len < TCP_IN_CAP) {
+		ssize_t r = read(c->fd, c->in + c->in_len, TCP_IN_CAP - c->in_len);
+		if (r > 0) {
+			c->in_len += (size_t)r;
+			c->last_ns = now;
+		} else if (r == 0) {
+			c->eof = true;
+		} else if (errno != EAGAIN && errno != EINTR) {
+			goto close;
+		}
+	}
+	for (;;) {
+		conn_serve(w, c);
+		if (!conn_flush(c, now))
+			goto close;
+		/* Stop when the client is slow to read, or when nothing more can be answered. */
+		if (c->out_len > 0 || c->bad || conn_msg_len(c, 0) < 0)
+			break;
+	}
+	if ((c->eof || c->bad) && c->out_len == 0)
+		goto close;
+
+	uint32_t want = 0;
+	if (!c->eof && !c->bad && c->out_len < TCP_OUT_PENDING && c->in_len < TCP_IN_CAP)
+		want |= EPOLLIN;
+	if (c->out_len > 0)
+		want |= EPOLLOUT;
+	if (want != c->events) {
+		struct epoll_event ev = {.events = want, .data.u64 = (uint64_t)(c - t->conns)};
+		if (epoll_ctl(t->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+			goto close;
+		c->events = want;
+	}
+	return;
+close:
+	conn_close(t, c);
+}
+
+/* Closes connections idle for longer than the timeout, including one that sent half a
+ * message and stalled, and one that stopped reading its answers. */
+static void tcp_reap_idle(struct tcp_state *t, uint64_t now)
+{
+	if (now < t->next_scan_ns || t->n_open == 0)
+		return;
+	t->next_scan_ns = now + (uint64_t)TCP_TICK_MS * 1000000u;
+	for (unsigned i = 0; i < t->max; i++) {
+		struct tcp_conn *c = &t->conns[i];
+		if (c->fd >= 0 && now - c->last_ns >= t->idle_ns)
+			conn_close(t, c);
+	}
+}
+
+void *dns_tcp_main(void *arg)
+{
+	struct dns_worker *w = arg;
+	struct dns_server *srv = w->srv;
+	struct tcp_state *t = w->io;
+
+	zone_reader_register();
+	while (!atomic_load_explicit(&srv->stop, memory_order_relaxed)) {
+		int n = epoll_wait(t->ep, t->ev, TCP_EVENTS, TCP_TICK_MS);
+		uint64_t now = time_mono_ns();
+		for (int i = 0; i < n; i++) {
+			uint64_t d = t->ev[i].data.u64;
+			if (d & TCP_LISTENER)
+				tcp_accept(w, t, srv->tcp_fd[d & 0xffffffffu], now);
+			else if (t->conns[d].fd >= 0)
+				conn_event(w, t, &t->conns[d], t->ev[i].events, now);
+		}
+		tcp_reap_idle(t, now);
+	}
+	zone_reader_unregister();
+	return NULL;
+}

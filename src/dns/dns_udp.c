@@ -1,0 +1,130 @@
+/* dns_udp.c - the UDP workers: one thread per SO_REUSEPORT socket, batched recvmmsg/sendmmsg. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/dns_server_priv.h"
+
+/* Datagrams per recvmmsg/sendmmsg call. Measured with qblast -q 100 on one core: 16 gives
+ * about 8% less than 64, 128 and 256 give nothing more than 64 (a batch rarely fills). */
+#define UDP_BATCH 64
+/* Buffer stride: a multiple of 4 KiB would map every buffer's header to the same L1 cache
+ * set; one extra line per buffer spreads them over the sets. */
+#define UDP_STRIDE (DNS_MAX_UDP + DNS_CACHE_LINE)
+
+struct udp_batch {
+	struct mmsghdr rx[UDP_BATCH];
+	struct mmsghdr tx[UDP_BATCH];
+	struct iovec rxiov[UDP_BATCH];
+	struct iovec txiov[UDP_BATCH];
+	struct sockaddr_storage peer[UDP_BATCH];
+	_Alignas(DNS_CACHE_LINE) uint8_t in[UDP_BATCH][UDP_STRIDE];
+	_Alignas(DNS_CACHE_LINE) uint8_t out[UDP_BATCH][UDP_STRIDE];
+};
+
+int dns_udp_prepare(struct dns_worker *w)
+{
+	struct udp_batch *b;
+	unsigned i;
+
+	if (w->io)
+		return DNS_OK;
+	b = aligned_alloc(DNS_CACHE_LINE, sizeof(*b));
+	if (!b)
+		return DNS_ENOMEM;
+	/* Only the headers: the buffers get their pages when first written. */
+	memset(b, 0, offsetof(struct udp_batch, in));
+	for (i = 0; i < UDP_BATCH; i++) {
+		/* Everything constant is set once; per batch only msg_namelen (the kernel
+		 * overwrites it) and the send side's lengths and names change. */
+		b->rxiov[i].iov_base = b->in[i];
+		b->rxiov[i].iov_len = DNS_MAX_UDP;
+		b->rx[i].msg_hdr.msg_name = &b->peer[i];
+		b->rx[i].msg_hdr.msg_namelen = sizeof(b->peer[i]);
+		b->rx[i].msg_hdr.msg_iov = &b->rxiov[i];
+		b->rx[i].msg_hdr.msg_iovlen = 1;
+		b->tx[i].msg_hdr.msg_iov = &b->txiov[i];
+		b->tx[i].msg_hdr.msg_iovlen = 1;
+	}
+	w->io = b;
+	return DNS_OK;
+}
+
+void dns_udp_release(struct dns_worker *w)
+{
+	free(w->io);
+	w->io = NULL;
+}
+
+/* Answers the n datagrams in b->rx into b->tx; returns how many answers there are. */
+static unsigned udp_answer_batch(struct dns_worker *w, struct udp_batch *b, unsigned n)
+{
+	const struct zone_snapshot *snap;
+	unsigned i, m = 0;
+
+	zone_read_lock();
+	snap = zone_current(w->srv->zone);
+	for (i = 0; i < n; i++) {
+		struct msghdr *rh = &b->rx[i].msg_hdr;
+		size_t len = dns_answer(w->ctx, snap, b->in[i], b->rx[i].msg_len, b->out[i],
+					DNS_MAX_UDP, false);
+		if (len == 0)
+			continue;
+		dns_stat_answer(&w->stats, b->out[i]);
+		b->txiov[m].iov_base = b->out[i];
+		b->txiov[m].iov_len = len;
+		b->tx[m].msg_hdr.msg_name = rh->msg_name;
+		b->tx[m].msg_hdr.msg_namelen = rh->msg_namelen;
+		m++;
+	}
+	zone_read_unlock();
+	return m;
+}
+
+/* Sends the m answers; returns how many went out. A full socket buffer (EAGAIN after
+ * SO_SNDTIMEO, ENOBUFS) or an unroutable peer costs that one answer, not the rest. */
+static unsigned udp_send_batch(int fd, struct udp_batch *b, unsigned m)
+{
+	unsigned done = 0, sent = 0;
+	while (done < m) {
+		int r = sendmmsg(fd, b->tx + done, m - done, 0);
+		if (r > 0) {
+			done += (unsigned)r;
+			sent += (unsigned)r;
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else {
+			done++; /* sendmmsg reports an error only for the first message */
+		}
+	}
+	return sent;
+}
+
+void *dns_udp_main(void *arg)
+{
+	struct dns_worker *w = arg;
+	struct udp_batch *b = w->io;
+	unsigned prev = UDP_BATCH, i;
+
+	zone_reader_register();
+	while (!atomic_load_explicit(&w->srv->stop, memory_order_relaxed)) {
+		/* Reset only what the previous call overwrote. */
+		for (i = 0; i < prev; i++)
+			b->rx[i].msg_hdr.msg_namelen = sizeof(b->peer[i]);
+		/* MSG_WAITFORONE: block (up to SO_RCVTIMEO) for the first datagram, then take
+		 * whatever else is queued: one syscall per batch, none to poll. */
+		int n = recvmmsg(w->fd, b->rx, UDP_BATCH, MSG_WAITFORONE, NULL);
+		if (n <= 0) {
+			prev = 0;
+			continue; /* EAGAIN: the timeout, to look at the stop flag; EINTR */
+		}
+		prev = (unsigned)n;
+		unsigned m = udp_answer_batch(w, b, (unsigned)n);
+		unsigned sent = m ? udp_send_batch(w->fd, b, m) : 0;
+		dns_stat_add(&w->stats.queries, (uint64_t)n);
+		dns_stat_add(&w->stats.answers, sent);
+		dns_stat_add(&w->stats.dropped, (uint64_t)n - sent);
+	}
+	zone_reader_unregister();
+	return NULL;
+}

@@ -1,0 +1,461 @@
+/* test_dns_server.c - the UDP/TCP server on loopback: answers, TCP framing, limits, timeouts, stop. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/base.h"
+#include "dns/dns.h"
+#include "zone/zone.h"
+
+#define ZONE "bl.example.org"
+
+static struct zone_handle *zone;
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void addr_make(int family, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_loopback;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+	}
+}
+
+/* A port free for both UDP and TCP on loopback right now: the server's several
+ * SO_REUSEPORT sockets must share one port, so the test cannot let each pick its own. */
+static uint16_t free_port(int family)
+{
+	for (int tries = 0; tries < 20; tries++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		addr_make(family, 0, &ss, &len);
+		int u = socket(family, SOCK_DGRAM, 0);
+		assert_true(u >= 0);
+		if (bind(u, (struct sockaddr *)&ss, len) != 0) {
+			close(u);
+			return 0;
+		}
+		getsockname(u, (struct sockaddr *)&ss, &len);
+		int t = socket(family, SOCK_STREAM, 0);
+		int ok = bind(t, (struct sockaddr *)&ss, len) == 0;
+		close(t);
+		close(u);
+		if (ok)
+			return ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							: ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	return 0;
+}
+
+static void config_make(struct dns_server_config *cfg, int family, uint16_t port, unsigned threads)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->dns.zone, ZONE);
+	cfg->dns.edns_udp_max = 1232;
+	cfg->n_listen = 1;
+	addr_make(family, port, &cfg->listen[0], &cfg->listen_len[0]);
+	cfg->threads = threads;
+	cfg->tcp_max_conns = 4;
+	cfg->tcp_idle_ms = 2000;
+}
+
+static struct dns_server *server_up(struct dns_server_config *cfg)
+{
+	struct dns_server *srv = NULL;
+	assert_int_equal(dns_server_bind(cfg, &srv), DNS_OK);
+	assert_non_null(srv);
+	assert_int_equal(dns_server_start(srv, zone), DNS_OK);
+	return srv;
+}
+
+/* Writes a query for name (presentation form) type A into buf; returns its length. */
+static size_t query_make(uint8_t *buf, uint16_t id, const char *name)
+{
+	size_t n = 0;
+	const uint8_t hdr[12] = {(uint8_t)(id >> 8), (uint8_t)id, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+	memcpy(buf, hdr, sizeof(hdr));
+	n = sizeof(hdr);
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t l = dot ? (size_t)(dot - name) : strlen(name);
+		buf[n++] = (uint8_t)l;
+		memcpy(buf + n, name, l);
+		n += l;
+		name += l + (dot ? 1 : 0);
+	}
+	buf[n++] = 0;
+	buf[n++] = 0; buf[n++] = 1; /* A */
+	buf[n++] = 0; buf[n++] = 1; /* IN */
+	return n;
+}
+
+/* Checks what a client checks first: the answer matches the query ID, is a response, and
+ * carries the expected rcode. */
+static void answer_check(const uint8_t *a, size_t len, uint16_t id, unsigned rcode)
+{
+	assert_true(len >= 12);
+	assert_int_equal((a[0] << 8) | a[1], id);
+	assert_true(a[2] & 0x80); /* QR */
+	assert_int_equal(a[3] & 0x0f, rcode);
+	if (rcode == DNS_RCODE_NOERROR)
+		assert_true(((a[6] << 8) | a[7]) >= 1); /* ANCOUNT */
+}
+
+static int client_socket(int family, int type)
+{
+	struct timeval tv = {.tv_sec = 2, .tv_usec = 0};
+	int fd = socket(family, type, 0);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void udp_ask(const struct dns_server_config *cfg, uint16_t id, const char *name,
+		    unsigned rcode)
+{
+	uint8_t q[512], a[DNS_MAX_UDP];
+	int fd = client_socket(cfg->listen[0].ss_family, SOCK_DGRAM);
+	size_t qlen = query_make(q, id, name);
+	assert_int_equal(sendto(fd, q, qlen, 0, (const struct sockaddr *)&cfg->listen[0],
+				cfg->listen_len[0]), (ssize_t)qlen);
+	ssize_t r = recv(fd, a, sizeof(a), 0);
+	assert_true(r > 0);
+	answer_check(a, (size_t)r, id, rcode);
+	close(fd);
+}
+
+static int tcp_connect(const struct dns_server_config *cfg)
+{
+	int fd = client_socket(cfg->listen[0].ss_family, SOCK_STREAM);
+	assert_int_equal(connect(fd, (const struct sockaddr *)&cfg->listen[0], cfg->listen_len[0]), 0);
+	return fd;
+}
+
+static void read_full(int fd, uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+		assert_true(r > 0);
+		got += (size_t)r;
+	}
+}
+
+/* Reads one length-framed answer and checks it. */
+static void tcp_expect(int fd, uint16_t id, unsigned rcode)
+{
+	uint8_t len[2], a[DNS_MAX_MSG];
+	read_full(fd, len, 2);
+	size_t n = (size_t)(len[0] << 8 | len[1]);
+	read_full(fd, a, n);
+	answer_check(a, n, id, rcode);
+}
+
+/* Appends a length-framed query to buf at *n. */
+static void tcp_frame(uint8_t *buf, size_t *n, uint16_t id, const char *name)
+{
+	size_t qlen = query_make(buf + *n + 2, id, name);
+	buf[*n] = (uint8_t)(qlen >> 8);
+	buf[*n + 1] = (uint8_t)qlen;
+	*n += 2 + qlen;
+}
+
+/* Waits (up to limit_ms) for the server to close fd; returns the time it took, or -1. */
+static long tcp_wait_closed(int fd, long limit_ms)
+{
+	uint64_t t0 = now_ms();
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	uint8_t b[64];
+	while ((long)(now_ms() - t0) < limit_ms) {
+		if (poll(&p, 1, 50) > 0) {
+			ssize_t r = read(fd, b, sizeof(b));
+			if (r == 0 || (r < 0 && errno == ECONNRESET))
+				return (long)(now_ms() - t0);
+		}
+	}
+	return -1;
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static void test_udp_answers(void **state)
+{
+	struct dns_server_config cfg;
+	struct dns_stats st;
+	uint16_t port = free_port(AF_INET);
+	assert_true(port != 0);
+	config_make(&cfg, AF_INET, port, 3);
+	struct dns_server *srv = server_up(&cfg);
+
+	/* Each query from its own socket (own source port): SO_REUSEPORT hashes them over
+	 * the three sockets, so every worker gets some. */
+	for (uint16_t i = 0; i < 30; i++) {
+		udp_ask(&cfg, (uint16_t)(0x1000 + i), "2.0.0.127." ZONE, DNS_RCODE_NOERROR);
+		udp_ask(&cfg, (uint16_t)(0x2000 + i), "2.0.0.10." ZONE, DNS_RCODE_NOERROR);
+		udp_ask(&cfg, (uint16_t)(0x3000 + i), "1.0.0.127." ZONE, DNS_RCODE_NXDOMAIN);
+	}
+	dns_server_stats(srv, &st);
+	assert_int_equal(st.queries, 90);
+	assert_int_equal(st.answers, 90);
+	assert_int_equal(st.nxdomain, 30);
+	assert_int_equal(st.dropped, 0);
+	dns_server_stop(srv);
+}
+
+static void test_udp_ipv6(void **state)
+{
+	struct dns_server_config cfg;
+	uint16_t port = free_port(AF_INET6);
+	if (port == 0)
+		skip(); /* no IPv6 loopback here */
+	config_make(&cfg, AF_INET6, port, 2);
+	struct dns_server *srv = server_up(&cfg);
+	for (uint16_t i = 0; i < 8; i++)
+		udp_ask(&cfg, (uint16_t)(0x600 + i), "2.0.0.127." ZONE, DNS_RCODE_NOERROR);
+	udp_ask(&cfg, 0x6ff, "1.0.0.127." ZONE, DNS_RCODE_NXDOMAIN);
+	dns_server_stop(srv);
+}
+
+static void test_tcp_pipelined_and_split(void **state)
+{
+	struct dns_server_config cfg;
+	uint8_t buf[1024];
+	size_t n = 0;
+	config_make(&cfg, AF_INET, free_port(AF_INET), 1);
+	struct dns_server *srv = server_up(&cfg);
+	int fd = tcp_connect(&cfg);
+
+	/* Two queries in one write: two answers, in order. */
+	tcp_frame(buf, &n, 0x0101, "1.0.0.127." ZONE);
+	tcp_frame(buf, &n, 0x0102, "2.0.0.127." ZONE);
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	tcp_expect(fd, 0x0101, DNS_RCODE_NXDOMAIN);
+	tcp_expect(fd, 0x0102, DNS_RCODE_NOERROR);
+
+	/* One query over two writes, cut inside the length and then inside the message. */
+	n = 0;
+	tcp_frame(buf, &n, 0x0103, "2.0.0.127." ZONE);
+	assert_int_equal(write(fd, buf, 1), 1);
+	usleep(30000);
+	assert_int_equal(write(fd, buf + 1, 7), 7);
+	usleep(30000);
+	assert_int_equal(write(fd, buf + 8, n - 8), (ssize_t)(n - 8));
+	tcp_expect(fd, 0x0103, DNS_RCODE_NOERROR);
+	close(fd);
+
+	struct dns_stats st;
+	dns_server_stats(srv, &st);
+	assert_int_equal(st.queries, 3);
+	assert_int_equal(st.tcp_conns, 1);
+	dns_server_stop(srv);
+}
+
+static void test_tcp_conn_limit(void **state)
+{
+	struct dns_server_config cfg;
+	uint8_t buf[512];
+	int fds[5];
+	config_make(&cfg, AF_INET, free_port(AF_INET), 1);
+	cfg.tcp_max_conns = 4;
+	struct dns_server *srv = server_up(&cfg);
+
+	for (int i = 0; i < 4; i++) { /* each answered, so the server holds all four */
+		size_t n = 0;
+		fds[i] = tcp_connect(&cfg);
+		tcp_frame(buf, &n, (uint16_t)(0x400 + i), "2.0.0.127." ZONE);
+		assert_int_equal(write(fds[i], buf, n), (ssize_t)n);
+		tcp_expect(fds[i], (uint16_t)(0x400 + i), DNS_RCODE_NOERROR);
+	}
+	fds[4] = tcp_connect(&cfg);
+	assert_true(tcp_wait_closed(fds[4], 2000) >= 0);
+
+	/* The four are still served. */
+	size_t n = 0;
+	tcp_frame(buf, &n, 0x4ff, "2.0.0.127." ZONE);
+	assert_int_equal(write(fds[0], buf, n), (ssize_t)n);
+	tcp_expect(fds[0], 0x4ff, DNS_RCODE_NOERROR);
+
+	struct dns_stats st;
+	dns_server_stats(srv, &st);
+	assert_int_equal(st.tcp_conns, 5);
+	assert_int_equal(st.tcp_rejected, 1);
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+	dns_server_stop(srv);
+}
+
+static void test_tcp_idle_timeout(void **state)
+{
+	struct dns_server_config cfg;
+	config_make(&cfg, AF_INET, free_port(AF_INET), 1);
+	cfg.tcp_idle_ms = 200;
+	struct dns_server *srv = server_up(&cfg);
+
+	/* Half a message, then silence: closed by the idle timer, not kept forever. */
+	int fd = tcp_connect(&cfg);
+	const uint8_t part[3] = {0, 40, 0x12};
+	assert_int_equal(write(fd, part, sizeof(part)), 3);
+	long ms = tcp_wait_closed(fd, 3000);
+	assert_true(ms >= 150);
+	assert_true(ms < 1500);
+	close(fd);
+
+	/* A silent connection is closed too. */
+	fd = tcp_connect(&cfg);
+	ms = tcp_wait_closed(fd, 3000);
+	assert_true(ms >= 150 && ms < 1500);
+	close(fd);
+	dns_server_stop(srv);
+}
+
+static void test_tcp_zero_length_and_garbage(void **state)
+{
+	struct dns_server_config cfg;
+	uint8_t buf[1024];
+	size_t n = 0;
+	config_make(&cfg, AF_INET, free_port(AF_INET), 1);
+	struct dns_server *srv = server_up(&cfg);
+
+	/* Garbage that is too short to be a header gets no answer, the next query does;
+	 * a 0-length message then ends the connection. */
+	int fd = tcp_connect(&cfg);
+	const uint8_t junk[7] = {0, 5, 0xff, 0xfe, 0x01, 0x00, 0x7f};
+	memcpy(buf, junk, sizeof(junk));
+	n = sizeof(junk);
+	tcp_frame(buf, &n, 0x0777, "2.0.0.127." ZONE);
+	buf[n++] = 0;
+	buf[n++] = 0;
+	tcp_frame(buf, &n, 0x0778, "2.0.0.127." ZONE); /* after the 0: never answered */
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	tcp_expect(fd, 0x0777, DNS_RCODE_NOERROR);
+	assert_true(tcp_wait_closed(fd, 2000) >= 0);
+	close(fd);
+
+	/* The server still answers afterwards. */
+	udp_ask(&cfg, 0x0779, "2.0.0.127." ZONE, DNS_RCODE_NOERROR);
+	dns_server_stop(srv);
+}
+
+static void test_stop_is_prompt(void **state)
+{
+	struct dns_server_config cfg;
+	config_make(&cfg, AF_INET, free_port(AF_INET), 2);
+	struct dns_server *srv = server_up(&cfg);
+	int fd = tcp_connect(&cfg); /* an open connection is closed and freed by stop */
+	udp_ask(&cfg, 0x0888, "2.0.0.127." ZONE, DNS_RCODE_NOERROR);
+	uint64_t t0 = now_ms();
+	dns_server_stop(srv);
+	assert_true(now_ms() - t0 < 500);
+	assert_true(tcp_wait_closed(fd, 1000) >= 0);
+	close(fd);
+
+	/* The port is free again: a new server binds it. */
+	srv = server_up(&cfg);
+	udp_ask(&cfg, 0x0889, "2.0.0.127." ZONE, DNS_RCODE_NOERROR);
+	dns_server_stop(srv);
+}
+
+static void test_bind_failure(void **state)
+{
+	struct dns_server_config cfg;
+	struct dns_server *srv = (struct dns_server *)&cfg;
+	uint16_t port = free_port(AF_INET);
+	config_make(&cfg, AF_INET, port, 2);
+	/* A plain socket on the port (no SO_REUSEPORT): the server cannot share it. */
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(u, (struct sockaddr *)&cfg.listen[0], cfg.listen_len[0]), 0);
+	assert_int_equal(dns_server_bind(&cfg, &srv), DNS_EIO);
+	assert_null(srv);
+	close(u);
+
+	cfg.threads = 0;
+	assert_int_equal(dns_server_bind(&cfg, &srv), DNS_EINVAL);
+}
+
+/* ---- fixture: a small real zone --------------------------------------------- */
+
+static int zone_setup(void **state)
+{
+	struct zone_defaults d;
+	struct zone_builder *b;
+	struct zone_snapshot *s;
+	uint16_t cls;
+
+	memset(&d, 0, sizeof(d));
+	strcpy(d.soa.mname, "ns1." ZONE);
+	strcpy(d.soa.rname, "hostmaster." ZONE);
+	d.soa.serial = 1;
+	d.soa.refresh = 3600;
+	d.soa.retry = 600;
+	d.soa.expire = 86400;
+	d.soa.minimum = 60;
+	d.soa.ttl = 3600;
+	d.ns.ttl = 3600;
+	d.ns.count = 1;
+	strcpy(d.ns.names[0], "ns1." ZONE);
+	d.ttl = 300;
+	d.a = 0x7f000002;
+	d.txt = "listed: $";
+	b = zone_builder_new(&d);
+	if (!b || zone_builder_default_class(b, &cls) != ZONE_OK ||
+	    zone_builder_add4(b, 0x0a000002, 0x0a000002, cls) != ZONE_OK ||
+	    zone_snapshot_build(b, &s) != ZONE_OK)
+		return -1;
+	zone_builder_free(b);
+	zone = zone_handle_new();
+	if (!zone)
+		return -1;
+	zone_publish(zone, s);
+	return 0;
+}
+
+static int zone_teardown(void **state)
+{
+	zone_handle_free(zone);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_udp_answers),
+		cmocka_unit_test(test_udp_ipv6),
+		cmocka_unit_test(test_tcp_pipelined_and_split),
+		cmocka_unit_test(test_tcp_conn_limit),
+		cmocka_unit_test(test_tcp_idle_timeout),
+		cmocka_unit_test(test_tcp_zero_length_and_garbage),
+		cmocka_unit_test(test_stop_is_prompt),
+		cmocka_unit_test(test_bind_failure),
+	};
+	log_set_level(LOG_WARN);
+	return cmocka_run_group_tests(tests, zone_setup, zone_teardown);
+}
