@@ -1,0 +1,277 @@
+/* dns_wire.c - DNS wire format: query parsing (question, skipped RRs, EDNS0 OPT) and encoding helpers. */
+#include <string.h>
+
+#include "dns/dns.h"
+#include "dns/dns_wire.h"
+
+const char *dns_strerror(int err)
+{
+	switch (err) {
+	case DNS_OK:
+		return "ok";
+	case DNS_EINVAL:
+		return "invalid configuration value";
+	case DNS_ENOMEM:
+		return "out of memory";
+	case DNS_EIO:
+		return "socket or thread failure";
+	default:
+		return "unknown dns error";
+	}
+}
+
+/* Skips an owner name without following compression pointers: a pointer ends the name, and
+ * where it points does not matter for skipping, so loops cannot hang us. */
+static bool wire_skip_name(const uint8_t *q, size_t qlen, size_t *pos)
+{
+	size_t p = *pos, total = 0;
+
+	for (;;) {
+		if (p >= qlen)
+			return false;
+		uint8_t len = q[p];
+		if ((len & 0xC0) == 0xC0) {
+			if (p + 2 > qlen)
+				return false;
+			*pos = p + 2;
+			return true;
+		}
+		if (len & 0xC0) /* 0x40 and 0x80: extended label types (RFC 6891 obsoleted them) */
+			return false;
+		total += (size_t)len + 1;
+		if (total > DNS_NAME_MAX)
+			return false;
+		p += (size_t)len + 1;
+		if (len == 0) {
+			*pos = p;
+			return true;
+		}
+	}
+}
+
+/* The question name: no pointer allowed (it is the first name of the message, nothing
+ * before it to point at), labels recorded for the zone match and the IP reading. */
+static bool wire_parse_qname(const uint8_t *q, size_t qlen, struct dns_query *out)
+{
+	size_t p = DNS_HDR_LEN;
+	unsigned n = 0;
+
+	for (;;) {
+		if (p >= qlen)
+			return false;
+		uint8_t len = q[p];
+		if (len & 0xC0)
+			return false;
+		if (p - DNS_HDR_LEN + (size_t)len + 1 > DNS_NAME_MAX)
+			return false;
+		out->label_off[n] = (uint8_t)(p - DNS_HDR_LEN);
+		if (len == 0)
+			break;
+		n++; /* at most 127 labels fit in 255 bytes, so n stays below DNS_LABELS_MAX */
+		p += (size_t)len + 1;
+	}
+	out->nlabels = n;
+	out->qname = q + DNS_HDR_LEN;
+	out->qname_len = p + 1 - DNS_HDR_LEN;
+	return true;
+}
+
+/* RFC 6891 6.1.2: the OPT RR, already known to have type 41 at q[p..]; p points at its type. */
+static bool wire_parse_opt(const uint8_t *q, size_t qlen, size_t p, size_t name_start,
+			   struct dns_query *out)
+{
+	if (p - name_start != 1 || q[name_start] != 0) /* owner must be the root */
+		return false;
+	if (out->edns) /* RFC 6891 6.1.1: more than one OPT is FORMERR */
+		return false;
+	out->edns = true;
+	out->edns_udp = dns_get16(q + p + 2);
+	out->edns_version = q[p + 5];
+	out->edns_do = (q[p + 6] & 0x80) != 0;
+	size_t rdlen = dns_get16(q + p + 8);
+	size_t o = p + 10, end = o + rdlen;
+	if (end > qlen)
+		return false;
+	while (o < end) { /* options must tile the RDATA exactly */
+		if (o + 4 > end)
+			return false;
+		size_t olen = dns_get16(q + o + 2);
+		o += 4 + olen;
+		if (o > end)
+			return false;
+	}
+	return true;
+}
+
+/* Skips count RRs; OPT is only allowed (once) in the additional section. */
+static bool wire_skip_rrs(const uint8_t *q, size_t qlen, size_t *pos, unsigned count,
+			  bool additional, struct dns_query *out)
+{
+	size_t p = *pos;
+
+	for (unsigned i = 0; i < count; i++) {
+		size_t name_start = p;
+		if (!wire_skip_name(q, qlen, &p))
+			return false;
+		if (p + 10 > qlen)
+			return false;
+		uint16_t type = dns_get16(q + p);
+		if (type == DNS_T_OPT) {
+			if (!additional || !wire_parse_opt(q, qlen, p, name_start, out))
+				return false;
+		}
+		size_t rdlen = dns_get16(q + p + 8);
+		p += 10 + rdlen;
+		if (p > qlen)
+			return false;
+	}
+	*pos = p;
+	return true;
+}
+
+enum dns_parse_result dns_query_parse(const uint8_t *q, size_t qlen, struct dns_query *out)
+{
+	out->edns = false;
+	out->edns_udp = 0;
+	out->edns_version = 0;
+	out->edns_do = false;
+	if (qlen < DNS_HDR_LEN || dns_get16(q + 4) != 1)
+		return DNS_PARSE_BAD;
+	if (!wire_parse_qname(q, qlen, out))
+		return DNS_PARSE_BAD;
+	size_t p = DNS_HDR_LEN + out->qname_len;
+	if (p + 4 > qlen)
+		return DNS_PARSE_BAD;
+	out->qtype = dns_get16(q + p);
+	out->qclass = dns_get16(q + p + 2);
+	out->question_len = out->qname_len + 4;
+	p += 4;
+
+	if (!wire_skip_rrs(q, qlen, &p, dns_get16(q + 6), false, out) ||
+	    !wire_skip_rrs(q, qlen, &p, dns_get16(q + 8), false, out) ||
+	    !wire_skip_rrs(q, qlen, &p, dns_get16(q + 10), true, out))
+		return DNS_PARSE_BAD_AFTER_Q;
+	if (p != qlen) /* trailing garbage: not a message we understand */
+		return DNS_PARSE_BAD_AFTER_Q;
+	return DNS_PARSE_OK;
+}
+
+size_t dns_name_to_wire(const char *s, uint8_t *out, bool lower, unsigned *nlabels)
+{
+	size_t slen = strlen(s), o = 0;
+	unsigned n = 0;
+
+	if (slen > 0 && s[slen - 1] == '.')
+		slen--;
+	size_t i = 0;
+	while (i < slen) {
+		size_t j = i;
+		while (j < slen && s[j] != '.')
+			j++;
+		size_t len = j - i;
+		if (len == 0 || len > DNS_LABEL_MAX || o + len + 2 > DNS_NAME_MAX)
+			return 0;
+		out[o++] = (uint8_t)len;
+		for (size_t k = i; k < j; k++) {
+			char c = s[k];
+			if (lower && c >= 'A' && c <= 'Z')
+				c = (char)(c + 32);
+			out[o++] = (uint8_t)c;
+		}
+		n++;
+		i = j + 1;
+		if (j < slen && i == slen) /* "a..": the stripped dot left an empty last label */
+			return 0;
+	}
+	out[o++] = 0;
+	if (nlabels)
+		*nlabels = n;
+	return o;
+}
+
+static char *fmt_u8(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		*p++ = (char)('0' + v / 10);
+	} else if (v >= 10) {
+		*p++ = (char)('0' + v / 10);
+	}
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+size_t dns_format_ip4(uint32_t ip, char *buf)
+{
+	char *p = buf;
+
+	p = fmt_u8(p, ip >> 24);
+	*p++ = '.';
+	p = fmt_u8(p, (ip >> 16) & 0xFF);
+	*p++ = '.';
+	p = fmt_u8(p, (ip >> 8) & 0xFF);
+	*p++ = '.';
+	p = fmt_u8(p, ip & 0xFF);
+	*p = '\0';
+	return (size_t)(p - buf);
+}
+
+/* One group in lowercase hex without leading zeros (RFC 5952 4.1, 4.3). */
+static char *fmt_group(char *p, unsigned g)
+{
+	static const char hex[] = "0123456789abcdef";
+	int shift = 12;
+
+	while (shift > 0 && ((g >> shift) & 0xF) == 0)
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		*p++ = hex[(g >> shift) & 0xF];
+	return p;
+}
+
+size_t dns_format_ip6(const uint8_t ip[16], char *buf)
+{
+	unsigned g[8];
+	int best = -1, best_len = 0;
+	char *p = buf;
+
+	for (int i = 0; i < 8; i++)
+		g[i] = (unsigned)(ip[2 * i] << 8 | ip[2 * i + 1]);
+	/* RFC 5952 5: IPv4-mapped addresses keep the dotted quad. */
+	if (!g[0] && !g[1] && !g[2] && !g[3] && !g[4] && g[5] == 0xFFFF) {
+		memcpy(p, "::ffff:", 7);
+		p += 7;
+		p += dns_format_ip4((uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 |
+					    (uint32_t)ip[14] << 8 | ip[15], p);
+		return (size_t)(p - buf);
+	}
+	/* RFC 5952 4.2: the longest run of two or more zero groups, the first on a tie. */
+	for (int i = 0; i < 8;) {
+		if (g[i]) {
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < 8 && !g[j])
+			j++;
+		if (j - i > best_len && j - i >= 2) {
+			best = i;
+			best_len = j - i;
+		}
+		i = j;
+	}
+	for (int i = 0; i < 8; i++) {
+		if (i == best) {
+			*p++ = ':';
+			*p++ = ':';
+			i += best_len - 1;
+			continue;
+		}
+		if (i > 0 && i != best + best_len)
+			*p++ = ':';
+		p = fmt_group(p, g[i]);
+	}
+	*p = '\0';
+	return (size_t)(p - buf);
+}
