@@ -286,7 +286,7 @@ void dns_server_stop(struct dns_server *srv)
 		return;
 	server_join(srv);
 	dns_server_stats(srv, &st);
-	log_info("dns", "stopped queries=%llu answers=%llu dropped=%llu tcp_conns=%llu",
+	log_debug("dns", "stopped queries=%llu answers=%llu dropped=%llu tcp_conns=%llu",
 		 (unsigned long long)st.queries, (unsigned long long)st.answers,
 		 (unsigned long long)st.dropped, (unsigned long long)st.tcp_conns);
 	server_free(srv);

@@ -35,6 +35,9 @@ struct tcp_conn {
 struct tcp_state {
 	int ep;
 	unsigned max, n_open;
+	bool paused;              /* listeners off for a tick after EMFILE and the like */
+	uint64_t resume_ns;       /* ... until then */
+	uint64_t warned_ns;       /* last time that was logged */
 	uint64_t idle_ns, next_scan_ns;
 	struct tcp_conn *conns;   /* max slots */
 	unsigned *free_slots, n_free;
@@ -108,12 +111,37 @@ void dns_tcp_release(struct dns_worker *w)
 	w->io = NULL;
 }
 
+/* Stops (or resumes) watching the listeners. */
+static void tcp_listen_pause(struct dns_worker *w, struct tcp_state *t, bool pause, uint64_t now)
+{
+	const struct dns_server *srv = w->srv;
+	if (t->paused == pause)
+		return;
+	for (unsigned i = 0; i < srv->cfg.n_listen; i++) {
+		struct epoll_event ev = {.events = pause ? 0 : EPOLLIN, .data.u64 = TCP_LISTENER | i};
+		(void)epoll_ctl(t->ep, EPOLL_CTL_MOD, srv->tcp_fd[i], &ev);
+	}
+	/* At most one line every 10 s while it lasts: it pauses again every tick. */
+	if (pause && (t->warned_ns == 0 || now - t->warned_ns >= 10000000000u)) {
+		log_warn("dns", "tcp accept paused error=\"%s\"", strerror(errno));
+		t->warned_ns = now;
+	}
+	t->paused = pause;
+	t->resume_ns = now + (uint64_t)TCP_TICK_MS * 1000000u;
+}
+
 static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint64_t now)
 {
 	for (unsigned k = 0; k < TCP_EVENTS; k++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return; /* EAGAIN: all taken; others (EMFILE...): try at the next event */
+		if (fd < 0) {
+			/* Out of descriptors or memory: the pending connection stays queued and
+			 * the listener stays readable, so pause accepting for a tick instead of
+			 * spinning on it. EAGAIN: all taken; ECONNABORTED and the like: gone. */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				tcp_listen_pause(w, t, true, now);
+			return;
+		}
 		dns_stat_add(&w->stats.tcp_conns, 1);
 		struct tcp_conn *c = t->n_free ? &t->conns[t->free_slots[t->n_free - 1]] : NULL;
 		uint8_t *mem = c ? malloc(TCP_IN_CAP + TCP_OUT_CAP) : NULL;
@@ -276,6 +304,8 @@ void *dns_tcp_main(void *arg)
 				conn_event(w, t, &t->conns[d], t->ev[i].events, now);
 		}
 		tcp_reap_idle(t, now);
+		if (t->paused && now >= t->resume_ns)
+			tcp_listen_pause(w, t, false, now);
 	}
 	zone_reader_unregister();
 	return NULL;
