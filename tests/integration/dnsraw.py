@@ -8,6 +8,8 @@ Subcommands (PORT is on 127.0.0.1; every read is bounded by --timeout):
   garbage PORT --count N --seed S                    random packets; checks every answer
   tcpmulti PORT NAME...                              several A queries on one TCP connection
   tcpidle PORT SECONDS                               how long an idle TCP connection is kept
+  compare PORT_A PORT_B QUERYFILE [--tolerate-short]  the same UDP queries to two servers,
+                                                     rcode and answer records compared
 A header prints as "rcode=NAME qr=1 aa=1 tc=0 opcode=0 qd=1 an=1 ns=0 ar=0 id_ok=1", and
 "noanswer" when nothing came back in time.
 """
@@ -249,6 +251,137 @@ def cmd_tcpidle(port, limit):
         s.close()
 
 
+# ---- a small response parser (for compare) --------------------------------------------
+
+RTYPES = {v: k for k, v in TYPES.items()}
+
+
+def read_name(msg, off):
+    """Returns (name, offset after the name in place); follows compression pointers."""
+    labels = []
+    end = None
+    hops = 0
+    while True:
+        if off >= len(msg):
+            raise ValueError("name past the end")
+        n = msg[off]
+        if n & 0xC0 == 0xC0:
+            if off + 1 >= len(msg) or hops > 64:
+                raise ValueError("bad pointer")
+            if end is None:
+                end = off + 2
+            off = ((n & 0x3F) << 8) | msg[off + 1]
+            hops += 1
+            continue
+        if n == 0:
+            return ".".join(labels) + ".", (end if end is not None else off + 1)
+        labels.append(msg[off + 1: off + 1 + n].decode("latin-1"))
+        off += 1 + n
+
+
+def rdata_text(msg, off, rtype, rdlen):
+    rd = msg[off: off + rdlen]
+    if rtype == 1 and rdlen == 4:
+        return ".".join(str(b) for b in rd)
+    if rtype == 16:
+        parts, i = [], 0
+        while i < len(rd):
+            parts.append('"%s"' % rd[i + 1: i + 1 + rd[i]].decode("latin-1"))
+            i += 1 + rd[i]
+        return " ".join(parts)
+    if rtype == 2:
+        return read_name(msg, off)[0]
+    if rtype == 6:
+        m, o = read_name(msg, off)
+        r, o = read_name(msg, o)
+        return "%s %s %d %d %d %d %d" % ((m, r) + struct.unpack(">IIIII", msg[o: o + 20]))
+    return rd.hex()
+
+
+def parse_response(msg):
+    """(rcode, flags, [answer RRs], [authority RRs]); an RR is "owner ttl TYPE data"."""
+    rid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", msg[:12])
+    off = 12
+    for _ in range(qd):
+        off = read_name(msg, off)[1] + 4
+    sections = []
+    for count in (an, ns):
+        rrs = []
+        for _ in range(count):
+            name, off = read_name(msg, off)
+            rtype, _cls, ttl, rdlen = struct.unpack(">HHIH", msg[off: off + 10])
+            off += 10
+            rrs.append("%s %d %s %s" % (name, ttl, RTYPES.get(rtype, str(rtype)),
+                                        rdata_text(msg, off, rtype, rdlen)))
+            off += rdlen
+        sections.append(sorted(rrs))
+    return RCODES.get(flags & 15, str(flags & 15)), flags, sections[0], sections[1]
+
+
+def mask_serial(rr):
+    f = rr.split(" ")
+    if len(f) >= 6 and f[2] == "SOA":
+        f[5] = "SERIAL"
+    return " ".join(f)
+
+
+def cmd_compare(port_a, port_b, qfile, tolerate_short, zone, timeout):
+    """Sends every "NAME TYPE" line of QFILE to both servers over UDP (no EDNS, as most DNSBL
+    clients send) and compares the rcode and the answer records. Authority sections differ
+    by design (rbldnsd adds its NS records to positive answers) and are only counted."""
+    zlabels = len(zone.rstrip(".").split("."))
+    same = diff = tolerated = 0
+    auth_ns = answered = 0
+    for qid, line in enumerate(open(qfile)):
+        f = line.split()
+        if len(f) < 2:
+            continue
+        pkt = build_query(f[0], f[1], qid=qid & 0xFFFF)
+        res = []
+        for port in (port_a, port_b):
+            r = udp_exchange(port, pkt, timeout)
+            res.append(parse_response(r) if r else None)
+        a, b = res
+        if a is None or b is None:
+            diff += 1
+            print("DIFF %s %s: no answer from %s" % (f[0], f[1], "A" if a is None else "B"))
+            continue
+        if a[2]:
+            answered += 1
+        if b[3] and any(" NS " in rr for rr in b[3]) and a[0] == "NOERROR" and a[2]:
+            auth_ns += 1
+        # The authority sections must agree once rbldnsd's NS records are set aside; SOA
+        # serials are masked (serial 0 in a file means "now" to both, a second apart maybe).
+        auth_a, auth_b = (sorted(mask_serial(rr) for rr in x[3] if " NS " not in rr) for x in (a, b))
+        if a[0] == b[0] and a[2] == b[2]:
+            if auth_a == auth_b:
+                same += 1
+            else:
+                diff += 1
+                print("DIFF %s %s: authority A=%s B=%s" % (f[0], f[1], auth_a, auth_b))
+            continue
+        # Names shorter than a full address (fewer than 4 IPv4 labels / 32 IPv6 nibbles):
+        # Trapline answers NOERROR/NODATA for a name with listed names below it (an empty
+        # non-terminal, RFC 8020), rbldnsd answers NXDOMAIN.
+        nlabels = len(f[0].rstrip(".").split(".")) - zlabels
+        if tolerate_short and nlabels < 4 and {a[0], b[0]} == {"NOERROR", "NXDOMAIN"} \
+                and not a[2] and not b[2]:
+            tolerated += 1
+            print("TOLERATED %s %s: A=%s B=%s (empty non-terminal)" % (f[0], f[1], a[0], b[0]))
+            continue
+        diff += 1
+        print("DIFF %s %s: rcode A=%s B=%s" % (f[0], f[1], a[0], b[0]))
+        for rr in a[2]:
+            if rr not in b[2]:
+                print("    only A: " + rr)
+        for rr in b[2]:
+            if rr not in a[2]:
+                print("    only B: " + rr)
+    print("same=%d different=%d tolerated=%d with_answer=%d b_ns_in_authority=%d"
+          % (same, diff, tolerated, answered, auth_ns))
+    return 1 if diff else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--timeout", type=float, default=2.0)
@@ -276,6 +409,12 @@ def main():
     p = sub.add_parser("tcpidle")
     p.add_argument("port", type=int)
     p.add_argument("seconds", type=float)
+    p = sub.add_parser("compare")
+    p.add_argument("port_a", type=int)
+    p.add_argument("port_b", type=int)
+    p.add_argument("qfile")
+    p.add_argument("--zone", default="bl.example.org")
+    p.add_argument("--tolerate-short", action="store_true")
     a = ap.parse_args()
 
     if a.cmd == "query":
@@ -294,6 +433,8 @@ def main():
         return cmd_tcpmulti(a.port, a.names, a.timeout)
     elif a.cmd == "tcpidle":
         return cmd_tcpidle(a.port, a.seconds)
+    elif a.cmd == "compare":
+        return cmd_compare(a.port_a, a.port_b, a.qfile, a.tolerate_short, a.zone, a.timeout)
     return 0
 
 

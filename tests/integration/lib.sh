@@ -267,11 +267,12 @@ tl_dig() {
 tl_kdig() {
 	local name=$1 type=$2
 	shift 2
-	kdig @127.0.0.1 -p "$PORT" +time=$((2 * TL_SLOW)) +retry=0 +norecurse "$name" "$type" "$@" 2>&1
+	kdig @127.0.0.1 -p "$PORT" +time=$((2 * TL_SLOW)) +retry=0 +norecurse +noidn "$name" "$type" "$@" 2>&1
 }
 
 # Parsers for dig and kdig output (both print ";; ANSWER SECTION:" etc.).
-rcode_of() { printf '%s\n' "$1" | grep -Eo 'status: [A-Z]+' | head -n 1 | cut -d' ' -f2; }
+# (kdig spells NOTIMP "NOTIMPL"; dig's spelling is used.)
+rcode_of() { printf '%s\n' "$1" | grep -Eo 'status: [A-Z]+' | head -n 1 | cut -d' ' -f2 | sed 's/^NOTIMPL$/NOTIMP/'; }
 flags_of() { printf '%s\n' "$1" | grep -Ei '^;; flags:' | head -n 1 | sed -E 's/^;; [Ff]lags: *([^;]*);.*/\1/'; }
 has_flag() { flags_of "$1" | tr ' ' '\n' | grep -qx "$2"; }
 has_opt() { printf '%s\n' "$1" | grep -Eq '^;; (OPT|EDNS) PSEUDOSECTION'; }
