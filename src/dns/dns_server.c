@@ -35,6 +35,24 @@ static int sock_v6only(int fd, int family)
 	return setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 }
 
+static bool addr_is_any(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
+/* On a wildcard address the kernel would pick an answer's source address by route, which on
+ * a multi-homed host may differ from the address the client asked, and the client drops
+ * such an answer: ask for each query's destination address to answer from it. */
+static int udp_pktinfo(int fd, int family)
+{
+	int one = 1;
+	if (family == AF_INET6)
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+}
+
 static int udp_open(const struct sockaddr_storage *ss, socklen_t len)
 {
 	int one = 1;
@@ -46,7 +64,8 @@ static int udp_open(const struct sockaddr_storage *ss, socklen_t len)
 	if (sock_v6only(fd, ss->ss_family) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+	    (addr_is_any(ss) && udp_pktinfo(fd, ss->ss_family) != 0))
 		goto fail_close;
 	sock_buffers(fd);
 	if (bind(fd, (const struct sockaddr *)ss, len) != 0)
@@ -110,6 +129,7 @@ static int server_bind_addr(struct dns_server *srv, unsigned i)
 		if (fd < 0)
 			goto fail;
 		srv->udp[i * srv->cfg.threads + t].fd = fd;
+		srv->udp[i * srv->cfg.threads + t].pktinfo = addr_is_any(&ss);
 		if (t == 0 && addr_port(&ss) == 0) {
 			struct sockaddr_storage bound;
 			socklen_t blen = sizeof(bound);

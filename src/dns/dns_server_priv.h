@@ -19,6 +19,7 @@ struct dns_worker {
 	int fd;         /* UDP socket (TCP: unused, the listeners are in srv->tcp_fd) */
 	pthread_t tid;
 	bool running;   /* tid is a thread to join */
+	bool pktinfo;   /* UDP socket on a wildcard address: answer from the query's address */
 };
 
 struct dns_server {

@@ -1,5 +1,6 @@
 /* dns_udp.c - the UDP workers: one thread per SO_REUSEPORT socket, batched recvmmsg/sendmmsg. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,8 @@ struct udp_batch {
 	struct iovec rxiov[UDP_BATCH];
 	struct iovec txiov[UDP_BATCH];
 	struct sockaddr_storage peer[UDP_BATCH];
+	/* Wildcard sockets only: the query's destination, sent back as the answer's source. */
+	_Alignas(struct cmsghdr) uint8_t ctl[UDP_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	_Alignas(DNS_CACHE_LINE) uint8_t in[UDP_BATCH][UDP_STRIDE];
 	_Alignas(DNS_CACHE_LINE) uint8_t out[UDP_BATCH][UDP_STRIDE];
 };
@@ -45,6 +48,10 @@ int dns_udp_prepare(struct dns_worker *w)
 		b->rx[i].msg_hdr.msg_iovlen = 1;
 		b->tx[i].msg_hdr.msg_iov = &b->txiov[i];
 		b->tx[i].msg_hdr.msg_iovlen = 1;
+		if (w->pktinfo) {
+			b->rx[i].msg_hdr.msg_control = b->ctl[i];
+			b->rx[i].msg_hdr.msg_controllen = sizeof(b->ctl[i]);
+		}
 	}
 	w->io = b;
 	return DNS_OK;
@@ -54,6 +61,24 @@ void dns_udp_release(struct dns_worker *w)
 {
 	free(w->io);
 	w->io = NULL;
+}
+
+/* Turns the received packet info of rx into the source to send from; false if there is none. */
+static bool udp_pktinfo_reply(struct msghdr *rx)
+{
+	struct cmsghdr *cm = CMSG_FIRSTHDR(rx);
+	if (!cm || (rx->msg_flags & MSG_CTRUNC))
+		return false;
+	if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+		struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(cm);
+		/* Answer from the address asked; let routing pick the interface. */
+		pi->ipi_spec_dst = pi->ipi_addr;
+		pi->ipi_ifindex = 0;
+		return true;
+	}
+	/* IPv6: ipi6_addr is already the source to use; the interface keeps a link-local
+	 * address's scope. */
+	return cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO;
 }
 
 /* Answers the n datagrams in b->rx into b->tx; returns how many answers there are. */
@@ -75,6 +100,11 @@ static unsigned udp_answer_batch(struct dns_worker *w, struct udp_batch *b, unsi
 		b->txiov[m].iov_len = len;
 		b->tx[m].msg_hdr.msg_name = rh->msg_name;
 		b->tx[m].msg_hdr.msg_namelen = rh->msg_namelen;
+		if (w->pktinfo) {
+			bool ok = udp_pktinfo_reply(rh);
+			b->tx[m].msg_hdr.msg_control = ok ? rh->msg_control : NULL;
+			b->tx[m].msg_hdr.msg_controllen = ok ? rh->msg_controllen : 0;
+		}
 		m++;
 	}
 	zone_read_unlock();
@@ -111,6 +141,9 @@ void *dns_udp_main(void *arg)
 		/* Reset only what the previous call overwrote. */
 		for (i = 0; i < prev; i++)
 			b->rx[i].msg_hdr.msg_namelen = sizeof(b->peer[i]);
+		if (w->pktinfo)
+			for (i = 0; i < prev; i++)
+				b->rx[i].msg_hdr.msg_controllen = sizeof(b->ctl[i]);
 		/* MSG_WAITFORONE: block (up to SO_RCVTIMEO) for the first datagram, then take
 		 * whatever else is queued: one syscall per batch, none to poll. */
 		int n = recvmmsg(w->fd, b->rx, UDP_BATCH, MSG_WAITFORONE, NULL);
