@@ -232,7 +232,9 @@ tl_stop
 echo "# long TXT: truncation and TCP fallback; reload on change and on SIGHUP"
 BIG_TXT=$(python3 -c 'print("Listed for a long reason, " + "x" * 1480 + " ip=$")')
 BIG="$TL_TMP/big.zone"
-printf '%s\n' "\$TTL 600" ":127.0.0.3:$BIG_TXT" "1.2.3.4" >"$BIG"
+# Here the SOA's own TTL (120) is below its minimum (900): negative answers use 120.
+BIG_HDR=("\$SOA 120 ns1.$Z. hostmaster.$Z. 5 600 300 86400 900" "\$TTL 600")
+printf '%s\n' "${BIG_HDR[@]}" ":127.0.0.3:$BIG_TXT" "1.2.3.4" >"$BIG"
 cat >"$TL_TMP/small-idle.conf" <<'EOF'
 # a short TCP idle time so the idle check is quick
 tcp_idle_ms = 1500
@@ -263,12 +265,17 @@ check_eq "kdig/tcp the 1.5 KB TXT answer" "NOERROR 1" "$(rcode_of "$out") $(rr_c
 out=$(tl_dig "4.3.2.1.$Z" A +noedns)
 check_eq "dig/udp the A of that entry still fits" "4.3.2.1.$Z. 600 IN A 127.0.0.3" "$(section_of "$out" ANSWER)"
 
+NEG_SOA2="$Z. 120 IN SOA ns1.$Z. hostmaster.$Z. 5 600 300 86400 900"
+expect_all k "negative TTL is the SOA TTL when below the minimum" "9.9.9.9.$Z" A NXDOMAIN "" "$NEG_SOA2"
+expect_all "NODATA TTL is the SOA TTL when below the minimum" "4.3.2.1.$Z" AAAA NOERROR "" "$NEG_SOA2"
+expect_all "apex SOA keeps its own TTL" "$Z" SOA NOERROR "$Z. 120 IN SOA ns1.$Z. hostmaster.$Z. 5 600 300 86400 900" ""
+
 # TCP idle timeout: the server closes an idle connection (configured 1.5 s here).
 got=$(python3 "$TL_PY" --timeout $((6 * TL_SLOW)) tcpidle "$PORT" $((6 * TL_SLOW)))
 check_match "python/tcp an idle TCP connection is closed by the server (tcp_idle_ms=1500)" '^closed after' "$got"
 
 # Reload when the file changes (polled about every second).
-printf '%s\n' "\$TTL 600" ":127.0.0.3:$BIG_TXT" "1.2.3.4" "5.6.7.8" >"$BIG.new"
+printf '%s\n' "${BIG_HDR[@]}" ":127.0.0.3:$BIG_TXT" "1.2.3.4" "5.6.7.8" >"$BIG.new"
 mv "$BIG.new" "$BIG"
 deadline=$((SECONDS + 5 * TL_SLOW))
 until [ "$(tl_dig "8.7.6.5.$Z" A +short)" = 127.0.0.3 ] || [ $SECONDS -ge $deadline ]; do sleep 0.3; done
