@@ -64,7 +64,6 @@ static int udp_open(const struct sockaddr_storage *ss, socklen_t len)
 	if (sock_v6only(fd, ss->ss_family) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
 	    (addr_is_any(ss) && udp_pktinfo(fd, ss->ss_family) != 0))
 		goto fail_close;
 	sock_buffers(fd);

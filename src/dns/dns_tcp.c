@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -218,7 +219,8 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 static bool conn_flush(struct tcp_conn *c, uint64_t now)
 {
 	while (c->out_len > 0) {
-		ssize_t r = write(c->fd, c->out + c->out_off, c->out_len);
+		/* MSG_NOSIGNAL: a client gone away is EPIPE here, never a SIGPIPE. */
+		ssize_t r = send(c->fd, c->out + c->out_off, c->out_len, MSG_NOSIGNAL);
 		if (r < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 		c->out_off += (size_t)r;

@@ -111,18 +111,21 @@ static unsigned udp_answer_batch(struct dns_worker *w, struct udp_batch *b, unsi
 	return m;
 }
 
-/* Sends the m answers; returns how many went out. A full socket buffer (EAGAIN after
- * SO_SNDTIMEO, ENOBUFS) or an unroutable peer costs that one answer, not the rest. */
+/* Sends the m answers; returns how many went out. Never blocks: a full socket buffer
+ * (EAGAIN, ENOBUFS) drops the rest of the batch, as a router would; any other error (a
+ * peer we may not send to) costs that one answer only. */
 static unsigned udp_send_batch(int fd, struct udp_batch *b, unsigned m)
 {
 	unsigned done = 0, sent = 0;
 	while (done < m) {
-		int r = sendmmsg(fd, b->tx + done, m - done, 0);
+		int r = sendmmsg(fd, b->tx + done, m - done, MSG_DONTWAIT);
 		if (r > 0) {
 			done += (unsigned)r;
 			sent += (unsigned)r;
 		} else if (r < 0 && errno == EINTR) {
 			continue;
+		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			break;
 		} else {
 			done++; /* sendmmsg reports an error only for the first message */
 		}

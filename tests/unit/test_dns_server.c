@@ -205,6 +205,19 @@ static long tcp_wait_closed(int fd, long limit_ms)
 	return -1;
 }
 
+/* The counters as they settle: a worker counts a batch just after sending its answers. */
+static void stats_settled(struct dns_server *srv, struct dns_stats *st, uint64_t answers)
+{
+	for (int i = 0; i < 100; i++) {
+		dns_server_stats(srv, st);
+		if (st->answers >= answers)
+			break;
+		usleep(10000);
+	}
+	usleep(10000);
+	dns_server_stats(srv, st);
+}
+
 /* ---- tests ------------------------------------------------------------------- */
 
 static void test_udp_answers(void **state)
@@ -223,7 +236,7 @@ static void test_udp_answers(void **state)
 		udp_ask(&cfg, (uint16_t)(0x2000 + i), "2.0.0.10." ZONE, DNS_RCODE_NOERROR);
 		udp_ask(&cfg, (uint16_t)(0x3000 + i), "1.0.0.127." ZONE, DNS_RCODE_NXDOMAIN);
 	}
-	dns_server_stats(srv, &st);
+	stats_settled(srv, &st, 90);
 	assert_int_equal(st.queries, 90);
 	assert_int_equal(st.answers, 90);
 	assert_int_equal(st.nxdomain, 30);
@@ -273,9 +286,68 @@ static void test_tcp_pipelined_and_split(void **state)
 	close(fd);
 
 	struct dns_stats st;
-	dns_server_stats(srv, &st);
+	stats_settled(srv, &st, 3);
 	assert_int_equal(st.queries, 3);
 	assert_int_equal(st.tcp_conns, 1);
+	dns_server_stop(srv);
+}
+
+/* Many pipelined queries, sent faster than the answers are read: the server stops reading
+ * while its output is full and resumes, and every answer comes back once, in order. */
+static void test_tcp_pipeline_backpressure(void **state)
+{
+	enum { N = 150000 }; /* answers well past the kernel's 4 MiB socket buffers */
+	static uint8_t qbuf[N * 48], abuf[1 << 16];
+	size_t qn = 0, qoff = 0, an = 0;
+	unsigned next = 0;
+	struct dns_server_config cfg;
+	config_make(&cfg, AF_INET, free_port(AF_INET), 1);
+	struct dns_server *srv = server_up(&cfg);
+	int fd = client_socket(AF_INET, SOCK_STREAM);
+	int small = 4096; /* a small window, so the answers back up in the server */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(connect(fd, (const struct sockaddr *)&cfg.listen[0], cfg.listen_len[0]), 0);
+
+	for (unsigned i = 0; i < N; i++)
+		tcp_frame(qbuf, &qn, (uint16_t)(i & 0xffff), "2.0.0.127." ZONE);
+	/* First only send, for a while: the answers fill the server's socket buffer (4 MiB at
+	 * most), and then its pending output, which stops its reading. */
+	uint64_t t0 = now_ms();
+	while (qoff < qn && now_ms() - t0 < 300) {
+		ssize_t w = send(fd, qbuf + qoff, qn - qoff, MSG_DONTWAIT);
+		if (w > 0)
+			qoff += (size_t)w;
+		else
+			usleep(10000);
+	}
+	while (next < N && now_ms() - t0 < 10000) {
+		struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (qoff < qn ? POLLOUT : 0))};
+		assert_true(poll(&p, 1, 1000) >= 0);
+		if ((p.revents & POLLOUT) && qoff < qn) {
+			ssize_t w = send(fd, qbuf + qoff, qn - qoff, MSG_DONTWAIT);
+			assert_true(w > 0 || errno == EAGAIN);
+			qoff += w > 0 ? (size_t)w : 0;
+		}
+		if (!(p.revents & POLLIN))
+			continue;
+		ssize_t r = recv(fd, abuf + an, sizeof(abuf) - an, 0);
+		assert_true(r > 0);
+		an += (size_t)r;
+		size_t off = 0;
+		while (an - off >= 2 && an - off - 2 >= (size_t)(abuf[off] << 8 | abuf[off + 1])) {
+			size_t len = (size_t)(abuf[off] << 8 | abuf[off + 1]);
+			answer_check(abuf + off + 2, len, (uint16_t)(next & 0xffff), DNS_RCODE_NOERROR);
+			next++;
+			off += 2 + len;
+		}
+		memmove(abuf, abuf + off, an - off);
+		an -= off;
+	}
+	assert_int_equal(next, N);
+	close(fd);
+	struct dns_stats st;
+	stats_settled(srv, &st, N);
+	assert_int_equal(st.answers, N);
 	dns_server_stop(srv);
 }
 
@@ -305,7 +377,7 @@ static void test_tcp_conn_limit(void **state)
 	tcp_expect(fds[0], 0x4ff, DNS_RCODE_NOERROR);
 
 	struct dns_stats st;
-	dns_server_stats(srv, &st);
+	stats_settled(srv, &st, 5);
 	assert_int_equal(st.tcp_conns, 5);
 	assert_int_equal(st.tcp_rejected, 1);
 	for (int i = 0; i < 5; i++)
@@ -450,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_udp_answers),
 		cmocka_unit_test(test_udp_ipv6),
 		cmocka_unit_test(test_tcp_pipelined_and_split),
+		cmocka_unit_test(test_tcp_pipeline_backpressure),
 		cmocka_unit_test(test_tcp_conn_limit),
 		cmocka_unit_test(test_tcp_idle_timeout),
 		cmocka_unit_test(test_tcp_zero_length_and_garbage),
