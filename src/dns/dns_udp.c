@@ -6,8 +6,9 @@
 
 #include "dns/dns_server_priv.h"
 
-/* Datagrams per recvmmsg/sendmmsg call. Measured with qblast -q 100 on one core: 16 gives
- * about 8% less than 64, 128 and 256 give nothing more than 64 (a batch rarely fills). */
+/* Datagrams per recvmmsg/sendmmsg call, as udp_echo. qblast -q 100 keeps at most 100 in
+ * flight, so a batch of 64 is about half of them; 16, 64 and 256 measured the same within
+ * the noise of the shared 2-core VM (see the bench notes in the commit log). */
 #define UDP_BATCH 64
 /* Buffer stride: a multiple of 4 KiB would map every buffer's header to the same L1 cache
  * set; one extra line per buffer spreads them over the sets. */
