@@ -620,7 +620,8 @@ static int r4_build(const struct zone_builder *b, struct zone_r4 **out, size_t *
 		p->start = s;
 	if (c)
 		p->cls = c;
-	if (r4_index(p))
+	/* A few segments fit in a cache line or two: the index would only cost 256 KiB. */
+	if (p->n > 256 && r4_index(p))
 		goto fail;
 	free(order);
 	free(tmp);

@@ -78,7 +78,8 @@ struct zone_r4 {
 	size_t count; /* distinct ranges added */
 	uint32_t *start;
 	uint16_t *cls;
-	uint32_t *idx; /* ZONE_IDX_SIZE: idx[h] is the segment holding h << 16; idx[65536] = n - 1 */
+	uint32_t *idx; /* ZONE_IDX_SIZE: idx[h] is the segment holding h << 16, idx[65536] = n - 1;
+			NULL for a few segments */
 };
 
 /* IPv6 prefixes: the entries (for merges) and their flattening into disjoint segments. */

@@ -26,10 +26,15 @@ uint16_t zone_r4_find(const struct zone_r4 *p, uint32_t ip)
 {
 	if (p->n == 0)
 		return 0;
-	uint32_t h = ip >> 16, lo = p->idx[h], n = p->idx[h + 1] - lo + 1;
-	const uint32_t *base = p->start + lo;
+	const uint32_t *base = p->start;
+	size_t n = p->n;
+	if (p->idx) {
+		uint32_t h = ip >> 16;
+		base += p->idx[h];
+		n = p->idx[h + 1] - p->idx[h] + 1;
+	}
 	while (n > 1) {
-		uint32_t half = n / 2;
+		size_t half = n / 2;
 		base = base[half] <= ip ? base + half : base;
 		n -= half;
 	}

@@ -497,6 +497,11 @@ static void load_line(struct loader *ld, const char *p, const char *e)
 	p = skip_space(p, e);
 	if (p == e)
 		return;
+	if (memchr(p, '\0', (size_t)(e - p))) {
+		/* TXT templates are C strings for the answering code; a NUL means a binary file. */
+		load_complain(ld, true, "NUL byte in line");
+		return;
+	}
 	char c = *p;
 	if (c == '$') {
 		special_line(ld, p + 1, e);
