@@ -492,6 +492,16 @@ static void special_line(struct loader *ld, const char *p, const char *e)
 	}
 }
 
+/* "::ffff:7f00:2" and ":A:TXT" both start with ':'; rbldnsd reads the first as an address,
+ * so a line whose first token is an IPv6 address (or prefix) is an entry, not a default. */
+static bool line_is_ip6(const char *p, const char *e)
+{
+	const char *tend = token_end(p, e);
+	const char *slash = memchr(p, '/', (size_t)(tend - p));
+	uint8_t a[16];
+	return ip6_parse(p, (size_t)((slash ? slash : tend) - p), a) == 0;
+}
+
 static void load_line(struct loader *ld, const char *p, const char *e)
 {
 	p = skip_space(p, e);
@@ -513,7 +523,7 @@ static void load_line(struct loader *ld, const char *p, const char *e)
 	}
 	if (c == '#' || c == ';' || ld->skip)
 		return;
-	if (c == ':')
+	if (c == ':' && !line_is_ip6(p, e))
 		default_line(ld, p, e);
 	else
 		entry_line(ld, p, e);

@@ -124,7 +124,7 @@ for tr in udp tcp; do
 	o=(); [ $tr = tcp ] && o=(+tcp)
 	out=$(tl_dig "$N64.$Z" TXT "${o[@]}")
 	check_match "dig/$tr inside a /64 TXT: the default template with the IPv6 address" \
-		"^$N64\\.$Z\\. 2100 IN TXT \"${DEF_TXT//./\\.}2001:(0?db8:0*1:0*2:aaaa:bbbb:cccc:dddd|db8:1:2:aaaa:bbbb:cccc:dddd)\"$" \
+		"^$N64\\.$Z\\. 2100 IN TXT \"$(printf "%s" "$DEF_TXT" | sed "s/[.?]/\\\\&/g")2001:(0?db8:0*1:0*2:aaaa:bbbb:cccc:dddd|db8:1:2:aaaa:bbbb:cccc:dddd)\"$" \
 		"$(section_of "$out" ANSWER)"
 done
 out=$(tl_dig "$N128.$Z" TXT)
