@@ -241,6 +241,8 @@ static int zone_suffix(const struct dns_ctx *ctx, const struct dns_query *pq)
 	if (pq->qname_len - off != ctx->zone_len)
 		return -1;
 	const uint8_t *a = pq->qname + off;
+	if (memcmp(a, ctx->zone, ctx->zone_len) == 0) /* most clients send lowercase */
+		return (int)first;
 	/* Length bytes are below 64, so lowercasing them changes nothing. */
 	for (size_t i = 0; i < ctx->zone_len; i++)
 		if (lower(a[i]) != ctx->zone[i])
@@ -277,40 +279,32 @@ static int label_nibble(const uint8_t *l)
 	return -1;
 }
 
-/* What a name under the zone reads as: an IPv4 address or prefix of n octets, an IPv6
- * address or prefix of n nibbles, or both (all-digit labels). */
-struct ipname {
-	bool v4, v6;
-	unsigned n;
-	uint32_t ip4;    /* the octets read, most significant first, left-aligned */
-	uint8_t ip6[16]; /* the nibbles read, left-aligned, the rest zero */
-};
-
-static void read_ipname(const struct dns_query *pq, unsigned n, struct ipname *ipn)
+/* The n labels left of the zone as a reversed IPv4 address or prefix (RFC 5782 2.1): the
+ * octets read, most significant first, left-aligned in *ip. False when they are not octets. */
+static bool read_ip4(const struct dns_query *pq, unsigned n, uint32_t *ip)
 {
-	ipn->n = n;
-	ipn->v4 = n >= 1 && n <= 4;
-	ipn->v6 = n >= 1 && n <= 32;
-	ipn->ip4 = 0;
-	memset(ipn->ip6, 0, sizeof ipn->ip6);
-	/* The rightmost label (nearest the zone) is the most significant part. */
-	for (unsigned k = 0; k < n && (ipn->v4 || ipn->v6); k++) {
-		const uint8_t *l = pq->qname + pq->label_off[n - 1 - k];
-		if (ipn->v4) {
-			int o = label_octet(l);
-			if (o < 0)
-				ipn->v4 = false;
-			else
-				ipn->ip4 |= (uint32_t)o << (24 - 8 * k);
-		}
-		if (ipn->v6) {
-			int x = label_nibble(l);
-			if (x < 0)
-				ipn->v6 = false;
-			else
-				ipn->ip6[k / 2] |= (uint8_t)(k % 2 ? x : x << 4);
-		}
+	uint32_t v = 0;
+	for (unsigned k = 0; k < n; k++) { /* the label nearest the zone is the first octet */
+		int o = label_octet(pq->qname + pq->label_off[n - 1 - k]);
+		if (o < 0)
+			return false;
+		v |= (uint32_t)o << (24 - 8 * k);
 	}
+	*ip = v;
+	return true;
+}
+
+/* The same for IPv6 nibbles (RFC 5782 2.4): left-aligned in ip, the rest zero. */
+static bool read_ip6(const struct dns_query *pq, unsigned n, uint8_t ip[16])
+{
+	memset(ip, 0, 16);
+	for (unsigned k = 0; k < n; k++) {
+		int x = label_nibble(pq->qname + pq->label_off[n - 1 - k]);
+		if (x < 0)
+			return false;
+		ip[k / 2] |= (uint8_t)(k % 2 ? x : x << 4);
+	}
+	return true;
 }
 
 /* ---- the answer ------------------------------------------------------------- */
@@ -408,20 +402,24 @@ static size_t answer_empty(const struct dns_ctx *ctx, const uint8_t *q, const st
 	return reply_end(&r, ctx, q, pq, with_q, with_opt, false, rcode);
 }
 
-/* Names below the apex: listed IPs, empty non-terminals, everything else NXDOMAIN. */
+/* Names below the apex: listed IPs, empty non-terminals, everything else NXDOMAIN. A name of
+ * single-digit labels reads both ways; each reading is parsed only when needed, since the
+ * common query is a 4-label IPv4 name. */
 static unsigned answer_below(struct reply *r, const struct dns_ctx *ctx,
 			     const struct zone_snapshot *snap, const struct dns_query *pq,
 			     unsigned n, uint16_t soa_owner)
 {
-	struct ipname ipn;
+	uint32_t ip4 = 0;
+	uint8_t ip6[16];
 	const struct zone_class *cls = NULL;
+	bool v4 = n <= 4 && read_ip4(pq, n, &ip4);
+	int v6 = -1; /* not read yet */
 	bool exists = false;
 
-	read_ipname(pq, n, &ipn);
-	if (ipn.v4 && n == 4)
-		cls = zone_lookup4(snap, ipn.ip4);
-	else if (ipn.v6 && n == 32)
-		cls = zone_lookup6(snap, ipn.ip6);
+	if (v4 && n == 4)
+		cls = zone_lookup4(snap, ip4);
+	else if (n == 32 && (v6 = read_ip6(pq, n, ip6)) == 1)
+		cls = zone_lookup6(snap, ip6);
 
 	if (cls) {
 		uint16_t t = pq->qtype;
@@ -431,8 +429,7 @@ static unsigned answer_below(struct reply *r, const struct dns_ctx *ctx,
 		}
 		if (t == DNS_T_TXT && cls->txt) {
 			char ip[48];
-			size_t iplen = ipn.v4 && n == 4 ? dns_format_ip4(ipn.ip4, ip)
-							 : dns_format_ip6(ipn.ip6, ip);
+			size_t iplen = n == 4 ? dns_format_ip4(ip4, ip) : dns_format_ip6(ip6, ip);
 			reply_txt(r, cls, ip, iplen);
 			return DNS_RCODE_NOERROR;
 		}
@@ -440,12 +437,14 @@ static unsigned answer_below(struct reply *r, const struct dns_ctx *ctx,
 	} else {
 		/* Empty non-terminals (RFC 8020 would let a resolver cut the tree at an
 		 * NXDOMAIN, so a prefix that has listed addresses below must be NODATA). */
-		if (ipn.v4 && n < 4) {
-			uint32_t span = 0xFFFFFFFFu >> (8 * n);
-			exists = zone_any4(snap, ipn.ip4, ipn.ip4 | span);
+		if (v4 && n < 4)
+			exists = zone_any4(snap, ip4, ip4 | (0xFFFFFFFFu >> (8 * n)));
+		if (!exists && n < 32) {
+			if (v6 < 0)
+				v6 = read_ip6(pq, n, ip6);
+			if (v6 == 1)
+				exists = zone_any6(snap, ip6, 4 * n);
 		}
-		if (!exists && ipn.v6 && n < 32)
-			exists = zone_any6(snap, ipn.ip6, 4 * n);
 	}
 	reply_soa(r, ctx, soa_owner, ctx->neg_ttl, true);
 	return exists ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN;
