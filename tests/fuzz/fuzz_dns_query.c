@@ -7,13 +7,6 @@
 #include "dns/dns.h"
 #include "zone/zone.h"
 
-/* The core is compiled into this target rather than taken from trapline_core, whose objects
- * are built without -fsanitize=fuzzer-no-link: without coverage on the parser, libFuzzer only
- * sees this file (18 edges) and cannot steer into dns_answer. The archive's copies are then
- * never pulled in by the linker. */
-#include "../../src/dns/dns_answer.c"
-#include "../../src/dns/dns_wire.c"
-
 static struct dns_ctx *g_ctx;
 static struct zone_snapshot *g_snap;
 static uint8_t g_out[DNS_MAX_MSG];
