@@ -501,7 +501,10 @@ static void test_rbldnsd_default_switch(void **state)
 			   "1.0.0.4\n"
 			   "::second\n"
 			   "1.0.0.5\n"
-			   "2001:db8::/64\n";
+			   "2001:db8::/64\n"
+			   /* A leading "::" that parses as an address is an entry, as in rbldnsd. */
+			   "::ffff:7f00:5\n"
+			   "::a00:0/120 :127.0.0.9:ten\n";
 	struct zone_snapshot *s = load(text, 0, NULL);
 	const struct zone_class *c = zone_lookup4(s, ip4("1.0.0.1"));
 	assert_int_equal(c->a, A2);
@@ -521,6 +524,14 @@ static void test_rbldnsd_default_switch(void **state)
 	uint8_t v[16];
 	ip6("2001:db8::1", v);
 	assert_string_equal(zone_lookup6(s, v)->txt, "second");
+	ip6("::ffff:7f00:5", v);
+	assert_non_null(zone_lookup6(s, v));
+	assert_string_equal(zone_lookup6(s, v)->txt, "second");
+	ip6("::a00:7", v);
+	assert_int_equal(zone_lookup6(s, v)->a, 0x7f000009);
+	assert_string_equal(zone_lookup6(s, v)->txt, "ten");
+	/* The default did not change: a later v4 entry would still answer "second". */
+	assert_string_equal(zone_lookup4(s, ip4("1.0.0.5"))->txt, "second");
 	zone_snapshot_free(s);
 }
 
