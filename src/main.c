@@ -294,6 +294,7 @@ static int serve_server_config(const struct config *cfg, struct dns_server_confi
 	sc->threads = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 1);
 	sc->tcp_max_conns = cfg->tcp_max_conns;
 	sc->tcp_idle_ms = cfg->tcp_idle_ms;
+	sc->udp_spin_us = cfg->udp_spin_us;
 	return 0;
 }
 

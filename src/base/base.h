@@ -98,6 +98,7 @@ struct config {
 	unsigned edns_udp_max;
 	unsigned tcp_max_conns;
 	unsigned tcp_idle_ms;
+	unsigned udp_spin_us;
 	unsigned reload_check_ms;        /* how often the static file's mtime is checked */
 };
 

@@ -79,6 +79,10 @@ static const struct config_key config_keys[] = {
 	 "Open TCP connections at most; more are closed at once."},
 	{"tcp_idle_ms", CONFIG_UINT, NUM(tcp_idle_ms), "10000", 100, 600000, false,
 	 "A TCP connection idle this long (milliseconds) is closed (RFC 7766)."},
+	{"udp_spin_us", CONFIG_UINT, NUM(udp_spin_us), "100", 0, 10000, false,
+	 "A UDP worker with nothing to read polls this long (microseconds) before it sleeps: "
+	 "at moderate load the next query comes sooner than a sleeping thread wakes, which "
+	 "halves the median latency, at the price of CPU time. 0: sleep at once."},
 	{"reload_check_ms", CONFIG_UINT, NUM(reload_check_ms), "1000", 50, 3600000, false,
 	 "How often (milliseconds) the static file is checked for changes."},
 };

@@ -70,6 +70,7 @@ struct dns_server_config {
 	unsigned threads;        /* UDP workers per address (SO_REUSEPORT sockets), >= 1 */
 	unsigned tcp_max_conns;  /* open TCP connections at most; more are closed at once */
 	unsigned tcp_idle_ms;    /* a TCP connection idle this long is closed */
+	unsigned udp_spin_us;    /* a UDP worker polls an empty queue this long before it sleeps */
 };
 
 struct dns_server;

@@ -129,6 +129,7 @@ static int server_bind_addr(struct dns_server *srv, unsigned i)
 			goto fail;
 		srv->udp[i * srv->cfg.threads + t].fd = fd;
 		srv->udp[i * srv->cfg.threads + t].pktinfo = addr_is_any(&ss);
+		srv->udp[i * srv->cfg.threads + t].spin_ns = (uint64_t)srv->cfg.udp_spin_us * 1000u;
 		if (t == 0 && addr_port(&ss) == 0) {
 			struct sockaddr_storage bound;
 			socklen_t blen = sizeof(bound);

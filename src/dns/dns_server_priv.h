@@ -20,6 +20,7 @@ struct dns_worker {
 	pthread_t tid;
 	bool running;   /* tid is a thread to join */
 	bool pktinfo;   /* UDP socket on a wildcard address: answer from the query's address */
+	uint64_t spin_ns; /* UDP: poll an empty queue this long before sleeping (0: never) */
 };
 
 struct dns_server {
