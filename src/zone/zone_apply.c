@@ -283,31 +283,6 @@ static int collect(struct zone_snapshot *s, const struct zone_snapshot *base,
 	return rc;
 }
 
-static int snapshot_take_classes(struct zone_snapshot *s, struct zone_builder *cb)
-{
-	size_t arena = 0;
-	for (size_t i = 1; i <= cb->nclass; i++)
-		arena += cb->classes[i].txt ? cb->classes[i].txt_len + 1 : 0;
-	s->classes = calloc(cb->nclass + 1, sizeof(*s->classes));
-	s->arena = malloc(arena ? arena : 1);
-	if (!s->classes || !s->arena)
-		return ZONE_ENOMEM;
-	s->nclass = cb->nclass;
-	s->arena_len = arena;
-	char *w = s->arena;
-	for (size_t i = 1; i <= cb->nclass; i++) {
-		const struct zone_bclass *c = &cb->classes[i];
-		s->classes[i] = (struct zone_class){ .a = c->a, .ttl = c->ttl };
-		if (c->txt) {
-			memcpy(w, c->txt, c->txt_len + 1);
-			s->classes[i].txt = w;
-			s->classes[i].txt_len = c->txt_len;
-			w += c->txt_len + 1;
-		}
-	}
-	return 0;
-}
-
 int zone_snapshot_apply(const struct zone_snapshot *base, const struct zone_change *changes,
 			size_t n, uint32_t serial, struct zone_snapshot **out)
 {
@@ -339,7 +314,7 @@ int zone_snapshot_apply(const struct zone_snapshot *base, const struct zone_chan
 	if (s->nov6 > ZONE_OVERLAY_MAX && v6_merge(s))
 		goto fail;
 	ov6_plens(s);
-	if (snapshot_take_classes(s, cb))
+	if (zone_snapshot_classes(s, cb))
 		goto fail;
 	long c4 = 0;
 	for (size_t i = 0; i < s->nov4; i++)

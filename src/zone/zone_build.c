@@ -810,7 +810,7 @@ fail:
 
 /* ---- snapshot ---- */
 
-static int snapshot_classes(struct zone_snapshot *s, const struct zone_builder *b)
+int zone_snapshot_classes(struct zone_snapshot *s, const struct zone_builder *b)
 {
 	size_t arena = 0;
 	for (size_t i = 1; i <= b->nclass; i++)
@@ -870,7 +870,7 @@ int zone_snapshot_build(struct zone_builder *b, struct zone_snapshot **out)
 	s->p6 = zone_p6_from_entries(ent, n6, tp_cls);
 	if (!s->p6)
 		goto fail;
-	if (snapshot_classes(s, b))
+	if (zone_snapshot_classes(s, b))
 		goto fail;
 	s->default_cls = tp_cls;
 	s->count = b->nsingle + nranges + n6;

@@ -149,6 +149,9 @@ int zone_builder_set_default(struct zone_builder *b, uint32_t a, const char *txt
 void zone_builder_set_ttl(struct zone_builder *b, uint32_t ttl);
 /* Back to the defaults the builder was created with (a new $DATASET section). */
 void zone_builder_reset_default(struct zone_builder *b);
+/* Copies the builder's interned classes into s (s->classes and one arena for the TXT
+ * templates); used by a full build and by apply. ZONE_ENOMEM. */
+int zone_snapshot_classes(struct zone_snapshot *s, const struct zone_builder *b);
 
 static inline zone_u128 zone_u128_load(const uint8_t ip[16])
 {

@@ -17,7 +17,6 @@ source "$(dirname "$0")/lib.sh"
 
 command -v rbldnsd >/dev/null || tl_die "rbldnsd installed (scripts/deps.sh --test)"
 GEN="$TRAPLINE_SRC/bench/gen.py"
-[ -f "$GEN" ] || GEN=/work/shared/bench/gen.py
 [ -f "$GEN" ] || tl_die "gen.py found (bench/gen.py)"
 Z=$TL_ZONE
 
