@@ -578,86 +578,117 @@ static const char *fast_single(struct loader *ld, const char *p, const char *end
 	return p + 1;
 }
 
-int zone_load_rbldnsd_buf(struct zone_builder *b, const char *name, const char *data, size_t len,
-			  struct zone_load_report *report)
+/* Reads every complete line of data[0..len) (all of it when last); returns the bytes used. */
+static size_t loader_feed(struct loader *ld, const char *data, size_t len, bool last)
 {
-	if (!b || (!data && len))
-		return ZONE_EINVAL;
-	struct loader ld = { .b = b, .name = name ? name : "-", .global_ttl = b->cur_ttl };
 	const char *p = data, *end = data + len;
-	if (reserve_singles(b, len))
-		return ZONE_ENOMEM;
-	while (p < end && !ld.fatal) {
-		const char *q = fast_single(&ld, p, end);
+	if (!last) {
+		/* Stop after the last complete line: the caller brings the rest of it. */
+		const char *lnl = memrchr(data, '\n', len);
+		if (!lnl)
+			return 0;
+		end = lnl + 1;
+	}
+	while (p < end && !ld->fatal) {
+		const char *q = fast_single(ld, p, end);
 		if (q) {
 			p = q;
 			continue;
 		}
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
-		ld.line++;
+		ld->line++;
 		const char *e = le > p && le[-1] == '\r' ? le - 1 : le;
-		load_line(&ld, p, e);
+		load_line(ld, p, e);
 		p = nl ? nl + 1 : end;
 	}
-	/* Each file starts its own scope in rbldnsd: defaults do not leak into the next one. */
-	zone_builder_reset_default(b);
-	zone_builder_set_ttl(b, ld.global_ttl);
-	size_t hidden = ld.rep.errors + ld.warnings;
-	if (hidden > LOAD_ERRORS_SHOWN)
-		log_warn("zone", "%s: %zu more problems not shown", ld.name, hidden - LOAD_ERRORS_SHOWN);
-	ld.rep.lines = ld.line;
-	if (report)
-		*report = ld.rep;
-	if (ld.fatal)
-		return ld.fatal;
-	return ld.rep.errors ? ZONE_EPARSE : 0;
+	return (size_t)(p - data);
 }
 
-static int read_all(const char *path, char **data, size_t *len, int64_t *mtime)
+static int loader_finish(struct loader *ld, struct zone_load_report *report)
+{
+	struct zone_builder *b = ld->b;
+	/* Each file starts its own scope in rbldnsd: defaults do not leak into the next one. */
+	zone_builder_reset_default(b);
+	zone_builder_set_ttl(b, ld->global_ttl);
+	size_t hidden = ld->rep.errors + ld->warnings;
+	if (hidden > LOAD_ERRORS_SHOWN)
+		log_warn("zone", "%s: %zu more problems not shown", ld->name,
+			 hidden - LOAD_ERRORS_SHOWN);
+	ld->rep.lines = ld->line;
+	if (report)
+		*report = ld->rep;
+	if (ld->fatal)
+		return ld->fatal;
+	return ld->rep.errors ? ZONE_EPARSE : 0;
+}
+
+int zone_load_rbldnsd_buf(struct zone_builder *b, const char *name, const char *data, size_t len,
+			  struct zone_load_report *report)
+{
+	if (!b || (!data && len))
+		return ZONE_EINVAL;
+	struct loader ld = { .b = b, .name = name ? name : "-", .global_ttl = b->cur_ttl };
+	if (reserve_singles(b, len))
+		return ZONE_ENOMEM;
+	loader_feed(&ld, data, len, true);
+	return loader_finish(&ld, report);
+}
+
+/* The file is read in blocks of this size, not whole: a 1M-entry file is 14 MB, which held
+ * at once beside the builder's arrays made the peak memory of a load larger than rbldnsd's. */
+#define LOAD_BLOCK (1u << 20)
+
+/* Reads path block by block into the loader. ZONE_EIO (errno set) or ZONE_ENOMEM. */
+static int load_file(struct loader *ld, const char *path, int64_t *mtime)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ZONE_EIO;
 	struct stat st;
+	int rc = ZONE_EIO;
 	if (fstat(fd, &st) < 0)
 		goto fail_close;
-	size_t cap = (size_t)st.st_size + 1, n = 0;
+	*mtime = st.st_mtime;
+	rc = ZONE_ENOMEM;
+	if (reserve_singles(ld->b, (size_t)st.st_size))
+		goto fail_close;
+	size_t cap = LOAD_BLOCK, have = 0;
 	char *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return ZONE_ENOMEM;
-	}
+	if (!buf)
+		goto fail_close;
 	for (;;) {
-		if (n == cap) {
+		if (have == cap) { /* one line longer than a block: make room for it */
 			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				return ZONE_ENOMEM;
-			}
+			if (!nb)
+				goto fail_free;
 			buf = nb;
 			cap *= 2;
 		}
-		ssize_t r = read(fd, buf + n, cap - n);
+		ssize_t r = read(fd, buf + have, cap - have);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			free(buf);
-			goto fail_close;
+			rc = ZONE_EIO;
+			goto fail_free;
 		}
-		if (r == 0)
+		have += (size_t)r;
+		size_t used = loader_feed(ld, buf, have, r == 0);
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		if (r == 0 || ld->fatal)
 			break;
-		n += (size_t)r;
 	}
+	free(buf);
 	close(fd);
-	*data = buf;
-	*len = n;
-	*mtime = st.st_mtime;
 	return 0;
-fail_close:
+fail_free:
+	free(buf);
+fail_close:;
+	int saved = errno;
 	close(fd);
-	return ZONE_EIO;
+	errno = saved;
+	return rc;
 }
 
 int zone_load_rbldnsd(struct zone_builder *b, const char *path, struct zone_load_report *report)
@@ -665,19 +696,17 @@ int zone_load_rbldnsd(struct zone_builder *b, const char *path, struct zone_load
 	if (!b || !path)
 		return ZONE_EINVAL;
 	uint64_t t0 = time_mono_ns();
-	char *data;
-	size_t len;
-	int64_t mtime;
-	int rc = read_all(path, &data, &len, &mtime);
+	struct loader ld = { .b = b, .name = path, .global_ttl = b->cur_ttl };
+	int64_t mtime = 0;
+	int rc = load_file(&ld, path, &mtime);
 	if (rc) {
 		int saved = errno;
-		log_err("zone", "load failed file=%s error=\"%s\"", path, strerror(saved));
+		log_err("zone", "load failed file=%s error=\"%s\"", path,
+			rc == ZONE_ENOMEM ? zone_strerror(rc) : strerror(saved));
 		errno = saved;
 		return rc;
 	}
-	struct zone_load_report rep = { 0 };
-	rc = zone_load_rbldnsd_buf(b, path, data, len, &rep);
-	free(data);
+	rc = loader_finish(&ld, report);
 	/* rbldnsd: a zero serial means the data file's modification time. */
 	if (b->soa.serial == 0 || b->serial_from_mtime) {
 		if (b->soa.serial < (uint32_t)mtime)
@@ -685,9 +714,7 @@ int zone_load_rbldnsd(struct zone_builder *b, const char *path, struct zone_load
 		b->serial_from_mtime = true;
 	}
 	double ms = (double)(time_mono_ns() - t0) / 1e6;
-	log_info("zone", "loaded file=%s lines=%zu entries=%zu errors=%zu ms=%.1f", path, rep.lines,
-		 rep.entries, rep.errors, ms);
-	if (report)
-		*report = rep;
+	log_info("zone", "loaded file=%s lines=%zu entries=%zu errors=%zu ms=%.1f", path,
+		 ld.rep.lines, ld.rep.entries, ld.rep.errors, ms);
 	return rc;
 }

@@ -1029,6 +1029,52 @@ static void test_load_million_file(void **state)
 	zone_snapshot_free(s);
 }
 
+/* The file is read in 1 MiB blocks: lines cut at a block edge, a line longer than a block
+ * and a last line without a newline must all read as in one buffer. */
+static void test_load_file_blocks(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_zone_blocks_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	size_t lines = 0;
+	for (uint32_t i = 0; i < 120000; i++, lines++) /* the general path: a value per entry */
+		fprintf(f, "10.%u.%u.%u :127.0.0.3:v%u\n", i >> 16, i >> 8 & 255, i & 255, i % 100);
+	fputc('#', f);
+	for (int i = 0; i < 1500000; i++) /* a comment longer than a block */
+		fputc('x', f);
+	fputc('\n', f);
+	lines++;
+	for (uint32_t i = 0; i < 120000; i++, lines++) /* the fast path */
+		fprintf(f, "11.%u.%u.%u\n", i >> 16, i >> 8 & 255, i & 255);
+	fprintf(f, "12.0.0.1 :127.0.0.4:last");
+	lines++;
+	fclose(f);
+	struct zone_builder *b = new_builder();
+	struct zone_load_report rep;
+	assert_int_equal(zone_load_rbldnsd(b, path, &rep), 0);
+	unlink(path);
+	struct zone_snapshot *s = build(b);
+	zone_builder_free(b);
+	assert_int_equal(rep.errors, 0);
+	assert_int_equal(rep.lines, lines);
+	assert_int_equal(rep.entries, 240001);
+	for (uint32_t i = 0; i < 120000; i += 997) {
+		const struct zone_class *c = zone_lookup4(s, 0x0a000000u | i);
+		assert_non_null(c);
+		char want[16];
+		snprintf(want, sizeof(want), "v%u", i % 100);
+		assert_string_equal(c->txt, want);
+		assert_non_null(zone_lookup4(s, 0x0b000000u | i));
+	}
+	assert_non_null(zone_lookup4(s, 0x0b000000u | 119999));
+	assert_int_equal(zone_lookup4(s, 0x0c000001)->a, 0x7f000004);
+	assert_string_equal(zone_lookup4(s, 0x0c000001)->txt, "last");
+	assert_null(zone_lookup4(s, 0x0b000000u | 120000));
+	zone_snapshot_free(s);
+}
+
 /* ---- publication ---- */
 
 struct reader_arg {
@@ -1100,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_apply6_vs_rebuild),
 		cmocka_unit_test(test_million),
 		cmocka_unit_test(test_load_million_file),
+		cmocka_unit_test(test_load_file_blocks),
 		cmocka_unit_test(test_publish),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
