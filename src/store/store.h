@@ -1,0 +1,156 @@
+/* store.h - the SQLite store: evidence (the source of truth), listings, exclusions,
+ * moderator actions and the append-only audit log, with numbered schema migrations. */
+#ifndef TRAPLINE_STORE_H
+#define TRAPLINE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_err {
+	STORE_OK = 0,
+	STORE_EINVAL = -1,   /* bad argument */
+	STORE_ENOMEM = -2,
+	STORE_EIO = -3,      /* SQLite failed; the message is logged */
+	STORE_ENEWER = -4,   /* the database was written by a newer Trapline (schema version) */
+	STORE_ENOTFOUND = -5,
+	STORE_EBUSY = -6,    /* another process holds the database for writing */
+};
+
+const char *store_strerror(int err);
+
+/* An address or prefix, IPv4 or IPv6. IPv4 is stored as the IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) with plen 96 + the IPv4 prefix length, so one ordering covers both. */
+struct store_prefix {
+	uint8_t addr[16];
+	uint8_t plen; /* 0..128 */
+};
+
+enum store_kind { STORE_KIND_TRAP = 1, STORE_KIND_REPORT = 2 };
+
+enum store_class {
+	STORE_CLASS_SPAM = 0,
+	STORE_CLASS_BOUNCE = 1,    /* a bounce / DSN to a trap: backscatter */
+	STORE_CLASS_AUTOREPLY = 2, /* vacation and auto-responders */
+	STORE_CLASS_VIRUS = 3,     /* a virus notice */
+	STORE_CLASS_UNKNOWN = 4,
+};
+
+/* Text names ("trap", "report"; "spam", "bounce", "autoreply", "virus", "unknown") and back. */
+const char *store_kind_name(enum store_kind k);
+int store_kind_parse(const char *s, enum store_kind *out);
+const char *store_class_name(enum store_class c);
+int store_class_parse(const char *s, enum store_class *out);
+
+#define STORE_SOURCE_MAX 320 /* a mail address or a reporter id */
+#define STORE_TEXT_MAX 1024  /* reasons, notes */
+
+/* One piece of evidence against one address. source is the trap address or the reporter:
+ * private (never shown by a public reader; store_evidence_for_ip returns it only when asked). */
+struct store_evidence {
+	int64_t id;          /* set by store_evidence_add */
+	uint8_t ip[16];      /* the source IP (IPv4 mapped) */
+	enum store_kind kind;
+	enum store_class cls;
+	int64_t received_at; /* when the mail was received, seconds since the epoch */
+	int64_t added_at;    /* when it was stored */
+	char source[STORE_SOURCE_MAX];
+	char digest[65];     /* hex SHA-256 of the message, "" if none */
+};
+
+struct store_listing {
+	uint8_t ip[16];
+	int64_t listed_at;  /* first listed in this episode */
+	int64_t expires_at;
+	int64_t last_evidence_at;
+	uint32_t traps, reports; /* pieces counted by the policy */
+	double score;
+	int reason; /* enum policy_reason: trap only, reports only, both */
+};
+
+struct store_exclusion {
+	int64_t id;
+	struct store_prefix prefix;
+	int64_t until;      /* 0: for ever */
+	int64_t created_at;
+	char who[64];
+	char why[STORE_TEXT_MAX];
+};
+
+enum store_action_kind { STORE_ACTION_DELIST = 1 };
+
+struct store_action {
+	int64_t id;
+	uint8_t ip[16];
+	enum store_action_kind kind;
+	int64_t at;
+	char who[64];
+	char why[STORE_TEXT_MAX];
+};
+
+/* One connection. Use it from one thread at a time. Callbacks of the _foreach functions may
+ * call other store functions, but not the same _foreach (its statement is in use). */
+struct store;
+
+/* Opens (creating it if needed) DIR/trapline.db in WAL mode with synchronous=NORMAL and
+ * brings the schema up to date through the numbered migrations. STORE_ENEWER when the file
+ * has a schema version this binary does not know (the message names both versions).
+ * Takes the writer's lock (flock on DIR/trapline.lock, held until store_close):
+ * STORE_EBUSY when another process (or another struct store) has it. Same as
+ * store_open_mode(dir, true, out). */
+int store_open(const char *dir, struct store **out);
+/* write false: opens the existing file read-only (SQLITE_OPEN_READONLY) without the lock, for
+ * a reader beside a running service (a CLI's check/list). Never migrates: STORE_EIO when the
+ * file's schema is older than this binary's, STORE_ENOTFOUND when there is no file. */
+int store_open_mode(const char *dir, bool write, struct store **out);
+void store_close(struct store *s);
+/* Schema version of the open database. */
+int store_schema_version(const struct store *s);
+/* The schema version this binary writes (the last migration). */
+int store_schema_latest(void);
+
+/* Transactions: every write below must be inside one (the writer groups a batch into one). */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+int store_evidence_add(struct store *s, struct store_evidence *ev);
+/* Calls fn for each piece of evidence against ip received at or after since, oldest first.
+ * fn returns non-zero to stop. with_source: fill ev->source (operator use only). */
+int store_evidence_for_ip(struct store *s, const uint8_t ip[16], int64_t since, bool with_source,
+			  int (*fn)(const struct store_evidence *ev, void *arg), void *arg);
+/* Calls fn(ip) once for every address with evidence received at or after since. */
+int store_evidence_ips(struct store *s, int64_t since,
+		       int (*fn)(const uint8_t ip[16], void *arg), void *arg);
+
+int store_listing_put(struct store *s, const struct store_listing *l);
+int store_listing_delete(struct store *s, const uint8_t ip[16]);
+/* STORE_ENOTFOUND when ip is not listed. */
+int store_listing_get(struct store *s, const uint8_t ip[16], struct store_listing *out);
+int store_listing_foreach(struct store *s, int (*fn)(const struct store_listing *l, void *arg),
+			  void *arg);
+/* Removes every listing (rebuild). */
+int store_listing_clear(struct store *s);
+
+int store_exclusion_add(struct store *s, struct store_exclusion *ex);
+/* Every exclusion still in force at now (until == 0 or until > now). */
+int store_exclusion_foreach(struct store *s, int64_t now,
+			    int (*fn)(const struct store_exclusion *ex, void *arg), void *arg);
+
+int store_action_add(struct store *s, struct store_action *a);
+/* The latest action of kind on ip, STORE_ENOTFOUND if none. */
+int store_action_last(struct store *s, const uint8_t ip[16], enum store_action_kind kind,
+		      struct store_action *out);
+
+/* Appends to the audit log (who did what to which target, and why). Never updated or deleted. */
+int store_audit_add(struct store *s, int64_t at, const char *who, const char *what,
+		    const char *target, const char *why);
+int store_audit_foreach(struct store *s, int (*fn)(int64_t at, const char *who, const char *what,
+						   const char *target, const char *why, void *arg),
+			void *arg);
+
+/* Key/value state that must survive restarts (the SOA serial, ...). */
+int store_meta_get_int(struct store *s, const char *key, int64_t *out);
+int store_meta_set_int(struct store *s, const char *key, int64_t v);
+
+#endif

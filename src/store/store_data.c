@@ -1,0 +1,375 @@
+/* store_data.c - reads and writes of the store's tables through the cached statements. */
+#include <string.h>
+
+#include "base/base.h"
+#include "store/store_internal.h"
+
+/* Takes a cached statement, cleared of the previous call's bindings. */
+static sqlite3_stmt *stmt(struct store *s, enum store_stmt which)
+{
+	sqlite3_stmt *st = s->st[which];
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+/* Steps a write statement to completion and leaves it reset for the next call. */
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, what, rc);
+	return STORE_OK;
+}
+
+static void bind_ip(sqlite3_stmt *st, int col, const uint8_t ip[16])
+{
+	sqlite3_bind_blob(st, col, ip, 16, SQLITE_STATIC);
+}
+
+/* Binds at most cap bytes of text: a field that overflowed its buffer is cut, not overrun. */
+static void bind_text(sqlite3_stmt *st, int col, const char *t, size_t cap)
+{
+	if (!t)
+		t = "";
+	sqlite3_bind_text(st, col, t, (int)strnlen(t, cap), SQLITE_STATIC);
+}
+
+static void column_ip(sqlite3_stmt *st, int col, uint8_t ip[16])
+{
+	const void *b = sqlite3_column_blob(st, col);
+	if (b && sqlite3_column_bytes(st, col) == 16)
+		memcpy(ip, b, 16);
+	else
+		memset(ip, 0, 16);
+}
+
+static void column_text(sqlite3_stmt *st, int col, char *buf, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	if (n >= cap)
+		n = cap - 1;
+	if (n)
+		memcpy(buf, t, n);
+	buf[n] = '\0';
+}
+
+static const char *column_str(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return t ? (const char *)t : "";
+}
+
+/* ---- evidence -------------------------------------------------------------- */
+
+int store_evidence_add(struct store *s, struct store_evidence *ev)
+{
+	if (!s || !ev || (ev->kind != STORE_KIND_TRAP && ev->kind != STORE_KIND_REPORT) ||
+	    (unsigned)ev->cls > STORE_CLASS_UNKNOWN)
+		return STORE_EINVAL;
+	if (ev->added_at == 0)
+		ev->added_at = time_wall_s();
+	sqlite3_stmt *st = stmt(s, ST_EV_ADD);
+	bind_ip(st, 1, ev->ip);
+	sqlite3_bind_int(st, 2, (int)ev->kind);
+	sqlite3_bind_int(st, 3, (int)ev->cls);
+	sqlite3_bind_int64(st, 4, ev->received_at);
+	sqlite3_bind_int64(st, 5, ev->added_at);
+	bind_text(st, 6, ev->source, sizeof ev->source);
+	bind_text(st, 7, ev->digest, sizeof ev->digest);
+	int rc = step_done(s, st, "evidence add");
+	if (rc)
+		return rc;
+	ev->id = sqlite3_last_insert_rowid(s->db);
+	return STORE_OK;
+}
+
+int store_evidence_for_ip(struct store *s, const uint8_t ip[16], int64_t since, bool with_source,
+			  int (*fn)(const struct store_evidence *ev, void *arg), void *arg)
+{
+	if (!s || !ip || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_EV_FOR_IP);
+	bind_ip(st, 1, ip);
+	sqlite3_bind_int64(st, 2, since);
+	struct store_evidence ev;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&ev, 0, sizeof ev);
+		memcpy(ev.ip, ip, 16);
+		ev.id = sqlite3_column_int64(st, 0);
+		ev.kind = (enum store_kind)sqlite3_column_int(st, 1);
+		ev.cls = (enum store_class)sqlite3_column_int(st, 2);
+		ev.received_at = sqlite3_column_int64(st, 3);
+		ev.added_at = sqlite3_column_int64(st, 4);
+		if (with_source)
+			column_text(st, 5, ev.source, sizeof ev.source);
+		column_text(st, 6, ev.digest, sizeof ev.digest);
+		if (fn(&ev, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "evidence for ip", rc);
+	return STORE_OK;
+}
+
+int store_evidence_ips(struct store *s, int64_t since,
+		       int (*fn)(const uint8_t ip[16], void *arg), void *arg)
+{
+	if (!s || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_EV_IPS);
+	sqlite3_bind_int64(st, 1, since);
+	uint8_t ip[16];
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		column_ip(st, 0, ip);
+		if (fn(ip, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "evidence ips", rc);
+	return STORE_OK;
+}
+
+/* ---- listings -------------------------------------------------------------- */
+
+int store_listing_put(struct store *s, const struct store_listing *l)
+{
+	if (!s || !l)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_LI_PUT);
+	bind_ip(st, 1, l->ip);
+	sqlite3_bind_int64(st, 2, l->listed_at);
+	sqlite3_bind_int64(st, 3, l->expires_at);
+	sqlite3_bind_int64(st, 4, l->last_evidence_at);
+	sqlite3_bind_int64(st, 5, l->traps);
+	sqlite3_bind_int64(st, 6, l->reports);
+	sqlite3_bind_double(st, 7, l->score);
+	sqlite3_bind_int(st, 8, l->reason);
+	return step_done(s, st, "listing put");
+}
+
+int store_listing_delete(struct store *s, const uint8_t ip[16])
+{
+	if (!s || !ip)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_LI_DEL);
+	bind_ip(st, 1, ip);
+	return step_done(s, st, "listing delete");
+}
+
+static void column_listing(sqlite3_stmt *st, struct store_listing *l)
+{
+	column_ip(st, 0, l->ip);
+	l->listed_at = sqlite3_column_int64(st, 1);
+	l->expires_at = sqlite3_column_int64(st, 2);
+	l->last_evidence_at = sqlite3_column_int64(st, 3);
+	l->traps = (uint32_t)sqlite3_column_int64(st, 4);
+	l->reports = (uint32_t)sqlite3_column_int64(st, 5);
+	l->score = sqlite3_column_double(st, 6);
+	l->reason = sqlite3_column_int(st, 7);
+}
+
+int store_listing_get(struct store *s, const uint8_t ip[16], struct store_listing *out)
+{
+	if (!s || !ip || !out)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_LI_GET);
+	bind_ip(st, 1, ip);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		column_listing(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_ENOTFOUND;
+	return store_fail(s, "listing get", rc);
+}
+
+int store_listing_foreach(struct store *s, int (*fn)(const struct store_listing *l, void *arg),
+			  void *arg)
+{
+	if (!s || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_LI_ALL);
+	struct store_listing l;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		column_listing(st, &l);
+		if (fn(&l, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "listing foreach", rc);
+	return STORE_OK;
+}
+
+int store_listing_clear(struct store *s)
+{
+	if (!s)
+		return STORE_EINVAL;
+	return step_done(s, stmt(s, ST_LI_CLEAR), "listing clear");
+}
+
+/* ---- exclusions ------------------------------------------------------------ */
+
+int store_exclusion_add(struct store *s, struct store_exclusion *ex)
+{
+	if (!s || !ex || ex->prefix.plen > 128)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_EX_ADD);
+	bind_ip(st, 1, ex->prefix.addr);
+	sqlite3_bind_int(st, 2, ex->prefix.plen);
+	sqlite3_bind_int64(st, 3, ex->until);
+	sqlite3_bind_int64(st, 4, ex->created_at);
+	bind_text(st, 5, ex->who, sizeof ex->who);
+	bind_text(st, 6, ex->why, sizeof ex->why);
+	int rc = step_done(s, st, "exclusion add");
+	if (rc)
+		return rc;
+	ex->id = sqlite3_last_insert_rowid(s->db);
+	return STORE_OK;
+}
+
+int store_exclusion_foreach(struct store *s, int64_t now,
+			    int (*fn)(const struct store_exclusion *ex, void *arg), void *arg)
+{
+	if (!s || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_EX_LIVE);
+	sqlite3_bind_int64(st, 1, now);
+	struct store_exclusion ex;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&ex, 0, sizeof ex);
+		ex.id = sqlite3_column_int64(st, 0);
+		column_ip(st, 1, ex.prefix.addr);
+		ex.prefix.plen = (uint8_t)sqlite3_column_int(st, 2);
+		ex.until = sqlite3_column_int64(st, 3);
+		ex.created_at = sqlite3_column_int64(st, 4);
+		column_text(st, 5, ex.who, sizeof ex.who);
+		column_text(st, 6, ex.why, sizeof ex.why);
+		if (fn(&ex, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "exclusion foreach", rc);
+	return STORE_OK;
+}
+
+/* ---- moderator actions ----------------------------------------------------- */
+
+int store_action_add(struct store *s, struct store_action *a)
+{
+	if (!s || !a || a->kind != STORE_ACTION_DELIST)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_AC_ADD);
+	bind_ip(st, 1, a->ip);
+	sqlite3_bind_int(st, 2, (int)a->kind);
+	sqlite3_bind_int64(st, 3, a->at);
+	bind_text(st, 4, a->who, sizeof a->who);
+	bind_text(st, 5, a->why, sizeof a->why);
+	int rc = step_done(s, st, "action add");
+	if (rc)
+		return rc;
+	a->id = sqlite3_last_insert_rowid(s->db);
+	return STORE_OK;
+}
+
+int store_action_last(struct store *s, const uint8_t ip[16], enum store_action_kind kind,
+		      struct store_action *out)
+{
+	if (!s || !ip || !out)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_AC_LAST);
+	bind_ip(st, 1, ip);
+	sqlite3_bind_int(st, 2, (int)kind);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof *out);
+		memcpy(out->ip, ip, 16);
+		out->kind = kind;
+		out->id = sqlite3_column_int64(st, 0);
+		out->at = sqlite3_column_int64(st, 1);
+		column_text(st, 2, out->who, sizeof out->who);
+		column_text(st, 3, out->why, sizeof out->why);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_ENOTFOUND;
+	return store_fail(s, "action last", rc);
+}
+
+/* ---- audit ----------------------------------------------------------------- */
+
+int store_audit_add(struct store *s, int64_t at, const char *who, const char *what,
+		    const char *target, const char *why)
+{
+	if (!s || !who || !what)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_AU_ADD);
+	sqlite3_bind_int64(st, 1, at);
+	bind_text(st, 2, who, STORE_TEXT_MAX);
+	bind_text(st, 3, what, STORE_TEXT_MAX);
+	bind_text(st, 4, target, STORE_TEXT_MAX);
+	bind_text(st, 5, why, STORE_TEXT_MAX);
+	return step_done(s, st, "audit add");
+}
+
+int store_audit_foreach(struct store *s, int (*fn)(int64_t at, const char *who, const char *what,
+						   const char *target, const char *why, void *arg),
+			void *arg)
+{
+	if (!s || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_AU_ALL);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fn(sqlite3_column_int64(st, 0), column_str(st, 1), column_str(st, 2),
+		       column_str(st, 3), column_str(st, 4), arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "audit foreach", rc);
+	return STORE_OK;
+}
+
+/* ---- meta ------------------------------------------------------------------ */
+
+int store_meta_get_int(struct store *s, const char *key, int64_t *out)
+{
+	if (!s || !key || !out)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_ME_GET);
+	bind_text(st, 1, key, STORE_TEXT_MAX);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_ENOTFOUND;
+	return store_fail(s, "meta get", rc);
+}
+
+int store_meta_set_int(struct store *s, const char *key, int64_t v)
+{
+	if (!s || !key)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_ME_SET);
+	bind_text(st, 1, key, STORE_TEXT_MAX);
+	sqlite3_bind_int64(st, 2, v);
+	return step_done(s, st, "meta set");
+}

@@ -1,0 +1,438 @@
+/* store_db.c - opening the store: the writer's lock, SQLite pragmas, migrations, statements. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "store/store_internal.h"
+
+/* Schema migrations, oldest first. A row is never edited once released: a change is a new
+ * row, so every file in the field walks the same path to the current schema. */
+static const struct {
+	int version;
+	const char *sql;
+} migrations[] = {
+	{ 1, "CREATE TABLE evidence ("
+	     " id INTEGER PRIMARY KEY,"
+	     " ip BLOB NOT NULL CHECK (length(ip) = 16),"
+	     " kind INTEGER NOT NULL,"
+	     " class INTEGER NOT NULL,"
+	     " received_at INTEGER NOT NULL,"
+	     " added_at INTEGER NOT NULL,"
+	     " source TEXT NOT NULL DEFAULT '',"
+	     " digest TEXT NOT NULL DEFAULT '');"
+	     "CREATE INDEX evidence_ip_received ON evidence (ip, received_at);"
+	     "CREATE INDEX evidence_received ON evidence (received_at);"
+	     /* WITHOUT ROWID: the address is the key, one b-tree instead of two. */
+	     "CREATE TABLE listings ("
+	     " ip BLOB PRIMARY KEY NOT NULL,"
+	     " listed_at INTEGER NOT NULL,"
+	     " expires_at INTEGER NOT NULL,"
+	     " last_evidence_at INTEGER NOT NULL,"
+	     " traps INTEGER NOT NULL,"
+	     " reports INTEGER NOT NULL,"
+	     " score REAL NOT NULL,"
+	     " reason INTEGER NOT NULL) WITHOUT ROWID;"
+	     "CREATE INDEX listings_expires ON listings (expires_at);"
+	     "CREATE TABLE exclusions ("
+	     " id INTEGER PRIMARY KEY,"
+	     " addr BLOB NOT NULL CHECK (length(addr) = 16),"
+	     " plen INTEGER NOT NULL CHECK (plen BETWEEN 0 AND 128),"
+	     " until INTEGER NOT NULL DEFAULT 0,"
+	     " created_at INTEGER NOT NULL,"
+	     " who TEXT NOT NULL DEFAULT '',"
+	     " why TEXT NOT NULL DEFAULT '');"
+	     "CREATE TABLE actions ("
+	     " id INTEGER PRIMARY KEY,"
+	     " ip BLOB NOT NULL CHECK (length(ip) = 16),"
+	     " kind INTEGER NOT NULL,"
+	     " at INTEGER NOT NULL,"
+	     " who TEXT NOT NULL DEFAULT '',"
+	     " why TEXT NOT NULL DEFAULT '');"
+	     "CREATE INDEX actions_ip_kind_at ON actions (ip, kind, at);"
+	     "CREATE TABLE audit ("
+	     " id INTEGER PRIMARY KEY,"
+	     " at INTEGER NOT NULL,"
+	     " who TEXT NOT NULL,"
+	     " what TEXT NOT NULL,"
+	     " target TEXT NOT NULL,"
+	     " why TEXT NOT NULL);"
+	     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;" },
+	/* The audit log is append-only in the file itself, not only by convention in our code:
+	 * a moderator with the sqlite3 shell cannot quietly rewrite history either. */
+	{ 2, "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+	     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;" },
+};
+
+#define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+#define STORE_SCHEMA_VERSION (migrations[N_MIGRATIONS - 1].version)
+
+/* Every statement, by enum store_stmt; parameters are always bound, never formatted in. */
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_EV_ADD] = "INSERT INTO evidence (ip, kind, class, received_at, added_at, source, digest)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_EV_FOR_IP] = "SELECT id, kind, class, received_at, added_at, source, digest FROM evidence"
+			 " WHERE ip = ?1 AND received_at >= ?2 ORDER BY received_at, id",
+	[ST_EV_IPS] = "SELECT DISTINCT ip FROM evidence WHERE received_at >= ?1",
+	[ST_LI_PUT] = "INSERT OR REPLACE INTO listings (ip, listed_at, expires_at, last_evidence_at,"
+		      " traps, reports, score, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_LI_DEL] = "DELETE FROM listings WHERE ip = ?1",
+	[ST_LI_GET] = "SELECT ip, listed_at, expires_at, last_evidence_at, traps, reports, score,"
+		      " reason FROM listings WHERE ip = ?1",
+	[ST_LI_ALL] = "SELECT ip, listed_at, expires_at, last_evidence_at, traps, reports, score,"
+		      " reason FROM listings ORDER BY ip",
+	[ST_LI_CLEAR] = "DELETE FROM listings",
+	[ST_EX_ADD] = "INSERT INTO exclusions (addr, plen, until, created_at, who, why)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_EX_LIVE] = "SELECT id, addr, plen, until, created_at, who, why FROM exclusions"
+		       " WHERE until = 0 OR until > ?1 ORDER BY id",
+	[ST_AC_ADD] = "INSERT INTO actions (ip, kind, at, who, why) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_AC_LAST] = "SELECT id, at, who, why FROM actions WHERE ip = ?1 AND kind = ?2"
+		       " ORDER BY at DESC, id DESC LIMIT 1",
+	[ST_AU_ADD] = "INSERT INTO audit (at, who, what, target, why) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_AU_ALL] = "SELECT at, who, what, target, why FROM audit ORDER BY id",
+	[ST_ME_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_ME_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+};
+
+const char *store_strerror(int err)
+{
+	switch (err) {
+	case STORE_OK: return "ok";
+	case STORE_EINVAL: return "invalid argument";
+	case STORE_ENOMEM: return "out of memory";
+	case STORE_EIO: return "database error";
+	case STORE_ENEWER: return "database written by a newer trapline";
+	case STORE_ENOTFOUND: return "not found";
+	case STORE_EBUSY: return "database in use by another process";
+	}
+	return "unknown error";
+}
+
+int store_fail(struct store *s, const char *what, int rc)
+{
+	log_err("store", "%s failed rc=%d error=\"%s\"", what, rc,
+		s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	return STORE_EIO;
+}
+
+static int exec(struct store *s, const char *what, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		log_err("store", "%s failed rc=%d error=\"%s\"", what, rc, msg ? msg : "?");
+		sqlite3_free(msg);
+		return STORE_EIO;
+	}
+	return STORE_OK;
+}
+
+static int read_user_version(struct store *s, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, "read schema version", rc);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return store_fail(s, "read schema version", rc);
+	}
+	*out = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return STORE_OK;
+}
+
+/* Runs one migration and records its version in the same transaction, so a crash leaves the
+ * file either wholly before or wholly after it. */
+static int migrate_one(struct store *s, size_t i)
+{
+	/* PRAGMA takes no bound parameters; the number comes from our own table, not from input. */
+	char pragma[64];
+	snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", migrations[i].version);
+	int rc = exec(s, "migration begin", "BEGIN IMMEDIATE");
+	if (rc)
+		return rc;
+	if ((rc = exec(s, "migration", migrations[i].sql)) != STORE_OK ||
+	    (rc = exec(s, "migration version", pragma)) != STORE_OK ||
+	    (rc = exec(s, "migration commit", "COMMIT")) != STORE_OK) {
+		exec(s, "migration rollback", "ROLLBACK");
+		log_err("store", "migration to schema version %d failed", migrations[i].version);
+		return rc;
+	}
+	log_info("store", "schema upgraded version=%d", migrations[i].version);
+	s->version = migrations[i].version;
+	return STORE_OK;
+}
+
+/* Runs before anything writes to the file, so a newer file is left exactly as it was. */
+static int check_version(struct store *s, const char *path)
+{
+	int v = 0;
+	int rc = read_user_version(s, &v);
+	if (rc)
+		return rc;
+	s->version = v;
+	if (v > STORE_SCHEMA_VERSION) {
+		log_err("store", "refusing file=%s schema_version=%d supported_version=%d "
+			"reason=\"written by a newer trapline; run that version or newer, the file "
+			"is left untouched\"", path, v, STORE_SCHEMA_VERSION);
+		return STORE_ENEWER;
+	}
+	return STORE_OK;
+}
+
+static int migrate(struct store *s, const char *path)
+{
+	int v = s->version, rc;
+	if (v == STORE_SCHEMA_VERSION)
+		return STORE_OK;
+	if (!s->write) {
+		log_err("store", "refusing file=%s schema_version=%d supported_version=%d "
+			"reason=\"older schema, read-only open cannot upgrade it; open it once for "
+			"writing (trapline serve)\"", path, v, STORE_SCHEMA_VERSION);
+		return STORE_EIO;
+	}
+	for (size_t i = 0; i < N_MIGRATIONS; i++) {
+		if (migrations[i].version <= v)
+			continue;
+		if ((rc = migrate_one(s, i)) != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+/* One writer at a time across processes: the service and a CLI run without it must never
+ * write the same file at once. flock is released by the kernel when the holder dies. */
+static int take_lock(struct store *s, const char *dir)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/trapline.lock", dir) >= sizeof path)
+		return STORE_EINVAL;
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0) {
+		log_err("store", "open lock file=%s error=\"%s\"", path, strerror(errno));
+		return STORE_EIO;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		if (e == EWOULDBLOCK) {
+			log_err("store", "%s is held by another trapline writing to %s", path, dir);
+			return STORE_EBUSY;
+		}
+		log_err("store", "lock file=%s error=\"%s\"", path, strerror(e));
+		return STORE_EIO;
+	}
+	return STORE_OK;
+}
+
+static int prepare_all(struct store *s)
+{
+	for (int i = 0; i < ST_COUNT; i++) {
+		const char *sql = stmt_sql[i];
+		/* A reader's transaction must not try to take the write lock. */
+		if (i == ST_BEGIN && !s->write)
+			sql = "BEGIN";
+		int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+		if (rc != SQLITE_OK)
+			return store_fail(s, "prepare", rc);
+	}
+	return STORE_OK;
+}
+
+/* The data file is created 0600: evidence names the trap addresses, which stay private.
+ * SQLite gives its -wal and -shm files the same mode as the database. */
+static int create_private(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_err("store", "create file=%s error=\"%s\"", path, strerror(errno));
+		return STORE_EIO;
+	}
+	close(fd);
+	return STORE_OK;
+}
+
+static int open_db(struct store *s, const char *dir)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/trapline.db", dir) >= sizeof path)
+		return STORE_EINVAL;
+	int flags = SQLITE_OPEN_NOMUTEX; /* one thread at a time per struct store */
+	if (s->write) {
+		int rc = create_private(path);
+		if (rc)
+			return rc;
+		flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	} else {
+		if (access(path, F_OK) != 0) {
+			log_err("store", "no database file=%s", path);
+			return STORE_ENOTFOUND;
+		}
+		flags |= SQLITE_OPEN_READONLY;
+	}
+	int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, "open", rc);
+	sqlite3_extended_result_codes(s->db, 1);
+	/* Writers queue behind each other (a CLI during a migration) instead of failing at once. */
+	sqlite3_busy_timeout(s->db, 5000);
+	if ((rc = check_version(s, path)) != STORE_OK)
+		return rc;
+	if (s->write) {
+		/* WAL: readers never block the writer. synchronous=NORMAL: a commit survives the
+		 * process being killed; only an OS crash or power loss may lose the last commits. */
+		if ((rc = exec(s, "set journal_mode", "PRAGMA journal_mode = WAL")) != STORE_OK)
+			return rc;
+	}
+	if ((rc = exec(s, "set synchronous", "PRAGMA synchronous = NORMAL")) != STORE_OK)
+		return rc;
+	if ((rc = migrate(s, path)) != STORE_OK)
+		return rc;
+	return prepare_all(s);
+}
+
+int store_open_mode(const char *dir, bool write, struct store **out)
+{
+	if (!dir || !*dir || !out)
+		return STORE_EINVAL;
+	*out = NULL;
+	struct store *s = calloc(1, sizeof *s);
+	if (!s)
+		return STORE_ENOMEM;
+	s->lock_fd = -1;
+	s->write = write;
+	int rc = STORE_OK;
+	if (write) {
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			log_err("store", "mkdir dir=%s error=\"%s\"", dir, strerror(errno));
+			rc = STORE_EIO;
+			goto fail;
+		}
+		if ((rc = take_lock(s, dir)) != STORE_OK)
+			goto fail;
+	}
+	if ((rc = open_db(s, dir)) != STORE_OK)
+		goto fail;
+	*out = s;
+	return STORE_OK;
+fail:
+	store_close(s);
+	return rc;
+}
+
+int store_open(const char *dir, struct store **out)
+{
+	return store_open_mode(dir, true, out);
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+		log_err("store", "close failed error=\"%s\"", sqlite3_errmsg(s->db));
+	/* The lock goes last: nobody else may write until our connection is gone. */
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	free(s);
+}
+
+int store_schema_version(const struct store *s)
+{
+	return s ? s->version : 0;
+}
+
+int store_schema_latest(void)
+{
+	return STORE_SCHEMA_VERSION;
+}
+
+static int run_simple(struct store *s, enum store_stmt which, const char *what)
+{
+	sqlite3_stmt *st = s->st[which];
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, what, rc);
+	return STORE_OK;
+}
+
+int store_begin(struct store *s)
+{
+	if (!s)
+		return STORE_EINVAL;
+	return run_simple(s, ST_BEGIN, "begin");
+}
+
+int store_commit(struct store *s)
+{
+	if (!s)
+		return STORE_EINVAL;
+	return run_simple(s, ST_COMMIT, "commit");
+}
+
+void store_rollback(struct store *s)
+{
+	/* After some errors SQLite has already rolled back; a second one is not news. */
+	if (s && !sqlite3_get_autocommit(s->db))
+		run_simple(s, ST_ROLLBACK, "rollback");
+}
+
+static const char *const kind_names[] = { [STORE_KIND_TRAP] = "trap",
+					  [STORE_KIND_REPORT] = "report" };
+static const char *const class_names[] = {
+	[STORE_CLASS_SPAM] = "spam",	       [STORE_CLASS_BOUNCE] = "bounce",
+	[STORE_CLASS_AUTOREPLY] = "autoreply", [STORE_CLASS_VIRUS] = "virus",
+	[STORE_CLASS_UNKNOWN] = "unknown",
+};
+
+const char *store_kind_name(enum store_kind k)
+{
+	if ((unsigned)k < sizeof kind_names / sizeof kind_names[0] && kind_names[k])
+		return kind_names[k];
+	return "?";
+}
+
+int store_kind_parse(const char *s, enum store_kind *out)
+{
+	for (unsigned i = 0; s && i < sizeof kind_names / sizeof kind_names[0]; i++) {
+		if (kind_names[i] && strcmp(s, kind_names[i]) == 0) {
+			*out = (enum store_kind)i;
+			return STORE_OK;
+		}
+	}
+	return STORE_EINVAL;
+}
+
+const char *store_class_name(enum store_class c)
+{
+	if ((unsigned)c < sizeof class_names / sizeof class_names[0])
+		return class_names[c];
+	return "?";
+}
+
+int store_class_parse(const char *s, enum store_class *out)
+{
+	for (unsigned i = 0; s && i < sizeof class_names / sizeof class_names[0]; i++) {
+		if (strcmp(s, class_names[i]) == 0) {
+			*out = (enum store_class)i;
+			return STORE_OK;
+		}
+	}
+	return STORE_EINVAL;
+}

@@ -1,0 +1,45 @@
+/* store_internal.h - what the store's .c files share: the connection and its cached statements. */
+#ifndef TRAPLINE_STORE_INTERNAL_H
+#define TRAPLINE_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "store/store.h"
+
+/* Every statement the store runs, prepared once at open (store_db.c holds the SQL). */
+enum store_stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_EV_ADD,
+	ST_EV_FOR_IP,
+	ST_EV_IPS,
+	ST_LI_PUT,
+	ST_LI_DEL,
+	ST_LI_GET,
+	ST_LI_ALL,
+	ST_LI_CLEAR,
+	ST_EX_ADD,
+	ST_EX_LIVE,
+	ST_AC_ADD,
+	ST_AC_LAST,
+	ST_AU_ADD,
+	ST_AU_ALL,
+	ST_ME_GET,
+	ST_ME_SET,
+	ST_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	int lock_fd; /* -1 for a read-only opener */
+	bool write;
+	int version;
+};
+
+/* Logs SQLite's message for a failed step of what and returns STORE_EIO. */
+int store_fail(struct store *s, const char *what, int rc);
+
+#endif

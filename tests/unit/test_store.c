@@ -1,0 +1,765 @@
+/* test_store.c - unit tests of the SQLite store: schema migrations, every table, the lock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "base/base.h"
+#include "store/store.h"
+
+/* ---- helpers --------------------------------------------------------------- */
+
+struct fixture {
+	char dir[64];
+	struct store *s;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/test_store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	store_close(f->s);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static struct store *open_w(struct fixture *f)
+{
+	struct store *s = NULL;
+	assert_int_equal(store_open(f->dir, &s), STORE_OK);
+	assert_non_null(s);
+	return s;
+}
+
+/* An IPv4 address as the store keeps it: IPv4-mapped IPv6. */
+static void ip4m(const char *txt, uint8_t out[16])
+{
+	uint32_t v = 0;
+	assert_int_equal(ip4_parse(txt, strlen(txt), &v), 0);
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	out[12] = (uint8_t)(v >> 24);
+	out[13] = (uint8_t)(v >> 16);
+	out[14] = (uint8_t)(v >> 8);
+	out[15] = (uint8_t)v;
+}
+
+static struct store_evidence evidence(const char *ip, enum store_kind k, int64_t at,
+				      const char *source)
+{
+	struct store_evidence ev;
+	memset(&ev, 0, sizeof ev);
+	ip4m(ip, ev.ip);
+	ev.kind = k;
+	ev.cls = STORE_CLASS_SPAM;
+	ev.received_at = at;
+	ev.added_at = at + 1;
+	snprintf(ev.source, sizeof ev.source, "%s", source);
+	return ev;
+}
+
+static void add_ev(struct store *s, struct store_evidence ev)
+{
+	assert_int_equal(store_evidence_add(s, &ev), STORE_OK);
+	assert_true(ev.id > 0);
+}
+
+/* Runs SQL on the file directly, as an operator with the sqlite3 shell would; returns rc. */
+static int raw_sql(const char *dir, const char *sql)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/trapline.db", dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+					 NULL),
+			 SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+static int raw_user_version(const char *dir)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/trapline.db", dir);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+struct ev_list {
+	struct store_evidence ev[16];
+	int n;
+	int stop_after;
+};
+
+static int collect_ev(const struct store_evidence *ev, void *arg)
+{
+	struct ev_list *l = arg;
+	if (l->n < 16)
+		l->ev[l->n++] = *ev;
+	return l->stop_after && l->n >= l->stop_after;
+}
+
+static int raw_journal_is_wal(const char *dir)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/trapline.db", dir);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int wal = strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return wal;
+}
+
+/* ---- names ----------------------------------------------------------------- */
+
+static void test_names(void **state)
+{
+	(void)state;
+	enum store_kind k;
+	enum store_class c;
+	assert_int_equal(store_kind_parse("trap", &k), 0);
+	assert_int_equal(k, STORE_KIND_TRAP);
+	assert_int_equal(store_kind_parse("report", &k), 0);
+	assert_int_equal(k, STORE_KIND_REPORT);
+	assert_int_equal(store_kind_parse("Trap", &k), STORE_EINVAL);
+	assert_int_equal(store_kind_parse("", &k), STORE_EINVAL);
+	assert_string_equal(store_kind_name(STORE_KIND_REPORT), "report");
+	const char *names[] = { "spam", "bounce", "autoreply", "virus", "unknown" };
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(store_class_parse(names[i], &c), 0);
+		assert_int_equal(c, i);
+		assert_string_equal(store_class_name(c), names[i]);
+	}
+	assert_int_equal(store_class_parse("ham", &c), STORE_EINVAL);
+	assert_string_equal(store_strerror(STORE_ENEWER), "database written by a newer trapline");
+}
+
+/* ---- open, reopen, migrations ---------------------------------------------- */
+
+static void test_open_create_reopen(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	assert_int_equal(store_schema_version(f->s), store_schema_latest());
+	assert_true(store_schema_latest() >= 2);
+	assert_int_equal(store_begin(f->s), 0);
+	add_ev(f->s, evidence("192.0.2.1", STORE_KIND_TRAP, 1000, "trap@example.org"));
+	assert_int_equal(store_meta_set_int(f->s, "serial", 77), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	store_close(f->s);
+	f->s = NULL;
+
+	/* The file is private to its owner (trap addresses live in it), and in WAL mode. */
+	char path[128];
+	snprintf(path, sizeof path, "%s/trapline.db", f->dir);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(raw_journal_is_wal(f->dir), 1);
+
+	f->s = open_w(f);
+	assert_int_equal(store_schema_version(f->s), store_schema_latest());
+	int64_t v = 0;
+	assert_int_equal(store_meta_get_int(f->s, "serial", &v), 0);
+	assert_int_equal(v, 77);
+	uint8_t ip[16];
+	ip4m("192.0.2.1", ip);
+	struct ev_list l = { 0 };
+	assert_int_equal(store_evidence_for_ip(f->s, ip, 0, true, collect_ev, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.ev[0].source, "trap@example.org");
+	assert_int_equal(store_evidence_ips(f->s, 0, NULL, NULL), STORE_EINVAL);
+}
+
+/* The schema of version 1 as a released binary wrote it, kept here by hand so the test
+ * checks the upgrade path a real old file takes. */
+static const char v1_schema[] =
+	"CREATE TABLE evidence (id INTEGER PRIMARY KEY, ip BLOB NOT NULL CHECK (length(ip) = 16),"
+	" kind INTEGER NOT NULL, class INTEGER NOT NULL, received_at INTEGER NOT NULL,"
+	" added_at INTEGER NOT NULL, source TEXT NOT NULL DEFAULT '',"
+	" digest TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX evidence_ip_received ON evidence (ip, received_at);"
+	"CREATE INDEX evidence_received ON evidence (received_at);"
+	"CREATE TABLE listings (ip BLOB PRIMARY KEY NOT NULL, listed_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL, last_evidence_at INTEGER NOT NULL, traps INTEGER NOT NULL,"
+	" reports INTEGER NOT NULL, score REAL NOT NULL, reason INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX listings_expires ON listings (expires_at);"
+	"CREATE TABLE exclusions (id INTEGER PRIMARY KEY, addr BLOB NOT NULL CHECK"
+	" (length(addr) = 16), plen INTEGER NOT NULL CHECK (plen BETWEEN 0 AND 128),"
+	" until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+	" who TEXT NOT NULL DEFAULT '', why TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE actions (id INTEGER PRIMARY KEY, ip BLOB NOT NULL CHECK (length(ip) = 16),"
+	" kind INTEGER NOT NULL, at INTEGER NOT NULL, who TEXT NOT NULL DEFAULT '',"
+	" why TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX actions_ip_kind_at ON actions (ip, kind, at);"
+	"CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, who TEXT NOT NULL,"
+	" what TEXT NOT NULL, target TEXT NOT NULL, why TEXT NOT NULL);"
+	"CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;"
+	"INSERT INTO audit (at, who, what, target, why) VALUES (5, 'old', 'made', 'x', 'v1');"
+	"INSERT INTO meta (key, value) VALUES ('serial', 41);"
+	"PRAGMA user_version = 1;";
+
+static void test_migration_upgrades_v1(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(raw_sql(f->dir, v1_schema), SQLITE_OK);
+	assert_int_equal(raw_user_version(f->dir), 1);
+	/* Version 1 had no guard on the audit log. */
+	assert_int_equal(raw_sql(f->dir, "UPDATE audit SET why = 'x' WHERE 0"), SQLITE_OK);
+
+	f->s = open_w(f);
+	assert_int_equal(store_schema_version(f->s), store_schema_latest());
+	int64_t v = 0;
+	assert_int_equal(store_meta_get_int(f->s, "serial", &v), 0);
+	assert_int_equal(v, 41);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_user_version(f->dir), store_schema_latest());
+	/* The upgrade added the append-only guard. */
+	assert_int_not_equal(raw_sql(f->dir, "UPDATE audit SET why = 'rewritten'"), SQLITE_OK);
+}
+
+static void test_migration_refuses_newer(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_sql(f->dir, "PRAGMA user_version = 999"), SQLITE_OK);
+	struct store *s = NULL;
+	assert_int_equal(store_open(f->dir, &s), STORE_ENEWER);
+	assert_null(s);
+	assert_int_equal(store_open_mode(f->dir, false, &s), STORE_ENEWER);
+	assert_null(s);
+	/* Refusing leaves the file alone. */
+	assert_int_equal(raw_user_version(f->dir), 999);
+}
+
+/* ---- evidence -------------------------------------------------------------- */
+
+static void test_evidence(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	assert_int_equal(store_begin(f->s), 0);
+	/* Added out of order: the query returns oldest first. */
+	add_ev(f->s, evidence("192.0.2.1", STORE_KIND_REPORT, 3000, "reporter-7"));
+	add_ev(f->s, evidence("192.0.2.1", STORE_KIND_TRAP, 1000, "trap1@example.org"));
+	add_ev(f->s, evidence("192.0.2.2", STORE_KIND_TRAP, 1500, "trap2@example.org"));
+	struct store_evidence ev = evidence("192.0.2.1", STORE_KIND_TRAP, 2000, "trap3@example.org");
+	ev.cls = STORE_CLASS_BOUNCE;
+	strcpy(ev.digest, "ab12");
+	add_ev(f->s, ev);
+	ev.kind = 9;
+	assert_int_equal(store_evidence_add(f->s, &ev), STORE_EINVAL);
+	ev.kind = STORE_KIND_TRAP;
+	ev.cls = 5;
+	assert_int_equal(store_evidence_add(f->s, &ev), STORE_EINVAL);
+	assert_int_equal(store_commit(f->s), 0);
+
+	uint8_t ip[16];
+	ip4m("192.0.2.1", ip);
+	struct ev_list l = { 0 };
+	assert_int_equal(store_evidence_for_ip(f->s, ip, 0, true, collect_ev, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.ev[0].received_at, 1000);
+	assert_int_equal(l.ev[1].received_at, 2000);
+	assert_int_equal(l.ev[2].received_at, 3000);
+	assert_int_equal(l.ev[0].kind, STORE_KIND_TRAP);
+	assert_int_equal(l.ev[2].kind, STORE_KIND_REPORT);
+	assert_string_equal(l.ev[0].source, "trap1@example.org");
+	assert_int_equal(l.ev[1].cls, STORE_CLASS_BOUNCE);
+	assert_string_equal(l.ev[1].digest, "ab12");
+	assert_int_equal(l.ev[1].added_at, 2001);
+	assert_memory_equal(l.ev[1].ip, ip, 16);
+
+	/* The window: received at or after since. */
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_evidence_for_ip(f->s, ip, 2000, true, collect_ev, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.ev[0].received_at, 2000);
+
+	/* A public reader never gets the trap address. */
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_evidence_for_ip(f->s, ip, 0, false, collect_ev, &l), 0);
+	assert_int_equal(l.n, 3);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(l.ev[i].source, "");
+
+	/* fn returning non-zero stops. */
+	memset(&l, 0, sizeof l);
+	l.stop_after = 1;
+	assert_int_equal(store_evidence_for_ip(f->s, ip, 0, false, collect_ev, &l), 0);
+	assert_int_equal(l.n, 1);
+
+	/* Another address, and one with nothing. */
+	memset(&l, 0, sizeof l);
+	ip4m("192.0.2.2", ip);
+	assert_int_equal(store_evidence_for_ip(f->s, ip, 0, true, collect_ev, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.ev[0].source, "trap2@example.org");
+	memset(&l, 0, sizeof l);
+	ip4m("192.0.2.3", ip);
+	assert_int_equal(store_evidence_for_ip(f->s, ip, 0, true, collect_ev, &l), 0);
+	assert_int_equal(l.n, 0);
+}
+
+struct ip_list {
+	uint8_t ip[8][16];
+	int n;
+};
+
+static int collect_ip(const uint8_t ip[16], void *arg)
+{
+	struct ip_list *l = arg;
+	if (l->n < 8)
+		memcpy(l->ip[l->n++], ip, 16);
+	return 0;
+}
+
+static bool has_ip(const struct ip_list *l, const char *txt)
+{
+	uint8_t ip[16];
+	ip4m(txt, ip);
+	for (int i = 0; i < l->n; i++)
+		if (memcmp(l->ip[i], ip, 16) == 0)
+			return true;
+	return false;
+}
+
+static void test_evidence_ips(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	assert_int_equal(store_begin(f->s), 0);
+	add_ev(f->s, evidence("198.51.100.1", STORE_KIND_TRAP, 100, "t"));
+	add_ev(f->s, evidence("198.51.100.1", STORE_KIND_TRAP, 900, "t"));
+	add_ev(f->s, evidence("198.51.100.1", STORE_KIND_REPORT, 950, "r"));
+	add_ev(f->s, evidence("198.51.100.2", STORE_KIND_TRAP, 500, "t"));
+	add_ev(f->s, evidence("198.51.100.3", STORE_KIND_TRAP, 50, "t"));
+	assert_int_equal(store_commit(f->s), 0);
+
+	struct ip_list l = { 0 };
+	assert_int_equal(store_evidence_ips(f->s, 0, collect_ip, &l), 0);
+	assert_int_equal(l.n, 3); /* once each */
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_evidence_ips(f->s, 500, collect_ip, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_true(has_ip(&l, "198.51.100.1"));
+	assert_true(has_ip(&l, "198.51.100.2"));
+	assert_false(has_ip(&l, "198.51.100.3"));
+}
+
+/* ---- listings -------------------------------------------------------------- */
+
+struct li_list {
+	struct store_listing l[8];
+	int n;
+};
+
+static int collect_li(const struct store_listing *l, void *arg)
+{
+	struct li_list *out = arg;
+	if (out->n < 8)
+		out->l[out->n++] = *l;
+	return 0;
+}
+
+static struct store_listing listing(const char *ip, int64_t expires, uint32_t traps)
+{
+	struct store_listing l;
+	memset(&l, 0, sizeof l);
+	ip4m(ip, l.ip);
+	l.listed_at = 100;
+	l.expires_at = expires;
+	l.last_evidence_at = 90;
+	l.traps = traps;
+	l.reports = 3;
+	l.score = 13.5;
+	l.reason = 3;
+	return l;
+}
+
+static void test_listings(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	struct store_listing a = listing("203.0.113.1", 5000, 2);
+	struct store_listing b = listing("203.0.113.2", 6000, 7);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_listing_put(f->s, &a), 0);
+	assert_int_equal(store_listing_put(f->s, &b), 0);
+	assert_int_equal(store_commit(f->s), 0);
+
+	struct store_listing got;
+	assert_int_equal(store_listing_get(f->s, a.ip, &got), 0);
+	assert_memory_equal(got.ip, a.ip, 16);
+	assert_int_equal(got.listed_at, 100);
+	assert_int_equal(got.expires_at, 5000);
+	assert_int_equal(got.last_evidence_at, 90);
+	assert_int_equal(got.traps, 2);
+	assert_int_equal(got.reports, 3);
+	assert_true(got.score == 13.5);
+	assert_int_equal(got.reason, 3);
+
+	/* put replaces. */
+	a.expires_at = 7000;
+	a.traps = 4;
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_listing_put(f->s, &a), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_listing_get(f->s, a.ip, &got), 0);
+	assert_int_equal(got.expires_at, 7000);
+	assert_int_equal(got.traps, 4);
+
+	struct li_list l = { 0 };
+	assert_int_equal(store_listing_foreach(f->s, collect_li, &l), 0);
+	assert_int_equal(l.n, 2);
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_listing_delete(f->s, a.ip), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_listing_get(f->s, a.ip, &got), STORE_ENOTFOUND);
+	assert_int_equal(store_listing_get(f->s, b.ip, &got), 0);
+
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_listing_clear(f->s), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_listing_foreach(f->s, collect_li, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(store_listing_get(f->s, b.ip, &got), STORE_ENOTFOUND);
+}
+
+/* ---- exclusions, actions, audit, meta -------------------------------------- */
+
+struct ex_list {
+	struct store_exclusion ex[8];
+	int n;
+};
+
+static int collect_ex(const struct store_exclusion *ex, void *arg)
+{
+	struct ex_list *l = arg;
+	if (l->n < 8)
+		l->ex[l->n++] = *ex;
+	return 0;
+}
+
+static void test_exclusions(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	struct store_exclusion forever = { 0 }, until = { 0 };
+	ip4m("10.0.0.0", forever.prefix.addr);
+	forever.prefix.plen = 96 + 8;
+	forever.created_at = 10;
+	strcpy(forever.who, "ops");
+	strcpy(forever.why, "RFC 1918");
+	ip4m("192.0.2.0", until.prefix.addr);
+	until.prefix.plen = 96 + 24;
+	until.until = 2000;
+	until.created_at = 20;
+	strcpy(until.who, "mod");
+	strcpy(until.why, "customer fixed it");
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_exclusion_add(f->s, &forever), 0);
+	assert_int_equal(store_exclusion_add(f->s, &until), 0);
+	struct store_exclusion bad = forever;
+	bad.prefix.plen = 129;
+	assert_int_equal(store_exclusion_add(f->s, &bad), STORE_EINVAL);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_true(forever.id > 0 && until.id > forever.id);
+
+	struct ex_list l = { 0 };
+	assert_int_equal(store_exclusion_foreach(f->s, 1999, collect_ex, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.ex[1].id, until.id);
+	assert_memory_equal(l.ex[1].prefix.addr, until.prefix.addr, 16);
+	assert_int_equal(l.ex[1].prefix.plen, 120);
+	assert_int_equal(l.ex[1].until, 2000);
+	assert_int_equal(l.ex[1].created_at, 20);
+	assert_string_equal(l.ex[1].who, "mod");
+	assert_string_equal(l.ex[1].why, "customer fixed it");
+
+	/* At its until it is no longer in force; the permanent one always is. */
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_exclusion_foreach(f->s, 2000, collect_ex, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.ex[0].id, forever.id);
+	assert_string_equal(l.ex[0].why, "RFC 1918");
+}
+
+static void test_actions(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	uint8_t ip[16], other[16];
+	ip4m("192.0.2.9", ip);
+	ip4m("192.0.2.10", other);
+	struct store_action got;
+	assert_int_equal(store_action_last(f->s, ip, STORE_ACTION_DELIST, &got), STORE_ENOTFOUND);
+
+	struct store_action a = { 0 };
+	memcpy(a.ip, ip, 16);
+	a.kind = STORE_ACTION_DELIST;
+	assert_int_equal(store_begin(f->s), 0);
+	a.at = 500;
+	strcpy(a.why, "second");
+	assert_int_equal(store_action_add(f->s, &a), 0);
+	a.at = 100;
+	strcpy(a.why, "first");
+	assert_int_equal(store_action_add(f->s, &a), 0);
+	a.at = 900;
+	memcpy(a.ip, other, 16);
+	strcpy(a.why, "other ip");
+	assert_int_equal(store_action_add(f->s, &a), 0);
+	assert_int_equal(store_commit(f->s), 0);
+
+	/* The latest by time, not by insertion. */
+	assert_int_equal(store_action_last(f->s, ip, STORE_ACTION_DELIST, &got), 0);
+	assert_int_equal(got.at, 500);
+	assert_string_equal(got.why, "second");
+	assert_memory_equal(got.ip, ip, 16);
+	assert_int_equal(got.kind, STORE_ACTION_DELIST);
+}
+
+struct audit_row {
+	int64_t at;
+	char who[32], what[32], target[32], why[32];
+};
+
+struct audit_list {
+	struct audit_row r[4];
+	int n;
+};
+
+static int collect_audit(int64_t at, const char *who, const char *what, const char *target,
+			 const char *why, void *arg)
+{
+	struct audit_list *l = arg;
+	if (l->n >= 4)
+		return 1;
+	struct audit_row *r = &l->r[l->n++];
+	r->at = at;
+	snprintf(r->who, sizeof r->who, "%s", who);
+	snprintf(r->what, sizeof r->what, "%s", what);
+	snprintf(r->target, sizeof r->target, "%s", target);
+	snprintf(r->why, sizeof r->why, "%s", why);
+	return 0;
+}
+
+static void test_audit_append_only(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_audit_add(f->s, 10, "alice", "delist", "192.0.2.1", "fixed"), 0);
+	assert_int_equal(store_audit_add(f->s, 20, "bob", "exclude", "10.0.0.0/8", "private"), 0);
+	assert_int_equal(store_commit(f->s), 0);
+
+	struct audit_list l = { 0 };
+	assert_int_equal(store_audit_foreach(f->s, collect_audit, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.r[0].at, 10);
+	assert_string_equal(l.r[0].who, "alice");
+	assert_string_equal(l.r[0].what, "delist");
+	assert_string_equal(l.r[0].target, "192.0.2.1");
+	assert_string_equal(l.r[0].why, "fixed");
+	assert_string_equal(l.r[1].who, "bob");
+
+	/* Even with SQL on the file, history cannot be rewritten or erased. */
+	assert_int_not_equal(raw_sql(f->dir, "UPDATE audit SET why = 'nothing happened'"),
+			     SQLITE_OK);
+	assert_int_not_equal(raw_sql(f->dir, "DELETE FROM audit"), SQLITE_OK);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_audit_foreach(f->s, collect_audit, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.r[0].why, "fixed");
+	/* Appending from outside still works: the guard is on changes, not on the table. */
+	assert_int_equal(raw_sql(f->dir, "INSERT INTO audit (at, who, what, target, why)"
+					 " VALUES (30, 'c', 'd', 'e', 'f')"),
+			 SQLITE_OK);
+}
+
+static void test_meta(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	int64_t v = -1;
+	assert_int_equal(store_meta_get_int(f->s, "serial", &v), STORE_ENOTFOUND);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_meta_set_int(f->s, "serial", 2026112301), 0);
+	assert_int_equal(store_meta_set_int(f->s, "serial", 2026112302), 0);
+	assert_int_equal(store_meta_set_int(f->s, "big", INT64_MAX), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_meta_get_int(f->s, "serial", &v), 0);
+	assert_int_equal(v, 2026112302);
+	assert_int_equal(store_meta_get_int(f->s, "big", &v), 0);
+	assert_true(v == INT64_MAX);
+}
+
+/* ---- transactions ------------------------------------------------------------ */
+
+static void test_rollback_discards(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	struct store_listing li = listing("203.0.113.50", 100, 1);
+	assert_int_equal(store_begin(f->s), 0);
+	add_ev(f->s, evidence("203.0.113.50", STORE_KIND_TRAP, 100, "t"));
+	assert_int_equal(store_listing_put(f->s, &li), 0);
+	assert_int_equal(store_meta_set_int(f->s, "serial", 5), 0);
+	store_rollback(f->s);
+	store_rollback(f->s); /* a second one is harmless */
+
+	struct ev_list l = { 0 };
+	assert_int_equal(store_evidence_for_ip(f->s, li.ip, 0, true, collect_ev, &l), 0);
+	assert_int_equal(l.n, 0);
+	struct store_listing got;
+	assert_int_equal(store_listing_get(f->s, li.ip, &got), STORE_ENOTFOUND);
+	int64_t v;
+	assert_int_equal(store_meta_get_int(f->s, "serial", &v), STORE_ENOTFOUND);
+
+	/* The connection is usable afterwards, and a commit after a rollback persists. */
+	assert_int_equal(store_begin(f->s), 0);
+	add_ev(f->s, evidence("203.0.113.50", STORE_KIND_TRAP, 100, "t"));
+	assert_int_equal(store_commit(f->s), 0);
+	store_close(f->s);
+	f->s = open_w(f);
+	assert_int_equal(store_evidence_for_ip(f->s, li.ip, 0, true, collect_ev, &l), 0);
+	assert_int_equal(l.n, 1);
+}
+
+/* ---- the writer's lock ------------------------------------------------------- */
+
+static void test_lock(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	assert_int_equal(store_begin(f->s), 0);
+	add_ev(f->s, evidence("192.0.2.77", STORE_KIND_REPORT, 1234, "reporter"));
+	assert_int_equal(store_commit(f->s), 0);
+
+	struct store *second = NULL;
+	assert_int_equal(store_open(f->dir, &second), STORE_EBUSY);
+	assert_null(second);
+
+	/* A reader beside the writer sees committed data, and cannot write. */
+	struct store *ro = NULL;
+	assert_int_equal(store_open_mode(f->dir, false, &ro), STORE_OK);
+	assert_non_null(ro);
+	uint8_t ip[16];
+	ip4m("192.0.2.77", ip);
+	struct ev_list l = { 0 };
+	assert_int_equal(store_evidence_for_ip(ro, ip, 0, false, collect_ev, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.ev[0].received_at, 1234);
+	struct store_evidence ev = evidence("192.0.2.78", STORE_KIND_REPORT, 1, "r");
+	assert_int_equal(store_evidence_add(ro, &ev), STORE_EIO);
+	store_close(ro);
+
+	/* The lock goes with the writer. */
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(f->dir, &second), STORE_OK);
+	store_close(second);
+}
+
+static void test_readonly_needs_file(void **state)
+{
+	struct fixture *f = *state;
+	struct store *ro = NULL;
+	assert_int_equal(store_open_mode(f->dir, false, &ro), STORE_ENOTFOUND);
+	assert_null(ro);
+	assert_int_equal(store_open_mode(NULL, false, &ro), STORE_EINVAL);
+}
+
+/* ---- throughput -------------------------------------------------------------- */
+
+static void test_evidence_throughput(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	enum { TOTAL = 100000, BATCH = 500 };
+	struct store_evidence ev = evidence("10.0.0.0", STORE_KIND_TRAP, 1700000000, "trap@x.org");
+	uint64_t t0 = time_mono_ns();
+	for (int i = 0; i < TOTAL; i += BATCH) {
+		assert_int_equal(store_begin(f->s), 0);
+		for (int j = 0; j < BATCH; j++) {
+			uint32_t n = (uint32_t)(i + j);
+			/* ~25,000 distinct addresses, as many sources hit a trap repeatedly. */
+			ev.ip[14] = (uint8_t)((n % 25000) >> 8);
+			ev.ip[15] = (uint8_t)(n % 25000);
+			ev.received_at = 1700000000 + n / 10;
+			ev.added_at = 0;
+			assert_int_equal(store_evidence_add(f->s, &ev), 0);
+		}
+		assert_int_equal(store_commit(f->s), 0);
+	}
+	double s = (double)(time_mono_ns() - t0) / 1e9;
+	print_message("store: %d evidence rows in batches of %d: %.3f s, %.0f rows/s committed\n",
+		      TOTAL, BATCH, s, TOTAL / s);
+	uint8_t ip[16];
+	memcpy(ip, ev.ip, 16);
+	struct ev_list got = { 0 };
+	assert_int_equal(store_evidence_for_ip(f->s, ip, 0, false, collect_ev, &got), 0);
+	assert_int_equal(got.n, TOTAL / 25000);
+}
+
+int main(void)
+{
+	log_set_level(LOG_ERR);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_upgrades_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_refuses_newer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_ips, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exclusions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_needs_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_throughput, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
