@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -700,6 +702,51 @@ static void test_lock(void **state)
 	store_close(second);
 }
 
+/* A commit is durable once store_commit returned, even if the process dies at once (kill -9,
+ * no store_close); the kernel releases the dead writer's lock. */
+static void test_kill9_keeps_commits(void **state)
+{
+	struct fixture *f = *state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *s = NULL;
+		char ok = 'n';
+		if (store_open(f->dir, &s) == 0 && store_begin(s) == 0) {
+			struct store_evidence ev =
+				evidence("192.0.2.99", STORE_KIND_TRAP, 4242, "trap@example.org");
+			if (store_evidence_add(s, &ev) == 0 && store_commit(s) == 0)
+				ok = 'y';
+			/* Uncommitted work in flight when the kill comes. */
+			if (store_begin(s) == 0) {
+				ev.received_at = 4343;
+				store_evidence_add(s, &ev);
+			}
+		}
+		if (write(p[1], &ok, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	char ok = 0;
+	assert_int_equal(read(p[0], &ok, 1), 1);
+	close(p[0]);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_int_equal(ok, 'y');
+
+	f->s = open_w(f);
+	uint8_t ip[16];
+	ip4m("192.0.2.99", ip);
+	struct ev_list l = { 0 };
+	assert_int_equal(store_evidence_for_ip(f->s, ip, 0, true, collect_ev, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.ev[0].received_at, 4242);
+}
+
 static void test_readonly_needs_file(void **state)
 {
 	struct fixture *f = *state;
@@ -758,6 +805,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill9_keeps_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_needs_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_throughput, setup, teardown),
 	};
