@@ -1,0 +1,378 @@
+/* test_policy.c - unit tests of src/policy: the SpamCop-style score, threshold, expiry and
+ * explain, table-driven from the rules in issue 4. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy/policy.h"
+
+#define NOW INT64_C(1795255200) /* 2026-11-21T10:00:00Z */
+#define H 3600
+#define D 86400
+#define MAXEV 12
+
+/* A piece by its age at NOW (negative: from the future). */
+struct piece {
+	int64_t age;
+	bool trap;
+};
+#define R(a) {(a), false}
+#define T(a) {(a), true}
+/* R(0) is a real piece, so rows carry their count rather than end at a zero. */
+#define EV(...)                                                                                  \
+	.ev = {__VA_ARGS__}, .n = sizeof((struct piece[]){__VA_ARGS__}) / sizeof(struct piece)
+
+struct row {
+	const char *name;
+	struct piece ev[MAXEV];
+	size_t n;
+	bool excluded;
+	int64_t delisted_age; /* 0: no delisting */
+	double reputation;
+	void (*tune)(struct policy_config *c);
+	bool listed;
+	double score;
+	enum policy_reason reason;
+	int64_t expires_in; /* expires_at - NOW: when listed, or when it expired */
+	const char *why_not;
+};
+
+/* Weights whose sum in doubles lands an ulp under the threshold (0.1 + 0.7 < 0.8). */
+static void tune_binary_fractions(struct policy_config *c)
+{
+	c->report_fresh = c->report_old = 0.1;
+	c->trap_weight = 0.7;
+	c->threshold = 0.8;
+}
+
+static const struct row rows[] = {
+	/* SpamCop's examples "before freshness": reports at 48 h or older weigh 1. */
+	{"2 traps + 3 old reports = 13", EV(T(H), T(H), R(48 * H), R(50 * H), R(100 * H)),
+	 .listed = true, .score = 13, .reason = POLICY_REASON_BOTH, .expires_in = 23 * H},
+	{"7 traps + 3 old reports = 52",
+	 EV(T(H), T(H), T(H), T(H), T(H), T(H), T(H), R(48 * H), R(49 * H), R(6 * D)),
+	 .listed = true, .score = 52, .reason = POLICY_REASON_BOTH, .expires_in = 23 * H},
+	{"2 traps + 3 fresh reports = 22", EV(T(0), T(0), R(0), R(0), R(0)), .listed = true,
+	 .score = 22, .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	{"7 traps + 3 fresh reports = 61",
+	 EV(T(0), T(0), T(0), T(0), T(0), T(0), T(0), R(0), R(0), R(0)),
+	 .listed = true, .score = 61, .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	{"all 48 h old: 13 but expired", EV(T(48 * H), T(48 * H), R(48 * H), R(48 * H), R(48 * H)),
+	 .score = 13, .expires_in = -24 * H, .why_not = "expired"},
+	/* Freshness: a trap hit (5) plus one report of the given age. */
+	{"report at 0 h weighs 4", EV(T(0), R(0)), .listed = true, .score = 9,
+	 .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	{"report at 12 h weighs 3.25", EV(T(0), R(12 * H)), .listed = true, .score = 8.25,
+	 .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	{"report at 24 h weighs 2.5", EV(T(0), R(24 * H)), .listed = true, .score = 7.5,
+	 .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	{"report at 48 h weighs 1", EV(T(0), R(48 * H)), .listed = true, .score = 6,
+	 .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	{"report at 100 h weighs 1", EV(T(0), R(100 * H)), .listed = true, .score = 6,
+	 .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	{"future evidence counts as fresh", EV(T(-H), R(-H)), .listed = true, .score = 9,
+	 .reason = POLICY_REASON_BOTH, .expires_in = 25 * H},
+	/* The 7-day window: exactly 7 days old still counts, one second more does not. */
+	{"report exactly 7 days old counts", EV(T(0), T(0), R(7 * D)), .listed = true, .score = 11,
+	 .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	{"report 7 days + 1 s old ignored", EV(T(0), T(0), R(7 * D + 1)), .listed = true,
+	 .score = 10, .reason = POLICY_REASON_TRAPS, .expires_in = 24 * H},
+	{"window: only old evidence", EV(T(8 * D), R(8 * D)), .score = 0,
+	 .why_not = "no evidence in the window"},
+	/* One piece never lists, whatever it weighs. */
+	{"one report", EV(R(0)), .score = 4, .why_not = "only one piece of evidence"},
+	{"one trap hit", EV(T(0)), .score = 5, .why_not = "only one piece of evidence"},
+	{"two reports: 12 h", EV(R(0), R(0)), .listed = true, .score = 8,
+	 .reason = POLICY_REASON_REPORTS, .expires_in = 12 * H},
+	{"two reports + 1 trap: 24 h", EV(R(0), R(0), T(0)), .listed = true, .score = 13,
+	 .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	{"three reports, the oldest leaves the window: 12 h", EV(R(7 * D), R(H), R(H)),
+	 .listed = true, .score = 1 + 2 * 3.9375, .reason = POLICY_REASON_REPORTS,
+	 .expires_in = 11 * H},
+	/* The threshold exactly: 4 + 1 = 5 lists; the score then falls with the fresh report's
+	 * age, so the listing ends at the next second. */
+	{"score exactly 5", EV(R(0), R(48 * H)), .listed = true, .score = 5,
+	 .reason = POLICY_REASON_REPORTS, .expires_in = 1},
+	{"score 5 - 1/57600", EV(R(1), R(48 * H)), .score = 5 - 1.0 / 57600,
+	 .why_not = "score below threshold"},
+	{"score sinks to 5 after 16 h", EV(R(0), R(47 * H), R(47 * H)), .listed = true,
+	 .score = 6.125, .reason = POLICY_REASON_REPORTS, .expires_in = 16 * H + 1},
+	{"0.1 + 0.7 reaches 0.8", EV(R(0), T(0)), .tune = tune_binary_fractions, .listed = true,
+	 .score = 0.8, .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	/* Reputation raises the threshold (exactly reached: the ageing reports end it at +1 s). */
+	{"reputation 17: 22 reaches 22", EV(T(0), T(0), R(0), R(0), R(0)), .reputation = 17,
+	 .listed = true, .score = 22, .reason = POLICY_REASON_BOTH, .expires_in = 1},
+	{"reputation 10: 22 over 15", EV(T(0), T(0), R(0), R(0), R(0)), .reputation = 10,
+	 .listed = true, .score = 22, .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
+	{"reputation 17.5: 22 misses 22.5", EV(T(0), T(0), R(0), R(0), R(0)), .reputation = 17.5,
+	 .score = 22, .why_not = "score below threshold"},
+	{"excluded", EV(T(0), T(0), T(0), T(0), T(0), T(0), T(0)), .excluded = true, .score = 49,
+	 .why_not = "excluded"},
+	/* A delisting holds until evidence received after it. */
+	{"delisted, only older evidence", EV(T(2 * H), T(3 * H), R(2 * H)), .delisted_age = H,
+	 .score = 0, .why_not = "delisted by a moderator, no evidence since"},
+	{"delisted, new reports since", EV(T(5 * H), T(5 * H), T(5 * H), R(H), R(H)),
+	 .delisted_age = 3 * H, .listed = true, .score = 7.875, .reason = POLICY_REASON_REPORTS,
+	 .expires_in = 11 * H},
+	/* Expiry: expires_at is the first second no longer listed. */
+	{"2 traps 24 h old: expired", EV(T(24 * H), T(24 * H)), .score = 10, .expires_in = 0,
+	 .why_not = "expired"},
+	{"2 traps 24 h - 1 s old: listed", EV(T(24 * H - 1), T(24 * H - 1)), .listed = true,
+	 .score = 10, .reason = POLICY_REASON_TRAPS, .expires_in = 1},
+	{"2 reports 12 h old: expired", EV(R(12 * H), R(12 * H)), .score = 6.5, .expires_in = 0,
+	 .why_not = "expired"},
+	{"2 reports 12 h - 1 s old: listed", EV(R(12 * H - 1), R(12 * H - 1)), .listed = true,
+	 .score = 8 - 2 * 43199.0 / 57600, .reason = POLICY_REASON_REPORTS, .expires_in = 1},
+	/* Trap hits: 5 x hits below 6, hits squared from 6. */
+	{"5 trap hits = 25", EV(T(0), T(0), T(0), T(0), T(0)), .listed = true, .score = 25,
+	 .reason = POLICY_REASON_TRAPS, .expires_in = 24 * H},
+	{"6 trap hits = 36", EV(T(0), T(0), T(0), T(0), T(0), T(0)), .listed = true, .score = 36,
+	 .reason = POLICY_REASON_TRAPS, .expires_in = 24 * H},
+};
+
+static size_t row_pieces(const struct row *r, struct policy_evidence *ev)
+{
+	for (size_t i = 0; i < r->n; i++)
+		ev[i] = (struct policy_evidence){NOW - r->ev[i].age, r->ev[i].trap};
+	return r->n;
+}
+
+static void row_setup(const struct row *r, struct policy_config *c, struct policy_context *ctx)
+{
+	policy_config_defaults(c);
+	if (r->tune)
+		r->tune(c);
+	*ctx = (struct policy_context){r->excluded, r->delisted_age ? NOW - r->delisted_age : 0,
+				       r->reputation};
+}
+
+static void test_table(void **state)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *row = &rows[i];
+		struct policy_config c;
+		struct policy_context ctx;
+		struct policy_evidence ev[MAXEV];
+		struct policy_result res;
+		row_setup(row, &c, &ctx);
+		size_t n = row_pieces(row, ev);
+		assert_int_equal(policy_evaluate(&c, ev, n, &ctx, NOW, &res, NULL), POLICY_OK);
+		if (res.listed != row->listed)
+			fail_msg("%s: listed %d (%s)", row->name, res.listed,
+				 res.why_not ? res.why_not : "");
+		assert_float_equal(res.score, row->score, 1e-9);
+		if (row->listed) {
+			assert_int_equal(res.reason, row->reason);
+			assert_null(res.why_not);
+			if (res.expires_at - NOW != row->expires_in)
+				fail_msg("%s: expires in %lld", row->name,
+					 (long long)(res.expires_at - NOW));
+			/* The writer's timer: at expires_at the same evidence says "not listed",
+			 * one second before it still says listed. */
+			struct policy_result at;
+			int64_t end = res.expires_at;
+			assert_int_equal(policy_evaluate(&c, ev, n, &ctx, end, &at, NULL), 0);
+			assert_false(at.listed);
+			assert_int_equal(policy_evaluate(&c, ev, n, &ctx, end - 1, &at, NULL), 0);
+			assert_true(at.listed);
+		} else {
+			assert_int_equal(res.reason, POLICY_REASON_NONE);
+			assert_non_null(res.why_not);
+			assert_string_equal(res.why_not, row->why_not);
+			if (strcmp(row->why_not, "expired") == 0)
+				assert_int_equal(res.expires_at - NOW, row->expires_in);
+		}
+	}
+}
+
+/* Rows with a trap at 0 h and one report: the report's own step carries its weight. */
+static void test_steps(void **state)
+{
+	static const struct {
+		int64_t age;
+		double weight;
+	} fresh[] = {{0, 4}, {12 * H, 3.25}, {24 * H, 2.5}, {48 * H, 1}, {100 * H, 1}, {-H, 4}};
+	struct policy_config c;
+	policy_config_defaults(&c);
+	struct policy_context ctx = {0};
+	for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++) {
+		struct policy_evidence ev[3] = {{NOW, true}, {NOW - fresh[i].age, false},
+						{NOW - 8 * D, false}};
+		struct policy_step steps[3];
+		struct policy_result res;
+		assert_int_equal(policy_evaluate(&c, ev, 3, &ctx, NOW, &res, steps), 0);
+		assert_true(steps[0].counted && steps[0].trap);
+		assert_float_equal(steps[0].weight, 0, 0);
+		assert_true(steps[1].counted && !steps[1].trap);
+		assert_float_equal(steps[1].weight, fresh[i].weight, 1e-12);
+		assert_false(steps[2].counted);
+		assert_int_equal(res.traps, 1);
+		assert_int_equal(res.reports, 1);
+		assert_int_equal(res.last_evidence_at, fresh[i].age < 0 ? NOW - fresh[i].age : NOW);
+	}
+}
+
+/* expires_at against a second-by-second scan on random evidence: the walk over the score's
+ * linear pieces must find exactly the first second the decision says "not listed". */
+static void test_expiry_brute_force(void **state)
+{
+	struct policy_config c;
+	policy_config_defaults(&c);
+	srand(4);
+	int listed_cases = 0;
+	for (int round = 0; round < 300 && listed_cases < 40; round++) {
+		struct policy_evidence ev[6];
+		size_t n = 2 + (size_t)(rand() % 5);
+		for (size_t i = 0; i < n; i++) {
+			/* Ages from 1 h in the future to 8 days, some on the decay edges. */
+			int64_t age = (int64_t)(rand() % (8 * D + H)) - H;
+			if (rand() % 4 == 0)
+				age = (int64_t)(rand() % 3) * 24 * H + (rand() % 3) - 1;
+			ev[i] = (struct policy_evidence){NOW - age, rand() % 5 == 0};
+		}
+		struct policy_context ctx = {0};
+		struct policy_result res;
+		assert_int_equal(policy_evaluate(&c, ev, n, &ctx, NOW, &res, NULL), 0);
+		if (!res.listed)
+			continue;
+		listed_cases++;
+		int64_t t = NOW + 1;
+		struct policy_result at;
+		for (;; t++) {
+			assert_int_equal(policy_evaluate(&c, ev, n, &ctx, t, &at, NULL), 0);
+			if (!at.listed)
+				break;
+		}
+		assert_int_equal(res.expires_at, t);
+	}
+	assert_true(listed_cases >= 10);
+}
+
+static void test_config_and_names(void **state)
+{
+	struct policy_config c;
+	policy_config_defaults(&c);
+	assert_float_equal(c.report_fresh, 4, 0);
+	assert_float_equal(c.report_old, 1, 0);
+	assert_int_equal(c.report_decay_s, 48 * H);
+	assert_int_equal(c.window_s, 7 * D);
+	assert_int_equal(c.trap_square_from, 6);
+	assert_float_equal(c.trap_weight, 5, 0);
+	assert_float_equal(c.threshold, 5, 0);
+	assert_int_equal(c.min_evidence, 2);
+	assert_int_equal(c.listing_s, 24 * H);
+	assert_int_equal(c.two_reports_s, 12 * H);
+	assert_string_equal(policy_reason_name(POLICY_REASON_TRAPS), "traps");
+	assert_string_equal(policy_reason_name(POLICY_REASON_REPORTS), "reports");
+	assert_string_equal(policy_reason_name(POLICY_REASON_BOTH), "both");
+	assert_string_equal(policy_reason_name(POLICY_REASON_NONE), "none");
+	struct policy_result res;
+	assert_int_equal(policy_evaluate(NULL, NULL, 0, NULL, NOW, &res, NULL), POLICY_EINVAL);
+	assert_int_equal(policy_evaluate(&c, NULL, 1, NULL, NOW, &res, NULL), POLICY_EINVAL);
+	assert_int_equal(policy_evaluate(&c, NULL, 0, NULL, NOW, &res, NULL), 0);
+	assert_false(res.listed);
+	assert_string_equal(res.why_not, "no evidence");
+}
+
+static char *explain_to_string(const struct policy_evidence *ev, size_t n,
+			       const struct policy_context *ctx)
+{
+	struct policy_config c;
+	policy_config_defaults(&c);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	policy_explain(f, &c, ev, n, ctx, NOW);
+	fclose(f);
+	return buf;
+}
+
+static void assert_contains(const char *text, const char *part)
+{
+	if (!strstr(text, part))
+		fail_msg("missing \"%s\" in:\n%s", part, text);
+}
+
+static void test_explain(void **state)
+{
+	/* SpamCop's first example, a piece outside the window, one before a delisting. */
+	struct policy_evidence ev[] = {
+		{NOW - H, true},       {NOW - H, true},       {NOW - 48 * H, false},
+		{NOW - 50 * H, false}, {NOW - 100 * H, false}, {NOW - 8 * D, false},
+	};
+	struct policy_context ctx = {.delisted_at = NOW - 6 * D};
+	struct policy_evidence all[7];
+	memcpy(all, ev, sizeof(ev));
+	all[6] = (struct policy_evidence){NOW - 6 * D - H, true};
+	char *out = explain_to_string(all, 7, &ctx);
+	assert_contains(out, "Evaluated at: 2026-11-21T10:00:00Z");
+	assert_contains(out, "2026-11-21T09:00:00Z  spamtrap hit");
+	assert_contains(out, "2026-11-19T10:00:00Z  user report    age 2 d 00:00:00");
+	assert_contains(out, "weight 1.000");
+	assert_contains(out, "not counted: older than 7 days");
+	assert_contains(out, "not counted: before the delisting");
+	assert_contains(out, "Report score: 3.000 from 3 reports");
+	assert_contains(out, "Trap score: 10.000 from 2 spamtrap hits (fewer than 6 hits: 5 x 2)");
+	assert_contains(out, "Total score: 13.000");
+	assert_contains(out, "Threshold: 5.000");
+	assert_contains(out, "Decision: LISTED");
+	assert_contains(out, "Reason: spamtrap hits and user reports");
+	assert_contains(out, "Expires: 2026-11-22T09:00:00Z (24 hours after the newest evidence)");
+	assert_null(strchr(out, '@'));
+	free(out);
+
+	/* Squares, reputation, and a refusal that says by how much. */
+	struct policy_evidence seven[7];
+	for (int i = 0; i < 7; i++)
+		seven[i] = (struct policy_evidence){NOW, true};
+	struct policy_context rep = {.reputation = 50};
+	out = explain_to_string(seven, 7, &rep);
+	assert_contains(out, "Trap score: 49.000 from 7 spamtrap hits (6 hits or more: hits "
+			     "squared, 7 x 7)");
+	assert_contains(out, "Threshold: 55.000 (5, plus 50 reputation points for this address)");
+	assert_contains(out, "Decision: NOT LISTED: score below threshold (49.000 < 55.000, short "
+			     "by 6)");
+	free(out);
+
+	/* Two reports: the 12-hour rule is named. */
+	struct policy_evidence two[] = {{NOW - H, false}, {NOW, false}};
+	out = explain_to_string(two, 2, NULL);
+	assert_contains(out, "weight 3.938");
+	assert_contains(out, "Reason: user reports only");
+	assert_contains(out, "Expires: 2026-11-21T22:00:00Z (12 hours after the newest evidence: "
+			     "listed on two reports only)");
+	free(out);
+
+	/* Expired and one-piece refusals. */
+	struct policy_evidence old[] = {{NOW - 30 * H, true}, {NOW - 30 * H, true}};
+	out = explain_to_string(old, 2, NULL);
+	assert_contains(out, "Decision: NOT LISTED: expired");
+	assert_contains(out, "Expired: 2026-11-21T04:00:00Z (24 hours after the newest evidence)");
+	free(out);
+	out = explain_to_string(old, 1, NULL);
+	assert_contains(out, "NOT LISTED: only one piece of evidence (1 counted, at least 2 "
+			     "needed)");
+	free(out);
+	struct policy_context excl = {.excluded = true};
+	out = explain_to_string(two, 2, &excl);
+	assert_contains(out, "covered by an exclusion");
+	assert_contains(out, "NOT LISTED: excluded");
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_and_names), cmocka_unit_test(test_table),
+		cmocka_unit_test(test_steps),            cmocka_unit_test(test_expiry_brute_force),
+		cmocka_unit_test(test_explain),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
