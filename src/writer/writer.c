@@ -1,0 +1,340 @@
+/* writer.c - the writer thread: the bounded request queue, batching, completion, the clock. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "writer/writer_internal.h"
+
+const char *writer_strerror(int err)
+{
+	switch (err) {
+	case WRITER_OK: return "ok";
+	case WRITER_EINVAL: return "invalid event";
+	case WRITER_ENOMEM: return "out of memory";
+	case WRITER_ESTORE: return "the store failed; nothing was stored";
+	case WRITER_ESTOPPED: return "the writer is stopping";
+	default: return "unknown writer error";
+	}
+}
+
+/* ---- the clock ---- */
+
+static const char *test_clock_path(void)
+{
+	const char *p = getenv("TRAPLINE_TEST_CLOCK");
+	return (p && *p) ? p : NULL;
+}
+
+int64_t writer_now(void)
+{
+	const char *path = test_clock_path();
+	if (!path)
+		return time_wall_s();
+	/* Re-read at every call: a test moves time by rewriting the file. */
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return time_wall_s();
+	ssize_t r = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (r <= 0)
+		return time_wall_s();
+	buf[r] = '\0';
+	char *end = NULL;
+	long long v = strtoll(buf, &end, 10);
+	if (end == buf)
+		return time_wall_s();
+	return (int64_t)v;
+}
+
+/* ---- waiting ---- */
+
+static void deadline_after_ns(struct timespec *ts, uint64_t ns)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	uint64_t t = (uint64_t)ts->tv_nsec + ns % 1000000000u;
+	ts->tv_sec += (time_t)(ns / 1000000000u + t / 1000000000u);
+	ts->tv_nsec = (long)(t % 1000000000u);
+}
+
+static bool deadline_passed(const struct timespec *ts)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
+
+/* How long the idle writer may sleep: until the next timer is due. With the test clock, time
+ * jumps when a test rewrites the file, so look again every 100 ms. */
+static uint64_t idle_wait_ns(const struct writer *w)
+{
+	uint64_t cap = test_clock_path() ? 100000000ull : 60000000000ull;
+	int64_t next = writer_timers_next(w);
+	if (next == INT64_MAX || test_clock_path())
+		return cap;
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	/* Due when the wall clock's second reaches next: that instant, not a second later. */
+	int64_t ns = (next - (int64_t)rt.tv_sec) * 1000000000ll - rt.tv_nsec;
+	if (ns <= 0)
+		return 0;
+	return (uint64_t)ns < cap ? (uint64_t)ns : cap;
+}
+
+/* ---- the thread ---- */
+
+static bool is_special(const struct writer_waiter *wt)
+{
+	return wt->ev->type == WRITER_EV_REBUILD || wt->ev->type == WRITER_EV_EXPORT;
+}
+
+static struct writer_waiter *queue_pop(struct writer *w)
+{
+	struct writer_waiter *wt = w->q[w->q_head];
+	w->q_head = (w->q_head + 1) % w->cfg.queue_max;
+	w->q_count--;
+	return wt;
+}
+
+/* Called with mtx held and the queue not empty: takes one special event alone, or up to
+ * batch_max normal ones. It waits up to batch_wait_ms for the producers of the previous batch
+ * to come back (they are likely to), but not for more than that many: a lone producer is never
+ * delayed. */
+static size_t batch_take(struct writer *w, struct writer_waiter **batch)
+{
+	if (is_special(w->q[w->q_head])) {
+		batch[0] = queue_pop(w);
+		return 1;
+	}
+	size_t want = w->last_batch < w->cfg.batch_max ? w->last_batch : w->cfg.batch_max;
+	if (w->q_count < want && w->cfg.batch_wait_ms > 0) {
+		struct timespec dl;
+		deadline_after_ns(&dl, (uint64_t)w->cfg.batch_wait_ms * 1000000u);
+		while (w->q_count < want && !w->stopping && !deadline_passed(&dl))
+			pthread_cond_timedwait(&w->cond_work, &w->mtx, &dl);
+	}
+	size_t n = 0;
+	while (w->q_count > 0 && n < w->cfg.batch_max && !is_special(w->q[w->q_head]))
+		batch[n++] = queue_pop(w);
+	return n;
+}
+
+static void batch_complete(struct writer *w, struct writer_waiter **batch, size_t n,
+			   const int *results)
+{
+	pthread_mutex_lock(&w->mtx);
+	for (size_t i = 0; i < n; i++) {
+		batch[i]->result = results[i];
+		batch[i]->done = true;
+		pthread_cond_signal(&batch[i]->cond);
+	}
+	pthread_mutex_unlock(&w->mtx);
+}
+
+static void batch_run(struct writer *w, struct writer_waiter **batch, size_t n, int *results)
+{
+	if (batch[0]->ev->type == WRITER_EV_REBUILD) {
+		results[0] = writer_rebuild(w);
+		batch_complete(w, batch, n, results);
+		return;
+	}
+	if (batch[0]->ev->type == WRITER_EV_EXPORT) {
+		results[0] = writer_export(w);
+		batch_complete(w, batch, n, results);
+		return;
+	}
+	writer_batch_apply(w, batch, n, results);
+	/* Acknowledge as soon as the transaction is durable; publishing waits for DNS readers to
+	 * leave the old snapshot, which producers need not wait for. */
+	batch_complete(w, batch, n, results);
+	writer_publish_changes(w);
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct writer_waiter **batch = calloc(w->cfg.batch_max, sizeof *batch);
+	int *results = calloc(w->cfg.batch_max, sizeof *results);
+	if (!batch || !results) {
+		log_err("writer", "out of memory for batches");
+		free(batch);
+		free(results);
+		batch = NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&w->mtx);
+		if (w->q_count == 0 && !w->stopping) {
+			uint64_t ns = idle_wait_ns(w);
+			if (ns > 0) {
+				struct timespec dl;
+				deadline_after_ns(&dl, ns);
+				pthread_cond_timedwait(&w->cond_work, &w->mtx, &dl);
+			}
+		}
+		if (w->q_count == 0 && w->stopping) {
+			pthread_mutex_unlock(&w->mtx);
+			break;
+		}
+		size_t n = 0;
+		if (w->q_count > 0) {
+			if (!batch) {
+				/* Without memory for batches, fail requests rather than hang them. */
+				struct writer_waiter *wt = queue_pop(w);
+				wt->result = WRITER_ENOMEM;
+				wt->done = true;
+				pthread_cond_signal(&wt->cond);
+				pthread_cond_broadcast(&w->cond_space);
+				pthread_mutex_unlock(&w->mtx);
+				continue;
+			}
+			n = batch_take(w, batch);
+			w->last_batch = n;
+			pthread_cond_broadcast(&w->cond_space);
+		}
+		pthread_mutex_unlock(&w->mtx);
+		if (n > 0)
+			batch_run(w, batch, n, results);
+		writer_timers_run(w, writer_now());
+	}
+	free(batch);
+	free(results);
+	return NULL;
+}
+
+/* ---- public ---- */
+
+int writer_submit(struct writer *w, const struct writer_event *ev)
+{
+	if (!w || !ev)
+		return WRITER_EINVAL;
+	int rc = writer_event_check(ev, writer_now());
+	if (rc != WRITER_OK)
+		return rc;
+	struct writer_waiter wt = { .ev = ev, .result = WRITER_OK, .done = false };
+	pthread_cond_init(&wt.cond, NULL);
+	pthread_mutex_lock(&w->mtx);
+	while (!w->stopping && w->q_count >= w->cfg.queue_max)
+		pthread_cond_wait(&w->cond_space, &w->mtx);
+	if (w->stopping) {
+		pthread_mutex_unlock(&w->mtx);
+		pthread_cond_destroy(&wt.cond);
+		return WRITER_ESTOPPED;
+	}
+	w->q[(w->q_head + w->q_count) % w->cfg.queue_max] = &wt;
+	w->q_count++;
+	pthread_cond_signal(&w->cond_work);
+	while (!wt.done)
+		pthread_cond_wait(&wt.cond, &w->mtx);
+	pthread_mutex_unlock(&w->mtx);
+	pthread_cond_destroy(&wt.cond);
+	return wt.result;
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static int writer_copy_config(struct writer *w, const struct writer_config *cfg,
+			      const struct zone_defaults *defaults)
+{
+	w->cfg = *cfg;
+	if (w->cfg.queue_max == 0)
+		w->cfg.queue_max = 65536;
+	if (w->cfg.batch_max == 0)
+		w->cfg.batch_max = 1024;
+	w->zone_name = dup_or_empty(cfg->zone);
+	w->export_dir = dup_or_empty(cfg->export_dir);
+	w->cfg.zone = w->zone_name;
+	w->cfg.export_dir = w->export_dir;
+	if (!w->zone_name || !w->export_dir)
+		return WRITER_ENOMEM;
+	if (cfg->n_default_exclusions > 0) {
+		w->defexcl = calloc(cfg->n_default_exclusions, sizeof *w->defexcl);
+		if (!w->defexcl)
+			return WRITER_ENOMEM;
+		memcpy(w->defexcl, cfg->default_exclusions,
+		       cfg->n_default_exclusions * sizeof *w->defexcl);
+	}
+	w->cfg.default_exclusions = w->defexcl;
+	w->defaults = *defaults;
+	if (defaults->txt) {
+		w->default_txt = strdup(defaults->txt);
+		if (!w->default_txt)
+			return WRITER_ENOMEM;
+	}
+	w->defaults.txt = w->default_txt;
+	w->q = calloc(w->cfg.queue_max, sizeof *w->q);
+	return w->q ? WRITER_OK : WRITER_ENOMEM;
+}
+
+static void writer_free(struct writer *w)
+{
+	writer_state_free(w);
+	free(w->q);
+	free(w->zone_name);
+	free(w->export_dir);
+	free(w->defexcl);
+	free(w->default_txt);
+	free(w);
+}
+
+int writer_start(const struct writer_config *cfg, struct store *store, struct zone_handle *zone,
+		 const struct zone_defaults *defaults, struct writer **out)
+{
+	if (!cfg || !store || !zone || !defaults || !out)
+		return WRITER_EINVAL;
+	struct writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return WRITER_ENOMEM;
+	w->store = store;
+	w->zone = zone;
+	w->last_batch = 1;
+	int rc = writer_copy_config(w, cfg, defaults);
+	if (rc != WRITER_OK)
+		goto fail_free;
+	rc = writer_load(w);
+	if (rc != WRITER_OK)
+		goto fail_free;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&w->mtx, NULL);
+	pthread_cond_init(&w->cond_work, &ca);
+	pthread_cond_init(&w->cond_space, NULL);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		rc = WRITER_ENOMEM;
+		goto fail_sync;
+	}
+	*out = w;
+	return WRITER_OK;
+
+fail_sync:
+	pthread_cond_destroy(&w->cond_space);
+	pthread_cond_destroy(&w->cond_work);
+	pthread_mutex_destroy(&w->mtx);
+fail_free:
+	writer_free(w);
+	return rc;
+}
+
+void writer_stop(struct writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mtx);
+	w->stopping = true;
+	pthread_cond_broadcast(&w->cond_work);
+	pthread_cond_broadcast(&w->cond_space);
+	pthread_mutex_unlock(&w->mtx);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cond_space);
+	pthread_cond_destroy(&w->cond_work);
+	pthread_mutex_destroy(&w->mtx);
+	writer_free(w);
+}

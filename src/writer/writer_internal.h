@@ -1,0 +1,89 @@
+/* writer_internal.h - what the writer's files share: the writer object, its timer heap and the
+ * batch machinery. Private to src/writer/. */
+#ifndef TRAPLINE_WRITER_INTERNAL_H
+#define TRAPLINE_WRITER_INTERNAL_H
+
+#include <pthread.h>
+
+#include "writer/writer.h"
+
+/* A producer's request, on the producer's stack until the writer completes it. */
+struct writer_waiter {
+	const struct writer_event *ev;
+	int result;
+	bool done;
+	pthread_cond_t cond;
+};
+
+/* When a listing must be looked at again. An entry may be early (the listing was extended
+ * since) or stale (the listing is gone): the timer re-reads the store before it acts. Every
+ * listing has an entry at or before its expires_at, so none outlives its time. */
+struct writer_timer {
+	int64_t at;
+	uint8_t ip[16];
+};
+
+struct writer_exclusion {
+	struct store_prefix prefix;
+	int64_t until; /* 0: for ever */
+};
+
+struct writer {
+	/* configuration (copied) */
+	struct writer_config cfg;
+	char *zone_name, *export_dir;
+	struct store_prefix *defexcl;
+	struct zone_defaults defaults;
+	char *default_txt;
+
+	struct store *store;
+	struct zone_handle *zone;
+	struct zone_snapshot *current; /* what the writer last published (it is the only publisher) */
+	uint32_t serial;               /* SOA serial of current */
+
+	/* the queue: producers block when it holds queue_max requests */
+	pthread_mutex_t mtx;
+	pthread_cond_t cond_work, cond_space;
+	struct writer_waiter **q;
+	size_t q_head, q_count;
+	size_t last_batch; /* size of the previous batch: how many producers will likely be back */
+	bool stopping;
+	pthread_t thread;
+
+	/* writer-thread state */
+	struct writer_timer *heap;
+	size_t heap_n, heap_cap;
+	struct writer_exclusion *excl;
+	size_t excl_n, excl_cap;
+	struct policy_evidence *evbuf; /* evidence of the address being evaluated */
+	size_t evbuf_n, evbuf_cap;
+	bool oom;                      /* an evidence callback ran out of memory */
+	uint8_t (*touched)[16];        /* addresses a batch touched */
+	size_t touched_n, touched_cap;
+	struct zone_change *changes;   /* what a batch changes in the zone */
+	size_t changes_n, changes_cap;
+	int64_t next_export;
+};
+
+/* ---- writer_batch.c ---- */
+
+/* Checks an event before it is queued (and again when applied): WRITER_EINVAL if bad. */
+int writer_event_check(const struct writer_event *ev, int64_t now);
+/* Applies n queued normal events (evidence, delist, exclude) in one transaction; results[i]
+ * gets each one's result. Publishes the zone change after the caller's completion callback. */
+int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n, int *results);
+/* Publishes the changes the last committed batch left in w->changes (if any). */
+void writer_publish_changes(struct writer *w);
+/* Expires the listings whose time has come and exclusions that ended; publishes. */
+void writer_timers_run(struct writer *w, int64_t now);
+/* Recomputes every listing from the evidence, rebuilds and publishes the snapshot whole. */
+int writer_rebuild(struct writer *w);
+/* Reads the store into a new snapshot published on the zone (writer_start). */
+int writer_load(struct writer *w);
+/* Writes the exports now. */
+int writer_export(struct writer *w);
+/* The earliest time (writer clock, seconds) a timer needs the writer: INT64_MAX if none. */
+int64_t writer_timers_next(const struct writer *w);
+void writer_state_free(struct writer *w);
+
+#endif
