@@ -1,0 +1,75 @@
+/* writer.h - the one thread that writes: evidence and moderator events in, committed in
+ * groups to the store, the policy run on the addresses touched, the DNS zone updated
+ * incrementally, listings expired on time. */
+#ifndef TRAPLINE_WRITER_H
+#define TRAPLINE_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "policy/policy.h"
+#include "store/store.h"
+#include "zone/zone.h"
+
+enum writer_err {
+	WRITER_OK = 0,
+	WRITER_EINVAL = -1,   /* bad event (address, prefix with host bits, date in the past...) */
+	WRITER_ENOMEM = -2,
+	WRITER_ESTORE = -3,   /* the store failed: nothing of the batch was acknowledged */
+	WRITER_ESTOPPED = -4, /* the writer is stopping */
+	WRITER_EIO = -5,      /* an export could not be written (the log says which and why) */
+};
+
+const char *writer_strerror(int err);
+
+enum writer_event_type {
+	WRITER_EV_EVIDENCE = 1, /* ev.evidence */
+	WRITER_EV_DELIST = 2,   /* ev.ip, who, why */
+	WRITER_EV_EXCLUDE = 3,  /* ev.prefix, until, who, why */
+	WRITER_EV_REBUILD = 4,  /* recompute every listing from the evidence */
+	WRITER_EV_EXPORT = 5,   /* write the exports now */
+};
+
+struct writer_event {
+	enum writer_event_type type;
+	struct store_evidence evidence;
+	uint8_t ip[16];
+	struct store_prefix prefix;
+	int64_t until;
+	char who[64];
+	char why[STORE_TEXT_MAX];
+};
+
+struct writer_config {
+	struct policy_config policy;
+	const char *zone;              /* zone name, for exports */
+	const char *export_dir;        /* where exports go ("" = none) */
+	uint32_t export_interval_s;    /* 0 = only on demand */
+	size_t queue_max;              /* events waiting at most; producers block beyond (default 65536) */
+	size_t batch_max;              /* events per transaction at most (default 1024) */
+	uint32_t batch_wait_ms;        /* a batch closes after this long (default 2) */
+	const struct store_prefix *default_exclusions; /* never listed (loopback, RFC 1918, ...) */
+	size_t n_default_exclusions;
+};
+
+struct writer;
+
+/* Starts the writer: rebuilds the listing set from the store (listings in force at now, minus
+ * exclusions) into a snapshot published on zone before it returns, so DNS never answers from an
+ * empty zone. defaults give SOA/NS/answer values. */
+int writer_start(const struct writer_config *cfg, struct store *store, struct zone_handle *zone,
+		 const struct zone_defaults *defaults, struct writer **out);
+/* Hands ev to the writer and waits until its transaction committed (or failed): only then may a
+ * producer say "stored". Thread-safe. */
+int writer_submit(struct writer *w, const struct writer_event *ev);
+/* Stops after committing what is queued; frees w. */
+void writer_stop(struct writer *w);
+
+/* The clock every part of the writer uses: the wall clock, or, for tests only, the number of
+ * seconds in the file named by the environment variable TRAPLINE_TEST_CLOCK (re-read at each
+ * call), so that tests can move time forward a day without sleeping. */
+int64_t writer_now(void);
+
+#endif
