@@ -17,6 +17,7 @@ const char *writer_strerror(int err)
 	case WRITER_ENOMEM: return "out of memory";
 	case WRITER_ESTORE: return "the store failed; nothing was stored";
 	case WRITER_ESTOPPED: return "the writer is stopping";
+	case WRITER_EIO: return "an export could not be written";
 	default: return "unknown writer error";
 	}
 }
@@ -74,7 +75,11 @@ static uint64_t idle_wait_ns(const struct writer *w)
 {
 	uint64_t cap = test_clock_path() ? 100000000ull : 60000000000ull;
 	int64_t next = writer_timers_next(w);
-	if (next == INT64_MAX || test_clock_path())
+	if (next == INT64_MAX)
+		return cap;
+	if (next <= writer_now())
+		return 0; /* due already: the rest of a bounded expiry round */
+	if (test_clock_path())
 		return cap;
 	struct timespec rt;
 	clock_gettime(CLOCK_REALTIME, &rt);
