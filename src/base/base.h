@@ -55,6 +55,11 @@ int ip6_parse(const char *s, size_t len, uint8_t out[16]);
 /* Formats into buf (IP4_STRLEN / IP6_STRLEN bytes); returns the length written. */
 size_t ip4_format(uint32_t ip, char *buf);
 size_t ip6_format(const uint8_t ip[16], char *buf);
+/* Parses "ADDR/LEN" or a bare ADDR (one host) from s[0..len), IPv4 or IPv6, into the form the
+ * store keeps: 16 bytes with IPv4 as ::ffff:a.b.c.d and *plen = 96 + the IPv4 length (a bare
+ * address gives 128). BASE_EINVAL when it does not parse, BASE_ERANGE when bits below the
+ * prefix length are set (10.0.0.1/8): a typo the operator should see, not silently widen. */
+int cidr_parse(const char *s, size_t len, uint8_t addr[16], unsigned *plen);
 
 /* ---- socket addresses ------------------------------------------------------ */
 
@@ -100,6 +105,12 @@ struct config {
 	unsigned tcp_idle_ms;
 	unsigned udp_spin_us;
 	unsigned reload_check_ms;        /* how often the static file's mtime is checked */
+	/* the listing policy (struct policy_config) and the writer */
+	double policy_report_fresh, policy_report_old, policy_trap_weight, policy_threshold;
+	unsigned policy_report_decay, policy_window, policy_trap_square_from;
+	unsigned policy_min_evidence, policy_listing, policy_two_reports;
+	unsigned export_interval;        /* seconds between exports of the zone files; 0 = on demand */
+	char exclude_default[CONFIG_STR_MAX]; /* CIDRs never listed, comma separated */
 };
 
 /* Fills every key with its default. */

@@ -15,6 +15,8 @@ enum config_type {
 	CONFIG_NAMES,  /* comma-separated domain names */
 	CONFIG_LISTEN, /* comma-separated ADDR:PORT */
 	CONFIG_LEVEL,  /* a log level */
+	CONFIG_DOUBLE, /* a decimal number within [min, max] */
+	CONFIG_CIDRS,  /* comma-separated ADDR/LEN prefixes, host bits clear */
 };
 
 struct config_key {
@@ -85,6 +87,36 @@ static const struct config_key config_keys[] = {
 	 "halves the median latency, at the price of CPU time. 0: sleep at once."},
 	{"reload_check_ms", CONFIG_UINT, NUM(reload_check_ms), "1000", 50, 3600000, false,
 	 "How often (milliseconds) the static file is checked for changes."},
+	{"policy_report_fresh", CONFIG_DOUBLE, NUM(policy_report_fresh), "4", 0, 1000000, false,
+	 "Listing policy: score of a user report about mail received just now."},
+	{"policy_report_old", CONFIG_DOUBLE, NUM(policy_report_old), "1", 0, 1000000, false,
+	 "Listing policy: score of a report about mail policy_report_decay seconds old or older."},
+	{"policy_report_decay", CONFIG_UINT, NUM(policy_report_decay), "172800", 1, 31536000,
+	 false, "Listing policy: seconds over which a report's score falls linearly from "
+		"policy_report_fresh to policy_report_old (48 h)."},
+	{"policy_window", CONFIG_UINT, NUM(policy_window), "604800", 1, 31536000, false,
+	 "Listing policy: evidence received longer ago than this many seconds is ignored (7 days)."},
+	{"policy_trap_square_from", CONFIG_UINT, NUM(policy_trap_square_from), "6", 1, 1000000,
+	 false, "Listing policy: below this many spamtrap hits each adds policy_trap_weight; from "
+		"it on the hits add hits squared."},
+	{"policy_trap_weight", CONFIG_DOUBLE, NUM(policy_trap_weight), "5", 0, 1000000, false,
+	 "Listing policy: score of one spamtrap hit below policy_trap_square_from hits."},
+	{"policy_threshold", CONFIG_DOUBLE, NUM(policy_threshold), "5", 0, 1000000, false,
+	 "Listing policy: an address is listed when its score reaches this."},
+	{"policy_min_evidence", CONFIG_UINT, NUM(policy_min_evidence), "2", 1, 1000000, false,
+	 "Listing policy: pieces of evidence an address needs at least (one report never lists)."},
+	{"policy_listing", CONFIG_UINT, NUM(policy_listing), "86400", 1, 31536000, false,
+	 "Listing policy: a listing ends this many seconds after the last evidence (24 h)."},
+	{"policy_two_reports", CONFIG_UINT, NUM(policy_two_reports), "43200", 1, 31536000, false,
+	 "Listing policy: the most a listing on two reports and nothing else lasts (12 h)."},
+	{"export_interval", CONFIG_UINT, NUM(export_interval), "300", 0, 86400, false,
+	 "Seconds between writes of the zone exports (rbldnsd and BIND files) into data_dir; "
+	 "0: only on demand (trapline export)."},
+	{"exclude_default", CONFIG_CIDRS, STR(exclude_default),
+	 "127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, 224.0.0.0/4, "
+	 "::1/128, fe80::/10, ff00::/8", 0, 0, true,
+	 "Prefixes never listed whatever the evidence (loopback, RFC 1918, link-local, "
+	 "multicast), comma separated. Empty: none."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -168,6 +200,45 @@ int config_listen_parse(const char *list, struct sockaddr_storage *addrs, sockle
 	return BASE_OK;
 }
 
+static int config_cidrs_check(const char *list, char *why, size_t cap)
+{
+	char buf[CONFIG_STR_MAX];
+	snprintf(buf, sizeof(buf), "%s", list);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		uint8_t addr[16];
+		unsigned plen;
+		int rc = cidr_parse(tok, strlen(tok), addr, &plen);
+		if (rc == BASE_ERANGE) {
+			snprintf(why, cap, "'%s' has host bits set", tok);
+			return BASE_EINVAL;
+		}
+		if (rc != BASE_OK) {
+			snprintf(why, cap, "'%s' is not ADDR/LEN", tok);
+			return BASE_EINVAL;
+		}
+	}
+	return BASE_OK;
+}
+
+static int config_double_parse(const struct config_key *k, const char *v, double *out, char *why,
+			       size_t cap)
+{
+	errno = 0;
+	char *end;
+	double d = strtod(v, &end);
+	if (end == v || *end != '\0' || !(*v >= '0' && *v <= '9')) {
+		snprintf(why, cap, "'%s' is not a number", v);
+		return BASE_EINVAL;
+	}
+	if (errno == ERANGE || !(d >= k->min && d <= k->max)) {
+		snprintf(why, cap, "%s is out of range %u..%u", v, k->min, k->max);
+		return BASE_EINVAL;
+	}
+	*out = d;
+	return BASE_OK;
+}
+
 static int config_uint_parse(const struct config_key *k, const char *v, unsigned *out, char *why,
 			     size_t cap)
 {
@@ -195,7 +266,7 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 {
 	char *field = (char *)c + k->offset;
 	size_t len = strlen(v);
-	if (k->type != CONFIG_UINT && k->type != CONFIG_IP4) {
+	if (k->type != CONFIG_UINT && k->type != CONFIG_IP4 && k->type != CONFIG_DOUBLE) {
 		if (len == 0 && !k->empty_ok) {
 			snprintf(why, cap, "must not be empty");
 			return BASE_EINVAL;
@@ -208,6 +279,12 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 	switch (k->type) {
 	case CONFIG_UINT:
 		return config_uint_parse(k, v, (unsigned *)(void *)field, why, cap);
+	case CONFIG_DOUBLE:
+		return config_double_parse(k, v, (double *)(void *)field, why, cap);
+	case CONFIG_CIDRS:
+		if (config_cidrs_check(v, why, cap) != BASE_OK)
+			return BASE_EINVAL;
+		break;
 	case CONFIG_IP4: {
 		uint32_t ip;
 		if (ip4_parse(v, len, &ip) != BASE_OK) {
@@ -342,6 +419,8 @@ static void config_value_format(const struct config *c, const struct config_key 
 	const char *field = (const char *)c + k->offset;
 	if (k->type == CONFIG_UINT)
 		snprintf(buf, cap, "%u", *(const unsigned *)(const void *)field);
+	else if (k->type == CONFIG_DOUBLE)
+		snprintf(buf, cap, "%g", *(const double *)(const void *)field);
 	else if (k->type == CONFIG_IP4)
 		ip4_format(*(const uint32_t *)(const void *)field, buf);
 	else

@@ -72,6 +72,48 @@ size_t ip6_format(const uint8_t ip[16], char *buf)
 	return strlen(buf);
 }
 
+int cidr_parse(const char *s, size_t len, uint8_t addr[16], unsigned *plen)
+{
+	const char *slash = memchr(s, '/', len);
+	size_t alen = slash ? (size_t)(slash - s) : len;
+	uint32_t v4;
+	unsigned max;
+	memset(addr, 0, 16);
+	if (ip4_parse(s, alen, &v4) == BASE_OK) {
+		addr[10] = addr[11] = 0xff;
+		addr[12] = (uint8_t)(v4 >> 24);
+		addr[13] = (uint8_t)(v4 >> 16);
+		addr[14] = (uint8_t)(v4 >> 8);
+		addr[15] = (uint8_t)v4;
+		max = 32;
+	} else if (ip6_parse(s, alen, addr) == BASE_OK) {
+		max = 128;
+	} else {
+		return BASE_EINVAL;
+	}
+	unsigned n = max;
+	if (slash) {
+		size_t i = alen + 1;
+		if (i == len || len - i > 3)
+			return BASE_EINVAL;
+		n = 0;
+		for (; i < len; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return BASE_EINVAL;
+			n = n * 10 + (unsigned)(s[i] - '0');
+		}
+		if (n > max)
+			return BASE_EINVAL;
+	}
+	unsigned full = n + (128 - max);
+	/* A mapped IPv6 address given in IPv6 form is the same host as its IPv4 form. */
+	for (unsigned bit = full; bit < 128; bit++)
+		if (addr[bit / 8] & (0x80u >> (bit % 8)))
+			return BASE_ERANGE;
+	*plen = full;
+	return BASE_OK;
+}
+
 static int port_parse(const char *s, uint16_t *port)
 {
 	char *end;
