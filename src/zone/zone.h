@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -167,6 +168,39 @@ int zone_load_rbldnsd(struct zone_builder *b, const char *path, struct zone_load
 /* The same on a buffer (name is used in messages): what the fuzz target drives. */
 int zone_load_rbldnsd_buf(struct zone_builder *b, const char *name, const char *data, size_t len,
 			  struct zone_load_report *report);
+
+/* ---- exports ---------------------------------------------------------------- */
+/* The live zone as files that other servers load: rbldnsd mirrors and BIND/NSD/Knot. Both are
+ * written from what the snapshot answers (base + overlay, test points included), as listed
+ * space only: no exclusion lines, every entry disjoint from the others. */
+
+enum zone_export_format { ZONE_EXPORT_RBLDNSD = 1, ZONE_EXPORT_BIND = 2 };
+
+/* Names a BIND export may spend on expanding ranges (wildcards, and the addresses around an
+ * exception inside a /24); past it the rest of the expansions are left out, with a warning in
+ * the log and a comment at the end of the file. Listed single addresses are never left out. */
+#define ZONE_EXPORT_BIND_EXPAND_MAX 1000000u
+
+/* rbldnsd "combined" data ($SOA, $NS, then one "$DATASET ip4set:ttlN @" and one
+ * "$DATASET ip6trie:ttlN @" section per TTL, with a ":A:TXT" line before each class's entries,
+ * ranges as minimal CIDR covers). rbldnsd serves it as ZONE:combined:FILE and answers as the
+ * snapshot does; zone_load_rbldnsd reads it back to the same answers. Control characters in a
+ * TXT template become spaces. zone is used in the header comment. ZONE_EIO on a write error,
+ * ZONE_ENOMEM. */
+int zone_export_rbldnsd(const struct zone_snapshot *s, const char *zone, FILE *f);
+/* An RFC 1035 master file for zone: SOA, NS (the SOA primary when there are none), A and TXT
+ * per listed address (IPv4 "d.c.b.a", IPv6 32 nibbles), ranges as wildcards where a wildcard
+ * answers exactly, split into the children otherwise. A wildcard's TXT has the block in CIDR
+ * form where the template has '$'. Known differences from the server: a wildcard also answers
+ * names with more labels, and IPv4 wildcards and IPv6 names can meet where octets are single
+ * digits (both are rare in lists). NS names inside the zone need address records that Trapline
+ * does not know: named-checkzone rejects the file unless the NS names are outside the zone. */
+int zone_export_bind(const struct zone_snapshot *s, const char *zone, FILE *f);
+/* Writes the export to path atomically: path.tmp, fflush + fsync, rename over path, fsync of
+ * the directory. On any error the temp file is removed and an existing path is left as it was:
+ * ZONE_EIO (errno says why), ZONE_ENOMEM, ZONE_EINVAL for an unknown format. */
+int zone_export_file(const struct zone_snapshot *s, const char *zone, int format,
+		     const char *path);
 
 /* ---- publication (RCU) ----------------------------------------------------- */
 /* One published "current" snapshot. Reader threads register once, then bracket each use
