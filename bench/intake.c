@@ -1,0 +1,396 @@
+/* intake.c - the writer's benchmarks: events per second to a committed state, the time from
+ * "acknowledged" to "answered by DNS", the start-up rebuild of 1M listings, and a DNS server
+ * whose zone changes at a fixed rate while qblast loads it (bench/intake.sh drives it).
+ *
+ *   bench_intake throughput [--events N] [--producers P]
+ *   bench_intake rebuild [--listings N]
+ *   bench_intake serve --port PORT [--changes R] [--seconds S] [--listings N]
+ *
+ * Everything runs in one process on a temporary data directory (removed at exit), with the
+ * real store (SQLite, WAL, synchronous=NORMAL), the real writer and, for serve, the real DNS
+ * server on 127.0.0.1. The last line of each mode is machine-readable: "RESULT key=value ...". */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "dns/dns.h"
+#include "policy/policy.h"
+#include "store/store.h"
+#include "writer/writer.h"
+#include "zone/zone.h"
+
+static char data_dir[256];
+
+static void cleanup(void)
+{
+	if (data_dir[0]) {
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", data_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "intake: could not remove %s\n", data_dir);
+	}
+}
+
+static void die(const char *what, int rc)
+{
+	fprintf(stderr, "intake: %s failed (%d)\n", what, rc);
+	exit(1);
+}
+
+static void defaults_make(struct zone_defaults *d)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->soa.mname, sizeof(d->soa.mname), "ns1.bl.example.org");
+	snprintf(d->soa.rname, sizeof(d->soa.rname), "hostmaster.bl.example.org");
+	d->soa.ttl = 3600;
+	d->soa.refresh = 600;
+	d->soa.retry = 300;
+	d->soa.expire = 86400;
+	d->soa.minimum = 300;
+	d->ns.ttl = 3600;
+	d->ns.count = 1;
+	snprintf(d->ns.names[0], sizeof(d->ns.names[0]), "ns1.bl.example.org");
+	d->ttl = 2100;
+	d->a = 0x7f000002;
+	d->txt = "Listed in bl.example.org - see http://127.0.0.1:8080/lookup?ip=$";
+}
+
+/* Public-looking IPv4 addresses (never in the default exclusions): 11.0.0.0 + i. */
+static void ip_mapped(uint32_t i, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	out[10] = out[11] = 0xff;
+	uint32_t ip = 0x0b000000u + i;
+	out[12] = (uint8_t)(ip >> 24);
+	out[13] = (uint8_t)(ip >> 16);
+	out[14] = (uint8_t)(ip >> 8);
+	out[15] = (uint8_t)ip;
+}
+
+struct bench {
+	struct store *store;
+	struct zone_handle *zone;
+	struct writer *writer;
+};
+
+static void bench_open(struct bench *b)
+{
+	snprintf(data_dir, sizeof(data_dir), "/tmp/trapline-intake.XXXXXX");
+	if (!mkdtemp(data_dir))
+		die("mkdtemp", errno);
+	atexit(cleanup);
+	int rc = store_open(data_dir, &b->store);
+	if (rc)
+		die("store_open", rc);
+	b->zone = zone_handle_new();
+	zone_reader_register();
+}
+
+static double bench_start_writer(struct bench *b)
+{
+	struct writer_config wc;
+	memset(&wc, 0, sizeof(wc));
+	policy_config_defaults(&wc.policy);
+	wc.zone = "bl.example.org";
+	wc.export_dir = "";
+	struct zone_defaults d;
+	defaults_make(&d);
+	uint64_t t0 = time_mono_ns();
+	int rc = writer_start(&wc, b->store, b->zone, &d, &b->writer);
+	if (rc)
+		die("writer_start", rc);
+	return (double)(time_mono_ns() - t0) / 1e9;
+}
+
+static void bench_close(struct bench *b)
+{
+	writer_stop(b->writer);
+	zone_reader_unregister();
+	zone_handle_free(b->zone);
+	store_close(b->store);
+}
+
+static void evidence_make(struct writer_event *ev, uint32_t i, bool trap)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = WRITER_EV_EVIDENCE;
+	ip_mapped(i, ev->evidence.ip);
+	ev->evidence.kind = trap ? STORE_KIND_TRAP : STORE_KIND_REPORT;
+	ev->evidence.cls = STORE_CLASS_SPAM;
+	ev->evidence.received_at = writer_now();
+	snprintf(ev->evidence.source, sizeof(ev->evidence.source), "trap%u@traps.example", i % 7);
+}
+
+/* ---- throughput ---- */
+
+struct producer {
+	struct writer *w;
+	uint32_t first, count;
+	atomic_ulong *failed;
+};
+
+static void *producer_main(void *arg)
+{
+	struct producer *p = arg;
+	struct writer_event ev;
+	for (uint32_t i = 0; i < p->count; i++) {
+		/* Two events per address, so half of them also list an address. */
+		evidence_make(&ev, p->first + i / 2, true);
+		if (writer_submit(p->w, &ev) != WRITER_OK)
+			atomic_fetch_add(p->failed, 1);
+	}
+	return NULL;
+}
+
+static int mode_throughput(unsigned long events, unsigned producers)
+{
+	struct bench b;
+	bench_open(&b);
+	bench_start_writer(&b);
+	pthread_t tid[64];
+	struct producer pr[64];
+	atomic_ulong failed = 0;
+	uint64_t t0 = time_mono_ns();
+	for (unsigned i = 0; i < producers; i++) {
+		pr[i] = (struct producer){b.writer, (uint32_t)(i * (events / producers)),
+					  (uint32_t)(events / producers), &failed};
+		pthread_create(&tid[i], NULL, producer_main, &pr[i]);
+	}
+	for (unsigned i = 0; i < producers; i++)
+		pthread_join(tid[i], NULL);
+	double s = (double)(time_mono_ns() - t0) / 1e9;
+	unsigned long done = (events / producers) * producers;
+	bench_close(&b);
+	printf("%lu events from %u producers, each acknowledged after its commit, in %.2f s\n", done,
+	       producers, s);
+	printf("RESULT events=%lu producers=%u seconds=%.3f events_per_s=%.0f failed=%lu\n", done,
+	       producers, s, (double)done / s, (unsigned long)failed);
+	return failed ? 1 : 0;
+}
+
+/* ---- rebuild ---- */
+
+static int mode_rebuild(unsigned long listings)
+{
+	struct bench b;
+	bench_open(&b);
+	int64_t now = writer_now();
+	uint64_t t0 = time_mono_ns();
+	int rc = store_begin(b.store);
+	for (unsigned long i = 0; i < listings && rc == 0; i++) {
+		struct store_listing l;
+		memset(&l, 0, sizeof(l));
+		ip_mapped((uint32_t)i, l.ip);
+		l.listed_at = now - 60;
+		l.last_evidence_at = now - 60;
+		l.expires_at = now + 86400;
+		l.traps = 2;
+		l.score = 10;
+		l.reason = POLICY_REASON_TRAPS;
+		rc = store_listing_put(b.store, &l);
+	}
+	if (rc == 0)
+		rc = store_commit(b.store);
+	if (rc)
+		die("store listings", rc);
+	double fill = (double)(time_mono_ns() - t0) / 1e9;
+	double start = bench_start_writer(&b);
+	zone_read_lock();
+	size_t n = zone_snapshot_count(zone_current(b.zone));
+	zone_read_unlock();
+	bench_close(&b);
+	printf("%lu listings stored in %.2f s; writer_start (read them, build and publish the zone) "
+	       "%.3f s; zone entries %zu\n", listings, fill, start, n);
+	printf("RESULT listings=%lu rebuild_s=%.3f zone_entries=%zu\n", listings, start, n);
+	return n >= listings ? 0 : 1;
+}
+
+/* ---- serve: DNS under change, and acknowledged-to-answered latency ---- */
+
+static atomic_bool stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&stop, true);
+}
+
+/* Asks the server for 4.3.2.1.bl.example.org A until it answers NOERROR; returns the µs. */
+static double ask_until_listed(int fd, const struct sockaddr_in *srv, uint32_t ip)
+{
+	uint8_t q[512], r[512];
+	uint64_t t0 = time_mono_ns();
+	for (int tries = 0; tries < 20000; tries++) {
+		size_t n = 12;
+		memset(q, 0, 12);
+		q[0] = (uint8_t)(tries >> 8);
+		q[1] = (uint8_t)tries;
+		q[5] = 1; /* QDCOUNT */
+		char name[64];
+		snprintf(name, sizeof(name), "%u.%u.%u.%u.bl.example.org", ip & 255, ip >> 8 & 255,
+			 ip >> 16 & 255, ip >> 24);
+		for (char *lab = strtok(name, "."); lab; lab = strtok(NULL, ".")) {
+			size_t l = strlen(lab);
+			q[n++] = (uint8_t)l;
+			memcpy(q + n, lab, l);
+			n += l;
+		}
+		q[n++] = 0;
+		q[n++] = 0, q[n++] = 1, q[n++] = 0, q[n++] = 1;
+		sendto(fd, q, n, 0, (const struct sockaddr *)srv, sizeof(*srv));
+		ssize_t got = recv(fd, r, sizeof(r), 0);
+		if (got >= 12 && (r[3] & 15) == 0 && r[7] > 0)
+			return (double)(time_mono_ns() - t0) / 1e3;
+		struct timespec ts = {0, 200000};
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int mode_serve(unsigned port, unsigned rate, unsigned seconds, unsigned long listings)
+{
+	struct bench b;
+	bench_open(&b);
+	if (listings) { /* a zone of realistic size to change */
+		int64_t now = writer_now();
+		int rc = store_begin(b.store);
+		for (unsigned long i = 0; i < listings && rc == 0; i++) {
+			struct store_listing l;
+			memset(&l, 0, sizeof(l));
+			ip_mapped((uint32_t)(0x800000 + i), l.ip);
+			l.listed_at = l.last_evidence_at = now - 60;
+			l.expires_at = now + 86400;
+			l.traps = 2;
+			l.score = 10;
+			l.reason = POLICY_REASON_TRAPS;
+			rc = store_listing_put(b.store, &l);
+		}
+		if (rc || store_commit(b.store))
+			die("store listings", rc);
+	}
+	bench_start_writer(&b);
+	struct dns_server_config sc;
+	memset(&sc, 0, sizeof(sc));
+	snprintf(sc.dns.zone, sizeof(sc.dns.zone), "bl.example.org");
+	sc.dns.edns_udp_max = 1232;
+	char addr[64];
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
+	sc.n_listen = 1;
+	if (sockaddr_parse(addr, &sc.listen[0], &sc.listen_len[0]))
+		die("address", 0);
+	sc.threads = 1;
+	sc.tcp_max_conns = 16;
+	sc.tcp_idle_ms = 1000;
+	sc.udp_spin_us = 100;
+	struct dns_server *srv;
+	if (dns_server_bind(&sc, &srv) || dns_server_start(srv, b.zone))
+		die("dns server", 0);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	printf("ready port=%u changes_per_s=%u\n", port, rate);
+	fflush(stdout);
+
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct timeval tv = {0, 100000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(0x7f000001)};
+	double *lat = calloc((size_t)seconds * 64 + 64, sizeof(double));
+	size_t nlat = 0;
+	unsigned long changes = 0;
+	uint64_t t0 = time_mono_ns(), end = t0 + (uint64_t)seconds * 1000000000u;
+	uint32_t next_ip = 1;
+	struct writer_event ev;
+	while (!atomic_load(&stop) && time_mono_ns() < end) {
+		if (rate == 0) {
+			struct timespec ts = {0, 50000000};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		/* Paced: change k is due at t0 + k / rate. Two trap hits list an address. */
+		uint64_t due = t0 + changes * 1000000000ull / rate;
+		uint64_t now = time_mono_ns();
+		if (now < due) {
+			struct timespec ts = {0, (long)(due - now)};
+			nanosleep(&ts, NULL);
+		}
+		uint32_t ip = next_ip++;
+		evidence_make(&ev, ip, true);
+		int rc = writer_submit(b.writer, &ev); /* the first hit does not list */
+		if (rc == WRITER_OK)
+			rc = writer_submit(b.writer, &ev); /* the second does */
+		changes++;
+		/* Every 100th change: how long from the acknowledgement until DNS answers it. */
+		if (rc == WRITER_OK && changes % 100 == 1 && nlat < (size_t)seconds * 64) {
+			double us = ask_until_listed(fd, &sa, 0x0b000000u + ip);
+			if (us >= 0)
+				lat[nlat++] = us;
+		}
+	}
+	double s = (double)(time_mono_ns() - t0) / 1e9;
+	qsort(lat, nlat, sizeof(double), cmp_double);
+	double p50 = nlat ? lat[nlat / 2] : 0, p99 = nlat ? lat[(nlat * 99) / 100] : 0;
+	struct dns_stats st;
+	dns_server_stats(srv, &st);
+	dns_server_stop(srv);
+	close(fd);
+	free(lat);
+	bench_close(&b);
+	printf("RESULT seconds=%.1f changes=%lu changes_per_s=%.0f ack_to_dns_p50_us=%.0f "
+	       "ack_to_dns_p99_us=%.0f samples=%zu queries=%llu\n",
+	       s, changes, (double)changes / s, p50, p99, nlat, (unsigned long long)st.queries);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_intake throughput|rebuild|serve [options]\n");
+		return 2;
+	}
+	unsigned long events = 200000, listings = 1000000;
+	unsigned producers = 8, port = 0, rate = 1000, seconds = 10;
+	bool listings_set = false;
+	for (int i = 2; i + 1 < argc; i += 2) {
+		unsigned long v = strtoul(argv[i + 1], NULL, 10);
+		if (!strcmp(argv[i], "--events"))
+			events = v;
+		else if (!strcmp(argv[i], "--producers"))
+			producers = v < 1 ? 1 : v > 64 ? 64 : (unsigned)v;
+		else if (!strcmp(argv[i], "--listings"))
+			listings = v, listings_set = true;
+		else if (!strcmp(argv[i], "--port"))
+			port = (unsigned)v;
+		else if (!strcmp(argv[i], "--changes"))
+			rate = (unsigned)v;
+		else if (!strcmp(argv[i], "--seconds"))
+			seconds = v > 3600 ? 3600 : (unsigned)v;
+		else {
+			fprintf(stderr, "bench_intake: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	log_set_level(LOG_WARN);
+	if (!strcmp(argv[1], "throughput"))
+		return mode_throughput(events, producers);
+	if (!strcmp(argv[1], "rebuild"))
+		return mode_rebuild(listings);
+	if (!strcmp(argv[1], "serve") && port)
+		return mode_serve(port, rate, seconds, listings_set ? listings : 0);
+	fprintf(stderr, "bench_intake: unknown mode or missing --port\n");
+	return 2;
+}

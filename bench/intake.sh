@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# intake.sh - the writer's figures (issue 4): events per second through the writer to a
+# committed state, acknowledged-to-answered-by-DNS latency, the start-up rebuild of 1M
+# listings, and DNS qps/p99 while the zone changes 1,000 times a second against the same load
+# with no changes. Everything on loopback, bounded in time, processes stopped by PID.
+#
+#   bench/intake.sh [--quick] [--no-build]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+quick=0 dobuild=1
+for a in "$@"; do
+	case $a in
+	--quick) quick=1 ;;
+	--no-build) dobuild=0 ;;
+	-h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "intake.sh: unknown argument $a" >&2; exit 2 ;;
+	esac
+done
+events=200000 listings=1000000 secs=10 runs=3
+[ $quick = 1 ] && events=20000 listings=100000 secs=3 runs=1
+
+if [ $dobuild = 1 ]; then
+	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$build" -j "$(nproc)" --target bench_intake >/dev/null
+fi
+bin=$build/bench_intake
+[ -x "$bin" ] || { echo "intake.sh: $bin not built" >&2; exit 2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/trapline-intake.XXXXXX")
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cc -O2 -o "$work/qblast" "$here/qblast.c" -lpthread 2>/dev/null || cc -O2 -o "$work/qblast" "$here/qblast.c"
+out=$root/bench/out
+mkdir -p "$out"
+log=$out/intake-$(date -u +%Y%m%d-%H%M).txt
+say() { echo "$*" | tee -a "$log"; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+
+say "== intake $(date -u +%FT%RZ), git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo -)"
+say "== 1. events through the writer, each acknowledged after its commit (64 producers)"
+eps=()
+for r in $(seq 1 $runs); do
+	line=$("$bin" throughput --events $events --producers 64 | tail -n 1)
+	say "   $line"
+	eps+=("$(echo "$line" | field events_per_s)")
+done
+eps_med=$(printf '%s\n' "${eps[@]}" | median)
+
+say "== 2. start-up rebuild of $listings listings (read from the store, build, publish)"
+line=$("$bin" rebuild --listings $listings | tail -n 1)
+say "   $line"
+rebuild=$(echo "$line" | field rebuild_s)
+
+free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+queries=$work/queries.txt
+python3 - "$queries" <<'PY'
+import random, sys
+random.seed(3)
+with open(sys.argv[1], "w") as f:
+    for _ in range(200000):
+        i = random.randrange(0, 200000)   # 11.0.0.0/8 holds what the writer lists
+        ip = 0x0b000000 + i
+        f.write("%d.%d.%d.%d.bl.example.org A\n" % (ip & 255, ip >> 8 & 255, ip >> 16 & 255, ip >> 24))
+PY
+# serve_run RATE: trapline's writer + DNS on cpu 0 with RATE changes/s, qblast on cpu 1.
+serve_run() {
+	local rate=$1 port res q
+	port=$(free_port)
+	taskset -c 0 "$bin" serve --port "$port" --changes "$rate" --seconds $((secs + 4)) --listings $listings >"$work/serve.out" 2>&1 &
+	local pid=$!
+	pids+=("$pid")
+	for _ in $(seq 1 200); do grep -q '^ready' "$work/serve.out" && break; sleep 0.1; done
+	sleep 1
+	q=$(taskset -c 1 "$work/qblast" -s 127.0.0.1 -p "$port" -d "$queries" -l "$secs" -q 100 2>/dev/null | grep '^RESULT')
+	wait "$pid" || true
+	res=$(grep '^RESULT' "$work/serve.out")
+	echo "$q | $res"
+}
+say "== 3. DNS while the zone changes (1M listings; qblast -q 100 on cpu 1, $secs s runs, interleaved)"
+q0=() q1=() p0=() p1=() lat50=() lat99=()
+for r in $(seq 1 $runs); do
+	a=$(serve_run 0); say "   no changes:   $a"
+	q0+=("$(echo "$a" | field qps)"); p0+=("$(echo "$a" | field p99_us)")
+	b=$(serve_run 1000); say "   1000 changes/s: $b"
+	q1+=("$(echo "$b" | field qps)"); p1+=("$(echo "$b" | field p99_us)")
+	lat50+=("$(echo "$b" | field ack_to_dns_p50_us)"); lat99+=("$(echo "$b" | field ack_to_dns_p99_us)")
+done
+mq0=$(printf '%s\n' "${q0[@]}" | median) mq1=$(printf '%s\n' "${q1[@]}" | median)
+say ""
+say "summary (medians)"
+say "   events/s through the writer, committed:   $eps_med"
+say "   rebuild of $listings listings at start:  $rebuild s"
+say "   ack -> answered by DNS, p50 / p99:        $(printf '%s\n' "${lat50[@]}" | median) / $(printf '%s\n' "${lat99[@]}" | median) us"
+say "   DNS qps, no changes / 1000 changes/s:     $mq0 / $mq1  (ratio $(awk -v a="$mq1" -v b="$mq0" 'BEGIN { printf "%.2f", a / b }'))"
+say "   DNS p99, no changes / 1000 changes/s:     $(printf '%s\n' "${p0[@]}" | median) / $(printf '%s\n' "${p1[@]}" | median) us"
+say "intake.sh: log written to $log"
