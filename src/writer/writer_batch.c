@@ -763,11 +763,26 @@ fail:
 
 int writer_export(struct writer *w)
 {
-	if (!w->export_dir[0])
+	if (!w->export_dir[0] || !w->current)
 		return WRITER_OK;
-	/* TODO(exports): call zone_export_file(w->current, ...) for trapline.rbldnsd and
-	 * trapline.zone into export_dir once zone.h has it. */
-	return WRITER_OK;
+	static const struct {
+		int format;
+		const char *name;
+	} files[] = { { ZONE_EXPORT_RBLDNSD, "trapline.rbldnsd" }, { ZONE_EXPORT_BIND, "trapline.zone" } };
+	int result = WRITER_OK;
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[4096];
+		int n = snprintf(path, sizeof path, "%s/%s", w->export_dir, files[i].name);
+		if (n < 0 || (size_t)n >= sizeof path)
+			return WRITER_EINVAL;
+		/* zone_export_file writes a temp file and renames it: mirrors never read half. */
+		int rc = zone_export_file(w->current, w->zone_name, files[i].format, path);
+		if (rc != ZONE_OK) {
+			log_err("writer", "export path=%s failed: %s", path, zone_strerror(rc));
+			result = rc == ZONE_ENOMEM ? WRITER_ENOMEM : WRITER_EIO;
+		}
+	}
+	return result;
 }
 
 void writer_state_free(struct writer *w)

@@ -389,6 +389,54 @@ static void test_restart_keeps_listings_and_zone(void **state)
 	assert_false(store_listed(f, "192.0.2.20", NULL));
 }
 
+static bool file_has(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return false;
+	char line[512];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, fp))
+		found = strstr(line, needle) != NULL;
+	fclose(fp);
+	return found;
+}
+
+static void test_exports(void **state)
+{
+	struct fx *f = *state;
+	char rbl[128], bind[128];
+	snprintf(rbl, sizeof rbl, "%s/trapline.rbldnsd", f->dir);
+	snprintf(bind, sizeof bind, "%s/trapline.zone", f->dir);
+	fx_stop(f);
+	f->cfg.export_dir = f->dir;
+	f->cfg.export_interval_s = 600;
+	fx_start(f);
+	add(f, "192.0.2.77", STORE_KIND_TRAP);
+	add(f, "192.0.2.77", STORE_KIND_TRAP);
+	assert_true(wait_zone(f, "192.0.2.77", true));
+
+	/* On demand: both files, with the listed address. */
+	struct writer_event ev = { .type = WRITER_EV_EXPORT };
+	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK);
+	assert_true(file_has(rbl, "192.0.2.77"));
+	assert_true(file_has(bind, "77.2.0.192"));
+	assert_false(file_has(rbl, "192.0.2.78"));
+
+	/* On the interval: a new listing shows up once the interval has passed. */
+	add(f, "192.0.2.78", STORE_KIND_TRAP);
+	add(f, "192.0.2.78", STORE_KIND_TRAP);
+	settle();
+	assert_false(file_has(rbl, "192.0.2.78"));
+	set_clock(f, T0 + 600);
+	bool seen = false;
+	for (int i = 0; i < 300 && !seen; i++) {
+		seen = file_has(rbl, "192.0.2.78") && file_has(bind, "78.2.0.192");
+		usleep(10000);
+	}
+	assert_true(seen);
+}
+
 /* ---- rebuild against incremental ---- */
 
 struct listing_set {
@@ -615,6 +663,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delist_holds_until_new_evidence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keeps_listings_and_zone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_equals_incremental, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_producers_nothing_lost, setup,
 						teardown),
