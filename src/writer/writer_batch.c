@@ -460,6 +460,7 @@ void writer_publish_changes(struct writer *w)
 	zone_publish(w->zone, next);
 	w->current = next;
 	w->changes_n = 0;
+	w->published_ns = time_mono_ns();
 }
 
 /* ---- timers ---- */

@@ -62,6 +62,7 @@ struct writer {
 	size_t touched_n, touched_cap;
 	struct zone_change *changes;   /* what a batch changes in the zone */
 	size_t changes_n, changes_cap;
+	uint64_t published_ns; /* monotonic time of the last publication */
 	int64_t next_export;
 };
 
