@@ -1,5 +1,7 @@
-/* main.c - the trapline command line: serve, check-config, config-template, version. */
+/* main.c - the trapline command line: serve, the operator's commands (evidence add, check, list,
+ * delist, exclude, rebuild, export, explain), check-config, config-template, version. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -12,7 +14,10 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "ctl/ctl.h"
 #include "dns/dns.h"
+#include "store/store.h"
+#include "writer/writer.h"
 #include "zone/zone.h"
 
 #define TRAPLINE_VERSION "0.1.0"
@@ -39,20 +44,54 @@ static const struct cli_option serve_options[] = {
 
 #define N_SERVE_OPTIONS (sizeof(serve_options) / sizeof(serve_options[0]))
 
+/* The operator's commands: the words that name them, their name in the control protocol, the
+ * request key of their one positional argument, and their usage. Each runs through the running
+ * service's control socket, or in-process on the data directory when no service answers. */
+struct cli_command {
+	const char *word, *sub;
+	const char *ctl;
+	const char *positional;
+	const char *usage;
+};
+
+static const struct cli_command ctl_commands[] = {
+	{"evidence", "add", "evidence-add", NULL,
+	 "--ip IP --kind trap|report [--at TIME] [--class spam|bounce|autoreply|virus]"},
+	{"check", NULL, "check", "ip", "IP"},
+	{"list", NULL, "list", NULL, "[--json]"},
+	{"delist", NULL, "delist", "ip", "IP --why TEXT"},
+	{"exclude", NULL, "exclude", "cidr", "CIDR [--until TIME] --why TEXT"},
+	{"rebuild", NULL, "rebuild", NULL, ""},
+	{"export", NULL, "export", NULL, "--format rbldnsd|bind [--out FILE]"},
+	{"explain", NULL, "explain", "ip", "IP"},
+};
+
+#define N_CTL_COMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: trapline serve [--config FILE] [options]\n"
 		   "       trapline check-config FILE\n"
 		   "       trapline config-template\n"
-		   "       trapline version\n\nserve options:\n"
+		   "       trapline version\n");
+	for (size_t i = 0; i < N_CTL_COMMANDS; i++) {
+		const struct cli_command *c = &ctl_commands[i];
+		fprintf(f, "       trapline %s%s%s %s%s[--data DIR] [--config FILE]\n", c->word,
+			c->sub ? " " : "", c->sub ? c->sub : "", c->usage,
+			c->usage[0] ? " " : "");
+	}
+	fprintf(f, "\nserve options:\n"
 		   "  --config FILE               configuration file (etc/trapline.conf)\n");
 	for (size_t i = 0; i < N_SERVE_OPTIONS; i++) {
 		char left[64];
 		snprintf(left, sizeof(left), "%s %s", serve_options[i].flag, serve_options[i].arg);
 		fprintf(f, "  %-27s %s\n", left, serve_options[i].help);
 	}
-	fprintf(f, "\nA command-line option overrides the config file. "
-		   "Exit status 2: bad usage or configuration.\n");
+	fprintf(f, "\nA command-line option overrides the config file. TIME is ISO 8601 UTC "
+		   "(2026-11-21T10:00:00Z).\nThe operator's commands talk to the running service "
+		   "through DATA_DIR/trapline.sock,\nor work on DATA_DIR themselves when no service "
+		   "runs. Exit status 2: bad usage,\nconfiguration or input (nothing was changed); "
+		   "1: the command failed.\n");
 }
 
 static const struct cli_option *cli_option_find(const char *flag)
@@ -65,7 +104,7 @@ static const struct cli_option *cli_option_find(const char *flag)
 
 /* Reads the config file (if --config names one), then applies every other option over it.
  * Returns 0, or EXIT_USAGE after printing what is wrong. */
-static int cli_config_read(int argc, char **argv, struct config *cfg)
+static int cli_config_file(int argc, char **argv, struct config *cfg)
 {
 	config_defaults(cfg);
 	char err[CONFIG_ERR_MAX];
@@ -82,17 +121,31 @@ static int cli_config_read(int argc, char **argv, struct config *cfg)
 			return EXIT_USAGE;
 		}
 	}
+	return 0;
+}
+
+/* Splits "--flag=value" into flag and value (NULL when there is no '='). */
+static const char *cli_flag_split(const char *arg, char *flag, size_t cap)
+{
+	const char *eq = strchr(arg, '=');
+	if (strncmp(arg, "--", 2) == 0 && eq && (size_t)(eq - arg) < cap) {
+		memcpy(flag, arg, (size_t)(eq - arg));
+		flag[eq - arg] = '\0';
+		return eq + 1;
+	}
+	snprintf(flag, cap, "%s", arg);
+	return NULL;
+}
+
+static int cli_config_read(int argc, char **argv, struct config *cfg)
+{
+	int rc = cli_config_file(argc, argv, cfg);
+	if (rc)
+		return rc;
+	char err[CONFIG_ERR_MAX];
 	for (int i = 0; i < argc; i++) {
 		char flag[64];
-		const char *value = NULL;
-		const char *eq = strchr(argv[i], '=');
-		if (strncmp(argv[i], "--", 2) == 0 && eq && (size_t)(eq - argv[i]) < sizeof(flag)) {
-			memcpy(flag, argv[i], (size_t)(eq - argv[i]));
-			flag[eq - argv[i]] = '\0';
-			value = eq + 1;
-		} else {
-			snprintf(flag, sizeof(flag), "%s", argv[i]);
-		}
+		const char *value = cli_flag_split(argv[i], flag, sizeof(flag));
 		if (strcmp(flag, "--config") == 0) {
 			i += value ? 0 : 1;
 			continue;
@@ -298,6 +351,105 @@ static int serve_server_config(const struct config *cfg, struct dns_server_confi
 	return 0;
 }
 
+/* ---- the store and the writer ------------------------------------------------ */
+
+#define CLI_EXCLUSIONS_MAX 256
+
+/* What the writer is started with, from the configuration. */
+struct cli_writer_setup {
+	struct writer_config wc;
+	struct store_prefix excl[CLI_EXCLUSIONS_MAX];
+};
+
+static void cli_writer_setup_make(const struct config *cfg, const char *export_dir,
+				  struct cli_writer_setup *ws)
+{
+	memset(ws, 0, sizeof(*ws));
+	struct policy_config *p = &ws->wc.policy;
+	policy_config_defaults(p);
+	p->report_fresh = cfg->policy_report_fresh;
+	p->report_old = cfg->policy_report_old;
+	p->report_decay_s = cfg->policy_report_decay;
+	p->window_s = cfg->policy_window;
+	p->trap_square_from = cfg->policy_trap_square_from;
+	p->trap_weight = cfg->policy_trap_weight;
+	p->threshold = cfg->policy_threshold;
+	p->min_evidence = cfg->policy_min_evidence;
+	p->listing_s = cfg->policy_listing;
+	p->two_reports_s = cfg->policy_two_reports;
+	ws->wc.zone = cfg->zone;
+	ws->wc.export_dir = export_dir;
+	ws->wc.export_interval_s = export_dir[0] ? cfg->export_interval : 0;
+	/* The config check already refused anything that does not parse. */
+	char buf[CONFIG_STR_MAX];
+	snprintf(buf, sizeof(buf), "%s", cfg->exclude_default);
+	char *save = NULL;
+	size_t n = 0;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok && n < CLI_EXCLUSIONS_MAX;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		unsigned plen;
+		if (cidr_parse(tok, strlen(tok), ws->excl[n].addr, &plen) == BASE_OK)
+			ws->excl[n++].plen = (uint8_t)plen;
+	}
+	ws->wc.default_exclusions = ws->excl;
+	ws->wc.n_default_exclusions = n;
+}
+
+static void cli_ctl_socket_path(const struct config *cfg, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/trapline.sock", cfg->data_dir);
+}
+
+/* The service's store, writer and control socket (not with a static file). */
+struct serve_store {
+	struct store *store;
+	struct writer *writer;
+	struct ctl_server *ctl;
+	struct cli_writer_setup ws;
+};
+
+/* Opens the store, starts the writer (which publishes the listings on st->zone before it
+ * returns) and the control socket. Returns 0, or 1 after logging why. */
+static int serve_store_start(struct serve_state *st, struct serve_store *ss)
+{
+	const struct config *cfg = st->cfg;
+	int rc = store_open(cfg->data_dir, &ss->store);
+	if (rc != STORE_OK) {
+		log_err("main", "cannot open the store data_dir=%s reason=\"%s\"", cfg->data_dir,
+			rc == STORE_EBUSY ? "another trapline holds it" : store_strerror(rc));
+		return 1;
+	}
+	cli_writer_setup_make(cfg, cfg->data_dir, &ss->ws);
+	rc = writer_start(&ss->ws.wc, ss->store, st->zone, &st->defaults, &ss->writer);
+	if (rc != WRITER_OK) {
+		log_err("main", "cannot start the writer reason=\"%s\"", writer_strerror(rc));
+		goto fail_store;
+	}
+	struct ctl_service svc = {.writer = ss->writer, .zone = st->zone, .zone_name = cfg->zone,
+				  .policy = ss->ws.wc.policy,
+				  .default_exclusions = ss->ws.wc.default_exclusions,
+				  .n_default_exclusions = ss->ws.wc.n_default_exclusions};
+	char path[CONFIG_STR_MAX + 16];
+	cli_ctl_socket_path(cfg, path, sizeof(path));
+	if (ctl_server_start(path, cfg->data_dir, &svc, -1, -1, &ss->ctl) != CTL_OK)
+		goto fail_writer;
+	return 0;
+
+fail_writer:
+	writer_stop(ss->writer);
+fail_store:
+	store_close(ss->store);
+	return 1;
+}
+
+/* The control socket first (it submits to the writer), the writer before the store. */
+static void serve_store_stop(struct serve_store *ss)
+{
+	ctl_server_stop(ss->ctl);
+	writer_stop(ss->writer);
+	store_close(ss->store);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	struct config cfg;
@@ -342,20 +494,35 @@ static int cmd_serve(int argc, char **argv)
 	if (!st.zone)
 		return 1;
 	zone_reader_register();
+	/* With a static file the zone is that file, and the store is not used (no writer, no
+	 * control socket). Without one, the writer publishes the store's listings. */
+	bool use_store = cfg.static_file[0] == '\0';
+	struct serve_store ss;
+	memset(&ss, 0, sizeof(ss));
 	/* The zone is complete before the first query can arrive. A data file that cannot be
 	 * read at all is fatal at start: serving only the test points would look healthy. */
-	int lrc = serve_load(&st, "start");
-	if (lrc != ZONE_OK && lrc != ZONE_EPARSE) {
-		rc = 1;
-		goto fail_zone;
+	if (!use_store) {
+		int lrc = serve_load(&st, "start");
+		if (lrc != ZONE_OK && lrc != ZONE_EPARSE) {
+			rc = 1;
+			goto fail_zone;
+		}
 	}
 	struct dns_server *srv;
 	if (dns_server_bind(&sc, &srv) != DNS_OK) {
 		rc = 1;
 		goto fail_zone;
 	}
+	/* The store is opened as the user the service runs as, so that every file it creates
+	 * (database, WAL, socket) stays writable by it; queries wait in the bound sockets until
+	 * dns_server_start, when the writer has published the listings. */
 	if (serve_drop_privileges(pw) != 0) {
 		rc = 1;
+		goto fail_server;
+	}
+	if (use_store && serve_store_start(&st, &ss) != 0) {
+		rc = 1;
+		use_store = false;
 		goto fail_server;
 	}
 	if (dns_server_start(srv, st.zone) != DNS_OK) {
@@ -373,16 +540,20 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		}
 		if (sig == SIGHUP) {
-			serve_load(&st, "sighup");
+			if (!use_store)
+				serve_load(&st, "sighup");
 			continue;
 		}
-		serve_check_static(&st);
+		if (!use_store)
+			serve_check_static(&st);
 	}
 	rc = 0;
 	struct dns_stats stats;
 fail_server:
 	dns_server_stats(srv, &stats);
 	dns_server_stop(srv);
+	if (use_store)
+		serve_store_stop(&ss);
 	if (rc == 0)
 		log_info("main", "stopped queries=%llu answers=%llu dropped=%llu",
 			 (unsigned long long)stats.queries, (unsigned long long)stats.answers,
@@ -391,6 +562,198 @@ fail_zone:
 	zone_reader_unregister();
 	zone_handle_free(st.zone);
 	return rc;
+}
+
+/* ---- the operator's commands ------------------------------------------------ */
+
+/* As root, work on the data directory as its owner (the service's user), so that a database
+ * created or a WAL file written here stays the service's to write. */
+static int cli_become_owner(const char *dir)
+{
+	struct stat sb;
+	if (geteuid() != 0 || stat(dir, &sb) != 0 || sb.st_uid == 0)
+		return 0;
+	if (setgroups(0, NULL) != 0 || setgid(sb.st_gid) != 0 || setuid(sb.st_uid) != 0) {
+		fprintf(stderr, "trapline: cannot switch to the owner (uid %u) of %s: %s\n",
+			(unsigned)sb.st_uid, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void cli_who(char *who, size_t cap)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	if (pw)
+		snprintf(who, cap, "cli:%s", pw->pw_name);
+	else
+		snprintf(who, cap, "cli:uid%u", (unsigned)geteuid());
+}
+
+/* No service answers: open the data directory ourselves and run the request through a writer
+ * of our own (no DNS), so that the same policy path decides. Returns an exit status. */
+static int cli_run_local(const struct config *cfg, const struct ctl_request *req, FILE *out)
+{
+	char who[CTL_WHO_MAX];
+	cli_who(who, sizeof(who));
+	if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
+		fprintf(stderr, "trapline: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	if (cli_become_owner(cfg->data_dir) != 0)
+		return CTL_EXIT_FAIL;
+	struct store *store, *reader;
+	int rc = store_open(cfg->data_dir, &store);
+	if (rc == STORE_EBUSY) {
+		fprintf(stderr, "trapline: %s is in use by another trapline process, and no service "
+				"answers on its control socket; try again, or stop that process\n",
+			cfg->data_dir);
+		return CTL_EXIT_FAIL;
+	}
+	if (rc != STORE_OK) {
+		fprintf(stderr, "trapline: cannot open the store in %s: %s\n", cfg->data_dir,
+			store_strerror(rc));
+		return CTL_EXIT_FAIL;
+	}
+	int status = CTL_EXIT_FAIL;
+	struct zone_defaults defaults;
+	serve_defaults_make(cfg, &defaults);
+	struct cli_writer_setup ws;
+	cli_writer_setup_make(cfg, "", &ws);
+	struct zone_handle *zone = zone_handle_new();
+	if (!zone)
+		goto fail_store;
+	zone_reader_register();
+	struct writer *w;
+	rc = writer_start(&ws.wc, store, zone, &defaults, &w);
+	if (rc != WRITER_OK) {
+		fprintf(stderr, "trapline: cannot start the writer: %s\n", writer_strerror(rc));
+		goto fail_zone;
+	}
+	rc = store_open_mode(cfg->data_dir, false, &reader);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "trapline: cannot read the store: %s\n", store_strerror(rc));
+		goto fail_writer;
+	}
+	struct ctl_service svc = {.writer = w, .reader = reader, .zone = zone,
+				  .zone_name = cfg->zone, .policy = ws.wc.policy,
+				  .default_exclusions = ws.wc.default_exclusions,
+				  .n_default_exclusions = ws.wc.n_default_exclusions};
+	status = ctl_execute(&svc, req, who, out, stderr);
+	store_close(reader);
+fail_writer:
+	writer_stop(w);
+fail_zone:
+	zone_reader_unregister();
+	zone_handle_free(zone);
+fail_store:
+	store_close(store);
+	return status;
+}
+
+/* Reads the arguments of an operator's command into cfg (--config, --data) and req. Returns 0
+ * or EXIT_USAGE after printing what is wrong. */
+static int cli_ctl_args(const struct cli_command *c, int argc, char **argv, struct config *cfg,
+			struct ctl_request *req, const char **out_path)
+{
+	char err[CTL_ERR_MAX];
+	int rc = cli_config_file(argc, argv, cfg);
+	if (rc)
+		return rc;
+	ctl_request_init(req, c->ctl, err, sizeof(err));
+	bool have_positional = false;
+	for (int i = 0; i < argc; i++) {
+		char flag[64];
+		const char *value = cli_flag_split(argv[i], flag, sizeof(flag));
+		if (strncmp(flag, "--", 2) != 0) {
+			if (!c->positional || have_positional) {
+				fprintf(stderr, "trapline: %s: unexpected argument '%s'\n", c->ctl,
+					argv[i]);
+				return EXIT_USAGE;
+			}
+			have_positional = true;
+			value = argv[i];
+			snprintf(flag, sizeof(flag), "--%s", c->positional);
+		} else if (strcmp(flag, "--json") == 0) {
+			value = "1";
+		} else if (!value) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "trapline: %s needs a value\n", flag);
+				return EXIT_USAGE;
+			}
+			value = argv[++i];
+		}
+		if (strcmp(flag, "--config") == 0)
+			continue;
+		if (strcmp(flag, "--data") == 0) {
+			if (config_set(cfg, "data_dir", value, err, sizeof(err)) != BASE_OK) {
+				fprintf(stderr, "trapline: --data: %s\n", err);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		if (strcmp(flag, "--out") == 0 && strcmp(c->ctl, "export") == 0) {
+			*out_path = value;
+			continue;
+		}
+		if (ctl_request_set(req, flag + 2, value, err, sizeof(err)) != CTL_OK) {
+			fprintf(stderr, "trapline: %s\n", err);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* Writes to FILE.tmp and renames it over FILE only when the command succeeded, so that a
+ * mirror never loads half an export. */
+static int cli_out_finish(FILE *f, const char *path, const char *tmp, int status)
+{
+	if (!path)
+		return status;
+	bool ok = status == CTL_EXIT_OK && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (ok && rename(tmp, path) != 0) {
+		fprintf(stderr, "trapline: cannot write %s: %s\n", path, strerror(errno));
+		ok = false;
+	}
+	if (!ok) {
+		unlink(tmp);
+		return status == CTL_EXIT_OK ? CTL_EXIT_FAIL : status;
+	}
+	return status;
+}
+
+static int cmd_ctl(const struct cli_command *c, int argc, char **argv)
+{
+	struct config cfg;
+	struct ctl_request req;
+	const char *out_path = NULL;
+	int rc = cli_ctl_args(c, argc, argv, &cfg, &req, &out_path);
+	if (rc)
+		return rc;
+	log_set_level(LOG_WARN);
+	FILE *out = stdout;
+	char tmp[CONFIG_STR_MAX + 8];
+	if (out_path) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp", out_path);
+		out = fopen(tmp, "w");
+		if (!out) {
+			fprintf(stderr, "trapline: cannot write %s: %s\n", tmp, strerror(errno));
+			return CTL_EXIT_FAIL;
+		}
+	}
+	char path[CONFIG_STR_MAX + 16];
+	cli_ctl_socket_path(&cfg, path, sizeof(path));
+	int status = CTL_EXIT_FAIL;
+	rc = ctl_client_call(path, &req, out, stderr, &status);
+	if (rc == CTL_ENOSERVICE) {
+		status = cli_run_local(&cfg, &req, out);
+	} else if (rc != CTL_OK) {
+		fprintf(stderr, "trapline: control socket %s: %s%s%s\n", path, ctl_strerror(rc),
+			rc == CTL_EIO ? ": " : "", rc == CTL_EIO ? strerror(errno) : "");
+		status = CTL_EXIT_FAIL;
+	}
+	return cli_out_finish(out, out_path, tmp, status);
 }
 
 static int cmd_check_config(int argc, char **argv)
@@ -422,6 +785,17 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(argc - 2, argv + 2);
+	for (size_t i = 0; i < N_CTL_COMMANDS; i++) {
+		const struct cli_command *c = &ctl_commands[i];
+		if (strcmp(cmd, c->word) != 0)
+			continue;
+		if (!c->sub)
+			return cmd_ctl(c, argc - 2, argv + 2);
+		if (argc >= 3 && strcmp(argv[2], c->sub) == 0)
+			return cmd_ctl(c, argc - 3, argv + 3);
+		fprintf(stderr, "usage: trapline %s %s %s\n", c->word, c->sub, c->usage);
+		return EXIT_USAGE;
+	}
 	if (strcmp(cmd, "config-template") == 0) {
 		config_template(stdout);
 		return 0;

@@ -1,0 +1,404 @@
+/* ctl_exec.c - the command handlers: writes go through the writer, reads come from the store;
+ * the control socket and the CLI's in-process path both run these. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "ctl/ctl.h"
+#include "writer/writer.h"
+#include "zone/zone.h"
+
+/* One handler per command; they return an exit status. */
+struct ctl_run {
+	const struct ctl_service *svc;
+	const struct ctl_request *req;
+	const char *who;
+	FILE *out, *err;
+	int64_t now;
+};
+
+/* ---- reading what the policy needs ------------------------------------------ */
+
+struct ev_list {
+	struct policy_evidence *v;
+	size_t n, cap;
+	uint32_t total_traps, total_reports;
+};
+
+static int ev_collect(const struct store_evidence *ev, void *arg)
+{
+	struct ev_list *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct policy_evidence *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return 1;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].received_at = ev->received_at;
+	l->v[l->n].trap = ev->kind == STORE_KIND_TRAP;
+	l->n++;
+	if (ev->kind == STORE_KIND_TRAP)
+		l->total_traps++;
+	else
+		l->total_reports++;
+	return 0;
+}
+
+static bool prefix_covers(const struct store_prefix *p, const uint8_t ip[16])
+{
+	unsigned full = p->plen / 8, rest = p->plen % 8;
+	if (memcmp(p->addr, ip, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff00u >> rest);
+	return (p->addr[full] & mask) == (ip[full] & mask);
+}
+
+struct excl_find {
+	const uint8_t *ip;
+	struct store_exclusion found;
+	bool hit;
+};
+
+static int excl_match(const struct store_exclusion *ex, void *arg)
+{
+	struct excl_find *f = arg;
+	if (!prefix_covers(&ex->prefix, f->ip))
+		return 0;
+	f->found = *ex;
+	f->hit = true;
+	return 1;
+}
+
+/* The evidence against ip and what else the policy weighs; the caller frees l->v. why_excl
+ * gets the reason of a covering exclusion ("" if none). */
+static int policy_inputs(const struct ctl_run *r, const uint8_t ip[16], struct ev_list *l,
+			 struct policy_context *ctx, char *why_excl, size_t cap)
+{
+	memset(l, 0, sizeof(*l));
+	memset(ctx, 0, sizeof(*ctx));
+	why_excl[0] = '\0';
+	struct store *s = r->svc->reader;
+	int rc = store_evidence_for_ip(s, ip, 0, false, ev_collect, l);
+	if (rc != STORE_OK)
+		return rc;
+	for (size_t i = 0; i < r->svc->n_default_exclusions; i++) {
+		if (prefix_covers(&r->svc->default_exclusions[i], ip)) {
+			ctx->excluded = true;
+			snprintf(why_excl, cap, "default exclusion (exclude_default)");
+		}
+	}
+	struct excl_find f = {.ip = ip, .hit = false};
+	rc = store_exclusion_foreach(s, r->now, excl_match, &f);
+	if (rc != STORE_OK)
+		return rc;
+	if (f.hit) {
+		ctx->excluded = true;
+		snprintf(why_excl, cap, "%s", f.found.why);
+	}
+	struct store_action act;
+	rc = store_action_last(s, ip, STORE_ACTION_DELIST, &act);
+	if (rc == STORE_OK)
+		ctx->delisted_at = act.at;
+	else if (rc != STORE_ENOTFOUND)
+		return rc;
+	return STORE_OK;
+}
+
+static int fail_store(const struct ctl_run *r, int rc)
+{
+	fprintf(r->err, "trapline: reading the store failed: %s\n", store_strerror(rc));
+	return CTL_EXIT_FAIL;
+}
+
+static int fail_writer(const struct ctl_run *r, int rc)
+{
+	fprintf(r->err, "trapline: %s\n", writer_strerror(rc));
+	return rc == WRITER_EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
+}
+
+/* ---- the commands ------------------------------------------------------------ */
+
+/* "listed until T (reason)" or "not listed", after a change, so the operator sees its effect. */
+static void status_line(const struct ctl_run *r, const uint8_t ip[16])
+{
+	char ips[IP6_STRLEN], t[32];
+	ctl_ip_format(ip, ips);
+	struct store_listing l;
+	if (store_listing_get(r->svc->reader, ip, &l) == STORE_OK) {
+		ctl_time_format(l.expires_at, t, sizeof(t));
+		fprintf(r->out, "%s: listed (%s) until %s\n", ips,
+			policy_reason_name((enum policy_reason)l.reason), t);
+	} else {
+		fprintf(r->out, "%s: not listed\n", ips);
+	}
+}
+
+static int run_evidence_add(const struct ctl_run *r)
+{
+	struct writer_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = WRITER_EV_EVIDENCE;
+	memcpy(ev.evidence.ip, r->req->ip, 16);
+	ev.evidence.kind = r->req->kind;
+	ev.evidence.cls = r->req->has_class ? r->req->cls : STORE_CLASS_SPAM;
+	ev.evidence.received_at = r->req->at ? r->req->at : r->now;
+	snprintf(ev.evidence.source, sizeof(ev.evidence.source), "%s", r->who);
+	int rc = writer_submit(r->svc->writer, &ev);
+	if (rc != WRITER_OK)
+		return fail_writer(r, rc);
+	char t[32];
+	ctl_time_format(ev.evidence.received_at, t, sizeof(t));
+	fprintf(r->out, "stored: %s (%s) received %s\n", store_kind_name(ev.evidence.kind),
+		store_class_name(ev.evidence.cls), t);
+	status_line(r, r->req->ip);
+	return CTL_EXIT_OK;
+}
+
+static int run_check(const struct ctl_run *r)
+{
+	struct ev_list l;
+	struct policy_context ctx;
+	char why_excl[STORE_TEXT_MAX];
+	int rc = policy_inputs(r, r->req->ip, &l, &ctx, why_excl, sizeof(why_excl));
+	if (rc != STORE_OK) {
+		free(l.v);
+		return fail_store(r, rc);
+	}
+	struct policy_result res;
+	int prc = policy_evaluate(&r->svc->policy, l.v, l.n, &ctx, r->now, &res, NULL);
+	if (prc != POLICY_OK) {
+		free(l.v);
+		fprintf(r->err, "trapline: the policy could not be evaluated (out of memory)\n");
+		return CTL_EXIT_FAIL;
+	}
+	char ips[IP6_STRLEN], t[32];
+	ctl_ip_format(r->req->ip, ips);
+	fprintf(r->out, "ip: %s\n", ips);
+	/* The listing in the store is what DNS answers; the evaluation explains it. */
+	struct store_listing li;
+	rc = store_listing_get(r->svc->reader, r->req->ip, &li);
+	if (rc == STORE_OK) {
+		fprintf(r->out, "listed: yes\nreason: %s\n",
+			policy_reason_name((enum policy_reason)li.reason));
+		ctl_time_format(li.listed_at, t, sizeof(t));
+		fprintf(r->out, "listed_at: %s\n", t);
+		ctl_time_format(li.expires_at, t, sizeof(t));
+		fprintf(r->out, "expires: %s\n", t);
+		fprintf(r->out, "score: %.3f\nthreshold: %.3f\ntraps: %u\nreports: %u\n", li.score,
+			res.threshold, li.traps, li.reports);
+	} else if (rc == STORE_ENOTFOUND) {
+		fprintf(r->out, "listed: no\nwhy: %s\n", res.why_not ? res.why_not : "not yet evaluated");
+		fprintf(r->out, "score: %.3f\nthreshold: %.3f\ntraps: %u\nreports: %u\n", res.score,
+			res.threshold, res.traps, res.reports);
+	} else {
+		free(l.v);
+		return fail_store(r, rc);
+	}
+	fprintf(r->out, "evidence: %u trap hits, %u reports in the store\n", l.total_traps,
+		l.total_reports);
+	if (ctx.excluded)
+		fprintf(r->out, "excluded: %s\n", why_excl);
+	if (ctx.delisted_at) {
+		ctl_time_format(ctx.delisted_at, t, sizeof(t));
+		fprintf(r->out, "delisted_at: %s\n", t);
+	}
+	free(l.v);
+	return CTL_EXIT_OK;
+}
+
+static int run_explain(const struct ctl_run *r)
+{
+	struct ev_list l;
+	struct policy_context ctx;
+	char why_excl[STORE_TEXT_MAX];
+	int rc = policy_inputs(r, r->req->ip, &l, &ctx, why_excl, sizeof(why_excl));
+	if (rc != STORE_OK) {
+		free(l.v);
+		return fail_store(r, rc);
+	}
+	char ips[IP6_STRLEN];
+	ctl_ip_format(r->req->ip, ips);
+	fprintf(r->out, "ip: %s\n", ips);
+	if (ctx.excluded)
+		fprintf(r->out, "excluded: %s\n", why_excl);
+	policy_explain(r->out, &r->svc->policy, l.v, l.n, &ctx, r->now);
+	free(l.v);
+	return CTL_EXIT_OK;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+struct list_state {
+	FILE *out;
+	bool json;
+	size_t n;
+};
+
+static int list_one(const struct store_listing *l, void *arg)
+{
+	struct list_state *st = arg;
+	char ip[IP6_STRLEN], at[32], exp[32];
+	ctl_ip_format(l->ip, ip);
+	ctl_time_format(l->listed_at, at, sizeof(at));
+	ctl_time_format(l->expires_at, exp, sizeof(exp));
+	const char *reason = policy_reason_name((enum policy_reason)l->reason);
+	if (st->json) {
+		fputs(st->n ? ",\n  {\"ip\": " : "\n  {\"ip\": ", st->out);
+		json_string(st->out, ip);
+		fprintf(st->out,
+			", \"reason\": \"%s\", \"score\": %.3f, \"traps\": %u, \"reports\": %u, "
+			"\"listed_at\": \"%s\", \"expires\": \"%s\"}",
+			reason, l->score, l->traps, l->reports, at, exp);
+	} else {
+		fprintf(st->out, "%s reason=%s score=%.3f traps=%u reports=%u listed_at=%s expires=%s\n",
+			ip, reason, l->score, l->traps, l->reports, at, exp);
+	}
+	st->n++;
+	return 0;
+}
+
+static int run_list(const struct ctl_run *r)
+{
+	struct list_state st = {.out = r->out, .json = r->req->json, .n = 0};
+	if (st.json)
+		fputs("[", r->out);
+	int rc = store_listing_foreach(r->svc->reader, list_one, &st);
+	if (rc != STORE_OK)
+		return fail_store(r, rc);
+	if (st.json)
+		fputs(st.n ? "\n]\n" : "]\n", r->out);
+	return CTL_EXIT_OK;
+}
+
+static int run_delist(const struct ctl_run *r)
+{
+	struct writer_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = WRITER_EV_DELIST;
+	memcpy(ev.ip, r->req->ip, 16);
+	snprintf(ev.who, sizeof(ev.who), "%s", r->who);
+	snprintf(ev.why, sizeof(ev.why), "%s", r->req->why);
+	struct store_listing before;
+	bool was = store_listing_get(r->svc->reader, r->req->ip, &before) == STORE_OK;
+	int rc = writer_submit(r->svc->writer, &ev);
+	if (rc != WRITER_OK)
+		return fail_writer(r, rc);
+	char ip[IP6_STRLEN];
+	ctl_ip_format(r->req->ip, ip);
+	fprintf(r->out, "delisted: %s%s; new evidence received after now lists it again\n", ip,
+		was ? "" : " (it was not listed)");
+	status_line(r, r->req->ip);
+	return CTL_EXIT_OK;
+}
+
+static int run_exclude(const struct ctl_run *r)
+{
+	struct writer_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = WRITER_EV_EXCLUDE;
+	ev.prefix = r->req->prefix;
+	ev.until = r->req->until;
+	snprintf(ev.who, sizeof(ev.who), "%s", r->who);
+	snprintf(ev.why, sizeof(ev.why), "%s", r->req->why);
+	int rc = writer_submit(r->svc->writer, &ev);
+	if (rc != WRITER_OK)
+		return fail_writer(r, rc);
+	char ip[IP6_STRLEN], t[32];
+	ctl_ip_format(ev.prefix.addr, ip);
+	bool v4 = strchr(ip, ':') == NULL;
+	if (ev.until)
+		ctl_time_format(ev.until, t, sizeof(t));
+	fprintf(r->out, "excluded: %s/%u %s%s\n", ip, v4 ? ev.prefix.plen - 96u : ev.prefix.plen,
+		ev.until ? "until " : "for ever", ev.until ? t : "");
+	return CTL_EXIT_OK;
+}
+
+static int count_one(const struct store_listing *l, void *arg)
+{
+	(void)l;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static int run_rebuild(const struct ctl_run *r)
+{
+	struct writer_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = WRITER_EV_REBUILD;
+	uint64_t t0 = time_mono_ns();
+	int rc = writer_submit(r->svc->writer, &ev);
+	if (rc != WRITER_OK)
+		return fail_writer(r, rc);
+	size_t n = 0;
+	rc = store_listing_foreach(r->svc->reader, count_one, &n);
+	if (rc != STORE_OK)
+		return fail_store(r, rc);
+	fprintf(r->out, "rebuilt: %zu listings in %.1f ms\n", n, (double)(time_mono_ns() - t0) / 1e6);
+	return CTL_EXIT_OK;
+}
+
+static int run_export(const struct ctl_run *r)
+{
+	zone_read_lock();
+	const struct zone_snapshot *snap = zone_current(r->svc->zone);
+	int rc = ZONE_EINVAL;
+	if (snap && r->req->format == CTL_FORMAT_BIND)
+		rc = zone_export_bind(snap, r->svc->zone_name, r->out);
+	else if (snap)
+		rc = zone_export_rbldnsd(snap, r->svc->zone_name, r->out);
+	zone_read_unlock();
+	if (rc != ZONE_OK) {
+		fprintf(r->err, "trapline: export failed: %s\n",
+			snap ? zone_strerror(rc) : "no zone published yet");
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+}
+
+static const struct {
+	enum ctl_cmd cmd;
+	int (*run)(const struct ctl_run *r);
+} ctl_handlers[] = {
+	{CTL_CMD_EVIDENCE_ADD, run_evidence_add},
+	{CTL_CMD_CHECK, run_check},
+	{CTL_CMD_LIST, run_list},
+	{CTL_CMD_DELIST, run_delist},
+	{CTL_CMD_EXCLUDE, run_exclude},
+	{CTL_CMD_REBUILD, run_rebuild},
+	{CTL_CMD_EXPORT, run_export},
+	{CTL_CMD_EXPLAIN, run_explain},
+};
+
+int ctl_execute(const struct ctl_service *svc, const struct ctl_request *req, const char *who,
+		FILE *out, FILE *err)
+{
+	struct ctl_run r = {.svc = svc, .req = req, .who = who, .out = out, .err = err,
+			    .now = writer_now()};
+	char msg[CTL_ERR_MAX];
+	/* Checked here, on the service's clock, whichever way the request came. */
+	if (ctl_request_check(req, r.now, msg, sizeof(msg)) != CTL_OK) {
+		fprintf(err, "trapline: %s\n", msg);
+		return CTL_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(ctl_handlers) / sizeof(ctl_handlers[0]); i++)
+		if (ctl_handlers[i].cmd == req->cmd)
+			return ctl_handlers[i].run(&r);
+	fprintf(err, "trapline: no handler for this command\n");
+	return CTL_EXIT_USAGE;
+}

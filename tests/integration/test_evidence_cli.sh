@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# test_evidence_cli.sh - the operator's commands against a running service (control socket) and
+# on a bare data directory: evidence lists an address and DNS answers it, the SpamCop rules,
+# check/list/explain figures, delisting, exclusions, bad input, restart, rebuild, expiry.
+source "$(dirname "$0")/lib.sh"
+
+DATA=$TL_TMP/data
+mkdir -p "$DATA"
+tl() { "$TRAPLINE" "$@" --data "$DATA"; }
+a_of() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$(rev4 "$1").$TL_ZONE" A 2>/dev/null | head -n 1; }
+txt_of() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$(rev4 "$1").$TL_ZONE" TXT 2>/dev/null | head -n 1; }
+# wait_a IP WANT [TENTHS]: until IP answers WANT ("" = NXDOMAIN) within TENTHS/10 s (default 1 s).
+wait_a() {
+	local i
+	for i in $(seq 1 $(( ${3:-10} * TL_SLOW ))); do
+		[ "$(a_of "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check_a() { # NAME IP WANT [TENTHS]
+	if wait_a "$2" "$3" "${4:-}"; then tl_ok "$1"; else tl_fail "$1" "expected: '$3'" "got: '$(a_of "$2")'"; fi
+}
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+tl_start --data "$DATA"
+SOCK=$DATA/trapline.sock
+check_eq "the control socket is created with mode 0600" "600" "$(stat -c %a "$SOCK" 2>&1)"
+check_eq "it is a socket" "socket" "$(stat -c %F "$SOCK" 2>&1)"
+
+# ---- evidence lists an address, DNS answers it ------------------------------------------
+out=$(tl evidence add --ip 192.0.2.10 --kind trap 2>&1)
+check_match "evidence add says stored" '^stored: trap \(spam\)' "$out"
+check_match "one trap hit does not list" '192.0.2.10: not listed' "$out"
+out=$(tl evidence add --ip 192.0.2.10 --kind trap --class bounce 2>&1)
+check_match "a second trap hit lists" '192.0.2.10: listed \(traps\) until ' "$out"
+check_a "two trap hits: DNS answers 127.0.0.2 within a second" 192.0.2.10 127.0.0.2
+check_match "and a TXT record naming the address" 'ip=192\.0\.2\.10"$' "$(txt_of 192.0.2.10)"
+check_match "the request went through the socket (logged by the service)" \
+	'module=ctl request cmd=evidence-add who=ctl:[a-z]+ status=0' "$(cat "$TL_LAST_LOG")"
+
+tl evidence add --ip 192.0.2.20 --kind report >/dev/null 2>&1
+check_a "one report does not list" 192.0.2.20 ""
+check_match "check says why" '^why: only one piece of evidence' "$(tl check 192.0.2.20 2>&1)"
+
+# ---- check, list, --json, explain -------------------------------------------------------
+out=$(tl check 192.0.2.10 2>&1)
+check_eq "check exits 0" 0 $?
+for want in '^listed: yes$' '^reason: traps$' '^score: 10\.000$' '^threshold: 5\.000$' '^traps: 2$' \
+	'^reports: 0$' '^expires: 20[0-9-]+T[0-9:]+Z$' '^evidence: 2 trap hits, 0 reports'; do
+	check_match "check shows $want" "$want" "$out"
+done
+out=$(tl list 2>&1)
+check_match "list shows the listing with its figures" \
+	'^192\.0\.2\.10 reason=traps score=10\.000 traps=2 reports=0 listed_at=.* expires=' "$out"
+check_nomatch "list leaves the unlisted out" '^192\.0\.2\.20 ' "$out"
+json=$(tl list --json 2>&1)
+check_eq "list --json is JSON with the figures" "192.0.2.10 traps 10.0 2 0" "$(printf '%s' "$json" |
+	python3 -c 'import json,sys; l=[x for x in json.load(sys.stdin) if x["ip"]=="192.0.2.10"][0]; print(l["ip"], l["reason"], l["score"], l["traps"], l["reports"])' 2>&1)"
+out=$(tl explain 192.0.2.10 2>&1)
+check_match "explain shows the total" '^Total score: 10\.000' "$out"
+check_match "explain shows the decision" '^Decision: LISTED' "$out"
+check_match "explain shows the expiry" '^Expires: ' "$out"
+
+# ---- the rules, table-driven: evidence -> listed or not, and the score -------------------
+NOW=$(date +%s)
+OLD=$(iso $((NOW - 49 * 3600)))   # a report 49 h old weighs 1 (SpamCop's "before freshness")
+# IP | pieces (t = trap now, r = report now, o = report 49 h old) | listed | score
+while IFS='|' read -r ip pieces want score; do
+	for p in $pieces; do
+		case $p in
+		t) tl evidence add --ip "$ip" --kind trap >/dev/null 2>&1 ;;
+		r) tl evidence add --ip "$ip" --kind report >/dev/null 2>&1 ;;
+		o) tl evidence add --ip "$ip" --kind report --at "$OLD" >/dev/null 2>&1 ;;
+		esac
+	done
+	out=$(tl check "$ip" 2>&1)
+	check_match "rules: $pieces -> listed: $want" "^listed: $want\$" "$out"
+	check_match "rules: $pieces -> score $score" "^score: $score\$" "$out"
+done <<'EOF'
+198.18.0.1|t t o o o|yes|13.000
+198.18.0.2|t t t t t t t o o o|yes|52.000
+198.18.0.3|r|no|4.000
+198.18.0.4|r r|yes|8.000
+198.18.0.5|t|no|5.000
+198.18.0.6|t o|yes|6.000
+198.18.0.7|o o|no|2.000
+198.18.0.8|o o o o o|no|5.000
+EOF
+check_a "the 13-point SpamCop example is in DNS" 198.18.0.1 127.0.0.2
+check_a "two old reports are not in DNS" 198.18.0.7 ""
+check_match "evidence all older than 24 h does not list, whatever its score" '^why: expired$' \
+	"$(tl check 198.18.0.8 2>&1)"
+check_match "a listing on reports only says so" '^reason: reports$' "$(tl check 198.18.0.4 2>&1)"
+check_match "a listing on both says so" '^reason: both$' "$(tl check 198.18.0.1 2>&1)"
+
+# ---- default exclusions, exclusions, delisting -------------------------------------------
+tl evidence add --ip 10.1.2.3 --kind trap >/dev/null 2>&1
+tl evidence add --ip 10.1.2.3 --kind trap >/dev/null 2>&1
+check_a "RFC 1918 space is never listed (default exclusions)" 10.1.2.3 ""
+check_match "check names the default exclusion" '^excluded: default exclusion' "$(tl check 10.1.2.3 2>&1)"
+
+out=$(tl exclude 198.51.100.0/24 --why "customer's outbound relay" 2>&1)
+check_eq "exclude exits 0" 0 $?
+check_match "exclude says what" '^excluded: 198\.51\.100\.0/24 for ever' "$out"
+tl evidence add --ip 198.51.100.7 --kind trap >/dev/null 2>&1
+tl evidence add --ip 198.51.100.7 --kind trap >/dev/null 2>&1
+tl evidence add --ip 198.51.100.7 --kind report >/dev/null 2>&1
+check_a "an address in an excluded /24 is not listed despite evidence" 198.51.100.7 ""
+out=$(tl check 198.51.100.7 2>&1)
+check_match "check: not listed" '^listed: no$' "$out"
+check_match "check names the exclusion's reason" "^excluded: customer's outbound relay" "$out"
+check_a "an address listed before an exclusion..." 198.18.0.6 127.0.0.2
+tl exclude 198.18.0.6/32 --until "$(iso $((NOW + 86400)))" --why "ticket 7" >/dev/null 2>&1
+check_a "...is removed by it" 198.18.0.6 ""
+
+out=$(tl delist 192.0.2.10 --why "ticket 12: fixed" 2>&1)
+check_eq "delist exits 0" 0 $?
+check_match "delist says so" '^delisted: 192\.0\.2\.10' "$out"
+check_a "delisted: DNS says NXDOMAIN" 192.0.2.10 ""
+check_match "check shows the delisting" '^delisted_at: ' "$(tl check 192.0.2.10 2>&1)"
+sleep 1.1 # evidence must be received after the delisting (seconds) to count
+tl evidence add --ip 192.0.2.10 --kind trap >/dev/null 2>&1
+check_a "one new hit after a delisting does not list again" 192.0.2.10 ""
+tl evidence add --ip 192.0.2.10 --kind trap >/dev/null 2>&1
+check_a "new evidence after the delisting lists again" 192.0.2.10 127.0.0.2
+
+# ---- bad input: exit 2, a message, nothing changed ---------------------------------------
+before=$(tl list 2>&1)
+while IFS= read -r args; do
+	eval "set -- $args"
+	err=$(tl "$@" 2>&1 >/dev/null)
+	rc=$?
+	check_eq "bad input exits 2: $args" 2 "$rc"
+	check_match "bad input says why in one line: $args" '^trapline: .+' "$err"
+	check_eq "one line: $args" 1 "$(printf '%s\n' "$err" | grep -c .)"
+done <<'EOF'
+evidence add --ip 300.1.1.1 --kind trap
+evidence add --ip 192.0.2.77 --kind spam
+evidence add --ip 192.0.2.77
+evidence add --ip 192.0.2.77 --kind trap --at yesterday
+evidence add --ip 192.0.2.77 --kind trap --at 2099-01-01T00:00:00Z
+evidence add --ip 192.0.2.77 --kind trap --class ham
+check not-an-ip
+exclude 192.0.2.1/24 --why typo
+exclude 192.0.2.0/24 --until 2020-01-01T00:00:00Z --why past
+exclude 192.0.2.0/24
+exclude 192.0.2.0/24 --why "   "
+delist 192.0.2.10
+export --format csv
+list --bogus
+EOF
+check_eq "bad input changed nothing" "$before" "$(tl list 2>&1)"
+check_eq "no evidence was stored for the bad requests" "evidence: 0 trap hits, 0 reports in the store" \
+	"$(tl check 192.0.2.77 2>&1 | grep '^evidence:')"
+
+# ---- rebuild agrees with the live service; exports --------------------------------------
+# listed_at is when the listing was made, which a rebuild from scratch makes anew: compare the
+# rest (the address, the reason, the figures, the expiry: what DNS and the pages say).
+no_listed_at() { sed -E 's/ listed_at=[^ ]+//'; }
+before=$(tl list 2>&1 | no_listed_at)
+out=$(tl rebuild 2>&1)
+check_eq "rebuild exits 0" 0 $?
+check_match "rebuild says how many" '^rebuilt: [0-9]+ listings' "$out"
+check_eq "rebuild agrees with the list before it" "$before" "$(tl list 2>&1 | no_listed_at)"
+check_match "the list compared is not empty" '^198\.18\.0\.2 reason=both score=52\.000' "$before"
+check_a "DNS still answers after the rebuild" 198.18.0.1 127.0.0.2
+
+tl export --format rbldnsd --out "$TL_TMP/zone.rbldnsd"
+check_eq "export --out exits 0" 0 $?
+check_match "the rbldnsd export has the listed address" '^198\.18\.0\.1$' "$(cat "$TL_TMP/zone.rbldnsd" 2>&1)"
+check_nomatch "and not an unlisted one" '^198\.18\.0\.7$' "$(cat "$TL_TMP/zone.rbldnsd" 2>&1)"
+check_match "the BIND export has the listed address" '^1\.0\.18\.198[[:space:]].*A[[:space:]]+127\.0\.0\.2' \
+	"$(tl export --format bind 2>&1)"
+
+# ---- restart keeps everything ------------------------------------------------------------
+listed=$(tl list 2>&1)
+tl_stop
+check_eq "the socket is removed at exit" "gone" "$( [ -e "$SOCK" ] && echo present || echo gone)"
+tl_start --data "$DATA"
+check_eq "restart: the listings are the same" "$listed" "$(tl list 2>&1)"
+check_a "restart: DNS answers a listing from before" 192.0.2.10 127.0.0.2
+check_a "restart: an exclusion still holds" 198.51.100.7 ""
+
+# ---- a killed service: stale socket; no service: the data directory ----------------------
+kill -KILL "$TL_LAST_PID"
+wait "$TL_LAST_PID" 2>/dev/null
+check_eq "kill -9 leaves the socket file" "present" "$( [ -S "$SOCK" ] && echo present || echo gone)"
+out=$(tl list 2>&1)
+check_eq "no service: list works on the data directory" "$listed" "$out"
+out=$(tl evidence add --ip 203.0.113.9 --kind trap 2>&1 && tl evidence add --ip 203.0.113.9 --kind report 2>&1)
+check_match "no service: evidence add runs the policy in-process" '203.0.113.9: listed \(both\)' "$out"
+check_match "no service: check reads it" '^listed: yes$' "$(tl check 203.0.113.9 2>&1)"
+check_match "no service: explain works" '^Decision: LISTED' "$(tl explain 203.0.113.9 2>&1)"
+tl delist 203.0.113.9 --why x >/dev/null 2>&1; rc=$?
+check_eq "no service: delist works" 0 "$rc"
+check_eq "no service: bad input still exits 2" 2 "$(tl exclude 10.0.0.1/8 --why x >/dev/null 2>&1; echo $?)"
+tl evidence add --ip 203.0.113.50 --kind trap >/dev/null 2>&1
+tl evidence add --ip 203.0.113.50 --kind trap >/dev/null 2>&1
+tl_start --data "$DATA"
+check_eq "a stale socket is replaced by the next start" "600" "$(stat -c %a "$SOCK" 2>&1)"
+check_a "what was added with no service is served after start" 203.0.113.50 127.0.0.2
+check_a "and the delisting made with no service holds" 203.0.113.9 ""
+tl_stop
+
+# ---- expiry with the test clock: 12 h on two reports, 24 h after the last evidence -------
+CLOCK=$TL_TMP/clock
+T0=$(date +%s)
+echo "$T0" >"$CLOCK"
+export TRAPLINE_TEST_CLOCK=$CLOCK
+DATA=$TL_TMP/data-clock
+mkdir -p "$DATA"
+tl_start --data "$DATA"
+tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
+tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
+tl evidence add --ip 192.0.2.101 --kind report >/dev/null 2>&1
+tl evidence add --ip 192.0.2.101 --kind report >/dev/null 2>&1
+check_a "clock: two trap hits listed" 192.0.2.100 127.0.0.2
+check_a "clock: two reports listed" 192.0.2.101 127.0.0.2
+check_match "clock: the evidence is at the test clock's time" "^expires: $(iso $((T0 + 86400)))\$" \
+	"$(tl check 192.0.2.100 2>&1)"
+check_match "clock: two reports expire after 12 h" "^expires: $(iso $((T0 + 43200)))\$" \
+	"$(tl check 192.0.2.101 2>&1)"
+echo $((T0 + 43200 - 1)) >"$CLOCK"
+sleep 0.5
+check_a "clock: 12 h - 1 s: two reports still listed" 192.0.2.101 127.0.0.2
+echo $((T0 + 43200 + 1)) >"$CLOCK"
+check_a "clock: 12 h + 1 s: two reports expired (NXDOMAIN)" 192.0.2.101 "" 20
+check_a "clock: 12 h + 1 s: the trap hits still listed" 192.0.2.100 127.0.0.2
+echo $((T0 + 86400 - 1)) >"$CLOCK"
+sleep 0.5
+check_a "clock: 24 h - 1 s: still listed" 192.0.2.100 127.0.0.2
+echo $((T0 + 86400 + 1)) >"$CLOCK"
+check_a "clock: 24 h + 1 s after the last evidence: expired (NXDOMAIN)" 192.0.2.100 "" 20
+check_match "clock: check agrees" '^listed: no$' "$(tl check 192.0.2.100 2>&1)"
+tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
+tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
+check_a "clock: new evidence lists it again" 192.0.2.100 127.0.0.2
+tl_stop
+unset TRAPLINE_TEST_CLOCK
+
+tl_finish
