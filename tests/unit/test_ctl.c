@@ -3,12 +3,20 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "base/base.h"
 #include "ctl/ctl.h"
+#include "writer/writer.h"
+#include "zone/zone.h"
 
 #define NOW 1795000000 /* 2026-11-19T... */
 
@@ -191,6 +199,152 @@ static void test_line_bad(void **state)
 			 CTL_EINVAL);
 }
 
+/* ---- the control socket, end to end ------------------------------------------ */
+
+struct svc_fx {
+	char dir[32], sock[64];
+	struct store *store;
+	struct zone_handle *zone;
+	struct writer *writer;
+	struct ctl_server *srv;
+	struct ctl_service svc;
+};
+
+static void svc_up(struct svc_fx *f)
+{
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_ctl.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->sock, sizeof(f->sock), "%s/trapline.sock", f->dir);
+	assert_int_equal(store_open(f->dir, &f->store), STORE_OK);
+	f->zone = zone_handle_new();
+	assert_non_null(f->zone);
+	struct zone_defaults d;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.soa.mname, sizeof(d.soa.mname), "ns1.bl.example.org");
+	snprintf(d.soa.rname, sizeof(d.soa.rname), "hostmaster.bl.example.org");
+	d.soa.refresh = d.soa.retry = d.soa.expire = 60;
+	d.ttl = 60;
+	d.a = 0x7f000002;
+	struct writer_config wc;
+	memset(&wc, 0, sizeof(wc));
+	policy_config_defaults(&wc.policy);
+	wc.zone = "bl.example.org";
+	wc.export_dir = "";
+	assert_int_equal(writer_start(&wc, f->store, f->zone, &d, &f->writer), WRITER_OK);
+	memset(&f->svc, 0, sizeof(f->svc));
+	f->svc.writer = f->writer;
+	f->svc.zone = f->zone;
+	f->svc.zone_name = "bl.example.org";
+	f->svc.policy = wc.policy;
+	assert_int_equal(ctl_server_start(f->sock, f->dir, &f->svc, -1, -1, &f->srv), CTL_OK);
+}
+
+static void svc_down(struct svc_fx *f)
+{
+	ctl_server_stop(f->srv);
+	writer_stop(f->writer);
+	zone_handle_free(f->zone);
+	store_close(f->store);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Sends line and returns the status; the output lands in *text (caller frees). */
+static int call(const char *sock, const char *line, char **text)
+{
+	struct ctl_request r;
+	assert_int_equal(ctl_request_parse(line, strlen(line), &r, err, sizeof(err)), CTL_OK);
+	size_t len;
+	FILE *m = open_memstream(text, &len);
+	assert_non_null(m);
+	int status = -1;
+	assert_int_equal(ctl_client_call(sock, &r, m, m, &status), CTL_OK);
+	fclose(m);
+	return status;
+}
+
+static void test_socket_roundtrip(void **state)
+{
+	(void)state;
+	struct svc_fx f;
+	svc_up(&f);
+	struct stat sb;
+	assert_int_equal(stat(f.sock, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	char *text = NULL;
+	assert_int_equal(call(f.sock, "evidence-add ip=192.0.2.1 kind=trap", &text), 0);
+	assert_non_null(strstr(text, "192.0.2.1: not listed"));
+	free(text);
+	assert_int_equal(call(f.sock, "evidence-add ip=192.0.2.1 kind=trap class=virus", &text), 0);
+	assert_non_null(strstr(text, "stored: trap (virus)"));
+	assert_non_null(strstr(text, "192.0.2.1: listed (traps) until"));
+	free(text);
+	assert_int_equal(call(f.sock, "check ip=192.0.2.1", &text), 0);
+	assert_non_null(strstr(text, "listed: yes\n"));
+	assert_non_null(strstr(text, "score: 10.000\n"));
+	free(text);
+	/* An error comes back with its status and its message, and changes nothing. */
+	assert_int_equal(call(f.sock, "delist ip=192.0.2.1", &text), CTL_EXIT_USAGE);
+	assert_non_null(strstr(text, "trapline: delist needs --why"));
+	free(text);
+	assert_int_equal(call(f.sock, "exclude cidr=192.0.2.0/24 why=x until=2001-01-01", &text),
+			 CTL_EXIT_USAGE);
+	assert_non_null(strstr(text, "in the past"));
+	free(text);
+	assert_int_equal(call(f.sock, "list", &text), 0);
+	assert_non_null(strstr(text, "192.0.2.1 reason=traps score=10.000"));
+	free(text);
+	assert_int_equal(call(f.sock, "export format=rbldnsd", &text), 0);
+	assert_non_null(strstr(text, "\n192.0.2.1\n"));
+	free(text);
+
+	/* A line that does not parse gets status 2 from the server, not a hang. */
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f.sock);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, "drop table\n", 11), 11);
+	char buf[256];
+	ssize_t n = 0, r;
+	while ((r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+		n += r;
+	buf[n] = '\0';
+	close(fd);
+	assert_non_null(strstr(buf, "status 2\ntrapline: unknown command 'drop'"));
+
+	/* A second server on the same path while the first answers: refused. */
+	struct ctl_server *other;
+	assert_int_equal(ctl_server_start(f.sock, f.dir, &f.svc, -1, -1, &other), CTL_EIO);
+	svc_down(&f);
+}
+
+static void test_socket_absent_and_stale(void **state)
+{
+	(void)state;
+	struct ctl_request r;
+	req_new(&r, "list");
+	int status;
+	/* No socket file: no service. */
+	assert_int_equal(ctl_client_call("/nonexistent/trapline.sock", &r, stdout, stderr, &status),
+			 CTL_ENOSERVICE);
+	/* A socket file nobody accepts on (a killed service): no service either. */
+	char dir[] = "/tmp/test_ctl_stale.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof(path), "%s/trapline.sock", dir);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	assert_int_equal(ctl_client_call(path, &r, stdout, stderr, &status), CTL_ENOSERVICE);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +353,8 @@ int main(void)
 		cmocka_unit_test(test_required_and_times),
 		cmocka_unit_test(test_line_roundtrip),
 		cmocka_unit_test(test_line_bad),
+		cmocka_unit_test(test_socket_roundtrip),
+		cmocka_unit_test(test_socket_absent_and_stale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
