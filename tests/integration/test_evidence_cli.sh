@@ -183,8 +183,7 @@ check_a "restart: DNS answers a listing from before" 192.0.2.10 127.0.0.2
 check_a "restart: an exclusion still holds" 198.51.100.7 ""
 
 # ---- a killed service: stale socket; no service: the data directory ----------------------
-kill -KILL "$TL_LAST_PID"
-wait "$TL_LAST_PID" 2>/dev/null
+{ kill -KILL "$TL_LAST_PID"; wait "$TL_LAST_PID"; } 2>/dev/null
 check_eq "kill -9 leaves the socket file" "present" "$( [ -S "$SOCK" ] && echo present || echo gone)"
 out=$(tl list 2>&1)
 check_eq "no service: list works on the data directory" "$listed" "$out"
@@ -197,6 +196,14 @@ check_eq "no service: delist works" 0 "$rc"
 check_eq "no service: bad input still exits 2" 2 "$(tl exclude 10.0.0.1/8 --why x >/dev/null 2>&1; echo $?)"
 tl evidence add --ip 203.0.113.50 --kind trap >/dev/null 2>&1
 tl evidence add --ip 203.0.113.50 --kind trap >/dev/null 2>&1
+# The store's lock held by some process that does not answer on a socket: say so, change nothing.
+exec {lockfd}>"$DATA/trapline.lock"
+flock -n "$lockfd"
+err=$(tl evidence add --ip 203.0.113.60 --kind trap 2>&1 >/dev/null)
+check_eq "store locked, no socket: exit 1" 1 $?
+check_match "store locked, no socket: a clear message" 'is in use by another trapline process' "$err"
+exec {lockfd}>&-
+check_match "store locked: nothing was stored" '^evidence: 0 trap hits' "$(tl check 203.0.113.60 2>&1)"
 tl_start --data "$DATA"
 check_eq "a stale socket is replaced by the next start" "600" "$(stat -c %a "$SOCK" 2>&1)"
 check_a "what was added with no service is served after start" 203.0.113.50 127.0.0.2
