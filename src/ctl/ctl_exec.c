@@ -23,6 +23,7 @@ struct ev_list {
 	struct policy_evidence *v;
 	size_t n, cap;
 	uint32_t total_traps, total_reports;
+	bool oom;
 };
 
 static int ev_collect(const struct store_evidence *ev, void *arg)
@@ -31,8 +32,10 @@ static int ev_collect(const struct store_evidence *ev, void *arg)
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		struct policy_evidence *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
+		if (!v) {
+			l->oom = true;
 			return 1;
+		}
 		l->v = v;
 		l->cap = cap;
 	}
@@ -83,6 +86,8 @@ static int policy_inputs(const struct ctl_run *r, const uint8_t ip[16], struct e
 	why_excl[0] = '\0';
 	struct store *s = r->svc->reader;
 	int rc = store_evidence_for_ip(s, ip, 0, false, ev_collect, l);
+	if (rc == STORE_OK && l->oom)
+		rc = STORE_ENOMEM; /* half the evidence would explain a wrong decision */
 	if (rc != STORE_OK)
 		return rc;
 	for (size_t i = 0; i < r->svc->n_default_exclusions; i++) {
