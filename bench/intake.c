@@ -2,7 +2,7 @@
  * "acknowledged" to "answered by DNS", the start-up rebuild of 1M listings, and a DNS server
  * whose zone changes at a fixed rate while qblast loads it (bench/intake.sh drives it).
  *
- *   bench_intake throughput [--events N] [--producers P]
+ *   bench_intake throughput [--events N] [--producers P] [--batch B]   (B events per call)
  *   bench_intake rebuild [--listings N]
  *   bench_intake serve --port PORT [--changes R] [--seconds S] [--listings N]
  *
@@ -133,24 +133,29 @@ static void evidence_make(struct writer_event *ev, uint32_t i, bool trap)
 
 struct producer {
 	struct writer *w;
-	uint32_t first, count;
+	uint32_t first, count, batch;
 	atomic_ulong *failed;
 };
 
 static void *producer_main(void *arg)
 {
 	struct producer *p = arg;
-	struct writer_event ev;
-	for (uint32_t i = 0; i < p->count; i++) {
+	struct writer_event evs[256];
+	int results[256];
+	for (uint32_t i = 0; i < p->count; i += p->batch) {
+		uint32_t k = p->count - i < p->batch ? p->count - i : p->batch;
 		/* Two events per address, so half of them also list an address. */
-		evidence_make(&ev, p->first + i / 2, true);
-		if (writer_submit(p->w, &ev) != WRITER_OK)
-			atomic_fetch_add(p->failed, 1);
+		for (uint32_t j = 0; j < k; j++)
+			evidence_make(&evs[j], p->first + (i + j) / 2, true);
+		writer_submit_many(p->w, evs, k, results);
+		for (uint32_t j = 0; j < k; j++)
+			if (results[j] != WRITER_OK)
+				atomic_fetch_add(p->failed, 1);
 	}
 	return NULL;
 }
 
-static int mode_throughput(unsigned long events, unsigned producers)
+static int mode_throughput(unsigned long events, unsigned producers, unsigned batch)
 {
 	struct bench b;
 	bench_open(&b);
@@ -161,7 +166,7 @@ static int mode_throughput(unsigned long events, unsigned producers)
 	uint64_t t0 = time_mono_ns();
 	for (unsigned i = 0; i < producers; i++) {
 		pr[i] = (struct producer){b.writer, (uint32_t)(i * (events / producers)),
-					  (uint32_t)(events / producers), &failed};
+					  (uint32_t)(events / producers), batch, &failed};
 		pthread_create(&tid[i], NULL, producer_main, &pr[i]);
 	}
 	for (unsigned i = 0; i < producers; i++)
@@ -169,10 +174,10 @@ static int mode_throughput(unsigned long events, unsigned producers)
 	double s = (double)(time_mono_ns() - t0) / 1e9;
 	unsigned long done = (events / producers) * producers;
 	bench_close(&b);
-	printf("%lu events from %u producers, each acknowledged after its commit, in %.2f s\n", done,
-	       producers, s);
-	printf("RESULT events=%lu producers=%u seconds=%.3f events_per_s=%.0f failed=%lu\n", done,
-	       producers, s, (double)done / s, (unsigned long)failed);
+	printf("%lu events from %u producers, %u per call, each acknowledged after its commit, in "
+	       "%.2f s\n", done, producers, batch, s);
+	printf("RESULT events=%lu producers=%u batch=%u seconds=%.3f events_per_s=%.0f failed=%lu\n",
+	       done, producers, batch, s, (double)done / s, (unsigned long)failed);
 	return failed ? 1 : 0;
 }
 
@@ -363,7 +368,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	unsigned long events = 200000, listings = 1000000;
-	unsigned producers = 8, port = 0, rate = 1000, seconds = 10;
+	unsigned producers = 8, port = 0, rate = 1000, seconds = 10, batch = 1;
 	bool listings_set = false;
 	for (int i = 2; i + 1 < argc; i += 2) {
 		unsigned long v = strtoul(argv[i + 1], NULL, 10);
@@ -371,6 +376,8 @@ int main(int argc, char **argv)
 			events = v;
 		else if (!strcmp(argv[i], "--producers"))
 			producers = v < 1 ? 1 : v > 64 ? 64 : (unsigned)v;
+		else if (!strcmp(argv[i], "--batch"))
+			batch = v < 1 ? 1 : v > 256 ? 256 : (unsigned)v;
 		else if (!strcmp(argv[i], "--listings"))
 			listings = v, listings_set = true;
 		else if (!strcmp(argv[i], "--port"))
@@ -386,7 +393,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(LOG_WARN);
 	if (!strcmp(argv[1], "throughput"))
-		return mode_throughput(events, producers);
+		return mode_throughput(events, producers, batch);
 	if (!strcmp(argv[1], "rebuild"))
 		return mode_rebuild(listings);
 	if (!strcmp(argv[1], "serve") && port)

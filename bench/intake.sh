@@ -45,14 +45,19 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 
 say "== intake $(date -u +%FT%RZ), git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo -)"
-say "== 1. events through the writer, each acknowledged after its commit (64 producers)"
-eps=()
+say "== 1. events through the writer, each acknowledged after its commit"
+say "   (64 producers with one event a call, as SMTP sessions; 8 with 64 a call, as bulk intake)"
+eps=() epsb=()
 for r in $(seq 1 $runs); do
 	line=$("$bin" throughput --events $events --producers 64 | tail -n 1)
 	say "   $line"
 	eps+=("$(echo "$line" | field events_per_s)")
+	line=$("$bin" throughput --events $events --producers 8 --batch 64 | tail -n 1)
+	say "   $line"
+	epsb+=("$(echo "$line" | field events_per_s)")
 done
 eps_med=$(printf '%s\n' "${eps[@]}" | median)
+epsb_med=$(printf '%s\n' "${epsb[@]}" | median)
 
 say "== 2. start-up rebuild of $listings listings (read from the store, build, publish)"
 line=$("$bin" rebuild --listings $listings | tail -n 1)
@@ -96,7 +101,7 @@ done
 mq0=$(printf '%s\n' "${q0[@]}" | median) mq1=$(printf '%s\n' "${q1[@]}" | median)
 say ""
 say "summary (medians)"
-say "   events/s through the writer, committed:   $eps_med"
+say "   events/s through the writer, committed:   $eps_med (one a call), $epsb_med (64 a call)"
 say "   rebuild of $listings listings at start:  $rebuild s"
 say "   ack -> answered by DNS, p50 / p99:        $(printf '%s\n' "${lat50[@]}" | median) / $(printf '%s\n' "${lat99[@]}" | median) us"
 say "   DNS qps, no changes / 1000 changes/s:     $mq0 / $mq1  (ratio $(awk -v a="$mq1" -v b="$mq0" 'BEGIN { printf "%.2f", a / b }'))"

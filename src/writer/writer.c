@@ -95,6 +95,13 @@ static uint64_t idle_wait_ns(const struct writer *w)
 /* 10 ms: well inside the 100 ms from acknowledgement to DNS answer that issue 4 allows. */
 #define WRITER_PUBLISH_NS 10000000ull
 
+/* Called with mtx held. */
+static void waiter_done(struct writer_waiter *wt)
+{
+	if (--*wt->pending == 0)
+		pthread_cond_signal(wt->cond);
+}
+
 static bool is_special(const struct writer_waiter *wt)
 {
 	return wt->ev->type == WRITER_EV_REBUILD || wt->ev->type == WRITER_EV_EXPORT;
@@ -137,8 +144,7 @@ static void batch_complete(struct writer *w, struct writer_waiter **batch, size_
 	pthread_mutex_lock(&w->mtx);
 	for (size_t i = 0; i < n; i++) {
 		batch[i]->result = results[i];
-		batch[i]->done = true;
-		pthread_cond_signal(&batch[i]->cond);
+		waiter_done(batch[i]);
 	}
 	pthread_mutex_unlock(&w->mtx);
 }
@@ -197,8 +203,7 @@ static void *writer_main(void *arg)
 				/* Without memory for batches, fail requests rather than hang them. */
 				struct writer_waiter *wt = queue_pop(w);
 				wt->result = WRITER_ENOMEM;
-				wt->done = true;
-				pthread_cond_signal(&wt->cond);
+				waiter_done(wt);
 				pthread_cond_broadcast(&w->cond_space);
 				pthread_mutex_unlock(&w->mtx);
 				continue;
@@ -227,29 +232,57 @@ static void *writer_main(void *arg)
 
 int writer_submit(struct writer *w, const struct writer_event *ev)
 {
-	if (!w || !ev)
+	int result;
+	int rc = writer_submit_many(w, ev, 1, &result);
+	return rc == WRITER_OK ? result : rc;
+}
+
+int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t n, int *results)
+{
+	if (!w || (!evs && n) || (!results && n))
 		return WRITER_EINVAL;
-	int rc = writer_event_check(ev, writer_now());
-	if (rc != WRITER_OK)
-		return rc;
-	struct writer_waiter wt = { .ev = ev, .result = WRITER_OK, .done = false };
-	pthread_cond_init(&wt.cond, NULL);
-	pthread_mutex_lock(&w->mtx);
-	while (!w->stopping && w->q_count >= w->cfg.queue_max)
-		pthread_cond_wait(&w->cond_space, &w->mtx);
-	if (w->stopping) {
-		pthread_mutex_unlock(&w->mtx);
-		pthread_cond_destroy(&wt.cond);
-		return WRITER_ESTOPPED;
+	int64_t now = writer_now();
+	struct writer_waiter one, *wts = n == 1 ? &one : calloc(n, sizeof *wts);
+	if (!wts)
+		return WRITER_ENOMEM;
+	pthread_cond_t cond;
+	pthread_cond_init(&cond, NULL);
+	size_t pending = 0, i;
+	int rc = WRITER_OK;
+	/* A bad event never enters the queue: it is answered here, the others go on. */
+	for (i = 0; i < n; i++) {
+		results[i] = writer_event_check(&evs[i], now);
+		wts[i] = (struct writer_waiter){ .ev = &evs[i], .result = results[i], .cond = &cond,
+						 .pending = &pending };
 	}
-	w->q[(w->q_head + w->q_count) % w->cfg.queue_max] = &wt;
-	w->q_count++;
-	pthread_cond_signal(&w->cond_work);
-	while (!wt.done)
-		pthread_cond_wait(&wt.cond, &w->mtx);
+	pthread_mutex_lock(&w->mtx);
+	for (i = 0; i < n; i++) {
+		if (results[i] != WRITER_OK)
+			continue;
+		while (!w->stopping && w->q_count >= w->cfg.queue_max)
+			pthread_cond_wait(&w->cond_space, &w->mtx);
+		if (w->stopping)
+			break;
+		w->q[(w->q_head + w->q_count) % w->cfg.queue_max] = &wts[i];
+		w->q_count++;
+		pending++;
+		pthread_cond_signal(&w->cond_work);
+	}
+	for (size_t k = i; k < n; k++) /* not queued: the writer is stopping */
+		if (results[k] == WRITER_OK)
+			wts[k].result = WRITER_ESTOPPED;
+	while (pending > 0)
+		pthread_cond_wait(&cond, &w->mtx);
 	pthread_mutex_unlock(&w->mtx);
-	pthread_cond_destroy(&wt.cond);
-	return wt.result;
+	for (i = 0; i < n; i++) {
+		results[i] = wts[i].result;
+		if (results[i] != WRITER_OK && rc == WRITER_OK)
+			rc = results[i];
+	}
+	pthread_cond_destroy(&cond);
+	if (wts != &one)
+		free(wts);
+	return rc;
 }
 
 static char *dup_or_empty(const char *s)

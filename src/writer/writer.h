@@ -64,6 +64,10 @@ int writer_start(const struct writer_config *cfg, struct store *store, struct zo
 /* Hands ev to the writer and waits until its transaction committed (or failed): only then may a
  * producer say "stored". Thread-safe. */
 int writer_submit(struct writer *w, const struct writer_event *ev);
+/* The same for n events at once (a bulk importer, a report naming several relays): they are
+ * queued together and the caller is woken once, when all are committed. results[i] is each
+ * event's own result; the return value is the first error, or WRITER_OK. */
+int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t n, int *results);
 /* Stops after committing what is queued; frees w. */
 void writer_stop(struct writer *w);
 

@@ -8,11 +8,13 @@
 #include "writer/writer.h"
 
 /* A producer's request, on the producer's stack until the writer completes it. */
+/* One queued event. A producer's events share one condition and one count of those not yet
+ * answered: the producer is woken once, when the last of them is. */
 struct writer_waiter {
 	const struct writer_event *ev;
 	int result;
-	bool done;
-	pthread_cond_t cond;
+	pthread_cond_t *cond;
+	size_t *pending;
 };
 
 /* When a listing must be looked at again. An entry may be early (the listing was extended

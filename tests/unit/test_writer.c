@@ -600,6 +600,42 @@ static void test_concurrent_producers_nothing_lost(void **state)
 	assert_true(zone_listed(f, "100.67.7.250"));
 }
 
+/* Many events in one call: each is answered on its own, a bad one does not stop the others,
+ * and the caller returns only when all of them are committed. */
+static void test_submit_many(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 2001;
+	struct writer_event *evs = calloc(n, sizeof *evs);
+	int *results = calloc(n, sizeof *results);
+	assert_non_null(evs);
+	assert_non_null(results);
+	for (size_t i = 0; i < n; i++) {
+		char ip[32];
+		snprintf(ip, sizeof ip, "100.70.%zu.%zu", i / 2 / 250, i / 2 % 250 + 1);
+		evs[i].type = WRITER_EV_EVIDENCE;
+		ip_of(ip, evs[i].evidence.ip);
+		evs[i].evidence.kind = STORE_KIND_TRAP; /* two hits per address: listed */
+		evs[i].evidence.cls = STORE_CLASS_SPAM;
+		evs[i].evidence.received_at = 0;
+	}
+	evs[1000].evidence.kind = (enum store_kind)9; /* not a kind */
+	assert_int_equal(writer_submit_many(f->w, evs, n, results), WRITER_EINVAL);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(results[i], i == 1000 ? WRITER_EINVAL : WRITER_OK);
+	struct counter c = { .s = f->store };
+	fx_stop(f);
+	fx_start(f);
+	c.s = f->store;
+	assert_int_equal(store_evidence_ips(f->store, 0, count_ip, &c), STORE_OK);
+	assert_int_equal(c.n, 2000);
+	assert_true(zone_listed(f, "100.70.0.1"));   /* events 0 and 1 */
+	assert_true(zone_listed(f, "100.70.3.250")); /* events 1998 and 1999 */
+	assert_false(zone_listed(f, "100.70.2.1"));  /* event 1000 was refused, 1001 alone */
+	free(evs);
+	free(results);
+}
+
 static void test_throughput(void **state)
 {
 	struct fx *f = *state;
@@ -667,6 +703,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rebuild_equals_incremental, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_producers_nothing_lost, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_submit_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_1m_listings, setup, teardown),
 	};
