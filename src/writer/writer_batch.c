@@ -407,10 +407,18 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 	}
 }
 
-static void batch_reset(struct writer *w)
+/* Starts a round. Zone changes of earlier rounds may still wait for publication (they are
+ * coalesced, writer.c): a round only ever drops its own, back to the mark it started at. */
+static size_t batch_reset(struct writer *w)
 {
 	w->touched_n = 0;
-	w->changes_n = 0;
+	return w->changes_n;
+}
+
+static void batch_undo(struct writer *w, size_t mark)
+{
+	w->touched_n = 0;
+	w->changes_n = mark;
 }
 
 int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n, int *results)
@@ -418,7 +426,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 	int64_t now = writer_now();
 	size_t excl_before = w->excl_n;
 	uint32_t serial = w->serial;
-	batch_reset(w);
+	size_t mark = batch_reset(w);
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	for (size_t i = 0; i < n && rc == WRITER_OK; i++) {
 		/* A bad event fails alone (the time may have passed an --until since submit). */
@@ -436,7 +444,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		store_rollback(w->store);
 		log_err("writer", "batch of %zu events failed: %s", n, writer_strerror(rc));
 		w->excl_n = excl_before; /* stale timers are harmless: they re-read the store */
-		batch_reset(w);
+		batch_undo(w, mark);
 		for (size_t i = 0; i < n; i++)
 			results[i] = rc;
 		return rc;
@@ -510,7 +518,7 @@ void writer_timers_run(struct writer *w, int64_t now)
 		due = w->excl[i].until != 0 && w->excl[i].until <= now;
 	if (!due)
 		return;
-	batch_reset(w);
+	size_t mark = batch_reset(w);
 	uint32_t serial = w->serial;
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	if (rc == WRITER_OK)
@@ -533,7 +541,7 @@ void writer_timers_run(struct writer *w, int64_t now)
 		/* Put the timers back so that the next round tries again. */
 		for (size_t i = 0; i < w->touched_n; i++)
 			heap_push(w, now, w->touched[i]);
-		batch_reset(w);
+		batch_undo(w, mark);
 		return;
 	}
 	w->serial = serial;
@@ -645,12 +653,12 @@ static int load_stale(struct writer *w, int64_t now)
 		rc = WRITER_ESTORE;
 	if (rc != WRITER_OK) {
 		store_rollback(w->store);
-		batch_reset(w);
+		batch_undo(w, 0);
 		return rc;
 	}
 	w->serial = serial;
 	writer_publish_changes(w);
-	batch_reset(w);
+	batch_undo(w, 0);
 	return WRITER_OK;
 }
 
@@ -703,7 +711,9 @@ int writer_rebuild(struct writer *w)
 	int64_t now = writer_now();
 	uint32_t serial = w->serial + 1;
 	uint64_t t0 = time_mono_ns();
-	batch_reset(w);
+	/* Changes still waiting for publication are dropped: the rebuild publishes a whole
+	 * snapshot made from the store, which holds them already. */
+	batch_undo(w, 0);
 	w->heap_n = 0;
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	if (rc == WRITER_OK && store_listing_clear(w->store) != STORE_OK)
@@ -742,12 +752,12 @@ int writer_rebuild(struct writer *w)
 		goto fail;
 	log_info("writer", "rebuilt addresses=%zu listings=%zu serial=%u ms=%llu", w->touched_n,
 		 w->changes_n, serial, (unsigned long long)((time_mono_ns() - t0) / 1000000u));
-	batch_reset(w);
+	batch_undo(w, 0);
 	return WRITER_OK;
 
 fail:
 	log_err("writer", "rebuild failed: %s", writer_strerror(rc));
-	batch_reset(w);
+	batch_undo(w, 0);
 	/* The heap was emptied: refill it from the store so expiry keeps working. */
 	w->heap_n = 0;
 	struct load_ctx c = { .w = w, .now = now, .rc = WRITER_OK };
