@@ -71,6 +71,20 @@ static bool deadline_passed(const struct timespec *ts)
 
 /* How long the idle writer may sleep: until the next timer is due. With the test clock, time
  * jumps when a test rewrites the file, so look again every 100 ms. */
+/* Zone changes are published at most this often (10 ms), and never later than that after
+ * their commit: well inside the 100 ms from acknowledgement to DNS answer that issue 4
+ * allows. */
+#define WRITER_PUBLISH_NS 10000000ull
+
+/* How long pending zone changes may still wait for their publication (UINT64_MAX: none). */
+static uint64_t publish_wait_ns(const struct writer *w)
+{
+	if (w->changes_n == 0)
+		return UINT64_MAX;
+	uint64_t since = time_mono_ns() - w->published_ns;
+	return since >= WRITER_PUBLISH_NS ? 0 : WRITER_PUBLISH_NS - since;
+}
+
 static uint64_t idle_wait_ns(const struct writer *w)
 {
 	uint64_t cap = test_clock_path() ? 100000000ull : 60000000000ull;
@@ -92,8 +106,6 @@ static uint64_t idle_wait_ns(const struct writer *w)
 
 /* ---- the thread ---- */
 
-/* 10 ms: well inside the 100 ms from acknowledgement to DNS answer that issue 4 allows. */
-#define WRITER_PUBLISH_NS 10000000ull
 
 /* Called with mtx held. */
 static void waiter_done(struct writer_waiter *wt)
@@ -186,7 +198,9 @@ static void *writer_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&w->mtx);
 		if (w->q_count == 0 && !w->stopping) {
-			uint64_t ns = idle_wait_ns(w);
+			uint64_t ns = idle_wait_ns(w), pub = publish_wait_ns(w);
+			if (pub < ns)
+				ns = pub;
 			if (ns > 0) {
 				struct timespec dl;
 				deadline_after_ns(&dl, ns);
@@ -216,10 +230,13 @@ static void *writer_main(void *arg)
 		if (n > 0)
 			batch_run(w, batch, n, results);
 		writer_timers_run(w, writer_now());
+		/* A quiet moment publishes what is pending, but still at most once per
+		 * WRITER_PUBLISH_NS: a steady trickle of changes (one a millisecond) would
+		 * otherwise publish each one on its own. */
 		pthread_mutex_lock(&w->mtx);
 		bool idle = w->q_count == 0;
 		pthread_mutex_unlock(&w->mtx);
-		if (idle)
+		if (idle && publish_wait_ns(w) == 0)
 			writer_publish_changes(w);
 	}
 	writer_publish_changes(w);
