@@ -99,6 +99,54 @@ for r in $(seq 1 $runs); do
 	lat50+=("$(echo "$b" | field ack_to_dns_p50_us)"); lat99+=("$(echo "$b" | field ack_to_dns_p99_us)")
 done
 mq0=$(printf '%s\n' "${q0[@]}" | median) mq1=$(printf '%s\n' "${q1[@]}" | median)
+
+# The anchor for the same question: rbldnsd cannot change one entry, it reloads its file.
+# Touched every 0.5 s with -c 1, it reloads about once a second, as often as it can.
+say "== 4. rbldnsd on the same 1M-entry zone, reloading its file as often as it can"
+zdir=$out/data-$listings
+if [ ! -f "$zdir/zone.rbldnsd" ]; then
+	mkdir -p "$zdir"
+	python3 "$here/gen.py" zone --count "$listings" --seed 1 --format rbldnsd >"$zdir/zone.rbldnsd"
+fi
+rdir=$work/rbl
+mkdir -p "$rdir"
+cp "$zdir/zone.rbldnsd" "$rdir/zone.rbldnsd"
+chmod 755 "$rdir"
+chmod 644 "$rdir/zone.rbldnsd"
+python3 "$here/gen.py" queries --from "$rdir/zone.rbldnsd" --hit 0.3 --count 200000 --types A,TXT \
+	--seed 2 >"$work/rq.txt"
+ruser=()
+id rbldns >/dev/null 2>&1 && ruser=(-u rbldns)
+[ ${#ruser[@]} -eq 0 ] && [ "$(id -u)" -eq 0 ] && ruser=(-u nobody)
+rbl_run() { # RELOAD(0|1): prints the qblast RESULT line
+	local reload=$1 port rpid tpid="" q
+	port=$(free_port)
+	taskset -c 0 rbldnsd -n "${ruser[@]}" -b "127.0.0.1/$port" -c 1 -w "$rdir" \
+		bl.example.org:ip4set:zone.rbldnsd >/dev/null 2>&1 &
+	rpid=$!
+	pids+=("$rpid")
+	for _ in $(seq 1 100); do
+		[ "$(dig @127.0.0.1 -p "$port" +time=1 +tries=1 +short 2.0.0.127.bl.example.org A 2>/dev/null)" = 127.0.0.2 ] && break
+		sleep 0.1
+	done
+	if [ "$reload" = 1 ]; then
+		( end=$((SECONDS + secs + 2)); while [ $SECONDS -lt $end ]; do touch "$rdir/zone.rbldnsd"; sleep 0.5; done ) &
+		tpid=$!
+	fi
+	q=$(taskset -c 1 "$work/qblast" -s 127.0.0.1 -p "$port" -d "$work/rq.txt" -l "$secs" -q 100 2>/dev/null | grep '^RESULT')
+	[ -n "$tpid" ] && { kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null; }
+	kill "$rpid" 2>/dev/null
+	wait "$rpid" 2>/dev/null || true
+	echo "$q"
+}
+r0=() r1=()
+if command -v rbldnsd >/dev/null; then
+	for r in $(seq 1 $runs); do
+		a=$(rbl_run 0); say "   no reloads:      $a"; r0+=("$(echo "$a" | field qps)")
+		b=$(rbl_run 1); say "   reloading:       $b"; r1+=("$(echo "$b" | field qps)")
+	done
+fi
+mr0=$(printf '%s\n' "${r0[@]:-0}" | median) mr1=$(printf '%s\n' "${r1[@]:-0}" | median)
 say ""
 say "summary (medians)"
 say "   events/s through the writer, committed:   $eps_med (one a call), $epsb_med (64 a call)"
@@ -106,4 +154,5 @@ say "   rebuild of $listings listings at start:  $rebuild s"
 say "   ack -> answered by DNS, p50 / p99:        $(printf '%s\n' "${lat50[@]}" | median) / $(printf '%s\n' "${lat99[@]}" | median) us"
 say "   DNS qps, no changes / 1000 changes/s:     $mq0 / $mq1  (ratio $(awk -v a="$mq1" -v b="$mq0" 'BEGIN { printf "%.2f", a / b }'))"
 say "   DNS p99, no changes / 1000 changes/s:     $(printf '%s\n' "${p0[@]}" | median) / $(printf '%s\n' "${p1[@]}" | median) us"
+say "   rbldnsd qps, no reloads / reloading:       $mr0 / $mr1  (ratio $(awk -v a="$mr1" -v b="$mr0" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'))"
 say "intake.sh: log written to $log"
