@@ -76,9 +76,7 @@ static int excl_match(const struct store_exclusion *ex, void *arg)
 	return 1;
 }
 
-/* The evidence against ip and what else the policy weighs; the caller frees l->v. why_excl
- * gets the reason of a covering exclusion ("" if none). */
-static int policy_inputs(const struct ctl_run *r, const uint8_t ip[16], struct ev_list *l,
+static int policy_inputs_read(const struct ctl_run *r, const uint8_t ip[16], struct ev_list *l,
 			 struct policy_context *ctx, char *why_excl, size_t cap)
 {
 	memset(l, 0, sizeof(*l));
@@ -111,6 +109,20 @@ static int policy_inputs(const struct ctl_run *r, const uint8_t ip[16], struct e
 	else if (rc != STORE_ENOTFOUND)
 		return rc;
 	return STORE_OK;
+}
+
+/* The evidence against ip and what else the policy weighs; on success the caller frees l->v,
+ * on failure nothing is left to free. why_excl gets the reason of a covering exclusion ("" if
+ * none). */
+static int policy_inputs(const struct ctl_run *r, const uint8_t ip[16], struct ev_list *l,
+			 struct policy_context *ctx, char *why_excl, size_t cap)
+{
+	int rc = policy_inputs_read(r, ip, l, ctx, why_excl, cap);
+	if (rc != STORE_OK) {
+		free(l->v);
+		l->v = NULL;
+	}
+	return rc;
 }
 
 static int fail_store(const struct ctl_run *r, int rc)
@@ -169,10 +181,8 @@ static int run_check(const struct ctl_run *r)
 	struct policy_context ctx;
 	char why_excl[STORE_TEXT_MAX];
 	int rc = policy_inputs(r, r->req->ip, &l, &ctx, why_excl, sizeof(why_excl));
-	if (rc != STORE_OK) {
-		free(l.v);
+	if (rc != STORE_OK)
 		return fail_store(r, rc);
-	}
 	struct policy_result res;
 	int prc = policy_evaluate(&r->svc->policy, l.v, l.n, &ctx, r->now, &res, NULL);
 	if (prc != POLICY_OK) {
@@ -221,10 +231,8 @@ static int run_explain(const struct ctl_run *r)
 	struct policy_context ctx;
 	char why_excl[STORE_TEXT_MAX];
 	int rc = policy_inputs(r, r->req->ip, &l, &ctx, why_excl, sizeof(why_excl));
-	if (rc != STORE_OK) {
-		free(l.v);
+	if (rc != STORE_OK)
 		return fail_store(r, rc);
-	}
 	char ips[IP6_STRLEN];
 	ctl_ip_format(r->req->ip, ips);
 	fprintf(r->out, "ip: %s\n", ips);
