@@ -53,6 +53,15 @@ static int udp_pktinfo(int fd, int family)
 	return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 }
 
+/* Closes a socket whose setup failed and returns -1, keeping errno for the caller's log. */
+static int sock_close_keep_errno(int fd)
+{
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
 static int udp_open(const struct sockaddr_storage *ss, socklen_t len)
 {
 	int one = 1;
@@ -70,11 +79,8 @@ static int udp_open(const struct sockaddr_storage *ss, socklen_t len)
 	if (bind(fd, (const struct sockaddr *)ss, len) != 0)
 		goto fail_close;
 	return fd;
-fail_close:;
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
+fail_close:
+	return sock_close_keep_errno(fd);
 }
 
 static int tcp_open(const struct sockaddr_storage *ss, socklen_t len)
@@ -91,11 +97,8 @@ static int tcp_open(const struct sockaddr_storage *ss, socklen_t len)
 	    bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, DNS_TCP_BACKLOG) != 0)
 		goto fail_close;
 	return fd;
-fail_close:;
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return -1;
+fail_close:
+	return sock_close_keep_errno(fd);
 }
 
 static void addr_port_set(struct sockaddr_storage *ss, in_port_t port)
