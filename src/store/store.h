@@ -108,6 +108,9 @@ void store_close(struct store *s);
 int store_schema_version(const struct store *s);
 /* The schema version this binary writes (the last migration). */
 int store_schema_latest(void);
+/* How many WAL checkpoints the store's background thread has run (a writer's only; they keep
+ * the log's copying out of the writer's commits). */
+unsigned long store_checkpoints(const struct store *s);
 
 /* Transactions: every write below must be inside one (the writer groups a batch into one). */
 int store_begin(struct store *s);

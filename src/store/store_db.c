@@ -301,6 +301,8 @@ static int open_db(struct store *s, const char *dir)
 		return rc;
 	if ((rc = migrate(s, path)) != STORE_OK)
 		return rc;
+	if (s->write && (rc = store_ckpt_attach(s, path)) != STORE_OK)
+		return rc;
 	return prepare_all(s);
 }
 
@@ -342,6 +344,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	store_ckpt_detach(s);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)

@@ -37,9 +37,15 @@ struct store {
 	int lock_fd; /* -1 for a read-only opener */
 	bool write;
 	int version;
+	struct store_ckpt *ckpt; /* the background checkpointer (writers only) */
 };
 
 /* Logs SQLite's message for a failed step of what and returns STORE_EIO. */
 int store_fail(struct store *s, const char *what, int rc);
+
+/* store_checkpoint.c: takes WAL checkpoints off the writer's commits (path: the database). */
+int store_ckpt_attach(struct store *s, const char *path);
+/* Stops the checkpointer's thread and closes its connection; before the store's own. */
+void store_ckpt_detach(struct store *s);
 
 #endif

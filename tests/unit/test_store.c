@@ -756,6 +756,60 @@ static void test_readonly_needs_file(void **state)
 	assert_int_equal(store_open_mode(NULL, false, &ro), STORE_EINVAL);
 }
 
+/* ---- checkpoints ------------------------------------------------------------- */
+
+static int count_ip_cb(const uint8_t ip[16], void *arg)
+{
+	(void)ip;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A steady stream of commits: the log is checkpointed by the store's own thread, yet it never
+ * grows without bound (a passive checkpoint beside a busy writer cannot restart it alone),
+ * and everything committed is there after a reopen. */
+static void test_wal_checkpoints_bounded(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	char wal[128];
+	snprintf(wal, sizeof wal, "%s/trapline.db-wal", f->dir);
+	struct store_evidence ev = evidence("10.0.0.0", STORE_KIND_TRAP, 1700000000, "");
+	memset(ev.source, 'x', sizeof ev.source - 1); /* big rows: many pages per commit */
+	ev.source[sizeof ev.source - 1] = '\0';
+	off_t biggest = 0;
+	int n = 0;
+	/* About 90,000 log frames: well past the 32,768 at which the log must start over. */
+	for (int tx = 0; tx < 3000; tx++) {
+		assert_int_equal(store_begin(f->s), 0);
+		for (int j = 0; j < 10; j++, n++) {
+			/* Distinct addresses all over the index: an odd multiplier permutes 24 bits. */
+			uint32_t v = ((uint32_t)n * 2654435761u) & 0xffffffu;
+			ev.ip[12] = 11;
+			ev.ip[13] = (uint8_t)(v >> 16);
+			ev.ip[14] = (uint8_t)(v >> 8);
+			ev.ip[15] = (uint8_t)v;
+			assert_int_equal(store_evidence_add(f->s, &ev), 0);
+		}
+		assert_int_equal(store_commit(f->s), 0);
+		struct stat st;
+		if (stat(wal, &st) == 0 && st.st_size > biggest)
+			biggest = st.st_size;
+	}
+	for (int i = 0; i < 500 && store_checkpoints(f->s) == 0; i++)
+		usleep(10000);
+	assert_true(store_checkpoints(f->s) > 0);
+	/* 32,768 frames of 4 KiB + 24 bytes, plus the commit that crossed the line. */
+	print_message("store: largest log %.1f MiB, %lu background checkpoints\n",
+		      (double)biggest / 1048576.0, store_checkpoints(f->s));
+	assert_true(biggest < (off_t)(32768 + 2000) * (4096 + 24));
+	store_close(f->s);
+	f->s = open_w(f);
+	int rows = 0;
+	assert_int_equal(store_evidence_ips(f->s, 0, count_ip_cb, &rows), 0);
+	assert_int_equal(rows, n);
+}
+
 /* ---- throughput -------------------------------------------------------------- */
 
 static void test_evidence_throughput(void **state)
@@ -807,6 +861,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_keeps_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_needs_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_checkpoints_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_throughput, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
