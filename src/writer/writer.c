@@ -62,13 +62,6 @@ static void deadline_after_ns(struct timespec *ts, uint64_t ns)
 	ts->tv_nsec = (long)(t % 1000000000u);
 }
 
-static bool deadline_passed(const struct timespec *ts)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
-}
-
 /* How long the idle writer may sleep: until the next timer is due. With the test clock, time
  * jumps when a test rewrites the file, so look again every 100 ms. */
 /* Zone changes are published at most this often (10 ms), and never later than that after
@@ -107,11 +100,22 @@ static uint64_t idle_wait_ns(const struct writer *w)
 /* ---- the thread ---- */
 
 
-/* Called with mtx held. */
+/* A posted event: the waiter and the writer's copy of the event, freed when answered. */
+struct writer_post {
+	struct writer_waiter wt;
+	struct writer_event ev;
+};
+
+/* Answers one event. Needs no lock: the result is written before the count is released. */
 static void waiter_done(struct writer_waiter *wt)
 {
-	if (--*wt->pending == 0)
-		pthread_cond_signal(wt->cond);
+	if (wt->cb) {
+		wt->cb(wt->cb_arg, wt->result);
+		free((struct writer_post *)wt); /* wt is the post's first member */
+		return;
+	}
+	if (atomic_fetch_sub_explicit(wt->pending, 1, memory_order_acq_rel) == 1)
+		sem_post(wt->done);
 }
 
 static bool is_special(const struct writer_waiter *wt)
@@ -124,25 +128,54 @@ static struct writer_waiter *queue_pop(struct writer *w)
 	struct writer_waiter *wt = w->q[w->q_head];
 	w->q_head = (w->q_head + 1) % w->cfg.queue_max;
 	w->q_count--;
+	if (!wt->cb)
+		w->q_blocking--;
 	return wt;
 }
 
+/* Called with mtx held. Queues wt, waiting for room, and wakes the writer if this is what it
+ * waits for. false: the writer is stopping, wt was not queued. */
+static bool queue_push(struct writer *w, struct writer_waiter *wt)
+{
+	while (!w->stopping && w->q_count >= w->cfg.queue_max)
+		pthread_cond_wait(&w->cond_space, &w->mtx);
+	if (w->stopping)
+		return false;
+	wt->queued_ns = time_mono_ns();
+	w->q[(w->q_head + w->q_count) % w->cfg.queue_max] = wt;
+	w->q_count++;
+	if (!wt->cb)
+		w->q_blocking++;
+	if (w->want == WRITER_WANT_ANY ||
+	    (w->want == WRITER_WANT_URGENT &&
+	     (!wt->cb || w->q_count >= w->cfg.batch_max || is_special(wt)))) {
+		w->want = WRITER_WANT_NONE; /* one wake-up is enough */
+		pthread_cond_signal(&w->cond_work);
+	}
+	return true;
+}
+
 /* Called with mtx held and the queue not empty: takes one special event alone, or up to
- * batch_max normal ones. It waits up to batch_wait_ms for the producers of the previous batch
- * to come back (they are likely to), but not for more than that many: a lone producer is never
- * delayed. */
+ * batch_max normal ones. Blocked producers have waited already (their events queued up while
+ * the previous batch committed), so a batch with one of them closes at once; posted events
+ * wait until the oldest is batch_wait_ms old, to share one commit with those that follow. */
 static size_t batch_take(struct writer *w, struct writer_waiter **batch)
 {
 	if (is_special(w->q[w->q_head])) {
 		batch[0] = queue_pop(w);
 		return 1;
 	}
-	size_t want = w->last_batch < w->cfg.batch_max ? w->last_batch : w->cfg.batch_max;
-	if (w->q_count < want && w->cfg.batch_wait_ms > 0) {
+	uint64_t due = w->q[w->q_head]->queued_ns + (uint64_t)w->cfg.batch_wait_ms * 1000000u;
+	while (w->q_count < w->cfg.batch_max && w->q_blocking == 0 && !w->stopping &&
+	       !is_special(w->q[(w->q_head + w->q_count - 1) % w->cfg.queue_max])) {
+		uint64_t now = time_mono_ns();
+		if (now >= due)
+			break;
 		struct timespec dl;
-		deadline_after_ns(&dl, (uint64_t)w->cfg.batch_wait_ms * 1000000u);
-		while (w->q_count < want && !w->stopping && !deadline_passed(&dl))
-			pthread_cond_timedwait(&w->cond_work, &w->mtx, &dl);
+		deadline_after_ns(&dl, due - now);
+		w->want = WRITER_WANT_URGENT;
+		pthread_cond_timedwait(&w->cond_work, &w->mtx, &dl);
+		w->want = WRITER_WANT_NONE;
 	}
 	size_t n = 0;
 	while (w->q_count > 0 && n < w->cfg.batch_max && !is_special(w->q[w->q_head]))
@@ -150,33 +183,32 @@ static size_t batch_take(struct writer *w, struct writer_waiter **batch)
 	return n;
 }
 
-static void batch_complete(struct writer *w, struct writer_waiter **batch, size_t n,
-			   const int *results)
+static void batch_complete(struct writer_waiter **batch, size_t n, const int *results)
 {
-	pthread_mutex_lock(&w->mtx);
 	for (size_t i = 0; i < n; i++) {
 		batch[i]->result = results[i];
 		waiter_done(batch[i]);
 	}
-	pthread_mutex_unlock(&w->mtx);
 }
 
 static void batch_run(struct writer *w, struct writer_waiter **batch, size_t n, int *results)
 {
 	if (batch[0]->ev->type == WRITER_EV_REBUILD) {
 		results[0] = writer_rebuild(w);
-		batch_complete(w, batch, n, results);
+		batch_complete(batch, n, results);
 		return;
 	}
 	if (batch[0]->ev->type == WRITER_EV_EXPORT) {
 		results[0] = writer_export(w);
-		batch_complete(w, batch, n, results);
+		batch_complete(batch, n, results);
 		return;
 	}
 	writer_batch_apply(w, batch, n, results);
+	atomic_fetch_add_explicit(&w->st_events, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->st_batches, 1, memory_order_relaxed);
 	/* Acknowledge as soon as the transaction is durable; publishing waits for DNS readers to
 	 * leave the old snapshot, which producers need not wait for. */
-	batch_complete(w, batch, n, results);
+	batch_complete(batch, n, results);
 	/* While events keep coming, publish at most once per WRITER_PUBLISH_NS: each publication
 	 * copies the overlay and waits out an RCU grace period, whose membarrier interrupts every
 	 * DNS worker. What is left is published as soon as the queue runs dry (writer_main). */
@@ -204,7 +236,9 @@ static void *writer_main(void *arg)
 			if (ns > 0) {
 				struct timespec dl;
 				deadline_after_ns(&dl, ns);
+				w->want = WRITER_WANT_ANY;
 				pthread_cond_timedwait(&w->cond_work, &w->mtx, &dl);
+				w->want = WRITER_WANT_NONE;
 			}
 		}
 		if (w->q_count == 0 && w->stopping) {
@@ -216,14 +250,13 @@ static void *writer_main(void *arg)
 			if (!batch) {
 				/* Without memory for batches, fail requests rather than hang them. */
 				struct writer_waiter *wt = queue_pop(w);
-				wt->result = WRITER_ENOMEM;
-				waiter_done(wt);
 				pthread_cond_broadcast(&w->cond_space);
 				pthread_mutex_unlock(&w->mtx);
+				wt->result = WRITER_ENOMEM;
+				waiter_done(wt);
 				continue;
 			}
 			n = batch_take(w, batch);
-			w->last_batch = n;
 			pthread_cond_broadcast(&w->cond_space);
 		}
 		pthread_mutex_unlock(&w->mtx);
@@ -262,44 +295,73 @@ int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t 
 	struct writer_waiter one, *wts = n == 1 ? &one : calloc(n, sizeof *wts);
 	if (!wts)
 		return WRITER_ENOMEM;
-	pthread_cond_t cond;
-	pthread_cond_init(&cond, NULL);
-	size_t pending = 0, i;
+	sem_t done;
+	sem_init(&done, 0, 0);
+	/* One count for the producer itself until it has queued everything: the writer cannot
+	 * post the semaphore while this call may still add events. */
+	atomic_size_t pending = 1;
+	size_t i;
 	int rc = WRITER_OK;
 	/* A bad event never enters the queue: it is answered here, the others go on. */
 	for (i = 0; i < n; i++) {
 		results[i] = writer_event_check(&evs[i], now);
-		wts[i] = (struct writer_waiter){ .ev = &evs[i], .result = results[i], .cond = &cond,
+		wts[i] = (struct writer_waiter){ .ev = &evs[i], .result = results[i], .done = &done,
 						 .pending = &pending };
 	}
 	pthread_mutex_lock(&w->mtx);
 	for (i = 0; i < n; i++) {
 		if (results[i] != WRITER_OK)
 			continue;
-		while (!w->stopping && w->q_count >= w->cfg.queue_max)
-			pthread_cond_wait(&w->cond_space, &w->mtx);
-		if (w->stopping)
+		atomic_fetch_add_explicit(&pending, 1, memory_order_relaxed);
+		if (!queue_push(w, &wts[i])) {
+			atomic_fetch_sub_explicit(&pending, 1, memory_order_relaxed);
 			break;
-		w->q[(w->q_head + w->q_count) % w->cfg.queue_max] = &wts[i];
-		w->q_count++;
-		pending++;
-		pthread_cond_signal(&w->cond_work);
+		}
 	}
+	pthread_mutex_unlock(&w->mtx);
 	for (size_t k = i; k < n; k++) /* not queued: the writer is stopping */
 		if (results[k] == WRITER_OK)
 			wts[k].result = WRITER_ESTOPPED;
-	while (pending > 0)
-		pthread_cond_wait(&cond, &w->mtx);
-	pthread_mutex_unlock(&w->mtx);
+	if (atomic_fetch_sub_explicit(&pending, 1, memory_order_acq_rel) != 1)
+		while (sem_wait(&done) != 0)
+			; /* EINTR: a signal handler ran */
 	for (i = 0; i < n; i++) {
 		results[i] = wts[i].result;
 		if (results[i] != WRITER_OK && rc == WRITER_OK)
 			rc = results[i];
 	}
-	pthread_cond_destroy(&cond);
+	sem_destroy(&done);
 	if (wts != &one)
 		free(wts);
 	return rc;
+}
+
+int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg)
+{
+	if (!w || !ev || !done)
+		return WRITER_EINVAL;
+	int rc = writer_event_check(ev, writer_now());
+	if (rc != WRITER_OK)
+		return rc;
+	struct writer_post *p = malloc(sizeof *p);
+	if (!p)
+		return WRITER_ENOMEM;
+	p->ev = *ev;
+	p->wt = (struct writer_waiter){ .ev = &p->ev, .cb = done, .cb_arg = arg };
+	pthread_mutex_lock(&w->mtx);
+	bool queued = queue_push(w, &p->wt);
+	pthread_mutex_unlock(&w->mtx);
+	if (!queued) {
+		free(p);
+		return WRITER_ESTOPPED;
+	}
+	return WRITER_OK;
+}
+
+void writer_stats(struct writer *w, struct writer_stats *out)
+{
+	out->events = atomic_load_explicit(&w->st_events, memory_order_relaxed);
+	out->batches = atomic_load_explicit(&w->st_batches, memory_order_relaxed);
 }
 
 static char *dup_or_empty(const char *s)
@@ -315,6 +377,8 @@ static int writer_copy_config(struct writer *w, const struct writer_config *cfg,
 		w->cfg.queue_max = 65536;
 	if (w->cfg.batch_max == 0)
 		w->cfg.batch_max = 1024;
+	if (w->cfg.batch_wait_ms == 0)
+		w->cfg.batch_wait_ms = 10;
 	w->zone_name = dup_or_empty(cfg->zone);
 	w->export_dir = dup_or_empty(cfg->export_dir);
 	w->cfg.zone = w->zone_name;
@@ -361,7 +425,6 @@ int writer_start(const struct writer_config *cfg, struct store *store, struct zo
 		return WRITER_ENOMEM;
 	w->store = store;
 	w->zone = zone;
-	w->last_batch = 1;
 	int rc = writer_copy_config(w, cfg, defaults);
 	if (rc != WRITER_OK)
 		goto fail_free;

@@ -49,7 +49,7 @@ struct writer_config {
 	uint32_t export_interval_s;    /* 0 = only on demand */
 	size_t queue_max;              /* events waiting at most; producers block beyond (default 65536) */
 	size_t batch_max;              /* events per transaction at most (default 1024) */
-	uint32_t batch_wait_ms;        /* a batch closes after this long (default 2) */
+	uint32_t batch_wait_ms;        /* posted events wait this long for company (0: 10 ms) */
 	const struct store_prefix *default_exclusions; /* never listed (loopback, RFC 1918, ...) */
 	size_t n_default_exclusions;
 };
@@ -68,6 +68,23 @@ int writer_submit(struct writer *w, const struct writer_event *ev);
  * queued together and the caller is woken once, when all are committed. results[i] is each
  * event's own result; the return value is the first error, or WRITER_OK. */
 int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t n, int *results);
+/* Called on the writer's thread once a posted event is committed (result WRITER_OK) or
+ * failed. It must be quick and must not call into the writer: wake the producer (an eventfd,
+ * a flag) and return. */
+typedef void (*writer_done_fn)(void *arg, int result);
+/* Queues a copy of ev and returns at once (blocking only while the queue is full), for
+ * producers that cannot wait, such as an event loop holding many SMTP sessions: done(arg,
+ * result) tells when the event is stored, and only then may the producer say so. Posted
+ * events wait up to batch_wait_ms for others to share their transaction, so that a stream of
+ * them costs one commit per batch rather than one per event. Returns WRITER_OK when queued
+ * (done will be called exactly once), or an error and done is never called. */
+int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg);
+/* What the writer has done since it started: events handled, transactions they took. */
+struct writer_stats {
+	uint64_t events;
+	uint64_t batches;
+};
+void writer_stats(struct writer *w, struct writer_stats *out);
 /* Stops after committing what is queued; frees w. */
 void writer_stop(struct writer *w);
 

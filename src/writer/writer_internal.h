@@ -4,17 +4,30 @@
 #define TRAPLINE_WRITER_INTERNAL_H
 
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 
 #include "writer/writer.h"
 
-/* A producer's request, on the producer's stack until the writer completes it. */
-/* One queued event. A producer's events share one condition and one count of those not yet
- * answered: the producer is woken once, when the last of them is. */
+/* One queued event. A blocking producer's events live on its stack and share one count of
+ * those not yet answered and one semaphore: the writer posts it when the count reaches zero,
+ * without its mutex, so that a woken producer does not queue behind the writer for the lock
+ * it still holds. A posted event (writer_post) is the writer's own copy, with a callback. */
 struct writer_waiter {
 	const struct writer_event *ev;
 	int result;
-	pthread_cond_t *cond;
-	size_t *pending;
+	sem_t *done;
+	atomic_size_t *pending;
+	writer_done_fn cb; /* posted: called, then the waiter freed */
+	void *cb_arg;
+	uint64_t queued_ns; /* monotonic */
+};
+
+/* What would make a waiting writer move on: producers signal only for that. */
+enum writer_want {
+	WRITER_WANT_NONE = 0, /* busy: it looks at the queue when done */
+	WRITER_WANT_ANY,      /* idle: any event */
+	WRITER_WANT_URGENT,   /* gathering posted events: a full batch or a blocked producer */
 };
 
 /* When a listing must be looked at again. An entry may be early (the listing was extended
@@ -48,7 +61,9 @@ struct writer {
 	pthread_cond_t cond_work, cond_space;
 	struct writer_waiter **q;
 	size_t q_head, q_count;
-	size_t last_batch; /* size of the previous batch: how many producers will likely be back */
+	size_t q_blocking; /* queued events whose producer is blocked waiting for them */
+	atomic_ullong st_events, st_batches; /* writer_stats */
+	enum writer_want want;
 	bool stopping;
 	pthread_t thread;
 

@@ -636,6 +636,101 @@ static void test_submit_many(void **state)
 	free(results);
 }
 
+/* ---- posted events (writer_post) ---- */
+
+struct post_acks {
+	atomic_int ok, failed;
+};
+
+static void post_done(void *arg, int result)
+{
+	struct post_acks *a = arg;
+	atomic_fetch_add(result == WRITER_OK ? &a->ok : &a->failed, 1);
+}
+
+static void trap_event(struct writer_event *ev, const char *ip)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->type = WRITER_EV_EVIDENCE;
+	ip_of(ip, ev->evidence.ip);
+	ev->evidence.kind = STORE_KIND_TRAP;
+	ev->evidence.cls = STORE_CLASS_SPAM;
+}
+
+static bool wait_acks(struct post_acks *a, int n)
+{
+	for (int i = 0; i < 500 && atomic_load(&a->ok) + atomic_load(&a->failed) < n; i++)
+		usleep(10000);
+	return atomic_load(&a->ok) + atomic_load(&a->failed) == n;
+}
+
+/* A stream of posted events shares transactions, each event is answered once, and what is
+ * answered is stored and published; a bad event is refused at once and never answered. */
+static void test_post_shares_commits(void **state)
+{
+	struct fx *f = *state;
+	fx_stop(f);
+	f->cfg.batch_wait_ms = 50;
+	fx_start(f);
+	struct post_acks a = { 0 };
+	struct writer_stats before, after;
+	writer_stats(f->w, &before);
+	struct writer_event ev;
+	for (int i = 0; i < 200; i++) {
+		char ip[32];
+		snprintf(ip, sizeof ip, "100.80.0.%d", i / 2 + 1); /* two hits each: listed */
+		trap_event(&ev, ip);
+		assert_int_equal(writer_post(f->w, &ev, post_done, &a), WRITER_OK);
+	}
+	trap_event(&ev, "100.80.1.1");
+	ev.evidence.kind = (enum store_kind)9;
+	assert_int_equal(writer_post(f->w, &ev, post_done, &a), WRITER_EINVAL);
+	assert_true(wait_acks(&a, 200));
+	assert_int_equal(atomic_load(&a.ok), 200);
+	writer_stats(f->w, &after);
+	assert_int_equal(after.events - before.events, 200);
+	/* One commit per event would be 200; posted within microseconds, they share a few. */
+	assert_true(after.batches - before.batches <= 20);
+	assert_true(wait_zone(f, "100.80.0.1", true));
+	assert_true(wait_zone(f, "100.80.0.100", true));
+	assert_false(zone_listed(f, "100.80.1.1"));
+	settle();
+	assert_int_equal(atomic_load(&a.ok) + atomic_load(&a.failed), 200); /* never twice */
+}
+
+/* A blocked producer does not wait out the posted events' gathering time, and stopping the
+ * writer answers every posted event after committing it. */
+static void test_post_blocking_and_stop(void **state)
+{
+	struct fx *f = *state;
+	fx_stop(f);
+	f->cfg.batch_wait_ms = 5000;
+	fx_start(f);
+	struct post_acks a = { 0 };
+	struct writer_event ev;
+	trap_event(&ev, "100.81.0.1");
+	assert_int_equal(writer_post(f->w, &ev, post_done, &a), WRITER_OK);
+	uint64_t t0 = time_mono_ns();
+	add(f, "100.81.0.1", STORE_KIND_TRAP); /* closes the batch: both committed */
+	assert_true(time_mono_ns() - t0 < 2500000000ull);
+	assert_int_equal(atomic_load(&a.ok), 1);
+	assert_true(wait_zone(f, "100.81.0.1", true));
+	for (int i = 0; i < 20; i++) {
+		char ip[32];
+		snprintf(ip, sizeof ip, "100.81.1.%d", i / 2 + 1);
+		trap_event(&ev, ip);
+		assert_int_equal(writer_post(f->w, &ev, post_done, &a), WRITER_OK);
+	}
+	t0 = time_mono_ns();
+	fx_stop(f); /* does not wait 5 s either */
+	assert_true(time_mono_ns() - t0 < 2500000000ull);
+	assert_int_equal(atomic_load(&a.ok), 21);
+	fx_start(f);
+	assert_true(store_listed(f, "100.81.1.1", NULL));
+	assert_true(store_listed(f, "100.81.1.10", NULL));
+	assert_true(zone_listed(f, "100.81.1.10"));
+}
+
 static void test_throughput(void **state)
 {
 	struct fx *f = *state;
@@ -704,6 +799,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_producers_nothing_lost, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_submit_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_shares_commits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_blocking_and_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_1m_listings, setup, teardown),
 	};
