@@ -107,7 +107,7 @@ struct writer_post {
 };
 
 /* Answers one event. Needs no lock: the result is written before the count is released. */
-static void waiter_done(struct writer_waiter *wt)
+void writer_waiter_done(struct writer_waiter *wt)
 {
 	if (wt->cb) {
 		wt->cb(wt->cb_arg, wt->result);
@@ -187,7 +187,7 @@ static void batch_complete(struct writer_waiter **batch, size_t n, const int *re
 {
 	for (size_t i = 0; i < n; i++) {
 		batch[i]->result = results[i];
-		waiter_done(batch[i]);
+		writer_waiter_done(batch[i]);
 	}
 }
 
@@ -199,8 +199,7 @@ static void batch_run(struct writer *w, struct writer_waiter **batch, size_t n, 
 		return;
 	}
 	if (batch[0]->ev->type == WRITER_EV_EXPORT) {
-		results[0] = writer_export(w);
-		batch_complete(batch, n, results);
+		writer_export(w, batch[0]); /* answered when the files are written */
 		return;
 	}
 	writer_batch_apply(w, batch, n, results);
@@ -253,7 +252,7 @@ static void *writer_main(void *arg)
 				pthread_cond_broadcast(&w->cond_space);
 				pthread_mutex_unlock(&w->mtx);
 				wt->result = WRITER_ENOMEM;
-				waiter_done(wt);
+				writer_waiter_done(wt);
 				continue;
 			}
 			n = batch_take(w, batch);
@@ -406,6 +405,7 @@ static int writer_copy_config(struct writer *w, const struct writer_config *cfg,
 
 static void writer_free(struct writer *w)
 {
+	writer_exporter_stop(w);
 	writer_state_free(w);
 	free(w->q);
 	free(w->zone_name);
@@ -429,6 +429,8 @@ int writer_start(const struct writer_config *cfg, struct store *store, struct zo
 	if (rc != WRITER_OK)
 		goto fail_free;
 	rc = writer_load(w);
+	if (rc == WRITER_OK)
+		rc = writer_exporter_start(w);
 	if (rc != WRITER_OK)
 		goto fail_free;
 	pthread_condattr_t ca;

@@ -510,7 +510,7 @@ static int expire_exclusions(struct writer *w, int64_t now)
 void writer_timers_run(struct writer *w, int64_t now)
 {
 	if (w->cfg.export_interval_s > 0 && w->export_dir[0] && now >= w->next_export) {
-		writer_export(w);
+		writer_export(w, NULL);
 		w->next_export = now + w->cfg.export_interval_s;
 	}
 	bool due = w->heap_n > 0 && w->heap[0].at <= now;
@@ -771,30 +771,6 @@ fail:
 }
 
 /* ---- exports ---- */
-
-int writer_export(struct writer *w)
-{
-	if (!w->export_dir[0] || !w->current)
-		return WRITER_OK;
-	static const struct {
-		int format;
-		const char *name;
-	} files[] = { { ZONE_EXPORT_RBLDNSD, "trapline.rbldnsd" }, { ZONE_EXPORT_BIND, "trapline.zone" } };
-	int result = WRITER_OK;
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		char path[4096];
-		int n = snprintf(path, sizeof path, "%s/%s", w->export_dir, files[i].name);
-		if (n < 0 || (size_t)n >= sizeof path)
-			return WRITER_EINVAL;
-		/* zone_export_file writes a temp file and renames it: mirrors never read half. */
-		int rc = zone_export_file(w->current, w->zone_name, files[i].format, path);
-		if (rc != ZONE_OK) {
-			log_err("writer", "export path=%s failed: %s", path, zone_strerror(rc));
-			result = rc == ZONE_ENOMEM ? WRITER_ENOMEM : WRITER_EIO;
-		}
-	}
-	return result;
-}
 
 void writer_state_free(struct writer *w)
 {

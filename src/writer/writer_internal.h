@@ -80,6 +80,7 @@ struct writer {
 	struct zone_change *changes;   /* what a batch changes in the zone */
 	size_t changes_n, changes_cap;
 	uint64_t published_ns; /* monotonic time of the last publication */
+	struct writer_exporter *exporter;
 	int64_t next_export;
 };
 
@@ -98,8 +99,17 @@ void writer_timers_run(struct writer *w, int64_t now);
 int writer_rebuild(struct writer *w);
 /* Reads the store into a new snapshot published on the zone (writer_start). */
 int writer_load(struct writer *w);
-/* Writes the exports now. */
-int writer_export(struct writer *w);
+/* ---- writer_export.c ---- */
+
+/* Starts the exporter's thread (none when there is no export directory). */
+int writer_exporter_start(struct writer *w);
+/* Writes what was asked for, then stops the thread. */
+void writer_exporter_stop(struct writer *w);
+/* Hands a copy of the current snapshot to the exporter. wt, when not NULL, is answered once
+ * the files are written (or at once if they cannot be). */
+void writer_export(struct writer *w, struct writer_waiter *wt);
+/* Answers one queued event (writer.c); any thread may call it. */
+void writer_waiter_done(struct writer_waiter *wt);
 /* The earliest time (writer clock, seconds) a timer needs the writer: INT64_MAX if none. */
 int64_t writer_timers_next(const struct writer *w);
 void writer_state_free(struct writer *w);
