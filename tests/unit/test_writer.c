@@ -657,6 +657,14 @@ static void trap_event(struct writer_event *ev, const char *ip)
 	ev->evidence.cls = STORE_CLASS_SPAM;
 }
 
+/* Restarts the writer with posted events gathering for ms. */
+static void restart_gathering(struct fx *f, uint32_t ms)
+{
+	fx_stop(f);
+	f->cfg.batch_wait_ms = ms;
+	fx_start(f);
+}
+
 static bool wait_acks(struct post_acks *a, int n)
 {
 	for (int i = 0; i < 500 && atomic_load(&a->ok) + atomic_load(&a->failed) < n; i++)
@@ -669,9 +677,7 @@ static bool wait_acks(struct post_acks *a, int n)
 static void test_post_shares_commits(void **state)
 {
 	struct fx *f = *state;
-	fx_stop(f);
-	f->cfg.batch_wait_ms = 50;
-	fx_start(f);
+	restart_gathering(f, 50);
 	struct post_acks a = { 0 };
 	struct writer_stats before, after;
 	writer_stats(f->w, &before);
@@ -703,9 +709,7 @@ static void test_post_shares_commits(void **state)
 static void test_post_blocking_and_stop(void **state)
 {
 	struct fx *f = *state;
-	fx_stop(f);
-	f->cfg.batch_wait_ms = 5000;
-	fx_start(f);
+	restart_gathering(f, 5000);
 	struct post_acks a = { 0 };
 	struct writer_event ev;
 	trap_event(&ev, "100.81.0.1");
