@@ -82,7 +82,8 @@ struct writer {
 /* Checks an event before it is queued (and again when applied): WRITER_EINVAL if bad. */
 int writer_event_check(const struct writer_event *ev, int64_t now);
 /* Applies n queued normal events (evidence, delist, exclude, reputation) in one transaction;
- * results[i] gets each one's result. Publishes the zone change after the caller's completion callback. */
+ * results[i] gets each one's result. Publishes the zone change after the caller's completion
+ * callback. */
 int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n, int *results);
 /* Publishes the changes the last committed batch left in w->changes (if any). */
 void writer_publish_changes(struct writer *w);
