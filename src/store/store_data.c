@@ -371,7 +371,7 @@ int store_reputation_set(struct store *s, const struct store_reputation *r)
 	if (r->points == 0)
 		snprintf(what, sizeof what, "reputation-remove");
 	else
-		snprintf(what, sizeof what, "reputation %g", r->points);
+		snprintf(what, sizeof what, "reputation %.10g", r->points);
 	char who[sizeof r->who + 1], why[sizeof r->why + 1];
 	snprintf(who, sizeof who, "%.*s", (int)sizeof r->who, r->who);
 	snprintf(why, sizeof why, "%.*s", (int)sizeof r->why, r->why);
