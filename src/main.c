@@ -64,6 +64,7 @@ static const struct cli_command ctl_commands[] = {
 	{"rebuild", NULL, "rebuild", NULL, ""},
 	{"export", NULL, "export", NULL, "--format rbldnsd|bind [--out FILE]"},
 	{"explain", NULL, "explain", "ip", "IP"},
+	{"reputation", NULL, "reputation", "cidr", "CIDR --points N|--remove --why TEXT"},
 };
 
 #define N_CTL_COMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
@@ -674,7 +675,7 @@ static int cli_ctl_args(const struct cli_command *c, int argc, char **argv, stru
 			have_positional = true;
 			value = argv[i];
 			snprintf(flag, sizeof(flag), "--%s", c->positional);
-		} else if (strcmp(flag, "--json") == 0) {
+		} else if (strcmp(flag, "--json") == 0 || strcmp(flag, "--remove") == 0) {
 			value = "1";
 		} else if (!value) {
 			if (i + 1 >= argc) {

@@ -1,6 +1,6 @@
 /* ctl.h - the operator's commands (evidence add, check, list, delist, exclude, rebuild, export,
- * explain): their requests, the one-line control protocol, the handlers both the control
- * socket of a running service and the in-process path of the CLI run, and the socket itself. */
+ * explain, reputation): their requests, the one-line control protocol, the handlers both the
+ * control socket of a running service and the in-process path of the CLI run, and the socket. */
 #ifndef TRAPLINE_CTL_H
 #define TRAPLINE_CTL_H
 
@@ -34,6 +34,7 @@ const char *ctl_strerror(int err);
 #define CTL_LINE_MAX 8192 /* a request line, newline included */
 #define CTL_ERR_MAX 512
 #define CTL_WHO_MAX 64
+#define CTL_POINTS_MAX 1e9 /* reputation points: beyond it is a typo, not a policy */
 
 enum ctl_cmd {
 	CTL_CMD_NONE = 0,
@@ -45,6 +46,7 @@ enum ctl_cmd {
 	CTL_CMD_REBUILD,
 	CTL_CMD_EXPORT,
 	CTL_CMD_EXPLAIN,
+	CTL_CMD_REPUTATION,
 };
 
 enum ctl_format { CTL_FORMAT_NONE = 0, CTL_FORMAT_RBLDNSD = 1, CTL_FORMAT_BIND = 2 };
@@ -62,6 +64,8 @@ struct ctl_request {
 	enum store_class cls;
 	int64_t at;                  /* evidence add: when the mail was received */
 	int64_t until;               /* exclude: 0 = for ever */
+	bool has_points;
+	double points;               /* reputation: >= 0, finite; 0 removes the prefix's points */
 	bool has_why;
 	char why[STORE_TEXT_MAX];
 	enum ctl_format format;      /* export */
@@ -73,9 +77,10 @@ const char *ctl_cmd_name(enum ctl_cmd cmd);
 /* Starts a request for the command named name (protocol name); CTL_EINVAL if unknown. */
 int ctl_request_init(struct ctl_request *req, const char *name, char *err, size_t errcap);
 /* Sets one argument from its text ("ip", "kind", "class", "at", "cidr", "until", "why",
- * "format", "json"). Checks what can be checked without a clock: the address parses, a CIDR
- * has no host bits, a time is ISO 8601, the command takes the key. CTL_EINVAL with a one-line
- * message in err otherwise. */
+ * "format", "json", "points", "remove" (the same as points=0)). Checks what can be checked
+ * without a clock: the address parses, a CIDR has no host bits, a time is ISO 8601, points are
+ * a plain decimal from 0 to CTL_POINTS_MAX, the command takes the key. CTL_EINVAL with a
+ * one-line message in err otherwise. */
 int ctl_request_set(struct ctl_request *req, const char *key, const char *value, char *err,
 		    size_t errcap);
 /* Checks the request as a whole against now: required arguments given (--ip, --kind, --why,

@@ -77,10 +77,12 @@ static int excl_match(const struct store_exclusion *ex, void *arg)
 }
 
 static int policy_inputs_read(const struct ctl_run *r, const uint8_t ip[16], struct ev_list *l,
-			 struct policy_context *ctx, char *why_excl, size_t cap)
+			 struct policy_context *ctx, struct store_reputation *rep, char *why_excl,
+			 size_t cap)
 {
 	memset(l, 0, sizeof(*l));
 	memset(ctx, 0, sizeof(*ctx));
+	memset(rep, 0, sizeof(*rep));
 	why_excl[0] = '\0';
 	struct store *s = r->svc->reader;
 	int rc = store_evidence_for_ip(s, ip, 0, false, ev_collect, l);
@@ -108,16 +110,23 @@ static int policy_inputs_read(const struct ctl_run *r, const uint8_t ip[16], str
 		ctx->delisted_at = act.at;
 	else if (rc != STORE_ENOTFOUND)
 		return rc;
+	/* The same rule as the writer's: the most specific prefix covering ip. */
+	rc = store_reputation_for_ip(s, ip, rep);
+	if (rc == STORE_OK)
+		ctx->reputation = rep->points;
+	else if (rc != STORE_ENOTFOUND)
+		return rc;
 	return STORE_OK;
 }
 
 /* The evidence against ip and what else the policy weighs; on success the caller frees l->v,
  * on failure nothing is left to free. why_excl gets the reason of a covering exclusion ("" if
- * none). */
+ * none), rep the reputation row that applies (points 0 if none). */
 static int policy_inputs(const struct ctl_run *r, const uint8_t ip[16], struct ev_list *l,
-			 struct policy_context *ctx, char *why_excl, size_t cap)
+			 struct policy_context *ctx, struct store_reputation *rep, char *why_excl,
+			 size_t cap)
 {
-	int rc = policy_inputs_read(r, ip, l, ctx, why_excl, cap);
+	int rc = policy_inputs_read(r, ip, l, ctx, rep, why_excl, cap);
 	if (rc != STORE_OK) {
 		free(l->v);
 		l->v = NULL;
@@ -135,6 +144,24 @@ static int fail_writer(const struct ctl_run *r, int rc)
 {
 	fprintf(r->err, "trapline: %s\n", writer_strerror(rc));
 	return rc == WRITER_EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
+}
+
+static void prefix_format(const struct store_prefix *p, char *buf, size_t cap)
+{
+	char ip[IP6_STRLEN];
+	ctl_ip_format(p->addr, ip);
+	bool v4 = strchr(ip, ':') == NULL;
+	snprintf(buf, cap, "%s/%u", ip, v4 ? p->plen - 96u : p->plen);
+}
+
+/* "reputation: 10 points (192.0.2.0/24: why)" when a prefix's points apply to the address. */
+static void reputation_line(const struct ctl_run *r, const struct store_reputation *rep)
+{
+	if (rep->points == 0)
+		return;
+	char pre[IP6_STRLEN + 8];
+	prefix_format(&rep->prefix, pre, sizeof(pre));
+	fprintf(r->out, "reputation: %.10g points (%s: %s)\n", rep->points, pre, rep->why);
 }
 
 /* ---- the commands ------------------------------------------------------------ */
@@ -179,8 +206,9 @@ static int run_check(const struct ctl_run *r)
 {
 	struct ev_list l;
 	struct policy_context ctx;
+	struct store_reputation rep;
 	char why_excl[STORE_TEXT_MAX];
-	int rc = policy_inputs(r, r->req->ip, &l, &ctx, why_excl, sizeof(why_excl));
+	int rc = policy_inputs(r, r->req->ip, &l, &ctx, &rep, why_excl, sizeof(why_excl));
 	if (rc != STORE_OK)
 		return fail_store(r, rc);
 	struct policy_result res;
@@ -217,6 +245,7 @@ static int run_check(const struct ctl_run *r)
 		l.total_reports);
 	if (ctx.excluded)
 		fprintf(r->out, "excluded: %s\n", why_excl);
+	reputation_line(r, &rep);
 	if (ctx.delisted_at) {
 		ctl_time_format(ctx.delisted_at, t, sizeof(t));
 		fprintf(r->out, "delisted_at: %s\n", t);
@@ -229,8 +258,9 @@ static int run_explain(const struct ctl_run *r)
 {
 	struct ev_list l;
 	struct policy_context ctx;
+	struct store_reputation rep;
 	char why_excl[STORE_TEXT_MAX];
-	int rc = policy_inputs(r, r->req->ip, &l, &ctx, why_excl, sizeof(why_excl));
+	int rc = policy_inputs(r, r->req->ip, &l, &ctx, &rep, why_excl, sizeof(why_excl));
 	if (rc != STORE_OK)
 		return fail_store(r, rc);
 	char ips[IP6_STRLEN];
@@ -238,6 +268,7 @@ static int run_explain(const struct ctl_run *r)
 	fprintf(r->out, "ip: %s\n", ips);
 	if (ctx.excluded)
 		fprintf(r->out, "excluded: %s\n", why_excl);
+	reputation_line(r, &rep);
 	policy_explain(r->out, &r->svc->policy, l.v, l.n, &ctx, r->now);
 	free(l.v);
 	return CTL_EXIT_OK;
@@ -342,6 +373,36 @@ static int run_exclude(const struct ctl_run *r)
 	return CTL_EXIT_OK;
 }
 
+static int run_reputation(const struct ctl_run *r)
+{
+	struct writer_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = WRITER_EV_REPUTATION;
+	ev.prefix = r->req->prefix;
+	ev.points = r->req->points;
+	snprintf(ev.who, sizeof(ev.who), "%s", r->who);
+	snprintf(ev.why, sizeof(ev.why), "%s", r->req->why);
+	struct store_reputation before;
+	bool had = store_reputation_get(r->svc->reader, &ev.prefix, &before) == STORE_OK;
+	int rc = writer_submit(r->svc->writer, &ev);
+	if (rc != WRITER_OK)
+		return fail_writer(r, rc);
+	char pre[IP6_STRLEN + 8];
+	prefix_format(&ev.prefix, pre, sizeof(pre));
+	if (ev.points > 0)
+		fprintf(r->out,
+			"reputation: %s %.10g points (was %.10g): threshold %.10g where it is "
+			"the most specific prefix\n",
+			pre, ev.points, had ? before.points : 0.0,
+			r->svc->policy.threshold + ev.points);
+	else if (had)
+		fprintf(r->out, "reputation: %s removed (it had %.10g points)\n", pre,
+			before.points);
+	else
+		fprintf(r->out, "reputation: %s had no points; nothing changed\n", pre);
+	return CTL_EXIT_OK;
+}
+
 static int count_one(const struct store_listing *l, void *arg)
 {
 	(void)l;
@@ -396,6 +457,7 @@ static const struct {
 	{CTL_CMD_REBUILD, run_rebuild},
 	{CTL_CMD_EXPORT, run_export},
 	{CTL_CMD_EXPLAIN, run_explain},
+	{CTL_CMD_REPUTATION, run_reputation},
 };
 
 int ctl_execute(const struct ctl_service *svc, const struct ctl_request *req, const char *who,

@@ -26,6 +26,7 @@ static const struct ctl_cmd_def ctl_cmds[] = {
 	{CTL_CMD_REBUILD, "rebuild", "", ""},
 	{CTL_CMD_EXPORT, "export", "format", "format"},
 	{CTL_CMD_EXPLAIN, "explain", "ip", "ip"},
+	{CTL_CMD_REPUTATION, "reputation", "cidr points remove why", "cidr points why"},
 };
 
 #define N_CTL_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -210,6 +211,35 @@ static int set_cidr(struct ctl_request *req, const char *v, char *err, size_t ca
 	return CTL_OK;
 }
 
+/* A plain decimal: "10", "2.5", ".5". No sign, exponent, hex, inf or nan: what an operator
+ * means by a number of points, and what ctl_request_format writes back. */
+static int set_points(struct ctl_request *req, const char *v, bool remove, char *err, size_t cap)
+{
+	double p = 0;
+	if (!remove) {
+		size_t digits_n = strspn(v, "0123456789"), dots = 0;
+		for (const char *c = v; *c; c++)
+			dots += *c == '.';
+		char *end = NULL;
+		bool plain = *v && strspn(v, "0123456789.") == strlen(v) && dots <= 1 &&
+			     (digits_n > 0 || strlen(v) > 1);
+		if (plain)
+			p = strtod(v, &end);
+		if (!plain || !end || *end || !(p >= 0 && p <= CTL_POINTS_MAX)) {
+			snprintf(err, cap, "--points: '%s' is not a number from 0 to %.0f", v,
+				 CTL_POINTS_MAX);
+			return CTL_EINVAL;
+		}
+	}
+	if (req->has_points && req->points != p) {
+		snprintf(err, cap, "--points and --remove disagree: give one of them");
+		return CTL_EINVAL;
+	}
+	req->points = p;
+	req->has_points = true;
+	return CTL_OK;
+}
+
 static int set_time(int64_t *field, const char *key, const char *v, char *err, size_t cap)
 {
 	int64_t t;
@@ -240,6 +270,10 @@ int ctl_request_set(struct ctl_request *req, const char *key, const char *value,
 		return set_time(&req->at, key, value, err, errcap);
 	if (strcmp(key, "until") == 0)
 		return set_time(&req->until, key, value, err, errcap);
+	if (strcmp(key, "points") == 0)
+		return set_points(req, value, false, err, errcap);
+	if (strcmp(key, "remove") == 0)
+		return set_points(req, value, true, err, errcap);
 	if (strcmp(key, "kind") == 0) {
 		if (store_kind_parse(value, &req->kind) != STORE_OK) {
 			snprintf(err, errcap, "--kind: '%s' is not trap or report", value);
@@ -294,6 +328,8 @@ static bool key_given(const struct ctl_request *req, const char *key)
 		return req->has_why;
 	if (strcmp(key, "format") == 0)
 		return req->format != CTL_FORMAT_NONE;
+	if (strcmp(key, "points") == 0)
+		return req->has_points;
 	return true;
 }
 
@@ -397,6 +433,16 @@ int ctl_request_format(const struct ctl_request *req, char *buf, size_t cap)
 	if (req->until) {
 		ctl_time_format(req->until, tmp, sizeof(tmp));
 		ok = ok && put_kv(buf, cap, &pos, "until", tmp);
+	}
+	if (req->has_points) {
+		/* %.9f then trimmed: every value set_points accepts, in a form it accepts back. */
+		snprintf(tmp, sizeof(tmp), "%.9f", req->points);
+		char *end = tmp + strlen(tmp);
+		while (end > tmp && end[-1] == '0')
+			*--end = '\0';
+		if (end > tmp && end[-1] == '.')
+			*--end = '\0';
+		ok = ok && put_kv(buf, cap, &pos, "points", tmp);
 	}
 	if (req->has_why)
 		ok = ok && put_kv(buf, cap, &pos, "why", req->why);

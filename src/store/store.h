@@ -145,6 +145,32 @@ int store_action_add(struct store *s, struct store_action *a);
 int store_action_last(struct store *s, const uint8_t ip[16], enum store_action_kind kind,
 		      struct store_action *out);
 
+/* Reputation: points an operator gives a prefix (a big mail provider that sends much wanted
+ * mail); the policy adds them to the listing threshold of the addresses inside it. */
+struct store_reputation {
+	struct store_prefix prefix;
+	double points;      /* > 0 in the table; 0 given to store_reputation_set removes the row */
+	int64_t created_at;
+	char who[64];
+	char why[STORE_TEXT_MAX];
+};
+
+/* Sets the points of exactly r->prefix (replacing its earlier points; a wider or narrower
+ * prefix is another row), or removes that row when r->points is 0, and appends the change to
+ * the audit log (who, "reputation" or "reputation-remove", the prefix, why), in the caller's
+ * transaction. STORE_EINVAL for points negative or not finite, or plen > 128;
+ * STORE_ENOTFOUND when removing a prefix that has no row (nothing is written then). */
+int store_reputation_set(struct store *s, const struct store_reputation *r);
+/* The row of exactly prefix; STORE_ENOTFOUND if it has none. */
+int store_reputation_get(struct store *s, const struct store_prefix *prefix,
+			 struct store_reputation *out);
+/* Calls fn for every row, ordered by address then prefix length; fn returns non-zero to stop. */
+int store_reputation_foreach(struct store *s,
+			     int (*fn)(const struct store_reputation *r, void *arg), void *arg);
+/* The row that applies to ip: the most specific (longest) prefix covering it, as the writer
+ * decides. STORE_ENOTFOUND when no prefix covers ip. */
+int store_reputation_for_ip(struct store *s, const uint8_t ip[16], struct store_reputation *out);
+
 /* Appends to the audit log (who did what to which target, and why). Never updated or deleted. */
 int store_audit_add(struct store *s, int64_t at, const char *who, const char *what,
 		    const char *target, const char *why);

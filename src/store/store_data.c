@@ -1,4 +1,6 @@
 /* store_data.c - reads and writes of the store's tables through the cached statements. */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -308,6 +310,149 @@ int store_action_last(struct store *s, const uint8_t ip[16], enum store_action_k
 	if (rc == SQLITE_DONE)
 		return STORE_ENOTFOUND;
 	return store_fail(s, "action last", rc);
+}
+
+/* ---- reputation ------------------------------------------------------------ */
+
+/* "192.0.2.0/24" or "2001:db8::/32": how the audit log names a prefix. */
+static void prefix_text(const struct store_prefix *p, char *buf, size_t cap)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	char ip[64];
+	bool v4 = p->plen >= 96 && memcmp(p->addr, mapped, 12) == 0;
+	if (v4)
+		ip4_format((uint32_t)p->addr[12] << 24 | (uint32_t)p->addr[13] << 16 |
+				   (uint32_t)p->addr[14] << 8 | p->addr[15],
+			   ip);
+	else
+		ip6_format(p->addr, ip);
+	snprintf(buf, cap, "%s/%u", ip, v4 ? p->plen - 96u : p->plen);
+}
+
+static bool prefix_covers(const struct store_prefix *p, const uint8_t ip[16])
+{
+	unsigned full = p->plen / 8, rest = p->plen % 8;
+	if (memcmp(p->addr, ip, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff00u >> rest);
+	return (p->addr[full] & mask) == (ip[full] & mask);
+}
+
+int store_reputation_set(struct store *s, const struct store_reputation *r)
+{
+	if (!s || !r || r->prefix.plen > 128 || !isfinite(r->points) || r->points < 0)
+		return STORE_EINVAL;
+	sqlite3_stmt *st;
+	int rc;
+	if (r->points == 0) {
+		st = stmt(s, ST_RE_DEL);
+		bind_ip(st, 1, r->prefix.addr);
+		sqlite3_bind_int(st, 2, r->prefix.plen);
+		if ((rc = step_done(s, st, "reputation delete")) != STORE_OK)
+			return rc;
+		/* Nothing removed: nothing happened, and the audit log says only what did. */
+		if (sqlite3_changes(s->db) == 0)
+			return STORE_ENOTFOUND;
+	} else {
+		st = stmt(s, ST_RE_PUT);
+		bind_ip(st, 1, r->prefix.addr);
+		sqlite3_bind_int(st, 2, r->prefix.plen);
+		sqlite3_bind_double(st, 3, r->points);
+		sqlite3_bind_int64(st, 4, r->created_at);
+		bind_text(st, 5, r->who, sizeof r->who);
+		bind_text(st, 6, r->why, sizeof r->why);
+		if ((rc = step_done(s, st, "reputation put")) != STORE_OK)
+			return rc;
+	}
+	char target[80], what[64];
+	prefix_text(&r->prefix, target, sizeof target);
+	if (r->points == 0)
+		snprintf(what, sizeof what, "reputation-remove");
+	else
+		snprintf(what, sizeof what, "reputation %.10g", r->points);
+	char who[sizeof r->who + 1], why[sizeof r->why + 1];
+	snprintf(who, sizeof who, "%.*s", (int)sizeof r->who, r->who);
+	snprintf(why, sizeof why, "%.*s", (int)sizeof r->why, r->why);
+	return store_audit_add(s, r->created_at, who, what, target, why);
+}
+
+static void column_reputation(sqlite3_stmt *st, struct store_reputation *r)
+{
+	memset(r, 0, sizeof *r);
+	column_ip(st, 0, r->prefix.addr);
+	r->prefix.plen = (uint8_t)sqlite3_column_int(st, 1);
+	r->points = sqlite3_column_double(st, 2);
+	r->created_at = sqlite3_column_int64(st, 3);
+	column_text(st, 4, r->who, sizeof r->who);
+	column_text(st, 5, r->why, sizeof r->why);
+}
+
+int store_reputation_get(struct store *s, const struct store_prefix *prefix,
+			 struct store_reputation *out)
+{
+	if (!s || !prefix || !out)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_RE_GET);
+	bind_ip(st, 1, prefix->addr);
+	sqlite3_bind_int(st, 2, prefix->plen);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		column_reputation(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_ENOTFOUND;
+	return store_fail(s, "reputation get", rc);
+}
+
+int store_reputation_foreach(struct store *s,
+			     int (*fn)(const struct store_reputation *r, void *arg), void *arg)
+{
+	if (!s || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_RE_ALL);
+	struct store_reputation r;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		column_reputation(st, &r);
+		if (fn(&r, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "reputation foreach", rc);
+	return STORE_OK;
+}
+
+struct reputation_find {
+	const uint8_t *ip;
+	struct store_reputation *best;
+	bool hit;
+};
+
+static int reputation_match(const struct store_reputation *r, void *arg)
+{
+	struct reputation_find *f = arg;
+	if (prefix_covers(&r->prefix, f->ip) && (!f->hit || r->prefix.plen > f->best->prefix.plen)) {
+		*f->best = *r;
+		f->hit = true;
+	}
+	return 0;
+}
+
+int store_reputation_for_ip(struct store *s, const uint8_t ip[16], struct store_reputation *out)
+{
+	if (!s || !ip || !out)
+		return STORE_EINVAL;
+	/* A few rows an operator typed in: a scan is simpler than prefix arithmetic in SQL. */
+	struct reputation_find f = { .ip = ip, .best = out, .hit = false };
+	int rc = store_reputation_foreach(s, reputation_match, &f);
+	if (rc != STORE_OK)
+		return rc;
+	return f.hit ? STORE_OK : STORE_ENOTFOUND;
 }
 
 /* ---- audit ----------------------------------------------------------------- */

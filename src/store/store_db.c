@@ -70,6 +70,16 @@ static const struct {
 	     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
 	     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
 	     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;" },
+	/* Reputation points an operator gives a prefix (a big mail provider): one row per exact
+	 * prefix, so setting it again replaces the points; a row with 0 points is removed. */
+	{ 3, "CREATE TABLE reputation ("
+	     " addr BLOB NOT NULL CHECK (length(addr) = 16),"
+	     " plen INTEGER NOT NULL CHECK (plen BETWEEN 0 AND 128),"
+	     " points REAL NOT NULL CHECK (points > 0),"
+	     " created_at INTEGER NOT NULL,"
+	     " who TEXT NOT NULL DEFAULT '',"
+	     " why TEXT NOT NULL DEFAULT '',"
+	     " PRIMARY KEY (addr, plen)) WITHOUT ROWID;" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -104,6 +114,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_AU_ALL] = "SELECT at, who, what, target, why FROM audit ORDER BY id",
 	[ST_ME_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_ME_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+	[ST_RE_PUT] = "INSERT OR REPLACE INTO reputation (addr, plen, points, created_at, who, why)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_RE_DEL] = "DELETE FROM reputation WHERE addr = ?1 AND plen = ?2",
+	[ST_RE_GET] = "SELECT addr, plen, points, created_at, who, why FROM reputation"
+		      " WHERE addr = ?1 AND plen = ?2",
+	[ST_RE_ALL] = "SELECT addr, plen, points, created_at, who, why FROM reputation"
+		      " ORDER BY addr, plen",
 };
 
 const char *store_strerror(int err)

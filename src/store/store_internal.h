@@ -28,6 +28,10 @@ enum store_stmt {
 	ST_AU_ALL,
 	ST_ME_GET,
 	ST_ME_SET,
+	ST_RE_PUT,
+	ST_RE_DEL,
+	ST_RE_GET,
+	ST_RE_ALL,
 	ST_COUNT
 };
 

@@ -30,6 +30,7 @@ enum writer_event_type {
 	WRITER_EV_EXCLUDE = 3,  /* ev.prefix, until, who, why */
 	WRITER_EV_REBUILD = 4,  /* recompute every listing from the evidence */
 	WRITER_EV_EXPORT = 5,   /* write the exports now */
+	WRITER_EV_REPUTATION = 6, /* ev.prefix, points (0: remove that prefix's points), who, why */
 };
 
 struct writer_event {
@@ -38,6 +39,7 @@ struct writer_event {
 	uint8_t ip[16];
 	struct store_prefix prefix;
 	int64_t until;
+	double points; /* reputation: added to the threshold inside prefix (>= 0, finite) */
 	char who[64];
 	char why[STORE_TEXT_MAX];
 };

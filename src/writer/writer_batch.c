@@ -1,5 +1,6 @@
 /* writer_batch.c - what the writer thread does with events: one transaction per batch, the
  * policy on every address touched, zone changes, expiry timers, rebuild and load. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +100,15 @@ int writer_event_check(const struct writer_event *ev, int64_t now)
 		    !text_terminated(ev->why, sizeof ev->why))
 			return WRITER_EINVAL;
 		return WRITER_OK;
+	case WRITER_EV_REPUTATION:
+		if (ev->prefix.plen > 128 || !prefix_host_bits_clear(&ev->prefix))
+			return WRITER_EINVAL;
+		if (!isfinite(ev->points) || ev->points < 0)
+			return WRITER_EINVAL;
+		return text_terminated(ev->who, sizeof ev->who) &&
+			       text_terminated(ev->why, sizeof ev->why)
+			       ? WRITER_OK
+			       : WRITER_EINVAL;
 	case WRITER_EV_REBUILD:
 	case WRITER_EV_EXPORT:
 		return WRITER_OK;
@@ -191,6 +201,62 @@ static bool excluded(const struct writer *w, const uint8_t ip[16], int64_t now)
 	return false;
 }
 
+/* ---- reputation ---- */
+
+/* The points of the most specific prefix covering ip (0: none). The most specific wins so that
+ * an operator can give a provider's /16 points and its /24 of bulk senders fewer (or none but
+ * a token amount): a narrower row is the more deliberate statement. */
+static double reputation_for(const struct writer *w, const uint8_t ip[16])
+{
+	int best = -1;
+	double points = 0;
+	for (size_t i = 0; i < w->rep_n; i++) {
+		if ((int)w->rep[i].prefix.plen > best && prefix_covers(&w->rep[i].prefix, ip)) {
+			best = w->rep[i].prefix.plen;
+			points = w->rep[i].points;
+		}
+	}
+	return points;
+}
+
+/* Sets (points > 0) or removes (0) the in-memory row of exactly p, as the store does. */
+static int reputation_put(struct writer *w, const struct store_prefix *p, double points)
+{
+	for (size_t i = 0; i < w->rep_n; i++) {
+		if (w->rep[i].prefix.plen != p->plen || memcmp(w->rep[i].prefix.addr, p->addr, 16))
+			continue;
+		if (points > 0)
+			w->rep[i].points = points;
+		else
+			w->rep[i] = w->rep[--w->rep_n];
+		return WRITER_OK;
+	}
+	if (points == 0)
+		return WRITER_OK;
+	if (grow((void **)&w->rep, &w->rep_cap, w->rep_n + 1, sizeof *w->rep) != WRITER_OK)
+		return WRITER_ENOMEM;
+	w->rep[w->rep_n].prefix = *p;
+	w->rep[w->rep_n].points = points;
+	w->rep_n++;
+	return WRITER_OK;
+}
+
+static int load_reputation(const struct store_reputation *r, void *arg)
+{
+	return reputation_put(arg, &r->prefix, r->points) != WRITER_OK;
+}
+
+/* Reads every reputation row into memory again (at start, and after a failed batch that had
+ * changed the memory copy before its transaction rolled back). */
+static int reputation_load(struct writer *w)
+{
+	w->rep_n = 0;
+	int rc = store_reputation_foreach(w->store, load_reputation, w);
+	if (rc != STORE_OK)
+		return store_rc(rc);
+	return WRITER_OK;
+}
+
 /* ---- evaluation ---- */
 
 static int touch(struct writer *w, const uint8_t ip[16])
@@ -270,7 +336,8 @@ static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eva
 	if (w->oom)
 		return WRITER_ENOMEM;
 
-	struct policy_context ctx = { .excluded = excluded(w, ip, now) };
+	struct policy_context ctx = { .excluded = excluded(w, ip, now),
+				      .reputation = reputation_for(w, ip) };
 	struct store_action act;
 	rc = store_action_last(w->store, ip, STORE_ACTION_DELIST, &act);
 	if (rc == STORE_OK)
@@ -357,6 +424,8 @@ static int touch_listed_in(struct writer *w, const struct store_prefix *p)
 	return WRITER_OK;
 }
 
+static int touch_evidence_in(struct writer *w, const struct store_prefix *p, int64_t now);
+
 static int apply_one(struct writer *w, const struct writer_event *ev, int64_t now)
 {
 	char target[64];
@@ -402,6 +471,22 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 		rc = excl_add(w, &ev->prefix, ev->until);
 		return rc == WRITER_OK ? touch_listed_in(w, &ev->prefix) : rc;
 	}
+	case WRITER_EV_REPUTATION: {
+		struct store_reputation r = { .prefix = ev->prefix, .points = ev->points,
+					      .created_at = now };
+		snprintf(r.who, sizeof r.who, "%s", ev->who);
+		snprintf(r.why, sizeof r.why, "%s", ev->why);
+		rc = store_reputation_set(w->store, &r);
+		if (rc == STORE_ENOTFOUND)
+			return WRITER_OK; /* removing points the prefix did not have: no change */
+		if (rc != STORE_OK)
+			return store_rc(rc);
+		w->rep_dirty = true;
+		rc = reputation_put(w, &ev->prefix, ev->points);
+		/* A higher threshold may delist, a lower one list: every address inside with
+		 * evidence in the window is evaluated again, listed or not. */
+		return rc == WRITER_OK ? touch_evidence_in(w, &ev->prefix, now) : rc;
+	}
 	default:
 		return WRITER_EINVAL;
 	}
@@ -427,6 +512,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 	size_t excl_before = w->excl_n;
 	uint32_t serial = w->serial;
 	size_t mark = batch_reset(w);
+	w->rep_dirty = false;
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	for (size_t i = 0; i < n && rc == WRITER_OK; i++) {
 		/* A bad event fails alone (the time may have passed an --until since submit). */
@@ -444,6 +530,8 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		store_rollback(w->store);
 		log_err("writer", "batch of %zu events failed: %s", n, writer_strerror(rc));
 		w->excl_n = excl_before; /* stale timers are harmless: they re-read the store */
+		if (w->rep_dirty && reputation_load(w) != WRITER_OK)
+			log_err("writer", "reputation not reloaded after a failed batch");
 		batch_undo(w, mark);
 		for (size_t i = 0; i < n; i++)
 			results[i] = rc;
@@ -485,6 +573,17 @@ static int collect_ip_in_prefix(const uint8_t ip[16], void *arg)
 	if (prefix_covers(&c->prefix, ip))
 		c->rc = touch(c->w, ip);
 	return c->rc != WRITER_OK;
+}
+
+/* Addresses inside p with evidence in the window (listed or not). */
+static int touch_evidence_in(struct writer *w, const struct store_prefix *p, int64_t now)
+{
+	struct prefix_ctx c = { .w = w, .prefix = *p, .rc = WRITER_OK };
+	int64_t since = now - (int64_t)w->cfg.policy.window_s;
+	int rc = store_evidence_ips(w->store, since, collect_ip_in_prefix, &c);
+	if (c.rc != WRITER_OK)
+		return c.rc;
+	return rc == STORE_OK ? WRITER_OK : store_rc(rc);
 }
 
 /* Exclusions that ended: the addresses they covered may be listed again. */
@@ -675,6 +774,8 @@ int writer_load(struct writer *w)
 
 	if (store_exclusion_foreach(w->store, now, load_exclusion, w) != STORE_OK)
 		return WRITER_ESTORE;
+	if ((rc = reputation_load(w)) != WRITER_OK)
+		return rc;
 	uint64_t t0 = time_mono_ns();
 	struct load_ctx c = { .w = w, .now = now, .rc = WRITER_OK };
 	c.b = builder_new(w, serial, &c.cls);
@@ -776,6 +877,7 @@ void writer_state_free(struct writer *w)
 {
 	free(w->heap);
 	free(w->excl);
+	free(w->rep);
 	free(w->evbuf);
 	free(w->touched);
 	free(w->changes);

@@ -43,6 +43,12 @@ struct writer_exclusion {
 	int64_t until; /* 0: for ever */
 };
 
+/* A prefix's reputation points; the most specific prefix covering an address applies. */
+struct writer_reputation {
+	struct store_prefix prefix;
+	double points;
+};
+
 struct writer {
 	/* configuration (copied) */
 	struct writer_config cfg;
@@ -72,6 +78,9 @@ struct writer {
 	size_t heap_n, heap_cap;
 	struct writer_exclusion *excl;
 	size_t excl_n, excl_cap;
+	struct writer_reputation *rep;
+	size_t rep_n, rep_cap;
+	bool rep_dirty;                /* this batch changed rep (reload it if the batch fails) */
 	struct policy_evidence *evbuf; /* evidence of the address being evaluated */
 	size_t evbuf_n, evbuf_cap;
 	bool oom;                      /* an evidence callback ran out of memory */
@@ -88,8 +97,9 @@ struct writer {
 
 /* Checks an event before it is queued (and again when applied): WRITER_EINVAL if bad. */
 int writer_event_check(const struct writer_event *ev, int64_t now);
-/* Applies n queued normal events (evidence, delist, exclude) in one transaction; results[i]
- * gets each one's result. Publishes the zone change after the caller's completion callback. */
+/* Applies n queued normal events (evidence, delist, exclude, reputation) in one transaction;
+ * results[i] gets each one's result. Publishes the zone change after the caller's completion
+ * callback. */
 int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n, int *results);
 /* Publishes the changes the last committed batch left in w->changes (if any). */
 void writer_publish_changes(struct writer *w);

@@ -170,6 +170,26 @@ static void test_line_roundtrip(void **state)
 	assert_int_equal(ctl_request_parse(line, strlen(line), &back, err, sizeof(err)), CTL_OK);
 	assert_memory_equal(&r, &back, sizeof(r));
 
+	req_new(&r, "reputation");
+	assert_int_equal(req_set(&r, "cidr", "198.51.100.0/24"), CTL_OK);
+	assert_int_equal(req_set(&r, "points", "12.5"), CTL_OK);
+	assert_int_equal(req_set(&r, "why", "big provider"), CTL_OK);
+	assert_int_equal(ctl_request_check(&r, NOW, err, sizeof(err)), CTL_OK);
+	assert_int_equal(ctl_request_format(&r, line, sizeof(line)), CTL_OK);
+	assert_string_equal(line,
+			    "reputation cidr=198.51.100.0/24 points=12.5 why=big%20provider\n");
+	assert_int_equal(ctl_request_parse(line, strlen(line), &back, err, sizeof(err)), CTL_OK);
+	assert_memory_equal(&r, &back, sizeof(r));
+	/* --remove travels as points=0. */
+	req_new(&r, "reputation");
+	assert_int_equal(req_set(&r, "cidr", "2001:db8::/32"), CTL_OK);
+	assert_int_equal(req_set(&r, "remove", "1"), CTL_OK);
+	assert_int_equal(req_set(&r, "why", "gone"), CTL_OK);
+	assert_int_equal(ctl_request_format(&r, line, sizeof(line)), CTL_OK);
+	assert_string_equal(line, "reputation cidr=2001:db8::/32 points=0 why=gone\n");
+	assert_int_equal(ctl_request_parse(line, strlen(line), &back, err, sizeof(err)), CTL_OK);
+	assert_memory_equal(&r, &back, sizeof(r));
+
 	req_new(&r, "list");
 	assert_int_equal(req_set(&r, "json", "1"), CTL_OK);
 	assert_int_equal(ctl_request_format(&r, line, sizeof(line)), CTL_OK);
@@ -177,6 +197,44 @@ static void test_line_roundtrip(void **state)
 
 	/* Too small a buffer is an error, not a cut line. */
 	assert_int_equal(ctl_request_format(&r, line, 8), CTL_EINVAL);
+}
+
+/* Points are a plain decimal from 0 up; --why and --points are required. */
+static void test_reputation_args(void **state)
+{
+	(void)state;
+	struct ctl_request r;
+	static const char *const bad[] = { "-1", "-0", "abc", "", ".", "1.2.3", "1e3", "0x10",
+					   "inf", "nan", "12 ", "2000000000" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_new(&r, "reputation");
+		assert_int_equal(req_set(&r, "points", bad[i]), CTL_EINVAL);
+		assert_non_null(strstr(err, "--points"));
+	}
+	static const struct {
+		const char *text;
+		double v;
+	} good[] = { { "0", 0 }, { "10", 10 }, { "2.5", 2.5 }, { ".5", 0.5 }, { "7.", 7 } };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		req_new(&r, "reputation");
+		assert_int_equal(req_set(&r, "points", good[i].text), CTL_OK);
+		assert_true(r.has_points && r.points == good[i].v);
+	}
+	req_new(&r, "reputation");
+	assert_int_equal(req_set(&r, "cidr", "198.51.100.1/24"), CTL_EINVAL);
+	assert_int_equal(req_set(&r, "cidr", "198.51.100.0/24"), CTL_OK);
+	assert_int_equal(req_set(&r, "points", "3"), CTL_OK);
+	assert_int_equal(ctl_request_check(&r, NOW, err, sizeof(err)), CTL_EINVAL);
+	assert_string_equal(err, "reputation needs --why");
+	assert_int_equal(req_set(&r, "remove", "1"), CTL_EINVAL); /* --points 3 --remove */
+	req_new(&r, "reputation");
+	assert_int_equal(req_set(&r, "cidr", "198.51.100.0/24"), CTL_OK);
+	assert_int_equal(req_set(&r, "why", "x"), CTL_OK);
+	assert_int_equal(ctl_request_check(&r, NOW, err, sizeof(err)), CTL_EINVAL);
+	assert_string_equal(err, "reputation needs --points");
+	/* Other commands do not take points. */
+	req_new(&r, "exclude");
+	assert_int_equal(req_set(&r, "points", "3"), CTL_EINVAL);
 }
 
 static void test_line_bad(void **state)
@@ -352,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_ip_and_cidr),
 		cmocka_unit_test(test_required_and_times),
 		cmocka_unit_test(test_line_roundtrip),
+		cmocka_unit_test(test_reputation_args),
 		cmocka_unit_test(test_line_bad),
 		cmocka_unit_test(test_socket_roundtrip),
 		cmocka_unit_test(test_socket_absent_and_stale),

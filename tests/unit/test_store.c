@@ -253,6 +253,8 @@ static void test_migration_upgrades_v1(void **state)
 	assert_int_equal(raw_user_version(f->dir), store_schema_latest());
 	/* The upgrade added the append-only guard. */
 	assert_int_not_equal(raw_sql(f->dir, "UPDATE audit SET why = 'rewritten'"), SQLITE_OK);
+	/* And the reputation table (version 3). */
+	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM reputation"), SQLITE_OK);
 }
 
 static void test_migration_refuses_newer(void **state)
@@ -618,6 +620,122 @@ static void test_audit_append_only(void **state)
 			 SQLITE_OK);
 }
 
+struct rep_list {
+	struct store_reputation r[8];
+	int n;
+};
+
+static int collect_rep(const struct store_reputation *r, void *arg)
+{
+	struct rep_list *l = arg;
+	if (l->n < 8)
+		l->r[l->n++] = *r;
+	return 0;
+}
+
+static struct store_reputation reputation(const char *ip, unsigned plen4, double points,
+					  const char *why)
+{
+	struct store_reputation r = { 0 };
+	ip4m(ip, r.prefix.addr);
+	r.prefix.plen = (uint8_t)(96 + plen4);
+	r.points = points;
+	r.created_at = 1000;
+	strcpy(r.who, "ops");
+	snprintf(r.why, sizeof r.why, "%s", why);
+	return r;
+}
+
+static int count_rows(int64_t at, const char *who, const char *what, const char *target,
+		      const char *why, void *arg)
+{
+	(void)at, (void)who, (void)what, (void)target, (void)why;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_reputation(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	struct store_reputation wide = reputation("198.51.0.0", 16, 20, "big provider");
+	struct store_reputation narrow = reputation("198.51.100.0", 24, 2.5, "their bulk range");
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_reputation_set(f->s, &wide), 0);
+	assert_int_equal(store_reputation_set(f->s, &narrow), 0);
+	/* Setting the same prefix again replaces its points. */
+	wide.points = 30;
+	assert_int_equal(store_reputation_set(f->s, &wide), 0);
+	struct store_reputation bad = narrow;
+	bad.points = -1;
+	assert_int_equal(store_reputation_set(f->s, &bad), STORE_EINVAL);
+	bad.points = 1.0 / 0.0;
+	assert_int_equal(store_reputation_set(f->s, &bad), STORE_EINVAL);
+	bad.points = 1;
+	bad.prefix.plen = 129;
+	assert_int_equal(store_reputation_set(f->s, &bad), STORE_EINVAL);
+	assert_int_equal(store_commit(f->s), 0);
+
+	struct rep_list l = { 0 };
+	assert_int_equal(store_reputation_foreach(f->s, collect_rep, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.r[0].prefix.plen, 96 + 16);
+	assert_true(l.r[0].points == 30);
+	assert_string_equal(l.r[0].why, "big provider");
+	assert_string_equal(l.r[0].who, "ops");
+	assert_int_equal(l.r[1].prefix.plen, 96 + 24);
+	assert_true(l.r[1].points == 2.5);
+
+	/* The most specific prefix covering an address applies. */
+	uint8_t ip[16];
+	struct store_reputation got;
+	ip4m("198.51.100.9", ip);
+	assert_int_equal(store_reputation_for_ip(f->s, ip, &got), 0);
+	assert_true(got.points == 2.5);
+	ip4m("198.51.7.9", ip);
+	assert_int_equal(store_reputation_for_ip(f->s, ip, &got), 0);
+	assert_true(got.points == 30);
+	ip4m("203.0.113.1", ip);
+	assert_int_equal(store_reputation_for_ip(f->s, ip, &got), STORE_ENOTFOUND);
+	assert_int_equal(store_reputation_get(f->s, &narrow.prefix, &got), 0);
+	assert_string_equal(got.why, "their bulk range");
+
+	/* 0 points removes exactly that prefix's row; removing it again changes nothing. */
+	narrow.points = 0;
+	strcpy(narrow.why, "no longer");
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_reputation_set(f->s, &narrow), 0);
+	assert_int_equal(store_reputation_set(f->s, &narrow), STORE_ENOTFOUND);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_reputation_get(f->s, &narrow.prefix, &got), STORE_ENOTFOUND);
+	ip4m("198.51.100.9", ip);
+	assert_int_equal(store_reputation_for_ip(f->s, ip, &got), 0);
+	assert_true(got.points == 30);
+
+	/* Every change is in the audit log: three sets and one removal, not the no-op. */
+	int rows = 0;
+	assert_int_equal(store_audit_foreach(f->s, count_rows, &rows), 0);
+	assert_int_equal(rows, 4);
+	struct audit_list a = { 0 };
+	assert_int_equal(store_audit_foreach(f->s, collect_audit, &a), 0);
+	assert_string_equal(a.r[0].what, "reputation 20");
+	assert_string_equal(a.r[0].target, "198.51.0.0/16");
+	assert_string_equal(a.r[0].why, "big provider");
+	assert_string_equal(a.r[2].what, "reputation 30");
+	assert_string_equal(a.r[3].what, "reputation-remove");
+	assert_string_equal(a.r[3].target, "198.51.100.0/24");
+	assert_string_equal(a.r[3].who, "ops");
+	assert_string_equal(a.r[3].why, "no longer");
+
+	/* And the points survive a reopen. */
+	store_close(f->s);
+	f->s = open_w(f);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_reputation_foreach(f->s, collect_rep, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_true(l.r[0].points == 30);
+}
+
 static void test_meta(void **state)
 {
 	struct fixture *f = *state;
@@ -856,6 +974,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exclusions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reputation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),

@@ -338,6 +338,71 @@ static void test_delist_holds_until_new_evidence(void **state)
 	assert_true(wait_zone(f, "192.0.2.44", true));
 }
 
+static int reputation_event(struct fx *f, const char *net, unsigned plen, double points)
+{
+	struct writer_event ev = { .type = WRITER_EV_REPUTATION, .prefix = prefix_of(net, plen),
+				   .points = points };
+	strcpy(ev.who, "test");
+	strcpy(ev.why, "a big provider");
+	return writer_submit(f->w, &ev);
+}
+
+static void test_reputation(void **state)
+{
+	struct fx *f = *state;
+	/* Two trap hits each: score 10 against the default threshold 5. */
+	const char *ips[] = { "198.51.100.3", "198.51.100.200", "203.0.113.3" };
+	for (size_t i = 0; i < 3; i++) {
+		add(f, ips[i], STORE_KIND_TRAP);
+		add(f, ips[i], STORE_KIND_TRAP);
+		assert_true(wait_zone(f, ips[i], true));
+	}
+	/* 6 points on the /24: threshold 11 > 10, both addresses inside leave DNS at once. */
+	assert_int_equal(reputation_event(f, "198.51.100.0", 24, 6), WRITER_OK);
+	assert_true(wait_zone(f, "198.51.100.3", false));
+	assert_true(wait_zone(f, "198.51.100.200", false));
+	assert_false(store_listed(f, "198.51.100.3", NULL));
+	assert_true(zone_listed(f, "203.0.113.3"));
+
+	/* A more specific prefix wins over the wider one: 1 point on the /28 (threshold 6)
+	 * lists .3 again, .200 stays under the /24's 6 points. */
+	assert_int_equal(reputation_event(f, "198.51.100.0", 28, 1), WRITER_OK);
+	assert_true(wait_zone(f, "198.51.100.3", true));
+	settle();
+	assert_false(zone_listed(f, "198.51.100.200"));
+
+	/* Restart: the points are read back before anything is evaluated; rebuild agrees. */
+	fx_stop(f);
+	set_clock(f, T0 + 60);
+	fx_start(f);
+	assert_true(zone_listed(f, "198.51.100.3"));
+	assert_false(zone_listed(f, "198.51.100.200"));
+	struct writer_event rb = { .type = WRITER_EV_REBUILD };
+	assert_int_equal(writer_submit(f->w, &rb), WRITER_OK);
+	assert_true(zone_listed(f, "198.51.100.3"));
+	assert_false(zone_listed(f, "198.51.100.200"));
+	assert_false(store_listed(f, "198.51.100.200", NULL));
+	assert_true(zone_listed(f, "203.0.113.3"));
+
+	/* Removing the /28 (0 points) leaves the /24's: .3 goes; removing that lists both. */
+	assert_int_equal(reputation_event(f, "198.51.100.0", 28, 0), WRITER_OK);
+	assert_true(wait_zone(f, "198.51.100.3", false));
+	assert_int_equal(reputation_event(f, "198.51.100.0", 24, 0), WRITER_OK);
+	assert_true(wait_zone(f, "198.51.100.3", true));
+	assert_true(wait_zone(f, "198.51.100.200", true));
+	/* Removing points a prefix does not have is no change and no error. */
+	assert_int_equal(reputation_event(f, "198.51.100.0", 24, 0), WRITER_OK);
+
+	/* Bad events change nothing: host bits, negative or non-finite points. */
+	assert_int_equal(reputation_event(f, "198.51.100.1", 24, 50), WRITER_EINVAL);
+	assert_int_equal(reputation_event(f, "198.51.100.0", 24, -1), WRITER_EINVAL);
+	assert_int_equal(reputation_event(f, "198.51.100.0", 24, 1.0 / 0.0), WRITER_EINVAL);
+	assert_int_equal(reputation_event(f, "198.51.100.0", 24, 0.0 / 0.0), WRITER_EINVAL);
+	settle();
+	assert_true(zone_listed(f, "198.51.100.3"));
+	assert_true(zone_listed(f, "198.51.100.200"));
+}
+
 static void test_bad_events(void **state)
 {
 	struct fx *f = *state;
@@ -844,6 +909,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_traps_expire_24h_and_extend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exclusions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delist_holds_until_new_evidence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reputation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keeps_listings_and_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exports, setup, teardown),
