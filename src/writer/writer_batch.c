@@ -316,10 +316,43 @@ static int collect_evidence(const struct store_evidence *ev, void *arg)
 	return 0;
 }
 
+static int cmp_kept(const void *a, const void *b)
+{
+	return memcmp(a, b, 16); /* ip is the first member */
+}
+
+/* When the listing of ip began, as it was before a rebuild cleared it (now if it was not). */
+static int64_t kept_listed_at(const struct writer *w, const uint8_t ip[16], int64_t now)
+{
+	const struct writer_kept *k =
+		w->kept_n ? bsearch(ip, w->kept, w->kept_n, sizeof *w->kept, cmp_kept) : NULL;
+	return k ? k->listed_at : now;
+}
+
+static void kept_free(struct writer *w)
+{
+	free(w->kept);
+	w->kept = NULL;
+	w->kept_n = w->kept_cap = 0;
+}
+
+static int keep_listing(const struct store_listing *l, void *arg)
+{
+	struct writer *w = arg;
+	if (grow((void **)&w->kept, &w->kept_cap, w->kept_n + 1, sizeof *w->kept) != WRITER_OK) {
+		w->oom = true;
+		return 1;
+	}
+	memcpy(w->kept[w->kept_n].ip, l->ip, 16);
+	w->kept[w->kept_n].listed_at = l->listed_at;
+	w->kept_n++;
+	return 0;
+}
+
 /* How eval_ip is called. */
 enum eval_mode {
 	EVAL_EVENT = 0,   /* new evidence or a moderator event */
-	EVAL_REBUILD = 1, /* the listings were cleared: there is no previous one to compare with */
+	EVAL_REBUILD = 1, /* the listings were cleared: a listing that goes on keeps its start */
 	EVAL_TIMER = 2,   /* the address's timer fired: it needs a new one if still listed */
 };
 
@@ -368,7 +401,7 @@ static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eva
 	}
 	struct store_listing l = { 0 };
 	memcpy(l.ip, ip, 16);
-	l.listed_at = was ? prev.listed_at : now;
+	l.listed_at = was ? prev.listed_at : mode == EVAL_REBUILD ? kept_listed_at(w, ip, now) : now;
 	l.expires_at = res.expires_at;
 	l.last_evidence_at = res.last_evidence_at;
 	l.traps = res.traps;
@@ -817,6 +850,16 @@ int writer_rebuild(struct writer *w)
 	batch_undo(w, 0);
 	w->heap_n = 0;
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
+	/* A listing that goes on through the rebuild keeps the moment it began: the rebuild
+	 * recomputes what the evidence says, not the listing's history. */
+	w->kept_n = 0;
+	w->oom = false;
+	if (rc == WRITER_OK && store_listing_foreach(w->store, keep_listing, w) != STORE_OK)
+		rc = WRITER_ESTORE;
+	if (rc == WRITER_OK && w->oom)
+		rc = WRITER_ENOMEM;
+	if (w->kept_n > 0)
+		qsort(w->kept, w->kept_n, sizeof *w->kept, cmp_kept);
 	if (rc == WRITER_OK && store_listing_clear(w->store) != STORE_OK)
 		rc = WRITER_ESTORE;
 	int64_t since = now - (int64_t)w->cfg.policy.window_s;
@@ -854,11 +897,13 @@ int writer_rebuild(struct writer *w)
 	log_info("writer", "rebuilt addresses=%zu listings=%zu serial=%u ms=%llu", w->touched_n,
 		 w->changes_n, serial, (unsigned long long)((time_mono_ns() - t0) / 1000000u));
 	batch_undo(w, 0);
+	kept_free(w);
 	return WRITER_OK;
 
 fail:
 	log_err("writer", "rebuild failed: %s", writer_strerror(rc));
 	batch_undo(w, 0);
+	kept_free(w);
 	/* The heap was emptied: refill it from the store so expiry keeps working. */
 	w->heap_n = 0;
 	struct load_ctx c = { .w = w, .now = now, .rc = WRITER_OK };

@@ -38,6 +38,11 @@ struct writer_timer {
 	uint8_t ip[16];
 };
 
+struct writer_kept {
+	uint8_t ip[16];
+	int64_t listed_at;
+};
+
 struct writer_exclusion {
 	struct store_prefix prefix;
 	int64_t until; /* 0: for ever */
@@ -90,6 +95,8 @@ struct writer {
 	size_t changes_n, changes_cap;
 	uint64_t published_ns; /* monotonic time of the last publication */
 	struct writer_exporter *exporter;
+	struct writer_kept *kept; /* rebuild: when each listing before it began, sorted by address */
+	size_t kept_n, kept_cap;
 	int64_t next_export;
 };
 

@@ -106,9 +106,9 @@ tl_start --data "$DATA"
 check_nx "restart: the /24's points still hold" 198.51.100.7
 check_match "restart: check still shows them" '^reputation: 10 points \(198\.51\.100\.0/24' \
 	"$(tl check 198.51.100.7 2>&1)"
-before=$(tl list 2>&1 | sed -E 's/ listed_at=[^ ]+//')
+before=$(tl list 2>&1)
 check_eq "rebuild exits 0" 0 "$(tl rebuild >/dev/null 2>&1; echo $?)"
-check_eq "rebuild agrees with the live service" "$before" "$(tl list 2>&1 | sed -E 's/ listed_at=[^ ]+//')"
+check_eq "rebuild agrees with the live service" "$before" "$(tl list 2>&1)"
 check_nx "rebuild: still NXDOMAIN" 198.51.100.7
 check_a "rebuild: the address outside still listed" 198.51.101.5 127.0.0.2
 

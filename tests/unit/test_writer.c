@@ -570,6 +570,7 @@ static void test_rebuild_equals_incremental(void **state)
 	assert_int_equal(inc.n, reb.n);
 	for (size_t i = 0; i < inc.n; i++) {
 		assert_memory_equal(inc.l[i].ip, reb.l[i].ip, 16);
+		assert_int_equal(inc.l[i].listed_at, reb.l[i].listed_at);
 		assert_int_equal(inc.l[i].expires_at, reb.l[i].expires_at);
 		assert_int_equal(inc.l[i].last_evidence_at, reb.l[i].last_evidence_at);
 		assert_int_equal(inc.l[i].traps, reb.l[i].traps);
