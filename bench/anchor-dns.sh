@@ -171,23 +171,9 @@ wait_answer() { # host port pid timeout_s -> prints seconds waited, fails on tim
 	done
 	awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.2f", b-a}'
 }
-TCK=$(getconf CLK_TCK)
+. "$here/quiet.sh"
 declare -A R_QPS R_P99 R_P50 R_CPU R_US R_NX R_QC R_FOR
 
-stat_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
-wait_quiet() { # until others use < max_foreign % of a core (our servers are idle now)
-	local waited=0 b0 b1 pct
-	while :; do
-		b0=$(stat_busy); sleep 1; b1=$(stat_busy)
-		pct=$(((b1 - b0) * 100 / TCK))
-		[ "$pct" -le "$max_foreign" ] && return 0
-		if [ "$waited" -ge "$quiet_wait" ]; then
-			echo "   (machine busy: others use ${pct}% of a core; going on)" >&2
-			return 0
-		fi
-		sleep 4; waited=$((waited + 5))
-	done
-}
 qrun() { # label host port pid seconds [qblast args] -> one run; records unless label is "warm"
 	local label=$1 h=$2 p=$3 pid=$4 s=$5 attempt
 	shift 5

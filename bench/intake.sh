@@ -19,6 +19,9 @@ for a in "$@"; do
 	esac
 done
 events=200000 listings=1000000 secs=10 runs=3
+# Before each run, wait (at most 120 s) until other processes use under 5% of a core.
+max_foreign=5 quiet_wait=120
+. "$here/quiet.sh"
 [ $quick = 1 ] && events=20000 listings=100000 secs=3 runs=1
 
 if [ $dobuild = 1 ]; then
@@ -49,9 +52,11 @@ say "== 1. events through the writer, each acknowledged after its commit"
 say "   (64 producers with one event a call, as SMTP sessions; 8 with 64 a call, as bulk intake)"
 eps=() epsb=()
 for r in $(seq 1 $runs); do
+	wait_quiet
 	line=$("$bin" throughput --events $events --producers 64 | tail -n 1)
 	say "   $line"
 	eps+=("$(echo "$line" | field events_per_s)")
+	wait_quiet
 	line=$("$bin" throughput --events $events --producers 8 --batch 64 | tail -n 1)
 	say "   $line"
 	epsb+=("$(echo "$line" | field events_per_s)")
@@ -78,6 +83,7 @@ PY
 # serve_run RATE: trapline's writer + DNS on cpu 0 with RATE changes/s, qblast on cpu 1.
 serve_run() {
 	local rate=$1 port res q
+	wait_quiet
 	port=$(free_port)
 	taskset -c 0 "$bin" serve --port "$port" --changes "$rate" --seconds $((secs + 4)) --listings $listings >"$work/serve.out" 2>&1 &
 	local pid=$!
@@ -120,6 +126,7 @@ id rbldns >/dev/null 2>&1 && ruser=(-u rbldns)
 [ ${#ruser[@]} -eq 0 ] && [ "$(id -u)" -eq 0 ] && ruser=(-u nobody)
 rbl_run() { # RELOAD(0|1): prints the qblast RESULT line
 	local reload=$1 port rpid tpid="" q
+	wait_quiet
 	port=$(free_port)
 	taskset -c 0 rbldnsd -n "${ruser[@]}" -b "127.0.0.1/$port" -c 1 -w "$rdir" \
 		bl.example.org:ip4set:zone.rbldnsd >/dev/null 2>&1 &
