@@ -168,6 +168,10 @@ static int cli_config_read(int argc, char **argv, struct config *cfg)
 			return EXIT_USAGE;
 		}
 	}
+	if (config_check(cfg, err, sizeof(err)) != BASE_OK) {
+		fprintf(stderr, "trapline: %s\n", err);
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -182,6 +186,21 @@ struct serve_state {
 	struct stat pending_st; /* a change seen but not yet settled */
 	bool pending;
 };
+
+/* The ns_addr pairs, already checked by config_check, as the zone's glue. */
+static void serve_glue_make(const struct config *cfg, struct zone_glue *g)
+{
+	struct config_ns_addr a[CONFIG_NS_ADDR_MAX];
+	unsigned n = 0;
+	char err[CONFIG_ERR_MAX];
+	g->ttl = cfg->ns_ttl;
+	if (config_ns_addr_parse(cfg->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, sizeof(err)) != 0)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (zone_glue_add(g, a[i].name, a[i].v6, a[i].ip4, a[i].ip6) != ZONE_OK)
+			log_warn("main", "ns_addr ignored name=%s reason=\"too many addresses\"",
+				 a[i].name);
+}
 
 static void serve_defaults_make(const struct config *cfg, struct zone_defaults *d)
 {
@@ -213,6 +232,7 @@ static void serve_defaults_make(const struct config *cfg, struct zone_defaults *
 	}
 	if (d->ns.count == 0)
 		snprintf(d->ns.names[d->ns.count++], ZONE_NAME_MAX + 1, "ns1.%.250s", cfg->zone);
+	serve_glue_make(cfg, &d->glue);
 	d->ttl = cfg->answer_ttl;
 	d->a = cfg->answer_a;
 	d->txt = cfg->answer_txt[0] ? cfg->answer_txt : NULL;
@@ -661,6 +681,10 @@ static int cli_ctl_args(const struct cli_command *c, int argc, char **argv, stru
 	int rc = cli_config_file(argc, argv, cfg);
 	if (rc)
 		return rc;
+	if (config_check(cfg, err, sizeof(err)) != BASE_OK) { /* no option here changes a key */
+		fprintf(stderr, "trapline: %s\n", err);
+		return EXIT_USAGE;
+	}
 	ctl_request_init(req, c->ctl, err, sizeof(err));
 	bool have_positional = false;
 	for (int i = 0; i < argc; i++) {
@@ -766,7 +790,8 @@ static int cmd_check_config(int argc, char **argv)
 	struct config cfg;
 	config_defaults(&cfg);
 	char err[CONFIG_ERR_MAX];
-	if (config_load_file(&cfg, argv[0], err, sizeof(err)) != BASE_OK) {
+	if (config_load_file(&cfg, argv[0], err, sizeof(err)) != BASE_OK ||
+	    config_check(&cfg, err, sizeof(err)) != BASE_OK) {
 		fprintf(stderr, "trapline: %s\n", err);
 		return EXIT_USAGE;
 	}

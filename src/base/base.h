@@ -100,6 +100,7 @@ struct config {
 	unsigned soa_ttl, soa_refresh, soa_retry, soa_expire, soa_minimum;
 	char ns[CONFIG_STR_MAX];         /* name servers, comma separated; "" = ns1.<zone> */
 	unsigned ns_ttl;
+	char ns_addr[CONFIG_STR_MAX];    /* NAME=ADDR pairs for in-zone name servers, "" = none */
 	unsigned edns_udp_max;
 	unsigned tcp_max_conns;
 	unsigned tcp_idle_ms;
@@ -128,6 +129,24 @@ void config_template(FILE *f);
 /* Parses a dns_listen list into at most max addresses. BASE_EINVAL names the bad item in err. */
 int config_listen_parse(const char *list, struct sockaddr_storage *addrs, socklen_t *lens,
 			unsigned max, unsigned *n, char *err, size_t errcap);
+/* One NAME=ADDRESS pair of the ns_addr key: the address of a name server inside the zone. */
+#define CONFIG_NS_ADDR_MAX 32      /* pairs in all */
+#define CONFIG_NS_ADDR_PER_NAME 4  /* addresses of one name, IPv4 and IPv6 together */
+struct config_ns_addr {
+	char name[256]; /* lowercase, no trailing dot */
+	bool v6;
+	uint32_t ip4;   /* host order, when !v6 */
+	uint8_t ip6[16];
+};
+/* Parses an ns_addr list ("ns1.zone=192.0.2.53, ns1.zone=2001:db8::53") into out[0..max);
+ * *n is the number of pairs. Syntax only; config_check relates the names to the zone.
+ * BASE_EINVAL names the bad item in err. */
+int config_ns_addr_parse(const char *list, struct config_ns_addr *out, unsigned max, unsigned *n,
+			 char *err, size_t errcap);
+/* Checks what no single key can: the relations between keys once all are set (the file and
+ * the command line). Today: every ns_addr name is one of the zone's name servers (ns, or
+ * soa_mname) and lies below the zone. BASE_EINVAL with "KEY: problem" in err. */
+int config_check(const struct config *c, char *err, size_t errcap);
 /* True when s is a valid domain name in presentation form (labels 1..63 of
  * letters, digits, '-', '_'; 255 bytes at most; one trailing dot allowed). */
 bool config_name_valid(const char *s);

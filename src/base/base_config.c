@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/base.h"
 
@@ -17,6 +18,7 @@ enum config_type {
 	CONFIG_LEVEL,  /* a log level */
 	CONFIG_DOUBLE, /* a decimal number within [min, max] */
 	CONFIG_CIDRS,  /* comma-separated ADDR/LEN prefixes, host bits clear */
+	CONFIG_NSADDRS,/* comma-separated NAME=ADDR pairs, IPv4 or IPv6 */
 };
 
 struct config_key {
@@ -75,6 +77,12 @@ static const struct config_key config_keys[] = {
 	 "Name servers of the zone, comma separated; empty: ns1.<zone>."},
 	{"ns_ttl", CONFIG_UINT, NUM(ns_ttl), "3600", 0, 604800, false,
 	 "TTL of the NS records."},
+	{"ns_addr", CONFIG_NSADDRS, STR(ns_addr), "", 0, 0, true,
+	 "Addresses of name servers named inside the zone (ns1.<zone>), which nobody else can "
+	 "answer for (RFC 1034 4.2.1 glue): NAME=ADDR pairs, IPv4 or IPv6, comma separated, at "
+	 "most 4 per name, each NAME one of ns or soa_mname, e.g. "
+	 "ns1.bl.example.org=192.0.2.53, ns1.bl.example.org=2001:db8::53. Served as A/AAAA and "
+	 "written into the BIND export, which named-checkzone refuses without them. Empty: none."},
 	{"edns_udp_max", CONFIG_UINT, NUM(edns_udp_max), "1232", 512, 4096, false,
 	 "Largest UDP answer sent to an EDNS client (1232 avoids IP fragmentation)."},
 	{"tcp_max_conns", CONFIG_UINT, NUM(tcp_max_conns), "256", 1, 65536, false,
@@ -221,6 +229,59 @@ static int config_cidrs_check(const char *list, char *why, size_t cap)
 	return BASE_OK;
 }
 
+/* Splits "NAME=ADDR" and parses both halves. */
+static int config_ns_addr_item(char *tok, struct config_ns_addr *out, char *err, size_t errcap)
+{
+	char *eq = strchr(tok, '=');
+	if (!eq) {
+		snprintf(err, errcap, "'%s' is not NAME=ADDRESS", tok);
+		return BASE_EINVAL;
+	}
+	*eq = '\0';
+	const char *addr = eq + 1;
+	if (!config_name_valid(tok)) {
+		snprintf(err, errcap, "'%s' is not a domain name", tok);
+		return BASE_EINVAL;
+	}
+	memset(out, 0, sizeof(*out));
+	size_t len = strlen(tok);
+	if (tok[len - 1] == '.')
+		len--;
+	for (size_t i = 0; i < len; i++) /* names compare without case (RFC 4343) */
+		out->name[i] = (char)(tok[i] >= 'A' && tok[i] <= 'Z' ? tok[i] + 32 : tok[i]);
+	if (ip4_parse(addr, strlen(addr), &out->ip4) == BASE_OK)
+		return BASE_OK;
+	if (ip6_parse(addr, strlen(addr), out->ip6) == BASE_OK) {
+		out->v6 = true;
+		return BASE_OK;
+	}
+	snprintf(err, errcap, "'%s' (for %s) is not an IPv4 or IPv6 address", addr, out->name);
+	return BASE_EINVAL;
+}
+
+int config_ns_addr_parse(const char *list, struct config_ns_addr *out, unsigned max, unsigned *n,
+			 char *err, size_t errcap)
+{
+	char buf[CONFIG_STR_MAX];
+	snprintf(buf, sizeof(buf), "%s", list);
+	char *save = NULL;
+	unsigned count = 0;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (count == max) {
+			snprintf(err, errcap, "more than %u addresses", max);
+			return BASE_EINVAL;
+		}
+		struct config_ns_addr item;
+		if (config_ns_addr_item(tok, &item, err, errcap) != BASE_OK)
+			return BASE_EINVAL;
+		if (out)
+			out[count] = item;
+		count++;
+	}
+	*n = count;
+	return BASE_OK;
+}
+
 static int config_double_parse(const struct config_key *k, const char *v, double *out, char *why,
 			       size_t cap)
 {
@@ -285,6 +346,12 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		if (config_cidrs_check(v, why, cap) != BASE_OK)
 			return BASE_EINVAL;
 		break;
+	case CONFIG_NSADDRS: {
+		unsigned n;
+		if (config_ns_addr_parse(v, NULL, CONFIG_NS_ADDR_MAX, &n, why, cap) != BASE_OK)
+			return BASE_EINVAL;
+		break;
+	}
 	case CONFIG_IP4: {
 		uint32_t ip;
 		if (ip4_parse(v, len, &ip) != BASE_OK) {
@@ -352,6 +419,90 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 	if (config_apply(c, k, value, why, sizeof(why)) != BASE_OK) {
 		snprintf(err, errcap, "%s: %s", key, why);
 		return BASE_EINVAL;
+	}
+	return BASE_OK;
+}
+
+/* ---- relations between keys ---- */
+
+/* True when name (lowercase) equals one of the comma-separated names in list, either case,
+ * trailing dots ignored. */
+static bool config_names_have(const char *list, const char *name)
+{
+	char buf[CONFIG_STR_MAX];
+	snprintf(buf, sizeof(buf), "%s", list);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		size_t len = strlen(tok);
+		if (len > 1 && tok[len - 1] == '.')
+			tok[--len] = '\0';
+		if (strcasecmp(tok, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The labels of name left of the zone read as a reversed IPv4 address or prefix (one to four
+ * decimal octets) or a full IPv6 name (32 nibbles): the answering core reads such names as
+ * list entries, so a name server there would shadow, or be shadowed by, the list. */
+static bool config_name_reads_as_ip(const char *name, size_t len)
+{
+	unsigned labels = 0, octets = 0, nibbles = 0;
+	const char *p = name, *end = name + len;
+	while (p < end) {
+		const char *dot = memchr(p, '.', (size_t)(end - p));
+		size_t l = dot ? (size_t)(dot - p) : (size_t)(end - p);
+		bool digits = l >= 1 && l <= 3 && strspn(p, "0123456789") >= l &&
+			      (l == 1 || p[0] != '0') && (l < 3 || strncmp(p, "255", 3) <= 0);
+		bool hex = l == 1 && strchr("0123456789abcdef", p[0]);
+		labels++;
+		octets += digits;
+		nibbles += hex;
+		p += l + 1;
+	}
+	return (labels <= 4 && octets == labels) || (labels == 32 && nibbles == 32);
+}
+
+/* Why name cannot have an address in c (NULL when it can): the zone must be its parent, and
+ * only the zone's own name servers get addresses, as glue (RFC 1034 4.2.1). */
+static const char *config_ns_addr_why(const struct config *c, const char *name)
+{
+	size_t nlen = strlen(name), zlen = strlen(c->zone);
+	if (nlen <= zlen + 1 || name[nlen - zlen - 1] != '.' ||
+	    strcasecmp(name + nlen - zlen, c->zone) != 0)
+		return "is not below the zone";
+	if (config_name_reads_as_ip(name, nlen - zlen - 1))
+		return "reads as a listed address's name";
+	char def[300];
+	snprintf(def, sizeof(def), "ns1.%s", c->zone);
+	bool ns = c->ns[0] ? config_names_have(c->ns, name) : strcasecmp(def, name) == 0;
+	bool mname = c->soa_mname[0] ? config_names_have(c->soa_mname, name)
+				     : strcasecmp(def, name) == 0;
+	if (!ns && !mname)
+		return "is not a name server of the zone (ns, soa_mname)";
+	return NULL;
+}
+
+int config_check(const struct config *c, char *err, size_t errcap)
+{
+	struct config_ns_addr a[CONFIG_NS_ADDR_MAX];
+	unsigned n;
+	if (config_ns_addr_parse(c->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, errcap) != BASE_OK)
+		return BASE_EINVAL; /* config_set let it through: only a caller's own struct */
+	for (unsigned i = 0; i < n; i++) {
+		const char *why = config_ns_addr_why(c, a[i].name);
+		if (why) {
+			snprintf(err, errcap, "ns_addr: %s %s", a[i].name, why);
+			return BASE_EINVAL;
+		}
+		unsigned same = 0;
+		for (unsigned j = 0; j < n; j++)
+			same += strcmp(a[j].name, a[i].name) == 0;
+		if (same > CONFIG_NS_ADDR_PER_NAME) {
+			snprintf(err, errcap, "ns_addr: %s has %u addresses, at most %u", a[i].name,
+				 same, CONFIG_NS_ADDR_PER_NAME);
+			return BASE_EINVAL;
+		}
 	}
 	return BASE_OK;
 }

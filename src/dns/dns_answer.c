@@ -12,6 +12,18 @@
 /* NS RRset: per RR a 2-byte owner pointer, 10 bytes of fixed fields, one name. */
 #define NS_SET_MAX (ZONE_NS_MAX * (12 + DNS_NAME_MAX))
 
+/* One in-zone name server's addresses (RFC 1034 4.2.1), encoded once per snapshot: the A and
+ * AAAA RRsets with owners 0xC00C (only answered to a question for that very name). */
+#define GLUE_A_MAX (ZONE_GLUE_ADDRS * (12 + 4))
+#define GLUE_AAAA_MAX (ZONE_GLUE_ADDRS * (12 + 16))
+struct ctx_glue {
+	uint8_t name[DNS_NAME_MAX]; /* lowercase wire form */
+	size_t name_len;
+	uint8_t a[GLUE_A_MAX], aaaa[GLUE_AAAA_MAX];
+	size_t a_len, aaaa_len;
+	uint16_t a_count, aaaa_count;
+};
+
 struct dns_ctx {
 	uint16_t udp_max;
 	uint8_t zone[DNS_NAME_MAX]; /* lowercase wire form */
@@ -27,6 +39,8 @@ struct dns_ctx {
 	uint8_t ns[NS_SET_MAX];    /* the NS RRset, owners 0xC00C (only answered at the apex) */
 	size_t ns_len;
 	uint16_t ns_count;
+	unsigned glue_count;
+	struct ctx_glue glue[ZONE_GLUE_NAMES];
 };
 
 struct dns_ctx *dns_ctx_new(const struct dns_config *cfg)
@@ -68,6 +82,45 @@ static size_t put_text_name(uint8_t *p, const char *s)
 	return n;
 }
 
+/* One address record with owner 0xC00C. */
+static size_t put_addr_rr(uint8_t *p, uint16_t type, uint32_t ttl, const uint8_t *addr,
+			  uint16_t len)
+{
+	dns_put16(p, 0xC00C);
+	dns_put16(p + 2, type);
+	dns_put16(p + 4, DNS_C_IN);
+	dns_put32(p + 6, ttl);
+	dns_put16(p + 10, len);
+	memcpy(p + 12, addr, len);
+	return 12u + len;
+}
+
+static void glue_refresh(struct dns_ctx *ctx, const struct zone_glue *glue)
+{
+	ctx->glue_count = 0;
+	for (unsigned i = 0; i < glue->count && i < ZONE_GLUE_NAMES; i++) {
+		const struct zone_glue_name *src = &glue->names[i];
+		struct ctx_glue *g = &ctx->glue[ctx->glue_count];
+		g->name_len = dns_name_to_wire(src->name, g->name, true, NULL);
+		if (g->name_len == 0)
+			continue;
+		g->a_len = g->aaaa_len = 0;
+		g->a_count = g->aaaa_count = 0;
+		for (unsigned k = 0; k < src->n4 && k < ZONE_GLUE_ADDRS; k++) {
+			uint8_t v4[4];
+			dns_put32(v4, src->a4[k]);
+			g->a_len += put_addr_rr(g->a + g->a_len, DNS_T_A, glue->ttl, v4, 4);
+			g->a_count++;
+		}
+		for (unsigned k = 0; k < src->n6 && k < ZONE_GLUE_ADDRS; k++) {
+			g->aaaa_len += put_addr_rr(g->aaaa + g->aaaa_len, DNS_T_AAAA, glue->ttl,
+						   src->a6[k], 16);
+			g->aaaa_count++;
+		}
+		ctx->glue_count++;
+	}
+}
+
 /* Re-encodes the SOA and NS records once per snapshot, so the hot path only copies them. */
 static void ctx_refresh(struct dns_ctx *ctx, const struct zone_snapshot *snap)
 {
@@ -107,6 +160,7 @@ static void ctx_refresh(struct dns_ctx *ctx, const struct zone_snapshot *snap)
 		ctx->ns_count++;
 	}
 	ctx->ns_len = o;
+	glue_refresh(ctx, zone_snapshot_glue(snap));
 	ctx->snap_id = zone_snapshot_id(snap);
 	ctx->cached = true;
 }
@@ -162,6 +216,16 @@ static void reply_a(struct reply *r, const struct zone_class *cls)
 	dns_put32(p + 12, cls->a);
 	r->pos += 16;
 	r->an++;
+}
+
+/* Appends an RRset encoded in advance (owners 0xC00C) to the answer section. */
+static void reply_rrset(struct reply *r, const uint8_t *rrs, size_t len, uint16_t count)
+{
+	if (!reply_has(r, len))
+		return;
+	memcpy(r->out + r->pos, rrs, len);
+	r->pos += len;
+	r->an = (uint16_t)(r->an + count);
 }
 
 /* Appends text to the TXT RDATA, opening a new character-string every 255 bytes
@@ -402,6 +466,51 @@ static size_t answer_empty(const struct dns_ctx *ctx, const uint8_t *q, const st
 	return reply_end(&r, ctx, q, pq, with_q, with_opt, false, rcode);
 }
 
+/* True when the question's name equals the lowercase wire name n[0..len), without case. */
+static bool qname_is(const struct dns_query *pq, const uint8_t *n, size_t len)
+{
+	if (len != pq->qname_len)
+		return false;
+	for (size_t k = 0; k < len; k++)
+		if (lower(pq->qname[k]) != n[k])
+			return false;
+	return true;
+}
+
+/* The in-zone name server whose name is the question's, or NULL. *above is set when the
+ * question names an ancestor of one (ns1 in ns1.dc.<zone> makes dc.<zone> an empty
+ * non-terminal: NODATA, not NXDOMAIN, RFC 8020). */
+static const struct ctx_glue *glue_find(const struct dns_ctx *ctx, const struct dns_query *pq,
+					bool *above)
+{
+	for (unsigned i = 0; i < ctx->glue_count; i++) {
+		const struct ctx_glue *g = &ctx->glue[i];
+		if (qname_is(pq, g->name, g->name_len))
+			return g;
+		size_t off = 0;
+		while (g->name[off] && g->name_len - off > pq->qname_len)
+			off += 1u + g->name[off];
+		if (off > 0 && qname_is(pq, g->name + off, g->name_len - off))
+			*above = true;
+	}
+	return NULL;
+}
+
+/* A name server's own name (RFC 1034 4.2.1): its addresses, NODATA for every other type.
+ * ANY gets one RRset, A before AAAA, as for a listed address (RFC 8482). */
+static unsigned answer_glue(struct reply *r, const struct dns_ctx *ctx, const struct ctx_glue *g,
+			    uint16_t qtype, uint16_t soa_owner)
+{
+	bool any = qtype == DNS_T_ANY;
+	if ((qtype == DNS_T_A || any) && g->a_count)
+		reply_rrset(r, g->a, g->a_len, g->a_count);
+	else if ((qtype == DNS_T_AAAA || any) && g->aaaa_count)
+		reply_rrset(r, g->aaaa, g->aaaa_len, g->aaaa_count);
+	else
+		reply_soa(r, ctx, soa_owner, ctx->neg_ttl, true);
+	return DNS_RCODE_NOERROR;
+}
+
 /* Names below the apex: listed IPs, empty non-terminals, everything else NXDOMAIN. A name of
  * single-digit labels reads both ways; each reading is parsed only when needed, since the
  * common query is a 4-label IPv4 name. */
@@ -434,7 +543,14 @@ static unsigned answer_below(struct reply *r, const struct dns_ctx *ctx,
 			return DNS_RCODE_NOERROR;
 		}
 		exists = true;
-	} else {
+	} else if (ctx->glue_count && !v4 && v6 != 1) {
+		/* Checked last and only for names that are not addresses (config_check keeps name
+		 * servers off those), so a list lookup never pays for it. */
+		const struct ctx_glue *g = glue_find(ctx, pq, &exists);
+		if (g)
+			return answer_glue(r, ctx, g, pq->qtype, soa_owner);
+	}
+	if (!cls) {
 		/* Empty non-terminals (RFC 8020 would let a resolver cut the tree at an
 		 * NXDOMAIN, so a prefix that has listed addresses below must be NODATA). */
 		if (v4 && n < 4)

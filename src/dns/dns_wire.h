@@ -10,6 +10,7 @@
 #define DNS_T_NS 2
 #define DNS_T_SOA 6
 #define DNS_T_TXT 16
+#define DNS_T_AAAA 28
 #define DNS_T_OPT 41
 #define DNS_T_IXFR 251
 #define DNS_T_AXFR 252

@@ -52,11 +52,38 @@ struct zone_ns {
 	char names[ZONE_NS_MAX][ZONE_NAME_MAX + 1]; /* no trailing dot */
 };
 
+/* Addresses of name servers named inside the zone (RFC 1034 4.2.1 glue): nobody but the zone
+ * itself can answer for ns1.<zone>, and a master file whose NS names lack them is refused.
+ * They come from the config (ns_addr) only: a data file's $NS lines carry no addresses, so a
+ * $NS line replaces the names but leaves these. */
+#define ZONE_GLUE_NAMES (ZONE_NS_MAX + 1) /* every NS name and the SOA primary */
+#define ZONE_GLUE_ADDRS 4                 /* addresses of one name, of each family */
+
+struct zone_glue_name {
+	char name[ZONE_NAME_MAX + 1]; /* lowercase, no trailing dot */
+	unsigned n4, n6;
+	uint32_t a4[ZONE_GLUE_ADDRS];    /* host order */
+	uint8_t a6[ZONE_GLUE_ADDRS][16];
+};
+
+struct zone_glue {
+	uint32_t ttl; /* of the A and AAAA records */
+	unsigned count;
+	struct zone_glue_name names[ZONE_GLUE_NAMES];
+};
+
+/* Adds one address of name (v6: ip6, else ip4 in host order) to g, grouping by name (compared
+ * without case). ZONE_ETOOMANY past ZONE_GLUE_NAMES names or ZONE_GLUE_ADDRS addresses of one
+ * family; ZONE_EINVAL for a name longer than ZONE_NAME_MAX. */
+int zone_glue_add(struct zone_glue *g, const char *name, bool v6, uint32_t ip4,
+		  const uint8_t ip6[16]);
+
 /* What a builder starts from: the values used where the data does not say
  * otherwise (the config gives them; a data file's $SOA/$NS/$TTL/":A:TXT" lines win). */
 struct zone_defaults {
 	struct zone_soa soa; /* serial 0: the builder uses the current time */
 	struct zone_ns ns;
+	struct zone_glue glue; /* addresses of in-zone name servers; count 0: none */
 	uint32_t ttl;        /* TTL for A/TXT answers */
 	uint32_t a;          /* default A value, host order */
 	const char *txt;     /* default TXT template (copied) */
@@ -140,6 +167,8 @@ bool zone_any6(const struct zone_snapshot *s, const uint8_t prefix[16], unsigned
 
 const struct zone_soa *zone_snapshot_soa(const struct zone_snapshot *s);
 const struct zone_ns *zone_snapshot_ns(const struct zone_snapshot *s);
+/* The addresses of in-zone name servers the snapshot answers for (zone_defaults.glue). */
+const struct zone_glue *zone_snapshot_glue(const struct zone_snapshot *s);
 /* A number unique to this snapshot in this process (never reused), so readers can cache
  * data derived from a snapshot (encoded SOA, ...) and notice when it changed. */
 uint64_t zone_snapshot_id(const struct zone_snapshot *s);
@@ -193,8 +222,9 @@ int zone_export_rbldnsd(const struct zone_snapshot *s, const char *zone, FILE *f
  * answers exactly, split into the children otherwise. A wildcard's TXT has the block in CIDR
  * form where the template has '$'. Known differences from the server: a wildcard also answers
  * names with more labels, and IPv4 wildcards and IPv6 names can meet where octets are single
- * digits (both are rare in lists). NS names inside the zone need address records that Trapline
- * does not know: named-checkzone rejects the file unless the NS names are outside the zone. */
+ * digits (both are rare in lists). NS names inside the zone get their A/AAAA records from the
+ * snapshot's glue; one without any is logged as a warning, since named-checkzone refuses such
+ * a file (the ns_addr key fixes it). */
 int zone_export_bind(const struct zone_snapshot *s, const char *zone, FILE *f);
 /* Writes the export to path atomically: path.tmp, fflush + fsync, rename over path, fsync of
  * the directory. On any error the temp file is removed and an existing path is left as it was:

@@ -302,6 +302,7 @@ int zone_snapshot_apply(const struct zone_snapshot *base, const struct zone_chan
 	s->soa = base->soa;
 	s->soa.serial = serial;
 	s->ns = base->ns;
+	s->glue = base->glue;
 	int rc = classes_begin(base, &cb);
 	if (rc)
 		goto fail;

@@ -181,6 +181,7 @@ struct zone_builder *zone_builder_new(const struct zone_defaults *d)
 	if (d) {
 		b->soa = d->soa;
 		b->ns = d->ns;
+		b->glue = d->glue;
 		b->def_a = d->a;
 		b->def_ttl = d->ttl;
 	} else {
@@ -189,6 +190,8 @@ struct zone_builder *zone_builder_new(const struct zone_defaults *d)
 	}
 	if (b->ns.count > ZONE_NS_MAX)
 		b->ns.count = ZONE_NS_MAX;
+	if (b->glue.count > ZONE_GLUE_NAMES)
+		b->glue.count = ZONE_GLUE_NAMES;
 	if (d && d->txt) {
 		b->def_txt = strdup(d->txt);
 		if (!b->def_txt)
@@ -876,6 +879,7 @@ int zone_snapshot_build(struct zone_builder *b, struct zone_snapshot **out)
 	s->count = b->nsingle + nranges + n6;
 	s->soa = b->soa;
 	s->ns = b->ns;
+	s->glue = b->glue;
 	if (s->soa.serial == 0)
 		s->soa.serial = (uint32_t)time_wall_s();
 	s->id = zone_next_id();
@@ -908,6 +912,43 @@ const struct zone_soa *zone_snapshot_soa(const struct zone_snapshot *s)
 const struct zone_ns *zone_snapshot_ns(const struct zone_snapshot *s)
 {
 	return &s->ns;
+}
+
+const struct zone_glue *zone_snapshot_glue(const struct zone_snapshot *s)
+{
+	return &s->glue;
+}
+
+int zone_glue_add(struct zone_glue *g, const char *name, bool v6, uint32_t ip4,
+		  const uint8_t ip6[16])
+{
+	size_t len = strlen(name);
+	if (len > 1 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > ZONE_NAME_MAX)
+		return ZONE_EINVAL;
+	char low[ZONE_NAME_MAX + 1];
+	for (size_t i = 0; i < len; i++) /* the answering core compares lowercase wire names */
+		low[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	low[len] = '\0';
+	struct zone_glue_name *e = NULL;
+	for (unsigned i = 0; i < g->count && !e; i++)
+		if (strcmp(g->names[i].name, low) == 0)
+			e = &g->names[i];
+	if (!e) {
+		if (g->count == ZONE_GLUE_NAMES)
+			return ZONE_ETOOMANY;
+		e = &g->names[g->count++];
+		memset(e, 0, sizeof(*e));
+		memcpy(e->name, low, len + 1);
+	}
+	if ((v6 ? e->n6 : e->n4) == ZONE_GLUE_ADDRS)
+		return ZONE_ETOOMANY;
+	if (v6)
+		memcpy(e->a6[e->n6++], ip6, 16);
+	else
+		e->a4[e->n4++] = ip4;
+	return ZONE_OK;
 }
 
 uint64_t zone_snapshot_id(const struct zone_snapshot *s)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -576,6 +577,62 @@ static void bind_node(struct bind_out *o, zone_u128 a, unsigned depth)
 	}
 }
 
+/* True when name (no trailing dot) is zone or below it, without case. */
+static bool name_in_zone(const char *name, const char *zone)
+{
+	size_t n = strlen(name), z = strlen(zone);
+	if (z > 0 && zone[z - 1] == '.')
+		z--;
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n < z || strncasecmp(name + n - z, zone, z) != 0)
+		return false;
+	return n == z || name[n - z - 1] == '.';
+}
+
+static const struct zone_glue_name *glue_of(const struct zone_glue *g, const char *name)
+{
+	size_t n = strlen(name);
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	for (unsigned i = 0; i < g->count; i++)
+		if (strlen(g->names[i].name) == n && strncasecmp(g->names[i].name, name, n) == 0)
+			return &g->names[i];
+	return NULL;
+}
+
+/* The addresses of the in-zone name servers (RFC 1034 4.2.1): without them a server loading
+ * the file cannot reach the zone's own name servers, and named-checkzone refuses it ("NS has no
+ * address records"). An in-zone NS name with none is written all the same, with a warning
+ * that says which key fixes it. */
+static void bind_glue(FILE *f, const struct zone_snapshot *s, const char *zone, const char *ns1)
+{
+	char n[ZONE_NAME_MAX + 2], ip[IP6_STRLEN];
+	for (unsigned i = 0; i < s->glue.count; i++) {
+		const struct zone_glue_name *g = &s->glue.names[i];
+		if (!name_in_zone(g->name, zone)) /* another zone's name: not ours to publish */
+			continue;
+		name_dot(n, sizeof(n), g->name);
+		for (unsigned k = 0; k < g->n4; k++) {
+			ip4_format(g->a4[k], ip);
+			fprintf(f, "%s\t%u\tIN\tA\t%s\n", n, s->glue.ttl, ip);
+		}
+		for (unsigned k = 0; k < g->n6; k++) {
+			ip6_format(g->a6[k], ip);
+			fprintf(f, "%s\t%u\tIN\tAAAA\t%s\n", n, s->glue.ttl, ip);
+		}
+	}
+	unsigned count = s->ns.count ? s->ns.count : 1;
+	for (unsigned i = 0; i < count; i++) {
+		const char *name = s->ns.count ? s->ns.names[i] : ns1;
+		const struct zone_glue_name *g = glue_of(&s->glue, name);
+		if (name_in_zone(name, zone) && (!g || g->n4 + g->n6 == 0))
+			log_warn("zone", "bind export ns=%s is inside zone=%s without an address: "
+					 "named-checkzone and BIND refuse the file; set ns_addr = %s=ADDR",
+				 name, zone, name);
+	}
+}
+
 int zone_export_bind(const struct zone_snapshot *s, const char *zone, FILE *f)
 {
 	if (!s || !zone || !f)
@@ -608,6 +665,7 @@ int zone_export_bind(const struct zone_snapshot *s, const char *zone, FILE *f)
 	}
 	if (s->ns.count == 0) /* a zone must have NS records: the SOA's primary then */
 		fprintf(f, "@\t%u\tIN\tNS\t%s\n", soa->ttl, n1);
+	bind_glue(f, s, zone, n1);
 	o.width = 32;
 	o.step = 8;
 	o.m = &m4;

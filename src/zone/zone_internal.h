@@ -36,6 +36,7 @@ struct zone_e6 {
 struct zone_builder {
 	struct zone_soa soa;
 	struct zone_ns ns;
+	struct zone_glue glue;
 	uint32_t def_a, def_ttl; /* the defaults the builder started from */
 	char *def_txt;
 	uint32_t cur_a, cur_ttl; /* the current default (":A:TXT" / $TTL lines) */
@@ -121,6 +122,7 @@ struct zone_snapshot {
 	size_t count;
 	struct zone_soa soa;
 	struct zone_ns ns;
+	struct zone_glue glue;
 };
 
 /* ---- helpers between files ---- */

@@ -19,6 +19,7 @@ static void fuzz_setup(void)
 	cfg.edns_udp_max = 1232;
 	g_ctx = dns_ctx_new(&cfg);
 
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
 	struct zone_defaults d;
 	memset(&d, 0, sizeof d);
 	strcpy(d.soa.mname, "ns1.bl.example.org");
@@ -30,6 +31,11 @@ static void fuzz_setup(void)
 	d.ns.count = 2;
 	strcpy(d.ns.names[0], "ns1.bl.example.org");
 	strcpy(d.ns.names[1], "ns2.example.net");
+	/* In-zone name servers with addresses (ns_addr): the glue path, its ancestors (dc.) */
+	d.glue.ttl = 3600;
+	zone_glue_add(&d.glue, "ns1.bl.example.org", false, 0xC0000235, NULL);
+	zone_glue_add(&d.glue, "ns1.bl.example.org", true, 0, v6);
+	zone_glue_add(&d.glue, "ns3.dc.bl.example.org", false, 0xC0000236, NULL);
 	d.ttl = 2100;
 	d.a = 0x7f000002;
 	d.txt = "Listed $ see https://bl.example.org/?$";
@@ -37,7 +43,6 @@ static void fuzz_setup(void)
 	uint16_t def, lng;
 	char txt[600];
 	memset(txt, '$', sizeof txt); /* every byte expands: the longest TXT a class can make */
-	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
 	zone_builder_default_class(b, &def);
 	zone_builder_class(b, 0x7f000004, txt, sizeof txt, 30, &lng);
 	zone_builder_add4(b, 0xC0000200, 0xC00002FF, def); /* 192.0.2.0/24 */

@@ -117,6 +117,63 @@ static void test_config_listen(void **state)
 					     sizeof(err)), BASE_EINVAL);
 }
 
+/* ns_addr: the syntax when the key is set, the relation to ns/soa_mname/zone in config_check. */
+static void test_config_ns_addr(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	config_defaults(&c);
+	assert_int_equal(config_check(&c, err, sizeof(err)), 0); /* the default has none */
+	assert_int_equal(config_set(&c, "ns_addr", "NS1.bl.example.org.=192.0.2.53, "
+			 "ns1.bl.example.org=2001:db8::53", err, sizeof(err)), 0);
+	assert_int_equal(config_check(&c, err, sizeof(err)), 0); /* ns1.<zone> by default */
+	struct config_ns_addr a[4];
+	unsigned n;
+	assert_int_equal(config_ns_addr_parse(c.ns_addr, a, 4, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(a[0].name, "ns1.bl.example.org");
+	assert_false(a[0].v6);
+	assert_int_equal(a[0].ip4, 0xC0000235);
+	assert_true(a[1].v6);
+	assert_int_equal(a[1].ip6[15], 0x53);
+
+	assert_int_equal(config_set(&c, "ns_addr", "ns1.bl.example.org", err, sizeof(err)),
+			 BASE_EINVAL);
+	assert_non_null(strstr(err, "ns_addr"));
+	assert_int_equal(config_set(&c, "ns_addr", "ns1.bl.example.org=1.2.3", err, sizeof(err)),
+			 BASE_EINVAL);
+	assert_int_equal(config_set(&c, "ns_addr", "bad..name=1.2.3.4", err, sizeof(err)),
+			 BASE_EINVAL);
+
+	/* Only the zone's own name servers, below the zone, not where addresses are named. */
+	const char *bad[] = {"ns2.bl.example.org=192.0.2.1", "ns1.example.net=192.0.2.1",
+			     "bl.example.org=192.0.2.1", "1.2.bl.example.org=192.0.2.1",
+			     "ns1.bl.example.org=1.1.1.1,ns1.bl.example.org=1.1.1.2,"
+			     "ns1.bl.example.org=1.1.1.3,ns1.bl.example.org=::1,"
+			     "ns1.bl.example.org=::2"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(config_set(&c, "ns_addr", bad[i], err, sizeof(err)), 0);
+		err[0] = '\0';
+		assert_int_equal(config_check(&c, err, sizeof(err)), BASE_EINVAL);
+		assert_non_null(strstr(err, "ns_addr: "));
+	}
+	/* Named by ns or by soa_mname (both ns1.<zone> when empty). */
+	assert_int_equal(config_set(&c, "ns", "ns2.bl.example.org., ns.example.net", err,
+				    sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "soa_mname", "ns.example.net", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "ns_addr", "ns2.bl.example.org=192.0.2.1", err,
+				    sizeof(err)), 0);
+	assert_int_equal(config_check(&c, err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "ns_addr", "ns1.bl.example.org=192.0.2.1", err,
+				    sizeof(err)), 0);
+	assert_int_equal(config_check(&c, err, sizeof(err)), BASE_EINVAL);
+	assert_int_equal(config_set(&c, "soa_mname", "ns1.bl.example.org", err, sizeof(err)), 0);
+	assert_int_equal(config_check(&c, err, sizeof(err)), 0);
+	/* A change of zone (--zone after the file) is seen too. */
+	assert_int_equal(config_set(&c, "zone", "other.example", err, sizeof(err)), 0);
+	assert_int_equal(config_check(&c, err, sizeof(err)), BASE_EINVAL);
+}
+
 static char *write_tmp(const char *text)
 {
 	static char path[64];
@@ -195,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_set),
 		cmocka_unit_test(test_config_listen),
+		cmocka_unit_test(test_config_ns_addr),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_template_matches_etc),
 	};

@@ -875,6 +875,125 @@ static void test_soa_cache_follows_snapshot(void **state)
 	assert_int_equal(g32(d.m + p), 42);
 }
 
+/* ---- in-zone name servers (ns_addr) ------------------------------------------ */
+
+/* The test zone with addresses for ns1 (two IPv4, one IPv6) and for ns3.dc, IPv4 only. */
+static struct zone_snapshot *t_build_glue(void)
+{
+	struct zone_defaults d;
+	memset(&d, 0, sizeof d);
+	strcpy(d.soa.mname, "ns1." ZONE);
+	strcpy(d.soa.rname, "hostmaster." ZONE);
+	d.soa.serial = 42; /* what assert_soa_authority expects */
+	d.soa.minimum = 300;
+	d.soa.ttl = 3600;
+	d.ns.ttl = 86400;
+	d.ns.count = 3;
+	strcpy(d.ns.names[0], "ns1." ZONE);
+	strcpy(d.ns.names[1], "ns2." ZONE); /* in the zone, no address: answered as before */
+	strcpy(d.ns.names[2], "ns3.dc." ZONE);
+	d.glue.ttl = 7200;
+	uint8_t v6[16];
+	t_ip6("20010db8000000000000000000000053", v6);
+	assert_int_equal(zone_glue_add(&d.glue, "NS1." ZONE ".", false, 0xC0000235, NULL), 0);
+	assert_int_equal(zone_glue_add(&d.glue, "ns1." ZONE, true, 0, v6), 0);
+	assert_int_equal(zone_glue_add(&d.glue, "ns1." ZONE, false, 0xC0000236, NULL), 0);
+	assert_int_equal(zone_glue_add(&d.glue, "ns3.dc." ZONE, false, 0xC0000237, NULL), 0);
+	assert_int_equal(d.glue.count, 2);
+	d.ttl = 2100;
+	d.a = 0x7f000002;
+	struct zone_builder *b = zone_builder_new(&d);
+	assert_non_null(b);
+	uint16_t def;
+	assert_int_equal(zone_builder_default_class(b, &def), 0);
+	assert_int_equal(zone_builder_add4(b, 0xC0000201, 0xC0000201, def), 0);
+	struct zone_snapshot *s = NULL;
+	assert_int_equal(zone_snapshot_build(b, &s), 0);
+	zone_builder_free(b);
+	assert_int_equal(zone_snapshot_glue(s)->count, 2);
+	return s;
+}
+
+static void test_ns_addr(void **state)
+{
+	struct zone_snapshot *plain = g_snap;
+	g_snap = t_build_glue();
+	struct t_msg d;
+
+	ask("ns1." ZONE, 1, &d);
+	assert_int_equal(d.rcode, 0);
+	assert_int_equal(d.aa, 1);
+	assert_int_equal(d.an, 2);
+	assert_int_equal(d.ns, 0);
+	assert_string_equal(d.rr[0].name, "ns1." ZONE);
+	assert_int_equal(d.rr[0].type, 1);
+	assert_int_equal(d.rr[0].ttl, 7200);
+	assert_int_equal(d.rr[0].rdlen, 4);
+	assert_int_equal(g32(d.m + d.rr[0].rdata), 0xC0000235);
+	assert_int_equal(g32(d.m + d.rr[1].rdata), 0xC0000236);
+
+	ask("Ns1.Bl.Example.Org", 28, &d); /* AAAA, mixed case (0x20) */
+	assert_int_equal(d.rcode, 0);
+	assert_int_equal(d.aa, 1);
+	assert_int_equal(d.an, 1);
+	assert_int_equal(d.rr[0].type, 28);
+	assert_int_equal(d.rr[0].rdlen, 16);
+	assert_int_equal(d.m[d.rr[0].rdata + 15], 0x53);
+	assert_int_equal(g32(d.m + d.rr[0].rdata), 0x20010db8);
+
+	ask("ns1." ZONE, 255, &d); /* ANY: one RRset, the A one (RFC 8482) */
+	assert_int_equal(d.an, 2);
+	assert_int_equal(d.rr[0].type, 1);
+	ask("ns1." ZONE, 16, &d); /* TXT: NODATA */
+	assert_int_equal(d.rcode, 0);
+	assert_int_equal(d.aa, 1);
+	assert_soa_authority(&d);
+
+	ask("ns3.dc." ZONE, 28, &d); /* no IPv6 address: NODATA */
+	assert_int_equal(d.rcode, 0);
+	assert_soa_authority(&d);
+	ask("ns3.dc." ZONE, 255, &d);
+	assert_int_equal(d.an, 1);
+	assert_int_equal(g32(d.m + d.rr[0].rdata), 0xC0000237);
+	ask("dc." ZONE, 1, &d); /* above a name that exists: NODATA (RFC 8020) */
+	assert_int_equal(d.rcode, 0);
+	assert_soa_authority(&d);
+
+	ask("ns2." ZONE, 1, &d); /* a name server without addresses: as before */
+	assert_int_equal(d.rcode, 3);
+	ask("x.ns1." ZONE, 1, &d);
+	assert_int_equal(d.rcode, 3);
+	ask("s1." ZONE, 1, &d);
+	assert_int_equal(d.rcode, 3);
+	ask("1.2.0.192." ZONE, 1, &d); /* the list answers as before */
+	assert_int_equal(d.an, 1);
+	assert_int_equal(g32(d.m + d.rr[0].rdata), 0x7f000002);
+	ask("2.2.0.192." ZONE, 1, &d);
+	assert_int_equal(d.rcode, 3);
+
+	/* The cache follows the snapshot: without glue, ns1 is NXDOMAIN again. */
+	zone_snapshot_free(g_snap);
+	g_snap = plain;
+	ask("ns1." ZONE, 1, &d);
+	assert_int_equal(d.rcode, 3);
+}
+
+static void test_glue_limits(void **state)
+{
+	struct zone_glue g;
+	memset(&g, 0, sizeof g);
+	for (unsigned i = 0; i < ZONE_GLUE_ADDRS; i++)
+		assert_int_equal(zone_glue_add(&g, "ns1." ZONE, false, i, NULL), 0);
+	assert_int_equal(zone_glue_add(&g, "ns1." ZONE, false, 9, NULL), ZONE_ETOOMANY);
+	for (unsigned i = 1; i < ZONE_GLUE_NAMES; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "ns%u.x." ZONE, i);
+		assert_int_equal(zone_glue_add(&g, name, false, i, NULL), 0);
+	}
+	assert_int_equal(zone_glue_add(&g, "one-too-many." ZONE, false, 1, NULL), ZONE_ETOOMANY);
+	assert_int_equal(g.count, ZONE_GLUE_NAMES);
+}
+
 static void test_ctx_config(void **state)
 {
 	struct dns_config cfg;
@@ -927,6 +1046,8 @@ int main(void)
 		cmocka_unit_test(test_never_past_cap),
 		cmocka_unit_test(test_servfail_without_snapshot),
 		cmocka_unit_test(test_soa_cache_follows_snapshot),
+		cmocka_unit_test(test_ns_addr),
+		cmocka_unit_test(test_glue_limits),
 		cmocka_unit_test(test_ctx_config),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

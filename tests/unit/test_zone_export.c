@@ -344,6 +344,53 @@ static void test_bind_small(void **state)
 	zone_snapshot_free(s);
 }
 
+/* In-zone name servers: their addresses follow the NS records (and survive an applied change
+ * set); names outside the zone are not ours to write. */
+static void test_bind_glue(void **state)
+{
+	(void)state;
+	struct zone_defaults d = { 0 };
+	d.a = A2;
+	d.ttl = 2100;
+	d.soa = (struct zone_soa){ .serial = 42, .refresh = 600, .retry = 300, .expire = 86400,
+				   .minimum = 300, .ttl = 3600 };
+	strcpy(d.soa.mname, "ns1.bl.example.org");
+	strcpy(d.soa.rname, "hostmaster.example.net");
+	d.ns.ttl = 3600;
+	d.ns.count = 3;
+	strcpy(d.ns.names[0], "ns1.bl.example.org");
+	strcpy(d.ns.names[1], "ns2.bl.example.org"); /* no address: written, with a warning */
+	strcpy(d.ns.names[2], "ns.example.net");
+	d.glue.ttl = 7200;
+	uint8_t a6[16];
+	ip6("2001:db8::53", a6);
+	assert_int_equal(zone_glue_add(&d.glue, "ns1.bl.example.org", false, ip4("192.0.2.53"),
+				       NULL), 0);
+	assert_int_equal(zone_glue_add(&d.glue, "ns1.bl.example.org", true, 0, a6), 0);
+	assert_int_equal(zone_glue_add(&d.glue, "ns.example.net", false, ip4("192.0.2.9"), NULL),
+			 0);
+	struct zone_builder *b = zone_builder_new(&d);
+	assert_non_null(b);
+	struct zone_snapshot *base = build(b);
+	struct zone_change ch = { .op = ZONE_CHANGE_SET, .ip4 = ip4("192.0.2.1") };
+	ch.cls.a = A2;
+	ch.cls.ttl = 2100;
+	struct zone_snapshot *s = NULL;
+	assert_int_equal(zone_snapshot_apply(base, &ch, 1, 43, &s), 0);
+	char *got = export_str(s, ZONE_EXPORT_BIND);
+	assert_non_null(strstr(got, "@\t3600\tIN\tNS\tns2.bl.example.org.\n"
+				    "@\t3600\tIN\tNS\tns.example.net.\n"
+				    "ns1.bl.example.org.\t7200\tIN\tA\t192.0.2.53\n"
+				    "ns1.bl.example.org.\t7200\tIN\tAAAA\t2001:db8::53\n"
+				    "2.0.0.127\t"));
+	assert_non_null(strstr(got, "\n1.2.0.192\t2100\tIN\tA\t127.0.0.2\n"));
+	assert_null(strstr(got, "192.0.2.9"));
+	assert_null(strstr(got, "ns2.bl.example.org.\t"));
+	free(got);
+	zone_snapshot_free(s);
+	zone_snapshot_free(base);
+}
+
 /* The overlay answers: a new address, a deleted base address, a deleted address inside a
  * range (not listed even though the range is), IPv6 added and a base /64 deleted. */
 static void test_rbldnsd_overlay(void **state)
@@ -917,6 +964,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rbldnsd_small),
 		cmocka_unit_test(test_bind_small),
+		cmocka_unit_test(test_bind_glue),
 		cmocka_unit_test(test_rbldnsd_overlay),
 		cmocka_unit_test(test_roundtrip_random),
 		cmocka_unit_test(test_file_atomic),
