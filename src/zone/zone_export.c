@@ -1,6 +1,7 @@
 /* zone_export.c - writes a snapshot as an rbldnsd data file or a BIND master file, atomically. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -622,6 +623,11 @@ static void bind_glue(FILE *f, const struct zone_snapshot *s, const char *zone, 
 			fprintf(f, "%s\t%u\tIN\tAAAA\t%s\n", n, s->glue.ttl, ip);
 		}
 	}
+	/* Once per process: the service exports every export_interval, and an operator who has
+	 * read it once does not need it in the log every five minutes. */
+	static atomic_bool warned;
+	if (atomic_exchange(&warned, true))
+		return;
 	unsigned count = s->ns.count ? s->ns.count : 1;
 	for (unsigned i = 0; i < count; i++) {
 		const char *name = s->ns.count ? s->ns.names[i] : ns1;
