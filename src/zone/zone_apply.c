@@ -85,6 +85,10 @@ static int v4_overlay(struct zone_snapshot *s, const struct zone_snapshot *base,
 		free(tmp);
 		return ZONE_ENOMEM;
 	}
+	/* The count moves by what the changed entries move it: an entry kept from the base
+	 * overlay counts as it did there (same arrays), so a publication costs lookups for its
+	 * own changes only, not for the whole overlay again. */
+	long delta = base->ov4_delta;
 	size_t i = 0, j = 0, k = 0;
 	while (i < base->nov4 || j < m) {
 		uint32_t cip = j < m ? (uint32_t)(sorted[j] >> 32) : 0;
@@ -92,11 +96,16 @@ static int v4_overlay(struct zone_snapshot *s, const struct zone_snapshot *base,
 			s->ov4[k++] = base->ov4[i++];
 			continue;
 		}
-		if (i < base->nov4 && base->ov4[i].ip == cip)
+		if (i < base->nov4 && base->ov4[i].ip == cip) {
+			delta -= ov4_count_delta(s, cip, base->ov4[i].cls);
 			i++;
-		s->ov4[k++] = (struct zone_ov4){ cip, (uint16_t)sorted[j++] };
+		}
+		s->ov4[k] = (struct zone_ov4){ cip, (uint16_t)sorted[j++] };
+		delta += ov4_count_delta(s, cip, s->ov4[k].cls);
+		k++;
 	}
 	s->nov4 = k;
+	s->ov4_delta = delta;
 	free(tmp);
 	return 0;
 }
@@ -142,6 +151,7 @@ static int v4_merge(struct zone_snapshot *s)
 	free(s->ov4);
 	s->ov4 = NULL;
 	s->nov4 = 0;
+	s->ov4_delta = 0;
 	return 0;
 }
 
@@ -317,10 +327,7 @@ int zone_snapshot_apply(const struct zone_snapshot *base, const struct zone_chan
 	ov6_plens(s);
 	if (zone_snapshot_classes(s, cb))
 		goto fail;
-	long c4 = 0;
-	for (size_t i = 0; i < s->nov4; i++)
-		c4 += ov4_count_delta(s, s->ov4[i].ip, s->ov4[i].cls);
-	s->count = (size_t)((long)(s->s4->count + s->r4->count + s->p6->nent) + c4) +
+	s->count = (size_t)((long)(s->s4->count + s->r4->count + s->p6->nent) + s->ov4_delta) +
 		   ov6_new_keys(s);
 	zone_builder_free(cb);
 	s->id = zone_next_id();

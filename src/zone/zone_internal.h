@@ -112,6 +112,7 @@ struct zone_snapshot {
 	struct zone_p6 *p6;
 	size_t nov4, nov6;
 	struct zone_ov4 *ov4; /* sorted by ip */
+	long ov4_delta;       /* what the v4 overlay adds to the entry count (zone_apply.c) */
 	struct zone_ov6 *ov6; /* sorted by (start, plen) */
 	uint64_t ov6_plens[3]; /* bit p set: some overlay entry has plen p */
 	size_t nclass; /* classes[1..nclass] */
