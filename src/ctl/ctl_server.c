@@ -246,6 +246,7 @@ int ctl_server_start(const char *path, const char *data_dir, const struct ctl_se
 		rc = CTL_ENOMEM;
 		goto fail_listen;
 	}
+	pthread_setname_np(srv->thread, "tl-ctl");
 	log_info("ctl", "listening path=%s", path);
 	*out = srv;
 	return CTL_OK;

@@ -252,13 +252,15 @@ static void server_join(struct dns_server *srv)
 	srv->tcp->running = false;
 }
 
-static int worker_spawn(struct dns_worker *w, void *(*fn)(void *))
+/* name shows in top -H and perf: "tl-udp" or "tl-tcp". */
+static int worker_spawn(struct dns_worker *w, void *(*fn)(void *), const char *name)
 {
 	int err = pthread_create(&w->tid, NULL, fn, w);
 	if (err != 0) {
 		errno = err;
 		return DNS_EIO;
 	}
+	pthread_setname_np(w->tid, name);
 	w->running = true;
 	return DNS_OK;
 }
@@ -290,9 +292,9 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < srv->n_udp && err == DNS_OK; i++)
-		err = worker_spawn(&srv->udp[i], dns_udp_main);
+		err = worker_spawn(&srv->udp[i], dns_udp_main, "tl-udp");
 	if (err == DNS_OK)
-		err = worker_spawn(srv->tcp, dns_tcp_main);
+		err = worker_spawn(srv->tcp, dns_tcp_main, "tl-tcp");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != DNS_OK) {
 		log_err("dns", "thread start failed error=\"%s\"", strerror(errno));

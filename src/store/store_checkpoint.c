@@ -88,6 +88,7 @@ static bool ckpt_wake(struct store_ckpt *c)
 			pthread_mutex_unlock(&c->mtx);
 			return false;
 		}
+		pthread_setname_np(c->thread, "tl-checkpoint");
 		c->running = true;
 	}
 	c->due = true;

@@ -93,6 +93,7 @@ int writer_exporter_start(struct writer *w)
 		w->exporter = NULL;
 		return WRITER_ENOMEM;
 	}
+	pthread_setname_np(x->thread, "tl-export");
 	return WRITER_OK;
 }
 
