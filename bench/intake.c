@@ -268,6 +268,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static atomic_ulong change_failed;
+static int producer_cpu = -1; /* --producer-cpu: where the producer runs (-1: with the rest) */
 static sem_t acked;
 
 /* The writer's callback for a posted change (on the writer's thread). */
@@ -317,6 +318,16 @@ static int mode_serve(unsigned port, unsigned rate, unsigned seconds, unsigned l
 	struct dns_server *srv;
 	if (dns_server_bind(&sc, &srv) || dns_server_start(srv, b.zone))
 		die("dns server", 0);
+	/* The producer stands for the mail arriving from outside, as qblast stands for the
+	 * resolvers: on their core it leaves the writer's and the DNS worker's cost on this one
+	 * (threads started so far keep the CPU set the process was started with). */
+	if (producer_cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(producer_cpu, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
+			die("producer cpu", 0);
+	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	printf("ready port=%u changes_per_s=%u\n", port, rate);
@@ -408,6 +419,8 @@ int main(int argc, char **argv)
 			rate = (unsigned)v;
 		else if (!strcmp(argv[i], "--seconds"))
 			seconds = v > 3600 ? 3600 : (unsigned)v;
+		else if (!strcmp(argv[i], "--producer-cpu"))
+			producer_cpu = (int)v;
 		else {
 			fprintf(stderr, "bench_intake: unknown option %s\n", argv[i]);
 			return 2;
