@@ -269,6 +269,64 @@ static int cmp_double(const void *a, const void *b)
 
 static atomic_ulong change_failed;
 static int producer_cpu = -1; /* --producer-cpu: where the producer runs (-1: with the rest) */
+static unsigned phase_ms;     /* --phase-ms: changes on and off by turns, this long each */
+
+/* ---- phases: the same process, the same load, changes on and off by turns ---- */
+
+#define PHASES_MAX 4096
+
+struct phases {
+	uint64_t len_ns, start_ns;
+	size_t n;                      /* phases ended */
+	uint64_t queries[PHASES_MAX];  /* queries answered in each */
+	uint64_t last_q;
+};
+
+static uint64_t served(const struct dns_server *srv)
+{
+	struct dns_stats st;
+	dns_server_stats(srv, &st);
+	return st.queries;
+}
+
+/* Phase i (from 0) has changes when i is odd. Records the phases that ended by now. */
+static bool phase_on(struct phases *ph, const struct dns_server *srv, uint64_t now)
+{
+	size_t cur = (size_t)((now - ph->start_ns) / ph->len_ns);
+	while (ph->n < cur && ph->n < PHASES_MAX) {
+		uint64_t q = served(srv);
+		ph->queries[ph->n++] = q - ph->last_q;
+		ph->last_q = q;
+	}
+	return cur % 2 == 1;
+}
+
+/* The median over the phases with changes of their queries against the mean of the two
+ * phases without around them; phases while the load starts or stops (under 80% of the median
+ * phase) are left out. Returns the number of ratios, each in r. */
+static size_t phases_ratio(const struct phases *ph, double *median, double *r)
+{
+	double q[PHASES_MAX];
+	for (size_t i = 0; i < ph->n; i++)
+		q[i] = (double)ph->queries[i];
+	qsort(q, ph->n, sizeof *q, cmp_double);
+	double low = ph->n ? 0.8 * q[ph->n / 2] : 0;
+	size_t k = 0;
+	for (size_t i = 1; i + 1 < ph->n; i += 2) {
+		uint64_t a = ph->queries[i - 1], b = ph->queries[i], c = ph->queries[i + 1];
+		if ((double)a < low || (double)b < low || (double)c < low)
+			continue;
+		r[k++] = (double)b / ((double)(a + c) / 2);
+	}
+	double *sorted = malloc((k ? k : 1) * sizeof *sorted);
+	if (!sorted)
+		die("phases", ENOMEM);
+	memcpy(sorted, r, k * sizeof *r);
+	qsort(sorted, k, sizeof *sorted, cmp_double);
+	*median = k ? sorted[k / 2] : 0;
+	free(sorted);
+	return k;
+}
 static sem_t acked;
 
 /* The writer's callback for a posted change (on the writer's thread). */
@@ -345,19 +403,38 @@ static int mode_serve(unsigned port, unsigned rate, unsigned seconds, unsigned l
 	uint32_t next_ip = 1;
 	struct writer_event ev;
 	sem_init(&acked, 0, 0);
+	static struct phases ph;
+	ph.len_ns = (uint64_t)phase_ms * 1000000u;
+	ph.start_ns = t0;
+	uint64_t pace_t0 = t0, pace_k = 0;
+	bool was_on = false;
 	while (!atomic_load(&stop) && time_mono_ns() < end) {
+		uint64_t now = time_mono_ns();
+		if (phase_ms && rate) {
+			bool on = phase_on(&ph, srv, now);
+			if (!on) {
+				uint64_t next = ph.start_ns + ((now - ph.start_ns) / ph.len_ns + 1) * ph.len_ns;
+				struct timespec ts = {0, (long)(next - now)};
+				nanosleep(&ts, NULL);
+				was_on = false;
+				continue;
+			}
+			if (!was_on) /* a new phase with changes: pace from its start */
+				pace_t0 = now, pace_k = 0;
+			was_on = true;
+		}
 		if (rate == 0) {
 			struct timespec ts = {0, 50000000};
 			nanosleep(&ts, NULL);
 			continue;
 		}
 		/* Paced: change k is due at t0 + k / rate. Two trap hits list an address. */
-		uint64_t due = t0 + changes * 1000000000ull / rate;
-		uint64_t now = time_mono_ns();
+		uint64_t due = pace_t0 + pace_k * 1000000000ull / rate;
 		if (now < due) {
 			struct timespec ts = {0, (long)(due - now)};
 			nanosleep(&ts, NULL);
 		}
+		pace_k++;
 		uint32_t ip = next_ip++;
 		evidence_make(&ev, ip, true);
 		/* Posted, as an SMTP server's event loop would: the first hit does not list, the
@@ -387,10 +464,22 @@ static int mode_serve(unsigned port, unsigned rate, unsigned seconds, unsigned l
 	close(fd);
 	free(lat);
 	bench_close(&b);
+	double pr = 0, ratios[PHASES_MAX / 2];
+	size_t npr = phase_ms ? phases_ratio(&ph, &pr, ratios) : 0;
+	if (phase_ms) { /* the raw figures, even phases without changes, odd ones with */
+		printf("phases ms=%u queries:", phase_ms);
+		for (size_t i = 0; i < ph.n; i++)
+			printf(" %llu", (unsigned long long)ph.queries[i]);
+		printf("\nPHASE_RATIOS");
+		for (size_t i = 0; i < npr; i++)
+			printf(" %.4f", ratios[i]);
+		printf("\n");
+	}
 	printf("RESULT seconds=%.1f changes=%lu changes_per_s=%.0f ack_to_dns_p50_us=%.0f "
-	       "ack_to_dns_p99_us=%.0f samples=%zu queries=%llu failed=%lu\n",
+	       "ack_to_dns_p99_us=%.0f samples=%zu queries=%llu failed=%lu phase_ratio=%.3f "
+	       "phase_pairs=%zu\n",
 	       s, changes, (double)changes / s, p50, p99, nlat, (unsigned long long)st.queries,
-	       (unsigned long)atomic_load(&change_failed));
+	       (unsigned long)atomic_load(&change_failed), pr, npr);
 	return 0;
 }
 
@@ -421,6 +510,8 @@ int main(int argc, char **argv)
 			seconds = v > 3600 ? 3600 : (unsigned)v;
 		else if (!strcmp(argv[i], "--producer-cpu"))
 			producer_cpu = (int)v;
+		else if (!strcmp(argv[i], "--phase-ms"))
+			phase_ms = v > 60000 ? 60000 : (unsigned)v;
 		else {
 			fprintf(stderr, "bench_intake: unknown option %s\n", argv[i]);
 			return 2;

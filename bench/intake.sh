@@ -18,7 +18,7 @@ for a in "$@"; do
 	*) echo "intake.sh: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
-events=200000 listings=1000000 secs=10 runs=3 druns=5
+events=200000 listings=1000000 secs=10 runs=3 druns=6
 # Before each run, wait (at most 120 s) until other processes use under 5% of a core.
 max_foreign=5 quiet_wait=120
 . "$here/quiet.sh"
@@ -86,7 +86,7 @@ serve_run() {
 	local rate=$1 port res q
 	wait_quiet
 	port=$(free_port)
-	taskset -c 0 "$bin" serve --port "$port" --changes "$rate" --seconds $((secs + 4)) --listings $listings --producer-cpu 1 >"$work/serve.out" 2>&1 &
+	taskset -c 0 "$bin" serve --port "$port" --changes "$rate" --seconds $((secs + 4)) --listings $listings --producer-cpu 1 ${2:+--phase-ms "$2"} >"$work/serve.out" 2>&1 &
 	local pid=$!
 	pids+=("$pid")
 	for _ in $(seq 1 200); do grep -q '^ready' "$work/serve.out" && break; sleep 0.1; done
@@ -94,23 +94,58 @@ serve_run() {
 	q=$(taskset -c 1 "$work/qblast" -s 127.0.0.1 -p "$port" -d "$queries" -l "$secs" -q 100 2>/dev/null | grep '^RESULT')
 	wait "$pid" || true
 	res=$(grep '^RESULT' "$work/serve.out")
+	{ grep '^PHASE_RATIOS' "$work/serve.out" || true; } | cut -d' ' -f2- >>"$work/phase_ratios"
 	echo "$q | $res"
 }
 say "== 3. DNS while the zone changes (1M listings; qblast -q 100 on cpu 1, $secs s runs, interleaved)"
 # Runs with and without changes alternate; each pair gives a ratio, and the median of the
 # ratios is the figure: the machine's drift between pairs (±10% here) cancels within a pair.
+# The order turns every other pair (ABBA), so that whatever favours the first run of a pair
+# favours both sides alike.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }'; }
 q0=() q1=() p0=() p1=() lat50=() lat99=() qr=() lost=0
 for r in $(seq 1 $druns); do
-	a=$(serve_run 0); say "   no changes:   $a"
+	if [ $((r % 2)) = 1 ]; then
+		a=$(serve_run 0); b=$(serve_run 1000)
+	else
+		b=$(serve_run 1000); a=$(serve_run 0)
+	fi
+	say "   no changes:   $a"
+	say "   1000 changes/s: $b"
 	q0+=("$(echo "$a" | field qps)"); p0+=("$(echo "$a" | field p99_us)")
-	b=$(serve_run 1000); say "   1000 changes/s: $b"
 	q1+=("$(echo "$b" | field qps)"); p1+=("$(echo "$b" | field p99_us)")
 	lat50+=("$(echo "$b" | field ack_to_dns_p50_us)"); lat99+=("$(echo "$b" | field ack_to_dns_p99_us)")
 	qr+=("$(ratio "${q1[-1]}" "${q0[-1]}")")
 	lost=$((lost + $(echo "$a" | field lost) + $(echo "$b" | field lost)))
 done
 mq0=$(printf '%s\n' "${q0[@]}" | median) mq1=$(printf '%s\n' "${q1[@]}" | median)
+
+# The same question inside one process: changes on and off by turns every 500 ms under one
+# continuous load, each half-second with changes against the mean of the two around it. No
+# process-to-process difference enters, but the half-second counts are noisy: many ratios.
+say "== 3b. one process, one load, 1000 changes/s on and off every 500 ms ($druns runs)"
+: >"$work/phase_ratios"
+for r in $(seq 1 $druns); do
+	b=$(serve_run 1000 500); say "   alternating:  $b"
+	lost=$((lost + $(echo "$b" | field lost)))
+done
+pr_n=$(tr ' ' '\n' <"$work/phase_ratios" | grep -c .)
+pr_med=$(tr ' ' '\n' <"$work/phase_ratios" | grep . | median)
+
+# What the service spends on the changes, on the DNS core, with no queries: the CPU of each
+# of its threads over 6 s at 1000 changes/s (the producer stands for the outside world).
+say "== 3c. CPU of the service's threads at 1000 changes/s, no queries (6 s, % of one core)"
+port=$(free_port)
+taskset -c 0 "$bin" serve --port "$port" --changes 1000 --seconds 12 --listings $listings --producer-cpu 1 >"$work/cpu.out" 2>&1 &
+cpid=$!
+pids+=("$cpid")
+for _ in $(seq 1 300); do grep -q '^ready' "$work/cpu.out" && break; sleep 0.1; done
+sleep 2
+thread_cpu() { for t in /proc/$cpid/task/*; do echo "$(cat "$t/comm") $(awk '{ print $14 + $15 }' "$t/stat")"; done | awk '{ a[$1] += $2 } END { for (k in a) print k, a[k] }' | sort; }
+thread_cpu >"$work/cpu0"; sleep 6; thread_cpu >"$work/cpu1"
+wait "$cpid" || true
+join "$work/cpu0" "$work/cpu1" | awk -v tck="$(getconf CLK_TCK)" '{ printf "   %-14s %5.1f%%\n", $1 == "bench_intake" ? "producer" : $1, ($3 - $2) * 100 / tck / 6 }' | tee -a "$log"
+intake_cpu=$(join "$work/cpu0" "$work/cpu1" | awk -v tck="$(getconf CLK_TCK)" '$1 == "tl-writer" || $1 == "tl-checkpoint" { s += $3 - $2 } END { printf "%.1f", s * 100 / tck / 6 }')
 
 # The anchor for the same question: rbldnsd cannot change one entry, it reloads its file.
 # Touched every 0.5 s with -c 1, it reloads about once a second, as often as it can.
@@ -155,8 +190,13 @@ rbl_run() { # RELOAD(0|1): prints the qblast RESULT line
 r0=() r1=() rr=()
 if command -v rbldnsd >/dev/null; then
 	for r in $(seq 1 $druns); do
-		a=$(rbl_run 0); say "   no reloads:      $a"; r0+=("$(echo "$a" | field qps)")
-		b=$(rbl_run 1); say "   reloading:       $b"; r1+=("$(echo "$b" | field qps)")
+		if [ $((r % 2)) = 1 ]; then
+			a=$(rbl_run 0); b=$(rbl_run 1)
+		else
+			b=$(rbl_run 1); a=$(rbl_run 0)
+		fi
+		say "   no reloads:      $a"; r0+=("$(echo "$a" | field qps)")
+		say "   reloading:       $b"; r1+=("$(echo "$b" | field qps)")
 		rr+=("$(ratio "${r1[-1]}" "${r0[-1]}")")
 	done
 fi
@@ -168,6 +208,8 @@ say "   rebuild of $listings listings at start:  $rebuild s"
 say "   ack -> answered by DNS, p50 / p99:        $(printf '%s\n' "${lat50[@]}" | median) / $(printf '%s\n' "${lat99[@]}" | median) us"
 say "   DNS qps, no changes / 1000 changes/s:     $mq0 / $mq1"
 say "   DNS qps ratio, median of $druns pairs:        $(printf '%s\n' "${qr[@]}" | median)  (pairs: ${qr[*]})"
+say "   same, alternating in one process:         $pr_med  (median of $pr_n half-second ratios)"
+say "   writer + checkpointer CPU at 1000 changes/s: $intake_cpu% of the DNS core"
 say "   DNS queries lost (all runs above):        $lost"
 say "   DNS p99, no changes / 1000 changes/s:     $(printf '%s\n' "${p0[@]}" | median) / $(printf '%s\n' "${p1[@]}" | median) us"
 say "   rbldnsd qps, no reloads / reloading:       $mr0 / $mr1"
