@@ -279,7 +279,8 @@ struct phases {
 	uint64_t len_ns, start_ns;
 	size_t n;                      /* phases ended */
 	uint64_t queries[PHASES_MAX];  /* queries answered in each */
-	uint64_t last_q;
+	double qps[PHASES_MAX];        /* the same per second of the phase as it was measured */
+	uint64_t last_q, last_t;
 };
 
 static uint64_t served(const struct dns_server *srv)
@@ -289,14 +290,24 @@ static uint64_t served(const struct dns_server *srv)
 	return st.queries;
 }
 
-/* Phase i (from 0) has changes when i is odd. Records the phases that ended by now. */
+/* Phase i (from 0) has changes when i is odd. Records the phases that ended by now: the
+ * producer notices the end late when it was waiting for an acknowledgement, so each phase's
+ * rate is over the time it was actually counted. */
 static bool phase_on(struct phases *ph, const struct dns_server *srv, uint64_t now)
 {
 	size_t cur = (size_t)((now - ph->start_ns) / ph->len_ns);
-	while (ph->n < cur && ph->n < PHASES_MAX) {
-		uint64_t q = served(srv);
-		ph->queries[ph->n++] = q - ph->last_q;
+	if (ph->n == 0 && ph->last_t == 0)
+		ph->last_t = ph->start_ns;
+	if (ph->n < cur && ph->n < PHASES_MAX) {
+		uint64_t q = served(srv), t = time_mono_ns();
+		ph->queries[ph->n] = q - ph->last_q;
+		ph->qps[ph->n] = (double)(q - ph->last_q) * 1e9 / (double)(t - ph->last_t);
+		ph->n++;
+		/* A phase that went by unnoticed (it cannot: they last 100 ms or more) counts 0. */
+		while (ph->n < cur && ph->n < PHASES_MAX)
+			ph->queries[ph->n] = 0, ph->qps[ph->n++] = 0;
 		ph->last_q = q;
+		ph->last_t = t;
 	}
 	return cur % 2 == 1;
 }
@@ -308,15 +319,15 @@ static size_t phases_ratio(const struct phases *ph, double *median, double *r)
 {
 	double q[PHASES_MAX];
 	for (size_t i = 0; i < ph->n; i++)
-		q[i] = (double)ph->queries[i];
+		q[i] = ph->qps[i];
 	qsort(q, ph->n, sizeof *q, cmp_double);
 	double low = ph->n ? 0.8 * q[ph->n / 2] : 0;
 	size_t k = 0;
 	for (size_t i = 1; i + 1 < ph->n; i += 2) {
-		uint64_t a = ph->queries[i - 1], b = ph->queries[i], c = ph->queries[i + 1];
-		if ((double)a < low || (double)b < low || (double)c < low)
+		double a = ph->qps[i - 1], b = ph->qps[i], c = ph->qps[i + 1];
+		if (a < low || b < low || c < low)
 			continue;
-		r[k++] = (double)b / ((double)(a + c) / 2);
+		r[k++] = b / ((a + c) / 2);
 	}
 	double *sorted = malloc((k ? k : 1) * sizeof *sorted);
 	if (!sorted)
@@ -439,8 +450,8 @@ static int mode_serve(unsigned port, unsigned rate, unsigned seconds, unsigned l
 		evidence_make(&ev, ip, true);
 		/* Posted, as an SMTP server's event loop would: the first hit does not list, the
 		 * second does. Every 100th change waits for its acknowledgement and then asks DNS
-		 * how long until it answers. */
-		bool sample = changes % 100 == 1 && nlat < (size_t)seconds * 64;
+		 * how long until it answers (not with phases: their ends must be on time). */
+		bool sample = !phase_ms && changes % 100 == 1 && nlat < (size_t)seconds * 64;
 		int rc = writer_post(b.writer, &ev, change_done, NULL);
 		if (rc == WRITER_OK)
 			rc = writer_post(b.writer, &ev, change_done, sample ? &acked : NULL);
