@@ -108,9 +108,14 @@ void store_close(struct store *s);
 int store_schema_version(const struct store *s);
 /* The schema version this binary writes (the last migration). */
 int store_schema_latest(void);
-/* How many WAL checkpoints the store's background thread has run (a writer's only; they keep
- * the log's copying out of the writer's commits). */
-unsigned long store_checkpoints(const struct store *s);
+/* What the store's background thread has done (a writer's store only): WAL checkpoints,
+ * which keep the log's copying out of the writer's commits, and syncs of the log to the
+ * disk (one a second at most, when there were commits; a checkpoint syncs too). */
+struct store_stats {
+	unsigned long checkpoints;
+	unsigned long log_syncs;
+};
+void store_stats(const struct store *s, struct store_stats *out);
 
 /* Transactions: every write below must be inside one (the writer groups a batch into one). */
 int store_begin(struct store *s);

@@ -1,10 +1,15 @@
 /* store_checkpoint.c - WAL checkpoints on a thread of their own, so that copying the log back
  * into the database does not stall the writer's commits. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "store/store_internal.h"
@@ -22,13 +27,22 @@
 #define STORE_WAL_SIGNAL_PAGES 4096  /* 16 MiB of 4 KiB pages between background checkpoints */
 #define STORE_WAL_RESET_PAGES 32768  /* 128 MiB: the log never grows past about this */
 
+/* With synchronous=NORMAL a commit is in the log but not yet on the disk: the process may die
+ * at any moment without losing it, an operating-system crash or a power cut may not, and
+ * SQLite itself syncs the log only at a checkpoint, which a quiet trap could wait hours for.
+ * So the thread syncs the log once a second when there were commits: acknowledged evidence
+ * is on the disk a second later at most, for one fdatasync a second. */
+#define STORE_WAL_SYNC_NS 1000000000ull
+
 struct store_ckpt {
 	pthread_t thread;
 	pthread_mutex_t mtx;
 	pthread_cond_t cond;
 	bool running, due, stopping;
+	bool started;     /* the thread was asked for (writer thread only) */
 	int signalled_at; /* log size at the last signal (writer thread only) */
-	unsigned long runs;
+	atomic_bool dirty; /* commits since the log was last synced */
+	unsigned long runs, syncs;
 	sqlite3 *db;      /* the checkpointer's own connection, opened by its thread */
 	char path[PATH_MAX];
 };
@@ -58,20 +72,43 @@ static void ckpt_run(struct store_ckpt *c)
 		log_debug("store", "checkpoint log_pages=%d copied=%d", log_pages, done_pages);
 }
 
+static void ckpt_sync_log(struct store_ckpt *c)
+{
+	char wal[PATH_MAX + 8];
+	snprintf(wal, sizeof wal, "%s-wal", c->path);
+	int fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* no log: everything is in the database file */
+	if (fdatasync(fd) != 0)
+		log_warn("store", "log sync failed file=%s error=\"%s\"", wal, strerror(errno));
+	close(fd);
+}
+
 static void *ckpt_main(void *arg)
 {
 	struct store_ckpt *c = arg;
 	pthread_mutex_lock(&c->mtx);
 	for (;;) {
+		struct timespec dl;
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_sec += (time_t)(STORE_WAL_SYNC_NS / 1000000000ull);
 		while (!c->due && !c->stopping)
-			pthread_cond_wait(&c->cond, &c->mtx);
+			if (pthread_cond_timedwait(&c->cond, &c->mtx, &dl) == ETIMEDOUT)
+				break;
 		if (c->stopping)
 			break;
+		bool due = c->due;
 		c->due = false;
 		pthread_mutex_unlock(&c->mtx);
-		ckpt_run(c);
+		/* Cleared first: a commit from now on is synced by the next round. */
+		bool dirty = atomic_exchange(&c->dirty, false);
+		if (due)
+			ckpt_run(c); /* syncs the log before it copies */
+		else if (dirty)
+			ckpt_sync_log(c);
 		pthread_mutex_lock(&c->mtx);
-		c->runs++;
+		c->runs += due;
+		c->syncs += due || dirty;
 	}
 	pthread_mutex_unlock(&c->mtx);
 	sqlite3_close(c->db);
@@ -79,8 +116,9 @@ static void *ckpt_main(void *arg)
 	return NULL;
 }
 
-/* Starts the thread at the first checkpoint a store needs: a short-lived CLI never does. */
-static bool ckpt_wake(struct store_ckpt *c)
+/* Starts the thread at the first commit (a store only read never needs it) and, when due,
+ * asks it for a checkpoint. */
+static bool ckpt_wake(struct store_ckpt *c, bool due)
 {
 	pthread_mutex_lock(&c->mtx);
 	if (!c->running) {
@@ -91,8 +129,10 @@ static bool ckpt_wake(struct store_ckpt *c)
 		pthread_setname_np(c->thread, "tl-checkpoint");
 		c->running = true;
 	}
-	c->due = true;
-	pthread_cond_signal(&c->cond);
+	if (due) {
+		c->due = true;
+		pthread_cond_signal(&c->cond);
+	}
 	pthread_mutex_unlock(&c->mtx);
 	return true;
 }
@@ -101,11 +141,14 @@ static bool ckpt_wake(struct store_ckpt *c)
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct store_ckpt *c = arg;
+	atomic_store_explicit(&c->dirty, true, memory_order_relaxed);
+	if (!c->started)
+		c->started = ckpt_wake(c, false);
 	if (pages < c->signalled_at)
 		c->signalled_at = 0; /* the log started over */
 	bool inline_ckpt = pages >= STORE_WAL_RESET_PAGES;
 	if (!inline_ckpt && pages - c->signalled_at >= STORE_WAL_SIGNAL_PAGES) {
-		if (ckpt_wake(c))
+		if (ckpt_wake(c, true))
 			c->signalled_at = pages;
 		else
 			inline_ckpt = true; /* no thread: do it the old way */
@@ -127,8 +170,12 @@ int store_ckpt_attach(struct store *s, const char *path)
 		free(c);
 		return STORE_EINVAL;
 	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&c->mtx, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	s->ckpt = c;
 	sqlite3_wal_autocheckpoint(s->db, 0);
 	sqlite3_wal_hook(s->db, wal_hook, c);
@@ -154,12 +201,13 @@ void store_ckpt_detach(struct store *s)
 	s->ckpt = NULL;
 }
 
-unsigned long store_checkpoints(const struct store *s)
+void store_stats(const struct store *s, struct store_stats *out)
 {
+	memset(out, 0, sizeof *out);
 	if (!s || !s->ckpt)
-		return 0;
+		return;
 	pthread_mutex_lock(&s->ckpt->mtx);
-	unsigned long n = s->ckpt->runs;
+	out->checkpoints = s->ckpt->runs;
+	out->log_syncs = s->ckpt->syncs;
 	pthread_mutex_unlock(&s->ckpt->mtx);
-	return n;
 }

@@ -914,18 +914,43 @@ static void test_wal_checkpoints_bounded(void **state)
 		if (stat(wal, &st) == 0 && st.st_size > biggest)
 			biggest = st.st_size;
 	}
-	for (int i = 0; i < 500 && store_checkpoints(f->s) == 0; i++)
+	struct store_stats st;
+	for (int i = 0; i < 500 && (store_stats(f->s, &st), st.checkpoints == 0); i++)
 		usleep(10000);
-	assert_true(store_checkpoints(f->s) > 0);
+	assert_true(st.checkpoints > 0);
 	/* 32,768 frames of 4 KiB + 24 bytes, plus the commit that crossed the line. */
 	print_message("store: largest log %.1f MiB, %lu background checkpoints\n",
-		      (double)biggest / 1048576.0, store_checkpoints(f->s));
+		      (double)biggest / 1048576.0, st.checkpoints);
 	assert_true(biggest < (off_t)(32768 + 2000) * (4096 + 24));
 	store_close(f->s);
 	f->s = open_w(f);
 	int rows = 0;
 	assert_int_equal(store_evidence_ips(f->s, 0, count_ip_cb, &rows), 0);
 	assert_int_equal(rows, n);
+}
+
+/* synchronous=NORMAL leaves a commit unsynced until a checkpoint, which a quiet store may
+ * not reach for hours: the store syncs the log within a second of a commit, and does nothing
+ * while nothing is committed. */
+static void test_log_synced_after_commit(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	struct store_stats st;
+	store_stats(f->s, &st);
+	assert_int_equal(st.log_syncs, 0);
+	add_ev(f->s, evidence("192.0.2.1", STORE_KIND_TRAP, 1700000000, "trap@x.org"));
+	for (int i = 0; i < 300 && (store_stats(f->s, &st), st.log_syncs == 0); i++)
+		usleep(10000);
+	assert_int_equal(st.log_syncs, 1);
+	assert_int_equal(st.checkpoints, 0); /* a sync, not a checkpoint: the log stays */
+	usleep(2500000);
+	store_stats(f->s, &st);
+	assert_int_equal(st.log_syncs, 1); /* nothing new, nothing done */
+	add_ev(f->s, evidence("192.0.2.2", STORE_KIND_TRAP, 1700000000, "trap@x.org"));
+	for (int i = 0; i < 300 && (store_stats(f->s, &st), st.log_syncs == 1); i++)
+		usleep(10000);
+	assert_int_equal(st.log_syncs, 2);
 }
 
 /* ---- throughput -------------------------------------------------------------- */
@@ -981,6 +1006,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill9_keeps_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_needs_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_checkpoints_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_synced_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_throughput, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
