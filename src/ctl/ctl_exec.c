@@ -49,17 +49,6 @@ static int ev_collect(const struct store_evidence *ev, void *arg)
 	return 0;
 }
 
-static bool prefix_covers(const struct store_prefix *p, const uint8_t ip[16])
-{
-	unsigned full = p->plen / 8, rest = p->plen % 8;
-	if (memcmp(p->addr, ip, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff00u >> rest);
-	return (p->addr[full] & mask) == (ip[full] & mask);
-}
-
 struct excl_find {
 	const uint8_t *ip;
 	struct store_exclusion found;
@@ -69,7 +58,7 @@ struct excl_find {
 static int excl_match(const struct store_exclusion *ex, void *arg)
 {
 	struct excl_find *f = arg;
-	if (!prefix_covers(&ex->prefix, f->ip))
+	if (!store_prefix_covers(&ex->prefix, f->ip))
 		return 0;
 	f->found = *ex;
 	f->hit = true;
@@ -91,7 +80,7 @@ static int policy_inputs_read(const struct ctl_run *r, const uint8_t ip[16], str
 	if (rc != STORE_OK)
 		return rc;
 	for (size_t i = 0; i < r->svc->n_default_exclusions; i++) {
-		if (prefix_covers(&r->svc->default_exclusions[i], ip)) {
+		if (store_prefix_covers(&r->svc->default_exclusions[i], ip)) {
 			ctx->excluded = true;
 			snprintf(why_excl, cap, "default exclusion (exclude_default)");
 		}

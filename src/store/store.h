@@ -26,6 +26,9 @@ struct store_prefix {
 	uint8_t plen; /* 0..128 */
 };
 
+/* Whether ip (16 bytes, IPv4 mapped) lies inside p. */
+bool store_prefix_covers(const struct store_prefix *p, const uint8_t ip[16]);
+
 enum store_kind { STORE_KIND_TRAP = 1, STORE_KIND_REPORT = 2 };
 
 enum store_class {

@@ -329,7 +329,7 @@ static void prefix_text(const struct store_prefix *p, char *buf, size_t cap)
 	snprintf(buf, cap, "%s/%u", ip, v4 ? p->plen - 96u : p->plen);
 }
 
-static bool prefix_covers(const struct store_prefix *p, const uint8_t ip[16])
+bool store_prefix_covers(const struct store_prefix *p, const uint8_t ip[16])
 {
 	unsigned full = p->plen / 8, rest = p->plen % 8;
 	if (memcmp(p->addr, ip, full) != 0)
@@ -436,7 +436,7 @@ struct reputation_find {
 static int reputation_match(const struct store_reputation *r, void *arg)
 {
 	struct reputation_find *f = arg;
-	if (prefix_covers(&r->prefix, f->ip) && (!f->hit || r->prefix.plen > f->best->prefix.plen)) {
+	if (store_prefix_covers(&r->prefix, f->ip) && (!f->hit || r->prefix.plen > f->best->prefix.plen)) {
 		*f->best = *r;
 		f->hit = true;
 	}

@@ -30,17 +30,6 @@ static void ip_format(const uint8_t ip[16], char *buf)
 		ip6_format(ip, buf);
 }
 
-static bool prefix_covers(const struct store_prefix *p, const uint8_t ip[16])
-{
-	unsigned full = p->plen / 8, rest = p->plen % 8;
-	if (memcmp(p->addr, ip, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (p->addr[full] & mask) == (ip[full] & mask);
-}
-
 static bool prefix_host_bits_clear(const struct store_prefix *p)
 {
 	for (unsigned bit = p->plen; bit < 128; bit++)
@@ -192,11 +181,11 @@ static int excl_add(struct writer *w, const struct store_prefix *p, int64_t unti
 static bool excluded(const struct writer *w, const uint8_t ip[16], int64_t now)
 {
 	for (size_t i = 0; i < w->cfg.n_default_exclusions; i++)
-		if (prefix_covers(&w->defexcl[i], ip))
+		if (store_prefix_covers(&w->defexcl[i], ip))
 			return true;
 	for (size_t i = 0; i < w->excl_n; i++)
 		if ((w->excl[i].until == 0 || w->excl[i].until > now) &&
-		    prefix_covers(&w->excl[i].prefix, ip))
+		    store_prefix_covers(&w->excl[i].prefix, ip))
 			return true;
 	return false;
 }
@@ -211,7 +200,7 @@ static double reputation_for(const struct writer *w, const uint8_t ip[16])
 	int best = -1;
 	double points = 0;
 	for (size_t i = 0; i < w->rep_n; i++) {
-		if ((int)w->rep[i].prefix.plen > best && prefix_covers(&w->rep[i].prefix, ip)) {
+		if ((int)w->rep[i].prefix.plen > best && store_prefix_covers(&w->rep[i].prefix, ip)) {
 			best = w->rep[i].prefix.plen;
 			points = w->rep[i].points;
 		}
@@ -452,7 +441,7 @@ static void target_format(const struct store_prefix *p, char *buf)
 static int touch_listed_in(struct writer *w, const struct store_prefix *p)
 {
 	for (size_t i = 0; i < w->heap_n; i++)
-		if (prefix_covers(p, w->heap[i].ip) && touch(w, w->heap[i].ip) != WRITER_OK)
+		if (store_prefix_covers(p, w->heap[i].ip) && touch(w, w->heap[i].ip) != WRITER_OK)
 			return WRITER_ENOMEM;
 	return WRITER_OK;
 }
@@ -603,7 +592,7 @@ struct prefix_ctx {
 static int collect_ip_in_prefix(const uint8_t ip[16], void *arg)
 {
 	struct prefix_ctx *c = arg;
-	if (prefix_covers(&c->prefix, ip))
+	if (store_prefix_covers(&c->prefix, ip))
 		c->rc = touch(c->w, ip);
 	return c->rc != WRITER_OK;
 }
