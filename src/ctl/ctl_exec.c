@@ -135,21 +135,13 @@ static int fail_writer(const struct ctl_run *r, int rc)
 	return rc == WRITER_EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
 }
 
-static void prefix_format(const struct store_prefix *p, char *buf, size_t cap)
-{
-	char ip[IP6_STRLEN];
-	ctl_ip_format(p->addr, ip);
-	bool v4 = strchr(ip, ':') == NULL;
-	snprintf(buf, cap, "%s/%u", ip, v4 ? p->plen - 96u : p->plen);
-}
-
 /* "reputation: 10 points (192.0.2.0/24: why)" when a prefix's points apply to the address. */
 static void reputation_line(const struct ctl_run *r, const struct store_reputation *rep)
 {
 	if (rep->points == 0)
 		return;
 	char pre[IP6_STRLEN + 8];
-	prefix_format(&rep->prefix, pre, sizeof(pre));
+	store_prefix_format(&rep->prefix, pre, sizeof(pre));
 	fprintf(r->out, "reputation: %.10g points (%s: %s)\n", rep->points, pre, rep->why);
 }
 
@@ -319,14 +311,22 @@ static int run_list(const struct ctl_run *r)
 	return CTL_EXIT_OK;
 }
 
+/* A moderator's event (delist, exclude, reputation): who asked and why go with it. */
+static void moderator_event(const struct ctl_run *r, enum writer_event_type type,
+			    struct writer_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	memcpy(ev->ip, r->req->ip, 16);
+	ev->prefix = r->req->prefix;
+	snprintf(ev->who, sizeof(ev->who), "%s", r->who);
+	snprintf(ev->why, sizeof(ev->why), "%s", r->req->why);
+}
+
 static int run_delist(const struct ctl_run *r)
 {
 	struct writer_event ev;
-	memset(&ev, 0, sizeof(ev));
-	ev.type = WRITER_EV_DELIST;
-	memcpy(ev.ip, r->req->ip, 16);
-	snprintf(ev.who, sizeof(ev.who), "%s", r->who);
-	snprintf(ev.why, sizeof(ev.why), "%s", r->req->why);
+	moderator_event(r, WRITER_EV_DELIST, &ev);
 	struct store_listing before;
 	bool was = store_listing_get(r->svc->reader, r->req->ip, &before) == STORE_OK;
 	int rc = writer_submit(r->svc->writer, &ev);
@@ -343,41 +343,32 @@ static int run_delist(const struct ctl_run *r)
 static int run_exclude(const struct ctl_run *r)
 {
 	struct writer_event ev;
-	memset(&ev, 0, sizeof(ev));
-	ev.type = WRITER_EV_EXCLUDE;
-	ev.prefix = r->req->prefix;
+	moderator_event(r, WRITER_EV_EXCLUDE, &ev);
 	ev.until = r->req->until;
-	snprintf(ev.who, sizeof(ev.who), "%s", r->who);
-	snprintf(ev.why, sizeof(ev.why), "%s", r->req->why);
 	int rc = writer_submit(r->svc->writer, &ev);
 	if (rc != WRITER_OK)
 		return fail_writer(r, rc);
-	char ip[IP6_STRLEN], t[32];
-	ctl_ip_format(ev.prefix.addr, ip);
-	bool v4 = strchr(ip, ':') == NULL;
+	char pre[IP6_STRLEN + 8], t[32];
+	store_prefix_format(&ev.prefix, pre, sizeof(pre));
 	if (ev.until)
 		ctl_time_format(ev.until, t, sizeof(t));
-	fprintf(r->out, "excluded: %s/%u %s%s\n", ip, v4 ? ev.prefix.plen - 96u : ev.prefix.plen,
-		ev.until ? "until " : "for ever", ev.until ? t : "");
+	fprintf(r->out, "excluded: %s %s%s\n", pre, ev.until ? "until " : "for ever",
+		ev.until ? t : "");
 	return CTL_EXIT_OK;
 }
 
 static int run_reputation(const struct ctl_run *r)
 {
 	struct writer_event ev;
-	memset(&ev, 0, sizeof(ev));
-	ev.type = WRITER_EV_REPUTATION;
-	ev.prefix = r->req->prefix;
+	moderator_event(r, WRITER_EV_REPUTATION, &ev);
 	ev.points = r->req->points;
-	snprintf(ev.who, sizeof(ev.who), "%s", r->who);
-	snprintf(ev.why, sizeof(ev.why), "%s", r->req->why);
 	struct store_reputation before;
 	bool had = store_reputation_get(r->svc->reader, &ev.prefix, &before) == STORE_OK;
 	int rc = writer_submit(r->svc->writer, &ev);
 	if (rc != WRITER_OK)
 		return fail_writer(r, rc);
 	char pre[IP6_STRLEN + 8];
-	prefix_format(&ev.prefix, pre, sizeof(pre));
+	store_prefix_format(&ev.prefix, pre, sizeof(pre));
 	if (ev.points > 0)
 		fprintf(r->out,
 			"reputation: %s %.10g points (was %.10g): threshold %.10g where it is "

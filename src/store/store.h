@@ -28,6 +28,8 @@ struct store_prefix {
 
 /* Whether ip (16 bytes, IPv4 mapped) lies inside p. */
 bool store_prefix_covers(const struct store_prefix *p, const uint8_t ip[16]);
+/* "192.0.2.0/24" or "2001:db8::/32", as the audit log and the commands name a prefix. */
+void store_prefix_format(const struct store_prefix *p, char *buf, size_t cap);
 
 enum store_kind { STORE_KIND_TRAP = 1, STORE_KIND_REPORT = 2 };
 

@@ -314,8 +314,7 @@ int store_action_last(struct store *s, const uint8_t ip[16], enum store_action_k
 
 /* ---- reputation ------------------------------------------------------------ */
 
-/* "192.0.2.0/24" or "2001:db8::/32": how the audit log names a prefix. */
-static void prefix_text(const struct store_prefix *p, char *buf, size_t cap)
+void store_prefix_format(const struct store_prefix *p, char *buf, size_t cap)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	char ip[64];
@@ -367,7 +366,7 @@ int store_reputation_set(struct store *s, const struct store_reputation *r)
 			return rc;
 	}
 	char target[80], what[64];
-	prefix_text(&r->prefix, target, sizeof target);
+	store_prefix_format(&r->prefix, target, sizeof target);
 	if (r->points == 0)
 		snprintf(what, sizeof what, "reputation-remove");
 	else

@@ -63,6 +63,17 @@ static int store_rc(int rc)
 	return rc == STORE_ENOMEM ? WRITER_ENOMEM : WRITER_ESTORE;
 }
 
+/* A moderator's event names who asked and why, both terminated within their fields. */
+static bool moderator_ok(const struct writer_event *ev)
+{
+	return text_terminated(ev->who, sizeof ev->who) && text_terminated(ev->why, sizeof ev->why);
+}
+
+static bool prefix_ok(const struct store_prefix *p)
+{
+	return p->plen <= 128 && prefix_host_bits_clear(p);
+}
+
 int writer_event_check(const struct writer_event *ev, int64_t now)
 {
 	switch (ev->type) {
@@ -76,28 +87,15 @@ int writer_event_check(const struct writer_event *ev, int64_t now)
 			return WRITER_EINVAL;
 		return WRITER_OK;
 	case WRITER_EV_EXCLUDE:
-		if (ev->prefix.plen > 128 || !prefix_host_bits_clear(&ev->prefix))
+		if (!prefix_ok(&ev->prefix) || (ev->until != 0 && ev->until <= now))
 			return WRITER_EINVAL;
-		if (ev->until != 0 && ev->until <= now)
-			return WRITER_EINVAL;
-		return text_terminated(ev->who, sizeof ev->who) &&
-			       text_terminated(ev->why, sizeof ev->why)
-			       ? WRITER_OK
-			       : WRITER_EINVAL;
+		return moderator_ok(ev) ? WRITER_OK : WRITER_EINVAL;
 	case WRITER_EV_DELIST:
-		if (!text_terminated(ev->who, sizeof ev->who) ||
-		    !text_terminated(ev->why, sizeof ev->why))
-			return WRITER_EINVAL;
-		return WRITER_OK;
+		return moderator_ok(ev) ? WRITER_OK : WRITER_EINVAL;
 	case WRITER_EV_REPUTATION:
-		if (ev->prefix.plen > 128 || !prefix_host_bits_clear(&ev->prefix))
+		if (!prefix_ok(&ev->prefix) || !isfinite(ev->points) || ev->points < 0)
 			return WRITER_EINVAL;
-		if (!isfinite(ev->points) || ev->points < 0)
-			return WRITER_EINVAL;
-		return text_terminated(ev->who, sizeof ev->who) &&
-			       text_terminated(ev->why, sizeof ev->why)
-			       ? WRITER_OK
-			       : WRITER_EINVAL;
+		return moderator_ok(ev) ? WRITER_OK : WRITER_EINVAL;
 	case WRITER_EV_REBUILD:
 	case WRITER_EV_EXPORT:
 		return WRITER_OK;
