@@ -1,5 +1,6 @@
 /* base_config.c - the configuration schema: one table row per key, the file reader and printers. */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,8 +176,12 @@ static int config_names_check(const char *list, char *why, size_t cap)
 	return BASE_OK;
 }
 
-int config_listen_parse(const char *list, struct sockaddr_storage *addrs, socklen_t *lens,
-			unsigned max, unsigned *n, char *err, size_t errcap)
+/* Calls fn on each item of a comma- or blank-separated list (fn gets a writable copy and the
+ * item's index), at most max of them; fn's error stops the walk and its message stands.
+ * *n: the number of items. */
+static int config_list_each(const char *list, unsigned max, const char *what,
+			    int (*fn)(char *tok, unsigned i, void *arg, char *err, size_t errcap),
+			    void *arg, unsigned *n, char *err, size_t errcap)
 {
 	char buf[CONFIG_STR_MAX];
 	snprintf(buf, sizeof(buf), "%s", list);
@@ -184,49 +189,74 @@ int config_listen_parse(const char *list, struct sockaddr_storage *addrs, sockle
 	unsigned count = 0;
 	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
 		if (count == max) {
-			snprintf(err, errcap, "more than %u addresses", max);
+			snprintf(err, errcap, "more than %u %s", max, what);
 			return BASE_EINVAL;
 		}
-		struct sockaddr_storage ss;
-		socklen_t len;
-		if (sockaddr_parse(tok, &ss, &len) != BASE_OK) {
-			snprintf(err, errcap,
-				 "'%s' is not ADDR:PORT (e.g. 127.0.0.1:5353 or [::1]:5353)", tok);
+		if (fn(tok, count, arg, err, errcap) != BASE_OK)
 			return BASE_EINVAL;
-		}
-		if (addrs) {
-			addrs[count] = ss;
-			lens[count] = len;
-		}
 		count++;
-	}
-	if (count == 0) {
-		snprintf(err, errcap, "no address given");
-		return BASE_EINVAL;
 	}
 	*n = count;
 	return BASE_OK;
 }
 
-static int config_cidrs_check(const char *list, char *why, size_t cap)
+struct listen_out {
+	struct sockaddr_storage *addrs;
+	socklen_t *lens;
+};
+
+static int listen_item(char *tok, unsigned i, void *arg, char *err, size_t errcap)
 {
-	char buf[CONFIG_STR_MAX];
-	snprintf(buf, sizeof(buf), "%s", list);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		uint8_t addr[16];
-		unsigned plen;
-		int rc = cidr_parse(tok, strlen(tok), addr, &plen);
-		if (rc == BASE_ERANGE) {
-			snprintf(why, cap, "'%s' has host bits set", tok);
-			return BASE_EINVAL;
-		}
-		if (rc != BASE_OK) {
-			snprintf(why, cap, "'%s' is not ADDR/LEN", tok);
-			return BASE_EINVAL;
-		}
+	struct listen_out *o = arg;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (sockaddr_parse(tok, &ss, &len) != BASE_OK) {
+		snprintf(err, errcap, "'%s' is not ADDR:PORT (e.g. 127.0.0.1:5353 or [::1]:5353)",
+			 tok);
+		return BASE_EINVAL;
+	}
+	if (o->addrs) {
+		o->addrs[i] = ss;
+		o->lens[i] = len;
 	}
 	return BASE_OK;
+}
+
+int config_listen_parse(const char *list, struct sockaddr_storage *addrs, socklen_t *lens,
+			unsigned max, unsigned *n, char *err, size_t errcap)
+{
+	struct listen_out o = { addrs, lens };
+	if (config_list_each(list, max, "addresses", listen_item, &o, n, err, errcap) != BASE_OK)
+		return BASE_EINVAL;
+	if (*n == 0) {
+		snprintf(err, errcap, "no address given");
+		return BASE_EINVAL;
+	}
+	return BASE_OK;
+}
+
+static int cidr_item(char *tok, unsigned i, void *arg, char *err, size_t errcap)
+{
+	(void)i;
+	(void)arg;
+	uint8_t addr[16];
+	unsigned plen;
+	int rc = cidr_parse(tok, strlen(tok), addr, &plen);
+	if (rc == BASE_ERANGE) {
+		snprintf(err, errcap, "'%s' has host bits set", tok);
+		return BASE_EINVAL;
+	}
+	if (rc != BASE_OK) {
+		snprintf(err, errcap, "'%s' is not ADDR/LEN", tok);
+		return BASE_EINVAL;
+	}
+	return BASE_OK;
+}
+
+static int config_cidrs_check(const char *list, char *why, size_t cap)
+{
+	unsigned n;
+	return config_list_each(list, UINT_MAX, "prefixes", cidr_item, NULL, &n, why, cap);
 }
 
 /* Splits "NAME=ADDR" and parses both halves. */
@@ -259,27 +289,20 @@ static int config_ns_addr_item(char *tok, struct config_ns_addr *out, char *err,
 	return BASE_EINVAL;
 }
 
+static int ns_addr_item(char *tok, unsigned i, void *arg, char *err, size_t errcap)
+{
+	struct config_ns_addr *out = arg, item;
+	if (config_ns_addr_item(tok, &item, err, errcap) != BASE_OK)
+		return BASE_EINVAL;
+	if (out)
+		out[i] = item;
+	return BASE_OK;
+}
+
 int config_ns_addr_parse(const char *list, struct config_ns_addr *out, unsigned max, unsigned *n,
 			 char *err, size_t errcap)
 {
-	char buf[CONFIG_STR_MAX];
-	snprintf(buf, sizeof(buf), "%s", list);
-	char *save = NULL;
-	unsigned count = 0;
-	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		if (count == max) {
-			snprintf(err, errcap, "more than %u addresses", max);
-			return BASE_EINVAL;
-		}
-		struct config_ns_addr item;
-		if (config_ns_addr_item(tok, &item, err, errcap) != BASE_OK)
-			return BASE_EINVAL;
-		if (out)
-			out[count] = item;
-		count++;
-	}
-	*n = count;
-	return BASE_OK;
+	return config_list_each(list, max, "addresses", ns_addr_item, out, n, err, errcap);
 }
 
 static int config_double_parse(const struct config_key *k, const char *v, double *out, char *why,
