@@ -249,7 +249,17 @@ void zone_read_lock(void);
 void zone_read_unlock(void);
 /* The current snapshot (NULL before the first publish). Only between lock and unlock. */
 const struct zone_snapshot *zone_current(struct zone_handle *h);
-/* Publishes s (the handle takes ownership); waits for readers of the old one, then frees it. */
+/* Publishes s (the handle takes ownership). The old snapshot is freed after every reader has
+ * left it: at once when s no longer shares its arrays, else together with up to 7 others that
+ * followed it, so that one grace period serves them all. */
 void zone_publish(struct zone_handle *h, struct zone_snapshot *s);
+
+struct zone_publish_stats {
+	uint64_t publications;  /* that replaced a snapshot */
+	uint64_t grace_periods; /* waited for (each frees every retired snapshot) */
+	size_t retired;         /* old snapshots waiting for the next grace period */
+};
+/* Only from the publishing thread. */
+void zone_publish_stats(const struct zone_handle *h, struct zone_publish_stats *st);
 
 #endif

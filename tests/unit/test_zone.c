@@ -1135,6 +1135,86 @@ static void test_publish(void **state)
 	zone_handle_free(ra.h);
 }
 
+/* Snapshots applied on the one before share its arrays: their grace periods are shared too,
+ * and readers never see a freed one (ASan would say). The first snapshot that leaves arrays
+ * behind ends the wait at once. */
+struct applied_arg {
+	struct zone_handle *h;
+	size_t base_n;
+	atomic_int stop;
+	atomic_long reads;
+	atomic_int bad;
+};
+
+static void *applied_reader(void *p)
+{
+	struct applied_arg *aa = p;
+	zone_reader_register();
+	while (!atomic_load(&aa->stop)) {
+		zone_read_lock();
+		const struct zone_snapshot *s = zone_current(aa->h);
+		uint32_t n = (uint32_t)(zone_snapshot_count(s) - aa->base_n);
+		/* round i sets 10.1.0.i: exactly the first n are there */
+		if ((n > 0 && !zone_lookup4(s, 0x0a010000u + n - 1)) ||
+		    zone_lookup4(s, 0x0a010000u + n))
+			atomic_store(&aa->bad, 1);
+		zone_read_unlock();
+		atomic_fetch_add(&aa->reads, 1);
+	}
+	zone_reader_unregister();
+	return NULL;
+}
+
+static void test_publish_applied(void **state)
+{
+	(void)state;
+	struct applied_arg aa = { .h = zone_handle_new() };
+	struct zone_builder *b = new_builder();
+	uint16_t c1 = cls(b, A2, NULL);
+	for (uint32_t i = 0; i < 1000; i++)
+		assert_int_equal(zone_builder_add4(b, 0x0b000000u + i * 7, 0x0b000000u + i * 7, c1),
+				 0);
+	struct zone_snapshot *cur = build(b);
+	zone_builder_free(b);
+	aa.base_n = zone_snapshot_count(cur);
+	zone_publish(aa.h, cur);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, applied_reader, &aa), 0);
+	const unsigned rounds = 64;
+	for (unsigned i = 0; i < rounds; i++) {
+		struct zone_change c = { .op = ZONE_CHANGE_SET, .ip4 = 0x0a010000u + i,
+					 .cls = { .a = A2, .ttl = 2100 } };
+		struct zone_snapshot *next = NULL;
+		assert_int_equal(zone_snapshot_apply(cur, &c, 1, i + 2, &next), 0);
+		zone_publish(aa.h, next);
+		cur = next;
+	}
+	struct zone_publish_stats st;
+	zone_publish_stats(aa.h, &st);
+	assert_int_equal(st.publications, rounds);
+	assert_int_equal(st.grace_periods, rounds / 8);
+	assert_int_equal(st.retired, 0);
+	atomic_store(&aa.stop, 1);
+	pthread_join(t, NULL);
+	/* one more applied: it waits; a rebuilt snapshot shares nothing and frees them all */
+	struct zone_change c = { .op = ZONE_CHANGE_DELETE, .ip4 = 0x0b000000u };
+	struct zone_snapshot *next = NULL;
+	assert_int_equal(zone_snapshot_apply(cur, &c, 1, rounds + 2, &next), 0);
+	zone_publish(aa.h, next);
+	zone_publish_stats(aa.h, &st);
+	assert_int_equal(st.retired, 1);
+	assert_int_equal(st.grace_periods, rounds / 8);
+	b = new_builder();
+	zone_publish(aa.h, build(b));
+	zone_builder_free(b);
+	zone_publish_stats(aa.h, &st);
+	assert_int_equal(st.retired, 0);
+	assert_int_equal(st.grace_periods, rounds / 8 + 1);
+	assert_int_equal(atomic_load(&aa.bad), 0);
+	assert_true(atomic_load(&aa.reads) > 0);
+	zone_handle_free(aa.h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1157,6 +1237,7 @@ int main(void)
 		cmocka_unit_test(test_load_million_file),
 		cmocka_unit_test(test_load_file_blocks),
 		cmocka_unit_test(test_publish),
+		cmocka_unit_test(test_publish_applied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
