@@ -378,8 +378,11 @@ static int writer_copy_config(struct writer *w, const struct writer_config *cfg,
 		w->cfg.queue_max = 65536;
 	if (w->cfg.batch_max == 0)
 		w->cfg.batch_max = 1024;
+	/* Each commit costs the writer about as much as 40 events (BEGIN, the log frames, the
+	 * lock dance): at 2,000 posted events a second, 50 ms instead of 20 took the writer from
+	 * 3.8% of a core to 3.1%. An SMTP client waits that long for its 250 without noticing. */
 	if (w->cfg.batch_wait_ms == 0)
-		w->cfg.batch_wait_ms = 20;
+		w->cfg.batch_wait_ms = 50;
 	w->zone_name = dup_or_empty(cfg->zone);
 	w->export_dir = dup_or_empty(cfg->export_dir);
 	w->cfg.zone = w->zone_name;

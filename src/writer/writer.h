@@ -51,7 +51,7 @@ struct writer_config {
 	uint32_t export_interval_s;    /* 0 = only on demand */
 	size_t queue_max;              /* events waiting at most; producers block beyond (default 65536) */
 	size_t batch_max;              /* events per transaction at most (default 1024) */
-	uint32_t batch_wait_ms;        /* posted events wait this long for company (0: 20 ms) */
+	uint32_t batch_wait_ms;        /* posted events wait this long for company (0: 50 ms) */
 	const struct store_prefix *default_exclusions; /* never listed (loopback, RFC 1918, ...) */
 	size_t n_default_exclusions;
 };
