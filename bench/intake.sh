@@ -18,11 +18,11 @@ for a in "$@"; do
 	*) echo "intake.sh: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
-events=200000 listings=1000000 secs=10 runs=3 druns=6 psecs=30
+events=200000 listings=1000000 secs=10 runs=3 druns=10 pruns=6 psecs=30
 # Before each run, wait (at most 120 s) until other processes use under 5% of a core.
 max_foreign=5 quiet_wait=120
 . "$here/quiet.sh"
-[ $quick = 1 ] && events=20000 listings=100000 secs=3 runs=1 druns=1 psecs=3
+[ $quick = 1 ] && events=20000 listings=100000 secs=3 runs=1 druns=1 pruns=1 psecs=3
 
 if [ $dobuild = 1 ]; then
 	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -44,7 +44,7 @@ out=$root/bench/out
 mkdir -p "$out"
 log=$out/intake-$(date -u +%Y%m%d-%H%M).txt
 say() { echo "$*" | tee -a "$log"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 
 say "== intake $(date -u +%FT%RZ), git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo -)"
@@ -124,9 +124,9 @@ mq0=$(printf '%s\n' "${q0[@]}" | median) mq1=$(printf '%s\n' "${q1[@]}" | median
 # continuous load, each half-second with changes against the mean of the two around it. No
 # process-to-process difference enters, but the half-second counts vary by about 10% here:
 # many ratios (about 170), so that the median is good to about 1%.
-say "== 3b. one process, one load, 1000 changes/s on and off every 500 ms ($druns runs of $psecs s)"
+say "== 3b. one process, one load, 1000 changes/s on and off every 500 ms ($pruns runs of $psecs s)"
 : >"$work/phase_ratios"
-for r in $(seq 1 $druns); do
+for r in $(seq 1 $pruns); do
 	b=$(serve_run 1000 500 $psecs); say "   alternating:  $b"
 	lost=$((lost + $(echo "$b" | field lost)))
 done
