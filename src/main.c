@@ -64,6 +64,7 @@ static const struct cli_command ctl_commands[] = {
 	{"rebuild", NULL, "rebuild", NULL, ""},
 	{"export", NULL, "export", NULL, "--format rbldnsd|bind [--out FILE]"},
 	{"explain", NULL, "explain", "ip", "IP"},
+	{"reputation", "list", "reputation-list", NULL, "[--json]"},
 	{"reputation", NULL, "reputation", "cidr", "CIDR --points N|--remove --why TEXT"},
 };
 
@@ -811,6 +812,9 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(argc - 2, argv + 2);
+	/* A word's rows with a sub-command come first ("reputation list"); a row without one
+	 * ("reputation CIDR ...") takes what is left. */
+	const struct cli_command *missed = NULL;
 	for (size_t i = 0; i < N_CTL_COMMANDS; i++) {
 		const struct cli_command *c = &ctl_commands[i];
 		if (strcmp(cmd, c->word) != 0)
@@ -819,7 +823,11 @@ int main(int argc, char **argv)
 			return cmd_ctl(c, argc - 2, argv + 2);
 		if (argc >= 3 && strcmp(argv[2], c->sub) == 0)
 			return cmd_ctl(c, argc - 3, argv + 3);
-		fprintf(stderr, "usage: trapline %s %s %s\n", c->word, c->sub, c->usage);
+		missed = c;
+	}
+	if (missed) {
+		fprintf(stderr, "usage: trapline %s %s %s\n", missed->word, missed->sub,
+			missed->usage);
 		return EXIT_USAGE;
 	}
 	if (strcmp(cmd, "config-template") == 0) {

@@ -383,6 +383,45 @@ static int run_reputation(const struct ctl_run *r)
 	return CTL_EXIT_OK;
 }
 
+/* Every prefix with points, in address order: what raises thresholds where, who set it, why. */
+static int reputation_one(const struct store_reputation *rep, void *arg)
+{
+	struct list_state *st = arg;
+	char pre[IP6_STRLEN + 8], at[32];
+	store_prefix_format(&rep->prefix, pre, sizeof(pre));
+	ctl_time_format(rep->created_at, at, sizeof(at));
+	if (st->json) {
+		fputs(st->n ? ",\n  {\"prefix\": " : "\n  {\"prefix\": ", st->out);
+		json_string(st->out, pre);
+		fprintf(st->out, ", \"points\": %.10g, \"set_at\": \"%s\", \"who\": ", rep->points,
+			at);
+		json_string(st->out, rep->who);
+		fputs(", \"why\": ", st->out);
+		json_string(st->out, rep->why);
+		fputs("}", st->out);
+	} else {
+		fprintf(st->out, "%s points=%.10g set_at=%s who=%s why=%s\n", pre, rep->points, at,
+			rep->who, rep->why);
+	}
+	st->n++;
+	return 0;
+}
+
+static int run_reputation_list(const struct ctl_run *r)
+{
+	struct list_state st = {.out = r->out, .json = r->req->json, .n = 0};
+	if (st.json)
+		fputs("[", r->out);
+	int rc = store_reputation_foreach(r->svc->reader, reputation_one, &st);
+	if (rc != STORE_OK)
+		return fail_store(r, rc);
+	if (st.json)
+		fputs(st.n ? "\n]\n" : "]\n", r->out);
+	else if (st.n == 0)
+		fputs("no prefix has reputation points\n", r->out);
+	return CTL_EXIT_OK;
+}
+
 static int count_one(const struct store_listing *l, void *arg)
 {
 	(void)l;
@@ -438,6 +477,7 @@ static const struct {
 	{CTL_CMD_EXPORT, run_export},
 	{CTL_CMD_EXPLAIN, run_explain},
 	{CTL_CMD_REPUTATION, run_reputation},
+	{CTL_CMD_REPUTATION_LIST, run_reputation_list},
 };
 
 int ctl_execute(const struct ctl_service *svc, const struct ctl_request *req, const char *who,

@@ -27,6 +27,7 @@ static const struct ctl_cmd_def ctl_cmds[] = {
 	{CTL_CMD_EXPORT, "export", "format", "format"},
 	{CTL_CMD_EXPLAIN, "explain", "ip", "ip"},
 	{CTL_CMD_REPUTATION, "reputation", "cidr points remove why", "cidr points why"},
+	{CTL_CMD_REPUTATION_LIST, "reputation-list", "json", ""},
 };
 
 #define N_CTL_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

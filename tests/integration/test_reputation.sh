@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_reputation.sh - `trapline reputation`: a prefix's points raise the listing threshold, DNS
-# follows at once both ways, the most specific prefix wins, check/explain show it, restart and
-# rebuild keep it, bad input changes nothing, every change is in the audit log.
+# follows at once both ways, the most specific prefix wins, check/explain show it, `reputation
+# list` shows every prefix with its points, restart and rebuild keep it, bad input changes
+# nothing, every change is in the audit log.
 source "$(dirname "$0")/lib.sh"
 
 DATA=$TL_TMP/data
@@ -33,6 +34,8 @@ T0=$(date +%s)
 echo "$T0" >"$CLOCK"
 export TRAPLINE_TEST_CLOCK=$CLOCK
 tl_start --data "$DATA"
+check_eq "reputation list: none yet" "no prefix has reputation points" "$(tl reputation list 2>&1)"
+check_eq "reputation list --json: an empty array" "[]" "$(tl reputation list --json 2>&1)"
 
 # ---- the issue's example: 2 trap hits + 3 reports 48 h old = 13 -------------------------
 for i in 1 2; do tl evidence add --ip 198.51.100.7 --kind trap >/dev/null 2>&1; done
@@ -74,6 +77,17 @@ tl reputation 198.51.100.7/32 --points 1 --why "this host sends bulk" >/dev/null
 check_a "a /32 with 1 point (threshold 6) wins over the /24: listed again" 198.51.100.7 127.0.0.2
 check_match "check shows the /32's points" '^reputation: 1 points \(198\.51\.100\.7/32' "$(tl check 198.51.100.7 2>&1)"
 check_nx "the /24 still covers the others" 198.51.100.77
+out=$(tl reputation list 2>&1)
+check_eq "reputation list exits 0" 0 $?
+check_eq "reputation list: both prefixes in address order, points, who, why" \
+	"198.51.100.0/24 points=10 who=ctl:$(id -un) why=big provider, much wanted mail
+198.51.100.7/32 points=1 who=ctl:$(id -un) why=this host sends bulk" \
+	"$(printf '%s\n' "$out" | sed 's/ set_at=[^ ]* / /')"
+check_match "reputation list: when each was set" "^198\.51\.100\.0/24 points=10 set_at=$(iso "$T0") " "$out"
+check_eq "reputation list --json: the same rows" \
+	"198.51.100.0/24 10 big provider, much wanted mail|198.51.100.7/32 1 this host sends bulk" \
+	"$(tl reputation list --json 2>&1 | python3 -c 'import json,sys
+print("|".join("%s %g %s" % (r["prefix"], r["points"], r["why"]) for r in json.load(sys.stdin)))' 2>&1)"
 out=$(tl reputation 198.51.100.7/32 --remove --why "back to the /24" 2>&1)
 check_match "--remove says what it removed" '^reputation: 198\.51\.100\.7/32 removed \(it had 1 points\)' "$out"
 check_nx "removing the /32 leaves the /24's points" 198.51.100.7
@@ -96,6 +110,9 @@ reputation 198.51.100.0/24 --why "no points"
 reputation 198.51.100.0/24 --points 5 --remove --why both
 reputation 198.51.100.0/24 --points 5 --why "   "
 reputation not-a-cidr --points 5 --why x
+reputation list --points 5
+reputation list 198.51.100.0/24
+reputation lists
 EOF
 check_eq "bad input changed nothing" "$before" "$(tl check 198.51.100.7 2>&1; tl list 2>&1)"
 check_eq "bad input left no audit row" "$audit_before" "$(audit)"
@@ -134,6 +151,8 @@ tl_stop
 out=$(tl reputation 198.51.100.0/24 --points 20 --why "offline change" 2>&1)
 check_eq "no service: reputation works in-process" 0 $?
 check_match "no service: check sees the threshold" '^threshold: 25\.000$' "$(tl check 198.51.100.7 2>&1)"
+check_match "no service: reputation list reads the data directory" \
+	'^198\.51\.100\.0/24 points=20 set_at=[^ ]* who=cli:[^ ]* why=offline change$' "$(tl reputation list 2>&1)"
 check_eq "no service: bad input still exits 2" 2 \
 	"$(tl reputation 198.51.100.0/24 --points -1 --why x >/dev/null 2>&1; echo $?)"
 tl_start --data "$DATA"
