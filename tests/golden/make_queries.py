@@ -55,6 +55,12 @@ CASES = {
     "tcp_small_cap": (query("7.113.0.203." + ZONE, 16), ["tcp", "cap=100"]),
     "servfail_no_snapshot": (query("1.2.0.192." + ZONE, 1), ["nosnap"]),
     "qr_set_no_answer": (query("1.2.0.192." + ZONE, 1, flags=0x8100), []),
+    # ns_addr: the in-zone name server's own name (RFC 1034 4.2.1)
+    "ns_glue_a": (query("ns1." + ZONE, 1), []),
+    "ns_glue_aaaa_0x20": (query("NS1.Bl.example.ORG", 28, edns=(1232, 0, False)), []),
+    "ns_glue_any": (query("ns1." + ZONE, 255), []),
+    "ns_glue_txt_nodata": (query("ns1." + ZONE, 16), []),
+    "ns_glue_below_nxdomain": (query("x.ns1." + ZONE, 1), []),
 }
 
 if __name__ == "__main__":

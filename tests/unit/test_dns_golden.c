@@ -44,6 +44,12 @@ static struct zone_snapshot *golden_snapshot(void)
 	d.ttl = 2100;
 	d.a = 0x7f000002;
 	d.txt = "Listed, see https://bl.example.org/lookup?ip=$";
+	/* ns_addr: ns1 is inside the zone, so the zone answers for its addresses */
+	static const uint8_t ns6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53};
+	d.glue.ttl = 86400;
+	if (zone_glue_add(&d.glue, "ns1.bl.example.org", false, 0xC0000235, NULL) ||
+	    zone_glue_add(&d.glue, "ns1.bl.example.org", true, 0, ns6))
+		return NULL;
 
 	struct zone_builder *b = zone_builder_new(&d);
 	if (!b)
