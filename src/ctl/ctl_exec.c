@@ -298,17 +298,32 @@ static int list_one(const struct store_listing *l, void *arg)
 	return 0;
 }
 
-static int run_list(const struct ctl_run *r)
+/* A list command's frame: a JSON array around the rows, or in text what an empty list says
+ * (none: nothing). rc is the store's answer to walking the rows. */
+static struct list_state list_begin(const struct ctl_run *r)
 {
 	struct list_state st = {.out = r->out, .json = r->req->json, .n = 0};
 	if (st.json)
 		fputs("[", r->out);
-	int rc = store_listing_foreach(r->svc->reader, list_one, &st);
+	return st;
+}
+
+static int list_end(const struct ctl_run *r, const struct list_state *st, int rc,
+		    const char *none)
+{
 	if (rc != STORE_OK)
 		return fail_store(r, rc);
-	if (st.json)
-		fputs(st.n ? "\n]\n" : "]\n", r->out);
+	if (st->json)
+		fputs(st->n ? "\n]\n" : "]\n", r->out);
+	else if (st->n == 0 && none)
+		fprintf(r->out, "%s\n", none);
 	return CTL_EXIT_OK;
+}
+
+static int run_list(const struct ctl_run *r)
+{
+	struct list_state st = list_begin(r);
+	return list_end(r, &st, store_listing_foreach(r->svc->reader, list_one, &st), NULL);
 }
 
 /* A moderator's event (delist, exclude, reputation): who asked and why go with it. */
@@ -409,17 +424,9 @@ static int reputation_one(const struct store_reputation *rep, void *arg)
 
 static int run_reputation_list(const struct ctl_run *r)
 {
-	struct list_state st = {.out = r->out, .json = r->req->json, .n = 0};
-	if (st.json)
-		fputs("[", r->out);
-	int rc = store_reputation_foreach(r->svc->reader, reputation_one, &st);
-	if (rc != STORE_OK)
-		return fail_store(r, rc);
-	if (st.json)
-		fputs(st.n ? "\n]\n" : "]\n", r->out);
-	else if (st.n == 0)
-		fputs("no prefix has reputation points\n", r->out);
-	return CTL_EXIT_OK;
+	struct list_state st = list_begin(r);
+	return list_end(r, &st, store_reputation_foreach(r->svc->reader, reputation_one, &st),
+			"no prefix has reputation points");
 }
 
 static int count_one(const struct store_listing *l, void *arg)
