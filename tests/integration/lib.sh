@@ -300,3 +300,22 @@ rev4() { echo "$1" | awk -F. '{ print $4 "." $3 "." $2 "." $1 }'; }
 rev6() {
 	python3 -c 'import ipaddress,sys; print(".".join(reversed(ipaddress.ip_address(sys.argv[1]).exploded.replace(":", ""))))' "$1"
 }
+
+# tl_poll TENTHS WANT CMD...: until CMD prints WANT, at most TENTHS/10 s (times TL_SLOW).
+tl_poll() {
+	local n=$1 want=$2 _
+	shift 2
+	for _ in $(seq 1 $((n * TL_SLOW))); do
+		[ "$("$@")" = "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# ip_a_of IP: the first A record the server on $PORT answers for IP in $TL_ZONE ("": none).
+ip_a_of() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$(rev4 "$1").$TL_ZONE" A 2>/dev/null | head -n 1; }
+# wait_ip_a IP WANT [TENTHS]: until IP answers WANT ("" = no address), within TENTHS/10 s (1 s).
+wait_ip_a() { tl_poll "${3:-10}" "$2" ip_a_of "$1"; }
+# check_ip_a NAME IP WANT [TENTHS]: the same as a check.
+check_ip_a() {
+	if wait_ip_a "$2" "$3" "${4:-}"; then tl_ok "$1"; else tl_fail "$1" "expected: '$3'" "got: '$(ip_a_of "$2")'"; fi
+}

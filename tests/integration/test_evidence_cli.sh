@@ -7,20 +7,7 @@ source "$(dirname "$0")/lib.sh"
 DATA=$TL_TMP/data
 mkdir -p "$DATA"
 tl() { "$TRAPLINE" "$@" --data "$DATA"; }
-a_of() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$(rev4 "$1").$TL_ZONE" A 2>/dev/null | head -n 1; }
 txt_of() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$(rev4 "$1").$TL_ZONE" TXT 2>/dev/null | head -n 1; }
-# wait_a IP WANT [TENTHS]: until IP answers WANT ("" = NXDOMAIN) within TENTHS/10 s (default 1 s).
-wait_a() {
-	local i
-	for i in $(seq 1 $(( ${3:-10} * TL_SLOW ))); do
-		[ "$(a_of "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-check_a() { # NAME IP WANT [TENTHS]
-	if wait_a "$2" "$3" "${4:-}"; then tl_ok "$1"; else tl_fail "$1" "expected: '$3'" "got: '$(a_of "$2")'"; fi
-}
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 tl_start --data "$DATA"
@@ -34,13 +21,13 @@ check_match "evidence add says stored" '^stored: trap \(spam\)' "$out"
 check_match "one trap hit does not list" '192.0.2.10: not listed' "$out"
 out=$(tl evidence add --ip 192.0.2.10 --kind trap --class bounce 2>&1)
 check_match "a second trap hit lists" '192.0.2.10: listed \(traps\) until ' "$out"
-check_a "two trap hits: DNS answers 127.0.0.2 within a second" 192.0.2.10 127.0.0.2
+check_ip_a "two trap hits: DNS answers 127.0.0.2 within a second" 192.0.2.10 127.0.0.2
 check_match "and a TXT record naming the address" 'ip=192\.0\.2\.10"$' "$(txt_of 192.0.2.10)"
 check_match "the request went through the socket (logged by the service)" \
 	'module=ctl request cmd=evidence-add who=ctl:[a-z]+ status=0' "$(cat "$TL_LAST_LOG")"
 
 tl evidence add --ip 192.0.2.20 --kind report >/dev/null 2>&1
-check_a "one report does not list" 192.0.2.20 ""
+check_ip_a "one report does not list" 192.0.2.20 ""
 check_match "check says why" '^why: only one piece of evidence' "$(tl check 192.0.2.20 2>&1)"
 
 # ---- check, list, --json, explain -------------------------------------------------------
@@ -87,8 +74,8 @@ done <<'EOF'
 198.18.0.7|o o|no|2.000
 198.18.0.8|o o o o o|no|5.000
 EOF
-check_a "the 13-point SpamCop example is in DNS" 198.18.0.1 127.0.0.2
-check_a "two old reports are not in DNS" 198.18.0.7 ""
+check_ip_a "the 13-point SpamCop example is in DNS" 198.18.0.1 127.0.0.2
+check_ip_a "two old reports are not in DNS" 198.18.0.7 ""
 check_match "evidence all older than 24 h does not list, whatever its score" '^why: expired$' \
 	"$(tl check 198.18.0.8 2>&1)"
 check_match "a listing on reports only says so" '^reason: reports$' "$(tl check 198.18.0.4 2>&1)"
@@ -97,7 +84,7 @@ check_match "a listing on both says so" '^reason: both$' "$(tl check 198.18.0.1 
 # ---- default exclusions, exclusions, delisting -------------------------------------------
 tl evidence add --ip 10.1.2.3 --kind trap >/dev/null 2>&1
 tl evidence add --ip 10.1.2.3 --kind trap >/dev/null 2>&1
-check_a "RFC 1918 space is never listed (default exclusions)" 10.1.2.3 ""
+check_ip_a "RFC 1918 space is never listed (default exclusions)" 10.1.2.3 ""
 check_match "check names the default exclusion" '^excluded: default exclusion' "$(tl check 10.1.2.3 2>&1)"
 
 out=$(tl exclude 198.51.100.0/24 --why "customer's outbound relay" 2>&1)
@@ -106,24 +93,24 @@ check_match "exclude says what" '^excluded: 198\.51\.100\.0/24 for ever' "$out"
 tl evidence add --ip 198.51.100.7 --kind trap >/dev/null 2>&1
 tl evidence add --ip 198.51.100.7 --kind trap >/dev/null 2>&1
 tl evidence add --ip 198.51.100.7 --kind report >/dev/null 2>&1
-check_a "an address in an excluded /24 is not listed despite evidence" 198.51.100.7 ""
+check_ip_a "an address in an excluded /24 is not listed despite evidence" 198.51.100.7 ""
 out=$(tl check 198.51.100.7 2>&1)
 check_match "check: not listed" '^listed: no$' "$out"
 check_match "check names the exclusion's reason" "^excluded: customer's outbound relay" "$out"
-check_a "an address listed before an exclusion..." 198.18.0.6 127.0.0.2
+check_ip_a "an address listed before an exclusion..." 198.18.0.6 127.0.0.2
 tl exclude 198.18.0.6/32 --until "$(iso $((NOW + 86400)))" --why "ticket 7" >/dev/null 2>&1
-check_a "...is removed by it" 198.18.0.6 ""
+check_ip_a "...is removed by it" 198.18.0.6 ""
 
 out=$(tl delist 192.0.2.10 --why "ticket 12: fixed" 2>&1)
 check_eq "delist exits 0" 0 $?
 check_match "delist says so" '^delisted: 192\.0\.2\.10' "$out"
-check_a "delisted: DNS says NXDOMAIN" 192.0.2.10 ""
+check_ip_a "delisted: DNS says NXDOMAIN" 192.0.2.10 ""
 check_match "check shows the delisting" '^delisted_at: ' "$(tl check 192.0.2.10 2>&1)"
 sleep 1.1 # evidence must be received after the delisting (seconds) to count
 tl evidence add --ip 192.0.2.10 --kind trap >/dev/null 2>&1
-check_a "one new hit after a delisting does not list again" 192.0.2.10 ""
+check_ip_a "one new hit after a delisting does not list again" 192.0.2.10 ""
 tl evidence add --ip 192.0.2.10 --kind trap >/dev/null 2>&1
-check_a "new evidence after the delisting lists again" 192.0.2.10 127.0.0.2
+check_ip_a "new evidence after the delisting lists again" 192.0.2.10 127.0.0.2
 
 # ---- bad input: exit 2, a message, nothing changed ---------------------------------------
 before=$(tl list 2>&1)
@@ -162,7 +149,7 @@ check_eq "rebuild exits 0" 0 $?
 check_match "rebuild says how many" '^rebuilt: [0-9]+ listings' "$out"
 check_eq "rebuild agrees with the list before it" "$before" "$(tl list 2>&1)"
 check_match "the list compared is not empty" '^198\.18\.0\.2 reason=both score=52\.000' "$before"
-check_a "DNS still answers after the rebuild" 198.18.0.1 127.0.0.2
+check_ip_a "DNS still answers after the rebuild" 198.18.0.1 127.0.0.2
 
 tl export --format rbldnsd --out "$TL_TMP/zone.rbldnsd"
 check_eq "export --out exits 0" 0 $?
@@ -177,8 +164,8 @@ tl_stop
 check_eq "the socket is removed at exit" "gone" "$( [ -e "$SOCK" ] && echo present || echo gone)"
 tl_start --data "$DATA"
 check_eq "restart: the listings are the same" "$listed" "$(tl list 2>&1)"
-check_a "restart: DNS answers a listing from before" 192.0.2.10 127.0.0.2
-check_a "restart: an exclusion still holds" 198.51.100.7 ""
+check_ip_a "restart: DNS answers a listing from before" 192.0.2.10 127.0.0.2
+check_ip_a "restart: an exclusion still holds" 198.51.100.7 ""
 
 # ---- a killed service: stale socket; no service: the data directory ----------------------
 { kill -KILL "$TL_LAST_PID"; wait "$TL_LAST_PID"; } 2>/dev/null
@@ -204,8 +191,8 @@ exec {lockfd}>&-
 check_match "store locked: nothing was stored" '^evidence: 0 trap hits' "$(tl check 203.0.113.60 2>&1)"
 tl_start --data "$DATA"
 check_eq "a stale socket is replaced by the next start" "600" "$(stat -c %a "$SOCK" 2>&1)"
-check_a "what was added with no service is served after start" 203.0.113.50 127.0.0.2
-check_a "and the delisting made with no service holds" 203.0.113.9 ""
+check_ip_a "what was added with no service is served after start" 203.0.113.50 127.0.0.2
+check_ip_a "and the delisting made with no service holds" 203.0.113.9 ""
 tl_stop
 
 # ---- expiry with the test clock: 12 h on two reports, 24 h after the last evidence -------
@@ -220,27 +207,27 @@ tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
 tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
 tl evidence add --ip 192.0.2.101 --kind report >/dev/null 2>&1
 tl evidence add --ip 192.0.2.101 --kind report >/dev/null 2>&1
-check_a "clock: two trap hits listed" 192.0.2.100 127.0.0.2
-check_a "clock: two reports listed" 192.0.2.101 127.0.0.2
+check_ip_a "clock: two trap hits listed" 192.0.2.100 127.0.0.2
+check_ip_a "clock: two reports listed" 192.0.2.101 127.0.0.2
 check_match "clock: the evidence is at the test clock's time" "^expires: $(iso $((T0 + 86400)))\$" \
 	"$(tl check 192.0.2.100 2>&1)"
 check_match "clock: two reports expire after 12 h" "^expires: $(iso $((T0 + 43200)))\$" \
 	"$(tl check 192.0.2.101 2>&1)"
 echo $((T0 + 43200 - 1)) >"$CLOCK"
 sleep 0.5
-check_a "clock: 12 h - 1 s: two reports still listed" 192.0.2.101 127.0.0.2
+check_ip_a "clock: 12 h - 1 s: two reports still listed" 192.0.2.101 127.0.0.2
 echo $((T0 + 43200 + 1)) >"$CLOCK"
-check_a "clock: 12 h + 1 s: two reports expired (NXDOMAIN)" 192.0.2.101 "" 20
-check_a "clock: 12 h + 1 s: the trap hits still listed" 192.0.2.100 127.0.0.2
+check_ip_a "clock: 12 h + 1 s: two reports expired (NXDOMAIN)" 192.0.2.101 "" 20
+check_ip_a "clock: 12 h + 1 s: the trap hits still listed" 192.0.2.100 127.0.0.2
 echo $((T0 + 86400 - 1)) >"$CLOCK"
 sleep 0.5
-check_a "clock: 24 h - 1 s: still listed" 192.0.2.100 127.0.0.2
+check_ip_a "clock: 24 h - 1 s: still listed" 192.0.2.100 127.0.0.2
 echo $((T0 + 86400 + 1)) >"$CLOCK"
-check_a "clock: 24 h + 1 s after the last evidence: expired (NXDOMAIN)" 192.0.2.100 "" 20
+check_ip_a "clock: 24 h + 1 s after the last evidence: expired (NXDOMAIN)" 192.0.2.100 "" 20
 check_match "clock: check agrees" '^listed: no$' "$(tl check 192.0.2.100 2>&1)"
 tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
 tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
-check_a "clock: new evidence lists it again" 192.0.2.100 127.0.0.2
+check_ip_a "clock: new evidence lists it again" 192.0.2.100 127.0.0.2
 tl_stop
 unset TRAPLINE_TEST_CLOCK
 

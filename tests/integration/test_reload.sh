@@ -9,14 +9,7 @@ write_zone() { # atomically, as an operator's script would (write, then rename)
 }
 a_of() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$1" A 2>/dev/null | head -n 1; }
 # wait_a NAME WANT: until NAME answers WANT ("" = no address), bounded.
-wait_a() {
-	local i
-	for i in $(seq 1 $((60 * TL_SLOW))); do
-		[ "$(a_of "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_a() { tl_poll 60 "$2" a_of "$1"; }
 
 write_zone ':127.0.0.2:Listed $' '10.0.0.1' '192.0.2.0/24'
 tl_start --static "$f"

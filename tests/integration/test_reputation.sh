@@ -9,21 +9,8 @@ DATA=$TL_TMP/data
 mkdir -p "$DATA"
 tl() { "$TRAPLINE" "$@" --data "$DATA"; }
 rcode() { rcode_of "$(dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 "$(rev4 "$1").$TL_ZONE" A 2>&1)"; }
-a_of() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$(rev4 "$1").$TL_ZONE" A 2>/dev/null | head -n 1; }
-# wait_a IP WANT: until IP answers WANT ("" = no address) within a second.
-wait_a() {
-	local i
-	for i in $(seq 1 $((10 * TL_SLOW))); do
-		[ "$(a_of "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-check_a() { # NAME IP WANT
-	if wait_a "$2" "$3"; then tl_ok "$1"; else tl_fail "$1" "expected: '$3'" "got: '$(a_of "$2")'"; fi
-}
 check_nx() { # NAME IP: not listed, and DNS says so with NXDOMAIN
-	if wait_a "$2" ""; then check_eq "$1" NXDOMAIN "$(rcode "$2")"; else tl_fail "$1" "still answers $(a_of "$2")"; fi
+	if wait_ip_a "$2" ""; then check_eq "$1" NXDOMAIN "$(rcode "$2")"; else tl_fail "$1" "still answers $(ip_a_of "$2")"; fi
 }
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 audit() { python3 -c 'import sqlite3,sys; c=sqlite3.connect("file:"+sys.argv[1]+"?mode=ro", uri=True)
@@ -46,7 +33,7 @@ out=$(tl check 198.51.100.7 2>&1)
 check_match "2 trap hits + 3 reports score 13" '^score: 13\.000$' "$out"
 check_match "and list at the default threshold 5" '^listed: yes$' "$out"
 check_nomatch "no reputation applies yet" '^reputation:' "$out"
-check_a "DNS answers it" 198.51.100.7 127.0.0.2
+check_ip_a "DNS answers it" 198.51.100.7 127.0.0.2
 json_before=$(tl list --json 2>&1)
 
 # ---- points on its /24 raise the threshold above 13: delisted at once --------------------
@@ -55,7 +42,7 @@ check_eq "reputation exits 0" 0 $?
 check_match "reputation says what it set" '^reputation: 198\.51\.100\.0/24 10 points .*threshold 15' "$out"
 check_nx "threshold 15 > 13: DNS says NXDOMAIN" 198.51.100.7
 check_nx "the other address inside the /24 goes too" 198.51.100.77
-check_a "an address outside the prefix stays listed" 198.51.101.5 127.0.0.2
+check_ip_a "an address outside the prefix stays listed" 198.51.101.5 127.0.0.2
 out=$(tl check 198.51.100.7 2>&1)
 check_match "check: not listed" '^listed: no$' "$out"
 check_match "check: why" '^why: score below threshold' "$out"
@@ -74,7 +61,7 @@ check_eq "list --json no longer has the address" "[]" "$(tl list --json 2>&1 |
 
 # ---- the most specific prefix applies ---------------------------------------------------
 tl reputation 198.51.100.7/32 --points 1 --why "this host sends bulk" >/dev/null 2>&1
-check_a "a /32 with 1 point (threshold 6) wins over the /24: listed again" 198.51.100.7 127.0.0.2
+check_ip_a "a /32 with 1 point (threshold 6) wins over the /24: listed again" 198.51.100.7 127.0.0.2
 check_match "check shows the /32's points" '^reputation: 1 points \(198\.51\.100\.7/32' "$(tl check 198.51.100.7 2>&1)"
 check_nx "the /24 still covers the others" 198.51.100.77
 out=$(tl reputation list 2>&1)
@@ -127,14 +114,14 @@ before=$(tl list 2>&1)
 check_eq "rebuild exits 0" 0 "$(tl rebuild >/dev/null 2>&1; echo $?)"
 check_eq "rebuild agrees with the live service" "$before" "$(tl list 2>&1)"
 check_nx "rebuild: still NXDOMAIN" 198.51.100.7
-check_a "rebuild: the address outside still listed" 198.51.101.5 127.0.0.2
+check_ip_a "rebuild: the address outside still listed" 198.51.101.5 127.0.0.2
 
 # ---- removing the points lists it again ---------------------------------------------------
 out=$(tl reputation 198.51.100.0/24 --points 0 --why "contract ended" 2>&1)
 check_eq "--points 0 exits 0" 0 $?
 check_match "--points 0 removes" '^reputation: 198\.51\.100\.0/24 removed \(it had 10 points\)' "$out"
-check_a "points removed: listed again, DNS answers" 198.51.100.7 127.0.0.2
-check_a "and its neighbour" 198.51.100.77 127.0.0.2
+check_ip_a "points removed: listed again, DNS answers" 198.51.100.7 127.0.0.2
+check_ip_a "and its neighbour" 198.51.100.77 127.0.0.2
 check_nomatch "check: no reputation any more" '^reputation:' "$(tl check 198.51.100.7 2>&1)"
 check_match "removing points a prefix does not have says so" 'had no points; nothing changed' \
 	"$(tl reputation 198.51.100.0/24 --points 0 --why again 2>&1)"
