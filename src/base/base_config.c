@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/base.h"
+#include "base.h"
 
 enum config_type {
 	CONFIG_STRING, /* free text */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/base.h"
+#include "base.h"
 
 int ip4_parse(const char *s, size_t len, uint32_t *out)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/base.h"
+#include "base.h"
 
 static enum log_level log_threshold = LOG_INFO;
 

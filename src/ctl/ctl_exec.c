@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "ctl/ctl.h"
+#include "ctl.h"
 #include "writer/writer.h"
 #include "zone/zone.h"
 

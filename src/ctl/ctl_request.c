@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "base/base.h"
-#include "ctl/ctl.h"
+#include "ctl.h"
 
 /* One row per command: its protocol name, the keys it takes and those it needs. Adding a
  * command is adding a row here and a handler in ctl_exec.c. Key lists are space separated. */

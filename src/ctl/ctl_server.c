@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "ctl/ctl.h"
+#include "ctl.h"
 #include "zone/zone.h"
 
 /* A request and its answer are small and local; a client that stalls longer is gone. */

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns/dns.h"
-#include "dns/dns_wire.h"
+#include "dns.h"
+#include "dns_wire.h"
 
 #define DNS_UDP_PLAIN 512   /* RFC 1035 4.2.1: without EDNS */
 #define DNS_UDP_DEFAULT 1232 /* DNS flag day 2020: avoids IP fragmentation */

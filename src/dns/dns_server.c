@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "dns/dns_server_priv.h"
+#include "dns_server_priv.h"
 
 /* Socket buffers big enough to absorb a burst of a few thousand queries while a worker is
  * busy; measured: the default 208 KiB drops packets under a qblast burst at -q 100+. */

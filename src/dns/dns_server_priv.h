@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "dns/dns.h"
+#include "dns.h"
 
 #define DNS_CACHE_LINE 64
 

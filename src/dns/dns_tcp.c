@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "dns/dns_server_priv.h"
+#include "dns_server_priv.h"
 
 /* Room for the largest message with its length prefix. */
 #define TCP_IN_CAP (2 + DNS_MAX_MSG)

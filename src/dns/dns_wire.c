@@ -1,8 +1,8 @@
 /* dns_wire.c - DNS wire format: query parsing (question, skipped RRs, EDNS0 OPT) and encoding helpers. */
 #include <string.h>
 
-#include "dns/dns.h"
-#include "dns/dns_wire.h"
+#include "dns.h"
+#include "dns_wire.h"
 
 const char *dns_strerror(int err)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/policy.h"
+#include "policy.h"
 
 /* ISO 8601 UTC from seconds since the epoch, without the C library's time zone state
  * (civil-from-days, proleptic Gregorian calendar). */

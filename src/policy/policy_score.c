@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/policy.h"
+#include "policy.h"
 
 /* Sums of binary fractions (2.5 + 2.5, 0.7 + 0.1) can land a few ulps under a threshold they
  * reach on paper; the score is never rounded, so the comparison forgives this much. */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "store/store_internal.h"
+#include "store_internal.h"
 
 /* SQLite's own automatic checkpoint runs inside the commit that takes the log past 1,000
  * pages: the writer copies those pages to the database and syncs it while every producer

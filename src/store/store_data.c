@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "store/store_internal.h"
+#include "store_internal.h"
 
 /* Takes a cached statement, cleared of the previous call's bindings. */
 static sqlite3_stmt *stmt(struct store *s, enum store_stmt which)

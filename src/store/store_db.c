@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "store/store_internal.h"
+#include "store_internal.h"
 
 /* Schema migrations, oldest first. A row is never edited once released: a change is a new
  * row, so every file in the field walks the same path to the current schema. */

@@ -5,7 +5,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
-#include "store/store.h"
+#include "store.h"
 
 /* Every statement the store runs, prepared once at open (store_db.c holds the SQL). */
 enum store_stmt {

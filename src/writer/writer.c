@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "writer/writer_internal.h"
+#include "writer_internal.h"
 
 const char *writer_strerror(int err)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "writer/writer_internal.h"
+#include "writer_internal.h"
 
 #define SERIAL_KEY "serial"
 

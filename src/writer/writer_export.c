@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "base/base.h"
-#include "writer/writer_internal.h"
+#include "writer_internal.h"
 
 /* Writing a 1M-entry zone in both formats takes about a second. On the writer's thread that
  * second would hold every producer's acknowledgement and every DNS change; here the writer

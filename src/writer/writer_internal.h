@@ -7,7 +7,7 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 
-#include "writer/writer.h"
+#include "writer.h"
 
 /* One queued event. A blocking producer's events live on its stack and share one count of
  * those not yet answered and one semaphore: the writer posts it when the count reaches zero,

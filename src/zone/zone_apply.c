@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zone/zone_internal.h"
+#include "zone_internal.h"
 
 static bool is_tp4(uint32_t ip)
 {

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "zone/zone_internal.h"
+#include "zone_internal.h"
 
 static atomic_uint_fast64_t zone_id_counter = 1;
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "zone/zone_internal.h"
+#include "zone_internal.h"
 
 /* ---- the effective answer map ---------------------------------------------- */
 /* Both formats are written from one view of the snapshot: the address space cut into disjoint

@@ -4,7 +4,7 @@
 
 #include <stdatomic.h>
 
-#include "zone/zone.h"
+#include "zone.h"
 
 typedef unsigned __int128 zone_u128;
 

@@ -1,5 +1,5 @@
 /* zone_lookup.c - lock-free, allocation-free lookups in a snapshot: the DNS workers' hot path. */
-#include "zone/zone_internal.h"
+#include "zone_internal.h"
 
 /* The /32 part: one index read gives the bucket of the top 16 bits (about n/65536 keys, one or
  * two cache lines of 16-bit keys), then a branch-free binary search within it. */

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "zone/zone_internal.h"
+#include "zone_internal.h"
 
 #define LOAD_ERRORS_SHOWN 100 /* a broken million-line file must not flood the log */
 

@@ -4,7 +4,7 @@
 
 #include <urcu/urcu-memb.h>
 
-#include "zone/zone_internal.h"
+#include "zone_internal.h"
 
 /* Retired snapshots wait for one grace period shared by up to this many publications: each
  * grace period is a membarrier, an interrupt on every core that runs a DNS worker. */
