@@ -126,7 +126,7 @@ static void evidence_make(struct writer_event *ev, uint32_t i, bool trap)
 	ip_mapped(i, ev->evidence.ip);
 	ev->evidence.kind = trap ? STORE_KIND_TRAP : STORE_KIND_REPORT;
 	ev->evidence.cls = STORE_CLASS_SPAM;
-	ev->evidence.received_at = writer_now();
+	ev->evidence.received_at = time_now();
 	snprintf(ev->evidence.source, sizeof(ev->evidence.source), "trap%u@traps.example", i % 7);
 }
 
@@ -188,7 +188,7 @@ static int mode_rebuild(unsigned long listings)
 {
 	struct bench b;
 	bench_open(&b);
-	int64_t now = writer_now();
+	int64_t now = time_now();
 	uint64_t t0 = time_mono_ns();
 	int rc = store_begin(b.store);
 	for (unsigned long i = 0; i < listings && rc == 0; i++) {
@@ -357,7 +357,7 @@ static int mode_serve(unsigned port, unsigned rate, unsigned seconds, unsigned l
 	struct bench b;
 	bench_open(&b);
 	if (listings) { /* a zone of realistic size to change */
-		int64_t now = writer_now();
+		int64_t now = time_now();
 		int rc = store_begin(b.store);
 		for (unsigned long i = 0; i < listings && rc == 0; i++) {
 			struct store_listing l;
@@ -535,7 +535,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	log_set_level(LOG_WARN);
+	log_set_level(LOG_LEVEL_WARN);
 	if (!strcmp(argv[1], "throughput"))
 		return mode_throughput(events, producers, batch);
 	if (!strcmp(argv[1], "rebuild"))

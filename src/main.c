@@ -269,14 +269,14 @@ static int serve_load(struct serve_state *st, const char *why)
 		}
 		if (rc != ZONE_OK && rc != ZONE_EPARSE) {
 			log_err("zone", "load failed file=%s reason=\"%s\" keeping=%s", path,
-				zone_strerror(rc), st->static_loaded ? "previous" : "none");
+				tl_strerror(rc), st->static_loaded ? "previous" : "none");
 			goto fail_free;
 		}
 	}
 	struct zone_snapshot *snap;
 	rc = zone_snapshot_build(b, &snap);
 	if (rc != ZONE_OK) {
-		log_err("zone", "build failed reason=\"%s\" keeping=previous", zone_strerror(rc));
+		log_err("zone", "build failed reason=\"%s\" keeping=previous", tl_strerror(rc));
 		goto fail_free;
 	}
 	zone_builder_free(b);
@@ -380,7 +380,7 @@ static int serve_server_config(const struct config *cfg, struct dns_server_confi
 /* What the writer is started with, from the configuration. */
 struct cli_writer_setup {
 	struct writer_config wc;
-	struct store_prefix excl[CLI_EXCLUSIONS_MAX];
+	struct ip_prefix excl[CLI_EXCLUSIONS_MAX];
 };
 
 static void cli_writer_setup_make(const struct config *cfg, const char *export_dir,
@@ -409,9 +409,8 @@ static void cli_writer_setup_make(const struct config *cfg, const char *export_d
 	size_t n = 0;
 	for (char *tok = strtok_r(buf, ", \t", &save); tok && n < CLI_EXCLUSIONS_MAX;
 	     tok = strtok_r(NULL, ", \t", &save)) {
-		unsigned plen;
-		if (cidr_parse(tok, strlen(tok), ws->excl[n].addr, &plen) == BASE_OK)
-			ws->excl[n++].plen = (uint8_t)plen;
+		if (ip_prefix_parse(tok, strlen(tok), &ws->excl[n]) == BASE_OK)
+			n++;
 	}
 	ws->wc.default_exclusions = ws->excl;
 	ws->wc.n_default_exclusions = n;
@@ -438,13 +437,13 @@ static int serve_store_start(struct serve_state *st, struct serve_store *ss)
 	int rc = store_open(cfg->data_dir, &ss->store);
 	if (rc != STORE_OK) {
 		log_err("main", "cannot open the store data_dir=%s reason=\"%s\"", cfg->data_dir,
-			rc == STORE_EBUSY ? "another trapline holds it" : store_strerror(rc));
+			rc == STORE_EBUSY ? "another trapline holds it" : tl_strerror(rc));
 		return 1;
 	}
 	cli_writer_setup_make(cfg, cfg->data_dir, &ss->ws);
 	rc = writer_start(&ss->ws.wc, ss->store, st->zone, &st->defaults, &ss->writer);
 	if (rc != WRITER_OK) {
-		log_err("main", "cannot start the writer reason=\"%s\"", writer_strerror(rc));
+		log_err("main", "cannot start the writer reason=\"%s\"", tl_strerror(rc));
 		goto fail_store;
 	}
 	struct ctl_service svc = {.writer = ss->writer, .zone = st->zone, .zone_name = cfg->zone,
@@ -478,7 +477,7 @@ static int cmd_serve(int argc, char **argv)
 	int rc = cli_config_read(argc, argv, &cfg);
 	if (rc)
 		return rc;
-	enum log_level level = LOG_INFO;
+	enum log_level level = LOG_LEVEL_INFO;
 	log_level_parse(cfg.log_level, &level);
 	log_set_level(level);
 	struct dns_server_config sc;
@@ -634,7 +633,7 @@ static int cli_run_local(const struct config *cfg, const struct ctl_request *req
 	}
 	if (rc != STORE_OK) {
 		fprintf(stderr, "trapline: cannot open the store in %s: %s\n", cfg->data_dir,
-			store_strerror(rc));
+			tl_strerror(rc));
 		return CTL_EXIT_FAIL;
 	}
 	int status = CTL_EXIT_FAIL;
@@ -649,12 +648,12 @@ static int cli_run_local(const struct config *cfg, const struct ctl_request *req
 	struct writer *w;
 	rc = writer_start(&ws.wc, store, zone, &defaults, &w);
 	if (rc != WRITER_OK) {
-		fprintf(stderr, "trapline: cannot start the writer: %s\n", writer_strerror(rc));
+		fprintf(stderr, "trapline: cannot start the writer: %s\n", tl_strerror(rc));
 		goto fail_zone;
 	}
 	rc = store_open_mode(cfg->data_dir, false, &reader);
 	if (rc != STORE_OK) {
-		fprintf(stderr, "trapline: cannot read the store: %s\n", store_strerror(rc));
+		fprintf(stderr, "trapline: cannot read the store: %s\n", tl_strerror(rc));
 		goto fail_writer;
 	}
 	struct ctl_service svc = {.writer = w, .reader = reader, .zone = zone,
@@ -757,7 +756,7 @@ static int cmd_ctl(const struct cli_command *c, int argc, char **argv)
 	int rc = cli_ctl_args(c, argc, argv, &cfg, &req, &out_path);
 	if (rc)
 		return rc;
-	log_set_level(LOG_WARN);
+	log_set_level(LOG_LEVEL_WARN);
 	FILE *out = stdout;
 	char tmp[CONFIG_STR_MAX + 8];
 	if (out_path) {
@@ -775,7 +774,7 @@ static int cmd_ctl(const struct cli_command *c, int argc, char **argv)
 	if (rc == CTL_ENOSERVICE) {
 		status = cli_run_local(&cfg, &req, out);
 	} else if (rc != CTL_OK) {
-		fprintf(stderr, "trapline: control socket %s: %s%s%s\n", path, ctl_strerror(rc),
+		fprintf(stderr, "trapline: control socket %s: %s%s%s\n", path, tl_strerror(rc),
 			rc == CTL_EIO ? ": " : "", rc == CTL_EIO ? strerror(errno) : "");
 		status = CTL_EXIT_FAIL;
 	}

@@ -1,4 +1,5 @@
-/* base.h - small shared pieces: logging, IP parsing and formatting, socket addresses, time. */
+/* base.h - what every module shares: errors, logging, IP addresses and prefixes, socket
+ * addresses, time, growable arrays and the configuration schema. Uses nothing of ours. */
 #ifndef TRAPLINE_BASE_H
 #define TRAPLINE_BASE_H
 
@@ -9,24 +10,50 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* ---- errors ---------------------------------------------------------------- */
+/* ---- errors: one space for every module ------------------------------------ */
+/* Every function of ours that can fail returns 0 or one of these (STYLE.md 7). Modules name
+ * the ones they return with their own prefix (STORE_ENOTFOUND is TL_ENOTFOUND), so a code
+ * passes from one module to the next unchanged and tl_strerror names any of them. */
 
-enum base_err {
-	BASE_OK = 0,
-	BASE_EINVAL = -1,  /* input does not parse */
-	BASE_ENOMEM = -2,  /* allocation failed */
-	BASE_EIO = -3,     /* a system call failed; errno says why */
-	BASE_ERANGE = -4,  /* a number is out of range */
+enum tl_err {
+	TL_OK = 0,
+	TL_EINVAL = -1,      /* bad input or argument: the message says what */
+	TL_ENOMEM = -2,      /* allocation failed */
+	TL_EIO = -3,         /* a system call failed; errno says why */
+	TL_ERANGE = -4,      /* a number or prefix out of range */
+	TL_EPARSE = -5,      /* a data file has lines that do not parse (each one logged) */
+	TL_ETOOMANY = -6,    /* more than a table holds */
+	TL_EDB = -7,         /* the database failed (SQLite's message is logged) */
+	TL_ENEWER = -8,      /* the database was written by a newer Trapline */
+	TL_ENOTFOUND = -9,   /* no such row */
+	TL_EBUSY = -10,      /* another process holds the database for writing */
+	TL_ESTOPPED = -11,   /* the writer is stopping */
+	TL_EEXPORT = -12,    /* an export could not be written (the log says which and why) */
+	TL_ENOSERVICE = -13, /* no service answers on the control socket */
+	TL_EPROTO = -14,     /* the other side does not speak the protocol */
 };
 
-/* Name of a base_err value, for messages. */
-const char *base_strerror(int err);
+/* Name of any error code of ours, for messages ("out of memory"). */
+const char *tl_strerror(int err);
+
+/* Kept for the base functions' own documentation below. */
+#define BASE_OK TL_OK
+#define BASE_EINVAL TL_EINVAL
+#define BASE_ENOMEM TL_ENOMEM
+#define BASE_EIO TL_EIO
+#define BASE_ERANGE TL_ERANGE
 
 /* ---- logging --------------------------------------------------------------- */
 /* One line per event on stderr: "ts=2026-11-23T16:00:00.123Z level=info module=dns <message>".
- * Messages are written as "event key=value key=value" so the line stays machine-readable. */
+ * Messages are written as "event key=value key=value" so the line stays machine-readable.
+ * (The levels are not LOG_LEVEL_DEBUG...: those are <syslog.h>'s names.) */
 
-enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERR = 3 };
+enum log_level {
+	LOG_LEVEL_DEBUG = 0,
+	LOG_LEVEL_INFO = 1,
+	LOG_LEVEL_WARN = 2,
+	LOG_LEVEL_ERROR = 3,
+};
 
 void log_set_level(enum log_level level);
 /* Parses "debug", "info", "warn", "error"; returns BASE_EINVAL for anything else. */
@@ -35,31 +62,65 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void log_vmsg(enum log_level level, const char *module, const char *fmt, va_list ap);
 
-#define log_debug(mod, ...) log_msg(LOG_DEBUG, (mod), __VA_ARGS__)
-#define log_info(mod, ...) log_msg(LOG_INFO, (mod), __VA_ARGS__)
-#define log_warn(mod, ...) log_msg(LOG_WARN, (mod), __VA_ARGS__)
-#define log_err(mod, ...) log_msg(LOG_ERR, (mod), __VA_ARGS__)
+#define log_debug(mod, ...) log_msg(LOG_LEVEL_DEBUG, (mod), __VA_ARGS__)
+#define log_info(mod, ...) log_msg(LOG_LEVEL_INFO, (mod), __VA_ARGS__)
+#define log_warn(mod, ...) log_msg(LOG_LEVEL_WARN, (mod), __VA_ARGS__)
+#define log_err(mod, ...) log_msg(LOG_LEVEL_ERROR, (mod), __VA_ARGS__)
 
-/* ---- IP addresses ---------------------------------------------------------- */
-/* IPv4 addresses are uint32_t in host byte order (1.2.3.4 == 0x01020304).
- * IPv6 addresses are 16 bytes in network order. */
+/* ---- IP addresses and prefixes --------------------------------------------- */
+/* The wire and file readers work on IPv4 as uint32_t in host byte order (1.2.3.4 ==
+ * 0x01020304) and IPv6 as 16 bytes in network order. Everywhere else an address is 16 bytes
+ * with IPv4 as the IPv4-mapped ::ffff:a.b.c.d, so that one ordering and one prefix type
+ * cover both families. */
 
 #define IP4_STRLEN 16 /* "255.255.255.255" + NUL */
 #define IP6_STRLEN 46 /* INET6_ADDRSTRLEN */
+#define IP_STRLEN IP6_STRLEN
+#define IP_PREFIX_STRLEN (IP6_STRLEN + 4) /* "/128" */
 
 /* Parses a dotted quad of exactly four decimal octets (no leading '+', at most
  * three digits per octet) from s[0..len). Returns 0 or BASE_EINVAL. */
 int ip4_parse(const char *s, size_t len, uint32_t *out);
 /* Parses an IPv6 address in any RFC 4291 text form from s[0..len). 0 or BASE_EINVAL. */
 int ip6_parse(const char *s, size_t len, uint8_t out[16]);
-/* Formats into buf (IP4_STRLEN / IP6_STRLEN bytes); returns the length written. */
+/* Formats into buf (IP4_STRLEN / IP6_STRLEN bytes); returns the length written. IPv6 in the
+ * RFC 5952 form (lowercase, longest zero run as "::", ::ffff:a.b.c.d for mapped). Neither
+ * allocates nor touches locale state: the DNS workers call them per answer. */
 size_t ip4_format(uint32_t ip, char *buf);
 size_t ip6_format(const uint8_t ip[16], char *buf);
-/* Parses "ADDR/LEN" or a bare ADDR (one host) from s[0..len), IPv4 or IPv6, into the form the
- * store keeps: 16 bytes with IPv4 as ::ffff:a.b.c.d and *plen = 96 + the IPv4 length (a bare
- * address gives 128). BASE_EINVAL when it does not parse, BASE_ERANGE when bits below the
- * prefix length are set (10.0.0.1/8): a typo the operator should see, not silently widen. */
-int cidr_parse(const char *s, size_t len, uint8_t addr[16], unsigned *plen);
+
+/* An IPv4-mapped address (::ffff:a.b.c.d)? */
+bool ip_is_v4(const uint8_t ip[16]);
+/* The IPv4 address of a mapped one, host order. */
+uint32_t ip_v4(const uint8_t ip[16]);
+/* v4 (host order) as ::ffff:a.b.c.d. */
+void ip_from_v4(uint32_t v4, uint8_t out[16]);
+/* One address, IPv4 or IPv6 (not a prefix), from s[0..len) into the 16-byte form. An IPv6
+ * text of a mapped address is the same address as its IPv4 text. 0 or BASE_EINVAL. */
+int ip_parse(const char *s, size_t len, uint8_t out[16]);
+/* An address in the 16-byte form as text: a mapped address as its dotted quad, anything else
+ * as ip6_format. buf holds IP_STRLEN bytes; returns the length. */
+size_t ip_format(const uint8_t ip[16], char *buf);
+
+/* A prefix in the 16-byte form: IPv4 a.b.c.d/n is ::ffff:a.b.c.d/(96 + n). */
+struct ip_prefix {
+	uint8_t addr[16]; /* bits past plen are zero */
+	uint8_t plen;     /* 0..128 */
+};
+
+/* Parses "ADDR/LEN" or a bare ADDR (one host: /32 or /128) from s[0..len). BASE_EINVAL when it
+ * does not parse, BASE_ERANGE when bits below the prefix length are set (10.0.0.1/8): a typo
+ * the operator should see, not silently widen. */
+int ip_prefix_parse(const char *s, size_t len, struct ip_prefix *out);
+/* "192.0.2.0/24" or "2001:db8::/32" (IPv4 lengths counted in IPv4 bits) into buf of cap
+ * bytes (IP_PREFIX_STRLEN is always enough); returns the length. */
+size_t ip_prefix_format(const struct ip_prefix *p, char *buf, size_t cap);
+/* Whether ip (16-byte form) lies inside p. */
+bool ip_prefix_covers(const struct ip_prefix *p, const uint8_t ip[16]);
+/* Orders by address, then by length (shorter first); 0 when equal. */
+int ip_prefix_cmp(const struct ip_prefix *a, const struct ip_prefix *b);
+/* True when the bits of p->addr past p->plen are all zero and plen <= 128. */
+bool ip_prefix_valid(const struct ip_prefix *p);
 
 /* ---- socket addresses ------------------------------------------------------ */
 
@@ -71,10 +132,33 @@ void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap);
 
 /* ---- time ------------------------------------------------------------------ */
 
+#define TIME_STRLEN 32 /* "2026-11-21T10:00:00Z" with room to spare */
+
 /* Monotonic clock in nanoseconds. */
 uint64_t time_mono_ns(void);
 /* Wall clock, seconds since the epoch. */
 int64_t time_wall_s(void);
+/* The clock every decision uses (evidence times, expiry, --until checks): the wall clock, or,
+ * for tests only, the number of seconds in the file named by the environment variable
+ * TRAPLINE_TEST_CLOCK (re-read at each call), so that tests can move time forward a day
+ * without sleeping. */
+int64_t time_now(void);
+/* True when TRAPLINE_TEST_CLOCK is set (time_now jumps when a test rewrites the file). */
+bool time_now_is_test_clock(void);
+/* ISO 8601 in UTC: "2026-11-21T10:00:00Z", or with a zone "+HH:MM"/"-HH:MM", or a bare date
+ * "2026-11-21" (midnight UTC). A time without a zone is refused: whose clock would it be?
+ * Dates that do not exist (2026-02-31) are refused. 0 or BASE_EINVAL; BASE_ERANGE for a
+ * well-formed time before 1970. */
+int time_parse_iso8601(const char *s, int64_t *out);
+/* t as "2026-11-21T10:00:00Z" into buf (TIME_STRLEN bytes); returns the length. Uses no time
+ * zone or locale state. */
+size_t time_format_iso8601(int64_t t, char *buf);
+
+/* ---- growable arrays ------------------------------------------------------- */
+
+/* Makes room in *arr (elements of elem bytes, capacity *cap elements) for need elements,
+ * doubling from 64. 0, or BASE_ENOMEM with *arr and *cap unchanged. */
+int array_grow(void **arr, size_t *cap, size_t need, size_t elem);
 
 /* ---- configuration ------------------------------------------------------- */
 /* Every key lives in one schema table (base_config.c): name, type, default, limits, help.

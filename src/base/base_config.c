@@ -239,9 +239,8 @@ static int cidr_item(char *tok, unsigned i, void *arg, char *err, size_t errcap)
 {
 	(void)i;
 	(void)arg;
-	uint8_t addr[16];
-	unsigned plen;
-	int rc = cidr_parse(tok, strlen(tok), addr, &plen);
+	struct ip_prefix p;
+	int rc = ip_prefix_parse(tok, strlen(tok), &p);
 	if (rc == BASE_ERANGE) {
 		snprintf(err, errcap, "'%s' has host bits set", tok);
 		return BASE_EINVAL;

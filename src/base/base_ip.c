@@ -1,10 +1,9 @@
-/* base_ip.c - IP address and socket address parsing and formatting, and clocks. */
+/* base_ip.c - IP addresses, prefixes and socket addresses: parsing and formatting. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base.h"
 
@@ -46,47 +45,150 @@ int ip6_parse(const char *s, size_t len, uint8_t out[16])
 	return inet_pton(AF_INET6, buf, out) == 1 ? BASE_OK : BASE_EINVAL;
 }
 
+/* One octet in decimal, no leading zeros. */
+static char *fmt_u8(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		*p++ = (char)('0' + v / 10);
+	} else if (v >= 10) {
+		*p++ = (char)('0' + v / 10);
+	}
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
 size_t ip4_format(uint32_t ip, char *buf)
 {
 	char *p = buf;
-	for (int shift = 24; shift >= 0; shift -= 8) {
-		unsigned v = (ip >> shift) & 0xff;
-		if (v >= 100)
-			*p++ = (char)('0' + v / 100);
-		if (v >= 10)
-			*p++ = (char)('0' + v / 10 % 10);
-		*p++ = (char)('0' + v % 10);
-		if (shift)
-			*p++ = '.';
+	p = fmt_u8(p, ip >> 24);
+	*p++ = '.';
+	p = fmt_u8(p, (ip >> 16) & 0xFF);
+	*p++ = '.';
+	p = fmt_u8(p, (ip >> 8) & 0xFF);
+	*p++ = '.';
+	p = fmt_u8(p, ip & 0xFF);
+	*p = '\0';
+	return (size_t)(p - buf);
+}
+
+/* One group in lowercase hex without leading zeros (RFC 5952 4.1, 4.3). */
+static char *fmt_group(char *p, unsigned g)
+{
+	static const char hex[] = "0123456789abcdef";
+	int shift = 12;
+	while (shift > 0 && ((g >> shift) & 0xF) == 0)
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		*p++ = hex[(g >> shift) & 0xF];
+	return p;
+}
+
+/* Hand-written rather than inet_ntop: the DNS workers format an address into each TXT answer,
+ * and this one is RFC 5952 to the letter (inet_ntop writes ::102:304 as ::1.2.3.4). */
+size_t ip6_format(const uint8_t ip[16], char *buf)
+{
+	unsigned g[8];
+	int best = -1, best_len = 0;
+	char *p = buf;
+	for (int i = 0; i < 8; i++)
+		g[i] = (unsigned)(ip[2 * i] << 8 | ip[2 * i + 1]);
+	/* RFC 5952 5: IPv4-mapped addresses keep the dotted quad. */
+	if (ip_is_v4(ip)) {
+		memcpy(p, "::ffff:", 7);
+		p += 7;
+		p += ip4_format(ip_v4(ip), p);
+		return (size_t)(p - buf);
+	}
+	/* RFC 5952 4.2: the longest run of two or more zero groups, the first on a tie. */
+	for (int i = 0; i < 8;) {
+		if (g[i]) {
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < 8 && !g[j])
+			j++;
+		if (j - i > best_len && j - i >= 2) {
+			best = i;
+			best_len = j - i;
+		}
+		i = j;
+	}
+	for (int i = 0; i < 8; i++) {
+		if (i == best) {
+			*p++ = ':';
+			*p++ = ':';
+			i += best_len - 1;
+			continue;
+		}
+		if (i > 0 && i != best + best_len)
+			*p++ = ':';
+		p = fmt_group(p, g[i]);
 	}
 	*p = '\0';
 	return (size_t)(p - buf);
 }
 
-size_t ip6_format(const uint8_t ip[16], char *buf)
+static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool ip_is_v4(const uint8_t ip[16])
 {
-	if (!inet_ntop(AF_INET6, ip, buf, IP6_STRLEN)) {
-		buf[0] = '\0';
-		return 0;
-	}
-	return strlen(buf);
+	return memcmp(ip, v4_mapped_prefix, 12) == 0;
 }
 
-int cidr_parse(const char *s, size_t len, uint8_t addr[16], unsigned *plen)
+uint32_t ip_v4(const uint8_t ip[16])
+{
+	return (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 | (uint32_t)ip[14] << 8 | ip[15];
+}
+
+void ip_from_v4(uint32_t v4, uint8_t out[16])
+{
+	memcpy(out, v4_mapped_prefix, 12);
+	out[12] = (uint8_t)(v4 >> 24);
+	out[13] = (uint8_t)(v4 >> 16);
+	out[14] = (uint8_t)(v4 >> 8);
+	out[15] = (uint8_t)v4;
+}
+
+int ip_parse(const char *s, size_t len, uint8_t out[16])
+{
+	uint32_t v4;
+	if (ip4_parse(s, len, &v4) == BASE_OK) {
+		ip_from_v4(v4, out);
+		return BASE_OK;
+	}
+	return ip6_parse(s, len, out);
+}
+
+size_t ip_format(const uint8_t ip[16], char *buf)
+{
+	return ip_is_v4(ip) ? ip4_format(ip_v4(ip), buf) : ip6_format(ip, buf);
+}
+
+bool ip_prefix_valid(const struct ip_prefix *p)
+{
+	if (p->plen > 128)
+		return false;
+	for (unsigned bit = p->plen; bit < 128; bit++)
+		if (p->addr[bit / 8] & (0x80u >> (bit % 8)))
+			return false;
+	return true;
+}
+
+int ip_prefix_parse(const char *s, size_t len, struct ip_prefix *out)
 {
 	const char *slash = memchr(s, '/', len);
 	size_t alen = slash ? (size_t)(slash - s) : len;
+	struct ip_prefix p;
+	memset(&p, 0, sizeof p);
 	uint32_t v4;
 	unsigned max;
-	memset(addr, 0, 16);
 	if (ip4_parse(s, alen, &v4) == BASE_OK) {
-		addr[10] = addr[11] = 0xff;
-		addr[12] = (uint8_t)(v4 >> 24);
-		addr[13] = (uint8_t)(v4 >> 16);
-		addr[14] = (uint8_t)(v4 >> 8);
-		addr[15] = (uint8_t)v4;
+		ip_from_v4(v4, p.addr);
 		max = 32;
-	} else if (ip6_parse(s, alen, addr) == BASE_OK) {
+	} else if (ip6_parse(s, alen, p.addr) == BASE_OK) {
 		max = 128;
 	} else {
 		return BASE_EINVAL;
@@ -105,13 +207,43 @@ int cidr_parse(const char *s, size_t len, uint8_t addr[16], unsigned *plen)
 		if (n > max)
 			return BASE_EINVAL;
 	}
-	unsigned full = n + (128 - max);
 	/* A mapped IPv6 address given in IPv6 form is the same host as its IPv4 form. */
-	for (unsigned bit = full; bit < 128; bit++)
-		if (addr[bit / 8] & (0x80u >> (bit % 8)))
-			return BASE_ERANGE;
-	*plen = full;
+	p.plen = (uint8_t)(n + (128 - max));
+	if (!ip_prefix_valid(&p))
+		return BASE_ERANGE;
+	*out = p;
 	return BASE_OK;
+}
+
+size_t ip_prefix_format(const struct ip_prefix *p, char *buf, size_t cap)
+{
+	char ip[IP_STRLEN];
+	bool v4 = p->plen >= 96 && ip_is_v4(p->addr);
+	if (v4)
+		ip4_format(ip_v4(p->addr), ip);
+	else
+		ip6_format(p->addr, ip); /* a wider prefix of mapped space stays IPv6 */
+	int n = snprintf(buf, cap, "%s/%u", ip, v4 ? p->plen - 96u : p->plen);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+bool ip_prefix_covers(const struct ip_prefix *p, const uint8_t ip[16])
+{
+	unsigned full = p->plen / 8, rest = p->plen % 8;
+	if (memcmp(p->addr, ip, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff00u >> rest);
+	return (p->addr[full] & mask) == (ip[full] & mask);
+}
+
+int ip_prefix_cmp(const struct ip_prefix *a, const struct ip_prefix *b)
+{
+	int c = memcmp(a->addr, b->addr, 16);
+	if (c)
+		return c;
+	return (a->plen > b->plen) - (a->plen < b->plen);
 }
 
 static int port_parse(const char *s, uint16_t *port)
@@ -170,16 +302,4 @@ void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap)
 	} else {
 		snprintf(buf, cap, "unknown");
 	}
-}
-
-uint64_t time_mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-int64_t time_wall_s(void)
-{
-	return (int64_t)time(NULL);
 }

@@ -1,26 +1,13 @@
-/* base_log.c - one-line, key=value logs on stderr, and the base error names. */
-#include <pthread.h>
+/* base_log.c - one-line, key=value logs on stderr. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "base.h"
 
-static enum log_level log_threshold = LOG_INFO;
+static enum log_level log_threshold = LOG_LEVEL_INFO;
 
 static const char *const log_names[] = {"debug", "info", "warn", "error"};
-
-const char *base_strerror(int err)
-{
-	switch (err) {
-	case BASE_OK: return "ok";
-	case BASE_EINVAL: return "invalid value";
-	case BASE_ENOMEM: return "out of memory";
-	case BASE_EIO: return "i/o error";
-	case BASE_ERANGE: return "value out of range";
-	default: return "unknown error";
-	}
-}
 
 void log_set_level(enum log_level level)
 {
@@ -36,7 +23,7 @@ int log_level_parse(const char *s, enum log_level *out)
 		}
 	}
 	if (strcmp(s, "warning") == 0) {
-		*out = LOG_WARN;
+		*out = LOG_LEVEL_WARN;
 		return BASE_OK;
 	}
 	return BASE_EINVAL;

@@ -9,22 +9,24 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/base.h"
+
 #include "policy/policy.h"
 #include "store/store.h"
 
 struct writer;
 struct zone_handle;
 
+/* The codes of the one error space (base.h) that ctl functions return. */
 enum ctl_err {
-	CTL_OK = 0,
-	CTL_EINVAL = -1,     /* bad input: the message says what */
-	CTL_ENOMEM = -2,
-	CTL_EIO = -3,        /* a socket call failed; errno says why */
-	CTL_ENOSERVICE = -4, /* no service answers on the control socket */
-	CTL_EPROTO = -5,     /* the other side does not speak the protocol */
+	CTL_OK = TL_OK,
+	CTL_EINVAL = TL_EINVAL,         /* bad input: the message says what */
+	CTL_ENOMEM = TL_ENOMEM,
+	CTL_EIO = TL_EIO,               /* a socket call failed; errno says why */
+	CTL_ENOSERVICE = TL_ENOSERVICE, /* no service answers on the control socket */
+	CTL_EPROTO = TL_EPROTO,         /* the other side does not speak the protocol */
 };
 
-const char *ctl_strerror(int err);
 
 /* Exit statuses of the commands (and the status a service answers with). */
 #define CTL_EXIT_OK 0
@@ -53,13 +55,13 @@ enum ctl_cmd {
 enum ctl_format { CTL_FORMAT_NONE = 0, CTL_FORMAT_RBLDNSD = 1, CTL_FORMAT_BIND = 2 };
 
 /* A parsed request. Fields a command does not take stay zero. Times are seconds since the
- * epoch; at == 0 means "now" (the service's clock, writer_now). */
+ * epoch; at == 0 means "now" (the service's clock, time_now). */
 struct ctl_request {
 	enum ctl_cmd cmd;
 	bool has_ip;
 	uint8_t ip[16];              /* IPv4 mapped, as the store keeps it */
 	bool has_prefix;
-	struct store_prefix prefix;  /* exclude */
+	struct ip_prefix prefix;  /* exclude */
 	enum store_kind kind;        /* 0: not given */
 	bool has_class;
 	enum store_class cls;
@@ -98,13 +100,6 @@ int ctl_request_format(const struct ctl_request *req, char *buf, size_t cap);
 int ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *err,
 		      size_t errcap);
 
-/* ISO 8601 UTC times: parses "2026-11-21T10:00:00Z" (or "+HH:MM"/"-HH:MM" for the zone,
- * or a bare "2026-11-21", midnight UTC); formats the Z form into buf (at least 21 bytes). */
-int ctl_time_parse(const char *s, int64_t *out);
-void ctl_time_format(int64_t t, char *buf, size_t cap);
-/* Formats a store address (IPv4 mapped or IPv6) into buf (IP6_STRLEN bytes). */
-void ctl_ip_format(const uint8_t ip[16], char *buf);
-
 /* What a command runs against: a running service's, or the CLI's own writer when no service
  * runs. reader is a store handle used only by the thread that calls ctl_execute (the control
  * socket's thread opens its own read-only one), so reads never share the writer's connection. */
@@ -114,7 +109,7 @@ struct ctl_service {
 	struct zone_handle *zone;   /* the caller is a registered zone reader (export) */
 	const char *zone_name;
 	struct policy_config policy;
-	const struct store_prefix *default_exclusions;
+	const struct ip_prefix *default_exclusions;
 	size_t n_default_exclusions;
 };
 

@@ -58,7 +58,7 @@ struct excl_find {
 static int excl_match(const struct store_exclusion *ex, void *arg)
 {
 	struct excl_find *f = arg;
-	if (!store_prefix_covers(&ex->prefix, f->ip))
+	if (!ip_prefix_covers(&ex->prefix, f->ip))
 		return 0;
 	f->found = *ex;
 	f->hit = true;
@@ -80,7 +80,7 @@ static int policy_inputs_read(const struct ctl_run *r, const uint8_t ip[16], str
 	if (rc != STORE_OK)
 		return rc;
 	for (size_t i = 0; i < r->svc->n_default_exclusions; i++) {
-		if (store_prefix_covers(&r->svc->default_exclusions[i], ip)) {
+		if (ip_prefix_covers(&r->svc->default_exclusions[i], ip)) {
 			ctx->excluded = true;
 			snprintf(why_excl, cap, "default exclusion (exclude_default)");
 		}
@@ -125,13 +125,13 @@ static int policy_inputs(const struct ctl_run *r, const uint8_t ip[16], struct e
 
 static int fail_store(const struct ctl_run *r, int rc)
 {
-	fprintf(r->err, "trapline: reading the store failed: %s\n", store_strerror(rc));
+	fprintf(r->err, "trapline: reading the store failed: %s\n", tl_strerror(rc));
 	return CTL_EXIT_FAIL;
 }
 
 static int fail_writer(const struct ctl_run *r, int rc)
 {
-	fprintf(r->err, "trapline: %s\n", writer_strerror(rc));
+	fprintf(r->err, "trapline: %s\n", tl_strerror(rc));
 	return rc == WRITER_EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
 }
 
@@ -141,7 +141,7 @@ static void reputation_line(const struct ctl_run *r, const struct store_reputati
 	if (rep->points == 0)
 		return;
 	char pre[IP6_STRLEN + 8];
-	store_prefix_format(&rep->prefix, pre, sizeof(pre));
+	ip_prefix_format(&rep->prefix, pre, sizeof(pre));
 	fprintf(r->out, "reputation: %.10g points (%s: %s)\n", rep->points, pre, rep->why);
 }
 
@@ -151,10 +151,10 @@ static void reputation_line(const struct ctl_run *r, const struct store_reputati
 static void status_line(const struct ctl_run *r, const uint8_t ip[16])
 {
 	char ips[IP6_STRLEN], t[32];
-	ctl_ip_format(ip, ips);
+	ip_format(ip, ips);
 	struct store_listing l;
 	if (store_listing_get(r->svc->reader, ip, &l) == STORE_OK) {
-		ctl_time_format(l.expires_at, t, sizeof(t));
+		time_format_iso8601(l.expires_at, t);
 		fprintf(r->out, "%s: listed (%s) until %s\n", ips,
 			policy_reason_name((enum policy_reason)l.reason), t);
 	} else {
@@ -176,7 +176,7 @@ static int run_evidence_add(const struct ctl_run *r)
 	if (rc != WRITER_OK)
 		return fail_writer(r, rc);
 	char t[32];
-	ctl_time_format(ev.evidence.received_at, t, sizeof(t));
+	time_format_iso8601(ev.evidence.received_at, t);
 	fprintf(r->out, "stored: %s (%s) received %s\n", store_kind_name(ev.evidence.kind),
 		store_class_name(ev.evidence.cls), t);
 	status_line(r, r->req->ip);
@@ -200,7 +200,7 @@ static int run_check(const struct ctl_run *r)
 		return CTL_EXIT_FAIL;
 	}
 	char ips[IP6_STRLEN], t[32];
-	ctl_ip_format(r->req->ip, ips);
+	ip_format(r->req->ip, ips);
 	fprintf(r->out, "ip: %s\n", ips);
 	/* The listing in the store is what DNS answers; the evaluation explains it. */
 	struct store_listing li;
@@ -208,9 +208,9 @@ static int run_check(const struct ctl_run *r)
 	if (rc == STORE_OK) {
 		fprintf(r->out, "listed: yes\nreason: %s\n",
 			policy_reason_name((enum policy_reason)li.reason));
-		ctl_time_format(li.listed_at, t, sizeof(t));
+		time_format_iso8601(li.listed_at, t);
 		fprintf(r->out, "listed_at: %s\n", t);
-		ctl_time_format(li.expires_at, t, sizeof(t));
+		time_format_iso8601(li.expires_at, t);
 		fprintf(r->out, "expires: %s\n", t);
 		fprintf(r->out, "score: %.3f\nthreshold: %.3f\ntraps: %u\nreports: %u\n", li.score,
 			res.threshold, li.traps, li.reports);
@@ -228,7 +228,7 @@ static int run_check(const struct ctl_run *r)
 		fprintf(r->out, "excluded: %s\n", why_excl);
 	reputation_line(r, &rep);
 	if (ctx.delisted_at) {
-		ctl_time_format(ctx.delisted_at, t, sizeof(t));
+		time_format_iso8601(ctx.delisted_at, t);
 		fprintf(r->out, "delisted_at: %s\n", t);
 	}
 	free(l.v);
@@ -245,7 +245,7 @@ static int run_explain(const struct ctl_run *r)
 	if (rc != STORE_OK)
 		return fail_store(r, rc);
 	char ips[IP6_STRLEN];
-	ctl_ip_format(r->req->ip, ips);
+	ip_format(r->req->ip, ips);
 	fprintf(r->out, "ip: %s\n", ips);
 	if (ctx.excluded)
 		fprintf(r->out, "excluded: %s\n", why_excl);
@@ -279,9 +279,9 @@ static int list_one(const struct store_listing *l, void *arg)
 {
 	struct list_state *st = arg;
 	char ip[IP6_STRLEN], at[32], exp[32];
-	ctl_ip_format(l->ip, ip);
-	ctl_time_format(l->listed_at, at, sizeof(at));
-	ctl_time_format(l->expires_at, exp, sizeof(exp));
+	ip_format(l->ip, ip);
+	time_format_iso8601(l->listed_at, at);
+	time_format_iso8601(l->expires_at, exp);
 	const char *reason = policy_reason_name((enum policy_reason)l->reason);
 	if (st->json) {
 		fputs(st->n ? ",\n  {\"ip\": " : "\n  {\"ip\": ", st->out);
@@ -348,7 +348,7 @@ static int run_delist(const struct ctl_run *r)
 	if (rc != WRITER_OK)
 		return fail_writer(r, rc);
 	char ip[IP6_STRLEN];
-	ctl_ip_format(r->req->ip, ip);
+	ip_format(r->req->ip, ip);
 	fprintf(r->out, "delisted: %s%s; new evidence received after now lists it again\n", ip,
 		was ? "" : " (it was not listed)");
 	status_line(r, r->req->ip);
@@ -364,9 +364,9 @@ static int run_exclude(const struct ctl_run *r)
 	if (rc != WRITER_OK)
 		return fail_writer(r, rc);
 	char pre[IP6_STRLEN + 8], t[32];
-	store_prefix_format(&ev.prefix, pre, sizeof(pre));
+	ip_prefix_format(&ev.prefix, pre, sizeof(pre));
 	if (ev.until)
-		ctl_time_format(ev.until, t, sizeof(t));
+		time_format_iso8601(ev.until, t);
 	fprintf(r->out, "excluded: %s %s%s\n", pre, ev.until ? "until " : "for ever",
 		ev.until ? t : "");
 	return CTL_EXIT_OK;
@@ -383,7 +383,7 @@ static int run_reputation(const struct ctl_run *r)
 	if (rc != WRITER_OK)
 		return fail_writer(r, rc);
 	char pre[IP6_STRLEN + 8];
-	store_prefix_format(&ev.prefix, pre, sizeof(pre));
+	ip_prefix_format(&ev.prefix, pre, sizeof(pre));
 	if (ev.points > 0)
 		fprintf(r->out,
 			"reputation: %s %.10g points (was %.10g): threshold %.10g where it is "
@@ -403,8 +403,8 @@ static int reputation_one(const struct store_reputation *rep, void *arg)
 {
 	struct list_state *st = arg;
 	char pre[IP6_STRLEN + 8], at[32];
-	store_prefix_format(&rep->prefix, pre, sizeof(pre));
-	ctl_time_format(rep->created_at, at, sizeof(at));
+	ip_prefix_format(&rep->prefix, pre, sizeof(pre));
+	time_format_iso8601(rep->created_at, at);
 	if (st->json) {
 		fputs(st->n ? ",\n  {\"prefix\": " : "\n  {\"prefix\": ", st->out);
 		json_string(st->out, pre);
@@ -465,7 +465,7 @@ static int run_export(const struct ctl_run *r)
 	zone_read_unlock();
 	if (rc != ZONE_OK) {
 		fprintf(r->err, "trapline: export failed: %s\n",
-			snap ? zone_strerror(rc) : "no zone published yet");
+			snap ? tl_strerror(rc) : "no zone published yet");
 		return CTL_EXIT_FAIL;
 	}
 	return CTL_EXIT_OK;
@@ -491,7 +491,7 @@ int ctl_execute(const struct ctl_service *svc, const struct ctl_request *req, co
 		FILE *out, FILE *err)
 {
 	struct ctl_run r = {.svc = svc, .req = req, .who = who, .out = out, .err = err,
-			    .now = writer_now()};
+			    .now = time_now()};
 	char msg[CTL_ERR_MAX];
 	/* Checked here, on the service's clock, whichever way the request came. */
 	if (ctl_request_check(req, r.now, msg, sizeof(msg)) != CTL_OK) {

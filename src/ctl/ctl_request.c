@@ -42,19 +42,6 @@ static const char *key_flag(const char *key)
 	return key;
 }
 
-const char *ctl_strerror(int err)
-{
-	switch (err) {
-	case CTL_OK: return "ok";
-	case CTL_EINVAL: return "bad input";
-	case CTL_ENOMEM: return "out of memory";
-	case CTL_EIO: return "input/output error";
-	case CTL_ENOSERVICE: return "no service answers on the control socket";
-	case CTL_EPROTO: return "protocol error";
-	default: return "unknown ctl error";
-	}
-}
-
 static const struct ctl_cmd_def *cmd_def(enum ctl_cmd cmd)
 {
 	for (size_t i = 0; i < N_CTL_CMDS; i++)
@@ -97,97 +84,11 @@ int ctl_request_init(struct ctl_request *req, const char *name, char *err, size_
 	return CTL_EINVAL;
 }
 
-/* ---- times ------------------------------------------------------------------ */
-
-static bool digits(const char *s, size_t n, int *out)
-{
-	int v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-int ctl_time_parse(const char *s, int64_t *out)
-{
-	int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
-	size_t len = strlen(s);
-	if (len < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || !digits(s + 8, 2, &d))
-		return CTL_EINVAL;
-	if (len > 10) {
-		if ((s[10] != 'T' && s[10] != 't') || len < 20 || !digits(s + 11, 2, &h) ||
-		    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
-		    !digits(s + 17, 2, &sec))
-			return CTL_EINVAL;
-		const char *z = s + 19;
-		if (strcmp(z, "Z") == 0 || strcmp(z, "z") == 0) {
-			off = 0;
-		} else if ((z[0] == '+' || z[0] == '-') && strlen(z) == 6 && z[3] == ':') {
-			int oh, om;
-			if (!digits(z + 1, 2, &oh) || !digits(z + 4, 2, &om) || oh > 23 || om > 59)
-				return CTL_EINVAL;
-			off = (oh * 60 + om) * 60 * (z[0] == '-' ? -1 : 1);
-		} else {
-			/* A time without a zone is ambiguous: the operator's or the server's? */
-			return CTL_EINVAL;
-		}
-	}
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return CTL_EINVAL;
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	time_t t = timegm(&tm);
-	/* timegm normalises 2026-02-31 to March: refuse dates that do not exist. */
-	struct tm back;
-	if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
-		return CTL_EINVAL;
-	*out = (int64_t)t - off;
-	return CTL_OK;
-}
-
-void ctl_time_format(int64_t t, char *buf, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, cap, "%lld", (long long)t);
-}
-
-void ctl_ip_format(const uint8_t ip[16], char *buf)
-{
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	if (memcmp(ip, mapped, 12) == 0)
-		ip4_format((uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 |
-				   (uint32_t)ip[14] << 8 | ip[15],
-			   buf);
-	else
-		ip6_format(ip, buf);
-}
-
-static void prefix_format(const struct store_prefix *p, char *buf, size_t cap)
-{
-	char ip[IP6_STRLEN];
-	ctl_ip_format(p->addr, ip);
-	bool v4 = strchr(ip, ':') == NULL;
-	snprintf(buf, cap, "%s/%u", ip, v4 ? p->plen - 96u : p->plen);
-}
-
 /* ---- arguments -------------------------------------------------------------- */
 
 static int set_ip(struct ctl_request *req, const char *v, char *err, size_t cap)
 {
-	unsigned plen;
-	if (strchr(v, '/') || cidr_parse(v, strlen(v), req->ip, &plen) != BASE_OK) {
+	if (ip_parse(v, strlen(v), req->ip) != BASE_OK) {
 		snprintf(err, cap, "'%s' is not an IP address", v);
 		return CTL_EINVAL;
 	}
@@ -197,8 +98,7 @@ static int set_ip(struct ctl_request *req, const char *v, char *err, size_t cap)
 
 static int set_cidr(struct ctl_request *req, const char *v, char *err, size_t cap)
 {
-	unsigned plen;
-	int rc = cidr_parse(v, strlen(v), req->prefix.addr, &plen);
+	int rc = ip_prefix_parse(v, strlen(v), &req->prefix);
 	if (rc == BASE_ERANGE) {
 		snprintf(err, cap, "'%s' has host bits set: did you mean the network address?", v);
 		return CTL_EINVAL;
@@ -207,7 +107,6 @@ static int set_cidr(struct ctl_request *req, const char *v, char *err, size_t ca
 		snprintf(err, cap, "'%s' is not a CIDR prefix (ADDR/LEN)", v);
 		return CTL_EINVAL;
 	}
-	req->prefix.plen = (uint8_t)plen;
 	req->has_prefix = true;
 	return CTL_OK;
 }
@@ -244,7 +143,7 @@ static int set_points(struct ctl_request *req, const char *v, bool remove, char 
 static int set_time(int64_t *field, const char *key, const char *v, char *err, size_t cap)
 {
 	int64_t t;
-	if (ctl_time_parse(v, &t) != CTL_OK || t <= 0) {
+	if (time_parse_iso8601(v, &t) != CTL_OK || t <= 0) {
 		snprintf(err, cap, "--%s: '%s' is not an ISO 8601 time such as 2026-11-21T10:00:00Z",
 			 key, v);
 		return CTL_EINVAL;
@@ -365,13 +264,13 @@ int ctl_request_check(const struct ctl_request *req, int64_t now, char *err, siz
 	}
 	char t[32];
 	if (req->until != 0 && req->until <= now) {
-		ctl_time_format(req->until, t, sizeof(t));
+		time_format_iso8601(req->until, t);
 		snprintf(err, errcap, "--until %s is in the past", t);
 		return CTL_EINVAL;
 	}
 	/* A minute of slack for a reporter's clock; more is a typo (a year, a month). */
 	if (req->at > now + 60) {
-		ctl_time_format(req->at, t, sizeof(t));
+		time_format_iso8601(req->at, t);
 		snprintf(err, errcap, "--at %s is in the future", t);
 		return CTL_EINVAL;
 	}
@@ -416,11 +315,11 @@ int ctl_request_format(const struct ctl_request *req, char *buf, size_t cap)
 	char tmp[64];
 	bool ok = true;
 	if (req->has_ip) {
-		ctl_ip_format(req->ip, tmp);
+		ip_format(req->ip, tmp);
 		ok = ok && put_kv(buf, cap, &pos, "ip", tmp);
 	}
 	if (req->has_prefix) {
-		prefix_format(&req->prefix, tmp, sizeof(tmp));
+		ip_prefix_format(&req->prefix, tmp, sizeof(tmp));
 		ok = ok && put_kv(buf, cap, &pos, "cidr", tmp);
 	}
 	if (req->kind)
@@ -428,11 +327,11 @@ int ctl_request_format(const struct ctl_request *req, char *buf, size_t cap)
 	if (req->has_class)
 		ok = ok && put_kv(buf, cap, &pos, "class", store_class_name(req->cls));
 	if (req->at) {
-		ctl_time_format(req->at, tmp, sizeof(tmp));
+		time_format_iso8601(req->at, tmp);
 		ok = ok && put_kv(buf, cap, &pos, "at", tmp);
 	}
 	if (req->until) {
-		ctl_time_format(req->until, tmp, sizeof(tmp));
+		time_format_iso8601(req->until, tmp);
 		ok = ok && put_kv(buf, cap, &pos, "until", tmp);
 	}
 	if (req->has_points) {

@@ -229,7 +229,7 @@ int ctl_server_start(const char *path, const char *data_dir, const struct ctl_se
 	rc = store_open_mode(data_dir, false, &srv->svc.reader);
 	if (rc != STORE_OK) {
 		log_err("ctl", "cannot open the store read-only dir=%s reason=\"%s\"", data_dir,
-			store_strerror(rc));
+			tl_strerror(rc));
 		rc = CTL_EIO;
 		goto fail_free;
 	}

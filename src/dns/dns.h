@@ -7,16 +7,18 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "base/base.h"
+
 #include "zone/zone.h"
 
+/* The codes of the one error space (base.h) that dns functions return. */
 enum dns_err {
-	DNS_OK = 0,
-	DNS_EINVAL = -1, /* bad configuration value */
-	DNS_ENOMEM = -2,
-	DNS_EIO = -3,    /* socket/bind/thread failure; errno says why */
+	DNS_OK = TL_OK,
+	DNS_EINVAL = TL_EINVAL, /* bad configuration value */
+	DNS_ENOMEM = TL_ENOMEM,
+	DNS_EIO = TL_EIO,       /* socket/bind/thread failure; errno says why */
 };
 
-const char *dns_strerror(int err);
 
 #define DNS_RCODE_NOERROR 0
 #define DNS_RCODE_FORMERR 1

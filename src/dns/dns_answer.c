@@ -538,7 +538,7 @@ static unsigned answer_below(struct reply *r, const struct dns_ctx *ctx,
 		}
 		if (t == DNS_T_TXT && cls->txt) {
 			char ip[48];
-			size_t iplen = n == 4 ? dns_format_ip4(ip4, ip) : dns_format_ip6(ip6, ip);
+			size_t iplen = n == 4 ? ip4_format(ip4, ip) : ip6_format(ip6, ip);
 			reply_txt(r, cls, ip, iplen);
 			return DNS_RCODE_NOERROR;
 		}

@@ -55,10 +55,6 @@ enum dns_parse_result dns_query_parse(const uint8_t *q, size_t qlen, struct dns_
  * Backslash escapes are not supported. */
 size_t dns_name_to_wire(const char *s, uint8_t *out, bool lower, unsigned *nlabels);
 
-/* Address text for TXT substitution; buf holds at least 16 / 46 bytes. Return the length. */
-size_t dns_format_ip4(uint32_t ip, char *buf);
-size_t dns_format_ip6(const uint8_t ip[16], char *buf); /* RFC 5952 */
-
 static inline void dns_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);

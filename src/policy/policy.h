@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum policy_err { POLICY_OK = 0, POLICY_EINVAL = -1, POLICY_ENOMEM = -2 };
+#include "base/base.h"
+
+/* The codes of the one error space (base.h) that policy functions return. */
+enum policy_err { POLICY_OK = TL_OK, POLICY_EINVAL = TL_EINVAL, POLICY_ENOMEM = TL_ENOMEM };
 
 /* Why an address is listed; what it usually means is for the pages (DEVELOPERS.md). */
 enum policy_reason {

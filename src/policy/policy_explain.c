@@ -4,30 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "policy.h"
-
-/* ISO 8601 UTC from seconds since the epoch, without the C library's time zone state
- * (civil-from-days, proleptic Gregorian calendar). */
-static void explain_format_time(int64_t t, char buf[128])
-{
-	int64_t days = t / 86400, secs = t % 86400;
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	int64_t z = days + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	int64_t y = yoe + era * 400 + (m <= 2);
-	snprintf(buf, 128, "%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02" PRId64 ":%02" PRId64
-			  ":%02" PRId64 "Z",
-		 y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
-}
 
 /* "2 days", "48 hours", "90 minutes", "1 second": the largest unit that divides evenly. */
 static void explain_format_span(int64_t s, char *buf, size_t size)
@@ -68,7 +46,7 @@ static void explain_pieces(FILE *f, const struct policy_config *c,
 	fprintf(f, "Evidence (%zu piece%s; age in days and hh:mm:ss):\n", n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++) {
 		const struct policy_step *s = &steps[i];
-		explain_format_time(s->received_at, when);
+		time_format_iso8601(s->received_at, when);
 		if (s->received_at > now)
 			snprintf(age, sizeof(age), "in the future (clock skew)");
 		else
@@ -144,7 +122,7 @@ static void explain_decision(FILE *f, const struct policy_config *c,
 			r->reason == POLICY_REASON_TRAPS     ? "spamtrap hits only"
 			: r->reason == POLICY_REASON_REPORTS ? "user reports only"
 							     : "spamtrap hits and user reports");
-		explain_format_time(r->expires_at, when);
+		time_format_iso8601(r->expires_at, when);
 		fprintf(f, "Expires: %s (%s), unless new evidence arrives\n", when,
 			explain_expiry_rule(c, r, rule, sizeof(rule)));
 		return;
@@ -160,7 +138,7 @@ static void explain_decision(FILE *f, const struct policy_config *c,
 			r->traps + r->reports, c->min_evidence);
 	fprintf(f, "\n");
 	if (strcmp(r->why_not, "expired") == 0) {
-		explain_format_time(r->expires_at, when);
+		time_format_iso8601(r->expires_at, when);
 		fprintf(f, "Expired: %s (%s)\n", when,
 			explain_expiry_rule(c, r, rule, sizeof(rule)));
 	}
@@ -183,12 +161,12 @@ void policy_explain(FILE *f, const struct policy_config *c, const struct policy_
 		fprintf(f, "explain: cannot evaluate the evidence\n");
 		goto cleanup;
 	}
-	explain_format_time(now, when);
+	time_format_iso8601(now, when);
 	fprintf(f, "Evaluated at: %s\n", when);
 	if (ctx->excluded)
 		fprintf(f, "This address is covered by an exclusion: it is never listed.\n");
 	if (ctx->delisted_at != 0) {
-		explain_format_time(ctx->delisted_at, when);
+		time_format_iso8601(ctx->delisted_at, when);
 		fprintf(f, "Delisted by a moderator at %s: only evidence received after it "
 			   "counts.\n",
 			when);

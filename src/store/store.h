@@ -7,29 +7,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/base.h"
+
+/* The codes of the one error space (base.h) that store functions return. */
 enum store_err {
-	STORE_OK = 0,
-	STORE_EINVAL = -1,   /* bad argument */
-	STORE_ENOMEM = -2,
-	STORE_EIO = -3,      /* SQLite failed; the message is logged */
-	STORE_ENEWER = -4,   /* the database was written by a newer Trapline (schema version) */
-	STORE_ENOTFOUND = -5,
-	STORE_EBUSY = -6,    /* another process holds the database for writing */
+	STORE_OK = TL_OK,
+	STORE_EINVAL = TL_EINVAL,     /* bad argument */
+	STORE_ENOMEM = TL_ENOMEM,
+	STORE_EIO = TL_EDB,           /* SQLite failed; the message is logged */
+	STORE_ENEWER = TL_ENEWER,     /* the database was written by a newer Trapline (schema version) */
+	STORE_ENOTFOUND = TL_ENOTFOUND,
+	STORE_EBUSY = TL_EBUSY,       /* another process holds the database for writing */
 };
 
-const char *store_strerror(int err);
-
-/* An address or prefix, IPv4 or IPv6. IPv4 is stored as the IPv4-mapped IPv6 address
- * (::ffff:a.b.c.d) with plen 96 + the IPv4 prefix length, so one ordering covers both. */
-struct store_prefix {
-	uint8_t addr[16];
-	uint8_t plen; /* 0..128 */
-};
-
-/* Whether ip (16 bytes, IPv4 mapped) lies inside p. */
-bool store_prefix_covers(const struct store_prefix *p, const uint8_t ip[16]);
-/* "192.0.2.0/24" or "2001:db8::/32", as the audit log and the commands name a prefix. */
-void store_prefix_format(const struct store_prefix *p, char *buf, size_t cap);
 
 enum store_kind { STORE_KIND_TRAP = 1, STORE_KIND_REPORT = 2 };
 
@@ -75,7 +65,7 @@ struct store_listing {
 
 struct store_exclusion {
 	int64_t id;
-	struct store_prefix prefix;
+	struct ip_prefix prefix;
 	int64_t until;      /* 0: for ever */
 	int64_t created_at;
 	char who[64];
@@ -158,7 +148,7 @@ int store_action_last(struct store *s, const uint8_t ip[16], enum store_action_k
 /* Reputation: points an operator gives a prefix (a big mail provider that sends much wanted
  * mail); the policy adds them to the listing threshold of the addresses inside it. */
 struct store_reputation {
-	struct store_prefix prefix;
+	struct ip_prefix prefix;
 	double points;      /* > 0 in the table; 0 given to store_reputation_set removes the row */
 	int64_t created_at;
 	char who[64];
@@ -172,7 +162,7 @@ struct store_reputation {
  * STORE_ENOTFOUND when removing a prefix that has no row (nothing is written then). */
 int store_reputation_set(struct store *s, const struct store_reputation *r);
 /* The row of exactly prefix; STORE_ENOTFOUND if it has none. */
-int store_reputation_get(struct store *s, const struct store_prefix *prefix,
+int store_reputation_get(struct store *s, const struct ip_prefix *prefix,
 			 struct store_reputation *out);
 /* Calls fn for every row, ordered by address then prefix length; fn returns non-zero to stop. */
 int store_reputation_foreach(struct store *s,

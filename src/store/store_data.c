@@ -314,31 +314,6 @@ int store_action_last(struct store *s, const uint8_t ip[16], enum store_action_k
 
 /* ---- reputation ------------------------------------------------------------ */
 
-void store_prefix_format(const struct store_prefix *p, char *buf, size_t cap)
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	char ip[64];
-	bool v4 = p->plen >= 96 && memcmp(p->addr, mapped, 12) == 0;
-	if (v4)
-		ip4_format((uint32_t)p->addr[12] << 24 | (uint32_t)p->addr[13] << 16 |
-				   (uint32_t)p->addr[14] << 8 | p->addr[15],
-			   ip);
-	else
-		ip6_format(p->addr, ip);
-	snprintf(buf, cap, "%s/%u", ip, v4 ? p->plen - 96u : p->plen);
-}
-
-bool store_prefix_covers(const struct store_prefix *p, const uint8_t ip[16])
-{
-	unsigned full = p->plen / 8, rest = p->plen % 8;
-	if (memcmp(p->addr, ip, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff00u >> rest);
-	return (p->addr[full] & mask) == (ip[full] & mask);
-}
-
 int store_reputation_set(struct store *s, const struct store_reputation *r)
 {
 	if (!s || !r || r->prefix.plen > 128 || !isfinite(r->points) || r->points < 0)
@@ -366,7 +341,7 @@ int store_reputation_set(struct store *s, const struct store_reputation *r)
 			return rc;
 	}
 	char target[80], what[64];
-	store_prefix_format(&r->prefix, target, sizeof target);
+	ip_prefix_format(&r->prefix, target, sizeof target);
 	if (r->points == 0)
 		snprintf(what, sizeof what, "reputation-remove");
 	else
@@ -388,7 +363,7 @@ static void column_reputation(sqlite3_stmt *st, struct store_reputation *r)
 	column_text(st, 5, r->why, sizeof r->why);
 }
 
-int store_reputation_get(struct store *s, const struct store_prefix *prefix,
+int store_reputation_get(struct store *s, const struct ip_prefix *prefix,
 			 struct store_reputation *out)
 {
 	if (!s || !prefix || !out)
@@ -435,7 +410,7 @@ struct reputation_find {
 static int reputation_match(const struct store_reputation *r, void *arg)
 {
 	struct reputation_find *f = arg;
-	if (store_prefix_covers(&r->prefix, f->ip) && (!f->hit || r->prefix.plen > f->best->prefix.plen)) {
+	if (ip_prefix_covers(&r->prefix, f->ip) && (!f->hit || r->prefix.plen > f->best->prefix.plen)) {
 		*f->best = *r;
 		f->hit = true;
 	}

@@ -123,20 +123,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " ORDER BY addr, plen",
 };
 
-const char *store_strerror(int err)
-{
-	switch (err) {
-	case STORE_OK: return "ok";
-	case STORE_EINVAL: return "invalid argument";
-	case STORE_ENOMEM: return "out of memory";
-	case STORE_EIO: return "database error";
-	case STORE_ENEWER: return "database written by a newer trapline";
-	case STORE_ENOTFOUND: return "not found";
-	case STORE_EBUSY: return "database in use by another process";
-	}
-	return "unknown error";
-}
-
 int store_fail(struct store *s, const char *what, int rc)
 {
 	log_err("store", "%s failed rc=%d error=\"%s\"", what, rc,

@@ -1,56 +1,11 @@
 /* writer.c - the writer thread: the bounded request queue, batching, completion, the clock. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/base.h"
 #include "writer_internal.h"
-
-const char *writer_strerror(int err)
-{
-	switch (err) {
-	case WRITER_OK: return "ok";
-	case WRITER_EINVAL: return "invalid event";
-	case WRITER_ENOMEM: return "out of memory";
-	case WRITER_ESTORE: return "the store failed; nothing was stored";
-	case WRITER_ESTOPPED: return "the writer is stopping";
-	case WRITER_EIO: return "an export could not be written";
-	default: return "unknown writer error";
-	}
-}
-
-/* ---- the clock ---- */
-
-static const char *test_clock_path(void)
-{
-	const char *p = getenv("TRAPLINE_TEST_CLOCK");
-	return (p && *p) ? p : NULL;
-}
-
-int64_t writer_now(void)
-{
-	const char *path = test_clock_path();
-	if (!path)
-		return time_wall_s();
-	/* Re-read at every call: a test moves time by rewriting the file. */
-	char buf[64];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return time_wall_s();
-	ssize_t r = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (r <= 0)
-		return time_wall_s();
-	buf[r] = '\0';
-	char *end = NULL;
-	long long v = strtoll(buf, &end, 10);
-	if (end == buf)
-		return time_wall_s();
-	return (int64_t)v;
-}
 
 /* ---- waiting ---- */
 
@@ -82,13 +37,13 @@ static uint64_t publish_wait_ns(const struct writer *w)
  * jumps when a test rewrites the file, so look again every 100 ms. */
 static uint64_t idle_wait_ns(const struct writer *w)
 {
-	uint64_t cap = test_clock_path() ? 100000000ull : 60000000000ull;
+	uint64_t cap = time_now_is_test_clock() ? 100000000ull : 60000000000ull;
 	int64_t next = writer_timers_next(w);
 	if (next == INT64_MAX)
 		return cap;
-	if (next <= writer_now())
+	if (next <= time_now())
 		return 0; /* due already: the rest of a bounded expiry round */
-	if (test_clock_path())
+	if (time_now_is_test_clock())
 		return cap;
 	struct timespec rt;
 	clock_gettime(CLOCK_REALTIME, &rt);
@@ -263,7 +218,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->mtx);
 		if (n > 0)
 			batch_run(w, batch, n, results);
-		writer_timers_run(w, writer_now());
+		writer_timers_run(w, time_now());
 		/* A quiet moment publishes what is pending, but still at most once per
 		 * WRITER_PUBLISH_NS: a steady trickle of changes (one a millisecond) would
 		 * otherwise publish each one on its own. */
@@ -292,7 +247,7 @@ int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t 
 {
 	if (!w || (!evs && n) || (!results && n))
 		return WRITER_EINVAL;
-	int64_t now = writer_now();
+	int64_t now = time_now();
 	struct writer_waiter one, *wts = n == 1 ? &one : calloc(n, sizeof *wts);
 	if (!wts)
 		return WRITER_ENOMEM;
@@ -341,7 +296,7 @@ int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn 
 {
 	if (!w || !ev || !done)
 		return WRITER_EINVAL;
-	int rc = writer_event_check(ev, writer_now());
+	int rc = writer_event_check(ev, time_now());
 	if (rc != WRITER_OK)
 		return rc;
 	struct writer_post *p = malloc(sizeof *p);

@@ -9,20 +9,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/base.h"
+
 #include "policy/policy.h"
 #include "store/store.h"
 #include "zone/zone.h"
 
+/* The codes of the one error space (base.h) that writer functions return. */
 enum writer_err {
-	WRITER_OK = 0,
-	WRITER_EINVAL = -1,   /* bad event (address, prefix with host bits, date in the past...) */
-	WRITER_ENOMEM = -2,
-	WRITER_ESTORE = -3,   /* the store failed: nothing of the batch was acknowledged */
-	WRITER_ESTOPPED = -4, /* the writer is stopping */
-	WRITER_EIO = -5,      /* an export could not be written (the log says which and why) */
+	WRITER_OK = TL_OK,
+	WRITER_EINVAL = TL_EINVAL,     /* bad event (address, prefix with host bits, date in the past...) */
+	WRITER_ENOMEM = TL_ENOMEM,
+	WRITER_ESTORE = TL_EDB,        /* the store failed: nothing of the batch was acknowledged */
+	WRITER_ESTOPPED = TL_ESTOPPED, /* the writer is stopping */
+	WRITER_EIO = TL_EEXPORT,       /* an export could not be written (the log says which and why) */
 };
 
-const char *writer_strerror(int err);
 
 enum writer_event_type {
 	WRITER_EV_EVIDENCE = 1, /* ev.evidence */
@@ -37,7 +39,7 @@ struct writer_event {
 	enum writer_event_type type;
 	struct store_evidence evidence;
 	uint8_t ip[16];
-	struct store_prefix prefix;
+	struct ip_prefix prefix;
 	int64_t until;
 	double points; /* reputation: added to the threshold inside prefix (>= 0, finite) */
 	char who[64];
@@ -52,7 +54,7 @@ struct writer_config {
 	size_t queue_max;              /* events waiting at most; producers block beyond (default 65536) */
 	size_t batch_max;              /* events per transaction at most (default 1024) */
 	uint32_t batch_wait_ms;        /* posted events wait this long for company (0: 50 ms) */
-	const struct store_prefix *default_exclusions; /* never listed (loopback, RFC 1918, ...) */
+	const struct ip_prefix *default_exclusions; /* never listed (loopback, RFC 1918, ...) */
 	size_t n_default_exclusions;
 };
 
@@ -89,10 +91,5 @@ struct writer_stats {
 void writer_stats(struct writer *w, struct writer_stats *out);
 /* Stops after committing what is queued; frees w. */
 void writer_stop(struct writer *w);
-
-/* The clock every part of the writer uses: the wall clock, or, for tests only, the number of
- * seconds in the file named by the environment variable TRAPLINE_TEST_CLOCK (re-read at each
- * call), so that tests can move time forward a day without sleeping. */
-int64_t writer_now(void);
 
 #endif

@@ -11,51 +11,9 @@
 
 /* ---- small helpers ---- */
 
-static bool ip_is_v4(const uint8_t ip[16])
-{
-	static const uint8_t pre[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	return memcmp(ip, pre, 12) == 0;
-}
-
-static uint32_t ip_v4(const uint8_t ip[16])
-{
-	return (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 | (uint32_t)ip[14] << 8 | ip[15];
-}
-
-static void ip_format(const uint8_t ip[16], char *buf)
-{
-	if (ip_is_v4(ip))
-		ip4_format(ip_v4(ip), buf);
-	else
-		ip6_format(ip, buf);
-}
-
-static bool prefix_host_bits_clear(const struct store_prefix *p)
-{
-	for (unsigned bit = p->plen; bit < 128; bit++)
-		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
-			return false;
-	return true;
-}
-
 static bool text_terminated(const char *s, size_t cap)
 {
 	return memchr(s, '\0', cap) != NULL;
-}
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return WRITER_OK;
-	size_t n = *cap ? *cap * 2 : 64;
-	while (n < need)
-		n *= 2;
-	void *p = realloc(*arr, n * elem);
-	if (!p)
-		return WRITER_ENOMEM;
-	*arr = p;
-	*cap = n;
-	return WRITER_OK;
 }
 
 static int store_rc(int rc)
@@ -67,11 +25,6 @@ static int store_rc(int rc)
 static bool moderator_ok(const struct writer_event *ev)
 {
 	return text_terminated(ev->who, sizeof ev->who) && text_terminated(ev->why, sizeof ev->why);
-}
-
-static bool prefix_ok(const struct store_prefix *p)
-{
-	return p->plen <= 128 && prefix_host_bits_clear(p);
 }
 
 int writer_event_check(const struct writer_event *ev, int64_t now)
@@ -87,13 +40,13 @@ int writer_event_check(const struct writer_event *ev, int64_t now)
 			return WRITER_EINVAL;
 		return WRITER_OK;
 	case WRITER_EV_EXCLUDE:
-		if (!prefix_ok(&ev->prefix) || (ev->until != 0 && ev->until <= now))
+		if (!ip_prefix_valid(&ev->prefix) || (ev->until != 0 && ev->until <= now))
 			return WRITER_EINVAL;
 		return moderator_ok(ev) ? WRITER_OK : WRITER_EINVAL;
 	case WRITER_EV_DELIST:
 		return moderator_ok(ev) ? WRITER_OK : WRITER_EINVAL;
 	case WRITER_EV_REPUTATION:
-		if (!prefix_ok(&ev->prefix) || !isfinite(ev->points) || ev->points < 0)
+		if (!ip_prefix_valid(&ev->prefix) || !isfinite(ev->points) || ev->points < 0)
 			return WRITER_EINVAL;
 		return moderator_ok(ev) ? WRITER_OK : WRITER_EINVAL;
 	case WRITER_EV_REBUILD:
@@ -129,7 +82,7 @@ static void heap_down(struct writer_timer *h, size_t n, size_t i)
 
 static int heap_push(struct writer *w, int64_t at, const uint8_t ip[16])
 {
-	if (grow((void **)&w->heap, &w->heap_cap, w->heap_n + 1, sizeof *w->heap) != WRITER_OK)
+	if (array_grow((void **)&w->heap, &w->heap_cap, w->heap_n + 1, sizeof *w->heap) != WRITER_OK)
 		return WRITER_ENOMEM;
 	size_t i = w->heap_n++;
 	w->heap[i].at = at;
@@ -166,9 +119,9 @@ int64_t writer_timers_next(const struct writer *w)
 
 /* ---- exclusions ---- */
 
-static int excl_add(struct writer *w, const struct store_prefix *p, int64_t until)
+static int excl_add(struct writer *w, const struct ip_prefix *p, int64_t until)
 {
-	if (grow((void **)&w->excl, &w->excl_cap, w->excl_n + 1, sizeof *w->excl) != WRITER_OK)
+	if (array_grow((void **)&w->excl, &w->excl_cap, w->excl_n + 1, sizeof *w->excl) != WRITER_OK)
 		return WRITER_ENOMEM;
 	w->excl[w->excl_n].prefix = *p;
 	w->excl[w->excl_n].until = until;
@@ -179,11 +132,11 @@ static int excl_add(struct writer *w, const struct store_prefix *p, int64_t unti
 static bool excluded(const struct writer *w, const uint8_t ip[16], int64_t now)
 {
 	for (size_t i = 0; i < w->cfg.n_default_exclusions; i++)
-		if (store_prefix_covers(&w->defexcl[i], ip))
+		if (ip_prefix_covers(&w->defexcl[i], ip))
 			return true;
 	for (size_t i = 0; i < w->excl_n; i++)
 		if ((w->excl[i].until == 0 || w->excl[i].until > now) &&
-		    store_prefix_covers(&w->excl[i].prefix, ip))
+		    ip_prefix_covers(&w->excl[i].prefix, ip))
 			return true;
 	return false;
 }
@@ -198,7 +151,7 @@ static double reputation_for(const struct writer *w, const uint8_t ip[16])
 	int best = -1;
 	double points = 0;
 	for (size_t i = 0; i < w->rep_n; i++) {
-		if ((int)w->rep[i].prefix.plen > best && store_prefix_covers(&w->rep[i].prefix, ip)) {
+		if ((int)w->rep[i].prefix.plen > best && ip_prefix_covers(&w->rep[i].prefix, ip)) {
 			best = w->rep[i].prefix.plen;
 			points = w->rep[i].points;
 		}
@@ -207,7 +160,7 @@ static double reputation_for(const struct writer *w, const uint8_t ip[16])
 }
 
 /* Sets (points > 0) or removes (0) the in-memory row of exactly p, as the store does. */
-static int reputation_put(struct writer *w, const struct store_prefix *p, double points)
+static int reputation_put(struct writer *w, const struct ip_prefix *p, double points)
 {
 	for (size_t i = 0; i < w->rep_n; i++) {
 		if (w->rep[i].prefix.plen != p->plen || memcmp(w->rep[i].prefix.addr, p->addr, 16))
@@ -220,7 +173,7 @@ static int reputation_put(struct writer *w, const struct store_prefix *p, double
 	}
 	if (points == 0)
 		return WRITER_OK;
-	if (grow((void **)&w->rep, &w->rep_cap, w->rep_n + 1, sizeof *w->rep) != WRITER_OK)
+	if (array_grow((void **)&w->rep, &w->rep_cap, w->rep_n + 1, sizeof *w->rep) != WRITER_OK)
 		return WRITER_ENOMEM;
 	w->rep[w->rep_n].prefix = *p;
 	w->rep[w->rep_n].points = points;
@@ -248,7 +201,7 @@ static int reputation_load(struct writer *w)
 
 static int touch(struct writer *w, const uint8_t ip[16])
 {
-	if (grow((void **)&w->touched, &w->touched_cap, w->touched_n + 1, 16) != WRITER_OK)
+	if (array_grow((void **)&w->touched, &w->touched_cap, w->touched_n + 1, 16) != WRITER_OK)
 		return WRITER_ENOMEM;
 	memcpy(w->touched[w->touched_n++], ip, 16);
 	return WRITER_OK;
@@ -273,7 +226,7 @@ static void touched_unique(struct writer *w)
 
 static int change_add(struct writer *w, enum zone_change_op op, const uint8_t ip[16])
 {
-	if (grow((void **)&w->changes, &w->changes_cap, w->changes_n + 1, sizeof *w->changes) !=
+	if (array_grow((void **)&w->changes, &w->changes_cap, w->changes_n + 1, sizeof *w->changes) !=
 	    WRITER_OK)
 		return WRITER_ENOMEM;
 	struct zone_change *c = &w->changes[w->changes_n++];
@@ -293,7 +246,7 @@ static int change_add(struct writer *w, enum zone_change_op op, const uint8_t ip
 static int collect_evidence(const struct store_evidence *ev, void *arg)
 {
 	struct writer *w = arg;
-	if (grow((void **)&w->evbuf, &w->evbuf_cap, w->evbuf_n + 1, sizeof *w->evbuf) != WRITER_OK) {
+	if (array_grow((void **)&w->evbuf, &w->evbuf_cap, w->evbuf_n + 1, sizeof *w->evbuf) != WRITER_OK) {
 		w->oom = true;
 		return 1;
 	}
@@ -326,7 +279,7 @@ static void kept_free(struct writer *w)
 static int keep_listing(const struct store_listing *l, void *arg)
 {
 	struct writer *w = arg;
-	if (grow((void **)&w->kept, &w->kept_cap, w->kept_n + 1, sizeof *w->kept) != WRITER_OK) {
+	if (array_grow((void **)&w->kept, &w->kept_cap, w->kept_n + 1, sizeof *w->kept) != WRITER_OK) {
 		w->oom = true;
 		return 1;
 	}
@@ -428,27 +381,20 @@ static int eval_touched(struct writer *w, int64_t now, enum eval_mode mode, uint
 
 /* ---- applying events ---- */
 
-static void target_format(const struct store_prefix *p, char *buf)
-{
-	ip_format(p->addr, buf);
-	unsigned plen = ip_is_v4(p->addr) && p->plen >= 96 ? p->plen - 96u : p->plen;
-	sprintf(buf + strlen(buf), "/%u", plen);
-}
-
 /* Listed addresses inside p: those with a timer (every listing has one). */
-static int touch_listed_in(struct writer *w, const struct store_prefix *p)
+static int touch_listed_in(struct writer *w, const struct ip_prefix *p)
 {
 	for (size_t i = 0; i < w->heap_n; i++)
-		if (store_prefix_covers(p, w->heap[i].ip) && touch(w, w->heap[i].ip) != WRITER_OK)
+		if (ip_prefix_covers(p, w->heap[i].ip) && touch(w, w->heap[i].ip) != WRITER_OK)
 			return WRITER_ENOMEM;
 	return WRITER_OK;
 }
 
-static int touch_evidence_in(struct writer *w, const struct store_prefix *p, int64_t now);
+static int touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now);
 
 static int apply_one(struct writer *w, const struct writer_event *ev, int64_t now)
 {
-	char target[64];
+	char target[IP_PREFIX_STRLEN];
 	int rc;
 	switch (ev->type) {
 	case WRITER_EV_EVIDENCE: {
@@ -483,7 +429,7 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 		snprintf(x.why, sizeof x.why, "%s", ev->why);
 		rc = store_exclusion_add(w->store, &x);
 		if (rc == STORE_OK) {
-			target_format(&ev->prefix, target);
+			ip_prefix_format(&ev->prefix, target, sizeof target);
 			rc = store_audit_add(w->store, now, ev->who, "exclude", target, ev->why);
 		}
 		if (rc != STORE_OK)
@@ -528,7 +474,7 @@ static void batch_undo(struct writer *w, size_t mark)
 
 int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n, int *results)
 {
-	int64_t now = writer_now();
+	int64_t now = time_now();
 	size_t excl_before = w->excl_n;
 	uint32_t serial = w->serial;
 	size_t mark = batch_reset(w);
@@ -548,7 +494,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		rc = WRITER_ESTORE;
 	if (rc != WRITER_OK) {
 		store_rollback(w->store);
-		log_err("writer", "batch of %zu events failed: %s", n, writer_strerror(rc));
+		log_err("writer", "batch of %zu events failed: %s", n, tl_strerror(rc));
 		w->excl_n = excl_before; /* stale timers are harmless: they re-read the store */
 		if (w->rep_dirty && reputation_load(w) != WRITER_OK)
 			log_err("writer", "reputation not reloaded after a failed batch");
@@ -569,7 +515,7 @@ void writer_publish_changes(struct writer *w)
 	int rc = zone_snapshot_apply(w->current, w->changes, w->changes_n, w->serial, &next);
 	if (rc != ZONE_OK) {
 		/* The store is right and DNS lags: the next rebuild or restart catches up. */
-		log_err("writer", "zone change not published: %s", zone_strerror(rc));
+		log_err("writer", "zone change not published: %s", tl_strerror(rc));
 		w->changes_n = 0;
 		return;
 	}
@@ -583,20 +529,20 @@ void writer_publish_changes(struct writer *w)
 
 struct prefix_ctx {
 	struct writer *w;
-	struct store_prefix prefix;
+	struct ip_prefix prefix;
 	int rc;
 };
 
 static int collect_ip_in_prefix(const uint8_t ip[16], void *arg)
 {
 	struct prefix_ctx *c = arg;
-	if (store_prefix_covers(&c->prefix, ip))
+	if (ip_prefix_covers(&c->prefix, ip))
 		c->rc = touch(c->w, ip);
 	return c->rc != WRITER_OK;
 }
 
 /* Addresses inside p with evidence in the window (listed or not). */
-static int touch_evidence_in(struct writer *w, const struct store_prefix *p, int64_t now)
+static int touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now)
 {
 	struct prefix_ctx c = { .w = w, .prefix = *p, .rc = WRITER_OK };
 	int64_t since = now - (int64_t)w->cfg.policy.window_s;
@@ -656,7 +602,7 @@ void writer_timers_run(struct writer *w, int64_t now)
 		rc = WRITER_ESTORE;
 	if (rc != WRITER_OK) {
 		store_rollback(w->store);
-		log_err("writer", "expiry failed: %s; retrying", writer_strerror(rc));
+		log_err("writer", "expiry failed: %s; retrying", tl_strerror(rc));
 		/* Put the timers back so that the next round tries again. */
 		for (size_t i = 0; i < w->touched_n; i++)
 			heap_push(w, now, w->touched[i]);
@@ -700,7 +646,7 @@ static int load_listing(const struct store_listing *l, void *arg)
 		return 1;
 	}
 	/* No sift-up: the heap is made in one pass after the load. */
-	if (grow((void **)&w->heap, &w->heap_cap, w->heap_n + 1, sizeof *w->heap) != WRITER_OK) {
+	if (array_grow((void **)&w->heap, &w->heap_cap, w->heap_n + 1, sizeof *w->heap) != WRITER_OK) {
 		c->rc = WRITER_ENOMEM;
 		return 1;
 	}
@@ -783,7 +729,7 @@ static int load_stale(struct writer *w, int64_t now)
 
 int writer_load(struct writer *w)
 {
-	int64_t now = writer_now();
+	int64_t now = time_now();
 	int64_t stored = 0;
 	int rc = store_meta_get_int(w->store, SERIAL_KEY, &stored);
 	if (rc != STORE_OK && rc != STORE_ENOTFOUND)
@@ -829,7 +775,7 @@ static int rebuild_collect(const uint8_t ip[16], void *arg)
 
 int writer_rebuild(struct writer *w)
 {
-	int64_t now = writer_now();
+	int64_t now = time_now();
 	uint32_t serial = w->serial + 1;
 	uint64_t t0 = time_mono_ns();
 	/* Changes still waiting for publication are dropped: the rebuild publishes a whole
@@ -888,7 +834,7 @@ int writer_rebuild(struct writer *w)
 	return WRITER_OK;
 
 fail:
-	log_err("writer", "rebuild failed: %s", writer_strerror(rc));
+	log_err("writer", "rebuild failed: %s", tl_strerror(rc));
 	batch_undo(w, 0);
 	kept_free(w);
 	/* The heap was emptied: refill it from the store so expiry keeps working. */

@@ -41,7 +41,7 @@ static int export_files(const struct zone_snapshot *s, const char *zone, const c
 		/* zone_export_file writes a temp file and renames it: mirrors never read half. */
 		int rc = zone_export_file(s, zone, files[i].format, path);
 		if (rc != ZONE_OK) {
-			log_err("writer", "export path=%s failed: %s", path, zone_strerror(rc));
+			log_err("writer", "export path=%s failed: %s", path, tl_strerror(rc));
 			result = rc == ZONE_ENOMEM ? WRITER_ENOMEM : WRITER_EIO;
 		}
 	}
@@ -151,7 +151,7 @@ void writer_export(struct writer *w, struct writer_waiter *wt)
 
 answer:
 	if (rc != WRITER_OK)
-		log_err("writer", "export not started: %s", writer_strerror(rc));
+		log_err("writer", "export not started: %s", tl_strerror(rc));
 	if (wt) {
 		wt->result = rc;
 		writer_waiter_done(wt);

@@ -44,13 +44,13 @@ struct writer_kept {
 };
 
 struct writer_exclusion {
-	struct store_prefix prefix;
+	struct ip_prefix prefix;
 	int64_t until; /* 0: for ever */
 };
 
 /* A prefix's reputation points; the most specific prefix covering an address applies. */
 struct writer_reputation {
-	struct store_prefix prefix;
+	struct ip_prefix prefix;
 	double points;
 };
 
@@ -58,7 +58,7 @@ struct writer {
 	/* configuration (copied) */
 	struct writer_config cfg;
 	char *zone_name, *export_dir;
-	struct store_prefix *defexcl;
+	struct ip_prefix *defexcl;
 	struct zone_defaults defaults;
 	char *default_txt;
 

@@ -7,18 +7,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/base.h"
+
 /* ---- errors ---------------------------------------------------------------- */
 
+/* The codes of the one error space (base.h) that zone functions return. */
 enum zone_err {
-	ZONE_OK = 0,
-	ZONE_EINVAL = -1,   /* bad argument (prefix length, address with host bits set, ...) */
-	ZONE_ENOMEM = -2,   /* allocation failed */
-	ZONE_EIO = -3,      /* the data file could not be read; errno says why */
-	ZONE_EPARSE = -4,   /* the data file had lines that do not parse (each one was logged) */
-	ZONE_ETOOMANY = -5, /* more answer classes than ZONE_CLASS_MAX */
+	ZONE_OK = TL_OK,
+	ZONE_EINVAL = TL_EINVAL,     /* bad argument (prefix length, address with host bits set, ...) */
+	ZONE_ENOMEM = TL_ENOMEM,     /* allocation failed */
+	ZONE_EIO = TL_EIO,           /* the data file could not be read; errno says why */
+	ZONE_EPARSE = TL_EPARSE,     /* the data file had lines that do not parse (each one logged) */
+	ZONE_ETOOMANY = TL_ETOOMANY, /* more answer classes than ZONE_CLASS_MAX */
 };
 
-const char *zone_strerror(int err);
 
 /* ---- answer classes -------------------------------------------------------- */
 /* Every entry points at an answer class: the A value, the TXT template and the TTL.

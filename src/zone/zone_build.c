@@ -12,36 +12,6 @@ uint64_t zone_next_id(void)
 	return atomic_fetch_add(&zone_id_counter, 1);
 }
 
-const char *zone_strerror(int err)
-{
-	switch (err) {
-	case ZONE_OK: return "ok";
-	case ZONE_EINVAL: return "invalid argument";
-	case ZONE_ENOMEM: return "out of memory";
-	case ZONE_EIO: return "i/o error";
-	case ZONE_EPARSE: return "data file has lines that do not parse";
-	case ZONE_ETOOMANY: return "too many answer classes";
-	default: return "unknown zone error";
-	}
-}
-
-/* ---- growable arrays ---- */
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	void *p = realloc(*arr, ncap * elem);
-	if (!p)
-		return ZONE_ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* ---- classes ---- */
 
 static uint64_t class_hash(uint32_t a, uint32_t ttl, const char *txt, size_t len)
@@ -96,7 +66,7 @@ int zone_builder_class(struct zone_builder *b, uint32_t a, const char *txt, size
 	}
 	if (b->nclass >= ZONE_CLASS_MAX)
 		return ZONE_ETOOMANY;
-	if (grow((void **)&b->classes, &b->capclass, b->nclass + 2, sizeof(*b->classes)))
+	if (array_grow((void **)&b->classes, &b->capclass, b->nclass + 2, sizeof(*b->classes)))
 		return ZONE_ENOMEM;
 	struct zone_bclass *c = &b->classes[b->nclass + 1];
 	c->a = a;
@@ -201,7 +171,7 @@ struct zone_builder *zone_builder_new(const struct zone_defaults *d)
 	b->cur_ttl = b->def_ttl;
 	if (set_cur_txt(b, b->def_txt, b->def_txt ? strlen(b->def_txt) : 0))
 		goto fail;
-	if (grow((void **)&b->classes, &b->capclass, 16, sizeof(*b->classes)))
+	if (array_grow((void **)&b->classes, &b->capclass, 16, sizeof(*b->classes)))
 		goto fail;
 	if (hash_rebuild(b, 64))
 		goto fail;
@@ -233,12 +203,12 @@ int zone_builder_add4(struct zone_builder *b, uint32_t first, uint32_t last, uin
 		return ZONE_EINVAL;
 	if (first == last) {
 		if (b->nsingle == b->capsingle &&
-		    grow((void **)&b->singles, &b->capsingle, b->nsingle + 1, sizeof(uint64_t)))
+		    array_grow((void **)&b->singles, &b->capsingle, b->nsingle + 1, sizeof(uint64_t)))
 			return ZONE_ENOMEM;
 		b->singles[b->nsingle++] = (uint64_t)first << 32 | class_id;
 		return 0;
 	}
-	if (grow((void **)&b->ranges, &b->caprange, b->nrange + 1, sizeof(*b->ranges)))
+	if (array_grow((void **)&b->ranges, &b->caprange, b->nrange + 1, sizeof(*b->ranges)))
 		return ZONE_ENOMEM;
 	b->ranges[b->nrange++] = (struct zone_r4in){ first, last, class_id };
 	return 0;
@@ -252,7 +222,7 @@ int zone_builder_add6(struct zone_builder *b, const uint8_t prefix[16], unsigned
 	zone_u128 v = zone_u128_load(prefix);
 	if (v & ~zone_u128_mask(plen))
 		return ZONE_EINVAL;
-	if (grow((void **)&b->v6, &b->capv6, b->nv6 + 1, sizeof(*b->v6)))
+	if (array_grow((void **)&b->v6, &b->capv6, b->nv6 + 1, sizeof(*b->v6)))
 		return ZONE_ENOMEM;
 	b->v6[b->nv6++] = (struct zone_e6){ .start = v, .cls = class_id, .plen = (uint8_t)plen };
 	return 0;

@@ -777,7 +777,7 @@ fail_unlink:
 	unlink(tmp);
 fail:
 	log_err("zone", "export failed file=%s error=\"%s\"", path,
-		rc == ZONE_EIO ? strerror(saved) : zone_strerror(rc));
+		rc == ZONE_EIO ? strerror(saved) : tl_strerror(rc));
 	free(tmp);
 	errno = saved;
 	return rc;

@@ -702,7 +702,7 @@ int zone_load_rbldnsd(struct zone_builder *b, const char *path, struct zone_load
 	if (rc) {
 		int saved = errno;
 		log_err("zone", "load failed file=%s error=\"%s\"", path,
-			rc == ZONE_ENOMEM ? zone_strerror(rc) : strerror(saved));
+			rc == ZONE_ENOMEM ? tl_strerror(rc) : strerror(saved));
 		errno = saved;
 		return rc;
 	}

@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool quiet;
 	if (!quiet) {
-		log_set_level(LOG_ERR); /* every bad line warns; that is the point here */
+		log_set_level(LOG_LEVEL_ERROR); /* every bad line warns; that is the point here */
 		quiet = true;
 	}
 	struct zone_defaults d = { 0 };

@@ -1,4 +1,5 @@
-/* test_base.c - unit tests of src/base: IP parsing/formatting, socket addresses, the config schema. */
+/* test_base.c - unit tests of src/base: errors, IP addresses and prefixes, socket addresses, time,
+ * growable arrays, the config schema. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,6 +46,199 @@ static void test_ip_format(void **state)
 	assert_string_equal(buf, "2001:db8::1");
 	assert_int_equal(ip6_parse("2001:db8::/64", 13, a6), BASE_EINVAL);
 	assert_int_equal(ip6_parse("", 0, a6), BASE_EINVAL);
+}
+
+static void test_ip6_format_rfc5952(void **state)
+{
+	/* RFC 5952: lowercase, no leading zeros, the longest zero run (the first on a tie,
+	 * never a single group) as "::", mapped addresses as a dotted quad. */
+	const char *cases[][2] = {
+		{"2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8::1"},
+		{"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},
+		{"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},
+		{"0:0:0:0:0:0:0:0", "::"},
+		{"::1", "::1"},
+		{"::102:304", "::102:304"},
+		{"::ffff:10.0.0.1", "::ffff:10.0.0.1"},
+		{"fe80:0:0:0:1::", "fe80::1:0:0:0"},
+	};
+	char buf[IP6_STRLEN];
+	uint8_t a[16];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ip6_parse(cases[i][0], strlen(cases[i][0]), a), 0);
+		assert_int_equal(ip6_format(a, buf), strlen(cases[i][1]));
+		assert_string_equal(buf, cases[i][1]);
+	}
+}
+
+static void test_ip_any_family(void **state)
+{
+	uint8_t a[16], b[16];
+	char buf[IP_STRLEN];
+	assert_int_equal(ip_parse("192.0.2.1", 9, a), 0);
+	assert_true(ip_is_v4(a));
+	assert_int_equal(ip_v4(a), 0xc0000201);
+	ip_from_v4(0xc0000201, b);
+	assert_memory_equal(a, b, 16);
+	/* The IPv6 text of a mapped address is the same address, shown as its dotted quad. */
+	assert_int_equal(ip_parse("::ffff:192.0.2.1", 16, b), 0);
+	assert_memory_equal(a, b, 16);
+	assert_int_equal(ip_format(b, buf), 9);
+	assert_string_equal(buf, "192.0.2.1");
+	assert_int_equal(ip_parse("2001:db8::7", 11, a), 0);
+	assert_false(ip_is_v4(a));
+	ip_format(a, buf);
+	assert_string_equal(buf, "2001:db8::7");
+	const char *bad[] = {"", "192.0.2.0/24", "2001:db8::/32", "example.org", "1.2.3.4 "};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ip_parse(bad[i], strlen(bad[i]), a), BASE_EINVAL);
+}
+
+static void test_ip_prefix(void **state)
+{
+	struct ip_prefix p, q;
+	char buf[IP_PREFIX_STRLEN];
+	uint8_t ip[16];
+	assert_int_equal(ip_prefix_parse("192.0.2.0/24", 12, &p), 0);
+	assert_int_equal(p.plen, 96 + 24);
+	assert_int_equal(ip_prefix_format(&p, buf, sizeof buf), 12);
+	assert_string_equal(buf, "192.0.2.0/24");
+	ip_parse("192.0.2.200", 11, ip);
+	assert_true(ip_prefix_covers(&p, ip));
+	ip_parse("192.0.3.1", 9, ip);
+	assert_false(ip_prefix_covers(&p, ip));
+	/* A bare address is one host; host bits set are a typo, not a wider prefix. */
+	assert_int_equal(ip_prefix_parse("192.0.2.7", 9, &p), 0);
+	assert_int_equal(p.plen, 128);
+	ip_prefix_format(&p, buf, sizeof buf);
+	assert_string_equal(buf, "192.0.2.7/32");
+	assert_int_equal(ip_prefix_parse("10.0.0.1/8", 10, &p), BASE_ERANGE);
+	assert_int_equal(ip_prefix_parse("2001:db8::1/32", 14, &p), BASE_ERANGE);
+	const char *bad[] = {"", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/a", "2001:db8::/129",
+			     "10.0.0.0/0008", "/8"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ip_prefix_parse(bad[i], strlen(bad[i]), &p), BASE_EINVAL);
+	/* IPv6, and a prefix of mapped space wider than IPv4 stays in IPv6 form. */
+	assert_int_equal(ip_prefix_parse("2001:db8::/32", 13, &p), 0);
+	ip_prefix_format(&p, buf, sizeof buf);
+	assert_string_equal(buf, "2001:db8::/32");
+	assert_int_equal(ip_prefix_parse("::ffff:0.0.0.0/96", 17, &p), 0);
+	assert_int_equal(p.plen, 96);
+	ip_prefix_format(&p, buf, sizeof buf);
+	assert_string_equal(buf, "0.0.0.0/0");
+	assert_int_equal(ip_prefix_parse("::/80", 5, &p), 0);
+	ip_prefix_format(&p, buf, sizeof buf);
+	assert_string_equal(buf, "::/80");
+	/* Order: by address, then the shorter prefix first. */
+	ip_prefix_parse("10.0.0.0/8", 10, &p);
+	ip_prefix_parse("10.0.0.0/16", 11, &q);
+	assert_true(ip_prefix_cmp(&p, &q) < 0);
+	assert_true(ip_prefix_cmp(&q, &p) > 0);
+	assert_int_equal(ip_prefix_cmp(&p, &p), 0);
+	ip_prefix_parse("9.255.0.0/16", 12, &q);
+	assert_true(ip_prefix_cmp(&q, &p) < 0);
+	/* A small cap truncates, never overruns. */
+	char tiny[6];
+	ip_prefix_format(&p, tiny, sizeof tiny);
+	assert_string_equal(tiny, "10.0.");
+}
+
+static void test_time_iso8601(void **state)
+{
+	int64_t t;
+	char buf[TIME_STRLEN];
+	assert_int_equal(time_parse_iso8601("2026-11-21T10:00:00Z", &t), 0);
+	assert_int_equal(t, 1795255200);
+	assert_int_equal(time_format_iso8601(t, buf), 20);
+	assert_string_equal(buf, "2026-11-21T10:00:00Z");
+	assert_int_equal(time_parse_iso8601("2026-11-21T12:30:00+02:30", &t), 0);
+	assert_int_equal(t, 1795255200);
+	assert_int_equal(time_parse_iso8601("2026-11-21", &t), 0);
+	assert_int_equal(t, 1795219200);
+	assert_int_equal(time_parse_iso8601("2024-02-29T00:00:00Z", &t), 0);
+	time_format_iso8601(t, buf);
+	assert_string_equal(buf, "2024-02-29T00:00:00Z");
+	assert_int_equal(time_parse_iso8601("1970-01-01T00:00:00Z", &t), 0);
+	assert_int_equal(t, 0);
+	/* Before the epoch: well-formed but out of range. */
+	assert_int_equal(time_parse_iso8601("1969-12-31T23:59:59Z", &t), BASE_ERANGE);
+	const char *bad[] = {"2026-02-29T00:00:00Z", "2026-02-31", "2026-13-01", "2026-11-21T10:00:00",
+			     "2026-11-21 10:00:00Z", "2026-11-21T24:00:00Z", "tomorrow", "",
+			     "2026-11-21T10:00:00+2:00", "2100-02-29"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(time_parse_iso8601(bad[i], &t), BASE_EINVAL);
+	/* Every day of 600 years formats and parses back to itself, and agrees with gmtime. */
+	for (int64_t d = 0; d < 600 * 366; d += 1) {
+		int64_t s = d * 86400 + (d * 7919) % 86400, back;
+		time_format_iso8601(s, buf);
+		assert_int_equal(time_parse_iso8601(buf, &back), 0);
+		assert_int_equal(back, s);
+		if (d % 97 == 0) {
+			time_t tt = (time_t)s;
+			struct tm tm;
+			char ref[TIME_STRLEN];
+			gmtime_r(&tt, &tm);
+			strftime(ref, sizeof ref, "%Y-%m-%dT%H:%M:%SZ", &tm);
+			assert_string_equal(buf, ref);
+		}
+	}
+}
+
+static void test_time_now_test_clock(void **state)
+{
+	char path[] = "/tmp/test_base_clockXXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "1795255200\n", 11), 11);
+	close(fd);
+	assert_false(time_now_is_test_clock());
+	int64_t wall = time_now();
+	assert_true(wall >= time_wall_s() - 1 && wall <= time_wall_s());
+	setenv("TRAPLINE_TEST_CLOCK", path, 1);
+	assert_true(time_now_is_test_clock());
+	assert_int_equal(time_now(), 1795255200);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "1795341600");
+	fclose(f);
+	assert_int_equal(time_now(), 1795341600); /* re-read at each call */
+	unsetenv("TRAPLINE_TEST_CLOCK");
+	unlink(path);
+}
+
+static void test_array_grow(void **state)
+{
+	uint32_t *v = NULL;
+	size_t cap = 0;
+	for (uint32_t i = 0; i < 1000; i++) {
+		assert_int_equal(array_grow((void **)&v, &cap, i + 1, sizeof *v), 0);
+		assert_true(cap >= i + 1);
+		v[i] = i;
+	}
+	assert_int_equal(cap, 1024);
+	for (uint32_t i = 0; i < 1000; i++)
+		assert_int_equal(v[i], i);
+	/* Too much to ever allocate: an error, and the array is as it was. */
+	assert_int_equal(array_grow((void **)&v, &cap, SIZE_MAX / 8, sizeof *v), BASE_ENOMEM);
+	assert_int_equal(cap, 1024);
+	assert_int_equal(v[999], 999);
+	free(v);
+}
+
+static void test_error_space(void **state)
+{
+	/* One space: every code has its own name, so a code passed up from another module is
+	 * still named right. */
+	const char *names[16];
+	int n = 0;
+	for (int e = TL_OK; e >= TL_EPROTO; e--) {
+		names[n] = tl_strerror(e);
+		assert_string_not_equal(names[n], "unknown error");
+		for (int k = 0; k < n; k++)
+			assert_string_not_equal(names[k], names[n]);
+		n++;
+	}
+	assert_string_equal(tl_strerror(TL_EPROTO - 1), "unknown error");
+	assert_string_equal(tl_strerror(1), "unknown error");
 }
 
 static void test_sockaddr(void **state)
@@ -248,6 +443,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ip4_parse),
 		cmocka_unit_test(test_ip_format),
+		cmocka_unit_test(test_ip6_format_rfc5952),
+		cmocka_unit_test(test_ip_any_family),
+		cmocka_unit_test(test_ip_prefix),
+		cmocka_unit_test(test_time_iso8601),
+		cmocka_unit_test(test_time_now_test_clock),
+		cmocka_unit_test(test_array_grow),
+		cmocka_unit_test(test_error_space),
 		cmocka_unit_test(test_sockaddr),
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_set),

@@ -37,21 +37,21 @@ static void test_time(void **state)
 {
 	(void)state;
 	int64_t t;
-	assert_int_equal(ctl_time_parse("2026-11-21T10:00:00Z", &t), CTL_OK);
+	assert_int_equal(time_parse_iso8601("2026-11-21T10:00:00Z", &t), CTL_OK);
 	assert_int_equal(t, 1795255200);
-	assert_int_equal(ctl_time_parse("2026-11-21T12:00:00+02:00", &t), CTL_OK);
+	assert_int_equal(time_parse_iso8601("2026-11-21T12:00:00+02:00", &t), CTL_OK);
 	assert_int_equal(t, 1795255200);
-	assert_int_equal(ctl_time_parse("2026-11-21", &t), CTL_OK);
+	assert_int_equal(time_parse_iso8601("2026-11-21", &t), CTL_OK);
 	assert_int_equal(t, 1795219200);
 	char buf[32];
-	ctl_time_format(1795255200, buf, sizeof(buf));
+	time_format_iso8601(1795255200, buf);
 	assert_string_equal(buf, "2026-11-21T10:00:00Z");
 	/* No zone, a day that does not exist, junk: refused. */
-	assert_int_equal(ctl_time_parse("2026-11-21T10:00:00", &t), CTL_EINVAL);
-	assert_int_equal(ctl_time_parse("2026-02-30T10:00:00Z", &t), CTL_EINVAL);
-	assert_int_equal(ctl_time_parse("2026-13-01T10:00:00Z", &t), CTL_EINVAL);
-	assert_int_equal(ctl_time_parse("yesterday", &t), CTL_EINVAL);
-	assert_int_equal(ctl_time_parse("2026-11-21T10:00:00Zjunk", &t), CTL_EINVAL);
+	assert_int_equal(time_parse_iso8601("2026-11-21T10:00:00", &t), CTL_EINVAL);
+	assert_int_equal(time_parse_iso8601("2026-02-30T10:00:00Z", &t), CTL_EINVAL);
+	assert_int_equal(time_parse_iso8601("2026-13-01T10:00:00Z", &t), CTL_EINVAL);
+	assert_int_equal(time_parse_iso8601("yesterday", &t), CTL_EINVAL);
+	assert_int_equal(time_parse_iso8601("2026-11-21T10:00:00Zjunk", &t), CTL_EINVAL);
 }
 
 static void test_ip_and_cidr(void **state)
@@ -63,10 +63,10 @@ static void test_ip_and_cidr(void **state)
 	static const uint8_t want[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
 	assert_memory_equal(r.ip, want, 16);
 	char buf[IP6_STRLEN];
-	ctl_ip_format(r.ip, buf);
+	ip_format(r.ip, buf);
 	assert_string_equal(buf, "192.0.2.1");
 	assert_int_equal(req_set(&r, "ip", "2001:db8::1"), CTL_OK);
-	ctl_ip_format(r.ip, buf);
+	ip_format(r.ip, buf);
 	assert_string_equal(buf, "2001:db8::1");
 	assert_int_equal(req_set(&r, "ip", "192.0.2.256"), CTL_EINVAL);
 	assert_non_null(strstr(err, "'192.0.2.256' is not an IP address"));

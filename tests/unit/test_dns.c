@@ -1016,7 +1016,7 @@ static void test_ctx_config(void **state)
 	assert_int_equal(d.an, 1);
 	assert_int_equal(d.opt_udp, 1232); /* edns_udp_max 0 means the default */
 	dns_ctx_free(c);
-	assert_string_equal(dns_strerror(DNS_EIO), "socket or thread failure");
+	assert_string_equal(tl_strerror(DNS_EIO), "input/output error");
 }
 
 int main(void)

@@ -532,6 +532,6 @@ int main(void)
 		cmocka_unit_test(test_stop_is_prompt),
 		cmocka_unit_test(test_bind_failure),
 	};
-	log_set_level(LOG_WARN);
+	log_set_level(LOG_LEVEL_WARN);
 	return cmocka_run_group_tests(tests, zone_setup, zone_teardown);
 }

@@ -167,7 +167,7 @@ static void test_names(void **state)
 		assert_string_equal(store_class_name(c), names[i]);
 	}
 	assert_int_equal(store_class_parse("ham", &c), STORE_EINVAL);
-	assert_string_equal(store_strerror(STORE_ENEWER), "database written by a newer trapline");
+	assert_string_equal(tl_strerror(STORE_ENEWER), "database written by a newer trapline");
 }
 
 /* ---- open, reopen, migrations ---------------------------------------------- */
@@ -987,7 +987,7 @@ static void test_evidence_throughput(void **state)
 
 int main(void)
 {
-	log_set_level(LOG_ERR);
+	log_set_level(LOG_LEVEL_ERROR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),

@@ -40,7 +40,7 @@ struct fx {
 	struct writer *w;
 	struct writer_config cfg;
 	struct zone_defaults defaults;
-	struct store_prefix defexcl[3];
+	struct ip_prefix defexcl[3];
 };
 
 static void set_clock(struct fx *f, int64_t t)
@@ -69,9 +69,9 @@ static void ip_of(const char *s, uint8_t out[16])
 	assert_int_equal(ip6_parse(s, strlen(s), out), 0);
 }
 
-static struct store_prefix prefix_of(const char *s, unsigned plen)
+static struct ip_prefix prefix_of(const char *s, unsigned plen)
 {
-	struct store_prefix p;
+	struct ip_prefix p;
 	ip_of(s, p.addr);
 	bool v4 = strchr(s, ':') == NULL;
 	p.plen = (uint8_t)(v4 ? 96 + plen : plen);
@@ -414,7 +414,7 @@ static void test_bad_events(void **state)
 	ev.type = WRITER_EV_EXCLUDE;
 	ev.prefix.plen = 129;
 	assert_int_equal(writer_submit(f->w, &ev), WRITER_EINVAL);
-	assert_string_equal(writer_strerror(WRITER_EINVAL), "invalid event");
+	assert_string_equal(tl_strerror(WRITER_EINVAL), "invalid input");
 }
 
 static void test_restart_keeps_listings_and_zone(void **state)
@@ -904,7 +904,7 @@ static void test_start_1m_listings(void **state)
 
 int main(void)
 {
-	log_set_level(LOG_WARN);
+	log_set_level(LOG_LEVEL_WARN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_one_report_does_not_list_two_do, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_traps_expire_24h_and_extend, setup, teardown),

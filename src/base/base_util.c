@@ -1,0 +1,41 @@
+/* base_util.c - the names of the error codes, and growable arrays. */
+#include <stdlib.h>
+
+#include "base.h"
+
+const char *tl_strerror(int err)
+{
+	switch (err) {
+	case TL_OK: return "ok";
+	case TL_EINVAL: return "invalid input";
+	case TL_ENOMEM: return "out of memory";
+	case TL_EIO: return "input/output error";
+	case TL_ERANGE: return "value out of range";
+	case TL_EPARSE: return "data file has lines that do not parse";
+	case TL_ETOOMANY: return "too many entries";
+	case TL_EDB: return "database error (see the log)";
+	case TL_ENEWER: return "database written by a newer trapline";
+	case TL_ENOTFOUND: return "not found";
+	case TL_EBUSY: return "database in use by another process";
+	case TL_ESTOPPED: return "the writer is stopping";
+	case TL_EEXPORT: return "an export could not be written";
+	case TL_ENOSERVICE: return "no service answers on the control socket";
+	case TL_EPROTO: return "protocol error";
+	}
+	return "unknown error";
+}
+
+int array_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return BASE_OK;
+	size_t n = *cap ? *cap * 2 : 64;
+	while (n < need)
+		n *= 2;
+	void *p = realloc(*arr, n * elem);
+	if (!p)
+		return BASE_ENOMEM;
+	*arr = p;
+	*cap = n;
+	return BASE_OK;
+}
