@@ -1,5 +1,5 @@
-/* main.c - the trapline command line: serve, the operator's commands (evidence add, check, list,
- * delist, exclude, rebuild, export, explain), check-config, config-template, version. */
+/* main.c - the trapline command line: wires the modules, nothing else. Its own commands are in
+ * cli_commands below; the operator's commands are the rows of ctl's command table. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,57 +45,71 @@ static const struct cli_option serve_options[] = {
 
 #define N_SERVE_OPTIONS (sizeof(serve_options) / sizeof(serve_options[0]))
 
-/* The operator's commands: the words that name them, their name in the control protocol, the
- * request key of their one positional argument, and their usage. Each runs through the running
- * service's control socket, or in-process on the data directory when no service answers. */
-struct cli_command {
-	const char *word, *sub;
-	const char *ctl;
-	const char *positional;
+static int cmd_serve(int argc, char **argv);
+static int cmd_check_config(int argc, char **argv);
+static int cmd_config_template(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+/* The binary's own commands; help prints these, then the operator's commands. */
+static const struct cli_command {
+	const char *word;
 	const char *usage;
+	const char *help;
+	int (*main)(int argc, char **argv);
+} cli_commands[] = {
+	{"serve", "[--config FILE] [options]", "run the service (DNS, the writer, the control socket)",
+	 cmd_serve},
+	{"check-config", "FILE", "validate a configuration file, print every key with its help",
+	 cmd_check_config},
+	{"config-template", "", "print the commented default configuration (etc/trapline.conf)",
+	 cmd_config_template},
+	{"version", "", "print the version", cmd_version},
+	{"help", "[COMMAND]", "this summary, or one command's usage", cmd_help},
 };
 
-static const struct cli_command ctl_commands[] = {
-	{"evidence", "add", "evidence-add", NULL,
-	 "--ip IP --kind trap|report [--at TIME] [--class spam|bounce|autoreply|virus]"},
-	{"check", NULL, "check", "ip", "IP"},
-	{"list", NULL, "list", NULL, "[--json]"},
-	{"delist", NULL, "delist", "ip", "IP --why TEXT"},
-	{"exclude", NULL, "exclude", "cidr", "CIDR [--until TIME] --why TEXT"},
-	{"rebuild", NULL, "rebuild", NULL, ""},
-	{"export", NULL, "export", NULL, "--format rbldnsd|bind [--out FILE]"},
-	{"explain", NULL, "explain", "ip", "IP"},
-	{"reputation", "list", "reputation-list", NULL, "[--json]"},
-	{"reputation", NULL, "reputation", "cidr", "CIDR --points N|--remove --why TEXT"},
-};
+#define N_CLI_COMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))
 
-#define N_CTL_COMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
-
-static void usage(FILE *f)
+static void serve_options_help(FILE *f)
 {
-	fprintf(f, "usage: trapline serve [--config FILE] [options]\n"
-		   "       trapline check-config FILE\n"
-		   "       trapline config-template\n"
-		   "       trapline version\n");
-	for (size_t i = 0; i < N_CTL_COMMANDS; i++) {
-		const struct cli_command *c = &ctl_commands[i];
-		fprintf(f, "       trapline %s%s%s %s%s[--data DIR] [--config FILE]\n", c->word,
-			c->sub ? " " : "", c->sub ? c->sub : "", c->usage,
-			c->usage[0] ? " " : "");
-	}
-	fprintf(f, "\nserve options:\n"
-		   "  --config FILE               configuration file (etc/trapline.conf)\n");
+	fprintf(f, "serve options:\n  %-27s %s\n", "--config FILE",
+		"configuration file (etc/trapline.conf)");
 	for (size_t i = 0; i < N_SERVE_OPTIONS; i++) {
 		char left[64];
 		snprintf(left, sizeof(left), "%s %s", serve_options[i].flag, serve_options[i].arg);
 		fprintf(f, "  %-27s %s\n", left, serve_options[i].help);
 	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: trapline COMMAND [ARGS]\n\n");
+	for (size_t i = 0; i < N_CLI_COMMANDS; i++) {
+		char left[64];
+		snprintf(left, sizeof(left), "%s %s", cli_commands[i].word, cli_commands[i].usage);
+		fprintf(f, "  %-36s %s\n", left, cli_commands[i].help);
+	}
+	fprintf(f, "\nThe operator's commands (each also takes --data DIR and --config FILE):\n");
+	size_t n;
+	const struct ctl_command *c = ctl_commands(&n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  trapline %s %s\n      %s\n", c[i].words, c[i].usage, c[i].help);
+	fprintf(f, "\n");
+	serve_options_help(f);
 	fprintf(f, "\nA command-line option overrides the config file. TIME is ISO 8601 UTC "
 		   "(2026-11-21T10:00:00Z).\nThe operator's commands talk to the running service "
 		   "through DATA_DIR/trapline.sock,\nor work on DATA_DIR themselves when no service "
-		   "runs. Exit status 2: bad usage,\nconfiguration or input (nothing was changed); "
-		   "1: the command failed.\n");
+		   "runs. --json prints the answer as JSON\n(docs/api.md). Exit status 2: bad usage, "
+		   "configuration or input (nothing was\nchanged); 1: the command failed. "
+		   "`trapline COMMAND --help` shows one command.\n");
 }
+
+static bool is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* ---- configuration ------------------------------------------------------------ */
 
 static const struct cli_option *cli_option_find(const char *flag)
 {
@@ -104,8 +119,8 @@ static const struct cli_option *cli_option_find(const char *flag)
 	return NULL;
 }
 
-/* Reads the config file (if --config names one), then applies every other option over it.
- * Returns 0, or EXIT_USAGE after printing what is wrong. */
+/* Reads the config file (if --config names one) over the defaults. Returns 0, or EXIT_USAGE
+ * after printing what is wrong. */
 static int cli_config_file(int argc, char **argv, struct config *cfg)
 {
 	config_defaults(cfg);
@@ -139,6 +154,7 @@ static const char *cli_flag_split(const char *arg, char *flag, size_t cap)
 	return NULL;
 }
 
+/* serve's arguments: the file, then every option over it, then the checks between keys. */
 static int cli_config_read(int argc, char **argv, struct config *cfg)
 {
 	int rc = cli_config_file(argc, argv, cfg);
@@ -154,7 +170,8 @@ static int cli_config_read(int argc, char **argv, struct config *cfg)
 		}
 		const struct cli_option *opt = cli_option_find(flag);
 		if (!opt) {
-			fprintf(stderr, "trapline: unknown option '%s' (see trapline --help)\n", argv[i]);
+			fprintf(stderr, "trapline: unknown option '%s' (see trapline serve --help)\n",
+				argv[i]);
 			return EXIT_USAGE;
 		}
 		if (!value) {
@@ -178,151 +195,6 @@ static int cli_config_read(int argc, char **argv, struct config *cfg)
 
 /* ---- serve ------------------------------------------------------------------ */
 
-struct serve_state {
-	const struct config *cfg;
-	struct zone_defaults defaults;
-	struct zone_handle *zone;
-	struct stat static_st; /* the data file as last loaded */
-	bool static_loaded;
-	struct stat pending_st; /* a change seen but not yet settled */
-	bool pending;
-};
-
-/* The ns_addr pairs, already checked by config_check, as the zone's glue. */
-static void serve_glue_make(const struct config *cfg, struct zone_glue *g)
-{
-	struct config_ns_addr a[CONFIG_NS_ADDR_MAX];
-	unsigned n = 0;
-	char err[CONFIG_ERR_MAX];
-	g->ttl = cfg->ns_ttl;
-	if (config_ns_addr_parse(cfg->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, sizeof(err)) != 0)
-		return;
-	for (unsigned i = 0; i < n; i++)
-		if (zone_glue_add(g, a[i].name, a[i].v6, a[i].ip4, a[i].ip6) != ZONE_OK)
-			log_warn("main", "ns_addr ignored name=%s reason=\"too many addresses\"",
-				 a[i].name);
-}
-
-static void serve_defaults_make(const struct config *cfg, struct zone_defaults *d)
-{
-	memset(d, 0, sizeof(*d));
-	if (cfg->soa_mname[0])
-		snprintf(d->soa.mname, sizeof(d->soa.mname), "%s", cfg->soa_mname);
-	else
-		snprintf(d->soa.mname, sizeof(d->soa.mname), "ns1.%.250s", cfg->zone);
-	if (cfg->soa_rname[0])
-		snprintf(d->soa.rname, sizeof(d->soa.rname), "%s", cfg->soa_rname);
-	else
-		snprintf(d->soa.rname, sizeof(d->soa.rname), "hostmaster.%.240s", cfg->zone);
-	d->soa.serial = 0;
-	d->soa.ttl = cfg->soa_ttl;
-	d->soa.refresh = cfg->soa_refresh;
-	d->soa.retry = cfg->soa_retry;
-	d->soa.expire = cfg->soa_expire;
-	d->soa.minimum = cfg->soa_minimum;
-	d->ns.ttl = cfg->ns_ttl;
-	char buf[CONFIG_STR_MAX];
-	snprintf(buf, sizeof(buf), "%s", cfg->ns);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ", \t", &save); tok && d->ns.count < ZONE_NS_MAX;
-	     tok = strtok_r(NULL, ", \t", &save)) {
-		size_t len = strlen(tok);
-		if (len > 1 && tok[len - 1] == '.')
-			tok[len - 1] = '\0';
-		snprintf(d->ns.names[d->ns.count++], ZONE_NAME_MAX + 1, "%s", tok);
-	}
-	if (d->ns.count == 0)
-		snprintf(d->ns.names[d->ns.count++], ZONE_NAME_MAX + 1, "ns1.%.250s", cfg->zone);
-	serve_glue_make(cfg, &d->glue);
-	d->ttl = cfg->answer_ttl;
-	d->a = cfg->answer_a;
-	d->txt = cfg->answer_txt[0] ? cfg->answer_txt : NULL;
-}
-
-/* Builds a snapshot from the defaults and the static file, if any, and publishes it. A load
- * that fails keeps the snapshot being served (STYLE.md 4). Returns 0 or a zone_err. */
-static int serve_load(struct serve_state *st, const char *why)
-{
-	const char *path = st->cfg->static_file;
-	uint64_t t0 = time_mono_ns();
-	struct zone_builder *b = zone_builder_new(&st->defaults);
-	if (!b)
-		return ZONE_ENOMEM;
-	struct stat sb;
-	memset(&sb, 0, sizeof(sb));
-	int rc = ZONE_OK;
-	struct zone_load_report rep = {0, 0, 0};
-	if (path[0]) {
-		if (stat(path, &sb) != 0) {
-			log_err("zone", "load failed file=%s reason=\"%s\" keeping=%s", path,
-				strerror(errno), st->static_loaded ? "previous" : "none");
-			rc = ZONE_EIO;
-			goto fail_free;
-		}
-		rc = zone_load_rbldnsd(b, path, &rep);
-		if (rc == ZONE_EPARSE && rep.entries == 0 && st->static_loaded) {
-			/* Nothing usable in the new file while an older one serves: a broken
-			 * write, not an operator emptying the list on purpose. */
-			log_err("zone", "load failed file=%s reason=\"no valid entry, %zu bad lines\" "
-					"keeping=previous", path, rep.errors);
-			goto fail_free;
-		}
-		if (rc != ZONE_OK && rc != ZONE_EPARSE) {
-			log_err("zone", "load failed file=%s reason=\"%s\" keeping=%s", path,
-				tl_strerror(rc), st->static_loaded ? "previous" : "none");
-			goto fail_free;
-		}
-	}
-	struct zone_snapshot *snap;
-	rc = zone_snapshot_build(b, &snap);
-	if (rc != ZONE_OK) {
-		log_err("zone", "build failed reason=\"%s\" keeping=previous", tl_strerror(rc));
-		goto fail_free;
-	}
-	zone_builder_free(b);
-	size_t entries = zone_snapshot_count(snap), bytes = zone_snapshot_bytes(snap);
-	uint32_t serial = zone_snapshot_soa(snap)->serial;
-	zone_publish(st->zone, snap);
-	if (path[0]) {
-		st->static_st = sb;
-		st->static_loaded = true;
-	}
-	log_info("zone", "published reason=%s entries=%zu bad_lines=%zu serial=%u bytes=%zu ms=%.1f",
-		 why, entries, rep.errors, serial, bytes, (double)(time_mono_ns() - t0) / 1e6);
-	return ZONE_OK;
-
-fail_free:
-	zone_builder_free(b);
-	return rc;
-}
-
-static bool stat_same(const struct stat *a, const struct stat *b)
-{
-	return a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_dev == b->st_dev;
-}
-
-/* Called every reload_check_ms: reloads a changed file once it has stopped changing for one
- * check, so a file being written in place is not loaded half-way. */
-static void serve_check_static(struct serve_state *st)
-{
-	const char *path = st->cfg->static_file;
-	struct stat sb;
-	if (!path[0] || stat(path, &sb) != 0)
-		return;
-	if (st->static_loaded && stat_same(&sb, &st->static_st)) {
-		st->pending = false;
-		return;
-	}
-	if (st->pending && stat_same(&sb, &st->pending_st)) {
-		st->pending = false;
-		serve_load(st, "file-changed");
-		return;
-	}
-	st->pending = true;
-	st->pending_st = sb;
-}
-
 static int serve_data_dir(const struct config *cfg, const struct passwd *pw)
 {
 	if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
@@ -336,11 +208,19 @@ static int serve_data_dir(const struct config *cfg, const struct passwd *pw)
 	return 0;
 }
 
+/* Takes on pw's identity for good: no supplementary groups, its group, its user. */
+static int become(const struct passwd *pw)
+{
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+		return -1;
+	return 0;
+}
+
 static int serve_drop_privileges(const struct passwd *pw)
 {
 	if (!pw)
 		return 0;
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+	if (become(pw) != 0) {
 		log_err("main", "cannot drop privileges user=%s reason=\"%s\"", pw->pw_name,
 			strerror(errno));
 		return -1;
@@ -354,66 +234,86 @@ static int serve_drop_privileges(const struct passwd *pw)
 	return 0;
 }
 
-static int serve_server_config(const struct config *cfg, struct dns_server_config *sc)
-{
-	memset(sc, 0, sizeof(*sc));
-	snprintf(sc->dns.zone, sizeof(sc->dns.zone), "%s", cfg->zone);
-	sc->dns.edns_udp_max = (uint16_t)cfg->edns_udp_max;
-	char err[CONFIG_ERR_MAX];
-	if (config_listen_parse(cfg->dns_listen, sc->listen, sc->listen_len, DNS_LISTEN_MAX,
-				&sc->n_listen, err, sizeof(err)) != BASE_OK) {
-		fprintf(stderr, "trapline: dns_listen: %s\n", err);
-		return EXIT_USAGE;
-	}
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	sc->threads = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 1);
-	sc->tcp_max_conns = cfg->tcp_max_conns;
-	sc->tcp_idle_ms = cfg->tcp_idle_ms;
-	sc->udp_spin_us = cfg->udp_spin_us;
-	return 0;
-}
-
-/* ---- the store and the writer ------------------------------------------------ */
-
-#define CLI_EXCLUSIONS_MAX 256
-
-/* What the writer is started with, from the configuration. */
-struct cli_writer_setup {
-	struct writer_config wc;
-	struct ip_prefix excl[CLI_EXCLUSIONS_MAX];
+/* One path the service will need once it runs as pw, and what it needs of it. */
+struct serve_need {
+	const char *key;  /* the config key that names it */
+	const char *path;
+	int mode;         /* R_OK, W_OK, X_OK as access(2) takes them */
+	bool directory;
+	bool optional;    /* fine when it does not exist yet */
 };
 
-static void cli_writer_setup_make(const struct config *cfg, const char *export_dir,
-				  struct cli_writer_setup *ws)
+/* In a child that has become pw: checks each need and reports the first that fails on fd as
+ * "KEY PATH: problem". */
+static void serve_check_needs_child(const struct passwd *pw, const struct serve_need *needs,
+				    size_t n, int fd)
 {
-	memset(ws, 0, sizeof(*ws));
-	struct policy_config *p = &ws->wc.policy;
-	policy_config_defaults(p);
-	p->report_fresh = cfg->policy_report_fresh;
-	p->report_old = cfg->policy_report_old;
-	p->report_decay_s = cfg->policy_report_decay;
-	p->window_s = cfg->policy_window;
-	p->trap_square_from = cfg->policy_trap_square_from;
-	p->trap_weight = cfg->policy_trap_weight;
-	p->threshold = cfg->policy_threshold;
-	p->min_evidence = cfg->policy_min_evidence;
-	p->listing_s = cfg->policy_listing;
-	p->two_reports_s = cfg->policy_two_reports;
-	ws->wc.zone = cfg->zone;
-	ws->wc.export_dir = export_dir;
-	ws->wc.export_interval_s = export_dir[0] ? cfg->export_interval : 0;
-	/* The config check already refused anything that does not parse. */
-	char buf[CONFIG_STR_MAX];
-	snprintf(buf, sizeof(buf), "%s", cfg->exclude_default);
-	char *save = NULL;
-	size_t n = 0;
-	for (char *tok = strtok_r(buf, ", \t", &save); tok && n < CLI_EXCLUSIONS_MAX;
-	     tok = strtok_r(NULL, ", \t", &save)) {
-		if (ip_prefix_parse(tok, strlen(tok), &ws->excl[n]) == BASE_OK)
-			n++;
+	char msg[CONFIG_STR_MAX + 256] = "";
+	if (become(pw) != 0) {
+		snprintf(msg, sizeof(msg), "user %s: cannot become it: %s", pw->pw_name,
+			 strerror(errno));
 	}
-	ws->wc.default_exclusions = ws->excl;
-	ws->wc.n_default_exclusions = n;
+	for (size_t i = 0; i < n && !msg[0]; i++) {
+		const struct serve_need *d = &needs[i];
+		if (access(d->path, F_OK) != 0 && errno == ENOENT && d->optional)
+			continue;
+		/* open() walks every parent directory as this user, as the service will. */
+		int o = open(d->path, O_RDONLY | O_CLOEXEC | (d->directory ? O_DIRECTORY : 0));
+		if (o < 0 || access(d->path, d->mode) != 0) {
+			snprintf(msg, sizeof(msg), "%s %s: user %s cannot %s it (%s)", d->key,
+				 d->path, pw->pw_name,
+				 d->directory ? "use" : (d->mode & W_OK) ? "write" : "read",
+				 strerror(errno));
+		}
+		if (o >= 0)
+			close(o);
+	}
+	ssize_t w = write(fd, msg, strlen(msg));
+	(void)w;
+}
+
+/* Started as root: the service drops to pw before it opens its store or reloads its file, so
+ * find out now, in one clear line, whether pw can reach them (a parent directory that is not
+ * searchable, a file only root may read), instead of a first reload or a database open that
+ * fails later. 0 when every need is met. */
+static int serve_check_needs(const struct passwd *pw, const struct config *cfg)
+{
+	char db[CONFIG_STR_MAX + 16];
+	snprintf(db, sizeof(db), "%s/trapline.db", cfg->data_dir);
+	struct serve_need needs[3];
+	size_t n = 0;
+	if (cfg->static_file[0])
+		needs[n++] = (struct serve_need){"static_file", cfg->static_file, R_OK, false, false};
+	else {
+		needs[n++] = (struct serve_need){"data_dir", cfg->data_dir, R_OK | W_OK | X_OK, true,
+						 false};
+		needs[n++] = (struct serve_need){"data_dir", db, R_OK | W_OK, false, true};
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		serve_check_needs_child(pw, needs, n, p[1]);
+		_exit(0);
+	}
+	close(p[1]);
+	char msg[CONFIG_STR_MAX + 256];
+	ssize_t got = read(p[0], msg, sizeof(msg) - 1);
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	if (got <= 0)
+		return 0;
+	msg[got] = '\0';
+	fprintf(stderr, "trapline: %s; the service runs as %s once started (config key user)\n",
+		msg, pw->pw_name);
+	return -1;
 }
 
 static void cli_ctl_socket_path(const struct config *cfg, char *buf, size_t cap)
@@ -426,30 +326,28 @@ struct serve_store {
 	struct store *store;
 	struct writer *writer;
 	struct ctl_server *ctl;
-	struct cli_writer_setup ws;
+	struct writer_config wc;
 };
 
-/* Opens the store, starts the writer (which publishes the listings on st->zone before it
- * returns) and the control socket. Returns 0, or 1 after logging why. */
-static int serve_store_start(struct serve_state *st, struct serve_store *ss)
+/* Opens the store, starts the writer (which publishes the listings on zone before it returns)
+ * and the control socket. Returns 0, or 1 after logging why. */
+static int serve_store_start(const struct config *cfg, struct zone_handle *zone,
+			     const struct zone_defaults *defaults, struct serve_store *ss)
 {
-	const struct config *cfg = st->cfg;
 	int rc = store_open(cfg->data_dir, &ss->store);
 	if (rc != STORE_OK) {
 		log_err("main", "cannot open the store data_dir=%s reason=\"%s\"", cfg->data_dir,
 			rc == STORE_EBUSY ? "another trapline holds it" : tl_strerror(rc));
 		return 1;
 	}
-	cli_writer_setup_make(cfg, cfg->data_dir, &ss->ws);
-	rc = writer_start(&ss->ws.wc, ss->store, st->zone, &st->defaults, &ss->writer);
+	writer_config_from(cfg, true, &ss->wc);
+	rc = writer_start(&ss->wc, ss->store, zone, defaults, &ss->writer);
 	if (rc != WRITER_OK) {
 		log_err("main", "cannot start the writer reason=\"%s\"", tl_strerror(rc));
 		goto fail_store;
 	}
-	struct ctl_service svc = {.writer = ss->writer, .zone = st->zone, .zone_name = cfg->zone,
-				  .policy = ss->ws.wc.policy,
-				  .default_exclusions = ss->ws.wc.default_exclusions,
-				  .n_default_exclusions = ss->ws.wc.n_default_exclusions};
+	struct ctl_service svc;
+	ctl_service_init(&svc, cfg, ss->writer, NULL, zone);
 	char path[CONFIG_STR_MAX + 16];
 	cli_ctl_socket_path(cfg, path, sizeof(path));
 	if (ctl_server_start(path, cfg->data_dir, &svc, -1, -1, &ss->ctl) != CTL_OK)
@@ -471,8 +369,44 @@ static void serve_store_stop(struct serve_store *ss)
 	store_close(ss->store);
 }
 
+/* Signals are taken synchronously by the main thread; every thread started from here on
+ * inherits the mask. */
+static void serve_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Until SIGTERM or SIGINT: SIGHUP reloads a static file, and every reload_check_ms the file is
+ * looked at for changes. */
+static void serve_wait(const struct config *cfg, const sigset_t *sigs, struct zone_static *zs)
+{
+	struct timespec tick = {(time_t)(cfg->reload_check_ms / 1000),
+				(long)(cfg->reload_check_ms % 1000) * 1000000L};
+	for (;;) {
+		int sig = sigtimedwait(sigs, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("main", "stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+			return;
+		}
+		if (sig == SIGHUP && zs)
+			zone_static_load(zs, "sighup");
+		else if (zs)
+			zone_static_check(zs);
+	}
+}
+
 static int cmd_serve(int argc, char **argv)
 {
+	if (argc > 0 && is_help(argv[0])) {
+		printf("usage: trapline serve [--config FILE] [options]\n");
+		serve_options_help(stdout);
+		return 0;
+	}
 	struct config cfg;
 	int rc = cli_config_read(argc, argv, &cfg);
 	if (rc)
@@ -481,9 +415,11 @@ static int cmd_serve(int argc, char **argv)
 	log_level_parse(cfg.log_level, &level);
 	log_set_level(level);
 	struct dns_server_config sc;
-	if ((rc = serve_server_config(&cfg, &sc)) != 0)
-		return rc;
-
+	char err[CONFIG_ERR_MAX];
+	if (dns_server_config_from(&cfg, &sc, err, sizeof(err)) != DNS_OK) {
+		fprintf(stderr, "trapline: %s\n", err);
+		return EXIT_USAGE;
+	}
 	struct passwd *pw = NULL;
 	if (geteuid() == 0) {
 		pw = getpwnam(cfg.user);
@@ -492,82 +428,52 @@ static int cmd_serve(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	/* Signals are taken synchronously by the main thread; every thread started from here
-	 * on inherits the mask. */
 	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	serve_signals(&sigs);
 	log_info("main", "starting version=%s zone=%s dns=%s threads=%u static=%s", TRAPLINE_VERSION,
 		 cfg.zone, cfg.dns_listen, sc.threads, cfg.static_file[0] ? cfg.static_file : "-");
-	if (serve_data_dir(&cfg, pw) != 0)
+	/* With a static file the zone is that file and the store is not used. */
+	bool use_store = cfg.static_file[0] == '\0';
+	if (use_store && serve_data_dir(&cfg, pw) != 0)
+		return 1;
+	if (pw && serve_check_needs(pw, &cfg) != 0)
 		return 1;
 
-	struct serve_state st;
-	memset(&st, 0, sizeof(st));
-	st.cfg = &cfg;
-	serve_defaults_make(&cfg, &st.defaults);
-	st.zone = zone_handle_new();
-	if (!st.zone)
+	struct zone_defaults defaults;
+	zone_defaults_from(&cfg, &defaults);
+	struct zone_handle *zone = zone_handle_new();
+	struct zone_static *zs = NULL;
+	if (!zone)
 		return 1;
 	zone_reader_register();
-	/* With a static file the zone is that file, and the store is not used (no writer, no
-	 * control socket). Without one, the writer publishes the store's listings. */
-	bool use_store = cfg.static_file[0] == '\0';
 	struct serve_store ss;
 	memset(&ss, 0, sizeof(ss));
+	struct dns_server *srv = NULL;
+	rc = 1;
 	/* The zone is complete before the first query can arrive. A data file that cannot be
 	 * read at all is fatal at start: serving only the test points would look healthy. */
 	if (!use_store) {
-		int lrc = serve_load(&st, "start");
-		if (lrc != ZONE_OK && lrc != ZONE_EPARSE) {
-			rc = 1;
+		if (zone_static_new(zone, &defaults, cfg.static_file, &zs) != ZONE_OK)
 			goto fail_zone;
-		}
+		int lrc = zone_static_load(zs, "start");
+		if (lrc != ZONE_OK && lrc != ZONE_EPARSE)
+			goto fail_zone;
 	}
-	struct dns_server *srv;
-	if (dns_server_bind(&sc, &srv) != DNS_OK) {
-		rc = 1;
+	if (dns_server_bind(&sc, &srv) != DNS_OK)
 		goto fail_zone;
-	}
 	/* The store is opened as the user the service runs as, so that every file it creates
 	 * (database, WAL, socket) stays writable by it; queries wait in the bound sockets until
 	 * dns_server_start, when the writer has published the listings. */
-	if (serve_drop_privileges(pw) != 0) {
-		rc = 1;
+	if (serve_drop_privileges(pw) != 0)
 		goto fail_server;
-	}
-	if (use_store && serve_store_start(&st, &ss) != 0) {
-		rc = 1;
+	if (use_store && serve_store_start(&cfg, zone, &defaults, &ss) != 0) {
 		use_store = false;
 		goto fail_server;
 	}
-	if (dns_server_start(srv, st.zone) != DNS_OK) {
-		rc = 1;
+	if (dns_server_start(srv, zone) != DNS_OK)
 		goto fail_server;
-	}
 	log_info("main", "ready");
-
-	struct timespec tick = {(time_t)(cfg.reload_check_ms / 1000),
-				(long)(cfg.reload_check_ms % 1000) * 1000000L};
-	for (;;) {
-		int sig = sigtimedwait(&sigs, NULL, &tick);
-		if (sig == SIGTERM || sig == SIGINT) {
-			log_info("main", "stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
-			break;
-		}
-		if (sig == SIGHUP) {
-			if (!use_store)
-				serve_load(&st, "sighup");
-			continue;
-		}
-		if (!use_store)
-			serve_check_static(&st);
-	}
+	serve_wait(&cfg, &sigs, zs);
 	rc = 0;
 	struct dns_stats stats;
 fail_server:
@@ -580,8 +486,9 @@ fail_server:
 			 (unsigned long long)stats.queries, (unsigned long long)stats.answers,
 			 (unsigned long long)stats.dropped);
 fail_zone:
+	zone_static_free(zs);
 	zone_reader_unregister();
-	zone_handle_free(st.zone);
+	zone_handle_free(zone);
 	return rc;
 }
 
@@ -611,20 +518,16 @@ static void cli_who(char *who, size_t cap)
 		snprintf(who, cap, "cli:uid%u", (unsigned)geteuid());
 }
 
-/* No service answers: open the data directory ourselves and run the request through a writer
- * of our own (no DNS), so that the same policy path decides. Returns an exit status. */
-static int cli_run_local(const struct config *cfg, const struct ctl_request *req, FILE *out)
+/* Opens the store of a data directory no service runs on. Returns 0, or an exit status. */
+static int cli_store_open(const struct config *cfg, struct store **out)
 {
-	char who[CTL_WHO_MAX];
-	cli_who(who, sizeof(who));
 	if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
 		fprintf(stderr, "trapline: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
 		return CTL_EXIT_FAIL;
 	}
 	if (cli_become_owner(cfg->data_dir) != 0)
 		return CTL_EXIT_FAIL;
-	struct store *store, *reader;
-	int rc = store_open(cfg->data_dir, &store);
+	int rc = store_open(cfg->data_dir, out);
 	if (rc == STORE_EBUSY) {
 		fprintf(stderr, "trapline: %s is in use by another trapline process, and no service "
 				"answers on its control socket; try again, or stop that process\n",
@@ -636,17 +539,30 @@ static int cli_run_local(const struct config *cfg, const struct ctl_request *req
 			tl_strerror(rc));
 		return CTL_EXIT_FAIL;
 	}
-	int status = CTL_EXIT_FAIL;
+	return 0;
+}
+
+/* No service answers: open the data directory ourselves and run the request through a writer
+ * of our own (no DNS), so that the same policy path decides. Returns an exit status. */
+static int cli_run_local(const struct config *cfg, const struct ctl_request *req, FILE *out)
+{
+	char who[CTL_WHO_MAX];
+	cli_who(who, sizeof(who));
+	struct store *store, *reader;
+	int status = cli_store_open(cfg, &store);
+	if (status)
+		return status;
+	status = CTL_EXIT_FAIL;
 	struct zone_defaults defaults;
-	serve_defaults_make(cfg, &defaults);
-	struct cli_writer_setup ws;
-	cli_writer_setup_make(cfg, "", &ws);
+	zone_defaults_from(cfg, &defaults);
+	struct writer_config *wc = malloc(sizeof(*wc));
 	struct zone_handle *zone = zone_handle_new();
-	if (!zone)
+	if (!wc || !zone)
 		goto fail_store;
+	writer_config_from(cfg, false, wc);
 	zone_reader_register();
 	struct writer *w;
-	rc = writer_start(&ws.wc, store, zone, &defaults, &w);
+	int rc = writer_start(wc, store, zone, &defaults, &w);
 	if (rc != WRITER_OK) {
 		fprintf(stderr, "trapline: cannot start the writer: %s\n", tl_strerror(rc));
 		goto fail_zone;
@@ -656,28 +572,86 @@ static int cli_run_local(const struct config *cfg, const struct ctl_request *req
 		fprintf(stderr, "trapline: cannot read the store: %s\n", tl_strerror(rc));
 		goto fail_writer;
 	}
-	struct ctl_service svc = {.writer = w, .reader = reader, .zone = zone,
-				  .zone_name = cfg->zone, .policy = ws.wc.policy,
-				  .default_exclusions = ws.wc.default_exclusions,
-				  .n_default_exclusions = ws.wc.n_default_exclusions};
+	struct ctl_service svc;
+	ctl_service_init(&svc, cfg, w, reader, zone);
 	status = ctl_execute(&svc, req, who, out, stderr);
 	store_close(reader);
 fail_writer:
 	writer_stop(w);
 fail_zone:
 	zone_reader_unregister();
-	zone_handle_free(zone);
 fail_store:
+	zone_handle_free(zone);
+	free(wc);
 	store_close(store);
 	return status;
 }
 
+/* Where an operator's command sends its answer, and its own options. */
+struct cli_ctl_args {
+	const char *out_path; /* export --out */
+	bool help;
+};
+
+/* One option of an operator's command: --data, --config, export's --out, or a request key. */
+static int cli_ctl_option(const struct ctl_command *c, int argc, char **argv, int *i,
+			  struct config *cfg, struct ctl_request *req, struct cli_ctl_args *a)
+{
+	char flag[64], err[CTL_ERR_MAX];
+	const char *value = cli_flag_split(argv[*i], flag, sizeof(flag));
+	const char *key = flag + 2;
+	bool ours = strcmp(key, "data") == 0 || strcmp(key, "config") == 0 ||
+		    (strcmp(key, "out") == 0 && strcmp(c->name, "export") == 0);
+	if (!ours && !ctl_key_known(key)) {
+		fprintf(stderr, "trapline: unknown option '%s' (see trapline %s --help)\n", flag,
+			c->words);
+		return EXIT_USAGE;
+	}
+	if (!ours && ctl_key_is_flag(key)) {
+		if (value) {
+			fprintf(stderr, "trapline: %s takes no value\n", flag);
+			return EXIT_USAGE;
+		}
+		value = "1";
+	} else if (!value) {
+		if (*i + 1 >= argc) {
+			fprintf(stderr, "trapline: %s needs a value\n", flag);
+			return EXIT_USAGE;
+		}
+		value = argv[++*i];
+	}
+	if (strcmp(key, "config") == 0)
+		return 0; /* read first, by cli_config_file */
+	if (strcmp(key, "data") == 0) {
+		if (config_set(cfg, "data_dir", value, err, sizeof(err)) != BASE_OK) {
+			fprintf(stderr, "trapline: --data: %s\n", err);
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (strcmp(key, "out") == 0) {
+		a->out_path = value;
+		return 0;
+	}
+	if (ctl_request_set(req, key, value, err, sizeof(err)) != CTL_OK) {
+		fprintf(stderr, "trapline: %s\n", err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 /* Reads the arguments of an operator's command into cfg (--config, --data) and req. Returns 0
  * or EXIT_USAGE after printing what is wrong. */
-static int cli_ctl_args(const struct cli_command *c, int argc, char **argv, struct config *cfg,
-			struct ctl_request *req, const char **out_path)
+static int cli_ctl_args(const struct ctl_command *c, int argc, char **argv, struct config *cfg,
+			struct ctl_request *req, struct cli_ctl_args *a)
 {
 	char err[CTL_ERR_MAX];
+	for (int i = 0; i < argc; i++) {
+		if (is_help(argv[i])) {
+			a->help = true;
+			return 0;
+		}
+	}
 	int rc = cli_config_file(argc, argv, cfg);
 	if (rc)
 		return rc;
@@ -685,43 +659,20 @@ static int cli_ctl_args(const struct cli_command *c, int argc, char **argv, stru
 		fprintf(stderr, "trapline: %s\n", err);
 		return EXIT_USAGE;
 	}
-	ctl_request_init(req, c->ctl, err, sizeof(err));
+	ctl_request_init(req, c->name, err, sizeof(err));
 	bool have_positional = false;
 	for (int i = 0; i < argc; i++) {
-		char flag[64];
-		const char *value = cli_flag_split(argv[i], flag, sizeof(flag));
-		if (strncmp(flag, "--", 2) != 0) {
-			if (!c->positional || have_positional) {
-				fprintf(stderr, "trapline: %s: unexpected argument '%s'\n", c->ctl,
-					argv[i]);
-				return EXIT_USAGE;
-			}
-			have_positional = true;
-			value = argv[i];
-			snprintf(flag, sizeof(flag), "--%s", c->positional);
-		} else if (strcmp(flag, "--json") == 0 || strcmp(flag, "--remove") == 0) {
-			value = "1";
-		} else if (!value) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "trapline: %s needs a value\n", flag);
-				return EXIT_USAGE;
-			}
-			value = argv[++i];
-		}
-		if (strcmp(flag, "--config") == 0)
-			continue;
-		if (strcmp(flag, "--data") == 0) {
-			if (config_set(cfg, "data_dir", value, err, sizeof(err)) != BASE_OK) {
-				fprintf(stderr, "trapline: --data: %s\n", err);
-				return EXIT_USAGE;
-			}
+		if (strncmp(argv[i], "--", 2) == 0) {
+			if ((rc = cli_ctl_option(c, argc, argv, &i, cfg, req, a)) != 0)
+				return rc;
 			continue;
 		}
-		if (strcmp(flag, "--out") == 0 && strcmp(c->ctl, "export") == 0) {
-			*out_path = value;
-			continue;
+		if (!c->positional || have_positional) {
+			fprintf(stderr, "trapline: %s: unexpected argument '%s'\n", c->words, argv[i]);
+			return EXIT_USAGE;
 		}
-		if (ctl_request_set(req, flag + 2, value, err, sizeof(err)) != CTL_OK) {
+		have_positional = true;
+		if (ctl_request_set(req, c->positional, argv[i], err, sizeof(err)) != CTL_OK) {
 			fprintf(stderr, "trapline: %s\n", err);
 			return EXIT_USAGE;
 		}
@@ -748,19 +699,23 @@ static int cli_out_finish(FILE *f, const char *path, const char *tmp, int status
 	return status;
 }
 
-static int cmd_ctl(const struct cli_command *c, int argc, char **argv)
+static int cmd_ctl(const struct ctl_command *c, int argc, char **argv)
 {
 	struct config cfg;
 	struct ctl_request req;
-	const char *out_path = NULL;
-	int rc = cli_ctl_args(c, argc, argv, &cfg, &req, &out_path);
+	struct cli_ctl_args a = {NULL, false};
+	int rc = cli_ctl_args(c, argc, argv, &cfg, &req, &a);
 	if (rc)
 		return rc;
+	if (a.help) {
+		ctl_command_help(stdout, c);
+		return 0;
+	}
 	log_set_level(LOG_LEVEL_WARN);
 	FILE *out = stdout;
 	char tmp[CONFIG_STR_MAX + 8];
-	if (out_path) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp", out_path);
+	if (a.out_path) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp", a.out_path);
 		out = fopen(tmp, "w");
 		if (!out) {
 			fprintf(stderr, "trapline: cannot write %s: %s\n", tmp, strerror(errno));
@@ -778,14 +733,16 @@ static int cmd_ctl(const struct cli_command *c, int argc, char **argv)
 			rc == CTL_EIO ? ": " : "", rc == CTL_EIO ? strerror(errno) : "");
 		status = CTL_EXIT_FAIL;
 	}
-	return cli_out_finish(out, out_path, tmp, status);
+	return cli_out_finish(out, a.out_path, tmp, status);
 }
+
+/* ---- the binary's own commands ---------------------------------------------- */
 
 static int cmd_check_config(int argc, char **argv)
 {
-	if (argc != 1) {
-		fprintf(stderr, "usage: trapline check-config FILE\n");
-		return EXIT_USAGE;
+	if (argc != 1 || is_help(argv[0])) {
+		fprintf(argc == 1 ? stdout : stderr, "usage: trapline check-config FILE\n");
+		return argc == 1 ? 0 : EXIT_USAGE;
 	}
 	struct config cfg;
 	config_defaults(&cfg);
@@ -800,48 +757,72 @@ static int cmd_check_config(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_config_template(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	config_template(stdout);
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("trapline %s\n", TRAPLINE_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc == 0) {
+		usage(stdout);
+		return 0;
+	}
+	int used = 0;
+	const struct ctl_command *c = ctl_command_match(argc, argv, &used);
+	if (c) {
+		ctl_command_help(stdout, c);
+		return 0;
+	}
+	for (size_t i = 0; i < N_CLI_COMMANDS; i++) {
+		if (strcmp(argv[0], cli_commands[i].word) == 0) {
+			printf("usage: trapline %s %s\n  %s\n", cli_commands[i].word,
+			       cli_commands[i].usage, cli_commands[i].help);
+			if (cli_commands[i].main == cmd_serve)
+				serve_options_help(stdout);
+			return 0;
+		}
+	}
+	fprintf(stderr, "trapline: no command '%s' (see trapline help)\n", argv[0]);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	const char *cmd = argv[1];
-	if (strcmp(cmd, "serve") == 0)
-		return cmd_serve(argc - 2, argv + 2);
-	if (strcmp(cmd, "check-config") == 0)
-		return cmd_check_config(argc - 2, argv + 2);
-	/* A word's rows with a sub-command come first ("reputation list"); a row without one
-	 * ("reputation CIDR ...") takes what is left. */
-	const struct cli_command *missed = NULL;
-	for (size_t i = 0; i < N_CTL_COMMANDS; i++) {
-		const struct cli_command *c = &ctl_commands[i];
-		if (strcmp(cmd, c->word) != 0)
-			continue;
-		if (!c->sub)
-			return cmd_ctl(c, argc - 2, argv + 2);
-		if (argc >= 3 && strcmp(argv[2], c->sub) == 0)
-			return cmd_ctl(c, argc - 3, argv + 3);
-		missed = c;
+	if (is_help(argv[1]) || strcmp(argv[1], "--version") == 0)
+		return is_help(argv[1]) ? cmd_help(0, NULL) : cmd_version(0, NULL);
+	for (size_t i = 0; i < N_CLI_COMMANDS; i++)
+		if (strcmp(argv[1], cli_commands[i].word) == 0)
+			return cli_commands[i].main(argc - 2, argv + 2);
+	int used = 0;
+	const struct ctl_command *c = ctl_command_match(argc - 1, argv + 1, &used);
+	if (c)
+		return cmd_ctl(c, argc - 1 - used, argv + 1 + used);
+	/* The first word of a longer command ("evidence"): show what it takes. */
+	size_t n, len = strlen(argv[1]);
+	const struct ctl_command *all = ctl_commands(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(all[i].words, argv[1], len) == 0 && all[i].words[len] == ' ') {
+			fprintf(stderr, "trapline: %s needs a sub-command\n", argv[1]);
+			ctl_command_help(stderr, &all[i]);
+			return EXIT_USAGE;
+		}
 	}
-	if (missed) {
-		fprintf(stderr, "usage: trapline %s %s %s\n", missed->word, missed->sub,
-			missed->usage);
-		return EXIT_USAGE;
-	}
-	if (strcmp(cmd, "config-template") == 0) {
-		config_template(stdout);
-		return 0;
-	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("trapline %s\n", TRAPLINE_VERSION);
-		return 0;
-	}
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	fprintf(stderr, "trapline: unknown command '%s'\n", cmd);
-	usage(stderr);
+	fprintf(stderr, "trapline: unknown command '%s' (see trapline help)\n", argv[1]);
 	return EXIT_USAGE;
 }

@@ -213,6 +213,11 @@ void config_template(FILE *f);
 /* Parses a dns_listen list into at most max addresses. BASE_EINVAL names the bad item in err. */
 int config_listen_parse(const char *list, struct sockaddr_storage *addrs, socklen_t *lens,
 			unsigned max, unsigned *n, char *err, size_t errcap);
+/* Parses a comma-separated list of prefixes (exclude_default, ...) into out[0..max) (out may be
+ * NULL: check only); *n is their number. BASE_EINVAL names the bad item (or too many) in err. */
+#define CONFIG_PREFIX_MAX 128
+int config_cidrs_parse(const char *list, struct ip_prefix *out, unsigned max, unsigned *n,
+		       char *err, size_t errcap);
 /* One NAME=ADDRESS pair of the ns_addr key: the address of a name server inside the zone. */
 #define CONFIG_NS_ADDR_MAX 32      /* pairs in all */
 #define CONFIG_NS_ADDR_PER_NAME 4  /* addresses of one name, IPv4 and IPv6 together */

@@ -237,9 +237,7 @@ int config_listen_parse(const char *list, struct sockaddr_storage *addrs, sockle
 
 static int cidr_item(char *tok, unsigned i, void *arg, char *err, size_t errcap)
 {
-	(void)i;
-	(void)arg;
-	struct ip_prefix p;
+	struct ip_prefix p, *out = arg;
 	int rc = ip_prefix_parse(tok, strlen(tok), &p);
 	if (rc == BASE_ERANGE) {
 		snprintf(err, errcap, "'%s' has host bits set", tok);
@@ -249,13 +247,21 @@ static int cidr_item(char *tok, unsigned i, void *arg, char *err, size_t errcap)
 		snprintf(err, errcap, "'%s' is not ADDR/LEN", tok);
 		return BASE_EINVAL;
 	}
+	if (out)
+		out[i] = p;
 	return BASE_OK;
+}
+
+int config_cidrs_parse(const char *list, struct ip_prefix *out, unsigned max, unsigned *n,
+		       char *err, size_t errcap)
+{
+	return config_list_each(list, max, "prefixes", cidr_item, out, n, err, errcap);
 }
 
 static int config_cidrs_check(const char *list, char *why, size_t cap)
 {
 	unsigned n;
-	return config_list_each(list, UINT_MAX, "prefixes", cidr_item, NULL, &n, why, cap);
+	return config_cidrs_parse(list, NULL, CONFIG_PREFIX_MAX, &n, why, cap);
 }
 
 /* Splits "NAME=ADDR" and parses both halves. */

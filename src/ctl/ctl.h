@@ -1,6 +1,7 @@
-/* ctl.h - the operator's commands (evidence add, check, list, delist, exclude, rebuild, export,
- * explain, reputation): their requests, the one-line control protocol, the handlers both the
- * control socket of a running service and the in-process path of the CLI run, and the socket. */
+/* ctl.h - the operator's commands: one table describes each (its words on the command line,
+ * keys, usage, handler); each answers with data (a struct) that is printed as text or as JSON;
+ * the control socket of a running service and the CLI's in-process path run the same handlers,
+ * and the web reads through the same queries (ctl_query_status). */
 #ifndef TRAPLINE_CTL_H
 #define TRAPLINE_CTL_H
 
@@ -9,12 +10,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "base/base.h"
+#include <jansson.h>
 
+#include "base/base.h"
 #include "policy/policy.h"
 #include "store/store.h"
+#include "writer/writer.h"
 
-struct writer;
 struct zone_handle;
 
 /* The codes of the one error space (base.h) that ctl functions return. */
@@ -27,7 +29,6 @@ enum ctl_err {
 	CTL_EPROTO = TL_EPROTO,         /* the other side does not speak the protocol */
 };
 
-
 /* Exit statuses of the commands (and the status a service answers with). */
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_FAIL 1  /* the store or the writer failed */
@@ -38,30 +39,49 @@ enum ctl_err {
 #define CTL_WHO_MAX 64
 #define CTL_POINTS_MAX 1e9 /* reputation points: beyond it is a typo, not a policy */
 
-enum ctl_cmd {
-	CTL_CMD_NONE = 0,
-	CTL_CMD_EVIDENCE_ADD,
-	CTL_CMD_CHECK,
-	CTL_CMD_LIST,
-	CTL_CMD_DELIST,
-	CTL_CMD_EXCLUDE,
-	CTL_CMD_REBUILD,
-	CTL_CMD_EXPORT,
-	CTL_CMD_EXPLAIN,
-	CTL_CMD_REPUTATION,
-	CTL_CMD_REPUTATION_LIST,
+/* ---- the command table ------------------------------------------------------------- */
+
+struct ctl_run;
+
+/* One operator's command. Adding a command is adding a row (ctl_cmd.c) and its handler. */
+struct ctl_command {
+	const char *name;       /* in the control protocol: "evidence-add" */
+	const char *words;      /* on the command line: "evidence add" */
+	const char *positional; /* the key of its one positional argument ("ip", "cidr"), or NULL */
+	const char *keys;       /* the keys it takes, space separated ("json" where it prints) */
+	const char *required;   /* the keys it needs */
+	const char *usage;      /* its arguments after the words, for help */
+	const char *help;       /* what it does, one line */
+	int (*run)(struct ctl_run *r); /* the handler: returns an exit status */
 };
+
+/* The rows in the order help shows them. */
+const struct ctl_command *ctl_commands(size_t *n);
+/* The row named name in the protocol; NULL if none. */
+const struct ctl_command *ctl_command_by_name(const char *name);
+/* The row whose words start argv[0..argc): the longest match ("reputation list" before
+ * "reputation"); *used gets the number of words. NULL if none. */
+const struct ctl_command *ctl_command_match(int argc, char *const *argv, int *used);
+/* Whether the command takes key; whether key is a flag that takes no value (json, remove). */
+bool ctl_command_takes(const struct ctl_command *c, const char *key);
+bool ctl_key_is_flag(const char *key);
+/* Whether any command takes key (for "unknown option" against "not for this command"). */
+bool ctl_key_known(const char *key);
+/* "usage: trapline WORDS USAGE" and the help line, for `trapline WORDS --help`. */
+void ctl_command_help(FILE *f, const struct ctl_command *c);
+
+/* ---- requests ------------------------------------------------------------------------ */
 
 enum ctl_format { CTL_FORMAT_NONE = 0, CTL_FORMAT_RBLDNSD = 1, CTL_FORMAT_BIND = 2 };
 
 /* A parsed request. Fields a command does not take stay zero. Times are seconds since the
  * epoch; at == 0 means "now" (the service's clock, time_now). */
 struct ctl_request {
-	enum ctl_cmd cmd;
+	const struct ctl_command *cmd;
 	bool has_ip;
 	uint8_t ip[16];              /* IPv4 mapped, as the store keeps it */
 	bool has_prefix;
-	struct ip_prefix prefix;  /* exclude */
+	struct ip_prefix prefix;     /* exclude, reputation */
 	enum store_kind kind;        /* 0: not given */
 	bool has_class;
 	enum store_class cls;
@@ -72,18 +92,16 @@ struct ctl_request {
 	bool has_why;
 	char why[STORE_TEXT_MAX];
 	enum ctl_format format;      /* export */
-	bool json;                   /* list */
+	bool json;                   /* print the answer as JSON */
 };
 
-/* The protocol name of a command ("evidence-add", "check", ...); NULL for an unknown one. */
-const char *ctl_cmd_name(enum ctl_cmd cmd);
 /* Starts a request for the command named name (protocol name); CTL_EINVAL if unknown. */
 int ctl_request_init(struct ctl_request *req, const char *name, char *err, size_t errcap);
-/* Sets one argument from its text ("ip", "kind", "class", "at", "cidr", "until", "why",
- * "format", "json", "points", "remove" (the same as points=0)). Checks what can be checked
- * without a clock: the address parses, a CIDR has no host bits, a time is ISO 8601, points are
- * a plain decimal from 0 to CTL_POINTS_MAX, the command takes the key. CTL_EINVAL with a
- * one-line message in err otherwise. */
+/* Sets one argument from its text (the keys of the command table: "ip", "kind", "class",
+ * "at", "cidr", "until", "why", "format", "json", "points", "remove" (the same as points=0)).
+ * Checks what can be checked without a clock: the address parses, a CIDR has no host bits, a
+ * time is ISO 8601, points are a plain decimal from 0 to CTL_POINTS_MAX, the command takes the
+ * key. CTL_EINVAL with a one-line message in err otherwise. */
 int ctl_request_set(struct ctl_request *req, const char *key, const char *value, char *err,
 		    size_t errcap);
 /* Checks the request as a whole against now: required arguments given (--ip, --kind, --why,
@@ -100,31 +118,114 @@ int ctl_request_format(const struct ctl_request *req, char *buf, size_t cap);
 int ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *err,
 		      size_t errcap);
 
-/* What a command runs against: a running service's, or the CLI's own writer when no service
- * runs. reader is a store handle used only by the thread that calls ctl_execute (the control
- * socket's thread opens its own read-only one), so reads never share the writer's connection. */
+/* ---- what a command runs against ------------------------------------------------------ */
+
+/* A running service's parts, or the CLI's own writer when no service runs. reader is a store
+ * handle used only by the thread that calls ctl_execute (the control socket's thread opens its
+ * own read-only one), so reads never share the writer's connection. */
 struct ctl_service {
 	struct writer *writer;
 	struct store *reader;
-	struct zone_handle *zone;   /* the caller is a registered zone reader (export) */
+	struct zone_handle *zone; /* the caller is a registered zone reader (export) */
 	const char *zone_name;
 	struct policy_config policy;
-	const struct ip_prefix *default_exclusions;
+	struct ip_prefix default_exclusions[CONFIG_PREFIX_MAX];
 	size_t n_default_exclusions;
 };
 
-/* Runs req: writes through writer_submit, reads from reader. Output goes to out, a one-line
- * error message ("trapline: ...") to err. who names the operator for the audit log. Returns
- * an exit status: CTL_EXIT_OK, CTL_EXIT_USAGE (bad input, nothing changed) or CTL_EXIT_FAIL. */
+/* Fills svc's settings from cfg (zone, the policy_* keys, exclude_default) beside writer,
+ * reader and zone (cfg must outlive svc: zone_name points into it). */
+void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct writer *writer,
+		      struct store *reader, struct zone_handle *zone);
+
+/* Runs req: writes through the writer, reads from svc->reader. The answer goes to out as text,
+ * or as JSON when req->json; a one-line error message ("trapline: ...") to err. who names the
+ * operator for the audit log. Returns an exit status: CTL_EXIT_OK, CTL_EXIT_USAGE (bad input,
+ * nothing changed) or CTL_EXIT_FAIL. */
 int ctl_execute(const struct ctl_service *svc, const struct ctl_request *req, const char *who,
 		FILE *out, FILE *err);
 
-/* The control socket of a running service: an AF_UNIX stream socket at path, mode 0600,
- * answered by one thread, one request per connection. A socket file left by a killed process
- * (nothing accepts on it) is replaced; one a live process answers on is CTL_EIO with errno
- * EADDRINUSE. svc is copied, but what it points to must outlive the server; the server opens
- * its own read-only store handle on data_dir and ignores svc->reader. uid/gid: owner given to
- * the socket file (-1: leave it). */
+/* ---- answers as data ------------------------------------------------------------------ */
+
+/* What the list knows about one address at one moment: the answer of `check`, of the lookup
+ * page and of the JSON API. Everything comes from one gathering of the facts
+ * (writer_facts_read) and one evaluation of the policy at `at`, the same the writer decides
+ * with, so DNS and every explanation agree. */
+struct ctl_status {
+	uint8_t ip[16];
+	int64_t at;                /* when it was evaluated */
+	bool listed;
+	enum policy_reason reason; /* POLICY_REASON_NONE when not listed */
+	int64_t listed_since;      /* when this listing began (0: not listed, or not stored yet) */
+	int64_t expires_at;        /* listed: when it ends unless new evidence arrives; not listed
+				      because it expired: when it did; otherwise 0 */
+	double score, threshold;
+	uint32_t traps, reports;   /* pieces the policy counts now */
+	const char *why_not;       /* NULL when listed (a static string) */
+	uint32_t store_traps, store_reports; /* every piece in the store, counted or not */
+	uint32_t trap_classes[STORE_CLASS_UNKNOWN + 1]; /* counted trap hits per class */
+	uint32_t traps_24h, reports_24h, traps_7d, reports_7d; /* received in the last day, week */
+	bool excluded;
+	bool excluded_by_default;  /* by exclude_default (no row, no reason but the config) */
+	struct ip_prefix exclusion;
+	int64_t exclusion_until;   /* 0: for ever */
+	char exclusion_why[STORE_TEXT_MAX];
+	bool has_reputation;
+	struct ip_prefix reputation; /* the most specific prefix with points covering ip */
+	double reputation_points;
+	char reputation_why[STORE_TEXT_MAX];
+	int64_t delisted_at;       /* the latest delisting (0: none) */
+	char delist_why[STORE_TEXT_MAX];
+};
+
+/* One piece of evidence as explain shows it. */
+struct ctl_piece {
+	int64_t received_at;
+	bool trap;
+	enum store_class cls;
+	bool counted;
+	double weight;      /* a counted report's weight; 0 for trap hits (scored together) */
+	const char *note;   /* why it is not counted ("older than the window", "before the
+			       delisting"), NULL when counted; a static string */
+};
+
+/* `explain`: the status and the computation behind it. */
+struct ctl_explain {
+	struct ctl_status status;
+	struct policy_config policy;
+	struct policy_result result;
+	struct policy_context ctx;
+	struct policy_evidence *ev; /* owned */
+	struct ctl_piece *pieces;   /* owned, n of them, oldest first */
+	size_t n;
+};
+
+/* The status of ip at now, read from reader (a store connection of the caller's thread).
+ * CTL_OK, or an error of the store or CTL_ENOMEM. */
+int ctl_query_status(const struct ctl_service *svc, struct store *reader, const uint8_t ip[16],
+		     int64_t now, struct ctl_status *out);
+/* The same with the computation; free it with ctl_explain_free. */
+int ctl_query_explain(const struct ctl_service *svc, struct store *reader, const uint8_t ip[16],
+		      int64_t now, struct ctl_explain *out);
+void ctl_explain_free(struct ctl_explain *e);
+
+/* The JSON of each answer (docs/api.md has their shapes); the caller owns the value. NULL
+ * when out of memory. */
+json_t *ctl_status_json(const struct ctl_status *s);
+json_t *ctl_explain_json(const struct ctl_explain *e);
+json_t *ctl_listing_json(const struct store_listing *l);
+json_t *ctl_reputation_json(const struct store_reputation *r);
+/* The text of each, as the commands print it. */
+void ctl_status_text(FILE *f, const struct ctl_status *s);
+void ctl_explain_text(FILE *f, const struct ctl_explain *e);
+
+/* ---- the control socket ---------------------------------------------------------------- */
+
+/* An AF_UNIX stream socket at path, mode 0600, answered by one thread, one request per
+ * connection. A socket file left by a killed process (nothing accepts on it) is replaced; one a
+ * live process answers on is CTL_EIO with errno EADDRINUSE. svc is copied, but what it points
+ * to must outlive the server; the server opens its own read-only store handle on data_dir and
+ * ignores svc->reader. uid/gid: owner given to the socket file (-1: leave it). */
 struct ctl_server;
 int ctl_server_start(const char *path, const char *data_dir, const struct ctl_service *svc,
 		     int uid, int gid, struct ctl_server **out);

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "ctl.h"
+#include "ctl_internal.h"
 #include "zone/zone.h"
 
 /* A request and its answer are small and local; a client that stalls longer is gone. */
@@ -120,7 +120,7 @@ static void conn_serve(struct ctl_server *srv, int fd)
 	} else {
 		who_of(fd, who, sizeof(who));
 		status = ctl_execute(&srv->svc, &req, who, out, err);
-		log_info("ctl", "request cmd=%s who=%s status=%d", ctl_cmd_name(req.cmd), who,
+		log_info("ctl", "request cmd=%s who=%s status=%d", req.cmd->name, who,
 			 status);
 	}
 	fflush(out);

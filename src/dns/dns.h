@@ -75,6 +75,12 @@ struct dns_server_config {
 	unsigned udp_spin_us;    /* a UDP worker polls an empty queue this long before it sleeps */
 };
 
+/* The server's settings from the configuration: zone, edns_udp_max, dns_listen, threads (0:
+ * one per core), tcp_max_conns, tcp_idle_ms, udp_spin_us. DNS_EINVAL with "KEY: problem" in
+ * err when dns_listen names more addresses than DNS_LISTEN_MAX. */
+int dns_server_config_from(const struct config *cfg, struct dns_server_config *sc, char *err,
+			   size_t errcap);
+
 struct dns_server;
 
 /* Creates and binds every socket (UDP: cfg->threads per address; TCP: one per address) but

@@ -3,12 +3,33 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/base.h"
 #include "dns_server_priv.h"
+
+int dns_server_config_from(const struct config *cfg, struct dns_server_config *sc, char *err,
+			   size_t errcap)
+{
+	memset(sc, 0, sizeof(*sc));
+	snprintf(sc->dns.zone, sizeof(sc->dns.zone), "%s", cfg->zone);
+	sc->dns.edns_udp_max = (uint16_t)cfg->edns_udp_max;
+	char why[CONFIG_ERR_MAX];
+	if (config_listen_parse(cfg->dns_listen, sc->listen, sc->listen_len, DNS_LISTEN_MAX,
+				&sc->n_listen, why, sizeof(why)) != BASE_OK) {
+		snprintf(err, errcap, "dns_listen: %s", why);
+		return DNS_EINVAL;
+	}
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	sc->threads = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 1);
+	sc->tcp_max_conns = cfg->tcp_max_conns;
+	sc->tcp_idle_ms = cfg->tcp_idle_ms;
+	sc->udp_spin_us = cfg->udp_spin_us;
+	return DNS_OK;
+}
 
 /* Socket buffers big enough to absorb a burst of a few thousand queries while a worker is
  * busy; measured: the default 208 KiB drops packets under a qblast burst at -q 100+. */

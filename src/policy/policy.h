@@ -23,7 +23,7 @@ enum policy_reason {
 
 const char *policy_reason_name(enum policy_reason r); /* "traps", "reports", "both", "none" */
 
-/* Every number of the criteria (defaults: SpamCop's published rules). */
+/* Every number of the criteria (defaults: SpamCop's published rules, in the config schema). */
 struct policy_config {
 	double report_fresh;         /* weight of a report for mail received just now (4) */
 	double report_old;           /* weight at report_decay_s and older (1) */
@@ -39,12 +39,17 @@ struct policy_config {
 	uint32_t two_reports_s;      /* 12 h: the most a listing on two reports (and nothing else) lasts */
 };
 
+/* The criteria the configuration sets (the policy_* keys). */
+void policy_config_from(const struct config *cfg, struct policy_config *out);
+/* The shipped criteria: the policy_* keys' defaults in the config schema, the one place they
+ * are written down. */
 void policy_config_defaults(struct policy_config *c);
 
 /* One piece of evidence, as the policy sees it. */
 struct policy_evidence {
 	int64_t received_at;
-	bool trap; /* a spamtrap hit; otherwise a user report */
+	bool trap;   /* a spamtrap hit; otherwise a user report */
+	uint8_t cls; /* the store's class (spam, bounce, ...): carried for explanations, not scored */
 };
 
 /* What else decides: exclusions, a moderator's delisting, reputation. */

@@ -3,25 +3,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "policy.h"
 
 /* Sums of binary fractions (2.5 + 2.5, 0.7 + 0.1) can land a few ulps under a threshold they
  * reach on paper; the score is never rounded, so the comparison forgives this much. */
 #define POLICY_EPSILON 1e-9
 
+void policy_config_from(const struct config *cfg, struct policy_config *out)
+{
+	out->report_fresh = cfg->policy_report_fresh;
+	out->report_old = cfg->policy_report_old;
+	out->report_decay_s = cfg->policy_report_decay;
+	out->window_s = cfg->policy_window;
+	out->trap_square_from = cfg->policy_trap_square_from;
+	out->trap_weight = cfg->policy_trap_weight;
+	out->threshold = cfg->policy_threshold;
+	out->min_evidence = cfg->policy_min_evidence;
+	out->listing_s = cfg->policy_listing;
+	out->two_reports_s = cfg->policy_two_reports;
+}
+
 void policy_config_defaults(struct policy_config *c)
 {
-	/* SpamCop's published rules (issue 4). */
-	c->report_fresh = 4.0;
-	c->report_old = 1.0;
-	c->report_decay_s = 48 * 3600;
-	c->window_s = 7 * 86400;
-	c->trap_square_from = 6;
-	c->trap_weight = 5.0;
-	c->threshold = 5.0;
-	c->min_evidence = 2;
-	c->listing_s = 24 * 3600;
-	c->two_reports_s = 12 * 3600;
+	struct config *cfg = malloc(sizeof *cfg); /* about 10 KiB: not for a thread's stack */
+	if (!cfg) {
+		memset(c, 0, sizeof *c);
+		return;
+	}
+	config_defaults(cfg);
+	policy_config_from(cfg, c);
+	free(cfg);
 }
 
 const char *policy_reason_name(enum policy_reason r)

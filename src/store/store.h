@@ -167,9 +167,6 @@ int store_reputation_get(struct store *s, const struct ip_prefix *prefix,
 /* Calls fn for every row, ordered by address then prefix length; fn returns non-zero to stop. */
 int store_reputation_foreach(struct store *s,
 			     int (*fn)(const struct store_reputation *r, void *arg), void *arg);
-/* The row that applies to ip: the most specific (longest) prefix covering it, as the writer
- * decides. STORE_ENOTFOUND when no prefix covers ip. */
-int store_reputation_for_ip(struct store *s, const uint8_t ip[16], struct store_reputation *out);
 
 /* Appends to the audit log (who did what to which target, and why). Never updated or deleted. */
 int store_audit_add(struct store *s, int64_t at, const char *who, const char *what,

@@ -401,34 +401,6 @@ int store_reputation_foreach(struct store *s,
 	return STORE_OK;
 }
 
-struct reputation_find {
-	const uint8_t *ip;
-	struct store_reputation *best;
-	bool hit;
-};
-
-static int reputation_match(const struct store_reputation *r, void *arg)
-{
-	struct reputation_find *f = arg;
-	if (ip_prefix_covers(&r->prefix, f->ip) && (!f->hit || r->prefix.plen > f->best->prefix.plen)) {
-		*f->best = *r;
-		f->hit = true;
-	}
-	return 0;
-}
-
-int store_reputation_for_ip(struct store *s, const uint8_t ip[16], struct store_reputation *out)
-{
-	if (!s || !ip || !out)
-		return STORE_EINVAL;
-	/* A few rows an operator typed in: a scan is simpler than prefix arithmetic in SQL. */
-	struct reputation_find f = { .ip = ip, .best = out, .hit = false };
-	int rc = store_reputation_foreach(s, reputation_match, &f);
-	if (rc != STORE_OK)
-		return rc;
-	return f.hit ? STORE_OK : STORE_ENOTFOUND;
-}
-
 /* ---- audit ----------------------------------------------------------------- */
 
 int store_audit_add(struct store *s, int64_t at, const char *who, const char *what,

@@ -325,6 +325,22 @@ static char *dup_or_empty(const char *s)
 	return strdup(s ? s : "");
 }
 
+void writer_config_from(const struct config *cfg, bool exports, struct writer_config *out)
+{
+	memset(out, 0, sizeof *out);
+	policy_config_from(cfg, &out->policy);
+	out->zone = cfg->zone;
+	out->export_dir = exports ? cfg->data_dir : "";
+	out->export_interval_s = exports ? cfg->export_interval : 0;
+	/* The schema checked the list when it was set: it parses. */
+	unsigned n = 0;
+	char err[CONFIG_ERR_MAX];
+	if (config_cidrs_parse(cfg->exclude_default, out->default_exclusions, CONFIG_PREFIX_MAX, &n,
+			       err, sizeof err) != BASE_OK)
+		log_err("writer", "exclude_default ignored reason=\"%s\"", err);
+	out->n_default_exclusions = n;
+}
+
 static int writer_copy_config(struct writer *w, const struct writer_config *cfg,
 			      const struct zone_defaults *defaults)
 {
@@ -344,14 +360,7 @@ static int writer_copy_config(struct writer *w, const struct writer_config *cfg,
 	w->cfg.export_dir = w->export_dir;
 	if (!w->zone_name || !w->export_dir)
 		return WRITER_ENOMEM;
-	if (cfg->n_default_exclusions > 0) {
-		w->defexcl = calloc(cfg->n_default_exclusions, sizeof *w->defexcl);
-		if (!w->defexcl)
-			return WRITER_ENOMEM;
-		memcpy(w->defexcl, cfg->default_exclusions,
-		       cfg->n_default_exclusions * sizeof *w->defexcl);
-	}
-	w->cfg.default_exclusions = w->defexcl;
+	/* The default exclusions are copied into the rules by writer_load. */
 	w->defaults = *defaults;
 	if (defaults->txt) {
 		w->default_txt = strdup(defaults->txt);
@@ -370,7 +379,6 @@ static void writer_free(struct writer *w)
 	free(w->q);
 	free(w->zone_name);
 	free(w->export_dir);
-	free(w->defexcl);
 	free(w->default_txt);
 	free(w);
 }

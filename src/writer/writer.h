@@ -54,9 +54,58 @@ struct writer_config {
 	size_t queue_max;              /* events waiting at most; producers block beyond (default 65536) */
 	size_t batch_max;              /* events per transaction at most (default 1024) */
 	uint32_t batch_wait_ms;        /* posted events wait this long for company (0: 50 ms) */
-	const struct ip_prefix *default_exclusions; /* never listed (loopback, RFC 1918, ...) */
+	struct ip_prefix default_exclusions[CONFIG_PREFIX_MAX]; /* never listed (loopback, ...) */
 	size_t n_default_exclusions;
 };
+
+/* The writer's settings from the configuration: the policy_* keys, zone, exclude_default, and
+ * exports into data_dir every export_interval when exports is true (the service), none when
+ * false (a command working on the data directory). cfg must outlive the writer's start. */
+void writer_config_from(const struct config *cfg, bool exports, struct writer_config *out);
+
+/* ---- what the policy weighs about one address --------------------------------------
+ * The writer decides with these, and check, explain and the lookup page explain with the very
+ * same, so that DNS and every page that explains it can never disagree. */
+
+/* The rules beside the evidence: exclusions (the configuration's defaults and the store's
+ * rows in force) and reputation points per prefix. A reader loads them with
+ * writer_rules_load; the writer keeps its own copy in step with what it commits. */
+struct writer_rules {
+	struct ip_prefix *defaults; /* exclude_default */
+	size_t defaults_n;
+	struct store_exclusion *excl;
+	size_t excl_n, excl_cap;
+	struct store_reputation *rep;
+	size_t rep_n, rep_cap;
+};
+
+/* Loads the exclusions in force at now and every reputation row from s, beside a copy of the
+ * n default exclusions. On failure nothing is left to free. */
+int writer_rules_load(struct store *s, const struct ip_prefix *defaults, size_t n, int64_t now,
+		      struct writer_rules *out);
+void writer_rules_free(struct writer_rules *r);
+
+/* The facts about one address. Pointers into the rules stay valid while the rules do. */
+struct writer_facts {
+	uint8_t ip[16];
+	struct policy_evidence *ev;  /* received at or after `since`, oldest first (owned) */
+	size_t n, cap;
+	struct policy_context ctx;   /* excluded, delisted_at, reputation: what the policy takes */
+	const struct ip_prefix *default_exclusion;   /* an exclude_default prefix covering ip */
+	const struct store_exclusion *exclusion;     /* else the store's exclusion covering ip */
+	const struct store_reputation *reputation;   /* the most specific prefix with points */
+	bool delisted;
+	struct store_action delist;                  /* the latest delisting, when delisted */
+};
+
+/* Gathers the facts about ip at now from s (any connection: the writer's, or a reader's) and
+ * rules: its evidence received at or after since, the exclusion and the reputation that apply
+ * (the most specific prefix: a narrower row is the more deliberate statement), the latest
+ * delisting. f may be reused across calls (its evidence buffer is kept); zero it before the
+ * first call and free it with writer_facts_free. */
+int writer_facts_read(struct store *s, const struct writer_rules *rules, const uint8_t ip[16],
+		      int64_t now, int64_t since, struct writer_facts *f);
+void writer_facts_free(struct writer_facts *f);
 
 struct writer;
 

@@ -109,92 +109,12 @@ static void heap_make(struct writer *w)
 int64_t writer_timers_next(const struct writer *w)
 {
 	int64_t next = w->heap_n > 0 ? w->heap[0].at : INT64_MAX;
-	for (size_t i = 0; i < w->excl_n; i++)
-		if (w->excl[i].until != 0 && w->excl[i].until < next)
-			next = w->excl[i].until;
+	for (size_t i = 0; i < w->rules.excl_n; i++)
+		if (w->rules.excl[i].until != 0 && w->rules.excl[i].until < next)
+			next = w->rules.excl[i].until;
 	if (w->cfg.export_interval_s > 0 && w->export_dir[0] && w->next_export < next)
 		next = w->next_export;
 	return next;
-}
-
-/* ---- exclusions ---- */
-
-static int excl_add(struct writer *w, const struct ip_prefix *p, int64_t until)
-{
-	if (array_grow((void **)&w->excl, &w->excl_cap, w->excl_n + 1, sizeof *w->excl) != WRITER_OK)
-		return WRITER_ENOMEM;
-	w->excl[w->excl_n].prefix = *p;
-	w->excl[w->excl_n].until = until;
-	w->excl_n++;
-	return WRITER_OK;
-}
-
-static bool excluded(const struct writer *w, const uint8_t ip[16], int64_t now)
-{
-	for (size_t i = 0; i < w->cfg.n_default_exclusions; i++)
-		if (ip_prefix_covers(&w->defexcl[i], ip))
-			return true;
-	for (size_t i = 0; i < w->excl_n; i++)
-		if ((w->excl[i].until == 0 || w->excl[i].until > now) &&
-		    ip_prefix_covers(&w->excl[i].prefix, ip))
-			return true;
-	return false;
-}
-
-/* ---- reputation ---- */
-
-/* The points of the most specific prefix covering ip (0: none). The most specific wins so that
- * an operator can give a provider's /16 points and its /24 of bulk senders fewer (or none but
- * a token amount): a narrower row is the more deliberate statement. */
-static double reputation_for(const struct writer *w, const uint8_t ip[16])
-{
-	int best = -1;
-	double points = 0;
-	for (size_t i = 0; i < w->rep_n; i++) {
-		if ((int)w->rep[i].prefix.plen > best && ip_prefix_covers(&w->rep[i].prefix, ip)) {
-			best = w->rep[i].prefix.plen;
-			points = w->rep[i].points;
-		}
-	}
-	return points;
-}
-
-/* Sets (points > 0) or removes (0) the in-memory row of exactly p, as the store does. */
-static int reputation_put(struct writer *w, const struct ip_prefix *p, double points)
-{
-	for (size_t i = 0; i < w->rep_n; i++) {
-		if (w->rep[i].prefix.plen != p->plen || memcmp(w->rep[i].prefix.addr, p->addr, 16))
-			continue;
-		if (points > 0)
-			w->rep[i].points = points;
-		else
-			w->rep[i] = w->rep[--w->rep_n];
-		return WRITER_OK;
-	}
-	if (points == 0)
-		return WRITER_OK;
-	if (array_grow((void **)&w->rep, &w->rep_cap, w->rep_n + 1, sizeof *w->rep) != WRITER_OK)
-		return WRITER_ENOMEM;
-	w->rep[w->rep_n].prefix = *p;
-	w->rep[w->rep_n].points = points;
-	w->rep_n++;
-	return WRITER_OK;
-}
-
-static int load_reputation(const struct store_reputation *r, void *arg)
-{
-	return reputation_put(arg, &r->prefix, r->points) != WRITER_OK;
-}
-
-/* Reads every reputation row into memory again (at start, and after a failed batch that had
- * changed the memory copy before its transaction rolled back). */
-static int reputation_load(struct writer *w)
-{
-	w->rep_n = 0;
-	int rc = store_reputation_foreach(w->store, load_reputation, w);
-	if (rc != STORE_OK)
-		return store_rc(rc);
-	return WRITER_OK;
 }
 
 /* ---- evaluation ---- */
@@ -243,19 +163,6 @@ static int change_add(struct writer *w, enum zone_change_op op, const uint8_t ip
 	return WRITER_OK;
 }
 
-static int collect_evidence(const struct store_evidence *ev, void *arg)
-{
-	struct writer *w = arg;
-	if (array_grow((void **)&w->evbuf, &w->evbuf_cap, w->evbuf_n + 1, sizeof *w->evbuf) != WRITER_OK) {
-		w->oom = true;
-		return 1;
-	}
-	w->evbuf[w->evbuf_n].received_at = ev->received_at;
-	w->evbuf[w->evbuf_n].trap = ev->kind == STORE_KIND_TRAP;
-	w->evbuf_n++;
-	return 0;
-}
-
 static int cmp_kept(const void *a, const void *b)
 {
 	return memcmp(a, b, 16); /* ip is the first member */
@@ -300,27 +207,15 @@ enum eval_mode {
  * answer. */
 static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eval_mode mode)
 {
-	w->evbuf_n = 0;
-	w->oom = false;
 	int64_t since = now - (int64_t)w->cfg.policy.window_s;
-	int rc = store_evidence_for_ip(w->store, ip, since, false, collect_evidence, w);
-	if (rc != STORE_OK)
-		return store_rc(rc);
-	if (w->oom)
-		return WRITER_ENOMEM;
-
-	struct policy_context ctx = { .excluded = excluded(w, ip, now),
-				      .reputation = reputation_for(w, ip) };
-	struct store_action act;
-	rc = store_action_last(w->store, ip, STORE_ACTION_DELIST, &act);
-	if (rc == STORE_OK)
-		ctx.delisted_at = act.at;
-	else if (rc != STORE_ENOTFOUND)
-		return store_rc(rc);
-
+	int rc = writer_facts_read(w->store, &w->rules, ip, now, since, &w->facts);
+	if (rc != WRITER_OK)
+		return rc;
 	struct policy_result res;
-	if (policy_evaluate(&w->cfg.policy, w->evbuf, w->evbuf_n, &ctx, now, &res, NULL) != 0)
-		return WRITER_EINVAL;
+	rc = policy_evaluate(&w->cfg.policy, w->facts.ev, w->facts.n, &w->facts.ctx, now, &res,
+			     NULL);
+	if (rc != POLICY_OK)
+		return rc;
 
 	struct store_listing prev;
 	bool was = false;
@@ -434,7 +329,8 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 		}
 		if (rc != STORE_OK)
 			return store_rc(rc);
-		rc = excl_add(w, &ev->prefix, ev->until);
+		w->rules_dirty = true;
+		rc = writer_rules_exclusion_add(&w->rules, &x);
 		return rc == WRITER_OK ? touch_listed_in(w, &ev->prefix) : rc;
 	}
 	case WRITER_EV_REPUTATION: {
@@ -447,8 +343,8 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 			return WRITER_OK; /* removing points the prefix did not have: no change */
 		if (rc != STORE_OK)
 			return store_rc(rc);
-		w->rep_dirty = true;
-		rc = reputation_put(w, &ev->prefix, ev->points);
+		w->rules_dirty = true;
+		rc = writer_rules_reputation_put(&w->rules, &r);
 		/* A higher threshold may delist, a lower one list: every address inside with
 		 * evidence in the window is evaluated again, listed or not. */
 		return rc == WRITER_OK ? touch_evidence_in(w, &ev->prefix, now) : rc;
@@ -475,10 +371,9 @@ static void batch_undo(struct writer *w, size_t mark)
 int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n, int *results)
 {
 	int64_t now = time_now();
-	size_t excl_before = w->excl_n;
 	uint32_t serial = w->serial;
 	size_t mark = batch_reset(w);
-	w->rep_dirty = false;
+	w->rules_dirty = false;
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	for (size_t i = 0; i < n && rc == WRITER_OK; i++) {
 		/* A bad event fails alone (the time may have passed an --until since submit). */
@@ -495,9 +390,9 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 	if (rc != WRITER_OK) {
 		store_rollback(w->store);
 		log_err("writer", "batch of %zu events failed: %s", n, tl_strerror(rc));
-		w->excl_n = excl_before; /* stale timers are harmless: they re-read the store */
-		if (w->rep_dirty && reputation_load(w) != WRITER_OK)
-			log_err("writer", "reputation not reloaded after a failed batch");
+		/* Stale timers are harmless (they re-read the store); stale rules are not. */
+		if (w->rules_dirty && writer_rules_reload(w->store, &w->rules, now) != WRITER_OK)
+			log_err("writer", "exclusions and reputation not reloaded after a failed batch");
 		batch_undo(w, mark);
 		for (size_t i = 0; i < n; i++)
 			results[i] = rc;
@@ -555,13 +450,14 @@ static int touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_
 /* Exclusions that ended: the addresses they covered may be listed again. */
 static int expire_exclusions(struct writer *w, int64_t now)
 {
-	for (size_t i = 0; i < w->excl_n;) {
-		if (w->excl[i].until == 0 || w->excl[i].until > now) {
+	struct writer_rules *r = &w->rules;
+	for (size_t i = 0; i < r->excl_n;) {
+		if (r->excl[i].until == 0 || r->excl[i].until > now) {
 			i++;
 			continue;
 		}
-		struct prefix_ctx c = { .w = w, .prefix = w->excl[i].prefix, .rc = WRITER_OK };
-		w->excl[i] = w->excl[--w->excl_n];
+		struct prefix_ctx c = { .w = w, .prefix = r->excl[i].prefix, .rc = WRITER_OK };
+		r->excl[i] = r->excl[--r->excl_n];
 		int64_t since = now - (int64_t)w->cfg.policy.window_s;
 		int rc = store_evidence_ips(w->store, since, collect_ip_in_prefix, &c);
 		if (c.rc != WRITER_OK)
@@ -579,8 +475,8 @@ void writer_timers_run(struct writer *w, int64_t now)
 		w->next_export = now + w->cfg.export_interval_s;
 	}
 	bool due = w->heap_n > 0 && w->heap[0].at <= now;
-	for (size_t i = 0; i < w->excl_n && !due; i++)
-		due = w->excl[i].until != 0 && w->excl[i].until <= now;
+	for (size_t i = 0; i < w->rules.excl_n && !due; i++)
+		due = w->rules.excl[i].until != 0 && w->rules.excl[i].until <= now;
 	if (!due)
 		return;
 	size_t mark = batch_reset(w);
@@ -636,7 +532,8 @@ static int load_listing(const struct store_listing *l, void *arg)
 {
 	struct load_ctx *c = arg;
 	struct writer *w = c->w;
-	if (l->expires_at <= c->now || excluded(w, l->ip, c->now)) {
+	if (l->expires_at <= c->now || writer_rules_default_exclusion(&w->rules, l->ip) ||
+	    writer_rules_exclusion(&w->rules, l->ip, c->now)) {
 		/* Ended while we were down, or excluded offline: writer_load looks again. */
 		c->rc = touch(w, l->ip);
 		return c->rc != WRITER_OK;
@@ -654,11 +551,6 @@ static int load_listing(const struct store_listing *l, void *arg)
 	memcpy(w->heap[w->heap_n].ip, l->ip, 16);
 	w->heap_n++;
 	return 0;
-}
-
-static int load_exclusion(const struct store_exclusion *ex, void *arg)
-{
-	return excl_add(arg, &ex->prefix, ex->until) != WRITER_OK;
 }
 
 static struct zone_builder *builder_new(struct writer *w, uint32_t serial, uint16_t *cls)
@@ -738,9 +630,9 @@ int writer_load(struct writer *w)
 	 * an older instance of this zone expect). */
 	uint32_t serial = (uint32_t)(stored + 1 > now ? stored + 1 : now);
 
-	if (store_exclusion_foreach(w->store, now, load_exclusion, w) != STORE_OK)
-		return WRITER_ESTORE;
-	if ((rc = reputation_load(w)) != WRITER_OK)
+	rc = writer_rules_load(w->store, w->cfg.default_exclusions, w->cfg.n_default_exclusions,
+			       now, &w->rules);
+	if (rc != WRITER_OK)
 		return rc;
 	uint64_t t0 = time_mono_ns();
 	struct load_ctx c = { .w = w, .now = now, .rc = WRITER_OK };
@@ -849,14 +741,13 @@ fail:
 	return rc;
 }
 
-/* ---- exports ---- */
+/* ---- teardown ---- */
 
 void writer_state_free(struct writer *w)
 {
 	free(w->heap);
-	free(w->excl);
-	free(w->rep);
-	free(w->evbuf);
+	writer_rules_free(&w->rules);
+	writer_facts_free(&w->facts);
 	free(w->touched);
 	free(w->changes);
 }

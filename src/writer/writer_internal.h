@@ -43,22 +43,10 @@ struct writer_kept {
 	int64_t listed_at;
 };
 
-struct writer_exclusion {
-	struct ip_prefix prefix;
-	int64_t until; /* 0: for ever */
-};
-
-/* A prefix's reputation points; the most specific prefix covering an address applies. */
-struct writer_reputation {
-	struct ip_prefix prefix;
-	double points;
-};
-
 struct writer {
 	/* configuration (copied) */
 	struct writer_config cfg;
 	char *zone_name, *export_dir;
-	struct ip_prefix *defexcl;
 	struct zone_defaults defaults;
 	char *default_txt;
 
@@ -81,14 +69,10 @@ struct writer {
 	/* writer-thread state */
 	struct writer_timer *heap;
 	size_t heap_n, heap_cap;
-	struct writer_exclusion *excl;
-	size_t excl_n, excl_cap;
-	struct writer_reputation *rep;
-	size_t rep_n, rep_cap;
-	bool rep_dirty;                /* this batch changed rep (reload it if the batch fails) */
-	struct policy_evidence *evbuf; /* evidence of the address being evaluated */
-	size_t evbuf_n, evbuf_cap;
-	bool oom;                      /* an evidence callback ran out of memory */
+	struct writer_rules rules;     /* exclusions and reputation, in step with the store */
+	bool rules_dirty;              /* this batch changed rules (reload them if it fails) */
+	struct writer_facts facts;     /* of the address being evaluated (its buffer is reused) */
+	bool oom;                      /* a store callback ran out of memory */
 	uint8_t (*touched)[16];        /* addresses a batch touched */
 	size_t touched_n, touched_cap;
 	struct zone_change *changes;   /* what a batch changes in the zone */
@@ -99,6 +83,24 @@ struct writer {
 	size_t kept_n, kept_cap;
 	int64_t next_export;
 };
+
+/* ---- writer_facts.c ---- */
+
+/* Reads the store's exclusions in force at now and reputation rows into r again (keeping its
+ * defaults): at start, and after a failed batch changed r before its transaction rolled back. */
+int writer_rules_reload(struct store *s, struct writer_rules *r, int64_t now);
+/* Adds an exclusion row to r, as its transaction adds it to the store. */
+int writer_rules_exclusion_add(struct writer_rules *r, const struct store_exclusion *ex);
+/* Sets (points > 0) or removes (points 0) r's row of exactly row->prefix, as the store does. */
+int writer_rules_reputation_put(struct writer_rules *r, const struct store_reputation *row);
+/* The default exclusion covering ip, the store's exclusion in force at now covering ip, the
+ * reputation row that applies to ip; NULL when none. */
+const struct ip_prefix *writer_rules_default_exclusion(const struct writer_rules *r,
+						      const uint8_t ip[16]);
+const struct store_exclusion *writer_rules_exclusion(const struct writer_rules *r,
+						     const uint8_t ip[16], int64_t now);
+const struct store_reputation *writer_rules_reputation(const struct writer_rules *r,
+						       const uint8_t ip[16]);
 
 /* ---- writer_batch.c ---- */
 

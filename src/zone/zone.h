@@ -91,6 +91,12 @@ struct zone_defaults {
 	const char *txt;     /* default TXT template (copied) */
 };
 
+/* The defaults from the configuration: soa_* (mname and rname default to ns1.<zone> and
+ * hostmaster.<zone>), ns (default ns1.<zone>), ns_ttl, ns_addr as glue, answer_a, answer_txt
+ * (d->txt points into cfg), answer_ttl. The config schema and config_check have checked every
+ * value; an ns_addr pair past the glue table's room is logged and left out. */
+void zone_defaults_from(const struct config *cfg, struct zone_defaults *d);
+
 /* ---- building a snapshot --------------------------------------------------- */
 
 struct zone_builder;
@@ -199,6 +205,25 @@ int zone_load_rbldnsd(struct zone_builder *b, const char *path, struct zone_load
 /* The same on a buffer (name is used in messages): what the fuzz target drives. */
 int zone_load_rbldnsd_buf(struct zone_builder *b, const char *name, const char *data, size_t len,
 			  struct zone_load_report *report);
+
+/* ---- serving a data file ------------------------------------------------------ */
+
+struct zone_static;
+struct zone_handle;
+
+/* A data file served as the zone on zone (path "" : the defaults and test points only).
+ * defaults are copied. ZONE_ENOMEM. */
+int zone_static_new(struct zone_handle *zone, const struct zone_defaults *defaults,
+		    const char *path, struct zone_static **out);
+void zone_static_free(struct zone_static *zs);
+/* Builds a snapshot from the defaults and the file and publishes it; why names the occasion in
+ * the log ("start", "sighup"). A load that fails keeps the snapshot being served and is
+ * logged: ZONE_EIO (unreadable), ZONE_EPARSE (bad lines; published unless nothing valid is left
+ * while an earlier load serves), ZONE_ENOMEM. ZONE_OK when published without bad lines. */
+int zone_static_load(struct zone_static *zs, const char *why);
+/* Called every reload_check_ms: reloads a changed file once it has stopped changing for one
+ * check, so a file being written in place is not loaded half-way. */
+void zone_static_check(struct zone_static *zs);
 
 /* ---- exports ---------------------------------------------------------------- */
 /* The live zone as files that other servers load: rbldnsd mirrors and BIND/NSD/Knot. Both are

@@ -1,5 +1,6 @@
 /* zone_build.c - the zone builder: answer class interning, entry collection and snapshot build. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -936,4 +937,57 @@ size_t zone_snapshot_bytes(const struct zone_snapshot *s)
 	return sizeof(*s) + zone_s4_bytes(s->s4) + zone_r4_bytes(s->r4) + zone_p6_bytes(s->p6) +
 	       s->nov4 * sizeof(struct zone_ov4) + s->nov6 * sizeof(struct zone_ov6) +
 	       (s->nclass + 1) * sizeof(struct zone_class) + s->arena_len;
+}
+
+/* ---- defaults from the configuration ---- */
+
+/* The ns_addr pairs, already checked by config_check, as the zone's glue. */
+static void glue_from(const struct config *cfg, struct zone_glue *g)
+{
+	struct config_ns_addr a[CONFIG_NS_ADDR_MAX];
+	unsigned n = 0;
+	char err[CONFIG_ERR_MAX];
+	g->ttl = cfg->ns_ttl;
+	if (config_ns_addr_parse(cfg->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, sizeof(err)) != 0)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (zone_glue_add(g, a[i].name, a[i].v6, a[i].ip4, a[i].ip6) != ZONE_OK)
+			log_warn("zone", "ns_addr ignored name=%s reason=\"too many addresses\"",
+				 a[i].name);
+}
+
+void zone_defaults_from(const struct config *cfg, struct zone_defaults *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (cfg->soa_mname[0])
+		snprintf(d->soa.mname, sizeof(d->soa.mname), "%s", cfg->soa_mname);
+	else
+		snprintf(d->soa.mname, sizeof(d->soa.mname), "ns1.%.250s", cfg->zone);
+	if (cfg->soa_rname[0])
+		snprintf(d->soa.rname, sizeof(d->soa.rname), "%s", cfg->soa_rname);
+	else
+		snprintf(d->soa.rname, sizeof(d->soa.rname), "hostmaster.%.240s", cfg->zone);
+	d->soa.serial = 0;
+	d->soa.ttl = cfg->soa_ttl;
+	d->soa.refresh = cfg->soa_refresh;
+	d->soa.retry = cfg->soa_retry;
+	d->soa.expire = cfg->soa_expire;
+	d->soa.minimum = cfg->soa_minimum;
+	d->ns.ttl = cfg->ns_ttl;
+	char buf[CONFIG_STR_MAX];
+	snprintf(buf, sizeof(buf), "%s", cfg->ns);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok && d->ns.count < ZONE_NS_MAX;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		size_t len = strlen(tok);
+		if (len > 1 && tok[len - 1] == '.')
+			tok[len - 1] = '\0';
+		snprintf(d->ns.names[d->ns.count++], ZONE_NAME_MAX + 1, "%s", tok);
+	}
+	if (d->ns.count == 0)
+		snprintf(d->ns.names[d->ns.count++], ZONE_NAME_MAX + 1, "ns1.%.250s", cfg->zone);
+	glue_from(cfg, &d->glue);
+	d->ttl = cfg->answer_ttl;
+	d->a = cfg->answer_a;
+	d->txt = cfg->answer_txt[0] ? cfg->answer_txt : NULL;
 }

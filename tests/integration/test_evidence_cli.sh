@@ -34,12 +34,12 @@ check_match "check says why" '^why: only one piece of evidence' "$(tl check 192.
 out=$(tl check 192.0.2.10 2>&1)
 check_eq "check exits 0" 0 $?
 for want in '^listed: yes$' '^reason: traps$' '^score: 10\.000$' '^threshold: 5\.000$' '^traps: 2$' \
-	'^reports: 0$' '^expires: 20[0-9-]+T[0-9:]+Z$' '^evidence: 2 trap hits, 0 reports'; do
+	'^reports: 0$' '^expires_at: 20[0-9-]+T[0-9:]+Z$' '^evidence: 2 trap hits, 0 reports'; do
 	check_match "check shows $want" "$want" "$out"
 done
 out=$(tl list 2>&1)
 check_match "list shows the listing with its figures" \
-	'^192\.0\.2\.10 reason=traps score=10\.000 traps=2 reports=0 listed_at=.* expires=' "$out"
+	'^192\.0\.2\.10 reason=traps score=10\.000 traps=2 reports=0 listed_since=.* expires_at=' "$out"
 check_nomatch "list leaves the unlisted out" '^192\.0\.2\.20 ' "$out"
 json=$(tl list --json 2>&1)
 check_eq "list --json is JSON with the figures" "192.0.2.10 traps 10.0 2 0" "$(printf '%s' "$json" |
@@ -209,9 +209,9 @@ tl evidence add --ip 192.0.2.101 --kind report >/dev/null 2>&1
 tl evidence add --ip 192.0.2.101 --kind report >/dev/null 2>&1
 check_ip_a "clock: two trap hits listed" 192.0.2.100 127.0.0.2
 check_ip_a "clock: two reports listed" 192.0.2.101 127.0.0.2
-check_match "clock: the evidence is at the test clock's time" "^expires: $(iso $((T0 + 86400)))\$" \
+check_match "clock: the evidence is at the test clock's time" "^expires_at: $(iso $((T0 + 86400)))\$" \
 	"$(tl check 192.0.2.100 2>&1)"
-check_match "clock: two reports expire after 12 h" "^expires: $(iso $((T0 + 43200)))\$" \
+check_match "clock: two reports expire after 12 h" "^expires_at: $(iso $((T0 + 43200)))\$" \
 	"$(tl check 192.0.2.101 2>&1)"
 echo $((T0 + 43200 - 1)) >"$CLOCK"
 sleep 0.5

@@ -403,6 +403,247 @@ static void test_socket_absent_and_stale(void **state)
 	rmdir(dir);
 }
 
+/* ---- DNS, check and explain agree --------------------------------------------------- */
+
+#define C_T0 1800000000ll
+#define C_N 3000
+
+struct cons {
+	char dir[64], clock[96];
+	struct config cfg;
+	struct store *store, *reader;
+	struct zone_handle *zone;
+	struct writer *writer;
+	struct ctl_service svc;
+	uint8_t (*ips)[16];
+};
+
+static void cons_clock(struct cons *c, int64_t t)
+{
+	char tmp[128];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->clock);
+	FILE *fp = fopen(tmp, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%lld\n", (long long)t);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(rename(tmp, c->clock), 0);
+}
+
+/* What DNS answers for ip: the published snapshot, as the DNS workers read it. */
+static bool dns_listed(struct zone_handle *zone, const uint8_t ip[16])
+{
+	zone_read_lock();
+	const struct zone_snapshot *s = zone_current(zone);
+	bool listed = ip_is_v4(ip) ? zone_lookup4(s, ip_v4(ip)) != NULL
+				   : zone_lookup6(s, ip) != NULL;
+	zone_read_unlock();
+	return listed;
+}
+
+static double rnd(void)
+{
+	return (double)rand() / ((double)RAND_MAX + 1);
+}
+
+static void cons_event(struct writer_event *ev, const uint8_t ip[16], int64_t at, bool trap)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = WRITER_EV_EVIDENCE;
+	memcpy(ev->evidence.ip, ip, 16);
+	ev->evidence.kind = trap ? STORE_KIND_TRAP : STORE_KIND_REPORT;
+	ev->evidence.cls = (enum store_class)(rand() % 4);
+	ev->evidence.received_at = at;
+	snprintf(ev->evidence.source, sizeof(ev->evidence.source), "test");
+}
+
+static void cons_moderator(struct writer_event *ev, enum writer_event_type type, const char *pre)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	assert_int_equal(ip_prefix_parse(pre, strlen(pre), &ev->prefix), 0);
+	memcpy(ev->ip, ev->prefix.addr, 16);
+	snprintf(ev->who, sizeof(ev->who), "test");
+	snprintf(ev->why, sizeof(ev->why), "consistency %s", pre);
+}
+
+/* Random addresses (IPv4, some IPv6, some in default-excluded space) with random evidence over
+ * eight days, exclusions, reputation and delistings with evidence after them. */
+static void cons_fill(struct cons *c)
+{
+	size_t cap = C_N * 8 + 64, n = 0;
+	struct writer_event *evs = calloc(cap, sizeof(*evs));
+	int *res = calloc(cap, sizeof(*res));
+	assert_true(evs && res);
+	c->ips = calloc(C_N, 16);
+	assert_non_null(c->ips);
+	for (size_t i = 0; i < C_N; i++) {
+		uint8_t *ip = c->ips[i];
+		double kind = rnd();
+		if (kind < 0.1) {
+			assert_int_equal(ip6_parse("2001:db8::", 10, ip), 0);
+			for (int b = 8; b < 16; b++)
+				ip[b] = (uint8_t)(rand() & (b < 14 ? 0x03 : 0xff));
+		} else {
+			/* Dense enough that the exclusions and reputation prefixes below cover some. */
+			uint32_t v4 = kind < 0.15 ? 0x0a000000u | (uint32_t)(rand() & 0xffff)
+						  : 0xc6120000u | (uint32_t)(rand() & 0x3fff);
+			ip_from_v4(v4, ip);
+		}
+		int pieces = rand() % 8;
+		for (int k = 0; k < pieces; k++) {
+			int64_t age = (int64_t)(rnd() * 8 * 86400);
+			cons_event(&evs[n++], ip, C_T0 - age, rnd() < 0.4);
+		}
+	}
+	static const char *excl[] = {"198.18.1.0/24", "198.18.7.0/24", "198.18.12.0/26"};
+	static const char *rep[][2] = {{"198.18.16.0/20", "12"}, {"198.18.2.0/24", "3.5"},
+				       {"198.18.0.0/16", "1"}};
+	for (size_t i = 0; i < 3; i++) {
+		cons_moderator(&evs[n], WRITER_EV_EXCLUDE, excl[i]);
+		evs[n++].until = i == 2 ? C_T0 + 20 * 3600 : 0; /* one ends on the way */
+		cons_moderator(&evs[n], WRITER_EV_REPUTATION, rep[i][0]);
+		evs[n++].points = strtod(rep[i][1], NULL);
+	}
+	assert_int_equal(writer_submit_many(c->writer, evs, n, res), WRITER_OK);
+	/* Delist one address in twenty; a third of them get evidence after it. */
+	n = 0;
+	for (size_t i = 0; i < C_N; i += 20) {
+		char ip[IP_STRLEN];
+		ip_format(c->ips[i], ip);
+		cons_moderator(&evs[n++], WRITER_EV_DELIST, ip);
+	}
+	assert_int_equal(writer_submit_many(c->writer, evs, n, res), WRITER_OK);
+	cons_clock(c, C_T0 + 10);
+	n = 0;
+	for (size_t i = 0; i < C_N; i += 60) {
+		cons_event(&evs[n++], c->ips[i], C_T0 + 10, true);
+		cons_event(&evs[n++], c->ips[i], C_T0 + 10, false);
+	}
+	assert_int_equal(writer_submit_many(c->writer, evs, n, res), WRITER_OK);
+	free(evs);
+	free(res);
+}
+
+/* Fresh evidence, two pieces each, for one address in twenty-five, received at t. */
+static void cons_more(struct cons *c, int64_t t)
+{
+	struct writer_event evs[2 * (C_N / 25 + 1)];
+	int res[2 * (C_N / 25 + 1)];
+	size_t n = 0;
+	for (size_t i = (size_t)(t % 25); i < C_N; i += 25) {
+		cons_event(&evs[n++], c->ips[i], t, rnd() < 0.5);
+		cons_event(&evs[n++], c->ips[i], t, rnd() < 0.5);
+	}
+	assert_int_equal(writer_submit_many(c->writer, evs, n, res), WRITER_OK);
+}
+
+/* check --json and explain --json of every address say the same, and DNS answers what they
+ * say (waiting, at most 5 s, for the writer's publication). Returns how many are listed. */
+static size_t cons_compare(struct cons *c, int64_t now)
+{
+	size_t listed = 0, disagree = C_N;
+	for (int wait = 0; wait < 500 && disagree > 0; wait++) {
+		if (wait)
+			usleep(10000);
+		disagree = 0;
+		for (size_t i = 0; i < C_N && !disagree; i++) {
+			struct ctl_status s;
+			assert_int_equal(ctl_query_status(&c->svc, c->reader, c->ips[i], now, &s), 0);
+			disagree += s.listed != dns_listed(c->zone, c->ips[i]);
+		}
+	}
+	for (size_t i = 0; i < C_N; i++) {
+		struct ctl_status s;
+		struct ctl_explain e;
+		assert_int_equal(ctl_query_status(&c->svc, c->reader, c->ips[i], now, &s), 0);
+		assert_int_equal(ctl_query_explain(&c->svc, c->reader, c->ips[i], now, &e), 0);
+		json_t *sj = ctl_status_json(&s), *ej = ctl_explain_json(&e);
+		assert_true(sj && ej);
+		/* explain says what check says, and how it got there. */
+		for (const char *const *k = (const char *const[]){"report_score", "trap_score", "pieces",
+								  "policy", NULL};
+		     *k; k++)
+			assert_int_equal(json_object_del(ej, *k), 0);
+		if (!json_equal(sj, ej)) {
+			char *a = json_dumps(sj, JSON_PRESERVE_ORDER), *b = json_dumps(ej, 0);
+			fail_msg("check and explain disagree:\n%s\n%s", a, b);
+		}
+		char ip[IP_STRLEN];
+		ip_format(c->ips[i], ip);
+		if (s.listed != dns_listed(c->zone, c->ips[i]))
+			fail_msg("%s: check says listed=%d, DNS the opposite (at +%lld s)", ip,
+				 s.listed, (long long)(now - C_T0));
+		/* A listing DNS answers is one the store has, with its start. */
+		if (s.listed && (s.listed_since == 0 || s.expires_at <= now))
+			fail_msg("%s: listed without a start or with an end in the past", ip);
+		listed += s.listed;
+		json_decref(sj);
+		json_decref(ej);
+		ctl_explain_free(&e);
+	}
+	return listed;
+}
+
+static void test_dns_check_explain_agree(void **state)
+{
+	(void)state;
+	struct cons *c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	snprintf(c->dir, sizeof(c->dir), "/tmp/test_ctl_cons.XXXXXX");
+	assert_non_null(mkdtemp(c->dir));
+	snprintf(c->clock, sizeof(c->clock), "%s/clock", c->dir);
+	setenv("TRAPLINE_TEST_CLOCK", c->clock, 1);
+	cons_clock(c, C_T0);
+	srand(20261202);
+	/* The shipped configuration: the same policy and default exclusions as the binary. */
+	config_defaults(&c->cfg);
+	assert_int_equal(store_open(c->dir, &c->store), STORE_OK);
+	c->zone = zone_handle_new();
+	struct zone_defaults d;
+	zone_defaults_from(&c->cfg, &d);
+	struct writer_config *wc = malloc(sizeof(*wc));
+	assert_non_null(wc);
+	writer_config_from(&c->cfg, false, wc);
+	wc->batch_wait_ms = 1;
+	zone_reader_register();
+	assert_int_equal(writer_start(wc, c->store, c->zone, &d, &c->writer), WRITER_OK);
+	free(wc);
+	assert_int_equal(store_open_mode(c->dir, false, &c->reader), STORE_OK);
+	ctl_service_init(&c->svc, &c->cfg, c->writer, c->reader, c->zone);
+	cons_fill(c);
+
+	/* Then time passes: reports age, listings end at 12 h and 24 h, an exclusion ends at
+	 * 20 h, evidence leaves the window at 7 days. */
+	static const int64_t at[] = {10, 13 * 3600, 21 * 3600, 25 * 3600, 3 * 86400, 9 * 86400};
+	size_t listed[6];
+	for (size_t k = 0; k < 6; k++) {
+		cons_clock(c, C_T0 + at[k]);
+		if (k == 3 || k == 4)
+			cons_more(c, C_T0 + at[k]);
+		listed[k] = cons_compare(c, C_T0 + at[k]);
+		print_message("# +%llds: %zu of %d listed; DNS, check and explain agree on all\n",
+			      (long long)at[k], listed[k], C_N);
+	}
+	/* The run means something: many listed at first, fewer as time passes, new evidence lists
+	 * again, and nothing is left at the end. */
+	assert_true(listed[0] > C_N / 5 && listed[0] < C_N * 4 / 5);
+	assert_true(listed[1] < listed[0] && listed[2] < listed[1]);
+	assert_true(listed[3] > 0 && listed[4] > 0);
+	assert_int_equal(listed[5], 0);
+
+	store_close(c->reader);
+	writer_stop(c->writer);
+	zone_reader_unregister();
+	zone_handle_free(c->zone);
+	store_close(c->store);
+	unsetenv("TRAPLINE_TEST_CLOCK");
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", c->dir);
+	assert_int_equal(system(cmd), 0);
+	free(c->ips);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_line_bad),
 		cmocka_unit_test(test_socket_roundtrip),
 		cmocka_unit_test(test_socket_absent_and_stale),
+		cmocka_unit_test(test_dns_check_explain_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,7 +40,6 @@ struct fx {
 	struct writer *w;
 	struct writer_config cfg;
 	struct zone_defaults defaults;
-	struct ip_prefix defexcl[3];
 };
 
 static void set_clock(struct fx *f, int64_t t)
@@ -109,10 +108,9 @@ static int setup(void **state)
 	f->cfg.zone = "bl.example.org";
 	f->cfg.export_dir = "";
 	f->cfg.batch_wait_ms = 2;
-	f->defexcl[0] = prefix_of("10.0.0.0", 8);
-	f->defexcl[1] = prefix_of("127.0.0.0", 8);
-	f->defexcl[2] = prefix_of("fe80::", 10);
-	f->cfg.default_exclusions = f->defexcl;
+	f->cfg.default_exclusions[0] = prefix_of("10.0.0.0", 8);
+	f->cfg.default_exclusions[1] = prefix_of("127.0.0.0", 8);
+	f->cfg.default_exclusions[2] = prefix_of("fe80::", 10);
 	f->cfg.n_default_exclusions = 3;
 	f->defaults.a = 0x7f000002u;
 	f->defaults.ttl = 2100;

@@ -1,0 +1,536 @@
+/* ctl_cmd.c - the operator's commands in one table, their keys in another, requests checked
+ * against both, and the one-line text form the control socket carries. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_internal.h"
+
+/* One row per command: adding a command is adding a row here and its handler. help and
+ * `trapline WORDS --help` print from it, the CLI dispatches on it, the socket names by it. */
+static const struct ctl_command ctl_table[] = {
+	{"evidence-add", "evidence add", NULL, "ip kind at class json", "ip kind",
+	 "--ip IP --kind trap|report [--at TIME] [--class spam|bounce|autoreply|virus] [--json]",
+	 "store a piece of evidence against IP (received at TIME, default now)",
+	 ctl_run_evidence_add},
+	{"check", "check", "ip", "ip json", "ip", "IP [--json]",
+	 "listed or not, why, since and until when, the score and the threshold", ctl_run_check},
+	{"explain", "explain", "ip", "ip json", "ip", "IP [--json]",
+	 "the policy's computation for IP, piece by piece", ctl_run_explain},
+	{"list", "list", NULL, "json", "", "[--json]",
+	 "every listing with its reason, score and expiry", ctl_run_list},
+	{"delist", "delist", "ip", "ip why json", "ip why", "IP --why TEXT [--json]",
+	 "end IP's listing; evidence received after it lists again", ctl_run_delist},
+	{"exclude", "exclude", "cidr", "cidr until why json", "cidr why",
+	 "CIDR [--until TIME] --why TEXT [--json]", "never list addresses in CIDR (until TIME)",
+	 ctl_run_exclude},
+	{"reputation-list", "reputation list", NULL, "json", "", "[--json]",
+	 "every prefix with reputation points: when, who, why", ctl_run_reputation_list},
+	{"reputation", "reputation", "cidr", "cidr points remove why json", "cidr points why",
+	 "CIDR --points N|--remove --why TEXT [--json]",
+	 "raise the listing threshold inside CIDR by N points", ctl_run_reputation},
+	{"rebuild", "rebuild", NULL, "json", "", "[--json]",
+	 "recompute every listing from the evidence", ctl_run_rebuild},
+	{"export", "export", NULL, "format", "format", "--format rbldnsd|bind [--out FILE]",
+	 "the live zone as a file for mirrors (standard output by default)", ctl_run_export},
+};
+
+#define N_CTL (sizeof(ctl_table) / sizeof(ctl_table[0]))
+
+const struct ctl_command *ctl_commands(size_t *n)
+{
+	*n = N_CTL;
+	return ctl_table;
+}
+
+const struct ctl_command *ctl_command_by_name(const char *name)
+{
+	for (size_t i = 0; i < N_CTL; i++)
+		if (strcmp(ctl_table[i].name, name) == 0)
+			return &ctl_table[i];
+	return NULL;
+}
+
+/* How many of argv's words spell words ("reputation list": 2), or 0. */
+static int words_match(const char *words, int argc, char *const *argv)
+{
+	int n = 0;
+	for (const char *p = words; *p; n++) {
+		size_t len = strcspn(p, " ");
+		if (n >= argc || strlen(argv[n]) != len || strncmp(argv[n], p, len) != 0)
+			return 0;
+		p += len;
+		p += *p == ' ';
+	}
+	return n;
+}
+
+const struct ctl_command *ctl_command_match(int argc, char *const *argv, int *used)
+{
+	const struct ctl_command *best = NULL;
+	int best_n = 0;
+	for (size_t i = 0; i < N_CTL; i++) {
+		int n = words_match(ctl_table[i].words, argc, argv);
+		if (n > best_n) {
+			best = &ctl_table[i];
+			best_n = n;
+		}
+	}
+	*used = best_n;
+	return best;
+}
+
+/* True when key is one of the words of the space-separated list. */
+static bool word_in(const char *list, const char *key)
+{
+	size_t klen = strlen(key);
+	for (const char *p = list; *p;) {
+		while (*p == ' ')
+			p++;
+		size_t n = strcspn(p, " ");
+		if (n == klen && n > 0 && memcmp(p, key, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+bool ctl_command_takes(const struct ctl_command *c, const char *key)
+{
+	return word_in(c->keys, key);
+}
+
+void ctl_command_help(FILE *f, const struct ctl_command *c)
+{
+	fprintf(f, "usage: trapline %s%s%s [--data DIR] [--config FILE]\n  %s\n", c->words,
+		c->usage[0] ? " " : "", c->usage, c->help);
+}
+
+/* ---- the keys ------------------------------------------------------------------------ */
+
+static int set_ip(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	if (ip_parse(v, strlen(v), req->ip) != BASE_OK) {
+		snprintf(err, cap, "'%s' is not an IP address", v);
+		return CTL_EINVAL;
+	}
+	req->has_ip = true;
+	return CTL_OK;
+}
+
+static int set_cidr(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	int rc = ip_prefix_parse(v, strlen(v), &req->prefix);
+	if (rc == BASE_ERANGE) {
+		snprintf(err, cap, "'%s' has host bits set: did you mean the network address?", v);
+		return CTL_EINVAL;
+	}
+	if (rc != BASE_OK) {
+		snprintf(err, cap, "'%s' is not a CIDR prefix (ADDR/LEN)", v);
+		return CTL_EINVAL;
+	}
+	req->has_prefix = true;
+	return CTL_OK;
+}
+
+static int set_kind(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	if (store_kind_parse(v, &req->kind) != STORE_OK) {
+		snprintf(err, cap, "--kind: '%s' is not trap or report", v);
+		return CTL_EINVAL;
+	}
+	return CTL_OK;
+}
+
+static int set_class(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	if (store_class_parse(v, &req->cls) != STORE_OK) {
+		snprintf(err, cap, "--class: '%s' is not spam, bounce, autoreply, virus or unknown", v);
+		return CTL_EINVAL;
+	}
+	req->has_class = true;
+	return CTL_OK;
+}
+
+static int set_time(int64_t *field, const char *key, const char *v, char *err, size_t cap)
+{
+	int64_t t;
+	if (time_parse_iso8601(v, &t) != BASE_OK || t <= 0) {
+		snprintf(err, cap, "--%s: '%s' is not an ISO 8601 time such as 2026-11-21T10:00:00Z",
+			 key, v);
+		return CTL_EINVAL;
+	}
+	*field = t;
+	return CTL_OK;
+}
+
+static int set_at(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	return set_time(&req->at, "at", v, err, cap);
+}
+
+static int set_until(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	return set_time(&req->until, "until", v, err, cap);
+}
+
+/* A plain decimal: "10", "2.5", ".5". No sign, exponent, hex, inf or nan: what an operator
+ * means by a number of points, and what ctl_request_format writes back. */
+static int points_put(struct ctl_request *req, double p, char *err, size_t cap)
+{
+	if (req->has_points && req->points != p) {
+		snprintf(err, cap, "--points and --remove disagree: give one of them");
+		return CTL_EINVAL;
+	}
+	req->points = p;
+	req->has_points = true;
+	return CTL_OK;
+}
+
+static int set_points(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	size_t digits_n = strspn(v, "0123456789"), dots = 0;
+	for (const char *c = v; *c; c++)
+		dots += *c == '.';
+	char *end = NULL;
+	double p = 0;
+	bool plain = *v && strspn(v, "0123456789.") == strlen(v) && dots <= 1 &&
+		     (digits_n > 0 || strlen(v) > 1);
+	if (plain)
+		p = strtod(v, &end);
+	if (!plain || !end || *end || !(p >= 0 && p <= CTL_POINTS_MAX)) {
+		snprintf(err, cap, "--points: '%s' is not a number from 0 to %.0f", v,
+			 CTL_POINTS_MAX);
+		return CTL_EINVAL;
+	}
+	return points_put(req, p, err, cap);
+}
+
+static int set_remove(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	(void)v;
+	return points_put(req, 0, err, cap);
+}
+
+static int set_why(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	size_t n = strlen(v);
+	if (n >= sizeof(req->why)) {
+		snprintf(err, cap, "--why: longer than %zu characters", sizeof(req->why) - 1);
+		return CTL_EINVAL;
+	}
+	memcpy(req->why, v, n + 1);
+	req->has_why = true;
+	return CTL_OK;
+}
+
+static int set_format(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	if (strcmp(v, "rbldnsd") == 0)
+		req->format = CTL_FORMAT_RBLDNSD;
+	else if (strcmp(v, "bind") == 0)
+		req->format = CTL_FORMAT_BIND;
+	else {
+		snprintf(err, cap, "--format: '%s' is not rbldnsd or bind", v);
+		return CTL_EINVAL;
+	}
+	return CTL_OK;
+}
+
+/* A flag; the protocol carries it as json=1. */
+static int set_json(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	(void)err;
+	(void)cap;
+	req->json = strcmp(v, "0") != 0;
+	return CTL_OK;
+}
+
+static bool given_ip(const struct ctl_request *r) { return r->has_ip; }
+static bool given_cidr(const struct ctl_request *r) { return r->has_prefix; }
+static bool given_kind(const struct ctl_request *r) { return r->kind != 0; }
+static bool given_class(const struct ctl_request *r) { return r->has_class; }
+static bool given_at(const struct ctl_request *r) { return r->at != 0; }
+static bool given_until(const struct ctl_request *r) { return r->until != 0; }
+static bool given_points(const struct ctl_request *r) { return r->has_points; }
+static bool given_why(const struct ctl_request *r) { return r->has_why; }
+static bool given_format(const struct ctl_request *r) { return r->format != CTL_FORMAT_NONE; }
+static bool given_json(const struct ctl_request *r) { return r->json; }
+
+/* The value of a key as the line carries it ("" when not given). */
+static void put_ip(const struct ctl_request *r, char *b, size_t cap)
+{
+	(void)cap;
+	ip_format(r->ip, b);
+}
+static void put_cidr(const struct ctl_request *r, char *b, size_t cap)
+{
+	ip_prefix_format(&r->prefix, b, cap);
+}
+static void put_kind(const struct ctl_request *r, char *b, size_t cap)
+{
+	snprintf(b, cap, "%s", store_kind_name(r->kind));
+}
+static void put_class(const struct ctl_request *r, char *b, size_t cap)
+{
+	snprintf(b, cap, "%s", store_class_name(r->cls));
+}
+static void put_at(const struct ctl_request *r, char *b, size_t cap)
+{
+	(void)cap;
+	time_format_iso8601(r->at, b);
+}
+static void put_until(const struct ctl_request *r, char *b, size_t cap)
+{
+	(void)cap;
+	time_format_iso8601(r->until, b);
+}
+/* %.9f then trimmed: every value set_points accepts, in a form it accepts back. */
+static void put_points(const struct ctl_request *r, char *b, size_t cap)
+{
+	snprintf(b, cap, "%.9f", r->points);
+	char *end = b + strlen(b);
+	while (end > b && end[-1] == '0')
+		*--end = '\0';
+	if (end > b && end[-1] == '.')
+		*--end = '\0';
+}
+static void put_format(const struct ctl_request *r, char *b, size_t cap)
+{
+	snprintf(b, cap, "%s", r->format == CTL_FORMAT_BIND ? "bind" : "rbldnsd");
+}
+static void put_json(const struct ctl_request *r, char *b, size_t cap)
+{
+	(void)r;
+	snprintf(b, cap, "1");
+}
+
+/* One row per key, in the order the line writes them. remove travels as points=0. */
+static const struct ctl_key {
+	const char *name;
+	const char *arg;  /* how the message for a missing one names it ("an IP address") */
+	bool positional;  /* given without --, when the command takes it so */
+	bool flag;        /* takes no value on the command line */
+	int (*set)(struct ctl_request *r, const char *v, char *err, size_t cap);
+	bool (*given)(const struct ctl_request *r);
+	void (*put)(const struct ctl_request *r, char *buf, size_t cap); /* NULL: not written */
+} ctl_keys[] = {
+	{"ip", "an IP address", true, false, set_ip, given_ip, put_ip},
+	{"cidr", "a CIDR", true, false, set_cidr, given_cidr, put_cidr},
+	{"kind", "--kind", false, false, set_kind, given_kind, put_kind},
+	{"class", "--class", false, false, set_class, given_class, put_class},
+	{"at", "--at", false, false, set_at, given_at, put_at},
+	{"until", "--until", false, false, set_until, given_until, put_until},
+	{"points", "--points", false, false, set_points, given_points, put_points},
+	{"remove", "--remove", false, true, set_remove, given_points, NULL},
+	{"why", "--why", false, false, set_why, given_why, NULL},
+	{"format", "--format", false, false, set_format, given_format, put_format},
+	{"json", "--json", false, true, set_json, given_json, put_json},
+};
+
+#define N_KEYS (sizeof(ctl_keys) / sizeof(ctl_keys[0]))
+
+static const struct ctl_key *key_find(const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(ctl_keys[i].name, name) == 0)
+			return &ctl_keys[i];
+	return NULL;
+}
+
+bool ctl_key_is_flag(const char *key)
+{
+	const struct ctl_key *k = key_find(key);
+	return k && k->flag;
+}
+
+bool ctl_key_known(const char *key)
+{
+	return key_find(key) != NULL;
+}
+
+int ctl_request_init(struct ctl_request *req, const char *name, char *err, size_t errcap)
+{
+	memset(req, 0, sizeof(*req));
+	req->cmd = ctl_command_by_name(name);
+	if (!req->cmd) {
+		snprintf(err, errcap, "unknown command '%s'", name);
+		return CTL_EINVAL;
+	}
+	return CTL_OK;
+}
+
+int ctl_request_set(struct ctl_request *req, const char *key, const char *value, char *err,
+		    size_t errcap)
+{
+	const struct ctl_key *k = key_find(key);
+	const struct ctl_command *c = req->cmd;
+	if (!c || !k || !ctl_command_takes(c, key)) {
+		snprintf(err, errcap, "%s does not take %s%s", c ? c->words : "this command",
+			 k && k->positional ? "" : "--", k ? (k->positional ? k->arg : k->name) : key);
+		return CTL_EINVAL;
+	}
+	return k->set(req, value, err, errcap);
+}
+
+int ctl_request_check(const struct ctl_request *req, int64_t now, char *err, size_t errcap)
+{
+	const struct ctl_command *c = req->cmd;
+	if (!c) {
+		snprintf(err, errcap, "no command");
+		return CTL_EINVAL;
+	}
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct ctl_key *k = &ctl_keys[i];
+		if (!word_in(c->required, k->name) || k->given(req))
+			continue;
+		/* A positional key is named as what it is ("an IP address"); the same key taken
+		 * as an option (evidence add --ip) is named as the option. */
+		bool positional = c->positional && strcmp(c->positional, k->name) == 0;
+		char opt[24];
+		snprintf(opt, sizeof(opt), "--%s", k->name);
+		snprintf(err, errcap, "%s needs %s", c->words, positional ? k->arg : opt);
+		return CTL_EINVAL;
+	}
+	if (req->has_why && req->why[strspn(req->why, " \t")] == '\0') {
+		snprintf(err, errcap, "--why must say why (it goes to the audit log)");
+		return CTL_EINVAL;
+	}
+	char t[TIME_STRLEN];
+	if (req->until != 0 && req->until <= now) {
+		time_format_iso8601(req->until, t);
+		snprintf(err, errcap, "--until %s is in the past", t);
+		return CTL_EINVAL;
+	}
+	/* A minute of slack for a reporter's clock; more is a typo (a year, a month). */
+	if (req->at > now + 60) {
+		time_format_iso8601(req->at, t);
+		snprintf(err, errcap, "--at %s is in the future", t);
+		return CTL_EINVAL;
+	}
+	return CTL_OK;
+}
+
+/* ---- the text form ---------------------------------------------------------- */
+
+static bool needs_escape(unsigned char c)
+{
+	return c <= 0x20 || c >= 0x7f || c == '%' || c == '=';
+}
+
+/* Appends " key=value" (value escaped) at buf[*pos]; false when it does not fit. */
+static bool put_kv(char *buf, size_t cap, size_t *pos, const char *key, const char *value)
+{
+	int n = snprintf(buf + *pos, cap - *pos, " %s=", key);
+	if (n < 0 || (size_t)n >= cap - *pos)
+		return false;
+	*pos += (size_t)n;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if (*pos + 4 >= cap)
+			return false;
+		if (needs_escape(*p))
+			*pos += (size_t)snprintf(buf + *pos, cap - *pos, "%%%02X", *p);
+		else
+			buf[(*pos)++] = (char)*p;
+	}
+	buf[*pos] = '\0';
+	return true;
+}
+
+int ctl_request_format(const struct ctl_request *req, char *buf, size_t cap)
+{
+	if (!req->cmd || cap == 0)
+		return CTL_EINVAL;
+	int n = snprintf(buf, cap, "%s", req->cmd->name);
+	if (n < 0 || (size_t)n >= cap)
+		return CTL_EINVAL;
+	size_t pos = (size_t)n;
+	char tmp[64];
+	bool ok = true;
+	for (size_t i = 0; i < N_KEYS && ok; i++) {
+		const struct ctl_key *k = &ctl_keys[i];
+		if (!k->given(req))
+			continue;
+		if (k->put) {
+			k->put(req, tmp, sizeof(tmp));
+			ok = put_kv(buf, cap, &pos, k->name, tmp);
+		} else if (strcmp(k->name, "why") == 0) {
+			ok = put_kv(buf, cap, &pos, k->name, req->why);
+		}
+	}
+	if (!ok || pos + 2 > cap)
+		return CTL_EINVAL;
+	buf[pos++] = '\n';
+	buf[pos] = '\0';
+	return CTL_OK;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Undoes the %XX escapes of s in place; false on a broken escape or an escaped NUL. */
+static bool unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (*r != '%') {
+			*w++ = *r;
+			continue;
+		}
+		int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			return false;
+		*w++ = (char)(hi << 4 | lo);
+		r += 2;
+	}
+	*w = '\0';
+	return true;
+}
+
+int ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *err,
+		      size_t errcap)
+{
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len == 0 || len >= CTL_LINE_MAX || memchr(line, '\0', len) || memchr(line, '\n', len)) {
+		snprintf(err, errcap, "not a request line");
+		return CTL_EINVAL;
+	}
+	char *buf = malloc(len + 1);
+	if (!buf)
+		return CTL_ENOMEM;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	char *save = NULL;
+	char *tok = strtok_r(buf, " ", &save);
+	int rc = tok ? ctl_request_init(req, tok, err, errcap) : CTL_EINVAL;
+	if (!tok)
+		snprintf(err, errcap, "not a request line");
+	while (rc == CTL_OK && (tok = strtok_r(NULL, " ", &save)) != NULL) {
+		char *eq = strchr(tok, '=');
+		if (!eq || eq == tok) {
+			snprintf(err, errcap, "'%.64s' is not key=value", tok);
+			rc = CTL_EINVAL;
+			break;
+		}
+		*eq = '\0';
+		if (!unescape(eq + 1)) {
+			snprintf(err, errcap, "%.32s: bad %%-escape", tok);
+			rc = CTL_EINVAL;
+			break;
+		}
+		rc = ctl_request_set(req, tok, eq + 1, err, errcap);
+	}
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* ctl_internal.h - what the ctl module's files share: a running command and its handlers. */
+#ifndef TRAPLINE_CTL_INTERNAL_H
+#define TRAPLINE_CTL_INTERNAL_H
+
+#include "ctl.h"
+
+/* One command being run. */
+struct ctl_run {
+	const struct ctl_service *svc;
+	const struct ctl_request *req;
+	const char *who;
+	FILE *out, *err;
+	int64_t now;
+};
+
+/* The handlers of the command table (ctl_query.c: the reads; ctl_action.c: the writes). Each
+ * returns an exit status and prints its answer as text or JSON (r->req->json). */
+int ctl_run_check(struct ctl_run *r);
+int ctl_run_explain(struct ctl_run *r);
+int ctl_run_list(struct ctl_run *r);
+int ctl_run_reputation_list(struct ctl_run *r);
+int ctl_run_evidence_add(struct ctl_run *r);
+int ctl_run_delist(struct ctl_run *r);
+int ctl_run_exclude(struct ctl_run *r);
+int ctl_run_reputation(struct ctl_run *r);
+int ctl_run_rebuild(struct ctl_run *r);
+int ctl_run_export(struct ctl_run *r);
+
+/* Messages for a failed read or write; they return the exit status to give. */
+int ctl_fail_store(const struct ctl_run *r, int rc);
+int ctl_fail_writer(const struct ctl_run *r, int rc);
+
+/* Prints v (an answer) as JSON on r->out and drops the reference; CTL_EXIT_FAIL when v is NULL
+ * (out of memory) or cannot be written. */
+int ctl_print_json(const struct ctl_run *r, json_t *v);
+/* A time as an ISO 8601 string, or null for 0. */
+json_t *ctl_json_time(int64_t t);
+
+#endif

@@ -1,0 +1,309 @@
+/* ctl_query.c - the reads: what the list knows about one address (check, explain, the lookup
+ * page), every listing, every reputation row. One gathering of the facts (writer_facts_read)
+ * and one evaluation of the policy, the same the writer decides with. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_internal.h"
+
+#define DAY 86400
+
+void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct writer *writer,
+		      struct store *reader, struct zone_handle *zone)
+{
+	memset(svc, 0, sizeof(*svc));
+	svc->writer = writer;
+	svc->reader = reader;
+	svc->zone = zone;
+	svc->zone_name = cfg->zone;
+	policy_config_from(cfg, &svc->policy);
+	unsigned n = 0;
+	char err[CONFIG_ERR_MAX];
+	/* The schema checked the list when it was set. */
+	if (config_cidrs_parse(cfg->exclude_default, svc->default_exclusions, CONFIG_PREFIX_MAX, &n,
+			       err, sizeof(err)) != BASE_OK)
+		log_err("ctl", "exclude_default ignored reason=\"%s\"", err);
+	svc->n_default_exclusions = n;
+}
+
+/* What the facts say besides the evidence: the exclusion, the reputation, the delisting. */
+static void status_context(struct ctl_status *s, const struct writer_facts *f)
+{
+	if (f->default_exclusion) {
+		s->excluded = s->excluded_by_default = true;
+		s->exclusion = *f->default_exclusion;
+		snprintf(s->exclusion_why, sizeof(s->exclusion_why),
+			 "default exclusion (exclude_default)");
+	} else if (f->exclusion) {
+		s->excluded = true;
+		s->exclusion = f->exclusion->prefix;
+		s->exclusion_until = f->exclusion->until;
+		snprintf(s->exclusion_why, sizeof(s->exclusion_why), "%s", f->exclusion->why);
+	}
+	if (f->reputation) {
+		s->has_reputation = true;
+		s->reputation = f->reputation->prefix;
+		s->reputation_points = f->reputation->points;
+		snprintf(s->reputation_why, sizeof(s->reputation_why), "%s", f->reputation->why);
+	}
+	if (f->delisted) {
+		s->delisted_at = f->delist.at;
+		snprintf(s->delist_why, sizeof(s->delist_why), "%s", f->delist.why);
+	}
+}
+
+/* Counts of the evidence: in the store, in the last day and week, counted trap hits by class. */
+static void status_counts(struct ctl_status *s, const struct policy_evidence *ev,
+			  const struct policy_step *steps, size_t n, int64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool trap = ev[i].trap;
+		int64_t age = now - ev[i].received_at;
+		s->store_traps += trap;
+		s->store_reports += !trap;
+		if (age <= DAY) {
+			s->traps_24h += trap;
+			s->reports_24h += !trap;
+		}
+		if (age <= 7 * DAY) {
+			s->traps_7d += trap;
+			s->reports_7d += !trap;
+		}
+		if (trap && steps[i].counted && ev[i].cls <= STORE_CLASS_UNKNOWN)
+			s->trap_classes[ev[i].cls]++;
+	}
+}
+
+static int explain_pieces(struct ctl_explain *e, const struct policy_step *steps, int64_t now)
+{
+	if (e->n == 0)
+		return CTL_OK;
+	e->pieces = calloc(e->n, sizeof(*e->pieces));
+	if (!e->pieces)
+		return CTL_ENOMEM;
+	for (size_t i = 0; i < e->n; i++) {
+		struct ctl_piece *p = &e->pieces[i];
+		p->received_at = e->ev[i].received_at;
+		p->trap = e->ev[i].trap;
+		p->cls = (enum store_class)e->ev[i].cls;
+		p->counted = steps[i].counted;
+		p->weight = steps[i].weight;
+		if (!p->counted)
+			p->note = now - p->received_at > (int64_t)e->policy.window_s
+					  ? "older than the window"
+					  : "before the delisting";
+	}
+	return CTL_OK;
+}
+
+/* The facts and the evaluation: everything check and explain say. On failure nothing is left
+ * to free. */
+static int evaluate(const struct ctl_service *svc, struct store *reader, const uint8_t ip[16],
+		    int64_t now, struct ctl_explain *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->policy = svc->policy;
+	struct writer_rules rules;
+	struct writer_facts f;
+	struct policy_step *steps = NULL;
+	memset(&f, 0, sizeof(f));
+	int rc = writer_rules_load(reader, svc->default_exclusions, svc->n_default_exclusions, now,
+				   &rules);
+	if (rc != WRITER_OK)
+		return rc;
+	/* Every piece, however old: explain shows what the window leaves out. */
+	rc = writer_facts_read(reader, &rules, ip, now, 0, &f);
+	if (rc != WRITER_OK)
+		goto done;
+	rc = CTL_ENOMEM;
+	if (f.n && !(steps = calloc(f.n, sizeof(*steps))))
+		goto done;
+	rc = policy_evaluate(&svc->policy, f.ev, f.n, &f.ctx, now, &e->result, steps);
+	if (rc != POLICY_OK)
+		goto done;
+	struct ctl_status *s = &e->status;
+	memcpy(s->ip, ip, 16);
+	s->at = now;
+	s->listed = e->result.listed;
+	s->reason = e->result.reason;
+	s->expires_at = e->result.expires_at;
+	s->score = e->result.score;
+	s->threshold = e->result.threshold;
+	s->traps = e->result.traps;
+	s->reports = e->result.reports;
+	s->why_not = e->result.why_not;
+	status_context(s, &f);
+	status_counts(s, f.ev, steps, f.n, now);
+	struct store_listing l;
+	if (s->listed) {
+		rc = store_listing_get(reader, ip, &l);
+		if (rc == STORE_OK)
+			s->listed_since = l.listed_at;
+		else if (rc != STORE_ENOTFOUND)
+			goto done;
+	}
+	e->ctx = f.ctx;
+	e->ev = f.ev; /* the explanation keeps the evidence */
+	e->n = f.n;
+	f.ev = NULL;
+	rc = explain_pieces(e, steps, now);
+	if (rc != CTL_OK)
+		ctl_explain_free(e);
+done:
+	free(steps);
+	writer_facts_free(&f);
+	writer_rules_free(&rules);
+	return rc;
+}
+
+int ctl_query_status(const struct ctl_service *svc, struct store *reader, const uint8_t ip[16],
+		     int64_t now, struct ctl_status *out)
+{
+	struct ctl_explain e;
+	int rc = evaluate(svc, reader, ip, now, &e);
+	if (rc != CTL_OK)
+		return rc;
+	*out = e.status;
+	ctl_explain_free(&e);
+	return CTL_OK;
+}
+
+int ctl_query_explain(const struct ctl_service *svc, struct store *reader, const uint8_t ip[16],
+		      int64_t now, struct ctl_explain *out)
+{
+	return evaluate(svc, reader, ip, now, out);
+}
+
+void ctl_explain_free(struct ctl_explain *e)
+{
+	free(e->ev);
+	free(e->pieces);
+	e->ev = NULL;
+	e->pieces = NULL;
+	e->n = 0;
+}
+
+/* ---- the handlers ------------------------------------------------------------------------ */
+
+int ctl_run_check(struct ctl_run *r)
+{
+	struct ctl_status s;
+	int rc = ctl_query_status(r->svc, r->svc->reader, r->req->ip, r->now, &s);
+	if (rc != CTL_OK)
+		return ctl_fail_store(r, rc);
+	if (r->req->json)
+		return ctl_print_json(r, ctl_status_json(&s));
+	ctl_status_text(r->out, &s);
+	return CTL_EXIT_OK;
+}
+
+int ctl_run_explain(struct ctl_run *r)
+{
+	struct ctl_explain e;
+	int rc = ctl_query_explain(r->svc, r->svc->reader, r->req->ip, r->now, &e);
+	if (rc != CTL_OK)
+		return ctl_fail_store(r, rc);
+	if (r->req->json) {
+		rc = ctl_print_json(r, ctl_explain_json(&e));
+	} else {
+		ctl_explain_text(r->out, &e);
+		rc = CTL_EXIT_OK;
+	}
+	ctl_explain_free(&e);
+	return rc;
+}
+
+/* A list's frame: a JSON array with one row a line, or the text rows and what an empty list
+ * says. Rows are printed as the store yields them: a list of a million is never held whole. */
+struct list_state {
+	const struct ctl_run *r;
+	size_t n;
+	bool oom;
+};
+
+static int list_row(struct list_state *st, json_t *row, void (*text)(FILE *, const void *),
+		    const void *item)
+{
+	FILE *out = st->r->out;
+	if (!st->r->req->json) {
+		text(out, item);
+		st->n++;
+		return 0;
+	}
+	char *line = row ? json_dumps(row, JSON_PRESERVE_ORDER) : NULL;
+	json_decref(row);
+	if (!line) {
+		st->oom = true;
+		return 1;
+	}
+	fprintf(out, "%s%s", st->n ? ",\n  " : "\n  ", line);
+	free(line);
+	st->n++;
+	return 0;
+}
+
+static int list_end(struct list_state *st, int rc, const char *none)
+{
+	const struct ctl_run *r = st->r;
+	if (rc == STORE_OK && st->oom)
+		rc = CTL_ENOMEM;
+	if (rc != STORE_OK)
+		return ctl_fail_store(r, rc);
+	if (r->req->json)
+		fputs(st->n ? "\n]\n" : "]\n", r->out);
+	else if (st->n == 0 && none)
+		fprintf(r->out, "%s\n", none);
+	return CTL_EXIT_OK;
+}
+
+static void listing_text(FILE *f, const void *item)
+{
+	const struct store_listing *l = item;
+	char ip[IP_STRLEN], at[TIME_STRLEN], exp[TIME_STRLEN];
+	ip_format(l->ip, ip);
+	time_format_iso8601(l->listed_at, at);
+	time_format_iso8601(l->expires_at, exp);
+	fprintf(f, "%s reason=%s score=%.3f traps=%u reports=%u listed_since=%s expires_at=%s\n",
+		ip, policy_reason_name((enum policy_reason)l->reason), l->score, l->traps,
+		l->reports, at, exp);
+}
+
+static int list_one(const struct store_listing *l, void *arg)
+{
+	struct list_state *st = arg;
+	return list_row(st, st->r->req->json ? ctl_listing_json(l) : NULL, listing_text, l);
+}
+
+int ctl_run_list(struct ctl_run *r)
+{
+	struct list_state st = {.r = r};
+	if (r->req->json)
+		fputs("[", r->out);
+	return list_end(&st, store_listing_foreach(r->svc->reader, list_one, &st), NULL);
+}
+
+static void reputation_text(FILE *f, const void *item)
+{
+	const struct store_reputation *rep = item;
+	char pre[IP_PREFIX_STRLEN], at[TIME_STRLEN];
+	ip_prefix_format(&rep->prefix, pre, sizeof(pre));
+	time_format_iso8601(rep->created_at, at);
+	fprintf(f, "%s points=%.10g set_at=%s who=%s why=%s\n", pre, rep->points, at, rep->who,
+		rep->why);
+}
+
+static int reputation_one(const struct store_reputation *rep, void *arg)
+{
+	struct list_state *st = arg;
+	return list_row(st, st->r->req->json ? ctl_reputation_json(rep) : NULL, reputation_text,
+			rep);
+}
+
+int ctl_run_reputation_list(struct ctl_run *r)
+{
+	struct list_state st = {.r = r};
+	if (r->req->json)
+		fputs("[", r->out);
+	return list_end(&st, store_reputation_foreach(r->svc->reader, reputation_one, &st),
+			"no prefix has reputation points");
+}
