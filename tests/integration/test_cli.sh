@@ -92,6 +92,29 @@ PY
 		"$nobody $nobody $nobody $nobody" "$uid"
 	TL_LAST_LOG=$TL_TMP/root.log
 	tl_stop "$pid"
+
+	# Paths the service cannot reach once it runs as nobody: one clear line before serving,
+	# not a first load that works and every reload that fails, nor a "database error".
+	mkdir -m 0700 "$TL_TMP/root-only"
+	printf '192.0.2.1\n' >"$TL_TMP/root-only/list.rbl"
+	out=$(timeout 20 "$TRAPLINE" serve --static "$TL_TMP/root-only/list.rbl" --dns "$addr:53" \
+		--user nobody 2>&1)
+	check_eq "as root: a static file nobody cannot read: exit status 1" 1 $?
+	check_match "as root: ...the line names the key, the file and the user" \
+		"^trapline: static_file $TL_TMP/root-only/list.rbl: user nobody cannot read it \(Permission denied\)" \
+		"$out"
+	check_nomatch "as root: ...and nothing was served" "ready" "$out"
+	out=$(timeout 20 "$TRAPLINE" serve --data "$TL_TMP/root-only/data" --dns "$addr:53" \
+		--user nobody 2>&1)
+	check_eq "as root: a data directory under a directory nobody cannot search: exit status 1" 1 $?
+	check_match "as root: ...the line names the key, the directory and the user" \
+		"^trapline: data_dir $TL_TMP/root-only/data: user nobody cannot use it" "$out"
+	chmod 0755 "$TL_TMP/root-only"
+	chmod 0600 "$TL_TMP/root-only/list.rbl"
+	out=$(timeout 20 "$TRAPLINE" serve --static "$TL_TMP/root-only/list.rbl" --dns "$addr:53" \
+		--user nobody 2>&1)
+	check_match "as root: a file only root may read is refused too" \
+		"user nobody cannot read it" "$out"
 else
 	tl_skip "privilege drop" "not root"
 fi
