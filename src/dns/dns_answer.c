@@ -610,7 +610,7 @@ size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const u
 	int first = zone_suffix(ctx, &pq);
 	if (first < 0)
 		return answer_empty(ctx, q, &pq, true, pq.edns, DNS_RCODE_REFUSED, out, cap, tcp);
-	/* Zone transfers are a later issue (AXFR/IXFR over TCP with ACLs); refuse until then. */
+	/* Zone transfers (AXFR/IXFR over TCP, with ACLs) are not served yet: refused. */
 	if (pq.qtype == DNS_T_AXFR || pq.qtype == DNS_T_IXFR)
 		return answer_empty(ctx, q, &pq, true, pq.edns, DNS_RCODE_REFUSED, out, cap, tcp);
 

@@ -13,12 +13,12 @@
 /* The codes of the one error space (base.h) that policy functions return. */
 enum policy_err { POLICY_OK = TL_OK, POLICY_EINVAL = TL_EINVAL, POLICY_ENOMEM = TL_ENOMEM };
 
-/* Why an address is listed; what it usually means is for the pages (DEVELOPERS.md). */
+/* Why an address is listed. What each usually means (said by the pages and explain): */
 enum policy_reason {
 	POLICY_REASON_NONE = 0,
-	POLICY_REASON_TRAPS = 1,   /* spamtrap hits only: often backscatter or auto-responders */
-	POLICY_REASON_REPORTS = 2, /* user reports only */
-	POLICY_REASON_BOTH = 3,    /* both: a spammer or a compromised machine */
+	POLICY_REASON_TRAPS = 1,   /* spamtrap hits only: usually backscatter or auto-responders */
+	POLICY_REASON_REPORTS = 2, /* user reports only: usually a spammer */
+	POLICY_REASON_BOTH = 3,    /* both: usually a compromised machine */
 };
 
 const char *policy_reason_name(enum policy_reason r); /* "traps", "reports", "both", "none" */

@@ -18,8 +18,8 @@ static void deadline_after_ns(struct timespec *ts, uint64_t ns)
 }
 
 /* Zone changes are published at most this often (25 ms), and never later than that after
- * their commit: well inside the 100 ms from acknowledgement to DNS answer that issue 4
- * allows. Each publication costs the DNS workers an RCU grace period and the writer a copy
+ * their commit: well inside the 100 ms from acknowledgement to DNS answer that the writer
+ * promises. Each publication costs the DNS workers an RCU grace period and the writer a copy
  * of the overlay; at 1,000 changes a second, 25 ms instead of 10 took the writer from about
  * 5% of a core to under 4%. */
 #define WRITER_PUBLISH_NS 25000000ull

@@ -136,7 +136,7 @@ int zone_snapshot_build(struct zone_builder *b, struct zone_snapshot **out);
 void zone_snapshot_free(struct zone_snapshot *s);
 
 /* ---- incremental changes --------------------------------------------------- */
-/* The writer (a later issue) changes a few entries at a time. A change set applied to a
+/* The writer changes a few entries at a time. A change set applied to a
  * snapshot gives a new snapshot that shares the big immutable arrays of the old one and
  * carries the changes in a small overlay; when the overlay grows past a bound, apply merges
  * it into new arrays (linear in the size of the zone, amortised over many changes). */

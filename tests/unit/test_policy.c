@@ -1,5 +1,5 @@
 /* test_policy.c - unit tests of src/policy: the SpamCop-style score, threshold, expiry and
- * explain, table-driven from the rules in issue 4. */
+ * explain, table-driven from SpamCop's published rules. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
