@@ -50,6 +50,16 @@ static void status_line(FILE *f, const struct ctl_status *s)
 	}
 }
 
+/* Hands ev to the writer and reads where ip stands once it is committed. An exit status. */
+static int submit_then_status(const struct ctl_run *r, const struct writer_event *ev,
+			      struct ctl_status *s)
+{
+	int rc = writer_submit(r->svc->writer, ev);
+	if (rc != WRITER_OK)
+		return ctl_fail_writer(r, rc);
+	return after(r, r->req->ip, s);
+}
+
 /* {"key": value, "status": {...}} where key names what was done. */
 static json_t *with_status(json_t *done, const struct ctl_status *s)
 {
@@ -71,11 +81,9 @@ int ctl_run_evidence_add(struct ctl_run *r)
 	ev.evidence.cls = r->req->has_class ? r->req->cls : STORE_CLASS_SPAM;
 	ev.evidence.received_at = r->req->at ? r->req->at : r->now;
 	snprintf(ev.evidence.source, sizeof(ev.evidence.source), "%s", r->who);
-	int rc = writer_submit(r->svc->writer, &ev);
-	if (rc != WRITER_OK)
-		return ctl_fail_writer(r, rc);
 	struct ctl_status s;
-	if ((rc = after(r, r->req->ip, &s)) != CTL_EXIT_OK)
+	int rc = submit_then_status(r, &ev, &s);
+	if (rc != CTL_EXIT_OK)
 		return rc;
 	char ip[IP_STRLEN], t[TIME_STRLEN];
 	ip_format(ev.evidence.ip, ip);
@@ -110,11 +118,9 @@ int ctl_run_delist(struct ctl_run *r)
 	moderator_event(r, WRITER_EV_DELIST, &ev);
 	struct store_listing before;
 	bool was = store_listing_get(r->svc->reader, r->req->ip, &before) == STORE_OK;
-	int rc = writer_submit(r->svc->writer, &ev);
-	if (rc != WRITER_OK)
-		return ctl_fail_writer(r, rc);
 	struct ctl_status s;
-	if ((rc = after(r, r->req->ip, &s)) != CTL_EXIT_OK)
+	int rc = submit_then_status(r, &ev, &s);
+	if (rc != CTL_EXIT_OK)
 		return rc;
 	char ip[IP_STRLEN];
 	ip_format(r->req->ip, ip);

@@ -203,15 +203,21 @@ static void reply_soa(struct reply *r, const struct dns_ctx *ctx, uint16_t owner
 		r->an++;
 }
 
+/* The fixed part of an answer RR for the question's name (owner 0xC00C), class IN: 10 bytes. */
+static inline void put_rr_head(uint8_t *p, uint16_t type, uint32_t ttl)
+{
+	dns_put16(p, 0xC00C);
+	dns_put16(p + 2, type);
+	dns_put16(p + 4, DNS_C_IN);
+	dns_put32(p + 6, ttl);
+}
+
 static void reply_a(struct reply *r, const struct zone_class *cls)
 {
 	if (!reply_has(r, 16))
 		return;
 	uint8_t *p = r->out + r->pos;
-	dns_put16(p, 0xC00C);
-	dns_put16(p + 2, DNS_T_A);
-	dns_put16(p + 4, DNS_C_IN);
-	dns_put32(p + 6, cls->ttl);
+	put_rr_head(p, DNS_T_A, cls->ttl);
 	dns_put16(p + 10, 4);
 	dns_put32(p + 12, cls->a);
 	r->pos += 16;
@@ -259,10 +265,7 @@ static void reply_txt(struct reply *r, const struct zone_class *cls, const char 
 	if (!reply_has(r, 13))
 		return;
 	uint8_t *p = r->out + r->pos;
-	dns_put16(p, 0xC00C);
-	dns_put16(p + 2, DNS_T_TXT);
-	dns_put16(p + 4, DNS_C_IN);
-	dns_put32(p + 6, cls->ttl);
+	put_rr_head(p, DNS_T_TXT, cls->ttl);
 	size_t chunk = r->pos + 12;
 	p[12] = 0;
 	r->pos += 13;

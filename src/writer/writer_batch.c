@@ -287,6 +287,13 @@ static int touch_listed_in(struct writer *w, const struct ip_prefix *p)
 
 static int touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now);
 
+/* Who asked and why, into a store row's fields (each as large as the event's). */
+static void moderator_copy(const struct writer_event *ev, char who[64], char why[STORE_TEXT_MAX])
+{
+	snprintf(who, sizeof ev->who, "%s", ev->who);
+	snprintf(why, sizeof ev->why, "%s", ev->why);
+}
+
 static int apply_one(struct writer *w, const struct writer_event *ev, int64_t now)
 {
 	char target[IP_PREFIX_STRLEN];
@@ -306,8 +313,7 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 	case WRITER_EV_DELIST: {
 		struct store_action a = { .kind = STORE_ACTION_DELIST, .at = now };
 		memcpy(a.ip, ev->ip, 16);
-		snprintf(a.who, sizeof a.who, "%s", ev->who);
-		snprintf(a.why, sizeof a.why, "%s", ev->why);
+		moderator_copy(ev, a.who, a.why);
 		rc = store_action_add(w->store, &a);
 		if (rc == STORE_OK) {
 			ip_format(ev->ip, target);
@@ -320,8 +326,7 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 	case WRITER_EV_EXCLUDE: {
 		struct store_exclusion x = { .prefix = ev->prefix, .until = ev->until,
 					     .created_at = now };
-		snprintf(x.who, sizeof x.who, "%s", ev->who);
-		snprintf(x.why, sizeof x.why, "%s", ev->why);
+		moderator_copy(ev, x.who, x.why);
 		rc = store_exclusion_add(w->store, &x);
 		if (rc == STORE_OK) {
 			ip_prefix_format(&ev->prefix, target, sizeof target);
@@ -336,8 +341,7 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 	case WRITER_EV_REPUTATION: {
 		struct store_reputation r = { .prefix = ev->prefix, .points = ev->points,
 					      .created_at = now };
-		snprintf(r.who, sizeof r.who, "%s", ev->who);
-		snprintf(r.why, sizeof r.why, "%s", ev->why);
+		moderator_copy(ev, r.who, r.why);
 		rc = store_reputation_set(w->store, &r);
 		if (rc == STORE_ENOTFOUND)
 			return WRITER_OK; /* removing points the prefix did not have: no change */
@@ -368,6 +372,20 @@ static void batch_undo(struct writer *w, size_t mark)
 	w->changes_n = mark;
 }
 
+/* Ends a round that began with store_begin and went as far as rc says: the policy on every
+ * address it touched, then the commit; on any failure the rollback. */
+static int round_commit(struct writer *w, int64_t now, enum eval_mode mode, uint32_t *serial,
+			int rc)
+{
+	if (rc == WRITER_OK)
+		rc = eval_touched(w, now, mode, serial);
+	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)
+		rc = WRITER_ESTORE;
+	if (rc != WRITER_OK)
+		store_rollback(w->store);
+	return rc;
+}
+
 int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n, int *results)
 {
 	int64_t now = time_now();
@@ -383,12 +401,8 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		rc = apply_one(w, batch[i]->ev, now);
 		results[i] = rc;
 	}
-	if (rc == WRITER_OK)
-		rc = eval_touched(w, now, EVAL_EVENT, &serial);
-	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)
-		rc = WRITER_ESTORE;
+	rc = round_commit(w, now, EVAL_EVENT, &serial, rc);
 	if (rc != WRITER_OK) {
-		store_rollback(w->store);
 		log_err("writer", "batch of %zu events failed: %s", n, tl_strerror(rc));
 		/* Stale timers are harmless (they re-read the store); stale rules are not. */
 		if (w->rules_dirty && writer_rules_reload(w->store, &w->rules, now) != WRITER_OK)
@@ -492,12 +506,8 @@ void writer_timers_run(struct writer *w, int64_t now)
 		heap_pop(w);
 	}
 	/* The policy decides: gone, or extended by newer evidence (then a new timer). */
-	if (rc == WRITER_OK)
-		rc = eval_touched(w, now, EVAL_TIMER, &serial);
-	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)
-		rc = WRITER_ESTORE;
+	rc = round_commit(w, now, EVAL_TIMER, &serial, rc);
 	if (rc != WRITER_OK) {
-		store_rollback(w->store);
 		log_err("writer", "expiry failed: %s; retrying", tl_strerror(rc));
 		/* Put the timers back so that the next round tries again. */
 		for (size_t i = 0; i < w->touched_n; i++)

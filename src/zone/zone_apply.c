@@ -216,16 +216,16 @@ static size_t ov6_new_keys(const struct zone_snapshot *s)
 	return n;
 }
 
-static int v6_merge(struct zone_snapshot *s)
+struct zone_p6 *zone_p6_merged(const struct zone_snapshot *s)
 {
 	const struct zone_p6 *old = s->p6;
 	size_t cap = old->nent + s->nov6;
 	struct zone_e6 *ent = malloc((cap ? cap : 1) * sizeof(*ent));
 	if (!ent)
-		return ZONE_ENOMEM;
+		return NULL;
 	size_t i = 0, j = 0, k = 0;
 	while (i < old->nent || j < s->nov6) {
-		struct zone_ov6 *o = j < s->nov6 ? &s->ov6[j] : NULL;
+		const struct zone_ov6 *o = j < s->nov6 ? &s->ov6[j] : NULL;
 		const struct zone_e6 *e = i < old->nent ? &old->ent[i] : NULL;
 		if (e && (!o || e->start < o->start || (e->start == o->start && e->plen < o->plen))) {
 			ent[k++] = *e;
@@ -237,7 +237,12 @@ static int v6_merge(struct zone_snapshot *s)
 		ent[k++] = (struct zone_e6){ .start = o->start, .cls = o->cls, .plen = o->plen };
 		j++;
 	}
-	struct zone_p6 *n6 = zone_p6_from_entries(ent, k, s->default_cls);
+	return zone_p6_from_entries(ent, k, s->default_cls);
+}
+
+static int v6_merge(struct zone_snapshot *s)
+{
+	struct zone_p6 *n6 = zone_p6_merged(s);
 	if (!n6)
 		return ZONE_ENOMEM;
 	zone_p6_unref(s->p6);

@@ -129,25 +129,7 @@ static int map_v6(const struct zone_snapshot *s, struct seg_map *m)
 	const struct zone_p6 *p = s->p6;
 	struct zone_p6 *merged = NULL;
 	if (s->nov6) {
-		struct zone_e6 *ent = malloc((p->nent + s->nov6) * sizeof(*ent));
-		if (!ent)
-			return ZONE_ENOMEM;
-		size_t i = 0, j = 0, k = 0;
-		while (i < p->nent || j < s->nov6) {
-			const struct zone_e6 *e = i < p->nent ? &p->ent[i] : NULL;
-			const struct zone_ov6 *o = j < s->nov6 ? &s->ov6[j] : NULL;
-			if (e && (!o || e->start < o->start ||
-				  (e->start == o->start && e->plen < o->plen))) {
-				ent[k++] = *e;
-				i++;
-				continue;
-			}
-			if (e && e->start == o->start && e->plen == o->plen)
-				i++;
-			ent[k++] = (struct zone_e6){ .start = o->start, .cls = o->cls, .plen = o->plen };
-			j++;
-		}
-		merged = zone_p6_from_entries(ent, k, s->default_cls);
+		merged = zone_p6_merged(s);
 		if (!merged)
 			return ZONE_ENOMEM;
 		p = merged;
@@ -420,14 +402,7 @@ struct bind_out {
 
 static size_t seg_find(const struct seg_map *m, zone_u128 a)
 {
-	size_t lo = 0, n = m->n;
-	while (n > 1) {
-		size_t half = n / 2;
-		if (m->start[lo + half] <= a)
-			lo += half;
-		n -= half;
-	}
-	return lo;
+	return zone_u128_floor(m->start, m->n, a);
 }
 
 /* Owner name of node a at depth labels, relative to the origin, "*." first for a wildcard. */

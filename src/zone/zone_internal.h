@@ -137,6 +137,22 @@ void zone_p6_unref(struct zone_p6 *p);
 struct zone_s4 *zone_s4_from_sorted(const uint64_t *items, size_t n, uint16_t tp_cls);
 /* Flattens deduplicated, sorted v6 entries (takes ownership of ent) with the test points. */
 struct zone_p6 *zone_p6_from_entries(struct zone_e6 *ent, size_t nent, uint16_t tp_cls);
+/* The v6 part of s with its overlay merged in (an overlay prefix replaces the same base
+ * prefix), flattened as a rebuild would: a new zone_p6 (unref it), NULL when out of memory. */
+struct zone_p6 *zone_p6_merged(const struct zone_snapshot *s);
+/* The last i with start[i] <= key in start[0..n) (start[0] <= key, n >= 1), without branches
+ * in the loop: the lookups' inner search. */
+static inline size_t zone_u128_floor(const zone_u128 *start, size_t n, zone_u128 key)
+{
+	size_t lo = 0;
+	while (n > 1) {
+		size_t half = n / 2;
+		if (start[lo + half] <= key)
+			lo += half;
+		n -= half;
+	}
+	return lo;
+}
 /* Sorts and deduplicates v6 entries in place (equal prefix: exclusion, else the last); new n. */
 size_t zone_e6_sort_dedup(struct zone_e6 *e, size_t n);
 size_t zone_s4_bytes(const struct zone_s4 *p);

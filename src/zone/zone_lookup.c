@@ -81,14 +81,7 @@ const struct zone_class *zone_lookup4(const struct zone_snapshot *s, uint32_t ip
 
 static size_t p6_seg(const struct zone_p6 *p, zone_u128 ip)
 {
-	size_t lo = 0, n = p->nseg;
-	while (n > 1) {
-		size_t half = n / 2;
-		if (p->start[lo + half] <= ip)
-			lo += half;
-		n -= half;
-	}
-	return lo;
+	return zone_u128_floor(p->start, p->nseg, ip);
 }
 
 static const struct zone_ov6 *ov6_find_exact(const struct zone_snapshot *s, zone_u128 start,
