@@ -1,4 +1,5 @@
 /* base_util.c - the names of the error codes, and growable arrays. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "base.h"
@@ -29,6 +30,9 @@ int array_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap)
 		return BASE_OK;
+	/* A size that cannot be represented is an allocation that cannot succeed. */
+	if (elem == 0 || need > SIZE_MAX / 2 / elem)
+		return BASE_ENOMEM;
 	size_t n = *cap ? *cap * 2 : 64;
 	while (n < need)
 		n *= 2;

@@ -217,8 +217,9 @@ static void test_array_grow(void **state)
 	assert_int_equal(cap, 1024);
 	for (uint32_t i = 0; i < 1000; i++)
 		assert_int_equal(v[i], i);
-	/* Too much to ever allocate: an error, and the array is as it was. */
-	assert_int_equal(array_grow((void **)&v, &cap, SIZE_MAX / 8, sizeof *v), BASE_ENOMEM);
+	/* Too much to ever allocate (its size overflows): an error, and the array is as it was. */
+	assert_int_equal(array_grow((void **)&v, &cap, SIZE_MAX / 2, sizeof *v), BASE_ENOMEM);
+	assert_int_equal(array_grow((void **)&v, &cap, SIZE_MAX, sizeof *v), BASE_ENOMEM);
 	assert_int_equal(cap, 1024);
 	assert_int_equal(v[999], 999);
 	free(v);
