@@ -224,15 +224,18 @@ static void serve_defaults_make(const struct config *cfg, struct zone_defaults *
 	char buf[CONFIG_STR_MAX];
 	snprintf(buf, sizeof(buf), "%s", cfg->ns);
 	char *save = NULL;
-	for (char *tok = strtok_r(buf, ", \t", &save); tok && d->ns.count < ZONE_NS_MAX;
-	     tok = strtok_r(NULL, ", \t", &save)) {
-		size_t len = strlen(tok);
-		if (len > 1 && tok[len - 1] == '.')
-			tok[len - 1] = '\0';
-		snprintf(d->ns.names[d->ns.count++], ZONE_NAME_MAX + 1, "%s", tok);
+	/* Every name is served: config_check has read them, and a key of CONFIG_STR_MAX bytes
+	 * stays far below ZONE_NS_WIRE_MAX, so only memory can fail here. */
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		int rc = zone_ns_add(&d->ns, tok);
+		if (rc != ZONE_OK)
+			log_err("main", "ns not served name=%s reason=\"%s\"", tok, zone_strerror(rc));
 	}
-	if (d->ns.count == 0)
-		snprintf(d->ns.names[d->ns.count++], ZONE_NAME_MAX + 1, "ns1.%.250s", cfg->zone);
+	if (d->ns.count == 0) {
+		char ns1[ZONE_NAME_MAX + 1];
+		snprintf(ns1, sizeof(ns1), "ns1.%.250s", cfg->zone);
+		zone_ns_add(&d->ns, ns1);
+	}
 	serve_glue_make(cfg, &d->glue);
 	d->ttl = cfg->answer_ttl;
 	d->a = cfg->answer_a;
@@ -583,6 +586,7 @@ fail_server:
 fail_zone:
 	zone_reader_unregister();
 	zone_handle_free(st.zone);
+	zone_defaults_free(&st.defaults);
 	return rc;
 }
 
@@ -670,6 +674,7 @@ fail_zone:
 	zone_handle_free(zone);
 fail_store:
 	store_close(store);
+	zone_defaults_free(&defaults);
 	return status;
 }
 

@@ -230,14 +230,14 @@ static struct zone_snapshot *t_build(uint32_t serial)
 	d.soa.minimum = 300;
 	d.soa.ttl = 3600;
 	d.ns.ttl = 86400;
-	d.ns.count = 2;
-	strcpy(d.ns.names[0], "ns1." ZONE);
-	strcpy(d.ns.names[1], "ns2.example.net");
+	zone_ns_add(&d.ns, "ns1." ZONE);
+	zone_ns_add(&d.ns, "ns2.example.net");
 	d.ttl = 2100;
 	d.a = 0x7f000002;
 	d.txt = "Listed, see https://example.org/lookup?ip=$";
 
 	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	assert_non_null(b);
 	uint16_t def, net, notxt, lng;
 	assert_int_equal(zone_builder_default_class(b, &def), 0);
@@ -888,10 +888,9 @@ static struct zone_snapshot *t_build_glue(void)
 	d.soa.minimum = 300;
 	d.soa.ttl = 3600;
 	d.ns.ttl = 86400;
-	d.ns.count = 3;
-	strcpy(d.ns.names[0], "ns1." ZONE);
-	strcpy(d.ns.names[1], "ns2." ZONE); /* in the zone, no address: answered as before */
-	strcpy(d.ns.names[2], "ns3.dc." ZONE);
+	zone_ns_add(&d.ns, "ns1." ZONE);
+	zone_ns_add(&d.ns, "ns2." ZONE); /* in the zone, no address: answered as before */
+	zone_ns_add(&d.ns, "ns3.dc." ZONE);
 	d.glue.ttl = 7200;
 	uint8_t v6[16];
 	t_ip6("20010db8000000000000000000000053", v6);
@@ -903,6 +902,7 @@ static struct zone_snapshot *t_build_glue(void)
 	d.ttl = 2100;
 	d.a = 0x7f000002;
 	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	assert_non_null(b);
 	uint16_t def;
 	assert_int_equal(zone_builder_default_class(b, &def), 0);
@@ -985,13 +985,17 @@ static void test_glue_limits(void **state)
 	for (unsigned i = 0; i < ZONE_GLUE_ADDRS; i++)
 		assert_int_equal(zone_glue_add(&g, "ns1." ZONE, false, i, NULL), 0);
 	assert_int_equal(zone_glue_add(&g, "ns1." ZONE, false, 9, NULL), ZONE_ETOOMANY);
-	for (unsigned i = 1; i < ZONE_GLUE_NAMES; i++) {
+	/* As many names as the zone has name servers (and the SOA primary): no cap of its own. */
+	for (unsigned i = 2; i <= 41; i++) {
 		char name[64];
 		snprintf(name, sizeof name, "ns%u.x." ZONE, i);
 		assert_int_equal(zone_glue_add(&g, name, false, i, NULL), 0);
 	}
-	assert_int_equal(zone_glue_add(&g, "one-too-many." ZONE, false, 1, NULL), ZONE_ETOOMANY);
-	assert_int_equal(g.count, ZONE_GLUE_NAMES);
+	assert_int_equal(g.count, 41);
+	assert_string_equal(g.names[40].name, "ns41.x." ZONE);
+	assert_int_equal(g.names[40].a4[0], 41);
+	zone_glue_free(&g);
+	assert_int_equal(g.count, 0);
 }
 
 static void test_ctx_config(void **state)

@@ -53,10 +53,10 @@ static struct zone_builder *new_builder(void)
 	strcpy(d.soa.mname, "ns1.example.net");
 	strcpy(d.soa.rname, "hostmaster.example.net");
 	d.ns.ttl = 3600;
-	d.ns.count = 2;
-	strcpy(d.ns.names[0], "ns1.example.net");
-	strcpy(d.ns.names[1], "ns2.example.net");
+	zone_ns_add(&d.ns, "ns1.example.net");
+	zone_ns_add(&d.ns, "ns2.example.net");
 	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	assert_non_null(b);
 	return b;
 }
@@ -357,10 +357,9 @@ static void test_bind_glue(void **state)
 	strcpy(d.soa.mname, "ns1.bl.example.org");
 	strcpy(d.soa.rname, "hostmaster.example.net");
 	d.ns.ttl = 3600;
-	d.ns.count = 3;
-	strcpy(d.ns.names[0], "ns1.bl.example.org");
-	strcpy(d.ns.names[1], "ns2.bl.example.org"); /* no address: written, with a warning */
-	strcpy(d.ns.names[2], "ns.example.net");
+	zone_ns_add(&d.ns, "ns1.bl.example.org");
+	zone_ns_add(&d.ns, "ns2.bl.example.org"); /* no address: written, with a warning */
+	zone_ns_add(&d.ns, "ns.example.net");
 	d.glue.ttl = 7200;
 	uint8_t a6[16];
 	ip6("2001:db8::53", a6);
@@ -370,6 +369,7 @@ static void test_bind_glue(void **state)
 	assert_int_equal(zone_glue_add(&d.glue, "ns.example.net", false, ip4("192.0.2.9"), NULL),
 			 0);
 	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	assert_non_null(b);
 	struct zone_snapshot *base = build(b);
 	struct zone_change ch = { .op = ZONE_CHANGE_SET, .ip4 = ip4("192.0.2.1") };
@@ -390,7 +390,6 @@ static void test_bind_glue(void **state)
 	zone_snapshot_free(s);
 	zone_snapshot_free(base);
 }
-
 /* The overlay answers: a new address, a deleted base address, a deleted address inside a
  * range (not listed even though the range is), IPv6 added and a base /64 deleted. */
 static void test_rbldnsd_overlay(void **state)
