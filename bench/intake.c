@@ -57,8 +57,7 @@ static void defaults_make(struct zone_defaults *d)
 	d->soa.expire = 86400;
 	d->soa.minimum = 300;
 	d->ns.ttl = 3600;
-	d->ns.count = 1;
-	snprintf(d->ns.names[0], sizeof(d->ns.names[0]), "ns1.bl.example.org");
+	zone_ns_add(&d->ns, "ns1.bl.example.org");
 	d->ttl = 2100;
 	d->a = 0x7f000002;
 	d->txt = "Listed in bl.example.org - see http://127.0.0.1:8080/lookup?ip=$";

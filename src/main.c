@@ -489,6 +489,7 @@ fail_zone:
 	zone_static_free(zs);
 	zone_reader_unregister();
 	zone_handle_free(zone);
+	zone_defaults_free(&defaults);
 	return rc;
 }
 
@@ -584,6 +585,7 @@ fail_store:
 	zone_handle_free(zone);
 	free(wc);
 	store_close(store);
+	zone_defaults_free(&defaults);
 	return status;
 }
 

@@ -38,7 +38,8 @@ struct dns_config {
 };
 
 /* Per-worker answering state: the zone name in wire form and caches derived from the current
- * snapshot (the encoded SOA and NS records). Init once per thread, no allocation after. */
+ * snapshot (the encoded SOA, NS and glue records). Init once per thread; after that it
+ * allocates only when a new snapshot brings a bigger NS or glue set than any before. */
 struct dns_ctx;
 
 /* Allocates a context for cfg (copied). NULL on allocation failure or a zone name that is
@@ -48,9 +49,13 @@ void dns_ctx_free(struct dns_ctx *ctx);
 
 /* Answers one query. q/qlen: the received message; out/cap: where the answer goes (cap is
  * the most the transport can carry: DNS_MAX_UDP for UDP, DNS_MAX_MSG for TCP). tcp: the
- * query came over TCP (no truncation to the UDP size). snap may be NULL (nothing loaded
- * yet: SERVFAIL). Returns the answer length, or 0 when nothing must be sent (QR=1, no
- * readable header). Allocates nothing; never reads past qlen nor writes past cap. */
+ * query came over TCP (no truncation to the UDP size). An RRset that does not fit the
+ * client's UDP size is never cut: the answer goes out with TC=1 and no records, and the
+ * client asks again over TCP (RFC 2181 9); the NS RRset always fits TCP (ZONE_NS_WIRE_MAX).
+ * snap may be NULL (nothing loaded yet: SERVFAIL). Returns the answer length, or 0 when
+ * nothing must be sent (QR=1, no readable header). Allocates nothing per query, only the
+ * ctx's caches on the first query of a snapshot with a bigger NS or glue set (out of memory:
+ * SERVFAIL); never reads past qlen nor writes past cap. */
 size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const uint8_t *q,
 		  size_t qlen, uint8_t *out, size_t cap, bool tcp);
 

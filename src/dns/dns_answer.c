@@ -9,8 +9,6 @@
 #define DNS_UDP_DEFAULT 1232 /* DNS flag day 2020: avoids IP fragmentation */
 /* SOA body: type, class, ttl, rdlength (10), two names, five 32-bit fields. */
 #define SOA_BODY_MAX (10 + 2 * DNS_NAME_MAX + 20)
-/* NS RRset: per RR a 2-byte owner pointer, 10 bytes of fixed fields, one name. */
-#define NS_SET_MAX (ZONE_NS_MAX * (12 + DNS_NAME_MAX))
 
 /* One in-zone name server's addresses (RFC 1034 4.2.1), encoded once per snapshot: the A and
  * AAAA RRsets with owners 0xC00C (only answered to a question for that very name). */
@@ -36,11 +34,12 @@ struct dns_ctx {
 	uint8_t soa[SOA_BODY_MAX]; /* the SOA RR without its owner; TTL at offset 4 */
 	size_t soa_len;
 	uint32_t soa_ttl, neg_ttl;
-	uint8_t ns[NS_SET_MAX];    /* the NS RRset, owners 0xC00C (only answered at the apex) */
-	size_t ns_len;
+	/* Sized for the snapshot: they grow when one brings a bigger set, never per query. */
+	uint8_t *ns;               /* the NS RRset, owners 0xC00C (only answered at the apex) */
+	size_t ns_len, ns_cap;
 	uint16_t ns_count;
-	unsigned glue_count;
-	struct ctx_glue glue[ZONE_GLUE_NAMES];
+	unsigned glue_count, glue_cap;
+	struct ctx_glue *glue;
 };
 
 struct dns_ctx *dns_ctx_new(const struct dns_config *cfg)
@@ -67,6 +66,10 @@ fail_free:
 
 void dns_ctx_free(struct dns_ctx *ctx)
 {
+	if (!ctx)
+		return;
+	free(ctx->ns);
+	free(ctx->glue);
 	free(ctx);
 }
 
@@ -95,10 +98,28 @@ static size_t put_addr_rr(uint8_t *p, uint16_t type, uint32_t ttl, const uint8_t
 	return 12u + len;
 }
 
-static void glue_refresh(struct dns_ctx *ctx, const struct zone_glue *glue)
+/* Makes *buf hold at least need bytes (elements of size elem). False when out of memory;
+ * *buf is then unchanged. */
+static bool ctx_room(void **buf, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	void *p = realloc(*buf, need * elem);
+	if (!p)
+		return false;
+	*buf = p;
+	*cap = need;
+	return true;
+}
+
+static bool glue_refresh(struct dns_ctx *ctx, const struct zone_glue *glue)
 {
 	ctx->glue_count = 0;
-	for (unsigned i = 0; i < glue->count && i < ZONE_GLUE_NAMES; i++) {
+	size_t cap = ctx->glue_cap;
+	if (!ctx_room((void **)&ctx->glue, &cap, glue->count, sizeof(*ctx->glue)))
+		return false;
+	ctx->glue_cap = (unsigned)cap;
+	for (unsigned i = 0; i < glue->count; i++) {
 		const struct zone_glue_name *src = &glue->names[i];
 		struct ctx_glue *g = &ctx->glue[ctx->glue_count];
 		g->name_len = dns_name_to_wire(src->name, g->name, true, NULL);
@@ -119,15 +140,47 @@ static void glue_refresh(struct dns_ctx *ctx, const struct zone_glue *glue)
 		}
 		ctx->glue_count++;
 	}
+	return true;
 }
 
-/* Re-encodes the SOA and NS records once per snapshot, so the hot path only copies them. */
-static void ctx_refresh(struct dns_ctx *ctx, const struct zone_snapshot *snap)
+/* The NS RRset, every name (RFC 2181 9 forbids serving part of it; an answer it does not fit
+ * goes out with TC=1). The zone keeps the set within one TCP message (ZONE_NS_WIRE_MAX). */
+static bool ns_refresh(struct dns_ctx *ctx, const struct zone_ns *ns)
+{
+	size_t need = 0;
+	for (unsigned i = 0; i < ns->count; i++) { /* put_text_name writes at most len + 2 */
+		size_t len = strlen(ns->names[i]);
+		need += 12 + (len + 2 < DNS_NAME_MAX ? len + 2 : DNS_NAME_MAX);
+	}
+	ctx->ns_len = 0;
+	ctx->ns_count = 0;
+	if (!ctx_room((void **)&ctx->ns, &ctx->ns_cap, need, 1))
+		return false;
+	size_t o = 0;
+	for (unsigned i = 0; i < ns->count && ctx->ns_count < UINT16_MAX; i++) {
+		uint8_t *p = ctx->ns + o;
+		dns_put16(p, 0xC00C);
+		dns_put16(p + 2, DNS_T_NS);
+		dns_put16(p + 4, DNS_C_IN);
+		dns_put32(p + 6, ns->ttl);
+		size_t n = put_text_name(p + 12, ns->names[i]);
+		dns_put16(p + 10, (uint16_t)n);
+		o += 12 + n;
+		ctx->ns_count++;
+	}
+	ctx->ns_len = o;
+	return true;
+}
+
+/* Re-encodes the SOA, NS and glue records once per snapshot, so the hot path only copies
+ * them. False when a cache could not grow (out of memory): the caller answers SERVFAIL and
+ * the next query tries again. */
+static bool ctx_refresh(struct dns_ctx *ctx, const struct zone_snapshot *snap)
 {
 	const struct zone_soa *soa = zone_snapshot_soa(snap);
-	const struct zone_ns *ns = zone_snapshot_ns(snap);
 	uint8_t *p = ctx->soa;
 
+	ctx->cached = false;
 	dns_put16(p, DNS_T_SOA);
 	dns_put16(p + 2, DNS_C_IN);
 	dns_put32(p + 4, soa->ttl);
@@ -146,23 +199,12 @@ static void ctx_refresh(struct dns_ctx *ctx, const struct zone_snapshot *snap)
 	/* RFC 2308 3: the negative TTL is the lesser of the SOA's TTL and its MINIMUM. */
 	ctx->neg_ttl = soa->ttl < soa->minimum ? soa->ttl : soa->minimum;
 
-	o = 0;
-	ctx->ns_count = 0;
-	for (unsigned i = 0; i < ns->count && i < ZONE_NS_MAX; i++) {
-		p = ctx->ns + o;
-		dns_put16(p, 0xC00C);
-		dns_put16(p + 2, DNS_T_NS);
-		dns_put16(p + 4, DNS_C_IN);
-		dns_put32(p + 6, ns->ttl);
-		size_t n = put_text_name(p + 12, ns->names[i]);
-		dns_put16(p + 10, (uint16_t)n);
-		o += 12 + n;
-		ctx->ns_count++;
-	}
-	ctx->ns_len = o;
-	glue_refresh(ctx, zone_snapshot_glue(snap));
+	if (!ns_refresh(ctx, zone_snapshot_ns(snap)) ||
+	    !glue_refresh(ctx, zone_snapshot_glue(snap)))
+		return false;
 	ctx->snap_id = zone_snapshot_id(snap);
 	ctx->cached = true;
+	return true;
 }
 
 /* ---- the answer being written ------------------------------------------------ */
@@ -617,8 +659,8 @@ size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const u
 	if (pq.qtype == DNS_T_AXFR || pq.qtype == DNS_T_IXFR)
 		return answer_empty(ctx, q, &pq, true, pq.edns, DNS_RCODE_REFUSED, out, cap, tcp);
 
-	if (!ctx->cached || ctx->snap_id != zone_snapshot_id(snap))
-		ctx_refresh(ctx, snap);
+	if ((!ctx->cached || ctx->snap_id != zone_snapshot_id(snap)) && !ctx_refresh(ctx, snap))
+		return answer_empty(ctx, q, &pq, true, pq.edns, DNS_RCODE_SERVFAIL, out, cap, tcp);
 
 	struct reply r;
 	if (!reply_begin(&r, ctx, q, &pq, true, pq.edns, out, cap, tcp)) {

@@ -18,7 +18,7 @@ enum zone_err {
 	ZONE_ENOMEM = TL_ENOMEM,     /* allocation failed */
 	ZONE_EIO = TL_EIO,           /* the data file could not be read; errno says why */
 	ZONE_EPARSE = TL_EPARSE,     /* the data file had lines that do not parse (each one logged) */
-	ZONE_ETOOMANY = TL_ETOOMANY, /* more answer classes than ZONE_CLASS_MAX */
+	ZONE_ETOOMANY = TL_ETOOMANY, /* past a limit: ZONE_CLASS_MAX, ZONE_NS_WIRE_MAX, ZONE_GLUE_ADDRS */
 };
 
 
@@ -38,7 +38,6 @@ struct zone_class {
 
 /* ---- zone-wide data -------------------------------------------------------- */
 
-#define ZONE_NS_MAX 8
 #define ZONE_NAME_MAX 255 /* presentation form, without the trailing dot */
 
 struct zone_soa {
@@ -48,18 +47,37 @@ struct zone_soa {
 	uint32_t ttl; /* TTL of the SOA record itself */
 };
 
+/* The most bytes the NS RRset may take in an answer: each record a 2-byte pointer to the
+ * apex, 10 bytes of type, class, TTL and length, and its name uncompressed (the text's length
+ * + 2). It is what one TCP message (65,535 bytes) leaves after the header (12), the longest
+ * question (255 + 4) and an EDNS OPT record (11), so the whole set always reaches a client
+ * over TCP (RFC 2181 9: never a partial RRset). That is 244 names of the longest kind and
+ * about 1,900 of 20 characters; NSD sets no limit, and no real zone comes near this one. */
+#define ZONE_NS_WIRE_MAX (65535 - 12 - 259 - 11)
+
+/* The zone's name servers, in the order given. zone_ns_add fills it and owns what it
+ * allocates until zone_ns_free; a copy made by assignment shares that memory (so it is cheap)
+ * and must not outlive the original. Builders and snapshots keep copies of their own. */
 struct zone_ns {
 	uint32_t ttl;
 	unsigned count;
-	char names[ZONE_NS_MAX][ZONE_NAME_MAX + 1]; /* no trailing dot */
+	char **names; /* [count], no trailing dot */
+	unsigned cap; /* room in names (zone_ns_add's bookkeeping) */
+	size_t wire;  /* bytes of the RRset as ZONE_NS_WIRE_MAX counts them (zone_ns_add's) */
 };
+
+/* Appends a copy of name (a trailing dot dropped) to ns. ZONE_EINVAL for an empty name or one
+ * longer than ZONE_NAME_MAX; ZONE_ETOOMANY when the set would pass ZONE_NS_WIRE_MAX (ns is
+ * left as it was); ZONE_ENOMEM. */
+int zone_ns_add(struct zone_ns *ns, const char *name);
+/* Frees the names of ns and empties it (the TTL stays). */
+void zone_ns_free(struct zone_ns *ns);
 
 /* Addresses of name servers named inside the zone (RFC 1034 4.2.1 glue): nobody but the zone
  * itself can answer for ns1.<zone>, and a master file whose NS names lack them is refused.
  * They come from the config (ns_addr) only: a data file's $NS lines carry no addresses, so a
  * $NS line replaces the names but leaves these. */
-#define ZONE_GLUE_NAMES (ZONE_NS_MAX + 1) /* every NS name and the SOA primary */
-#define ZONE_GLUE_ADDRS 4                 /* addresses of one name, of each family */
+#define ZONE_GLUE_ADDRS 4 /* addresses of one name, of each family */
 
 struct zone_glue_name {
 	char name[ZONE_NAME_MAX + 1]; /* lowercase, no trailing dot */
@@ -68,23 +86,28 @@ struct zone_glue_name {
 	uint8_t a6[ZONE_GLUE_ADDRS][16];
 };
 
+/* Filled by zone_glue_add, freed by zone_glue_free; assignment shares, as for zone_ns. */
 struct zone_glue {
 	uint32_t ttl; /* of the A and AAAA records */
 	unsigned count;
-	struct zone_glue_name names[ZONE_GLUE_NAMES];
+	struct zone_glue_name *names; /* [count] */
+	unsigned cap;                 /* room in names (zone_glue_add's bookkeeping) */
 };
 
 /* Adds one address of name (v6: ip6, else ip4 in host order) to g, grouping by name (compared
- * without case). ZONE_ETOOMANY past ZONE_GLUE_NAMES names or ZONE_GLUE_ADDRS addresses of one
- * family; ZONE_EINVAL for a name longer than ZONE_NAME_MAX. */
+ * without case); as many names as memory holds (every NS name and the SOA primary can have
+ * some). ZONE_ETOOMANY past ZONE_GLUE_ADDRS addresses of one family; ZONE_EINVAL for a name
+ * longer than ZONE_NAME_MAX; ZONE_ENOMEM. */
 int zone_glue_add(struct zone_glue *g, const char *name, bool v6, uint32_t ip4,
 		  const uint8_t ip6[16]);
+/* Frees the names of g and empties it (the TTL stays). */
+void zone_glue_free(struct zone_glue *g);
 
 /* What a builder starts from: the values used where the data does not say
  * otherwise (the config gives them; a data file's $SOA/$NS/$TTL/":A:TXT" lines win). */
 struct zone_defaults {
 	struct zone_soa soa; /* serial 0: the builder uses the current time */
-	struct zone_ns ns;
+	struct zone_ns ns;     /* filled with zone_ns_add */
 	struct zone_glue glue; /* addresses of in-zone name servers; count 0: none */
 	uint32_t ttl;        /* TTL for A/TXT answers */
 	uint32_t a;          /* default A value, host order */
@@ -96,13 +119,18 @@ struct zone_defaults {
  * (d->txt points into cfg), answer_ttl. The config schema and config_check have checked every
  * value; an ns_addr pair past the glue table's room is logged and left out. */
 void zone_defaults_from(const struct config *cfg, struct zone_defaults *d);
+/* Frees what zone_ns_add and zone_glue_add allocated in d (not d itself, not txt). Copies of
+ * d made by assignment share those names (the writer keeps one while it runs): free d only
+ * when none of them is used any more. */
+void zone_defaults_free(struct zone_defaults *d);
 
 /* ---- building a snapshot --------------------------------------------------- */
 
 struct zone_builder;
 struct zone_snapshot;
 
-/* A new empty builder seeded with defaults (copied). NULL on allocation failure. */
+/* A new empty builder seeded with defaults (copied, names included: the caller may free
+ * them afterwards). NULL on allocation failure. */
 struct zone_builder *zone_builder_new(const struct zone_defaults *defaults);
 void zone_builder_free(struct zone_builder *b);
 
@@ -121,9 +149,10 @@ int zone_builder_add4(struct zone_builder *b, uint32_t first, uint32_t last, uin
 /* Adds an IPv6 prefix (host bits must be zero: ZONE_EINVAL otherwise; plen 0..128). */
 int zone_builder_add6(struct zone_builder *b, const uint8_t prefix[16], unsigned plen,
 		      uint16_t class_id);
-/* Replaces the SOA / NS / default TTL of what will be built. */
+/* Replaces the SOA / NS of what will be built (both copied; ns may be freed afterwards).
+ * zone_builder_set_ns: ZONE_ENOMEM, and the builder keeps its previous NS set. */
 void zone_builder_set_soa(struct zone_builder *b, const struct zone_soa *soa);
-void zone_builder_set_ns(struct zone_builder *b, const struct zone_ns *ns);
+int zone_builder_set_ns(struct zone_builder *b, const struct zone_ns *ns);
 
 /* Entries added so far (IPv4 ranges + IPv6 prefixes, exclusions included). */
 size_t zone_builder_count(const struct zone_builder *b);

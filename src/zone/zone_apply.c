@@ -316,9 +316,11 @@ int zone_snapshot_apply(const struct zone_snapshot *base, const struct zone_chan
 	s->default_cls = base->default_cls;
 	s->soa = base->soa;
 	s->soa.serial = serial;
-	s->ns = base->ns;
-	s->glue = base->glue;
-	int rc = classes_begin(base, &cb);
+	int rc = zone_ns_copy(&s->ns, &base->ns);
+	if (!rc)
+		rc = zone_glue_copy(&s->glue, &base->glue);
+	if (!rc)
+		rc = classes_begin(base, &cb);
 	if (rc)
 		goto fail;
 	rc = collect(s, base, cb, changes, n);

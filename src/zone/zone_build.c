@@ -151,18 +151,14 @@ struct zone_builder *zone_builder_new(const struct zone_defaults *d)
 		return NULL;
 	if (d) {
 		b->soa = d->soa;
-		b->ns = d->ns;
-		b->glue = d->glue;
 		b->def_a = d->a;
 		b->def_ttl = d->ttl;
+		if (zone_ns_copy(&b->ns, &d->ns) || zone_glue_copy(&b->glue, &d->glue))
+			goto fail;
 	} else {
 		b->def_a = ZONE_TP_LISTED;
 		b->def_ttl = 2100;
 	}
-	if (b->ns.count > ZONE_NS_MAX)
-		b->ns.count = ZONE_NS_MAX;
-	if (b->glue.count > ZONE_GLUE_NAMES)
-		b->glue.count = ZONE_GLUE_NAMES;
 	if (d && d->txt) {
 		b->def_txt = strdup(d->txt);
 		if (!b->def_txt)
@@ -195,6 +191,8 @@ void zone_builder_free(struct zone_builder *b)
 	free(b->singles);
 	free(b->ranges);
 	free(b->v6);
+	zone_ns_free(&b->ns);
+	zone_glue_free(&b->glue);
 	free(b);
 }
 
@@ -234,11 +232,15 @@ void zone_builder_set_soa(struct zone_builder *b, const struct zone_soa *soa)
 	b->soa = *soa;
 }
 
-void zone_builder_set_ns(struct zone_builder *b, const struct zone_ns *ns)
+int zone_builder_set_ns(struct zone_builder *b, const struct zone_ns *ns)
 {
-	b->ns = *ns;
-	if (b->ns.count > ZONE_NS_MAX)
-		b->ns.count = ZONE_NS_MAX;
+	struct zone_ns copy;
+	int rc = zone_ns_copy(&copy, ns);
+	if (rc != ZONE_OK)
+		return rc;
+	zone_ns_free(&b->ns);
+	b->ns = copy;
+	return ZONE_OK;
 }
 
 size_t zone_builder_count(const struct zone_builder *b)
@@ -849,8 +851,8 @@ int zone_snapshot_build(struct zone_builder *b, struct zone_snapshot **out)
 	s->default_cls = tp_cls;
 	s->count = b->nsingle + nranges + n6;
 	s->soa = b->soa;
-	s->ns = b->ns;
-	s->glue = b->glue;
+	if (zone_ns_copy(&s->ns, &b->ns) || zone_glue_copy(&s->glue, &b->glue))
+		goto fail;
 	if (s->soa.serial == 0)
 		s->soa.serial = (uint32_t)time_wall_s();
 	s->id = zone_next_id();
@@ -872,6 +874,8 @@ void zone_snapshot_free(struct zone_snapshot *s)
 	free(s->ov6);
 	free(s->classes);
 	free(s->arena);
+	zone_ns_free(&s->ns);
+	zone_glue_free(&s->glue);
 	free(s);
 }
 
@@ -890,13 +894,92 @@ const struct zone_glue *zone_snapshot_glue(const struct zone_snapshot *s)
 	return &s->glue;
 }
 
-int zone_glue_add(struct zone_glue *g, const char *name, bool v6, uint32_t ip4,
-		  const uint8_t ip6[16])
+/* ---- name servers and their addresses ---- */
+
+/* Room for need items in *arr (of *cap), doubling: a $NS line of a thousand names must not
+ * realloc a thousand times. */
+static int grow_names(void **arr, unsigned *cap, unsigned need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t ncap = *cap ? (size_t)*cap * 2 : 4;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > (size_t)~0u)
+		return ZONE_ENOMEM;
+	void *p = realloc(*arr, ncap * elem);
+	if (!p)
+		return ZONE_ENOMEM;
+	*arr = p;
+	*cap = (unsigned)ncap;
+	return 0;
+}
+
+/* Text length of name without its trailing dot; 0 for an empty or over-long name. */
+static size_t ns_name_len(const char *name)
 {
 	size_t len = strlen(name);
 	if (len > 1 && name[len - 1] == '.')
 		len--;
-	if (len == 0 || len > ZONE_NAME_MAX)
+	return len <= ZONE_NAME_MAX ? len : 0;
+}
+
+/* What one NS record of a name of len characters takes in an answer (see ZONE_NS_WIRE_MAX):
+ * a valid name is len + 2 bytes on the wire and never more than 255. */
+static size_t ns_rr_wire(size_t len)
+{
+	return 12 + (len + 2 < 255 ? len + 2 : 255);
+}
+
+int zone_ns_add(struct zone_ns *ns, const char *name)
+{
+	size_t len = ns_name_len(name);
+	if (len == 0)
+		return ZONE_EINVAL;
+	size_t wire = ns->wire + ns_rr_wire(len);
+	if (wire > ZONE_NS_WIRE_MAX)
+		return ZONE_ETOOMANY;
+	if (grow_names((void **)&ns->names, &ns->cap, ns->count + 1, sizeof(*ns->names)))
+		return ZONE_ENOMEM;
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return ZONE_ENOMEM;
+	memcpy(copy, name, len);
+	copy[len] = '\0';
+	ns->names[ns->count++] = copy;
+	ns->wire = wire;
+	return ZONE_OK;
+}
+
+void zone_ns_free(struct zone_ns *ns)
+{
+	for (unsigned i = 0; i < ns->count; i++)
+		free(ns->names[i]);
+	free(ns->names);
+	ns->names = NULL;
+	ns->count = ns->cap = 0;
+	ns->wire = 0;
+}
+
+int zone_ns_copy(struct zone_ns *dst, const struct zone_ns *src)
+{
+	struct zone_ns n = { .ttl = src->ttl };
+	for (unsigned i = 0; i < src->count; i++) {
+		int rc = zone_ns_add(&n, src->names[i]);
+		if (rc != ZONE_OK) {
+			zone_ns_free(&n);
+			return rc;
+		}
+	}
+	*dst = n;
+	return ZONE_OK;
+}
+
+int zone_glue_add(struct zone_glue *g, const char *name, bool v6, uint32_t ip4,
+		  const uint8_t ip6[16])
+{
+	size_t len = ns_name_len(name);
+	if (len == 0)
 		return ZONE_EINVAL;
 	char low[ZONE_NAME_MAX + 1];
 	for (size_t i = 0; i < len; i++) /* the answering core compares lowercase wire names */
@@ -907,8 +990,8 @@ int zone_glue_add(struct zone_glue *g, const char *name, bool v6, uint32_t ip4,
 		if (strcmp(g->names[i].name, low) == 0)
 			e = &g->names[i];
 	if (!e) {
-		if (g->count == ZONE_GLUE_NAMES)
-			return ZONE_ETOOMANY;
+		if (grow_names((void **)&g->names, &g->cap, g->count + 1, sizeof(*g->names)))
+			return ZONE_ENOMEM;
 		e = &g->names[g->count++];
 		memset(e, 0, sizeof(*e));
 		memcpy(e->name, low, len + 1);
@@ -920,6 +1003,41 @@ int zone_glue_add(struct zone_glue *g, const char *name, bool v6, uint32_t ip4,
 	else
 		e->a4[e->n4++] = ip4;
 	return ZONE_OK;
+}
+
+void zone_glue_free(struct zone_glue *g)
+{
+	free(g->names);
+	g->names = NULL;
+	g->count = g->cap = 0;
+}
+
+int zone_glue_copy(struct zone_glue *dst, const struct zone_glue *src)
+{
+	struct zone_glue n = { .ttl = src->ttl };
+	if (src->count) {
+		n.names = malloc(src->count * sizeof(*n.names));
+		if (!n.names)
+			return ZONE_ENOMEM;
+		memcpy(n.names, src->names, src->count * sizeof(*n.names));
+		n.count = n.cap = src->count;
+	}
+	*dst = n;
+	return ZONE_OK;
+}
+
+size_t zone_names_bytes(const struct zone_ns *ns, const struct zone_glue *g)
+{
+	size_t n = ns->cap * sizeof(*ns->names) + g->cap * sizeof(*g->names);
+	for (unsigned i = 0; i < ns->count; i++)
+		n += strlen(ns->names[i]) + 1;
+	return n;
+}
+
+void zone_defaults_free(struct zone_defaults *d)
+{
+	zone_ns_free(&d->ns);
+	zone_glue_free(&d->glue);
 }
 
 uint64_t zone_snapshot_id(const struct zone_snapshot *s)
@@ -936,7 +1054,8 @@ size_t zone_snapshot_bytes(const struct zone_snapshot *s)
 {
 	return sizeof(*s) + zone_s4_bytes(s->s4) + zone_r4_bytes(s->r4) + zone_p6_bytes(s->p6) +
 	       s->nov4 * sizeof(struct zone_ov4) + s->nov6 * sizeof(struct zone_ov6) +
-	       (s->nclass + 1) * sizeof(struct zone_class) + s->arena_len;
+	       (s->nclass + 1) * sizeof(struct zone_class) + s->arena_len +
+	       zone_names_bytes(&s->ns, &s->glue);
 }
 
 /* ---- defaults from the configuration ---- */
@@ -977,15 +1096,18 @@ void zone_defaults_from(const struct config *cfg, struct zone_defaults *d)
 	char buf[CONFIG_STR_MAX];
 	snprintf(buf, sizeof(buf), "%s", cfg->ns);
 	char *save = NULL;
-	for (char *tok = strtok_r(buf, ", \t", &save); tok && d->ns.count < ZONE_NS_MAX;
-	     tok = strtok_r(NULL, ", \t", &save)) {
-		size_t len = strlen(tok);
-		if (len > 1 && tok[len - 1] == '.')
-			tok[len - 1] = '\0';
-		snprintf(d->ns.names[d->ns.count++], ZONE_NAME_MAX + 1, "%s", tok);
+	/* Every name is served: config_check has read them, and a key of CONFIG_STR_MAX bytes
+	 * stays far below ZONE_NS_WIRE_MAX, so only memory can fail here. */
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		int rc = zone_ns_add(&d->ns, tok);
+		if (rc != ZONE_OK)
+			log_err("zone", "ns not served name=%s reason=\"%s\"", tok, tl_strerror(rc));
 	}
-	if (d->ns.count == 0)
-		snprintf(d->ns.names[d->ns.count++], ZONE_NAME_MAX + 1, "ns1.%.250s", cfg->zone);
+	if (d->ns.count == 0) {
+		char ns1[ZONE_NAME_MAX + 1];
+		snprintf(ns1, sizeof(ns1), "ns1.%.250s", cfg->zone);
+		zone_ns_add(&d->ns, ns1);
+	}
 	glue_from(cfg, &d->glue);
 	d->ttl = cfg->answer_ttl;
 	d->a = cfg->answer_a;

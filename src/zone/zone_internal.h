@@ -171,6 +171,12 @@ void zone_builder_reset_default(struct zone_builder *b);
 /* Copies the builder's interned classes into s (s->classes and one arena for the TXT
  * templates); used by a full build and by apply. ZONE_ENOMEM. */
 int zone_snapshot_classes(struct zone_snapshot *s, const struct zone_builder *b);
+/* dst = a copy of src with memory of its own (dst is overwritten, not freed). ZONE_ENOMEM, or
+ * what zone_ns_add says of a name of src that it would not have taken. */
+int zone_ns_copy(struct zone_ns *dst, const struct zone_ns *src);
+int zone_glue_copy(struct zone_glue *dst, const struct zone_glue *src);
+/* Heap bytes behind ns and g (for zone_snapshot_bytes). */
+size_t zone_names_bytes(const struct zone_ns *ns, const struct zone_glue *g);
 
 static inline zone_u128 zone_u128_load(const uint8_t ip[16])
 {

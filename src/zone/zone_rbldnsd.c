@@ -398,34 +398,55 @@ static void soa_line(struct loader *ld, const char *p, const char *e)
 	ld->b->soa_seen = true;
 }
 
+/* "$NS ttl name [name...]": every name is served, as NSD would; a set too big for one TCP
+ * message (ZONE_NS_WIRE_MAX) refuses the line as a whole rather than serve part of it. */
 static void ns_line(struct loader *ld, const char *p, const char *e)
 {
-	const char *ts[ZONE_NS_MAX + 34], *te[ZONE_NS_MAX + 34];
-	int n = tokens(p, e, ts, te, ZONE_NS_MAX + 33);
+	p = skip_space(p, e);
+	const char *tend = token_end(p, e);
 	struct zone_ns ns = { 0 };
-	if (n < 2 || n > ZONE_NS_MAX + 33 || !parse_time(ts[0], te[0], &ns.ttl)) {
+	if (!parse_time(p, tend, &ns.ttl)) {
 		load_complain(ld, true, "$NS needs ttl name [name...]");
 		return;
 	}
-	for (int i = 1; i < n; i++) {
-		if (*ts[i] == '-')
+	unsigned given = 0;
+	char name[ZONE_NAME_MAX + 1];
+	for (p = skip_space(tend, e); p < e; p = skip_space(tend, e)) {
+		tend = token_end(p, e);
+		given++;
+		if (*p == '-')
 			continue; /* rbldnsd: a name commented out */
-		if (ns.count == ZONE_NS_MAX) {
-			load_complain(ld, false, "more than %d name servers, rest ignored", ZONE_NS_MAX);
-			break;
-		}
-		if (!copy_name(ns.names[ns.count], ts[i], te[i])) {
+		if (!copy_name(name, p, tend)) {
 			load_complain(ld, true, "bad name in $NS");
-			return;
+			goto out;
 		}
-		ns.count++;
+		int rc = zone_ns_add(&ns, name);
+		if (rc == ZONE_ETOOMANY) {
+			load_complain(ld, true,
+				      "$NS refused: its name servers take more than the %d bytes one "
+				      "DNS message over TCP can carry (at name %u)",
+				      ZONE_NS_WIRE_MAX, given);
+			goto out;
+		}
+		if (rc != ZONE_OK) {
+			ld->fatal = rc;
+			goto out;
+		}
+	}
+	if (given == 0) {
+		load_complain(ld, true, "$NS needs ttl name [name...]");
+		goto out;
 	}
 	if (ld->b->ns_seen)
-		return;
+		goto out;
 	if (ns.ttl == 0)
 		ns.ttl = ld->b->cur_ttl;
-	ld->b->ns = ns;
+	zone_ns_free(&ld->b->ns);
+	ld->b->ns = ns; /* the builder takes the names */
 	ld->b->ns_seen = true;
+	return;
+out:
+	zone_ns_free(&ns);
 }
 
 static bool token_is(const char *p, const char *e, const char *word)

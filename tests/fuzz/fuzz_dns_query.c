@@ -28,9 +28,8 @@ static void fuzz_setup(void)
 	d.soa.minimum = 300;
 	d.soa.ttl = 3600;
 	d.ns.ttl = 86400;
-	d.ns.count = 2;
-	strcpy(d.ns.names[0], "ns1.bl.example.org");
-	strcpy(d.ns.names[1], "ns2.example.net");
+	zone_ns_add(&d.ns, "ns1.bl.example.org");
+	zone_ns_add(&d.ns, "ns2.example.net");
 	/* In-zone name servers with addresses (ns_addr): the glue path, its ancestors (dc.) */
 	d.glue.ttl = 3600;
 	zone_glue_add(&d.glue, "ns1.bl.example.org", false, 0xC0000235, NULL);
@@ -40,6 +39,7 @@ static void fuzz_setup(void)
 	d.a = 0x7f000002;
 	d.txt = "Listed $ see https://bl.example.org/?$";
 	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	uint16_t def, lng;
 	char txt[600];
 	memset(txt, '$', sizeof txt); /* every byte expands: the longest TXT a class can make */

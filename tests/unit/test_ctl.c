@@ -633,6 +633,7 @@ static void test_dns_check_explain_agree(void **state)
 
 	store_close(c->reader);
 	writer_stop(c->writer);
+	zone_defaults_free(&d);
 	zone_reader_unregister();
 	zone_handle_free(c->zone);
 	store_close(c->store);

@@ -29,7 +29,7 @@ struct t_msg {
 	int qr, opcode, aa, tc, rd, ra, cd, rcode;
 	char qname[300];
 	uint16_t qtype, qclass;
-	struct t_rr rr[32]; /* answer, then authority, then additional */
+	struct t_rr rr[64]; /* answer, then authority, then additional */
 	int nrr;
 	int has_opt;
 	uint16_t opt_udp;
@@ -104,7 +104,7 @@ static void t_decode(const uint8_t *m, size_t len, struct t_msg *d)
 		p += 4;
 	}
 	int total = d->an + d->ns + d->ar;
-	assert_true(total <= 32);
+	assert_true(total <= 64);
 	for (int i = 0; i < total; i++) {
 		struct t_rr *r = &d->rr[i];
 		p = t_name(m, len, p, r->name);
@@ -230,14 +230,14 @@ static struct zone_snapshot *t_build(uint32_t serial)
 	d.soa.minimum = 300;
 	d.soa.ttl = 3600;
 	d.ns.ttl = 86400;
-	d.ns.count = 2;
-	strcpy(d.ns.names[0], "ns1." ZONE);
-	strcpy(d.ns.names[1], "ns2.example.net");
+	zone_ns_add(&d.ns, "ns1." ZONE);
+	zone_ns_add(&d.ns, "ns2.example.net");
 	d.ttl = 2100;
 	d.a = 0x7f000002;
 	d.txt = "Listed, see https://example.org/lookup?ip=$";
 
 	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	assert_non_null(b);
 	uint16_t def, net, notxt, lng;
 	assert_int_equal(zone_builder_default_class(b, &def), 0);
@@ -888,10 +888,9 @@ static struct zone_snapshot *t_build_glue(void)
 	d.soa.minimum = 300;
 	d.soa.ttl = 3600;
 	d.ns.ttl = 86400;
-	d.ns.count = 3;
-	strcpy(d.ns.names[0], "ns1." ZONE);
-	strcpy(d.ns.names[1], "ns2." ZONE); /* in the zone, no address: answered as before */
-	strcpy(d.ns.names[2], "ns3.dc." ZONE);
+	zone_ns_add(&d.ns, "ns1." ZONE);
+	zone_ns_add(&d.ns, "ns2." ZONE); /* in the zone, no address: answered as before */
+	zone_ns_add(&d.ns, "ns3.dc." ZONE);
 	d.glue.ttl = 7200;
 	uint8_t v6[16];
 	t_ip6("20010db8000000000000000000000053", v6);
@@ -903,6 +902,7 @@ static struct zone_snapshot *t_build_glue(void)
 	d.ttl = 2100;
 	d.a = 0x7f000002;
 	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	assert_non_null(b);
 	uint16_t def;
 	assert_int_equal(zone_builder_default_class(b, &def), 0);
@@ -978,6 +978,157 @@ static void test_ns_addr(void **state)
 	assert_int_equal(d.rcode, 3);
 }
 
+/* ---- many name servers ------------------------------------------------------- */
+
+/* n name servers, odd ones outside the zone, even ones inside it with an address each
+ * (192.0.2.i): 16 take 560 bytes, more than a 512-byte answer holds, less than 1232. */
+static const char *t_ns_name(unsigned i, char *buf, size_t cap)
+{
+	if (i % 2)
+		snprintf(buf, cap, "ns%02u.mirror.example.net", i);
+	else
+		snprintf(buf, cap, "ns%02u." ZONE, i);
+	return buf;
+}
+
+static struct zone_snapshot *t_build_ns(unsigned n)
+{
+	struct zone_defaults d;
+	memset(&d, 0, sizeof d);
+	strcpy(d.soa.mname, "ns02." ZONE);
+	strcpy(d.soa.rname, "hostmaster." ZONE);
+	d.soa.serial = 42;
+	d.soa.minimum = 300;
+	d.soa.ttl = 3600;
+	d.ns.ttl = 86400;
+	d.glue.ttl = 7200;
+	for (unsigned i = 1; i <= n; i++) {
+		char name[64];
+		assert_int_equal(zone_ns_add(&d.ns, t_ns_name(i, name, sizeof name)), 0);
+		if (i % 2 == 0)
+			assert_int_equal(zone_glue_add(&d.glue, name, false, 0xC0000200 + i, NULL), 0);
+	}
+	assert_int_equal(d.ns.count, n);
+	d.ttl = 2100;
+	d.a = 0x7f000002;
+	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
+	assert_non_null(b);
+	struct zone_snapshot *s = NULL;
+	assert_int_equal(zone_snapshot_build(b, &s), 0);
+	zone_builder_free(b);
+	return s;
+}
+
+/* d answers every one of the n names, in order, and nothing else. */
+static void assert_ns_set(const struct t_msg *d, unsigned n)
+{
+	assert_int_equal(d->tc, 0);
+	assert_int_equal(d->rcode, 0);
+	assert_int_equal(d->aa, 1);
+	assert_int_equal(d->an, n);
+	assert_int_equal(d->ns, 0);
+	for (unsigned i = 1; i <= n; i++) {
+		char want[64], got[300];
+		const struct t_rr *r = &d->rr[i - 1];
+		assert_string_equal(r->name, ZONE);
+		assert_int_equal(r->type, 2);
+		assert_int_equal(r->ttl, 86400);
+		t_name(d->m, d->len, r->rdata, got);
+		assert_string_equal(got, t_ns_name(i, want, sizeof want));
+	}
+}
+
+static void test_ns_many(void **state)
+{
+	struct zone_snapshot *plain = g_snap;
+	g_snap = t_build_ns(16);
+	struct t_msg d;
+	struct t_q q = {.id = 7, .name = ZONE, .qtype = 2};
+
+	/* UDP without EDNS: 512 bytes cannot hold the set, and a part of it must never be sent
+	 * (RFC 2181 9): TC=1, no records, so the client asks again over TCP. */
+	ask_full(&q, DNS_MAX_UDP, 0, &d);
+	assert_int_equal(d.tc, 1);
+	assert_int_equal(d.rcode, 0);
+	assert_int_equal(d.qd, 1);
+	assert_int_equal(d.an + d.ns + d.ar, 0);
+	assert_int_equal(d.len, 12 + strlen(ZONE) + 2 + 4);
+
+	/* TCP: every name. */
+	ask_full(&q, DNS_MAX_MSG, 1, &d);
+	assert_ns_set(&d, 16);
+
+	/* EDNS 4096 from the client, capped at our 1232: it fits. */
+	q.edns = 1;
+	q.edns_udp = 4096;
+	ask_full(&q, DNS_MAX_UDP, 0, &d);
+	assert_ns_set(&d, 16);
+	assert_int_equal(d.ar, 1);
+	assert_int_equal(d.has_opt, 1);
+	/* EDNS 560: not quite, the same TC=1 with the OPT kept */
+	q.edns_udp = 560;
+	ask_full(&q, DNS_MAX_UDP, 0, &d);
+	assert_int_equal(d.tc, 1);
+	assert_int_equal(d.an + d.ns, 0);
+	assert_int_equal(d.has_opt, 1);
+
+	/* ANY at the apex stays the SOA alone (RFC 8482): no NS set to cut. */
+	q.qtype = 255;
+	q.edns = 0;
+	ask_full(&q, DNS_MAX_UDP, 0, &d);
+	assert_int_equal(d.tc, 0);
+	assert_int_equal(d.an, 1);
+	assert_int_equal(d.rr[0].type, 6);
+
+	/* Every in-zone name server has its address, the last as much as the first. */
+	ask("ns16." ZONE, 1, &d);
+	assert_int_equal(d.an, 1);
+	assert_int_equal(g32(d.m + d.rr[0].rdata), 0xC0000210);
+	ask("ns02." ZONE, 1, &d);
+	assert_int_equal(g32(d.m + d.rr[0].rdata), 0xC0000202);
+
+	zone_snapshot_free(g_snap);
+	g_snap = plain;
+	ask(ZONE, 2, &d); /* the cache follows the snapshot back to two names */
+	assert_int_equal(d.an, 2);
+}
+
+static void test_ns_forty(void **state)
+{
+	struct zone_snapshot *s = t_build_ns(40);
+	struct dns_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	strcpy(cfg.zone, ZONE);
+	cfg.edns_udp_max = 4096;
+	struct dns_ctx *c = dns_ctx_new(&cfg);
+	assert_non_null(c);
+	uint8_t qb[600];
+	struct t_msg d;
+	struct t_q q = {.id = 9, .name = ZONE, .qtype = 2};
+	size_t ql = t_query(qb, &q);
+
+	size_t n = dns_answer(c, s, qb, ql, g_out, DNS_MAX_MSG, true);
+	t_decode(g_out, n, &d);
+	assert_ns_set(&d, 40);
+
+	n = dns_answer(c, s, qb, ql, g_out, DNS_MAX_UDP, false);
+	t_decode(g_out, n, &d);
+	assert_int_equal(d.tc, 1);
+	assert_int_equal(d.an, 0);
+
+	/* An operator who raised edns_udp_max to 4096 serves the 1.4 KB set over UDP. */
+	q.edns = 1;
+	q.edns_udp = 4096;
+	ql = t_query(qb, &q);
+	n = dns_answer(c, s, qb, ql, g_out, DNS_MAX_UDP, false);
+	t_decode(g_out, n, &d);
+	assert_ns_set(&d, 40);
+	assert_true(n > 1232);
+	dns_ctx_free(c);
+	zone_snapshot_free(s);
+}
+
 static void test_glue_limits(void **state)
 {
 	struct zone_glue g;
@@ -985,13 +1136,17 @@ static void test_glue_limits(void **state)
 	for (unsigned i = 0; i < ZONE_GLUE_ADDRS; i++)
 		assert_int_equal(zone_glue_add(&g, "ns1." ZONE, false, i, NULL), 0);
 	assert_int_equal(zone_glue_add(&g, "ns1." ZONE, false, 9, NULL), ZONE_ETOOMANY);
-	for (unsigned i = 1; i < ZONE_GLUE_NAMES; i++) {
+	/* As many names as the zone has name servers (and the SOA primary): no cap of its own. */
+	for (unsigned i = 2; i <= 41; i++) {
 		char name[64];
 		snprintf(name, sizeof name, "ns%u.x." ZONE, i);
 		assert_int_equal(zone_glue_add(&g, name, false, i, NULL), 0);
 	}
-	assert_int_equal(zone_glue_add(&g, "one-too-many." ZONE, false, 1, NULL), ZONE_ETOOMANY);
-	assert_int_equal(g.count, ZONE_GLUE_NAMES);
+	assert_int_equal(g.count, 41);
+	assert_string_equal(g.names[40].name, "ns41.x." ZONE);
+	assert_int_equal(g.names[40].a4[0], 41);
+	zone_glue_free(&g);
+	assert_int_equal(g.count, 0);
 }
 
 static void test_ctx_config(void **state)
@@ -1047,6 +1202,8 @@ int main(void)
 		cmocka_unit_test(test_servfail_without_snapshot),
 		cmocka_unit_test(test_soa_cache_follows_snapshot),
 		cmocka_unit_test(test_ns_addr),
+		cmocka_unit_test(test_ns_many),
+		cmocka_unit_test(test_ns_forty),
 		cmocka_unit_test(test_glue_limits),
 		cmocka_unit_test(test_ctx_config),
 	};

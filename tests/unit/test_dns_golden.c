@@ -38,9 +38,8 @@ static struct zone_snapshot *golden_snapshot(void)
 	d.soa.minimum = 300;
 	d.soa.ttl = 3600;
 	d.ns.ttl = 86400;
-	d.ns.count = 2;
-	strcpy(d.ns.names[0], "ns1.bl.example.org");
-	strcpy(d.ns.names[1], "ns2.example.net");
+	zone_ns_add(&d.ns, "ns1.bl.example.org");
+	zone_ns_add(&d.ns, "ns2.example.net");
 	d.ttl = 2100;
 	d.a = 0x7f000002;
 	d.txt = "Listed, see https://bl.example.org/lookup?ip=$";
@@ -48,10 +47,13 @@ static struct zone_snapshot *golden_snapshot(void)
 	static const uint8_t ns6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53};
 	d.glue.ttl = 86400;
 	if (zone_glue_add(&d.glue, "ns1.bl.example.org", false, 0xC0000235, NULL) ||
-	    zone_glue_add(&d.glue, "ns1.bl.example.org", true, 0, ns6))
+	    zone_glue_add(&d.glue, "ns1.bl.example.org", true, 0, ns6)) {
+		zone_defaults_free(&d);
 		return NULL;
+	}
 
 	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	if (!b)
 		return NULL;
 	uint16_t def, lng;

@@ -495,12 +495,12 @@ static int zone_setup(void **state)
 	d.soa.minimum = 60;
 	d.soa.ttl = 3600;
 	d.ns.ttl = 3600;
-	d.ns.count = 1;
-	strcpy(d.ns.names[0], "ns1." ZONE);
+	zone_ns_add(&d.ns, "ns1." ZONE);
 	d.ttl = 300;
 	d.a = 0x7f000002;
 	d.txt = "listed: $";
 	b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	if (!b || zone_builder_default_class(b, &cls) != ZONE_OK ||
 	    zone_builder_add4(b, 0x0a000002, 0x0a000002, cls) != ZONE_OK ||
 	    zone_snapshot_build(b, &s) != ZONE_OK)

@@ -616,6 +616,207 @@ static void test_rbldnsd_combined_and_file(void **state)
 	zone_snapshot_free(s);
 }
 
+/* ---- name servers: every one given is served ---- */
+
+/* What stderr receives between begin and end (the log), as a string the caller frees. */
+static int g_saved_stderr = -1;
+static FILE *g_capture;
+
+static void stderr_capture_begin(void)
+{
+	fflush(stderr);
+	g_capture = tmpfile();
+	assert_non_null(g_capture);
+	g_saved_stderr = dup(STDERR_FILENO);
+	assert_true(g_saved_stderr >= 0);
+	assert_true(dup2(fileno(g_capture), STDERR_FILENO) >= 0);
+}
+
+static char *stderr_capture_end(void)
+{
+	fflush(stderr);
+	assert_true(dup2(g_saved_stderr, STDERR_FILENO) >= 0);
+	close(g_saved_stderr);
+	long n = ftell(g_capture);
+	assert_true(n >= 0);
+	char *text = calloc(1, (size_t)n + 1);
+	assert_non_null(text);
+	rewind(g_capture);
+	assert_int_equal(fread(text, 1, (size_t)n, g_capture), (size_t)n);
+	fclose(g_capture);
+	return text;
+}
+
+/* Name server i of a test set: "ns001.<filler>.example.net", the filler fill_len characters
+ * of letters with a dot every 61 (labels stay under 63). fill_len 235: 253 characters, the
+ * longest valid name. */
+static const char *ns_test_name(unsigned i, unsigned fill_len, char *buf, size_t cap)
+{
+	assert_true(cap > 18 + (size_t)fill_len);
+	int o = snprintf(buf, cap, "ns%03u.", i);
+	for (unsigned k = 0; k < fill_len; k++)
+		buf[o++] = k % 61 == 60 ? '.' : (char)('a' + k % 26);
+	snprintf(buf + o, cap - (size_t)o, ".example.net");
+	return buf;
+}
+
+/* "$NS 3600 name. name. ...\n1.2.3.4\n" with n names, in a buffer the caller frees. */
+static char *ns_line_text(unsigned n, unsigned fill_len)
+{
+	size_t cap = 64 + (size_t)n * (fill_len + 32);
+	char *t = malloc(cap);
+	assert_non_null(t);
+	size_t o = (size_t)snprintf(t, cap, "$NS 3600");
+	for (unsigned i = 1; i <= n; i++) {
+		char name[300];
+		o += (size_t)snprintf(t + o, cap - o, " %s.",
+				      ns_test_name(i, fill_len, name, sizeof name));
+	}
+	snprintf(t + o, cap - o, "\n1.2.3.4\n");
+	return t;
+}
+
+static void assert_ns_names(const struct zone_snapshot *s, unsigned n, unsigned fill_len)
+{
+	const struct zone_ns *ns = zone_snapshot_ns(s);
+	assert_int_equal(ns->count, n);
+	assert_int_equal(ns->ttl, 3600);
+	for (unsigned i = 1; i <= n; i++) {
+		char want[300];
+		assert_string_equal(ns->names[i - 1], ns_test_name(i, fill_len, want, sizeof want));
+	}
+}
+
+static void test_ns_add(void **state)
+{
+	(void)state;
+	struct zone_ns ns = { .ttl = 60 };
+	assert_int_equal(zone_ns_add(&ns, "ns1.example.net."), ZONE_OK);
+	assert_string_equal(ns.names[0], "ns1.example.net");
+	assert_int_equal(zone_ns_add(&ns, ""), ZONE_EINVAL);
+	char big[300];
+	memset(big, 'a', 256);
+	big[256] = '\0';
+	assert_int_equal(zone_ns_add(&ns, big), ZONE_EINVAL);
+	assert_int_equal(ns.count, 1);
+	zone_ns_free(&ns);
+	assert_int_equal(ns.count, 0);
+	assert_null(ns.names);
+	assert_int_equal(ns.ttl, 60);
+
+	/* The limit is one TCP message: 244 names of the longest valid kind (253 characters,
+	 * 255 bytes on the wire). The one past it is refused and leaves the set as it was. */
+	char name[300];
+	unsigned n = 0;
+	int rc;
+	do {
+		rc = zone_ns_add(&ns, ns_test_name(n + 1, 235, name, sizeof name));
+		n += rc == ZONE_OK;
+	} while (rc == ZONE_OK && n < 1000);
+	assert_int_equal(strlen(name), 253);
+	assert_int_equal(rc, ZONE_ETOOMANY);
+	assert_int_equal(n, 244);
+	assert_int_equal(ns.count, 244);
+	assert_true(ns.wire <= ZONE_NS_WIRE_MAX);
+	assert_true(ns.wire + 267 > ZONE_NS_WIRE_MAX);
+	/* a short name still fits in what is left */
+	assert_int_equal(zone_ns_add(&ns, "a.example.net"), ZONE_OK);
+	zone_ns_free(&ns);
+}
+
+static void test_ns_builder_keeps_all(void **state)
+{
+	(void)state;
+	struct zone_defaults d = { 0 };
+	d.ns.ttl = 3600;
+	for (unsigned i = 1; i <= 40; i++) {
+		char name[64];
+		assert_int_equal(zone_ns_add(&d.ns, ns_test_name(i, 4, name, sizeof name)), ZONE_OK);
+	}
+	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d); /* the builder has its own copy */
+	assert_non_null(b);
+	struct zone_snapshot *s = build(b);
+	assert_ns_names(s, 40, 4);
+
+	/* zone_builder_set_ns: 16 names replace the 40 */
+	struct zone_ns ns = { .ttl = 3600 };
+	for (unsigned i = 1; i <= 16; i++) {
+		char name[64];
+		ns_test_name(i, 4, name, sizeof name);
+		strcat(name, "."); /* a trailing dot is dropped */
+		assert_int_equal(zone_ns_add(&ns, name), ZONE_OK);
+	}
+	assert_int_equal(zone_builder_set_ns(b, &ns), ZONE_OK);
+	zone_ns_free(&ns);
+	struct zone_snapshot *s16 = build(b);
+	zone_builder_free(b);
+	assert_ns_names(s16, 16, 4);
+	assert_ns_names(s, 40, 4); /* the first snapshot kept its own */
+
+	/* an applied change carries the set over, and outlives the snapshot it came from */
+	struct zone_change ch = { .op = ZONE_CHANGE_SET, .ip4 = ip4("192.0.2.1"),
+				  .cls = { .a = A2, .ttl = 60 } };
+	struct zone_snapshot *n = NULL;
+	assert_int_equal(zone_snapshot_apply(s16, &ch, 1, 9, &n), 0);
+	zone_snapshot_free(s16);
+	assert_ns_names(n, 16, 4);
+	zone_snapshot_free(n);
+	zone_snapshot_free(s);
+}
+
+static void test_rbldnsd_ns_keeps_all(void **state)
+{
+	(void)state;
+	struct zone_load_report rep;
+	for (unsigned n = 16; n <= 40; n += 24) {
+		char *text = ns_line_text(n, 20);
+		struct zone_snapshot *s = load(text, 0, &rep);
+		free(text);
+		assert_int_equal(rep.errors, 0);
+		assert_int_equal(rep.entries, 1);
+		assert_ns_names(s, n, 20);
+		zone_snapshot_free(s);
+	}
+	/* rbldnsd's "-name" (commented out) is skipped, the names around it kept */
+	struct zone_snapshot *s = load("$NS 1h a.example. -b.example. c.example.\n", 0, &rep);
+	const struct zone_ns *ns = zone_snapshot_ns(s);
+	assert_int_equal(ns->count, 2);
+	assert_string_equal(ns->names[1], "c.example");
+	zone_snapshot_free(s);
+}
+
+static void test_rbldnsd_ns_too_big(void **state)
+{
+	(void)state;
+	/* 245 names of 253 characters: 65,415 bytes of NS records, more than a TCP message */
+	char *line = ns_line_text(245, 235);
+	size_t len = strlen(line);
+	const char *after = "$NS 3600 ns1.ok.example.\n";
+	char *text = malloc(len + strlen(after) + 1);
+	assert_non_null(text);
+	memcpy(text, line, len - strlen("1.2.3.4\n"));
+	strcpy(text + len - strlen("1.2.3.4\n"), after);
+	strcat(text, "1.2.3.4\n");
+	free(line);
+	struct zone_load_report rep;
+	stderr_capture_begin();
+	struct zone_snapshot *s = load(text, ZONE_EPARSE, &rep);
+	char *log = stderr_capture_end();
+	free(text);
+	/* refused as a whole, said with file and line; not served in part */
+	assert_non_null(strstr(log, "t.zone:1: $NS refused"));
+	assert_non_null(strstr(log, "(at name 245)"));
+	assert_null(strstr(log, "ignored"));
+	free(log);
+	assert_int_equal(rep.errors, 1);
+	assert_int_equal(rep.entries, 1);
+	const struct zone_ns *ns = zone_snapshot_ns(s);
+	assert_int_equal(ns->count, 1); /* the next $NS line is the first that counts */
+	assert_string_equal(ns->names[0], "ns1.ok.example");
+	zone_snapshot_free(s);
+}
+
 /* ---- a naive reference for the randomized checks ---- */
 
 struct ref_entry {
@@ -1234,6 +1435,10 @@ int main(void)
 		cmocka_unit_test(test_rbldnsd_default_switch),
 		cmocka_unit_test(test_rbldnsd_bad_lines),
 		cmocka_unit_test(test_rbldnsd_combined_and_file),
+		cmocka_unit_test(test_ns_add),
+		cmocka_unit_test(test_ns_builder_keeps_all),
+		cmocka_unit_test(test_rbldnsd_ns_keeps_all),
+		cmocka_unit_test(test_rbldnsd_ns_too_big),
 		cmocka_unit_test(test_lookup4_vs_reference),
 		cmocka_unit_test(test_apply_vs_rebuild),
 		cmocka_unit_test(test_apply6_vs_rebuild),

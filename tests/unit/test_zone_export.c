@@ -53,10 +53,10 @@ static struct zone_builder *new_builder(void)
 	strcpy(d.soa.mname, "ns1.example.net");
 	strcpy(d.soa.rname, "hostmaster.example.net");
 	d.ns.ttl = 3600;
-	d.ns.count = 2;
-	strcpy(d.ns.names[0], "ns1.example.net");
-	strcpy(d.ns.names[1], "ns2.example.net");
+	zone_ns_add(&d.ns, "ns1.example.net");
+	zone_ns_add(&d.ns, "ns2.example.net");
 	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	assert_non_null(b);
 	return b;
 }
@@ -357,10 +357,9 @@ static void test_bind_glue(void **state)
 	strcpy(d.soa.mname, "ns1.bl.example.org");
 	strcpy(d.soa.rname, "hostmaster.example.net");
 	d.ns.ttl = 3600;
-	d.ns.count = 3;
-	strcpy(d.ns.names[0], "ns1.bl.example.org");
-	strcpy(d.ns.names[1], "ns2.bl.example.org"); /* no address: written, with a warning */
-	strcpy(d.ns.names[2], "ns.example.net");
+	zone_ns_add(&d.ns, "ns1.bl.example.org");
+	zone_ns_add(&d.ns, "ns2.bl.example.org"); /* no address: written, with a warning */
+	zone_ns_add(&d.ns, "ns.example.net");
 	d.glue.ttl = 7200;
 	uint8_t a6[16];
 	ip6("2001:db8::53", a6);
@@ -370,6 +369,7 @@ static void test_bind_glue(void **state)
 	assert_int_equal(zone_glue_add(&d.glue, "ns.example.net", false, ip4("192.0.2.9"), NULL),
 			 0);
 	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
 	assert_non_null(b);
 	struct zone_snapshot *base = build(b);
 	struct zone_change ch = { .op = ZONE_CHANGE_SET, .ip4 = ip4("192.0.2.1") };
@@ -390,6 +390,55 @@ static void test_bind_glue(void **state)
 	zone_snapshot_free(s);
 	zone_snapshot_free(base);
 }
+/* Forty name servers: both exports write every one, and the rbldnsd file reads back whole. */
+static void test_many_ns(void **state)
+{
+	(void)state;
+	struct zone_defaults d = { 0 };
+	d.a = A2;
+	d.ttl = 2100;
+	d.soa = (struct zone_soa){ .serial = 42, .ttl = 3600 };
+	strcpy(d.soa.mname, "ns01.mirror.example.net");
+	strcpy(d.soa.rname, "hostmaster.example.net");
+	d.ns.ttl = 3600;
+	char name[64];
+	for (unsigned i = 1; i <= 40; i++) {
+		snprintf(name, sizeof name, "ns%02u.mirror.example.net", i);
+		assert_int_equal(zone_ns_add(&d.ns, name), 0);
+	}
+	struct zone_builder *b = zone_builder_new(&d);
+	zone_defaults_free(&d);
+	assert_non_null(b);
+	struct zone_snapshot *s = build(b);
+
+	char want[4096];
+	size_t o = (size_t)snprintf(want, sizeof want, "\n$NS 3600");
+	for (unsigned i = 1; i <= 40; i++)
+		o += (size_t)snprintf(want + o, sizeof want - o, " ns%02u.mirror.example.net.", i);
+	snprintf(want + o, sizeof want - o, "\n");
+	char *got = export_str(s, ZONE_EXPORT_RBLDNSD);
+	assert_non_null(strstr(got, want));
+	b = zone_builder_new(NULL);
+	assert_non_null(b);
+	struct zone_load_report rep;
+	assert_int_equal(zone_load_rbldnsd_buf(b, "export", got, strlen(got), &rep), 0);
+	struct zone_snapshot *back = build(b);
+	const struct zone_ns *ns = zone_snapshot_ns(back);
+	assert_int_equal(ns->count, 40);
+	assert_string_equal(ns->names[39], "ns40.mirror.example.net");
+	zone_snapshot_free(back);
+	free(got);
+
+	got = export_str(s, ZONE_EXPORT_BIND);
+	o = 0;
+	for (unsigned i = 1; i <= 40; i++)
+		o += (size_t)snprintf(want + o, sizeof want - o,
+				      "@\t3600\tIN\tNS\tns%02u.mirror.example.net.\n", i);
+	assert_non_null(strstr(got, want));
+	free(got);
+	zone_snapshot_free(s);
+}
+
 
 /* The overlay answers: a new address, a deleted base address, a deleted address inside a
  * range (not listed even though the range is), IPv6 added and a base /64 deleted. */
@@ -965,6 +1014,7 @@ int main(void)
 		cmocka_unit_test(test_rbldnsd_small),
 		cmocka_unit_test(test_bind_small),
 		cmocka_unit_test(test_bind_glue),
+		cmocka_unit_test(test_many_ns),
 		cmocka_unit_test(test_rbldnsd_overlay),
 		cmocka_unit_test(test_roundtrip_random),
 		cmocka_unit_test(test_file_atomic),
