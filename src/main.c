@@ -125,9 +125,15 @@ static int cli_config_file(int argc, char **argv, struct config *cfg)
 {
 	config_defaults(cfg);
 	char err[CONFIG_ERR_MAX];
+	bool read = false;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--config") != 0 && strncmp(argv[i], "--config=", 9) != 0)
 			continue;
+		if (read) {
+			fprintf(stderr, "trapline: --config given twice\n");
+			return EXIT_USAGE;
+		}
+		read = true;
 		const char *path = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
 		if (!path) {
 			fprintf(stderr, "trapline: --config needs a FILE\n");
@@ -161,6 +167,7 @@ static int cli_config_read(int argc, char **argv, struct config *cfg)
 	if (rc)
 		return rc;
 	char err[CONFIG_ERR_MAX];
+	bool seen[N_SERVE_OPTIONS] = {false};
 	for (int i = 0; i < argc; i++) {
 		char flag[64];
 		const char *value = cli_flag_split(argv[i], flag, sizeof(flag));
@@ -174,6 +181,11 @@ static int cli_config_read(int argc, char **argv, struct config *cfg)
 				argv[i]);
 			return EXIT_USAGE;
 		}
+		if (seen[opt - serve_options]) {
+			fprintf(stderr, "trapline: %s given twice\n", opt->flag);
+			return EXIT_USAGE;
+		}
+		seen[opt - serve_options] = true;
 		if (!value) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "trapline: %s needs %s\n", opt->flag, opt->arg);
@@ -495,17 +507,57 @@ fail_zone:
 
 /* ---- the operator's commands ------------------------------------------------ */
 
-/* As root, work on the data directory as its owner (the service's user), so that a database
- * created or a WAL file written here stays the service's to write. */
-static int cli_become_owner(const char *dir)
+/* The files a service or a command makes in the data directory. */
+static const char *const data_files[] = {"trapline.db", "trapline.db-wal", "trapline.db-shm",
+					 "trapline.lock", "trapline.rbldnsd", "trapline.zone"};
+
+/* Started as root, a command works on the data directory as the service's user, so that
+ * whichever comes first (the service or a command) the files end up the service's: it
+ * creates the directory for that user, and refuses a directory or a file that belongs to
+ * someone else, with the line that says how to fix it. 0, or an exit status. */
+static int cli_take_data_dir(const struct config *cfg)
 {
-	struct stat sb;
-	if (geteuid() != 0 || stat(dir, &sb) != 0 || sb.st_uid == 0)
+	if (geteuid() != 0)
 		return 0;
-	if (setgroups(0, NULL) != 0 || setgid(sb.st_gid) != 0 || setuid(sb.st_uid) != 0) {
-		fprintf(stderr, "trapline: cannot switch to the owner (uid %u) of %s: %s\n",
-			(unsigned)sb.st_uid, dir, strerror(errno));
-		return -1;
+	struct passwd *pw = getpwnam(cfg->user);
+	if (!pw) {
+		fprintf(stderr, "trapline: user: no such user '%s' (the service's user owns the data "
+				"directory)\n", cfg->user);
+		return EXIT_USAGE;
+	}
+	struct stat sb;
+	if (stat(cfg->data_dir, &sb) != 0 || (sb.st_uid == 0 && pw->pw_uid != 0)) {
+		/* New, or root's and empty of ours: make it the service's. */
+		for (size_t i = 0; i < sizeof(data_files) / sizeof(data_files[0]); i++) {
+			char f[CONFIG_STR_MAX + 32];
+			snprintf(f, sizeof(f), "%s/%s", cfg->data_dir, data_files[i]);
+			struct stat fs;
+			if (stat(f, &fs) == 0 && fs.st_uid != pw->pw_uid) {
+				fprintf(stderr, "trapline: %s belongs to uid %u, but the service runs as "
+						"%s: chown -R %s %s (or set the config key user)\n",
+					f, (unsigned)fs.st_uid, pw->pw_name, pw->pw_name, cfg->data_dir);
+				return CTL_EXIT_FAIL;
+			}
+		}
+		if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
+			fprintf(stderr, "trapline: cannot create %s: %s\n", cfg->data_dir,
+				strerror(errno));
+			return CTL_EXIT_FAIL;
+		}
+		if (chown(cfg->data_dir, pw->pw_uid, pw->pw_gid) != 0) {
+			fprintf(stderr, "trapline: cannot give %s to %s: %s\n", cfg->data_dir,
+				pw->pw_name, strerror(errno));
+			return CTL_EXIT_FAIL;
+		}
+	} else if (sb.st_uid != pw->pw_uid) {
+		fprintf(stderr, "trapline: %s belongs to uid %u, but the service runs as %s: chown -R "
+				"%s %s (or set the config key user)\n",
+			cfg->data_dir, (unsigned)sb.st_uid, pw->pw_name, pw->pw_name, cfg->data_dir);
+		return CTL_EXIT_FAIL;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		fprintf(stderr, "trapline: cannot become %s: %s\n", pw->pw_name, strerror(errno));
+		return CTL_EXIT_FAIL;
 	}
 	return 0;
 }
@@ -522,13 +574,14 @@ static void cli_who(char *who, size_t cap)
 /* Opens the store of a data directory no service runs on. Returns 0, or an exit status. */
 static int cli_store_open(const struct config *cfg, struct store **out)
 {
+	int rc = cli_take_data_dir(cfg);
+	if (rc)
+		return rc;
 	if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
 		fprintf(stderr, "trapline: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
 		return CTL_EXIT_FAIL;
 	}
-	if (cli_become_owner(cfg->data_dir) != 0)
-		return CTL_EXIT_FAIL;
-	int rc = store_open(cfg->data_dir, out);
+	rc = store_open(cfg->data_dir, out);
 	if (rc == STORE_EBUSY) {
 		fprintf(stderr, "trapline: %s is in use by another trapline process, and no service "
 				"answers on its control socket; try again, or stop that process\n",
@@ -592,6 +645,7 @@ fail_store:
 /* Where an operator's command sends its answer, and its own options. */
 struct cli_ctl_args {
 	const char *out_path; /* export --out */
+	bool data_given;
 	bool help;
 };
 
@@ -624,7 +678,12 @@ static int cli_ctl_option(const struct ctl_command *c, int argc, char **argv, in
 	}
 	if (strcmp(key, "config") == 0)
 		return 0; /* read first, by cli_config_file */
+	if ((strcmp(key, "data") == 0 && a->data_given) || (strcmp(key, "out") == 0 && a->out_path)) {
+		fprintf(stderr, "trapline: %s given twice\n", flag);
+		return EXIT_USAGE;
+	}
 	if (strcmp(key, "data") == 0) {
+		a->data_given = true;
 		if (config_set(cfg, "data_dir", value, err, sizeof(err)) != BASE_OK) {
 			fprintf(stderr, "trapline: --data: %s\n", err);
 			return EXIT_USAGE;
@@ -705,7 +764,7 @@ static int cmd_ctl(const struct ctl_command *c, int argc, char **argv)
 {
 	struct config cfg;
 	struct ctl_request req;
-	struct cli_ctl_args a = {NULL, false};
+	struct cli_ctl_args a = {NULL, false, false};
 	int rc = cli_ctl_args(c, argc, argv, &cfg, &req, &a);
 	if (rc)
 		return rc;
@@ -730,6 +789,11 @@ static int cmd_ctl(const struct ctl_command *c, int argc, char **argv)
 	rc = ctl_client_call(path, &req, out, stderr, &status);
 	if (rc == CTL_ENOSERVICE) {
 		status = cli_run_local(&cfg, &req, out);
+	} else if (rc == CTL_EIO && (errno == EACCES || errno == EPERM)) {
+		fprintf(stderr, "trapline: %s: permission denied: the service's control socket is "
+				"for its user (%s) and root; run the command as one of them\n",
+			path, cfg.user);
+		status = CTL_EXIT_FAIL;
 	} else if (rc != CTL_OK) {
 		fprintf(stderr, "trapline: control socket %s: %s%s%s\n", path, tl_strerror(rc),
 			rc == CTL_EIO ? ": " : "", rc == CTL_EIO ? strerror(errno) : "");
@@ -752,6 +816,13 @@ static int cmd_check_config(int argc, char **argv)
 	if (config_load_file(&cfg, argv[0], err, sizeof(err)) != BASE_OK ||
 	    config_check(&cfg, err, sizeof(err)) != BASE_OK) {
 		fprintf(stderr, "trapline: %s\n", err);
+		return EXIT_USAGE;
+	}
+	/* serve started as root refuses a user that does not exist: say so now. */
+	if (!getpwnam(cfg.user)) {
+		fprintf(stderr, "trapline: %s: user: no such user '%s' (serve started as root runs "
+				"as this user)\n",
+			argv[0], cfg.user);
 		return EXIT_USAGE;
 	}
 	printf("# %s: ok\n", argv[0]);

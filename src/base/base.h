@@ -67,6 +67,17 @@ void log_vmsg(enum log_level level, const char *module, const char *fmt, va_list
 #define log_warn(mod, ...) log_msg(LOG_LEVEL_WARN, (mod), __VA_ARGS__)
 #define log_err(mod, ...) log_msg(LOG_LEVEL_ERROR, (mod), __VA_ARGS__)
 
+/* ---- text from outside ------------------------------------------------------ */
+
+/* s as one line that cannot pass for another: backslash, double quote, newline, carriage
+ * return and tab become \\ \" \n \r \t, other control characters \xNN; bytes from 0x80 up
+ * (UTF-8) are kept. Every free text an operator or a sender gave (--why, a HELO name) goes
+ * through it before it is printed in text output or a log line (STYLE.md 13). Writes at most
+ * cap bytes with the NUL, cut at a whole escape; returns buf. TEXT_ESCAPED_MAX(n): room for
+ * the escaped form of n bytes. */
+#define TEXT_ESCAPED_MAX(n) (4 * (n) + 1)
+const char *text_escape(const char *s, char *buf, size_t cap);
+
 /* ---- IP addresses and prefixes --------------------------------------------- */
 /* The wire and file readers work on IPv4 as uint32_t in host byte order (1.2.3.4 ==
  * 0x01020304) and IPv6 as 16 bytes in network order. Everywhere else an address is 16 bytes
@@ -78,8 +89,9 @@ void log_vmsg(enum log_level level, const char *module, const char *fmt, va_list
 #define IP_STRLEN IP6_STRLEN
 #define IP_PREFIX_STRLEN (IP6_STRLEN + 4) /* "/128" */
 
-/* Parses a dotted quad of exactly four decimal octets (no leading '+', at most
- * three digits per octet) from s[0..len). Returns 0 or BASE_EINVAL. */
+/* Parses a dotted quad of exactly four decimal octets (no sign, at most three digits per
+ * octet, no leading zero: "010.0.0.1" is refused, as inet_pton does) from s[0..len).
+ * Returns 0 or BASE_EINVAL. */
 int ip4_parse(const char *s, size_t len, uint32_t *out);
 /* Parses an IPv6 address in any RFC 4291 text form from s[0..len). 0 or BASE_EINVAL. */
 int ip6_parse(const char *s, size_t len, uint8_t out[16]);
@@ -101,6 +113,12 @@ int ip_parse(const char *s, size_t len, uint8_t out[16]);
 /* An address in the 16-byte form as text: a mapped address as its dotted quad, anything else
  * as ip6_format. buf holds IP_STRLEN bytes; returns the length. */
 size_t ip_format(const uint8_t ip[16], char *buf);
+
+/* NULL for an address that can send mail, or why it never can ("is the broadcast address"):
+ * unspecified, this-network, broadcast, multicast, reserved. Loopback and private space are
+ * not refused here (a test or a relay on the same host sends from them; exclude_default keeps
+ * them from being listed). */
+const char *ip_never_sends(const uint8_t ip[16]);
 
 /* A prefix in the 16-byte form: IPv4 a.b.c.d/n is ::ffff:a.b.c.d/(96 + n). */
 struct ip_prefix {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "base.h"
 
@@ -129,6 +130,7 @@ static const struct config_key config_keys[] = {
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+#define CONFIG_LINE_MAX 4096 /* a line longer than this is not one we wrote */
 
 static const struct config_key *config_key_find(const char *name)
 {
@@ -545,49 +547,91 @@ static char *config_trim(char *s)
 	return s;
 }
 
-int config_load_file(struct config *c, const char *path, char *err, size_t errcap)
+/* Opens path for reading as a regular file: a directory (or a device) is an error, not an
+ * empty configuration. */
+static FILE *config_open(const char *path, char *err, size_t errcap)
 {
 	FILE *f = fopen(path, "r");
+	struct stat st;
 	if (!f) {
 		snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errcap, "%s: not a file%s", path,
+			 S_ISDIR(st.st_mode) ? " (a directory): give the configuration file" : "");
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* One "key = value" line (trimmed, not a comment) into c; lineno names it in messages. A key
+ * set on an earlier line of the same file (seen[]) is refused: which one would count is
+ * nobody's guess when reading the file. */
+static int config_line(struct config *c, char *s, const char *path, size_t lineno,
+		       size_t *seen, char *err, size_t errcap)
+{
+	char *eq = strchr(s, '=');
+	if (!eq) {
+		snprintf(err, errcap, "%s:%zu: expected 'key = value'", path, lineno);
+		return BASE_EINVAL;
+	}
+	*eq = '\0';
+	char *key = config_trim(s);
+	char *value = config_trim(eq + 1);
+	/* Values may be quoted to keep leading or trailing spaces. */
+	size_t vlen = strlen(value);
+	if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+		value[vlen - 1] = '\0';
+		value++;
+	}
+	const struct config_key *k = config_key_find(key);
+	size_t idx = k ? (size_t)(k - config_keys) : 0;
+	if (k && seen[idx]) {
+		snprintf(err, errcap, "%s:%zu: %s: set twice (first on line %zu)", path, lineno, key,
+			 seen[idx]);
+		return BASE_EINVAL;
+	}
+	char why[CONFIG_ERR_MAX];
+	if (config_set(c, key, value, why, sizeof(why)) != BASE_OK) {
+		snprintf(err, errcap, "%s:%zu: %s", path, lineno, why);
+		return BASE_EINVAL;
+	}
+	seen[idx] = lineno;
+	return BASE_OK;
+}
+
+int config_load_file(struct config *c, const char *path, char *err, size_t errcap)
+{
+	FILE *f = config_open(path, err, errcap);
+	if (!f)
 		return BASE_EIO;
-	}
-	char line[4096];
-	size_t lineno = 0;
+	size_t seen[CONFIG_NKEYS] = {0};
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t len;
 	int rc = BASE_OK;
-	while (fgets(line, sizeof(line), f)) {
+	while (rc == BASE_OK && (len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errcap, "%s:%zu: line longer than %zu characters", path, lineno,
-				 sizeof(line) - 2);
+		if (memchr(line, '\0', (size_t)len)) {
+			snprintf(err, errcap, "%s:%zu: a NUL byte: not a text file?", path, lineno);
 			rc = BASE_EINVAL;
-			break;
-		}
-		char *s = config_trim(line);
-		if (*s == '\0' || *s == '#')
-			continue;
-		char *eq = strchr(s, '=');
-		if (!eq) {
-			snprintf(err, errcap, "%s:%zu: expected 'key = value'", path, lineno);
+		} else if (len > CONFIG_LINE_MAX) {
+			snprintf(err, errcap, "%s:%zu: line longer than %d characters", path, lineno,
+				 CONFIG_LINE_MAX);
 			rc = BASE_EINVAL;
-			break;
-		}
-		*eq = '\0';
-		char *key = config_trim(s);
-		char *value = config_trim(eq + 1);
-		/* Values may be quoted to keep leading or trailing spaces. */
-		size_t vlen = strlen(value);
-		if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
-			value[vlen - 1] = '\0';
-			value++;
-		}
-		char why[CONFIG_ERR_MAX];
-		if (config_set(c, key, value, why, sizeof(why)) != BASE_OK) {
-			snprintf(err, errcap, "%s:%zu: %s", path, lineno, why);
-			rc = BASE_EINVAL;
-			break;
+		} else {
+			char *s = config_trim(line);
+			if (*s != '\0' && *s != '#')
+				rc = config_line(c, s, path, lineno, seen, err, errcap);
 		}
 	}
+	if (rc == BASE_OK && ferror(f)) {
+		snprintf(err, errcap, "%s: cannot read: %s", path, strerror(errno));
+		rc = BASE_EIO;
+	}
+	free(line);
 	fclose(f);
 	return rc;
 }

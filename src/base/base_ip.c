@@ -20,12 +20,15 @@ int ip4_parse(const char *s, size_t len, uint32_t *out)
 			i++;
 		}
 		unsigned v = 0, digits = 0;
+		size_t first = i;
 		while (i < len && s[i] >= '0' && s[i] <= '9' && digits < 4) {
 			v = v * 10 + (unsigned)(s[i] - '0');
 			i++;
 			digits++;
 		}
-		if (digits == 0 || digits > 3 || v > 255)
+		/* No leading zeros, as inet_pton: "010" is 10 to some readers and 8 to others
+		 * (inet_aton's octal), so it is neither. */
+		if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && s[first] == '0'))
 			return BASE_EINVAL;
 		ip = (ip << 8) | v;
 	}
@@ -165,6 +168,28 @@ int ip_parse(const char *s, size_t len, uint8_t out[16])
 size_t ip_format(const uint8_t ip[16], char *buf)
 {
 	return ip_is_v4(ip) ? ip4_format(ip_v4(ip), buf) : ip6_format(ip, buf);
+}
+
+const char *ip_never_sends(const uint8_t ip[16])
+{
+	static const uint8_t unspecified[16] = {0};
+	if (ip_is_v4(ip)) {
+		uint32_t v = ip_v4(ip);
+		if (v >> 24 == 0)
+			return "is a \"this network\" address (0.0.0.0/8), which no host sends from";
+		if (v == 0xffffffffu)
+			return "is the broadcast address";
+		if (v >> 28 == 0xe)
+			return "is a multicast address (224.0.0.0/4)";
+		if (v >> 28 == 0xf)
+			return "is reserved (240.0.0.0/4)";
+		return NULL;
+	}
+	if (memcmp(ip, unspecified, 16) == 0)
+		return "is the unspecified address (::)";
+	if (ip[0] == 0xff)
+		return "is a multicast address (ff00::/8)";
+	return NULL;
 }
 
 bool ip_prefix_valid(const struct ip_prefix *p)

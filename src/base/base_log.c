@@ -52,9 +52,10 @@ void log_vmsg(enum log_level level, const char *module, const char *fmt, va_list
 		used += (size_t)m;
 	if (used > sizeof(line) - 2)
 		used = sizeof(line) - 2;
-	/* A message never spans lines: a newline inside it would break parsers. */
+	/* A message never spans lines: a control character inside it (from text a caller did not
+	 * pass through text_escape) would break parsers or forge a line. */
 	for (size_t i = 0; i < used; i++)
-		if (line[i] == '\n' || line[i] == '\r')
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = ' ';
 	line[used++] = '\n';
 	fwrite(line, 1, used, stderr);

@@ -93,6 +93,7 @@ struct ctl_request {
 	char why[STORE_TEXT_MAX];
 	enum ctl_format format;      /* export */
 	bool json;                   /* print the answer as JSON */
+	unsigned seen;               /* keys given so far (a key given twice is refused) */
 };
 
 /* Starts a request for the command named name (protocol name); CTL_EINVAL if unknown. */

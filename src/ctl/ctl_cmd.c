@@ -111,7 +111,9 @@ void ctl_command_help(FILE *f, const struct ctl_command *c)
 static int set_ip(struct ctl_request *req, const char *v, char *err, size_t cap)
 {
 	if (ip_parse(v, strlen(v), req->ip) != BASE_OK) {
-		snprintf(err, cap, "'%s' is not an IP address", v);
+		bool quad = *v && strspn(v, "0123456789.") == strlen(v);
+		snprintf(err, cap, "'%s' is not an IP address%s", v,
+			 quad ? " (four numbers from 0 to 255, without leading zeros)" : "");
 		return CTL_EINVAL;
 	}
 	req->has_ip = true;
@@ -154,8 +156,14 @@ static int set_class(struct ctl_request *req, const char *v, char *err, size_t c
 
 static int set_time(int64_t *field, const char *key, const char *v, char *err, size_t cap)
 {
-	int64_t t;
-	if (time_parse_iso8601(v, &t) != BASE_OK || t <= 0) {
+	int64_t t = 0;
+	int rc = time_parse_iso8601(v, &t);
+	if (rc == BASE_ERANGE || (rc == BASE_OK && t <= 0)) {
+		snprintf(err, cap, "--%s: %s is too long ago: times start after 1970-01-01T00:00:00Z",
+			 key, v);
+		return CTL_EINVAL;
+	}
+	if (rc != BASE_OK) {
 		snprintf(err, cap, "--%s: '%s' is not an ISO 8601 time such as 2026-11-21T10:00:00Z",
 			 key, v);
 		return CTL_EINVAL;
@@ -311,21 +319,23 @@ static const struct ctl_key {
 	const char *arg;  /* how the message for a missing one names it ("an IP address") */
 	bool positional;  /* given without --, when the command takes it so */
 	bool flag;        /* takes no value on the command line */
+	unsigned bit;     /* in ctl_request.seen: a key given twice is an error (remove shares
+			     points' bit: they set the same field) */
 	int (*set)(struct ctl_request *r, const char *v, char *err, size_t cap);
 	bool (*given)(const struct ctl_request *r);
 	void (*put)(const struct ctl_request *r, char *buf, size_t cap); /* NULL: not written */
 } ctl_keys[] = {
-	{"ip", "an IP address", true, false, set_ip, given_ip, put_ip},
-	{"cidr", "a CIDR", true, false, set_cidr, given_cidr, put_cidr},
-	{"kind", "--kind", false, false, set_kind, given_kind, put_kind},
-	{"class", "--class", false, false, set_class, given_class, put_class},
-	{"at", "--at", false, false, set_at, given_at, put_at},
-	{"until", "--until", false, false, set_until, given_until, put_until},
-	{"points", "--points", false, false, set_points, given_points, put_points},
-	{"remove", "--remove", false, true, set_remove, given_points, NULL},
-	{"why", "--why", false, false, set_why, given_why, NULL},
-	{"format", "--format", false, false, set_format, given_format, put_format},
-	{"json", "--json", false, true, set_json, given_json, put_json},
+	{"ip", "an IP address", true, false, 0, set_ip, given_ip, put_ip},
+	{"cidr", "a CIDR", true, false, 1, set_cidr, given_cidr, put_cidr},
+	{"kind", "--kind", false, false, 2, set_kind, given_kind, put_kind},
+	{"class", "--class", false, false, 3, set_class, given_class, put_class},
+	{"at", "--at", false, false, 4, set_at, given_at, put_at},
+	{"until", "--until", false, false, 5, set_until, given_until, put_until},
+	{"points", "--points", false, false, 6, set_points, given_points, put_points},
+	{"remove", "--remove", false, true, 6, set_remove, given_points, NULL},
+	{"why", "--why", false, false, 7, set_why, given_why, NULL},
+	{"format", "--format", false, false, 8, set_format, given_format, put_format},
+	{"json", "--json", false, true, 9, set_json, given_json, put_json},
 };
 
 #define N_KEYS (sizeof(ctl_keys) / sizeof(ctl_keys[0]))
@@ -370,7 +380,20 @@ int ctl_request_set(struct ctl_request *req, const char *key, const char *value,
 			 k && k->positional ? "" : "--", k ? (k->positional ? k->arg : k->name) : key);
 		return CTL_EINVAL;
 	}
-	return k->set(req, value, err, errcap);
+	/* The last one winning would hide a typo: evidence against the wrong address. */
+	if (req->seen & (1u << k->bit)) {
+		if (strcmp(key, "points") == 0 || strcmp(key, "remove") == 0)
+			snprintf(err, errcap, "--points and --remove: give one of them, once");
+		else if (c->positional && strcmp(c->positional, key) == 0)
+			snprintf(err, errcap, "%s: %s given twice", c->words, k->arg);
+		else
+			snprintf(err, errcap, "--%s given twice", k->name);
+		return CTL_EINVAL;
+	}
+	int rc = k->set(req, value, err, errcap);
+	if (rc == CTL_OK)
+		req->seen |= 1u << k->bit;
+	return rc;
 }
 
 int ctl_request_check(const struct ctl_request *req, int64_t now, char *err, size_t errcap)
@@ -390,6 +413,14 @@ int ctl_request_check(const struct ctl_request *req, int64_t now, char *err, siz
 		char opt[24];
 		snprintf(opt, sizeof(opt), "--%s", k->name);
 		snprintf(err, errcap, "%s needs %s", c->words, positional ? k->arg : opt);
+		return CTL_EINVAL;
+	}
+	/* Evidence against an address that never sends mail is a typo or a forgery. */
+	const char *never = req->has_ip && word_in(c->keys, "kind") ? ip_never_sends(req->ip) : NULL;
+	if (never) {
+		char ip[IP_STRLEN];
+		ip_format(req->ip, ip);
+		snprintf(err, errcap, "%s %s: it cannot be the source of mail", ip, never);
 		return CTL_EINVAL;
 	}
 	if (req->has_why && req->why[strspn(req->why, " \t")] == '\0') {

@@ -154,13 +154,14 @@ static void time_line(FILE *f, const char *key, int64_t t)
 /* "reputation: 10 points (192.0.2.0/24: why)" when a prefix's points apply to the address. */
 static void context_text(FILE *f, const struct ctl_status *s)
 {
+	char why[TEXT_ESCAPED_MAX(STORE_TEXT_MAX)];
 	if (s->excluded)
-		fprintf(f, "excluded: %s\n", s->exclusion_why);
+		fprintf(f, "excluded: %s\n", text_escape(s->exclusion_why, why, sizeof(why)));
 	if (s->has_reputation) {
 		char pre[IP_PREFIX_STRLEN];
 		ip_prefix_format(&s->reputation, pre, sizeof(pre));
 		fprintf(f, "reputation: %.10g points (%s: %s)\n", s->reputation_points, pre,
-			s->reputation_why);
+			text_escape(s->reputation_why, why, sizeof(why)));
 	}
 }
 

@@ -285,11 +285,12 @@ int ctl_run_list(struct ctl_run *r)
 static void reputation_text(FILE *f, const void *item)
 {
 	const struct store_reputation *rep = item;
-	char pre[IP_PREFIX_STRLEN], at[TIME_STRLEN];
+	char pre[IP_PREFIX_STRLEN], at[TIME_STRLEN], who[TEXT_ESCAPED_MAX(sizeof(rep->who))],
+		why[TEXT_ESCAPED_MAX(STORE_TEXT_MAX)];
 	ip_prefix_format(&rep->prefix, pre, sizeof(pre));
 	time_format_iso8601(rep->created_at, at);
-	fprintf(f, "%s points=%.10g set_at=%s who=%s why=%s\n", pre, rep->points, at, rep->who,
-		rep->why);
+	fprintf(f, "%s points=%.10g set_at=%s who=%s why=\"%s\"\n", pre, rep->points, at,
+		text_escape(rep->who, who, sizeof(who)), text_escape(rep->why, why, sizeof(why)));
 }
 
 static int reputation_one(const struct store_reputation *rep, void *arg)

@@ -35,6 +35,8 @@ int writer_event_check(const struct writer_event *ev, int64_t now)
 			return WRITER_EINVAL;
 		if ((unsigned)ev->evidence.cls > STORE_CLASS_UNKNOWN || ev->evidence.received_at < 0)
 			return WRITER_EINVAL;
+		if (ip_never_sends(ev->evidence.ip))
+			return WRITER_EINVAL; /* evidence against no sender at all */
 		if (!text_terminated(ev->evidence.source, sizeof ev->evidence.source) ||
 		    !text_terminated(ev->evidence.digest, sizeof ev->evidence.digest))
 			return WRITER_EINVAL;

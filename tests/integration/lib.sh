@@ -196,8 +196,10 @@ tl_start() {
 		v6=v6
 		shift
 	fi
+	local own_data=1
 	for a in "$@"; do
 		[ "$prev" = --zone ] && zone=$a
+		case $a in --data | --data=*) own_data=0 ;; esac
 		prev=$a
 	done
 	for try in 1 2 3; do
@@ -208,7 +210,10 @@ tl_start() {
 		mkdir -p "$data"
 		dns="127.0.0.1:$PORT"
 		[ -n "$v6" ] && dns="$dns,[::1]:$PORT"
-		"$TRAPLINE" serve --data "$data" --dns "$dns" --log-level debug "$@" 2>"$log" >>"$log" &
+		# A test's own --data wins; a second --data would be refused.
+		local data_opt=()
+		[ "$own_data" = 1 ] && data_opt=(--data "$data")
+		"$TRAPLINE" serve "${data_opt[@]}" --dns "$dns" --log-level debug "$@" 2>"$log" >>"$log" &
 		TL_LAST_PID=$!
 		TL_LAST_LOG=$log
 		TL_PIDS+=("$TL_LAST_PID")

@@ -136,6 +136,16 @@ exclude 192.0.2.0/24 --why "   "
 delist 192.0.2.10
 export --format csv
 list --bogus
+evidence add --ip 010.0.0.1 --kind trap
+evidence add --ip 0.0.0.0 --kind trap
+evidence add --ip 255.255.255.255 --kind report
+evidence add --ip :: --kind trap
+evidence add --ip 224.0.0.5 --kind trap
+evidence add --ip 192.0.2.77 --ip 192.0.2.78 --kind trap
+evidence add --ip 192.0.2.77 --kind trap --kind report
+evidence add --ip 192.0.2.77 --kind trap --at 1970-01-01T00:00:00Z
+check 192.0.2.77 192.0.2.78
+check 192.0.2.77 --data /tmp --data /tmp
 EOF
 check_eq "bad input changed nothing" "$before" "$(tl list 2>&1)"
 check_eq "no evidence was stored for the bad requests" "evidence: 0 trap hits, 0 reports in the store" \

@@ -67,8 +67,8 @@ check_nx "the /24 still covers the others" 198.51.100.77
 out=$(tl reputation list 2>&1)
 check_eq "reputation list exits 0" 0 $?
 check_eq "reputation list: both prefixes in address order, points, who, why" \
-	"198.51.100.0/24 points=10 who=ctl:$(id -un) why=big provider, much wanted mail
-198.51.100.7/32 points=1 who=ctl:$(id -un) why=this host sends bulk" \
+	"198.51.100.0/24 points=10 who=ctl:$(id -un) why=\"big provider, much wanted mail\"
+198.51.100.7/32 points=1 who=ctl:$(id -un) why=\"this host sends bulk\"" \
 	"$(printf '%s\n' "$out" | sed 's/ set_at=[^ ]* / /')"
 check_match "reputation list: when each was set" "^198\.51\.100\.0/24 points=10 set_at=$(iso "$T0") " "$out"
 check_eq "reputation list --json: the same rows" \
@@ -139,7 +139,7 @@ out=$(tl reputation 198.51.100.0/24 --points 20 --why "offline change" 2>&1)
 check_eq "no service: reputation works in-process" 0 $?
 check_match "no service: check sees the threshold" '^threshold: 25\.000$' "$(tl check 198.51.100.7 2>&1)"
 check_match "no service: reputation list reads the data directory" \
-	'^198\.51\.100\.0/24 points=20 set_at=[^ ]* who=cli:[^ ]* why=offline change$' "$(tl reputation list 2>&1)"
+	'^198\.51\.100\.0/24 points=20 set_at=[^ ]* who=cli:[^ ]* why="offline change"$' "$(tl reputation list 2>&1)"
 check_eq "no service: bad input still exits 2" 2 \
 	"$(tl reputation 198.51.100.0/24 --points -1 --why x >/dev/null 2>&1; echo $?)"
 tl_start --data "$DATA"

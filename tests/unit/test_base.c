@@ -28,7 +28,8 @@ static void test_ip4_parse(void **state)
 	assert_int_equal(ip4_parse("10.0.0.1/24", 8, &ip), 0);
 	assert_int_equal(ip, 0x0a000001);
 	const char *bad[] = {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.-4", "1..3.4",
-			     "1.2.3.4 ", "a.b.c.d", "1.2.3.0004", "1.2.3.4/"};
+			     "1.2.3.4 ", "a.b.c.d", "1.2.3.0004", "1.2.3.4/", "010.0.0.1",
+			     "10.0.0.01", "00.0.0.0", "1.2.3.+4"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(ip4_parse(bad[i], strlen(bad[i]), &ip), BASE_EINVAL);
 }

@@ -27,9 +27,11 @@ static void req_new(struct ctl_request *r, const char *name)
 	assert_int_equal(ctl_request_init(r, name, err, sizeof(err)), CTL_OK);
 }
 
+/* Sets one key (these tests set a key again and again to try its values: forget it was given). */
 static int req_set(struct ctl_request *r, const char *k, const char *v)
 {
 	err[0] = '\0';
+	r->seen = 0;
 	return ctl_request_set(r, k, v, err, sizeof(err));
 }
 
@@ -140,15 +142,22 @@ static void test_required_and_times(void **state)
 	assert_int_equal(ctl_request_init(&r, "drop-table", err, sizeof(err)), CTL_EINVAL);
 }
 
+/* Adds one key to a request being built (a second one would be refused). */
+static int req_add(struct ctl_request *r, const char *k, const char *v)
+{
+	err[0] = '\0';
+	return ctl_request_set(r, k, v, err, sizeof(err));
+}
+
 /* A request survives the line form unchanged, however odd its text. */
 static void test_line_roundtrip(void **state)
 {
 	(void)state;
 	struct ctl_request r, back;
 	req_new(&r, "exclude");
-	assert_int_equal(req_set(&r, "cidr", "2001:db8:1::/48"), CTL_OK);
-	assert_int_equal(req_set(&r, "until", "2027-01-01T00:00:00Z"), CTL_OK);
-	assert_int_equal(req_set(&r, "why", "a=b c%d\ttab \xc3\xa9t\xc3\xa9\r\nnext"), CTL_OK);
+	assert_int_equal(req_add(&r, "cidr", "2001:db8:1::/48"), CTL_OK);
+	assert_int_equal(req_add(&r, "until", "2027-01-01T00:00:00Z"), CTL_OK);
+	assert_int_equal(req_add(&r, "why", "a=b c%d\ttab \xc3\xa9t\xc3\xa9\r\nnext"), CTL_OK);
 	char line[CTL_LINE_MAX];
 	assert_int_equal(ctl_request_format(&r, line, sizeof(line)), CTL_OK);
 	/* One line, no raw space inside a value. */
@@ -160,10 +169,10 @@ static void test_line_roundtrip(void **state)
 	assert_memory_equal(&r, &back, sizeof(r));
 
 	req_new(&r, "evidence-add");
-	assert_int_equal(req_set(&r, "ip", "203.0.113.7"), CTL_OK);
-	assert_int_equal(req_set(&r, "kind", "report"), CTL_OK);
-	assert_int_equal(req_set(&r, "class", "virus"), CTL_OK);
-	assert_int_equal(req_set(&r, "at", "2026-11-21T10:00:00Z"), CTL_OK);
+	assert_int_equal(req_add(&r, "ip", "203.0.113.7"), CTL_OK);
+	assert_int_equal(req_add(&r, "kind", "report"), CTL_OK);
+	assert_int_equal(req_add(&r, "class", "virus"), CTL_OK);
+	assert_int_equal(req_add(&r, "at", "2026-11-21T10:00:00Z"), CTL_OK);
 	assert_int_equal(ctl_request_format(&r, line, sizeof(line)), CTL_OK);
 	assert_string_equal(line, "evidence-add ip=203.0.113.7 kind=report class=virus "
 				  "at=2026-11-21T10:00:00Z\n");
@@ -171,9 +180,9 @@ static void test_line_roundtrip(void **state)
 	assert_memory_equal(&r, &back, sizeof(r));
 
 	req_new(&r, "reputation");
-	assert_int_equal(req_set(&r, "cidr", "198.51.100.0/24"), CTL_OK);
-	assert_int_equal(req_set(&r, "points", "12.5"), CTL_OK);
-	assert_int_equal(req_set(&r, "why", "big provider"), CTL_OK);
+	assert_int_equal(req_add(&r, "cidr", "198.51.100.0/24"), CTL_OK);
+	assert_int_equal(req_add(&r, "points", "12.5"), CTL_OK);
+	assert_int_equal(req_add(&r, "why", "big provider"), CTL_OK);
 	assert_int_equal(ctl_request_check(&r, NOW, err, sizeof(err)), CTL_OK);
 	assert_int_equal(ctl_request_format(&r, line, sizeof(line)), CTL_OK);
 	assert_string_equal(line,
@@ -182,16 +191,16 @@ static void test_line_roundtrip(void **state)
 	assert_memory_equal(&r, &back, sizeof(r));
 	/* --remove travels as points=0. */
 	req_new(&r, "reputation");
-	assert_int_equal(req_set(&r, "cidr", "2001:db8::/32"), CTL_OK);
-	assert_int_equal(req_set(&r, "remove", "1"), CTL_OK);
-	assert_int_equal(req_set(&r, "why", "gone"), CTL_OK);
+	assert_int_equal(req_add(&r, "cidr", "2001:db8::/32"), CTL_OK);
+	assert_int_equal(req_add(&r, "remove", "1"), CTL_OK);
+	assert_int_equal(req_add(&r, "why", "gone"), CTL_OK);
 	assert_int_equal(ctl_request_format(&r, line, sizeof(line)), CTL_OK);
 	assert_string_equal(line, "reputation cidr=2001:db8::/32 points=0 why=gone\n");
 	assert_int_equal(ctl_request_parse(line, strlen(line), &back, err, sizeof(err)), CTL_OK);
 	assert_memory_equal(&r, &back, sizeof(r));
 
 	req_new(&r, "list");
-	assert_int_equal(req_set(&r, "json", "1"), CTL_OK);
+	assert_int_equal(req_add(&r, "json", "1"), CTL_OK);
 	assert_int_equal(ctl_request_format(&r, line, sizeof(line)), CTL_OK);
 	assert_string_equal(line, "list json=1\n");
 
@@ -251,6 +260,23 @@ static void test_line_bad(void **state)
 		assert_int_not_equal(ctl_request_parse(bad[i], strlen(bad[i]), &r, err, sizeof(err)),
 				     CTL_OK);
 		assert_true(err[0] != '\0');
+	}
+	/* A key given twice is refused, on the socket as on the command line: the last one
+	 * winning would hide a typo. */
+	static const char *twice[][2] = {
+		{"check ip=1.2.3.4 ip=5.6.7.8\n", "check: an IP address given twice"},
+		{"evidence-add ip=1.2.3.4 kind=trap kind=report\n", "--kind given twice"},
+		{"evidence-add ip=1.2.3.4 ip=1.2.3.4 kind=trap\n", "--ip given twice"},
+		{"reputation cidr=10.0.0.0/8 points=3 points=0 why=x\n", "--points and --remove"},
+		{"delist ip=1.2.3.4 why=a why=b\n", "--why given twice"},
+	};
+	for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(ctl_request_parse(twice[i][0], strlen(twice[i][0]), &r, err,
+						   sizeof(err)),
+				 CTL_EINVAL);
+		if (!strstr(err, twice[i][1]))
+			fail_msg("%s: got '%s'", twice[i][0], err);
 	}
 	/* A NUL inside the line (a binary client) is refused too. */
 	assert_int_equal(ctl_request_parse("check\0ip=1.2.3.4\n", 17, &r, err, sizeof(err)),
