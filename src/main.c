@@ -555,11 +555,20 @@ static int cli_take_data_dir(const struct config *cfg)
 			cfg->data_dir, (unsigned)sb.st_uid, pw->pw_name, pw->pw_name, cfg->data_dir);
 		return CTL_EXIT_FAIL;
 	}
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+	/* Effective IDs only: the files this command creates are the service's, and root is
+	 * back for what the caller asked to be written elsewhere (export --out). */
+	if (setegid(pw->pw_gid) != 0 || seteuid(pw->pw_uid) != 0) {
 		fprintf(stderr, "trapline: cannot become %s: %s\n", pw->pw_name, strerror(errno));
 		return CTL_EXIT_FAIL;
 	}
 	return 0;
+}
+
+/* Back to root after cli_take_data_dir (nothing when it did not switch). */
+static void cli_back_to_root(void)
+{
+	if (getuid() == 0 && geteuid() != 0 && (seteuid(0) != 0 || setegid(0) != 0))
+		fprintf(stderr, "trapline: cannot switch back to root: %s\n", strerror(errno));
 }
 
 static void cli_who(char *who, size_t cap)
@@ -789,6 +798,7 @@ static int cmd_ctl(const struct ctl_command *c, int argc, char **argv)
 	rc = ctl_client_call(path, &req, out, stderr, &status);
 	if (rc == CTL_ENOSERVICE) {
 		status = cli_run_local(&cfg, &req, out);
+		cli_back_to_root();
 	} else if (rc == CTL_EIO && (errno == EACCES || errno == EPERM)) {
 		fprintf(stderr, "trapline: %s: permission denied: the service's control socket is "
 				"for its user (%s) and root; run the command as one of them\n",

@@ -31,6 +31,7 @@ enum tl_err {
 	TL_EEXPORT = -12,    /* an export could not be written (the log says which and why) */
 	TL_ENOSERVICE = -13, /* no service answers on the control socket */
 	TL_EPROTO = -14,     /* the other side does not speak the protocol */
+	TL_EUNLOADABLE = -15, /* an export that the server meant to load it would refuse */
 };
 
 /* Name of any error code of ours, for messages ("out of memory"). */
@@ -66,6 +67,23 @@ void log_vmsg(enum log_level level, const char *module, const char *fmt, va_list
 #define log_info(mod, ...) log_msg(LOG_LEVEL_INFO, (mod), __VA_ARGS__)
 #define log_warn(mod, ...) log_msg(LOG_LEVEL_WARN, (mod), __VA_ARGS__)
 #define log_err(mod, ...) log_msg(LOG_LEVEL_ERROR, (mod), __VA_ARGS__)
+
+/* ---- what a piece of evidence is ---------------------------------------------- */
+
+/* The class of a message that became evidence, as the trap's classifier and an operator's
+ * `evidence add --class` name it. What a listing means depends on it (mostly bounces: a
+ * backscatter source), so the store, the policy, the trap and the pages share it. */
+enum evidence_class {
+	EVIDENCE_SPAM = 0,
+	EVIDENCE_BOUNCE = 1,    /* a bounce or delivery status notification: backscatter */
+	EVIDENCE_AUTOREPLY = 2, /* vacation messages, auto-responders, challenge-response */
+	EVIDENCE_VIRUS = 3,     /* a virus scanner's notice */
+	EVIDENCE_UNKNOWN = 4,
+	EVIDENCE_CLASSES = 5
+};
+/* "spam", "bounce", "autoreply", "virus", "unknown" ("?" out of range) and back (BASE_EINVAL). */
+const char *evidence_class_name(enum evidence_class c);
+int evidence_class_parse(const char *s, enum evidence_class *out);
 
 /* ---- text from outside ------------------------------------------------------ */
 
@@ -195,6 +213,7 @@ struct config {
 	char user[64];                   /* user to run as after binding, when started as root */
 	char log_level[16];
 	uint32_t answer_a;               /* default A value, host order */
+	uint32_t answer_a_traps, answer_a_reports, answer_a_both; /* A by reason of listing */
 	char answer_txt[CONFIG_STR_MAX]; /* default TXT template, '$' = the queried IP */
 	unsigned answer_ttl;
 	char soa_mname[256];             /* "" = ns1.<zone> */

@@ -56,9 +56,18 @@ static const struct config_key config_keys[] = {
 	 "Least severe log level written: debug, info, warn or error."},
 	{"answer_a", CONFIG_IP4, NUM(answer_a), "127.0.0.2", 0, 0, false,
 	 "A record of a listed address (RFC 5782: 127.0.0.2 by default)."},
+	{"answer_a_traps", CONFIG_IP4, NUM(answer_a_traps), "127.0.0.2", 0, 0, false,
+	 "A record of an address listed on spamtrap hits only."},
+	{"answer_a_reports", CONFIG_IP4, NUM(answer_a_reports), "127.0.0.2", 0, 0, false,
+	 "A record of an address listed on user reports only."},
+	{"answer_a_both", CONFIG_IP4, NUM(answer_a_both), "127.0.0.2", 0, 0, false,
+	 "A record of an address listed on spamtrap hits and user reports (a consumer may weigh "
+	 "it higher when it differs from the others)."},
 	{"answer_txt", CONFIG_STRING, STR(answer_txt),
-	 "Listed in bl.example.org - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, true,
-	 "TXT record of a listed address; '$' becomes the queried IP. Empty: no TXT."},
+	 "Listed in bl.example.org ({reason}) - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, true,
+	 "TXT record of a listed address; '$' becomes the queried IP and {reason} what the "
+	 "listing usually means (\"spamtrap hits, mostly bounces: probably backscatter\"). "
+	 "Empty: no TXT."},
 	{"answer_ttl", CONFIG_UINT, NUM(answer_ttl), "2100", 0, 604800, false,
 	 "TTL in seconds of A and TXT answers for listed addresses."},
 	{"soa_mname", CONFIG_NAME, STR(soa_mname), "", 0, 0, true,

@@ -1,6 +1,7 @@
-/* base_util.c - the names of the error codes, and growable arrays. */
+/* base_util.c - the names of the error codes and of evidence classes, and growable arrays. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base.h"
 
@@ -22,8 +23,31 @@ const char *tl_strerror(int err)
 	case TL_EEXPORT: return "an export could not be written";
 	case TL_ENOSERVICE: return "no service answers on the control socket";
 	case TL_EPROTO: return "protocol error";
+	case TL_EUNLOADABLE: return "the export would not load";
 	}
 	return "unknown error";
+}
+
+static const char *const class_names[EVIDENCE_CLASSES] = {
+	[EVIDENCE_SPAM] = "spam",	    [EVIDENCE_BOUNCE] = "bounce",
+	[EVIDENCE_AUTOREPLY] = "autoreply", [EVIDENCE_VIRUS] = "virus",
+	[EVIDENCE_UNKNOWN] = "unknown",
+};
+
+const char *evidence_class_name(enum evidence_class c)
+{
+	return (unsigned)c < EVIDENCE_CLASSES ? class_names[c] : "?";
+}
+
+int evidence_class_parse(const char *s, enum evidence_class *out)
+{
+	for (unsigned i = 0; s && i < EVIDENCE_CLASSES; i++) {
+		if (strcmp(s, class_names[i]) == 0) {
+			*out = (enum evidence_class)i;
+			return BASE_OK;
+		}
+	}
+	return BASE_EINVAL;
 }
 
 int array_grow(void **arr, size_t *cap, size_t need, size_t elem)

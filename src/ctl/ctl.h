@@ -89,6 +89,10 @@ struct ctl_request {
 	int64_t until;               /* exclude: 0 = for ever */
 	bool has_points;
 	double points;               /* reputation: >= 0, finite; 0 removes the prefix's points */
+	bool remove;                 /* reputation: remove the points; exclude: end the exclusion */
+	bool force;                  /* exclude: wider than /8 (IPv4) or /32 (IPv6) */
+	bool undo;                   /* delist: take back the delisting in force */
+	int64_t since;               /* audit: rows at or after this (0: all) */
 	bool has_why;
 	char why[STORE_TEXT_MAX];
 	enum ctl_format format;      /* export */
@@ -157,6 +161,9 @@ struct ctl_status {
 	int64_t at;                /* when it was evaluated */
 	bool listed;
 	enum policy_reason reason; /* POLICY_REASON_NONE when not listed */
+	enum evidence_class detail; /* the class most counted trap hits have (spam when none) */
+	const struct policy_meaning *meaning; /* what the listing usually means; NULL when not
+						 listed (static) */
 	int64_t listed_since;      /* when this listing began (0: not listed, or not stored yet) */
 	int64_t expires_at;        /* listed: when it ends unless new evidence arrives; not listed
 				      because it expired: when it did; otherwise 0 */
@@ -164,7 +171,7 @@ struct ctl_status {
 	uint32_t traps, reports;   /* pieces the policy counts now */
 	const char *why_not;       /* NULL when listed (a static string) */
 	uint32_t store_traps, store_reports; /* every piece in the store, counted or not */
-	uint32_t trap_classes[STORE_CLASS_UNKNOWN + 1]; /* counted trap hits per class */
+	uint32_t trap_classes[EVIDENCE_CLASSES]; /* counted trap hits per class */
 	uint32_t traps_24h, reports_24h, traps_7d, reports_7d; /* received in the last day, week */
 	bool excluded;
 	bool excluded_by_default;  /* by exclude_default (no row, no reason but the config) */
@@ -216,6 +223,7 @@ json_t *ctl_status_json(const struct ctl_status *s);
 json_t *ctl_explain_json(const struct ctl_explain *e);
 json_t *ctl_listing_json(const struct store_listing *l);
 json_t *ctl_reputation_json(const struct store_reputation *r);
+json_t *ctl_exclusion_json(const struct store_exclusion *x); /* id 0: exclude_default */
 /* The text of each, as the commands print it. */
 void ctl_status_text(FILE *f, const struct ctl_status *s);
 void ctl_explain_text(FILE *f, const struct ctl_explain *e);

@@ -115,21 +115,31 @@ static void moderator_event(const struct ctl_run *r, enum writer_event_type type
 int ctl_run_delist(struct ctl_run *r)
 {
 	struct writer_event ev;
-	moderator_event(r, WRITER_EV_DELIST, &ev);
+	bool undo = r->req->undo;
+	moderator_event(r, undo ? WRITER_EV_UNDELIST : WRITER_EV_DELIST, &ev);
 	struct store_listing before;
 	bool was = store_listing_get(r->svc->reader, r->req->ip, &before) == STORE_OK;
-	struct ctl_status s;
-	int rc = submit_then_status(r, &ev, &s);
-	if (rc != CTL_EXIT_OK)
-		return rc;
 	char ip[IP_STRLEN];
 	ip_format(r->req->ip, ip);
+	int rc = writer_submit(r->svc->writer, &ev);
+	if (rc == WRITER_ENOTFOUND) {
+		fprintf(r->err, "trapline: %s has no delisting in force: nothing to undo\n", ip);
+		return CTL_EXIT_USAGE;
+	}
+	if (rc != WRITER_OK)
+		return ctl_fail_writer(r, rc);
+	struct ctl_status s;
+	if ((rc = after(r, r->req->ip, &s)) != CTL_EXIT_OK)
+		return rc;
 	if (r->req->json)
-		return ctl_print_json(r, with_status(json_pack("{s:s,s:b}", "delisted", ip,
-							       "was_listed", was),
+		return ctl_print_json(r, with_status(json_pack("{s:s,s:b}", undo ? "undone" : "delisted",
+							       ip, "was_listed", was),
 						     &s));
-	fprintf(r->out, "delisted: %s%s; new evidence received after now lists it again\n", ip,
-		was ? "" : " (it was not listed)");
+	if (undo)
+		fprintf(r->out, "undone: the delisting of %s; its evidence counts again\n", ip);
+	else
+		fprintf(r->out, "delisted: %s%s; new evidence received after now lists it again\n",
+			ip, was ? "" : " (it was not listed)");
 	status_line(r->out, &s);
 	return CTL_EXIT_OK;
 }
@@ -137,16 +147,30 @@ int ctl_run_delist(struct ctl_run *r)
 int ctl_run_exclude(struct ctl_run *r)
 {
 	struct writer_event ev;
-	moderator_event(r, WRITER_EV_EXCLUDE, &ev);
+	bool remove = r->req->remove;
+	moderator_event(r, remove ? WRITER_EV_UNEXCLUDE : WRITER_EV_EXCLUDE, &ev);
 	ev.until = r->req->until;
-	int rc = writer_submit(r->svc->writer, &ev);
-	if (rc != WRITER_OK)
-		return ctl_fail_writer(r, rc);
 	char pre[IP_PREFIX_STRLEN], t[TIME_STRLEN];
 	ip_prefix_format(&ev.prefix, pre, sizeof(pre));
+	int rc = writer_submit(r->svc->writer, &ev);
+	if (rc == WRITER_ENOTFOUND) {
+		fprintf(r->err, "trapline: %s has no exclusion: nothing to remove (see trapline "
+				"exclude list)\n",
+			pre);
+		return CTL_EXIT_USAGE;
+	}
+	if (rc != WRITER_OK)
+		return ctl_fail_writer(r, rc);
+	if (r->req->json && remove)
+		return ctl_print_json(r, json_pack("{s:s,s:s}", "removed", pre, "why", ev.why));
 	if (r->req->json)
 		return ctl_print_json(r, json_pack("{s:s,s:o,s:s}", "excluded", pre, "until",
 						   ctl_json_time(ev.until), "why", ev.why));
+	if (remove) {
+		fprintf(r->out, "removed: the exclusion of %s; its addresses can be listed again\n",
+			pre);
+		return CTL_EXIT_OK;
+	}
 	if (ev.until)
 		time_format_iso8601(ev.until, t);
 	fprintf(r->out, "excluded: %s %s%s\n", pre, ev.until ? "until " : "for ever",
@@ -158,7 +182,7 @@ int ctl_run_reputation(struct ctl_run *r)
 {
 	struct writer_event ev;
 	moderator_event(r, WRITER_EV_REPUTATION, &ev);
-	ev.points = r->req->points;
+	ev.points = r->req->remove ? 0 : r->req->points;
 	struct store_reputation before;
 	bool had = store_reputation_get(r->svc->reader, &ev.prefix, &before) == STORE_OK;
 	double was = had ? before.points : 0.0;
@@ -216,6 +240,13 @@ int ctl_run_export(struct ctl_run *r)
 	zone_read_lock();
 	const struct zone_snapshot *snap = zone_current(r->svc->zone);
 	int rc = ZONE_EINVAL;
+	char why[1024];
+	if (snap && r->req->format == CTL_FORMAT_BIND &&
+	    zone_export_bind_problem(snap, r->svc->zone_name, why, sizeof(why))) {
+		zone_read_unlock();
+		fprintf(r->err, "trapline: export failed: %s\n", why);
+		return CTL_EXIT_FAIL;
+	}
 	if (snap && r->req->format == CTL_FORMAT_BIND)
 		rc = zone_export_bind(snap, r->svc->zone_name, r->out);
 	else if (snap)

@@ -14,21 +14,31 @@ static const struct ctl_command ctl_table[] = {
 	 "store a piece of evidence against IP (received at TIME, default now)",
 	 ctl_run_evidence_add},
 	{"check", "check", "ip", "ip json", "ip", "IP [--json]",
-	 "listed or not, why, since and until when, the score and the threshold", ctl_run_check},
+	 "listed or not, why and what it usually means, since and until when, the score",
+	 ctl_run_check},
 	{"explain", "explain", "ip", "ip json", "ip", "IP [--json]",
 	 "the policy's computation for IP, piece by piece", ctl_run_explain},
 	{"list", "list", NULL, "json", "", "[--json]",
 	 "every listing with its reason, score and expiry", ctl_run_list},
-	{"delist", "delist", "ip", "ip why json", "ip why", "IP --why TEXT [--json]",
-	 "end IP's listing; evidence received after it lists again", ctl_run_delist},
-	{"exclude", "exclude", "cidr", "cidr until why json", "cidr why",
-	 "CIDR [--until TIME] --why TEXT [--json]", "never list addresses in CIDR (until TIME)",
+	{"delist-list", "delist list", NULL, "json", "", "[--json]",
+	 "every delisting in force: when, who, why", ctl_run_delist_list},
+	{"delist", "delist", "ip", "ip undo why json", "ip why", "IP [--undo] --why TEXT [--json]",
+	 "end IP's listing (evidence received after it lists again); --undo takes it back",
+	 ctl_run_delist},
+	{"exclude-list", "exclude list", NULL, "json", "", "[--json]",
+	 "every exclusion in force: prefix, until when, who, why", ctl_run_exclude_list},
+	{"exclude", "exclude", "cidr", "cidr until remove force why json", "cidr why",
+	 "CIDR [--until TIME] [--force] --why TEXT | CIDR --remove --why TEXT [--json]",
+	 "never list addresses in CIDR (until TIME; replaces CIDR's earlier exclusion); --remove "
+	 "ends it; wider than /8 (IPv4) or /32 (IPv6) needs --force",
 	 ctl_run_exclude},
 	{"reputation-list", "reputation list", NULL, "json", "", "[--json]",
 	 "every prefix with reputation points: when, who, why", ctl_run_reputation_list},
-	{"reputation", "reputation", "cidr", "cidr points remove why json", "cidr points why",
+	{"reputation", "reputation", "cidr", "cidr points remove why json", "cidr why",
 	 "CIDR --points N|--remove --why TEXT [--json]",
 	 "raise the listing threshold inside CIDR by N points", ctl_run_reputation},
+	{"audit", "audit", NULL, "since json", "", "[--since TIME] [--json]",
+	 "the audit log: every operator's and moderator's change, oldest first", ctl_run_audit},
 	{"rebuild", "rebuild", NULL, "json", "", "[--json]",
 	 "recompute every listing from the evidence", ctl_run_rebuild},
 	{"export", "export", NULL, "format", "format", "--format rbldnsd|bind [--out FILE]",
@@ -184,17 +194,6 @@ static int set_until(struct ctl_request *req, const char *v, char *err, size_t c
 
 /* A plain decimal: "10", "2.5", ".5". No sign, exponent, hex, inf or nan: what an operator
  * means by a number of points, and what ctl_request_format writes back. */
-static int points_put(struct ctl_request *req, double p, char *err, size_t cap)
-{
-	if (req->has_points && req->points != p) {
-		snprintf(err, cap, "--points and --remove disagree: give one of them");
-		return CTL_EINVAL;
-	}
-	req->points = p;
-	req->has_points = true;
-	return CTL_OK;
-}
-
 static int set_points(struct ctl_request *req, const char *v, char *err, size_t cap)
 {
 	size_t digits_n = strspn(v, "0123456789"), dots = 0;
@@ -211,13 +210,44 @@ static int set_points(struct ctl_request *req, const char *v, char *err, size_t 
 			 CTL_POINTS_MAX);
 		return CTL_EINVAL;
 	}
-	return points_put(req, p, err, cap);
+	req->points = p;
+	req->has_points = true;
+	return CTL_OK;
+}
+
+/* The flags: the protocol carries each as KEY=1. */
+static bool flag_value(const char *v)
+{
+	return strcmp(v, "0") != 0;
 }
 
 static int set_remove(struct ctl_request *req, const char *v, char *err, size_t cap)
 {
-	(void)v;
-	return points_put(req, 0, err, cap);
+	(void)err;
+	(void)cap;
+	req->remove = flag_value(v);
+	return CTL_OK;
+}
+
+static int set_force(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	(void)err;
+	(void)cap;
+	req->force = flag_value(v);
+	return CTL_OK;
+}
+
+static int set_undo(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	(void)err;
+	(void)cap;
+	req->undo = flag_value(v);
+	return CTL_OK;
+}
+
+static int set_since(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	return set_time(&req->since, "since", v, err, cap);
 }
 
 static int set_why(struct ctl_request *req, const char *v, char *err, size_t cap)
@@ -245,12 +275,11 @@ static int set_format(struct ctl_request *req, const char *v, char *err, size_t 
 	return CTL_OK;
 }
 
-/* A flag; the protocol carries it as json=1. */
 static int set_json(struct ctl_request *req, const char *v, char *err, size_t cap)
 {
 	(void)err;
 	(void)cap;
-	req->json = strcmp(v, "0") != 0;
+	req->json = flag_value(v);
 	return CTL_OK;
 }
 
@@ -264,6 +293,10 @@ static bool given_points(const struct ctl_request *r) { return r->has_points; }
 static bool given_why(const struct ctl_request *r) { return r->has_why; }
 static bool given_format(const struct ctl_request *r) { return r->format != CTL_FORMAT_NONE; }
 static bool given_json(const struct ctl_request *r) { return r->json; }
+static bool given_remove(const struct ctl_request *r) { return r->remove; }
+static bool given_force(const struct ctl_request *r) { return r->force; }
+static bool given_undo(const struct ctl_request *r) { return r->undo; }
+static bool given_since(const struct ctl_request *r) { return r->since != 0; }
 
 /* The value of a key as the line carries it ("" when not given). */
 static void put_ip(const struct ctl_request *r, char *b, size_t cap)
@@ -307,10 +340,15 @@ static void put_format(const struct ctl_request *r, char *b, size_t cap)
 {
 	snprintf(b, cap, "%s", r->format == CTL_FORMAT_BIND ? "bind" : "rbldnsd");
 }
-static void put_json(const struct ctl_request *r, char *b, size_t cap)
+static void put_flag(const struct ctl_request *r, char *b, size_t cap)
 {
 	(void)r;
 	snprintf(b, cap, "1");
+}
+static void put_since(const struct ctl_request *r, char *b, size_t cap)
+{
+	(void)cap;
+	time_format_iso8601(r->since, b);
 }
 
 /* One row per key, in the order the line writes them. remove travels as points=0. */
@@ -319,8 +357,7 @@ static const struct ctl_key {
 	const char *arg;  /* how the message for a missing one names it ("an IP address") */
 	bool positional;  /* given without --, when the command takes it so */
 	bool flag;        /* takes no value on the command line */
-	unsigned bit;     /* in ctl_request.seen: a key given twice is an error (remove shares
-			     points' bit: they set the same field) */
+	unsigned bit;     /* in ctl_request.seen: a key given twice is an error */
 	int (*set)(struct ctl_request *r, const char *v, char *err, size_t cap);
 	bool (*given)(const struct ctl_request *r);
 	void (*put)(const struct ctl_request *r, char *buf, size_t cap); /* NULL: not written */
@@ -332,10 +369,13 @@ static const struct ctl_key {
 	{"at", "--at", false, false, 4, set_at, given_at, put_at},
 	{"until", "--until", false, false, 5, set_until, given_until, put_until},
 	{"points", "--points", false, false, 6, set_points, given_points, put_points},
-	{"remove", "--remove", false, true, 6, set_remove, given_points, NULL},
-	{"why", "--why", false, false, 7, set_why, given_why, NULL},
-	{"format", "--format", false, false, 8, set_format, given_format, put_format},
-	{"json", "--json", false, true, 9, set_json, given_json, put_json},
+	{"remove", "--remove", false, true, 7, set_remove, given_remove, put_flag},
+	{"force", "--force", false, true, 8, set_force, given_force, put_flag},
+	{"undo", "--undo", false, true, 9, set_undo, given_undo, put_flag},
+	{"since", "--since", false, false, 10, set_since, given_since, put_since},
+	{"why", "--why", false, false, 11, set_why, given_why, NULL},
+	{"format", "--format", false, false, 12, set_format, given_format, put_format},
+	{"json", "--json", false, true, 13, set_json, given_json, put_flag},
 };
 
 #define N_KEYS (sizeof(ctl_keys) / sizeof(ctl_keys[0]))
@@ -382,9 +422,7 @@ int ctl_request_set(struct ctl_request *req, const char *key, const char *value,
 	}
 	/* The last one winning would hide a typo: evidence against the wrong address. */
 	if (req->seen & (1u << k->bit)) {
-		if (strcmp(key, "points") == 0 || strcmp(key, "remove") == 0)
-			snprintf(err, errcap, "--points and --remove: give one of them, once");
-		else if (c->positional && strcmp(c->positional, key) == 0)
+		if (c->positional && strcmp(c->positional, key) == 0)
 			snprintf(err, errcap, "%s: %s given twice", c->words, k->arg);
 		else
 			snprintf(err, errcap, "--%s given twice", k->name);
@@ -394,6 +432,44 @@ int ctl_request_set(struct ctl_request *req, const char *key, const char *value,
 	if (rc == CTL_OK)
 		req->seen |= 1u << k->bit;
 	return rc;
+}
+
+/* An exclusion this wide unlists a whole region of the Internet: it needs --force. */
+static bool prefix_wide(const struct ip_prefix *p)
+{
+	return ip_is_v4(p->addr) && p->plen >= 96 ? p->plen < 96 + 8 : p->plen < 32;
+}
+
+/* What the flags mean together: --points or --remove (one), --remove alone on an exclusion,
+ * --force for a wide one. */
+static int request_check_flags(const struct ctl_request *req, char *err, size_t errcap)
+{
+	const struct ctl_command *c = req->cmd;
+	if (ctl_command_takes(c, "points")) {
+		if (req->has_points && req->remove) {
+			snprintf(err, errcap, "--points and --remove: give one of them");
+			return CTL_EINVAL;
+		}
+		if (!req->has_points && !req->remove) {
+			snprintf(err, errcap, "%s needs --points or --remove", c->words);
+			return CTL_EINVAL;
+		}
+	}
+	if (ctl_command_takes(c, "force") && req->remove && (req->until || req->force)) {
+		snprintf(err, errcap, "--remove ends the exclusion: it takes no %s",
+			 req->until ? "--until" : "--force");
+		return CTL_EINVAL;
+	}
+	if (ctl_command_takes(c, "force") && !req->remove && req->has_prefix &&
+	    prefix_wide(&req->prefix) && !req->force) {
+		char pre[IP_PREFIX_STRLEN];
+		ip_prefix_format(&req->prefix, pre, sizeof(pre));
+		snprintf(err, errcap, "%s would exclude more than a /%d: every address in it would "
+				      "leave the list; add --force if that is meant",
+			 pre, ip_is_v4(req->prefix.addr) ? 8 : 32);
+		return CTL_EINVAL;
+	}
+	return CTL_OK;
 }
 
 int ctl_request_check(const struct ctl_request *req, int64_t now, char *err, size_t errcap)
@@ -415,6 +491,9 @@ int ctl_request_check(const struct ctl_request *req, int64_t now, char *err, siz
 		snprintf(err, errcap, "%s needs %s", c->words, positional ? k->arg : opt);
 		return CTL_EINVAL;
 	}
+	int rc = request_check_flags(req, err, errcap);
+	if (rc != CTL_OK)
+		return rc;
 	/* Evidence against an address that never sends mail is a typo or a forgery. */
 	const char *never = req->has_ip && word_in(c->keys, "kind") ? ip_never_sends(req->ip) : NULL;
 	if (never) {

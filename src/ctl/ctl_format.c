@@ -35,10 +35,19 @@ static bool put(json_t *o, const char *key, json_t *value)
 static json_t *status_classes(const struct ctl_status *s)
 {
 	json_t *o = json_object();
-	for (int c = STORE_CLASS_SPAM; c <= STORE_CLASS_UNKNOWN; c++)
-		if (!put(o, store_class_name((enum store_class)c), json_integer(s->trap_classes[c])))
+	for (int c = 0; c < EVIDENCE_CLASSES; c++)
+		if (!put(o, evidence_class_name((enum evidence_class)c),
+			 json_integer(s->trap_classes[c])))
 			break;
 	return o;
+}
+
+static json_t *status_meaning(const struct ctl_status *s)
+{
+	if (!s->meaning)
+		return json_null();
+	return json_pack("{s:s,s:s,s:s}", "what", s->meaning->what, "usually", s->meaning->usually,
+			 "short", s->meaning->txt);
 }
 
 static json_t *status_exclusion(const struct ctl_status *s)
@@ -65,6 +74,7 @@ json_t *ctl_status_json(const struct ctl_status *s)
 	json_t *o = json_object();
 	bool ok = put(o, "ip", json_string(ip)) && put(o, "listed", json_boolean(s->listed)) &&
 		  put(o, "reason", json_reason(s->reason)) &&
+		  put(o, "meaning", status_meaning(s)) &&
 		  put(o, "listed_since", ctl_json_time(s->listed_since)) &&
 		  put(o, "expires_at", ctl_json_time(s->expires_at)) &&
 		  put(o, "score", json_real(s->score)) &&
@@ -165,6 +175,32 @@ static void context_text(FILE *f, const struct ctl_status *s)
 	}
 }
 
+/* "1 trap hit" or "2 trap hits". */
+static const char *plural(uint32_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* "5 trap hits (4 bounces, 1 auto-reply) and 2 user reports". */
+static void counted_text(FILE *f, const struct ctl_status *s)
+{
+	static const char *const one[EVIDENCE_CLASSES] = {"spam", "bounce", "auto-reply",
+							  "virus notice", "unknown"};
+	static const char *const many[EVIDENCE_CLASSES] = {"spam", "bounces", "auto-replies",
+							   "virus notices", "unknown"};
+	fprintf(f, "counted: %u %s", s->traps, plural(s->traps, "trap hit", "trap hits"));
+	const char *sep = " (";
+	for (int c = 0; c < EVIDENCE_CLASSES && s->traps; c++) {
+		if (!s->trap_classes[c])
+			continue;
+		fprintf(f, "%s%u %s", sep, s->trap_classes[c],
+			s->trap_classes[c] == 1 ? one[c] : many[c]);
+		sep = ", ";
+	}
+	fprintf(f, "%s and %u %s\n", s->traps ? ")" : "", s->reports,
+		plural(s->reports, "user report", "user reports"));
+}
+
 void ctl_status_text(FILE *f, const struct ctl_status *s)
 {
 	char ip[IP_STRLEN];
@@ -172,9 +208,13 @@ void ctl_status_text(FILE *f, const struct ctl_status *s)
 	fprintf(f, "ip: %s\n", ip);
 	if (s->listed) {
 		fprintf(f, "listed: yes\nreason: %s\n", policy_reason_name(s->reason));
+		fprintf(f, "meaning: %s: %s\n", s->meaning->what, s->meaning->usually);
 		if (s->listed_since)
 			time_line(f, "listed_since", s->listed_since);
 		time_line(f, "expires_at", s->expires_at);
+	} else if (strcmp(s->why_not, "score below the threshold") == 0) {
+		fprintf(f, "listed: no\nwhy: score below the threshold (%.3f of %.3f, %.3f short)\n",
+			s->score, s->threshold, s->threshold - s->score);
 	} else {
 		fprintf(f, "listed: no\nwhy: %s\n", s->why_not);
 		if (s->expires_at)
@@ -182,8 +222,10 @@ void ctl_status_text(FILE *f, const struct ctl_status *s)
 	}
 	fprintf(f, "score: %.3f\nthreshold: %.3f\ntraps: %u\nreports: %u\n", s->score,
 		s->threshold, s->traps, s->reports);
-	fprintf(f, "evidence: %u trap hits, %u reports in the store\n", s->store_traps,
-		s->store_reports);
+	counted_text(f, s);
+	fprintf(f, "evidence: %u %s, %u %s in the store\n", s->store_traps,
+		plural(s->store_traps, "trap hit", "trap hits"), s->store_reports,
+		plural(s->store_reports, "report", "reports"));
 	context_text(f, s);
 	if (s->delisted_at)
 		time_line(f, "delisted_at", s->delisted_at);

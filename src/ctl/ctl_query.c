@@ -52,9 +52,9 @@ static void status_context(struct ctl_status *s, const struct writer_facts *f)
 	}
 }
 
-/* Counts of the evidence: in the store, in the last day and week, counted trap hits by class. */
-static void status_counts(struct ctl_status *s, const struct policy_evidence *ev,
-			  const struct policy_step *steps, size_t n, int64_t now)
+/* Counts of the evidence: in the store, in the last day and in the last week. */
+static void status_counts(struct ctl_status *s, const struct policy_evidence *ev, size_t n,
+			  int64_t now)
 {
 	for (size_t i = 0; i < n; i++) {
 		bool trap = ev[i].trap;
@@ -69,8 +69,6 @@ static void status_counts(struct ctl_status *s, const struct policy_evidence *ev
 			s->traps_7d += trap;
 			s->reports_7d += !trap;
 		}
-		if (trap && steps[i].counted && ev[i].cls <= STORE_CLASS_UNKNOWN)
-			s->trap_classes[ev[i].cls]++;
 	}
 }
 
@@ -133,7 +131,11 @@ static int evaluate(const struct ctl_service *svc, struct store *reader, const u
 	s->reports = e->result.reports;
 	s->why_not = e->result.why_not;
 	status_context(s, &f);
-	status_counts(s, f.ev, steps, f.n, now);
+	status_counts(s, f.ev, f.n, now);
+	memcpy(s->trap_classes, e->result.trap_classes, sizeof(s->trap_classes));
+	s->detail = e->result.detail;
+	if (s->listed)
+		s->meaning = policy_meaning(s->reason, s->detail);
 	struct store_listing l;
 	if (s->listed) {
 		rc = store_listing_get(reader, ip, &l);
@@ -307,4 +309,126 @@ int ctl_run_reputation_list(struct ctl_run *r)
 		fputs("[", r->out);
 	return list_end(&st, store_reputation_foreach(r->svc->reader, reputation_one, &st),
 			"no prefix has reputation points");
+}
+
+/* ---- exclusions, delistings, the audit log ----------------------------------------------- */
+
+static void exclusion_text(FILE *f, const void *item)
+{
+	const struct store_exclusion *x = item;
+	char pre[IP_PREFIX_STRLEN], until[TIME_STRLEN] = "never", at[TIME_STRLEN];
+	char who[TEXT_ESCAPED_MAX(sizeof(x->who))], why[TEXT_ESCAPED_MAX(STORE_TEXT_MAX)];
+	ip_prefix_format(&x->prefix, pre, sizeof(pre));
+	if (x->until)
+		time_format_iso8601(x->until, until);
+	if (x->created_at)
+		time_format_iso8601(x->created_at, at);
+	else
+		snprintf(at, sizeof(at), "-");
+	fprintf(f, "%s until=%s set_at=%s who=\"%s\" why=\"%s\"\n", pre, until, at,
+		text_escape(x->who, who, sizeof(who)), text_escape(x->why, why, sizeof(why)));
+}
+
+json_t *ctl_exclusion_json(const struct store_exclusion *x)
+{
+	char pre[IP_PREFIX_STRLEN];
+	ip_prefix_format(&x->prefix, pre, sizeof(pre));
+	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:b}", "prefix", pre, "until",
+			 ctl_json_time(x->until), "set_at", ctl_json_time(x->created_at), "who",
+			 x->who, "why", x->why, "default", x->id == 0);
+}
+
+static int exclusion_one(const struct store_exclusion *x, void *arg)
+{
+	struct list_state *st = arg;
+	return list_row(st, st->r->req->json ? ctl_exclusion_json(x) : NULL, exclusion_text, x);
+}
+
+/* The configuration's exclusions first (id 0, no time: they hold while the config says so),
+ * then the store's in force, oldest first. */
+int ctl_run_exclude_list(struct ctl_run *r)
+{
+	struct list_state st = {.r = r};
+	if (r->req->json)
+		fputs("[", r->out);
+	for (size_t i = 0; i < r->svc->n_default_exclusions; i++) {
+		struct store_exclusion x = {.prefix = r->svc->default_exclusions[i]};
+		snprintf(x.who, sizeof(x.who), "config");
+		snprintf(x.why, sizeof(x.why), "exclude_default");
+		if (exclusion_one(&x, &st))
+			break;
+	}
+	return list_end(&st, store_exclusion_foreach(r->svc->reader, r->now, exclusion_one, &st),
+			"no exclusion");
+}
+
+static void delisting_text(FILE *f, const void *item)
+{
+	const struct store_action *a = item;
+	char ip[IP_STRLEN], at[TIME_STRLEN];
+	char who[TEXT_ESCAPED_MAX(sizeof(a->who))], why[TEXT_ESCAPED_MAX(STORE_TEXT_MAX)];
+	ip_format(a->ip, ip);
+	time_format_iso8601(a->at, at);
+	fprintf(f, "%s delisted_at=%s who=\"%s\" why=\"%s\"\n", ip, at,
+		text_escape(a->who, who, sizeof(who)), text_escape(a->why, why, sizeof(why)));
+}
+
+static json_t *delisting_json(const struct store_action *a)
+{
+	char ip[IP_STRLEN];
+	ip_format(a->ip, ip);
+	return json_pack("{s:s,s:o,s:s,s:s}", "ip", ip, "delisted_at", ctl_json_time(a->at), "who",
+			 a->who, "why", a->why);
+}
+
+static int delisting_one(const struct store_action *a, void *arg)
+{
+	struct list_state *st = arg;
+	return list_row(st, st->r->req->json ? delisting_json(a) : NULL, delisting_text, a);
+}
+
+int ctl_run_delist_list(struct ctl_run *r)
+{
+	struct list_state st = {.r = r};
+	if (r->req->json)
+		fputs("[", r->out);
+	return list_end(&st, store_delisting_foreach(r->svc->reader, delisting_one, &st),
+			"no delisting in force");
+}
+
+struct audit_row {
+	int64_t at;
+	const char *who, *what, *target, *why;
+};
+
+static void audit_text(FILE *f, const void *item)
+{
+	const struct audit_row *a = item;
+	char at[TIME_STRLEN], who[TEXT_ESCAPED_MAX(64)], why[TEXT_ESCAPED_MAX(STORE_TEXT_MAX)];
+	char what[TEXT_ESCAPED_MAX(64)], target[TEXT_ESCAPED_MAX(64)];
+	time_format_iso8601(a->at, at);
+	fprintf(f, "%s %s %s who=\"%s\" why=\"%s\"\n", at, text_escape(a->what, what, sizeof(what)),
+		text_escape(a->target, target, sizeof(target)), text_escape(a->who, who, sizeof(who)),
+		text_escape(a->why, why, sizeof(why)));
+}
+
+static int audit_one(int64_t at, const char *who, const char *what, const char *target,
+		     const char *why, void *arg)
+{
+	struct list_state *st = arg;
+	struct audit_row a = {at, who, what, target, why};
+	json_t *row = NULL;
+	if (st->r->req->json)
+		row = json_pack("{s:o,s:s,s:s,s:s,s:s}", "at", ctl_json_time(at), "what", what,
+				"target", target, "who", who, "why", why);
+	return list_row(st, row, audit_text, &a);
+}
+
+int ctl_run_audit(struct ctl_run *r)
+{
+	struct list_state st = {.r = r};
+	if (r->req->json)
+		fputs("[", r->out);
+	return list_end(&st, store_audit_foreach(r->svc->reader, r->req->since, audit_one, &st),
+			"the audit log is empty");
 }

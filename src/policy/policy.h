@@ -23,6 +23,18 @@ enum policy_reason {
 
 const char *policy_reason_name(enum policy_reason r); /* "traps", "reports", "both", "none" */
 
+/* What a listing usually means, said plainly: by its reason and, for trap hits only, by the
+ * class most of them had (detail). */
+struct policy_meaning {
+	const char *what;    /* "spamtrap hits only, mostly bounces" */
+	const char *usually; /* "usually backscatter: a mail server that ..." */
+	const char *txt;     /* the short form a TXT record carries: "spamtrap hits, mostly
+				bounces: probably backscatter" */
+};
+/* The meaning of a listing for reason r (not POLICY_REASON_NONE) whose trap hits are mostly
+ * of class detail (ignored unless r is POLICY_REASON_TRAPS). Static strings. */
+const struct policy_meaning *policy_meaning(enum policy_reason r, enum evidence_class detail);
+
 /* Every number of the criteria (defaults: SpamCop's published rules, in the config schema). */
 struct policy_config {
 	double report_fresh;         /* weight of a report for mail received just now (4) */
@@ -48,6 +60,7 @@ void policy_config_defaults(struct policy_config *c);
 /* One piece of evidence, as the policy sees it. */
 struct policy_evidence {
 	int64_t received_at;
+	int64_t seq; /* commit order (the store's id): breaks a tie with a delisting's second */
 	bool trap;   /* a spamtrap hit; otherwise a user report */
 	uint8_t cls; /* the store's class (spam, bounce, ...): carried for explanations, not scored */
 };
@@ -56,7 +69,9 @@ struct policy_evidence {
 struct policy_context {
 	bool excluded;           /* an exclusion in force covers the address */
 	int64_t delisted_at;     /* a moderator's delisting (0: none): only evidence received after
-				    it counts towards a new listing */
+				    it counts towards a new listing; within its second, evidence
+				    committed after it (seq > delist_mark) is after it */
+	int64_t delist_mark;
 	double reputation;       /* points added to the threshold for this address (0: none) */
 };
 
@@ -77,6 +92,10 @@ struct policy_result {
 	double score, threshold;
 	double report_score, trap_score;
 	uint32_t traps, reports;   /* counted pieces */
+	uint32_t trap_classes[EVIDENCE_CLASSES]; /* counted trap hits by class */
+	enum evidence_class detail; /* the class most counted trap hits have (the most telling on
+				       a tie: virus, bounce, autoreply, spam, unknown); spam when
+				       there are none */
 	int64_t last_evidence_at;  /* newest counted piece (0: none) */
 	int64_t expires_at;        /* when listed: when the listing ends if nothing new comes */
 				   /* (the first second evaluation says "not listed": listing_s or
@@ -85,8 +104,9 @@ struct policy_result {
 				      re-evaluates then. When why_not is "expired": when it expired;
 				      otherwise 0.) */
 	const char *why_not;       /* when not listed: a short reason ("excluded", "score below
-				      threshold", "only one piece of evidence", "expired", ...);
-				      a static string, NULL when listed */
+				      the threshold", "only one piece of evidence", "expired": the
+				      score still reaches the threshold but the evidence is too old,
+				      ...); a static string, NULL when listed */
 };
 
 /* Scores ev[0..n) (any order) at time now. steps, if not NULL, receives one entry per piece

@@ -118,17 +118,15 @@ static void explain_decision(FILE *f, const struct policy_config *c,
 		fprintf(f, "Decision: LISTED (score %.3f reaches the threshold %.3f with %" PRIu32
 			   " pieces of evidence)\n",
 			r->score, r->threshold, r->traps + r->reports);
-		fprintf(f, "Reason: %s\n",
-			r->reason == POLICY_REASON_TRAPS     ? "spamtrap hits only"
-			: r->reason == POLICY_REASON_REPORTS ? "user reports only"
-							     : "spamtrap hits and user reports");
+		const struct policy_meaning *m = policy_meaning(r->reason, r->detail);
+		fprintf(f, "Reason: %s\nWhat it usually means: %s\n", m->what, m->usually);
 		time_format_iso8601(r->expires_at, when);
 		fprintf(f, "Expires: %s (%s), unless new evidence arrives\n", when,
 			explain_expiry_rule(c, r, rule, sizeof(rule)));
 		return;
 	}
 	fprintf(f, "Decision: NOT LISTED: %s", r->why_not);
-	if (strcmp(r->why_not, "score below threshold") == 0)
+	if (strcmp(r->why_not, "score below the threshold") == 0)
 		/* Three decimals could print 5.000 for 4.9998: say by how much it falls short. */
 		fprintf(f, " (%.3f < %.3f, short by %.3g)", r->score, r->threshold,
 			r->threshold - r->score);

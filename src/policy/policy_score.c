@@ -51,10 +51,74 @@ const char *policy_reason_name(enum policy_reason r)
 	return "none";
 }
 
+/* A table, so that the words live in one place: the pages, explain and TXT records say them. */
+static const struct policy_meaning meanings_traps[EVIDENCE_CLASSES] = {
+	[EVIDENCE_SPAM] = {"spamtrap hits only",
+			   "mail sent to addresses that no person uses: usually a spammer's "
+			   "list, or a compromised machine sending spam",
+			   "spamtrap hits: mail to addresses no person uses"},
+	[EVIDENCE_BOUNCE] = {"spamtrap hits only, mostly bounces",
+			     "usually backscatter: a mail server that accepts mail it cannot "
+			     "deliver and then bounces it to the forged sender",
+			     "spamtrap hits, mostly bounces: probably backscatter"},
+	[EVIDENCE_AUTOREPLY] = {"spamtrap hits only, mostly auto-replies",
+				"usually an auto-responder or a challenge-response system "
+				"answering mail whose sender was forged",
+				"spamtrap hits, mostly auto-replies: probably an auto-responder"},
+	[EVIDENCE_VIRUS] = {"spamtrap hits only, mostly virus notices",
+			    "usually a virus scanner that tells the forged sender of infected "
+			    "mail about it",
+			    "spamtrap hits, mostly virus notices: probably a virus scanner"},
+	[EVIDENCE_UNKNOWN] = {"spamtrap hits only",
+			      "mail sent to addresses that no person uses: usually a spammer's "
+			      "list, or a compromised machine sending spam",
+			      "spamtrap hits: mail to addresses no person uses"},
+};
+
+static const struct policy_meaning meaning_reports = {
+	"user reports only", "usually a spammer, or a mailing list its recipients did not ask for",
+	"user reports: probably a spammer"};
+
+static const struct policy_meaning meaning_both = {
+	"spamtrap hits and user reports",
+	"usually a compromised machine: a virus, an open proxy, an exploited web form or script, "
+	"or stolen mail account credentials",
+	"spamtrap hits and user reports: probably a compromised machine"};
+
+const struct policy_meaning *policy_meaning(enum policy_reason r, enum evidence_class detail)
+{
+	if (r == POLICY_REASON_REPORTS)
+		return &meaning_reports;
+	if (r == POLICY_REASON_BOTH)
+		return &meaning_both;
+	return &meanings_traps[(unsigned)detail < EVIDENCE_CLASSES ? detail : EVIDENCE_SPAM];
+}
+
+/* The class most counted trap hits have; on a tie the one that says most about the sender. */
+static enum evidence_class trap_detail(const uint32_t n[EVIDENCE_CLASSES])
+{
+	static const enum evidence_class order[] = {EVIDENCE_VIRUS, EVIDENCE_BOUNCE,
+						    EVIDENCE_AUTOREPLY, EVIDENCE_SPAM,
+						    EVIDENCE_UNKNOWN};
+	enum evidence_class best = EVIDENCE_SPAM;
+	uint32_t most = 0;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (n[order[i]] > most) {
+			most = n[order[i]];
+			best = order[i];
+		}
+	}
+	return best;
+}
+
 static bool piece_counted(const struct policy_config *c, const struct policy_evidence *e,
 			  const struct policy_context *ctx, int64_t now)
 {
-	if (ctx->delisted_at != 0 && e->received_at <= ctx->delisted_at)
+	/* Whole seconds cannot order a delisting and evidence received in the same second; the
+	 * commit order can: what was stored after the delisting came after it. */
+	if (ctx->delisted_at != 0 &&
+	    (e->received_at < ctx->delisted_at ||
+	     (e->received_at == ctx->delisted_at && e->seq <= ctx->delist_mark)))
 		return false;
 	/* Evidence from the future (clock skew) is as fresh as it gets; "older than the window"
 	 * is strict, so a piece exactly window_s old still counts. */
@@ -108,6 +172,7 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 				any_delisted = true;
 		} else if (e->trap) {
 			r->traps++;
+			r->trap_classes[e->cls < EVIDENCE_CLASSES ? e->cls : EVIDENCE_UNKNOWN]++;
 		} else {
 			w = report_weight(c, now - e->received_at);
 			r->report_score += w;
@@ -119,6 +184,7 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 			steps[i] = (struct policy_step){e->received_at, e->trap, counted, w};
 	}
 	r->trap_score = trap_score(c, r->traps);
+	r->detail = trap_detail(r->trap_classes);
 	r->score = r->report_score + r->trap_score;
 	uint32_t pieces = r->traps + r->reports;
 	int64_t expiry = evidence_expiry(c, r->last_evidence_at, r->traps, r->reports);
@@ -131,10 +197,11 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 					  : "no evidence";
 	else if (pieces < c->min_evidence)
 		r->why_not = pieces == 1 ? "only one piece of evidence" : "not enough evidence";
+	else if (r->score < r->threshold - POLICY_EPSILON)
+		r->why_not = "score below the threshold"; /* before expiry: it may never have been
+							      listed, and this says why */
 	else if (now >= expiry)
 		r->why_not = "expired";
-	else if (r->score < r->threshold - POLICY_EPSILON)
-		r->why_not = "score below threshold";
 	if (r->why_not) {
 		if (strcmp(r->why_not, "expired") == 0)
 			r->expires_at = expiry;

@@ -9,6 +9,8 @@
 
 #include "base/base.h"
 
+#include "base/base.h"
+
 /* The codes of the one error space (base.h) that store functions return. */
 enum store_err {
 	STORE_OK = TL_OK,
@@ -23,12 +25,13 @@ enum store_err {
 
 enum store_kind { STORE_KIND_TRAP = 1, STORE_KIND_REPORT = 2 };
 
+/* The evidence classes of base.h, by the store's names. */
 enum store_class {
-	STORE_CLASS_SPAM = 0,
-	STORE_CLASS_BOUNCE = 1,    /* a bounce / DSN to a trap: backscatter */
-	STORE_CLASS_AUTOREPLY = 2, /* vacation and auto-responders */
-	STORE_CLASS_VIRUS = 3,     /* a virus notice */
-	STORE_CLASS_UNKNOWN = 4,
+	STORE_CLASS_SPAM = EVIDENCE_SPAM,
+	STORE_CLASS_BOUNCE = EVIDENCE_BOUNCE,       /* a bounce / DSN to a trap: backscatter */
+	STORE_CLASS_AUTOREPLY = EVIDENCE_AUTOREPLY, /* vacation and auto-responders */
+	STORE_CLASS_VIRUS = EVIDENCE_VIRUS,         /* a virus notice */
+	STORE_CLASS_UNKNOWN = EVIDENCE_UNKNOWN,
 };
 
 /* Text names ("trap", "report"; "spam", "bounce", "autoreply", "virus", "unknown") and back. */
@@ -61,6 +64,7 @@ struct store_listing {
 	uint32_t traps, reports; /* pieces counted by the policy */
 	double score;
 	int reason; /* enum policy_reason: trap only, reports only, both */
+	int detail; /* the class most of its counted trap hits had (STORE_CLASS_*), for its TXT */
 };
 
 struct store_exclusion {
@@ -72,13 +76,18 @@ struct store_exclusion {
 	char why[STORE_TEXT_MAX];
 };
 
-enum store_action_kind { STORE_ACTION_DELIST = 1 };
+enum store_action_kind {
+	STORE_ACTION_DELIST = 1,   /* a moderator ended a listing */
+	STORE_ACTION_UNDELIST = 2, /* ... and took that back */
+};
 
 struct store_action {
-	int64_t id;
+	int64_t id;            /* commit order */
 	uint8_t ip[16];
 	enum store_action_kind kind;
 	int64_t at;
+	int64_t evidence_mark; /* the newest evidence id when the action was committed (set by
+				  store_action_add): evidence with a larger id came after it */
 	char who[64];
 	char why[STORE_TEXT_MAX];
 };
@@ -136,14 +145,20 @@ int store_listing_foreach(struct store *s, int (*fn)(const struct store_listing 
 int store_listing_clear(struct store *s);
 
 int store_exclusion_add(struct store *s, struct store_exclusion *ex);
+/* Removes every row of exactly prefix; *n gets how many (0 is not an error). */
+int store_exclusion_remove(struct store *s, const struct ip_prefix *prefix, int *n);
 /* Every exclusion still in force at now (until == 0 or until > now). */
 int store_exclusion_foreach(struct store *s, int64_t now,
 			    int (*fn)(const struct store_exclusion *ex, void *arg), void *arg);
 
+/* Appends a moderator's action; sets a->id and a->evidence_mark. */
 int store_action_add(struct store *s, struct store_action *a);
-/* The latest action of kind on ip, STORE_ENOTFOUND if none. */
-int store_action_last(struct store *s, const uint8_t ip[16], enum store_action_kind kind,
-		      struct store_action *out);
+/* The delisting in force on ip: its latest delisting, unless a later undelisting took it back.
+ * STORE_ENOTFOUND when none is in force. */
+int store_delisting_get(struct store *s, const uint8_t ip[16], struct store_action *out);
+/* Every delisting in force, by address. */
+int store_delisting_foreach(struct store *s, int (*fn)(const struct store_action *a, void *arg),
+			    void *arg);
 
 /* Reputation: points an operator gives a prefix (a big mail provider that sends much wanted
  * mail); the policy adds them to the listing threshold of the addresses inside it. */
@@ -171,8 +186,10 @@ int store_reputation_foreach(struct store *s,
 /* Appends to the audit log (who did what to which target, and why). Never updated or deleted. */
 int store_audit_add(struct store *s, int64_t at, const char *who, const char *what,
 		    const char *target, const char *why);
-int store_audit_foreach(struct store *s, int (*fn)(int64_t at, const char *who, const char *what,
-						   const char *target, const char *why, void *arg),
+/* Every row at or after since, oldest first. */
+int store_audit_foreach(struct store *s, int64_t since,
+			int (*fn)(int64_t at, const char *who, const char *what, const char *target,
+				  const char *why, void *arg),
 			void *arg);
 
 /* Key/value state that must survive restarts (the SOA serial, ...). */

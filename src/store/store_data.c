@@ -153,6 +153,7 @@ int store_listing_put(struct store *s, const struct store_listing *l)
 	sqlite3_bind_int64(st, 6, l->reports);
 	sqlite3_bind_double(st, 7, l->score);
 	sqlite3_bind_int(st, 8, l->reason);
+	sqlite3_bind_int(st, 9, l->detail);
 	return step_done(s, st, "listing put");
 }
 
@@ -175,6 +176,7 @@ static void column_listing(sqlite3_stmt *st, struct store_listing *l)
 	l->reports = (uint32_t)sqlite3_column_int64(st, 5);
 	l->score = sqlite3_column_double(st, 6);
 	l->reason = sqlite3_column_int(st, 7);
+	l->detail = sqlite3_column_int(st, 8);
 }
 
 int store_listing_get(struct store *s, const uint8_t ip[16], struct store_listing *out)
@@ -240,6 +242,18 @@ int store_exclusion_add(struct store *s, struct store_exclusion *ex)
 	return STORE_OK;
 }
 
+int store_exclusion_remove(struct store *s, const struct ip_prefix *prefix, int *n)
+{
+	if (!s || !prefix || !n)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_EX_DEL);
+	bind_ip(st, 1, prefix->addr);
+	sqlite3_bind_int(st, 2, prefix->plen);
+	int rc = step_done(s, st, "exclusion remove");
+	*n = rc == STORE_OK ? sqlite3_changes(s->db) : 0;
+	return rc;
+}
+
 int store_exclusion_foreach(struct store *s, int64_t now,
 			    int (*fn)(const struct store_exclusion *ex, void *arg), void *arg)
 {
@@ -271,45 +285,74 @@ int store_exclusion_foreach(struct store *s, int64_t now,
 
 int store_action_add(struct store *s, struct store_action *a)
 {
-	if (!s || !a || a->kind != STORE_ACTION_DELIST)
+	if (!s || !a || (a->kind != STORE_ACTION_DELIST && a->kind != STORE_ACTION_UNDELIST))
 		return STORE_EINVAL;
-	sqlite3_stmt *st = stmt(s, ST_AC_ADD);
+	/* The newest evidence now, in the caller's transaction: what came before the action. */
+	sqlite3_stmt *st = stmt(s, ST_EV_MAX);
+	int rc = sqlite3_step(st);
+	a->evidence_mark = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(s, "evidence max", rc);
+	st = stmt(s, ST_AC_ADD);
 	bind_ip(st, 1, a->ip);
 	sqlite3_bind_int(st, 2, (int)a->kind);
 	sqlite3_bind_int64(st, 3, a->at);
 	bind_text(st, 4, a->who, sizeof a->who);
 	bind_text(st, 5, a->why, sizeof a->why);
-	int rc = step_done(s, st, "action add");
-	if (rc)
+	sqlite3_bind_int64(st, 6, a->evidence_mark);
+	if ((rc = step_done(s, st, "action add")) != STORE_OK)
 		return rc;
 	a->id = sqlite3_last_insert_rowid(s->db);
 	return STORE_OK;
 }
 
-int store_action_last(struct store *s, const uint8_t ip[16], enum store_action_kind kind,
-		      struct store_action *out)
+static void column_action(sqlite3_stmt *st, struct store_action *a)
+{
+	memset(a, 0, sizeof *a);
+	a->id = sqlite3_column_int64(st, 0);
+	a->kind = (enum store_action_kind)sqlite3_column_int(st, 1);
+	a->at = sqlite3_column_int64(st, 2);
+	column_text(st, 3, a->who, sizeof a->who);
+	column_text(st, 4, a->why, sizeof a->why);
+	a->evidence_mark = sqlite3_column_int64(st, 5);
+	column_ip(st, 6, a->ip);
+}
+
+int store_delisting_get(struct store *s, const uint8_t ip[16], struct store_action *out)
 {
 	if (!s || !ip || !out)
 		return STORE_EINVAL;
 	sqlite3_stmt *st = stmt(s, ST_AC_LAST);
 	bind_ip(st, 1, ip);
-	sqlite3_bind_int(st, 2, (int)kind);
 	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof *out);
-		memcpy(out->ip, ip, 16);
-		out->kind = kind;
-		out->id = sqlite3_column_int64(st, 0);
-		out->at = sqlite3_column_int64(st, 1);
-		column_text(st, 2, out->who, sizeof out->who);
-		column_text(st, 3, out->why, sizeof out->why);
-	}
+	if (rc == SQLITE_ROW)
+		column_action(st, out);
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
-		return STORE_OK;
+		return out->kind == STORE_ACTION_DELIST ? STORE_OK : STORE_ENOTFOUND;
 	if (rc == SQLITE_DONE)
 		return STORE_ENOTFOUND;
-	return store_fail(s, "action last", rc);
+	return store_fail(s, "delisting get", rc);
+}
+
+int store_delisting_foreach(struct store *s, int (*fn)(const struct store_action *a, void *arg),
+			    void *arg)
+{
+	if (!s || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_AC_DELISTED);
+	struct store_action a;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		column_action(st, &a);
+		if (fn(&a, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "delisting foreach", rc);
+	return STORE_OK;
 }
 
 /* ---- reputation ------------------------------------------------------------ */
@@ -417,13 +460,15 @@ int store_audit_add(struct store *s, int64_t at, const char *who, const char *wh
 	return step_done(s, st, "audit add");
 }
 
-int store_audit_foreach(struct store *s, int (*fn)(int64_t at, const char *who, const char *what,
-						   const char *target, const char *why, void *arg),
+int store_audit_foreach(struct store *s, int64_t since,
+			int (*fn)(int64_t at, const char *who, const char *what, const char *target,
+				  const char *why, void *arg),
 			void *arg)
 {
 	if (!s || !fn)
 		return STORE_EINVAL;
 	sqlite3_stmt *st = stmt(s, ST_AU_ALL);
+	sqlite3_bind_int64(st, 1, since);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (fn(sqlite3_column_int64(st, 0), column_str(st, 1), column_str(st, 2),

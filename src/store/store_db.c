@@ -80,6 +80,14 @@ static const struct {
 	     " who TEXT NOT NULL DEFAULT '',"
 	     " why TEXT NOT NULL DEFAULT '',"
 	     " PRIMARY KEY (addr, plen)) WITHOUT ROWID;" },
+	/* A moderator's action records the newest evidence at its commit, so that evidence
+	 * received in the same second but committed after a delisting still counts (commit order
+	 * breaks the tie that whole seconds leave). A listing keeps the class most of its trap
+	 * hits had, for the meaning its TXT record gives after a restart. */
+	{ 6, "ALTER TABLE actions ADD COLUMN evidence_mark INTEGER NOT NULL DEFAULT 0;"
+	     "ALTER TABLE listings ADD COLUMN detail INTEGER NOT NULL DEFAULT 0;"
+	     "CREATE INDEX actions_ip_id ON actions (ip, id);"
+	     "CREATE INDEX audit_at ON audit (at);" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -96,22 +104,30 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 " WHERE ip = ?1 AND received_at >= ?2 ORDER BY received_at, id",
 	[ST_EV_IPS] = "SELECT DISTINCT ip FROM evidence WHERE received_at >= ?1",
 	[ST_LI_PUT] = "INSERT OR REPLACE INTO listings (ip, listed_at, expires_at, last_evidence_at,"
-		      " traps, reports, score, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		      " traps, reports, score, reason, detail)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_LI_DEL] = "DELETE FROM listings WHERE ip = ?1",
 	[ST_LI_GET] = "SELECT ip, listed_at, expires_at, last_evidence_at, traps, reports, score,"
-		      " reason FROM listings WHERE ip = ?1",
+		      " reason, detail FROM listings WHERE ip = ?1",
 	[ST_LI_ALL] = "SELECT ip, listed_at, expires_at, last_evidence_at, traps, reports, score,"
-		      " reason FROM listings ORDER BY ip",
+		      " reason, detail FROM listings ORDER BY ip",
 	[ST_LI_CLEAR] = "DELETE FROM listings",
 	[ST_EX_ADD] = "INSERT INTO exclusions (addr, plen, until, created_at, who, why)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_EX_LIVE] = "SELECT id, addr, plen, until, created_at, who, why FROM exclusions"
 		       " WHERE until = 0 OR until > ?1 ORDER BY id",
-	[ST_AC_ADD] = "INSERT INTO actions (ip, kind, at, who, why) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_AC_LAST] = "SELECT id, at, who, why FROM actions WHERE ip = ?1 AND kind = ?2"
-		       " ORDER BY at DESC, id DESC LIMIT 1",
+	[ST_AC_ADD] = "INSERT INTO actions (ip, kind, at, who, why, evidence_mark)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_EV_MAX] = "SELECT coalesce(max(id), 0) FROM evidence",
+	/* The latest delisting or its undoing, in commit order. */
+	[ST_AC_LAST] = "SELECT id, kind, at, who, why, evidence_mark, ip FROM actions"
+		       " WHERE ip = ?1 AND kind IN (1, 2) ORDER BY id DESC LIMIT 1",
+	[ST_AC_DELISTED] = "SELECT a.id, a.kind, a.at, a.who, a.why, a.evidence_mark, a.ip"
+			   " FROM actions a WHERE a.kind = 1 AND a.id = (SELECT max(b.id) FROM"
+			   " actions b WHERE b.ip = a.ip AND b.kind IN (1, 2)) ORDER BY a.ip",
+	[ST_EX_DEL] = "DELETE FROM exclusions WHERE addr = ?1 AND plen = ?2",
 	[ST_AU_ADD] = "INSERT INTO audit (at, who, what, target, why) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_AU_ALL] = "SELECT at, who, what, target, why FROM audit ORDER BY id",
+	[ST_AU_ALL] = "SELECT at, who, what, target, why FROM audit WHERE at >= ?1 ORDER BY id",
 	[ST_ME_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_ME_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 	[ST_RE_PUT] = "INSERT OR REPLACE INTO reputation (addr, plen, points, created_at, who, why)"
@@ -401,11 +417,6 @@ void store_rollback(struct store *s)
 
 static const char *const kind_names[] = { [STORE_KIND_TRAP] = "trap",
 					  [STORE_KIND_REPORT] = "report" };
-static const char *const class_names[] = {
-	[STORE_CLASS_SPAM] = "spam",	       [STORE_CLASS_BOUNCE] = "bounce",
-	[STORE_CLASS_AUTOREPLY] = "autoreply", [STORE_CLASS_VIRUS] = "virus",
-	[STORE_CLASS_UNKNOWN] = "unknown",
-};
 
 const char *store_kind_name(enum store_kind k)
 {
@@ -427,18 +438,14 @@ int store_kind_parse(const char *s, enum store_kind *out)
 
 const char *store_class_name(enum store_class c)
 {
-	if ((unsigned)c < sizeof class_names / sizeof class_names[0])
-		return class_names[c];
-	return "?";
+	return evidence_class_name((enum evidence_class)c);
 }
 
 int store_class_parse(const char *s, enum store_class *out)
 {
-	for (unsigned i = 0; s && i < sizeof class_names / sizeof class_names[0]; i++) {
-		if (strcmp(s, class_names[i]) == 0) {
-			*out = (enum store_class)i;
-			return STORE_OK;
-		}
-	}
-	return STORE_EINVAL;
+	enum evidence_class c;
+	if (evidence_class_parse(s, &c) != BASE_OK)
+		return STORE_EINVAL;
+	*out = (enum store_class)c;
+	return STORE_OK;
 }

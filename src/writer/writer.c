@@ -339,6 +339,10 @@ void writer_config_from(const struct config *cfg, bool exports, struct writer_co
 			       err, sizeof err) != BASE_OK)
 		log_err("writer", "exclude_default ignored reason=\"%s\"", err);
 	out->n_default_exclusions = n;
+	out->answer_a[POLICY_REASON_TRAPS] = cfg->answer_a_traps;
+	out->answer_a[POLICY_REASON_REPORTS] = cfg->answer_a_reports;
+	out->answer_a[POLICY_REASON_BOTH] = cfg->answer_a_both;
+	out->answer_txt = cfg->answer_txt[0] ? cfg->answer_txt : NULL;
 }
 
 static int writer_copy_config(struct writer *w, const struct writer_config *cfg,
@@ -368,12 +372,42 @@ static int writer_copy_config(struct writer *w, const struct writer_config *cfg,
 			return WRITER_ENOMEM;
 	}
 	w->defaults.txt = w->default_txt;
+	w->cfg.answer_txt = NULL; /* the caller's: writer_txt_make copies what it needs */
 	w->q = calloc(w->cfg.queue_max, sizeof *w->q);
 	return w->q ? WRITER_OK : WRITER_ENOMEM;
 }
 
+/* The TXT of a listing for each reason and detail: the template with "{reason}" replaced by
+ * what such a listing usually means (writer_config.answer_txt). */
+static int writer_txt_make(struct writer *w, const char *answer_txt)
+{
+	const char *t = answer_txt ? answer_txt : w->defaults.txt;
+	if (!t)
+		return WRITER_OK; /* no TXT records */
+	const char *at = strstr(t, "{reason}");
+	for (int r = POLICY_REASON_TRAPS; r <= POLICY_REASON_BOTH; r++) {
+		for (int d = 0; d < EVIDENCE_CLASSES; d++) {
+			const char *fill = policy_meaning((enum policy_reason)r,
+							  (enum evidence_class)d)->txt;
+			size_t n = strlen(t) + (at ? strlen(fill) : 0) + 1;
+			char *s = malloc(n);
+			if (!s)
+				return WRITER_ENOMEM;
+			if (at)
+				snprintf(s, n, "%.*s%s%s", (int)(at - t), t, fill, at + 8);
+			else
+				snprintf(s, n, "%s", t);
+			w->txt[r][d] = s;
+		}
+	}
+	return WRITER_OK;
+}
+
 static void writer_free(struct writer *w)
 {
+	for (int r = 0; r < 4; r++)
+		for (int d = 0; d < EVIDENCE_CLASSES; d++)
+			free(w->txt[r][d]);
 	writer_exporter_stop(w);
 	writer_state_free(w);
 	free(w->q);
@@ -394,6 +428,8 @@ int writer_start(const struct writer_config *cfg, struct store *store, struct zo
 	w->store = store;
 	w->zone = zone;
 	int rc = writer_copy_config(w, cfg, defaults);
+	if (rc == WRITER_OK)
+		rc = writer_txt_make(w, cfg->answer_txt);
 	if (rc != WRITER_OK)
 		goto fail_free;
 	rc = writer_load(w);

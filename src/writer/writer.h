@@ -23,6 +23,7 @@ enum writer_err {
 	WRITER_ESTORE = TL_EDB,        /* the store failed: nothing of the batch was acknowledged */
 	WRITER_ESTOPPED = TL_ESTOPPED, /* the writer is stopping */
 	WRITER_EIO = TL_EEXPORT,       /* an export could not be written (the log says which and why) */
+	WRITER_ENOTFOUND = TL_ENOTFOUND, /* undelist, unexclude: nothing of the kind is in force */
 };
 
 
@@ -33,6 +34,8 @@ enum writer_event_type {
 	WRITER_EV_REBUILD = 4,  /* recompute every listing from the evidence */
 	WRITER_EV_EXPORT = 5,   /* write the exports now */
 	WRITER_EV_REPUTATION = 6, /* ev.prefix, points (0: remove that prefix's points), who, why */
+	WRITER_EV_UNDELIST = 7,   /* ev.ip, who, why: takes back the delisting in force */
+	WRITER_EV_UNEXCLUDE = 8,  /* ev.prefix, who, why: removes the exclusion of exactly prefix */
 };
 
 struct writer_event {
@@ -56,6 +59,11 @@ struct writer_config {
 	uint32_t batch_wait_ms;        /* posted events wait this long for company (0: 50 ms) */
 	struct ip_prefix default_exclusions[CONFIG_PREFIX_MAX]; /* never listed (loopback, ...) */
 	size_t n_default_exclusions;
+	/* What a listing answers, by reason (index: enum policy_reason; 0: the defaults' A), and
+	 * the TXT template of listings, in which "{reason}" stands for what the listing usually
+	 * means (NULL: the defaults' TXT as it is). */
+	uint32_t answer_a[4];
+	const char *answer_txt;
 };
 
 /* The writer's settings from the configuration: the policy_* keys, zone, exclude_default, and

@@ -9,53 +9,9 @@
 
 #define SERIAL_KEY "serial"
 
-/* ---- small helpers ---- */
-
-static bool text_terminated(const char *s, size_t cap)
-{
-	return memchr(s, '\0', cap) != NULL;
-}
-
-static int store_rc(int rc)
+int writer_store_rc(int rc)
 {
 	return rc == STORE_ENOMEM ? WRITER_ENOMEM : WRITER_ESTORE;
-}
-
-/* A moderator's event names who asked and why, both terminated within their fields. */
-static bool moderator_ok(const struct writer_event *ev)
-{
-	return text_terminated(ev->who, sizeof ev->who) && text_terminated(ev->why, sizeof ev->why);
-}
-
-int writer_event_check(const struct writer_event *ev, int64_t now)
-{
-	switch (ev->type) {
-	case WRITER_EV_EVIDENCE:
-		if (ev->evidence.kind != STORE_KIND_TRAP && ev->evidence.kind != STORE_KIND_REPORT)
-			return WRITER_EINVAL;
-		if ((unsigned)ev->evidence.cls > STORE_CLASS_UNKNOWN || ev->evidence.received_at < 0)
-			return WRITER_EINVAL;
-		if (ip_never_sends(ev->evidence.ip))
-			return WRITER_EINVAL; /* evidence against no sender at all */
-		if (!text_terminated(ev->evidence.source, sizeof ev->evidence.source) ||
-		    !text_terminated(ev->evidence.digest, sizeof ev->evidence.digest))
-			return WRITER_EINVAL;
-		return WRITER_OK;
-	case WRITER_EV_EXCLUDE:
-		if (!ip_prefix_valid(&ev->prefix) || (ev->until != 0 && ev->until <= now))
-			return WRITER_EINVAL;
-		return moderator_ok(ev) ? WRITER_OK : WRITER_EINVAL;
-	case WRITER_EV_DELIST:
-		return moderator_ok(ev) ? WRITER_OK : WRITER_EINVAL;
-	case WRITER_EV_REPUTATION:
-		if (!ip_prefix_valid(&ev->prefix) || !isfinite(ev->points) || ev->points < 0)
-			return WRITER_EINVAL;
-		return moderator_ok(ev) ? WRITER_OK : WRITER_EINVAL;
-	case WRITER_EV_REBUILD:
-	case WRITER_EV_EXPORT:
-		return WRITER_OK;
-	}
-	return WRITER_EINVAL;
 }
 
 /* ---- the timer heap (min-heap on at) ---- */
@@ -121,7 +77,7 @@ int64_t writer_timers_next(const struct writer *w)
 
 /* ---- evaluation ---- */
 
-static int touch(struct writer *w, const uint8_t ip[16])
+int writer_touch(struct writer *w, const uint8_t ip[16])
 {
 	if (array_grow((void **)&w->touched, &w->touched_cap, w->touched_n + 1, 16) != WRITER_OK)
 		return WRITER_ENOMEM;
@@ -146,7 +102,19 @@ static void touched_unique(struct writer *w)
 	w->touched_n = k;
 }
 
-static int change_add(struct writer *w, enum zone_change_op op, const uint8_t ip[16])
+/* The answer of a listing for reason and detail: A and TXT by reason (writer.h). */
+static void listing_class(const struct writer *w, int reason, int detail, struct zone_change *c)
+{
+	unsigned r = (unsigned)reason < 4 ? (unsigned)reason : 0;
+	unsigned d = (unsigned)detail < EVIDENCE_CLASSES ? (unsigned)detail : 0;
+	c->cls.own = true;
+	c->cls.a = w->cfg.answer_a[r] ? w->cfg.answer_a[r] : w->defaults.a;
+	c->cls.ttl = w->defaults.ttl;
+	c->cls.txt = w->txt[r][d]; /* NULL: no TXT */
+}
+
+static int change_add(struct writer *w, enum zone_change_op op, const uint8_t ip[16],
+		      int reason, int detail)
 {
 	if (array_grow((void **)&w->changes, &w->changes_cap, w->changes_n + 1, sizeof *w->changes) !=
 	    WRITER_OK)
@@ -161,8 +129,29 @@ static int change_add(struct writer *w, enum zone_change_op op, const uint8_t ip
 		memcpy(c->ip6, ip, 16);
 		c->plen6 = 128;
 	}
-	c->cls.txt = NULL; /* the snapshot's default class */
+	if (op == ZONE_CHANGE_SET)
+		listing_class(w, reason, detail, c);
 	return WRITER_OK;
+}
+
+/* The log lines of a listing that begins or ends (not during a rebuild or a load: those say
+ * how many in one line). */
+static void log_listing(struct writer *w, const uint8_t ip[16], const struct policy_result *res,
+			bool listed)
+{
+	char a[IP_STRLEN], t[TIME_STRLEN];
+	ip_format(ip, a);
+	if (!listed) {
+		writer_log_add(w, "unlisted ip=%s why=\"%s\"", a, res->why_not);
+		return;
+	}
+	time_format_iso8601(res->expires_at, t);
+	const struct policy_meaning *m = policy_meaning(res->reason, res->detail);
+	writer_log_add(w,
+		       "listed ip=%s reason=%s score=%.3f traps=%u reports=%u expires=%s "
+		       "meaning=\"%s\"",
+		       a, policy_reason_name(res->reason), res->score, res->traps, res->reports, t,
+		       m->txt);
 }
 
 static int cmp_kept(const void *a, const void *b)
@@ -226,15 +215,16 @@ static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eva
 		if (rc == STORE_OK)
 			was = true;
 		else if (rc != STORE_ENOTFOUND)
-			return store_rc(rc);
+			return writer_store_rc(rc);
 	}
 	if (!res.listed) {
 		if (!was)
 			return WRITER_OK;
 		rc = store_listing_delete(w->store, ip);
 		if (rc != STORE_OK)
-			return store_rc(rc);
-		return change_add(w, ZONE_CHANGE_DELETE, ip);
+			return writer_store_rc(rc);
+		log_listing(w, ip, &res, false);
+		return change_add(w, ZONE_CHANGE_DELETE, ip, 0, 0);
 	}
 	struct store_listing l = { 0 };
 	memcpy(l.ip, ip, 16);
@@ -245,9 +235,10 @@ static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eva
 	l.reports = res.reports;
 	l.score = res.score;
 	l.reason = (int)res.reason;
+	l.detail = (int)res.detail;
 	rc = store_listing_put(w->store, &l);
 	if (rc != STORE_OK)
-		return store_rc(rc);
+		return writer_store_rc(rc);
 	/* A timer at or before expires_at exists already when the listing only got longer,
 	 * unless it is the one that just fired. */
 	if (!was || l.expires_at < prev.expires_at || mode == EVAL_TIMER) {
@@ -255,7 +246,12 @@ static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eva
 		if (rc != WRITER_OK)
 			return rc;
 	}
-	return was ? WRITER_OK : change_add(w, ZONE_CHANGE_SET, ip);
+	if (!was && mode != EVAL_REBUILD)
+		log_listing(w, ip, &res, true);
+	/* A new listing, or one whose meaning changed (its TXT and A say it), is a zone change. */
+	if (was && prev.reason == l.reason && prev.detail == l.detail)
+		return WRITER_OK;
+	return change_add(w, ZONE_CHANGE_SET, ip, l.reason, l.detail);
 }
 
 /* Evaluates every touched address, bumps and stores the serial if the zone changes. */
@@ -276,88 +272,14 @@ static int eval_touched(struct writer *w, int64_t now, enum eval_mode mode, uint
 	return WRITER_OK;
 }
 
-/* ---- applying events ---- */
+/* ---- touching addresses ---- */
 
-/* Listed addresses inside p: those with a timer (every listing has one). */
-static int touch_listed_in(struct writer *w, const struct ip_prefix *p)
+int writer_touch_listed_in(struct writer *w, const struct ip_prefix *p)
 {
 	for (size_t i = 0; i < w->heap_n; i++)
-		if (ip_prefix_covers(p, w->heap[i].ip) && touch(w, w->heap[i].ip) != WRITER_OK)
+		if (ip_prefix_covers(p, w->heap[i].ip) && writer_touch(w, w->heap[i].ip) != WRITER_OK)
 			return WRITER_ENOMEM;
 	return WRITER_OK;
-}
-
-static int touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now);
-
-/* Who asked and why, into a store row's fields (each as large as the event's). */
-static void moderator_copy(const struct writer_event *ev, char who[64], char why[STORE_TEXT_MAX])
-{
-	snprintf(who, sizeof ev->who, "%s", ev->who);
-	snprintf(why, sizeof ev->why, "%s", ev->why);
-}
-
-static int apply_one(struct writer *w, const struct writer_event *ev, int64_t now)
-{
-	char target[IP_PREFIX_STRLEN];
-	int rc;
-	switch (ev->type) {
-	case WRITER_EV_EVIDENCE: {
-		struct store_evidence e = ev->evidence;
-		e.id = 0;
-		if (e.received_at == 0)
-			e.received_at = now;
-		e.added_at = now;
-		rc = store_evidence_add(w->store, &e);
-		if (rc != STORE_OK)
-			return store_rc(rc);
-		return touch(w, e.ip);
-	}
-	case WRITER_EV_DELIST: {
-		struct store_action a = { .kind = STORE_ACTION_DELIST, .at = now };
-		memcpy(a.ip, ev->ip, 16);
-		moderator_copy(ev, a.who, a.why);
-		rc = store_action_add(w->store, &a);
-		if (rc == STORE_OK) {
-			ip_format(ev->ip, target);
-			rc = store_audit_add(w->store, now, ev->who, "delist", target, ev->why);
-		}
-		if (rc != STORE_OK)
-			return store_rc(rc);
-		return touch(w, ev->ip);
-	}
-	case WRITER_EV_EXCLUDE: {
-		struct store_exclusion x = { .prefix = ev->prefix, .until = ev->until,
-					     .created_at = now };
-		moderator_copy(ev, x.who, x.why);
-		rc = store_exclusion_add(w->store, &x);
-		if (rc == STORE_OK) {
-			ip_prefix_format(&ev->prefix, target, sizeof target);
-			rc = store_audit_add(w->store, now, ev->who, "exclude", target, ev->why);
-		}
-		if (rc != STORE_OK)
-			return store_rc(rc);
-		w->rules_dirty = true;
-		rc = writer_rules_exclusion_add(&w->rules, &x);
-		return rc == WRITER_OK ? touch_listed_in(w, &ev->prefix) : rc;
-	}
-	case WRITER_EV_REPUTATION: {
-		struct store_reputation r = { .prefix = ev->prefix, .points = ev->points,
-					      .created_at = now };
-		moderator_copy(ev, r.who, r.why);
-		rc = store_reputation_set(w->store, &r);
-		if (rc == STORE_ENOTFOUND)
-			return WRITER_OK; /* removing points the prefix did not have: no change */
-		if (rc != STORE_OK)
-			return store_rc(rc);
-		w->rules_dirty = true;
-		rc = writer_rules_reputation_put(&w->rules, &r);
-		/* A higher threshold may delist, a lower one list: every address inside with
-		 * evidence in the window is evaluated again, listed or not. */
-		return rc == WRITER_OK ? touch_evidence_in(w, &ev->prefix, now) : rc;
-	}
-	default:
-		return WRITER_EINVAL;
-	}
 }
 
 /* Starts a round. Zone changes of earlier rounds may still wait for publication (they are
@@ -365,6 +287,7 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 static size_t batch_reset(struct writer *w)
 {
 	w->touched_n = 0;
+	writer_log_drop(w);
 	return w->changes_n;
 }
 
@@ -383,8 +306,12 @@ static int round_commit(struct writer *w, int64_t now, enum eval_mode mode, uint
 		rc = eval_touched(w, now, mode, serial);
 	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)
 		rc = WRITER_ESTORE;
-	if (rc != WRITER_OK)
+	if (rc != WRITER_OK) {
 		store_rollback(w->store);
+		writer_log_drop(w);
+		return rc;
+	}
+	writer_log_flush(w);
 	return rc;
 }
 
@@ -400,8 +327,10 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		results[i] = writer_event_check(batch[i]->ev, now);
 		if (results[i] != WRITER_OK)
 			continue;
-		rc = apply_one(w, batch[i]->ev, now);
+		rc = writer_event_apply(w, batch[i]->ev, now);
 		results[i] = rc;
+		if (rc == WRITER_ENOTFOUND || rc == WRITER_EINVAL)
+			rc = WRITER_OK; /* that event alone: it wrote nothing */
 	}
 	rc = round_commit(w, now, EVAL_EVENT, &serial, rc);
 	if (rc != WRITER_OK) {
@@ -448,19 +377,19 @@ static int collect_ip_in_prefix(const uint8_t ip[16], void *arg)
 {
 	struct prefix_ctx *c = arg;
 	if (ip_prefix_covers(&c->prefix, ip))
-		c->rc = touch(c->w, ip);
+		c->rc = writer_touch(c->w, ip);
 	return c->rc != WRITER_OK;
 }
 
 /* Addresses inside p with evidence in the window (listed or not). */
-static int touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now)
+int writer_touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now)
 {
 	struct prefix_ctx c = { .w = w, .prefix = *p, .rc = WRITER_OK };
 	int64_t since = now - (int64_t)w->cfg.policy.window_s;
 	int rc = store_evidence_ips(w->store, since, collect_ip_in_prefix, &c);
 	if (c.rc != WRITER_OK)
 		return c.rc;
-	return rc == STORE_OK ? WRITER_OK : store_rc(rc);
+	return rc == STORE_OK ? WRITER_OK : writer_store_rc(rc);
 }
 
 /* Exclusions that ended: the addresses they covered may be listed again. */
@@ -479,7 +408,7 @@ static int expire_exclusions(struct writer *w, int64_t now)
 		if (c.rc != WRITER_OK)
 			return c.rc;
 		if (rc != STORE_OK)
-			return store_rc(rc);
+			return writer_store_rc(rc);
 	}
 	return WRITER_OK;
 }
@@ -504,7 +433,7 @@ void writer_timers_run(struct writer *w, int64_t now)
 	 * left is due at once and runs next, after the queue got its turn. */
 	size_t max = w->cfg.batch_max * 8;
 	while (rc == WRITER_OK && w->heap_n > 0 && w->heap[0].at <= now && w->touched_n < max) {
-		rc = touch(w, w->heap[0].ip);
+		rc = writer_touch(w, w->heap[0].ip);
 		heap_pop(w);
 	}
 	/* The policy decides: gone, or extended by newer evidence (then a new timer). */
@@ -523,10 +452,41 @@ void writer_timers_run(struct writer *w, int64_t now)
 
 /* ---- load and rebuild ---- */
 
+/* The builder's class ids of the listings' answers (a handful: by reason and detail), so that
+ * loading a million listings does not hash the same TXT a million times. */
+struct class_cache {
+	struct {
+		uint32_t a;
+		const char *txt; /* one of w->txt: compared by address */
+		uint16_t id;
+	} e[4 * EVIDENCE_CLASSES + 1];
+	size_t n;
+};
+
+static int class_id(struct zone_builder *b, struct class_cache *cc, const struct zone_change *c,
+		    uint16_t *id)
+{
+	for (size_t i = 0; i < cc->n; i++) {
+		if (cc->e[i].a == c->cls.a && cc->e[i].txt == c->cls.txt) {
+			*id = cc->e[i].id;
+			return ZONE_OK;
+		}
+	}
+	int rc = zone_builder_class(b, c->cls.a, c->cls.txt, c->cls.txt ? strlen(c->cls.txt) : 0,
+				    c->cls.ttl, id);
+	if (rc == ZONE_OK && cc->n < sizeof cc->e / sizeof cc->e[0]) {
+		cc->e[cc->n].a = c->cls.a;
+		cc->e[cc->n].txt = c->cls.txt;
+		cc->e[cc->n++].id = *id;
+	}
+	return rc;
+}
+
 struct load_ctx {
 	struct writer *w;
 	struct zone_builder *b;
 	uint16_t cls;
+	struct class_cache cc;
 	int64_t now;
 	int rc;
 };
@@ -547,10 +507,13 @@ static int load_listing(const struct store_listing *l, void *arg)
 	if (l->expires_at <= c->now || writer_rules_default_exclusion(&w->rules, l->ip) ||
 	    writer_rules_exclusion(&w->rules, l->ip, c->now)) {
 		/* Ended while we were down, or excluded offline: writer_load looks again. */
-		c->rc = touch(w, l->ip);
+		c->rc = writer_touch(w, l->ip);
 		return c->rc != WRITER_OK;
 	}
-	if (builder_add_ip(c->b, l->ip, c->cls) != ZONE_OK) {
+	struct zone_change ch;
+	uint16_t id;
+	listing_class(w, l->reason, l->detail, &ch);
+	if (class_id(c->b, &c->cc, &ch, &id) != ZONE_OK || builder_add_ip(c->b, l->ip, id) != ZONE_OK) {
 		c->rc = WRITER_ENOMEM;
 		return 1;
 	}
@@ -637,7 +600,7 @@ int writer_load(struct writer *w)
 	int64_t stored = 0;
 	int rc = store_meta_get_int(w->store, SERIAL_KEY, &stored);
 	if (rc != STORE_OK && rc != STORE_ENOTFOUND)
-		return store_rc(rc);
+		return writer_store_rc(rc);
 	/* Never backwards across restarts, and time-based on a fresh store (what secondaries of
 	 * an older instance of this zone expect). */
 	uint32_t serial = (uint32_t)(stored + 1 > now ? stored + 1 : now);
@@ -654,7 +617,7 @@ int writer_load(struct writer *w)
 	rc = store_listing_foreach(w->store, load_listing, &c);
 	if (c.rc != WRITER_OK || rc != STORE_OK) {
 		zone_builder_free(c.b);
-		return c.rc != WRITER_OK ? c.rc : store_rc(rc);
+		return c.rc != WRITER_OK ? c.rc : writer_store_rc(rc);
 	}
 	heap_make(w);
 	size_t count = zone_builder_count(c.b);
@@ -674,7 +637,7 @@ int writer_load(struct writer *w)
 
 static int rebuild_collect(const uint8_t ip[16], void *arg)
 {
-	return touch(arg, ip) != WRITER_OK;
+	return writer_touch(arg, ip) != WRITER_OK;
 }
 
 int writer_rebuild(struct writer *w)
@@ -720,10 +683,13 @@ int writer_rebuild(struct writer *w)
 		rc = WRITER_ENOMEM;
 		goto fail;
 	}
+	struct class_cache cc = {.n = 0};
 	for (size_t i = 0; i < w->changes_n && rc == WRITER_OK; i++) {
 		const struct zone_change *c = &w->changes[i];
-		rc = c->v6 ? zone_builder_add6(b, c->ip6, c->plen6, cls)
-			   : zone_builder_add4(b, c->ip4, c->ip4, cls);
+		rc = class_id(b, &cc, c, &cls);
+		if (rc == ZONE_OK)
+			rc = c->v6 ? zone_builder_add6(b, c->ip6, c->plen6, cls)
+				   : zone_builder_add4(b, c->ip4, c->ip4, cls);
 		rc = rc == ZONE_OK ? WRITER_OK : WRITER_ENOMEM;
 	}
 	if (rc == WRITER_OK)

@@ -59,6 +59,16 @@ int writer_rules_exclusion_add(struct writer_rules *r, const struct store_exclus
 	return WRITER_OK;
 }
 
+void writer_rules_exclusion_remove(struct writer_rules *r, const struct ip_prefix *p)
+{
+	for (size_t i = 0; i < r->excl_n;) {
+		if (ip_prefix_cmp(&r->excl[i].prefix, p) == 0)
+			r->excl[i] = r->excl[--r->excl_n];
+		else
+			i++;
+	}
+}
+
 int writer_rules_reputation_put(struct writer_rules *r, const struct store_reputation *row)
 {
 	for (size_t i = 0; i < r->rep_n; i++) {
@@ -125,6 +135,7 @@ static int collect_evidence(const struct store_evidence *ev, void *arg)
 		return 1;
 	}
 	f->ev[f->n].received_at = ev->received_at;
+	f->ev[f->n].seq = ev->id;
 	f->ev[f->n].trap = ev->kind == STORE_KIND_TRAP;
 	f->ev[f->n].cls = (uint8_t)ev->cls;
 	f->n++;
@@ -153,10 +164,11 @@ int writer_facts_read(struct store *s, const struct writer_rules *rules, const u
 	f->ctx.excluded = f->default_exclusion || f->exclusion;
 	f->reputation = writer_rules_reputation(rules, ip);
 	f->ctx.reputation = f->reputation ? f->reputation->points : 0;
-	rc = store_action_last(s, ip, STORE_ACTION_DELIST, &f->delist);
+	rc = store_delisting_get(s, ip, &f->delist);
 	if (rc == STORE_OK) {
 		f->delisted = true;
 		f->ctx.delisted_at = f->delist.at;
+		f->ctx.delist_mark = f->delist.evidence_mark;
 	} else if (rc != STORE_ENOTFOUND) {
 		return rc == STORE_ENOMEM ? WRITER_ENOMEM : WRITER_ESTORE;
 	}

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 
 #include "writer.h"
@@ -73,6 +74,9 @@ struct writer {
 	bool rules_dirty;              /* this batch changed rules (reload them if it fails) */
 	struct writer_facts facts;     /* of the address being evaluated (its buffer is reused) */
 	bool oom;                      /* a store callback ran out of memory */
+	char (*logq)[512];             /* lines for the log once the round commits */
+	size_t logq_n, logq_cap;
+	char *txt[4][EVIDENCE_CLASSES]; /* TXT of a listing by reason and detail (owned) */
 	uint8_t (*touched)[16];        /* addresses a batch touched */
 	size_t touched_n, touched_cap;
 	struct zone_change *changes;   /* what a batch changes in the zone */
@@ -102,7 +106,29 @@ const struct store_exclusion *writer_rules_exclusion(const struct writer_rules *
 const struct store_reputation *writer_rules_reputation(const struct writer_rules *r,
 						       const uint8_t ip[16]);
 
+/* Removes the rows of exactly p from r, as store_exclusion_remove does in the store. */
+void writer_rules_exclusion_remove(struct writer_rules *r, const struct ip_prefix *p);
+
+/* ---- writer_apply.c ---- */
+
+/* Applies one checked event of a batch inside the round's transaction. WRITER_ENOTFOUND and
+ * WRITER_EINVAL fail that event alone (nothing of it was written); other errors fail the
+ * round. */
+int writer_event_apply(struct writer *w, const struct writer_event *ev, int64_t now);
+/* Lines for the log, written when the round commits (flush) or forgotten when it does not. */
+void writer_log_add(struct writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void writer_log_flush(struct writer *w);
+void writer_log_drop(struct writer *w);
+
 /* ---- writer_batch.c ---- */
+
+/* A store error as the writer reports it. */
+int writer_store_rc(int rc);
+/* Queues ip for evaluation at the end of the round. */
+int writer_touch(struct writer *w, const uint8_t ip[16]);
+/* ... every listed address inside p / every address inside p with evidence in the window. */
+int writer_touch_listed_in(struct writer *w, const struct ip_prefix *p);
+int writer_touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now);
 
 /* Checks an event before it is queued (and again when applied): WRITER_EINVAL if bad. */
 int writer_event_check(const struct writer_event *ev, int64_t now);

@@ -19,6 +19,7 @@ enum zone_err {
 	ZONE_EIO = TL_EIO,           /* the data file could not be read; errno says why */
 	ZONE_EPARSE = TL_EPARSE,     /* the data file had lines that do not parse (each one logged) */
 	ZONE_ETOOMANY = TL_ETOOMANY, /* past a limit: ZONE_CLASS_MAX, ZONE_NS_WIRE_MAX, ZONE_GLUE_ADDRS */
+	ZONE_EUNLOADABLE = TL_EUNLOADABLE, /* the export would not load where it is meant to */
 };
 
 
@@ -112,12 +113,16 @@ struct zone_defaults {
 	uint32_t ttl;        /* TTL for A/TXT answers */
 	uint32_t a;          /* default A value, host order */
 	const char *txt;     /* default TXT template (copied) */
+	char txt_buf[1024];  /* zone_defaults_from's template, which txt points at */
 };
 
 /* The defaults from the configuration: soa_* (mname and rname default to ns1.<zone> and
- * hostmaster.<zone>), ns (default ns1.<zone>), ns_ttl, ns_addr as glue, answer_a, answer_txt
- * (d->txt points into cfg), answer_ttl. The config schema and config_check have checked every
- * value; an ns_addr pair past the glue table's room is logged and left out. */
+ * hostmaster.<zone>), ns (default ns1.<zone>), ns_ttl, ns_addr as glue, answer_a, answer_txt,
+ * answer_ttl. The default class answers the RFC 5782 test points (and a data file's entries
+ * that name no class), whose listing has no reason: "{reason}" in answer_txt becomes "RFC
+ * 5782 test point" with the store, and is left out (with its brackets) for a data file.
+ * d->txt points at d->txt_buf. The config schema and config_check have checked every value;
+ * an ns_addr pair past the glue table's room is logged and left out. */
 void zone_defaults_from(const struct config *cfg, struct zone_defaults *d);
 /* Frees what zone_ns_add and zone_glue_add allocated in d (not d itself, not txt). Copies of
  * d made by assignment share those names (the writer keeps one while it runs): free d only
@@ -179,9 +184,10 @@ struct zone_change {
 	uint8_t ip6[16];  /* v6: a /128 or a prefix */
 	uint8_t plen6;    /* v6 prefix length */
 	struct {          /* SET: what the entry answers (interned into the new snapshot) */
+		bool own;        /* false: the snapshot's default class, the rest ignored */
 		uint32_t a;
 		uint32_t ttl;
-		const char *txt; /* NULL: the snapshot's default class */
+		const char *txt; /* NULL: no TXT record */
 	} cls;
 };
 
@@ -279,9 +285,14 @@ int zone_export_rbldnsd(const struct zone_snapshot *s, const char *zone, FILE *f
  * form where the template has '$'. Known differences from the server: a wildcard also answers
  * names with more labels, and IPv4 wildcards and IPv6 names can meet where octets are single
  * digits (both are rare in lists). NS names inside the zone get their A/AAAA records from the
- * snapshot's glue; one without any is logged as a warning, since named-checkzone refuses such
- * a file (the ns_addr key fixes it). */
+ * snapshot's glue; when one has none the file would not load (named-checkzone: "NS has no
+ * address records"), so nothing is written and the call returns ZONE_EUNLOADABLE (logged
+ * once per process; zone_export_bind_problem says why). */
 int zone_export_bind(const struct zone_snapshot *s, const char *zone, FILE *f);
+/* True, with the reason in why, when a BIND export of s would not load: an NS name inside the
+ * zone without an address. */
+bool zone_export_bind_problem(const struct zone_snapshot *s, const char *zone, char *why,
+			      size_t cap);
 /* Writes the export to path atomically: path.tmp, fflush + fsync, rename over path, fsync of
  * the directory. On any error the temp file is removed and an existing path is left as it was:
  * ZONE_EIO (errno says why), ZONE_ENOMEM, ZONE_EINVAL for an unknown format. */

@@ -44,11 +44,12 @@ static int change_class(struct zone_builder *b, const struct zone_snapshot *base
 	}
 	if (c->op != ZONE_CHANGE_SET)
 		return ZONE_EINVAL;
-	if (!c->cls.txt) {
+	if (!c->cls.own) {
 		*id = base->default_cls;
 		return 0;
 	}
-	return zone_builder_class(b, c->cls.a, c->cls.txt, strlen(c->cls.txt), c->cls.ttl, id);
+	return zone_builder_class(b, c->cls.a, c->cls.txt, c->cls.txt ? strlen(c->cls.txt) : 0,
+				  c->cls.ttl, id);
 }
 
 /* Contribution of one overlay entry to the entry count: a new listed address adds one, a

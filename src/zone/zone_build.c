@@ -1,6 +1,9 @@
 /* zone_build.c - the zone builder: answer class interning, entry collection and snapshot build. */
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <strings.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -1075,6 +1078,55 @@ static void glue_from(const struct config *cfg, struct zone_glue *g)
 				 a[i].name);
 }
 
+/* answer_txt for the default class: "{reason}" filled for the test points, or dropped. */
+static void zone_defaults_txt(const struct config *cfg, struct zone_defaults *d)
+{
+	const char *t = cfg->answer_txt, *at = strstr(t, "{reason}");
+	d->txt = t[0] ? d->txt_buf : NULL;
+	if (!at) {
+		snprintf(d->txt_buf, sizeof(d->txt_buf), "%s", t);
+		return;
+	}
+	const char *fill = cfg->static_file[0] ? "" : "RFC 5782 test point";
+	size_t head = (size_t)(at - t);
+	const char *tail = at + 8;
+	if (!fill[0] && head >= 2 && strncmp(at - 2, " (", 2) == 0 && *tail == ')') {
+		head -= 2; /* "Listed (...) - see": no empty brackets */
+		tail++;
+	}
+	snprintf(d->txt_buf, sizeof(d->txt_buf), "%.*s%s%s", (int)head, t, fill, tail);
+}
+
+/* With no ns key the zone's one name server is ns1.<zone>, this server; unless ns_addr gives
+ * its address, it is the address this server answers on (dns_listen), so that the zone and
+ * its BIND export load as they are. A wildcard address (0.0.0.0, ::) says nothing: then the
+ * export says which key to set. */
+static void glue_default(const struct config *cfg, const char *ns1, struct zone_glue *g)
+{
+	for (unsigned i = 0; i < g->count; i++)
+		if (strcasecmp(g->names[i].name, ns1) == 0)
+			return;
+	struct sockaddr_storage ss[8];
+	socklen_t len[8];
+	unsigned n = 0;
+	char err[CONFIG_ERR_MAX];
+	if (config_listen_parse(cfg->dns_listen, ss, len, 8, &n, err, sizeof(err)) != BASE_OK)
+		return;
+	static const uint8_t any6[16] = {0};
+	for (unsigned i = 0; i < n; i++) {
+		if (ss[i].ss_family == AF_INET) {
+			uint32_t v4 = ntohl(((const struct sockaddr_in *)(const void *)&ss[i])->sin_addr.s_addr);
+			if (v4 != 0)
+				zone_glue_add(g, ns1, false, v4, NULL);
+		} else {
+			const uint8_t *a6 = ((const struct sockaddr_in6 *)(const void *)&ss[i])
+						    ->sin6_addr.s6_addr;
+			if (memcmp(a6, any6, 16) != 0)
+				zone_glue_add(g, ns1, true, 0, a6);
+		}
+	}
+}
+
 void zone_defaults_from(const struct config *cfg, struct zone_defaults *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -1103,13 +1155,14 @@ void zone_defaults_from(const struct config *cfg, struct zone_defaults *d)
 		if (rc != ZONE_OK)
 			log_err("zone", "ns not served name=%s reason=\"%s\"", tok, tl_strerror(rc));
 	}
+	glue_from(cfg, &d->glue);
 	if (d->ns.count == 0) {
 		char ns1[ZONE_NAME_MAX + 1];
 		snprintf(ns1, sizeof(ns1), "ns1.%.250s", cfg->zone);
 		zone_ns_add(&d->ns, ns1);
+		glue_default(cfg, ns1, &d->glue);
 	}
-	glue_from(cfg, &d->glue);
 	d->ttl = cfg->answer_ttl;
 	d->a = cfg->answer_a;
-	d->txt = cfg->answer_txt[0] ? cfg->answer_txt : NULL;
+	zone_defaults_txt(cfg, d);
 }

@@ -578,10 +578,8 @@ static const struct zone_glue_name *glue_of(const struct zone_glue *g, const cha
 }
 
 /* The addresses of the in-zone name servers (RFC 1034 4.2.1): without them a server loading
- * the file cannot reach the zone's own name servers, and named-checkzone refuses it ("NS has no
- * address records"). An in-zone NS name with none is written all the same, with a warning
- * that says which key fixes it. */
-static void bind_glue(FILE *f, const struct zone_snapshot *s, const char *zone, const char *ns1)
+ * the file cannot reach the zone's own name servers, and named-checkzone refuses it. */
+static void bind_glue(FILE *f, const struct zone_snapshot *s, const char *zone)
 {
 	char n[ZONE_NAME_MAX + 2], ip[IP6_STRLEN];
 	for (unsigned i = 0; i < s->glue.count; i++) {
@@ -598,26 +596,41 @@ static void bind_glue(FILE *f, const struct zone_snapshot *s, const char *zone, 
 			fprintf(f, "%s\t%u\tIN\tAAAA\t%s\n", n, s->glue.ttl, ip);
 		}
 	}
-	/* Once per process: the service exports every export_interval, and an operator who has
-	 * read it once does not need it in the log every five minutes. */
-	static atomic_bool warned;
-	if (atomic_exchange(&warned, true))
-		return;
+}
+
+bool zone_export_bind_problem(const struct zone_snapshot *s, const char *zone, char *why,
+			      size_t cap)
+{
+	char ns1[ZONE_NAME_MAX + 1];
+	snprintf(ns1, sizeof(ns1), "%s", s->soa.mname);
 	unsigned count = s->ns.count ? s->ns.count : 1;
 	for (unsigned i = 0; i < count; i++) {
 		const char *name = s->ns.count ? s->ns.names[i] : ns1;
 		const struct zone_glue_name *g = glue_of(&s->glue, name);
-		if (name_in_zone(name, zone) && (!g || g->n4 + g->n6 == 0))
-			log_warn("zone", "bind export ns=%s is inside zone=%s without an address: "
-					 "named-checkzone and BIND refuse the file; set ns_addr = %s=ADDR",
+		if (name_in_zone(name, zone) && (!g || g->n4 + g->n6 == 0)) {
+			snprintf(why, cap, "name server %s is inside zone %s and has no address, so "
+					   "BIND and named-checkzone would refuse the file; set ns_addr "
+					   "= %s=ADDR, or name servers outside the zone (ns)",
 				 name, zone, name);
+			return true;
+		}
 	}
+	return false;
 }
 
 int zone_export_bind(const struct zone_snapshot *s, const char *zone, FILE *f)
 {
 	if (!s || !zone || !f)
 		return ZONE_EINVAL;
+	char why[ZONE_NAME_MAX * 3 + 256];
+	if (zone_export_bind_problem(s, zone, why, sizeof(why))) {
+		/* Once per process: the service exports every export_interval, and an operator
+		 * who has read it once does not need it in the log every five minutes. */
+		static atomic_bool told;
+		if (!atomic_exchange(&told, true))
+			log_err("zone", "bind export refused zone=%s reason=\"%s\"", zone, why);
+		return ZONE_EUNLOADABLE;
+	}
 	struct seg_map m4 = { 0 }, m6 = { 0 };
 	struct bind_out o = { .f = f, .s = s, .budget = ZONE_EXPORT_BIND_EXPAND_MAX };
 	int rc = map_v4(s, &m4);
@@ -646,7 +659,7 @@ int zone_export_bind(const struct zone_snapshot *s, const char *zone, FILE *f)
 	}
 	if (s->ns.count == 0) /* a zone must have NS records: the SOA's primary then */
 		fprintf(f, "@\t%u\tIN\tNS\t%s\n", soa->ttl, n1);
-	bind_glue(f, s, zone, n1);
+	bind_glue(f, s, zone);
 	o.width = 32;
 	o.step = 8;
 	o.m = &m4;

@@ -47,7 +47,7 @@ declare -A want
 while read -r ip; do want[$ip]=$(( ${want[$ip]:-0} + 1 )); done < <(cat "$TL_TMP"/acked.*)
 missing=()
 for ip in "${!want[@]}"; do
-	got=$(tl check "$ip" 2>&1 | sed -n 's/^evidence: \([0-9]*\) trap hits.*/\1/p')
+	got=$(tl check "$ip" 2>&1 | sed -n "s/^evidence: \([0-9]*\) trap hits\{0,1\},.*/\1/p")
 	[ "${got:-0}" -ge "${want[$ip]}" ] || missing+=("$ip: acknowledged ${want[$ip]}, stored ${got:-0}")
 done
 if [ ${#missing[@]} -eq 0 ]; then

@@ -63,14 +63,22 @@ out=$(named-checkzone "$Z" "$TL_TMP/with.zone" 2>&1)
 check_match "named-checkzone accepts the export with ns_addr" '^OK$' "$out"
 tl_stop
 
-# ---- without ns_addr: the file BIND refuses, and a warning that says what fixes it ----
+# ---- without ns_addr: no file BIND would refuse, exit status 1 and the key that fixes it ----
 printf 'ns = ns1.%s, ns2.example.net\n' "$Z" >"$TL_TMP/plain.conf"
 mkdir -p "$TL_TMP/plain"
 err=$("$TRAPLINE" export --format bind --config "$TL_TMP/plain.conf" --data "$TL_TMP/plain" \
 	--out "$TL_TMP/without.zone" 2>&1 >/dev/null)
-check_match "export warns that ns1 has no address and names ns_addr" \
-	"level=warn .*ns=ns1\\.$Z .*ns_addr = ns1\\.$Z=ADDR" "$err"
-out=$(named-checkzone "$Z" "$TL_TMP/without.zone" 2>&1)
-check_match "named-checkzone refuses it (why the key exists)" "has no address records" "$out"
+check_eq "export of a zone that would not load exits 1" 1 $?
+check_match "...and says which name server and which key fixes it" \
+	"^trapline: export failed: name server ns1\\.$Z is inside zone $Z and has no address.*set ns_addr = ns1\\.$Z=ADDR" "$err"
+check_eq "...and writes no file" no "$([ -e "$TL_TMP/without.zone" ] && echo yes || echo no)"
+
+# ---- the default configuration: a zone that loads as it is ----
+mkdir -p "$TL_TMP/default"
+"$TRAPLINE" export --format bind --data "$TL_TMP/default" --out "$TL_TMP/default.zone" 2>"$TL_TMP/default.err"
+check_eq "export with the default configuration exits 0" 0 $?
+check_match "...its name server ns1.$Z has the address DNS listens on" \
+	"^ns1\\.$Z\\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+127\\.0\\.0\\.1$" "$(cat "$TL_TMP/default.zone")"
+check_match "named-checkzone loads it" '^OK$' "$(named-checkzone "$Z" "$TL_TMP/default.zone" 2>&1)"
 
 tl_finish

@@ -86,6 +86,104 @@ tl evidence add --ip 203.0.113.5 --kind trap >/dev/null 2>&1
 check_match "check shows control characters escaped" '^excluded: a\\tb\\x01c\\"d$' "$(tl check 203.0.113.5 2>&1)"
 check_nomatch "no log line holds a raw control character" $'[\x01\t]' "$(cat "$TL_LAST_LOG")"
 
+# ---- exclusions can be listed, replaced, removed; a wide one needs --force ---------------------
+expect "a /7 without --force" 2 "0\.0\.0\.0/7 would exclude more than a /8.*add --force" \
+	tl exclude 0.0.0.0/7 --why oops
+expect "0.0.0.0/0 without --force" 2 "would exclude more than a /8" tl exclude 0.0.0.0/0 --why x
+expect "2001::/16 without --force" 2 "would exclude more than a /32" tl exclude 2001::/16 --why x
+check_nomatch "...nothing was excluded" '^0\.0\.0\.0/' "$(tl exclude list 2>&1)"
+out=$(tl exclude 10.0.0.0/7 --force --why "a deliberate test" 2>&1)
+check_eq "a wide exclusion with --force is taken" 0 $?
+tl exclude 10.0.0.0/7 --remove --why "test done" >/dev/null 2>&1
+tl evidence add --ip 192.0.2.77 --kind trap >/dev/null 2>&1
+tl evidence add --ip 192.0.2.77 --kind trap >/dev/null 2>&1
+check_ip_a "an address with two trap hits is listed" 192.0.2.77 127.0.0.2
+until1=$(date -u -d @$(( $(date +%s) + 86400 )) +%Y-%m-%dT%H:%M:%SZ)
+until2=$(date -u -d @$(( $(date +%s) + 7200 )) +%Y-%m-%dT%H:%M:%SZ)
+tl exclude 192.0.2.0/24 --until "$until1" --why "first" >/dev/null 2>&1
+check_ip_a "...an exclusion takes it off" 192.0.2.77 ""
+tl exclude 192.0.2.0/24 --until "$until2" --why "second, shorter" >/dev/null 2>&1
+out=$(tl exclude list 2>&1)
+check_eq "exclude list: a second exclusion of the same prefix replaced the first" 1 \
+	"$(printf '%s\n' "$out" | grep -c '^192\.0\.2\.0/24 ')"
+check_match "...with its own --until and reason" "^192\.0\.2\.0/24 until=$until2 .*why=\"second, shorter\"$" "$out"
+check_match "exclude list shows the configuration's defaults too" '^10\.0\.0\.0/8 until=never set_at=- who="config" why="exclude_default"$' "$out"
+json=$(tl exclude list --json 2>&1)
+check_eq "exclude list --json" "192.0.2.0/24 $until2 second, shorter False" "$(printf '%s' "$json" | python3 -c '
+import json, sys
+for x in json.load(sys.stdin):
+    if x["prefix"] == "192.0.2.0/24": print(x["prefix"], x["until"], x["why"], x["default"])')"
+out=$(tl exclude 192.0.2.0/24 --remove --why "customer fixed it" 2>&1)
+check_eq "exclude --remove exits 0" 0 $?
+check_match "...and says so" '^removed: the exclusion of 192\.0\.2\.0/24' "$out"
+check_ip_a "...and the address is listed again by its evidence" 192.0.2.77 127.0.0.2
+expect "removing it again: nothing to remove" 2 "192\.0\.2\.0/24 has no exclusion: nothing to remove" \
+	tl exclude 192.0.2.0/24 --remove --why again
+expect "--remove with --until" 2 "--remove ends the exclusion: it takes no --until" \
+	tl exclude 192.0.2.0/24 --remove --until "$until1" --why x
+
+# ---- delistings can be listed and undone; evidence in the same second as one counts ----------
+tl delist 192.0.2.77 --why "ticket 9" >/dev/null 2>&1
+check_ip_a "delisted" 192.0.2.77 ""
+check_match "delist list shows it" '^192\.0\.2\.77 delisted_at=[0-9T:-]+Z who="[^"]+" why="ticket 9"$' "$(tl delist list 2>&1)"
+out=$(tl delist 192.0.2.77 --undo --why "wrong address" 2>&1)
+check_eq "delist --undo exits 0" 0 $?
+check_ip_a "...the evidence counts again: listed" 192.0.2.77 127.0.0.2
+check_eq "...and the delisting is no longer in force" "no delisting in force" "$(tl delist list 2>&1)"
+expect "undoing again: nothing to undo" 2 "192\.0\.2\.77 has no delisting in force: nothing to undo" \
+	tl delist 192.0.2.77 --undo --why again
+# Delist, then at once two new trap hits: the same second, received after the delisting.
+tl evidence add --ip 192.0.2.88 --kind trap >/dev/null 2>&1
+tl evidence add --ip 192.0.2.88 --kind trap >/dev/null 2>&1
+check_ip_a "listed" 192.0.2.88 127.0.0.2
+tl delist 192.0.2.88 --why "cleaned" >/dev/null 2>&1 && tl evidence add --ip 192.0.2.88 --kind trap >/dev/null 2>&1 && \
+	tl evidence add --ip 192.0.2.88 --kind trap >/dev/null 2>&1
+check_ip_a "evidence received right after a delisting (same second) lists again" 192.0.2.88 127.0.0.2
+check_nomatch "...explain counts it" 'not counted: before the delisting.*\n.*not counted: before the delisting.*\n.*not counted: before the delisting.*\n.*not counted: before the delisting' "$(tl explain 192.0.2.88 2>&1)"
+
+# ---- the audit log ----------------------------------------------------------------------------
+out=$(tl audit 2>&1)
+check_match "audit shows the delisting" ' delist 192\.0\.2\.77 who="[^"]+" why="ticket 9"$' "$out"
+check_match "...its undoing" ' undelist 192\.0\.2\.77 who="[^"]+" why="wrong address"$' "$out"
+check_match "...the replaced exclusion" ' exclude-replace 192\.0\.2\.0/24 ' "$out"
+check_match "...the removed one" ' unexclude 192\.0\.2\.0/24 who="[^"]+" why="customer fixed it"$' "$out"
+later=$(date -u -d @$(( $(date +%s) + 3600 )) +%Y-%m-%dT%H:%M:%SZ)
+check_eq "audit --since the future: nothing" "the audit log is empty" "$(tl audit --since "$later" 2>&1)"
+check_match "audit --json" '"what": "undelist"' "$(tl audit --json 2>&1)"
+
+# ---- the log says what changed -----------------------------------------------------------------
+log=$(cat "$TL_LAST_LOG")
+check_match "the log: a listing with its address, reason and meaning" \
+	'module=writer listed ip=192\.0\.2\.77 reason=traps score=10\.000 traps=2 reports=0 expires=[0-9T:-]+Z meaning="spamtrap hits: mail to addresses no person uses"' "$log"
+check_match "the log: an end of listing with its address and why" \
+	'module=writer unlisted ip=192\.0\.2\.77 why="excluded"' "$log"
+check_match "the log: an operator's action with its target and reason" \
+	'module=writer delist target=192\.0\.2\.77 who="[^"]+" why="ticket 9"' "$log"
+
+# ---- what a listing means: check, explain, TXT ---------------------------------------------------
+for c in bounce bounce autoreply; do tl evidence add --ip 198.18.0.40 --kind trap --class "$c" >/dev/null 2>&1; done
+out=$(tl check 198.18.0.40 2>&1)
+check_match "check: the meaning of trap hits that are mostly bounces" \
+	'^meaning: spamtrap hits only, mostly bounces: usually backscatter' "$out"
+check_match "check: the counted hits by class, singular and plural" \
+	'^counted: 3 trap hits \(2 bounces, 1 auto-reply\) and 0 user reports$' "$out"
+check_match "explain: the same meaning" '^What it usually means: usually backscatter' "$(tl explain 198.18.0.40 2>&1)"
+check_match "check --json: the meaning" '"what": "spamtrap hits only, mostly bounces"' "$(tl check 198.18.0.40 --json 2>&1)"
+txt=$(dig @127.0.0.1 -p "$PORT" +short "$(rev4 198.18.0.40).$TL_ZONE" TXT)
+check_match "the TXT record says it too" '\(spamtrap hits, mostly bounces: probably backscatter\) - see' "$txt"
+tl evidence add --ip 198.18.0.41 --kind report >/dev/null 2>&1
+tl evidence add --ip 198.18.0.41 --kind trap >/dev/null 2>&1
+check_match "both: usually a compromised machine" '^meaning: spamtrap hits and user reports: usually a compromised machine' \
+	"$(tl check 198.18.0.41 2>&1)"
+old=$(date -u -d @$(( $(date +%s) - 50 * 3600 )) +%Y-%m-%dT%H:%M:%SZ)
+tl evidence add --ip 198.18.0.42 --kind report --at "$old" >/dev/null 2>&1
+tl evidence add --ip 198.18.0.42 --kind report --at "$old" >/dev/null 2>&1
+out=$(tl check 198.18.0.42 2>&1)
+check_match "old evidence that never reached the threshold: below it, by how much (not 'expired')" \
+	'^why: score below the threshold \(2\.000 of 5\.000, 3\.000 short\)$' "$out"
+check_match "singular: 1 report" '^counted: 0 trap hits and 2 user reports$' "$out"
+check_match "explain says the same" '^Decision: NOT LISTED: score below the threshold \(2\.000 < 5\.000' "$(tl explain 198.18.0.42 2>&1)"
+
 # ---- the control socket is for the service's user and root -----------------------------------
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && getent passwd daemon >/dev/null; then
 	err=$(setpriv --reuid=daemon --regid=daemon --clear-groups "$TRAPLINE" list --data "$DATA" 2>&1 >/dev/null)
@@ -95,5 +193,27 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && getent passwd daemon
 else
 	tl_skip "the control socket's permission message" "needs root, setpriv and the daemon user"
 fi
+tl_stop
+
+# ---- an A record per reason --------------------------------------------------------------------
+DATA2=$TL_TMP/data2
+mkdir -p "$DATA2"
+printf 'answer_a_traps = 127.0.0.2\nanswer_a_reports = 127.0.0.3\nanswer_a_both = 127.0.0.4\n' >"$TL_TMP/a.conf"
+tl_start --data "$DATA2" --config "$TL_TMP/a.conf"
+t2() { "$TRAPLINE" "$@" --data "$DATA2" --config "$TL_TMP/a.conf"; }
+t2 evidence add --ip 192.0.2.31 --kind trap >/dev/null 2>&1; t2 evidence add --ip 192.0.2.31 --kind trap >/dev/null 2>&1
+t2 evidence add --ip 192.0.2.32 --kind report >/dev/null 2>&1; t2 evidence add --ip 192.0.2.32 --kind report >/dev/null 2>&1
+t2 evidence add --ip 192.0.2.33 --kind report >/dev/null 2>&1; t2 evidence add --ip 192.0.2.33 --kind trap >/dev/null 2>&1
+check_ip_a "answer_a_traps for trap hits only" 192.0.2.31 127.0.0.2
+check_ip_a "answer_a_reports for reports only" 192.0.2.32 127.0.0.3
+check_ip_a "answer_a_both for both" 192.0.2.33 127.0.0.4
+t2 evidence add --ip 192.0.2.31 --kind report >/dev/null 2>&1
+check_ip_a "a listing whose reason changes (traps -> both) changes its answer" 192.0.2.31 127.0.0.4
+check_ip_a "the RFC 5782 test point keeps answer_a" 127.0.0.2 127.0.0.2
+tl_stop
+# After a restart the answers come from the stored listings.
+tl_start --data "$DATA2" --config "$TL_TMP/a.conf"
+check_ip_a "after a restart: reports only still answers answer_a_reports" 192.0.2.32 127.0.0.3
+check_ip_a "after a restart: both still answers answer_a_both" 192.0.2.31 127.0.0.4
 tl_stop
 tl_finish

@@ -45,7 +45,7 @@ check_nx "the other address inside the /24 goes too" 198.51.100.77
 check_ip_a "an address outside the prefix stays listed" 198.51.101.5 127.0.0.2
 out=$(tl check 198.51.100.7 2>&1)
 check_match "check: not listed" '^listed: no$' "$out"
-check_match "check: why" '^why: score below threshold' "$out"
+check_match "check: why" '^why: score below the threshold' "$out"
 check_match "check: the threshold with the points" '^threshold: 15\.000$' "$out"
 check_match "check: the points and where they come from" \
 	'^reputation: 10 points \(198\.51\.100\.0/24: big provider, much wanted mail\)$' "$out"

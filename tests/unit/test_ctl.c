@@ -189,13 +189,13 @@ static void test_line_roundtrip(void **state)
 			    "reputation cidr=198.51.100.0/24 points=12.5 why=big%20provider\n");
 	assert_int_equal(ctl_request_parse(line, strlen(line), &back, err, sizeof(err)), CTL_OK);
 	assert_memory_equal(&r, &back, sizeof(r));
-	/* --remove travels as points=0. */
+	/* --remove travels as remove=1. */
 	req_new(&r, "reputation");
 	assert_int_equal(req_add(&r, "cidr", "2001:db8::/32"), CTL_OK);
 	assert_int_equal(req_add(&r, "remove", "1"), CTL_OK);
 	assert_int_equal(req_add(&r, "why", "gone"), CTL_OK);
 	assert_int_equal(ctl_request_format(&r, line, sizeof(line)), CTL_OK);
-	assert_string_equal(line, "reputation cidr=2001:db8::/32 points=0 why=gone\n");
+	assert_string_equal(line, "reputation cidr=2001:db8::/32 remove=1 why=gone\n");
 	assert_int_equal(ctl_request_parse(line, strlen(line), &back, err, sizeof(err)), CTL_OK);
 	assert_memory_equal(&r, &back, sizeof(r));
 
@@ -235,12 +235,16 @@ static void test_reputation_args(void **state)
 	assert_int_equal(req_set(&r, "points", "3"), CTL_OK);
 	assert_int_equal(ctl_request_check(&r, NOW, err, sizeof(err)), CTL_EINVAL);
 	assert_string_equal(err, "reputation needs --why");
-	assert_int_equal(req_set(&r, "remove", "1"), CTL_EINVAL); /* --points 3 --remove */
+	struct ctl_request both = r;
+	assert_int_equal(req_add(&both, "remove", "1"), CTL_OK);
+	assert_int_equal(req_add(&both, "why", "x"), CTL_OK);
+	assert_int_equal(ctl_request_check(&both, NOW, err, sizeof(err)), CTL_EINVAL);
+	assert_string_equal(err, "--points and --remove: give one of them");
 	req_new(&r, "reputation");
 	assert_int_equal(req_set(&r, "cidr", "198.51.100.0/24"), CTL_OK);
 	assert_int_equal(req_set(&r, "why", "x"), CTL_OK);
 	assert_int_equal(ctl_request_check(&r, NOW, err, sizeof(err)), CTL_EINVAL);
-	assert_string_equal(err, "reputation needs --points");
+	assert_string_equal(err, "reputation needs --points or --remove");
 	/* Other commands do not take points. */
 	req_new(&r, "exclude");
 	assert_int_equal(req_set(&r, "points", "3"), CTL_EINVAL);
@@ -267,7 +271,7 @@ static void test_line_bad(void **state)
 		{"check ip=1.2.3.4 ip=5.6.7.8\n", "check: an IP address given twice"},
 		{"evidence-add ip=1.2.3.4 kind=trap kind=report\n", "--kind given twice"},
 		{"evidence-add ip=1.2.3.4 ip=1.2.3.4 kind=trap\n", "--ip given twice"},
-		{"reputation cidr=10.0.0.0/8 points=3 points=0 why=x\n", "--points and --remove"},
+		{"reputation cidr=10.0.0.0/8 points=3 points=0 why=x\n", "--points given twice"},
 		{"delist ip=1.2.3.4 why=a why=b\n", "--why given twice"},
 	};
 	for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {

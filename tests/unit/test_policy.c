@@ -100,7 +100,7 @@ static const struct row rows[] = {
 	{"score exactly 5", EV(R(0), R(48 * H)), .listed = true, .score = 5,
 	 .reason = POLICY_REASON_REPORTS, .expires_in = 1},
 	{"score 5 - 1/57600", EV(R(1), R(48 * H)), .score = 5 - 1.0 / 57600,
-	 .why_not = "score below threshold"},
+	 .why_not = "score below the threshold"},
 	{"score sinks to 5 after 16 h", EV(R(0), R(47 * H), R(47 * H)), .listed = true,
 	 .score = 6.125, .reason = POLICY_REASON_REPORTS, .expires_in = 16 * H + 1},
 	{"0.1 + 0.7 reaches 0.8", EV(R(0), T(0)), .tune = tune_binary_fractions, .listed = true,
@@ -111,7 +111,7 @@ static const struct row rows[] = {
 	{"reputation 10: 22 over 15", EV(T(0), T(0), R(0), R(0), R(0)), .reputation = 10,
 	 .listed = true, .score = 22, .reason = POLICY_REASON_BOTH, .expires_in = 24 * H},
 	{"reputation 17.5: 22 misses 22.5", EV(T(0), T(0), R(0), R(0), R(0)), .reputation = 17.5,
-	 .score = 22, .why_not = "score below threshold"},
+	 .score = 22, .why_not = "score below the threshold"},
 	{"excluded", EV(T(0), T(0), T(0), T(0), T(0), T(0), T(0)), .excluded = true, .score = 49,
 	 .why_not = "excluded"},
 	/* A delisting holds until evidence received after it. */
@@ -139,7 +139,7 @@ static const struct row rows[] = {
 static size_t row_pieces(const struct row *r, struct policy_evidence *ev)
 {
 	for (size_t i = 0; i < r->n; i++)
-		ev[i] = (struct policy_evidence){NOW - r->ev[i].age, r->ev[i].trap, 0};
+		ev[i] = (struct policy_evidence){.received_at = NOW - r->ev[i].age, .trap = r->ev[i].trap};
 	return r->n;
 }
 
@@ -148,8 +148,9 @@ static void row_setup(const struct row *r, struct policy_config *c, struct polic
 	policy_config_defaults(c);
 	if (r->tune)
 		r->tune(c);
-	*ctx = (struct policy_context){r->excluded, r->delisted_age ? NOW - r->delisted_age : 0,
-				       r->reputation};
+	*ctx = (struct policy_context){.excluded = r->excluded,
+				       .delisted_at = r->delisted_age ? NOW - r->delisted_age : 0,
+				       .reputation = r->reputation};
 }
 
 static void test_table(void **state)
@@ -202,8 +203,8 @@ static void test_steps(void **state)
 	policy_config_defaults(&c);
 	struct policy_context ctx = {0};
 	for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++) {
-		struct policy_evidence ev[3] = {{NOW, true, 0}, {NOW - fresh[i].age, false, 0},
-						{NOW - 8 * D, false, 0}};
+		struct policy_evidence ev[3] = {{.received_at = NOW, .trap = true}, {.received_at = NOW - fresh[i].age, .trap = false},
+						{.received_at = NOW - 8 * D, .trap = false}};
 		struct policy_step steps[3];
 		struct policy_result res;
 		assert_int_equal(policy_evaluate(&c, ev, 3, &ctx, NOW, &res, steps), 0);
@@ -234,7 +235,7 @@ static void test_expiry_brute_force(void **state)
 			int64_t age = (int64_t)(rand() % (8 * D + H)) - H;
 			if (rand() % 4 == 0)
 				age = (int64_t)(rand() % 3) * 24 * H + (rand() % 3) - 1;
-			ev[i] = (struct policy_evidence){NOW - age, rand() % 5 == 0, 0};
+			ev[i] = (struct policy_evidence){.received_at = NOW - age, .trap = rand() % 5 == 0};
 		}
 		struct policy_context ctx = {0};
 		struct policy_result res;
@@ -304,13 +305,13 @@ static void test_explain(void **state)
 {
 	/* SpamCop's first example, a piece outside the window, one before a delisting. */
 	struct policy_evidence ev[] = {
-		{NOW - H, true, 0},       {NOW - H, true, 0},       {NOW - 48 * H, false, 0},
-		{NOW - 50 * H, false, 0}, {NOW - 100 * H, false, 0}, {NOW - 8 * D, false, 0},
+		{.received_at = NOW - H, .trap = true},       {.received_at = NOW - H, .trap = true},       {.received_at = NOW - 48 * H, .trap = false},
+		{.received_at = NOW - 50 * H, .trap = false}, {.received_at = NOW - 100 * H, .trap = false}, {.received_at = NOW - 8 * D, .trap = false},
 	};
 	struct policy_context ctx = {.delisted_at = NOW - 6 * D};
 	struct policy_evidence all[7];
 	memcpy(all, ev, sizeof(ev));
-	all[6] = (struct policy_evidence){NOW - 6 * D - H, true, 0};
+	all[6] = (struct policy_evidence){.received_at = NOW - 6 * D - H, .trap = true};
 	char *out = explain_to_string(all, 7, &ctx);
 	assert_contains(out, "Evaluated at: 2026-11-21T10:00:00Z");
 	assert_contains(out, "2026-11-21T09:00:00Z  spamtrap hit");
@@ -331,18 +332,18 @@ static void test_explain(void **state)
 	/* Squares, reputation, and a refusal that says by how much. */
 	struct policy_evidence seven[7];
 	for (int i = 0; i < 7; i++)
-		seven[i] = (struct policy_evidence){NOW, true, 0};
+		seven[i] = (struct policy_evidence){.received_at = NOW, .trap = true};
 	struct policy_context rep = {.reputation = 50};
 	out = explain_to_string(seven, 7, &rep);
 	assert_contains(out, "Trap score: 49.000 from 7 spamtrap hits (6 hits or more: hits "
 			     "squared, 7 x 7)");
 	assert_contains(out, "Threshold: 55.000 (5, plus 50 reputation points for this address)");
-	assert_contains(out, "Decision: NOT LISTED: score below threshold (49.000 < 55.000, short "
+	assert_contains(out, "Decision: NOT LISTED: score below the threshold (49.000 < 55.000, short "
 			     "by 6)");
 	free(out);
 
 	/* Two reports: the 12-hour rule is named. */
-	struct policy_evidence two[] = {{NOW - H, false, 0}, {NOW, false, 0}};
+	struct policy_evidence two[] = {{.received_at = NOW - H, .trap = false}, {.received_at = NOW, .trap = false}};
 	out = explain_to_string(two, 2, NULL);
 	assert_contains(out, "weight 3.938");
 	assert_contains(out, "Reason: user reports only");
@@ -351,7 +352,7 @@ static void test_explain(void **state)
 	free(out);
 
 	/* Expired and one-piece refusals. */
-	struct policy_evidence old[] = {{NOW - 30 * H, true, 0}, {NOW - 30 * H, true, 0}};
+	struct policy_evidence old[] = {{.received_at = NOW - 30 * H, .trap = true}, {.received_at = NOW - 30 * H, .trap = true}};
 	out = explain_to_string(old, 2, NULL);
 	assert_contains(out, "Decision: NOT LISTED: expired");
 	assert_contains(out, "Expired: 2026-11-21T04:00:00Z (24 hours after the newest evidence)");
@@ -367,12 +368,107 @@ static void test_explain(void **state)
 	free(out);
 }
 
+/* Evidence received in the second of a delisting counts when it was committed after it (its
+ * seq above the delisting's mark), not when it was committed before. */
+static void test_delisting_same_second(void **state)
+{
+	(void)state;
+	struct policy_config c;
+	policy_config_defaults(&c);
+	struct policy_context ctx = {.delisted_at = NOW, .delist_mark = 10};
+	struct policy_evidence before[] = {{.received_at = NOW, .seq = 9, .trap = true},
+					   {.received_at = NOW, .seq = 10, .trap = true}};
+	struct policy_evidence after[] = {{.received_at = NOW, .seq = 11, .trap = true},
+					  {.received_at = NOW, .seq = 12, .trap = true}};
+	struct policy_result r;
+	assert_int_equal(policy_evaluate(&c, before, 2, &ctx, NOW, &r, NULL), POLICY_OK);
+	assert_false(r.listed);
+	assert_string_equal(r.why_not, "delisted by a moderator, no evidence since");
+	assert_int_equal(policy_evaluate(&c, after, 2, &ctx, NOW, &r, NULL), POLICY_OK);
+	assert_true(r.listed);
+	assert_int_equal(r.traps, 2);
+	/* A second earlier never counts, a second later always does, whatever the order. */
+	after[0].received_at = after[1].received_at = NOW - 1;
+	assert_int_equal(policy_evaluate(&c, after, 2, &ctx, NOW, &r, NULL), POLICY_OK);
+	assert_false(r.listed);
+	before[0].received_at = before[1].received_at = NOW + 1;
+	assert_int_equal(policy_evaluate(&c, before, 2, &ctx, NOW + 1, &r, NULL), POLICY_OK);
+	assert_true(r.listed);
+}
+
+/* Evidence whose score never reached the threshold is "below the threshold" however old, not
+ * "expired"; "expired" is for evidence that still scores enough but is too old. */
+static void test_why_not_below_or_expired(void **state)
+{
+	(void)state;
+	struct policy_config c;
+	policy_config_defaults(&c);
+	struct policy_evidence low[] = {{.received_at = NOW - 49 * H}, {.received_at = NOW - 50 * H}};
+	struct policy_evidence old[] = {{.received_at = NOW - 30 * H, .trap = true},
+					{.received_at = NOW - 30 * H, .trap = true}};
+	struct policy_result r;
+	assert_int_equal(policy_evaluate(&c, low, 2, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_string_equal(r.why_not, "score below the threshold");
+	assert_int_equal(r.expires_at, 0);
+	assert_int_equal(policy_evaluate(&c, old, 2, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_string_equal(r.why_not, "expired");
+	assert_int_equal(r.expires_at, NOW - 6 * H);
+}
+
+/* The counted trap hits by class, the class that describes them, and what that means. */
+static void test_meaning(void **state)
+{
+	(void)state;
+	struct policy_config c;
+	policy_config_defaults(&c);
+	struct policy_evidence ev[] = {
+		{.received_at = NOW, .trap = true, .cls = EVIDENCE_BOUNCE},
+		{.received_at = NOW, .trap = true, .cls = EVIDENCE_BOUNCE},
+		{.received_at = NOW, .trap = true, .cls = EVIDENCE_AUTOREPLY},
+		{.received_at = NOW - 8 * D, .trap = true, .cls = EVIDENCE_VIRUS}, /* not counted */
+	};
+	struct policy_result r;
+	assert_int_equal(policy_evaluate(&c, ev, 4, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_true(r.listed);
+	assert_int_equal(r.trap_classes[EVIDENCE_BOUNCE], 2);
+	assert_int_equal(r.trap_classes[EVIDENCE_AUTOREPLY], 1);
+	assert_int_equal(r.trap_classes[EVIDENCE_VIRUS], 0);
+	assert_int_equal(r.detail, EVIDENCE_BOUNCE);
+	const struct policy_meaning *m = policy_meaning(r.reason, r.detail);
+	assert_string_equal(m->what, "spamtrap hits only, mostly bounces");
+	assert_non_null(strstr(m->usually, "backscatter"));
+	assert_string_equal(m->txt, "spamtrap hits, mostly bounces: probably backscatter");
+	/* A tie goes to the class that says most about the sender. */
+	ev[1].cls = EVIDENCE_VIRUS;
+	ev[2].cls = EVIDENCE_VIRUS;
+	ev[0].cls = EVIDENCE_SPAM;
+	assert_int_equal(policy_evaluate(&c, ev, 3, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_int_equal(r.detail, EVIDENCE_VIRUS);
+	ev[2].cls = EVIDENCE_SPAM;
+	assert_int_equal(policy_evaluate(&c, ev, 3, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_int_equal(r.detail, EVIDENCE_SPAM);
+	ev[1].cls = EVIDENCE_BOUNCE;
+	ev[0].cls = EVIDENCE_AUTOREPLY;
+	ev[2].cls = EVIDENCE_VIRUS;
+	assert_int_equal(policy_evaluate(&c, ev, 3, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_int_equal(r.detail, EVIDENCE_VIRUS);
+	assert_non_null(strstr(policy_meaning(POLICY_REASON_REPORTS, EVIDENCE_BOUNCE)->usually,
+			       "spammer"));
+	assert_non_null(strstr(policy_meaning(POLICY_REASON_BOTH, EVIDENCE_SPAM)->usually,
+			       "compromised machine"));
+	for (int cls = 0; cls < EVIDENCE_CLASSES; cls++)
+		assert_non_null(policy_meaning(POLICY_REASON_TRAPS, (enum evidence_class)cls)->txt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_and_names), cmocka_unit_test(test_table),
 		cmocka_unit_test(test_steps),            cmocka_unit_test(test_expiry_brute_force),
 		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_delisting_same_second),
+		cmocka_unit_test(test_why_not_below_or_expired),
+		cmocka_unit_test(test_meaning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -528,6 +528,17 @@ static void test_exclusions(void **state)
 	assert_string_equal(l.ex[0].why, "RFC 1918");
 }
 
+static int collect_delisting(const struct store_action *a, void *arg)
+{
+	char *out = arg;
+	char ip[IP_STRLEN];
+	ip_format(a->ip, ip);
+	snprintf(out + strlen(out), 256 - strlen(out), "%s:%s;", ip, a->why);
+	return 0;
+}
+
+/* The delisting in force is the latest, in commit order, unless an undelisting took it back;
+ * each action marks the newest evidence committed before it. */
 static void test_actions(void **state)
 {
 	struct fixture *f = *state;
@@ -536,30 +547,59 @@ static void test_actions(void **state)
 	ip4m("192.0.2.9", ip);
 	ip4m("192.0.2.10", other);
 	struct store_action got;
-	assert_int_equal(store_action_last(f->s, ip, STORE_ACTION_DELIST, &got), STORE_ENOTFOUND);
+	assert_int_equal(store_delisting_get(f->s, ip, &got), STORE_ENOTFOUND);
 
+	struct store_evidence ev = evidence("192.0.2.9", STORE_KIND_TRAP, 400, "");
 	struct store_action a = { 0 };
 	memcpy(a.ip, ip, 16);
 	a.kind = STORE_ACTION_DELIST;
 	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_evidence_add(f->s, &ev), 0);
 	a.at = 500;
-	strcpy(a.why, "second");
-	assert_int_equal(store_action_add(f->s, &a), 0);
-	a.at = 100;
 	strcpy(a.why, "first");
 	assert_int_equal(store_action_add(f->s, &a), 0);
-	a.at = 900;
+	assert_int_equal(a.evidence_mark, ev.id);
+	assert_int_equal(store_evidence_add(f->s, &ev), 0);
+	/* A later action at an earlier time (a clock set back) is still the later one. */
+	a.at = 100;
+	strcpy(a.why, "second");
+	assert_int_equal(store_action_add(f->s, &a), 0);
+	assert_int_equal(a.evidence_mark, ev.id);
 	memcpy(a.ip, other, 16);
 	strcpy(a.why, "other ip");
 	assert_int_equal(store_action_add(f->s, &a), 0);
 	assert_int_equal(store_commit(f->s), 0);
-
-	/* The latest by time, not by insertion. */
-	assert_int_equal(store_action_last(f->s, ip, STORE_ACTION_DELIST, &got), 0);
-	assert_int_equal(got.at, 500);
+	assert_int_equal(store_delisting_get(f->s, ip, &got), 0);
 	assert_string_equal(got.why, "second");
+	assert_int_equal(got.at, 100);
+	assert_int_equal(got.evidence_mark, ev.id);
 	assert_memory_equal(got.ip, ip, 16);
 	assert_int_equal(got.kind, STORE_ACTION_DELIST);
+	char list[256] = "";
+	assert_int_equal(store_delisting_foreach(f->s, collect_delisting, list), 0);
+	assert_string_equal(list, "192.0.2.9:second;192.0.2.10:other ip;");
+
+	/* Undone: no delisting in force, and the list leaves it out. */
+	memcpy(a.ip, ip, 16);
+	a.kind = STORE_ACTION_UNDELIST;
+	strcpy(a.why, "taken back");
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_action_add(f->s, &a), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_delisting_get(f->s, ip, &got), STORE_ENOTFOUND);
+	list[0] = '\0';
+	assert_int_equal(store_delisting_foreach(f->s, collect_delisting, list), 0);
+	assert_string_equal(list, "192.0.2.10:other ip;");
+	/* Delisted again: in force again. */
+	a.kind = STORE_ACTION_DELIST;
+	strcpy(a.why, "again");
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_action_add(f->s, &a), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_delisting_get(f->s, ip, &got), 0);
+	assert_string_equal(got.why, "again");
+	a.kind = (enum store_action_kind)7;
+	assert_int_equal(store_action_add(f->s, &a), STORE_EINVAL);
 }
 
 struct audit_row {
@@ -597,7 +637,7 @@ static void test_audit_append_only(void **state)
 	assert_int_equal(store_commit(f->s), 0);
 
 	struct audit_list l = { 0 };
-	assert_int_equal(store_audit_foreach(f->s, collect_audit, &l), 0);
+	assert_int_equal(store_audit_foreach(f->s, 0, collect_audit, &l), 0);
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.r[0].at, 10);
 	assert_string_equal(l.r[0].who, "alice");
@@ -611,7 +651,7 @@ static void test_audit_append_only(void **state)
 			     SQLITE_OK);
 	assert_int_not_equal(raw_sql(f->dir, "DELETE FROM audit"), SQLITE_OK);
 	memset(&l, 0, sizeof l);
-	assert_int_equal(store_audit_foreach(f->s, collect_audit, &l), 0);
+	assert_int_equal(store_audit_foreach(f->s, 0, collect_audit, &l), 0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.r[0].why, "fixed");
 	/* Appending from outside still works: the guard is on changes, not on the table. */
@@ -704,10 +744,10 @@ static void test_reputation(void **state)
 
 	/* Every change is in the audit log: three sets and one removal, not the no-op. */
 	int rows = 0;
-	assert_int_equal(store_audit_foreach(f->s, count_rows, &rows), 0);
+	assert_int_equal(store_audit_foreach(f->s, 0, count_rows, &rows), 0);
 	assert_int_equal(rows, 4);
 	struct audit_list a = { 0 };
-	assert_int_equal(store_audit_foreach(f->s, collect_audit, &a), 0);
+	assert_int_equal(store_audit_foreach(f->s, 0, collect_audit, &a), 0);
 	assert_string_equal(a.r[0].what, "reputation 20");
 	assert_string_equal(a.r[0].target, "198.51.0.0/16");
 	assert_string_equal(a.r[0].why, "big provider");

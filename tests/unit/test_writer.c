@@ -324,7 +324,7 @@ static void test_delist_holds_until_new_evidence(void **state)
 	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK);
 	assert_true(wait_zone(f, "192.0.2.44", false));
 	int audits = 0;
-	assert_int_equal(store_audit_foreach(f->store, count_audit, &audits), STORE_OK);
+	assert_int_equal(store_audit_foreach(f->store, 0, count_audit, &audits), STORE_OK);
 	assert_int_equal(audits, 1);
 
 	/* The old evidence no longer counts; one new piece is not enough, two are. */

@@ -965,6 +965,7 @@ static void test_apply_vs_rebuild(void **state)
 			c->cls.a = 0x7f000010 + rnd() % 3;
 			c->cls.ttl = 60;
 			c->cls.txt = txts[rnd() % 3];
+			c->cls.own = c->cls.txt != NULL; /* NULL: the default class */
 		}
 		nch += n;
 		struct zone_snapshot *next = NULL;
@@ -1089,6 +1090,7 @@ static void test_apply6_vs_rebuild(void **state)
 			c->cls.a = 0x7f000020;
 			c->cls.ttl = 60;
 			c->cls.txt = "v6";
+			c->cls.own = true;
 			assert_true(n < cap);
 			/* replace in the model */
 			size_t j = 0;

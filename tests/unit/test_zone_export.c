@@ -346,30 +346,11 @@ static void test_bind_small(void **state)
 
 /* In-zone name servers: their addresses follow the NS records (and survive an applied change
  * set); names outside the zone are not ours to write. */
-static void test_bind_glue(void **state)
+/* One snapshot with the defaults d and one listing, 192.0.2.1. */
+static struct zone_snapshot *glue_snapshot(struct zone_defaults *d)
 {
-	(void)state;
-	struct zone_defaults d = { 0 };
-	d.a = A2;
-	d.ttl = 2100;
-	d.soa = (struct zone_soa){ .serial = 42, .refresh = 600, .retry = 300, .expire = 86400,
-				   .minimum = 300, .ttl = 3600 };
-	strcpy(d.soa.mname, "ns1.bl.example.org");
-	strcpy(d.soa.rname, "hostmaster.example.net");
-	d.ns.ttl = 3600;
-	zone_ns_add(&d.ns, "ns1.bl.example.org");
-	zone_ns_add(&d.ns, "ns2.bl.example.org"); /* no address: written, with a warning */
-	zone_ns_add(&d.ns, "ns.example.net");
-	d.glue.ttl = 7200;
-	uint8_t a6[16];
-	ip6("2001:db8::53", a6);
-	assert_int_equal(zone_glue_add(&d.glue, "ns1.bl.example.org", false, ip4("192.0.2.53"),
-				       NULL), 0);
-	assert_int_equal(zone_glue_add(&d.glue, "ns1.bl.example.org", true, 0, a6), 0);
-	assert_int_equal(zone_glue_add(&d.glue, "ns.example.net", false, ip4("192.0.2.9"), NULL),
-			 0);
-	struct zone_builder *b = zone_builder_new(&d);
-	zone_defaults_free(&d);
+	struct zone_builder *b = zone_builder_new(d);
+	zone_defaults_free(d);
 	assert_non_null(b);
 	struct zone_snapshot *base = build(b);
 	struct zone_change ch = { .op = ZONE_CHANGE_SET, .ip4 = ip4("192.0.2.1") };
@@ -377,18 +358,70 @@ static void test_bind_glue(void **state)
 	ch.cls.ttl = 2100;
 	struct zone_snapshot *s = NULL;
 	assert_int_equal(zone_snapshot_apply(base, &ch, 1, 43, &s), 0);
+	zone_snapshot_free(base);
+	return s;
+}
+
+static void glue_defaults(struct zone_defaults *d, bool ns2_address)
+{
+	memset(d, 0, sizeof(*d));
+	d->a = A2;
+	d->ttl = 2100;
+	d->soa = (struct zone_soa){ .serial = 42, .refresh = 600, .retry = 300, .expire = 86400,
+				    .minimum = 300, .ttl = 3600 };
+	strcpy(d->soa.mname, "ns1.bl.example.org");
+	strcpy(d->soa.rname, "hostmaster.example.net");
+	d->ns.ttl = 3600;
+	zone_ns_add(&d->ns, "ns1.bl.example.org");
+	zone_ns_add(&d->ns, "ns2.bl.example.org");
+	zone_ns_add(&d->ns, "ns.example.net");
+	d->glue.ttl = 7200;
+	uint8_t a6[16];
+	ip6("2001:db8::53", a6);
+	assert_int_equal(zone_glue_add(&d->glue, "ns1.bl.example.org", false, ip4("192.0.2.53"),
+				       NULL), 0);
+	assert_int_equal(zone_glue_add(&d->glue, "ns1.bl.example.org", true, 0, a6), 0);
+	assert_int_equal(zone_glue_add(&d->glue, "ns.example.net", false, ip4("192.0.2.9"), NULL),
+			 0);
+	if (ns2_address)
+		assert_int_equal(zone_glue_add(&d->glue, "ns2.bl.example.org", false,
+					       ip4("192.0.2.54"), NULL), 0);
+}
+
+/* In-zone name servers get their addresses beside the NS records; one without an address
+ * makes a file BIND would refuse, so none is written and the reason names it. */
+static void test_bind_glue(void **state)
+{
+	(void)state;
+	struct zone_defaults d;
+	glue_defaults(&d, false);
+	struct zone_snapshot *s = glue_snapshot(&d);
+	char why[512], *buf = NULL;
+	size_t len = 0;
+	assert_true(zone_export_bind_problem(s, ZONE, why, sizeof why));
+	assert_non_null(strstr(why, "name server ns2.bl.example.org is inside zone"));
+	assert_non_null(strstr(why, "ns_addr = ns2.bl.example.org=ADDR"));
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(zone_export_bind(s, ZONE, f), ZONE_EUNLOADABLE);
+	fclose(f);
+	assert_int_equal(len, 0);
+	free(buf);
+	zone_snapshot_free(s);
+
+	glue_defaults(&d, true);
+	s = glue_snapshot(&d);
+	assert_false(zone_export_bind_problem(s, ZONE, why, sizeof why));
 	char *got = export_str(s, ZONE_EXPORT_BIND);
 	assert_non_null(strstr(got, "@\t3600\tIN\tNS\tns2.bl.example.org.\n"
 				    "@\t3600\tIN\tNS\tns.example.net.\n"
 				    "ns1.bl.example.org.\t7200\tIN\tA\t192.0.2.53\n"
 				    "ns1.bl.example.org.\t7200\tIN\tAAAA\t2001:db8::53\n"
+				    "ns2.bl.example.org.\t7200\tIN\tA\t192.0.2.54\n"
 				    "2.0.0.127\t"));
 	assert_non_null(strstr(got, "\n1.2.0.192\t2100\tIN\tA\t127.0.0.2\n"));
-	assert_null(strstr(got, "192.0.2.9"));
-	assert_null(strstr(got, "ns2.bl.example.org.\t"));
+	assert_null(strstr(got, "192.0.2.9")); /* another zone's name is not ours to publish */
 	free(got);
 	zone_snapshot_free(s);
-	zone_snapshot_free(base);
 }
 /* Forty name servers: both exports write every one, and the rbldnsd file reads back whole. */
 static void test_many_ns(void **state)
@@ -457,7 +490,7 @@ static void test_rbldnsd_overlay(void **state)
 		{ .op = ZONE_CHANGE_SET, .ip4 = ip4("1.2.3.6") },
 		{ .op = ZONE_CHANGE_DELETE, .ip4 = ip4("1.2.3.4") },
 		{ .op = ZONE_CHANGE_DELETE, .ip4 = ip4("10.0.0.1") },
-		{ .op = ZONE_CHANGE_SET, .ip4 = ip4("1.2.3.7"), .cls = { 0x7f000003, 60, "Reported" } },
+		{ .op = ZONE_CHANGE_SET, .ip4 = ip4("1.2.3.7"), .cls = { true, 0x7f000003, 60, "Reported" } },
 		{ .op = ZONE_CHANGE_SET, .v6 = true, .plen6 = 128 },
 		{ .op = ZONE_CHANGE_DELETE, .v6 = true, .plen6 = 64 },
 	};
@@ -617,6 +650,7 @@ static void rzone_make(struct rzone *z, uint64_t seed)
 		x->cls.a = 0x7f000002u + t;
 		x->cls.ttl = t == 2 ? 300 : 2100;
 		x->cls.txt = txts[t];
+		x->cls.own = txts[t] != NULL; /* NULL: the default class */
 		if (rnd_below(4)) {
 			/* near what exists: an existing probe, or one step off it */
 			x->ip4 = rnd_below(2) ? z->probe4[rnd_below((uint32_t)z->n4)] : rnd_v4();
