@@ -76,12 +76,14 @@ struct dns_server_config {
 	socklen_t listen_len[DNS_LISTEN_MAX];
 	unsigned threads;        /* UDP workers per address (SO_REUSEPORT sockets), >= 1 */
 	unsigned tcp_max_conns;  /* open TCP connections at most; more are closed at once */
+	unsigned tcp_max_per_client; /* open TCP connections of one client (IPv4 address or IPv6
+				      * /64) at most; more are closed at once. 0: no such limit */
 	unsigned tcp_idle_ms;    /* a TCP connection idle this long is closed */
 	unsigned udp_spin_us;    /* a UDP worker polls an empty queue this long before it sleeps */
 };
 
 /* The server's settings from the configuration: zone, edns_udp_max, dns_listen, threads (0:
- * one per core), tcp_max_conns, tcp_idle_ms, udp_spin_us. DNS_EINVAL with "KEY: problem" in
+ * one per core), tcp_max_conns, tcp_max_per_client, tcp_idle_ms, udp_spin_us. DNS_EINVAL with "KEY: problem" in
  * err when dns_listen names more addresses than DNS_LISTEN_MAX. */
 int dns_server_config_from(const struct config *cfg, struct dns_server_config *sc, char *err,
 			   size_t errcap);
