@@ -224,6 +224,7 @@ struct config {
 	char ns_addr[CONFIG_STR_MAX];    /* NAME=ADDR pairs for in-zone name servers, "" = none */
 	unsigned edns_udp_max;
 	unsigned tcp_max_conns;
+	unsigned tcp_max_per_client;     /* TCP connections of one IPv4 address or IPv6 /64; 0 = any */
 	unsigned tcp_idle_ms;
 	unsigned udp_spin_us;
 	unsigned reload_check_ms;        /* how often the static file's mtime is checked */

@@ -26,6 +26,7 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	sc->threads = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 1);
 	sc->tcp_max_conns = cfg->tcp_max_conns;
+	sc->tcp_max_per_client = cfg->tcp_max_per_client;
 	sc->tcp_idle_ms = cfg->tcp_idle_ms;
 	sc->udp_spin_us = cfg->udp_spin_us;
 	return DNS_OK;
@@ -332,9 +333,12 @@ void dns_server_stop(struct dns_server *srv)
 		return;
 	server_join(srv);
 	dns_server_stats(srv, &st);
-	log_debug("dns", "stopped queries=%llu answers=%llu dropped=%llu tcp_conns=%llu",
-		 (unsigned long long)st.queries, (unsigned long long)st.answers,
-		 (unsigned long long)st.dropped, (unsigned long long)st.tcp_conns);
+	log_debug("dns", "stopped queries=%llu answers=%llu dropped=%llu tcp_conns=%llu "
+		  "tcp_rejected=%llu tcp_rejected_client=%llu tcp_evicted=%llu",
+		  (unsigned long long)st.queries, (unsigned long long)st.answers,
+		  (unsigned long long)st.dropped, (unsigned long long)st.tcp_conns,
+		  (unsigned long long)st.tcp_rejected, (unsigned long long)st.tcp_rejected_client,
+		  (unsigned long long)st.tcp_evicted);
 	server_free(srv);
 }
 
@@ -352,6 +356,8 @@ static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
 	DNS_STAT_LOAD(truncated);
 	DNS_STAT_LOAD(tcp_conns);
 	DNS_STAT_LOAD(tcp_rejected);
+	DNS_STAT_LOAD(tcp_rejected_client);
+	DNS_STAT_LOAD(tcp_evicted);
 #undef DNS_STAT_LOAD
 }
 

@@ -1,5 +1,7 @@
 /* dns_tcp.c - DNS over TCP (RFC 7766): one epoll thread, length-framed, pipelined queries. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -21,6 +23,10 @@
 #define TCP_EVENTS 64
 /* epoll data of a listener: this bit plus the address index; a connection: its slot. */
 #define TCP_LISTENER (1ull << 32)
+/* epoll data of an event left in the batch for a connection closed to make room. */
+#define TCP_STALE UINT64_MAX
+/* A limit hit is logged at once, then at most once per this long per kind of limit. */
+#define TCP_LOG_EVERY_NS (5ull * 1000000000u)
 
 struct tcp_conn {
 	int fd;             /* -1: free slot */
@@ -28,20 +34,42 @@ struct tcp_conn {
 	bool eof;           /* the client finished sending: close once answered */
 	bool bad;           /* a 0-length message: answer nothing more, close once flushed */
 	uint64_t last_ns;   /* last byte read or written */
+	uint8_t client[16]; /* whom it counts against: tcp_client_key */
 	size_t in_len;      /* bytes in in[] */
 	size_t out_off, out_len; /* pending answers are out[out_off .. out_off + out_len) */
 	uint8_t *in, *out;  /* one allocation made at accept */
 };
 
+/* The limits a newcomer can meet; each kind is logged on its own schedule. */
+enum tcp_limit {
+	TCP_LIMIT_CLIENT, /* its client holds tcp_max_per_client already: refused */
+	TCP_LIMIT_EVICT,  /* the table full: the connection idle the longest closed for it */
+	TCP_LIMIT_FULL,   /* the table full and none idle: refused */
+	TCP_LIMIT_KINDS
+};
+
+/* One kind's log: a line for the first event, then at most one per TCP_LOG_EVERY_NS, which
+ * describes the latest event and counts those that no line described. */
+struct tcp_limit_log {
+	uint64_t last_ns;   /* when a line of this kind was last written; 0: never */
+	uint64_t pending;   /* events since that line */
+	uint8_t client[16]; /* the latest event: refused client, or the one closed for room */
+	unsigned conns;     /* ... that client's connections (CLIENT) or the table's */
+	uint64_t idle_ms;   /* ... EVICT: how long the closed one had been idle */
+};
+
 struct tcp_state {
 	int ep;
 	unsigned max, n_open;
+	unsigned per_client;      /* tcp_max_per_client; max when there is no such limit */
 	bool paused;              /* listeners off for a tick after EMFILE and the like */
 	uint64_t resume_ns;       /* ... until then */
 	uint64_t warned_ns;       /* last time that was logged */
 	uint64_t idle_ns, next_scan_ns;
 	struct tcp_conn *conns;   /* max slots */
 	unsigned *free_slots, n_free;
+	struct tcp_limit_log limits[TCP_LIMIT_KINDS];
+	unsigned ev_next, n_ev;   /* the batch in ev[] is being handled from ev_next on */
 	struct epoll_event ev[TCP_EVENTS];
 };
 
@@ -58,6 +86,9 @@ int dns_tcp_prepare(struct dns_worker *w)
 		return DNS_ENOMEM;
 	t->ep = -1;
 	t->max = srv->cfg.tcp_max_conns;
+	t->per_client = srv->cfg.tcp_max_per_client;
+	if (t->per_client == 0 || t->per_client > t->max)
+		t->per_client = t->max;
 	t->idle_ns = (uint64_t)srv->cfg.tcp_idle_ms * 1000000u;
 	t->conns = calloc(t->max ? t->max : 1, sizeof(*t->conns));
 	t->free_slots = calloc(t->max ? t->max : 1, sizeof(*t->free_slots));
@@ -131,10 +162,151 @@ static void tcp_listen_pause(struct dns_worker *w, struct tcp_state *t, bool pau
 	t->resume_ns = now + (uint64_t)TCP_TICK_MS * 1000000u;
 }
 
+/* Whom a connection counts against: an IPv4 address whole (mapped, base.h's 16-byte form),
+ * an IPv6 address by its /64. A /64 is the smallest IPv6 subnet (64-bit interface IDs, RFC
+ * 4291), one host usually holds a whole one (SLAAC, privacy addresses) and can send from any
+ * address in it, so counting per address would not limit that host at all; a shorter prefix
+ * would lump whole sites together. */
+static void tcp_client_key(const struct sockaddr_storage *ss, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		ip_from_v4(ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr), key);
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		if (!ip_is_v4(key))
+			memset(key + 8, 0, 8);
+	}
+}
+
+/* "192.0.2.1" or "2001:db8:1:2::/64" into buf of IP_PREFIX_STRLEN bytes. */
+static void tcp_client_format(const uint8_t key[16], char *buf)
+{
+	struct ip_prefix p = {.plen = 64};
+	if (ip_is_v4(key)) {
+		ip_format(key, buf);
+		return;
+	}
+	memcpy(p.addr, key, 16);
+	ip_prefix_format(&p, buf, IP_PREFIX_STRLEN);
+}
+
+static void tcp_limit_write(struct tcp_state *t, enum tcp_limit kind, uint64_t now)
+{
+	struct tcp_limit_log *l = &t->limits[kind];
+	char who[IP_PREFIX_STRLEN];
+	unsigned long long suppressed = l->pending - 1;
+	tcp_client_format(l->client, who);
+	if (kind == TCP_LIMIT_CLIENT)
+		log_warn("dns", "tcp refused reason=client_limit client=%s conns=%u limit=%u "
+			 "suppressed=%llu", who, l->conns, t->per_client, suppressed);
+	else if (kind == TCP_LIMIT_EVICT)
+		log_warn("dns", "tcp closed idle reason=table_full client=%s idle_ms=%llu conns=%u "
+			 "limit=%u suppressed=%llu", who, (unsigned long long)l->idle_ms, l->conns,
+			 t->max, suppressed);
+	else
+		log_warn("dns", "tcp refused reason=table_full_busy client=%s conns=%u limit=%u "
+			 "suppressed=%llu", who, l->conns, t->max, suppressed);
+	l->last_ns = now;
+	l->pending = 0;
+}
+
+/* Records one limit hit; written at once unless a line of its kind went out less than
+ * TCP_LOG_EVERY_NS ago (then tcp_limit_flush writes it later, with the count). */
+static void tcp_limit_hit(struct tcp_state *t, enum tcp_limit kind, const uint8_t client[16],
+			  unsigned conns, uint64_t idle_ns, uint64_t now)
+{
+	struct tcp_limit_log *l = &t->limits[kind];
+	memcpy(l->client, client, 16);
+	l->conns = conns;
+	l->idle_ms = idle_ns / 1000000u;
+	l->pending++;
+	if (l->last_ns == 0 || now - l->last_ns >= TCP_LOG_EVERY_NS)
+		tcp_limit_write(t, kind, now);
+}
+
+/* Writes what was held back, once its kind's interval has passed: so a burst ends with a
+ * line that counts it even when nothing follows. */
+static void tcp_limit_flush(struct tcp_state *t, uint64_t now)
+{
+	for (unsigned k = 0; k < TCP_LIMIT_KINDS; k++)
+		if (t->limits[k].pending > 0 && now - t->limits[k].last_ns >= TCP_LOG_EVERY_NS)
+			tcp_limit_write(t, (enum tcp_limit)k, now);
+}
+
+/* One pass over the table: how many connections client holds, and the one idle the longest
+ * (nothing half-received, no answer pending; NULL when none is). Measured on the 2-vCPU test
+ * machine: 2.3 ns a slot, 0.6 us for the default 256 (10 us for 4,096), where the accept4
+ * before it took 25 to 50 us. It runs only once n_open reaches the per-client limit, and the
+ * idle reaper already walks every slot each tick: the table's size bounds both alike. */
+static unsigned tcp_scan(struct tcp_state *t, const uint8_t client[16], struct tcp_conn **idlest)
+{
+	unsigned same = 0;
+	*idlest = NULL;
+	for (unsigned i = 0; i < t->max; i++) {
+		struct tcp_conn *c = &t->conns[i];
+		if (c->fd < 0)
+			continue;
+		same += memcmp(c->client, client, 16) == 0;
+		if (c->in_len == 0 && c->out_len == 0 && (!*idlest || c->last_ns < (*idlest)->last_ns))
+			*idlest = c;
+	}
+	return same;
+}
+
+/* Closes c to make room while the batch in t->ev is being handled; events of c later in the
+ * batch are dropped, or they would reach the newcomer that takes its slot. */
+static void tcp_evict(struct tcp_state *t, struct tcp_conn *c)
+{
+	uint64_t slot = (uint64_t)(c - t->conns);
+	for (unsigned i = t->ev_next; i < t->n_ev; i++)
+		if (t->ev[i].data.u64 == slot)
+			t->ev[i].data.u64 = TCP_STALE;
+	conn_close(t, c);
+}
+
+/* Whether a newcomer from client gets a slot (RFC 7766 6.2 lets a server limit connections
+ * per client address or subnet, and close idle ones, sooner under load). Past the client's
+ * limit it does not. In a full table the connection idle the longest is closed for it, so
+ * that idle connections, however many, never lock others out; only when every connection is
+ * mid-query or has answers pending is the newcomer turned away. Each case counted and logged. */
+static bool tcp_admit(struct dns_worker *w, struct tcp_state *t, const uint8_t client[16],
+		      uint64_t now)
+{
+	bool full = t->n_free == 0;
+	/* Fewer open than the per-client limit: no client can be at it, nothing to count. */
+	bool count = t->per_client < t->max && t->n_open >= t->per_client;
+	struct tcp_conn *idlest;
+	unsigned mine;
+
+	if (!full && !count)
+		return true;
+	mine = tcp_scan(t, client, &idlest);
+	if (count && mine >= t->per_client) {
+		dns_stat_add(&w->stats.tcp_rejected_client, 1);
+		tcp_limit_hit(t, TCP_LIMIT_CLIENT, client, mine, 0, now);
+		return false;
+	}
+	if (!full)
+		return true;
+	if (!idlest) {
+		dns_stat_add(&w->stats.tcp_rejected, 1);
+		tcp_limit_hit(t, TCP_LIMIT_FULL, client, t->n_open, 0, now);
+		return false;
+	}
+	dns_stat_add(&w->stats.tcp_evicted, 1);
+	tcp_limit_hit(t, TCP_LIMIT_EVICT, idlest->client, t->n_open, now - idlest->last_ns, now);
+	tcp_evict(t, idlest);
+	return true;
+}
+
 static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint64_t now)
 {
 	for (unsigned k = 0; k < TCP_EVENTS; k++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		uint8_t client[16];
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			/* Out of descriptors or memory: the pending connection stays queued and
 			 * the listener stays readable, so pause accepting for a tick instead of
@@ -144,13 +316,18 @@ static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint6
 			return;
 		}
 		dns_stat_add(&w->stats.tcp_conns, 1);
+		tcp_client_key(&peer, client);
+		if (!tcp_admit(w, t, client, now)) {
+			close(fd); /* at once, so the client knows to go elsewhere or retry later */
+			continue;
+		}
 		struct tcp_conn *c = t->n_free ? &t->conns[t->free_slots[t->n_free - 1]] : NULL;
 		uint8_t *mem = c ? malloc(TCP_IN_CAP + TCP_OUT_CAP) : NULL;
 		struct epoll_event ev = {.events = EPOLLIN};
 		if (mem)
 			ev.data.u64 = (uint64_t)(c - t->conns);
 		if (!mem || epoll_ctl(t->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			/* Over the limit: closed at once, so the client knows to go elsewhere. */
+			/* Out of memory: closed at once, as above. */
 			free(mem);
 			close(fd);
 			dns_stat_add(&w->stats.tcp_rejected, 1);
@@ -161,6 +338,7 @@ static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint6
 		c->fd = fd;
 		c->events = EPOLLIN;
 		c->last_ns = now;
+		memcpy(c->client, client, 16);
 		c->in = mem;
 		c->out = mem + TCP_IN_CAP;
 	}
@@ -298,14 +476,19 @@ void *dns_tcp_main(void *arg)
 	while (!atomic_load_explicit(&srv->stop, memory_order_relaxed)) {
 		int n = epoll_wait(t->ep, t->ev, TCP_EVENTS, TCP_TICK_MS);
 		uint64_t now = time_mono_ns();
-		for (int i = 0; i < n; i++) {
-			uint64_t d = t->ev[i].data.u64;
+		t->n_ev = n > 0 ? (unsigned)n : 0;
+		for (t->ev_next = 0; t->ev_next < t->n_ev;) {
+			uint64_t d = t->ev[t->ev_next].data.u64;
+			uint32_t events = t->ev[t->ev_next++].events;
+			if (d == TCP_STALE)
+				continue;
 			if (d & TCP_LISTENER)
 				tcp_accept(w, t, srv->tcp_fd[d & 0xffffffffu], now);
 			else if (t->conns[d].fd >= 0)
-				conn_event(w, t, &t->conns[d], t->ev[i].events, now);
+				conn_event(w, t, &t->conns[d], events, now);
 		}
 		tcp_reap_idle(t, now);
+		tcp_limit_flush(t, now);
 		if (t->paused && now >= t->resume_ns)
 			tcp_listen_pause(w, t, false, now);
 	}

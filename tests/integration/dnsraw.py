@@ -8,6 +8,9 @@ Subcommands (PORT is on 127.0.0.1; every read is bounded by --timeout):
   garbage PORT --count N --seed S                    random packets; checks every answer
   tcpmulti PORT NAME...                              several A queries on one TCP connection
   tcpidle PORT SECONDS                               how long an idle TCP connection is kept
+  tcphold PORT --count N --sources A[,B...] --hold S  holds N TCP connections (one source
+          [--partial] [--settle S]                   after another), prints how many the
+                                                     server closed, keeps the rest S seconds
   compare PORT_A PORT_B QUERYFILE [--tolerate-short]  the same UDP queries to two servers,
                                                      rcode and answer records compared
 A header prints as "rcode=NAME qr=1 aa=1 tc=0 opcode=0 qd=1 an=1 ns=0 ar=0 id_ok=1", and
@@ -251,6 +254,51 @@ def cmd_tcpidle(port, limit):
         s.close()
 
 
+def peer_closed(s):
+    """True when the server has closed s (end of file or reset); never blocks. (With a
+    timeout set, Python would wait it out on a socket with nothing to read.)"""
+    s.setblocking(False)
+    try:
+        return s.recv(1, socket.MSG_PEEK) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+
+
+def cmd_tcphold(port, count, sources, hold, partial, settle, timeout):
+    """Opens COUNT connections to the server, the i-th from SOURCES[i % len], each idle or,
+    with --partial, with 1 byte of a 32-byte query sent (a query in progress). After SETTLE
+    seconds prints "open=N closed=M failed=K" (closed: by the server), then keeps the
+    connections HOLD seconds and closes them. Opening stops after TIMEOUT seconds."""
+    srcs = sources.split(",")
+    conns, failed = [], 0
+    deadline = time.time() + timeout
+    for i in range(min(count, 4096)):
+        if time.time() > deadline:
+            failed += count - i
+            break
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(2)
+        try:
+            s.bind((srcs[i % len(srcs)], 0))
+            s.connect(("127.0.0.1", port))
+            if partial:
+                s.sendall(b"\x00\x20\x12")
+        except OSError:
+            failed += 1
+            s.close()
+            continue
+        conns.append(s)
+    time.sleep(settle)
+    closed = sum(1 for s in conns if peer_closed(s))
+    print("open=%d closed=%d failed=%d" % (len(conns) - closed, closed, failed), flush=True)
+    time.sleep(min(hold, 600))
+    for s in conns:
+        s.close()
+    return 0
+
+
 # ---- a small response parser (for compare) --------------------------------------------
 
 RTYPES = {v: k for k, v in TYPES.items()}
@@ -409,6 +457,13 @@ def main():
     p = sub.add_parser("tcpidle")
     p.add_argument("port", type=int)
     p.add_argument("seconds", type=float)
+    p = sub.add_parser("tcphold")
+    p.add_argument("port", type=int)
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--sources", default="127.0.0.1")
+    p.add_argument("--hold", type=float, default=30)
+    p.add_argument("--settle", type=float, default=0.5)
+    p.add_argument("--partial", action="store_true")
     p = sub.add_parser("compare")
     p.add_argument("port_a", type=int)
     p.add_argument("port_b", type=int)
@@ -433,6 +488,8 @@ def main():
         return cmd_tcpmulti(a.port, a.names, a.timeout)
     elif a.cmd == "tcpidle":
         return cmd_tcpidle(a.port, a.seconds)
+    elif a.cmd == "tcphold":
+        return cmd_tcphold(a.port, a.count, a.sources, a.hold, a.partial, a.settle, a.timeout)
     elif a.cmd == "compare":
         return cmd_compare(a.port_a, a.port_b, a.qfile, a.tolerate_short, a.zone, a.timeout)
     return 0

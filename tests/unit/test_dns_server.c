@@ -205,6 +205,48 @@ static long tcp_wait_closed(int fd, long limit_ms)
 	return -1;
 }
 
+/* A TCP connection from the loopback address src ("127.0.0.2", "::1"): the server counts
+ * connections per client address, and every address of 127.0.0.0/8 is this host's. */
+static int tcp_connect_from(const struct dns_server_config *cfg, const char *src)
+{
+	int family = cfg->listen[0].ss_family;
+	int fd = client_socket(family, SOCK_STREAM);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	addr_make(family, 0, &ss, &len);
+	void *a = family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+				     : (void *)&((struct sockaddr_in *)&ss)->sin_addr;
+	assert_int_equal(inet_pton(family, src, a), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, len), 0);
+	assert_int_equal(connect(fd, (const struct sockaddr *)&cfg->listen[0], cfg->listen_len[0]), 0);
+	return fd;
+}
+
+/* Sends one A query for the test point on fd; true when its answer came back (NOERROR, the
+ * same ID) within the socket's 2 s timeout. Never raises SIGPIPE on a closed connection. */
+static bool tcp_try_ask(int fd, uint16_t id)
+{
+	uint8_t q[512], a[1024];
+	size_t n = 0, got = 0;
+	tcp_frame(q, &n, id, "2.0.0.127." ZONE);
+	if (send(fd, q, n, MSG_NOSIGNAL) != (ssize_t)n)
+		return false;
+	while (got < 2 || got < 2 + (size_t)(a[0] << 8 | a[1])) {
+		if (got >= 2 && 2 + (size_t)(a[0] << 8 | a[1]) > sizeof(a))
+			return false;
+		ssize_t r = read(fd, a + got, sizeof(a) - got);
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return got >= 14 && (a[2] << 8 | a[3]) == id && (a[4] & 0x80) && (a[5] & 0x0f) == 0;
+}
+
+static void tcp_ask(int fd, uint16_t id)
+{
+	assert_true(tcp_try_ask(fd, id));
+}
+
 /* The counters as they settle: a worker counts a batch just after sending its answers. */
 static void stats_settled(struct dns_server *srv, struct dns_stats *st, uint64_t answers)
 {
@@ -354,34 +396,188 @@ static void test_tcp_pipeline_backpressure(void **state)
 	dns_server_stop(srv);
 }
 
-static void test_tcp_conn_limit(void **state)
+/* One client past tcp_max_per_client: the extra connections are closed at once (well before
+ * the 2 s idle timeout), its others still answer, and another address is served. */
+static void test_tcp_per_client_limit(void **state)
 {
 	struct dns_server_config cfg;
-	uint8_t buf[512];
-	int fds[5];
+	int mine[5], other[3];
+	struct dns_stats st;
 	config_make(&cfg, AF_INET, free_port(AF_INET), 1);
-	cfg.tcp_max_conns = 4;
+	cfg.tcp_max_conns = 16;
+	cfg.tcp_max_per_client = 3;
 	struct dns_server *srv = server_up(&cfg);
 
-	for (int i = 0; i < 4; i++) { /* each answered, so the server holds all four */
-		size_t n = 0;
-		fds[i] = tcp_connect(&cfg);
-		tcp_frame(buf, &n, (uint16_t)(0x400 + i), "2.0.0.127." ZONE);
-		assert_int_equal(write(fds[i], buf, n), (ssize_t)n);
-		tcp_expect(fds[i], (uint16_t)(0x400 + i), DNS_RCODE_NOERROR);
+	for (int i = 0; i < 3; i++) {
+		mine[i] = tcp_connect_from(&cfg, "127.0.0.1");
+		tcp_ask(mine[i], (uint16_t)(0x500 + i));
 	}
-	fds[4] = tcp_connect(&cfg);
-	assert_true(tcp_wait_closed(fds[4], 2000) >= 0);
+	for (int i = 3; i < 5; i++) {
+		mine[i] = tcp_connect_from(&cfg, "127.0.0.1");
+		long ms = tcp_wait_closed(mine[i], 1500);
+		assert_true(ms >= 0 && ms < 1000);
+	}
+	for (int i = 0; i < 3; i++) {
+		other[i] = tcp_connect_from(&cfg, "127.0.0.2");
+		tcp_ask(other[i], (uint16_t)(0x510 + i));
+	}
+	for (int i = 0; i < 3; i++)
+		tcp_ask(mine[i], (uint16_t)(0x520 + i));
+	dns_server_stats(srv, &st);
+	assert_int_equal(st.tcp_conns, 8);
+	assert_int_equal(st.tcp_rejected_client, 2);
+	assert_int_equal(st.tcp_rejected, 0);
+	assert_int_equal(st.tcp_evicted, 0);
 
-	/* The four are still served. */
-	size_t n = 0;
-	tcp_frame(buf, &n, 0x4ff, "2.0.0.127." ZONE);
-	assert_int_equal(write(fds[0], buf, n), (ssize_t)n);
-	tcp_expect(fds[0], 0x4ff, DNS_RCODE_NOERROR);
+	/* A connection closed by the client gives its place back (once the server has seen the
+	 * close: a few tries, bounded). */
+	close(mine[0]);
+	bool served = false;
+	for (int tries = 0; tries < 20 && !served; tries++) {
+		mine[0] = tcp_connect_from(&cfg, "127.0.0.1");
+		served = tcp_try_ask(mine[0], (uint16_t)(0x530 + tries));
+		if (!served) {
+			close(mine[0]);
+			usleep(50000);
+		}
+	}
+	assert_true(served);
+	for (int i = 0; i < 5; i++)
+		close(mine[i]);
+	for (int i = 0; i < 3; i++)
+		close(other[i]);
+	dns_server_stop(srv);
+}
 
+/* IPv6 clients are counted too (by /64; ::1 is the one address here). */
+static void test_tcp_per_client_ipv6(void **state)
+{
+	struct dns_server_config cfg;
+	uint16_t port = free_port(AF_INET6);
+	if (port == 0)
+		skip(); /* no IPv6 loopback here */
+	config_make(&cfg, AF_INET6, port, 1);
+	cfg.tcp_max_per_client = 2;
+	struct dns_server *srv = server_up(&cfg);
+	int a = tcp_connect_from(&cfg, "::1"), b = tcp_connect_from(&cfg, "::1");
+	tcp_ask(a, 0x601);
+	tcp_ask(b, 0x602);
+	int c = tcp_connect_from(&cfg, "::1");
+	long ms = tcp_wait_closed(c, 1500);
+	assert_true(ms >= 0 && ms < 1000);
+	tcp_ask(a, 0x603);
 	struct dns_stats st;
-	stats_settled(srv, &st, 5);
+	dns_server_stats(srv, &st);
+	assert_int_equal(st.tcp_rejected_client, 1);
+	close(a);
+	close(b);
+	close(c);
+	dns_server_stop(srv);
+}
+
+/* A full table of idle connections from several addresses: a newcomer is served, and the one
+ * closed for it is the one idle the longest (since its last byte), not the oldest opened. */
+static void test_tcp_full_closes_longest_idle(void **state)
+{
+	static const char *const src[4] = {"127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"};
+	struct dns_server_config cfg;
+	int fds[4];
+	struct dns_stats st;
+	config_make(&cfg, AF_INET, free_port(AF_INET), 1);
+	cfg.tcp_max_conns = 4;
+	cfg.tcp_max_per_client = 2;
+	struct dns_server *srv = server_up(&cfg);
+
+	for (int i = 0; i < 4; i++) {
+		fds[i] = tcp_connect_from(&cfg, src[i]);
+		tcp_ask(fds[i], (uint16_t)(0x700 + i));
+		usleep(20000);
+	}
+	tcp_ask(fds[0], 0x710); /* the first opened is now the most recently used */
+	usleep(20000);
+
+	int fresh = tcp_connect_from(&cfg, "127.0.0.20");
+	tcp_ask(fresh, 0x720);
+	long ms = tcp_wait_closed(fds[1], 1500);
+	assert_true(ms >= 0 && ms < 1000);
+	tcp_ask(fds[0], 0x730);
+	tcp_ask(fds[2], 0x732);
+	tcp_ask(fds[3], 0x733);
+	dns_server_stats(srv, &st);
+	assert_int_equal(st.tcp_evicted, 1);
+	assert_int_equal(st.tcp_rejected, 0);
+	assert_int_equal(st.tcp_rejected_client, 0);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+	close(fresh);
+	dns_server_stop(srv);
+}
+
+/* Makes fd busy for sure: one write carries a whole query (id) and the first k bytes of
+ * another (part_id); once the answer to the first is back, the server has read both, so the
+ * second is a query in progress in its buffer. */
+static void tcp_ask_then_part(int fd, uint16_t id, uint16_t part_id, size_t k)
+{
+	uint8_t buf[1024];
+	size_t n = 0, first;
+	tcp_frame(buf, &n, id, "2.0.0.127." ZONE);
+	first = n;
+	tcp_frame(buf, &n, part_id, "2.0.0.127." ZONE);
+	assert_true(k < n - first);
+	assert_int_equal(write(fd, buf, first + k), (ssize_t)(first + k));
+	tcp_expect(fd, id, DNS_RCODE_NOERROR);
+}
+
+/* The rest of the query begun by tcp_ask_then_part, and its answer. */
+static void tcp_send_rest(int fd, uint16_t part_id, size_t k)
+{
+	uint8_t buf[512];
+	size_t n = 0;
+	tcp_frame(buf, &n, part_id, "2.0.0.127." ZONE);
+	assert_int_equal(write(fd, buf + k, n - k), (ssize_t)(n - k));
+	tcp_expect(fd, part_id, DNS_RCODE_NOERROR);
+}
+
+/* A connection with a query in progress is never the one closed for a newcomer, even when it
+ * is the oldest; when every connection has one, the newcomer is closed instead. */
+static void test_tcp_full_keeps_busy(void **state)
+{
+	struct dns_server_config cfg;
+	int fds[5];
+	struct dns_stats st;
+	config_make(&cfg, AF_INET, free_port(AF_INET), 1);
+	cfg.tcp_max_conns = 3;
+	struct dns_server *srv = server_up(&cfg);
+
+	fds[0] = tcp_connect_from(&cfg, "127.0.0.1");
+	tcp_ask_then_part(fds[0], 0x800, 0x8f0, 5); /* the length and 3 bytes of the header */
+	usleep(20000);
+	fds[1] = tcp_connect_from(&cfg, "127.0.0.2");
+	tcp_ask(fds[1], 0x801);
+	usleep(20000);
+	fds[2] = tcp_connect_from(&cfg, "127.0.0.3");
+	tcp_ask(fds[2], 0x802);
+	usleep(20000);
+
+	fds[3] = tcp_connect_from(&cfg, "127.0.0.4");
+	tcp_ask(fds[3], 0x803);
+	long ms = tcp_wait_closed(fds[1], 1500); /* the longest idle, not the busy fds[0] */
+	assert_true(ms >= 0 && ms < 1000);
+
+	/* Now all three busy: the newcomer is closed at once, the three finish their queries. */
+	tcp_ask_then_part(fds[2], 0x812, 0x8f2, 1);
+	tcp_ask_then_part(fds[3], 0x813, 0x8f3, 20);
+	fds[4] = tcp_connect_from(&cfg, "127.0.0.5");
+	ms = tcp_wait_closed(fds[4], 1500);
+	assert_true(ms >= 0 && ms < 1000);
+	tcp_send_rest(fds[0], 0x8f0, 5);
+	tcp_send_rest(fds[2], 0x8f2, 1);
+	tcp_send_rest(fds[3], 0x8f3, 20);
+
+	stats_settled(srv, &st, 9);
+	assert_int_equal(st.answers, 9);
 	assert_int_equal(st.tcp_conns, 5);
+	assert_int_equal(st.tcp_evicted, 1);
 	assert_int_equal(st.tcp_rejected, 1);
 	for (int i = 0; i < 5; i++)
 		close(fds[i]);
@@ -526,7 +722,10 @@ int main(void)
 		cmocka_unit_test(test_udp_ipv6),
 		cmocka_unit_test(test_tcp_pipelined_and_split),
 		cmocka_unit_test(test_tcp_pipeline_backpressure),
-		cmocka_unit_test(test_tcp_conn_limit),
+		cmocka_unit_test(test_tcp_per_client_limit),
+		cmocka_unit_test(test_tcp_per_client_ipv6),
+		cmocka_unit_test(test_tcp_full_closes_longest_idle),
+		cmocka_unit_test(test_tcp_full_keeps_busy),
 		cmocka_unit_test(test_tcp_idle_timeout),
 		cmocka_unit_test(test_tcp_zero_length_and_garbage),
 		cmocka_unit_test(test_stop_is_prompt),
