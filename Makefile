@@ -9,7 +9,10 @@ ifdef CI
 CMAKE_FLAGS += -DTRAPLINE_WERROR=ON
 endif
 
-.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench clean config-template
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench clean config-template install
 
 all: build
 
@@ -22,6 +25,12 @@ test-deps:
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Puts `trapline` on the PATH: PREFIX/bin/trapline (default /usr/local), the commented config
+# in PREFIX/share/trapline, the docs in PREFIX/share/doc/trapline; DESTDIR for packaging.
+install: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 # Starts the service on its embedded defaults (DNS 127.0.0.1:5353, zone bl.example.org, ./var).
 run: build

@@ -494,9 +494,14 @@ fail_server:
 	if (use_store)
 		serve_store_stop(&ss);
 	if (rc == 0)
-		log_info("main", "stopped queries=%llu answers=%llu dropped=%llu",
+		log_info("main",
+			 "stopped queries=%llu answers=%llu dropped=%llu tcp_conns=%llu "
+			 "tcp_rejected=%llu tcp_rejected_client=%llu tcp_evicted=%llu",
 			 (unsigned long long)stats.queries, (unsigned long long)stats.answers,
-			 (unsigned long long)stats.dropped);
+			 (unsigned long long)stats.dropped, (unsigned long long)stats.tcp_conns,
+			 (unsigned long long)stats.tcp_rejected,
+			 (unsigned long long)stats.tcp_rejected_client,
+			 (unsigned long long)stats.tcp_evicted);
 fail_zone:
 	zone_static_free(zs);
 	zone_reader_unregister();

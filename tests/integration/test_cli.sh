@@ -37,6 +37,16 @@ expect_usage_error "missing config file" "cannot open" serve --config "$TL_TMP/n
 expect_usage_error "check-config on a bad file" "unknown.conf:2: colour: unknown key" \
 	check-config "$TL_TMP/unknown.conf"
 
+# make install puts trapline on the PATH (here: cmake's install step into a prefix of ours).
+if cmake --install "$(dirname "$TRAPLINE")" --prefix "$TL_TMP/inst" >"$TL_TMP/install.log" 2>&1; then
+	check_match "installed: bin/trapline runs" '^trapline [0-9]' "$("$TL_TMP/inst/bin/trapline" version 2>&1)"
+	check_cmd "installed: the commented configuration, which check-config accepts" \
+		"$TL_TMP/inst/bin/trapline" check-config "$TL_TMP/inst/share/trapline/trapline.conf"
+	check_cmd "installed: the operator's guide" test -s "$TL_TMP/inst/share/doc/trapline/operator.md"
+else
+	tl_fail "cmake --install into a prefix" "$(cat "$TL_TMP/install.log")"
+fi
+
 out=$("$TRAPLINE" check-config "$TRAPLINE_SRC/etc/trapline.conf" 2>&1)
 check_eq "check-config accepts etc/trapline.conf" 0 $?
 for key in dns_listen zone threads static_file answer_a answer_txt soa_minimum edns_udp_max \
