@@ -900,6 +900,94 @@ static void test_start_1m_listings(void **state)
 	assert_true(file_has(bind, "0.0.0.11"));
 }
 
+static int count_excl(const struct store_exclusion *x, void *arg)
+{
+	(void)x;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static struct writer_event moderator(enum writer_event_type type, const char *cidr, unsigned plen)
+{
+	struct writer_event ev = {.type = type};
+	ev.prefix = prefix_of(cidr, plen);
+	memcpy(ev.ip, ev.prefix.addr, 16);
+	snprintf(ev.who, sizeof ev.who, "test");
+	snprintf(ev.why, sizeof ev.why, "why %s", cidr);
+	return ev;
+}
+
+/* An exclusion of a prefix replaces the one it had; removing it lists again what its evidence
+ * lists; taking back what is not there fails that event alone and writes nothing. */
+static void test_corrections(void **state)
+{
+	struct fx *f = *state;
+	add(f, "192.0.2.7", STORE_KIND_TRAP);
+	add(f, "192.0.2.7", STORE_KIND_TRAP);
+	assert_true(wait_zone(f, "192.0.2.7", true));
+	struct writer_event ex = moderator(WRITER_EV_EXCLUDE, "192.0.2.0", 24);
+	ex.until = T0 + 10 * HOUR;
+	assert_int_equal(writer_submit(f->w, &ex), WRITER_OK);
+	ex.until = T0 + 2 * HOUR;
+	assert_int_equal(writer_submit(f->w, &ex), WRITER_OK);
+	assert_true(wait_zone(f, "192.0.2.7", false));
+	int n = 0;
+	assert_int_equal(store_exclusion_foreach(f->store, T0, count_excl, &n), STORE_OK);
+	assert_int_equal(n, 1); /* replaced, not added */
+	/* The shorter end holds: at +3 h the exclusion is over and the evidence lists again. */
+	set_clock(f, T0 + 3 * HOUR);
+	assert_true(wait_zone(f, "192.0.2.7", true));
+	set_clock(f, T0 + 3 * HOUR + 5);
+	ex.until = 0;
+	assert_int_equal(writer_submit(f->w, &ex), WRITER_OK);
+	assert_true(wait_zone(f, "192.0.2.7", false));
+	struct writer_event un = moderator(WRITER_EV_UNEXCLUDE, "192.0.2.0", 24);
+	assert_int_equal(writer_submit(f->w, &un), WRITER_OK);
+	assert_true(wait_zone(f, "192.0.2.7", true));
+	n = 0;
+	assert_int_equal(store_exclusion_foreach(f->store, T0, count_excl, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	/* Nothing to remove, nothing to undo: those fail alone, the rest of the batch holds. */
+	struct writer_event evs[3] = {un, moderator(WRITER_EV_UNDELIST, "192.0.2.7", 32)};
+	evs[2] = (struct writer_event){.type = WRITER_EV_EVIDENCE};
+	ip_of("192.0.2.8", evs[2].evidence.ip);
+	evs[2].evidence.kind = STORE_KIND_REPORT;
+	int res[3];
+	int audits = 0;
+	assert_int_equal(store_audit_foreach(f->store, 0, count_audit, &audits), STORE_OK);
+	assert_int_equal(writer_submit_many(f->w, evs, 3, res), WRITER_ENOTFOUND);
+	assert_int_equal(res[0], WRITER_ENOTFOUND);
+	assert_int_equal(res[1], WRITER_ENOTFOUND);
+	assert_int_equal(res[2], WRITER_OK);
+	int after = 0;
+	assert_int_equal(store_audit_foreach(f->store, 0, count_audit, &after), STORE_OK);
+	assert_int_equal(after, audits);
+	/* Delist, undo: listed again by the same evidence. */
+	struct writer_event dl = moderator(WRITER_EV_DELIST, "192.0.2.7", 32);
+	assert_int_equal(writer_submit(f->w, &dl), WRITER_OK);
+	assert_true(wait_zone(f, "192.0.2.7", false));
+	dl.type = WRITER_EV_UNDELIST;
+	assert_int_equal(writer_submit(f->w, &dl), WRITER_OK);
+	assert_true(wait_zone(f, "192.0.2.7", true));
+}
+
+/* Evidence committed after a delisting in the same second counts; the delisting holds for
+ * what came before it. */
+static void test_delist_same_second(void **state)
+{
+	struct fx *f = *state;
+	add(f, "198.51.100.9", STORE_KIND_TRAP);
+	add(f, "198.51.100.9", STORE_KIND_TRAP);
+	assert_true(wait_zone(f, "198.51.100.9", true));
+	struct writer_event dl = moderator(WRITER_EV_DELIST, "198.51.100.9", 32);
+	assert_int_equal(writer_submit(f->w, &dl), WRITER_OK); /* the test clock stands still */
+	assert_true(wait_zone(f, "198.51.100.9", false));
+	add(f, "198.51.100.9", STORE_KIND_TRAP);
+	assert_false(store_listed(f, "198.51.100.9", NULL)); /* one piece since: not enough */
+	add(f, "198.51.100.9", STORE_KIND_TRAP);
+	assert_true(wait_zone(f, "198.51.100.9", true));
+}
+
 int main(void)
 {
 	log_set_level(LOG_LEVEL_WARN);
@@ -916,6 +1004,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_producers_nothing_lost, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_submit_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delist_same_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_shares_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_blocking_and_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
