@@ -190,6 +190,17 @@ int time_parse_iso8601(const char *s, int64_t *out);
  * zone or locale state. */
 size_t time_format_iso8601(int64_t t, char *buf);
 
+/* ---- test hooks ----------------------------------------------------------------- */
+
+/* For tests only, like the test clock: when the environment variable TRAPLINE_TEST_HOOKS names
+ * a file, test_hook(name) is true while that file holds the word name (re-read at each call),
+ * so that a test can make a commit fail or hold the writer at a chosen point of a running
+ * service. Without the variable it is false and costs one getenv. */
+bool test_hook(const char *name);
+/* Tells the test that the process reached the hook's point: creates FILE.NAME beside the
+ * hooks file (nothing without the variable). */
+void test_hook_reached(const char *name);
+
 /* ---- growable arrays ------------------------------------------------------- */
 
 /* Makes room in *arr (elements of elem bytes, capacity *cap elements) for need elements,

@@ -150,3 +150,47 @@ size_t time_format_iso8601(int64_t t, char *buf)
 			 y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
 	return n < 0 ? 0 : (size_t)n;
 }
+
+/* ---- test hooks (they live beside the test clock: both read a file a test rewrites) ---- */
+
+static const char *hooks_path(void)
+{
+	const char *p = getenv("TRAPLINE_TEST_HOOKS");
+	return p && *p ? p : NULL;
+}
+
+bool test_hook(const char *name)
+{
+	const char *path = hooks_path();
+	if (!path)
+		return false;
+	char buf[512];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t r = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (r <= 0)
+		return false;
+	buf[r] = '\0';
+	size_t n = strlen(name);
+	for (const char *p = buf; (p = strstr(p, name)) != NULL; p += n) {
+		bool start = p == buf || p[-1] == ' ' || p[-1] == '\n' || p[-1] == ',';
+		char end = p[n];
+		if (start && (end == '\0' || end == ' ' || end == '\n' || end == ','))
+			return true;
+	}
+	return false;
+}
+
+void test_hook_reached(const char *name)
+{
+	const char *path = hooks_path();
+	if (!path)
+		return;
+	char marker[4096];
+	snprintf(marker, sizeof marker, "%s.%s", path, name);
+	int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+}

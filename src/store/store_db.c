@@ -405,6 +405,11 @@ int store_commit(struct store *s)
 {
 	if (!s)
 		return STORE_EINVAL;
+	/* A disk that refuses the commit, on a test's demand (base.h, test_hook). */
+	if (test_hook("fail-commit")) {
+		log_err("store", "commit failed error=\"test hook fail-commit\"");
+		return STORE_EIO;
+	}
 	return run_simple(s, ST_COMMIT, "commit");
 }
 

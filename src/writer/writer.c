@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "writer_internal.h"
@@ -162,6 +163,15 @@ static void batch_run(struct writer *w, struct writer_waiter **batch, size_t n, 
 	writer_batch_apply(w, batch, n, results);
 	atomic_fetch_add_explicit(&w->st_events, n, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->st_batches, 1, memory_order_relaxed);
+	/* Between the commit and the acknowledgement, on a test's demand: a kill here must lose
+	 * nothing (test_fault.sh). There is no point between an acknowledgement and its commit:
+	 * batch_complete is the only acknowledgement, and it runs after writer_batch_apply, which
+	 * has committed or failed every result. */
+	if (test_hook("hold-after-commit")) {
+		test_hook_reached("hold-after-commit");
+		while (test_hook("hold-after-commit"))
+			usleep(10000);
+	}
 	/* Acknowledge as soon as the transaction is durable; publishing waits for DNS readers to
 	 * leave the old snapshot, which producers need not wait for. */
 	batch_complete(batch, n, results);

@@ -74,4 +74,52 @@ else
 	tl_fail "the zone is consistent with the store after the restart" "${bad[@]}"
 fi
 tl_stop
+
+# ---- acknowledgement after commit, not a microsecond before -------------------------------
+# A random kill almost never lands between a commit and its acknowledgement, so the service
+# is held there (a test hook: TRAPLINE_TEST_HOOKS names a file of hook words).
+mkdir -p "$TL_TMP/hooks.d"
+chmod 0777 "$TL_TMP/hooks.d" # the service, as nobody, marks where it stopped beside the file
+HOOKS=$TL_TMP/hooks.d/hooks
+: >"$HOOKS"
+export TRAPLINE_TEST_HOOKS=$HOOKS
+DATA=$TL_TMP/data-hooks
+mkdir -p "$DATA"
+tl_start --data "$DATA"
+
+# A disk that refuses the commit: the producer gets an error, and nothing is stored.
+echo fail-commit >"$HOOKS"
+err=$(tl evidence add --ip 203.0.113.70 --kind trap 2>&1 >/dev/null)
+check_eq "a commit that fails: the producer gets exit status 1" 1 $?
+check_match "...and a line that says nothing was stored" '^trapline: .*database error' "$err"
+: >"$HOOKS"
+check_match "...and nothing was stored" '^evidence: 0 trap hits, 0 reports' "$(tl check 203.0.113.70 2>&1)"
+check_cmd "once the disk takes commits again, evidence is stored" tl evidence add --ip 203.0.113.70 --kind trap
+
+# Held after the commit, before the acknowledgement: the producer still waits; kill -9 there,
+# and the event is in the store after the restart.
+echo hold-after-commit >"$HOOKS"
+tl evidence add --ip 203.0.113.71 --kind trap >"$TL_TMP/held.out" 2>&1 &
+producer=$!
+for _ in $(seq 1 $((100 * TL_SLOW))); do
+	[ -e "$HOOKS.hold-after-commit" ] && break
+	sleep 0.05
+done
+check_cmd "the writer reached the point between commit and acknowledgement" test -e "$HOOKS.hold-after-commit"
+if kill -0 "$producer" 2>/dev/null; then
+	tl_ok "...and the producer is still waiting for its acknowledgement"
+else
+	tl_fail "...and the producer is still waiting for its acknowledgement" "$(cat "$TL_TMP/held.out")"
+fi
+kill -KILL "$TL_LAST_PID"
+wait "$TL_LAST_PID" 2>/dev/null
+wait "$producer"
+check_eq "the producer was never told 'stored' (it exits 1)" 1 $?
+: >"$HOOKS"
+rm -f "$HOOKS.hold-after-commit"
+tl_start --data "$DATA"
+check_match "after kill -9 and a restart the committed event is there" '^evidence: 1 trap hit, 0 reports' \
+	"$(tl check 203.0.113.71 2>&1)"
+tl_stop
+unset TRAPLINE_TEST_HOOKS
 tl_finish

@@ -35,6 +35,7 @@
 struct fx {
 	char dir[64];
 	char clock[96];
+	char hooks[96];
 	struct store *store;
 	struct zone_handle *zone;
 	struct writer *w;
@@ -103,6 +104,8 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->clock, sizeof f->clock, "%s/clock", f->dir);
 	setenv("TRAPLINE_TEST_CLOCK", f->clock, 1);
+	snprintf(f->hooks, sizeof f->hooks, "%s/hooks", f->dir);
+	setenv("TRAPLINE_TEST_HOOKS", f->hooks, 1);
 	set_clock(f, T0);
 	policy_config_defaults(&f->cfg.policy);
 	f->cfg.zone = "bl.example.org";
@@ -133,6 +136,7 @@ static int teardown(void **state)
 	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 	unsetenv("TRAPLINE_TEST_CLOCK");
+	unsetenv("TRAPLINE_TEST_HOOKS");
 	free(f);
 	return 0;
 }
@@ -988,6 +992,136 @@ static void test_delist_same_second(void **state)
 	assert_true(wait_zone(f, "198.51.100.9", true));
 }
 
+static void set_hooks(struct fx *f, const char *words)
+{
+	FILE *fp = fopen(f->hooks, "w");
+	assert_non_null(fp);
+	fputs(words, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+struct post_count {
+	pthread_mutex_t mtx;
+	int answered, ok;
+};
+
+static void count_post_done(void *arg, int result)
+{
+	struct post_count *pc = arg;
+	pthread_mutex_lock(&pc->mtx);
+	pc->answered++;
+	pc->ok += result == WRITER_OK;
+	pthread_mutex_unlock(&pc->mtx);
+}
+
+static int post_answered(struct post_count *pc)
+{
+	pthread_mutex_lock(&pc->mtx);
+	int n = pc->answered;
+	pthread_mutex_unlock(&pc->mtx);
+	return n;
+}
+
+struct ack_arg {
+	struct fx *f;
+	int index;
+	int result;
+};
+
+static void *ack_producer(void *p)
+{
+	struct ack_arg *a = p;
+	char ip[32];
+	snprintf(ip, sizeof ip, "198.18.9.%d", a->index + 1);
+	a->result = submit_evidence(a->f, ip, STORE_KIND_TRAP, 0);
+	return NULL;
+}
+
+static int count_ev(const struct store_evidence *ev, void *arg)
+{
+	(void)ev;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A commit that fails acknowledges nobody: every producer of that batch gets the store's error
+ * and nothing of it is in the store; once the disk takes commits again, everything works. */
+static void test_failed_commit_acks_nobody(void **state)
+{
+	struct fx *f = *state;
+	set_hooks(f, "fail-commit\n");
+	enum { N = 16 };
+	pthread_t t[N];
+	struct ack_arg a[N];
+	for (int i = 0; i < N; i++) {
+		a[i] = (struct ack_arg){f, i, 99};
+		assert_int_equal(pthread_create(&t[i], NULL, ack_producer, &a[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].result, WRITER_ESTORE);
+	}
+	/* Posted events too: their callbacks report the failure. */
+	struct post_count pc = {0};
+	pthread_mutex_init(&pc.mtx, NULL);
+	for (int i = 0; i < N; i++) {
+		struct writer_event ev = {.type = WRITER_EV_EVIDENCE};
+		ip_of("198.18.9.100", ev.evidence.ip);
+		ev.evidence.kind = STORE_KIND_REPORT;
+		assert_int_equal(writer_post(f->w, &ev, count_post_done, &pc), WRITER_OK);
+	}
+	for (int i = 0; i < 500 && post_answered(&pc) < N; i++)
+		usleep(10000);
+	assert_int_equal(post_answered(&pc), N);
+	assert_int_equal(pc.ok, 0);
+	pthread_mutex_destroy(&pc.mtx);
+	int n = 0;
+	for (int i = 0; i < N; i++) {
+		uint8_t ip[16];
+		char s[32];
+		snprintf(s, sizeof s, "198.18.9.%d", i + 1);
+		ip_of(s, ip);
+		assert_int_equal(store_evidence_for_ip(f->store, ip, 0, false, count_ev, &n), STORE_OK);
+	}
+	assert_int_equal(n, 0);
+	assert_false(zone_listed(f, "198.18.9.1"));
+	set_hooks(f, "");
+	add(f, "198.18.9.1", STORE_KIND_TRAP);
+	add(f, "198.18.9.1", STORE_KIND_TRAP);
+	assert_true(wait_zone(f, "198.18.9.1", true));
+}
+
+/* Held between the commit and the acknowledgement, the producer still waits and the event is
+ * already in the store: a kill there loses nothing. */
+static void test_ack_after_commit(void **state)
+{
+	struct fx *f = *state;
+	set_hooks(f, "hold-after-commit\n");
+	struct ack_arg a = {f, 200, 99};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, ack_producer, &a), 0);
+	char marker[160];
+	snprintf(marker, sizeof marker, "%s.hold-after-commit", f->hooks);
+	struct stat sb;
+	for (int i = 0; i < 500 && stat(marker, &sb) != 0; i++)
+		usleep(10000);
+	assert_int_equal(stat(marker, &sb), 0);
+	usleep(50000);
+	assert_int_equal(a.result, 99); /* not acknowledged yet */
+	/* ... and committed already: another connection sees it. */
+	struct store *r;
+	assert_int_equal(store_open_mode(f->dir, false, &r), STORE_OK);
+	uint8_t ip[16];
+	ip_of("198.18.9.201", ip);
+	int n = 0;
+	assert_int_equal(store_evidence_for_ip(r, ip, 0, false, count_ev, &n), STORE_OK);
+	store_close(r);
+	assert_int_equal(n, 1);
+	set_hooks(f, "");
+	pthread_join(t, NULL);
+	assert_int_equal(a.result, WRITER_OK);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LEVEL_WARN);
@@ -1005,6 +1139,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_submit_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commit_acks_nobody, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delist_same_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_shares_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_blocking_and_stop, setup, teardown),
