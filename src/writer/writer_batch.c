@@ -728,4 +728,5 @@ void writer_state_free(struct writer *w)
 	writer_facts_free(&w->facts);
 	free(w->touched);
 	free(w->changes);
+	free(w->logq);
 }
