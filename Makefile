@@ -4,10 +4,8 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
+# Warnings are errors in every build (TRAPLINE_WERROR defaults to ON): CI needs no setting.
 CMAKE_FLAGS ?=
-ifdef CI
-CMAKE_FLAGS += -DTRAPLINE_WERROR=ON
-endif
 
 PREFIX ?= /usr/local
 DESTDIR ?=

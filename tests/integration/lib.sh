@@ -316,11 +316,50 @@ tl_poll() {
 	done
 	return 1
 }
+# ip_rcode_of IP: the status the server on $PORT answers for IP's A record in $TL_ZONE
+# (NOERROR, NXDOMAIN, ...; "timeout" when nothing came back).
+ip_rcode_of() {
+	local out rc
+	out=$(dig @127.0.0.1 -p "$PORT" +time=$((2 * TL_SLOW)) +tries=1 "$(rev4 "$1").$TL_ZONE" A 2>/dev/null)
+	rc=$(rcode_of "$out")
+	echo "${rc:-timeout}"
+}
+# check_ip_nx NAME IP [TENTHS]: IP is not listed: DNS answers NXDOMAIN (not SERVFAIL, REFUSED,
+# a timeout or NODATA), within TENTHS/10 s (1 s), and still does after the writer's next
+# publication could have changed it (0.3 s), so that a check right after a change does not pass
+# on the answer from before the change.
+check_ip_nx() {
+	local name=$1 ip=$2 got
+	if ! tl_poll "${3:-10}" NXDOMAIN ip_rcode_of "$ip"; then
+		tl_fail "$name" "expected: NXDOMAIN" "got: $(ip_rcode_of "$ip") $(ip_a_of "$ip")"
+		return
+	fi
+	sleep "$(awk -v s="$TL_SLOW" 'BEGIN { print 0.3 * s }')"
+	got=$(ip_rcode_of "$ip")
+	if [ "$got" = NXDOMAIN ]; then tl_ok "$name"; else tl_fail "$name" "expected: NXDOMAIN" "got: $got $(ip_a_of "$ip")"; fi
+}
+# run_ok CMD...: a command that must succeed quietly (a step of a test, not a check): exit 0
+# and nothing on stderr, where a sanitizer's report would be. Otherwise a failed check that
+# shows the command and what it said.
+run_ok() {
+	local err rc
+	err=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" -ne 0 ] || [ -n "$err" ]; then
+		tl_fail "command: $*" "exit status $rc" "$err"
+		return 1
+	fi
+	return 0
+}
 # ip_a_of IP: the first A record the server on $PORT answers for IP in $TL_ZONE ("": none).
 ip_a_of() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$(rev4 "$1").$TL_ZONE" A 2>/dev/null | head -n 1; }
 # wait_ip_a IP WANT [TENTHS]: until IP answers WANT ("" = no address), within TENTHS/10 s (1 s).
 wait_ip_a() { tl_poll "${3:-10}" "$2" ip_a_of "$1"; }
-# check_ip_a NAME IP WANT [TENTHS]: the same as a check.
+# check_ip_a NAME IP WANT [TENTHS]: the same as a check. WANT "" (not listed) is check_ip_nx.
 check_ip_a() {
+	if [ -z "$3" ]; then
+		check_ip_nx "$1" "$2" "${4:-}"
+		return
+	fi
 	if wait_ip_a "$2" "$3" "${4:-}"; then tl_ok "$1"; else tl_fail "$1" "expected: '$3'" "got: '$(ip_a_of "$2")'"; fi
 }

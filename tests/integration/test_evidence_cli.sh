@@ -26,7 +26,7 @@ check_match "and a TXT record naming the address" 'ip=192\.0\.2\.10"$' "$(txt_of
 check_match "the request went through the socket (logged by the service)" \
 	'module=ctl request cmd=evidence-add who=ctl:[a-z]+ status=0' "$(cat "$TL_LAST_LOG")"
 
-tl evidence add --ip 192.0.2.20 --kind report >/dev/null 2>&1
+run_ok tl evidence add --ip 192.0.2.20 --kind report
 check_ip_a "one report does not list" 192.0.2.20 ""
 check_match "check says why" '^why: only one piece of evidence' "$(tl check 192.0.2.20 2>&1)"
 
@@ -56,9 +56,9 @@ OLD=$(iso $((NOW - 49 * 3600)))   # a report 49 h old weighs 1 (SpamCop's "befor
 while IFS='|' read -r ip pieces want score; do
 	for p in $pieces; do
 		case $p in
-		t) tl evidence add --ip "$ip" --kind trap >/dev/null 2>&1 ;;
-		r) tl evidence add --ip "$ip" --kind report >/dev/null 2>&1 ;;
-		o) tl evidence add --ip "$ip" --kind report --at "$OLD" >/dev/null 2>&1 ;;
+		t) run_ok tl evidence add --ip "$ip" --kind trap ;;
+		r) run_ok tl evidence add --ip "$ip" --kind report ;;
+		o) run_ok tl evidence add --ip "$ip" --kind report --at "$OLD" ;;
 		esac
 	done
 	out=$(tl check "$ip" 2>&1)
@@ -82,23 +82,23 @@ check_match "a listing on reports only says so" '^reason: reports$' "$(tl check 
 check_match "a listing on both says so" '^reason: both$' "$(tl check 198.18.0.1 2>&1)"
 
 # ---- default exclusions, exclusions, delisting -------------------------------------------
-tl evidence add --ip 10.1.2.3 --kind trap >/dev/null 2>&1
-tl evidence add --ip 10.1.2.3 --kind trap >/dev/null 2>&1
+run_ok tl evidence add --ip 10.1.2.3 --kind trap
+run_ok tl evidence add --ip 10.1.2.3 --kind trap
 check_ip_a "RFC 1918 space is never listed (default exclusions)" 10.1.2.3 ""
 check_match "check names the default exclusion" '^excluded: default exclusion' "$(tl check 10.1.2.3 2>&1)"
 
 out=$(tl exclude 198.51.100.0/24 --why "customer's outbound relay" 2>&1)
 check_eq "exclude exits 0" 0 $?
 check_match "exclude says what" '^excluded: 198\.51\.100\.0/24 for ever' "$out"
-tl evidence add --ip 198.51.100.7 --kind trap >/dev/null 2>&1
-tl evidence add --ip 198.51.100.7 --kind trap >/dev/null 2>&1
-tl evidence add --ip 198.51.100.7 --kind report >/dev/null 2>&1
+run_ok tl evidence add --ip 198.51.100.7 --kind trap
+run_ok tl evidence add --ip 198.51.100.7 --kind trap
+run_ok tl evidence add --ip 198.51.100.7 --kind report
 check_ip_a "an address in an excluded /24 is not listed despite evidence" 198.51.100.7 ""
 out=$(tl check 198.51.100.7 2>&1)
 check_match "check: not listed" '^listed: no$' "$out"
 check_match "check names the exclusion's reason" "^excluded: customer's outbound relay" "$out"
 check_ip_a "an address listed before an exclusion..." 198.18.0.6 127.0.0.2
-tl exclude 198.18.0.6/32 --until "$(iso $((NOW + 86400)))" --why "ticket 7" >/dev/null 2>&1
+run_ok tl exclude 198.18.0.6/32 --until "$(iso $((NOW + 86400)))" --why "ticket 7"
 check_ip_a "...is removed by it" 198.18.0.6 ""
 
 out=$(tl delist 192.0.2.10 --why "ticket 12: fixed" 2>&1)
@@ -106,9 +106,9 @@ check_eq "delist exits 0" 0 $?
 check_match "delist says so" '^delisted: 192\.0\.2\.10' "$out"
 check_ip_a "delisted: DNS says NXDOMAIN" 192.0.2.10 ""
 check_match "check shows the delisting" '^delisted_at: ' "$(tl check 192.0.2.10 2>&1)"
-tl evidence add --ip 192.0.2.10 --kind trap >/dev/null 2>&1
+run_ok tl evidence add --ip 192.0.2.10 --kind trap
 check_ip_a "one new hit after a delisting does not list again" 192.0.2.10 ""
-tl evidence add --ip 192.0.2.10 --kind trap >/dev/null 2>&1
+run_ok tl evidence add --ip 192.0.2.10 --kind trap
 check_ip_a "new evidence after the delisting lists again" 192.0.2.10 127.0.0.2
 
 # ---- bad input: exit 2, a message, nothing changed ---------------------------------------
@@ -188,8 +188,8 @@ check_match "no service: explain works" '^Decision: LISTED' "$(tl explain 203.0.
 tl delist 203.0.113.9 --why x >/dev/null 2>&1; rc=$?
 check_eq "no service: delist works" 0 "$rc"
 check_eq "no service: bad input still exits 2" 2 "$(tl exclude 10.0.0.1/8 --why x >/dev/null 2>&1; echo $?)"
-tl evidence add --ip 203.0.113.50 --kind trap >/dev/null 2>&1
-tl evidence add --ip 203.0.113.50 --kind trap >/dev/null 2>&1
+run_ok tl evidence add --ip 203.0.113.50 --kind trap
+run_ok tl evidence add --ip 203.0.113.50 --kind trap
 # The store's lock held by some process that does not answer on a socket: say so, change nothing.
 exec {lockfd}>"$DATA/trapline.lock"
 flock -n "$lockfd"
@@ -212,10 +212,10 @@ export TRAPLINE_TEST_CLOCK=$CLOCK
 DATA=$TL_TMP/data-clock
 mkdir -p "$DATA"
 tl_start --data "$DATA"
-tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
-tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
-tl evidence add --ip 192.0.2.101 --kind report >/dev/null 2>&1
-tl evidence add --ip 192.0.2.101 --kind report >/dev/null 2>&1
+run_ok tl evidence add --ip 192.0.2.100 --kind trap
+run_ok tl evidence add --ip 192.0.2.100 --kind trap
+run_ok tl evidence add --ip 192.0.2.101 --kind report
+run_ok tl evidence add --ip 192.0.2.101 --kind report
 check_ip_a "clock: two trap hits listed" 192.0.2.100 127.0.0.2
 check_ip_a "clock: two reports listed" 192.0.2.101 127.0.0.2
 check_match "clock: the evidence is at the test clock's time" "^expires_at: $(iso $((T0 + 86400)))\$" \
@@ -234,8 +234,8 @@ check_ip_a "clock: 24 h - 1 s: still listed" 192.0.2.100 127.0.0.2
 echo $((T0 + 86400 + 1)) >"$CLOCK"
 check_ip_a "clock: 24 h + 1 s after the last evidence: expired (NXDOMAIN)" 192.0.2.100 "" 20
 check_match "clock: check agrees" '^listed: no$' "$(tl check 192.0.2.100 2>&1)"
-tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
-tl evidence add --ip 192.0.2.100 --kind trap >/dev/null 2>&1
+run_ok tl evidence add --ip 192.0.2.100 --kind trap
+run_ok tl evidence add --ip 192.0.2.100 --kind trap
 check_ip_a "clock: new evidence lists it again" 192.0.2.100 127.0.0.2
 tl_stop
 unset TRAPLINE_TEST_CLOCK

@@ -81,8 +81,8 @@ check_eq "reputation with a newline in --why is taken" 0 $?
 out=$(tl reputation list 2>&1)
 check_eq "reputation list: one line for one prefix, whatever --why holds" 1 "$(printf '%s\n' "$out" | grep -c .)"
 check_match "...the newline is shown as \\n" 'why="big provider\\n198\.51\.100\.0/24 points=1000' "$out"
-tl exclude 203.0.113.0/24 --why $'a\tb\x01c"d' >/dev/null 2>&1
-tl evidence add --ip 203.0.113.5 --kind trap >/dev/null 2>&1
+run_ok tl exclude 203.0.113.0/24 --why $'a\tb\x01c"d'
+run_ok tl evidence add --ip 203.0.113.5 --kind trap
 check_match "check shows control characters escaped" '^excluded: a\\tb\\x01c\\"d$' "$(tl check 203.0.113.5 2>&1)"
 check_nomatch "no log line holds a raw control character" $'[\x01\t]' "$(cat "$TL_LAST_LOG")"
 
@@ -94,15 +94,15 @@ expect "2001::/16 without --force" 2 "would exclude more than a /32" tl exclude 
 check_nomatch "...nothing was excluded" '^0\.0\.0\.0/' "$(tl exclude list 2>&1)"
 out=$(tl exclude 10.0.0.0/7 --force --why "a deliberate test" 2>&1)
 check_eq "a wide exclusion with --force is taken" 0 $?
-tl exclude 10.0.0.0/7 --remove --why "test done" >/dev/null 2>&1
-tl evidence add --ip 192.0.2.77 --kind trap >/dev/null 2>&1
-tl evidence add --ip 192.0.2.77 --kind trap >/dev/null 2>&1
+run_ok tl exclude 10.0.0.0/7 --remove --why "test done"
+run_ok tl evidence add --ip 192.0.2.77 --kind trap
+run_ok tl evidence add --ip 192.0.2.77 --kind trap
 check_ip_a "an address with two trap hits is listed" 192.0.2.77 127.0.0.2
 until1=$(date -u -d @$(( $(date +%s) + 86400 )) +%Y-%m-%dT%H:%M:%SZ)
 until2=$(date -u -d @$(( $(date +%s) + 7200 )) +%Y-%m-%dT%H:%M:%SZ)
-tl exclude 192.0.2.0/24 --until "$until1" --why "first" >/dev/null 2>&1
+run_ok tl exclude 192.0.2.0/24 --until "$until1" --why "first"
 check_ip_a "...an exclusion takes it off" 192.0.2.77 ""
-tl exclude 192.0.2.0/24 --until "$until2" --why "second, shorter" >/dev/null 2>&1
+run_ok tl exclude 192.0.2.0/24 --until "$until2" --why "second, shorter"
 out=$(tl exclude list 2>&1)
 check_eq "exclude list: a second exclusion of the same prefix replaced the first" 1 \
 	"$(printf '%s\n' "$out" | grep -c '^192\.0\.2\.0/24 ')"
@@ -123,7 +123,7 @@ expect "--remove with --until" 2 "--remove ends the exclusion: it takes no --unt
 	tl exclude 192.0.2.0/24 --remove --until "$until1" --why x
 
 # ---- delistings can be listed and undone; evidence in the same second as one counts ----------
-tl delist 192.0.2.77 --why "ticket 9" >/dev/null 2>&1
+run_ok tl delist 192.0.2.77 --why "ticket 9"
 check_ip_a "delisted" 192.0.2.77 ""
 check_match "delist list shows it" '^192\.0\.2\.77 delisted_at=[0-9T:-]+Z who="[^"]+" why="ticket 9"$' "$(tl delist list 2>&1)"
 out=$(tl delist 192.0.2.77 --undo --why "wrong address" 2>&1)
@@ -133,11 +133,11 @@ check_eq "...and the delisting is no longer in force" "no delisting in force" "$
 expect "undoing again: nothing to undo" 2 "192\.0\.2\.77 has no delisting in force: nothing to undo" \
 	tl delist 192.0.2.77 --undo --why again
 # Delist, then at once two new trap hits: the same second, received after the delisting.
-tl evidence add --ip 192.0.2.88 --kind trap >/dev/null 2>&1
-tl evidence add --ip 192.0.2.88 --kind trap >/dev/null 2>&1
+run_ok tl evidence add --ip 192.0.2.88 --kind trap
+run_ok tl evidence add --ip 192.0.2.88 --kind trap
 check_ip_a "listed" 192.0.2.88 127.0.0.2
-tl delist 192.0.2.88 --why "cleaned" >/dev/null 2>&1 && tl evidence add --ip 192.0.2.88 --kind trap >/dev/null 2>&1 && \
-	tl evidence add --ip 192.0.2.88 --kind trap >/dev/null 2>&1
+run_ok tl delist 192.0.2.88 --why "cleaned" && run_ok tl evidence add --ip 192.0.2.88 --kind trap && \
+	run_ok tl evidence add --ip 192.0.2.88 --kind trap
 check_ip_a "evidence received right after a delisting (same second) lists again" 192.0.2.88 127.0.0.2
 check_nomatch "...explain counts it" 'not counted: before the delisting.*\n.*not counted: before the delisting.*\n.*not counted: before the delisting.*\n.*not counted: before the delisting' "$(tl explain 192.0.2.88 2>&1)"
 
@@ -161,7 +161,7 @@ check_match "the log: an operator's action with its target and reason" \
 	'module=writer delist target=192\.0\.2\.77 who="[^"]+" why="ticket 9"' "$log"
 
 # ---- what a listing means: check, explain, TXT ---------------------------------------------------
-for c in bounce bounce autoreply; do tl evidence add --ip 198.18.0.40 --kind trap --class "$c" >/dev/null 2>&1; done
+for c in bounce bounce autoreply; do run_ok tl evidence add --ip 198.18.0.40 --kind trap --class "$c"; done
 out=$(tl check 198.18.0.40 2>&1)
 check_match "check: the meaning of trap hits that are mostly bounces" \
 	'^meaning: spamtrap hits only, mostly bounces: usually backscatter' "$out"
@@ -171,13 +171,13 @@ check_match "explain: the same meaning" '^What it usually means: usually backsca
 check_match "check --json: the meaning" '"what": "spamtrap hits only, mostly bounces"' "$(tl check 198.18.0.40 --json 2>&1)"
 txt=$(dig @127.0.0.1 -p "$PORT" +short "$(rev4 198.18.0.40).$TL_ZONE" TXT)
 check_match "the TXT record says it too" '\(spamtrap hits, mostly bounces: probably backscatter\) - see' "$txt"
-tl evidence add --ip 198.18.0.41 --kind report >/dev/null 2>&1
-tl evidence add --ip 198.18.0.41 --kind trap >/dev/null 2>&1
+run_ok tl evidence add --ip 198.18.0.41 --kind report
+run_ok tl evidence add --ip 198.18.0.41 --kind trap
 check_match "both: usually a compromised machine" '^meaning: spamtrap hits and user reports: usually a compromised machine' \
 	"$(tl check 198.18.0.41 2>&1)"
 old=$(date -u -d @$(( $(date +%s) - 50 * 3600 )) +%Y-%m-%dT%H:%M:%SZ)
-tl evidence add --ip 198.18.0.42 --kind report --at "$old" >/dev/null 2>&1
-tl evidence add --ip 198.18.0.42 --kind report --at "$old" >/dev/null 2>&1
+run_ok tl evidence add --ip 198.18.0.42 --kind report --at "$old"
+run_ok tl evidence add --ip 198.18.0.42 --kind report --at "$old"
 out=$(tl check 198.18.0.42 2>&1)
 check_match "old evidence that never reached the threshold: below it, by how much (not 'expired')" \
 	'^why: score below the threshold \(2\.000 of 5\.000, 3\.000 short\)$' "$out"
@@ -201,13 +201,13 @@ mkdir -p "$DATA2"
 printf 'answer_a_traps = 127.0.0.2\nanswer_a_reports = 127.0.0.3\nanswer_a_both = 127.0.0.4\n' >"$TL_TMP/a.conf"
 tl_start --data "$DATA2" --config "$TL_TMP/a.conf"
 t2() { "$TRAPLINE" "$@" --data "$DATA2" --config "$TL_TMP/a.conf"; }
-t2 evidence add --ip 192.0.2.31 --kind trap >/dev/null 2>&1; t2 evidence add --ip 192.0.2.31 --kind trap >/dev/null 2>&1
-t2 evidence add --ip 192.0.2.32 --kind report >/dev/null 2>&1; t2 evidence add --ip 192.0.2.32 --kind report >/dev/null 2>&1
-t2 evidence add --ip 192.0.2.33 --kind report >/dev/null 2>&1; t2 evidence add --ip 192.0.2.33 --kind trap >/dev/null 2>&1
+run_ok t2 evidence add --ip 192.0.2.31 --kind trap; run_ok t2 evidence add --ip 192.0.2.31 --kind trap
+run_ok t2 evidence add --ip 192.0.2.32 --kind report; run_ok t2 evidence add --ip 192.0.2.32 --kind report
+run_ok t2 evidence add --ip 192.0.2.33 --kind report; run_ok t2 evidence add --ip 192.0.2.33 --kind trap
 check_ip_a "answer_a_traps for trap hits only" 192.0.2.31 127.0.0.2
 check_ip_a "answer_a_reports for reports only" 192.0.2.32 127.0.0.3
 check_ip_a "answer_a_both for both" 192.0.2.33 127.0.0.4
-t2 evidence add --ip 192.0.2.31 --kind report >/dev/null 2>&1
+run_ok t2 evidence add --ip 192.0.2.31 --kind report
 check_ip_a "a listing whose reason changes (traps -> both) changes its answer" 192.0.2.31 127.0.0.4
 check_ip_a "the RFC 5782 test point keeps answer_a" 127.0.0.2 127.0.0.2
 tl_stop
