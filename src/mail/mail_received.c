@@ -368,7 +368,7 @@ struct from_part {
 	const struct tok *w0;    /* the word after "from", whatever it is (a HELO may be "by") */
 	const struct tok *items; /* the tokens after it, up to the next clause */
 	size_t n_items;
-	const char *start, *end; /* its bytes, for the address check */
+	bool in_comment;         /* Sendmail's "(from NAME [ADDR])", given no HELO */
 };
 
 /* The "from" part of tokens t[0..n) that follow the word "from"; returns the count used. */
@@ -376,6 +376,7 @@ static size_t from_part_read(const struct tok *t, size_t n, struct from_part *fp
 {
 	size_t i = 0;
 	fp->w0 = NULL;
+	fp->in_comment = false;
 	if (n > 0 && t[0].kind == TOK_WORD)
 		fp->w0 = &t[i++];
 	size_t first = i;
@@ -473,6 +474,12 @@ static void read_bracketed(const struct from_part *fp, const struct match *m,
 	else if (sig->opensmtpd && out->rdns[0])
 		snprintf(out->note, sizeof(out->note), "from HELO (NAME [ADDR]) by OpenSMTPD, which "
 			 "records the reverse name without checking it forward");
+	else if (sig->microsoft)
+		snprintf(out->note, sizeof(out->note), "Microsoft: from HELO ([ADDR]), no reverse "
+			 "name recorded");
+	else if (fp->in_comment)
+		snprintf(out->note, sizeof(out->note), "(from NAME [ADDR]): Sendmail's TCP-info when "
+			 "the client sent no HELO");
 	else
 		snprintf(out->note, sizeof(out->note), "from HELO (NAME [ADDR]), RFC 5321 TCP-info%s",
 			 m->name.len ? "" : " without a name");
@@ -486,8 +493,8 @@ static void read_bare(const struct from_part *fp, const struct match *m, const s
 		set_peer(out, MAIL_FORM_QMAIL, m->ip);
 		set_rdns(out, fp->w0, false);
 		copy_tok(out->helo, helo);
-		snprintf(out->note, sizeof(out->note), "qmail: from NAME (HELO HELO) (ADDR), NAME "
-			 "being tcpserver's reverse lookup, which is not checked forward");
+		snprintf(out->note, sizeof(out->note), "qmail: from NAME (HELO x) (ADDR), or EHLO "
+			 "as Yahoo writes it; NAME is tcpserver's reverse lookup, not checked forward");
 	} else if (sig->microsoft) {
 		set_peer(out, MAIL_FORM_MICROSOFT, m->ip);
 		copy_tok(out->helo, fp->w0);
@@ -590,6 +597,7 @@ static bool comment_from(const struct lexed *lx, size_t first_word, struct tok *
 		fp->w0 = NULL;
 		fp->items = info;
 		fp->n_items = 1;
+		fp->in_comment = true;
 		*after = i + 1;
 		return true;
 	}

@@ -184,14 +184,14 @@ static const struct {
 	{V4(100, 64, 0, 0, 10), "CGNAT shared space (RFC 6598)"},
 	{V4(127, 0, 0, 0, 8), "loopback"},
 	{V4(169, 254, 0, 0, 16), "link-local"},
-	{V4(0, 0, 0, 0, 8), "\"this network\" (RFC 791), never a peer"},
-	{V4(224, 0, 0, 0, 4), "multicast, never a peer"},
-	{V4(240, 0, 0, 0, 4), "reserved (RFC 1112), never a peer"},
-	{{{0}, 128}, "unspecified, never a peer"},
+	{V4(0, 0, 0, 0, 8), "\"this network\" (RFC 791)"},
+	{V4(224, 0, 0, 0, 4), "multicast"},
+	{V4(240, 0, 0, 0, 4), "reserved (RFC 1112)"},
+	{{{0}, 128}, "unspecified"},
 	{{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}, "loopback"},
 	{{{0xfe, 0x80}, 10}, "link-local"},
 	{{{0xfc}, 7}, "unique-local (RFC 4193)"},
-	{{{0xff}, 8}, "multicast, never a peer"},
+	{{{0xff}, 8}, "multicast"},
 };
 
 /* What kind of non-public address ip is (and the range, into range), or NULL when public. */
@@ -271,9 +271,9 @@ static void walk_source(const struct mail_trust *t, struct mail_analysis *a, siz
 	const char *what = address_nonpublic(h->rcv.ip, range, sizeof(range));
 	if (what) {
 		a->refusal = MAIL_REFUSAL_PRIVATE_SOURCE;
-		snprintf(a->why, sizeof(a->why), "hop %zu: the first untrusted peer %s is %s (%s) "
-			 "and is never listed; if it is one of the reporter's own relays, its range "
-			 "belongs in the trusted relays", i + 1, ip, what, range);
+		snprintf(a->why, sizeof(a->why), "hop %zu: the first untrusted peer %s lies in %s, "
+			 "%s, and is never listed; if it is one of the reporter's own relays, its "
+			 "range belongs in the trusted relays", i + 1, ip, range, what);
 		return;
 	}
 	a->has_source = true;
