@@ -1,5 +1,6 @@
 /* main.c - the trapline command line: serve, the operator's commands (evidence add, check, list,
- * delist, exclude, rebuild, export, explain), check-config, config-template, version. */
+ * delist, exclude, rebuild, export, explain), report analyse, check-config, config-template,
+ * version. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -16,6 +17,7 @@
 #include "base/base.h"
 #include "ctl/ctl.h"
 #include "dns/dns.h"
+#include "mail/mail.h"
 #include "store/store.h"
 #include "writer/writer.h"
 #include "zone/zone.h"
@@ -75,7 +77,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: trapline serve [--config FILE] [options]\n"
 		   "       trapline check-config FILE\n"
 		   "       trapline config-template\n"
-		   "       trapline version\n");
+		   "       trapline version\n"
+		   "       trapline report analyse --trusted-relays FILE [--json] MESSAGE\n");
 	for (size_t i = 0; i < N_CTL_COMMANDS; i++) {
 		const struct cli_command *c = &ctl_commands[i];
 		fprintf(f, "       trapline %s%s%s %s%s[--data DIR] [--config FILE]\n", c->word,
@@ -781,6 +784,169 @@ static int cmd_ctl(const struct cli_command *c, int argc, char **argv)
 	return cli_out_finish(out, out_path, tmp, status);
 }
 
+/* ---- report analyse ----------------------------------------------------------------- */
+/* A local command (no data directory, no service): which address sent a message, by its
+ * Received chain. Its row joins the command table when that is rewritten. */
+
+#define REPORT_USAGE "usage: trapline report analyse --trusted-relays FILE [--json] MESSAGE\n"
+#define REPORT_TRUST_MAX (1u << 20) /* bytes of a trusted-relays file */
+
+/* Reads path ("-": standard input) into *buf, at most max bytes; *too_big when there was more.
+ * 0, or -1 with errno set. */
+static int cli_read_limited(const char *path, size_t max, char **buf, size_t *len, bool *too_big)
+{
+	bool std_in = strcmp(path, "-") == 0;
+	FILE *f = std_in ? stdin : fopen(path, "rb");
+	if (!f)
+		return -1;
+	size_t cap = 0, n = 0;
+	char *b = NULL;
+	int rc = 0;
+	for (;;) {
+		if (n == cap) {
+			size_t want = cap ? cap * 2 : 65536;
+			want = want > max + 1 ? max + 1 : want;
+			if (want == cap)
+				break; /* max + 1 bytes read: too big, stop reading */
+			char *p = realloc(b, want);
+			if (!p) {
+				errno = ENOMEM;
+				rc = -1;
+				break;
+			}
+			b = p;
+			cap = want;
+		}
+		size_t got = fread(b + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				rc = -1;
+			break;
+		}
+	}
+	int saved = errno;
+	if (!std_in)
+		fclose(f);
+	if (rc != 0) {
+		free(b);
+		errno = saved;
+		return -1;
+	}
+	*buf = b;
+	*len = n > max ? max : n;
+	*too_big = n > max;
+	return 0;
+}
+
+static int report_trust_read(const char *path, struct mail_trust *t)
+{
+	char *text = NULL, err[256];
+	size_t len, line = 0;
+	bool too_big;
+	if (cli_read_limited(path, REPORT_TRUST_MAX, &text, &len, &too_big) != 0) {
+		fprintf(stderr, "trapline: %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (too_big) {
+		fprintf(stderr, "trapline: %s: larger than %u bytes, not a list of relays\n", path,
+			REPORT_TRUST_MAX);
+		free(text);
+		return EXIT_USAGE;
+	}
+	int rc = mail_trust_parse(t, text, len, &line, err, sizeof(err));
+	free(text);
+	if (rc == MAIL_EINVAL) {
+		fprintf(stderr, "trapline: %s:%zu: %s\n", path, line, err);
+		return EXIT_USAGE;
+	}
+	if (rc != MAIL_OK) {
+		fprintf(stderr, "trapline: %s: %s\n", path, tl_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
+/* Runs the analysis of the message at path and prints it. 0 source found, 1 refused. */
+static int report_analyse_file(const char *path, const struct mail_trust *t, bool json)
+{
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+	char *msg = NULL, *out = NULL;
+	size_t len;
+	bool too_big;
+	if (cli_read_limited(path, MAIL_REPORT_MAX, &msg, &len, &too_big) != 0) {
+		fprintf(stderr, "trapline: %s: %s\n", name, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (too_big) {
+		fprintf(stderr, "trapline: %s: larger than %u bytes (%u MiB), the most a report may "
+				"have\n", name, MAIL_REPORT_MAX, MAIL_REPORT_MAX >> 20);
+		free(msg);
+		return EXIT_USAGE;
+	}
+	/* The classifier (mail_classify*.c) is not on this branch: "class" stays null until the
+	 * merge sets opt.classify. */
+	struct mail_report_options opt = {.trust = t, .classify = NULL, .classify_arg = NULL};
+	struct mail_analysis a;
+	int rc = mail_report_analyse(msg, len, &opt, &a);
+	free(msg);
+	int status = rc == MAIL_OK ? (a.has_source ? 0 : 1) : rc == MAIL_ENOMEM ? 1 : EXIT_USAGE;
+	if (rc != MAIL_OK)
+		fprintf(stderr, "trapline: %s: %s\n", name, rc == MAIL_ENOMEM ? tl_strerror(rc) : a.error);
+	else if ((json ? mail_analysis_json(&a, &out) : mail_analysis_text(&a, &out)) != MAIL_OK)
+		status = 1;
+	if (out)
+		printf(json ? "%s\n" : "%s", out);
+	free(out);
+	mail_analysis_free(&a);
+	return status;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "analyse") != 0) {
+		fputs(REPORT_USAGE, stderr);
+		return EXIT_USAGE;
+	}
+	const char *trusted = NULL, *message = NULL;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "--trusted-relays") == 0) {
+			if (++i >= argc) {
+				fprintf(stderr, "trapline: --trusted-relays needs a FILE\n" REPORT_USAGE);
+				return EXIT_USAGE;
+			}
+			trusted = argv[i];
+		} else if (strncmp(argv[i], "--trusted-relays=", 17) == 0) {
+			trusted = argv[i] + 17;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(REPORT_USAGE, stdout);
+			return 0;
+		} else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && !message) {
+			message = argv[i];
+		} else {
+			fprintf(stderr, "trapline: report analyse: unexpected argument '%s'\n"
+					REPORT_USAGE, argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!trusted || !message) {
+		fprintf(stderr, "trapline: report analyse: %s\n" REPORT_USAGE,
+			!trusted ? "--trusted-relays FILE is required (it may be empty)"
+				 : "MESSAGE is required (a file, or - for standard input)");
+		return EXIT_USAGE;
+	}
+	struct mail_trust t;
+	mail_trust_init(&t);
+	int rc = report_trust_read(trusted, &t);
+	if (rc == 0)
+		rc = report_analyse_file(message, &t, json);
+	mail_trust_free(&t);
+	return rc;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
 	if (argc != 1) {
@@ -811,6 +977,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(argc - 2, argv + 2);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc - 2, argv + 2);
 	/* A word's rows with a sub-command come first ("reputation list"); a row without one
 	 * ("reputation CIDR ...") takes what is left. */
 	const struct cli_command *missed = NULL;

@@ -48,18 +48,42 @@ static bool looks_like_address(const char *s, size_t len)
 	return true; /* only digits and dots: meant as an IPv4 address, whether it parses or not */
 }
 
+/* For "10.0.0.1/8", which ip_prefix_parse refuses: the range it probably meant. */
+static void trust_suggest(const char *s, size_t len, char *buf, size_t cap)
+{
+	const char *slash = memchr(s, '/', len);
+	struct ip_prefix p;
+	memset(&p, 0, sizeof(p));
+	buf[0] = '\0';
+	if (!slash || ip_parse(s, (size_t)(slash - s), p.addr) != BASE_OK)
+		return;
+	unsigned n = 0;
+	for (const char *d = slash + 1; d < s + len && *d >= '0' && *d <= '9' && n <= 128; d++)
+		n = n * 10 + (unsigned)(*d - '0');
+	n += ip_is_v4(p.addr) ? 96 : 0;
+	if (n > 128)
+		return;
+	p.plen = (uint8_t)n;
+	for (unsigned bit = n; bit < 128; bit++)
+		p.addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+	ip_prefix_format(&p, buf, cap);
+}
+
 static int trust_add_prefix(struct mail_trust *t, const char *s, size_t len, char *err,
 			    size_t errcap)
 {
 	struct ip_prefix p;
 	int rc = ip_prefix_parse(s, len, &p);
 	if (rc == BASE_ERANGE) {
-		snprintf(err, errcap, "'%.*s': bits are set below the prefix length (a typo for a "
-			 "wider or a narrower range?)", (int)(len > 64 ? 64 : len), s);
+		char meant[IP_PREFIX_STRLEN];
+		trust_suggest(s, len, meant, sizeof(meant));
+		snprintf(err, errcap, "'%.*s' has address bits set past its prefix length (%s%s?)",
+			 (int)(len > 64 ? 64 : len), s, meant[0] ? "meant " : "a typo",
+			 meant);
 		return MAIL_EINVAL;
 	}
 	if (rc != BASE_OK) {
-		snprintf(err, errcap, "'%.*s' is not an address or a CIDR range",
+		snprintf(err, errcap, "'%.*s' is neither an address nor a CIDR range",
 			 (int)(len > 64 ? 64 : len), s);
 		return MAIL_EINVAL;
 	}
@@ -84,7 +108,7 @@ int mail_trust_add(struct mail_trust *t, const char *s, size_t len, char *err, s
 		return trust_add_prefix(t, s, len, err, errcap);
 	char name[MAIL_NAME_MAX];
 	if (!name_normalize(s, len, name) || memchr(s, '\0', len) || !config_name_valid(name)) {
-		snprintf(err, errcap, "'%.*s' is not a host name or a CIDR range",
+		snprintf(err, errcap, "'%.*s' is neither a host name nor a CIDR range",
 			 (int)(len > 64 ? 64 : len), s);
 		return MAIL_EINVAL;
 	}
