@@ -162,6 +162,14 @@ static const struct form_case forms[] = {
 	{"HELO injects a comment before the real one", " from x(10.0.0.1) (unknown [203.0.113.99]) "
 	 "by mx.example.org (Postfix) with ESMTP id 6; Mon, 23 Nov 2026 10:00:00 +0000",
 	 MAIL_RECEIVED_PEER, MAIL_FORM_TCP_INFO, "203.0.113.99", "", false, "x", "mx.example.org"},
+	{"HELO injects a bracketed comment before the real one", " from x([192.0.2.30]) (unknown "
+	 "[203.0.113.98]) by mx.example.org (Postfix) with ESMTP id 8; Mon, 23 Nov 2026 10:00:00 +0000",
+	 MAIL_RECEIVED_PEER, MAIL_FORM_TCP_INFO, "203.0.113.98", "", false, "x", "mx.example.org"},
+	{"a comment after for is not the MTA's signature", " from relay.example.org ([203.0.113.23])"
+	 "\n\tby mx.example.org (8.17.1/8.17.1) with ESMTP id 2ANA0006\n\tfor <u@example.org> "
+	 "(Exim 4.96); Mon, 23 Nov 2026 10:00:00 +0000",
+	 MAIL_RECEIVED_PEER, MAIL_FORM_TCP_INFO, "203.0.113.23", "", false, "relay.example.org",
+	 "mx.example.org"},
 	{"address outside any comment", " from mail.example.net [203.0.113.130] by mx.example.org; "
 	 "Mon, 23 Nov 2026 10:00:00 +0000",
 	 MAIL_RECEIVED_UNREADABLE, MAIL_FORM_NONE, "", "", false, "mail.example.net", "mx.example.org"},
