@@ -5,7 +5,8 @@
 #   scripts/deps.sh --test   ... and everything the test suite and benchmarks use
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config liburcu-dev libsqlite3-dev libjansson-dev)
+build_pkgs=(build-essential cmake pkg-config liburcu-dev libsqlite3-dev libjansson-dev
+	libgmime-3.0-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev dnsutils knot-dnsutils rbldnsd
 	spamassassin bind9-utils python3 iproute2 procps)
 

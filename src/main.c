@@ -17,6 +17,7 @@
 #include "base/base.h"
 #include "ctl/ctl.h"
 #include "dns/dns.h"
+#include "mail/mail.h"
 #include "store/store.h"
 #include "writer/writer.h"
 #include "zone/zone.h"
@@ -50,8 +51,10 @@ static int cmd_check_config(int argc, char **argv);
 static int cmd_config_template(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
+static int cmd_report_analyse(int argc, char **argv);
 
-/* The binary's own commands; help prints these, then the operator's commands. */
+/* The binary's own commands (no service, or the service itself); help prints these, then the
+ * operator's commands. */
 static const struct cli_command {
 	const char *word;
 	const char *usage;
@@ -64,6 +67,9 @@ static const struct cli_command {
 	 cmd_check_config},
 	{"config-template", "", "print the commented default configuration (etc/trapline.conf)",
 	 cmd_config_template},
+	{"report analyse", "--trusted-relays FILE [--json] MESSAGE",
+	 "which address sent MESSAGE, from its Received chain (no data directory)",
+	 cmd_report_analyse},
 	{"version", "", "print the version", cmd_version},
 	{"help", "[COMMAND]", "this summary, or one command's usage", cmd_help},
 };
@@ -102,6 +108,20 @@ static void usage(FILE *f)
 		   "runs. --json prints the answer as JSON\n(docs/api.md). Exit status 2: bad usage, "
 		   "configuration or input (nothing was\nchanged); 1: the command failed. "
 		   "`trapline COMMAND --help` shows one command.\n");
+}
+
+/* How many of argv's words spell words ("report analyse": 2), or 0. */
+static int cli_words_match(const char *words, int argc, char *const *argv)
+{
+	int n = 0;
+	for (const char *p = words; *p; n++) {
+		size_t len = strcspn(p, " ");
+		if (n >= argc || strlen(argv[n]) != len || strncmp(argv[n], p, len) != 0)
+			return 0;
+		p += len;
+		p += *p == ' ';
+	}
+	return n;
 }
 
 static bool is_help(const char *arg)
@@ -817,6 +837,171 @@ static int cmd_ctl(const struct ctl_command *c, int argc, char **argv)
 	return cli_out_finish(out, a.out_path, tmp, status);
 }
 
+/* ---- report analyse ----------------------------------------------------------------- */
+/* A local command (no data directory, no service): which address sent a message, by its
+ * Received chain. */
+
+#define REPORT_USAGE "usage: trapline report analyse --trusted-relays FILE [--json] MESSAGE\n"
+#define REPORT_TRUST_MAX (1u << 20) /* bytes of a trusted-relays file */
+
+/* Reads path ("-": standard input) into *buf, at most max bytes; *too_big when there was more.
+ * 0, or -1 with errno set. */
+static int cli_read_limited(const char *path, size_t max, char **buf, size_t *len, bool *too_big)
+{
+	bool std_in = strcmp(path, "-") == 0;
+	FILE *f = std_in ? stdin : fopen(path, "rb");
+	if (!f)
+		return -1;
+	size_t cap = 0, n = 0;
+	char *b = NULL;
+	int rc = 0;
+	for (;;) {
+		if (n == cap) {
+			size_t want = cap ? cap * 2 : 65536;
+			want = want > max + 1 ? max + 1 : want;
+			if (want == cap)
+				break; /* max + 1 bytes read: too big, stop reading */
+			char *p = realloc(b, want);
+			if (!p) {
+				errno = ENOMEM;
+				rc = -1;
+				break;
+			}
+			b = p;
+			cap = want;
+		}
+		size_t got = fread(b + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				rc = -1;
+			break;
+		}
+	}
+	int saved = errno;
+	if (!std_in)
+		fclose(f);
+	if (rc != 0) {
+		free(b);
+		errno = saved;
+		return -1;
+	}
+	*buf = b;
+	*len = n > max ? max : n;
+	*too_big = n > max;
+	return 0;
+}
+
+static int report_trust_read(const char *path, struct mail_trust *t)
+{
+	char *text = NULL, err[256];
+	size_t len, line = 0;
+	bool too_big;
+	if (cli_read_limited(path, REPORT_TRUST_MAX, &text, &len, &too_big) != 0) {
+		fprintf(stderr, "trapline: %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (too_big) {
+		fprintf(stderr, "trapline: %s: larger than %u bytes, not a list of relays\n", path,
+			REPORT_TRUST_MAX);
+		free(text);
+		return EXIT_USAGE;
+	}
+	int rc = mail_trust_parse(t, text, len, &line, err, sizeof(err));
+	free(text);
+	if (rc == MAIL_EINVAL) {
+		fprintf(stderr, "trapline: %s:%zu: %s\n", path, line, err);
+		return EXIT_USAGE;
+	}
+	if (rc != MAIL_OK) {
+		fprintf(stderr, "trapline: %s: %s\n", path, tl_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
+/* Runs the analysis of the message at path and prints it. 0 source found, 1 refused. */
+static int report_analyse_file(const char *path, const struct mail_trust *t, bool json)
+{
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+	char *msg = NULL, *out = NULL;
+	size_t len;
+	bool too_big;
+	if (cli_read_limited(path, MAIL_REPORT_MAX, &msg, &len, &too_big) != 0) {
+		fprintf(stderr, "trapline: %s: %s\n", name, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (too_big) {
+		fprintf(stderr, "trapline: %s: larger than %u bytes (%u MiB), the most a report may "
+				"have\n", name, MAIL_REPORT_MAX, MAIL_REPORT_MAX >> 20);
+		free(msg);
+		return EXIT_USAGE;
+	}
+	/* The classifier (mail_classify*.c) is not on this branch: "class" stays null until the
+	 * merge sets opt.classify. */
+	struct mail_report_options opt = {.trust = t, .classify = NULL, .classify_arg = NULL};
+	struct mail_analysis a;
+	int rc = mail_report_analyse(msg, len, &opt, &a);
+	free(msg);
+	int status = rc == MAIL_OK ? (a.has_source ? 0 : 1) : rc == MAIL_ENOMEM ? 1 : EXIT_USAGE;
+	if (rc != MAIL_OK)
+		fprintf(stderr, "trapline: %s: %s\n", name, rc == MAIL_ENOMEM ? tl_strerror(rc) : a.error);
+	else if ((json ? mail_analysis_json(&a, &out) : mail_analysis_text(&a, &out)) != MAIL_OK)
+		status = 1;
+	if (out)
+		printf(json ? "%s\n" : "%s", out);
+	free(out);
+	mail_analysis_free(&a);
+	return status;
+}
+
+static int cmd_report_analyse(int argc, char **argv)
+{
+	const char *trusted = NULL, *message = NULL;
+	bool json = false;
+	for (int i = 0; i < argc; i++) {
+		bool is_trusted = strcmp(argv[i], "--trusted-relays") == 0 ||
+				  strncmp(argv[i], "--trusted-relays=", 17) == 0;
+		if ((is_trusted && trusted) || (strcmp(argv[i], "--json") == 0 && json)) {
+			fprintf(stderr, "trapline: %.16s given twice\n", argv[i]);
+			return EXIT_USAGE;
+		}
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "--trusted-relays") == 0) {
+			if (++i >= argc) {
+				fprintf(stderr, "trapline: --trusted-relays needs a FILE\n" REPORT_USAGE);
+				return EXIT_USAGE;
+			}
+			trusted = argv[i];
+		} else if (strncmp(argv[i], "--trusted-relays=", 17) == 0) {
+			trusted = argv[i] + 17;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(REPORT_USAGE, stdout);
+			return 0;
+		} else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && !message) {
+			message = argv[i];
+		} else {
+			fprintf(stderr, "trapline: report analyse: unexpected argument '%s'\n"
+					REPORT_USAGE, argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!trusted || !message) {
+		fprintf(stderr, "trapline: report analyse: %s\n" REPORT_USAGE,
+			!trusted ? "--trusted-relays FILE is required (it may be empty)"
+				 : "MESSAGE is required (a file, or - for standard input)");
+		return EXIT_USAGE;
+	}
+	struct mail_trust t;
+	mail_trust_init(&t);
+	int rc = report_trust_read(trusted, &t);
+	if (rc == 0)
+		rc = report_analyse_file(message, &t, json);
+	mail_trust_free(&t);
+	return rc;
+}
+
 /* ---- the binary's own commands ---------------------------------------------- */
 
 static int cmd_check_config(int argc, char **argv)
@@ -874,7 +1059,7 @@ static int cmd_help(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < N_CLI_COMMANDS; i++) {
-		if (strcmp(argv[0], cli_commands[i].word) == 0) {
+		if (cli_words_match(cli_commands[i].word, argc, argv)) {
 			printf("usage: trapline %s %s\n  %s\n", cli_commands[i].word,
 			       cli_commands[i].usage, cli_commands[i].help);
 			if (cli_commands[i].main == cmd_serve)
@@ -894,20 +1079,30 @@ int main(int argc, char **argv)
 	}
 	if (is_help(argv[1]) || strcmp(argv[1], "--version") == 0)
 		return is_help(argv[1]) ? cmd_help(0, NULL) : cmd_version(0, NULL);
-	for (size_t i = 0; i < N_CLI_COMMANDS; i++)
-		if (strcmp(argv[1], cli_commands[i].word) == 0)
-			return cli_commands[i].main(argc - 2, argv + 2);
+	for (size_t i = 0; i < N_CLI_COMMANDS; i++) {
+		int used = cli_words_match(cli_commands[i].word, argc - 1, argv + 1);
+		if (used)
+			return cli_commands[i].main(argc - 1 - used, argv + 1 + used);
+	}
 	int used = 0;
 	const struct ctl_command *c = ctl_command_match(argc - 1, argv + 1, &used);
 	if (c)
 		return cmd_ctl(c, argc - 1 - used, argv + 1 + used);
-	/* The first word of a longer command ("evidence"): show what it takes. */
+	/* The first word of a longer command ("evidence", "report"): show what it takes. */
 	size_t n, len = strlen(argv[1]);
 	const struct ctl_command *all = ctl_commands(&n);
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(all[i].words, argv[1], len) == 0 && all[i].words[len] == ' ') {
 			fprintf(stderr, "trapline: %s needs a sub-command\n", argv[1]);
 			ctl_command_help(stderr, &all[i]);
+			return EXIT_USAGE;
+		}
+	}
+	for (size_t i = 0; i < N_CLI_COMMANDS; i++) {
+		const char *w = cli_commands[i].word;
+		if (strncmp(w, argv[1], len) == 0 && w[len] == ' ') {
+			fprintf(stderr, "trapline: %s needs a sub-command\nusage: trapline %s %s\n",
+				argv[1], w, cli_commands[i].usage);
 			return EXIT_USAGE;
 		}
 	}

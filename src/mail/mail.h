@@ -1,0 +1,172 @@
+/* mail.h - pure functions on message bytes: which address sent a reported message (the
+ * Received-chain walk) and, beside it, what kind of message it is (the classifier). */
+#ifndef TRAPLINE_MAIL_H
+#define TRAPLINE_MAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+
+/* ==== The Received chain and report analysis (mail_received*.c, mail_report*.c) ==== */
+/* A message carries Received headers, the topmost written by the reporter's own mail system.
+ * Everything below the first hop handed over by a host the reporter does not trust may be
+ * forged by the sender, so the walk goes down from the top while the peer each header records
+ * is a trusted relay, and the first untrusted peer is the source. No I/O, no clock, no state
+ * that changes: every function here works on the buffers it is given. */
+
+/* The codes of the one error space (base.h) that these functions return. */
+enum mail_err {
+	MAIL_OK = TL_OK,
+	MAIL_EINVAL = TL_EINVAL,   /* not a message, or a bad trusted-relay entry: the text says why */
+	MAIL_ENOMEM = TL_ENOMEM,
+	MAIL_ETOOBIG = TL_ERANGE,  /* a message larger than MAIL_REPORT_MAX */
+};
+
+#define MAIL_REPORT_MAX (10u * 1024 * 1024) /* bytes of one reported message */
+#define MAIL_HOPS_MAX 100  /* Received headers read; a longer chain is refused unread */
+#define MAIL_NAME_MAX 256  /* a host name as recorded (escaped, see below), cut to fit */
+#define MAIL_WHY_MAX 512   /* one explanation */
+
+/* ---- one Received header ---- */
+
+enum mail_received_kind {
+	MAIL_RECEIVED_PEER = 0,   /* records the address of the host that handed the message on */
+	MAIL_RECEIVED_NO_PEER,    /* records none: local submission, webmail, an internal hand-off */
+	MAIL_RECEIVED_UNREADABLE, /* has an address, in a form that does not say whose it is */
+};
+
+/* How the header's "from" part was written. The forms decide which name is the HELO (what the
+ * client claims, never trusted) and which is the reverse name the receiving MTA looked up. */
+enum mail_received_form {
+	MAIL_FORM_NONE = 0,
+	MAIL_FORM_TCP_INFO,  /* from HELO (NAME [ADDR]): RFC 5321 4.4; Postfix, Sendmail, OpenSMTPD,
+			      * Courier, Gmail, Haraka, Exchange 2003 */
+	MAIL_FORM_EXIM,      /* from NAME ([ADDR]:PORT helo=HELO) or from [ADDR] (helo=HELO) */
+	MAIL_FORM_QMAIL,     /* from NAME (HELO HELO) (ADDR); Yahoo's (EHLO HELO) too */
+	MAIL_FORM_MICROSOFT, /* from HELO (ADDR) by HOST (ADDR) with Microsoft SMTP Server */
+	MAIL_FORM_BARE,      /* from NAME (ADDR) without a signature: NAME is taken as the HELO */
+};
+
+/* Names below are kept as recorded, escaped: printable ASCII stays, '\' and every other byte
+ * become \xNN, so they can be shown anywhere (text, JSON, logs) and never match a trusted
+ * name by accident. "" when the header does not record one. */
+struct mail_received {
+	enum mail_received_kind kind;
+	enum mail_received_form form;
+	uint8_t ip[16];            /* the peer (IPv4 as ::ffff:a.b.c.d), when kind is PEER */
+	char rdns[MAIL_NAME_MAX];  /* the reverse name the receiving MTA recorded beside it */
+	bool rdns_confirmed;       /* the MTA vouches for that name (forward-confirmed) */
+	char helo[MAIL_NAME_MAX];  /* what the client called itself in HELO/EHLO */
+	char by[MAIL_NAME_MAX];    /* the receiving host, as it names itself */
+	char note[MAIL_WHY_MAX];   /* how it was read: the MTA's form, why a name is not confirmed,
+				    * why it is unreadable */
+};
+
+/* Reads one Received header's value (the bytes after "Received:", folded or not, CRLF or LF)
+ * from s[0..len). Never reads past len; any byte string gives one of the three kinds. */
+void mail_received_parse(const char *s, size_t len, struct mail_received *out);
+
+/* ---- the reporter's trusted relays ---- */
+
+/* Addresses (CIDR ranges) and host names of the relays that handle the reporter's mail before
+ * it reaches them. Zero it (or mail_trust_init) before the first add. */
+struct mail_trust {
+	struct ip_prefix *prefixes;
+	size_t n_prefixes, cap_prefixes;
+	char (*names)[MAIL_NAME_MAX]; /* lowercase, no trailing dot */
+	size_t n_names, cap_names;
+};
+
+void mail_trust_init(struct mail_trust *t);
+/* Adds one entry, a CIDR range ("192.0.2.0/24", "2001:db8::/32", a bare address) or a host
+ * name, from s[0..len). MAIL_EINVAL with the problem in err (an address with host bits set
+ * below its length, a name that is not one); MAIL_ENOMEM. */
+int mail_trust_add(struct mail_trust *t, const char *s, size_t len, char *err, size_t errcap);
+/* Adds every entry of a file's text: one a line, '#' starts a comment, blank lines and
+ * surrounding blanks ignored. On MAIL_EINVAL *bad_line is the first bad line (from 1) and err
+ * says what is wrong with it; entries before it stay added. */
+int mail_trust_parse(struct mail_trust *t, const char *text, size_t len, size_t *bad_line,
+		     char *err, size_t errcap);
+void mail_trust_free(struct mail_trust *t);
+
+/* ---- the walk and its explanation ---- */
+
+enum mail_hop_verdict {
+	MAIL_HOP_TRUSTED = 0, /* a trusted relay handed the message on: the walk goes down */
+	MAIL_HOP_SOURCE,      /* the first untrusted peer: where the message came from */
+	MAIL_HOP_SKIPPED,     /* records no peer */
+	MAIL_HOP_UNREADABLE,  /* whose address it records cannot be told: the walk stops */
+	MAIL_HOP_IGNORED,     /* below where the walk stopped: may be forged, never read for trust */
+};
+
+struct mail_hop {
+	struct mail_received rcv;
+	enum mail_hop_verdict verdict;
+	char trusted_by[MAIL_NAME_MAX]; /* the range or name that made it trusted, "" */
+	char why[MAIL_WHY_MAX];
+};
+
+enum mail_refusal {
+	MAIL_REFUSAL_NONE = 0,
+	MAIL_REFUSAL_NO_RECEIVED,      /* "no-received": the message has no Received header */
+	MAIL_REFUSAL_NO_UNTRUSTED_HOP, /* "no-untrusted-hop": no untrusted peer could be named */
+	MAIL_REFUSAL_PRIVATE_SOURCE,   /* "private-source": the source is not a public address */
+};
+
+/* The message classifier's call site. The classifier (bounce, autoreply, virus, spam) is built
+ * beside this module's analysis, in mail_classify*.c; the merge connects it here. It gets the
+ * judged message's bytes (the attached message of a forward) and returns one of the words of
+ * `evidence add --class`, or NULL. */
+typedef const char *(*mail_classify_fn)(const char *msg, size_t len, void *arg);
+
+struct mail_report_options {
+	const struct mail_trust *trust; /* NULL: nothing is trusted */
+	mail_classify_fn classify;      /* NULL: the class stays NULL */
+	void *classify_arg;
+};
+
+struct mail_analysis {
+	enum mail_refusal refusal;
+	bool has_source;           /* false exactly when refused */
+	uint8_t source[16];
+	size_t source_hop;         /* index into hops of the source, or of the private peer */
+	char why[MAIL_WHY_MAX];    /* why this source, or why refused */
+	struct mail_hop *hops;     /* the Received headers, top first (at most MAIL_HOPS_MAX) */
+	size_t n_hops;
+	size_t n_received;         /* Received headers in the message (more than n_hops when cut) */
+	bool forwarded;            /* the judged message is the report's message/rfc822 attachment */
+	const char *cls;           /* the classifier's word, or NULL */
+	char error[MAIL_WHY_MAX];  /* when mail_report_analyse fails: why */
+};
+
+/* Walks the Received header values of a message (top first, lens[i] bytes each, as they stand
+ * in the message) with the trusted relays t (NULL: none) into out, which the caller frees with
+ * mail_analysis_free. n is how many the message has; hdrs holds the first MAIL_HOPS_MAX of
+ * them when there are more (such a chain is refused unless the source is among those). A
+ * refusal is a result, not an error: 0 or MAIL_ENOMEM. */
+int mail_chain_analyse(const char *const *hdrs, const size_t *lens, size_t n,
+		       const struct mail_trust *t, struct mail_analysis *out);
+
+/* Parses msg[0..len) with GMime (a raw RFC 5322 message, or a report that carries it as a
+ * message/rfc822 attachment, which is then the one judged) and walks its Received chain.
+ * 0; MAIL_EINVAL when it is not a message and MAIL_ETOOBIG above MAIL_REPORT_MAX, with
+ * out->error saying why; MAIL_ENOMEM. Free out with mail_analysis_free in every case. */
+int mail_report_analyse(const char *msg, size_t len, const struct mail_report_options *opt,
+			struct mail_analysis *out);
+void mail_analysis_free(struct mail_analysis *a);
+
+/* The explanation a moderator reads, as text (one line for the outcome, one per hop) or as
+ * JSON (docs/api.md). *out is allocated (free it with free()); 0 or MAIL_ENOMEM. */
+int mail_analysis_text(const struct mail_analysis *a, char **out);
+int mail_analysis_json(const struct mail_analysis *a, char **out);
+
+/* Words for the enums ("no-untrusted-hop", "trusted", "tcp-info"); NULL for REFUSAL_NONE. */
+const char *mail_refusal_name(enum mail_refusal r);
+const char *mail_hop_verdict_name(enum mail_hop_verdict v);
+const char *mail_received_form_name(enum mail_received_form f);
+
+/* ==== end of the Received chain and report analysis ==== */
+
+#endif

@@ -1,0 +1,201 @@
+/* mail_report.c - a reported message read with GMime: the message judged (the attachment of a
+ * forward, or the message itself), its Received headers, and the classifier's call site. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "mail.h"
+
+/* GMime keeps process-wide tables (charsets, content types) that g_mime_init fills once. */
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+
+static void gmime_init_once(void)
+{
+	g_mime_init();
+}
+
+/* A message starts with a header field ("Name: value", RFC 5322 2.2), after an optional mbox
+ * "From " line, and has no NUL byte before its body. Cheaper and clearer than what GMime makes
+ * of a JPEG. */
+static bool report_looks_like_message(const char *msg, size_t len, char *why, size_t cap)
+{
+	if (len == 0) {
+		snprintf(why, cap, "empty");
+		return false;
+	}
+	size_t i = 0;
+	if (len > 5 && memcmp(msg, "From ", 5) == 0) {
+		const char *nl = memchr(msg, '\n', len);
+		i = nl ? (size_t)(nl - msg) + 1 : len;
+	}
+	size_t name = i;
+	while (i < len && (unsigned char)msg[i] > 0x20 && (unsigned char)msg[i] < 0x7f &&
+	       msg[i] != ':')
+		i++;
+	while (i < len && (msg[i] == ' ' || msg[i] == '\t'))
+		i++;
+	if (i == name || i >= len || msg[i] != ':') {
+		snprintf(why, cap, "the first line is not a header field (Name: value)");
+		return false;
+	}
+	/* The header ends at the first empty line. */
+	for (size_t j = name; j < len; j++) {
+		if (msg[j] == '\0') {
+			snprintf(why, cap, "a NUL byte in the header: binary data, not a message");
+			return false;
+		}
+		if (msg[j] == '\n' && (j + 1 == len || msg[j + 1] == '\n' ||
+				       (msg[j + 1] == '\r' && j + 2 < len && msg[j + 2] == '\n')))
+			break;
+	}
+	return true;
+}
+
+static GMimeMessage *report_parse_stream(GMimeStream *stream)
+{
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *m = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	return m;
+}
+
+/* A message/rfc822 part sent with a Content-Transfer-Encoding (base64, as some clients do,
+ * though RFC 2046 5.2.1 forbids it) is an ordinary part to GMime: decode it and parse that. */
+static GMimeMessage *report_parse_encoded(GMimePart *part)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	if (!content)
+		return NULL;
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GMimeMessage *m = NULL;
+	if (g_mime_data_wrapper_write_to_stream(content, mem) >= 0) {
+		g_mime_stream_reset(mem);
+		m = report_parse_stream(mem);
+	}
+	g_object_unref(mem);
+	return m;
+}
+
+/* The first message/rfc822 part below part, depth first, not looking inside messages: the
+ * spam a report carries. An encoded one is parsed into *owned, which the caller unrefs. */
+static GMimeMessage *report_attachment(GMimeObject *part, int depth, GMimeMessage **owned)
+{
+	if (!part || depth > 16)
+		return NULL;
+	if (GMIME_IS_MESSAGE_PART(part))
+		return g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
+	if (GMIME_IS_MULTIPART(part)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(part);
+		int n = g_mime_multipart_get_count(mp);
+		for (int i = 0; i < n; i++) {
+			GMimeMessage *m = report_attachment(g_mime_multipart_get_part(mp, i),
+							    depth + 1, owned);
+			if (m)
+				return m;
+		}
+		return NULL;
+	}
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	if (GMIME_IS_PART(part) && ct && g_mime_content_type_is_type(ct, "message", "rfc822")) {
+		*owned = report_parse_encoded(GMIME_PART(part));
+		return *owned;
+	}
+	return NULL;
+}
+
+/* A delivery or read report (multipart/report, RFC 6522) is itself the mail that arrived
+ * (backscatter, when unwanted): the message it quotes is not the one to judge. A feedback
+ * report (RFC 5965, ARF) is a forward like any other. */
+static bool report_is_notification(GMimeObject *top)
+{
+	GMimeContentType *ct = top ? g_mime_object_get_content_type(top) : NULL;
+	if (!ct || !g_mime_content_type_is_type(ct, "multipart", "report"))
+		return false;
+	const char *type = g_mime_content_type_get_parameter(ct, "report-type");
+	return type && (g_ascii_strcasecmp(type, "delivery-status") == 0 ||
+			g_ascii_strcasecmp(type, "disposition-notification") == 0);
+}
+
+/* The Received headers of m, top first: the first MAIL_HOPS_MAX into hdrs and lens, the count
+ * of all into *n. The strings belong to m. */
+static void report_received(GMimeMessage *m, const char **hdrs, size_t *lens, size_t *n)
+{
+	GMimeHeaderList *list = g_mime_object_get_header_list(GMIME_OBJECT(m));
+	int count = list ? g_mime_header_list_get_count(list) : 0;
+	*n = 0;
+	for (int i = 0; i < count; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(list, i);
+		const char *name = h ? g_mime_header_get_name(h) : NULL;
+		/* Only Received: X-Received, Received-SPF and ARC headers say other things. */
+		if (!name || g_ascii_strcasecmp(name, "Received") != 0)
+			continue;
+		if (*n < MAIL_HOPS_MAX) {
+			const char *v = g_mime_header_get_raw_value(h);
+			hdrs[*n] = v ? v : "";
+			lens[*n] = strlen(hdrs[*n]);
+		}
+		(*n)++;
+	}
+}
+
+/* The classifier's call site (mail.h, mail_classify_fn): the judged message's bytes. */
+static void report_classify(const struct mail_report_options *opt, GMimeMessage *judged,
+			    const char *msg, size_t len, struct mail_analysis *out)
+{
+	if (!opt || !opt->classify)
+		return;
+	if (!out->forwarded) {
+		out->cls = opt->classify(msg, len, opt->classify_arg);
+		return;
+	}
+	char *bytes = g_mime_object_to_string(GMIME_OBJECT(judged), NULL);
+	if (bytes) {
+		out->cls = opt->classify(bytes, strlen(bytes), opt->classify_arg);
+		g_free(bytes);
+	}
+}
+
+int mail_report_analyse(const char *msg, size_t len, const struct mail_report_options *opt,
+			struct mail_analysis *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len > MAIL_REPORT_MAX) {
+		snprintf(out->error, sizeof(out->error), "%zu bytes, more than the %u bytes (%u MiB) "
+			 "a report may have", len, MAIL_REPORT_MAX, MAIL_REPORT_MAX >> 20);
+		return MAIL_ETOOBIG;
+	}
+	char why[128];
+	if (!report_looks_like_message(msg, len, why, sizeof(why))) {
+		snprintf(out->error, sizeof(out->error), "not a message: %s", why);
+		return MAIL_EINVAL;
+	}
+	pthread_once(&gmime_once, gmime_init_once);
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(msg, len);
+	GMimeMessage *message = report_parse_stream(stream);
+	g_object_unref(stream);
+	if (!message) {
+		snprintf(out->error, sizeof(out->error), "not a message: no header GMime can read");
+		return MAIL_EINVAL;
+	}
+	GMimeMessage *owned = NULL, *judged = message;
+	GMimeObject *top = g_mime_message_get_mime_part(message);
+	if (!report_is_notification(top)) {
+		GMimeMessage *attached = report_attachment(top, 0, &owned);
+		if (attached) {
+			judged = attached;
+			out->forwarded = true;
+		}
+	}
+	const char *hdrs[MAIL_HOPS_MAX];
+	size_t lens[MAIL_HOPS_MAX], n;
+	report_received(judged, hdrs, lens, &n);
+	int rc = mail_chain_analyse(hdrs, lens, n, opt ? opt->trust : NULL, out);
+	if (rc == MAIL_OK)
+		report_classify(opt, judged, msg, len, out);
+	if (owned)
+		g_object_unref(owned);
+	g_object_unref(message);
+	return rc;
+}

@@ -1,0 +1,98 @@
+/* fuzz_mail_received.c - libFuzzer target: Received header values through the parser, and the
+ * input cut at NUL bytes into a chain for the walk. Traps when an invariant breaks. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "mail/mail.h"
+
+/* A name field: NUL-terminated inside its array, escaped (printable ASCII, no blank). */
+static void check_name(const char *s)
+{
+	const char *end = memchr(s, '\0', MAIL_NAME_MAX);
+	if (!end)
+		__builtin_trap();
+	for (; s < end; s++)
+		if (*s <= 0x20 || *s >= 0x7f)
+			__builtin_trap();
+}
+
+static void check_text(const char *s)
+{
+	const char *end = memchr(s, '\0', MAIL_WHY_MAX);
+	if (!end)
+		__builtin_trap();
+	for (; s < end; s++)
+		if (*s < 0x20 || *s >= 0x7f)
+			__builtin_trap();
+}
+
+static void check_received(const struct mail_received *r)
+{
+	check_name(r->rdns);
+	check_name(r->helo);
+	check_name(r->by);
+	check_text(r->note);
+	if (r->kind == MAIL_RECEIVED_PEER && r->form == MAIL_FORM_NONE)
+		__builtin_trap();
+	if (r->kind != MAIL_RECEIVED_PEER && (r->form != MAIL_FORM_NONE || r->rdns[0]))
+		__builtin_trap();
+}
+
+/* Once the walk stops (a source, or an unreadable hop), every hop below is ignored. */
+static void check_walk(const struct mail_analysis *a)
+{
+	if (a->has_source != (a->refusal == MAIL_REFUSAL_NONE))
+		__builtin_trap();
+	bool stopped = false;
+	for (size_t i = 0; i < a->n_hops; i++) {
+		const struct mail_hop *h = &a->hops[i];
+		check_received(&h->rcv);
+		check_text(h->why);
+		if (stopped != (h->verdict == MAIL_HOP_IGNORED))
+			__builtin_trap();
+		if (h->verdict == MAIL_HOP_SOURCE || h->verdict == MAIL_HOP_UNREADABLE)
+			stopped = true;
+		if (h->verdict == MAIL_HOP_TRUSTED && !h->trusted_by[0])
+			__builtin_trap();
+	}
+	if (a->has_source && memcmp(a->source, a->hops[a->source_hop].rcv.ip, 16) != 0)
+		__builtin_trap();
+	check_text(a->why);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct mail_trust trust;
+	static bool ready;
+	if (!ready) {
+		const char *relays = "192.0.2.0/24\n2001:db8:1::/48\nrelay.example.org\n";
+		size_t line;
+		char err[128];
+		mail_trust_init(&trust);
+		if (mail_trust_parse(&trust, relays, strlen(relays), &line, err, sizeof(err)) != 0)
+			__builtin_trap();
+		ready = true;
+	}
+	const char *s = (const char *)data;
+	struct mail_received r;
+	mail_received_parse(s, size, &r);
+	check_received(&r);
+
+	/* The same bytes as a chain of headers, NUL between them (GMime never gives a NUL). */
+	const char *hdrs[MAIL_HOPS_MAX];
+	size_t lens[MAIL_HOPS_MAX], n = 0, start = 0;
+	for (size_t i = 0; i <= size && n < MAIL_HOPS_MAX; i++)
+		if (i == size || data[i] == 0) {
+			hdrs[n] = s + start;
+			lens[n++] = i - start;
+			start = i + 1;
+		}
+	struct mail_analysis a;
+	memset(&a, 0, sizeof(a));
+	if (mail_chain_analyse(hdrs, lens, n, &trust, &a) == 0)
+		check_walk(&a);
+	mail_analysis_free(&a);
+	return 0;
+}

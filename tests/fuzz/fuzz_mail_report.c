@@ -1,0 +1,61 @@
+/* fuzz_mail_report.c - libFuzzer target: whole reports (raw messages, forwards, junk) through
+ * GMime, the walk and both renderings. Traps when an invariant breaks. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base/base.h"
+#include "mail/mail.h"
+
+/* Stands for the classifier: reads every byte it is given. */
+static const char *classify_touch(const char *msg, size_t len, void *arg)
+{
+	unsigned sum = 0;
+	for (size_t i = 0; i < len; i++)
+		sum += (unsigned char)msg[i];
+	*(unsigned *)arg += sum;
+	return "spam";
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct mail_trust trust;
+	static bool ready;
+	if (!ready) {
+		const char *relays = "192.0.2.0/24\n2001:db8:1::/48\nrelay.example.org\n";
+		size_t line;
+		char err[128];
+		mail_trust_init(&trust);
+		if (mail_trust_parse(&trust, relays, strlen(relays), &line, err, sizeof(err)) != 0)
+			__builtin_trap();
+		ready = true;
+	}
+	unsigned sum = 0;
+	struct mail_report_options opt = {&trust, classify_touch, &sum};
+	struct mail_analysis a;
+	int rc = mail_report_analyse((const char *)data, size, &opt, &a);
+	if (rc == MAIL_EINVAL || rc == MAIL_ETOOBIG) {
+		if (!a.error[0] || a.hops)
+			__builtin_trap();
+	} else if (rc == MAIL_OK) {
+		if (a.has_source != (a.refusal == MAIL_REFUSAL_NONE) || !a.cls)
+			__builtin_trap();
+		char *text = NULL, *js = NULL;
+		if (mail_analysis_text(&a, &text) == 0 && !strstr(text, "why: "))
+			__builtin_trap();
+		if (mail_analysis_json(&a, &js) == 0) {
+			json_error_t err;
+			json_t *root = json_loads(js, 0, &err);
+			if (!root) /* every string must have been valid UTF-8 */
+				__builtin_trap();
+			json_decref(root);
+		}
+		free(text);
+		free(js);
+	}
+	mail_analysis_free(&a);
+	return 0;
+}
