@@ -171,6 +171,32 @@ int store_reputation_foreach(struct store *s,
  * decides. STORE_ENOTFOUND when no prefix covers ip. */
 int store_reputation_for_ip(struct store *s, const uint8_t ip[16], struct store_reputation *out);
 
+/* What a spamtrap hit records beside its evidence row (schema version 4): the envelope, the
+ * size, what decided the class, and a sample of the message kept for a while. The recipients
+ * are trap addresses: private, like evidence's source. */
+struct store_trap_hit {
+	int64_t evidence_id;   /* the evidence row it belongs to */
+	const char *helo;      /* the client's HELO/EHLO argument */
+	const char *mail_from; /* the envelope sender, "" for the null sender <> */
+	const char *rcpts;     /* the trap recipients, one per line */
+	uint64_t size;         /* bytes of the message as received */
+	const char *signals;   /* what decided the class ("null-sender, multipart/report") */
+	const char *sample;    /* headers or the whole message; NULL: none kept (or pruned) */
+	size_t sample_len;
+	int64_t sample_until;  /* the writer deletes the sample at this time */
+};
+
+/* Records h beside the evidence row h->evidence_id, in the caller's transaction. NULL strings
+ * are stored as "". STORE_EINVAL for a missing id. */
+int store_trap_hit_add(struct store *s, const struct store_trap_hit *h);
+/* Calls fn once with the trap hit of evidence_id (its pointers valid during the call only);
+ * STORE_ENOTFOUND when that evidence has none. */
+int store_trap_hit_get(struct store *s, int64_t evidence_id,
+		       int (*fn)(const struct store_trap_hit *h, void *arg), void *arg);
+/* Deletes at most max samples whose time is up (kept_until <= now), in the caller's
+ * transaction; *pruned: how many. */
+int store_samples_prune(struct store *s, int64_t now, unsigned max, unsigned *pruned);
+
 /* Appends to the audit log (who did what to which target, and why). Never updated or deleted. */
 int store_audit_add(struct store *s, int64_t at, const char *who, const char *what,
 		    const char *target, const char *why);

@@ -80,6 +80,21 @@ static const struct {
 	     " who TEXT NOT NULL DEFAULT '',"
 	     " why TEXT NOT NULL DEFAULT '',"
 	     " PRIMARY KEY (addr, plen)) WITHOUT ROWID;" },
+	/* What a spamtrap hit records beside its evidence row: the SMTP envelope, for good, and
+	 * a sample of the message for the moderators, deleted by the writer when its time is up
+	 * (kept apart so that pruning it never touches the evidence). */
+	{ 4, "CREATE TABLE trap_hits ("
+	     " evidence_id INTEGER PRIMARY KEY REFERENCES evidence (id),"
+	     " helo TEXT NOT NULL DEFAULT '',"
+	     " mail_from TEXT NOT NULL DEFAULT '',"
+	     " rcpts TEXT NOT NULL DEFAULT '',"
+	     " size INTEGER NOT NULL DEFAULT 0,"
+	     " signals TEXT NOT NULL DEFAULT '');"
+	     "CREATE TABLE samples ("
+	     " evidence_id INTEGER PRIMARY KEY REFERENCES evidence (id),"
+	     " kept_until INTEGER NOT NULL,"
+	     " body BLOB NOT NULL);"
+	     "CREATE INDEX samples_kept_until ON samples (kept_until);" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -121,6 +136,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " WHERE addr = ?1 AND plen = ?2",
 	[ST_RE_ALL] = "SELECT addr, plen, points, created_at, who, why FROM reputation"
 		      " ORDER BY addr, plen",
+	[ST_TH_ADD] = "INSERT INTO trap_hits (evidence_id, helo, mail_from, rcpts, size, signals)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_SA_ADD] = "INSERT INTO samples (evidence_id, kept_until, body) VALUES (?1, ?2, ?3)",
+	[ST_TH_GET] = "SELECT t.helo, t.mail_from, t.rcpts, t.size, t.signals, s.body, s.kept_until"
+		      " FROM trap_hits t LEFT JOIN samples s ON s.evidence_id = t.evidence_id"
+		      " WHERE t.evidence_id = ?1",
+	[ST_SA_PRUNE] = "DELETE FROM samples WHERE evidence_id IN (SELECT evidence_id FROM samples"
+			" WHERE kept_until <= ?1 ORDER BY kept_until LIMIT ?2)",
 };
 
 int store_fail(struct store *s, const char *what, int rc)

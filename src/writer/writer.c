@@ -292,7 +292,8 @@ int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t 
 	return rc;
 }
 
-int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg)
+static int post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg,
+		bool wait)
 {
 	if (!w || !ev || !done)
 		return WRITER_EINVAL;
@@ -305,13 +306,25 @@ int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn 
 	p->ev = *ev;
 	p->wt = (struct writer_waiter){ .ev = &p->ev, .cb = done, .cb_arg = arg };
 	pthread_mutex_lock(&w->mtx);
-	bool queued = queue_push(w, &p->wt);
+	bool full = !wait && !w->stopping && w->q_count >= w->cfg.queue_max;
+	bool queued = !full && queue_push(w, &p->wt);
 	pthread_mutex_unlock(&w->mtx);
 	if (!queued) {
 		free(p);
-		return WRITER_ESTOPPED;
+		return full ? WRITER_EFULL : WRITER_ESTOPPED;
 	}
 	return WRITER_OK;
+}
+
+int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg)
+{
+	return post(w, ev, done, arg, true);
+}
+
+int writer_post_nowait(struct writer *w, const struct writer_event *ev, writer_done_fn done,
+		       void *arg)
+{
+	return post(w, ev, done, arg, false);
 }
 
 void writer_stats(struct writer *w, struct writer_stats *out)

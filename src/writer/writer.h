@@ -23,6 +23,7 @@ enum writer_err {
 	WRITER_ESTORE = TL_EDB,        /* the store failed: nothing of the batch was acknowledged */
 	WRITER_ESTOPPED = TL_ESTOPPED, /* the writer is stopping */
 	WRITER_EIO = TL_EEXPORT,       /* an export could not be written (the log says which and why) */
+	WRITER_EFULL = TL_ETOOMANY,    /* writer_post_nowait: the queue is full, try again later */
 };
 
 
@@ -44,6 +45,10 @@ struct writer_event {
 	double points; /* reputation: added to the threshold inside prefix (>= 0, finite) */
 	char who[64];
 	char why[STORE_TEXT_MAX];
+	/* A spamtrap hit's envelope and sample, stored beside ev.evidence (kind trap) in the
+	 * same transaction; NULL: none. Not copied: it and what it points to must stay as they
+	 * are until the event is answered (writer_submit returns, or done is called). */
+	const struct store_trap_hit *trap;
 };
 
 struct writer_config {
@@ -83,6 +88,10 @@ typedef void (*writer_done_fn)(void *arg, int result);
  * them costs one commit per batch rather than one per event. Returns WRITER_OK when queued
  * (done will be called exactly once), or an error and done is never called. */
 int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg);
+/* The same, except that it never blocks: WRITER_EFULL when the queue is full (an event loop
+ * answers its client "try again later" rather than stall every other session). */
+int writer_post_nowait(struct writer *w, const struct writer_event *ev, writer_done_fn done,
+		       void *arg);
 /* What the writer has done since it started: events handled, transactions they took. */
 struct writer_stats {
 	uint64_t events;

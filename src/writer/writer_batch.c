@@ -38,6 +38,8 @@ int writer_event_check(const struct writer_event *ev, int64_t now)
 		if (!text_terminated(ev->evidence.source, sizeof ev->evidence.source) ||
 		    !text_terminated(ev->evidence.digest, sizeof ev->evidence.digest))
 			return WRITER_EINVAL;
+		if (ev->trap && ev->evidence.kind != STORE_KIND_TRAP)
+			return WRITER_EINVAL;
 		return WRITER_OK;
 	case WRITER_EV_EXCLUDE:
 		if (!ip_prefix_valid(&ev->prefix) || (ev->until != 0 && ev->until <= now))
@@ -114,6 +116,8 @@ int64_t writer_timers_next(const struct writer *w)
 			next = w->excl[i].until;
 	if (w->cfg.export_interval_s > 0 && w->export_dir[0] && w->next_export < next)
 		next = w->next_export;
+	if (w->next_prune < next)
+		next = w->next_prune;
 	return next;
 }
 
@@ -404,6 +408,11 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 			e.received_at = now;
 		e.added_at = now;
 		rc = store_evidence_add(w->store, &e);
+		if (rc == STORE_OK && ev->trap) {
+			struct store_trap_hit h = *ev->trap;
+			h.evidence_id = e.id;
+			rc = store_trap_hit_add(w->store, &h);
+		}
 		if (rc != STORE_OK)
 			return store_rc(rc);
 		return touch(w, e.ip);
@@ -572,8 +581,33 @@ static int expire_exclusions(struct writer *w, int64_t now)
 	return WRITER_OK;
 }
 
+/* Samples of trap messages are kept trap_sample_days (each row knows until when): deleted
+ * once a minute, a bounded number per round so that a backlog never holds producers up. */
+#define PRUNE_EVERY_S 60
+#define PRUNE_MAX 1000
+
+static void prune_samples(struct writer *w, int64_t now)
+{
+	unsigned n = 0;
+	w->next_prune = now + (time_now_is_test_clock() ? 1 : PRUNE_EVERY_S);
+	if (store_begin(w->store) != STORE_OK)
+		return;
+	if (store_samples_prune(w->store, now, PRUNE_MAX, &n) != STORE_OK ||
+	    store_commit(w->store) != STORE_OK) {
+		store_rollback(w->store);
+		log_err("writer", "samples not pruned; retrying in %d s", PRUNE_EVERY_S);
+		return;
+	}
+	if (n == PRUNE_MAX)
+		w->next_prune = now; /* more are due: the next round, after the queue's turn */
+	if (n > 0)
+		log_info("writer", "samples pruned count=%u", n);
+}
+
 void writer_timers_run(struct writer *w, int64_t now)
 {
+	if (now >= w->next_prune)
+		prune_samples(w, now);
 	if (w->cfg.export_interval_s > 0 && w->export_dir[0] && now >= w->next_export) {
 		writer_export(w, NULL);
 		w->next_export = now + w->cfg.export_interval_s;

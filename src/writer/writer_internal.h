@@ -98,6 +98,7 @@ struct writer {
 	struct writer_kept *kept; /* rebuild: when each listing before it began, sorted by address */
 	size_t kept_n, kept_cap;
 	int64_t next_export;
+	int64_t next_prune; /* writer clock: when expired samples are deleted next */
 };
 
 /* ---- writer_batch.c ---- */
