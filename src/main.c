@@ -2,6 +2,7 @@
  * delist, exclude, rebuild, export, explain), check-config, config-template, version. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -16,6 +17,8 @@
 #include "base/base.h"
 #include "ctl/ctl.h"
 #include "dns/dns.h"
+#include "mail/mail.h"
+#include "smtp/smtp.h"
 #include "store/store.h"
 #include "writer/writer.h"
 #include "zone/zone.h"
@@ -35,6 +38,7 @@ struct cli_option {
 static const struct cli_option serve_options[] = {
 	{"--data", "data_dir", "DIR", "data directory"},
 	{"--dns", "dns_listen", "ADDR:PORT[,...]", "DNS addresses (UDP and TCP)"},
+	{"--smtp", "smtp_listen", "ADDR:PORT[,...]|off", "spamtrap SMTP addresses"},
 	{"--zone", "zone", "NAME", "zone served"},
 	{"--threads", "threads", "N", "UDP workers per address (0 = one per core)"},
 	{"--static", "static_file", "FILE", "rbldnsd-format data file to serve"},
@@ -75,6 +79,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: trapline serve [--config FILE] [options]\n"
 		   "       trapline check-config FILE\n"
 		   "       trapline config-template\n"
+		   "       trapline classify [--json] MESSAGE\n"
 		   "       trapline version\n");
 	for (size_t i = 0; i < N_CTL_COMMANDS; i++) {
 		const struct cli_command *c = &ctl_commands[i];
@@ -463,6 +468,45 @@ fail_store:
 	return 1;
 }
 
+/* ---- the spamtrap --------------------------------------------------------------- */
+
+/* Binds the trap's sockets and sets up TLS, before privileges are dropped (port 25, a key
+ * readable by root only); files it makes in the data directory belong to pw. *out stays NULL
+ * when smtp_listen is off or a static file is served (no store to record into). Returns 0,
+ * EXIT_USAGE for a bad configuration, or 1. */
+static int serve_smtp_bind(const struct config *cfg, const struct passwd *pw, bool use_store,
+			   struct smtp_server **out)
+{
+	*out = NULL;
+	struct smtp_server_config sc;
+	bool enabled;
+	char err[CONFIG_ERR_MAX];
+	if (smtp_server_config_make(cfg, &sc, &enabled, err, sizeof(err)) != SMTP_OK) {
+		fprintf(stderr, "trapline: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (!enabled || !use_store)
+		return 0;
+	if (pw) {
+		sc.owner_uid = (int)pw->pw_uid;
+		sc.owner_gid = (int)pw->pw_gid;
+	}
+	return smtp_server_bind(&sc, out) == SMTP_OK ? 0 : 1;
+}
+
+/* The trap stops before the writer: it waits for the writer to answer the messages it holds. */
+static void serve_smtp_stop(struct smtp_server *smtp)
+{
+	if (!smtp)
+		return;
+	struct smtp_stats st;
+	smtp_server_stats(smtp, &st);
+	smtp_server_stop(smtp);
+	log_info("smtp", "stopped sessions=%llu messages=%llu deferred=%llu refused=%llu",
+		 (unsigned long long)st.sessions, (unsigned long long)st.messages,
+		 (unsigned long long)st.deferred, (unsigned long long)st.refused);
+}
+
 /* The control socket first (it submits to the writer), the writer before the store. */
 static void serve_store_stop(struct serve_store *ss)
 {
@@ -534,6 +578,11 @@ static int cmd_serve(int argc, char **argv)
 		rc = 1;
 		goto fail_zone;
 	}
+	struct smtp_server *smtp = NULL;
+	if ((rc = serve_smtp_bind(&cfg, pw, use_store, &smtp)) != 0) {
+		dns_server_stop(srv);
+		goto fail_zone;
+	}
 	/* The store is opened as the user the service runs as, so that every file it creates
 	 * (database, WAL, socket) stays writable by it; queries wait in the bound sockets until
 	 * dns_server_start, when the writer has published the listings. */
@@ -547,6 +596,10 @@ static int cmd_serve(int argc, char **argv)
 		goto fail_server;
 	}
 	if (dns_server_start(srv, st.zone) != DNS_OK) {
+		rc = 1;
+		goto fail_server;
+	}
+	if (smtp && smtp_server_start(smtp, ss.writer) != SMTP_OK) {
 		rc = 1;
 		goto fail_server;
 	}
@@ -573,6 +626,7 @@ static int cmd_serve(int argc, char **argv)
 fail_server:
 	dns_server_stats(srv, &stats);
 	dns_server_stop(srv);
+	serve_smtp_stop(smtp);
 	if (use_store)
 		serve_store_stop(&ss);
 	if (rc == 0)
@@ -800,6 +854,89 @@ static int cmd_check_config(int argc, char **argv)
 	return 0;
 }
 
+/* ---- classify ---------------------------------------------------------------- */
+
+/* Reads all of path ("-": stdin) into a malloc'd buffer. */
+static char *read_file_all(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		n += fread(buf + n, 1, cap - n, f);
+		if (n < cap)
+			break;
+		char *g = cap < (size_t)1 << 30 ? realloc(buf, cap * 2) : NULL;
+		if (!g) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = g;
+		cap *= 2;
+	}
+	bool err = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (err) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+/* `trapline classify [--json] MESSAGE`: the class the trap would give MESSAGE arriving as it
+ * is (the envelope sender taken from its Return-Path), and the signals that decided it. */
+static int cmd_classify(int argc, char **argv)
+{
+	bool json = false;
+	const char *path = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (!path && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+			path = argv[i];
+		else
+			path = NULL, i = argc;
+	}
+	if (!path) {
+		fprintf(stderr, "usage: trapline classify [--json] MESSAGE (a file, or - for stdin)\n");
+		return EXIT_USAGE;
+	}
+	size_t len = 0;
+	char *msg = read_file_all(path, &len);
+	if (!msg) {
+		fprintf(stderr, "trapline: cannot read %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	char from[512];
+	bool have_from = mail_return_path(msg, len, from, sizeof(from)) == MAIL_OK;
+	struct mail_verdict v;
+	mail_classify(msg, len, have_from ? from : NULL, &v);
+	free(msg);
+	if (json) {
+		json_t *o = json_object(), *sig = json_array();
+		for (unsigned i = 0; i < v.n_signals; i++)
+			json_array_append_new(sig, json_string(v.signals[i]));
+		json_object_set_new(o, "class", json_string(mail_class_name(v.cls)));
+		json_object_set_new(o, "signals", sig);
+		json_object_set_new(o, "envelope_from", have_from ? json_string(from) : json_null());
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(o);
+		return 0;
+	}
+	char signals[512];
+	mail_signals_format(&v, signals, sizeof(signals));
+	printf("class: %s\nsignals: %s\nenvelope_from: %s\n", mail_class_name(v.cls),
+	       v.n_signals ? signals : "(none)",
+	       !have_from ? "(unknown: no Return-Path)" : from[0] ? from : "<> (null sender)");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -811,6 +948,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(argc - 2, argv + 2);
+	if (strcmp(cmd, "classify") == 0)
+		return cmd_classify(argc - 2, argv + 2);
 	/* A word's rows with a sub-command come first ("reputation list"); a row without one
 	 * ("reputation CIDR ...") takes what is left. */
 	const struct cli_command *missed = NULL;
