@@ -41,6 +41,7 @@ static int ev_collect(const struct store_evidence *ev, void *arg)
 	}
 	l->v[l->n].received_at = ev->received_at;
 	l->v[l->n].trap = ev->kind == STORE_KIND_TRAP;
+	l->v[l->n].cls = (uint8_t)ev->cls;
 	l->n++;
 	if (ev->kind == STORE_KIND_TRAP)
 		l->total_traps++;
@@ -183,6 +184,27 @@ static int run_evidence_add(const struct ctl_run *r)
 	return CTL_EXIT_OK;
 }
 
+/* The classes of the counted trap hits ("trap_classes: 3 bounce, 1 spam") and, when listed,
+ * what the listing usually means (policy_reason_text). */
+static void trap_classes_lines(const struct ctl_run *r, const struct policy_result *res,
+			       enum policy_reason reason)
+{
+	if (res->traps > 0) {
+		fprintf(r->out, "trap_classes:");
+		const char *sep = " ";
+		for (unsigned c = 0; c < POLICY_CLASSES; c++) {
+			if (!res->trap_classes[c])
+				continue;
+			fprintf(r->out, "%s%u %s", sep, res->trap_classes[c],
+				store_class_name((enum store_class)c));
+			sep = ", ";
+		}
+		fprintf(r->out, "\n");
+	}
+	if (reason != POLICY_REASON_NONE)
+		fprintf(r->out, "meaning: %s\n", policy_reason_text(reason, res->trap_classes));
+}
+
 static int run_check(const struct ctl_run *r)
 {
 	struct ev_list l;
@@ -224,6 +246,8 @@ static int run_check(const struct ctl_run *r)
 	}
 	fprintf(r->out, "evidence: %u trap hits, %u reports in the store\n", l.total_traps,
 		l.total_reports);
+	trap_classes_lines(r, &res, rc == STORE_OK ? (enum policy_reason)li.reason
+						  : POLICY_REASON_NONE);
 	if (ctx.excluded)
 		fprintf(r->out, "excluded: %s\n", why_excl);
 	reputation_line(r, &rep);

@@ -41,10 +41,21 @@ struct policy_config {
 
 void policy_config_defaults(struct policy_config *c);
 
+/* The classes of trap hits, numbered as the store numbers them (enum store_class). */
+enum policy_class {
+	POLICY_CLASS_SPAM = 0,
+	POLICY_CLASS_BOUNCE = 1,
+	POLICY_CLASS_AUTOREPLY = 2,
+	POLICY_CLASS_VIRUS = 3,
+	POLICY_CLASS_UNKNOWN = 4,
+	POLICY_CLASSES = 5,
+};
+
 /* One piece of evidence, as the policy sees it. */
 struct policy_evidence {
 	int64_t received_at;
-	bool trap; /* a spamtrap hit; otherwise a user report */
+	bool trap;   /* a spamtrap hit; otherwise a user report */
+	uint8_t cls; /* a trap hit's enum policy_class: it explains, it does not score */
 };
 
 /* What else decides: exclusions, a moderator's delisting, reputation. */
@@ -72,6 +83,7 @@ struct policy_result {
 	double score, threshold;
 	double report_score, trap_score;
 	uint32_t traps, reports;   /* counted pieces */
+	uint32_t trap_classes[POLICY_CLASSES]; /* counted trap hits by class */
 	int64_t last_evidence_at;  /* newest counted piece (0: none) */
 	int64_t expires_at;        /* when listed: when the listing ends if nothing new comes */
 				   /* (the first second evaluation says "not listed": listing_s or
@@ -83,6 +95,11 @@ struct policy_result {
 				      threshold", "only one piece of evidence", "expired", ...);
 				      a static string, NULL when listed */
 };
+
+/* What a listing for reason usually means, in words for the address's owner: for trap hits
+ * only, from the class most of them have ("spamtrap hits only, mostly bounces: probably
+ * backscatter ..."). A static string. */
+const char *policy_reason_text(enum policy_reason r, const uint32_t trap_classes[POLICY_CLASSES]);
 
 /* Scores ev[0..n) (any order) at time now. steps, if not NULL, receives one entry per piece
  * in the order given (n entries). The decision is a pure function of the arguments: the

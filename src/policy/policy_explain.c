@@ -39,7 +39,7 @@ static void explain_format_age(int64_t age, char *buf, size_t size)
 
 static void explain_pieces(FILE *f, const struct policy_config *c,
 			   const struct policy_context *ctx, int64_t now,
-			   const struct policy_step *steps, size_t n)
+			   const struct policy_evidence *ev, const struct policy_step *steps, size_t n)
 {
 	char when[128], age[48], window[48];
 	explain_format_span(c->window_s, window, sizeof(window));
@@ -52,13 +52,16 @@ static void explain_pieces(FILE *f, const struct policy_config *c,
 		else
 			explain_format_age(now - s->received_at, age, sizeof(age));
 		const char *kind = s->trap ? "spamtrap hit" : "user report";
+		static const char *const cls[POLICY_CLASSES] = { "spam", "bounce", "autoreply",
+								  "virus", "unknown" };
 		fprintf(f, "  %s  %-13s  age %-14s  ", when, kind, age);
 		if (!s->counted && now - s->received_at > (int64_t)c->window_s)
 			fprintf(f, "not counted: older than %s\n", window);
 		else if (!s->counted)
 			fprintf(f, "not counted: before the delisting\n");
 		else if (s->trap)
-			fprintf(f, "counted (trap hits are scored together below)\n");
+			fprintf(f, "counted, %s (trap hits are scored together below)\n",
+				cls[ev[i].cls < POLICY_CLASSES ? ev[i].cls : POLICY_CLASS_UNKNOWN]);
 		else
 			fprintf(f, "weight %.3f\n", s->weight);
 	}
@@ -118,10 +121,7 @@ static void explain_decision(FILE *f, const struct policy_config *c,
 		fprintf(f, "Decision: LISTED (score %.3f reaches the threshold %.3f with %" PRIu32
 			   " pieces of evidence)\n",
 			r->score, r->threshold, r->traps + r->reports);
-		fprintf(f, "Reason: %s\n",
-			r->reason == POLICY_REASON_TRAPS     ? "spamtrap hits only"
-			: r->reason == POLICY_REASON_REPORTS ? "user reports only"
-							     : "spamtrap hits and user reports");
+		fprintf(f, "Reason: %s\n", policy_reason_text(r->reason, r->trap_classes));
 		time_format_iso8601(r->expires_at, when);
 		fprintf(f, "Expires: %s (%s), unless new evidence arrives\n", when,
 			explain_expiry_rule(c, r, rule, sizeof(rule)));
@@ -171,7 +171,7 @@ void policy_explain(FILE *f, const struct policy_config *c, const struct policy_
 			   "counts.\n",
 			when);
 	}
-	explain_pieces(f, c, ctx, now, steps, n);
+	explain_pieces(f, c, ctx, now, ev, steps, n);
 	explain_scores(f, c, ctx, &r);
 	explain_decision(f, c, &r);
 cleanup:

@@ -39,6 +39,46 @@ const char *policy_reason_name(enum policy_reason r)
 	return "none";
 }
 
+const char *policy_reason_text(enum policy_reason r, const uint32_t trap_classes[POLICY_CLASSES])
+{
+	/* An address with trap hits only is usually a machine answering forged senders; one
+	 * with trap hits and user reports is usually a compromised one. */
+	static const char *const traps_only[POLICY_CLASSES] = {
+		[POLICY_CLASS_SPAM] = "spamtrap hits only, mostly spam: a machine sending "
+				      "unsolicited mail to addresses no person uses",
+		[POLICY_CLASS_BOUNCE] = "spamtrap hits only, mostly bounces: probably backscatter "
+					"from a mail server that accepts mail, then bounces it to "
+					"forged senders",
+		[POLICY_CLASS_AUTOREPLY] = "spamtrap hits only, mostly auto-replies: probably an "
+					   "auto-responder (vacation or challenge-response) "
+					   "answering forged senders",
+		[POLICY_CLASS_VIRUS] = "spamtrap hits only, mostly virus notices: probably a virus "
+				       "scanner notifying forged senders",
+		[POLICY_CLASS_UNKNOWN] = "spamtrap hits only",
+	};
+	switch (r) {
+	case POLICY_REASON_TRAPS: {
+		/* The class with the most hits; a tie goes to the lower number (spam first). */
+		unsigned best = POLICY_CLASS_UNKNOWN;
+		uint32_t most = 0;
+		for (unsigned i = 0; trap_classes && i < POLICY_CLASSES; i++) {
+			if (trap_classes[i] > most) {
+				most = trap_classes[i];
+				best = i;
+			}
+		}
+		return traps_only[best];
+	}
+	case POLICY_REASON_REPORTS:
+		return "user reports only";
+	case POLICY_REASON_BOTH:
+		return "spamtrap hits and user reports: usually a compromised machine, or a spammer";
+	case POLICY_REASON_NONE:
+		break;
+	}
+	return "not listed";
+}
+
 static bool piece_counted(const struct policy_config *c, const struct policy_evidence *e,
 			  const struct policy_context *ctx, int64_t now)
 {
@@ -96,6 +136,7 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 				any_delisted = true;
 		} else if (e->trap) {
 			r->traps++;
+			r->trap_classes[e->cls < POLICY_CLASSES ? e->cls : POLICY_CLASS_UNKNOWN]++;
 		} else {
 			w = report_weight(c, now - e->received_at);
 			r->report_score += w;

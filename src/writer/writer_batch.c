@@ -256,6 +256,7 @@ static int collect_evidence(const struct store_evidence *ev, void *arg)
 	}
 	w->evbuf[w->evbuf_n].received_at = ev->received_at;
 	w->evbuf[w->evbuf_n].trap = ev->kind == STORE_KIND_TRAP;
+	w->evbuf[w->evbuf_n].cls = (uint8_t)ev->cls;
 	w->evbuf_n++;
 	return 0;
 }

@@ -139,7 +139,7 @@ static const struct row rows[] = {
 static size_t row_pieces(const struct row *r, struct policy_evidence *ev)
 {
 	for (size_t i = 0; i < r->n; i++)
-		ev[i] = (struct policy_evidence){NOW - r->ev[i].age, r->ev[i].trap};
+		ev[i] = (struct policy_evidence){NOW - r->ev[i].age, r->ev[i].trap, 0};
 	return r->n;
 }
 
@@ -202,8 +202,8 @@ static void test_steps(void **state)
 	policy_config_defaults(&c);
 	struct policy_context ctx = {0};
 	for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++) {
-		struct policy_evidence ev[3] = {{NOW, true}, {NOW - fresh[i].age, false},
-						{NOW - 8 * D, false}};
+		struct policy_evidence ev[3] = {{NOW, true, 0}, {NOW - fresh[i].age, false, 0},
+						{NOW - 8 * D, false, 0}};
 		struct policy_step steps[3];
 		struct policy_result res;
 		assert_int_equal(policy_evaluate(&c, ev, 3, &ctx, NOW, &res, steps), 0);
@@ -234,7 +234,7 @@ static void test_expiry_brute_force(void **state)
 			int64_t age = (int64_t)(rand() % (8 * D + H)) - H;
 			if (rand() % 4 == 0)
 				age = (int64_t)(rand() % 3) * 24 * H + (rand() % 3) - 1;
-			ev[i] = (struct policy_evidence){NOW - age, rand() % 5 == 0};
+			ev[i] = (struct policy_evidence){NOW - age, rand() % 5 == 0, 0};
 		}
 		struct policy_context ctx = {0};
 		struct policy_result res;
@@ -304,13 +304,13 @@ static void test_explain(void **state)
 {
 	/* SpamCop's first example, a piece outside the window, one before a delisting. */
 	struct policy_evidence ev[] = {
-		{NOW - H, true},       {NOW - H, true},       {NOW - 48 * H, false},
-		{NOW - 50 * H, false}, {NOW - 100 * H, false}, {NOW - 8 * D, false},
+		{NOW - H, true, 0},       {NOW - H, true, 0},       {NOW - 48 * H, false, 0},
+		{NOW - 50 * H, false, 0}, {NOW - 100 * H, false, 0}, {NOW - 8 * D, false, 0},
 	};
 	struct policy_context ctx = {.delisted_at = NOW - 6 * D};
 	struct policy_evidence all[7];
 	memcpy(all, ev, sizeof(ev));
-	all[6] = (struct policy_evidence){NOW - 6 * D - H, true};
+	all[6] = (struct policy_evidence){NOW - 6 * D - H, true, 0};
 	char *out = explain_to_string(all, 7, &ctx);
 	assert_contains(out, "Evaluated at: 2026-11-21T10:00:00Z");
 	assert_contains(out, "2026-11-21T09:00:00Z  spamtrap hit");
@@ -331,7 +331,7 @@ static void test_explain(void **state)
 	/* Squares, reputation, and a refusal that says by how much. */
 	struct policy_evidence seven[7];
 	for (int i = 0; i < 7; i++)
-		seven[i] = (struct policy_evidence){NOW, true};
+		seven[i] = (struct policy_evidence){NOW, true, 0};
 	struct policy_context rep = {.reputation = 50};
 	out = explain_to_string(seven, 7, &rep);
 	assert_contains(out, "Trap score: 49.000 from 7 spamtrap hits (6 hits or more: hits "
@@ -342,7 +342,7 @@ static void test_explain(void **state)
 	free(out);
 
 	/* Two reports: the 12-hour rule is named. */
-	struct policy_evidence two[] = {{NOW - H, false}, {NOW, false}};
+	struct policy_evidence two[] = {{NOW - H, false, 0}, {NOW, false, 0}};
 	out = explain_to_string(two, 2, NULL);
 	assert_contains(out, "weight 3.938");
 	assert_contains(out, "Reason: user reports only");
@@ -351,7 +351,7 @@ static void test_explain(void **state)
 	free(out);
 
 	/* Expired and one-piece refusals. */
-	struct policy_evidence old[] = {{NOW - 30 * H, true}, {NOW - 30 * H, true}};
+	struct policy_evidence old[] = {{NOW - 30 * H, true, 0}, {NOW - 30 * H, true, 0}};
 	out = explain_to_string(old, 2, NULL);
 	assert_contains(out, "Decision: NOT LISTED: expired");
 	assert_contains(out, "Expired: 2026-11-21T04:00:00Z (24 hours after the newest evidence)");
@@ -367,12 +367,44 @@ static void test_explain(void **state)
 	free(out);
 }
 
+/* The class of most counted trap hits says what a listing on traps only usually means. */
+static void test_reason_text(void **state)
+{
+	(void)state;
+	struct policy_config c;
+	policy_config_defaults(&c);
+	struct policy_evidence ev[] = {
+		{NOW - H, true, POLICY_CLASS_BOUNCE}, {NOW - H, true, POLICY_CLASS_BOUNCE},
+		{NOW - H, true, POLICY_CLASS_SPAM},   {NOW - 9 * D, true, POLICY_CLASS_VIRUS},
+	};
+	struct policy_result r;
+	assert_int_equal(policy_evaluate(&c, ev, 4, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_true(r.listed);
+	assert_int_equal(r.trap_classes[POLICY_CLASS_BOUNCE], 2);
+	assert_int_equal(r.trap_classes[POLICY_CLASS_SPAM], 1);
+	assert_int_equal(r.trap_classes[POLICY_CLASS_VIRUS], 0); /* outside the window */
+	assert_non_null(strstr(policy_reason_text(r.reason, r.trap_classes), "mostly bounces"));
+	assert_non_null(strstr(policy_reason_text(r.reason, r.trap_classes), "backscatter"));
+	uint32_t ar[POLICY_CLASSES] = {1, 0, 3, 0, 0};
+	assert_non_null(strstr(policy_reason_text(POLICY_REASON_TRAPS, ar), "auto-repl"));
+	uint32_t tie[POLICY_CLASSES] = {2, 2, 0, 0, 0};
+	assert_non_null(strstr(policy_reason_text(POLICY_REASON_TRAPS, tie), "mostly spam"));
+	uint32_t vi[POLICY_CLASSES] = {0, 0, 0, 1, 0};
+	assert_non_null(strstr(policy_reason_text(POLICY_REASON_TRAPS, vi), "virus"));
+	assert_non_null(strstr(policy_reason_text(POLICY_REASON_BOTH, vi), "compromised"));
+	assert_string_equal(policy_reason_text(POLICY_REASON_REPORTS, NULL), "user reports only");
+	char *out = explain_to_string(ev, 4, NULL);
+	assert_non_null(strstr(out, "Reason: spamtrap hits only, mostly bounces"));
+	assert_non_null(strstr(out, "counted, bounce"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_and_names), cmocka_unit_test(test_table),
 		cmocka_unit_test(test_steps),            cmocka_unit_test(test_expiry_brute_force),
-		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_explain),           cmocka_unit_test(test_reason_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
