@@ -222,8 +222,6 @@ static bool is_trap(const struct smtp_dialog *d, const char *addr)
 	if (!at || at == addr)
 		return false;
 	size_t dlen = strlen(at + 1);
-	if (dlen > 0 && at[dlen] == '.')
-		dlen--; /* a fully qualified domain's root dot */
 	return list_has(d->cfg.trap_domains, at + 1, dlen) ||
 	       list_has(d->cfg.trap_addresses, addr, strlen(addr));
 }
@@ -323,6 +321,9 @@ static void cmd_rcpt(struct smtp_dialog *d, const char *arg)
 		reply(d, "555 5.5.4 Unsupported option: %s", name);
 		return;
 	}
+	size_t alen = strlen(addr);
+	if (alen > 0 && addr[alen - 1] == '.')
+		addr[alen - 1] = '\0'; /* a fully qualified domain's root dot */
 	/* A trap never relays and never takes mail meant for a person. */
 	if (!is_trap(d, addr)) {
 		reply(d, "550 5.1.1 <%s>: Recipient address rejected: User unknown", addr);
@@ -560,7 +561,7 @@ static void data_end(struct smtp_dialog *d)
 
 static size_t data_feed(struct smtp_dialog *d, const uint8_t *in, size_t len)
 {
-	static const uint8_t cr = '\r', lf = '\n';
+	static const uint8_t cr = '\r';
 	size_t i = 0;
 	while (i < len) {
 		uint8_t c = in[i];
@@ -611,7 +612,6 @@ static size_t data_feed(struct smtp_dialog *d, const uint8_t *in, size_t len)
 		case DS_MID:
 			break;
 		}
-		(void)lf;
 	}
 	return i;
 }

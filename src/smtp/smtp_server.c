@@ -53,6 +53,8 @@ struct smtp_session {
 	struct writer_event ev;
 	struct store_trap_hit hit;
 	char *rcpts;
+	unsigned n_rcpts;
+	bool tls;
 	char signals[256];
 };
 
@@ -315,10 +317,17 @@ static void answer(struct smtp_session *s, int result)
 	srv->n_pending--;
 	free(s->rcpts);
 	s->rcpts = NULL;
-	if (result == WRITER_OK)
+	if (result == WRITER_OK) {
 		atomic_fetch_add_explicit(&srv->st_messages, 1, memory_order_relaxed);
-	else
+		log_info("smtp", "hit ip=%s class=%s size=%llu rcpts=%u tls=%s signals=\"%s\"",
+			 s->ip_text, store_class_name(s->ev.evidence.cls),
+			 (unsigned long long)s->hit.size, s->n_rcpts, s->tls ? "yes" : "no",
+			 s->signals);
+	} else {
 		atomic_fetch_add_explicit(&srv->st_deferred, 1, memory_order_relaxed);
+		limit_log(srv, LIM_STORE, "message deferred ip=%s reason=\"%s\"", s->ip_text,
+			  tl_strerror(result));
+	}
 	if (!s->bev) { /* the client left while the writer stored its message */
 		session_free(s);
 		return;
@@ -422,8 +431,8 @@ static bool message_post(struct smtp_session *s)
 		s->rcpts = NULL;
 		return false;
 	}
-	log_info("smtp", "hit ip=%s class=%s size=%zu rcpts=%u tls=%s signals=\"%s\"", s->ip_text,
-		 mail_class_name(v.cls), m.len, m.n_rcpts, m.tls ? "yes" : "no", s->signals);
+	s->n_rcpts = m.n_rcpts;
+	s->tls = m.tls;
 	s->pending = true;
 	srv->n_pending++;
 	return true;
