@@ -85,7 +85,7 @@ static struct writer_waiter *queue_pop(struct writer *w)
 	struct writer_waiter *wt = w->q[w->q_head];
 	w->q_head = (w->q_head + 1) % w->cfg.queue_max;
 	w->q_count--;
-	if (!wt->cb)
+	if (!wt->cb || wt->prompt)
 		w->q_blocking--;
 	return wt;
 }
@@ -101,11 +101,11 @@ static bool queue_push(struct writer *w, struct writer_waiter *wt)
 	wt->queued_ns = time_mono_ns();
 	w->q[(w->q_head + w->q_count) % w->cfg.queue_max] = wt;
 	w->q_count++;
-	if (!wt->cb)
+	if (!wt->cb || wt->prompt)
 		w->q_blocking++;
 	if (w->want == WRITER_WANT_ANY ||
 	    (w->want == WRITER_WANT_URGENT &&
-	     (!wt->cb || w->q_count >= w->cfg.batch_max || is_special(wt)))) {
+	     (!wt->cb || wt->prompt || w->q_count >= w->cfg.batch_max || is_special(wt)))) {
 		w->want = WRITER_WANT_NONE; /* one wake-up is enough */
 		pthread_cond_signal(&w->cond_work);
 	}
@@ -304,7 +304,7 @@ static int post(struct writer *w, const struct writer_event *ev, writer_done_fn 
 	if (!p)
 		return WRITER_ENOMEM;
 	p->ev = *ev;
-	p->wt = (struct writer_waiter){ .ev = &p->ev, .cb = done, .cb_arg = arg };
+	p->wt = (struct writer_waiter){ .ev = &p->ev, .cb = done, .cb_arg = arg, .prompt = !wait };
 	pthread_mutex_lock(&w->mtx);
 	bool full = !wait && !w->stopping && w->q_count >= w->cfg.queue_max;
 	bool queued = !full && queue_push(w, &p->wt);

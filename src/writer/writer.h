@@ -88,8 +88,13 @@ typedef void (*writer_done_fn)(void *arg, int result);
  * them costs one commit per batch rather than one per event. Returns WRITER_OK when queued
  * (done will be called exactly once), or an error and done is never called. */
 int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg);
-/* The same, except that it never blocks: WRITER_EFULL when the queue is full (an event loop
- * answers its client "try again later" rather than stall every other session). */
+/* The same for a producer whose client waits for the answer (an SMTP session for its 250,
+ * sending its next message only then): it never blocks, WRITER_EFULL when the queue is full
+ * (the event loop answers "try again later" rather than stall every other session), and the
+ * event does not wait batch_wait_ms for company: its batch closes as soon as the writer is
+ * free, as a blocked producer's does. Events that arrive while a batch commits share the next
+ * one, so the group commit comes from the load itself: one commit per event when mail
+ * trickles in, thousands per commit in a flood. */
 int writer_post_nowait(struct writer *w, const struct writer_event *ev, writer_done_fn done,
 		       void *arg);
 /* What the writer has done since it started: events handled, transactions they took. */

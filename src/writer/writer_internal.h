@@ -20,6 +20,7 @@ struct writer_waiter {
 	atomic_size_t *pending;
 	writer_done_fn cb; /* posted: called, then the waiter freed */
 	void *cb_arg;
+	bool prompt;       /* posted without waiting for company (writer_post_nowait) */
 	uint64_t queued_ns; /* monotonic */
 };
 
@@ -72,7 +73,8 @@ struct writer {
 	pthread_cond_t cond_work, cond_space;
 	struct writer_waiter **q;
 	size_t q_head, q_count;
-	size_t q_blocking; /* queued events whose producer is blocked waiting for them */
+	size_t q_blocking; /* queued events whose producer waits for them: blocked producers, and
+			      posts that do not wait for company (prompt) */
 	atomic_ullong st_events, st_batches; /* writer_stats */
 	enum writer_want want;
 	bool stopping;
