@@ -122,6 +122,13 @@ int store_evidence_add(struct store *s, struct store_evidence *ev);
  * fn returns non-zero to stop. with_source: fill ev->source (operator use only). */
 int store_evidence_for_ip(struct store *s, const uint8_t ip[16], int64_t since, bool with_source,
 			  int (*fn)(const struct store_evidence *ev, void *arg), void *arg);
+/* What the policy needs of each piece of evidence against ip received at or after since, in
+ * no particular order, read from an index alone (the writer's evaluation of an address).
+ * fn returns non-zero to stop. */
+int store_evidence_policy_for_ip(struct store *s, const uint8_t ip[16], int64_t since,
+				 int (*fn)(int64_t received_at, enum store_kind kind,
+					   enum store_class cls, void *arg),
+				 void *arg);
 /* Calls fn(ip) once for every address with evidence received at or after since. */
 int store_evidence_ips(struct store *s, int64_t since,
 		       int (*fn)(const uint8_t ip[16], void *arg), void *arg);

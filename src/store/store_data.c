@@ -118,6 +118,28 @@ int store_evidence_for_ip(struct store *s, const uint8_t ip[16], int64_t since, 
 	return STORE_OK;
 }
 
+int store_evidence_policy_for_ip(struct store *s, const uint8_t ip[16], int64_t since,
+				 int (*fn)(int64_t received_at, enum store_kind kind,
+					   enum store_class cls, void *arg),
+				 void *arg)
+{
+	if (!s || !ip || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_EV_POLICY);
+	bind_ip(st, 1, ip);
+	sqlite3_bind_int64(st, 2, since);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fn(sqlite3_column_int64(st, 0), (enum store_kind)sqlite3_column_int(st, 1),
+		       (enum store_class)sqlite3_column_int(st, 2), arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "evidence policy for ip", rc);
+	return STORE_OK;
+}
+
 int store_evidence_ips(struct store *s, int64_t since,
 		       int (*fn)(const uint8_t ip[16], void *arg), void *arg)
 {

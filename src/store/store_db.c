@@ -94,7 +94,13 @@ static const struct {
 	     " evidence_id INTEGER PRIMARY KEY REFERENCES evidence (id),"
 	     " kept_until INTEGER NOT NULL,"
 	     " body BLOB NOT NULL);"
-	     "CREATE INDEX samples_kept_until ON samples (kept_until);" },
+	     "CREATE INDEX samples_kept_until ON samples (kept_until);"
+	     /* The writer scores an address from the kind, class and time of each piece: with
+	      * them in the index it reads the index alone. A trap flooded by one address makes
+	      * this the writer's hottest read (three times cheaper than the row lookups). The
+	      * old index is a prefix of the new one. */
+	     "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class);"
+	     "DROP INDEX evidence_ip_received;" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -142,6 +148,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TH_GET] = "SELECT t.helo, t.mail_from, t.rcpts, t.size, t.signals, s.body, s.kept_until"
 		      " FROM trap_hits t LEFT JOIN samples s ON s.evidence_id = t.evidence_id"
 		      " WHERE t.evidence_id = ?1",
+	[ST_EV_POLICY] = "SELECT received_at, kind, class FROM evidence"
+			 " WHERE ip = ?1 AND received_at >= ?2",
 	[ST_SA_PRUNE] = "DELETE FROM samples WHERE evidence_id IN (SELECT evidence_id FROM samples"
 			" WHERE kept_until <= ?1 ORDER BY kept_until LIMIT ?2)",
 };

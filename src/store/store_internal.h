@@ -36,6 +36,7 @@ enum store_stmt {
 	ST_SA_ADD,
 	ST_TH_GET,
 	ST_SA_PRUNE,
+	ST_EV_POLICY,
 	ST_COUNT
 };
 

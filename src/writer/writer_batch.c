@@ -247,16 +247,17 @@ static int change_add(struct writer *w, enum zone_change_op op, const uint8_t ip
 	return WRITER_OK;
 }
 
-static int collect_evidence(const struct store_evidence *ev, void *arg)
+static int collect_evidence(int64_t received_at, enum store_kind kind, enum store_class cls,
+			    void *arg)
 {
 	struct writer *w = arg;
 	if (array_grow((void **)&w->evbuf, &w->evbuf_cap, w->evbuf_n + 1, sizeof *w->evbuf) != WRITER_OK) {
 		w->oom = true;
 		return 1;
 	}
-	w->evbuf[w->evbuf_n].received_at = ev->received_at;
-	w->evbuf[w->evbuf_n].trap = ev->kind == STORE_KIND_TRAP;
-	w->evbuf[w->evbuf_n].cls = (uint8_t)ev->cls;
+	w->evbuf[w->evbuf_n].received_at = received_at;
+	w->evbuf[w->evbuf_n].trap = kind == STORE_KIND_TRAP;
+	w->evbuf[w->evbuf_n].cls = (uint8_t)cls;
 	w->evbuf_n++;
 	return 0;
 }
@@ -294,6 +295,91 @@ static int keep_listing(const struct store_listing *l, void *arg)
 	return 0;
 }
 
+/* ---- hot addresses (struct writer_hot) ---- */
+
+static struct writer_hot *hot_find(struct writer *w, const uint8_t ip[16])
+{
+	for (size_t i = 0; i < WRITER_HOT_MAX; i++)
+		if (w->hot[i].live && memcmp(w->hot[i].ip, ip, 16) == 0)
+			return &w->hot[i];
+	return NULL;
+}
+
+/* Forgets every hot address: after a failed batch (its pieces were appended, then rolled
+ * back) and around a rebuild. The next evaluation reads the store again. */
+static void hot_clear(struct writer *w)
+{
+	for (size_t i = 0; i < WRITER_HOT_MAX; i++)
+		w->hot[i].live = false;
+}
+
+static int hot_append(struct writer_hot *h, int64_t received_at, bool trap, uint8_t cls)
+{
+	if (array_grow((void **)&h->ev, &h->cap, h->n + 1, sizeof *h->ev) != WRITER_OK)
+		return WRITER_ENOMEM;
+	h->ev[h->n++] = (struct policy_evidence){ received_at, trap, cls };
+	return WRITER_OK;
+}
+
+/* A piece the batch stored: appended if its address is hot (otherwise the store has it). */
+static int hot_add(struct writer *w, const struct store_evidence *e)
+{
+	struct writer_hot *h = hot_find(w, e->ip);
+	if (h && hot_append(h, e->received_at, e->kind == STORE_KIND_TRAP, (uint8_t)e->cls) != WRITER_OK) {
+		h->live = false;
+		return WRITER_OK; /* read from the store next time */
+	}
+	return WRITER_OK;
+}
+
+/* Keeps evbuf (just read from the store for ip) when it is long enough to be worth it. */
+static void hot_keep(struct writer *w, const uint8_t ip[16])
+{
+	if (w->evbuf_n < WRITER_HOT_MIN)
+		return;
+	struct writer_hot *h = &w->hot[0];
+	for (size_t i = 1; i < WRITER_HOT_MAX && h->live; i++)
+		if (!w->hot[i].live || w->hot[i].used < h->used)
+			h = &w->hot[i];
+	h->n = 0;
+	if (array_grow((void **)&h->ev, &h->cap, w->evbuf_n, sizeof *h->ev) != WRITER_OK)
+		return;
+	memcpy(h->ev, w->evbuf, w->evbuf_n * sizeof *h->ev);
+	h->n = w->evbuf_n;
+	memcpy(h->ip, ip, 16);
+	h->used = ++w->hot_clock;
+	h->live = true;
+}
+
+/* The evidence of ip in the window into evbuf: from memory when ip is hot (dropping what left
+ * the window), from the store otherwise. */
+static int evidence_load(struct writer *w, const uint8_t ip[16], int64_t since)
+{
+	w->evbuf_n = 0;
+	w->oom = false;
+	struct writer_hot *h = hot_find(w, ip);
+	if (h) {
+		size_t k = 0;
+		for (size_t i = 0; i < h->n; i++)
+			if (h->ev[i].received_at >= since)
+				h->ev[k++] = h->ev[i];
+		h->n = k;
+		h->used = ++w->hot_clock;
+		if (array_grow((void **)&w->evbuf, &w->evbuf_cap, h->n, sizeof *w->evbuf) != WRITER_OK)
+			return WRITER_ENOMEM;
+		memcpy(w->evbuf, h->ev, h->n * sizeof *w->evbuf);
+		w->evbuf_n = h->n;
+		return WRITER_OK;
+	}
+	int rc = store_evidence_policy_for_ip(w->store, ip, since, collect_evidence, w);
+	if (rc != STORE_OK)
+		return store_rc(rc);
+	if (w->oom)
+		return WRITER_ENOMEM;
+	hot_keep(w, ip);
+	return WRITER_OK;
+}
+
 /* How eval_ip is called. */
 enum eval_mode {
 	EVAL_EVENT = 0,   /* new evidence or a moderator event */
@@ -305,14 +391,10 @@ enum eval_mode {
  * answer. */
 static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eval_mode mode)
 {
-	w->evbuf_n = 0;
-	w->oom = false;
 	int64_t since = now - (int64_t)w->cfg.policy.window_s;
-	int rc = store_evidence_for_ip(w->store, ip, since, false, collect_evidence, w);
-	if (rc != STORE_OK)
-		return store_rc(rc);
-	if (w->oom)
-		return WRITER_ENOMEM;
+	int rc = evidence_load(w, ip, since);
+	if (rc != WRITER_OK)
+		return rc;
 
 	struct policy_context ctx = { .excluded = excluded(w, ip, now),
 				      .reputation = reputation_for(w, ip) };
@@ -416,6 +498,7 @@ static int apply_one(struct writer *w, const struct writer_event *ev, int64_t no
 		}
 		if (rc != STORE_OK)
 			return store_rc(rc);
+		hot_add(w, &e);
 		return touch(w, e.ip);
 	}
 	case WRITER_EV_DELIST: {
@@ -508,6 +591,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		w->excl_n = excl_before; /* stale timers are harmless: they re-read the store */
 		if (w->rep_dirty && reputation_load(w) != WRITER_OK)
 			log_err("writer", "reputation not reloaded after a failed batch");
+		hot_clear(w);
 		batch_undo(w, mark);
 		for (size_t i = 0; i < n; i++)
 			results[i] = rc;
@@ -810,6 +894,7 @@ static int rebuild_collect(const uint8_t ip[16], void *arg)
 
 int writer_rebuild(struct writer *w)
 {
+	hot_clear(w);
 	int64_t now = time_now();
 	uint32_t serial = w->serial + 1;
 	uint64_t t0 = time_mono_ns();
@@ -894,4 +979,6 @@ void writer_state_free(struct writer *w)
 	free(w->evbuf);
 	free(w->touched);
 	free(w->changes);
+	for (size_t i = 0; i < WRITER_HOT_MAX; i++)
+		free(w->hot[i].ev);
 }

@@ -55,6 +55,18 @@ struct writer_reputation {
 	double points;
 };
 
+/* The evidence of an address that keeps coming back (a trap flooded by one sender): kept in
+ * memory so that each batch appends its own pieces instead of reading them all again. */
+#define WRITER_HOT_MAX 16  /* addresses kept */
+#define WRITER_HOT_MIN 256 /* pieces an address needs to be kept */
+struct writer_hot {
+	uint8_t ip[16];
+	struct policy_evidence *ev;
+	size_t n, cap;
+	uint64_t used;   /* when last evaluated (a counter): the least recent is replaced */
+	bool live;
+};
+
 struct writer {
 	/* configuration (copied) */
 	struct writer_config cfg;
@@ -101,6 +113,8 @@ struct writer {
 	size_t kept_n, kept_cap;
 	int64_t next_export;
 	int64_t next_prune; /* writer clock: when expired samples are deleted next */
+	struct writer_hot hot[WRITER_HOT_MAX];
+	uint64_t hot_clock;
 };
 
 /* ---- writer_batch.c ---- */

@@ -1014,6 +1014,22 @@ static int hit_cb(const struct store_trap_hit *h, void *arg)
 	return 0;
 }
 
+struct policy_rows {
+	int n;
+	int64_t at;
+	enum store_kind kind;
+};
+
+static int policy_row(int64_t received_at, enum store_kind kind, enum store_class cls, void *arg)
+{
+	struct policy_rows *p = arg;
+	(void)cls;
+	p->n++;
+	p->at = received_at;
+	p->kind = kind;
+	return 0;
+}
+
 static void test_trap_hits(void **state)
 {
 	struct fixture *f = *state;
@@ -1035,6 +1051,17 @@ static void test_trap_hits(void **state)
 	struct store_trap_hit bad = { .evidence_id = 0 };
 	assert_int_equal(store_trap_hit_add(f->s, &bad), STORE_EINVAL);
 	assert_int_equal(store_commit(f->s), 0);
+
+	/* The policy's view of the evidence: time, kind and class, from the index. */
+	uint8_t ip[16];
+	ip4m("192.0.2.50", ip);
+	struct policy_rows pr = { 0 };
+	assert_int_equal(store_evidence_policy_for_ip(f->s, ip, 0, policy_row, &pr), 0);
+	assert_int_equal(pr.n, 1);
+	assert_int_equal(pr.at, 1000);
+	assert_int_equal(pr.kind, STORE_KIND_TRAP);
+	assert_int_equal(store_evidence_policy_for_ip(f->s, ip, 1001, policy_row, &pr), 0);
+	assert_int_equal(pr.n, 1);
 
 	struct hit_copy c = { 0 };
 	assert_int_equal(store_trap_hit_get(f->s, a.id, hit_cb, &c), 0);

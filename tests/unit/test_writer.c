@@ -979,6 +979,37 @@ static void test_trap_hit_and_prune(void **state)
 	assert_string_equal(seen.helo, "mx.bad.example");
 }
 
+/* An address with hundreds of hits is evaluated from memory (each batch appends its own
+ * pieces): the listing is the one a rebuild, which reads the store, computes. */
+static void test_hot_address(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 400 };
+	static struct writer_event evs[N];
+	static int results[N];
+	for (int i = 0; i < N; i++) {
+		trap_event(&evs[i], "100.84.0.1");
+		evs[i].evidence.received_at = T0 - 8 * 86400 + (i < 100 ? 0 : 8 * 86400); /* 100 old */
+		evs[i].evidence.cls = i % 4 == 0 ? STORE_CLASS_BOUNCE : STORE_CLASS_SPAM;
+	}
+	assert_int_equal(writer_submit_many(f->w, evs, N, results), WRITER_OK);
+	for (int i = 0; i < 50; i++)
+		add(f, "100.84.0.1", STORE_KIND_TRAP); /* each evaluated from memory */
+	struct store_listing before, after;
+	assert_true(store_listed(f, "100.84.0.1", &before));
+	assert_int_equal(before.traps, 350); /* the 100 older than the window do not count */
+	assert_true(before.score == 350.0 * 350.0);
+	struct writer_event rb = { .type = WRITER_EV_REBUILD };
+	assert_int_equal(writer_submit(f->w, &rb), WRITER_OK);
+	assert_true(store_listed(f, "100.84.0.1", &after));
+	assert_int_equal(after.traps, before.traps);
+	assert_true(after.score == before.score);
+	assert_int_equal(after.expires_at, before.expires_at);
+	add(f, "100.84.0.1", STORE_KIND_TRAP);
+	assert_true(store_listed(f, "100.84.0.1", &after));
+	assert_int_equal(after.traps, 351);
+}
+
 /* writer_post_nowait says WRITER_EFULL when the queue is full instead of blocking; what it
  * queued is answered once as usual. */
 static void test_post_nowait_full(void **state)
@@ -1030,6 +1061,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_post_blocking_and_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trap_hit_and_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_nowait_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_1m_listings, setup, teardown),
 	};
