@@ -9,7 +9,7 @@ ifdef CI
 CMAKE_FLAGS += -DTRAPLINE_WERROR=ON
 endif
 
-.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench clean config-template
+.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench bench-smtp clean config-template
 
 all: build
 
@@ -50,6 +50,10 @@ fuzz:
 
 bench: build
 	bench/dns.sh
+
+# The spamtrap side by side with Postfix and smtp-sink (as root: Postfix's master needs it).
+bench-smtp: test-deps build
+	bench/smtp.sh --no-build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
