@@ -546,8 +546,10 @@ static int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	log_info("main", "starting version=%s zone=%s dns=%s threads=%u static=%s", TRAPLINE_VERSION,
-		 cfg.zone, cfg.dns_listen, sc.threads, cfg.static_file[0] ? cfg.static_file : "-");
+	log_info("main", "starting version=%s zone=%s dns=%s smtp=%s threads=%u static=%s",
+		 TRAPLINE_VERSION, cfg.zone, cfg.dns_listen,
+		 cfg.static_file[0] ? "off" : cfg.smtp_listen, sc.threads,
+		 cfg.static_file[0] ? cfg.static_file : "-");
 	if (serve_data_dir(&cfg, pw) != 0)
 		return 1;
 

@@ -248,7 +248,7 @@ int config_ns_addr_parse(const char *list, struct config_ns_addr *out, unsigned 
 			 char *err, size_t errcap);
 /* Checks what no single key can: the relations between keys once all are set (the file and
  * the command line). Today: every ns_addr name is one of the zone's name servers (ns, or
- * soa_mname) and lies below the zone. BASE_EINVAL with "KEY: problem" in err. */
+ * soa_mname) and lies below the zone; smtp_tls_cert and smtp_tls_key come together. BASE_EINVAL with "KEY: problem" in err. */
 int config_check(const struct config *c, char *err, size_t errcap);
 /* True when s is a valid domain name in presentation form (labels 1..63 of
  * letters, digits, '-', '_'; 255 bytes at most; one trailing dot allowed). */

@@ -470,7 +470,7 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		unsigned n;
 		if (!config_listen_off(v) &&
 		    config_listen_parse(v, NULL, NULL, 64, &n, why, cap) != BASE_OK) {
-			snprintf(why, cap, "'%s' is not off nor ADDR:PORT[,ADDR:PORT...]", v);
+			snprintf(why, cap, "'%s' is neither off nor ADDR:PORT[,ADDR:PORT...]", v);
 			return BASE_EINVAL;
 		}
 		break;
@@ -602,6 +602,12 @@ int config_check(const struct config *c, char *err, size_t errcap)
 {
 	struct config_ns_addr a[CONFIG_NS_ADDR_MAX];
 	unsigned n;
+	/* A certificate without its key (or the reverse) is a half-done edit: say so at once
+	 * rather than fall back to a self-signed pair the operator did not ask for. */
+	if ((c->smtp_tls_cert[0] != '\0') != (c->smtp_tls_key[0] != '\0')) {
+		snprintf(err, errcap, "smtp_tls_cert and smtp_tls_key: give both or neither");
+		return BASE_EINVAL;
+	}
 	if (config_ns_addr_parse(c->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, errcap) != BASE_OK)
 		return BASE_EINVAL; /* config_set let it through: only a caller's own struct */
 	for (unsigned i = 0; i < n; i++) {
