@@ -459,7 +459,8 @@ static size_t v2_header(uint8_t *b, uint8_t ver_cmd, uint8_t fam, const uint8_t 
 	b[13] = fam;
 	b[14] = (uint8_t)(alen >> 8);
 	b[15] = (uint8_t)alen;
-	memcpy(b + 16, addr, alen);
+	if (alen)
+		memcpy(b + 16, addr, alen);
 	return 16 + alen;
 }
 
