@@ -34,6 +34,9 @@ _Static_assert((int)MAIL_CLASS_BOUNCE == (int)STORE_CLASS_BOUNCE &&
 #define LINGER_MS 10      /* a closing TLS session checks this often that its bytes left */
 #define LINGER_TRIES 100
 #define LOG_EVERY_NS 10000000000ull /* a limit is logged once per 10 s, with a count */
+/* Callbacks deferred to the loop: a write into a TLS bufferevent can fail at once, and a
+ * callback run from inside our own call could free the session under our feet. */
+#define BEV_OPTS (BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
 
 struct smtp_session {
 	struct smtp_server *srv;
@@ -455,7 +458,7 @@ static void tls_start(struct smtp_session *s)
 	}
 	bufferevent_set_timeouts(s->bev, NULL, NULL);
 	struct bufferevent *t = bufferevent_openssl_filter_new(
-		s->srv->base, s->bev, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		s->srv->base, s->bev, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPTS);
 	if (!t) {
 		SSL_free(ssl);
 		session_close(s);
@@ -463,10 +466,11 @@ static void tls_start(struct smtp_session *s)
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(t, 1);
 	s->bev = t;
+	smtp_dialog_tls_started(s->dlg);
 	bufferevent_setcb(t, on_read, on_write, on_event, s);
 	timeouts_set(s, false);
+	/* Last: enabling may run the handshake at once and a failure may free s in on_event. */
 	bufferevent_enable(t, EV_READ | EV_WRITE);
-	smtp_dialog_tls_started(s->dlg);
 }
 
 /* ---- reading ------------------------------------------------------------------------------ */
@@ -645,7 +649,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (s)
 		s->dlg = smtp_dialog_new(&srv->dcfg);
 	if (s && s->dlg)
-		s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPTS);
 	if (!s || !s->dlg || !s->bev) {
 		if (s)
 			smtp_dialog_free(s->dlg);

@@ -73,6 +73,38 @@ check_eq "the self-signed pair was made in the data directory, the key private t
 	"600 nobody 644" "$(stat -c '%a %U' "$TL_DATA/smtp-key.pem") $(stat -c %a "$TL_DATA/smtp-cert.pem")"
 check_match "the certificate names smtp_hostname" 'CN ?= ?mx\.trap\.example' \
 	"$(openssl x509 -in "$TL_DATA/smtp-cert.pem" -noout -subject 2>&1)"
+# CVE-2011-0411: commands sent in the clear behind STARTTLS must not run inside TLS.
+out=$(timeout $((20 * TL_SLOW)) python3 - "$SMTP_PORT" <<'PY' 2>&1
+import socket, ssl, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+f = s.makefile("rb")
+def reply(f):
+    lines = []
+    while True:
+        l = f.readline()
+        lines.append(l.decode().strip())
+        if len(l) < 4 or l[3:4] == b" ":
+            return lines
+reply(f)
+s.sendall(b"EHLO c\r\n")
+reply(f)
+s.sendall(b"STARTTLS\r\nMAIL FROM:<injected@spam.example>\r\n")
+print("starttls:", reply(f)[-1])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s, server_hostname="mx.trap.example")
+tf = t.makefile("rb")
+t.sendall(b"EHLO c\r\n")
+print("after tls:", reply(tf)[0])
+t.sendall(b"RCPT TO:<x@trap.example>\r\n")
+print("rcpt:", reply(tf)[-1])
+PY
+)
+check_match "STARTTLS answers 220" '^starttls: 220 2\.0\.0 Ready to start TLS' "$out"
+check_match "the first reply inside TLS is EHLO's" '^after tls: 250-mx\.trap\.example' "$out"
+check_match "a MAIL injected behind STARTTLS was dropped (RCPT needs MAIL)" '^rcpt: 503 5\.5\.1 Error: need MAIL command' "$out"
+
 if [ -n "$V6" ]; then
 	out=$(timeout 30 swaks --server ::1 --port "$SMTP_PORT" --to v6@trap.example --from x@spam.example 2>&1)
 	check_match "IPv6: stored" '<-  250 2\.0\.0 Ok: stored' "$out"
