@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench clean config-template install
+.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench bench-smtp clean config-template install
 
 all: build
 
@@ -57,6 +57,10 @@ fuzz:
 
 bench: build
 	bench/dns.sh
+
+# The spamtrap side by side with Postfix and smtp-sink (as root: Postfix's master needs it).
+bench-smtp: test-deps build
+	bench/smtp.sh --no-build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

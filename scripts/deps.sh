@@ -6,9 +6,11 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config liburcu-dev libsqlite3-dev libjansson-dev
-	libgmime-3.0-dev)
+	libevent-dev libssl-dev libgmime-3.0-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev dnsutils knot-dnsutils rbldnsd
-	spamassassin bind9-utils python3 iproute2 procps)
+	spamassassin bind9-utils python3 iproute2 procps
+	swaks libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl postfix openssl
+	util-linux)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
@@ -26,8 +28,10 @@ fi
 echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# rbldnsd and spamassassin ship services; policy-rc.d keeps them from starting here,
-# the tests start their own instances on loopback ports they pick.
+# rbldnsd, spamassassin and postfix ship services; policy-rc.d keeps them from starting here,
+# the tests start their own instances on loopback ports they pick. Postfix asks what kind of
+# mail server this is: none (the tests give their instance a private configuration).
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
 policy=/usr/sbin/policy-rc.d
 made_policy=0
 if [ ! -e "$policy" ]; then

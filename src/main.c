@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "ctl/ctl.h"
 #include "dns/dns.h"
 #include "mail/mail.h"
+#include "smtp/smtp.h"
 #include "store/store.h"
 #include "writer/writer.h"
 #include "zone/zone.h"
@@ -40,6 +42,7 @@ static const struct cli_option serve_options[] = {
 	{"--zone", "zone", "NAME", "zone served"},
 	{"--threads", "threads", "N", "UDP workers per address (0 = one per core)"},
 	{"--static", "static_file", "FILE", "rbldnsd-format data file to serve"},
+	{"--smtp", "smtp_listen", "ADDR:PORT[,...]|off", "spamtrap SMTP addresses"},
 	{"--user", "user", "NAME", "user to run as when started as root"},
 	{"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
 };
@@ -52,6 +55,7 @@ static int cmd_config_template(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 static int cmd_report_analyse(int argc, char **argv);
+static int cmd_classify(int argc, char **argv);
 
 /* The binary's own commands (no service, or the service itself); help prints these, then the
  * operator's commands. */
@@ -61,7 +65,8 @@ static const struct cli_command {
 	const char *help;
 	int (*main)(int argc, char **argv);
 } cli_commands[] = {
-	{"serve", "[--config FILE] [options]", "run the service (DNS, the writer, the control socket)",
+	{"serve", "[--config FILE] [options]",
+	 "run the service (DNS, the spamtrap, the writer, the control socket)",
 	 cmd_serve},
 	{"check-config", "FILE", "validate a configuration file, print every key with its help",
 	 cmd_check_config},
@@ -70,6 +75,9 @@ static const struct cli_command {
 	{"report analyse", "--trusted-relays FILE [--json] MESSAGE",
 	 "which address sent MESSAGE, from its Received chain (no data directory)",
 	 cmd_report_analyse},
+	{"classify", "[--json] MESSAGE",
+	 "the class the spamtrap would give MESSAGE, and the signals that decided it",
+	 cmd_classify},
 	{"version", "", "print the version", cmd_version},
 	{"help", "[COMMAND]", "this summary, or one command's usage", cmd_help},
 };
@@ -90,11 +98,9 @@ static void serve_options_help(FILE *f)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: trapline COMMAND [ARGS]\n\n");
-	for (size_t i = 0; i < N_CLI_COMMANDS; i++) {
-		char left[64];
-		snprintf(left, sizeof(left), "%s %s", cli_commands[i].word, cli_commands[i].usage);
-		fprintf(f, "  %-36s %s\n", left, cli_commands[i].help);
-	}
+	for (size_t i = 0; i < N_CLI_COMMANDS; i++)
+		fprintf(f, "  trapline %s%s%s\n      %s\n", cli_commands[i].word,
+			cli_commands[i].usage[0] ? " " : "", cli_commands[i].usage, cli_commands[i].help);
 	fprintf(f, "\nThe operator's commands (each also takes --data DIR and --config FILE):\n");
 	size_t n;
 	const struct ctl_command *c = ctl_commands(&n);
@@ -393,6 +399,43 @@ fail_store:
 	return 1;
 }
 
+/* Binds the trap's sockets and sets up TLS, before privileges are dropped (port 25, a key
+ * readable by root only); files it makes in the data directory belong to pw. *out stays NULL
+ * when smtp_listen is off or a static file is served (no store to record into). Returns 0,
+ * EXIT_USAGE for a bad configuration, or 1. */
+static int serve_smtp_bind(const struct config *cfg, const struct passwd *pw, bool use_store,
+			   struct smtp_server **out)
+{
+	*out = NULL;
+	struct smtp_server_config sc;
+	bool enabled;
+	char err[CONFIG_ERR_MAX];
+	if (smtp_server_config_make(cfg, &sc, &enabled, err, sizeof(err)) != SMTP_OK) {
+		fprintf(stderr, "trapline: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (!enabled || !use_store)
+		return 0;
+	if (pw) {
+		sc.owner_uid = (int)pw->pw_uid;
+		sc.owner_gid = (int)pw->pw_gid;
+	}
+	return smtp_server_bind(&sc, out) == SMTP_OK ? 0 : 1;
+}
+
+/* The trap stops before the writer: it waits for the writer to answer the messages it holds. */
+static void serve_smtp_stop(struct smtp_server *smtp)
+{
+	if (!smtp)
+		return;
+	struct smtp_stats st;
+	smtp_server_stats(smtp, &st);
+	smtp_server_stop(smtp);
+	log_info("smtp", "stopped sessions=%llu messages=%llu deferred=%llu refused=%llu",
+		 (unsigned long long)st.sessions, (unsigned long long)st.messages,
+		 (unsigned long long)st.deferred, (unsigned long long)st.refused);
+}
+
 /* The control socket first (it submits to the writer), the writer before the store. */
 static void serve_store_stop(struct serve_store *ss)
 {
@@ -462,10 +505,12 @@ static int cmd_serve(int argc, char **argv)
 	}
 	sigset_t sigs;
 	serve_signals(&sigs);
-	log_info("main", "starting version=%s zone=%s dns=%s threads=%u static=%s", TRAPLINE_VERSION,
-		 cfg.zone, cfg.dns_listen, sc.threads, cfg.static_file[0] ? cfg.static_file : "-");
-	/* With a static file the zone is that file and the store is not used. */
+	/* With a static file the zone is that file and the store is not used (nor the trap,
+	 * which would have nowhere to record). */
 	bool use_store = cfg.static_file[0] == '\0';
+	log_info("main", "starting version=%s zone=%s dns=%s smtp=%s threads=%u static=%s",
+		 TRAPLINE_VERSION, cfg.zone, cfg.dns_listen, use_store ? cfg.smtp_listen : "off",
+		 sc.threads, use_store ? "-" : cfg.static_file);
 	if (use_store && serve_data_dir(&cfg, pw) != 0)
 		return 1;
 	if (pw && serve_check_needs(pw, &cfg) != 0)
@@ -481,6 +526,7 @@ static int cmd_serve(int argc, char **argv)
 	struct serve_store ss;
 	memset(&ss, 0, sizeof(ss));
 	struct dns_server *srv = NULL;
+	struct smtp_server *smtp = NULL;
 	rc = 1;
 	/* The zone is complete before the first query can arrive. A data file that cannot be
 	 * read at all is fatal at start: serving only the test points would look healthy. */
@@ -493,6 +539,11 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (dns_server_bind(&sc, &srv) != DNS_OK)
 		goto fail_zone;
+	int brc = serve_smtp_bind(&cfg, pw, use_store, &smtp);
+	if (brc != 0) {
+		rc = brc;
+		goto fail_server;
+	}
 	/* The store is opened as the user the service runs as, so that every file it creates
 	 * (database, WAL, socket) stays writable by it; queries wait in the bound sockets until
 	 * dns_server_start, when the writer has published the listings. */
@@ -504,6 +555,8 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (dns_server_start(srv, zone) != DNS_OK)
 		goto fail_server;
+	if (smtp && smtp_server_start(smtp, ss.writer) != SMTP_OK)
+		goto fail_server;
 	log_info("main", "ready");
 	serve_wait(&cfg, &sigs, zs);
 	rc = 0;
@@ -511,6 +564,7 @@ static int cmd_serve(int argc, char **argv)
 fail_server:
 	dns_server_stats(srv, &stats);
 	dns_server_stop(srv);
+	serve_smtp_stop(smtp);
 	if (use_store)
 		serve_store_stop(&ss);
 	if (rc == 0)
@@ -937,9 +991,8 @@ static int report_analyse_file(const char *path, const struct mail_trust *t, boo
 		free(msg);
 		return EXIT_USAGE;
 	}
-	/* The classifier (mail_classify*.c) is not on this branch: "class" stays null until the
-	 * merge sets opt.classify. */
-	struct mail_report_options opt = {.trust = t, .classify = NULL, .classify_arg = NULL};
+	struct mail_report_options opt = {.trust = t, .classify = mail_classify_word,
+					  .classify_arg = NULL};
 	struct mail_analysis a;
 	int rc = mail_report_analyse(msg, len, &opt, &a);
 	free(msg);
@@ -1000,6 +1053,74 @@ static int cmd_report_analyse(int argc, char **argv)
 		rc = report_analyse_file(message, &t, json);
 	mail_trust_free(&t);
 	return rc;
+}
+
+/* ---- classify ----------------------------------------------------------------------- */
+
+#define CLASSIFY_USAGE "usage: trapline classify [--json] MESSAGE (a file, or - for standard input)\n"
+
+/* `trapline classify [--json] MESSAGE`: the class the trap would give MESSAGE arriving as it
+ * is (the envelope sender taken from its Return-Path), and the signals that decided it. */
+static int cmd_classify(int argc, char **argv)
+{
+	bool json = false;
+	const char *path = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(CLASSIFY_USAGE, stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--json") == 0 && !json) {
+			json = true;
+		} else if (!path && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)) {
+			path = argv[i];
+		} else {
+			fprintf(stderr, "trapline: classify: unexpected argument '%s'\n" CLASSIFY_USAGE,
+				argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!path) {
+		fprintf(stderr, "trapline: classify: MESSAGE is required\n" CLASSIFY_USAGE);
+		return EXIT_USAGE;
+	}
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+	char *msg = NULL;
+	size_t len = 0;
+	bool too_big;
+	if (cli_read_limited(path, MAIL_REPORT_MAX, &msg, &len, &too_big) != 0) {
+		fprintf(stderr, "trapline: %s: %s\n", name, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (too_big) {
+		fprintf(stderr, "trapline: %s: larger than %u bytes (%u MiB)\n", name,
+			MAIL_REPORT_MAX, MAIL_REPORT_MAX >> 20);
+		free(msg);
+		return EXIT_USAGE;
+	}
+	char from[512];
+	bool have_from = mail_return_path(msg, len, from, sizeof(from)) == MAIL_OK;
+	struct mail_verdict v;
+	mail_classify(msg, len, have_from ? from : NULL, &v);
+	free(msg);
+	if (json) {
+		json_t *o = json_object(), *sig = json_array();
+		for (unsigned i = 0; i < v.n_signals; i++)
+			json_array_append_new(sig, json_string(v.signals[i]));
+		json_object_set_new(o, "class", json_string(mail_class_name(v.cls)));
+		json_object_set_new(o, "signals", sig);
+		json_object_set_new(o, "envelope_from", have_from ? json_string(from) : json_null());
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(o);
+		return 0;
+	}
+	char signals[512];
+	mail_signals_format(&v, signals, sizeof(signals));
+	printf("class: %s\nsignals: %s\nenvelope_from: %s\n", mail_class_name(v.cls),
+	       v.n_signals ? signals : "(none)",
+	       !have_from ? "(unknown: no Return-Path)" : from[0] ? from : "<> (null sender)");
+	return 0;
 }
 
 /* ---- the binary's own commands ---------------------------------------------- */

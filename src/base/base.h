@@ -245,6 +245,23 @@ struct config {
 	unsigned policy_min_evidence, policy_listing, policy_two_reports;
 	unsigned export_interval;        /* seconds between exports of the zone files; 0 = on demand */
 	char exclude_default[CONFIG_STR_MAX]; /* CIDRs never listed, comma separated */
+	/* the spamtrap (src/smtp) */
+	char smtp_listen[CONFIG_STR_MAX];     /* "ADDR:PORT[,...]", or "off" */
+	char smtp_hostname[256];              /* name in the greeting; "" = the host's name */
+	char trap_domains[CONFIG_STR_MAX];    /* every address at these domains is a trap */
+	char trap_addresses[CONFIG_STR_MAX];  /* single trap addresses at other domains */
+	unsigned smtp_max_size;               /* bytes of one message at most */
+	unsigned smtp_max_rcpts;              /* recipients of one message at most */
+	unsigned smtp_max_sessions;           /* sessions at once, all clients */
+	unsigned smtp_max_per_ip;             /* sessions at once from one client address */
+	unsigned smtp_command_timeout;        /* seconds a client may take for a command */
+	unsigned smtp_data_timeout;           /* seconds a client may go silent inside DATA */
+	unsigned smtp_max_errors;             /* bad commands before the session is closed */
+	char smtp_proxy_trusted[CONFIG_STR_MAX]; /* CIDRs whose PROXY header is believed */
+	char smtp_tls_cert[CONFIG_STR_MAX];   /* PEM certificate (chain); "" = self-signed */
+	char smtp_tls_key[CONFIG_STR_MAX];    /* PEM private key; "" = self-signed */
+	char trap_sample[16];                 /* "headers", "message" or "none" */
+	unsigned trap_sample_days;            /* how long samples are kept */
 };
 
 /* Fills every key with its default. */
@@ -259,6 +276,8 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errca
 void config_print(FILE *f, const struct config *c);
 /* Prints the commented default configuration (the source of etc/trapline.conf). */
 void config_template(FILE *f);
+/* True when a listen key (smtp_listen) says "off". */
+bool config_listen_off(const char *list);
 /* Parses a dns_listen list into at most max addresses. BASE_EINVAL names the bad item in err. */
 int config_listen_parse(const char *list, struct sockaddr_storage *addrs, socklen_t *lens,
 			unsigned max, unsigned *n, char *err, size_t errcap);
@@ -283,7 +302,7 @@ int config_ns_addr_parse(const char *list, struct config_ns_addr *out, unsigned 
 			 char *err, size_t errcap);
 /* Checks what no single key can: the relations between keys once all are set (the file and
  * the command line). Today: every ns_addr name is one of the zone's name servers (ns, or
- * soa_mname) and lies below the zone. BASE_EINVAL with "KEY: problem" in err. */
+ * soa_mname) and lies below the zone; smtp_tls_cert and smtp_tls_key come together. BASE_EINVAL with "KEY: problem" in err. */
 int config_check(const struct config *c, char *err, size_t errcap);
 /* True when s is a valid domain name in presentation form (labels 1..63 of
  * letters, digits, '-', '_'; 255 bytes at most; one trailing dot allowed). */

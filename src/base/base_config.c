@@ -21,7 +21,13 @@ enum config_type {
 	CONFIG_DOUBLE, /* a decimal number within [min, max] */
 	CONFIG_CIDRS,  /* comma-separated ADDR/LEN prefixes, host bits clear */
 	CONFIG_NSADDRS,/* comma-separated NAME=ADDR pairs, IPv4 or IPv6 */
+	CONFIG_LISTEN_OFF, /* like CONFIG_LISTEN, or "off" */
+	CONFIG_MAILBOXES,  /* comma-separated local@domain addresses */
+	CONFIG_SAMPLE,     /* one of the words of sample_modes */
 };
+
+/* What a trap keeps of a message for the moderators (trap_sample). */
+static const char *const sample_modes[] = { "headers", "message", "none" };
 
 struct config_key {
 	const char *name;
@@ -142,6 +148,47 @@ static const struct config_key config_keys[] = {
 	 "::1/128, fe80::/10, ff00::/8", 0, 0, true,
 	 "Prefixes never listed whatever the evidence (loopback, RFC 1918, link-local, "
 	 "multicast), comma separated. Empty: none."},
+	{"smtp_listen", CONFIG_LISTEN_OFF, STR(smtp_listen), "127.0.0.1:2525", 0, 0, false,
+	 "Spamtrap SMTP addresses: ADDR:PORT or [ADDR6]:PORT, comma separated (port 25 for the "
+	 "MX of trap domains), or off."},
+	{"smtp_hostname", CONFIG_NAME, STR(smtp_hostname), "", 0, 0, true,
+	 "Name the trap gives in its greeting, EHLO answer and self-signed certificate; empty: "
+	 "the host's name."},
+	{"trap_domains", CONFIG_NAMES, STR(trap_domains), "", 0, 0, true,
+	 "Trap domains, comma separated: every address at them is a spamtrap (their MX points "
+	 "here). Mail for any other domain is refused at RCPT (550 5.1.1): a trap never relays."},
+	{"trap_addresses", CONFIG_MAILBOXES, STR(trap_addresses), "", 0, 0, true,
+	 "Single trap addresses at other domains (local@domain), comma separated."},
+	{"smtp_max_size", CONFIG_UINT, NUM(smtp_max_size), "10485760", 1024, 1073741824, false,
+	 "Largest message the trap takes, in bytes (advertised as SIZE; larger: 552 5.3.4)."},
+	{"smtp_max_rcpts", CONFIG_UINT, NUM(smtp_max_rcpts), "100", 1, 100000, false,
+	 "Recipients of one message at most (more: 452 4.5.3, RFC 5321 4.5.3.1.8)."},
+	{"smtp_max_sessions", CONFIG_UINT, NUM(smtp_max_sessions), "500", 1, 100000, false,
+	 "SMTP sessions at once, all clients together; one more is told 421 and closed."},
+	{"smtp_max_per_ip", CONFIG_UINT, NUM(smtp_max_per_ip), "20", 1, 100000, false,
+	 "SMTP sessions at once from one client address (the PROXY header's, behind a proxy)."},
+	{"smtp_command_timeout", CONFIG_UINT, NUM(smtp_command_timeout), "120", 1, 3600, false,
+	 "Seconds a client may take to send a command (and the PROXY header); then 421 and close."},
+	{"smtp_data_timeout", CONFIG_UINT, NUM(smtp_data_timeout), "180", 1, 3600, false,
+	 "Seconds a client may stay silent while it sends a message; then 421, close, nothing "
+	 "recorded."},
+	{"smtp_max_errors", CONFIG_UINT, NUM(smtp_max_errors), "10", 1, 1000, false,
+	 "Bad or refused commands in one session before it is closed (421 4.7.0)."},
+	{"smtp_proxy_trusted", CONFIG_CIDRS, STR(smtp_proxy_trusted), "", 0, 0, true,
+	 "Load balancers whose PROXY protocol header (HAProxy v1 or v2) names the client, as "
+	 "ADDR/LEN prefixes, comma separated: a session from them must start with one, and "
+	 "the address recorded is the client's. From anyone else a PROXY header is refused. "
+	 "Empty: none."},
+	{"smtp_tls_cert", CONFIG_PATH, STR(smtp_tls_cert), "", 0, 0, true,
+	 "PEM certificate (with its chain) for STARTTLS; read before privileges are dropped. "
+	 "Empty (with smtp_tls_key empty): a self-signed pair made in data_dir on first start."},
+	{"smtp_tls_key", CONFIG_PATH, STR(smtp_tls_key), "", 0, 0, true,
+	 "PEM private key of smtp_tls_cert."},
+	{"trap_sample", CONFIG_SAMPLE, STR(trap_sample), "headers", 0, 0, false,
+	 "What a trap keeps of each message for the moderators: headers, message (the whole "
+	 "message) or none. Trap addresses are masked wherever a sample is shown."},
+	{"trap_sample_days", CONFIG_UINT, NUM(trap_sample_days), "7", 1, 3650, false,
+	 "Days a sample is kept; the writer deletes older ones."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -247,6 +294,26 @@ int config_listen_parse(const char *list, struct sockaddr_storage *addrs, sockle
 		return BASE_EINVAL;
 	if (*n == 0) {
 		snprintf(err, errcap, "no address given");
+		return BASE_EINVAL;
+	}
+	return BASE_OK;
+}
+
+bool config_listen_off(const char *list)
+{
+	return strcmp(list, "off") == 0;
+}
+
+/* local@domain with a non-empty local part, a valid domain, no spaces or angle brackets. */
+static int mailbox_item(char *tok, unsigned i, void *arg, char *err, size_t errcap)
+{
+	(void)i;
+	(void)arg;
+	char *at = strrchr(tok, '@');
+	bool ok = at && at != tok && config_name_valid(at + 1) &&
+		  strcspn(tok, "<>\"()[],;:") == strlen(tok);
+	if (!ok) {
+		snprintf(err, errcap, "'%s' is not a mail address (local@domain)", tok);
 		return BASE_EINVAL;
 	}
 	return BASE_OK;
@@ -422,6 +489,32 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 			return BASE_EINVAL;
 		break;
 	}
+	case CONFIG_LISTEN_OFF: {
+		unsigned n;
+		if (!config_listen_off(v) &&
+		    config_listen_parse(v, NULL, NULL, 64, &n, why, cap) != BASE_OK) {
+			snprintf(why, cap, "'%s' is neither off nor ADDR:PORT[,ADDR:PORT...]", v);
+			return BASE_EINVAL;
+		}
+		break;
+	}
+	case CONFIG_MAILBOXES: {
+		unsigned n;
+		if (config_list_each(v, UINT_MAX, "addresses", mailbox_item, NULL, &n, why, cap) !=
+		    BASE_OK)
+			return BASE_EINVAL;
+		break;
+	}
+	case CONFIG_SAMPLE: {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(sample_modes) / sizeof(sample_modes[0]); i++)
+			known = known || strcmp(v, sample_modes[i]) == 0;
+		if (!known) {
+			snprintf(why, cap, "'%s' is not one of headers, message, none", v);
+			return BASE_EINVAL;
+		}
+		break;
+	}
 	case CONFIG_LEVEL: {
 		enum log_level lv;
 		if (log_level_parse(v, &lv) != BASE_OK) {
@@ -532,6 +625,12 @@ int config_check(const struct config *c, char *err, size_t errcap)
 {
 	struct config_ns_addr a[CONFIG_NS_ADDR_MAX];
 	unsigned n;
+	/* A certificate without its key (or the reverse) is a half-done edit: say so at once
+	 * rather than fall back to a self-signed pair the operator did not ask for. */
+	if ((c->smtp_tls_cert[0] != '\0') != (c->smtp_tls_key[0] != '\0')) {
+		snprintf(err, errcap, "smtp_tls_cert and smtp_tls_key: give both or neither");
+		return BASE_EINVAL;
+	}
 	if (config_ns_addr_parse(c->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, errcap) != BASE_OK)
 		return BASE_EINVAL; /* config_set let it through: only a caller's own struct */
 	for (unsigned i = 0; i < n; i++) {

@@ -9,6 +9,15 @@
 
 #include "base/base.h"
 
+/* The codes of the one error space (base.h) that mail functions return. */
+enum mail_err {
+	MAIL_OK = TL_OK,
+	MAIL_EINVAL = TL_EINVAL,   /* not a message, or a bad trusted-relay entry: the text says why */
+	MAIL_ENOMEM = TL_ENOMEM,
+	MAIL_ETOOBIG = TL_ERANGE,  /* a message larger than MAIL_REPORT_MAX */
+	MAIL_ENOTFOUND = TL_ENOTFOUND, /* mail_return_path: no such header */
+};
+
 /* ==== The Received chain and report analysis (mail_received*.c, mail_report*.c) ==== */
 /* A message carries Received headers, the topmost written by the reporter's own mail system.
  * Everything below the first hop handed over by a host the reporter does not trust may be
@@ -16,13 +25,6 @@
  * is a trusted relay, and the first untrusted peer is the source. No I/O, no clock, no state
  * that changes: every function here works on the buffers it is given. */
 
-/* The codes of the one error space (base.h) that these functions return. */
-enum mail_err {
-	MAIL_OK = TL_OK,
-	MAIL_EINVAL = TL_EINVAL,   /* not a message, or a bad trusted-relay entry: the text says why */
-	MAIL_ENOMEM = TL_ENOMEM,
-	MAIL_ETOOBIG = TL_ERANGE,  /* a message larger than MAIL_REPORT_MAX */
-};
 
 #define MAIL_REPORT_MAX (10u * 1024 * 1024) /* bytes of one reported message */
 #define MAIL_HOPS_MAX 100  /* Received headers read; a longer chain is refused unread */
@@ -115,10 +117,9 @@ enum mail_refusal {
 	MAIL_REFUSAL_PRIVATE_SOURCE,   /* "private-source": the source is not a public address */
 };
 
-/* The message classifier's call site. The classifier (bounce, autoreply, virus, spam) is built
- * beside this module's analysis, in mail_classify*.c; the merge connects it here. It gets the
- * judged message's bytes (the attached message of a forward) and returns one of the words of
- * `evidence add --class`, or NULL. */
+/* The message classifier's call site: it gets the judged message's bytes (the attached message
+ * of a forward) and returns one of the words of `evidence add --class`, or NULL.
+ * mail_classify_word (below, the trap's classifier) is the one to give. */
 typedef const char *(*mail_classify_fn)(const char *msg, size_t len, void *arg);
 
 struct mail_report_options {
@@ -168,5 +169,63 @@ const char *mail_hop_verdict_name(enum mail_hop_verdict v);
 const char *mail_received_form_name(enum mail_received_form f);
 
 /* ==== end of the Received chain and report analysis ==== */
+
+/* ==== classification of trap messages (mail_classify*.c) ============================== */
+/* What a message to a spamtrap is, from its envelope sender and its headers, parsed with
+ * GMime: the class names the usual cause of a listing on trap hits (backscatter from a
+ * server that accepts then bounces, an auto-responder answering forged senders, a virus
+ * scanner notifying them, or spam proper). */
+
+/* The same numbers and words as the store's classes (evidence add --class). */
+enum mail_class {
+	MAIL_CLASS_SPAM = 0,
+	MAIL_CLASS_BOUNCE = 1,
+	MAIL_CLASS_AUTOREPLY = 2,
+	MAIL_CLASS_VIRUS = 3,
+};
+
+#define MAIL_SIGNALS_MAX 12
+
+/* The class and the signals seen, each a static string such as "null-sender",
+ * "content-type:multipart/report", "auto-submitted:auto-replied", "subject:out-of-office". */
+struct mail_verdict {
+	enum mail_class cls;
+	unsigned n_signals;
+	const char *signals[MAIL_SIGNALS_MAX];
+};
+
+/* Classifies msg[0..len) (the whole message as received, CRLF or LF line ends) sent with the
+ * envelope sender envelope_from: "" is the null sender <>, NULL means unknown. The decision:
+ * a scanner's notification is virus; otherwise a delivery status notification
+ * (multipart/report, message/delivery-status) is bounce, even with Auto-Submitted; otherwise
+ * the auto-reply signals (Auto-Submitted other than "no", X-Autoreply, Precedence auto_reply,
+ * vacation and challenge-response subjects) give autoreply; otherwise a null sender is
+ * bounce; everything else is spam. Only the first MAIL_CLASSIFY_MAX bytes are read.
+ * MAIL_EINVAL for NULL arguments; a message GMime cannot read is spam with no signal. */
+#define MAIL_CLASSIFY_MAX (1024 * 1024)
+int mail_classify(const char *msg, size_t len, const char *envelope_from,
+		  struct mail_verdict *out);
+/* "spam", "bounce", "autoreply", "virus". */
+const char *mail_class_name(enum mail_class c);
+/* The class the trap would give msg as it is (the envelope sender from its Return-Path), as
+ * a word: a mail_classify_fn for mail_report_options, so that a reported message is classified
+ * as a trap message is. arg is unused. NULL when it cannot be classified. */
+const char *mail_classify_word(const char *msg, size_t len, void *arg);
+/* The signals as "a, b, c" into buf (cap bytes, always terminated); "" when none. */
+void mail_signals_format(const struct mail_verdict *v, char *buf, size_t cap);
+/* The address of the message's Return-Path header (the envelope sender a delivering MTA
+ * wrote) into out: "" for <>. MAIL_ENOTFOUND when there is none, MAIL_EINVAL when it does
+ * not fit. */
+int mail_return_path(const char *msg, size_t len, char *out, size_t cap);
+/* Length of the header section of msg (through the empty line that ends it; all of msg when
+ * there is none): what a trap keeps as a headers sample. */
+size_t mail_header_length(const char *msg, size_t len);
+/* Masks trap addresses in text[0..len) in place, for showing a sample: the local part of
+ * every address at one of domains (comma separated) and of each of addresses (comma
+ * separated local@domain) becomes '*'s of the same length. Case-insensitive. Returns how many
+ * addresses were masked. */
+size_t mail_mask_traps(char *text, size_t len, const char *domains, const char *addresses);
+
+/* ==== end of classification =========================================================== */
 
 #endif

@@ -106,8 +106,7 @@ int mail_analysis_json(const struct mail_analysis *a, char **out)
 	json_put(root, "source_ip", a->has_source ? json_string(ip) : json_null(), &ok);
 	json_put(root, "refusal", refusal ? json_string(refusal) : json_null(), &ok);
 	json_put(root, "why", json_string(a->why), &ok);
-	/* TODO(merge): the classifier (mail_classify*.c) fills cls through
-	 * mail_report_options.classify; until it is connected, null. */
+	/* Filled through mail_report_options.classify (mail_classify_word); null without it. */
 	json_put(root, "class", a->cls ? json_string(a->cls) : json_null(), &ok);
 	json_put(root, "forwarded", json_boolean(a->forwarded), &ok);
 	json_put(root, "received_headers", json_integer((json_int_t)a->n_received), &ok);

@@ -39,7 +39,7 @@ static void explain_format_age(int64_t age, char *buf, size_t size)
 
 static void explain_pieces(FILE *f, const struct policy_config *c,
 			   const struct policy_context *ctx, int64_t now,
-			   const struct policy_step *steps, size_t n)
+			   const struct policy_evidence *ev, const struct policy_step *steps, size_t n)
 {
 	char when[128], age[48], window[48];
 	explain_format_span(c->window_s, window, sizeof(window));
@@ -58,7 +58,8 @@ static void explain_pieces(FILE *f, const struct policy_config *c,
 		else if (!s->counted)
 			fprintf(f, "not counted: before the delisting\n");
 		else if (s->trap)
-			fprintf(f, "counted (trap hits are scored together below)\n");
+			fprintf(f, "counted, %s (trap hits are scored together below)\n",
+				evidence_class_name((enum evidence_class)ev[i].cls));
 		else
 			fprintf(f, "weight %.3f\n", s->weight);
 	}
@@ -169,7 +170,7 @@ void policy_explain(FILE *f, const struct policy_config *c, const struct policy_
 			   "counts.\n",
 			when);
 	}
-	explain_pieces(f, c, ctx, now, steps, n);
+	explain_pieces(f, c, ctx, now, ev, steps, n);
 	explain_scores(f, c, ctx, &r);
 	explain_decision(f, c, &r);
 cleanup:

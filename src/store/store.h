@@ -131,6 +131,13 @@ int store_evidence_add(struct store *s, struct store_evidence *ev);
  * fn returns non-zero to stop. with_source: fill ev->source (operator use only). */
 int store_evidence_for_ip(struct store *s, const uint8_t ip[16], int64_t since, bool with_source,
 			  int (*fn)(const struct store_evidence *ev, void *arg), void *arg);
+/* What the policy needs of each piece of evidence against ip received at or after since (its
+ * id, the commit order; when it was received; kind; class), by time, read from an index alone
+ * (every evaluation of an address). fn returns non-zero to stop. */
+int store_evidence_policy_for_ip(struct store *s, const uint8_t ip[16], int64_t since,
+				 int (*fn)(int64_t id, int64_t received_at, enum store_kind kind,
+					   enum store_class cls, void *arg),
+				 void *arg);
 /* Calls fn(ip) once for every address with evidence received at or after since. */
 int store_evidence_ips(struct store *s, int64_t since,
 		       int (*fn)(const uint8_t ip[16], void *arg), void *arg);
@@ -182,6 +189,32 @@ int store_reputation_get(struct store *s, const struct ip_prefix *prefix,
 /* Calls fn for every row, ordered by address then prefix length; fn returns non-zero to stop. */
 int store_reputation_foreach(struct store *s,
 			     int (*fn)(const struct store_reputation *r, void *arg), void *arg);
+
+/* What a spamtrap hit records beside its evidence row (schema version 4): the envelope, the
+ * size, what decided the class, and a sample of the message kept for a while. The recipients
+ * are trap addresses: private, like evidence's source. */
+struct store_trap_hit {
+	int64_t evidence_id;   /* the evidence row it belongs to */
+	const char *helo;      /* the client's HELO/EHLO argument */
+	const char *mail_from; /* the envelope sender, "" for the null sender <> */
+	const char *rcpts;     /* the trap recipients, one per line */
+	uint64_t size;         /* bytes of the message as received */
+	const char *signals;   /* what decided the class ("null-sender, multipart/report") */
+	const char *sample;    /* headers or the whole message; NULL: none kept (or pruned) */
+	size_t sample_len;
+	int64_t sample_until;  /* the writer deletes the sample at this time */
+};
+
+/* Records h beside the evidence row h->evidence_id, in the caller's transaction. NULL strings
+ * are stored as "". STORE_EINVAL for a missing id. */
+int store_trap_hit_add(struct store *s, const struct store_trap_hit *h);
+/* Calls fn once with the trap hit of evidence_id (its pointers valid during the call only);
+ * STORE_ENOTFOUND when that evidence has none. */
+int store_trap_hit_get(struct store *s, int64_t evidence_id,
+		       int (*fn)(const struct store_trap_hit *h, void *arg), void *arg);
+/* Deletes at most max samples whose time is up (kept_until <= now), in the caller's
+ * transaction; *pruned: how many. */
+int store_samples_prune(struct store *s, int64_t now, unsigned max, unsigned *pruned);
 
 /* Appends to the audit log (who did what to which target, and why). Never updated or deleted. */
 int store_audit_add(struct store *s, int64_t at, const char *who, const char *what,

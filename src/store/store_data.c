@@ -118,6 +118,29 @@ int store_evidence_for_ip(struct store *s, const uint8_t ip[16], int64_t since, 
 	return STORE_OK;
 }
 
+int store_evidence_policy_for_ip(struct store *s, const uint8_t ip[16], int64_t since,
+				 int (*fn)(int64_t id, int64_t received_at, enum store_kind kind,
+					   enum store_class cls, void *arg),
+				 void *arg)
+{
+	if (!s || !ip || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_EV_POLICY);
+	bind_ip(st, 1, ip);
+	sqlite3_bind_int64(st, 2, since);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fn(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+		       (enum store_kind)sqlite3_column_int(st, 2),
+		       (enum store_class)sqlite3_column_int(st, 3), arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "evidence policy for ip", rc);
+	return STORE_OK;
+}
+
 int store_evidence_ips(struct store *s, int64_t since,
 		       int (*fn)(const uint8_t ip[16], void *arg), void *arg)
 {
@@ -508,4 +531,79 @@ int store_meta_set_int(struct store *s, const char *key, int64_t v)
 	bind_text(st, 1, key, STORE_TEXT_MAX);
 	sqlite3_bind_int64(st, 2, v);
 	return step_done(s, st, "meta set");
+}
+
+/* ---- trap hits and samples ------------------------------------------------- */
+
+static void bind_str(sqlite3_stmt *st, int col, const char *t)
+{
+	sqlite3_bind_text(st, col, t ? t : "", -1, SQLITE_STATIC);
+}
+
+int store_trap_hit_add(struct store *s, const struct store_trap_hit *h)
+{
+	if (!s || !h || h->evidence_id <= 0 || h->size > INT64_MAX)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_TH_ADD);
+	sqlite3_bind_int64(st, 1, h->evidence_id);
+	bind_str(st, 2, h->helo);
+	bind_str(st, 3, h->mail_from);
+	bind_str(st, 4, h->rcpts);
+	sqlite3_bind_int64(st, 5, (int64_t)h->size);
+	bind_str(st, 6, h->signals);
+	int rc = step_done(s, st, "trap hit add");
+	if (rc || !h->sample)
+		return rc;
+	if (h->sample_len > INT32_MAX)
+		return STORE_EINVAL;
+	st = stmt(s, ST_SA_ADD);
+	sqlite3_bind_int64(st, 1, h->evidence_id);
+	sqlite3_bind_int64(st, 2, h->sample_until);
+	/* A blob, not text: a message may hold any byte, NUL included. */
+	sqlite3_bind_blob(st, 3, h->sample, (int)h->sample_len, SQLITE_STATIC);
+	return step_done(s, st, "sample add");
+}
+
+int store_trap_hit_get(struct store *s, int64_t evidence_id,
+		       int (*fn)(const struct store_trap_hit *h, void *arg), void *arg)
+{
+	if (!s || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_TH_GET);
+	sqlite3_bind_int64(st, 1, evidence_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		struct store_trap_hit h = { .evidence_id = evidence_id };
+		h.helo = column_str(st, 0);
+		h.mail_from = column_str(st, 1);
+		h.rcpts = column_str(st, 2);
+		h.size = (uint64_t)sqlite3_column_int64(st, 3);
+		h.signals = column_str(st, 4);
+		if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+			h.sample = sqlite3_column_blob(st, 5);
+			h.sample_len = (size_t)sqlite3_column_bytes(st, 5);
+			if (!h.sample)
+				h.sample = ""; /* an empty blob */
+			h.sample_until = sqlite3_column_int64(st, 6);
+		}
+		fn(&h, arg);
+		sqlite3_reset(st);
+		return STORE_OK;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "trap hit get", rc);
+	return STORE_ENOTFOUND;
+}
+
+int store_samples_prune(struct store *s, int64_t now, unsigned max, unsigned *pruned)
+{
+	if (!s || !pruned)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_SA_PRUNE);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, max);
+	int rc = step_done(s, st, "samples prune");
+	*pruned = rc == STORE_OK ? (unsigned)sqlite3_changes(s->db) : 0;
+	return rc;
 }

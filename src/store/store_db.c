@@ -13,7 +13,9 @@
 #include "store_internal.h"
 
 /* Schema migrations, oldest first. A row is never edited once released: a change is a new
- * row, so every file in the field walks the same path to the current schema. */
+ * row, so every file in the field walks the same path to the current schema. Versions are
+ * numbered in the order they reached the main line (4 and 5 were never on it), so that a file
+ * made by any earlier main runs every migration it lacks. */
 static const struct {
 	int version;
 	const char *sql;
@@ -88,6 +90,27 @@ static const struct {
 	     "ALTER TABLE listings ADD COLUMN detail INTEGER NOT NULL DEFAULT 0;"
 	     "CREATE INDEX actions_ip_id ON actions (ip, id);"
 	     "CREATE INDEX audit_at ON audit (at);" },
+	/* What a spamtrap hit records beside its evidence row: the SMTP envelope, for good, and
+	 * a sample of the message for the moderators, deleted by the writer when its time is up
+	 * (kept apart so that pruning it never touches the evidence). */
+	{ 7, "CREATE TABLE trap_hits ("
+	     " evidence_id INTEGER PRIMARY KEY REFERENCES evidence (id),"
+	     " helo TEXT NOT NULL DEFAULT '',"
+	     " mail_from TEXT NOT NULL DEFAULT '',"
+	     " rcpts TEXT NOT NULL DEFAULT '',"
+	     " size INTEGER NOT NULL DEFAULT 0,"
+	     " signals TEXT NOT NULL DEFAULT '');"
+	     "CREATE TABLE samples ("
+	     " evidence_id INTEGER PRIMARY KEY REFERENCES evidence (id),"
+	     " kept_until INTEGER NOT NULL,"
+	     " body BLOB NOT NULL);"
+	     "CREATE INDEX samples_kept_until ON samples (kept_until);"
+	     /* The writer scores an address from the kind, class and time of each piece: with
+	      * them in the index it reads the index alone. A trap flooded by one address makes
+	      * this the writer's hottest read (three times cheaper than the row lookups). The
+	      * old index is a prefix of the new one. */
+	     "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class);"
+	     "DROP INDEX evidence_ip_received;" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -137,6 +160,18 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " WHERE addr = ?1 AND plen = ?2",
 	[ST_RE_ALL] = "SELECT addr, plen, points, created_at, who, why FROM reputation"
 		      " ORDER BY addr, plen",
+	[ST_TH_ADD] = "INSERT INTO trap_hits (evidence_id, helo, mail_from, rcpts, size, signals)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_SA_ADD] = "INSERT INTO samples (evidence_id, kept_until, body) VALUES (?1, ?2, ?3)",
+	[ST_TH_GET] = "SELECT t.helo, t.mail_from, t.rcpts, t.size, t.signals, s.body, s.kept_until"
+		      " FROM trap_hits t LEFT JOIN samples s ON s.evidence_id = t.evidence_id"
+		      " WHERE t.evidence_id = ?1",
+	/* The index (ip, received_at, kind, class) covers it: a rowid table's index entries
+	 * carry the rowid (id, the commit order a delisting's tie needs). */
+	[ST_EV_POLICY] = "SELECT id, received_at, kind, class FROM evidence"
+			 " WHERE ip = ?1 AND received_at >= ?2",
+	[ST_SA_PRUNE] = "DELETE FROM samples WHERE evidence_id IN (SELECT evidence_id FROM samples"
+			" WHERE kept_until <= ?1 ORDER BY kept_until LIMIT ?2)",
 };
 
 int store_fail(struct store *s, const char *what, int rc)

@@ -35,6 +35,11 @@ enum store_stmt {
 	ST_RE_DEL,
 	ST_RE_GET,
 	ST_RE_ALL,
+	ST_TH_ADD,
+	ST_SA_ADD,
+	ST_TH_GET,
+	ST_SA_PRUNE,
+	ST_EV_POLICY,
 	ST_COUNT
 };
 

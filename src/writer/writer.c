@@ -86,7 +86,7 @@ static struct writer_waiter *queue_pop(struct writer *w)
 	struct writer_waiter *wt = w->q[w->q_head];
 	w->q_head = (w->q_head + 1) % w->cfg.queue_max;
 	w->q_count--;
-	if (!wt->cb)
+	if (!wt->cb || wt->prompt)
 		w->q_blocking--;
 	return wt;
 }
@@ -102,11 +102,11 @@ static bool queue_push(struct writer *w, struct writer_waiter *wt)
 	wt->queued_ns = time_mono_ns();
 	w->q[(w->q_head + w->q_count) % w->cfg.queue_max] = wt;
 	w->q_count++;
-	if (!wt->cb)
+	if (!wt->cb || wt->prompt)
 		w->q_blocking++;
 	if (w->want == WRITER_WANT_ANY ||
 	    (w->want == WRITER_WANT_URGENT &&
-	     (!wt->cb || w->q_count >= w->cfg.batch_max || is_special(wt)))) {
+	     (!wt->cb || wt->prompt || w->q_count >= w->cfg.batch_max || is_special(wt)))) {
 		w->want = WRITER_WANT_NONE; /* one wake-up is enough */
 		pthread_cond_signal(&w->cond_work);
 	}
@@ -302,7 +302,8 @@ int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t 
 	return rc;
 }
 
-int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg)
+static int post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg,
+		bool wait)
 {
 	if (!w || !ev || !done)
 		return WRITER_EINVAL;
@@ -313,15 +314,27 @@ int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn 
 	if (!p)
 		return WRITER_ENOMEM;
 	p->ev = *ev;
-	p->wt = (struct writer_waiter){ .ev = &p->ev, .cb = done, .cb_arg = arg };
+	p->wt = (struct writer_waiter){ .ev = &p->ev, .cb = done, .cb_arg = arg, .prompt = !wait };
 	pthread_mutex_lock(&w->mtx);
-	bool queued = queue_push(w, &p->wt);
+	bool full = !wait && !w->stopping && w->q_count >= w->cfg.queue_max;
+	bool queued = !full && queue_push(w, &p->wt);
 	pthread_mutex_unlock(&w->mtx);
 	if (!queued) {
 		free(p);
-		return WRITER_ESTOPPED;
+		return full ? WRITER_EFULL : WRITER_ESTOPPED;
 	}
 	return WRITER_OK;
+}
+
+int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg)
+{
+	return post(w, ev, done, arg, true);
+}
+
+int writer_post_nowait(struct writer *w, const struct writer_event *ev, writer_done_fn done,
+		       void *arg)
+{
+	return post(w, ev, done, arg, false);
 }
 
 void writer_stats(struct writer *w, struct writer_stats *out)

@@ -24,6 +24,7 @@ enum writer_err {
 	WRITER_ESTOPPED = TL_ESTOPPED, /* the writer is stopping */
 	WRITER_EIO = TL_EEXPORT,       /* an export could not be written (the log says which and why) */
 	WRITER_ENOTFOUND = TL_ENOTFOUND, /* undelist, unexclude: nothing of the kind is in force */
+	WRITER_EFULL = TL_ETOOMANY,    /* writer_post_nowait: the queue is full, try again later */
 };
 
 
@@ -47,6 +48,10 @@ struct writer_event {
 	double points; /* reputation: added to the threshold inside prefix (>= 0, finite) */
 	char who[64];
 	char why[STORE_TEXT_MAX];
+	/* A spamtrap hit's envelope and sample, stored beside ev.evidence (kind trap) in the
+	 * same transaction; NULL: none. Not copied: it and what it points to must stay as they
+	 * are until the event is answered (writer_submit returns, or done is called). */
+	const struct store_trap_hit *trap;
 };
 
 struct writer_config {
@@ -140,6 +145,15 @@ typedef void (*writer_done_fn)(void *arg, int result);
  * them costs one commit per batch rather than one per event. Returns WRITER_OK when queued
  * (done will be called exactly once), or an error and done is never called. */
 int writer_post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg);
+/* The same for a producer whose client waits for the answer (an SMTP session for its 250,
+ * sending its next message only then): it never blocks, WRITER_EFULL when the queue is full
+ * (the event loop answers "try again later" rather than stall every other session), and the
+ * event does not wait batch_wait_ms for company: its batch closes as soon as the writer is
+ * free, as a blocked producer's does. Events that arrive while a batch commits share the next
+ * one, so the group commit comes from the load itself: one commit per event when mail
+ * trickles in, thousands per commit in a flood. */
+int writer_post_nowait(struct writer *w, const struct writer_event *ev, writer_done_fn done,
+		       void *arg);
 /* What the writer has done since it started: events handled, transactions they took. */
 struct writer_stats {
 	uint64_t events;

@@ -74,6 +74,8 @@ static int check_evidence(const struct writer_event *ev, int64_t now)
 	if (!text_terminated(e->source, sizeof e->source) ||
 	    !text_terminated(e->digest, sizeof e->digest))
 		return WRITER_EINVAL;
+	if (ev->trap && e->kind != STORE_KIND_TRAP)
+		return WRITER_EINVAL; /* a trap hit's envelope goes with trap evidence only */
 	return WRITER_OK;
 }
 
@@ -120,8 +122,15 @@ static int apply_evidence(struct writer *w, const struct writer_event *ev, int64
 		e.received_at = now;
 	e.added_at = now;
 	int rc = store_evidence_add(w->store, &e);
+	if (rc == STORE_OK && ev->trap) {
+		/* The envelope and the sample, in the same transaction as the evidence. */
+		struct store_trap_hit h = *ev->trap;
+		h.evidence_id = e.id;
+		rc = store_trap_hit_add(w->store, &h);
+	}
 	if (rc != STORE_OK)
 		return writer_store_rc(rc);
+	writer_hot_add(w, &e);
 	return writer_touch(w, e.ip);
 }
 

@@ -72,6 +72,8 @@ int64_t writer_timers_next(const struct writer *w)
 			next = w->rules.excl[i].until;
 	if (w->cfg.export_interval_s > 0 && w->export_dir[0] && w->next_export < next)
 		next = w->next_export;
+	if (w->next_prune < next)
+		next = w->next_prune;
 	return next;
 }
 
@@ -187,6 +189,85 @@ static int keep_listing(const struct store_listing *l, void *arg)
 	return 0;
 }
 
+/* ---- hot addresses (struct writer_hot) ---- */
+
+static struct writer_hot *hot_find(struct writer *w, const uint8_t ip[16])
+{
+	for (size_t i = 0; i < WRITER_HOT_MAX; i++)
+		if (w->hot[i].live && memcmp(w->hot[i].ip, ip, 16) == 0)
+			return &w->hot[i];
+	return NULL;
+}
+
+/* Forgets every hot address: after a failed batch (its pieces were appended, then rolled
+ * back) and around a rebuild. The next evaluation reads the store again. */
+static void hot_clear(struct writer *w)
+{
+	for (size_t i = 0; i < WRITER_HOT_MAX; i++)
+		w->hot[i].live = false;
+}
+
+void writer_hot_add(struct writer *w, const struct store_evidence *e)
+{
+	struct writer_hot *h = hot_find(w, e->ip);
+	if (!h)
+		return; /* the store has it */
+	if (array_grow((void **)&h->ev, &h->cap, h->n + 1, sizeof *h->ev) != BASE_OK) {
+		h->live = false; /* read from the store next time */
+		return;
+	}
+	h->ev[h->n++] = (struct policy_evidence){.received_at = e->received_at, .seq = e->id,
+						   .trap = e->kind == STORE_KIND_TRAP,
+						   .cls = (uint8_t)e->cls};
+}
+
+/* Keeps the evidence just read from the store for ip when it is long enough to be worth it. */
+static void hot_keep(struct writer *w, const uint8_t ip[16])
+{
+	const struct writer_facts *f = &w->facts;
+	if (f->n < WRITER_HOT_MIN)
+		return;
+	struct writer_hot *h = &w->hot[0];
+	for (size_t i = 1; i < WRITER_HOT_MAX && h->live; i++)
+		if (!w->hot[i].live || w->hot[i].used < h->used)
+			h = &w->hot[i];
+	h->n = 0;
+	h->live = false;
+	if (array_grow((void **)&h->ev, &h->cap, f->n, sizeof *h->ev) != BASE_OK)
+		return;
+	memcpy(h->ev, f->ev, f->n * sizeof *h->ev);
+	h->n = f->n;
+	memcpy(h->ip, ip, 16);
+	h->used = ++w->hot_clock;
+	h->live = true;
+}
+
+/* The evidence of ip in the window into w->facts: from memory when ip is hot (dropping what
+ * left the window), from the store otherwise (writer_facts_evidence, as every reader). */
+static int evidence_load(struct writer *w, const uint8_t ip[16], int64_t since)
+{
+	struct writer_hot *h = hot_find(w, ip);
+	if (!h) {
+		int rc = writer_facts_evidence(w->store, ip, since, &w->facts);
+		if (rc == WRITER_OK)
+			hot_keep(w, ip);
+		return rc;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->ev[i].received_at >= since)
+			h->ev[k++] = h->ev[i];
+	h->n = k;
+	h->used = ++w->hot_clock;
+	struct writer_facts *f = &w->facts;
+	if (array_grow((void **)&f->ev, &f->cap, h->n, sizeof *f->ev) != BASE_OK)
+		return WRITER_ENOMEM;
+	memcpy(f->ev, h->ev, h->n * sizeof *f->ev);
+	f->n = h->n;
+	memcpy(f->ip, ip, 16);
+	return WRITER_OK;
+}
+
 /* How eval_ip is called. */
 enum eval_mode {
 	EVAL_EVENT = 0,   /* new evidence or a moderator event */
@@ -199,7 +280,9 @@ enum eval_mode {
 static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eval_mode mode)
 {
 	int64_t since = now - (int64_t)w->cfg.policy.window_s;
-	int rc = writer_facts_read(w->store, &w->rules, ip, now, since, &w->facts);
+	int rc = evidence_load(w, ip, since);
+	if (rc == WRITER_OK)
+		rc = writer_facts_context(w->store, &w->rules, now, &w->facts);
 	if (rc != WRITER_OK)
 		return rc;
 	struct policy_result res;
@@ -338,6 +421,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		/* Stale timers are harmless (they re-read the store); stale rules are not. */
 		if (w->rules_dirty && writer_rules_reload(w->store, &w->rules, now) != WRITER_OK)
 			log_err("writer", "exclusions and reputation not reloaded after a failed batch");
+		hot_clear(w);
 		batch_undo(w, mark);
 		for (size_t i = 0; i < n; i++)
 			results[i] = rc;
@@ -413,8 +497,33 @@ static int expire_exclusions(struct writer *w, int64_t now)
 	return WRITER_OK;
 }
 
+/* Samples of trap messages are kept trap_sample_days (each row knows until when): deleted
+ * once a minute, a bounded number per round so that a backlog never holds producers up. */
+#define PRUNE_EVERY_S 60
+#define PRUNE_MAX 1000
+
+static void prune_samples(struct writer *w, int64_t now)
+{
+	unsigned n = 0;
+	w->next_prune = now + (time_now_is_test_clock() ? 1 : PRUNE_EVERY_S);
+	if (store_begin(w->store) != STORE_OK)
+		return;
+	if (store_samples_prune(w->store, now, PRUNE_MAX, &n) != STORE_OK ||
+	    store_commit(w->store) != STORE_OK) {
+		store_rollback(w->store);
+		log_err("writer", "samples not pruned; retrying in %d s", PRUNE_EVERY_S);
+		return;
+	}
+	if (n == PRUNE_MAX)
+		w->next_prune = now; /* more are due: the next round, after the queue's turn */
+	if (n > 0)
+		log_info("writer", "samples pruned count=%u", n);
+}
+
 void writer_timers_run(struct writer *w, int64_t now)
 {
+	if (now >= w->next_prune)
+		prune_samples(w, now);
 	if (w->cfg.export_interval_s > 0 && w->export_dir[0] && now >= w->next_export) {
 		writer_export(w, NULL);
 		w->next_export = now + w->cfg.export_interval_s;
@@ -642,6 +751,7 @@ static int rebuild_collect(const uint8_t ip[16], void *arg)
 
 int writer_rebuild(struct writer *w)
 {
+	hot_clear(w);
 	int64_t now = time_now();
 	uint32_t serial = w->serial + 1;
 	uint64_t t0 = time_mono_ns();
@@ -729,4 +839,6 @@ void writer_state_free(struct writer *w)
 	free(w->touched);
 	free(w->changes);
 	free(w->logq);
+	for (size_t i = 0; i < WRITER_HOT_MAX; i++)
+		free(w->hot[i].ev);
 }

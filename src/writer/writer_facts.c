@@ -126,7 +126,8 @@ struct collect {
 	bool oom;
 };
 
-static int collect_evidence(const struct store_evidence *ev, void *arg)
+static int collect_evidence(int64_t id, int64_t received_at, enum store_kind kind,
+			    enum store_class cls, void *arg)
 {
 	struct collect *c = arg;
 	struct writer_facts *f = c->f;
@@ -134,16 +135,14 @@ static int collect_evidence(const struct store_evidence *ev, void *arg)
 		c->oom = true;
 		return 1;
 	}
-	f->ev[f->n].received_at = ev->received_at;
-	f->ev[f->n].seq = ev->id;
-	f->ev[f->n].trap = ev->kind == STORE_KIND_TRAP;
-	f->ev[f->n].cls = (uint8_t)ev->cls;
-	f->n++;
+	f->ev[f->n++] = (struct policy_evidence){.received_at = received_at, .seq = id,
+						   .trap = kind == STORE_KIND_TRAP,
+						   .cls = (uint8_t)cls};
 	return 0;
 }
 
-int writer_facts_read(struct store *s, const struct writer_rules *rules, const uint8_t ip[16],
-		      int64_t now, int64_t since, struct writer_facts *f)
+/* Empties f for ip, keeping its evidence buffer. */
+static void facts_reset(struct writer_facts *f, const uint8_t ip[16])
 {
 	struct policy_evidence *ev = f->ev;
 	size_t cap = f->cap;
@@ -151,20 +150,32 @@ int writer_facts_read(struct store *s, const struct writer_rules *rules, const u
 	f->ev = ev;
 	f->cap = cap;
 	memcpy(f->ip, ip, 16);
+}
+
+int writer_facts_evidence(struct store *s, const uint8_t ip[16], int64_t since,
+			  struct writer_facts *f)
+{
+	facts_reset(f, ip);
 	struct collect c = {.f = f, .oom = false};
-	int rc = store_evidence_for_ip(s, ip, since, false, collect_evidence, &c);
+	int rc = store_evidence_policy_for_ip(s, ip, since, collect_evidence, &c);
 	if (rc != STORE_OK)
 		return rc == STORE_ENOMEM ? WRITER_ENOMEM : WRITER_ESTORE;
 	/* Half the evidence would explain (or make) a wrong decision. */
-	if (c.oom)
-		return WRITER_ENOMEM;
+	return c.oom ? WRITER_ENOMEM : WRITER_OK;
+}
+
+int writer_facts_context(struct store *s, const struct writer_rules *rules, int64_t now,
+			 struct writer_facts *f)
+{
+	const uint8_t *ip = f->ip;
 	f->default_exclusion = writer_rules_default_exclusion(rules, ip);
-	if (!f->default_exclusion)
-		f->exclusion = writer_rules_exclusion(rules, ip, now);
+	f->exclusion = f->default_exclusion ? NULL : writer_rules_exclusion(rules, ip, now);
 	f->ctx.excluded = f->default_exclusion || f->exclusion;
 	f->reputation = writer_rules_reputation(rules, ip);
 	f->ctx.reputation = f->reputation ? f->reputation->points : 0;
-	rc = store_delisting_get(s, ip, &f->delist);
+	f->delisted = false;
+	f->ctx.delisted_at = f->ctx.delist_mark = 0;
+	int rc = store_delisting_get(s, ip, &f->delist);
 	if (rc == STORE_OK) {
 		f->delisted = true;
 		f->ctx.delisted_at = f->delist.at;
@@ -173,6 +184,13 @@ int writer_facts_read(struct store *s, const struct writer_rules *rules, const u
 		return rc == STORE_ENOMEM ? WRITER_ENOMEM : WRITER_ESTORE;
 	}
 	return WRITER_OK;
+}
+
+int writer_facts_read(struct store *s, const struct writer_rules *rules, const uint8_t ip[16],
+		      int64_t now, int64_t since, struct writer_facts *f)
+{
+	int rc = writer_facts_evidence(s, ip, since, f);
+	return rc == WRITER_OK ? writer_facts_context(s, rules, now, f) : rc;
 }
 
 void writer_facts_free(struct writer_facts *f)

@@ -21,6 +21,7 @@ struct writer_waiter {
 	atomic_size_t *pending;
 	writer_done_fn cb; /* posted: called, then the waiter freed */
 	void *cb_arg;
+	bool prompt;       /* posted without waiting for company (writer_post_nowait) */
 	uint64_t queued_ns; /* monotonic */
 };
 
@@ -44,6 +45,18 @@ struct writer_kept {
 	int64_t listed_at;
 };
 
+/* The evidence of an address that keeps coming back (a trap flooded by one sender): kept in
+ * memory so that each batch appends its own pieces instead of reading them all again. */
+#define WRITER_HOT_MAX 16  /* addresses kept */
+#define WRITER_HOT_MIN 256 /* pieces an address needs to be kept */
+struct writer_hot {
+	uint8_t ip[16];
+	struct policy_evidence *ev;
+	size_t n, cap;
+	uint64_t used;   /* when last evaluated (a counter): the least recent is replaced */
+	bool live;
+};
+
 struct writer {
 	/* configuration (copied) */
 	struct writer_config cfg;
@@ -61,7 +74,8 @@ struct writer {
 	pthread_cond_t cond_work, cond_space;
 	struct writer_waiter **q;
 	size_t q_head, q_count;
-	size_t q_blocking; /* queued events whose producer is blocked waiting for them */
+	size_t q_blocking; /* queued events whose producer waits for them: blocked producers, and
+			      posts that do not wait for company (prompt) */
 	atomic_ullong st_events, st_batches; /* writer_stats */
 	enum writer_want want;
 	bool stopping;
@@ -86,6 +100,9 @@ struct writer {
 	struct writer_kept *kept; /* rebuild: when each listing before it began, sorted by address */
 	size_t kept_n, kept_cap;
 	int64_t next_export;
+	int64_t next_prune; /* writer clock: when expired samples are deleted next */
+	struct writer_hot hot[WRITER_HOT_MAX];
+	uint64_t hot_clock;
 };
 
 /* ---- writer_facts.c ---- */
@@ -106,6 +123,14 @@ const struct store_exclusion *writer_rules_exclusion(const struct writer_rules *
 const struct store_reputation *writer_rules_reputation(const struct writer_rules *r,
 						       const uint8_t ip[16]);
 
+/* The two halves of writer_facts_read: f emptied for ip and filled with its evidence received
+ * at or after since; then, for f's address, the rules and the delisting. The writer takes the
+ * evidence of a hot address from memory and the rest from writer_facts_context, so that
+ * every evaluation still goes through the same rules. */
+int writer_facts_evidence(struct store *s, const uint8_t ip[16], int64_t since,
+			  struct writer_facts *f);
+int writer_facts_context(struct store *s, const struct writer_rules *rules, int64_t now,
+			 struct writer_facts *f);
 /* Removes the rows of exactly p from r, as store_exclusion_remove does in the store. */
 void writer_rules_exclusion_remove(struct writer_rules *r, const struct ip_prefix *p);
 
@@ -124,6 +149,9 @@ void writer_log_drop(struct writer *w);
 
 /* A store error as the writer reports it. */
 int writer_store_rc(int rc);
+/* A piece of evidence the round stored: appended to its address's evidence in memory when the
+ * address is hot (a sender flooding the trap), so that its next evaluation reads no store. */
+void writer_hot_add(struct writer *w, const struct store_evidence *e);
 /* Queues ip for evaluation at the end of the round. */
 int writer_touch(struct writer *w, const uint8_t ip[16]);
 /* ... every listed address inside p / every address inside p with evidence in the window. */

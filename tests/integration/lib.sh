@@ -20,6 +20,8 @@ TL_PIDS=()       # every server we started, so the exit trap can stop what is st
 TL_LAST_PID=
 TL_LAST_LOG=
 PORT=
+SMTP_PORT=       # the trap's SMTP port of the last tl_start
+TL_DATA=         # the data directory of the last tl_start
 
 # Sanitizer builds are several times slower: stretch every wait. ctest's asan target sets
 # TRAPLINE_SANITIZED=1; a binary that carries the ASan runtime is detected too.
@@ -186,12 +188,13 @@ tl_wait_ready() {
 }
 
 # tl_start [--v6] [serve options...]: starts `trapline serve` on a free port with its own data
-# dir and log; sets PORT, TL_LAST_PID, TL_LAST_LOG. The --dns option is added here (with --v6:
-# 127.0.0.1 and [::1] on the same port). Retries with another port if the first is taken
+# dir and log; sets PORT, SMTP_PORT, TL_DATA, TL_LAST_PID, TL_LAST_LOG. The --dns option is
+# added here (with --v6: 127.0.0.1 and [::1] on the same port), and --smtp on another free
+# port unless the options name one (never the default 2525: tests run in parallel). Retries with another port if the first is taken
 # between picking and binding (parallel tests). Stops the test if the server never answers.
 TL_NSTARTS=0
 tl_start() {
-	local v6="" try data log dns zone=$TL_ZONE a prev=""
+	local v6="" try data log dns zone=$TL_ZONE a prev="" own_smtp="" smtp=()
 	if [ "${1:-}" = "--v6" ]; then
 		v6=v6
 		shift
@@ -200,6 +203,8 @@ tl_start() {
 	for a in "$@"; do
 		[ "$prev" = --zone ] && zone=$a
 		case $a in --data | --data=*) own_data=0 ;; esac
+		[ "$prev" = --data ] && TL_DATA=$a
+		case $a in --smtp | --smtp=*) own_smtp=1 ;; esac
 		prev=$a
 	done
 	for try in 1 2 3; do
@@ -208,12 +213,17 @@ tl_start() {
 		data="$TL_TMP/data$TL_NSTARTS"
 		log="$TL_TMP/server$TL_NSTARTS.log"
 		mkdir -p "$data"
+		case " $* " in *" --data "*) ;; *) TL_DATA=$data ;; esac
 		dns="127.0.0.1:$PORT"
 		[ -n "$v6" ] && dns="$dns,[::1]:$PORT"
-		# A test's own --data wins; a second --data would be refused.
+		# A test's own --data and --smtp win; a second one would be refused.
 		local data_opt=()
 		[ "$own_data" = 1 ] && data_opt=(--data "$data")
-		"$TRAPLINE" serve "${data_opt[@]}" --dns "$dns" --log-level debug "$@" 2>"$log" >>"$log" &
+		if [ -z "$own_smtp" ]; then
+			SMTP_PORT=$(tl_free_port) || tl_die "pick a free port"
+			smtp=(--smtp "127.0.0.1:$SMTP_PORT")
+		fi
+		"$TRAPLINE" serve "${data_opt[@]}" --dns "$dns" --log-level debug "${smtp[@]}" "$@" 2>"$log" >>"$log" &
 		TL_LAST_PID=$!
 		TL_LAST_LOG=$log
 		TL_PIDS+=("$TL_LAST_PID")
@@ -228,7 +238,7 @@ tl_start() {
 		fi
 		wait "$TL_LAST_PID" 2>/dev/null
 		# Exited: only a lost port race is worth another try.
-		if ! grep -Eqi 'addr.*in use|EADDRINUSE|bind' "$log"; then
+		if ! grep -Eqi 'addr.*in use|EADDRINUSE|bind|cannot listen' "$log"; then
 			break
 		fi
 	done
@@ -362,4 +372,34 @@ check_ip_a() {
 		return
 	fi
 	if wait_ip_a "$2" "$3" "${4:-}"; then tl_ok "$1"; else tl_fail "$1" "expected: '$3'" "got: '$(ip_a_of "$2")'"; fi
+}
+
+# ---- the spamtrap -----------------------------------------------------------------------
+
+# tl_smtp_greets [PORT]: the trap on PORT ($SMTP_PORT) greets with 220 within a second.
+tl_smtp_greets() {
+	python3 - "${1:-$SMTP_PORT}" "$TL_SLOW" <<'EOF' 2>/dev/null
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=float(sys.argv[2]))
+ok = s.recv(512).startswith(b"220 ")
+s.sendall(b"QUIT\r\n")
+s.close()
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# tl_swaks [swaks options...]: swaks against the trap on $SMTP_PORT, bounded in time.
+tl_swaks() {
+	timeout $((30 * TL_SLOW)) swaks --server 127.0.0.1 --port "$SMTP_PORT" \
+		--timeout $((10 * TL_SLOW)) "$@" 2>&1
+}
+
+# tl_db SQL: a query on the store of the last tl_start (read-only, beside the service).
+tl_db() {
+	python3 - "$TL_DATA" "$1" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect("file:%s/trapline.db?mode=ro" % sys.argv[1], uri=True, timeout=5)
+for row in db.execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in row))
+EOF
 }

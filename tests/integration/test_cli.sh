@@ -25,6 +25,13 @@ expect_usage_error "bad --threads" "threads: 'many' is not a number" serve --dat
 expect_usage_error "bad --dns" "dns_listen: '127.0.0.1' is not ADDR:PORT" serve --data "$d" --dns 127.0.0.1
 expect_usage_error "bad --zone" "zone: 'bad..zone' is not a domain name" serve --data "$d" --zone bad..zone
 expect_usage_error "option without value" "--static needs FILE" serve --data "$d" --static
+expect_usage_error "bad --smtp" "smtp_listen: '127.0.0.1' is neither off nor ADDR:PORT" serve --data "$d" --smtp 127.0.0.1
+printf 'trap_addresses = nobody-at-all\n' >"$TL_TMP/badtrap.conf"
+expect_usage_error "a trap address without a domain" "trap_addresses: 'nobody-at-all' is not a mail address" \
+	serve --config "$TL_TMP/badtrap.conf" --data "$d"
+printf 'smtp_tls_cert = /etc/ssl/trap.pem\n' >"$TL_TMP/halftls.conf"
+expect_usage_error "a TLS certificate without its key" "smtp_tls_cert and smtp_tls_key: give both or neither" \
+	serve --config "$TL_TMP/halftls.conf" --data "$d"
 expect_usage_error "unknown command" "unknown command 'serv'" serv
 
 printf 'zone = ok.example\nsoa_refresh = 0\n' >"$TL_TMP/bad.conf"
@@ -86,7 +93,8 @@ for _ in range(50):
 PY
 )
 	mkdir -p "$TL_TMP/root-data"
-	"$TRAPLINE" serve --data "$TL_TMP/root-data" --dns "$addr:53" --user nobody 2>"$TL_TMP/root.log" &
+	"$TRAPLINE" serve --data "$TL_TMP/root-data" --dns "$addr:53" --smtp "127.0.0.1:$(tl_free_port)" \
+		--user nobody 2>"$TL_TMP/root.log" &
 	pid=$!
 	TL_PIDS+=("$pid")
 	ok=""

@@ -106,4 +106,31 @@ out=$("$TRAPLINE" report analyse --trusted-relays none "$D/postfix_direct.eml" |
 check_eq "an empty relay list: the topmost peer is the source" "source: 192.0.2.25" "$out"
 check_eq "no data directory is created" "" "$(ls -d var 2>/dev/null)"
 
+echo "# the class, from the trap's classifier"
+out=$("$TRAPLINE" report analyse --trusted-relays "$D/default.trusted" "$D/postfix_direct.eml")
+check_match "a plain spam: class spam in the text form" '^class: spam$' "$out"
+out=$("$TRAPLINE" report analyse --trusted-relays "$D/default.trusted" --json "$D/bounce_dsn.eml")
+check_eq "a DSN: class bounce in the JSON" bounce "$(printf '%s' "$out" | jq -r .class)"
+
+echo "# classify: what the trap would make of a message"
+M="$TRAPLINE_SRC/tests/data/mail"
+for f in bounce_dsn:bounce bounce_null_sender:bounce autoreply_vacation:autoreply \
+	autoreply_no:spam virus_notice:virus spam_plain:spam; do
+	out=$("$TRAPLINE" classify "$M/${f%%:*}.eml" 2>&1)
+	check_match "classify ${f%%:*}: ${f##*:}" "^class: ${f##*:}\$" "$out"
+done
+out=$("$TRAPLINE" classify "$M/bounce_null_sender.eml")
+check_match "the null sender is named as such" '^envelope_from: <> \(null sender\)$' "$out"
+check_match "the signals that decided it" '^signals: .*null-sender' "$out"
+out=$("$TRAPLINE" classify "$M/spam_no_return_path.eml")
+check_match "no Return-Path: the sender is unknown" '^envelope_from: \(unknown: no Return-Path\)$' "$out"
+out=$("$TRAPLINE" classify --json - <"$M/virus_notice.eml")
+check_eq "--json from standard input: class and signals" "virus|true" \
+	"$(printf '%s' "$out" | jq -r '[.class, (.signals | index("x-amavis-alert") != null)] | join("|")')"
+bad "classify: no MESSAGE" 'MESSAGE is required' classify
+bad "classify: two messages" "unexpected argument" classify "$M/spam_plain.eml" "$M/spam_plain.eml"
+bad "classify: --json twice" "unexpected argument '--json'" classify --json --json "$M/spam_plain.eml"
+bad "classify: a message that does not exist" 'nothere\.eml: No such file or directory' classify nothere.eml
+bad "classify: a 50 MB message" 'larger than 10485760 bytes' classify big.eml
+
 tl_finish

@@ -436,6 +436,10 @@ static void test_meaning(void **state)
 	assert_int_equal(r.detail, EVIDENCE_BOUNCE);
 	const struct policy_meaning *m = policy_meaning(r.reason, r.detail);
 	assert_string_equal(m->what, "spamtrap hits only, mostly bounces");
+	char *out = explain_to_string(ev, 4, NULL);
+	assert_contains(out, "Reason: spamtrap hits only, mostly bounces");
+	assert_contains(out, "counted, bounce (trap hits are scored together below)");
+	free(out);
 	assert_non_null(strstr(m->usually, "backscatter"));
 	assert_string_equal(m->txt, "spamtrap hits, mostly bounces: probably backscatter");
 	/* A tie goes to the class that says most about the sender. */

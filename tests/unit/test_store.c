@@ -253,8 +253,34 @@ static void test_migration_upgrades_v1(void **state)
 	assert_int_equal(raw_user_version(f->dir), store_schema_latest());
 	/* The upgrade added the append-only guard. */
 	assert_int_not_equal(raw_sql(f->dir, "UPDATE audit SET why = 'rewritten'"), SQLITE_OK);
-	/* And the reputation table (version 3). */
+	/* And the reputation table (version 3), the trap hits and samples (version 7). */
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM reputation"), SQLITE_OK);
+	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM trap_hits"), SQLITE_OK);
+	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM samples"), SQLITE_OK);
+}
+
+/* A file the main line made before the trap's tables arrived (version 6) gets them: the
+ * version numbers follow the order migrations reached the main line, never a branch's. */
+static void test_migration_upgrades_v6(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_sql(f->dir, "DROP TABLE trap_hits; DROP TABLE samples;"
+					 "DROP INDEX evidence_ip_policy;"
+					 "CREATE INDEX evidence_ip_received ON evidence (ip, received_at);"
+					 "PRAGMA user_version = 6;"), SQLITE_OK);
+	assert_int_not_equal(raw_sql(f->dir, "SELECT count(*) FROM trap_hits"), SQLITE_OK);
+	f->s = open_w(f);
+	assert_int_equal(store_schema_version(f->s), store_schema_latest());
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM trap_hits"), SQLITE_OK);
+	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM samples"), SQLITE_OK);
+	/* The evidence-by-address reads use the index with kind and class. */
+	assert_int_equal(raw_sql(f->dir, "SELECT 1 FROM evidence INDEXED BY evidence_ip_policy"),
+			 SQLITE_OK);
 }
 
 static void test_migration_refuses_newer(void **state)
@@ -1018,6 +1044,115 @@ static void test_evidence_throughput(void **state)
 	assert_int_equal(got.n, TOTAL / 25000);
 }
 
+/* ---- trap hits and samples (version 7) ------------------------------------- */
+
+struct hit_copy {
+	int calls;
+	char helo[64], from[64], rcpts[128], signals[64];
+	char sample[64];
+	size_t sample_len;
+	int64_t until;
+	uint64_t size;
+};
+
+static int hit_cb(const struct store_trap_hit *h, void *arg)
+{
+	struct hit_copy *c = arg;
+	c->calls++;
+	snprintf(c->helo, sizeof c->helo, "%s", h->helo);
+	snprintf(c->from, sizeof c->from, "%s", h->mail_from);
+	snprintf(c->rcpts, sizeof c->rcpts, "%s", h->rcpts);
+	snprintf(c->signals, sizeof c->signals, "%s", h->signals);
+	c->sample_len = h->sample ? h->sample_len : (size_t)-1;
+	if (h->sample && h->sample_len < sizeof c->sample)
+		memcpy(c->sample, h->sample, h->sample_len);
+	c->until = h->sample_until;
+	c->size = h->size;
+	return 0;
+}
+
+struct policy_rows {
+	int n;
+	int64_t id, at;
+	enum store_kind kind;
+};
+
+static int policy_row(int64_t id, int64_t received_at, enum store_kind kind, enum store_class cls,
+		      void *arg)
+{
+	struct policy_rows *p = arg;
+	p->id = id;
+	(void)cls;
+	p->n++;
+	p->at = received_at;
+	p->kind = kind;
+	return 0;
+}
+
+static void test_trap_hits(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	assert_int_equal(store_begin(f->s), 0);
+	struct store_evidence a = evidence("192.0.2.50", STORE_KIND_TRAP, 1000, "t@trap.example");
+	struct store_evidence b = evidence("192.0.2.51", STORE_KIND_TRAP, 1000, "t@trap.example");
+	assert_int_equal(store_evidence_add(f->s, &a), 0);
+	assert_int_equal(store_evidence_add(f->s, &b), 0);
+	/* A sample may hold any byte: NUL included. */
+	struct store_trap_hit h = { .evidence_id = a.id, .helo = "h", .mail_from = "",
+				    .rcpts = "t@trap.example\nu@trap.example", .size = 77,
+				    .signals = "null-sender", .sample = "A\0B", .sample_len = 3,
+				    .sample_until = 2000 };
+	assert_int_equal(store_trap_hit_add(f->s, &h), 0);
+	struct store_trap_hit hb = { .evidence_id = b.id, .helo = NULL, .size = 1,
+				     .sample = "X", .sample_len = 1, .sample_until = 5000 };
+	assert_int_equal(store_trap_hit_add(f->s, &hb), 0);
+	struct store_trap_hit bad = { .evidence_id = 0 };
+	assert_int_equal(store_trap_hit_add(f->s, &bad), STORE_EINVAL);
+	assert_int_equal(store_commit(f->s), 0);
+
+	/* The policy's view of the evidence: time, kind and class, from the index. */
+	uint8_t ip[16];
+	ip4m("192.0.2.50", ip);
+	struct policy_rows pr = { 0 };
+	assert_int_equal(store_evidence_policy_for_ip(f->s, ip, 0, policy_row, &pr), 0);
+	assert_int_equal(pr.n, 1);
+	assert_int_equal(pr.at, 1000);
+	assert_int_equal(pr.id, a.id);
+	assert_int_equal(pr.kind, STORE_KIND_TRAP);
+	assert_int_equal(store_evidence_policy_for_ip(f->s, ip, 1001, policy_row, &pr), 0);
+	assert_int_equal(pr.n, 1);
+
+	struct hit_copy c = { 0 };
+	assert_int_equal(store_trap_hit_get(f->s, a.id, hit_cb, &c), 0);
+	assert_int_equal(c.calls, 1);
+	assert_string_equal(c.helo, "h");
+	assert_string_equal(c.from, "");
+	assert_string_equal(c.rcpts, "t@trap.example\nu@trap.example");
+	assert_string_equal(c.signals, "null-sender");
+	assert_int_equal(c.size, 77);
+	assert_int_equal(c.sample_len, 3);
+	assert_memory_equal(c.sample, "A\0B", 3);
+	assert_int_equal(c.until, 2000);
+	assert_int_equal(store_trap_hit_get(f->s, 9999, hit_cb, &c), STORE_ENOTFOUND);
+
+	/* Pruning takes the samples whose time is up, at most max a call, and nothing else. */
+	unsigned n = 99;
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_samples_prune(f->s, 1999, 10, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_samples_prune(f->s, 6000, 1, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_commit(f->s), 0);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_trap_hit_get(f->s, a.id, hit_cb, &c), 0);
+	assert_int_equal(c.sample_len, (size_t)-1); /* the older one went first */
+	assert_string_equal(c.helo, "h");
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_trap_hit_get(f->s, b.id, hit_cb, &c), 0);
+	assert_int_equal(c.sample_len, 1);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LEVEL_ERROR);
@@ -1025,9 +1160,11 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_upgrades_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_upgrades_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_refuses_newer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_ips, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trap_hits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exclusions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),

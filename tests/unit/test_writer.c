@@ -1122,6 +1122,145 @@ static void test_ack_after_commit(void **state)
 	assert_int_equal(a.result, WRITER_OK);
 }
 
+/* ---- trap hits, samples, a post that never blocks ---- */
+
+struct hit_seen {
+	bool found;
+	char helo[64], rcpts[128], signals[64];
+	size_t sample_len;
+	uint64_t size;
+};
+
+static int hit_copy(const struct store_trap_hit *h, void *arg)
+{
+	struct hit_seen *s = arg;
+	s->found = true;
+	snprintf(s->helo, sizeof s->helo, "%s", h->helo);
+	snprintf(s->rcpts, sizeof s->rcpts, "%s", h->rcpts);
+	snprintf(s->signals, sizeof s->signals, "%s", h->signals);
+	s->sample_len = h->sample ? h->sample_len : 0;
+	s->size = h->size;
+	return 0;
+}
+
+static int last_id(const struct store_evidence *ev, void *arg)
+{
+	*(int64_t *)arg = ev->id;
+	return 0;
+}
+
+/* The hit of the only evidence against ip, read with the writer stopped. */
+static struct hit_seen hit_of(struct fx *f, const char *ip)
+{
+	struct hit_seen seen = { 0 };
+	uint8_t a[16];
+	int64_t id = 0;
+	ip_of(ip, a);
+	fx_stop(f);
+	assert_int_equal(store_open(f->dir, &f->store), 0);
+	assert_int_equal(store_evidence_for_ip(f->store, a, 0, false, last_id, &id), 0);
+	int rc = store_trap_hit_get(f->store, id, hit_copy, &seen);
+	assert_true(rc == STORE_OK || rc == STORE_ENOTFOUND);
+	store_close(f->store);
+	f->store = NULL;
+	fx_start(f);
+	return seen;
+}
+
+/* A trap hit's envelope and sample are stored with its evidence, in its transaction; the
+ * writer prunes the sample when its time is up and keeps the rest. */
+static void test_trap_hit_and_prune(void **state)
+{
+	struct fx *f = *state;
+	struct store_trap_hit hit = { .helo = "mx.bad.example", .mail_from = "",
+				      .rcpts = "a@trap.example\nb@trap.example", .size = 1234,
+				      .signals = "null-sender", .sample = "Subject: x\r\n\r\n",
+				      .sample_len = 15, .sample_until = T0 + 100 };
+	struct writer_event ev;
+	trap_event(&ev, "100.82.0.1");
+	ev.trap = &hit;
+	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK);
+	struct hit_seen seen = hit_of(f, "100.82.0.1");
+	assert_true(seen.found);
+	assert_string_equal(seen.helo, "mx.bad.example");
+	assert_string_equal(seen.rcpts, "a@trap.example\nb@trap.example");
+	assert_string_equal(seen.signals, "null-sender");
+	assert_int_equal(seen.size, 1234);
+	assert_int_equal(seen.sample_len, 15);
+	/* A trap hit belongs to trap evidence only. */
+	ev.evidence.kind = STORE_KIND_REPORT;
+	assert_int_equal(writer_submit(f->w, &ev), WRITER_EINVAL);
+	/* Past its time the sample goes (the writer looks every second on the test clock). */
+	set_clock(f, T0 + 101);
+	usleep(1500000);
+	seen = hit_of(f, "100.82.0.1");
+	assert_true(seen.found);
+	assert_int_equal(seen.sample_len, 0);
+	assert_string_equal(seen.helo, "mx.bad.example");
+}
+
+/* An address with hundreds of hits is evaluated from memory (each batch appends its own
+ * pieces): the listing is the one a rebuild, which reads the store, computes. */
+static void test_hot_address(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 400 };
+	static struct writer_event evs[N];
+	static int results[N];
+	for (int i = 0; i < N; i++) {
+		trap_event(&evs[i], "100.84.0.1");
+		evs[i].evidence.received_at = T0 - 8 * 86400 + (i < 100 ? 0 : 8 * 86400); /* 100 old */
+		evs[i].evidence.cls = i % 4 == 0 ? STORE_CLASS_BOUNCE : STORE_CLASS_SPAM;
+	}
+	assert_int_equal(writer_submit_many(f->w, evs, N, results), WRITER_OK);
+	for (int i = 0; i < 50; i++)
+		add(f, "100.84.0.1", STORE_KIND_TRAP); /* each evaluated from memory */
+	struct store_listing before, after;
+	assert_true(store_listed(f, "100.84.0.1", &before));
+	assert_int_equal(before.traps, 350); /* the 100 older than the window do not count */
+	assert_true(before.score == 350.0 * 350.0);
+	struct writer_event rb = { .type = WRITER_EV_REBUILD };
+	assert_int_equal(writer_submit(f->w, &rb), WRITER_OK);
+	assert_true(store_listed(f, "100.84.0.1", &after));
+	assert_int_equal(after.traps, before.traps);
+	assert_true(after.score == before.score);
+	assert_int_equal(after.expires_at, before.expires_at);
+	add(f, "100.84.0.1", STORE_KIND_TRAP);
+	assert_true(store_listed(f, "100.84.0.1", &after));
+	assert_int_equal(after.traps, 351);
+}
+
+/* writer_post_nowait says WRITER_EFULL when the queue is full instead of blocking; what it
+ * queued is answered once as usual. */
+static void test_post_nowait_full(void **state)
+{
+	struct fx *f = *state;
+	fx_stop(f);
+	f->cfg.queue_max = 4;
+	f->cfg.batch_wait_ms = 5000;
+	fx_start(f);
+	struct post_acks a = { 0 };
+	struct writer_event ev;
+	int queued = 0, full = 0;
+	for (int i = 0; i < 8; i++) {
+		char ip[32];
+		snprintf(ip, sizeof ip, "100.83.0.%d", i + 1);
+		trap_event(&ev, ip);
+		int rc = writer_post_nowait(f->w, &ev, post_done, &a);
+		assert_true(rc == WRITER_OK || rc == WRITER_EFULL);
+		queued += rc == WRITER_OK;
+		full += rc == WRITER_EFULL;
+	}
+	assert_true(full > 0);
+	assert_true(queued >= 4);
+	fx_stop(f);
+	assert_int_equal(atomic_load(&a.ok), queued);
+	assert_int_equal(atomic_load(&a.failed), 0);
+	f->cfg.queue_max = 0;
+	f->cfg.batch_wait_ms = 2;
+	fx_start(f);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LEVEL_WARN);
@@ -1144,6 +1283,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delist_same_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_shares_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_blocking_and_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trap_hit_and_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_nowait_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_1m_listings, setup, teardown),
 	};

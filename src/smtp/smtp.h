@@ -1,0 +1,166 @@
+/* smtp.h - the spamtrap: an RFC 5321 server whose every accepted message is evidence against
+ * the client's address. The dialogue is a state machine over bytes and the PROXY header a
+ * parser over bytes (both driven by tests and fuzzers without sockets); the server runs them
+ * on libevent, with STARTTLS through OpenSSL, and hands each message to the writer. */
+#ifndef TRAPLINE_SMTP_H
+#define TRAPLINE_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "base/base.h"
+#include "writer/writer.h"
+
+/* The codes of the one error space (base.h) that smtp functions return. */
+enum smtp_err {
+	SMTP_OK = TL_OK,
+	SMTP_EINVAL = TL_EINVAL, /* bad configuration: the log says which key */
+	SMTP_ENOMEM = TL_ENOMEM,
+	SMTP_EIO = TL_EIO,       /* a socket, TLS or file operation failed (logged) */
+	SMTP_EPROTO = TL_EPROTO, /* not a valid PROXY header */
+};
+
+/* ---- the dialogue ------------------------------------------------------------------- */
+
+/* Command lines longer than this (with CRLF) are refused, 500 5.5.2: RFC 5321 4.5.3.1.4's
+ * 512 octets and room for the parameters of the extensions offered. Message text lines have
+ * no limit (RFC 5321 4.5.3.1: none should be imposed). */
+#define SMTP_LINE_MAX 1024
+
+struct smtp_dialog_config {
+	const char *hostname;       /* in the greeting and the EHLO answer */
+	const char *trap_domains;   /* comma separated; borrowed for the dialogue's life */
+	const char *trap_addresses; /* comma separated local@domain; borrowed */
+	size_t max_size;            /* bytes of one message at most */
+	unsigned max_rcpts;
+	unsigned max_errors;        /* replies 500 and up (but 552) before 421 and close */
+	bool tls_available;         /* STARTTLS is offered */
+};
+
+/* What the host must do before it feeds more bytes. */
+enum smtp_event {
+	SMTP_EVENT_NONE = 0, /* every byte given was consumed: read more */
+	SMTP_EVENT_MESSAGE,  /* a message is complete: store it (smtp_dialog_message), then
+				smtp_dialog_message_done; the 250 waits for that */
+	SMTP_EVENT_STARTTLS, /* send the output, discard every byte read but not consumed
+				(RFC 3207 5: nothing sent before the handshake counts), start TLS,
+				then smtp_dialog_tls_started */
+	SMTP_EVENT_CLOSE,    /* send the output, then close */
+};
+
+/* One received message, as smtp_dialog_message shows it: valid until message_done. */
+struct smtp_message {
+	const char *helo;        /* "" when the client sent none */
+	const char *mail_from;   /* "" for the null sender <> */
+	const char *const *rcpts;/* the trap recipients, each once */
+	unsigned n_rcpts;
+	const uint8_t *data;     /* the message, dot-unstuffed, without the final CRLF.CRLF */
+	size_t len;
+	bool tls;                /* received inside TLS */
+};
+
+struct smtp_dialog;
+
+/* A new dialogue (nothing written yet: call smtp_dialog_greet). NULL when out of memory. */
+struct smtp_dialog *smtp_dialog_new(const struct smtp_dialog_config *cfg);
+void smtp_dialog_free(struct smtp_dialog *d);
+/* Writes the 220 greeting. */
+void smtp_dialog_greet(struct smtp_dialog *d);
+/* No client address is known (a PROXY LOCAL or UNKNOWN header: the proxy's own health
+ * check): the session may talk, but MAIL is refused, so that nothing is ever recorded
+ * against the proxy. */
+void smtp_dialog_no_client(struct smtp_dialog *d);
+/* Consumes bytes of in[0..len) (the dialogue keeps partial lines itself) until all are
+ * consumed or an event needs the host; returns how many it consumed and sets *ev. In the
+ * states that wait for the host (a message being stored, TLS starting, closed) it consumes
+ * nothing; once closed, everything. */
+size_t smtp_dialog_feed(struct smtp_dialog *d, const uint8_t *in, size_t len,
+			enum smtp_event *ev);
+/* The reply bytes written so far; smtp_dialog_output_clear once the host has taken them. */
+const uint8_t *smtp_dialog_output(const struct smtp_dialog *d, size_t *len);
+void smtp_dialog_output_clear(struct smtp_dialog *d);
+/* After SMTP_EVENT_MESSAGE: the message. */
+void smtp_dialog_message(const struct smtp_dialog *d, struct smtp_message *out);
+/* The message is stored (250 2.0.0) or could not be (451 4.3.0: the client tries again);
+ * the transaction ends either way and the dialogue reads commands again. */
+void smtp_dialog_message_done(struct smtp_dialog *d, bool stored);
+/* TLS is up: the dialogue starts over (RFC 3207 4.2: the client greets again). */
+void smtp_dialog_tls_started(struct smtp_dialog *d);
+/* The client was silent too long: 421 4.4.2, then SMTP_EVENT_CLOSE is due. */
+void smtp_dialog_timeout(struct smtp_dialog *d);
+/* Inside DATA (the host applies the data timeout rather than the command timeout). */
+bool smtp_dialog_in_data(const struct smtp_dialog *d);
+
+/* ---- the PROXY protocol header (HAProxy's specification, versions 1 and 2) ------------ */
+
+struct smtp_proxy_info {
+	bool local;          /* LOCAL (v2), UNKNOWN (v1) or UNSPEC: no client address given */
+	uint8_t src[16];     /* the client's address (16-byte form, IPv4 mapped) */
+	uint16_t src_port;
+	uint8_t dst[16];     /* the address the client connected to */
+	uint16_t dst_port;
+};
+
+#define SMTP_PROXY_V1_MAX 107          /* the longest v1 line, CRLF included */
+#define SMTP_PROXY_V2_MAX (16 + 2048)  /* longest v2 header accepted (TLVs included) */
+
+/* Reads a PROXY header at the start of buf[0..len). Returns 1 when a whole header is there
+ * (*consumed its length, *out the addresses), 0 when more bytes are needed, SMTP_EPROTO when
+ * buf does not start with a valid v1 or v2 header. */
+int smtp_proxy_parse(const uint8_t *buf, size_t len, size_t *consumed,
+		     struct smtp_proxy_info *out);
+
+/* ---- the server ---------------------------------------------------------------------- */
+
+#define SMTP_LISTEN_MAX 16
+#define SMTP_PROXY_TRUSTED_MAX 64
+
+enum smtp_sample { SMTP_SAMPLE_HEADERS = 0, SMTP_SAMPLE_MESSAGE = 1, SMTP_SAMPLE_NONE = 2 };
+
+struct smtp_server_config {
+	struct sockaddr_storage listen[SMTP_LISTEN_MAX];
+	socklen_t listen_len[SMTP_LISTEN_MAX];
+	unsigned n_listen;
+	char hostname[256];
+	char trap_domains[CONFIG_STR_MAX];
+	char trap_addresses[CONFIG_STR_MAX];
+	size_t max_size;
+	unsigned max_rcpts, max_sessions, max_per_ip, max_errors;
+	unsigned command_timeout_s, data_timeout_s;
+	struct ip_prefix proxy_trusted[SMTP_PROXY_TRUSTED_MAX];
+	unsigned n_proxy_trusted;
+	char tls_cert[CONFIG_STR_MAX], tls_key[CONFIG_STR_MAX]; /* "" and "": self-signed */
+	char data_dir[CONFIG_STR_MAX]; /* where a self-signed pair is made */
+	int owner_uid, owner_gid;      /* owner of the files made there (-1: the caller) */
+	enum smtp_sample sample;
+	unsigned sample_days;
+};
+
+/* The server's part of the configuration (smtp_* and trap_* keys). SMTP_EINVAL with the
+ * problem in err; *enabled false when smtp_listen is off. */
+int smtp_server_config_make(const struct config *c, struct smtp_server_config *out,
+			    bool *enabled, char *err, size_t errcap);
+
+struct smtp_server;
+
+/* Binds the listening sockets and sets up TLS (reading the certificate and key, or making a
+ * self-signed pair in data_dir the first time): call it before privileges are dropped.
+ * SMTP_EIO when an address cannot be bound or TLS cannot be set up (logged). */
+int smtp_server_bind(const struct smtp_server_config *cfg, struct smtp_server **out);
+/* Starts the event loop's thread; messages go to w, which must outlive the server. */
+int smtp_server_start(struct smtp_server *srv, struct writer *w);
+/* What the server did. */
+struct smtp_stats {
+	uint64_t sessions;   /* accepted connections */
+	uint64_t messages;   /* stored and acknowledged (250) */
+	uint64_t deferred;   /* refused with 451 because the store could not take them */
+	uint64_t refused;    /* connections refused at once (limits, bad PROXY header) */
+};
+void smtp_server_stats(struct smtp_server *srv, struct smtp_stats *out);
+/* Stops accepting, closes every session, waits for the messages the writer still holds to be
+ * answered (so call it before writer_stop), stops the thread and frees srv. */
+void smtp_server_stop(struct smtp_server *srv);
+
+#endif

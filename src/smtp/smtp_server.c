@@ -1,0 +1,889 @@
+/* smtp_server.c - the trap's network side: one libevent loop on its own thread holds every
+ * session (no thread per connection, so slow clients cost a buffer, not a thread), runs the
+ * dialogue over the bytes read, starts TLS with OpenSSL bufferevents, reads PROXY headers
+ * from trusted load balancers, and acknowledges a message only once the writer committed it. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/evp.h>
+
+#include "mail/mail.h"
+#include "smtp_internal.h"
+
+_Static_assert((int)MAIL_CLASS_BOUNCE == (int)STORE_CLASS_BOUNCE &&
+		       (int)MAIL_CLASS_AUTOREPLY == (int)STORE_CLASS_AUTOREPLY &&
+		       (int)MAIL_CLASS_VIRUS == (int)STORE_CLASS_VIRUS &&
+		       (int)MAIL_CLASS_SPAM == (int)STORE_CLASS_SPAM,
+	       "mail and store classes share their numbers");
+
+#define IPC_BUCKETS 4096
+#define STOP_WAIT_S 10    /* the most stop waits for the writer to answer held messages */
+#define LINGER_MS 10      /* a closing TLS session checks this often that its bytes left */
+#define LINGER_TRIES 100
+#define LOG_EVERY_NS 10000000000ull /* a limit is logged once per 10 s, with a count */
+/* Callbacks deferred to the loop: a write into a TLS bufferevent can fail at once, and a
+ * callback run from inside our own call could free the session under our feet. */
+#define BEV_OPTS (BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+
+struct smtp_session {
+	struct smtp_server *srv;
+	struct bufferevent *bev;   /* NULL once the connection is gone */
+	struct smtp_dialog *dlg;
+	uint8_t ip[16];            /* the client: the PROXY header's behind a trusted proxy */
+	char ip_text[IP_STRLEN];
+	bool proxy_wait;           /* a trusted proxy's header is awaited */
+	bool ip_counted;
+	bool pending;              /* the writer holds its message */
+	bool closing;              /* sending what is left, then gone */
+	bool data_timeouts;        /* the timeouts in force are DATA's */
+	struct event *linger;
+	unsigned linger_n;
+	struct smtp_session *prev, *next;
+	/* What the writer reads until it answers (writer_event.trap is not copied). */
+	struct writer_event ev;
+	struct store_trap_hit hit;
+	char *rcpts;
+	unsigned n_rcpts;
+	bool tls;
+	char signals[256];
+};
+
+struct ip_count {
+	uint8_t ip[16];
+	unsigned n;
+	struct ip_count *next;
+};
+
+struct done_item {
+	struct smtp_session *s;
+	int result;
+};
+
+enum limit_kind { LIM_SESSIONS, LIM_PER_IP, LIM_PROXY, LIM_STORE, LIM_ACCEPT, LIM_COUNT };
+
+struct smtp_server {
+	struct smtp_server_config cfg;
+	struct smtp_dialog_config dcfg;
+	struct event_base *base;
+	struct evconnlistener *listeners[SMTP_LISTEN_MAX];
+	unsigned n_listeners;
+	struct event *accept_pause;
+	SSL_CTX *tls;
+	struct writer *writer;
+	pthread_t thread;
+	bool started;
+	/* the writer's answers, handed over to the loop through an eventfd */
+	int efd;
+	struct event *efd_ev;
+	pthread_mutex_t mtx;
+	struct done_item *done;
+	size_t done_n, done_cap;
+	bool stop;      /* under mtx: smtp_server_stop asked */
+	bool stopping;  /* loop: sessions closed, waiting for held messages */
+	bool stuck;     /* the writer did not answer in time: srv must never be freed */
+	struct event *stop_timer;
+	/* loop-thread state */
+	struct smtp_session *sessions;
+	unsigned n_sessions, n_pending;
+	struct ip_count *ipc[IPC_BUCKETS];
+	uint64_t lim_last[LIM_COUNT];
+	unsigned lim_suppressed[LIM_COUNT];
+	atomic_ullong st_sessions, st_messages, st_deferred, st_refused;
+};
+
+static void session_process(struct smtp_session *s);
+
+/* ---- small helpers -------------------------------------------------------------------- */
+
+/* A limit that was hit, logged at most once per LOG_EVERY_NS per kind (STYLE.md 13). */
+static void __attribute__((format(printf, 3, 4)))
+limit_log(struct smtp_server *srv, enum limit_kind k, const char *fmt, ...)
+{
+	uint64_t now = time_mono_ns();
+	if (srv->lim_last[k] && now - srv->lim_last[k] < LOG_EVERY_NS) {
+		srv->lim_suppressed[k]++;
+		return;
+	}
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_warn("smtp", "%s suppressed=%u", msg, srv->lim_suppressed[k]);
+	srv->lim_last[k] = now;
+	srv->lim_suppressed[k] = 0;
+}
+
+static void ip_of_sockaddr(const struct sockaddr *sa, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		ip_from_v4(ntohl(in->sin_addr.s_addr), out);
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	}
+}
+
+static bool proxy_trusted(const struct smtp_server *srv, const uint8_t ip[16])
+{
+	for (unsigned i = 0; i < srv->cfg.n_proxy_trusted; i++)
+		if (ip_prefix_covers(&srv->cfg.proxy_trusted[i], ip))
+			return true;
+	return false;
+}
+
+/* ---- sessions per client address ------------------------------------------------------- */
+
+static struct ip_count **ipc_slot(struct smtp_server *srv, const uint8_t ip[16])
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ ip[i]) * 16777619u;
+	struct ip_count **p = &srv->ipc[h & (IPC_BUCKETS - 1)];
+	while (*p && memcmp((*p)->ip, ip, 16) != 0)
+		p = &(*p)->next;
+	return p;
+}
+
+/* Counts one more session from ip; false (nothing counted) at max_per_ip. */
+static bool ipc_take(struct smtp_server *srv, const uint8_t ip[16])
+{
+	struct ip_count **p = ipc_slot(srv, ip);
+	if (*p && (*p)->n >= srv->cfg.max_per_ip)
+		return false;
+	if (!*p) {
+		*p = calloc(1, sizeof **p);
+		if (!*p)
+			return false;
+		memcpy((*p)->ip, ip, 16);
+	}
+	(*p)->n++;
+	return true;
+}
+
+static void ipc_release(struct smtp_server *srv, const uint8_t ip[16])
+{
+	struct ip_count **p = ipc_slot(srv, ip);
+	if (*p && --(*p)->n == 0) {
+		struct ip_count *dead = *p;
+		*p = dead->next;
+		free(dead);
+	}
+}
+
+/* ---- session life ---------------------------------------------------------------------- */
+
+static void session_free(struct smtp_session *s)
+{
+	struct smtp_server *srv = s->srv;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	if (s->linger)
+		event_free(s->linger);
+	smtp_dialog_free(s->dlg);
+	free(s->rcpts);
+	free(s);
+}
+
+/* The connection is gone (closed by us or the client). A session whose message the writer
+ * holds stays until the answer comes: the writer reads its buffers until then. */
+static void session_gone(struct smtp_session *s)
+{
+	struct smtp_server *srv = s->srv;
+	if (s->bev) {
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+		srv->n_sessions--;
+		if (s->ip_counted)
+			ipc_release(srv, s->ip);
+		s->ip_counted = false;
+	}
+	if (!s->pending)
+		session_free(s);
+}
+
+static size_t output_left(struct smtp_session *s)
+{
+	size_t n = evbuffer_get_length(bufferevent_get_output(s->bev));
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+	if (under)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
+static void on_linger(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smtp_session *s = arg;
+	if (!s->bev || output_left(s) == 0 || ++s->linger_n >= LINGER_TRIES) {
+		session_gone(s);
+		return;
+	}
+	struct timeval tv = { 0, LINGER_MS * 1000 };
+	event_add(s->linger, &tv);
+}
+
+/* Sends what is left, then closes: the last reply (221, 421) reaches the client. */
+static void session_close(struct smtp_session *s)
+{
+	if (!s->bev) {
+		session_gone(s);
+		return;
+	}
+	s->closing = true;
+	bufferevent_disable(s->bev, EV_READ);
+	if (output_left(s) == 0) {
+		session_gone(s);
+		return;
+	}
+	/* A TLS session's bytes pass through a second buffer that the write callback does not
+	 * see: look at both every few milliseconds, a bounded number of times. */
+	if (bufferevent_get_underlying(s->bev)) {
+		s->linger = evtimer_new(s->srv->base, on_linger, s);
+		if (!s->linger) {
+			session_gone(s);
+			return;
+		}
+		on_linger(-1, 0, s);
+	}
+}
+
+static void flush_output(struct smtp_session *s)
+{
+	size_t len;
+	const uint8_t *out = smtp_dialog_output(s->dlg, &len);
+	if (len && s->bev)
+		bufferevent_write(s->bev, out, len);
+	smtp_dialog_output_clear(s->dlg);
+}
+
+static void timeouts_set(struct smtp_session *s, bool data)
+{
+	struct timeval rd = { (time_t)(data ? s->srv->cfg.data_timeout_s
+					    : s->srv->cfg.command_timeout_s), 0 };
+	struct timeval wr = { (time_t)s->srv->cfg.command_timeout_s, 0 };
+	bufferevent_set_timeouts(s->bev, &rd, &wr);
+	s->data_timeouts = data;
+}
+
+/* ---- the writer's answers --------------------------------------------------------------- */
+
+/* On the writer's thread: hand the answer to the loop and return at once. */
+static void commit_done(void *arg, int result)
+{
+	struct smtp_session *s = arg;
+	struct smtp_server *srv = s->srv;
+	pthread_mutex_lock(&srv->mtx);
+	if (srv->done_n == srv->done_cap) {
+		size_t cap = srv->done_cap ? srv->done_cap * 2 : 64;
+		struct done_item *g = realloc(srv->done, cap * sizeof *g);
+		if (!g) {
+			/* Cannot happen often; never lose an answer: wait for memory. */
+			pthread_mutex_unlock(&srv->mtx);
+			usleep(1000);
+			commit_done(arg, result);
+			return;
+		}
+		srv->done = g;
+		srv->done_cap = cap;
+	}
+	srv->done[srv->done_n++] = (struct done_item){ s, result };
+	pthread_mutex_unlock(&srv->mtx);
+	uint64_t one = 1;
+	ssize_t w = write(srv->efd, &one, sizeof one);
+	(void)w; /* the counter cannot overflow at one write per answer */
+}
+
+static void answer(struct smtp_session *s, int result)
+{
+	struct smtp_server *srv = s->srv;
+	s->pending = false;
+	srv->n_pending--;
+	free(s->rcpts);
+	s->rcpts = NULL;
+	if (result == WRITER_OK) {
+		atomic_fetch_add_explicit(&srv->st_messages, 1, memory_order_relaxed);
+		log_info("smtp", "hit ip=%s class=%s size=%llu rcpts=%u tls=%s signals=\"%s\"",
+			 s->ip_text, store_class_name(s->ev.evidence.cls),
+			 (unsigned long long)s->hit.size, s->n_rcpts, s->tls ? "yes" : "no",
+			 s->signals);
+	} else {
+		atomic_fetch_add_explicit(&srv->st_deferred, 1, memory_order_relaxed);
+		limit_log(srv, LIM_STORE, "message deferred ip=%s reason=\"%s\"", s->ip_text,
+			  tl_strerror(result));
+	}
+	if (!s->bev) { /* the client left while the writer stored its message */
+		session_free(s);
+		return;
+	}
+	smtp_dialog_message_done(s->dlg, result == WRITER_OK);
+	flush_output(s);
+	bufferevent_enable(s->bev, EV_READ);
+	session_process(s); /* commands pipelined behind DATA are waiting already */
+}
+
+static void stop_sessions(struct smtp_server *srv);
+
+static void on_efd(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct smtp_server *srv = arg;
+	uint64_t n;
+	ssize_t r = read(fd, &n, sizeof n); /* first, so that no answer is left unannounced */
+	(void)r;
+	pthread_mutex_lock(&srv->mtx);
+	struct done_item *items = srv->done;
+	size_t count = srv->done_n;
+	bool stop = srv->stop;
+	srv->done = NULL;
+	srv->done_n = srv->done_cap = 0;
+	pthread_mutex_unlock(&srv->mtx);
+	for (size_t i = 0; i < count; i++)
+		answer(items[i].s, items[i].result);
+	free(items);
+	if (stop && !srv->stopping)
+		stop_sessions(srv);
+	if (srv->stopping && srv->n_pending == 0)
+		event_base_loopbreak(srv->base);
+}
+
+/* ---- a message ------------------------------------------------------------------------ */
+
+static void digest_hex(const uint8_t *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	out[0] = '\0';
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return;
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static char *rcpts_join(const struct smtp_message *m)
+{
+	size_t n = 1;
+	for (unsigned i = 0; i < m->n_rcpts; i++)
+		n += strlen(m->rcpts[i]) + 1;
+	char *s = malloc(n), *p = s;
+	if (!s)
+		return NULL;
+	for (unsigned i = 0; i < m->n_rcpts; i++)
+		p += sprintf(p, "%s%s", i ? "\n" : "", m->rcpts[i]);
+	*p = '\0';
+	return s;
+}
+
+/* Classifies the message and hands it to the writer. false: it could not be queued. */
+static bool message_post(struct smtp_session *s)
+{
+	struct smtp_server *srv = s->srv;
+	struct smtp_message m;
+	smtp_dialog_message(s->dlg, &m);
+	struct mail_verdict v;
+	if (mail_classify((const char *)m.data, m.len, m.mail_from, &v) != MAIL_OK)
+		v = (struct mail_verdict){ .cls = MAIL_CLASS_SPAM };
+	mail_signals_format(&v, s->signals, sizeof s->signals);
+	s->rcpts = rcpts_join(&m);
+	if (!s->rcpts)
+		return false;
+	struct store_evidence *e = &s->ev.evidence;
+	memset(&s->ev, 0, sizeof s->ev);
+	s->ev.type = WRITER_EV_EVIDENCE;
+	memcpy(e->ip, s->ip, 16);
+	e->kind = STORE_KIND_TRAP;
+	e->cls = (enum store_class)v.cls;
+	e->received_at = time_now();
+	snprintf(e->source, sizeof e->source, "%s", m.n_rcpts ? m.rcpts[0] : "");
+	digest_hex(m.data, m.len, e->digest);
+	s->hit = (struct store_trap_hit){ .helo = m.helo, .mail_from = m.mail_from,
+					  .rcpts = s->rcpts, .size = m.len,
+					  .signals = s->signals };
+	if (srv->cfg.sample != SMTP_SAMPLE_NONE) {
+		s->hit.sample = (const char *)m.data;
+		s->hit.sample_len = srv->cfg.sample == SMTP_SAMPLE_MESSAGE
+					    ? m.len
+					    : mail_header_length((const char *)m.data, m.len);
+		s->hit.sample_until = e->received_at + (int64_t)srv->cfg.sample_days * 86400;
+	}
+	s->ev.trap = &s->hit;
+	int rc = writer_post_nowait(srv->writer, &s->ev, commit_done, s);
+	if (rc != WRITER_OK) {
+		limit_log(srv, LIM_STORE, "message deferred ip=%s reason=\"%s\"", s->ip_text,
+			  tl_strerror(rc));
+		free(s->rcpts);
+		s->rcpts = NULL;
+		return false;
+	}
+	s->n_rcpts = m.n_rcpts;
+	s->tls = m.tls;
+	s->pending = true;
+	srv->n_pending++;
+	return true;
+}
+
+/* ---- TLS --------------------------------------------------------------------------------- */
+
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_write(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+
+/* RFC 3207: the 220 is on its way in the clear; whatever the client sent after STARTTLS was
+ * dropped by the caller (CVE-2011-0411's command injection); TLS starts on the same socket. */
+static void tls_start(struct smtp_session *s)
+{
+	SSL *ssl = SSL_new(s->srv->tls);
+	if (!ssl) {
+		session_close(s);
+		return;
+	}
+	bufferevent_set_timeouts(s->bev, NULL, NULL);
+	struct bufferevent *t = bufferevent_openssl_filter_new(
+		s->srv->base, s->bev, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPTS);
+	if (!t) {
+		SSL_free(ssl);
+		session_close(s);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(t, 1);
+	s->bev = t;
+	smtp_dialog_tls_started(s->dlg);
+	bufferevent_setcb(t, on_read, on_write, on_event, s);
+	timeouts_set(s, false);
+	/* Last: enabling may run the handshake at once and a failure may free s in on_event. */
+	bufferevent_enable(t, EV_READ | EV_WRITE);
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+/* Admits a session from s->ip under max_per_ip and greets it. false: refused and closing. */
+static bool session_admit(struct smtp_session *s)
+{
+	struct smtp_server *srv = s->srv;
+	ip_format(s->ip, s->ip_text);
+	if (!ipc_take(srv, s->ip)) {
+		limit_log(srv, LIM_PER_IP, "session refused ip=%s reason=\"smtp_max_per_ip %u\"",
+			  s->ip_text, srv->cfg.max_per_ip);
+		atomic_fetch_add_explicit(&srv->st_refused, 1, memory_order_relaxed);
+		char line[320];
+		int n = snprintf(line, sizeof line,
+				 "421 4.7.0 %s Error: too many sessions from your address\r\n",
+				 srv->cfg.hostname);
+		bufferevent_write(s->bev, line, (size_t)n);
+		session_close(s);
+		return false;
+	}
+	s->ip_counted = true;
+	smtp_dialog_greet(s->dlg);
+	flush_output(s);
+	return true;
+}
+
+/* The header a trusted proxy sends first. false: not complete yet, or the session is gone. */
+static bool proxy_read(struct smtp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t len = evbuffer_get_length(in);
+	size_t take = len < SMTP_PROXY_V2_MAX ? len : SMTP_PROXY_V2_MAX;
+	const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)take);
+	struct smtp_proxy_info info;
+	size_t used = 0;
+	int rc = p ? smtp_proxy_parse(p, take, &used, &info) : SMTP_EPROTO;
+	if (rc == 0 && take < SMTP_PROXY_V2_MAX)
+		return false;
+	if (rc != 1) {
+		char peer[IP_STRLEN];
+		ip_format(s->ip, peer);
+		limit_log(s->srv, LIM_PROXY, "session refused proxy=%s reason=\"no valid PROXY header\"",
+			  peer);
+		atomic_fetch_add_explicit(&s->srv->st_refused, 1, memory_order_relaxed);
+		session_gone(s);
+		return false;
+	}
+	evbuffer_drain(in, used);
+	s->proxy_wait = false;
+	if (info.local) {
+		/* The proxy speaking for itself: talk, never record (smtp_dialog_no_client). */
+		smtp_dialog_no_client(s->dlg);
+	} else {
+		memcpy(s->ip, info.src, 16);
+	}
+	return session_admit(s);
+}
+
+static void session_process(struct smtp_session *s)
+{
+	while (s->bev && !s->pending && !s->closing) {
+		struct evbuffer *in = bufferevent_get_input(s->bev);
+		struct evbuffer_iovec v[8];
+		int n = evbuffer_peek(in, -1, NULL, v, 8);
+		if (n <= 0)
+			break;
+		size_t used = 0;
+		enum smtp_event ev = SMTP_EVENT_NONE;
+		for (int i = 0; i < n && i < 8; i++) {
+			size_t c = smtp_dialog_feed(s->dlg, v[i].iov_base, v[i].iov_len, &ev);
+			used += c;
+			if (ev != SMTP_EVENT_NONE || c < v[i].iov_len)
+				break;
+		}
+		evbuffer_drain(in, used);
+		if (ev == SMTP_EVENT_MESSAGE) {
+			flush_output(s); /* replies to what came before DATA's end go first */
+			if (message_post(s)) {
+				bufferevent_disable(s->bev, EV_READ);
+				return;
+			}
+			smtp_dialog_message_done(s->dlg, false);
+		} else if (ev == SMTP_EVENT_STARTTLS) {
+			flush_output(s);
+			evbuffer_drain(in, evbuffer_get_length(in));
+			tls_start(s);
+			return;
+		} else if (ev == SMTP_EVENT_CLOSE) {
+			flush_output(s);
+			session_close(s);
+			return;
+		} else if (used == 0) {
+			break;
+		}
+	}
+	if (!s->bev)
+		return;
+	flush_output(s);
+	bool data = smtp_dialog_in_data(s->dlg);
+	if (data != s->data_timeouts)
+		timeouts_set(s, data);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	struct smtp_session *s = arg;
+	if (s->closing)
+		return;
+	if (s->proxy_wait && !proxy_read(s))
+		return;
+	session_process(s);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	struct smtp_session *s = arg;
+	if (s->closing && !s->linger && output_left(s) == 0)
+		session_gone(s);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	struct smtp_session *s = arg;
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* the TLS handshake is done */
+	if ((what & BEV_EVENT_TIMEOUT) && !s->closing) {
+		log_debug("smtp", "timeout ip=%s in_data=%s", s->ip_text,
+			  smtp_dialog_in_data(s->dlg) ? "yes" : "no");
+		smtp_dialog_timeout(s->dlg);
+		flush_output(s);
+		session_close(s);
+		return;
+	}
+	/* EOF, an error, or a timeout while closing: the connection is gone. A message whose
+	 * end had not arrived is dropped here, never recorded. */
+	if (smtp_dialog_in_data(s->dlg))
+		log_debug("smtp", "client left inside DATA ip=%s: nothing recorded", s->ip_text);
+	session_gone(s);
+}
+
+/* ---- accepting ------------------------------------------------------------------------------ */
+
+static void refuse_fd(struct smtp_server *srv, evutil_socket_t fd)
+{
+	char line[320];
+	int n = snprintf(line, sizeof line, "421 4.7.0 %s Error: too many sessions, try later\r\n",
+			 srv->cfg.hostname);
+	ssize_t w = send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)w;
+	evutil_closesocket(fd);
+	atomic_fetch_add_explicit(&srv->st_refused, 1, memory_order_relaxed);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	(void)l;
+	(void)salen;
+	struct smtp_server *srv = arg;
+	if (srv->stopping) {
+		evutil_closesocket(fd);
+		return;
+	}
+	atomic_fetch_add_explicit(&srv->st_sessions, 1, memory_order_relaxed);
+	if (srv->n_sessions >= srv->cfg.max_sessions) {
+		limit_log(srv, LIM_SESSIONS, "session refused reason=\"smtp_max_sessions %u\"",
+			  srv->cfg.max_sessions);
+		refuse_fd(srv, fd);
+		return;
+	}
+	struct smtp_session *s = calloc(1, sizeof *s);
+	if (s)
+		s->dlg = smtp_dialog_new(&srv->dcfg);
+	if (s && s->dlg)
+		s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPTS);
+	if (!s || !s->dlg || !s->bev) {
+		if (s)
+			smtp_dialog_free(s->dlg);
+		free(s);
+		refuse_fd(srv, fd);
+		return;
+	}
+	s->srv = srv;
+	s->next = srv->sessions;
+	if (s->next)
+		s->next->prev = s;
+	srv->sessions = s;
+	srv->n_sessions++;
+	ip_of_sockaddr(sa, s->ip);
+	ip_format(s->ip, s->ip_text);
+	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
+	timeouts_set(s, false);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	/* A trusted proxy speaks first; anyone else is greeted at once. */
+	if (proxy_trusted(srv, s->ip))
+		s->proxy_wait = true;
+	else
+		session_admit(s);
+}
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smtp_server *srv = arg;
+	for (unsigned i = 0; i < srv->n_listeners; i++)
+		evconnlistener_enable(srv->listeners[i]);
+}
+
+/* accept() failing (EMFILE above all) leaves the socket readable: pause 100 ms instead of
+ * spinning on it. */
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	(void)l;
+	struct smtp_server *srv = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	limit_log(srv, LIM_ACCEPT, "accept failed reason=\"%s\"", evutil_socket_error_to_string(e));
+	for (unsigned i = 0; i < srv->n_listeners; i++)
+		evconnlistener_disable(srv->listeners[i]);
+	struct timeval tv = { 0, 100000 };
+	event_add(srv->accept_pause, &tv);
+}
+
+/* ---- stopping -------------------------------------------------------------------------------- */
+
+static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smtp_server *srv = arg;
+	log_err("smtp", "stop: the writer did not answer pending=%u within %d s", srv->n_pending,
+		STOP_WAIT_S);
+	srv->stuck = true;
+	event_base_loopbreak(srv->base);
+}
+
+static void stop_sessions(struct smtp_server *srv)
+{
+	srv->stopping = true;
+	for (unsigned i = 0; i < srv->n_listeners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	srv->n_listeners = 0;
+	struct smtp_session *s = srv->sessions, *next;
+	for (; s; s = next) {
+		next = s->next;
+		session_gone(s); /* a held message stays until the writer answers */
+	}
+	struct timeval tv = { STOP_WAIT_S, 0 };
+	event_add(srv->stop_timer, &tv);
+}
+
+/* ---- public ---------------------------------------------------------------------------------- */
+
+static int listen_one(struct smtp_server *srv, const struct sockaddr_storage *ss, socklen_t len)
+{
+	char name[IP_STRLEN + 16];
+	sockaddr_format((const struct sockaddr *)ss, name, sizeof name);
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, 1024) != 0)
+		goto fail;
+	struct evconnlistener *l =
+		evconnlistener_new(srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	if (!l)
+		goto fail;
+	evconnlistener_set_error_cb(l, on_accept_error);
+	srv->listeners[srv->n_listeners++] = l;
+	log_info("smtp", "listening addr=%s", name);
+	return SMTP_OK;
+fail:
+	log_err("smtp", "cannot listen addr=%s reason=\"%s\"", name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return SMTP_EIO;
+}
+
+/* Sessions hold a descriptor each: make room for max_sessions of them beside the rest. */
+static void fd_limit_raise(unsigned sessions)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= (rlim_t)sessions + 256)
+		return;
+	rlim_t want = (rlim_t)sessions + 256;
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warn("smtp", "open files limit=%llu is below smtp_max_sessions + 256",
+			 (unsigned long long)rl.rlim_cur);
+}
+
+static void server_free(struct smtp_server *srv)
+{
+	if (srv->stuck) /* the writer may still call commit_done with srv */
+		return;
+	while (srv->sessions)
+		session_free(srv->sessions);
+	for (unsigned i = 0; i < srv->n_listeners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	for (size_t i = 0; i < IPC_BUCKETS; i++) {
+		while (srv->ipc[i]) {
+			struct ip_count *n = srv->ipc[i]->next;
+			free(srv->ipc[i]);
+			srv->ipc[i] = n;
+		}
+	}
+	if (srv->efd_ev)
+		event_free(srv->efd_ev);
+	if (srv->stop_timer)
+		event_free(srv->stop_timer);
+	if (srv->accept_pause)
+		event_free(srv->accept_pause);
+	if (srv->base)
+		event_base_free(srv->base);
+	if (srv->efd >= 0)
+		close(srv->efd);
+	SSL_CTX_free(srv->tls);
+	free(srv->done);
+	pthread_mutex_destroy(&srv->mtx);
+	free(srv);
+}
+
+int smtp_server_bind(const struct smtp_server_config *cfg, struct smtp_server **out)
+{
+	struct smtp_server *srv = calloc(1, sizeof *srv);
+	if (!srv)
+		return SMTP_ENOMEM;
+	srv->cfg = *cfg;
+	srv->efd = -1;
+	pthread_mutex_init(&srv->mtx, NULL);
+	int rc = SMTP_EIO;
+	srv->tls = smtp_tls_context(&srv->cfg);
+	if (!srv->tls)
+		goto fail;
+	srv->base = event_base_new();
+	srv->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!srv->base || srv->efd < 0)
+		goto fail;
+	srv->efd_ev = event_new(srv->base, srv->efd, EV_READ | EV_PERSIST, on_efd, srv);
+	srv->stop_timer = evtimer_new(srv->base, on_stop_timer, srv);
+	srv->accept_pause = evtimer_new(srv->base, on_accept_resume, srv);
+	if (!srv->efd_ev || !srv->stop_timer || !srv->accept_pause || event_add(srv->efd_ev, NULL))
+		goto fail;
+	for (unsigned i = 0; i < cfg->n_listen; i++)
+		if ((rc = listen_one(srv, &cfg->listen[i], cfg->listen_len[i])) != SMTP_OK)
+			goto fail;
+	fd_limit_raise(cfg->max_sessions);
+	srv->dcfg = (struct smtp_dialog_config){
+		.hostname = srv->cfg.hostname,
+		.trap_domains = srv->cfg.trap_domains,
+		.trap_addresses = srv->cfg.trap_addresses,
+		.max_size = srv->cfg.max_size,
+		.max_rcpts = srv->cfg.max_rcpts,
+		.max_errors = srv->cfg.max_errors,
+		.tls_available = true,
+	};
+	if (!cfg->trap_domains[0] && !cfg->trap_addresses[0])
+		log_warn("smtp", "no trap_domains or trap_addresses: every recipient is refused");
+	*out = srv;
+	return SMTP_OK;
+fail:
+	if (rc == SMTP_EIO && !srv->tls)
+		log_err("smtp", "TLS could not be set up");
+	server_free(srv);
+	return rc == SMTP_OK ? SMTP_EIO : rc;
+}
+
+static void *loop_main(void *arg)
+{
+	struct smtp_server *srv = arg;
+	event_base_dispatch(srv->base);
+	return NULL;
+}
+
+int smtp_server_start(struct smtp_server *srv, struct writer *w)
+{
+	if (!srv || !w)
+		return SMTP_EINVAL;
+	srv->writer = w;
+	if (pthread_create(&srv->thread, NULL, loop_main, srv) != 0)
+		return SMTP_ENOMEM;
+	pthread_setname_np(srv->thread, "tl-smtp");
+	srv->started = true;
+	return SMTP_OK;
+}
+
+void smtp_server_stats(struct smtp_server *srv, struct smtp_stats *out)
+{
+	out->sessions = atomic_load_explicit(&srv->st_sessions, memory_order_relaxed);
+	out->messages = atomic_load_explicit(&srv->st_messages, memory_order_relaxed);
+	out->deferred = atomic_load_explicit(&srv->st_deferred, memory_order_relaxed);
+	out->refused = atomic_load_explicit(&srv->st_refused, memory_order_relaxed);
+}
+
+void smtp_server_stop(struct smtp_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->started) {
+		pthread_mutex_lock(&srv->mtx);
+		srv->stop = true;
+		pthread_mutex_unlock(&srv->mtx);
+		uint64_t one = 1;
+		ssize_t w = write(srv->efd, &one, sizeof one);
+		(void)w;
+		pthread_join(srv->thread, NULL);
+	}
+	server_free(srv);
+}

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# test_smtp_flood.sh - hundreds of concurrent sessions from loopback (idle ones, ones that
+# trickle a message a few bytes at a time, ones that deliver at once), bounded in count and
+# time: every delivered message is committed, a new session is still served within a second,
+# DNS keeps answering, and sessions over smtp_max_sessions are refused at once.
+source "$(dirname "$0")/lib.sh"
+
+CONF=$TL_TMP/trap.conf
+cat >"$CONF" <<CONF
+trap_domains = trap.example
+smtp_max_sessions = 450
+smtp_max_per_ip = 1000
+smtp_command_timeout = 60
+smtp_data_timeout = 60
+CONF
+tl_start --config "$CONF"
+
+out=$(timeout $((120 * TL_SLOW)) python3 - "$SMTP_PORT" "$PORT" "$TL_SLOW" <<'PY' 2>&1
+import asyncio, socket, struct, sys, time
+
+smtp_port, dns_port, slow = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+IDLE, TRICKLE, DELIVER = 200, 100, 100   # up to 400 sessions at once, under smtp_max_sessions (450)
+
+async def reply(r):
+    """One whole reply (its last line has a space after the code)."""
+    while True:
+        line = await r.readline()
+        if not line:
+            raise ConnectionError("closed")
+        if line[3:4] == b" ":
+            return line
+
+async def open_session():
+    r, w = await asyncio.open_connection("127.0.0.1", smtp_port)
+    await reply(r)
+    return r, w
+
+async def transaction(r, w, rcpt, body_chunks, pause):
+    for cmd in (b"EHLO flood.example\r\n", b"MAIL FROM:<f@spam.example>\r\n",
+                b"RCPT TO:<%s>\r\n" % rcpt, b"DATA\r\n"):
+        w.write(cmd)
+        await reply(r)
+    for c in body_chunks:
+        w.write(c)
+        await w.drain()
+        await asyncio.sleep(pause)
+    w.write(b"\r\n.\r\n")
+    return await reply(r)
+
+async def idle(held, stop):
+    r, w = await open_session()
+    held.append(w)
+    await stop.wait()
+
+async def trickle(i, acks, stop):
+    r, w = await open_session()
+    chunks = [b"Subject: trickle %d\r\n\r\n" % i] + [b"line of a slow message\r\n"] * 8
+    line = await transaction(r, w, b"trickle%d@trap.example" % i, chunks, 0.4)
+    if line.startswith(b"250 "):
+        acks.append(i)
+    await stop.wait()
+
+async def deliver(i, acks):
+    r, w = await open_session()
+    line = await transaction(r, w, b"fast%d@trap.example" % i, [b"Subject: fast\r\n\r\nx"], 0)
+    if line.startswith(b"250 "):
+        acks.append(i)
+    w.write(b"QUIT\r\n")
+    await reply(r)
+    w.close()
+
+def dns_query(qid):
+    name = b"".join(bytes([len(l)]) + l for l in b"2.0.0.127.bl.example.org".split(b".")) + b"\0"
+    return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + name + struct.pack("!HH", 1, 1)
+
+async def probe(results):
+    """While the flood goes on: a new session greeted and a DNS answer, twice a second."""
+    loop = asyncio.get_running_loop()
+    for k in range(20):
+        t0 = time.monotonic()
+        try:
+            r, w = await asyncio.wait_for(open_session(), 5 * slow)
+            results["greet"].append(time.monotonic() - t0)
+            w.write(b"QUIT\r\n")
+            w.close()
+        except Exception as e:
+            results["greet"].append(99.0)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setblocking(False)
+        t0 = time.monotonic()
+        try:
+            await loop.sock_sendto(s, dns_query(k), ("127.0.0.1", dns_port))
+            await asyncio.wait_for(loop.sock_recv(s, 512), 2 * slow)
+            results["dns"].append(time.monotonic() - t0)
+        except Exception:
+            results["dns"].append(99.0)
+        s.close()
+        await asyncio.sleep(0.25)
+
+async def main():
+    stop = asyncio.Event()
+    held, acks = [], []
+    results = {"greet": [], "dns": []}
+    t0 = time.monotonic()
+    tasks = [asyncio.create_task(idle(held, stop)) for _ in range(IDLE)]
+    tasks += [asyncio.create_task(trickle(i, acks, stop)) for i in range(TRICKLE)]
+    while len(held) < IDLE and time.monotonic() - t0 < 20 * slow:
+        await asyncio.sleep(0.05)
+    print("held idle sessions:", len(held))
+    fast = [asyncio.create_task(deliver(i, acks)) for i in range(DELIVER)]
+    await probe(results)
+    await asyncio.wait(fast, timeout=30 * slow)
+    deadline = time.monotonic() + 30 * slow
+    while len(acks) < TRICKLE + DELIVER and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    print("acknowledged:", len(acks))
+    print("worst greeting of a new session: %.3f s" % max(results["greet"]))
+    print("worst DNS answer: %.3f s" % max(results["dns"]))
+    # Over the limit: 300 held now (idle + trickle); 150 more fit, the rest are refused at once.
+    extra, refused = [], 0
+    for _ in range(200):
+        try:
+            r, w = await asyncio.open_connection("127.0.0.1", smtp_port)
+            line = await asyncio.wait_for(reply(r), 5 * slow)
+            if line.startswith(b"421 "):
+                refused += 1
+            extra.append(w)
+        except Exception:
+            refused += 1
+    print("over smtp_max_sessions: refused", refused, "of 200")
+    stop.set()
+    for w in held + extra:
+        w.close()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    print("elapsed: %.1f s" % (time.monotonic() - t0))
+
+asyncio.run(main())
+PY
+)
+echo "$out" | sed 's/^/    # /'
+check_match "200 idle sessions held at once" '^held idle sessions: 200$' "$out"
+check_match "every trickled and fast message acknowledged (200)" '^acknowledged: 200$' "$out"
+greet=$(printf '%s\n' "$out" | sed -n 's/^worst greeting of a new session: \([0-9.]*\) s$/\1/p')
+check_match "a new session is greeted within a second during the flood (${greet:-?} s)" '^0\.' "${greet:-9}"
+dns=$(printf '%s\n' "$out" | sed -n 's/^worst DNS answer: \([0-9.]*\) s$/\1/p')
+check_match "DNS keeps answering during the flood, within a second (${dns:-?} s)" '^0\.' "${dns:-9}"
+check_match "sessions over smtp_max_sessions are refused with 421 (about 50 of 200)" \
+	'^over smtp_max_sessions: refused (4[5-9]|5[0-5]) of 200$' "$out"
+check_eq "every acknowledged message is committed" 200 "$(tl_db "SELECT count(*) FROM evidence")"
+check_match "the limit is logged" 'session refused reason="smtp_max_sessions 450"' "$(cat "$TL_LAST_LOG")"
+check_cmd "the trap still greets after the flood" tl_smtp_greets
+tl_stop
+tl_finish

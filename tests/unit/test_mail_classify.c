@@ -1,0 +1,186 @@
+/* test_mail_classify.c - the trap classifier on the messages of tests/data/mail, the order
+ * of its signals, the header section, Return-Path, and the masking of trap addresses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mail/mail.h"
+
+static char *slurp(const char *name, size_t *len)
+{
+	const char *src = getenv("TRAPLINE_SRC");
+	char path[1024];
+	snprintf(path, sizeof path, "%s/tests/data/mail/%s", src ? src : ".", name);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	char *buf = malloc(1 << 20);
+	assert_non_null(buf);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static bool has_signal(const struct mail_verdict *v, const char *s)
+{
+	for (unsigned i = 0; i < v->n_signals; i++)
+		if (strcmp(v->signals[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* Each message as the trap would see it: the envelope sender is the Return-Path. */
+static void test_corpus(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *file;
+		enum mail_class cls;
+		const char *signal; /* one signal that must be there (NULL: none at all) */
+	} rows[] = {
+		{ "bounce_dsn.eml", MAIL_CLASS_BOUNCE, "content-type:multipart/report" },
+		{ "bounce_nested_dsn.eml", MAIL_CLASS_BOUNCE, "content-type:message/delivery-status" },
+		{ "bounce_null_sender.eml", MAIL_CLASS_BOUNCE, "null-sender" },
+		{ "autoreply_vacation.eml", MAIL_CLASS_AUTOREPLY, "auto-submitted:auto-replied" },
+		{ "autoreply_x_autoreply.eml", MAIL_CLASS_AUTOREPLY, "x-autoreply" },
+		{ "autoreply_precedence.eml", MAIL_CLASS_AUTOREPLY, "precedence:auto_reply" },
+		{ "autoreply_encoded_subject.eml", MAIL_CLASS_AUTOREPLY, "subject:automatic-reply" },
+		{ "autoreply_challenge.eml", MAIL_CLASS_AUTOREPLY, "subject:challenge-response" },
+		{ "autoreply_no.eml", MAIL_CLASS_SPAM, NULL },
+		{ "virus_notice.eml", MAIL_CLASS_VIRUS, "x-amavis-alert" },
+		{ "virus_scanner_subject.eml", MAIL_CLASS_VIRUS, "subject:virus-found" },
+		{ "spam_plain.eml", MAIL_CLASS_SPAM, NULL },
+		{ "spam_infected_subject.eml", MAIL_CLASS_SPAM, NULL },
+		{ "spam_no_return_path.eml", MAIL_CLASS_SPAM, NULL },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		size_t len;
+		char *msg = slurp(rows[i].file, &len);
+		char from[256];
+		bool have = mail_return_path(msg, len, from, sizeof from) == MAIL_OK;
+		struct mail_verdict v;
+		assert_int_equal(mail_classify(msg, len, have ? from : NULL, &v), MAIL_OK);
+		if (v.cls != rows[i].cls)
+			fail_msg("%s: class %s, expected %s", rows[i].file, mail_class_name(v.cls),
+				 mail_class_name(rows[i].cls));
+		if (rows[i].signal && !has_signal(&v, rows[i].signal))
+			fail_msg("%s: no signal %s", rows[i].file, rows[i].signal);
+		if (!rows[i].signal && v.n_signals != 0)
+			fail_msg("%s: unexpected signal %s", rows[i].file, v.signals[0]);
+		free(msg);
+	}
+}
+
+/* The order of the issue when signals disagree. */
+static void test_precedence_of_signals(void **state)
+{
+	(void)state;
+	struct mail_verdict v;
+	/* A DSN with Auto-Submitted (what most MTAs stamp on bounces) is a bounce. */
+	const char dsn[] = "Auto-Submitted: auto-replied\r\nSubject: Out of office\r\n"
+			   "Content-Type: multipart/report; report-type=delivery-status; "
+			   "boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n";
+	assert_int_equal(mail_classify(dsn, sizeof dsn - 1, "sender@example.org", &v), 0);
+	assert_int_equal(v.cls, MAIL_CLASS_BOUNCE);
+	/* Auto-reply signals win over the null sender. */
+	const char ooo[] = "Auto-Submitted: auto-replied\r\nSubject: hi\r\n\r\nbody\r\n";
+	assert_int_equal(mail_classify(ooo, sizeof ooo - 1, "", &v), 0);
+	assert_int_equal(v.cls, MAIL_CLASS_AUTOREPLY);
+	assert_true(has_signal(&v, "null-sender"));
+	/* A scanner's notice wins over everything. */
+	const char vir[] = "Auto-Submitted: auto-generated\r\nSubject: Virus found in your mail\r\n"
+			   "Content-Type: multipart/report; boundary=b\r\n\r\n--b--\r\n";
+	assert_int_equal(mail_classify(vir, sizeof vir - 1, "", &v), 0);
+	assert_int_equal(v.cls, MAIL_CLASS_VIRUS);
+	/* "Auto-Submitted: no" is a person's own mail; the null sender alone is a bounce. */
+	const char no[] = "Auto-Submitted: no\r\nSubject: hi\r\n\r\nbody\r\n";
+	assert_int_equal(mail_classify(no, sizeof no - 1, "x@example.org", &v), 0);
+	assert_int_equal(v.cls, MAIL_CLASS_SPAM);
+	assert_int_equal(mail_classify(no, sizeof no - 1, "", &v), 0);
+	assert_int_equal(v.cls, MAIL_CLASS_BOUNCE);
+	/* Vacation at the start of a subject is a notice, in the middle it is an offer. */
+	const char va[] = "Subject: Re: Vacation notice\r\n\r\nx\r\n";
+	assert_int_equal(mail_classify(va, sizeof va - 1, "x@example.org", &v), 0);
+	assert_int_equal(v.cls, MAIL_CLASS_AUTOREPLY);
+	const char vb[] = "Subject: Cheap vacation\r\n\r\nx\r\n";
+	assert_int_equal(mail_classify(vb, sizeof vb - 1, "x@example.org", &v), 0);
+	assert_int_equal(v.cls, MAIL_CLASS_SPAM);
+}
+
+static void test_odd_input(void **state)
+{
+	(void)state;
+	struct mail_verdict v;
+	assert_int_equal(mail_classify(NULL, 0, NULL, &v), 0);
+	assert_int_equal(v.cls, MAIL_CLASS_SPAM);
+	assert_int_equal(mail_classify("", 0, "", &v), 0);
+	assert_int_equal(v.cls, MAIL_CLASS_BOUNCE);
+	const char junk[] = "\0\0\xff\xfe no headers at all\n\n\n";
+	assert_int_equal(mail_classify(junk, sizeof junk - 1, NULL, &v), 0);
+	assert_int_equal(v.cls, MAIL_CLASS_SPAM);
+	assert_int_equal(mail_classify(NULL, 3, NULL, &v), MAIL_EINVAL);
+	char buf[512];
+	mail_signals_format(&v, buf, sizeof buf);
+	assert_string_equal(buf, "");
+	assert_string_equal(mail_class_name(MAIL_CLASS_AUTOREPLY), "autoreply");
+}
+
+static void test_return_path(void **state)
+{
+	(void)state;
+	char out[64];
+	const char a[] = "Return-Path: <>\r\nSubject: x\r\n\r\n";
+	assert_int_equal(mail_return_path(a, sizeof a - 1, out, sizeof out), MAIL_OK);
+	assert_string_equal(out, "");
+	const char b[] = "Return-Path: <bounce@example.org>\nSubject: x\n\n";
+	assert_int_equal(mail_return_path(b, sizeof b - 1, out, sizeof out), MAIL_OK);
+	assert_string_equal(out, "bounce@example.org");
+	const char c[] = "Subject: x\r\n\r\nReturn-Path: <in@body.example>\r\n";
+	assert_int_equal(mail_return_path(c, sizeof c - 1, out, sizeof out), MAIL_ENOTFOUND);
+	assert_int_equal(mail_return_path(b, sizeof b - 1, out, 5), MAIL_EINVAL);
+}
+
+static void test_header_length(void **state)
+{
+	(void)state;
+	const char a[] = "A: 1\r\nB: 2\r\n\r\nbody\r\n";
+	assert_int_equal(mail_header_length(a, sizeof a - 1), strlen("A: 1\r\nB: 2\r\n\r\n"));
+	const char b[] = "A: 1\nB: 2\n\nbody\n";
+	assert_int_equal(mail_header_length(b, sizeof b - 1), strlen("A: 1\nB: 2\n\n"));
+	const char c[] = "A: 1\r\nno end";
+	assert_int_equal(mail_header_length(c, sizeof c - 1), sizeof c - 1);
+	assert_int_equal(mail_header_length("", 0), 0);
+}
+
+static void test_mask(void **state)
+{
+	(void)state;
+	char t[] = "To: Jane.Doe@TRAP.example, bob@other.example\r\n"
+		   "Cc: solo@single.example, x@trap.example.\r\nsolo@single.example.org\r\n";
+	size_t n = mail_mask_traps(t, strlen(t), "trap.example", "solo@single.example");
+	assert_int_equal(n, 3);
+	assert_string_equal(t, "To: ********@TRAP.example, bob@other.example\r\n"
+			       "Cc: ****@single.example, *@trap.example.\r\n"
+			       "solo@single.example.org\r\n");
+	char u[] = "@trap.example and a@ and @";
+	assert_int_equal(mail_mask_traps(u, strlen(u), "trap.example", ""), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_precedence_of_signals),
+		cmocka_unit_test(test_odd_input),
+		cmocka_unit_test(test_return_path),
+		cmocka_unit_test(test_header_length),
+		cmocka_unit_test(test_mask),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
