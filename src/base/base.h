@@ -32,6 +32,8 @@ enum tl_err {
 	TL_ENOSERVICE = -13, /* no service answers on the control socket */
 	TL_EPROTO = -14,     /* the other side does not speak the protocol */
 	TL_EUNLOADABLE = -15, /* an export that the server meant to load it would refuse */
+	TL_EEXIST = -16,     /* already there: a name taken, the same report again */
+	TL_ELIMIT = -17,     /* a limit is reached (reports per hour): try again later */
 };
 
 /* Name of any error code of ours, for messages ("out of memory"). */
