@@ -247,6 +247,9 @@ struct config {
 	unsigned policy_min_evidence, policy_listing, policy_two_reports;
 	unsigned export_interval;        /* seconds between exports of the zone files; 0 = on demand */
 	char exclude_default[CONFIG_STR_MAX]; /* CIDRs never listed, comma separated */
+	/* user reports and evidence feeds (ctl's intake) */
+	unsigned report_max_size;        /* bytes of one reported message at most */
+	unsigned report_max_per_hour;    /* reports one reporter may send per clock hour; 0 = any */
 };
 
 /* Fills every key with its default. */
