@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config liburcu-dev libsqlite3-dev libjansson-dev
-	libevent-dev libssl-dev libgmime-3.0-dev)
+	libevent-dev libssl-dev libgmime-3.0-dev libsodium-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev dnsutils knot-dnsutils rbldnsd
 	spamassassin bind9-utils python3 iproute2 procps
 	swaks libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl postfix openssl

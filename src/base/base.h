@@ -32,6 +32,8 @@ enum tl_err {
 	TL_ENOSERVICE = -13, /* no service answers on the control socket */
 	TL_EPROTO = -14,     /* the other side does not speak the protocol */
 	TL_EUNLOADABLE = -15, /* an export that the server meant to load it would refuse */
+	TL_EEXIST = -16,     /* already there: a name taken, the same report again */
+	TL_ELIMIT = -17,     /* a limit is reached (reports per hour): try again later */
 };
 
 /* Name of any error code of ours, for messages ("out of memory"). */
@@ -262,6 +264,9 @@ struct config {
 	char smtp_tls_key[CONFIG_STR_MAX];    /* PEM private key; "" = self-signed */
 	char trap_sample[16];                 /* "headers", "message" or "none" */
 	unsigned trap_sample_days;            /* how long samples are kept */
+	/* user reports and evidence feeds (ctl's intake) */
+	unsigned report_max_size;        /* bytes of one reported message at most */
+	unsigned report_max_per_hour;    /* reports one reporter may send per clock hour; 0 = any */
 };
 
 /* Fills every key with its default. */

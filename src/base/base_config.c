@@ -189,6 +189,13 @@ static const struct config_key config_keys[] = {
 	 "message) or none. Trap addresses are masked wherever a sample is shown."},
 	{"trap_sample_days", CONFIG_UINT, NUM(trap_sample_days), "7", 1, 3650, false,
 	 "Days a sample is kept; the writer deletes older ones."},
+	{"report_max_size", CONFIG_UINT, NUM(report_max_size), "10485760", 1024, 10485760, false,
+	 "Bytes of one reported message at most (trapline report, POST /api/v1/reports); a larger "
+	 "one is refused unread (HTTP 413). 10 MiB at most: what the analysis reads."},
+	{"report_max_per_hour", CONFIG_UINT, NUM(report_max_per_hour), "1000", 0, 1000000000, false,
+	 "Reports one reporter may send per clock hour (refused ones count, the same message "
+	 "again does not); more are refused until the next hour (HTTP 429 with Retry-After). "
+	 "0: no limit."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

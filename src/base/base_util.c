@@ -24,6 +24,8 @@ const char *tl_strerror(int err)
 	case TL_ENOSERVICE: return "no service answers on the control socket";
 	case TL_EPROTO: return "protocol error";
 	case TL_EUNLOADABLE: return "the export would not load";
+	case TL_EEXIST: return "already there";
+	case TL_ELIMIT: return "a limit is reached: try again later";
 	}
 	return "unknown error";
 }

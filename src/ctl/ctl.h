@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "base/base.h"
+#include "mail/mail.h"
 #include "policy/policy.h"
 #include "store/store.h"
 #include "writer/writer.h"
@@ -27,6 +28,7 @@ enum ctl_err {
 	CTL_EIO = TL_EIO,               /* a socket call failed; errno says why */
 	CTL_ENOSERVICE = TL_ENOSERVICE, /* no service answers on the control socket */
 	CTL_EPROTO = TL_EPROTO,         /* the other side does not speak the protocol */
+	CTL_ENOTFOUND = TL_ENOTFOUND,   /* no such key, report or holder (the same for each) */
 };
 
 /* Exit statuses of the commands (and the status a service answers with). */
@@ -38,6 +40,9 @@ enum ctl_err {
 #define CTL_ERR_MAX 512
 #define CTL_WHO_MAX 64
 #define CTL_POINTS_MAX 1e9 /* reputation points: beyond it is a typo, not a policy */
+#define CTL_BODY_MAX MAIL_REPORT_MAX /* bytes of a request's body: a message, a relays file */
+#define CTL_RELAYS_MAX (1u << 20)    /* bytes of a reporter's trusted-relays file */
+#define CTL_FILE_MAX 1024            /* a file's name as the operator gave it */
 
 /* ---- the command table ------------------------------------------------------------- */
 
@@ -65,7 +70,14 @@ const struct ctl_command *ctl_command_match(int argc, char *const *argv, int *us
 /* Whether the command takes key; whether key is a flag that takes no value (json, remove). */
 bool ctl_command_takes(const struct ctl_command *c, const char *key);
 bool ctl_key_is_flag(const char *key);
-/* Whether any command takes key (for "unknown option" against "not for this command"). */
+/* Whether key names a file (report's FILE, --trusted-relays): the command line reads it and
+ * sends its contents as the request's body (ctl_request_attach), its name as the value. */
+bool ctl_key_is_file(const char *key);
+/* Whether the command's positional key may be given several times on the command line (report
+ * FILE...): each one is a request of its own. */
+bool ctl_command_repeats(const struct ctl_command *c);
+/* Whether any command takes key on the command line (for "unknown option" against "not for
+ * this command"); the protocol's own keys (body) are not options. */
 bool ctl_key_known(const char *key);
 /* "usage: trapline WORDS USAGE" and the help line, for `trapline WORDS --help`. */
 void ctl_command_help(FILE *f, const struct ctl_command *c);
@@ -97,6 +109,15 @@ struct ctl_request {
 	char why[STORE_TEXT_MAX];
 	enum ctl_format format;      /* export */
 	bool json;                   /* print the answer as JSON */
+	bool has_name;
+	char name[STORE_NAME_MAX];   /* reporter add/remove, feed add/remove */
+	bool has_reporter;
+	char reporter[STORE_NAME_MAX]; /* report --reporter */
+	bool has_file;
+	char file[CTL_FILE_MAX];     /* report's FILE, --trusted-relays FILE: the name, for messages */
+	bool has_body;               /* a body comes with the request (body=LEN on the line) */
+	size_t body_len;
+	const char *body;            /* its bytes, once attached (ctl_request_attach); not owned */
 	unsigned seen;               /* keys given so far (a key given twice is refused) */
 };
 
@@ -110,16 +131,26 @@ int ctl_request_init(struct ctl_request *req, const char *name, char *err, size_
 int ctl_request_set(struct ctl_request *req, const char *key, const char *value, char *err,
 		    size_t errcap);
 /* Checks the request as a whole against now: required arguments given (--ip, --kind, --why,
- * --format...), --until in the future, --at not in the future. CTL_EINVAL with a message. */
+ * --format...), --until in the future, --at not in the future, the body of a FILE key
+ * attached. CTL_EINVAL with a message. */
 int ctl_request_check(const struct ctl_request *req, int64_t now, char *err, size_t errcap);
+/* Attaches len bytes at body (not copied: they must outlive the request) as the request's
+ * body. A request parsed from a line that announced body=LEN takes exactly LEN bytes; one built
+ * on the command line takes up to CTL_BODY_MAX, if its command takes a body. CTL_EINVAL with a
+ * message otherwise. */
+int ctl_request_attach(struct ctl_request *req, const char *body, size_t len, char *err,
+		       size_t errcap);
 
 /* The protocol: one request per connection, one line "NAME key=value key=value\n", values
- * %XX-escaped (space, '%', '=', control and non-ASCII bytes), and the answer "status N\n"
- * followed by the command's output until the connection closes (its standard output when
- * N is 0, its error message otherwise). */
-/* Writes req as a request line (with its newline) into buf; CTL_EINVAL when cap is too small. */
+ * %XX-escaped (space, '%', '=', control and non-ASCII bytes), then, when the line says
+ * body=LEN (its last key), exactly LEN bytes of body (at most CTL_BODY_MAX); the answer is
+ * "status N\n" followed by the command's output until the connection closes (its standard
+ * output when N is 0, its error message otherwise). */
+/* Writes req as a request line (with its newline, body=LEN included) into buf; the body's
+ * bytes are sent after it. CTL_EINVAL when cap is too small. */
 int ctl_request_format(const struct ctl_request *req, char *buf, size_t cap);
-/* Parses a request line (the newline may be there or not) into req. */
+/* Parses a request line (the newline may be there or not) into req. A body=LEN it announces
+ * sets has_body and body_len; the bytes are the caller's to read and attach. */
 int ctl_request_parse(const char *line, size_t len, struct ctl_request *req, char *err,
 		      size_t errcap);
 
@@ -136,9 +167,11 @@ struct ctl_service {
 	struct policy_config policy;
 	struct ip_prefix default_exclusions[CONFIG_PREFIX_MAX];
 	size_t n_default_exclusions;
+	uint32_t report_max_size;     /* report_max_size: bytes of one report at most */
+	uint32_t report_max_per_hour; /* report_max_per_hour: 0 is no limit */
 };
 
-/* Fills svc's settings from cfg (zone, the policy_* keys, exclude_default) beside writer,
+/* Fills svc's settings from cfg (zone, the policy_* keys, exclude_default, report_*) beside writer,
  * reader and zone (cfg must outlive svc: zone_name points into it). */
 void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct writer *writer,
 		      struct store *reader, struct zone_handle *zone);
@@ -227,6 +260,72 @@ json_t *ctl_exclusion_json(const struct store_exclusion *x); /* id 0: exclude_de
 /* The text of each, as the commands print it. */
 void ctl_status_text(FILE *f, const struct ctl_status *s);
 void ctl_explain_text(FILE *f, const struct ctl_explain *e);
+
+/* ---- reporters, feeds and their keys (ctl_holder.c) -------------------------------------- */
+
+/* An API key: "tlr_" (a reporter's) or "tlf_" (a feed's) and 64 hex digits (32 random bytes
+ * from libsodium). It is shown once; the store keeps its BLAKE2b hash (crypto_generichash: the
+ * key is random and long, so a fast hash is as safe as a slow one, and costs microseconds per
+ * request where a password hash would cost milliseconds). */
+#define CTL_KEY_LEN 68
+/* A new key for a holder of kind into key (CTL_KEY_LEN + 1 bytes) and its hash. */
+void ctl_key_new(enum store_holder_kind kind, char key[CTL_KEY_LEN + 1],
+		 uint8_t hash[STORE_KEY_HASH_LEN]);
+/* The hash the store keeps of key[0..len). */
+void ctl_key_hash(const char *key, size_t len, uint8_t hash[STORE_KEY_HASH_LEN]);
+/* The live holder of kind whose key is key[0..len), from reader: CTL_OK, or CTL_ENOTFOUND for
+ * a key that is missing, malformed, unknown, removed or of the other kind (one answer for all,
+ * so that a client learns nothing from which), or a store error. The stored hash is compared
+ * in constant time (sodium_memcmp). */
+int ctl_holder_auth(struct store *reader, enum store_holder_kind kind, const char *key,
+		    size_t len, struct store_holder *out);
+/* NULL when name is a valid holder name (1 to 63 of A-Z a-z 0-9 . _ - @, starting with a
+ * letter or digit: it is shown in logs, lists and evidence unescaped), else why not. */
+const char *ctl_holder_name_problem(const char *name);
+
+/* ---- user reports (ctl_report.c): what `trapline report` and POST /api/v1/reports do ---- */
+
+enum ctl_report_outcome {
+	CTL_REPORT_TAKEN = 0,   /* stored, with its evidence when the analysis found a source */
+	CTL_REPORT_DUPLICATE,   /* this reporter sent the same message before: that report */
+	CTL_REPORT_TOO_BIG,     /* larger than report_max_size: nothing written */
+	CTL_REPORT_NOT_MESSAGE, /* not a message (why says what): nothing written */
+	CTL_REPORT_LIMIT,       /* the reporter's hourly limit is reached: nothing written */
+	CTL_REPORT_GONE,        /* the reporter was removed meanwhile: nothing written */
+	CTL_REPORT_UNAVAILABLE, /* the writer could not take it (stopping, a failed commit):
+				   nothing acknowledged; try again (retry_after) */
+	CTL_REPORT_FAILED,      /* out of memory, a read of the store failed (why) */
+};
+
+struct ctl_report_result {
+	enum ctl_report_outcome outcome;
+	struct store_report report; /* TAKEN, DUPLICATE: the report (its analysis allocated) */
+	bool has_status;
+	struct ctl_status status;   /* TAKEN, DUPLICATE with a source: where it stands now */
+	int64_t retry_after;        /* LIMIT, UNAVAILABLE: seconds to wait */
+	char why[MAIL_WHY_MAX];     /* what went wrong, for the outcomes that are not a report */
+};
+
+/* Takes the message msg[0..len) reported by reporter (a live reporter, read from reader):
+ * refuses it when too big, answers the earlier report when the same message came from the same
+ * reporter, refuses it past the hourly limit; otherwise finds its source with the reporter's
+ * trusted relays (mail_report_analyse), gives it a random id and hands it to the writer, which
+ * stores the report and its evidence in one transaction; the outcome is TAKEN only once that
+ * committed. Reads go to reader (a connection of the caller's thread). Free out with
+ * ctl_report_result_free whatever the outcome. */
+void ctl_report_take(const struct ctl_service *svc, struct store *reader,
+		     const struct store_holder *reporter, const char *msg, size_t len,
+		     struct ctl_report_result *out);
+/* The report with this id if reporter sent it: CTL_OK with out->report (analysis allocated) and
+ * out->status; CTL_ENOTFOUND when there is none or it is another reporter's (the same answer:
+ * ids are secrets of their reporters); a store error. */
+int ctl_report_lookup(const struct ctl_service *svc, struct store *reader,
+		      const struct store_holder *reporter, const char *id, int64_t now,
+		      struct ctl_report_result *out);
+void ctl_report_result_free(struct ctl_report_result *r);
+/* A report as JSON (docs/api.md): id, reporter, received_at, duplicate, listed, then the keys of
+ * the analysis (mail_analysis_json). NULL when out of memory. */
+json_t *ctl_report_json(const struct ctl_report_result *r, const char *reporter);
 
 /* ---- the control socket ---------------------------------------------------------------- */
 

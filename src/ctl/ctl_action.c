@@ -37,8 +37,7 @@ static int after(const struct ctl_run *r, const uint8_t ip[16], struct ctl_statu
 	return rc == CTL_OK ? CTL_EXIT_OK : ctl_fail_store(r, rc);
 }
 
-/* "192.0.2.1: listed (traps) until T" or "...: not listed", after a change. */
-static void status_line(FILE *f, const struct ctl_status *s)
+void ctl_status_line(FILE *f, const struct ctl_status *s)
 {
 	char ip[IP_STRLEN], t[TIME_STRLEN];
 	ip_format(s->ip, ip);
@@ -96,7 +95,7 @@ int ctl_run_evidence_add(struct ctl_run *r)
 				       &s));
 	fprintf(r->out, "stored: %s (%s) received %s\n", store_kind_name(ev.evidence.kind),
 		store_class_name(ev.evidence.cls), t);
-	status_line(r->out, &s);
+	ctl_status_line(r->out, &s);
 	return CTL_EXIT_OK;
 }
 
@@ -140,7 +139,7 @@ int ctl_run_delist(struct ctl_run *r)
 	else
 		fprintf(r->out, "delisted: %s%s; new evidence received after now lists it again\n",
 			ip, was ? "" : " (it was not listed)");
-	status_line(r->out, &s);
+	ctl_status_line(r->out, &s);
 	return CTL_EXIT_OK;
 }
 

@@ -43,6 +43,29 @@ static const struct ctl_command ctl_table[] = {
 	 "recompute every listing from the evidence", ctl_run_rebuild},
 	{"export", "export", NULL, "format", "format", "--format rbldnsd|bind [--out FILE]",
 	 "the live zone as a file for mirrors (standard output by default)", ctl_run_export},
+	{"reporter-add", "reporter add", "name", "name trusted-relays json body",
+	 "name trusted-relays", "NAME --trusted-relays FILE [--json]",
+	 "register a reporter of spam (FILE: its own relays, a CIDR or host name a line); prints "
+	 "its API key, once",
+	 ctl_run_holder_add},
+	{"reporter-list", "reporter list", NULL, "json", "", "[--json]",
+	 "every reporter: since when, who added it, how many reports it sent", ctl_run_holder_list},
+	{"reporter-remove", "reporter remove", "name", "name why json", "name why",
+	 "NAME --why TEXT [--json]",
+	 "end a reporter's key; its reports and their evidence stay", ctl_run_holder_remove},
+	{"feed-add", "feed add", "name", "name json", "name", "NAME [--json]",
+	 "register a feed of trap hits from traps elsewhere; prints its API key, once",
+	 ctl_run_holder_add},
+	{"feed-list", "feed list", NULL, "json", "", "[--json]",
+	 "every feed: since when, who added it", ctl_run_holder_list},
+	{"feed-remove", "feed remove", "name", "name why json", "name why",
+	 "NAME --why TEXT [--json]", "end a feed's key; the evidence it sent stays",
+	 ctl_run_holder_remove},
+	{"report", "report", "file", "reporter file json body", "reporter file",
+	 "--reporter NAME [--json] FILE...",
+	 "take spam messages reported by NAME (a file, or - for standard input): each one's "
+	 "source, the report stored with its evidence, listed or not",
+	 ctl_run_report},
 };
 
 #define N_CTL (sizeof(ctl_table) / sizeof(ctl_table[0]))
@@ -283,6 +306,65 @@ static int set_json(struct ctl_request *req, const char *v, char *err, size_t ca
 	return CTL_OK;
 }
 
+/* A reporter's or a feed's name: checked here so that it can be shown unescaped everywhere. */
+static int set_holder_name(char *field, bool *has, const char *key, const char *v, char *err,
+			   size_t cap)
+{
+	const char *why = ctl_holder_name_problem(v);
+	if (why) {
+		char shown[TEXT_ESCAPED_MAX(STORE_NAME_MAX)];
+		snprintf(shown, sizeof(shown), "%.*s", STORE_NAME_MAX, v);
+		char esc[TEXT_ESCAPED_MAX(sizeof(shown))];
+		snprintf(err, cap, "%s '%s' %s", key, text_escape(shown, esc, sizeof(esc)), why);
+		return CTL_EINVAL;
+	}
+	snprintf(field, STORE_NAME_MAX, "%s", v);
+	*has = true;
+	return CTL_OK;
+}
+
+static int set_name(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	return set_holder_name(req->name, &req->has_name, "name", v, err, cap);
+}
+
+static int set_reporter(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	return set_holder_name(req->reporter, &req->has_reporter, "--reporter", v, err, cap);
+}
+
+/* A file's name, kept for messages: the command line sends its contents as the body. */
+static int set_file(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n >= sizeof(req->file)) {
+		snprintf(err, cap, "a file name of 1 to %zu characters is needed",
+			 sizeof(req->file) - 1);
+		return CTL_EINVAL;
+	}
+	memcpy(req->file, v, n + 1);
+	req->has_file = true;
+	return CTL_OK;
+}
+
+/* body=LEN: a plain decimal, no sign, no leading zero, at most CTL_BODY_MAX. */
+static int set_body(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	size_t n = strlen(v);
+	unsigned long long len = 0;
+	bool ok = n > 0 && n <= 9 && strspn(v, "0123456789") == n && (n == 1 || v[0] != '0');
+	for (size_t i = 0; ok && i < n; i++)
+		len = len * 10 + (unsigned)(v[i] - '0');
+	if (!ok || len > CTL_BODY_MAX) {
+		snprintf(err, cap, "body: '%.16s' is not a length from 0 to %u", v, CTL_BODY_MAX);
+		return CTL_EINVAL;
+	}
+	req->has_body = true;
+	req->body_len = (size_t)len;
+	req->body = NULL;
+	return CTL_OK;
+}
+
 static bool given_ip(const struct ctl_request *r) { return r->has_ip; }
 static bool given_cidr(const struct ctl_request *r) { return r->has_prefix; }
 static bool given_kind(const struct ctl_request *r) { return r->kind != 0; }
@@ -297,6 +379,10 @@ static bool given_remove(const struct ctl_request *r) { return r->remove; }
 static bool given_force(const struct ctl_request *r) { return r->force; }
 static bool given_undo(const struct ctl_request *r) { return r->undo; }
 static bool given_since(const struct ctl_request *r) { return r->since != 0; }
+static bool given_name(const struct ctl_request *r) { return r->has_name; }
+static bool given_reporter(const struct ctl_request *r) { return r->has_reporter; }
+static bool given_file(const struct ctl_request *r) { return r->has_file; }
+static bool given_body(const struct ctl_request *r) { return r->has_body; }
 
 /* The value of a key as the line carries it ("" when not given). */
 static void put_ip(const struct ctl_request *r, char *b, size_t cap)
@@ -350,32 +436,65 @@ static void put_since(const struct ctl_request *r, char *b, size_t cap)
 	(void)cap;
 	time_format_iso8601(r->since, b);
 }
+static void put_name(const struct ctl_request *r, char *b, size_t cap)
+{
+	snprintf(b, cap, "%s", r->name);
+}
+static void put_reporter(const struct ctl_request *r, char *b, size_t cap)
+{
+	snprintf(b, cap, "%s", r->reporter);
+}
+static void put_file(const struct ctl_request *r, char *b, size_t cap)
+{
+	snprintf(b, cap, "%s", r->file);
+}
+static void put_body(const struct ctl_request *r, char *b, size_t cap)
+{
+	snprintf(b, cap, "%zu", r->body_len);
+}
 
-/* One row per key, in the order the line writes them. remove travels as points=0. */
+/* How a key is given. */
+enum ctl_key_type {
+	KEY_VALUE = 0, /* --key VALUE */
+	KEY_FLAG,      /* --key, no value; KEY=1 on the line */
+	KEY_FILE,      /* --key FILE (or the positional FILE): the command line reads the file and
+			  sends its contents as the body; the line carries the name */
+	KEY_BODY,      /* the line's own: body=LEN, the LEN bytes after the line (never an option) */
+};
+
+/* One row per key, in the order the line writes them (body last: its bytes follow the line).
+ * remove travels as remove=1. */
 static const struct ctl_key {
 	const char *name;
 	const char *arg;  /* how the message for a missing one names it ("an IP address") */
 	bool positional;  /* given without --, when the command takes it so */
-	bool flag;        /* takes no value on the command line */
+	enum ctl_key_type type;
 	unsigned bit;     /* in ctl_request.seen: a key given twice is an error */
 	int (*set)(struct ctl_request *r, const char *v, char *err, size_t cap);
 	bool (*given)(const struct ctl_request *r);
 	void (*put)(const struct ctl_request *r, char *buf, size_t cap); /* NULL: not written */
 } ctl_keys[] = {
-	{"ip", "an IP address", true, false, 0, set_ip, given_ip, put_ip},
-	{"cidr", "a CIDR", true, false, 1, set_cidr, given_cidr, put_cidr},
-	{"kind", "--kind", false, false, 2, set_kind, given_kind, put_kind},
-	{"class", "--class", false, false, 3, set_class, given_class, put_class},
-	{"at", "--at", false, false, 4, set_at, given_at, put_at},
-	{"until", "--until", false, false, 5, set_until, given_until, put_until},
-	{"points", "--points", false, false, 6, set_points, given_points, put_points},
-	{"remove", "--remove", false, true, 7, set_remove, given_remove, put_flag},
-	{"force", "--force", false, true, 8, set_force, given_force, put_flag},
-	{"undo", "--undo", false, true, 9, set_undo, given_undo, put_flag},
-	{"since", "--since", false, false, 10, set_since, given_since, put_since},
-	{"why", "--why", false, false, 11, set_why, given_why, NULL},
-	{"format", "--format", false, false, 12, set_format, given_format, put_format},
-	{"json", "--json", false, true, 13, set_json, given_json, put_flag},
+	{"ip", "an IP address", true, KEY_VALUE, 0, set_ip, given_ip, put_ip},
+	{"cidr", "a CIDR", true, KEY_VALUE, 1, set_cidr, given_cidr, put_cidr},
+	{"kind", "--kind", false, KEY_VALUE, 2, set_kind, given_kind, put_kind},
+	{"class", "--class", false, KEY_VALUE, 3, set_class, given_class, put_class},
+	{"at", "--at", false, KEY_VALUE, 4, set_at, given_at, put_at},
+	{"until", "--until", false, KEY_VALUE, 5, set_until, given_until, put_until},
+	{"points", "--points", false, KEY_VALUE, 6, set_points, given_points, put_points},
+	{"remove", "--remove", false, KEY_FLAG, 7, set_remove, given_remove, put_flag},
+	{"force", "--force", false, KEY_FLAG, 8, set_force, given_force, put_flag},
+	{"undo", "--undo", false, KEY_FLAG, 9, set_undo, given_undo, put_flag},
+	{"since", "--since", false, KEY_VALUE, 10, set_since, given_since, put_since},
+	{"why", "--why", false, KEY_VALUE, 11, set_why, given_why, NULL},
+	{"format", "--format", false, KEY_VALUE, 12, set_format, given_format, put_format},
+	{"json", "--json", false, KEY_FLAG, 13, set_json, given_json, put_flag},
+	{"name", "a NAME", true, KEY_VALUE, 14, set_name, given_name, put_name},
+	{"reporter", "--reporter", false, KEY_VALUE, 15, set_reporter, given_reporter,
+	 put_reporter},
+	{"file", "a FILE", true, KEY_FILE, 16, set_file, given_file, put_file},
+	{"trusted-relays", "--trusted-relays", false, KEY_FILE, 17, set_file, given_file,
+	 put_file},
+	{"body", "a body", false, KEY_BODY, 18, set_body, given_body, put_body},
 };
 
 #define N_KEYS (sizeof(ctl_keys) / sizeof(ctl_keys[0]))
@@ -391,12 +510,25 @@ static const struct ctl_key *key_find(const char *name)
 bool ctl_key_is_flag(const char *key)
 {
 	const struct ctl_key *k = key_find(key);
-	return k && k->flag;
+	return k && k->type == KEY_FLAG;
+}
+
+bool ctl_key_is_file(const char *key)
+{
+	const struct ctl_key *k = key_find(key);
+	return k && k->type == KEY_FILE;
+}
+
+/* Several files, one request each: the only positional that repeats is a file's. */
+bool ctl_command_repeats(const struct ctl_command *c)
+{
+	return c->positional && ctl_key_is_file(c->positional);
 }
 
 bool ctl_key_known(const char *key)
 {
-	return key_find(key) != NULL;
+	const struct ctl_key *k = key_find(key);
+	return k && k->type != KEY_BODY;
 }
 
 int ctl_request_init(struct ctl_request *req, const char *name, char *err, size_t errcap)
@@ -502,6 +634,15 @@ int ctl_request_check(const struct ctl_request *req, int64_t now, char *err, siz
 		snprintf(err, errcap, "%s %s: it cannot be the source of mail", ip, never);
 		return CTL_EINVAL;
 	}
+	/* A FILE key's contents travel as the body: a request naming the file without them (a
+	 * client of the socket other than ours) has nothing to work on. */
+	if (req->has_file && (!req->has_body || !req->body) && word_in(c->keys, "body")) {
+		char esc[TEXT_ESCAPED_MAX(64)], shown[64];
+		snprintf(shown, sizeof(shown), "%.63s", req->file);
+		snprintf(err, errcap, "%s: its contents did not come with the request",
+			 text_escape(shown, esc, sizeof(esc)));
+		return CTL_EINVAL;
+	}
 	if (req->has_why && req->why[strspn(req->why, " \t")] == '\0') {
 		snprintf(err, errcap, "--why must say why (it goes to the audit log)");
 		return CTL_EINVAL;
@@ -518,6 +659,28 @@ int ctl_request_check(const struct ctl_request *req, int64_t now, char *err, siz
 		snprintf(err, errcap, "--at %s is in the future", t);
 		return CTL_EINVAL;
 	}
+	return CTL_OK;
+}
+
+int ctl_request_attach(struct ctl_request *req, const char *body, size_t len, char *err,
+		       size_t errcap)
+{
+	if (!req->cmd || !ctl_command_takes(req->cmd, "body")) {
+		snprintf(err, errcap, "%s takes no body", req->cmd ? req->cmd->words : "this request");
+		return CTL_EINVAL;
+	}
+	if (req->has_body && req->body == NULL && len != req->body_len) {
+		snprintf(err, errcap, "the body is %zu bytes, the line said %zu", len, req->body_len);
+		return CTL_EINVAL;
+	}
+	if (len > CTL_BODY_MAX || (len && !body)) {
+		snprintf(err, errcap, "a body of %zu bytes: more than the %u a request may carry",
+			 len, CTL_BODY_MAX);
+		return CTL_EINVAL;
+	}
+	req->has_body = true;
+	req->body_len = len;
+	req->body = body ? body : "";
 	return CTL_OK;
 }
 
@@ -555,11 +718,12 @@ int ctl_request_format(const struct ctl_request *req, char *buf, size_t cap)
 	if (n < 0 || (size_t)n >= cap)
 		return CTL_EINVAL;
 	size_t pos = (size_t)n;
-	char tmp[64];
+	char tmp[CTL_FILE_MAX];
 	bool ok = true;
 	for (size_t i = 0; i < N_KEYS && ok; i++) {
 		const struct ctl_key *k = &ctl_keys[i];
-		if (!k->given(req))
+		/* Two keys may share a field (file, trusted-relays): the command's own is written. */
+		if (!k->given(req) || !ctl_command_takes(req->cmd, k->name))
 			continue;
 		if (k->put) {
 			k->put(req, tmp, sizeof(tmp));

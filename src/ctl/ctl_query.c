@@ -24,6 +24,8 @@ void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct 
 			       err, sizeof(err)) != BASE_OK)
 		log_err("ctl", "exclude_default ignored reason=\"%s\"", err);
 	svc->n_default_exclusions = n;
+	svc->report_max_size = cfg->report_max_size;
+	svc->report_max_per_hour = cfg->report_max_per_hour;
 }
 
 /* What the facts say besides the evidence: the exclusion, the reputation, the delisting. */
@@ -217,14 +219,17 @@ int ctl_run_explain(struct ctl_run *r)
 
 /* A list's frame: a JSON array with one row a line, or the text rows and what an empty list
  * says. Rows are printed as the store yields them: a list of a million is never held whole. */
-struct list_state {
-	const struct ctl_run *r;
-	size_t n;
-	bool oom;
-};
 
-static int list_row(struct list_state *st, json_t *row, void (*text)(FILE *, const void *),
-		    const void *item)
+void ctl_list_begin(struct ctl_list *st, const struct ctl_run *r)
+{
+	memset(st, 0, sizeof(*st));
+	st->r = r;
+	if (r->req->json)
+		fputs("[", r->out);
+}
+
+int ctl_list_row(struct ctl_list *st, json_t *row, void (*text)(FILE *, const void *),
+		 const void *item)
 {
 	FILE *out = st->r->out;
 	if (!st->r->req->json) {
@@ -244,7 +249,7 @@ static int list_row(struct list_state *st, json_t *row, void (*text)(FILE *, con
 	return 0;
 }
 
-static int list_end(struct list_state *st, int rc, const char *none)
+int ctl_list_end(struct ctl_list *st, int rc, const char *none)
 {
 	const struct ctl_run *r = st->r;
 	if (rc == STORE_OK && st->oom)
@@ -272,16 +277,16 @@ static void listing_text(FILE *f, const void *item)
 
 static int list_one(const struct store_listing *l, void *arg)
 {
-	struct list_state *st = arg;
-	return list_row(st, st->r->req->json ? ctl_listing_json(l) : NULL, listing_text, l);
+	struct ctl_list *st = arg;
+	return ctl_list_row(st, st->r->req->json ? ctl_listing_json(l) : NULL, listing_text, l);
 }
 
 int ctl_run_list(struct ctl_run *r)
 {
-	struct list_state st = {.r = r};
+	struct ctl_list st = {.r = r};
 	if (r->req->json)
 		fputs("[", r->out);
-	return list_end(&st, store_listing_foreach(r->svc->reader, list_one, &st), NULL);
+	return ctl_list_end(&st, store_listing_foreach(r->svc->reader, list_one, &st), NULL);
 }
 
 static void reputation_text(FILE *f, const void *item)
@@ -297,17 +302,17 @@ static void reputation_text(FILE *f, const void *item)
 
 static int reputation_one(const struct store_reputation *rep, void *arg)
 {
-	struct list_state *st = arg;
-	return list_row(st, st->r->req->json ? ctl_reputation_json(rep) : NULL, reputation_text,
+	struct ctl_list *st = arg;
+	return ctl_list_row(st, st->r->req->json ? ctl_reputation_json(rep) : NULL, reputation_text,
 			rep);
 }
 
 int ctl_run_reputation_list(struct ctl_run *r)
 {
-	struct list_state st = {.r = r};
+	struct ctl_list st = {.r = r};
 	if (r->req->json)
 		fputs("[", r->out);
-	return list_end(&st, store_reputation_foreach(r->svc->reader, reputation_one, &st),
+	return ctl_list_end(&st, store_reputation_foreach(r->svc->reader, reputation_one, &st),
 			"no prefix has reputation points");
 }
 
@@ -340,15 +345,15 @@ json_t *ctl_exclusion_json(const struct store_exclusion *x)
 
 static int exclusion_one(const struct store_exclusion *x, void *arg)
 {
-	struct list_state *st = arg;
-	return list_row(st, st->r->req->json ? ctl_exclusion_json(x) : NULL, exclusion_text, x);
+	struct ctl_list *st = arg;
+	return ctl_list_row(st, st->r->req->json ? ctl_exclusion_json(x) : NULL, exclusion_text, x);
 }
 
 /* The configuration's exclusions first (id 0, no time: they hold while the config says so),
  * then the store's in force, oldest first. */
 int ctl_run_exclude_list(struct ctl_run *r)
 {
-	struct list_state st = {.r = r};
+	struct ctl_list st = {.r = r};
 	if (r->req->json)
 		fputs("[", r->out);
 	for (size_t i = 0; i < r->svc->n_default_exclusions; i++) {
@@ -358,7 +363,7 @@ int ctl_run_exclude_list(struct ctl_run *r)
 		if (exclusion_one(&x, &st))
 			break;
 	}
-	return list_end(&st, store_exclusion_foreach(r->svc->reader, r->now, exclusion_one, &st),
+	return ctl_list_end(&st, store_exclusion_foreach(r->svc->reader, r->now, exclusion_one, &st),
 			"no exclusion");
 }
 
@@ -383,16 +388,16 @@ static json_t *delisting_json(const struct store_action *a)
 
 static int delisting_one(const struct store_action *a, void *arg)
 {
-	struct list_state *st = arg;
-	return list_row(st, st->r->req->json ? delisting_json(a) : NULL, delisting_text, a);
+	struct ctl_list *st = arg;
+	return ctl_list_row(st, st->r->req->json ? delisting_json(a) : NULL, delisting_text, a);
 }
 
 int ctl_run_delist_list(struct ctl_run *r)
 {
-	struct list_state st = {.r = r};
+	struct ctl_list st = {.r = r};
 	if (r->req->json)
 		fputs("[", r->out);
-	return list_end(&st, store_delisting_foreach(r->svc->reader, delisting_one, &st),
+	return ctl_list_end(&st, store_delisting_foreach(r->svc->reader, delisting_one, &st),
 			"no delisting in force");
 }
 
@@ -415,20 +420,20 @@ static void audit_text(FILE *f, const void *item)
 static int audit_one(int64_t at, const char *who, const char *what, const char *target,
 		     const char *why, void *arg)
 {
-	struct list_state *st = arg;
+	struct ctl_list *st = arg;
 	struct audit_row a = {at, who, what, target, why};
 	json_t *row = NULL;
 	if (st->r->req->json)
 		row = json_pack("{s:o,s:s,s:s,s:s,s:s}", "at", ctl_json_time(at), "what", what,
 				"target", target, "who", who, "why", why);
-	return list_row(st, row, audit_text, &a);
+	return ctl_list_row(st, row, audit_text, &a);
 }
 
 int ctl_run_audit(struct ctl_run *r)
 {
-	struct list_state st = {.r = r};
+	struct ctl_list st = {.r = r};
 	if (r->req->json)
 		fputs("[", r->out);
-	return list_end(&st, store_audit_foreach(r->svc->reader, r->req->since, audit_one, &st),
+	return ctl_list_end(&st, store_audit_foreach(r->svc->reader, r->req->since, audit_one, &st),
 			"the audit log is empty");
 }

@@ -64,8 +64,9 @@ static bool send_all(int fd, const char *p, size_t n)
 
 /* ---- the server --------------------------------------------------------------- */
 
-/* Reads one line (up to CTL_LINE_MAX); returns its length, or -1. */
-static ssize_t line_read(int fd, char *buf, size_t cap)
+/* Reads one line (up to CTL_LINE_MAX) and perhaps the start of a body behind it; returns the
+ * line's length (newline included) and *got the bytes read in all, or -1. */
+static ssize_t line_read(int fd, char *buf, size_t cap, size_t *got)
 {
 	size_t n = 0;
 	while (n < cap) {
@@ -76,10 +77,48 @@ static ssize_t line_read(int fd, char *buf, size_t cap)
 			return -1;
 		char *nl = memchr(buf + n, '\n', (size_t)r);
 		n += (size_t)r;
-		if (nl)
+		if (nl) {
+			*got = n;
 			return nl - buf + 1;
+		}
 	}
 	return -1;
+}
+
+/* Reads the body the line announced (its first `have` bytes already in `start`) and attaches
+ * it to req; *body is the buffer (the caller frees it). An exit status, with the message in
+ * err when it is not 0. */
+static int body_read(int fd, struct ctl_request *req, const char *start, size_t have,
+		     char **body, FILE *err)
+{
+	char msg[CTL_ERR_MAX];
+	if (have > req->body_len) {
+		fprintf(err, "trapline: %zu bytes after a body of %zu\n", have - req->body_len,
+			req->body_len);
+		return CTL_EXIT_USAGE;
+	}
+	*body = malloc(req->body_len ? req->body_len : 1);
+	if (!*body) {
+		fprintf(err, "trapline: out of memory for a body of %zu bytes\n", req->body_len);
+		return CTL_EXIT_FAIL;
+	}
+	memcpy(*body, start, have);
+	while (have < req->body_len) {
+		ssize_t r = recv(fd, *body + have, req->body_len - have, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(err, "trapline: the body ended after %zu of its %zu bytes\n", have,
+				req->body_len);
+			return CTL_EXIT_USAGE;
+		}
+		have += (size_t)r;
+	}
+	if (ctl_request_attach(req, *body, req->body_len, msg, sizeof(msg)) != CTL_OK) {
+		fprintf(err, "trapline: %s\n", msg);
+		return CTL_EXIT_USAGE;
+	}
+	return CTL_EXIT_OK;
 }
 
 static void who_of(int fd, char *who, size_t cap)
@@ -101,14 +140,14 @@ static void who_of(int fd, char *who, size_t cap)
 static void conn_serve(struct ctl_server *srv, int fd)
 {
 	timeouts_set(fd, CTL_IO_TIMEOUT_S);
-	char *line = malloc(CTL_LINE_MAX);
+	char *line = malloc(CTL_LINE_MAX), *body = NULL;
 	char *obuf = NULL, *ebuf = NULL;
-	size_t olen = 0, elen = 0;
+	size_t olen = 0, elen = 0, got = 0;
 	FILE *out = open_memstream(&obuf, &olen), *err = open_memstream(&ebuf, &elen);
 	if (!line || !out || !err)
 		goto done;
-	ssize_t n = line_read(fd, line, CTL_LINE_MAX);
-	int status;
+	ssize_t n = line_read(fd, line, CTL_LINE_MAX, &got);
+	int status = CTL_EXIT_OK;
 	struct ctl_request req;
 	char msg[CTL_ERR_MAX], who[CTL_WHO_MAX];
 	if (n < 0) {
@@ -117,7 +156,13 @@ static void conn_serve(struct ctl_server *srv, int fd)
 	} else if (ctl_request_parse(line, (size_t)n, &req, msg, sizeof(msg)) != CTL_OK) {
 		fprintf(err, "trapline: %s\n", msg);
 		status = CTL_EXIT_USAGE;
-	} else {
+	} else if (req.has_body) {
+		status = body_read(fd, &req, line + n, got - (size_t)n, &body, err);
+	} else if (got > (size_t)n) {
+		fprintf(err, "trapline: bytes after the request line, and no body=LEN\n");
+		status = CTL_EXIT_USAGE;
+	}
+	if (n >= 0 && status == CTL_EXIT_OK) {
 		who_of(fd, who, sizeof(who));
 		status = ctl_execute(&srv->svc, &req, who, out, err);
 		log_info("ctl", "request cmd=%s who=%s status=%d", req.cmd->name, who,
@@ -140,6 +185,7 @@ done:
 		fclose(err);
 	free(obuf);
 	free(ebuf);
+	free(body);
 	free(line);
 }
 
@@ -311,6 +357,10 @@ int ctl_client_call(const char *path, const struct ctl_request *req, FILE *out, 
 	rc = CTL_EIO;
 	if (!send_all(fd, line, strlen(line)))
 		goto fail_close;
+	/* A service that refuses the request by its line answers without reading the body: the
+	 * rest of the body then fails to go, and its answer is still there to read. */
+	if (req->has_body && req->body_len)
+		(void)send_all(fd, req->body, req->body_len);
 	/* The answer: "status N\n", then the output until the service closes. */
 	char buf[16384];
 	size_t have = 0;

@@ -9,7 +9,6 @@
 
 #include "base/base.h"
 
-#include "base/base.h"
 
 /* The codes of the one error space (base.h) that store functions return. */
 enum store_err {
@@ -20,6 +19,7 @@ enum store_err {
 	STORE_ENEWER = TL_ENEWER,     /* the database was written by a newer Trapline (schema version) */
 	STORE_ENOTFOUND = TL_ENOTFOUND,
 	STORE_EBUSY = TL_EBUSY,       /* another process holds the database for writing */
+	STORE_EEXIST = TL_EEXIST,     /* a live key holder already has that name */
 };
 
 
@@ -224,6 +224,89 @@ int store_audit_foreach(struct store *s, int64_t since,
 			int (*fn)(int64_t at, const char *who, const char *what, const char *target,
 				  const char *why, void *arg),
 			void *arg);
+
+/* ---- key holders and reports (schema version 8) -------------------------------------
+ * Reporters send user reports and feeds send trap hits from traps running elsewhere; each
+ * holds an API key, of which the store keeps only a hash (the caller hashes: the store never
+ * sees a key). A removed holder's row stays, so that its reports keep their reporter; its key
+ * no longer finds it. A live name is unique across both kinds. */
+
+enum store_holder_kind { STORE_HOLDER_REPORTER = 1, STORE_HOLDER_FEED = 2 };
+/* "reporter", "feed" ("?" out of range). */
+const char *store_holder_kind_name(enum store_holder_kind k);
+
+#define STORE_NAME_MAX 64     /* a holder's name, NUL included */
+#define STORE_KEY_HASH_LEN 32 /* the hash of a key */
+
+struct store_holder {
+	int64_t id;            /* set by store_holder_add */
+	char name[STORE_NAME_MAX];
+	enum store_holder_kind kind;
+	uint8_t key_hash[STORE_KEY_HASH_LEN];
+	int64_t created_at;
+	char created_by[64];
+	int64_t removed_at;    /* 0: live */
+	uint64_t reports;      /* store_holder_foreach only: reports stored from it */
+	/* store_holder_add only: the reporter's trusted relays as given (the text of its file);
+	 * NULL or "" for none. The readers leave it NULL: store_holder_relays reads it. */
+	const char *relays;
+	size_t relays_len;
+};
+
+/* Adds h (a live holder) in the caller's transaction; sets h->id. STORE_EEXIST when a live
+ * holder of either kind has the name; STORE_EINVAL for an empty name or a bad kind. */
+int store_holder_add(struct store *s, struct store_holder *h);
+/* The live holder named name (either kind); STORE_ENOTFOUND when none. */
+int store_holder_get(struct store *s, const char *name, struct store_holder *out);
+/* The live holder whose key has this hash; STORE_ENOTFOUND when none. */
+int store_holder_by_key(struct store *s, const uint8_t hash[STORE_KEY_HASH_LEN],
+			struct store_holder *out);
+/* The holder with this id, live or removed (removed_at says); STORE_ENOTFOUND when none. */
+int store_holder_by_id(struct store *s, int64_t id, struct store_holder *out);
+/* Marks the live holder of this name and kind removed at `at`, in the caller's transaction.
+ * STORE_ENOTFOUND when there is none (nothing is written). */
+int store_holder_remove(struct store *s, const char *name, enum store_holder_kind kind,
+			int64_t at);
+/* Calls fn for every live holder of kind, by name, with its count of reports. */
+int store_holder_foreach(struct store *s, enum store_holder_kind kind,
+			 int (*fn)(const struct store_holder *h, void *arg), void *arg);
+/* The trusted relays of holder id as it was added: *text is allocated (NUL-terminated; the
+ * caller frees it), *len its length. STORE_ENOTFOUND when there is no such holder. */
+int store_holder_relays(struct store *s, int64_t id, char **text, size_t *len);
+
+#define STORE_REPORT_ID_LEN 32 /* hex characters of a report's id (16 random bytes) */
+#define STORE_DIGEST_LEN 32    /* SHA-256 */
+#define STORE_REFUSAL_MAX 24
+
+/* One user report and what its analysis found. */
+struct store_report {
+	char id[STORE_REPORT_ID_LEN + 1]; /* given to the reporter: random, unguessable */
+	int64_t holder;                   /* the reporter's key_holders id */
+	int64_t received_at;
+	uint8_t digest[STORE_DIGEST_LEN]; /* SHA-256 of the message as received */
+	bool has_source;
+	uint8_t source[16];               /* the address that sent it (IPv4 mapped) */
+	char refusal[STORE_REFUSAL_MAX];  /* "" with a source, else the refusal word */
+	enum store_class cls;
+	char *analysis;                   /* the analysis as JSON: store_report_add reads it; the
+					     getters allocate it when asked (the caller frees) */
+	int64_t evidence_id;              /* the evidence row it added, 0 when refused */
+};
+
+/* Adds r in the caller's transaction. STORE_EINVAL for a missing analysis or id;
+ * STORE_EEXIST when the holder has a report of the same digest (nothing is written). */
+int store_report_add(struct store *s, const struct store_report *r);
+/* The report with this id; with_analysis: out->analysis is allocated (else NULL).
+ * STORE_ENOTFOUND when none. */
+int store_report_get(struct store *s, const char *id, bool with_analysis,
+		     struct store_report *out);
+/* The holder's report of the message with this digest; STORE_ENOTFOUND when none. */
+int store_report_by_digest(struct store *s, int64_t holder, const uint8_t digest[STORE_DIGEST_LEN],
+			   bool with_analysis, struct store_report *out);
+/* Reports counted for holder in the clock hour `hour` (seconds since the epoch / 3600), and
+ * one more, in the caller's transaction. */
+int store_report_hour_get(struct store *s, int64_t holder, int64_t hour, uint64_t *n);
+int store_report_hour_add(struct store *s, int64_t holder, int64_t hour);
 
 /* Key/value state that must survive restarts (the SOA serial, ...). */
 int store_meta_get_int(struct store *s, const char *key, int64_t *out);

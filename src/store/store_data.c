@@ -1,6 +1,7 @@
 /* store_data.c - reads and writes of the store's tables through the cached statements. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -606,4 +607,295 @@ int store_samples_prune(struct store *s, int64_t now, unsigned max, unsigned *pr
 	int rc = step_done(s, st, "samples prune");
 	*pruned = rc == STORE_OK ? (unsigned)sqlite3_changes(s->db) : 0;
 	return rc;
+}
+
+/* ---- key holders and reports ---------------------------------------------------------- */
+
+static const char *const holder_kind_names[] = {[STORE_HOLDER_REPORTER] = "reporter",
+						[STORE_HOLDER_FEED] = "feed"};
+
+const char *store_holder_kind_name(enum store_holder_kind k)
+{
+	if ((unsigned)k < sizeof holder_kind_names / sizeof holder_kind_names[0] &&
+	    holder_kind_names[k])
+		return holder_kind_names[k];
+	return "?";
+}
+
+static bool holder_kind_ok(enum store_holder_kind k)
+{
+	return k == STORE_HOLDER_REPORTER || k == STORE_HOLDER_FEED;
+}
+
+/* Steps an insert: a unique constraint is STORE_EEXIST (the statement alone is undone, the
+ * transaction goes on), anything else SQLite's failure. */
+static int step_insert(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return STORE_EEXIST;
+	return store_fail(s, what, rc);
+}
+
+int store_holder_add(struct store *s, struct store_holder *h)
+{
+	if (!s || !h || !holder_kind_ok(h->kind) || !memchr(h->name, '\0', sizeof h->name) ||
+	    !h->name[0])
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_HO_ADD);
+	bind_text(st, 1, h->name, sizeof h->name);
+	sqlite3_bind_int(st, 2, (int)h->kind);
+	sqlite3_bind_blob(st, 3, h->key_hash, STORE_KEY_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, h->relays ? h->relays : "", h->relays ? (int)h->relays_len : 0,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, h->created_at);
+	bind_text(st, 6, h->created_by, sizeof h->created_by);
+	int rc = step_insert(s, st, "holder add");
+	if (rc != STORE_OK)
+		return rc;
+	h->id = sqlite3_last_insert_rowid(s->db);
+	return STORE_OK;
+}
+
+static void column_holder(sqlite3_stmt *st, struct store_holder *h)
+{
+	memset(h, 0, sizeof *h);
+	h->id = sqlite3_column_int64(st, 0);
+	column_text(st, 1, h->name, sizeof h->name);
+	h->kind = (enum store_holder_kind)sqlite3_column_int(st, 2);
+	const void *b = sqlite3_column_blob(st, 3);
+	if (b && sqlite3_column_bytes(st, 3) == STORE_KEY_HASH_LEN)
+		memcpy(h->key_hash, b, STORE_KEY_HASH_LEN);
+	h->created_at = sqlite3_column_int64(st, 4);
+	column_text(st, 5, h->created_by, sizeof h->created_by);
+	h->removed_at = sqlite3_column_int64(st, 6);
+}
+
+/* Steps a statement that yields at most one holder. */
+static int holder_one(struct store *s, sqlite3_stmt *st, struct store_holder *out,
+		      const char *what)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		column_holder(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_ENOTFOUND;
+	return store_fail(s, what, rc);
+}
+
+int store_holder_get(struct store *s, const char *name, struct store_holder *out)
+{
+	if (!s || !name || !out)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_HO_BY_NAME);
+	bind_text(st, 1, name, STORE_NAME_MAX);
+	return holder_one(s, st, out, "holder get");
+}
+
+int store_holder_by_key(struct store *s, const uint8_t hash[STORE_KEY_HASH_LEN],
+			struct store_holder *out)
+{
+	if (!s || !hash || !out)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_HO_BY_KEY);
+	sqlite3_bind_blob(st, 1, hash, STORE_KEY_HASH_LEN, SQLITE_STATIC);
+	return holder_one(s, st, out, "holder by key");
+}
+
+int store_holder_by_id(struct store *s, int64_t id, struct store_holder *out)
+{
+	if (!s || !out)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_HO_BY_ID);
+	sqlite3_bind_int64(st, 1, id);
+	return holder_one(s, st, out, "holder by id");
+}
+
+int store_holder_remove(struct store *s, const char *name, enum store_holder_kind kind,
+			int64_t at)
+{
+	if (!s || !name || !holder_kind_ok(kind) || at <= 0)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_HO_REMOVE);
+	bind_text(st, 1, name, STORE_NAME_MAX);
+	sqlite3_bind_int(st, 2, (int)kind);
+	sqlite3_bind_int64(st, 3, at);
+	int rc = step_done(s, st, "holder remove");
+	if (rc != STORE_OK)
+		return rc;
+	return sqlite3_changes(s->db) ? STORE_OK : STORE_ENOTFOUND;
+}
+
+int store_holder_foreach(struct store *s, enum store_holder_kind kind,
+			 int (*fn)(const struct store_holder *h, void *arg), void *arg)
+{
+	if (!s || !fn || !holder_kind_ok(kind))
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_HO_ALL);
+	sqlite3_bind_int(st, 1, (int)kind);
+	struct store_holder h;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		column_holder(st, &h);
+		h.reports = (uint64_t)sqlite3_column_int64(st, 7);
+		if (fn(&h, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "holder foreach", rc);
+	return STORE_OK;
+}
+
+int store_holder_relays(struct store *s, int64_t id, char **text, size_t *len)
+{
+	if (!s || !text || !len)
+		return STORE_EINVAL;
+	*text = NULL;
+	*len = 0;
+	sqlite3_stmt *st = stmt(s, ST_HO_RELAYS);
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	int ret = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		size_t n = t ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+		char *copy = malloc(n + 1);
+		if (copy) {
+			if (n)
+				memcpy(copy, t, n);
+			copy[n] = '\0';
+			*text = copy;
+			*len = n;
+		} else {
+			ret = STORE_ENOMEM;
+		}
+	} else if (rc == SQLITE_DONE) {
+		ret = STORE_ENOTFOUND;
+	} else {
+		ret = store_fail(s, "holder relays", rc);
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
+static bool report_id_ok(const char *id)
+{
+	size_t n = strnlen(id, STORE_REPORT_ID_LEN + 1);
+	return n == STORE_REPORT_ID_LEN && strspn(id, "0123456789abcdef") == n;
+}
+
+int store_report_add(struct store *s, const struct store_report *r)
+{
+	if (!s || !r || !r->analysis || !report_id_ok(r->id) ||
+	    (unsigned)r->cls > STORE_CLASS_UNKNOWN ||
+	    !memchr(r->refusal, '\0', sizeof r->refusal))
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_RP_ADD);
+	bind_text(st, 1, r->id, sizeof r->id);
+	sqlite3_bind_int64(st, 2, r->holder);
+	sqlite3_bind_int64(st, 3, r->received_at);
+	sqlite3_bind_blob(st, 4, r->digest, STORE_DIGEST_LEN, SQLITE_STATIC);
+	if (r->has_source)
+		bind_ip(st, 5, r->source);
+	else
+		sqlite3_bind_null(st, 5);
+	bind_text(st, 6, r->refusal, sizeof r->refusal);
+	sqlite3_bind_int(st, 7, (int)r->cls);
+	sqlite3_bind_text(st, 8, r->analysis, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, r->evidence_id);
+	return step_insert(s, st, "report add");
+}
+
+/* Steps a statement that yields at most one report. */
+static int report_one(struct store *s, sqlite3_stmt *st, bool with_analysis,
+		      struct store_report *out, const char *what)
+{
+	memset(out, 0, sizeof *out);
+	int rc = sqlite3_step(st);
+	int ret = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		column_text(st, 0, out->id, sizeof out->id);
+		out->holder = sqlite3_column_int64(st, 1);
+		out->received_at = sqlite3_column_int64(st, 2);
+		const void *d = sqlite3_column_blob(st, 3);
+		if (d && sqlite3_column_bytes(st, 3) == STORE_DIGEST_LEN)
+			memcpy(out->digest, d, STORE_DIGEST_LEN);
+		out->has_source = sqlite3_column_type(st, 4) == SQLITE_BLOB;
+		if (out->has_source)
+			column_ip(st, 4, out->source);
+		column_text(st, 5, out->refusal, sizeof out->refusal);
+		out->cls = (enum store_class)sqlite3_column_int(st, 6);
+		out->evidence_id = sqlite3_column_int64(st, 8);
+		if (with_analysis) {
+			const unsigned char *t = sqlite3_column_text(st, 7);
+			size_t n = t ? (size_t)sqlite3_column_bytes(st, 7) : 0;
+			out->analysis = malloc(n + 1);
+			if (out->analysis) {
+				if (n)
+					memcpy(out->analysis, t, n);
+				out->analysis[n] = '\0';
+			} else {
+				ret = STORE_ENOMEM;
+			}
+		}
+	} else if (rc == SQLITE_DONE) {
+		ret = STORE_ENOTFOUND;
+	} else {
+		ret = store_fail(s, what, rc);
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
+int store_report_get(struct store *s, const char *id, bool with_analysis,
+		     struct store_report *out)
+{
+	if (!s || !id || !out)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_RP_GET);
+	bind_text(st, 1, id, STORE_REPORT_ID_LEN + 1);
+	return report_one(s, st, with_analysis, out, "report get");
+}
+
+int store_report_by_digest(struct store *s, int64_t holder, const uint8_t digest[STORE_DIGEST_LEN],
+			   bool with_analysis, struct store_report *out)
+{
+	if (!s || !digest || !out)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_RP_BY_DIGEST);
+	sqlite3_bind_int64(st, 1, holder);
+	sqlite3_bind_blob(st, 2, digest, STORE_DIGEST_LEN, SQLITE_STATIC);
+	return report_one(s, st, with_analysis, out, "report by digest");
+}
+
+int store_report_hour_get(struct store *s, int64_t holder, int64_t hour, uint64_t *n)
+{
+	if (!s || !n)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_RP_HOUR_GET);
+	sqlite3_bind_int64(st, 1, holder);
+	sqlite3_bind_int64(st, 2, hour);
+	int rc = sqlite3_step(st);
+	*n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "report hour get", rc);
+	return STORE_OK;
+}
+
+int store_report_hour_add(struct store *s, int64_t holder, int64_t hour)
+{
+	if (!s)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_RP_HOUR_ADD);
+	sqlite3_bind_int64(st, 1, holder);
+	sqlite3_bind_int64(st, 2, hour);
+	return step_done(s, st, "report hour add");
 }

@@ -111,6 +111,37 @@ static const struct {
 	      * old index is a prefix of the new one. */
 	     "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class);"
 	     "DROP INDEX evidence_ip_received;" },
+	/* Who may send evidence from outside: reporters (user reports) and feeds (trap hits of
+	 * traps elsewhere), each with an API key of which only a hash is kept. A removed holder's
+	 * row stays for its reports; a live name is unique across both kinds. Reports keep what
+	 * the analysis found, and the same message (its digest) from the same holder once. The
+	 * hourly counts make the per-reporter limit one row read, however many reports. */
+	{ 8, "CREATE TABLE key_holders ("
+	     " id INTEGER PRIMARY KEY,"
+	     " name TEXT NOT NULL,"
+	     " kind INTEGER NOT NULL CHECK (kind IN (1, 2)),"
+	     " key_hash BLOB NOT NULL UNIQUE CHECK (length(key_hash) = 32),"
+	     " trusted_relays TEXT NOT NULL DEFAULT '',"
+	     " created_at INTEGER NOT NULL,"
+	     " created_by TEXT NOT NULL DEFAULT '',"
+	     " removed_at INTEGER NOT NULL DEFAULT 0);"
+	     "CREATE UNIQUE INDEX key_holders_live_name ON key_holders (name) WHERE removed_at = 0;"
+	     "CREATE TABLE reports ("
+	     " id TEXT NOT NULL UNIQUE CHECK (length(id) = 32),"
+	     " holder INTEGER NOT NULL REFERENCES key_holders (id),"
+	     " received_at INTEGER NOT NULL,"
+	     " digest BLOB NOT NULL CHECK (length(digest) = 32),"
+	     " source BLOB CHECK (source IS NULL OR length(source) = 16),"
+	     " refusal TEXT NOT NULL DEFAULT '',"
+	     " class INTEGER NOT NULL,"
+	     " analysis TEXT NOT NULL,"
+	     " evidence_id INTEGER NOT NULL DEFAULT 0,"
+	     " UNIQUE (holder, digest));"
+	     "CREATE TABLE report_hours ("
+	     " holder INTEGER NOT NULL,"
+	     " hour INTEGER NOT NULL,"
+	     " n INTEGER NOT NULL,"
+	     " PRIMARY KEY (holder, hour)) WITHOUT ROWID;" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -172,6 +203,29 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 " WHERE ip = ?1 AND received_at >= ?2",
 	[ST_SA_PRUNE] = "DELETE FROM samples WHERE evidence_id IN (SELECT evidence_id FROM samples"
 			" WHERE kept_until <= ?1 ORDER BY kept_until LIMIT ?2)",
+	[ST_HO_ADD] = "INSERT INTO key_holders (name, kind, key_hash, trusted_relays, created_at,"
+		      " created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_HO_BY_NAME] = "SELECT id, name, kind, key_hash, created_at, created_by, removed_at"
+			  " FROM key_holders WHERE name = ?1 AND removed_at = 0",
+	[ST_HO_BY_KEY] = "SELECT id, name, kind, key_hash, created_at, created_by, removed_at"
+			 " FROM key_holders WHERE key_hash = ?1 AND removed_at = 0",
+	[ST_HO_BY_ID] = "SELECT id, name, kind, key_hash, created_at, created_by, removed_at"
+			" FROM key_holders WHERE id = ?1",
+	[ST_HO_REMOVE] = "UPDATE key_holders SET removed_at = ?3"
+			 " WHERE name = ?1 AND kind = ?2 AND removed_at = 0",
+	[ST_HO_ALL] = "SELECT h.id, h.name, h.kind, h.key_hash, h.created_at, h.created_by,"
+		      " h.removed_at, (SELECT count(*) FROM reports r WHERE r.holder = h.id)"
+		      " FROM key_holders h WHERE h.kind = ?1 AND h.removed_at = 0 ORDER BY h.name",
+	[ST_HO_RELAYS] = "SELECT trusted_relays FROM key_holders WHERE id = ?1",
+	[ST_RP_ADD] = "INSERT INTO reports (id, holder, received_at, digest, source, refusal, class,"
+		      " analysis, evidence_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_RP_GET] = "SELECT id, holder, received_at, digest, source, refusal, class, analysis,"
+		      " evidence_id FROM reports WHERE id = ?1",
+	[ST_RP_BY_DIGEST] = "SELECT id, holder, received_at, digest, source, refusal, class,"
+			    " analysis, evidence_id FROM reports WHERE holder = ?1 AND digest = ?2",
+	[ST_RP_HOUR_GET] = "SELECT n FROM report_hours WHERE holder = ?1 AND hour = ?2",
+	[ST_RP_HOUR_ADD] = "INSERT INTO report_hours (holder, hour, n) VALUES (?1, ?2, 1)"
+			   " ON CONFLICT (holder, hour) DO UPDATE SET n = n + 1",
 };
 
 int store_fail(struct store *s, const char *what, int rc)

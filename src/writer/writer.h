@@ -23,8 +23,15 @@ enum writer_err {
 	WRITER_ESTORE = TL_EDB,        /* the store failed: nothing of the batch was acknowledged */
 	WRITER_ESTOPPED = TL_ESTOPPED, /* the writer is stopping */
 	WRITER_EIO = TL_EEXPORT,       /* an export could not be written (the log says which and why) */
-	WRITER_ENOTFOUND = TL_ENOTFOUND, /* undelist, unexclude: nothing of the kind is in force */
+	WRITER_ENOTFOUND = TL_ENOTFOUND, /* undelist, unexclude: nothing of the kind is in force;
+					    holder remove: no such holder; report: its reporter was
+					    removed */
 	WRITER_EFULL = TL_ETOOMANY,    /* writer_post_nowait: the queue is full, try again later */
+	WRITER_EEXIST = TL_EEXIST,     /* holder add: a live holder has the name; report: the same
+					  message from the same reporter is stored already (its id in
+					  writer_report.earlier_id) */
+	WRITER_ELIMIT = TL_ELIMIT,     /* report: the reporter's reports this clock hour reached
+					  writer_report.limit_per_hour */
 };
 
 
@@ -37,6 +44,25 @@ enum writer_event_type {
 	WRITER_EV_REPUTATION = 6, /* ev.prefix, points (0: remove that prefix's points), who, why */
 	WRITER_EV_UNDELIST = 7,   /* ev.ip, who, why: takes back the delisting in force */
 	WRITER_EV_UNEXCLUDE = 8,  /* ev.prefix, who, why: removes the exclusion of exactly prefix */
+	WRITER_EV_HOLDER_ADD = 9,    /* ev.holder (name, kind, key hash, relays), who, why */
+	WRITER_EV_HOLDER_REMOVE = 10, /* ev.holder (name, kind), who, why */
+	WRITER_EV_REPORT = 11,       /* ev.report: a user report, and its evidence when it has a
+					source, in one transaction */
+};
+
+/* A user report as the writer stores it (WRITER_EV_REPORT). The writer checks, in the
+ * transaction, that the reporter is live, that it has not sent the same message before and
+ * that it is below its hourly limit; then stores the report, and, when the analysis found a
+ * source, a piece of evidence (kind report, row.cls) against it, and counts the report in its
+ * hour. Each of those refusals fails that event alone and writes nothing. */
+struct writer_report {
+	struct store_report row;  /* id, holder, digest, has_source/source or refusal, cls,
+				     analysis; received_at and evidence_id are the writer's */
+	uint32_t limit_per_hour;  /* the reporter's reports per clock hour at most; 0: no limit */
+	/* Answers, valid once the event is answered, each with its result: */
+	char earlier_id[STORE_REPORT_ID_LEN + 1]; /* WRITER_EEXIST: the report stored before */
+	int64_t received_at;      /* WRITER_OK: when it was stored (the writer's clock) */
+	int64_t evidence_id;      /* WRITER_OK with a source: the evidence row added */
 };
 
 struct writer_event {
@@ -48,10 +74,13 @@ struct writer_event {
 	double points; /* reputation: added to the threshold inside prefix (>= 0, finite) */
 	char who[64];
 	char why[STORE_TEXT_MAX];
-	/* A spamtrap hit's envelope and sample, stored beside ev.evidence (kind trap) in the
-	 * same transaction; NULL: none. Not copied: it and what it points to must stay as they
-	 * are until the event is answered (writer_submit returns, or done is called). */
-	const struct store_trap_hit *trap;
+	/* The kinds with parts of variable size carry them by pointer. writer_post copies the
+	 * struct above, not what these point to: it must stay as it is (and report writable)
+	 * until the event is answered (writer_submit returns, or done is called). */
+	const struct store_trap_hit *trap; /* EVIDENCE of kind trap: envelope and sample, stored
+					      beside the evidence in its transaction; or NULL */
+	const struct store_holder *holder; /* HOLDER_ADD, HOLDER_REMOVE */
+	struct writer_report *report;      /* REPORT: what to store, and the writer's answers */
 };
 
 struct writer_config {
@@ -138,7 +167,7 @@ int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t 
  * failed. It must be quick and must not call into the writer: wake the producer (an eventfd,
  * a flag) and return. */
 typedef void (*writer_done_fn)(void *arg, int result);
-/* Queues a copy of ev and returns at once (blocking only while the queue is full), for
+/* Queues a copy of ev (the struct: see writer_event for what its pointers must do) and returns at once (blocking only while the queue is full), for
  * producers that cannot wait, such as an event loop holding many SMTP sessions: done(arg,
  * result) tells when the event is stored, and only then may the producer say so. Posted
  * events wait up to batch_wait_ms for others to share their transaction, so that a stream of

@@ -236,6 +236,163 @@ static int apply_reputation(struct writer *w, const struct writer_event *ev, int
 	return writer_touch_evidence_in(w, &ev->prefix, now);
 }
 
+/* ---- key holders and reports ------------------------------------------------------------ */
+
+static bool holder_name_ok(const struct store_holder *h)
+{
+	return memchr(h->name, '\0', sizeof h->name) && h->name[0] &&
+	       (h->kind == STORE_HOLDER_REPORTER || h->kind == STORE_HOLDER_FEED);
+}
+
+static int check_holder(const struct writer_event *ev, int64_t now)
+{
+	(void)now;
+	if (!ev->holder || !holder_name_ok(ev->holder) || !moderator_ok(ev))
+		return WRITER_EINVAL;
+	if (ev->type == WRITER_EV_HOLDER_ADD && ev->holder->relays &&
+	    memchr(ev->holder->relays, '\0', ev->holder->relays_len))
+		return WRITER_EINVAL; /* stored as text: a NUL would cut it */
+	return WRITER_OK;
+}
+
+/* "reporter-add", "feed-remove": what the audit log and the log call it. */
+static void holder_what(const struct store_holder *h, bool add, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s-%s", store_holder_kind_name(h->kind), add ? "add" : "remove");
+}
+
+static int apply_holder(struct writer *w, const struct writer_event *ev, int64_t now)
+{
+	bool add = ev->type == WRITER_EV_HOLDER_ADD;
+	char what[32];
+	holder_what(ev->holder, add, what, sizeof what);
+	int rc;
+	if (add) {
+		struct store_holder h = *ev->holder;
+		h.id = 0;
+		h.created_at = now;
+		h.removed_at = 0;
+		snprintf(h.created_by, sizeof h.created_by, "%s", ev->who);
+		rc = store_holder_add(w->store, &h);
+	} else {
+		rc = store_holder_remove(w->store, ev->holder->name, ev->holder->kind, now);
+	}
+	if (rc == STORE_EEXIST)
+		return WRITER_EEXIST; /* the name is taken: nothing written */
+	if (rc == STORE_ENOTFOUND)
+		return WRITER_ENOTFOUND; /* nobody of that name and kind: nothing written */
+	if (rc == STORE_OK)
+		rc = store_audit_add(w->store, now, ev->who, what, ev->holder->name, ev->why);
+	if (rc != STORE_OK)
+		return writer_store_rc(rc);
+	char name[TEXT_ESCAPED_MAX(STORE_NAME_MAX)];
+	log_moderator(w, what, text_escape(ev->holder->name, name, sizeof name), ev, "");
+	return WRITER_OK;
+}
+
+static int check_report(const struct writer_event *ev, int64_t now)
+{
+	(void)now;
+	const struct writer_report *r = ev->report;
+	if (!r)
+		return WRITER_EINVAL;
+	const struct store_report *row = &r->row;
+	size_t idn = strnlen(row->id, sizeof row->id);
+	if (row->holder <= 0 || !row->analysis || idn != STORE_REPORT_ID_LEN ||
+	    strspn(row->id, "0123456789abcdef") != idn || (unsigned)row->cls > STORE_CLASS_UNKNOWN ||
+	    !text_terminated(row->refusal, sizeof row->refusal))
+		return WRITER_EINVAL;
+	/* A source, or the word that says why there is none: never both, never neither. */
+	if (row->has_source == (row->refusal[0] != '\0'))
+		return WRITER_EINVAL;
+	if (row->has_source && ip_never_sends(row->source))
+		return WRITER_EINVAL;
+	return WRITER_OK;
+}
+
+/* The hex form of a digest, as the evidence table keeps digests. */
+static void digest_hex(const uint8_t d[STORE_DIGEST_LEN], char out[2 * STORE_DIGEST_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < STORE_DIGEST_LEN; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[2 * STORE_DIGEST_LEN] = '\0';
+}
+
+/* Whether the report may be stored: its reporter live, not the same message again, below the
+ * hourly limit. Reads only. */
+static int report_admit(struct writer *w, struct writer_report *r, int64_t now,
+			struct store_holder *h)
+{
+	int rc = store_holder_by_id(w->store, r->row.holder, h);
+	if (rc == STORE_ENOTFOUND || (rc == STORE_OK && h->removed_at != 0))
+		return WRITER_ENOTFOUND; /* removed since its key was checked */
+	if (rc != STORE_OK)
+		return writer_store_rc(rc);
+	if (h->kind != STORE_HOLDER_REPORTER)
+		return WRITER_EINVAL;
+	struct store_report earlier;
+	rc = store_report_by_digest(w->store, r->row.holder, r->row.digest, false, &earlier);
+	if (rc == STORE_OK) {
+		memcpy(r->earlier_id, earlier.id, sizeof r->earlier_id);
+		return WRITER_EEXIST;
+	}
+	if (rc != STORE_ENOTFOUND)
+		return writer_store_rc(rc);
+	if (r->limit_per_hour == 0)
+		return WRITER_OK;
+	uint64_t n = 0;
+	rc = store_report_hour_get(w->store, r->row.holder, now / 3600, &n);
+	if (rc != STORE_OK)
+		return writer_store_rc(rc);
+	return n >= r->limit_per_hour ? WRITER_ELIMIT : WRITER_OK;
+}
+
+static int apply_report(struct writer *w, const struct writer_event *ev, int64_t now)
+{
+	struct writer_report *r = ev->report;
+	struct store_holder h;
+	int rc = report_admit(w, r, now, &h);
+	if (rc != WRITER_OK)
+		return rc;
+	struct store_report row = r->row;
+	row.received_at = now;
+	row.evidence_id = 0;
+	if (row.has_source) {
+		struct store_evidence e = {.kind = STORE_KIND_REPORT, .cls = row.cls,
+					   .received_at = now, .added_at = now};
+		memcpy(e.ip, row.source, 16);
+		snprintf(e.source, sizeof e.source, "reporter:%s", h.name);
+		digest_hex(row.digest, e.digest);
+		if ((rc = store_evidence_add(w->store, &e)) != STORE_OK)
+			return writer_store_rc(rc);
+		row.evidence_id = e.id;
+	}
+	rc = store_report_add(w->store, &row);
+	if (rc == STORE_EEXIST) {
+		/* Checked above in this transaction: only an id drawn twice (2^-128) gets here,
+		 * after the evidence was written, so the round must not commit. */
+		log_err("writer", "report id=%s stored already", row.id);
+		return WRITER_ESTORE;
+	}
+	if (rc == STORE_OK)
+		rc = store_report_hour_add(w->store, row.holder, now / 3600);
+	if (rc != STORE_OK)
+		return writer_store_rc(rc);
+	r->received_at = now;
+	r->evidence_id = row.evidence_id;
+	char name[TEXT_ESCAPED_MAX(STORE_NAME_MAX)], src[IP_STRLEN];
+	if (row.has_source)
+		ip_format(row.source, src);
+	writer_log_add(w, "report id=%s reporter=\"%s\" %s=%s class=%s", row.id,
+		       text_escape(h.name, name, sizeof name),
+		       row.has_source ? "source" : "refused", row.has_source ? src : row.refusal,
+		       store_class_name(row.cls));
+	return row.has_source ? writer_touch(w, row.source) : WRITER_OK;
+}
+
 /* One row per kind of event that goes through a batch (rebuild and export do not: writer.c
  * runs them alone). Adding a kind is adding a row. */
 static const struct {
@@ -249,6 +406,9 @@ static const struct {
 	{WRITER_EV_EXCLUDE, check_exclude, apply_exclude},
 	{WRITER_EV_UNEXCLUDE, check_prefix_moderator, apply_unexclude},
 	{WRITER_EV_REPUTATION, check_reputation, apply_reputation},
+	{WRITER_EV_HOLDER_ADD, check_holder, apply_holder},
+	{WRITER_EV_HOLDER_REMOVE, check_holder, apply_holder},
+	{WRITER_EV_REPORT, check_report, apply_report},
 	{WRITER_EV_REBUILD, check_none, NULL},
 	{WRITER_EV_EXPORT, check_none, NULL},
 };

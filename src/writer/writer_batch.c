@@ -412,7 +412,8 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 			continue;
 		rc = writer_event_apply(w, batch[i]->ev, now);
 		results[i] = rc;
-		if (rc == WRITER_ENOTFOUND || rc == WRITER_EINVAL)
+		if (rc == WRITER_ENOTFOUND || rc == WRITER_EINVAL || rc == WRITER_EEXIST ||
+		    rc == WRITER_ELIMIT)
 			rc = WRITER_OK; /* that event alone: it wrote nothing */
 	}
 	rc = round_commit(w, now, EVAL_EVENT, &serial, rc);

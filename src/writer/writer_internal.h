@@ -136,9 +136,9 @@ void writer_rules_exclusion_remove(struct writer_rules *r, const struct ip_prefi
 
 /* ---- writer_apply.c ---- */
 
-/* Applies one checked event of a batch inside the round's transaction. WRITER_ENOTFOUND and
- * WRITER_EINVAL fail that event alone (nothing of it was written); other errors fail the
- * round. */
+/* Applies one checked event of a batch inside the round's transaction. WRITER_ENOTFOUND,
+ * WRITER_EINVAL, WRITER_EEXIST and WRITER_ELIMIT fail that event alone (nothing of it was
+ * written); other errors fail the round. */
 int writer_event_apply(struct writer *w, const struct writer_event *ev, int64_t now);
 /* Lines for the log, written when the round commits (flush) or forgotten when it does not. */
 void writer_log_add(struct writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -324,6 +324,8 @@ static void svc_up(struct svc_fx *f)
 	f->svc.zone = f->zone;
 	f->svc.zone_name = "bl.example.org";
 	f->svc.policy = wc.policy;
+	f->svc.report_max_size = CTL_BODY_MAX;
+	f->svc.report_max_per_hour = 2;
 	assert_int_equal(ctl_server_start(f->sock, f->dir, &f->svc, -1, -1, &f->srv), CTL_OK);
 }
 
@@ -431,6 +433,263 @@ static void test_socket_absent_and_stale(void **state)
 	assert_int_equal(ctl_client_call(path, &r, stdout, stderr, &status), CTL_ENOSERVICE);
 	unlink(path);
 	rmdir(dir);
+}
+
+
+/* ---- the body: a message or a relays file after the line ---------------------------- */
+
+static void test_body_line(void **state)
+{
+	(void)state;
+	struct ctl_request r, back;
+	req_new(&r, "report");
+	assert_int_equal(req_add(&r, "reporter", "acme"), CTL_OK);
+	assert_int_equal(req_add(&r, "file", "spam 1.eml"), CTL_OK);
+	assert_int_equal(req_add(&r, "json", "1"), CTL_OK);
+	/* Named, not attached: the check says so. */
+	assert_int_equal(ctl_request_check(&r, NOW, err, sizeof(err)), CTL_EINVAL);
+	assert_non_null(strstr(err, "spam 1.eml: its contents did not come with the request"));
+	assert_int_equal(ctl_request_attach(&r, "Subject: x\n\nhi\n", 16, err, sizeof(err)), CTL_OK);
+	assert_int_equal(ctl_request_check(&r, NOW, err, sizeof(err)), CTL_OK);
+	char line[CTL_LINE_MAX];
+	assert_int_equal(ctl_request_format(&r, line, sizeof(line)), CTL_OK);
+	assert_string_equal(line, "report json=1 reporter=acme file=spam%201.eml body=16\n");
+	assert_int_equal(ctl_request_parse(line, strlen(line), &back, err, sizeof(err)), CTL_OK);
+	assert_true(back.has_body);
+	assert_int_equal(back.body_len, 16);
+	assert_null(back.body);
+	assert_string_equal(back.file, "spam 1.eml");
+	/* The bytes after the line must be as many as it said. */
+	assert_int_equal(ctl_request_attach(&back, "Subject: x\n\nhi", 15, err, sizeof(err)),
+			 CTL_EINVAL);
+	assert_non_null(strstr(err, "the body is 15 bytes, the line said 16"));
+	assert_int_equal(ctl_request_attach(&back, "Subject: x\n\nhi\n", 16, err, sizeof(err)),
+			 CTL_OK);
+	assert_memory_equal(back.body, "Subject: x\n\nhi\n", 16);
+
+	/* body is the protocol's, never an option; only commands that take a file take one. */
+	assert_false(ctl_key_known("body"));
+	assert_true(ctl_key_is_file("file") && ctl_key_is_file("trusted-relays"));
+	assert_true(ctl_command_repeats(ctl_command_by_name("report")));
+	assert_false(ctl_command_repeats(ctl_command_by_name("reporter-add")));
+	assert_false(ctl_command_repeats(ctl_command_by_name("check")));
+	static const char *bad[] = {
+		"check ip=1.2.3.4 body=3\n", "report reporter=a file=f body=-1\n",
+		"report reporter=a file=f body=01\n", "report reporter=a file=f body=\n",
+		"report reporter=a file=f body=10485761\n", "report reporter=a file=f body=1x\n",
+		"report reporter=a file=f body=3 body=3\n", "report reporter=-a file=f body=3\n",
+		"reporter-add name=a%20b trusted-relays=f body=0\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (ctl_request_parse(bad[i], strlen(bad[i]), &r, err, sizeof(err)) == CTL_OK)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(err[0] != '\0');
+	}
+	const char *most = "report reporter=a file=f body=10485760\n";
+	assert_int_equal(ctl_request_parse(most, strlen(most), &r, err, sizeof(err)), CTL_OK);
+	/* A body attached on the command line: up to the most a request carries. */
+	req_new(&r, "check");
+	assert_int_equal(ctl_request_attach(&r, "x", 1, err, sizeof(err)), CTL_EINVAL);
+	req_new(&r, "report");
+	assert_int_equal(ctl_request_attach(&r, "x", (size_t)CTL_BODY_MAX + 1, err, sizeof(err)),
+			 CTL_EINVAL);
+	/* Names: shown unescaped everywhere, so only a safe alphabet. */
+	assert_null(ctl_holder_name_problem("acme.example-1_x@y"));
+	assert_non_null(ctl_holder_name_problem(""));
+	assert_non_null(ctl_holder_name_problem("-acme"));
+	assert_non_null(ctl_holder_name_problem("a b"));
+	assert_non_null(ctl_holder_name_problem("a\"b"));
+	assert_non_null(ctl_holder_name_problem(
+		"a123456789012345678901234567890123456789012345678901234567890123"));
+}
+
+/* Sends raw bytes to the socket and returns what came back (caller frees). */
+static char *raw_call(const char *sock, const char *bytes, size_t n)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, bytes, n), (ssize_t)n);
+	shutdown(fd, SHUT_WR);
+	char *buf = calloc(1, 4096);
+	ssize_t got = 0, r;
+	while ((r = read(fd, buf + got, 4095 - (size_t)got)) > 0)
+		got += r;
+	close(fd);
+	return buf;
+}
+
+/* Sends a request built like the command line does (a body attached) and returns the status. */
+static int call_body(const char *sock, const char *line, const char *body, char **text)
+{
+	struct ctl_request r;
+	assert_int_equal(ctl_request_parse(line, strlen(line), &r, err, sizeof(err)), CTL_OK);
+	assert_int_equal(ctl_request_attach(&r, body, strlen(body), err, sizeof(err)), CTL_OK);
+	size_t len;
+	FILE *m = open_memstream(text, &len);
+	assert_non_null(m);
+	int status = -1;
+	assert_int_equal(ctl_client_call(sock, &r, m, m, &status), CTL_OK);
+	fclose(m);
+	return status;
+}
+
+static const char spam[] =
+	"Received: from relay.example.org (relay.example.org [192.0.2.25])\n"
+	"\tby mx.example.org (Postfix) with ESMTP id 1; Mon, 23 Nov 2026 10:00:02 +0000\n"
+	"Received: from mail.spam.example (unknown [203.0.113.7])\n"
+	"\tby relay.example.org (Postfix) with ESMTP id 2; Mon, 23 Nov 2026 10:00:01 +0000\n"
+	"Subject: buy now\n\nbody\n";
+
+/* Reporters and their reports through the socket: the key shown once and only its hash kept,
+ * the body carried whole, the same message counted once, the hourly limit, bad bodies refused
+ * with nothing written, a key of the other kind or of a removed reporter refused. */
+static void test_socket_reports(void **state)
+{
+	(void)state;
+	struct svc_fx f;
+	svc_up(&f);
+	/* The writer owns f.store: this thread reads through a connection of its own. */
+	struct store *rd;
+	assert_int_equal(store_open_mode(f.dir, false, &rd), STORE_OK);
+	char *text = NULL;
+	assert_int_equal(call_body(f.sock, "reporter-add name=acme trusted-relays=relays.txt json=1",
+				   "# ours\n192.0.2.0/25\n", &text),
+			 0);
+	json_t *o = json_loads(text, 0, NULL);
+	assert_non_null(o);
+	char key[CTL_KEY_LEN + 1];
+	assert_non_null(json_string_value(json_object_get(o, "key")));
+	snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(o, "key")));
+	assert_int_equal(strlen(key), CTL_KEY_LEN);
+	assert_int_equal(strncmp(key, "tlr_", 4), 0);
+	struct store_holder h;
+	assert_int_equal(ctl_holder_auth(rd, STORE_HOLDER_REPORTER, key, strlen(key), &h),
+			 CTL_OK);
+	assert_string_equal(h.name, "acme");
+	/* One answer for a wrong key, a malformed one, and a right one of the other kind. */
+	char wrong[CTL_KEY_LEN + 1];
+	snprintf(wrong, sizeof(wrong), "%s", key);
+	wrong[10] = wrong[10] == 'a' ? 'b' : 'a';
+	assert_int_equal(ctl_holder_auth(rd, STORE_HOLDER_REPORTER, wrong, strlen(wrong), &h),
+			 CTL_ENOTFOUND);
+	assert_int_equal(ctl_holder_auth(rd, STORE_HOLDER_REPORTER, key, 10, &h), CTL_ENOTFOUND);
+	assert_int_equal(ctl_holder_auth(rd, STORE_HOLDER_FEED, key, strlen(key), &h),
+			 CTL_ENOTFOUND);
+	assert_int_equal(ctl_holder_auth(rd, STORE_HOLDER_REPORTER, NULL, 0, &h), CTL_ENOTFOUND);
+	/* The store has the hash, never the key. */
+	uint8_t hash[STORE_KEY_HASH_LEN];
+	ctl_key_hash(key, strlen(key), hash);
+	assert_memory_equal(h.key_hash, hash, sizeof(hash));
+	json_decref(o);
+	free(text);
+
+	/* A relays file with a bad line: refused with its line number, nothing added. */
+	assert_int_equal(call_body(f.sock, "reporter-add name=other trusted-relays=r.txt",
+				   "192.0.2.0/24\n10.0.0.1/8\n", &text),
+			 CTL_EXIT_USAGE);
+	assert_non_null(strstr(text, "trapline: r.txt:2: "));
+	free(text);
+	assert_int_equal(store_holder_get(rd, "other", &h), STORE_ENOTFOUND);
+	assert_int_equal(call_body(f.sock, "reporter-add name=acme trusted-relays=r.txt", "", &text),
+			 CTL_EXIT_USAGE);
+	assert_non_null(strstr(text, "named acme exists already"));
+	free(text);
+
+	assert_int_equal(call_body(f.sock, "report reporter=acme file=a.eml", spam, &text), 0);
+	assert_non_null(strstr(text, "file: a.eml\nreport: "));
+	char id[STORE_REPORT_ID_LEN + 1];
+	assert_int_equal(sscanf(strstr(text, "report: "), "report: %32s", id), 1);
+	assert_non_null(strstr(text, "source: 203.0.113.7\n"));
+	assert_non_null(strstr(text, "203.0.113.7: not listed\n"));
+	free(text);
+	assert_int_equal(call_body(f.sock, "report reporter=acme file=a.eml", spam, &text), 0);
+	assert_non_null(strstr(text, "duplicate: the same message came from acme"));
+	free(text);
+	/* Not a message: exit 2 with the reason, nothing stored. */
+	assert_int_equal(call_body(f.sock, "report reporter=acme file=j.bin", "\x89PNG\r\n", &text),
+			 CTL_EXIT_USAGE);
+	assert_non_null(strstr(text, "trapline: j.bin: not a message"));
+	free(text);
+	/* The second report this hour is the last (report_max_per_hour 2 here). */
+	char other[sizeof(spam) + 16];
+	snprintf(other, sizeof(other), "X-N: 2\n%s", spam);
+	assert_int_equal(call_body(f.sock, "report reporter=acme file=b.eml", other, &text), 0);
+	assert_non_null(strstr(text, "203.0.113.7: listed (reports) until"));
+	free(text);
+	snprintf(other, sizeof(other), "X-N: 3\n%s", spam);
+	assert_int_equal(call_body(f.sock, "report reporter=acme file=c.eml", other, &text),
+			 CTL_EXIT_FAIL);
+	assert_non_null(strstr(text, "not taken: reporter acme sent 2 reports this hour"));
+	free(text);
+	assert_int_equal(call(f.sock, "reporter-list", &text), 0);
+	assert_non_null(strstr(text, "acme created_at="));
+	assert_non_null(strstr(text, " reports=2\n"));
+	free(text);
+	/* An unknown reporter. */
+	assert_int_equal(call_body(f.sock, "report reporter=nobody file=a.eml", spam, &text),
+			 CTL_EXIT_USAGE);
+	assert_non_null(strstr(text, "no reporter named nobody"));
+	free(text);
+
+	/* The body on the socket: cut short, or bytes with no body announced. */
+	char *ans = raw_call(f.sock, "report reporter=acme file=x body=100\nSubject: x\n", 48);
+	if (!strstr(ans, "status 2\ntrapline: the body ended after 11 of its 100 bytes"))
+		fail_msg("got: %s", ans);
+	free(ans);
+	ans = raw_call(f.sock, "list\nmore", 9);
+	assert_non_null(strstr(ans, "status 2\ntrapline: bytes after the request line"));
+	free(ans);
+	ans = raw_call(f.sock, "report reporter=acme file=x\n", 28);
+	assert_non_null(strstr(ans, "status 2\ntrapline: x: its contents did not come"));
+	free(ans);
+
+	/* A report is fetched by its own reporter only: another's id is as unknown as none. */
+	assert_int_equal(call_body(f.sock, "reporter-add name=beta trusted-relays=r.txt", "", &text),
+			 0);
+	free(text);
+	struct store_holder acme, beta;
+	assert_int_equal(store_holder_get(rd, "acme", &acme), STORE_OK);
+	assert_int_equal(store_holder_get(rd, "beta", &beta), STORE_OK);
+	struct ctl_report_result res;
+	assert_int_equal(ctl_report_lookup(&f.svc, rd, &acme, id, NOW, &res), CTL_OK);
+	assert_string_equal(res.report.id, id);
+	assert_non_null(strstr(res.report.analysis, "\"source_ip\": \"203.0.113.7\""));
+	assert_true(res.has_status && res.status.listed);
+	json_t *rj = ctl_report_json(&res, "acme");
+	assert_non_null(rj);
+	assert_string_equal(json_string_value(json_object_get(rj, "id")), id);
+	assert_true(json_is_true(json_object_get(rj, "listed")));
+	assert_string_equal(json_string_value(json_object_get(rj, "source_ip")), "203.0.113.7");
+	json_decref(rj);
+	ctl_report_result_free(&res);
+	assert_int_equal(ctl_report_lookup(&f.svc, rd, &beta, id, NOW, &res), CTL_ENOTFOUND);
+	assert_null(res.report.analysis);
+	assert_int_equal(ctl_report_lookup(&f.svc, rd, &acme, "00000000000000000000000000000000",
+					   NOW, &res),
+			 CTL_ENOTFOUND);
+	assert_int_equal(ctl_report_lookup(&f.svc, rd, &acme, "../etc", NOW, &res), CTL_ENOTFOUND);
+
+	/* Removed: its key no longer works; its reports stay. */
+	assert_int_equal(call(f.sock, "reporter-remove name=acme why=left", &text), 0);
+	free(text);
+	assert_int_equal(ctl_holder_auth(rd, STORE_HOLDER_REPORTER, key, strlen(key), &h),
+			 CTL_ENOTFOUND);
+	assert_int_equal(call(f.sock, "reporter-remove name=acme why=again", &text), CTL_EXIT_USAGE);
+	assert_non_null(strstr(text, "no reporter named acme"));
+	free(text);
+	/* Feeds: a key of their own kind. */
+	assert_int_equal(call(f.sock, "feed-add name=far json=1", &text), 0);
+	o = json_loads(text, 0, NULL);
+	snprintf(key, sizeof(key), "%s", json_string_value(json_object_get(o, "key")));
+	assert_int_equal(strncmp(key, "tlf_", 4), 0);
+	assert_int_equal(ctl_holder_auth(rd, STORE_HOLDER_FEED, key, strlen(key), &h), CTL_OK);
+	json_decref(o);
+	free(text);
+	store_close(rd);
+	svc_down(&f);
 }
 
 /* ---- DNS, check and explain agree --------------------------------------------------- */
@@ -686,6 +945,8 @@ int main(void)
 		cmocka_unit_test(test_line_bad),
 		cmocka_unit_test(test_socket_roundtrip),
 		cmocka_unit_test(test_socket_absent_and_stale),
+		cmocka_unit_test(test_body_line),
+		cmocka_unit_test(test_socket_reports),
 		cmocka_unit_test(test_dns_check_explain_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -253,14 +253,18 @@ static void test_migration_upgrades_v1(void **state)
 	assert_int_equal(raw_user_version(f->dir), store_schema_latest());
 	/* The upgrade added the append-only guard. */
 	assert_int_not_equal(raw_sql(f->dir, "UPDATE audit SET why = 'rewritten'"), SQLITE_OK);
-	/* And the reputation table (version 3), the trap hits and samples (version 7). */
+	/* And the reputation table (version 3), the trap hits and samples (version 7), the key
+	 * holders and reports (version 8). */
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM reputation"), SQLITE_OK);
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM trap_hits"), SQLITE_OK);
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM samples"), SQLITE_OK);
+	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM key_holders, reports, report_hours"),
+			 SQLITE_OK);
 }
 
-/* A file the main line made before the trap's tables arrived (version 6) gets them: the
- * version numbers follow the order migrations reached the main line, never a branch's. */
+/* A file the main line made before the trap's tables arrived (version 6) gets them and the
+ * later ones: the version numbers follow the order migrations reached the main line, never a
+ * branch's. */
 static void test_migration_upgrades_v6(void **state)
 {
 	struct fixture *f = *state;
@@ -268,6 +272,8 @@ static void test_migration_upgrades_v6(void **state)
 	store_close(f->s);
 	f->s = NULL;
 	assert_int_equal(raw_sql(f->dir, "DROP TABLE trap_hits; DROP TABLE samples;"
+					 "DROP TABLE report_hours; DROP TABLE reports;"
+					 "DROP TABLE key_holders;"
 					 "DROP INDEX evidence_ip_policy;"
 					 "CREATE INDEX evidence_ip_received ON evidence (ip, received_at);"
 					 "PRAGMA user_version = 6;"), SQLITE_OK);
@@ -278,6 +284,8 @@ static void test_migration_upgrades_v6(void **state)
 	f->s = NULL;
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM trap_hits"), SQLITE_OK);
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM samples"), SQLITE_OK);
+	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM key_holders, reports, report_hours"),
+			 SQLITE_OK);
 	/* The evidence-by-address reads use the index with kind and class. */
 	assert_int_equal(raw_sql(f->dir, "SELECT 1 FROM evidence INDEXED BY evidence_ip_policy"),
 			 SQLITE_OK);
@@ -792,6 +800,199 @@ static void test_reputation(void **state)
 	assert_true(l.r[0].points == 30);
 }
 
+
+/* ---- key holders and reports ----------------------------------------------------------- */
+
+static struct store_holder holder(const char *name, enum store_holder_kind kind, uint8_t key,
+				  const char *relays)
+{
+	struct store_holder h;
+	memset(&h, 0, sizeof h);
+	snprintf(h.name, sizeof h.name, "%s", name);
+	h.kind = kind;
+	memset(h.key_hash, key, sizeof h.key_hash);
+	h.created_at = 1000;
+	snprintf(h.created_by, sizeof h.created_by, "cli:root");
+	h.relays = relays;
+	h.relays_len = relays ? strlen(relays) : 0;
+	return h;
+}
+
+struct holder_list {
+	struct store_holder h[8];
+	int n;
+};
+
+static int collect_holder(const struct store_holder *h, void *arg)
+{
+	struct holder_list *l = arg;
+	if (l->n < 8)
+		l->h[l->n++] = *h;
+	return 0;
+}
+
+/* Reporters and feeds: a live name is unique across both, a key finds its live holder only,
+ * a removed holder keeps its row (its reports keep their reporter) and frees its name. */
+static void test_holders(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	struct store_holder acme = holder("acme", STORE_HOLDER_REPORTER, 1, "192.0.2.0/25\nrelay.example.org\n");
+	struct store_holder feed = holder("far-trap", STORE_HOLDER_FEED, 2, NULL);
+	struct store_holder again = holder("acme", STORE_HOLDER_FEED, 3, NULL);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_holder_add(f->s, &acme), STORE_OK);
+	assert_int_equal(store_holder_add(f->s, &feed), STORE_OK);
+	assert_true(acme.id > 0 && feed.id > acme.id);
+	assert_int_equal(store_holder_add(f->s, &again), STORE_EEXIST); /* the other kind too */
+	struct store_holder bad = holder("", STORE_HOLDER_FEED, 4, NULL);
+	assert_int_equal(store_holder_add(f->s, &bad), STORE_EINVAL);
+	bad = holder("x", (enum store_holder_kind)3, 4, NULL);
+	assert_int_equal(store_holder_add(f->s, &bad), STORE_EINVAL);
+	assert_int_equal(store_commit(f->s), 0);
+
+	struct store_holder got;
+	assert_int_equal(store_holder_get(f->s, "acme", &got), STORE_OK);
+	assert_int_equal(got.id, acme.id);
+	assert_int_equal(got.kind, STORE_HOLDER_REPORTER);
+	assert_string_equal(got.created_by, "cli:root");
+	assert_int_equal(got.created_at, 1000);
+	assert_null(got.relays);
+	uint8_t key[STORE_KEY_HASH_LEN];
+	memset(key, 2, sizeof key);
+	assert_int_equal(store_holder_by_key(f->s, key, &got), STORE_OK);
+	assert_string_equal(got.name, "far-trap");
+	assert_memory_equal(got.key_hash, key, sizeof key);
+	memset(key, 9, sizeof key);
+	assert_int_equal(store_holder_by_key(f->s, key, &got), STORE_ENOTFOUND);
+	char *text = NULL;
+	size_t len = 0;
+	assert_int_equal(store_holder_relays(f->s, acme.id, &text, &len), STORE_OK);
+	assert_string_equal(text, "192.0.2.0/25\nrelay.example.org\n");
+	assert_int_equal(len, strlen(text));
+	free(text);
+	assert_int_equal(store_holder_relays(f->s, feed.id, &text, &len), STORE_OK);
+	assert_string_equal(text, "");
+	free(text);
+	assert_int_equal(store_holder_relays(f->s, 999, &text, &len), STORE_ENOTFOUND);
+	assert_null(text);
+
+	struct holder_list l = {0};
+	assert_int_equal(store_holder_foreach(f->s, STORE_HOLDER_REPORTER, collect_holder, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.h[0].name, "acme");
+	assert_int_equal(l.h[0].reports, 0);
+
+	/* Removed: the name and the key find nothing, the id still finds the row. */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_holder_remove(f->s, "acme", STORE_HOLDER_FEED, 2000), STORE_ENOTFOUND);
+	assert_int_equal(store_holder_remove(f->s, "acme", STORE_HOLDER_REPORTER, 2000), STORE_OK);
+	assert_int_equal(store_holder_remove(f->s, "acme", STORE_HOLDER_REPORTER, 2001),
+			 STORE_ENOTFOUND);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_holder_get(f->s, "acme", &got), STORE_ENOTFOUND);
+	memset(key, 1, sizeof key);
+	assert_int_equal(store_holder_by_key(f->s, key, &got), STORE_ENOTFOUND);
+	assert_int_equal(store_holder_by_id(f->s, acme.id, &got), STORE_OK);
+	assert_int_equal(got.removed_at, 2000);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_holder_foreach(f->s, STORE_HOLDER_REPORTER, collect_holder, &l), 0);
+	assert_int_equal(l.n, 0);
+	/* The name is free again, for a new holder with a new key and id. */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_holder_add(f->s, &again), STORE_OK);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_true(again.id > feed.id);
+}
+
+static struct store_report report_row(const char *id, int64_t holder_id, uint8_t digest,
+				      const char *source)
+{
+	struct store_report r;
+	memset(&r, 0, sizeof r);
+	snprintf(r.id, sizeof r.id, "%s", id);
+	r.holder = holder_id;
+	r.received_at = 5000;
+	memset(r.digest, digest, sizeof r.digest);
+	if (source) {
+		r.has_source = true;
+		ip4m(source, r.source);
+	} else {
+		snprintf(r.refusal, sizeof r.refusal, "no-received");
+	}
+	r.cls = STORE_CLASS_SPAM;
+	r.analysis = (char *)"{\"source_ip\": null}";
+	r.evidence_id = source ? 7 : 0;
+	return r;
+}
+
+/* A report is stored once per reporter and message; its id fetches it whole. */
+static void test_reports(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	struct store_holder a = holder("a", STORE_HOLDER_REPORTER, 1, "");
+	struct store_holder b = holder("b", STORE_HOLDER_REPORTER, 2, "");
+	const char *id1 = "0123456789abcdef0123456789abcdef";
+	const char *id2 = "fedcba9876543210fedcba9876543210";
+	const char *id3 = "00000000000000000000000000000003";
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_holder_add(f->s, &a), 0);
+	assert_int_equal(store_holder_add(f->s, &b), 0);
+	struct store_report r1 = report_row(id1, a.id, 0xaa, "203.0.113.7");
+	assert_int_equal(store_report_add(f->s, &r1), STORE_OK);
+	/* The same message from the same reporter: refused, nothing written. */
+	struct store_report dup = report_row(id3, a.id, 0xaa, NULL);
+	assert_int_equal(store_report_add(f->s, &dup), STORE_EEXIST);
+	/* ... from another reporter: its own report. */
+	struct store_report r2 = report_row(id2, b.id, 0xaa, NULL);
+	assert_int_equal(store_report_add(f->s, &r2), STORE_OK);
+	/* An id that is not 32 hex digits, no analysis: refused. */
+	struct store_report bad = report_row("0123456789ABCDEF0123456789ABCDEF", a.id, 1, NULL);
+	assert_int_equal(store_report_add(f->s, &bad), STORE_EINVAL);
+	bad = report_row(id3, a.id, 1, NULL);
+	bad.analysis = NULL;
+	assert_int_equal(store_report_add(f->s, &bad), STORE_EINVAL);
+	assert_int_equal(store_report_hour_add(f->s, a.id, 10), 0);
+	assert_int_equal(store_report_hour_add(f->s, a.id, 10), 0);
+	assert_int_equal(store_report_hour_add(f->s, a.id, 11), 0);
+	assert_int_equal(store_commit(f->s), 0);
+
+	struct store_report got;
+	assert_int_equal(store_report_get(f->s, id1, true, &got), STORE_OK);
+	assert_string_equal(got.id, id1);
+	assert_int_equal(got.holder, a.id);
+	assert_int_equal(got.received_at, 5000);
+	assert_true(got.has_source);
+	assert_memory_equal(got.source, r1.source, 16);
+	assert_string_equal(got.refusal, "");
+	assert_int_equal(got.evidence_id, 7);
+	assert_string_equal(got.analysis, "{\"source_ip\": null}");
+	free(got.analysis);
+	assert_int_equal(store_report_get(f->s, id2, false, &got), STORE_OK);
+	assert_false(got.has_source);
+	assert_string_equal(got.refusal, "no-received");
+	assert_null(got.analysis);
+	assert_int_equal(store_report_get(f->s, id3, false, &got), STORE_ENOTFOUND);
+	uint8_t d[STORE_DIGEST_LEN];
+	memset(d, 0xaa, sizeof d);
+	assert_int_equal(store_report_by_digest(f->s, b.id, d, false, &got), STORE_OK);
+	assert_string_equal(got.id, id2);
+	memset(d, 0xab, sizeof d);
+	assert_int_equal(store_report_by_digest(f->s, a.id, d, false, &got), STORE_ENOTFOUND);
+	uint64_t n = 0;
+	assert_int_equal(store_report_hour_get(f->s, a.id, 10, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_report_hour_get(f->s, a.id, 12, &n), 0);
+	assert_int_equal(n, 0);
+	struct holder_list l = {0};
+	assert_int_equal(store_holder_foreach(f->s, STORE_HOLDER_REPORTER, collect_holder, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.h[0].reports, 1);
+	assert_int_equal(l.h[1].reports, 1);
+}
+
+
 static void test_meta(void **state)
 {
 	struct fixture *f = *state;
@@ -1170,6 +1371,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reputation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),

@@ -1261,6 +1261,207 @@ static void test_post_nowait_full(void **state)
 	fx_start(f);
 }
 
+/* ---- key holders and reports ---- */
+
+static int count_holder_audit(int64_t at, const char *who, const char *what, const char *target,
+			      const char *why, void *arg)
+{
+	(void)at, (void)why;
+	if (strcmp(who, "cli:test") == 0 && strcmp(target, "acme") == 0 &&
+	    strncmp(what, "reporter-", 9) == 0)
+		(*(int *)arg)++;
+	return 0;
+}
+
+static int holder_event(struct fx *f, enum writer_event_type type, const char *name,
+			enum store_holder_kind kind, uint8_t key)
+{
+	struct store_holder h;
+	memset(&h, 0, sizeof h);
+	snprintf(h.name, sizeof h.name, "%s", name);
+	h.kind = kind;
+	memset(h.key_hash, key, sizeof h.key_hash);
+	h.relays = "192.0.2.0/25\n";
+	h.relays_len = strlen(h.relays);
+	struct writer_event ev = {.type = type, .holder = &h};
+	snprintf(ev.who, sizeof ev.who, "cli:test");
+	snprintf(ev.why, sizeof ev.why, "%s", type == WRITER_EV_HOLDER_ADD ? "" : "gone");
+	return writer_submit(f->w, &ev);
+}
+
+static int64_t reporter_id(struct fx *f, const char *name)
+{
+	struct store_holder h;
+	assert_int_equal(store_holder_get(f->store, name, &h), STORE_OK);
+	return h.id;
+}
+
+/* A report of the message numbered msg (its digest) from holder, with a source or refused. */
+static void report_make(struct writer_report *r, int64_t holder, int msg, const char *source)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->row.id, sizeof r->row.id, "%032x", (unsigned)(msg * 7919 + (int)holder));
+	r->row.holder = holder;
+	memset(r->row.digest, 0, sizeof r->row.digest);
+	memcpy(r->row.digest, &msg, sizeof msg);
+	if (source) {
+		r->row.has_source = true;
+		ip_of(source, r->row.source);
+	} else {
+		snprintf(r->row.refusal, sizeof r->row.refusal, "no-untrusted-hop");
+	}
+	r->row.cls = STORE_CLASS_SPAM;
+	r->row.analysis = (char *)"{}";
+}
+
+static int report_submit(struct fx *f, struct writer_report *r)
+{
+	struct writer_event ev = {.type = WRITER_EV_REPORT, .report = r};
+	return writer_submit(f->w, &ev);
+}
+
+static int evidence_count(struct fx *f, const char *ip)
+{
+	uint8_t a[16];
+	ip_of(ip, a);
+	int n = 0;
+	assert_int_equal(store_evidence_for_ip(f->store, a, 0, false, count_ev, &n), STORE_OK);
+	return n;
+}
+
+/* Holders: a name is taken once (either kind), removing what is not there fails alone, and
+ * both go to the audit log. */
+static void test_holder_events(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "acme", STORE_HOLDER_REPORTER, 1),
+			 WRITER_OK);
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "acme", STORE_HOLDER_FEED, 2),
+			 WRITER_EEXIST);
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_REMOVE, "acme", STORE_HOLDER_FEED, 0),
+			 WRITER_ENOTFOUND);
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_REMOVE, "acme", STORE_HOLDER_REPORTER, 0),
+			 WRITER_OK);
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_REMOVE, "acme", STORE_HOLDER_REPORTER, 0),
+			 WRITER_ENOTFOUND);
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "", STORE_HOLDER_FEED, 3),
+			 WRITER_EINVAL);
+	struct writer_event no_holder = {.type = WRITER_EV_HOLDER_ADD};
+	assert_int_equal(writer_submit(f->w, &no_holder), WRITER_EINVAL);
+	int n = 0;
+	assert_int_equal(store_audit_foreach(f->store, 0, count_holder_audit, &n), STORE_OK);
+	assert_int_equal(n, 2); /* reporter-add, reporter-remove: not the refusals */
+}
+
+/* A report with a source adds its evidence in the same transaction (two list the address); the
+ * same message again is answered with the earlier id and writes nothing; a refused report is
+ * stored without evidence; past the hourly limit nothing is written; a removed reporter's
+ * report is refused. Each fails alone in a batch. */
+static void test_report_events(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "acme", STORE_HOLDER_REPORTER, 1),
+			 WRITER_OK);
+	int64_t acme = reporter_id(f, "acme");
+	struct writer_report r[6];
+	report_make(&r[0], acme, 1, "203.0.113.7");
+	assert_int_equal(report_submit(f, &r[0]), WRITER_OK);
+	assert_int_equal(r[0].received_at, T0);
+	assert_true(r[0].evidence_id > 0);
+	assert_int_equal(evidence_count(f, "203.0.113.7"), 1);
+	struct store_report got;
+	assert_int_equal(store_report_get(f->store, r[0].row.id, false, &got), STORE_OK);
+	assert_int_equal(got.evidence_id, r[0].evidence_id);
+	assert_int_equal(got.received_at, T0);
+
+	/* The same message: the earlier id, nothing more stored. */
+	report_make(&r[1], acme, 1, "203.0.113.7");
+	snprintf(r[1].row.id, sizeof r[1].row.id, "%032x", 99u);
+	assert_int_equal(report_submit(f, &r[1]), WRITER_EEXIST);
+	assert_string_equal(r[1].earlier_id, r[0].row.id);
+	assert_int_equal(evidence_count(f, "203.0.113.7"), 1);
+	assert_int_equal(store_report_get(f->store, r[1].row.id, false, &got), STORE_ENOTFOUND);
+	settle();
+	assert_false(zone_listed(f, "203.0.113.7"));
+
+	/* In one batch: a new message (lists), a refused one, a duplicate, one past the limit of
+	 * 4 (two so far, then these), a bad one: each answered on its own. */
+	struct writer_event evs[5];
+	int results[5];
+	memset(evs, 0, sizeof evs);
+	report_make(&r[2], acme, 2, "203.0.113.7");
+	report_make(&r[3], acme, 3, NULL);
+	report_make(&r[4], acme, 1, "203.0.113.7");
+	report_make(&r[5], acme, 4, "203.0.113.8");
+	for (int i = 0; i < 4; i++) {
+		evs[i].type = WRITER_EV_REPORT;
+		evs[i].report = &r[2 + i];
+		r[2 + i].limit_per_hour = 3;
+	}
+	evs[4].type = WRITER_EV_REPORT; /* no report at all */
+	assert_int_equal(writer_submit_many(f->w, evs, 5, results), WRITER_EEXIST);
+	assert_int_equal(results[0], WRITER_OK);
+	assert_int_equal(results[1], WRITER_OK);
+	assert_int_equal(results[2], WRITER_EEXIST);
+	assert_int_equal(results[3], WRITER_ELIMIT);
+	assert_int_equal(results[4], WRITER_EINVAL);
+	assert_int_equal(r[3].evidence_id, 0);
+	assert_int_equal(store_report_get(f->store, r[3].row.id, false, &got), STORE_OK);
+	assert_string_equal(got.refusal, "no-untrusted-hop");
+	assert_int_equal(evidence_count(f, "203.0.113.7"), 2);
+	assert_int_equal(evidence_count(f, "203.0.113.8"), 0);
+	assert_int_equal(store_report_get(f->store, r[5].row.id, false, &got), STORE_ENOTFOUND);
+	assert_true(wait_zone(f, "203.0.113.7", true));
+	uint64_t n = 0;
+	assert_int_equal(store_report_hour_get(f->store, acme, T0 / 3600, &n), STORE_OK);
+	assert_int_equal(n, 3);
+
+	/* The next hour the limit starts again. */
+	set_clock(f, (T0 / 3600 + 1) * 3600);
+	report_make(&r[5], acme, 4, "203.0.113.8");
+	r[5].limit_per_hour = 3;
+	assert_int_equal(report_submit(f, &r[5]), WRITER_OK);
+
+	/* A report checked against a key, then its reporter removed: refused, nothing written. */
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_REMOVE, "acme", STORE_HOLDER_REPORTER, 0),
+			 WRITER_OK);
+	report_make(&r[0], acme, 5, "203.0.113.9");
+	assert_int_equal(report_submit(f, &r[0]), WRITER_ENOTFOUND);
+	assert_int_equal(evidence_count(f, "203.0.113.9"), 0);
+	/* Checked before it is queued: a source and a refusal both, an id not 32 hex digits. */
+	report_make(&r[0], acme, 6, "203.0.113.9");
+	snprintf(r[0].row.refusal, sizeof r[0].row.refusal, "no-received");
+	assert_int_equal(report_submit(f, &r[0]), WRITER_EINVAL);
+	report_make(&r[0], acme, 6, "203.0.113.9");
+	r[0].row.id[5] = 'X';
+	assert_int_equal(report_submit(f, &r[0]), WRITER_EINVAL);
+	report_make(&r[0], acme, 6, "0.0.0.0");
+	assert_int_equal(report_submit(f, &r[0]), WRITER_EINVAL);
+}
+
+/* A report is acknowledged only once committed: a commit that fails leaves no report and no
+ * evidence, and answers the producer with the store's error. */
+static void test_report_failed_commit(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "acme", STORE_HOLDER_REPORTER, 1),
+			 WRITER_OK);
+	struct writer_report r;
+	report_make(&r, reporter_id(f, "acme"), 1, "203.0.113.7");
+	set_hooks(f, "fail-commit\n");
+	assert_int_equal(report_submit(f, &r), WRITER_ESTORE);
+	set_hooks(f, "");
+	struct store_report got;
+	assert_int_equal(store_report_get(f->store, r.row.id, false, &got), STORE_ENOTFOUND);
+	assert_int_equal(evidence_count(f, "203.0.113.7"), 0);
+	uint64_t n = 1;
+	assert_int_equal(store_report_hour_get(f->store, r.row.holder, T0 / 3600, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	/* And the same report goes through once the disk takes commits again. */
+	assert_int_equal(report_submit(f, &r), WRITER_OK);
+	assert_int_equal(evidence_count(f, "203.0.113.7"), 1);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LEVEL_WARN);
@@ -1280,6 +1481,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_acks_nobody, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_after_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holder_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_failed_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delist_same_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_shares_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_blocking_and_stop, setup, teardown),

@@ -1,0 +1,327 @@
+/* ctl_report.c - user reports: a reported message taken in (its size, the same message again,
+ * the reporter's hourly limit, the analysis of its Received chain with the reporter's trusted
+ * relays), stored by the writer with its evidence, and answered only once that committed; a
+ * stored report fetched by its reporter; `trapline report`. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ctl_internal.h"
+
+/* The classifier of reports is the spamtrap's (mail_classify_word): a reported bounce or
+ * auto-reply is evidence of its class, as the same message arriving at a trap would be. */
+static const mail_classify_fn report_classify = mail_classify_word;
+
+/* Seconds a client waits before it tries a report the writer could not take. */
+#define REPORT_RETRY_S 5
+
+static void report_id_new(char id[STORE_REPORT_ID_LEN + 1])
+{
+	unsigned char raw[STORE_REPORT_ID_LEN / 2];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(id, STORE_REPORT_ID_LEN + 1, raw, sizeof(raw));
+}
+
+/* Where the report's source stands now, when it has one. */
+static void report_status(const struct ctl_service *svc, struct store *reader,
+			  struct ctl_report_result *out)
+{
+	if (!out->report.has_source)
+		return;
+	if (ctl_query_status(svc, reader, out->report.source, time_now(), &out->status) == CTL_OK)
+		out->has_status = true;
+}
+
+static void report_fail(struct ctl_report_result *out, enum ctl_report_outcome o, const char *why)
+{
+	out->outcome = o;
+	snprintf(out->why, sizeof(out->why), "%s", why);
+}
+
+/* The reporter's trusted relays, as they were checked when it was added. */
+static int report_trust(struct store *reader, const struct store_holder *reporter,
+			struct mail_trust *t)
+{
+	char *text = NULL, why[128];
+	size_t len = 0, line = 0;
+	int rc = store_holder_relays(reader, reporter->id, &text, &len);
+	if (rc != STORE_OK)
+		return rc;
+	rc = mail_trust_parse(t, text, len, &line, why, sizeof(why));
+	free(text);
+	if (rc == MAIL_EINVAL) /* checked at `reporter add`: a store edited by hand */
+		log_warn("ctl", "trusted relays of reporter=%s line=%zu ignored from there",
+			 reporter->name, line);
+	return rc == MAIL_ENOMEM ? CTL_ENOMEM : CTL_OK;
+}
+
+/* The writer's answer to the report event, as an outcome. */
+static void report_committed(const struct ctl_service *svc, struct store *reader,
+			     struct writer_report *wr, int rc, struct ctl_report_result *out)
+{
+	switch (rc) {
+	case WRITER_OK:
+		out->outcome = CTL_REPORT_TAKEN;
+		out->report = wr->row;
+		out->report.received_at = wr->received_at;
+		out->report.evidence_id = wr->evidence_id;
+		wr->row.analysis = NULL; /* the result owns it now */
+		return;
+	case WRITER_EEXIST: /* sent twice at once: the other one was committed first */
+		if (store_report_get(reader, wr->earlier_id, true, &out->report) == STORE_OK)
+			out->outcome = CTL_REPORT_DUPLICATE;
+		else
+			report_fail(out, CTL_REPORT_FAILED, "the earlier report cannot be read");
+		return;
+	case WRITER_ELIMIT:
+		out->outcome = CTL_REPORT_LIMIT;
+		out->retry_after = 3600 - time_now() % 3600;
+		snprintf(out->why, sizeof(out->why), "%u reports this hour, the most a reporter may "
+			 "send (report_max_per_hour)", svc->report_max_per_hour);
+		return;
+	case WRITER_ENOTFOUND:
+		report_fail(out, CTL_REPORT_GONE, "the reporter was removed");
+		return;
+	case WRITER_ESTOPPED:
+	case WRITER_ESTORE:
+		out->outcome = CTL_REPORT_UNAVAILABLE;
+		out->retry_after = REPORT_RETRY_S;
+		snprintf(out->why, sizeof(out->why), "not stored: %s", tl_strerror(rc));
+		return;
+	default:
+		report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
+	}
+}
+
+/* Analyses the message and hands the report to the writer. */
+static void report_store(const struct ctl_service *svc, struct store *reader,
+			 const struct store_holder *reporter, const char *msg, size_t len,
+			 const uint8_t digest[STORE_DIGEST_LEN], struct ctl_report_result *out)
+{
+	struct mail_trust trust;
+	mail_trust_init(&trust);
+	int rc = report_trust(reader, reporter, &trust);
+	if (rc != CTL_OK) {
+		mail_trust_free(&trust);
+		report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
+		return;
+	}
+	struct mail_report_options opt = {.trust = &trust, .classify = report_classify};
+	struct mail_analysis a;
+	rc = mail_report_analyse(msg, len, &opt, &a);
+	mail_trust_free(&trust);
+	struct writer_report wr;
+	memset(&wr, 0, sizeof(wr));
+	if (rc == MAIL_OK)
+		rc = mail_analysis_json(&a, &wr.row.analysis);
+	else if (rc != MAIL_ENOMEM)
+		report_fail(out, rc == MAIL_ETOOBIG ? CTL_REPORT_TOO_BIG : CTL_REPORT_NOT_MESSAGE,
+			    a.error);
+	if (rc != MAIL_OK) {
+		if (rc == MAIL_ENOMEM)
+			report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
+		mail_analysis_free(&a);
+		return;
+	}
+	struct store_report *row = &wr.row;
+	report_id_new(row->id);
+	row->holder = reporter->id;
+	memcpy(row->digest, digest, STORE_DIGEST_LEN);
+	row->has_source = a.has_source;
+	memcpy(row->source, a.source, 16);
+	if (!a.has_source)
+		snprintf(row->refusal, sizeof(row->refusal), "%s", mail_refusal_name(a.refusal));
+	row->cls = STORE_CLASS_SPAM;
+	if (a.cls && store_class_parse(a.cls, &row->cls) != STORE_OK)
+		row->cls = STORE_CLASS_SPAM;
+	mail_analysis_free(&a);
+	wr.limit_per_hour = svc->report_max_per_hour;
+	struct writer_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = WRITER_EV_REPORT;
+	ev.report = &wr;
+	/* Blocks until the transaction committed or failed: only then is there an outcome. */
+	report_committed(svc, reader, &wr, writer_submit(svc->writer, &ev), out);
+	free(wr.row.analysis);
+}
+
+void ctl_report_take(const struct ctl_service *svc, struct store *reader,
+		     const struct store_holder *reporter, const char *msg, size_t len,
+		     struct ctl_report_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len > svc->report_max_size) {
+		out->outcome = CTL_REPORT_TOO_BIG;
+		snprintf(out->why, sizeof(out->why), "%zu bytes, more than the %u a report may have "
+			 "(report_max_size)", len, svc->report_max_size);
+		return;
+	}
+	uint8_t digest[STORE_DIGEST_LEN];
+	crypto_hash_sha256(digest, (const unsigned char *)msg, len);
+	/* The same message again from the same reporter: its report, not analysed again. */
+	int rc = store_report_by_digest(reader, reporter->id, digest, true, &out->report);
+	if (rc == STORE_OK) {
+		out->outcome = CTL_REPORT_DUPLICATE;
+		report_status(svc, reader, out);
+		return;
+	}
+	if (rc != STORE_ENOTFOUND) {
+		report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
+		return;
+	}
+	/* Past the limit nothing is analysed: the writer checks again in its transaction. */
+	int64_t now = time_now();
+	uint64_t n = 0;
+	if (svc->report_max_per_hour &&
+	    (rc = store_report_hour_get(reader, reporter->id, now / 3600, &n)) != STORE_OK) {
+		report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
+		return;
+	}
+	if (svc->report_max_per_hour && n >= svc->report_max_per_hour) {
+		report_committed(svc, reader, NULL, WRITER_ELIMIT, out);
+		return;
+	}
+	report_store(svc, reader, reporter, msg, len, digest, out);
+	report_status(svc, reader, out);
+}
+
+int ctl_report_lookup(const struct ctl_service *svc, struct store *reader,
+		      const struct store_holder *reporter, const char *id, int64_t now,
+		      struct ctl_report_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	size_t n = strlen(id);
+	if (n != STORE_REPORT_ID_LEN || strspn(id, "0123456789abcdef") != n)
+		return CTL_ENOTFOUND;
+	int rc = store_report_get(reader, id, true, &out->report);
+	if (rc == STORE_OK && out->report.holder != reporter->id)
+		rc = STORE_ENOTFOUND; /* another's: as if there were none */
+	if (rc != STORE_OK) {
+		ctl_report_result_free(out);
+		return rc == STORE_ENOTFOUND ? CTL_ENOTFOUND : rc;
+	}
+	out->outcome = CTL_REPORT_TAKEN;
+	if (out->report.has_source &&
+	    ctl_query_status(svc, reader, out->report.source, now, &out->status) == CTL_OK)
+		out->has_status = true;
+	return CTL_OK;
+}
+
+void ctl_report_result_free(struct ctl_report_result *r)
+{
+	free(r->report.analysis);
+	r->report.analysis = NULL;
+}
+
+json_t *ctl_report_json(const struct ctl_report_result *r, const char *reporter)
+{
+	json_t *analysis = r->report.analysis ? json_loads(r->report.analysis, 0, NULL) : NULL;
+	if (!json_is_object(analysis)) {
+		json_decref(analysis);
+		return NULL;
+	}
+	json_t *listed = r->has_status ? json_boolean(r->status.listed) : json_null();
+	json_t *o = json_pack("{s:s,s:s,s:o,s:b,s:o}", "id", r->report.id, "reporter", reporter,
+			      "received_at", ctl_json_time(r->report.received_at), "duplicate",
+			      r->outcome == CTL_REPORT_DUPLICATE, "listed", listed);
+	if (!o || json_object_update(o, analysis) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(analysis);
+	return o;
+}
+
+/* ---- trapline report ------------------------------------------------------------------- */
+
+static const char *json_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "-";
+}
+
+static void report_text(const struct ctl_run *r, const struct ctl_report_result *res,
+			const char *file)
+{
+	FILE *f = r->out;
+	json_t *a = json_loads(res->report.analysis, 0, NULL);
+	char why[TEXT_ESCAPED_MAX(MAIL_WHY_MAX)], t[TIME_STRLEN];
+	fprintf(f, "file: %s\nreport: %s\n", file, res->report.id);
+	if (res->outcome == CTL_REPORT_DUPLICATE) {
+		time_format_iso8601(res->report.received_at, t);
+		fprintf(f, "duplicate: the same message came from %s on %s; it counts once\n",
+			r->req->reporter, t);
+	}
+	if (res->report.has_source)
+		fprintf(f, "source: %s\n", json_str(a, "source_ip"));
+	else
+		fprintf(f, "refused: %s\n", res->report.refusal);
+	snprintf(why, sizeof(why), "%s", json_str(a, "why"));
+	char esc[TEXT_ESCAPED_MAX(sizeof(why))];
+	fprintf(f, "why: %s\nclass: %s\n", text_escape(why, esc, sizeof(esc)),
+		res->report.has_source ? store_class_name(res->report.cls) : "-");
+	if (res->has_status)
+		ctl_status_line(f, &res->status);
+	json_decref(a);
+}
+
+/* The exit status and the line on standard error for what is not a report. */
+static int report_refused(const struct ctl_run *r, const struct ctl_report_result *res,
+			  const char *file)
+{
+	char why[TEXT_ESCAPED_MAX(MAIL_WHY_MAX)];
+	text_escape(res->why, why, sizeof(why));
+	switch (res->outcome) {
+	case CTL_REPORT_TOO_BIG:
+	case CTL_REPORT_NOT_MESSAGE:
+		fprintf(r->err, "trapline: %s: %s\n", file, why);
+		return CTL_EXIT_USAGE;
+	case CTL_REPORT_GONE:
+		fprintf(r->err, "trapline: %s: not taken: %s meanwhile\n", file, why);
+		return CTL_EXIT_USAGE;
+	case CTL_REPORT_LIMIT:
+		fprintf(r->err, "trapline: %s: not taken: reporter %s sent %s; try again in %lld s\n",
+			file, r->req->reporter, why, (long long)res->retry_after);
+		return CTL_EXIT_FAIL;
+	default:
+		fprintf(r->err, "trapline: %s: not taken: %s\n", file, why);
+		return CTL_EXIT_FAIL;
+	}
+}
+
+int ctl_run_report(struct ctl_run *r)
+{
+	const struct ctl_request *req = r->req;
+	struct store_holder reporter;
+	int rc = store_holder_get(r->svc->reader, req->reporter, &reporter);
+	if (rc == STORE_OK && reporter.kind != STORE_HOLDER_REPORTER)
+		rc = STORE_ENOTFOUND;
+	if (rc == STORE_ENOTFOUND) {
+		fprintf(r->err, "trapline: no reporter named %s (see trapline reporter list)\n",
+			req->reporter);
+		return CTL_EXIT_USAGE;
+	}
+	if (rc != STORE_OK)
+		return ctl_fail_store(r, rc);
+	char file[TEXT_ESCAPED_MAX(CTL_FILE_MAX)];
+	text_escape(req->file, file, sizeof(file));
+	struct ctl_report_result res;
+	ctl_report_take(r->svc, r->svc->reader, &reporter, req->body, req->body_len, &res);
+	int status = CTL_EXIT_OK;
+	if (res.outcome != CTL_REPORT_TAKEN && res.outcome != CTL_REPORT_DUPLICATE) {
+		status = report_refused(r, &res, file);
+	} else if (req->json) {
+		json_t *o = ctl_report_json(&res, reporter.name);
+		json_t *name = json_string(req->file); /* NULL when the name is not UTF-8 */
+		if (o && json_object_set_new(o, "file", name ? name : json_null()) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		status = ctl_print_json(r, o);
+	} else {
+		report_text(r, &res, file);
+	}
+	ctl_report_result_free(&res);
+	return status;
+}
