@@ -9,7 +9,6 @@
 
 #include "base/base.h"
 
-
 /* The codes of the one error space (base.h) that store functions return. */
 enum store_err {
 	STORE_OK = TL_OK,
