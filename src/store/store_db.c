@@ -80,6 +80,15 @@ static const struct {
 	     " who TEXT NOT NULL DEFAULT '',"
 	     " why TEXT NOT NULL DEFAULT '',"
 	     " PRIMARY KEY (addr, plen)) WITHOUT ROWID;" },
+	/* (4 is the spamtrap branch's.) Past listing episodes, for the lookup page's 30 days:
+	 * the listings table holds only current listings and loses a row when it ends. One row
+	 * per episode, keyed by its start, so an episode is never recorded twice. */
+	{ 5, "CREATE TABLE listing_history ("
+	     " ip BLOB NOT NULL CHECK (length(ip) = 16),"
+	     " listed_at INTEGER NOT NULL,"
+	     " ended_at INTEGER NOT NULL,"
+	     " reason INTEGER NOT NULL,"
+	     " PRIMARY KEY (ip, listed_at)) WITHOUT ROWID;" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -121,6 +130,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " WHERE addr = ?1 AND plen = ?2",
 	[ST_RE_ALL] = "SELECT addr, plen, points, created_at, who, why FROM reputation"
 		      " ORDER BY addr, plen",
+	/* the web's reads (ctl_stats.c) and the listing history (migration 5) */
+	[ST_HI_ADD] = "INSERT OR REPLACE INTO listing_history (ip, listed_at, ended_at, reason)"
+		      " VALUES (?1, ?2, ?3, ?4)",
+	[ST_HI_FOR_IP] = "SELECT listed_at, ended_at, reason FROM listing_history"
+			 " WHERE ip = ?1 AND ended_at >= ?2 ORDER BY listed_at",
+	[ST_LI_COUNT] = "SELECT count(*) FROM listings",
+	[ST_EV_COUNT] = "SELECT kind, count(*) FROM evidence WHERE received_at >= ?1"
+			" AND received_at < ?2 GROUP BY kind",
+	[ST_EV_DAYS] = "SELECT (received_at - ?2) / 86400, kind, count(*) FROM evidence"
+		       " WHERE ip = ?1 AND received_at >= ?2 AND received_at < ?3 GROUP BY 1, 2",
 };
 
 int store_fail(struct store *s, const char *what, int rc)

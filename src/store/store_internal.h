@@ -32,6 +32,11 @@ enum store_stmt {
 	ST_RE_DEL,
 	ST_RE_GET,
 	ST_RE_ALL,
+	ST_HI_ADD,
+	ST_HI_FOR_IP,
+	ST_LI_COUNT,
+	ST_EV_COUNT,
+	ST_EV_DAYS,
 	ST_COUNT
 };
 
