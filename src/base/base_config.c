@@ -20,6 +20,8 @@ enum config_type {
 	CONFIG_DOUBLE, /* a decimal number within [min, max] */
 	CONFIG_CIDRS,  /* comma-separated ADDR/LEN prefixes, host bits clear */
 	CONFIG_NSADDRS,/* comma-separated NAME=ADDR pairs, IPv4 or IPv6 */
+	CONFIG_LISTEN_OFF, /* CONFIG_LISTEN, or "off" */
+	CONFIG_URL,    /* http:// or https:// and printable ASCII without quotes or blanks */
 };
 
 struct config_key {
@@ -56,8 +58,9 @@ static const struct config_key config_keys[] = {
 	{"answer_a", CONFIG_IP4, NUM(answer_a), "127.0.0.2", 0, 0, false,
 	 "A record of a listed address (RFC 5782: 127.0.0.2 by default)."},
 	{"answer_txt", CONFIG_STRING, STR(answer_txt),
-	 "Listed in bl.example.org - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, true,
-	 "TXT record of a listed address; '$' becomes the queried IP. Empty: no TXT."},
+	 "Listed - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, true,
+	 "TXT record of a listed address; '$' becomes the queried IP. Not set: \"Listed - see "
+	 "PUBLIC_URL/lookup?ip=$\" with public_url. Empty: no TXT."},
 	{"answer_ttl", CONFIG_UINT, NUM(answer_ttl), "2100", 0, 604800, false,
 	 "TTL in seconds of A and TXT answers for listed addresses."},
 	{"soa_mname", CONFIG_NAME, STR(soa_mname), "", 0, 0, true,
@@ -126,6 +129,28 @@ static const struct config_key config_keys[] = {
 	 "::1/128, fe80::/10, ff00::/8", 0, 0, true,
 	 "Prefixes never listed whatever the evidence (loopback, RFC 1918, link-local, "
 	 "multicast), comma separated. Empty: none."},
+	{"http_listen", CONFIG_LISTEN_OFF, STR(http_listen), "127.0.0.1:8080", 0, 0, false,
+	 "Web pages and JSON API (lookup, how listing works): ADDR:PORT or [ADDR6]:PORT, comma "
+	 "separated, or off."},
+	{"public_url", CONFIG_URL, STR(public_url), "http://127.0.0.1:8080", 0, 0, false,
+	 "How people reach the web pages (no trailing slash); the default TXT record points "
+	 "there."},
+	{"web_templates", CONFIG_PATH, STR(web_templates), "", 0, 0, true,
+	 "Folder of page templates and the stylesheet read at start, each file there replacing "
+	 "the built-in one of the same name (src/web/templates). Empty: the built-in ones."},
+	{"http_threads", CONFIG_UINT, NUM(http_threads), "0", 0, 256, false,
+	 "Web worker threads, each with its own read-only store connection; 0 = one per core."},
+	{"http_max_conns", CONFIG_UINT, NUM(http_max_conns), "512", 1, 65536, false,
+	 "Open HTTP connections at most; more are refused (and logged)."},
+	{"http_max_conns_per_ip", CONFIG_UINT, NUM(http_max_conns_per_ip), "32", 1, 65536,
+	 false, "Open HTTP connections from one client address at most."},
+	{"http_request_max", CONFIG_UINT, NUM(http_request_max), "8192", 2048, 1048576, false,
+	 "Bytes a request line and its headers may take; a longer request is refused (4xx)."},
+	{"http_timeout", CONFIG_UINT, NUM(http_timeout), "15", 1, 3600, false,
+	 "Seconds an HTTP connection may stay idle (or trickle a request) before it is closed."},
+	{"http_nice", CONFIG_UINT, NUM(http_nice), "10", 0, 19, false,
+	 "CPU priority of the web threads below DNS (nice value added): pages may slow down "
+	 "under load, DNS answers should not. 0: the same priority."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -399,6 +424,24 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		if (config_names_check(v, why, cap) != BASE_OK)
 			return BASE_EINVAL;
 		break;
+	case CONFIG_URL:
+		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
+		    strpbrk(v, " \t\"'<>\\") || v[len - 1] == '/') {
+			snprintf(why, cap, "'%s' is not an http:// or https:// URL without a trailing "
+				 "slash", v);
+			return BASE_EINVAL;
+		}
+		for (size_t i = 0; i < len; i++) {
+			if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+				snprintf(why, cap, "'%s' has a character a URL cannot", v);
+				return BASE_EINVAL;
+			}
+		}
+		break;
+	case CONFIG_LISTEN_OFF:
+		if (strcmp(v, "off") == 0)
+			break;
+		/* fall through */
 	case CONFIG_LISTEN: {
 		unsigned n;
 		if (config_listen_parse(v, NULL, NULL, 64, &n, why, cap) != BASE_OK)
@@ -448,6 +491,13 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 		snprintf(err, errcap, "%s: %s", key, why);
 		return BASE_EINVAL;
 	}
+	/* The default TXT points at the lookup page, wherever public_url puts it, until
+	 * answer_txt is given (in whichever order the two come). */
+	if (strcmp(key, "answer_txt") == 0)
+		c->answer_txt_set = true;
+	else if (strcmp(key, "public_url") == 0 && !c->answer_txt_set)
+		snprintf(c->answer_txt, sizeof(c->answer_txt), "Listed - see %.900s/lookup?ip=$",
+			 c->public_url);
 	return BASE_OK;
 }
 
