@@ -114,8 +114,9 @@ enum web_route_id {
 	WEB_R_WARRANTY,       /* /about/warranty */
 	WEB_R_STATIC,         /* /static/NAME: arg is NAME */
 	WEB_R_API_INDEX,      /* /api/v1/ */
-	WEB_R_API_LOOKUP,     /* /api/v1/lookup/IP: arg is IP */
-	WEB_R_API_HISTORY,    /* /api/v1/history/IP: arg is IP */
+	WEB_R_API_LOOKUP,     /* /api/v1/lookup/IP: arg is IP (or what was there: a CIDR
+				 has one '/', answered 400 with help) */
+	WEB_R_API_HISTORY,    /* /api/v1/history/IP: the same */
 	WEB_R_API_FIGURES,    /* /api/v1/figures */
 };
 #define WEB_PATH_MAX 1024
@@ -128,6 +129,11 @@ struct web_route {
  * WEB_EINVAL for a path that is not one at all (empty, not starting with '/', control bytes,
  * longer than WEB_PATH_MAX); a well-formed path we do not serve is WEB_R_NOTFOUND. */
 int web_route_parse(const char *path, size_t len, struct web_route *out);
+
+/* A request's URI as it came (before decoding): false when it holds a control byte, raw or
+ * percent-encoded (%00 to %1F, %7F), which has no business in a path or a lookup, and %00
+ * would cut a decoded path short. */
+bool web_uri_clean(const char *uri, size_t len);
 
 /* What someone typed into the lookup box (or put after /api/v1/lookup/). */
 enum web_input_kind {

@@ -58,8 +58,10 @@ struct web_server {
 	struct ctl_figures figures;
 	uint64_t figures_ns; /* monotonic time they were counted; 0: never */
 	atomic_ulong requests, lookups, e4xx, e5xx, limits;
-	atomic_ullong log_next_ns; /* the limit log's next line: once a second at most */
-	atomic_ulong log_dropped;
+	/* The log of what MHD meets, once a second at most per kind (limits hit, the rest), so a
+	 * flood of one never hides the other: the next line's time, the lines left out. */
+	atomic_ullong log_next_ns[2];
+	atomic_ulong log_dropped[2];
 };
 
 /* web_tmpl.c: checks a template's marks without values (any name is accepted). */

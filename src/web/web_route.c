@@ -1,5 +1,6 @@
 /* web_route.c - the parsers of what a request says: which page its path names, and what was
  * typed into the lookup box. Exact names only: no path reaches the file system. */
+#include <ctype.h>
 #include <string.h>
 
 #include "web.h"
@@ -22,11 +23,29 @@ static const struct {
 static const struct {
 	const char *prefix;
 	enum web_route_id id;
+	unsigned slashes; /* '/' allowed in the rest: a CIDR typed after lookup/ gets help */
 } below[] = {
-	{"/static/", WEB_R_STATIC},
-	{"/api/v1/lookup/", WEB_R_API_LOOKUP},
-	{"/api/v1/history/", WEB_R_API_HISTORY},
+	{"/static/", WEB_R_STATIC, 0},
+	{"/api/v1/lookup/", WEB_R_API_LOOKUP, 1},
+	{"/api/v1/history/", WEB_R_API_HISTORY, 1},
 };
+
+bool web_uri_clean(const char *uri, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)uri[i];
+		if (c < 0x20 || c == 0x7f)
+			return false;
+		if (c != '%' || i + 2 >= len)
+			continue;
+		char h = uri[i + 1], l = uri[i + 2];
+		if ((h == '0' || h == '1') && isxdigit((unsigned char)l))
+			return false;
+		if (h == '7' && (l == 'f' || l == 'F'))
+			return false;
+	}
+	return true;
+}
 
 int web_route_parse(const char *path, size_t len, struct web_route *out)
 {
@@ -47,8 +66,12 @@ int web_route_parse(const char *path, size_t len, struct web_route *out)
 		size_t plen = strlen(below[i].prefix);
 		if (len <= plen || memcmp(below[i].prefix, path, plen) != 0)
 			continue;
-		/* One segment after the prefix, nothing more: no '/', so no "..", no folders. */
-		if (memchr(path + plen, '/', len - plen))
+		/* One segment after the prefix, nothing more: no '/' for files, so no "..", no
+		 * folders. */
+		unsigned slashes = 0;
+		for (size_t k = plen; k < len; k++)
+			slashes += path[k] == '/';
+		if (slashes > below[i].slashes)
 			return WEB_OK;
 		out->id = below[i].id;
 		out->arg = path + plen;

@@ -67,15 +67,16 @@ static void web_mhd_log(void *cls, const char *fmt, va_list ap)
 	for (size_t i = 0; i < n; i++) /* a log line stays one line of printable text */
 		if ((unsigned char)msg[i] < 0x20 || msg[i] == '"' || msg[i] == 0x7f)
 			msg[i] = '?';
-	if (strstr(msg, "limit") || strstr(msg, "too big") || strstr(msg, "too large"))
+	int kind = strstr(msg, "limit") || strstr(msg, "too big") || strstr(msg, "too large");
+	if (kind)
 		atomic_fetch_add(&srv->limits, 1);
-	uint64_t now = time_mono_ns(), next = atomic_load(&srv->log_next_ns);
-	if (now < next || !atomic_compare_exchange_strong(&srv->log_next_ns, &next,
+	uint64_t now = time_mono_ns(), next = atomic_load(&srv->log_next_ns[kind]);
+	if (now < next || !atomic_compare_exchange_strong(&srv->log_next_ns[kind], &next,
 							  now + 1000000000ull)) {
-		atomic_fetch_add(&srv->log_dropped, 1);
+		atomic_fetch_add(&srv->log_dropped[kind], 1);
 		return;
 	}
-	unsigned long dropped = atomic_exchange(&srv->log_dropped, 0);
+	unsigned long dropped = atomic_exchange(&srv->log_dropped[kind], 0);
 	log_warn("web", "http problem=\"%s\" similar_lines_left_out=%lu", msg, dropped);
 }
 
@@ -166,12 +167,23 @@ static enum MHD_Result send_plain(struct web_server *srv, struct MHD_Connection 
 	return ok;
 }
 
+/* A request's state, in MHD's per-request pointer: its raw URI was clean or not (set by
+ * web_uri_seen before the handler's first call), the first call is over. */
+static int uri_ok, uri_bad, uri_seen;
+
+/* Sees the URI as it came, before MHD decodes it. */
+static void *web_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	return web_uri_clean(uri, strlen(uri)) ? &uri_ok : &uri_bad;
+}
+
 static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct web_server *srv = cls;
-	(void)version;
 	(void)upload_data;
 	/* Everything here is read: a request with a body, or another method, is refused at its
 	 * first call, before any of it is read (the next issue's forms add POST). */
@@ -180,10 +192,16 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 				  "405 method not allowed: this server only reads (GET, HEAD)\n",
 				  "GET, HEAD");
 	/* The answer waits for the second call: one queued at the first makes MHD discard the
-	 * rest of the request and close the connection (no keep-alive). A GET with a body is
-	 * refused at once, unread. */
-	static int seen;
-	if (!*con_cls) {
+	 * rest of the request and close the connection (no keep-alive). A GET with a body, a
+	 * URI with an encoded control byte (%00 would cut the path short) or an HTTP/1.1
+	 * request without Host (RFC 9112 3.2) is refused at once. */
+	if (*con_cls == &uri_bad)
+		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad URI\n", NULL);
+	if (*con_cls != &uri_seen) {
+		if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+			return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 no Host header\n",
+					  NULL);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if ((cl && strcmp(cl, "0") != 0) ||
@@ -191,7 +209,7 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 						MHD_HTTP_HEADER_TRANSFER_ENCODING))
 			return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n",
 					  NULL);
-		*con_cls = &seen;
+		*con_cls = &uri_seen;
 		return MHD_YES;
 	}
 	if (*upload_size)
@@ -287,6 +305,7 @@ static int start_daemon(struct web_server *srv, unsigned i)
 		 * the answer's headers. Beyond it MHD answers 414 or 431 itself. */
 		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)srv->cfg.request_max + 4096, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.timeout_s, NULL},
+		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)web_uri_seen, NULL},
 		{srv->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		 srv->cfg.threads, NULL},
 		{MHD_OPTION_END, 0, NULL},

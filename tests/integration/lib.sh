@@ -20,6 +20,7 @@ TL_PIDS=()       # every server we started, so the exit trap can stop what is st
 TL_LAST_PID=
 TL_LAST_LOG=
 PORT=
+HPORT=           # the web pages' port when TL_HTTP=1 (tl_start)
 
 # Sanitizer builds are several times slower: stretch every wait. ctest's asan target sets
 # TRAPLINE_SANITIZED=1; a binary that carries the ASan runtime is detected too.
@@ -186,12 +187,12 @@ tl_wait_ready() {
 }
 
 # tl_start [--v6] [serve options...]: starts `trapline serve` on a free port with its own data
-# dir and log; sets PORT, TL_LAST_PID, TL_LAST_LOG. The --dns option is added here (with --v6:
+# dir and log; sets PORT, TL_LAST_PID, TL_LAST_LOG (and HPORT with TL_HTTP=1). The --dns option is added here (with --v6:
 # 127.0.0.1 and [::1] on the same port). Retries with another port if the first is taken
 # between picking and binding (parallel tests). Stops the test if the server never answers.
 TL_NSTARTS=0
 tl_start() {
-	local v6="" try data log dns zone=$TL_ZONE a prev=""
+	local v6="" try data log dns zone=$TL_ZONE a prev="" http
 	if [ "${1:-}" = "--v6" ]; then
 		v6=v6
 		shift
@@ -208,7 +209,14 @@ tl_start() {
 		mkdir -p "$data"
 		dns="127.0.0.1:$PORT"
 		[ -n "$v6" ] && dns="$dns,[::1]:$PORT"
-		"$TRAPLINE" serve --data "$data" --dns "$dns" --log-level debug "$@" 2>"$log" >>"$log" &
+		# The web pages only where a test asks for them (TL_HTTP=1), each time on a free
+		# port (HPORT); elsewhere off, so parallel tests never meet on 8080.
+		http=off
+		if [ -n "${TL_HTTP:-}" ]; then
+			HPORT=$(tl_free_port) || tl_die "pick a free HTTP port"
+			http="127.0.0.1:$HPORT"
+		fi
+		"$TRAPLINE" serve --data "$data" --dns "$dns" --http "$http" --log-level debug "$@" 2>"$log" >>"$log" &
 		TL_LAST_PID=$!
 		TL_LAST_LOG=$log
 		TL_PIDS+=("$TL_LAST_PID")
@@ -318,4 +326,26 @@ wait_ip_a() { tl_poll "${3:-10}" "$2" ip_a_of "$1"; }
 # check_ip_a NAME IP WANT [TENTHS]: the same as a check.
 check_ip_a() {
 	if wait_ip_a "$2" "$3" "${4:-}"; then tl_ok "$1"; else tl_fail "$1" "expected: '$3'" "got: '$(ip_a_of "$2")'"; fi
+}
+
+# ---- the web pages ----------------------------------------------------------------------
+
+# tl_wait_http [SECONDS]: until the web pages on $HPORT answer.
+tl_wait_http() {
+	local limit=$(( ${1:-10} * TL_SLOW * 10 )) _
+	for _ in $(seq 1 "$limit"); do
+		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$HPORT/static/style.css" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# tl_http PATH [curl options...]: the body of a GET on the web pages ($HPORT).
+tl_http() {
+	local path=$1
+	shift
+	curl -s --max-time $((5 * TL_SLOW)) "$@" "http://127.0.0.1:$HPORT$path"
+}
+# tl_http_status PATH [curl options...]: only the status code.
+tl_http_status() {
+	tl_http "$1" -o /dev/null -w '%{http_code}' "${@:2}"
 }

@@ -76,7 +76,7 @@ for _ in range(50):
 PY
 )
 	mkdir -p "$TL_TMP/root-data"
-	"$TRAPLINE" serve --data "$TL_TMP/root-data" --dns "$addr:53" --user nobody 2>"$TL_TMP/root.log" &
+	"$TRAPLINE" serve --data "$TL_TMP/root-data" --dns "$addr:53" --http off --user nobody 2>"$TL_TMP/root.log" &
 	pid=$!
 	TL_PIDS+=("$pid")
 	ok=""

@@ -139,7 +139,14 @@ static void test_route(void **state)
 	route("/static/..", WEB_R_STATIC, ".."); /* a name no file has: 404 at the lookup */
 	route("/static/", WEB_R_NOTFOUND, NULL);
 	route("/static/a/b.css", WEB_R_NOTFOUND, NULL);
-	route("/api/v1/lookup/1.2.3.4/x", WEB_R_NOTFOUND, NULL);
+	route("/api/v1/lookup/1.2.3.4/x/y", WEB_R_NOTFOUND, NULL);
+	route("/api/v1/lookup/192.0.2.0/24", WEB_R_API_LOOKUP, "192.0.2.0/24");
+	assert_false(web_uri_clean("/static/a.css%00.html", 21));
+	assert_false(web_uri_clean("/lookup?ip=%1b", 14));
+	assert_false(web_uri_clean("/x%7F", 5));
+	assert_false(web_uri_clean("/x\ty", 4));
+	assert_true(web_uri_clean("/lookup?ip=%3Cb%3E%20%2F", 24));
+	assert_true(web_uri_clean("/x%2", 4));
 	route("/lookup/", WEB_R_NOTFOUND, NULL);
 	route("//", WEB_R_NOTFOUND, NULL);
 	route("/ABOUT/listing", WEB_R_NOTFOUND, NULL);
