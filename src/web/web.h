@@ -118,6 +118,7 @@ enum web_route_id {
 				 has one '/', answered 400 with help) */
 	WEB_R_API_HISTORY,    /* /api/v1/history/IP: the same */
 	WEB_R_API_FIGURES,    /* /api/v1/figures */
+	WEB_R_FAVICON,        /* /favicon.ico, which browsers ask for where a page names none */
 };
 #define WEB_PATH_MAX 1024
 struct web_route {

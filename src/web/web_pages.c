@@ -471,6 +471,11 @@ void web_page(struct web_server *srv, struct web_thread *th, const struct web_ro
 		render_page(srv, th, &p, "warranty.html", "No warranty", reply);
 		return;
 	case WEB_R_STATIC: page_static(srv, route, th, reply); return;
+	case WEB_R_FAVICON: {
+		struct web_route icon = {WEB_R_STATIC, "icon.svg", 8};
+		page_static(srv, &icon, th, reply);
+		return;
+	}
 	case WEB_R_API_INDEX: api_index(th, reply); return;
 	case WEB_R_API_LOOKUP: api_lookup(srv, th, route, reply, false); return;
 	case WEB_R_API_HISTORY: api_lookup(srv, th, route, reply, true); return;

@@ -18,6 +18,7 @@ static const struct {
 	{"/api/v1/", WEB_R_API_INDEX},
 	{"/api/v1", WEB_R_API_INDEX},
 	{"/api/v1/figures", WEB_R_API_FIGURES},
+	{"/favicon.ico", WEB_R_FAVICON},
 };
 
 static const struct {

@@ -57,8 +57,8 @@ static void shade(struct web_buf *b, const struct ctl_history *h)
 		const struct ctl_episode *e = &h->episodes[i];
 		int64_t end = e->ended_at ? e->ended_at : h->at;
 		double x0 = x_of(h, e->listed_at), x1 = x_of(h, end);
-		if (x1 <= x0)
-			x1 = x0 + 1; /* a listing shorter than a pixel is still seen */
+		if (x1 - x0 < 2)
+			x1 = x0 + 2; /* a listing that began just now is still seen */
 		char from[TIME_STRLEN], to[TIME_STRLEN];
 		time_format_iso8601(e->listed_at, from);
 		time_format_iso8601(end, to);

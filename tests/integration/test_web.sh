@@ -81,7 +81,7 @@ page=$(tl_http '/lookup?ip=192.0.2.1')
 check_match "lookup: listed" 'is listed</h2>' "$page"
 check_match "lookup: the reason" 'data-reason="both"' "$page"
 check_match "lookup: what it usually means" 'a compromised machine' "$page"
-check_match "lookup: the trap hits were bounces" 'were bounces' "$page"
+check_match "lookup: the trap hits were bounces (2)" 'backscatter: <strong>2<' "$page"
 check_match "lookup: when it ends by itself (policy_listing = 48 h after the last report)" \
 	"id=\"expires\">$(date -u -d "@$((T0 - 3600 + 172800))" '+%Y-%m-%d %H:%M') UTC" "$page"
 check_match "lookup: counts of the last 7 days" 'id="traps-7d">2<' "$page"
@@ -89,7 +89,7 @@ check_match "lookup: the chart" '<svg class="chart"' "$page"
 check_nomatch "lookup: never a trap address or reporter" '@|source|reporter:' "$page"
 page=$(tl_http '/lookup?ip=2001:DB8::5')
 check_match "lookup IPv6: listed, trap hits only" 'data-reason="traps"' "$page"
-check_match "lookup IPv6: auto-replies explained" 'were auto-replies' "$page"
+check_match "lookup IPv6: auto-replies explained" 'Auto-replies \(vacation' "$page"
 page=$(tl_http '/lookup?ip=198.51.100.9')
 check_match "lookup: not listed" 'is not listed</h2>' "$page"
 check_match "lookup: why not" 'only one piece of evidence' "$page"

@@ -134,6 +134,7 @@ static void test_route(void **state)
 	route("/api/v1/lookup/2001:db8::1", WEB_R_API_LOOKUP, "2001:db8::1");
 	route("/api/v1/history/::ffff:192.0.2.1", WEB_R_API_HISTORY, "::ffff:192.0.2.1");
 	route("/api/v1/figures", WEB_R_API_FIGURES, NULL);
+	route("/favicon.ico", WEB_R_FAVICON, NULL);
 	/* Nothing below a name, no way up. */
 	route("/static/../../etc/passwd", WEB_R_NOTFOUND, NULL);
 	route("/static/..", WEB_R_STATIC, ".."); /* a name no file has: 404 at the lookup */
