@@ -70,7 +70,7 @@ static void web_mhd_log(void *cls, const char *fmt, va_list ap)
 	int kind = strstr(msg, "limit") || strstr(msg, "too big") || strstr(msg, "too large");
 	if (kind)
 		atomic_fetch_add(&srv->limits, 1);
-	uint64_t now = time_mono_ns(), next = atomic_load(&srv->log_next_ns[kind]);
+	unsigned long long now = time_mono_ns(), next = atomic_load(&srv->log_next_ns[kind]);
 	if (now < next || !atomic_compare_exchange_strong(&srv->log_next_ns[kind], &next,
 							  now + 1000000000ull)) {
 		atomic_fetch_add(&srv->log_dropped[kind], 1);
