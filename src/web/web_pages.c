@@ -127,6 +127,20 @@ static void not_found(struct web_server *srv, struct web_thread *th, struct web_
 	render_page(srv, th, &p, "notfound.html", "Not found", reply);
 }
 
+/* One read transaction around a page's queries: they see one state of the store, and SQLite
+ * takes its WAL read lock once instead of once per statement (measured: a sixth of the
+ * API's time went to those locks). */
+static bool read_begin(struct web_thread *th)
+{
+	return store_begin(th->reader) == STORE_OK;
+}
+
+static void read_end(struct web_thread *th, bool begun)
+{
+	if (begun && store_commit(th->reader) != STORE_OK)
+		store_rollback(th->reader);
+}
+
 /* ---- JSON ------------------------------------------------------------------------------ */
 
 static void reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o)
@@ -176,6 +190,7 @@ static void api_lookup(struct web_server *srv, struct web_thread *th, const stru
 	int64_t now = time_now();
 	json_t *o = NULL;
 	int rc;
+	bool begun = read_begin(th);
 	if (history) {
 		struct ctl_history h;
 		rc = ctl_query_history(&srv->svc, th->reader, in.ip, now, &h);
@@ -187,6 +202,7 @@ static void api_lookup(struct web_server *srv, struct web_thread *th, const stru
 		if (rc == CTL_OK)
 			o = ctl_status_json(&s); /* the same JSON as `trapline check --json` */
 	}
+	read_end(th, begun);
 	if (rc != CTL_OK) {
 		json_error(th, reply, 503, "the list cannot be read just now");
 		return;
@@ -203,7 +219,9 @@ static int figures(struct web_server *srv, struct web_thread *th, struct ctl_fig
 	pthread_mutex_lock(&srv->lock);
 	uint64_t now_ns = time_mono_ns();
 	if (!srv->figures_ns || now_ns - srv->figures_ns > FIGURES_TTL_NS) {
+		bool begun = read_begin(th);
 		rc = ctl_query_figures(&srv->svc, th->reader, time_now(), &srv->figures);
+		read_end(th, begun);
 		srv->figures_ns = rc == CTL_OK ? now_ns : 0;
 	}
 	*out = srv->figures;
@@ -339,9 +357,11 @@ static void page_lookup(struct web_server *srv, struct web_thread *th, const cha
 	int64_t now = time_now();
 	struct ctl_status s;
 	struct ctl_history *h = malloc(sizeof(*h));
+	bool begun = read_begin(th);
 	int rc = h ? ctl_query_status(&srv->svc, th->reader, in.ip, now, &s) : CTL_ENOMEM;
 	if (rc == CTL_OK)
 		rc = ctl_query_history(&srv->svc, th->reader, in.ip, now, h);
+	read_end(th, begun);
 	if (rc != CTL_OK) {
 		free(h);
 		reply->status = 503;
