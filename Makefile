@@ -9,7 +9,7 @@ ifdef CI
 CMAKE_FLAGS += -DTRAPLINE_WERROR=ON
 endif
 
-.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench clean config-template
+.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench bench-web clean config-template
 
 all: build
 
@@ -50,6 +50,10 @@ fuzz:
 
 bench: build
 	bench/dns.sh
+
+# The web's JSON API against nginx on the same core, and DNS while it is loaded (bench/web.sh).
+bench-web: build test-deps
+	bench/web.sh --no-build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
