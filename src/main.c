@@ -380,8 +380,12 @@ static void serve_store_stop(struct serve_store *ss)
 static int serve_web_bind(const struct web_config *wc, bool use_store, struct web_server **out)
 {
 	*out = NULL;
-	if (!use_store || wc->n_addrs == 0)
+	if (wc->n_addrs == 0)
 		return 0;
+	if (!use_store) {
+		log_info("main", "web pages off: a static zone has no evidence to explain");
+		return 0;
+	}
 	return web_server_bind(wc, out) == WEB_OK ? 0 : 1;
 }
 

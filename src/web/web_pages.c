@@ -9,7 +9,7 @@
 
 #include "web_internal.h"
 
-#define VARS_MAX 64
+#define VARS_MAX 96
 #define FIGURES_TTL_NS 10000000000ull /* the home page's figures are counted every 10 s */
 #define DAY 86400
 
