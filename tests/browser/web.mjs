@@ -107,7 +107,7 @@ try {
   check("bad input: a clear message", prob === "That is not an IP address", prob);
   check("bad input: shown back as text, not markup", (await page.$$("#problem b")).length === 0 &&
         (await text("#problem .typed")) === "<b>not an address</b>");
-  await page.screenshot({ path: path.join(shots, "lookup-bad-input-phone.png") });
+  await page.screenshot({ path: path.join(shots, "lookup-bad-input-desktop.png") });
 
   // Every link of every page, followed: none broken.
   const seen = new Map();
@@ -134,6 +134,13 @@ try {
   await page.screenshot({ path: path.join(shots, "listing-desktop.png"), fullPage: true });
   await page.goto(base + "/", { waitUntil: "load" });
   await page.screenshot({ path: path.join(shots, "home-desktop.png"), fullPage: true });
+  await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  for (const [p, name] of [["/about/end-users", "end-users-phone.png"], ["/about/usage", "usage-phone.png"]]) {
+    await page.goto(base + p, { waitUntil: "load" });
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(`${p} at phone width: nothing wider than the screen`, wide <= 0, `${wide}px too wide`);
+    await page.screenshot({ path: path.join(shots, name), fullPage: true });
+  }
   check("no console errors, blocked resources or failed requests (CSP keeps everything)", problems.length === 0, ...problems);
 } catch (e) {
   fail("the browser run completes", e.stack || e);
