@@ -156,31 +156,44 @@ done
 n_med=$(median <"$work/n_rps") t_med=$(median <"$work/t_rps") p99_med=$(median <"$work/t_p99")
 r_med=$(grep . "$work/ratios" | median)
 
-say "== 2. DNS (qblast -q 100, cpu 1) alone, then with wrk loading the API at the same time"
-say "   (wrk at nice 19 beside qblast on cpu 1, so that the probe is not starved by the load"
-say "   generator; on cpu 0 the web threads run at http_nice below DNS)"
-# qblast_run SECONDS: prints qps
-qblast_run() { taskset -c 1 "$work/qblast" -s 127.0.0.1 -p "$dport" -d "$work/queries" -l "$1" -q 100 2>/dev/null | sed -n 's/^RESULT.* qps=\([0-9.]*\).*/\1/p'; }
-for r in $(seq 1 "$runs"); do
-	wait_quiet
-	idle=$(qblast_run "$secs")
-	wait_quiet
-	taskset -c 1 nice -n 19 wrk -t 1 -c "$conns" -d "$((secs + 2))s" --latency -s "$work/lookup.lua" "http://127.0.0.1:$hport" >"$work/wrk-dns.out" 2>&1 &
-	wpid=$!
+say "== 2. DNS on the same core as the web threads, while wrk loads the API"
+say "   a. full load: qblast -q 100 alone, then with wrk (at nice 19 beside it on cpu 1, so the"
+say "      probe is not starved by the load generator; on cpu 0 the web threads run at http_nice)"
+say "   b. a fixed 50% of the full-load rate: qblast -Q alone, then with wrk at full priority"
+# qblast_run SECONDS [QPS]: prints "qps p99_us"
+qblast_run() {
+	taskset -c 1 "$work/qblast" -s 127.0.0.1 -p "$dport" -d "$work/queries" -l "$1" -q 100 ${2:+-Q "$2"} 2>/dev/null |
+		sed -n 's/^RESULT.* qps=\([0-9.]*\).* p99_us=\([0-9.]*\).*/\1 \2/p'
+}
+# with_wrk NICE SECONDS [QPS]: qblast while wrk loads the API; prints "qps p99_us api_rps"
+with_wrk() {
+	taskset -c 1 nice -n "$1" wrk -t 1 -c "$conns" -d "$(($2 + 2))s" -s "$work/lookup.lua" "http://127.0.0.1:$hport" >"$work/wrk-dns.out" 2>&1 &
+	local wpid=$! q
 	pids+=("$wpid")
 	sleep 1
-	busy=$(qblast_run "$secs")
+	q=$(qblast_run "$2" "${3:-}")
 	wait "$wpid" || true
-	w_rps=$(awk '/^Requests\/sec/ { print $2 }' "$work/wrk-dns.out")
-	say "   round $r: DNS alone ${idle:-0} qps | DNS with the API loaded ${busy:-0} qps (API meanwhile ${w_rps:-0} req/s) | ratio $(ratio "${busy:-0}" "${idle:-0}")"
+	echo "$q $(awk '/^Requests\/sec/ { print $2 }' "$work/wrk-dns.out")"
+}
+for r in $(seq 1 "$runs"); do
+	wait_quiet; read -r idle idle99 <<<"$(qblast_run "$secs")"
+	wait_quiet; read -r busy busy99 api <<<"$(with_wrk 19 "$secs")"
+	say "   round $r a: DNS alone ${idle:-0} qps (p99 ${idle99:-0} us) | with the API loaded ${busy:-0} qps (p99 ${busy99:-0} us; API meanwhile ${api:-0} req/s) | ratio $(ratio "${busy:-0}" "${idle:-0}")"
 	ratio "${busy:-0}" "${idle:-0}" >>"$work/dns_ratios"; echo >>"$work/dns_ratios"
+	half=$(awk -v q="${idle:-0}" 'BEGIN { printf "%d", q / 2 }')
+	wait_quiet; read -r fidle fidle99 <<<"$(qblast_run "$secs" "$half")"
+	wait_quiet; read -r fbusy fbusy99 fapi <<<"$(with_wrk 0 "$secs" "$half")"
+	say "   round $r b: DNS at $half qps offered: alone ${fidle:-0} qps (p99 ${fidle99:-0} us) | with the API loaded ${fbusy:-0} qps (p99 ${fbusy99:-0} us; API meanwhile ${fapi:-0} req/s) | ratio $(ratio "${fbusy:-0}" "${fidle:-0}")"
+	ratio "${fbusy:-0}" "${fidle:-0}" >>"$work/dns_fixed"; echo >>"$work/dns_fixed"
 done
 d_med=$(grep . "$work/dns_ratios" | median)
+f_med=$(grep . "$work/dns_fixed" | median)
 
 say "== summary (medians)"
 say "   nginx, one worker, static JSON:   $n_med req/s"
 say "   trapline GET /api/v1/lookup/IP:  $t_med req/s, p99 $p99_med ms  (target: >= 0.25x nginx, p99 <= 20 ms)"
 say "   trapline / nginx:                 $r_med"
-say "   DNS qps with the API loaded / alone: $d_med  (target: >= 0.9)"
+say "   DNS qps with the API loaded / alone, full load:   $d_med  (target: >= 0.9)"
+say "   DNS qps with the API loaded / alone, 50% offered: $f_med"
 { echo "---- wrk output"; cat "$work/wrk.log"; echo "---- trapline log"; cat "$work/trapline.log"; } >>"$log"
 echo "log: $log"
