@@ -133,28 +133,41 @@ pids+=("$npid")
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$nport/lookup.json" && break; sleep 0.1; done
 curl -sf -o /dev/null "http://127.0.0.1:$nport/lookup.json" || { echo "web.sh: nginx did not start" >&2; cat "$work/nginx/error.log" >&2; exit 1; }
 
-# wrk_run PORT SCRIPT: prints "rps p99_ms"
+# The CPU time (ticks) of a server's processes: what it spent, whatever else ran on its core.
+cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo "$t"; }
+nginx_pids() { echo "$npid $(ps --ppid "$npid" -o pid= | tr '\n' ' ')"; }
+# wrk_run PORT SCRIPT PIDS...: prints "rps p99_ms cpu_us_per_request"
 wrk_run() {
-	local out
-	out=$(taskset -c 1 wrk -t 1 -c "$conns" -d "${secs}s" --latency -s "$2" "http://127.0.0.1:$1" 2>&1)
+	local out c0 c1 reqs port=$1 script=$2
+	shift 2
+	c0=$(cpu_ticks "$@")
+	out=$(taskset -c 1 wrk -t 1 -c "$conns" -d "${secs}s" --latency -s "$script" "http://127.0.0.1:$port" 2>&1)
+	c1=$(cpu_ticks "$@")
+	reqs=$(printf '%s\n' "$out" | awk '/requests in/ { print $1 }')
 	printf '%s\n' "$out" >>"$work/wrk.log"
 	local rps p99 errs
 	rps=$(printf '%s\n' "$out" | awk '/^Requests\/sec/ { print $2 }')
 	p99=$(printf '%s\n' "$out" | awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 } else if (v ~ /ms$/) sub(/ms/, "", v); else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 } print v }')
 	errs=$(printf '%s\n' "$out" | awk '/Non-2xx|Socket errors/ { print }' | tr '\n' ' ')
-	echo "${rps:-0} ${p99:-0} ${errs}"
+	local us
+	us=$(awk -v a="$c0" -v b="$c1" -v r="${reqs:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (r > 0) printf "%.1f", (b - a) * 1e6 / hz / r; else print 0 }')
+	echo "${rps:-0} ${p99:-0} $us ${errs}"
 }
 
 say "== 1. GET /api/v1/lookup/IP (trapline) and GET /lookup.json (nginx, one worker), alternating"
 for r in $(seq 1 "$runs"); do
-	wait_quiet; read -r n_rps n_p99 n_err <<<"$(wrk_run "$nport" "$work/static.lua")"
-	wait_quiet; read -r t_rps t_p99 t_err <<<"$(wrk_run "$hport" "$work/lookup.lua")"
-	say "   round $r: nginx $n_rps req/s p99 $n_p99 ms ${n_err:-} | trapline $t_rps req/s p99 $t_p99 ms ${t_err:-} | ratio $(ratio "$t_rps" "$n_rps")"
+	# shellcheck disable=SC2046
+	wait_quiet; read -r n_rps n_p99 n_us n_err <<<"$(wrk_run "$nport" "$work/static.lua" $(nginx_pids))"
+	wait_quiet; read -r t_rps t_p99 t_us t_err <<<"$(wrk_run "$hport" "$work/lookup.lua" "$tpid")"
+	say "   round $r: nginx $n_rps req/s p99 $n_p99 ms, $n_us us CPU/req ${n_err:-}| trapline $t_rps req/s p99 $t_p99 ms, $t_us us CPU/req ${t_err:-}| ratio $(ratio "$t_rps" "$n_rps") (CPU: $(ratio "$n_us" "$t_us"))"
 	echo "$n_rps" >>"$work/n_rps"; echo "$t_rps" >>"$work/t_rps"; echo "$t_p99" >>"$work/t_p99"
+	echo "$n_us" >>"$work/n_us"; echo "$t_us" >>"$work/t_us"
 	ratio "$t_rps" "$n_rps" >>"$work/ratios"; echo >>"$work/ratios"
+	ratio "$n_us" "$t_us" >>"$work/cpu_ratios"; echo >>"$work/cpu_ratios"
 done
 n_med=$(median <"$work/n_rps") t_med=$(median <"$work/t_rps") p99_med=$(median <"$work/t_p99")
-r_med=$(grep . "$work/ratios" | median)
+n_us_med=$(median <"$work/n_us") t_us_med=$(median <"$work/t_us")
+r_med=$(grep . "$work/ratios" | median) c_med=$(grep . "$work/cpu_ratios" | median)
 
 say "== 2. DNS on the same core as the web threads, while wrk loads the API"
 say "   a. full load: qblast -q 100 alone, then with wrk (at nice 19 beside it on cpu 1, so the"
@@ -193,6 +206,9 @@ say "== summary (medians)"
 say "   nginx, one worker, static JSON:   $n_med req/s"
 say "   trapline GET /api/v1/lookup/IP:  $t_med req/s, p99 $p99_med ms  (target: >= 0.25x nginx, p99 <= 20 ms)"
 say "   trapline / nginx:                 $r_med"
+say "   server CPU per request:           nginx $n_us_med us, trapline $t_us_med us; as requests a core"
+say "                                     could serve, trapline / nginx = $c_med (the figure other"
+say "                                     processes on the machine disturb least)"
 say "   DNS qps with the API loaded / alone, full load:   $d_med  (target: >= 0.9)"
 say "   DNS qps with the API loaded / alone, 50% offered: $f_med"
 { echo "---- wrk output"; cat "$work/wrk.log"; echo "---- trapline log"; cat "$work/trapline.log"; } >>"$log"

@@ -76,6 +76,9 @@ void web_buf_free(struct web_buf *b);
 void web_buf_add(struct web_buf *b, const char *s, size_t n);
 void web_buf_adds(struct web_buf *b, const char *s);
 void web_buf_addf(struct web_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Room for n more bytes at the end (len unchanged: the caller writes, then adds what it
+ * wrote to len); NULL when out of memory. */
+char *web_buf_room(struct web_buf *b, size_t n);
 
 /* The one escaping for HTML, text and quoted attribute values alike: & < > " ' become
  * entities, control characters and bytes that are not valid UTF-8 become U+FFFD. */

@@ -42,6 +42,11 @@ static bool reserve(struct web_buf *b, size_t n)
 	return true;
 }
 
+char *web_buf_room(struct web_buf *b, size_t n)
+{
+	return reserve(b, n) ? b->data + b->len : NULL;
+}
+
 void web_buf_add(struct web_buf *b, const char *s, size_t n)
 {
 	if (!reserve(b, n))
