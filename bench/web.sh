@@ -154,6 +154,10 @@ wrk_run() {
 	echo "${rps:-0} ${p99:-0} $us ${errs}"
 }
 
+# Warm-up, not counted: the first requests fault the store's pages in (a million listings
+# are about 150 MB of SQLite file), and nginx opens its file once.
+taskset -c 1 wrk -t 1 -c "$conns" -d 8s -s "$work/lookup.lua" "http://127.0.0.1:$hport" >/dev/null 2>&1
+taskset -c 1 wrk -t 1 -c "$conns" -d 3s -s "$work/static.lua" "http://127.0.0.1:$nport" >/dev/null 2>&1
 say "== 1. GET /api/v1/lookup/IP (trapline) and GET /lookup.json (nginx, one worker), alternating"
 for r in $(seq 1 "$runs"); do
 	# shellcheck disable=SC2046
