@@ -29,6 +29,8 @@ done
 [ $quick = 1 ] && secs=3 runs=1 size=100000
 max_foreign=5 quiet_wait=${QUIET_WAIT:-90}
 . "$here/quiet.sh"
+# quiet.sh says on stderr when it gave up waiting: keep that in the log too.
+quiet() { wait_quiet 2> >(tee -a "$log" >&2); }
 for tool in wrk nginx taskset python3 dig; do
 	command -v "$tool" >/dev/null || { echo "web.sh: $tool missing (scripts/deps.sh --test)" >&2; exit 2; }
 done
@@ -161,8 +163,8 @@ taskset -c 1 wrk -t 1 -c "$conns" -d 3s -s "$work/static.lua" "http://127.0.0.1:
 say "== 1. GET /api/v1/lookup/IP (trapline) and GET /lookup.json (nginx, one worker), alternating"
 for r in $(seq 1 "$runs"); do
 	# shellcheck disable=SC2046
-	wait_quiet; read -r n_rps n_p99 n_us n_err <<<"$(wrk_run "$nport" "$work/static.lua" $(nginx_pids))"
-	wait_quiet; read -r t_rps t_p99 t_us t_err <<<"$(wrk_run "$hport" "$work/lookup.lua" "$tpid")"
+	quiet; read -r n_rps n_p99 n_us n_err <<<"$(wrk_run "$nport" "$work/static.lua" $(nginx_pids))"
+	quiet; read -r t_rps t_p99 t_us t_err <<<"$(wrk_run "$hport" "$work/lookup.lua" "$tpid")"
 	say "   round $r: nginx $n_rps req/s p99 $n_p99 ms, $n_us us CPU/req ${n_err:-}| trapline $t_rps req/s p99 $t_p99 ms, $t_us us CPU/req ${t_err:-}| ratio $(ratio "$t_rps" "$n_rps") (CPU: $(ratio "$n_us" "$t_us"))"
 	echo "$n_rps" >>"$work/n_rps"; echo "$t_rps" >>"$work/t_rps"; echo "$t_p99" >>"$work/t_p99"
 	echo "$n_us" >>"$work/n_us"; echo "$t_us" >>"$work/t_us"
@@ -193,13 +195,13 @@ with_wrk() {
 	echo "$q $(awk '/^Requests\/sec/ { print $2 }' "$work/wrk-dns.out")"
 }
 for r in $(seq 1 "$runs"); do
-	wait_quiet; read -r idle idle99 <<<"$(qblast_run "$secs")"
-	wait_quiet; read -r busy busy99 api <<<"$(with_wrk 19 "$secs")"
+	quiet; read -r idle idle99 <<<"$(qblast_run "$secs")"
+	quiet; read -r busy busy99 api <<<"$(with_wrk 19 "$secs")"
 	say "   round $r a: DNS alone ${idle:-0} qps (p99 ${idle99:-0} us) | with the API loaded ${busy:-0} qps (p99 ${busy99:-0} us; API meanwhile ${api:-0} req/s) | ratio $(ratio "${busy:-0}" "${idle:-0}")"
 	ratio "${busy:-0}" "${idle:-0}" >>"$work/dns_ratios"; echo >>"$work/dns_ratios"
 	half=$(awk -v q="${idle:-0}" 'BEGIN { printf "%d", q / 2 }')
-	wait_quiet; read -r fidle fidle99 <<<"$(qblast_run "$secs" "$half")"
-	wait_quiet; read -r fbusy fbusy99 fapi <<<"$(with_wrk 0 "$secs" "$half")"
+	quiet; read -r fidle fidle99 <<<"$(qblast_run "$secs" "$half")"
+	quiet; read -r fbusy fbusy99 fapi <<<"$(with_wrk 0 "$secs" "$half")"
 	say "   round $r b: DNS at $half qps offered: alone ${fidle:-0} qps (p99 ${fidle99:-0} us) | with the API loaded ${fbusy:-0} qps (p99 ${fbusy99:-0} us; API meanwhile ${fapi:-0} req/s) | ratio $(ratio "${fbusy:-0}" "${fidle:-0}")"
 	ratio "${fbusy:-0}" "${fidle:-0}" >>"$work/dns_fixed"; echo >>"$work/dns_fixed"
 done
