@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench bench-smtp clean config-template install
+.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web clean config-template install
 
 all: build
 
@@ -61,6 +61,10 @@ bench: build
 # The spamtrap side by side with Postfix and smtp-sink (as root: Postfix's master needs it).
 bench-smtp: test-deps build
 	bench/smtp.sh --no-build
+
+# The web's JSON API against nginx on the same core, and DNS while it is loaded (bench/web.sh).
+bench-web: build test-deps
+	bench/web.sh --no-build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

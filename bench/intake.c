@@ -60,7 +60,7 @@ static void defaults_make(struct zone_defaults *d)
 	zone_ns_add(&d->ns, "ns1.bl.example.org");
 	d->ttl = 2100;
 	d->a = 0x7f000002;
-	d->txt = "Listed in bl.example.org - see http://127.0.0.1:8080/lookup?ip=$";
+	d->txt = "Listed - see http://127.0.0.1:8080/lookup?ip=$";
 }
 
 /* Public-looking IPv4 addresses (never in the default exclusions): 11.0.0.0 + i. */

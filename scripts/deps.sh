@@ -6,20 +6,38 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config liburcu-dev libsqlite3-dev libjansson-dev
-	libevent-dev libssl-dev libgmime-3.0-dev libsodium-dev)
+	libevent-dev libssl-dev libgmime-3.0-dev libsodium-dev libmicrohttpd-dev)
+# swaks, postfix (its smtp-source, smtp-sink and smtpd): the spamtrap's tests and bench/smtp.sh;
+# curl, chromium, nodejs (and npm where node comes without it): the web pages' tests;
+# wrk and nginx: bench/web.sh (nginx is run by the bench with its own config, never as a service).
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev dnsutils knot-dnsutils rbldnsd
 	spamassassin bind9-utils python3 iproute2 procps
 	swaks libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl postfix openssl
-	util-linux)
+	util-linux curl chromium nodejs wrk nginx-light fonts-dejavu-core)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+# Debian's nodejs ships npm separately; a nodejs from elsewhere brings its own.
+[ "${1:-}" = "--test" ] && ! command -v npm >/dev/null && want+=(npm)
+
+# The browser test's npm packages, from the lock file (puppeteer-core: it drives the system's
+# Chromium and never downloads a browser).
+browser_npm() {
+	local dir
+	dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+	[ -d "$dir/node_modules/puppeteer-core" ] && return 0
+	echo "deps.sh: npm ci in tests/browser"
+	(cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}
 
 missing=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	[ "${1:-}" = "--test" ] && browser_npm
+	exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: missing packages: ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
@@ -39,4 +57,5 @@ if [ ! -e "$policy" ]; then
 fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 [ "$made_policy" = 1 ] && rm -f "$policy"
+[ "${1:-}" = "--test" ] && browser_npm
 exit 0

@@ -21,6 +21,7 @@
 #include "mail/mail.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
+#include "web/web.h"
 #include "writer/writer.h"
 #include "zone/zone.h"
 
@@ -39,6 +40,7 @@ struct cli_option {
 static const struct cli_option serve_options[] = {
 	{"--data", "data_dir", "DIR", "data directory"},
 	{"--dns", "dns_listen", "ADDR:PORT[,...]", "DNS addresses (UDP and TCP)"},
+	{"--http", "http_listen", "ADDR:PORT[,...]", "web pages and JSON API addresses, or off"},
 	{"--zone", "zone", "NAME", "zone served"},
 	{"--threads", "threads", "N", "UDP workers per address (0 = one per core)"},
 	{"--static", "static_file", "FILE", "rbldnsd-format data file to serve"},
@@ -318,7 +320,7 @@ static int serve_check_needs(const struct passwd *pw, const struct config *cfg)
 {
 	char db[CONFIG_STR_MAX + 16];
 	snprintf(db, sizeof(db), "%s/trapline.db", cfg->data_dir);
-	struct serve_need needs[3];
+	struct serve_need needs[4];
 	size_t n = 0;
 	if (cfg->static_file[0])
 		needs[n++] = (struct serve_need){"static_file", cfg->static_file, R_OK, false, false};
@@ -326,6 +328,9 @@ static int serve_check_needs(const struct passwd *pw, const struct config *cfg)
 		needs[n++] = (struct serve_need){"data_dir", cfg->data_dir, R_OK | W_OK | X_OK, true,
 						 false};
 		needs[n++] = (struct serve_need){"data_dir", db, R_OK | W_OK, false, true};
+		if (cfg->web_templates[0])
+			needs[n++] = (struct serve_need){"web_templates", cfg->web_templates,
+							 R_OK | X_OK, true, false};
 	}
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
@@ -444,6 +449,35 @@ static void serve_store_stop(struct serve_store *ss)
 	store_close(ss->store);
 }
 
+/* The web pages: the sockets are bound before the privilege drop (port 80), the server starts
+ * once the writer runs (its handlers read the store and write through the writer). Not with a
+ * static file: the pages read the store. Returns 0, or 1 after logging why. */
+static int serve_web_bind(const struct web_config *wc, bool use_store, struct web_server **out)
+{
+	*out = NULL;
+	if (wc->n_addrs == 0)
+		return 0;
+	if (!use_store) {
+		log_info("main", "web pages off: a static zone has no evidence to explain");
+		return 0;
+	}
+	return web_server_bind(wc, out) == WEB_OK ? 0 : 1;
+}
+
+static int serve_web_start(struct web_server *web, const struct config *cfg,
+			   struct serve_store *ss, struct zone_handle *zone)
+{
+	if (!web)
+		return 0;
+	struct ctl_service svc;
+	ctl_service_init(&svc, cfg, ss->writer, NULL, zone);
+	if (web_server_start(web, &svc) != WEB_OK) {
+		log_err("main", "cannot start the web pages (http_listen=%s)", cfg->http_listen);
+		return 1;
+	}
+	return 0;
+}
+
 /* Signals are taken synchronously by the main thread; every thread started from here on
  * inherits the mask. */
 static void serve_signals(sigset_t *sigs)
@@ -495,6 +529,11 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "trapline: %s\n", err);
 		return EXIT_USAGE;
 	}
+	struct web_config wc;
+	if (web_config_from(&cfg, &wc, err, sizeof(err)) != WEB_OK) {
+		fprintf(stderr, "trapline: %s\n", err);
+		return EXIT_USAGE;
+	}
 	struct passwd *pw = NULL;
 	if (geteuid() == 0) {
 		pw = getpwnam(cfg.user);
@@ -508,9 +547,9 @@ static int cmd_serve(int argc, char **argv)
 	/* With a static file the zone is that file and the store is not used (nor the trap,
 	 * which would have nowhere to record). */
 	bool use_store = cfg.static_file[0] == '\0';
-	log_info("main", "starting version=%s zone=%s dns=%s smtp=%s threads=%u static=%s",
+	log_info("main", "starting version=%s zone=%s dns=%s smtp=%s http=%s threads=%u static=%s",
 		 TRAPLINE_VERSION, cfg.zone, cfg.dns_listen, use_store ? cfg.smtp_listen : "off",
-		 sc.threads, use_store ? "-" : cfg.static_file);
+		 use_store ? cfg.http_listen : "off", sc.threads, use_store ? "-" : cfg.static_file);
 	if (use_store && serve_data_dir(&cfg, pw) != 0)
 		return 1;
 	if (pw && serve_check_needs(pw, &cfg) != 0)
@@ -527,6 +566,7 @@ static int cmd_serve(int argc, char **argv)
 	memset(&ss, 0, sizeof(ss));
 	struct dns_server *srv = NULL;
 	struct smtp_server *smtp = NULL;
+	struct web_server *web = NULL;
 	rc = 1;
 	/* The zone is complete before the first query can arrive. A data file that cannot be
 	 * read at all is fatal at start: serving only the test points would look healthy. */
@@ -544,6 +584,8 @@ static int cmd_serve(int argc, char **argv)
 		rc = brc;
 		goto fail_server;
 	}
+	if (serve_web_bind(&wc, use_store, &web) != 0)
+		goto fail_server;
 	/* The store is opened as the user the service runs as, so that every file it creates
 	 * (database, WAL, socket) stays writable by it; queries wait in the bound sockets until
 	 * dns_server_start, when the writer has published the listings. */
@@ -553,6 +595,8 @@ static int cmd_serve(int argc, char **argv)
 		use_store = false;
 		goto fail_server;
 	}
+	if (serve_web_start(web, &cfg, &ss, zone) != 0)
+		goto fail_server;
 	if (dns_server_start(srv, zone) != DNS_OK)
 		goto fail_server;
 	if (smtp && smtp_server_start(smtp, ss.writer) != SMTP_OK)
@@ -565,6 +609,7 @@ fail_server:
 	dns_server_stats(srv, &stats);
 	dns_server_stop(srv);
 	serve_smtp_stop(smtp);
+	web_server_stop(web); /* before the writer it reads beside */
 	if (use_store)
 		serve_store_stop(&ss);
 	if (rc == 0)

@@ -267,6 +267,13 @@ struct config {
 	/* user reports and evidence feeds (ctl's intake) */
 	unsigned report_max_size;        /* bytes of one reported message at most */
 	unsigned report_max_per_hour;    /* reports one reporter may send per clock hour; 0 = any */
+	/* the web pages and the JSON API (src/web) */
+	char http_listen[CONFIG_STR_MAX]; /* "ADDR:PORT[,...]", or "off" */
+	char public_url[CONFIG_STR_MAX];  /* how people reach the pages; fills the default TXT */
+	char web_templates[CONFIG_STR_MAX]; /* folder of templates overriding the built-in ones */
+	unsigned http_threads, http_max_conns, http_max_conns_per_ip, http_request_max;
+	unsigned http_timeout, http_nice;
+	bool answer_txt_set;             /* answer_txt was given: public_url no longer fills it */
 };
 
 /* Fills every key with its default. */

@@ -24,6 +24,7 @@ enum config_type {
 	CONFIG_LISTEN_OFF, /* like CONFIG_LISTEN, or "off" */
 	CONFIG_MAILBOXES,  /* comma-separated local@domain addresses */
 	CONFIG_SAMPLE,     /* one of the words of sample_modes */
+	CONFIG_URL,        /* http:// or https:// and printable ASCII without quotes or blanks */
 };
 
 /* What a trap keeps of a message for the moderators (trap_sample). */
@@ -70,10 +71,10 @@ static const struct config_key config_keys[] = {
 	 "A record of an address listed on spamtrap hits and user reports (a consumer may weigh "
 	 "it higher when it differs from the others)."},
 	{"answer_txt", CONFIG_STRING, STR(answer_txt),
-	 "Listed in bl.example.org ({reason}) - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, true,
+	 "Listed ({reason}) - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, true,
 	 "TXT record of a listed address; '$' becomes the queried IP and {reason} what the "
-	 "listing usually means (\"spamtrap hits, mostly bounces: probably backscatter\"). "
-	 "Empty: no TXT."},
+	 "listing usually means (\"spamtrap hits, mostly bounces: probably backscatter\"). Not "
+	 "set: \"Listed ({reason}) - see PUBLIC_URL/lookup?ip=$\" with public_url. Empty: no TXT."},
 	{"answer_ttl", CONFIG_UINT, NUM(answer_ttl), "2100", 0, 604800, false,
 	 "TTL in seconds of A and TXT answers for listed addresses."},
 	{"soa_mname", CONFIG_NAME, STR(soa_mname), "", 0, 0, true,
@@ -196,6 +197,28 @@ static const struct config_key config_keys[] = {
 	 "Reports one reporter may send per clock hour (refused ones count, the same message "
 	 "again does not); more are refused until the next hour (HTTP 429 with Retry-After). "
 	 "0: no limit."},
+	{"http_listen", CONFIG_LISTEN_OFF, STR(http_listen), "127.0.0.1:8080", 0, 0, false,
+	 "Web pages and JSON API (lookup, how listing works): ADDR:PORT or [ADDR6]:PORT, comma "
+	 "separated, or off."},
+	{"public_url", CONFIG_URL, STR(public_url), "http://127.0.0.1:8080", 0, 0, false,
+	 "How people reach the web pages (no trailing slash); the default TXT record points "
+	 "there."},
+	{"web_templates", CONFIG_PATH, STR(web_templates), "", 0, 0, true,
+	 "Folder of page templates and the stylesheet read at start, each file there replacing "
+	 "the built-in one of the same name (src/web/templates). Empty: the built-in ones."},
+	{"http_threads", CONFIG_UINT, NUM(http_threads), "0", 0, 256, false,
+	 "Web worker threads, each with its own read-only store connection; 0 = one per core."},
+	{"http_max_conns", CONFIG_UINT, NUM(http_max_conns), "512", 1, 65536, false,
+	 "Open HTTP connections at most; more are refused (and logged)."},
+	{"http_max_conns_per_ip", CONFIG_UINT, NUM(http_max_conns_per_ip), "32", 1, 65536,
+	 false, "Open HTTP connections from one client address at most."},
+	{"http_request_max", CONFIG_UINT, NUM(http_request_max), "8192", 2048, 1048576, false,
+	 "Bytes a request line and its headers may take; a longer request is refused (4xx)."},
+	{"http_timeout", CONFIG_UINT, NUM(http_timeout), "15", 1, 3600, false,
+	 "Seconds an HTTP connection may stay idle (or trickle a request) before it is closed."},
+	{"http_nice", CONFIG_UINT, NUM(http_nice), "10", 0, 19, false,
+	 "CPU priority of the web threads below DNS (nice value added): pages may slow down "
+	 "under load, DNS answers should not. 0: the same priority."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -490,12 +513,20 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		if (config_names_check(v, why, cap) != BASE_OK)
 			return BASE_EINVAL;
 		break;
-	case CONFIG_LISTEN: {
-		unsigned n;
-		if (config_listen_parse(v, NULL, NULL, 64, &n, why, cap) != BASE_OK)
+	case CONFIG_URL:
+		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
+		    strpbrk(v, " \t\"'<>\\") || v[len - 1] == '/') {
+			snprintf(why, cap, "'%s' is not an http:// or https:// URL without a trailing "
+				 "slash", v);
 			return BASE_EINVAL;
+		}
+		for (size_t i = 0; i < len; i++) {
+			if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+				snprintf(why, cap, "'%s' has a character a URL cannot", v);
+				return BASE_EINVAL;
+			}
+		}
 		break;
-	}
 	case CONFIG_LISTEN_OFF: {
 		unsigned n;
 		if (!config_listen_off(v) &&
@@ -503,6 +534,12 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 			snprintf(why, cap, "'%s' is neither off nor ADDR:PORT[,ADDR:PORT...]", v);
 			return BASE_EINVAL;
 		}
+		break;
+	}
+	case CONFIG_LISTEN: {
+		unsigned n;
+		if (config_listen_parse(v, NULL, NULL, 64, &n, why, cap) != BASE_OK)
+			return BASE_EINVAL;
 		break;
 	}
 	case CONFIG_MAILBOXES: {
@@ -565,6 +602,13 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 		snprintf(err, errcap, "%s: %s", key, why);
 		return BASE_EINVAL;
 	}
+	/* The default TXT points at the lookup page, wherever public_url puts it, until
+	 * answer_txt is given (in whichever order the two come). */
+	if (strcmp(key, "answer_txt") == 0)
+		c->answer_txt_set = true;
+	else if (strcmp(key, "public_url") == 0 && !c->answer_txt_set)
+		snprintf(c->answer_txt, sizeof(c->answer_txt),
+			 "Listed ({reason}) - see %.900s/lookup?ip=$", c->public_url);
 	return BASE_OK;
 }
 

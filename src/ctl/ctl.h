@@ -346,4 +346,47 @@ void ctl_server_stop(struct ctl_server *srv);
 int ctl_client_call(const char *path, const struct ctl_request *req, FILE *out, FILE *err,
 		    int *status);
 
+/* ---- for the web pages: the list's live figures, one address's last 30 days (ctl_stats.c) */
+
+/* The home page's figures: listings now, evidence received in the last hour and day. */
+struct ctl_figures {
+	int64_t at;          /* when they were counted */
+	uint64_t listed;
+	uint64_t traps_1h, reports_1h, traps_24h, reports_24h;
+};
+
+/* Counts the figures at now from reader. The listing count reads every row (a million takes
+ * tens of milliseconds): callers cache it. CTL_OK or a store error. */
+int ctl_query_figures(const struct ctl_service *svc, struct store *reader, int64_t now,
+		      struct ctl_figures *out);
+
+#define CTL_HISTORY_DAYS 30
+#define CTL_HISTORY_EPISODES_MAX 64
+
+/* One period an address was listed; ended_at 0: still listed. */
+struct ctl_episode {
+	int64_t listed_at, ended_at;
+	enum policy_reason reason;
+};
+
+/* An address's last 30 days for the lookup page's chart: the evidence per UTC day (the last
+ * day is today, so far) and the periods it was listed (ended ones from the listing history,
+ * the current one from the listings). Never which traps or reporters. */
+struct ctl_history {
+	uint8_t ip[16];
+	int64_t at;
+	int64_t from;     /* midnight UTC starting the first day; the days end at from + 30 d */
+	uint32_t traps[CTL_HISTORY_DAYS], reports[CTL_HISTORY_DAYS];
+	struct ctl_episode episodes[CTL_HISTORY_EPISODES_MAX]; /* oldest first */
+	size_t n_episodes;
+	bool episodes_cut; /* more episodes than the array holds: the newest are kept */
+};
+
+/* Fills out for ip at now from reader. CTL_OK or a store error. */
+int ctl_query_history(const struct ctl_service *svc, struct store *reader, const uint8_t ip[16],
+		      int64_t now, struct ctl_history *out);
+/* The figures and the history as JSON (docs/api.md); NULL when out of memory. */
+json_t *ctl_figures_json(const struct ctl_figures *f);
+json_t *ctl_history_json(const struct ctl_history *h);
+
 #endif

@@ -212,7 +212,7 @@ void ctl_status_text(FILE *f, const struct ctl_status *s)
 		if (s->listed_since)
 			time_line(f, "listed_since", s->listed_since);
 		time_line(f, "expires_at", s->expires_at);
-	} else if (strcmp(s->why_not, "score below the threshold") == 0) {
+	} else if (strcmp(s->why_not, POLICY_WHY_BELOW) == 0) {
 		fprintf(f, "listed: no\nwhy: score below the threshold (%.3f of %.3f, %.3f short)\n",
 			s->score, s->threshold, s->threshold - s->score);
 	} else {

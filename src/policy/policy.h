@@ -106,8 +106,14 @@ struct policy_result {
 	const char *why_not;       /* when not listed: a short reason ("excluded", "score below
 				      the threshold", "only one piece of evidence", "expired": the
 				      score still reaches the threshold but the evidence is too old,
-				      ...); a static string, NULL when listed */
+				      ...); a static string, NULL when listed. Readers that act on
+				      one compare it with the POLICY_WHY_* words below. */
 };
+
+/* The why_not words readers act on (the text and the pages say more for them). */
+#define POLICY_WHY_EXCLUDED "excluded"
+#define POLICY_WHY_BELOW "score below the threshold"
+#define POLICY_WHY_EXPIRED "expired"
 
 /* Scores ev[0..n) (any order) at time now. steps, if not NULL, receives one entry per piece
  * in the order given (n entries). The decision is a pure function of the arguments: the

@@ -127,7 +127,7 @@ static void explain_decision(FILE *f, const struct policy_config *c,
 		return;
 	}
 	fprintf(f, "Decision: NOT LISTED: %s", r->why_not);
-	if (strcmp(r->why_not, "score below the threshold") == 0)
+	if (strcmp(r->why_not, POLICY_WHY_BELOW) == 0)
 		/* Three decimals could print 5.000 for 4.9998: say by how much it falls short. */
 		fprintf(f, " (%.3f < %.3f, short by %.3g)", r->score, r->threshold,
 			r->threshold - r->score);
@@ -136,7 +136,7 @@ static void explain_decision(FILE *f, const struct policy_config *c,
 		fprintf(f, " (%" PRIu32 " counted, at least %" PRIu32 " needed)",
 			r->traps + r->reports, c->min_evidence);
 	fprintf(f, "\n");
-	if (strcmp(r->why_not, "expired") == 0) {
+	if (strcmp(r->why_not, POLICY_WHY_EXPIRED) == 0) {
 		time_format_iso8601(r->expires_at, when);
 		fprintf(f, "Expired: %s (%s)\n", when,
 			explain_expiry_rule(c, r, rule, sizeof(rule)));

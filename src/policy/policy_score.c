@@ -190,7 +190,7 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 	int64_t expiry = evidence_expiry(c, r->last_evidence_at, r->traps, r->reports);
 
 	if (ctx->excluded)
-		r->why_not = "excluded";
+		r->why_not = POLICY_WHY_EXCLUDED;
 	else if (pieces == 0)
 		r->why_not = any_delisted ? "delisted by a moderator, no evidence since"
 			     : any_old    ? "no evidence in the window"
@@ -198,12 +198,12 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 	else if (pieces < c->min_evidence)
 		r->why_not = pieces == 1 ? "only one piece of evidence" : "not enough evidence";
 	else if (r->score < r->threshold - POLICY_EPSILON)
-		r->why_not = "score below the threshold"; /* before expiry: it may never have been
-							      listed, and this says why */
+		r->why_not = POLICY_WHY_BELOW; /* before expiry: it may never have been
+						  listed, and this says why */
 	else if (now >= expiry)
-		r->why_not = "expired";
+		r->why_not = POLICY_WHY_EXPIRED;
 	if (r->why_not) {
-		if (strcmp(r->why_not, "expired") == 0)
+		if (strcmp(r->why_not, POLICY_WHY_EXPIRED) == 0)
 			r->expires_at = expiry;
 		return;
 	}

@@ -311,4 +311,32 @@ int store_report_hour_add(struct store *s, int64_t holder, int64_t hour);
 int store_meta_get_int(struct store *s, const char *key, int64_t *out);
 int store_meta_set_int(struct store *s, const char *key, int64_t v);
 
+/* ---- listing history and the web's figures -------------------------------------------
+ * A listing that ends becomes an episode of the history (migration 5), written by the writer
+ * in the transaction that ends it; the lookup page shades these periods on its chart. */
+
+struct store_episode {
+	uint8_t ip[16];
+	int64_t listed_at; /* when the episode began (the listing's listed_at) */
+	int64_t ended_at;
+	int reason;        /* enum policy_reason at its end */
+};
+
+/* Records an ended episode, in the caller's transaction. The same (ip, listed_at) again
+ * replaces the row: an episode is never recorded twice. */
+int store_history_add(struct store *s, const struct store_episode *e);
+/* Calls fn for each episode of ip that ended at or after since, oldest first; fn returns
+ * non-zero to stop. */
+int store_history_for_ip(struct store *s, const uint8_t ip[16], int64_t since,
+			 int (*fn)(const struct store_episode *e, void *arg), void *arg);
+/* The number of current listings (a full count: callers cache it). */
+int store_listing_count(struct store *s, uint64_t *out);
+/* Pieces of evidence of every address received in [from, to), by kind. */
+int store_evidence_count(struct store *s, int64_t from, int64_t to, uint64_t *traps,
+			 uint64_t *reports);
+/* Evidence against ip per day: traps[d] and reports[d] count the pieces received in
+ * [from + d * 86400, from + (d + 1) * 86400) for d < days (the arrays are zeroed first). */
+int store_evidence_per_day(struct store *s, const uint8_t ip[16], int64_t from, unsigned days,
+			   uint32_t *traps, uint32_t *reports);
+
 #endif

@@ -899,3 +899,104 @@ int store_report_hour_add(struct store *s, int64_t holder, int64_t hour)
 	sqlite3_bind_int64(st, 2, hour);
 	return step_done(s, st, "report hour add");
 }
+
+/* ---- listing history and the web's figures --------------------------------- */
+
+int store_history_add(struct store *s, const struct store_episode *e)
+{
+	if (!s || !e || e->ended_at < e->listed_at)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_HI_ADD);
+	bind_ip(st, 1, e->ip);
+	sqlite3_bind_int64(st, 2, e->listed_at);
+	sqlite3_bind_int64(st, 3, e->ended_at);
+	sqlite3_bind_int(st, 4, e->reason);
+	return step_done(s, st, "history add");
+}
+
+int store_history_for_ip(struct store *s, const uint8_t ip[16], int64_t since,
+			 int (*fn)(const struct store_episode *e, void *arg), void *arg)
+{
+	if (!s || !ip || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_HI_FOR_IP);
+	bind_ip(st, 1, ip);
+	sqlite3_bind_int64(st, 2, since);
+	struct store_episode e;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memcpy(e.ip, ip, 16);
+		e.listed_at = sqlite3_column_int64(st, 0);
+		e.ended_at = sqlite3_column_int64(st, 1);
+		e.reason = sqlite3_column_int(st, 2);
+		if (fn(&e, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "history for ip", rc);
+	return STORE_OK;
+}
+
+int store_listing_count(struct store *s, uint64_t *out)
+{
+	if (!s || !out)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_LI_COUNT);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "listing count", rc);
+}
+
+int store_evidence_count(struct store *s, int64_t from, int64_t to, uint64_t *traps,
+			 uint64_t *reports)
+{
+	if (!s || !traps || !reports)
+		return STORE_EINVAL;
+	*traps = *reports = 0;
+	sqlite3_stmt *st = stmt(s, ST_EV_COUNT);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
+		if (sqlite3_column_int(st, 0) == STORE_KIND_TRAP)
+			*traps += n;
+		else
+			*reports += n;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "evidence count", rc);
+	return STORE_OK;
+}
+
+int store_evidence_per_day(struct store *s, const uint8_t ip[16], int64_t from, unsigned days,
+			   uint32_t *traps, uint32_t *reports)
+{
+	if (!s || !ip || !traps || !reports)
+		return STORE_EINVAL;
+	memset(traps, 0, days * sizeof *traps);
+	memset(reports, 0, days * sizeof *reports);
+	sqlite3_stmt *st = stmt(s, ST_EV_DAYS);
+	bind_ip(st, 1, ip);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, from + (int64_t)days * 86400);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t d = sqlite3_column_int64(st, 0);
+		uint32_t n = (uint32_t)sqlite3_column_int64(st, 2);
+		if (d < 0 || d >= (int64_t)days)
+			continue;
+		if (sqlite3_column_int(st, 1) == STORE_KIND_TRAP)
+			traps[d] += n;
+		else
+			reports[d] += n;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "evidence per day", rc);
+	return STORE_OK;
+}

@@ -52,6 +52,11 @@ enum store_stmt {
 	ST_RP_BY_DIGEST,
 	ST_RP_HOUR_GET,
 	ST_RP_HOUR_ADD,
+	ST_HI_ADD,
+	ST_HI_FOR_IP,
+	ST_LI_COUNT,
+	ST_EV_COUNT,
+	ST_EV_DAYS,
 	ST_COUNT
 };
 

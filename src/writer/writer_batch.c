@@ -161,12 +161,32 @@ static int cmp_kept(const void *a, const void *b)
 	return memcmp(a, b, 16); /* ip is the first member */
 }
 
-/* When the listing of ip began, as it was before a rebuild cleared it (now if it was not). */
-static int64_t kept_listed_at(const struct writer *w, const uint8_t ip[16], int64_t now)
+/* When the listing of ip began, as it was before a rebuild cleared it (now if it was not).
+ * The rebuild is listing it again: its episode goes on (not an end for the history). */
+static int64_t kept_listed_at(struct writer *w, const uint8_t ip[16], int64_t now)
 {
-	const struct writer_kept *k =
+	struct writer_kept *k =
 		w->kept_n ? bsearch(ip, w->kept, w->kept_n, sizeof *w->kept, cmp_kept) : NULL;
+	if (k)
+		k->relisted = true;
 	return k ? k->listed_at : now;
+}
+
+/* The listing history (store migration 9): a listing that ends is recorded as an episode in
+ * the transaction that ends it, for the lookup page's chart. It ended at its expiry when
+ * that has passed (a timer, or a restart after a downtime), else now (a delisting, an
+ * exclusion, more reputation). The rebuild records only the listings it does not list
+ * again (writer_rebuild), so an episode that goes on through it is never cut in two. */
+static int listing_ended(struct writer *w, const uint8_t ip[16], int64_t listed_at,
+			 int64_t expires_at, int reason, int64_t now)
+{
+	struct store_episode e = { .listed_at = listed_at, .reason = reason };
+	memcpy(e.ip, ip, 16);
+	e.ended_at = expires_at < now ? expires_at : now;
+	if (e.ended_at < listed_at)
+		e.ended_at = listed_at;
+	int rc = store_history_add(w->store, &e);
+	return rc == STORE_OK ? WRITER_OK : writer_store_rc(rc);
 }
 
 static void kept_free(struct writer *w)
@@ -185,6 +205,9 @@ static int keep_listing(const struct store_listing *l, void *arg)
 	}
 	memcpy(w->kept[w->kept_n].ip, l->ip, 16);
 	w->kept[w->kept_n].listed_at = l->listed_at;
+	w->kept[w->kept_n].expires_at = l->expires_at;
+	w->kept[w->kept_n].reason = l->reason;
+	w->kept[w->kept_n].relisted = false;
 	w->kept_n++;
 	return 0;
 }
@@ -306,6 +329,9 @@ static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eva
 		rc = store_listing_delete(w->store, ip);
 		if (rc != STORE_OK)
 			return writer_store_rc(rc);
+		rc = listing_ended(w, ip, prev.listed_at, prev.expires_at, prev.reason, now);
+		if (rc != WRITER_OK)
+			return rc;
 		log_listing(w, ip, &res, false);
 		return change_add(w, ZONE_CHANGE_DELETE, ip, 0, 0);
 	}
@@ -684,9 +710,15 @@ static int load_stale(struct writer *w, int64_t now)
 {
 	uint32_t serial = w->serial;
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
-	for (size_t i = 0; i < w->touched_n && rc == WRITER_OK; i++)
-		if (store_listing_delete(w->store, w->touched[i]) != STORE_OK)
+	struct store_listing l;
+	for (size_t i = 0; i < w->touched_n && rc == WRITER_OK; i++) {
+		/* Ended while the service was down (or excluded offline): an episode of the
+		 * history; if the evidence lists it again now, that is a new one. */
+		if (store_listing_get(w->store, w->touched[i], &l) == STORE_OK)
+			rc = listing_ended(w, l.ip, l.listed_at, l.expires_at, l.reason, now);
+		if (rc == WRITER_OK && store_listing_delete(w->store, w->touched[i]) != STORE_OK)
 			rc = WRITER_ESTORE;
+	}
 	if (rc == WRITER_OK)
 		rc = eval_touched(w, now, EVAL_REBUILD, &serial);
 	if (rc == WRITER_OK && store_meta_set_int(w->store, SERIAL_KEY, serial) != STORE_OK)
@@ -779,6 +811,12 @@ int writer_rebuild(struct writer *w)
 	touched_unique(w);
 	for (size_t i = 0; i < w->touched_n && rc == WRITER_OK; i++)
 		rc = eval_ip(w, w->touched[i], now, EVAL_REBUILD);
+	/* The listing history: what was listed before and is not now has ended. */
+	for (size_t i = 0; i < w->kept_n && rc == WRITER_OK; i++) {
+		const struct writer_kept *k = &w->kept[i];
+		if (!k->relisted)
+			rc = listing_ended(w, k->ip, k->listed_at, k->expires_at, k->reason, now);
+	}
 	if (rc == WRITER_OK && store_meta_set_int(w->store, SERIAL_KEY, serial) != STORE_OK)
 		rc = WRITER_ESTORE;
 	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)

@@ -43,6 +43,9 @@ struct writer_timer {
 struct writer_kept {
 	uint8_t ip[16];
 	int64_t listed_at;
+	int64_t expires_at; /* the listing history: an episode the rebuild ends is recorded */
+	int reason;
+	bool relisted;      /* the rebuild listed it again: the episode goes on */
 };
 
 /* The evidence of an address that keeps coming back (a trap flooded by one sender): kept in

@@ -22,6 +22,7 @@ TL_LAST_LOG=
 PORT=
 SMTP_PORT=       # the trap's SMTP port of the last tl_start
 TL_DATA=         # the data directory of the last tl_start
+HPORT=           # the web pages' port when TL_HTTP=1 (tl_start)
 
 # Sanitizer builds are several times slower: stretch every wait. ctest's asan target sets
 # TRAPLINE_SANITIZED=1; a binary that carries the ASan runtime is detected too.
@@ -188,13 +189,15 @@ tl_wait_ready() {
 }
 
 # tl_start [--v6] [serve options...]: starts `trapline serve` on a free port with its own data
-# dir and log; sets PORT, SMTP_PORT, TL_DATA, TL_LAST_PID, TL_LAST_LOG. The --dns option is
-# added here (with --v6: 127.0.0.1 and [::1] on the same port), and --smtp on another free
-# port unless the options name one (never the default 2525: tests run in parallel). Retries with another port if the first is taken
-# between picking and binding (parallel tests). Stops the test if the server never answers.
+# dir and log; sets PORT, SMTP_PORT, TL_DATA, TL_LAST_PID, TL_LAST_LOG (and HPORT with
+# TL_HTTP=1). The --dns option is added here (with --v6: 127.0.0.1 and [::1] on the same port),
+# --smtp on another free port unless the options name one (never the default 2525: tests run in
+# parallel), and --http off unless TL_HTTP=1 or the options name one. Retries with another port
+# if the first is taken between picking and binding (parallel tests). Stops the test if the
+# server never answers.
 TL_NSTARTS=0
 tl_start() {
-	local v6="" try data log dns zone=$TL_ZONE a prev="" own_smtp="" smtp=()
+	local v6="" try data log dns zone=$TL_ZONE a prev="" own_smtp="" smtp=() own_http="" http=()
 	if [ "${1:-}" = "--v6" ]; then
 		v6=v6
 		shift
@@ -205,6 +208,7 @@ tl_start() {
 		case $a in --data | --data=*) own_data=0 ;; esac
 		[ "$prev" = --data ] && TL_DATA=$a
 		case $a in --smtp | --smtp=*) own_smtp=1 ;; esac
+		case $a in --http | --http=*) own_http=1 ;; esac
 		prev=$a
 	done
 	for try in 1 2 3; do
@@ -216,14 +220,24 @@ tl_start() {
 		case " $* " in *" --data "*) ;; *) TL_DATA=$data ;; esac
 		dns="127.0.0.1:$PORT"
 		[ -n "$v6" ] && dns="$dns,[::1]:$PORT"
-		# A test's own --data and --smtp win; a second one would be refused.
+		# A test's own --data, --smtp and --http win; a second one would be refused. The web
+		# pages only where a test asks for them (TL_HTTP=1), each time on a free port (HPORT);
+		# elsewhere off, so parallel tests never meet on 8080.
 		local data_opt=()
 		[ "$own_data" = 1 ] && data_opt=(--data "$data")
 		if [ -z "$own_smtp" ]; then
 			SMTP_PORT=$(tl_free_port) || tl_die "pick a free port"
 			smtp=(--smtp "127.0.0.1:$SMTP_PORT")
 		fi
-		"$TRAPLINE" serve "${data_opt[@]}" --dns "$dns" --log-level debug "${smtp[@]}" "$@" 2>"$log" >>"$log" &
+		if [ -z "$own_http" ]; then
+			http=(--http off)
+			if [ -n "${TL_HTTP:-}" ]; then
+				HPORT=$(tl_free_port) || tl_die "pick a free HTTP port"
+				http=(--http "127.0.0.1:$HPORT")
+			fi
+		fi
+		"$TRAPLINE" serve "${data_opt[@]}" --dns "$dns" --log-level debug "${smtp[@]}" \
+			"${http[@]}" "$@" 2>"$log" >>"$log" &
 		TL_LAST_PID=$!
 		TL_LAST_LOG=$log
 		TL_PIDS+=("$TL_LAST_PID")
@@ -402,4 +416,26 @@ db = sqlite3.connect("file:%s/trapline.db?mode=ro" % sys.argv[1], uri=True, time
 for row in db.execute(sys.argv[2]):
     print("|".join("" if v is None else str(v) for v in row))
 EOF
+}
+
+# ---- the web pages ----------------------------------------------------------------------
+
+# tl_wait_http [SECONDS]: until the web pages on $HPORT answer.
+tl_wait_http() {
+	local limit=$(( ${1:-10} * TL_SLOW * 10 )) _
+	for _ in $(seq 1 "$limit"); do
+		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$HPORT/static/style.css" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# tl_http PATH [curl options...]: the body of a GET on the web pages ($HPORT).
+tl_http() {
+	local path=$1
+	shift
+	curl -s --max-time $((5 * TL_SLOW)) "$@" "http://127.0.0.1:$HPORT$path"
+}
+# tl_http_status PATH [curl options...]: only the status code.
+tl_http_status() {
+	tl_http "$1" -o /dev/null -w '%{http_code}' "${@:2}"
 }

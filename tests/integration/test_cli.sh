@@ -94,7 +94,7 @@ PY
 )
 	mkdir -p "$TL_TMP/root-data"
 	"$TRAPLINE" serve --data "$TL_TMP/root-data" --dns "$addr:53" --smtp "127.0.0.1:$(tl_free_port)" \
-		--user nobody 2>"$TL_TMP/root.log" &
+		--http off --user nobody 2>"$TL_TMP/root.log" &
 	pid=$!
 	TL_PIDS+=("$pid")
 	ok=""

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 
 Z=$TL_ZONE
-DEF_TXT="Listed in $Z - see http://127.0.0.1:8080/lookup?ip="
+DEF_TXT="Listed - see http://127.0.0.1:8080/lookup?ip="  # the default answer_txt (from public_url)
 SOA_RR="$Z. 3600 IN SOA ns1.$Z. hostmaster.$Z. 42 600 300 86400 300"
 # Negative answers carry the SOA with TTL min(SOA TTL, SOA minimum) (RFC 2308 section 5).
 NEG_SOA="$Z. 300 IN SOA ns1.$Z. hostmaster.$Z. 42 600 300 86400 300"

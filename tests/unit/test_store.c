@@ -254,12 +254,13 @@ static void test_migration_upgrades_v1(void **state)
 	/* The upgrade added the append-only guard. */
 	assert_int_not_equal(raw_sql(f->dir, "UPDATE audit SET why = 'rewritten'"), SQLITE_OK);
 	/* And the reputation table (version 3), the trap hits and samples (version 7), the key
-	 * holders and reports (version 8). */
+	 * holders and reports (version 8), the listing history (version 9). */
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM reputation"), SQLITE_OK);
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM trap_hits"), SQLITE_OK);
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM samples"), SQLITE_OK);
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM key_holders, reports, report_hours"),
 			 SQLITE_OK);
+	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM listing_history"), SQLITE_OK);
 }
 
 /* A file the main line made before the trap's tables arrived (version 6) gets them and the
@@ -273,7 +274,7 @@ static void test_migration_upgrades_v6(void **state)
 	f->s = NULL;
 	assert_int_equal(raw_sql(f->dir, "DROP TABLE trap_hits; DROP TABLE samples;"
 					 "DROP TABLE report_hours; DROP TABLE reports;"
-					 "DROP TABLE key_holders;"
+					 "DROP TABLE key_holders; DROP TABLE listing_history;"
 					 "DROP INDEX evidence_ip_policy;"
 					 "CREATE INDEX evidence_ip_received ON evidence (ip, received_at);"
 					 "PRAGMA user_version = 6;"), SQLITE_OK);
@@ -286,6 +287,7 @@ static void test_migration_upgrades_v6(void **state)
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM samples"), SQLITE_OK);
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM key_holders, reports, report_hours"),
 			 SQLITE_OK);
+	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM listing_history"), SQLITE_OK);
 	/* The evidence-by-address reads use the index with kind and class. */
 	assert_int_equal(raw_sql(f->dir, "SELECT 1 FROM evidence INDEXED BY evidence_ip_policy"),
 			 SQLITE_OK);
@@ -501,6 +503,78 @@ static void test_listings(void **state)
 	assert_int_equal(store_listing_foreach(f->s, collect_li, &l), 0);
 	assert_int_equal(l.n, 0);
 	assert_int_equal(store_listing_get(f->s, b.ip, &got), STORE_ENOTFOUND);
+}
+
+/* ---- listing history and the web's counts (migration 5) ---------------------- */
+
+struct ep_list {
+	struct store_episode e[8];
+	int n;
+};
+
+static int collect_ep(const struct store_episode *e, void *arg)
+{
+	struct ep_list *l = arg;
+	if (l->n < 8)
+		l->e[l->n++] = *e;
+	return 0;
+}
+
+static void test_history_and_counts(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	uint8_t a[16], b[16];
+	ip4m("203.0.113.1", a);
+	ip4m("203.0.113.2", b);
+	struct store_episode e1 = { .listed_at = 1000, .ended_at = 5000, .reason = 1 };
+	struct store_episode e2 = { .listed_at = 9000, .ended_at = 9500, .reason = 3 };
+	memcpy(e1.ip, a, 16);
+	memcpy(e2.ip, a, 16);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_history_add(f->s, &e2), 0);
+	assert_int_equal(store_history_add(f->s, &e1), 0);
+	/* The same episode again replaces it: never two rows for one episode. */
+	e1.ended_at = 6000;
+	assert_int_equal(store_history_add(f->s, &e1), 0);
+	struct store_episode bad = e1;
+	bad.ended_at = 10; /* ends before it began */
+	assert_int_equal(store_history_add(f->s, &bad), STORE_EINVAL);
+	assert_int_equal(store_commit(f->s), 0);
+	struct ep_list l = { 0 };
+	assert_int_equal(store_history_for_ip(f->s, a, 0, collect_ep, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.e[0].listed_at, 1000); /* oldest first */
+	assert_int_equal(l.e[0].ended_at, 6000);
+	assert_int_equal(l.e[1].reason, 3);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_history_for_ip(f->s, a, 6001, collect_ep, &l), 0);
+	assert_int_equal(l.n, 1); /* only what ended at or after since */
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_history_for_ip(f->s, b, 0, collect_ep, &l), 0);
+	assert_int_equal(l.n, 0);
+
+	/* Counts: listings, evidence by kind in a time range, evidence per day of one address. */
+	assert_int_equal(store_begin(f->s), 0);
+	struct store_listing li = listing("203.0.113.9", 5000, 2);
+	assert_int_equal(store_listing_put(f->s, &li), 0);
+	add_ev(f->s, evidence("203.0.113.1", STORE_KIND_TRAP, 86400 * 10 + 5, "t@x"));
+	add_ev(f->s, evidence("203.0.113.1", STORE_KIND_TRAP, 86400 * 10 + 7, "t@x"));
+	add_ev(f->s, evidence("203.0.113.1", STORE_KIND_REPORT, 86400 * 12, "r"));
+	add_ev(f->s, evidence("203.0.113.1", STORE_KIND_REPORT, 86400 * 40, "r"));
+	add_ev(f->s, evidence("203.0.113.2", STORE_KIND_TRAP, 86400 * 10 + 9, "t@x"));
+	assert_int_equal(store_commit(f->s), 0);
+	uint64_t n = 0, t = 0, r = 0;
+	assert_int_equal(store_listing_count(f->s, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_evidence_count(f->s, 86400 * 10, 86400 * 13, &t, &r), 0);
+	assert_int_equal(t, 3);
+	assert_int_equal(r, 1);
+	uint32_t traps[5], reports[5];
+	assert_int_equal(store_evidence_per_day(f->s, a, 86400 * 9, 5, traps, reports), 0);
+	uint32_t want_t[5] = { 0, 2, 0, 0, 0 }, want_r[5] = { 0, 0, 0, 1, 0 };
+	assert_memory_equal(traps, want_t, sizeof traps);
+	assert_memory_equal(reports, want_r, sizeof reports);
 }
 
 /* ---- exclusions, actions, audit, meta -------------------------------------- */
@@ -1367,6 +1441,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_evidence_ips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trap_hits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_and_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exclusions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),

@@ -456,6 +456,118 @@ static void test_restart_keeps_listings_and_zone(void **state)
 	assert_false(store_listed(f, "192.0.2.20", NULL));
 }
 
+/* ---- the listing history (store migration 5) ---- */
+
+struct episodes {
+	struct store_episode e[8];
+	int n;
+};
+
+static int collect_episode(const struct store_episode *e, void *arg)
+{
+	struct episodes *l = arg;
+	if (l->n < 8)
+		l->e[l->n++] = *e;
+	return 0;
+}
+
+/* The ended episodes of ip, read through a connection of the test's own. */
+static struct episodes history_of(struct fx *f, const char *ip)
+{
+	struct episodes l = { 0 };
+	struct store *r;
+	uint8_t a[16];
+	ip_of(ip, a);
+	assert_int_equal(store_open_mode(f->dir, false, &r), STORE_OK);
+	assert_int_equal(store_history_for_ip(r, a, 0, collect_episode, &l), STORE_OK);
+	store_close(r);
+	return l;
+}
+
+static void rebuild(struct fx *f)
+{
+	struct writer_event ev = { .type = WRITER_EV_REBUILD };
+	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK);
+}
+
+static void test_listing_history(void **state)
+{
+	struct fx *f = *state;
+	add(f, "198.51.100.1", STORE_KIND_TRAP);
+	add(f, "198.51.100.1", STORE_KIND_REPORT);
+	assert_true(wait_zone(f, "198.51.100.1", true));
+	/* A rebuild while it is listed neither ends nor restarts the episode. */
+	set_clock(f, T0 + HOUR);
+	rebuild(f);
+	assert_int_equal(history_of(f, "198.51.100.1").n, 0);
+	struct store_listing l;
+	assert_true(store_listed(f, "198.51.100.1", &l));
+	assert_int_equal(l.listed_at, T0);
+
+	/* Its expiry ends it: one episode, ended at the expiry, with its reason. */
+	set_clock(f, T0 + 24 * HOUR + 5);
+	assert_true(wait_zone(f, "198.51.100.1", false));
+	struct episodes h = history_of(f, "198.51.100.1");
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.e[0].listed_at, T0);
+	assert_int_equal(h.e[0].ended_at, T0 + 24 * HOUR);
+	assert_int_equal(h.e[0].reason, POLICY_REASON_BOTH);
+	/* A rebuild after it ended records nothing more. */
+	rebuild(f);
+	assert_int_equal(history_of(f, "198.51.100.1").n, 1);
+
+	/* A delisting ends one now; a new listing after it is a second episode. */
+	int64_t t1 = T0 + 30 * HOUR;
+	set_clock(f, t1);
+	add(f, "2001:db8::1", STORE_KIND_TRAP);
+	add(f, "2001:db8::1", STORE_KIND_TRAP);
+	assert_true(wait_zone(f, "2001:db8::1", true));
+	set_clock(f, t1 + 600);
+	struct writer_event ev = { .type = WRITER_EV_DELIST };
+	ip_of("2001:db8::1", ev.ip);
+	strcpy(ev.who, "moderator");
+	strcpy(ev.why, "fixed");
+	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK);
+	assert_true(wait_zone(f, "2001:db8::1", false));
+	h = history_of(f, "2001:db8::1");
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.e[0].listed_at, t1);
+	assert_int_equal(h.e[0].ended_at, t1 + 600);
+	assert_int_equal(h.e[0].reason, POLICY_REASON_TRAPS);
+
+	/* One that ends while the service is down is recorded at the next start, ended at its
+	 * expiry, not at the restart. */
+	add(f, "198.51.100.2", STORE_KIND_TRAP);
+	add(f, "198.51.100.2", STORE_KIND_TRAP);
+	assert_true(wait_zone(f, "198.51.100.2", true));
+	fx_stop(f);
+	set_clock(f, t1 + 600 + 48 * HOUR);
+	fx_start(f);
+	assert_false(zone_listed(f, "198.51.100.2"));
+	h = history_of(f, "198.51.100.2");
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.e[0].listed_at, t1 + 600);
+	assert_int_equal(h.e[0].ended_at, t1 + 600 + 24 * HOUR);
+
+	/* A rebuild that ends a listing (an exclusion the writer has not acted on is not
+	 * possible; the policy's own end is) records it once. */
+	int64_t t2 = t1 + 600 + 48 * HOUR;
+	add(f, "198.51.100.3", STORE_KIND_TRAP);
+	add(f, "198.51.100.3", STORE_KIND_TRAP);
+	assert_true(wait_zone(f, "198.51.100.3", true));
+	fx_stop(f);
+	f->cfg.policy.threshold = 100; /* the rules changed while it was down */
+	fx_start(f);
+	rebuild(f);
+	assert_false(zone_listed(f, "198.51.100.3"));
+	h = history_of(f, "198.51.100.3");
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.e[0].listed_at, t2);
+	assert_int_equal(h.e[0].ended_at, t2);
+	rebuild(f);
+	assert_int_equal(history_of(f, "198.51.100.3").n, 1);
+}
+
 static bool file_has(const char *path, const char *needle)
 {
 	FILE *fp = fopen(path, "r");
@@ -1473,6 +1585,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reputation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keeps_listings_and_zone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listing_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_equals_incremental, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_producers_nothing_lost, setup,

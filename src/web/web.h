@@ -1,0 +1,172 @@
+/* web.h - the pages a listed person reads and the JSON API: an HTTP server (libmicrohttpd) in
+ * the service's process, reading through ctl's queries on read-only store connections of its
+ * own, pages rendered from templates by one function that escapes everything it inserts. */
+#ifndef TRAPLINE_WEB_H
+#define TRAPLINE_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "base/base.h"
+#include "ctl/ctl.h"
+
+/* The codes of the one error space (base.h) that web functions return. */
+enum web_err {
+	WEB_OK = TL_OK,
+	WEB_EINVAL = TL_EINVAL,     /* bad configuration, template or input: the message says what */
+	WEB_ENOMEM = TL_ENOMEM,
+	WEB_EIO = TL_EIO,           /* a socket or file call failed; errno says why */
+	WEB_ETOOMANY = TL_ETOOMANY, /* more listen addresses than WEB_LISTEN_MAX */
+};
+
+#define WEB_LISTEN_MAX 16
+
+/* ---- the server ----------------------------------------------------------------------- */
+
+struct web_config {
+	struct sockaddr_storage addrs[WEB_LISTEN_MAX];
+	socklen_t lens[WEB_LISTEN_MAX];
+	unsigned n_addrs;           /* 0: http_listen = off, no server */
+	unsigned threads;           /* worker threads per address (0 in the config: one per core) */
+	unsigned max_conns, max_conns_per_ip, request_max, timeout_s, nice;
+	const char *public_url;     /* these point into the config, which must outlive the server */
+	const char *templates;      /* "" = the built-in templates */
+	const char *data_dir;
+	uint32_t answer_a;          /* for the usage page: what the test points answer, */
+	uint32_t answer_a_reason[3]; /* what a listing on traps, reports, both answers */
+	const char *answer_txt;
+};
+
+/* The web's settings from the configuration (http_*, public_url, web_templates, data_dir,
+ * the answers and answer_txt for the usage page). WEB_EINVAL with "KEY: problem" in err. */
+int web_config_from(const struct config *cfg, struct web_config *out, char *err, size_t errcap);
+
+struct web_server;
+
+/* Binds and listens on every address of cfg (as root, before the privilege drop, like DNS).
+ * cfg is copied. WEB_EIO with errno when a bind fails (the log says which address). */
+int web_server_bind(const struct web_config *cfg, struct web_server **out);
+/* Reads the templates (the built-in ones, or web_templates' files as the service's user) and
+ * starts serving: every worker thread opens its own read-only store connection on data_dir at
+ * its first request. svc is copied; what it points to (writer, policy) must outlive the
+ * server. WEB_EINVAL when a template file cannot be read or does not parse. */
+int web_server_start(struct web_server *srv, const struct ctl_service *svc);
+/* Stops serving (requests in progress finish first), closes the sockets and the store
+ * connections, frees srv. NULL is a no-op. */
+void web_server_stop(struct web_server *srv);
+
+/* What the server has answered since it started, for tests and the log. */
+struct web_stats {
+	unsigned long requests, lookups, errors_4xx, errors_5xx, limits_hit;
+};
+void web_server_stats(struct web_server *srv, struct web_stats *out);
+
+/* ---- the cores, on buffers: the escaping, the templates, the parsers, the chart ---------- */
+
+/* A growable output buffer. Appending never fails: after an allocation failure oom is set and
+ * further appends are dropped; the caller checks oom once at the end. */
+struct web_buf {
+	char *data;
+	size_t len, cap;
+	bool oom;
+};
+void web_buf_init(struct web_buf *b);
+void web_buf_free(struct web_buf *b);
+void web_buf_add(struct web_buf *b, const char *s, size_t n);
+void web_buf_adds(struct web_buf *b, const char *s);
+void web_buf_addf(struct web_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Room for n more bytes at the end (len unchanged: the caller writes, then adds what it
+ * wrote to len); NULL when out of memory. */
+char *web_buf_room(struct web_buf *b, size_t n);
+
+/* The one escaping for HTML, text and quoted attribute values alike: & < > " ' become
+ * entities, control characters and bytes that are not valid UTF-8 become U+FFFD. */
+void web_escape_html(struct web_buf *b, const char *s, size_t n);
+/* A URL component (a query value, a path segment): every byte but A-Z a-z 0-9 - . _ ~ as %XX.
+ * The result is safe in HTML as it is. */
+void web_escape_url(struct web_buf *b, const char *s, size_t n);
+
+/* A value for a template. TEXT is escaped where it is inserted; HTML is markup this module
+ * built from escaped pieces (the chart, a nested template) and is inserted as it is. */
+enum web_vkind { WEB_TEXT = 0, WEB_HTML = 1 };
+struct web_var {
+	const char *name;
+	enum web_vkind kind;
+	const char *value; /* NULL: absent (a section on it is skipped) */
+};
+
+/* Renders tmpl[0..len) into out. The template's marks:
+ *   {{name}}              the value: TEXT escaped by web_escape_html, HTML as it is
+ *   {{url:name}}          a TEXT value as a URL component (web_escape_url)
+ *   {{#name}}...{{/name}} the inside when name is present and not empty
+ *   {{^name}}...{{/name}} the inside when name is absent or empty
+ * A name the vars do not have, an unclosed section or mark is WEB_EINVAL with the problem in
+ * err: templates are checked when they are read. */
+int web_render(struct web_buf *out, const char *tmpl, size_t len, const struct web_var *vars,
+	       size_t n, char *err, size_t errcap);
+
+/* What a request's path names. */
+enum web_route_id {
+	WEB_R_NOTFOUND = 0,
+	WEB_R_HOME,           /* / */
+	WEB_R_LOOKUP,         /* /lookup?ip= */
+	WEB_R_END_USERS,      /* /about/end-users */
+	WEB_R_LISTING,        /* /about/listing */
+	WEB_R_USAGE,          /* /about/usage */
+	WEB_R_WARRANTY,       /* /about/warranty */
+	WEB_R_STATIC,         /* /static/NAME: arg is NAME */
+	WEB_R_API_INDEX,      /* /api/v1/ */
+	WEB_R_API_LOOKUP,     /* /api/v1/lookup/IP: arg is IP (or what was there: a CIDR
+				 has one '/', answered 400 with help) */
+	WEB_R_API_HISTORY,    /* /api/v1/history/IP: the same */
+	WEB_R_API_FIGURES,    /* /api/v1/figures */
+	WEB_R_FAVICON,        /* /favicon.ico, which browsers ask for where a page names none */
+};
+#define WEB_PATH_MAX 1024
+struct web_route {
+	enum web_route_id id;
+	const char *arg; /* inside the path given */
+	size_t arg_len;
+};
+/* Reads a (percent-decoded) path: exact names only, so "..", "//" or a NUL never reach a file.
+ * WEB_EINVAL for a path that is not one at all (empty, not starting with '/', control bytes,
+ * longer than WEB_PATH_MAX); a well-formed path we do not serve is WEB_R_NOTFOUND. */
+int web_route_parse(const char *path, size_t len, struct web_route *out);
+
+/* A request's URI as it came (before decoding): false when it holds a control byte, raw or
+ * percent-encoded (%00 to %1F, %7F), which has no business in a path or a lookup, and %00
+ * would cut a decoded path short. */
+bool web_uri_clean(const char *uri, size_t len);
+
+/* What someone typed into the lookup box (or put after /api/v1/lookup/). */
+enum web_input_kind {
+	WEB_INPUT_EMPTY = 0,
+	WEB_INPUT_IP,       /* ip: one address, IPv4 or IPv6 (a /32 or /128 counts as one) */
+	WEB_INPUT_CIDR,     /* prefix: a range (or host bits set: prefix_host_bits) */
+	WEB_INPUT_HOSTNAME, /* a domain name: look up its address */
+	WEB_INPUT_BAD,      /* anything else */
+	WEB_INPUT_TOOLONG,  /* more than WEB_INPUT_MAX bytes */
+};
+#define WEB_INPUT_MAX 255
+struct web_input {
+	enum web_input_kind kind;
+	uint8_t ip[16];
+	struct ip_prefix prefix;
+	bool prefix_host_bits;
+	char text[WEB_INPUT_MAX + 1]; /* the input, blanks around it trimmed (for showing it
+					 back, escaped); cut at WEB_INPUT_MAX */
+	size_t text_len;
+};
+void web_input_parse(const char *s, size_t len, struct web_input *out);
+
+/* The 30-day chart of the lookup page as inline SVG: a bar per day (trap hits and reports
+ * stacked), the listed periods shaded, dates along the bottom; attributes carry the numbers
+ * (data-day, data-traps, data-reports; data-from, data-to) for tests and screen readers. */
+void web_svg_history(struct web_buf *b, const struct ctl_history *h);
+
+/* "7 days", "48 hours", "90 minutes", "1 second": a number of seconds in words. */
+void web_duration(struct web_buf *b, int64_t seconds);
+
+#endif

@@ -1,0 +1,105 @@
+/* web_files.c - the templates and static files: built into the binary, each one replaced by the
+ * file of the same name in web_templates when that folder has it. Read once, at start. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "web_internal.h"
+
+#define FILE_MAX (1024 * 1024)
+
+static const struct {
+	const char *ext, *type;
+	bool is_static;
+} types[] = {
+	{".html", "text/html; charset=utf-8", false},
+	{".css", "text/css; charset=utf-8", true},
+	{".svg", "image/svg+xml", true},
+};
+
+static bool file_kind(const char *name, const char **type, bool *is_static)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t e = strlen(types[i].ext);
+		if (n > e && strcmp(name + n - e, types[i].ext) == 0) {
+			*type = types[i].type;
+			*is_static = types[i].is_static;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Reads dir/name into a new buffer; 1 when there is no such file, 0 done, <0 an error. */
+static int read_override(const char *dir, const char *name, char **data, size_t *len)
+{
+	char path[CONFIG_STR_MAX + 80];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return errno == ENOENT ? 1 : -1;
+	char *buf = malloc(FILE_MAX + 1);
+	size_t n = buf ? fread(buf, 1, FILE_MAX + 1, f) : 0;
+	bool bad = !buf || ferror(f) || n > FILE_MAX;
+	fclose(f);
+	if (bad) {
+		free(buf);
+		errno = buf ? EFBIG : ENOMEM;
+		return -1;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+int web_files_load(struct web_server *srv, const char *dir)
+{
+	for (size_t i = 0; i < web_embedded_n && srv->n_files < WEB_FILES_MAX; i++) {
+		const struct web_embedded *e = &web_embedded_files[i];
+		struct web_file *f = &srv->files[srv->n_files];
+		if (!file_kind(e->name, &f->type, &f->is_static))
+			continue;
+		snprintf(f->name, sizeof(f->name), "%s", e->name);
+		int rc = dir && dir[0] ? read_override(dir, e->name, &f->data, &f->len) : 1;
+		if (rc < 0) {
+			log_err("web", "cannot read template file=%s/%s reason=\"%s\"", dir, e->name,
+				strerror(errno));
+			return WEB_EINVAL;
+		}
+		if (rc == 0) {
+			log_info("web", "template file=%s/%s replaces the built-in one", dir, e->name);
+		} else {
+			f->data = malloc(e->len + 1);
+			if (!f->data)
+				return WEB_ENOMEM;
+			memcpy(f->data, e->data, e->len);
+			f->data[e->len] = '\0';
+			f->len = e->len;
+		}
+		srv->n_files++;
+		char err[256];
+		if (!f->is_static && web_template_check(f->data, f->len, err, sizeof(err)) != WEB_OK) {
+			log_err("web", "template file=%s does not parse problem=\"%s\"", f->name, err);
+			return WEB_EINVAL;
+		}
+	}
+	return WEB_OK;
+}
+
+void web_files_free(struct web_server *srv)
+{
+	for (size_t i = 0; i < srv->n_files; i++)
+		free(srv->files[i].data);
+	srv->n_files = 0;
+}
+
+const struct web_file *web_file_find(const struct web_server *srv, const char *name, size_t len)
+{
+	for (size_t i = 0; i < srv->n_files; i++)
+		if (strlen(srv->files[i].name) == len && memcmp(srv->files[i].name, name, len) == 0)
+			return &srv->files[i];
+	return NULL;
+}

@@ -1,0 +1,549 @@
+/* web_pages.c - the pages and the JSON API: each handler gathers its facts through ctl's
+ * queries, turns them into template values (text, escaped by web_render) and renders its
+ * template inside the layout. The prose lives in the templates; the numbers come from the
+ * live configuration and the store, never from a copy that can drift. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "web_internal.h"
+
+#define VARS_MAX 96
+#define FIGURES_TTL_NS 10000000000ull /* the home page's figures are counted every 10 s */
+#define DAY 86400
+
+/* The values of one page, with room for their text. */
+struct page {
+	struct web_var vars[VARS_MAX];
+	size_t n;
+	char text[VARS_MAX][160];
+	size_t used;
+};
+
+static void put(struct page *p, const char *name, enum web_vkind kind, const char *value)
+{
+	if (p->n < VARS_MAX)
+		p->vars[p->n++] = (struct web_var){name, kind, value};
+}
+
+/* A text value formatted into the page's own room. */
+static void putf(struct page *p, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void putf(struct page *p, const char *name, const char *fmt, ...)
+{
+	if (p->used == VARS_MAX)
+		return;
+	char *t = p->text[p->used++];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t, sizeof(p->text[0]), fmt, ap);
+	va_end(ap);
+	put(p, name, WEB_TEXT, t);
+}
+
+static void flag(struct page *p, const char *name, bool on)
+{
+	put(p, name, WEB_TEXT, on ? "1" : NULL);
+}
+
+/* "2026-11-24 10:00 UTC" */
+static void when(char *out, size_t cap, int64_t t)
+{
+	char iso[TIME_STRLEN];
+	time_format_iso8601(t, iso);
+	snprintf(out, cap, "%.10s %.5s UTC", iso, iso + 11);
+}
+
+/* "in 23 hours", "3 days ago", "just now" */
+static void relative(char *out, size_t cap, int64_t t, int64_t now)
+{
+	int64_t d = t - now, a = d < 0 ? -d : d;
+	const char *unit = "minute";
+	int64_t n = a / 60;
+	if (a >= 2 * DAY) {
+		unit = "day";
+		n = a / DAY;
+	} else if (a >= 2 * 3600) {
+		unit = "hour";
+		n = a / 3600;
+	}
+	if (a < 60)
+		snprintf(out, cap, "just now");
+	else
+		snprintf(out, cap, "%s%lld %s%s%s", d > 0 ? "in " : "", (long long)n, unit,
+			 n == 1 ? "" : "s", d > 0 ? "" : " ago");
+}
+
+static void put_time(struct page *p, const char *name, const char *rel_name, int64_t t,
+		     int64_t now)
+{
+	char a[64], b[64];
+	when(a, sizeof(a), t);
+	relative(b, sizeof(b), t, now);
+	putf(p, name, "%s", a);
+	putf(p, rel_name, "%s", b);
+}
+
+static const struct web_file *template(struct web_server *srv, const char *name)
+{
+	return web_file_find(srv, name, strlen(name));
+}
+
+/* Renders the page's template into th->part, then the layout around it into th->body. */
+static void render_page(struct web_server *srv, struct web_thread *th, struct page *p,
+			const char *tmpl, const char *title, struct web_reply *reply)
+{
+	char err[256];
+	const struct web_file *f = template(srv, tmpl), *layout = template(srv, "layout.html");
+	th->part.len = 0;
+	th->part.oom = false;
+	put(p, "title", WEB_TEXT, title);
+	put(p, "zone", WEB_TEXT, srv->svc.zone_name);
+	put(p, "public_url", WEB_TEXT, srv->cfg.public_url);
+	int rc = f && layout ? web_render(&th->part, f->data, f->len, p->vars, p->n, err,
+					    sizeof(err))
+			     : WEB_EINVAL;
+	if (rc == WEB_OK) {
+		put(p, "body", WEB_HTML, th->part.data ? th->part.data : "");
+		rc = web_render(&th->body, layout->data, layout->len, p->vars, p->n, err,
+				sizeof(err));
+	}
+	reply->type = "text/html; charset=utf-8";
+	if (rc != WEB_OK) {
+		log_err("web", "page not rendered template=%s problem=\"%s\"", tmpl,
+			f ? err : "missing");
+		th->body.len = 0;
+		web_buf_adds(&th->body, "<!doctype html><title>Error</title><p>This page could not "
+					"be made. The operator has been told (in the log).</p>\n");
+		reply->status = 500;
+	}
+}
+
+static void not_found(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+{
+	struct page p = {0};
+	reply->status = 404;
+	render_page(srv, th, &p, "notfound.html", "Not found", reply);
+}
+
+/* One read transaction around a page's queries: they see one state of the store, and SQLite
+ * takes its WAL read lock once instead of once per statement (measured: a sixth of the
+ * API's time went to those locks). */
+static bool read_begin(struct web_thread *th)
+{
+	return store_begin(th->reader) == STORE_OK;
+}
+
+static void read_end(struct web_thread *th, bool begun)
+{
+	if (begun && store_commit(th->reader) != STORE_OK)
+		store_rollback(th->reader);
+}
+
+/* ---- JSON ------------------------------------------------------------------------------ */
+
+/* The JSON of o into the body, formatted as the commands print it (`check --json`): written
+ * straight into the thread's buffer, no copy in between. Takes o's reference. */
+static void reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o)
+{
+	const size_t flags = JSON_PRESERVE_ORDER | JSON_INDENT(2);
+	reply->status = status;
+	reply->type = "application/json";
+	/* Once into room that usually suffices (a lookup is under 1 kB), again if it did not. */
+	size_t cap = 4096, n = 0;
+	char *room = o ? web_buf_room(&th->body, cap) : NULL;
+	if (room && (n = json_dumpb(o, room, cap, flags)) > cap) {
+		cap = n;
+		room = web_buf_room(&th->body, cap);
+		if (room && json_dumpb(o, room, cap, flags) != n)
+			n = 0;
+	}
+	if (room && n > 0) {
+		th->body.len += n;
+		web_buf_adds(&th->body, "\n");
+	} else {
+		th->body.oom = true;
+	}
+	json_decref(o);
+}
+
+static void json_error(struct web_thread *th, struct web_reply *reply, int status,
+		       const char *msg)
+{
+	reply_json(th, reply, status, json_pack("{s:s}", "error", msg));
+}
+
+/* What is wrong with an input that is not one address, in one sentence. */
+static const char *input_problem(const struct web_input *in)
+{
+	switch (in->kind) {
+	case WEB_INPUT_EMPTY: return "no address given";
+	case WEB_INPUT_CIDR: return "a range, not one address: the list names single addresses; "
+				    "look up each sending server";
+	case WEB_INPUT_HOSTNAME: return "a host name, not an address: look up its address "
+					"(dig +short NAME) and then that";
+	case WEB_INPUT_TOOLONG: return "too long to be an address";
+	default: return "not an IPv4 or IPv6 address";
+	}
+}
+
+static void api_lookup(struct web_server *srv, struct web_thread *th, const struct web_route *r,
+		       struct web_reply *reply, bool history)
+{
+	struct web_input in;
+	web_input_parse(r->arg, r->arg_len, &in);
+	if (in.kind != WEB_INPUT_IP) {
+		json_error(th, reply, 400, input_problem(&in));
+		return;
+	}
+	int64_t now = time_now();
+	json_t *o = NULL;
+	int rc;
+	bool begun = read_begin(th);
+	if (history) {
+		struct ctl_history h;
+		rc = ctl_query_history(&srv->svc, th->reader, in.ip, now, &h);
+		if (rc == CTL_OK)
+			o = ctl_history_json(&h);
+	} else {
+		struct ctl_status s;
+		rc = ctl_query_status(&srv->svc, th->reader, in.ip, now, &s);
+		if (rc == CTL_OK)
+			o = ctl_status_json(&s); /* the same JSON as `trapline check --json` */
+	}
+	read_end(th, begun);
+	if (rc != CTL_OK) {
+		json_error(th, reply, 503, "the list cannot be read just now");
+		return;
+	}
+	reply->cache = "no-cache";
+	reply_json(th, reply, 200, o);
+}
+
+/* The figures of the home page, counted at most every 10 s whatever the traffic: a count of
+ * a million listings takes tens of milliseconds. */
+static int figures(struct web_server *srv, struct web_thread *th, struct ctl_figures *out)
+{
+	int rc = CTL_OK;
+	pthread_mutex_lock(&srv->lock);
+	uint64_t now_ns = time_mono_ns();
+	if (!srv->figures_ns || now_ns - srv->figures_ns > FIGURES_TTL_NS) {
+		bool begun = read_begin(th);
+		rc = ctl_query_figures(&srv->svc, th->reader, time_now(), &srv->figures);
+		read_end(th, begun);
+		srv->figures_ns = rc == CTL_OK ? now_ns : 0;
+	}
+	*out = srv->figures;
+	pthread_mutex_unlock(&srv->lock);
+	return rc;
+}
+
+static void api_index(struct web_thread *th, struct web_reply *reply)
+{
+	reply_json(th, reply, 200,
+		   json_pack("{s:s,s:[s,s,s],s:s}", "api", "trapline v1", "endpoints",
+			     "/api/v1/lookup/IP", "/api/v1/history/IP", "/api/v1/figures",
+			     "documentation", "/about/usage#api"));
+}
+
+/* ---- the pages --------------------------------------------------------------------------- */
+
+static void put_figures(struct page *p, const struct ctl_figures *f, int64_t now)
+{
+	putf(p, "listed", "%llu", (unsigned long long)f->listed);
+	putf(p, "traps_1h", "%llu", (unsigned long long)f->traps_1h);
+	putf(p, "reports_1h", "%llu", (unsigned long long)f->reports_1h);
+	putf(p, "traps_24h", "%llu", (unsigned long long)f->traps_24h);
+	putf(p, "reports_24h", "%llu", (unsigned long long)f->reports_24h);
+	put_time(p, "figures_at", "figures_ago", f->at, now);
+}
+
+static void page_home(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+{
+	struct page p = {0};
+	struct ctl_figures f;
+	int64_t now = time_now();
+	bool ok = figures(srv, th, &f) == CTL_OK;
+	flag(&p, "figures", ok);
+	if (ok)
+		put_figures(&p, &f, now);
+	render_page(srv, th, &p, "home.html", "Look up an address", reply);
+}
+
+/* Which kinds of trap mail were counted, as flags the template explains. */
+static void put_classes(struct page *p, const struct ctl_status *s)
+{
+	static const char *const names[] = {"class_spam", "class_bounce", "class_autoreply",
+					    "class_virus", "class_unknown"};
+	for (int c = STORE_CLASS_SPAM; c <= STORE_CLASS_UNKNOWN; c++) {
+		if (s->trap_classes[c])
+			putf(p, names[c], "%u", s->trap_classes[c]);
+		else
+			put(p, names[c], WEB_TEXT, NULL);
+	}
+}
+
+static void put_status(struct web_server *srv, struct page *p, const struct ctl_status *s)
+{
+	int64_t now = s->at;
+	char ip[IP_STRLEN];
+	ip_format(s->ip, ip);
+	putf(p, "ip", "%s", ip);
+	flag(p, "listed", s->listed);
+	flag(p, "reason_traps", s->listed && s->reason == POLICY_REASON_TRAPS);
+	flag(p, "reason_reports", s->listed && s->reason == POLICY_REASON_REPORTS);
+	flag(p, "reason_both", s->listed && s->reason == POLICY_REASON_BOTH);
+	flag(p, "has_since", s->listed && s->listed_since);
+	if (s->listed && s->listed_since)
+		put_time(p, "since", "since_rel", s->listed_since, now);
+	flag(p, "has_expires", s->expires_at != 0);
+	if (s->expires_at)
+		put_time(p, "expires", "expires_rel", s->expires_at, now);
+	bool expired = !s->listed && s->why_not && strcmp(s->why_not, POLICY_WHY_EXPIRED) == 0;
+	flag(p, "expired", expired);
+	put(p, "why_not", WEB_TEXT, s->why_not);
+	putf(p, "score", "%.1f", s->score);
+	putf(p, "threshold", "%.1f", s->threshold);
+	putf(p, "traps_24h", "%u", s->traps_24h);
+	putf(p, "reports_24h", "%u", s->reports_24h);
+	putf(p, "traps_7d", "%u", s->traps_7d);
+	putf(p, "reports_7d", "%u", s->reports_7d);
+	flag(p, "any_evidence", s->store_traps + s->store_reports > 0);
+	put_classes(p, s);
+	flag(p, "excluded", s->excluded);
+	flag(p, "excluded_default", s->excluded_by_default);
+	char pre[IP_PREFIX_STRLEN];
+	ip_prefix_format(&s->exclusion, pre, sizeof(pre));
+	putf(p, "exclusion", "%s", pre);
+	flag(p, "exclusion_until", s->excluded && s->exclusion_until);
+	if (s->excluded && s->exclusion_until)
+		put_time(p, "exclusion_end", "exclusion_end_rel", s->exclusion_until, now);
+	flag(p, "delisted", s->delisted_at != 0);
+	if (s->delisted_at)
+		put_time(p, "delisted_at", "delisted_rel", s->delisted_at, now);
+	/* Held back: the evidence reaches the list's usual bar, but this network's reputation
+	 * points raise it for this address. */
+	bool held = !s->listed && !s->excluded && s->has_reputation && s->why_not &&
+		    strcmp(s->why_not, POLICY_WHY_BELOW) == 0 &&
+		    s->score >= srv->svc.policy.threshold;
+	flag(p, "held_back", held);
+	ip_prefix_format(&s->reputation, pre, sizeof(pre));
+	putf(p, "reputation_prefix", "%s", pre);
+	putf(p, "base_threshold", "%.1f", srv->svc.policy.threshold);
+}
+
+/* The answer to a lookup box holding something other than one address. */
+static void lookup_input_page(struct web_server *srv, struct web_thread *th, struct page *p,
+			      const struct web_input *in, struct web_reply *reply)
+{
+	flag(p, "result", false);
+	flag(p, "problem", in->kind != WEB_INPUT_EMPTY);
+	flag(p, "is_cidr", in->kind == WEB_INPUT_CIDR);
+	flag(p, "is_hostname", in->kind == WEB_INPUT_HOSTNAME);
+	flag(p, "is_bad", in->kind == WEB_INPUT_BAD || in->kind == WEB_INPUT_TOOLONG);
+	flag(p, "host_bits", in->prefix_host_bits);
+	char a[IP_STRLEN], pre[IP_PREFIX_STRLEN];
+	ip_format(in->ip, a);
+	ip_prefix_format(&in->prefix, pre, sizeof(pre));
+	putf(p, "typed_ip", "%s", a);
+	putf(p, "prefix", "%s", pre);
+	reply->status = in->kind == WEB_INPUT_EMPTY ? 200 : 400;
+	render_page(srv, th, p, "lookup.html",
+		    in->kind == WEB_INPUT_EMPTY ? "Look up an address" : "Not an address", reply);
+}
+
+static void page_lookup(struct web_server *srv, struct web_thread *th, const char *q, size_t qlen,
+			struct web_reply *reply)
+{
+	struct page p = {0};
+	struct web_input in;
+	web_input_parse(q ? q : "", q ? qlen : 0, &in);
+	put(&p, "input", WEB_TEXT, in.text);
+	if (in.kind != WEB_INPUT_IP) {
+		lookup_input_page(srv, th, &p, &in, reply);
+		return;
+	}
+	int64_t now = time_now();
+	struct ctl_status s;
+	struct ctl_history *h = malloc(sizeof(*h));
+	bool begun = read_begin(th);
+	int rc = h ? ctl_query_status(&srv->svc, th->reader, in.ip, now, &s) : CTL_ENOMEM;
+	if (rc == CTL_OK)
+		rc = ctl_query_history(&srv->svc, th->reader, in.ip, now, h);
+	read_end(th, begun);
+	if (rc != CTL_OK) {
+		free(h);
+		reply->status = 503;
+		flag(&p, "result", false);
+		render_page(srv, th, &p, "unavailable.html", "Try again later", reply);
+		return;
+	}
+	flag(&p, "result", true);
+	flag(&p, "problem", false);
+	put_status(srv, &p, &s);
+	struct web_buf svg;
+	web_buf_init(&svg);
+	web_svg_history(&svg, h);
+	free(h);
+	put(&p, "chart", WEB_HTML, svg.data ? svg.data : "");
+	char title[IP_STRLEN + 32];
+	char ip[IP_STRLEN];
+	ip_format(s.ip, ip);
+	snprintf(title, sizeof(title), "%s %s", ip, s.listed ? "is listed" : "is not listed");
+	render_page(srv, th, &p, "lookup.html", title, reply);
+	web_buf_free(&svg);
+}
+
+/* A worked example of the live policy: what n trap hits and m fresh reports score, and
+ * whether that lists an address. */
+static void example(struct web_server *srv, struct page *p, const char *name,
+		    const char *verdict, unsigned traps, unsigned reports)
+{
+	struct policy_evidence ev[16];
+	size_t n = 0;
+	int64_t now = time_now();
+	for (unsigned i = 0; i < traps && n < 16; i++, n++)
+		ev[n] = (struct policy_evidence){.received_at = now - 60 * (int64_t)(n + 1),
+						 .seq = (int64_t)n + 1, .trap = true,
+						 .cls = EVIDENCE_SPAM};
+	for (unsigned i = 0; i < reports && n < 16; i++, n++)
+		ev[n] = (struct policy_evidence){.received_at = now - 60 * (int64_t)(n + 1),
+						 .seq = (int64_t)n + 1, .trap = false,
+						 .cls = EVIDENCE_SPAM};
+	struct policy_result r;
+	if (policy_evaluate(&srv->svc.policy, ev, n, NULL, now, &r, NULL) != POLICY_OK)
+		memset(&r, 0, sizeof(r));
+	putf(p, name, "%.1f", r.score);
+	if (r.listed)
+		putf(p, verdict, "listed");
+	else
+		putf(p, verdict, "not listed (%s)", r.why_not ? r.why_not : "-");
+}
+
+static void put_duration(struct page *p, const char *name, int64_t s)
+{
+	struct web_buf b;
+	web_buf_init(&b);
+	web_duration(&b, s);
+	putf(p, name, "%s", b.data ? b.data : "");
+	web_buf_free(&b);
+}
+
+static void page_listing(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+{
+	struct page p = {0};
+	const struct policy_config *c = &srv->svc.policy;
+	putf(&p, "report_fresh", "%g", c->report_fresh);
+	putf(&p, "report_old", "%g", c->report_old);
+	put_duration(&p, "report_decay", c->report_decay_s);
+	put_duration(&p, "window", c->window_s);
+	putf(&p, "trap_weight", "%g", c->trap_weight);
+	putf(&p, "trap_square_from", "%u", c->trap_square_from);
+	putf(&p, "threshold", "%g", c->threshold);
+	putf(&p, "min_evidence", "%u", c->min_evidence);
+	put_duration(&p, "listing", c->listing_s);
+	put_duration(&p, "two_reports", c->two_reports_s);
+	example(srv, &p, "ex_one_trap", "ex_one_trap_verdict", 1, 0);
+	example(srv, &p, "ex_two_traps", "ex_two_traps_verdict", 2, 0);
+	example(srv, &p, "ex_one_report", "ex_one_report_verdict", 0, 1);
+	example(srv, &p, "ex_two_reports", "ex_two_reports_verdict", 0, 2);
+	example(srv, &p, "ex_trap_report", "ex_trap_report_verdict", 1, 1);
+	render_page(srv, th, &p, "listing.html", "How listing works", reply);
+}
+
+static void page_usage(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+{
+	struct page p = {0};
+	const struct web_config *c = &srv->cfg;
+	char a[IP4_STRLEN];
+	ip4_format(c->answer_a, a);
+	putf(&p, "answer_a", "%s", a);
+	/* What a listing answers by its reason: one line when the three agree (the default). */
+	static const char *const names[3] = {"answer_a_traps", "answer_a_reports", "answer_a_both"};
+	bool same = true;
+	for (int i = 0; i < 3; i++) {
+		ip4_format(c->answer_a_reason[i], a);
+		putf(&p, names[i], "%s", a);
+		same = same && c->answer_a_reason[i] == c->answer_a_reason[0];
+	}
+	flag(&p, "answer_a_same", same);
+	/* The TXT a listed 192.0.2.1 gets when its listing is on traps and reports: the template
+	 * with '$' and {reason} replaced, as the writer does. */
+	const char *reason = policy_meaning(POLICY_REASON_BOTH, EVIDENCE_SPAM)->txt;
+	char *t = p.text[p.used++];
+	size_t k = 0, cap = sizeof(p.text[0]);
+	const char *src = c->answer_txt ? c->answer_txt : "";
+	while (*src && k + 1 < cap) {
+		const char *fill = NULL;
+		size_t skip = 1;
+		if (*src == '$')
+			fill = "192.0.2.1";
+		else if (strncmp(src, "{reason}", 8) == 0)
+			fill = reason, skip = 8;
+		if (!fill) {
+			t[k++] = *src++;
+			continue;
+		}
+		size_t n = strlen(fill);
+		if (k + n + 1 > cap)
+			break;
+		memcpy(t + k, fill, n);
+		k += n;
+		src += skip;
+	}
+	t[k] = '\0';
+	put(&p, "answer_txt", WEB_TEXT, t[0] ? t : NULL);
+	render_page(srv, th, &p, "usage.html", "How to use the list", reply);
+}
+
+static void page_static(struct web_server *srv, const struct web_route *r,
+			struct web_thread *th, struct web_reply *reply)
+{
+	const struct web_file *f = web_file_find(srv, r->arg, r->arg_len);
+	if (!f || !f->is_static) {
+		not_found(srv, th, reply);
+		return;
+	}
+	reply->file = f;
+	reply->type = f->type;
+	reply->cache = "public, max-age=3600";
+}
+
+void web_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
+	      const char *query_ip, size_t query_ip_len, struct web_reply *reply)
+{
+	struct page p = {0};
+	reply->status = 200;
+	switch (route->id) {
+	case WEB_R_HOME: page_home(srv, th, reply); return;
+	case WEB_R_LOOKUP: page_lookup(srv, th, query_ip, query_ip_len, reply); return;
+	case WEB_R_END_USERS:
+		render_page(srv, th, &p, "end-users.html", "Your mail bounced?", reply);
+		return;
+	case WEB_R_LISTING: page_listing(srv, th, reply); return;
+	case WEB_R_USAGE: page_usage(srv, th, reply); return;
+	case WEB_R_WARRANTY:
+		render_page(srv, th, &p, "warranty.html", "No warranty", reply);
+		return;
+	case WEB_R_STATIC: page_static(srv, route, th, reply); return;
+	case WEB_R_FAVICON: {
+		struct web_route icon = {WEB_R_STATIC, "icon.svg", 8};
+		page_static(srv, &icon, th, reply);
+		return;
+	}
+	case WEB_R_API_INDEX: api_index(th, reply); return;
+	case WEB_R_API_LOOKUP: api_lookup(srv, th, route, reply, false); return;
+	case WEB_R_API_HISTORY: api_lookup(srv, th, route, reply, true); return;
+	case WEB_R_API_FIGURES: {
+		struct ctl_figures f;
+		if (figures(srv, th, &f) != CTL_OK)
+			json_error(th, reply, 503, "the list cannot be read just now");
+		else
+			reply_json(th, reply, 200, ctl_figures_json(&f));
+		return;
+	}
+	case WEB_R_NOTFOUND: break;
+	}
+	not_found(srv, th, reply);
+}

@@ -1,0 +1,381 @@
+/* web_server.c - the HTTP server: libmicrohttpd daemons (epoll, a thread pool) on sockets bound
+ * before the privilege drop, one read-only store connection per worker thread, the limits of
+ * a front door (connections overall and per client, request size, time), security headers on
+ * every answer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "web_internal.h"
+
+/* Every answer says how it may be used: no script, no framing, nothing loaded from elsewhere,
+ * no referrer leaving with the address someone looked up. */
+static const struct {
+	const char *name, *value;
+} security_headers[] = {
+	{"Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; "
+				    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"},
+	{"X-Content-Type-Options", "nosniff"},
+	{"Referrer-Policy", "no-referrer"},
+	{"X-Frame-Options", "DENY"},
+	{"Cross-Origin-Opener-Policy", "same-origin"},
+};
+
+int web_config_from(const struct config *cfg, struct web_config *out, char *err, size_t errcap)
+{
+	memset(out, 0, sizeof(*out));
+	if (!config_listen_off(cfg->http_listen) &&
+	    config_listen_parse(cfg->http_listen, out->addrs, out->lens, WEB_LISTEN_MAX,
+				&out->n_addrs, err, errcap) != BASE_OK) {
+		char why[CONFIG_ERR_MAX];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errcap, "http_listen: %s", why);
+		return WEB_EINVAL;
+	}
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	out->threads = cfg->http_threads ? cfg->http_threads : (unsigned)(cores > 0 ? cores : 1);
+	out->max_conns = cfg->http_max_conns;
+	out->max_conns_per_ip = cfg->http_max_conns_per_ip;
+	out->request_max = cfg->http_request_max;
+	out->timeout_s = cfg->http_timeout;
+	out->nice = cfg->http_nice;
+	out->public_url = cfg->public_url;
+	out->templates = cfg->web_templates;
+	out->data_dir = cfg->data_dir;
+	out->answer_a = cfg->answer_a;
+	out->answer_a_reason[0] = cfg->answer_a_traps;
+	out->answer_a_reason[1] = cfg->answer_a_reports;
+	out->answer_a_reason[2] = cfg->answer_a_both;
+	out->answer_txt = cfg->answer_txt;
+	return WEB_OK;
+}
+
+/* ---- the limit log: once a second at most, with what was left out ------------------- */
+
+static void web_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct web_server *srv = cls;
+	char msg[256];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	for (size_t i = 0; i < n; i++) /* a log line stays one line of printable text */
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == '"' || msg[i] == 0x7f)
+			msg[i] = '?';
+	int kind = strstr(msg, "limit") || strstr(msg, "too big") || strstr(msg, "too large");
+	if (kind)
+		atomic_fetch_add(&srv->limits, 1);
+	unsigned long long now = time_mono_ns(), next = atomic_load(&srv->log_next_ns[kind]);
+	if (now < next || !atomic_compare_exchange_strong(&srv->log_next_ns[kind], &next,
+							  now + 1000000000ull)) {
+		atomic_fetch_add(&srv->log_dropped[kind], 1);
+		return;
+	}
+	unsigned long dropped = atomic_exchange(&srv->log_dropped[kind], 0);
+	log_warn("web", "http problem=\"%s\" similar_lines_left_out=%lu", msg, dropped);
+}
+
+/* ---- the worker threads' own ---------------------------------------------------------- */
+
+/* The calling worker's store connection and buffers, made at its first request; the thread
+ * also steps back in CPU priority (http_nice) so that DNS keeps its core under a page flood. */
+static struct web_thread *thread_state(struct web_server *srv)
+{
+	struct web_thread *th = pthread_getspecific(srv->key);
+	if (th)
+		return th;
+	th = calloc(1, sizeof(*th));
+	if (!th)
+		return NULL;
+	int rc = store_open_mode(srv->cfg.data_dir, false, &th->reader);
+	if (rc != STORE_OK) {
+		log_err("web", "cannot open the store for reading reason=\"%s\"", tl_strerror(rc));
+		free(th);
+		return NULL;
+	}
+	pthread_mutex_lock(&srv->lock);
+	bool ok = array_grow((void **)&srv->threads, &srv->cap_threads, srv->n_threads + 1,
+			     sizeof(*srv->threads)) == BASE_OK;
+	if (ok)
+		srv->threads[srv->n_threads++] = th;
+	pthread_mutex_unlock(&srv->lock);
+	if (!ok) {
+		store_close(th->reader);
+		free(th);
+		return NULL;
+	}
+	pthread_setspecific(srv->key, th);
+	if (srv->cfg.nice) {
+		pid_t tid = (pid_t)syscall(SYS_gettid);
+		errno = 0;
+		int cur = getpriority(PRIO_PROCESS, (id_t)tid);
+		if (!(cur == -1 && errno) &&
+		    setpriority(PRIO_PROCESS, (id_t)tid, cur + (int)srv->cfg.nice) != 0)
+			log_warn("web", "cannot lower the priority of a web thread reason=\"%s\"",
+				 strerror(errno));
+	}
+	return th;
+}
+
+/* ---- answering ------------------------------------------------------------------------- */
+
+static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection *c,
+				  struct web_thread *th, const struct web_reply *r)
+{
+	struct MHD_Response *resp;
+	if (r->file)
+		resp = MHD_create_response_from_buffer(r->file->len, r->file->data,
+						       MHD_RESPMEM_PERSISTENT);
+	else
+		resp = MHD_create_response_from_buffer(th ? th->body.len : 0,
+						       th && th->body.data ? th->body.data : (char *)"",
+						       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++)
+		MHD_add_response_header(resp, security_headers[i].name, security_headers[i].value);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				r->type ? r->type : "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				r->cache ? r->cache : "no-cache");
+	if (r->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	if (r->status >= 500)
+		atomic_fetch_add(&srv->e5xx, 1);
+	else if (r->status >= 400)
+		atomic_fetch_add(&srv->e4xx, 1);
+	return ok;
+}
+
+/* A plain answer made here, when no page can be: no thread state, a method we do not serve. */
+static enum MHD_Result send_plain(struct web_server *srv, struct MHD_Connection *c, int status,
+				  const char *text, const char *allow)
+{
+	struct web_thread tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	web_buf_adds(&tmp.body, text);
+	struct web_reply r = {.status = status, .allow = allow};
+	enum MHD_Result ok = send_reply(srv, c, tmp.body.oom ? NULL : &tmp, &r);
+	web_buf_free(&tmp.body);
+	return ok;
+}
+
+/* A request's state, in MHD's per-request pointer: its raw URI was clean or not (set by
+ * web_uri_seen before the handler's first call), the first call is over. */
+static int uri_ok, uri_bad, uri_seen;
+
+/* Sees the URI as it came, before MHD decodes it. */
+static void *web_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	return web_uri_clean(uri, strlen(uri)) ? &uri_ok : &uri_bad;
+}
+
+static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct web_server *srv = cls;
+	(void)upload_data;
+	/* Everything here is read: a request with a body, or another method, is refused at its
+	 * first call, before any of it is read (the next issue's forms add POST). */
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return send_plain(srv, c, MHD_HTTP_METHOD_NOT_ALLOWED,
+				  "405 method not allowed: this server only reads (GET, HEAD)\n",
+				  "GET, HEAD");
+	/* The answer waits for the second call: one queued at the first makes MHD discard the
+	 * rest of the request and close the connection (no keep-alive). A GET with a body, a
+	 * URI with an encoded control byte (%00 would cut the path short) or an HTTP/1.1
+	 * request without Host (RFC 9112 3.2) is refused at once. */
+	if (*con_cls == &uri_bad)
+		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad URI\n", NULL);
+	if (*con_cls != &uri_seen) {
+		if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+			return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 no Host header\n",
+					  NULL);
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if ((cl && strcmp(cl, "0") != 0) ||
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						MHD_HTTP_HEADER_TRANSFER_ENCODING))
+			return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n",
+					  NULL);
+		*con_cls = &uri_seen;
+		return MHD_YES;
+	}
+	if (*upload_size)
+		return MHD_NO; /* cannot happen: a body was refused at the first call */
+	atomic_fetch_add(&srv->requests, 1);
+	struct web_route route;
+	if (web_route_parse(url, strlen(url), &route) != WEB_OK)
+		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad path\n", NULL);
+	struct web_thread *th = thread_state(srv);
+	if (!th)
+		return send_plain(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "503 the list cannot be read just now; try again in a minute\n",
+				  NULL);
+	const char *ip = NULL;
+	size_t ip_len = 0;
+	if (route.id == WEB_R_LOOKUP &&
+	    MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "ip", 2, &ip, &ip_len) != MHD_YES)
+		ip = NULL;
+	th->body.len = 0;
+	th->body.oom = false;
+	struct web_reply reply = {.status = 200};
+	web_page(srv, th, &route, ip, ip_len, &reply);
+	if (th->body.oom)
+		return send_plain(srv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "500 out of memory\n",
+				  NULL);
+	if (route.id == WEB_R_LOOKUP || route.id == WEB_R_API_LOOKUP)
+		atomic_fetch_add(&srv->lookups, 1);
+	return send_reply(srv, c, th, &reply);
+}
+
+/* ---- start and stop ----------------------------------------------------------------- */
+
+static int bind_one(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, 1024) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int web_server_bind(const struct web_config *cfg, struct web_server **out)
+{
+	*out = NULL;
+	struct web_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return WEB_ENOMEM;
+	srv->cfg = *cfg;
+	pthread_mutex_init(&srv->lock, NULL);
+	for (unsigned i = 0; i < WEB_LISTEN_MAX; i++)
+		srv->fds[i] = -1;
+	for (unsigned i = 0; i < cfg->n_addrs; i++) {
+		srv->fds[i] = bind_one(&cfg->addrs[i], cfg->lens[i]);
+		if (srv->fds[i] < 0) {
+			int e = errno;
+			char a[80];
+			sockaddr_format((const struct sockaddr *)&cfg->addrs[i], a, sizeof(a));
+			log_err("web", "cannot listen addr=%s reason=\"%s\"", a, strerror(e));
+			web_server_stop(srv);
+			errno = e;
+			return WEB_EIO;
+		}
+	}
+	*out = srv;
+	return WEB_OK;
+}
+
+static void thread_free(void *p)
+{
+	(void)p; /* the server frees every thread's state at stop: it holds them all */
+}
+
+static int start_daemon(struct web_server *srv, unsigned i)
+{
+	/* TURBO: read and write a socket before asking epoll whether it is ready (most are). */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_USE_TURBO;
+	if (srv->cfg.addrs[i].ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	struct MHD_OptionItem opts[] = {
+		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)web_mhd_log, srv}, /* first: all messages */
+		{MHD_OPTION_LISTEN_SOCKET, srv->fds[i], NULL},
+		{MHD_OPTION_CONNECTION_LIMIT, srv->cfg.max_conns, NULL},
+		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg.max_conns_per_ip, NULL},
+		/* The request line and headers live in the connection's memory; the rest is
+		 * the answer's headers. Beyond it MHD answers 414 or 431 itself. */
+		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)srv->cfg.request_max + 4096, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.timeout_s, NULL},
+		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)web_uri_seen, NULL},
+		{srv->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+		 srv->cfg.threads, NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, web_handle, srv,
+						MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (!d)
+		return WEB_EIO;
+	srv->daemons[i] = d;
+	srv->fds[i] = -1; /* the daemon closes it when it stops */
+	return WEB_OK;
+}
+
+int web_server_start(struct web_server *srv, const struct ctl_service *svc)
+{
+	srv->svc = *svc;
+	srv->svc.reader = NULL; /* each worker thread reads through its own */
+	int rc = web_files_load(srv, srv->cfg.templates);
+	if (rc != WEB_OK)
+		return rc;
+	if (pthread_key_create(&srv->key, thread_free) != 0)
+		return WEB_ENOMEM;
+	srv->key_made = true;
+	for (unsigned i = 0; i < srv->cfg.n_addrs; i++) {
+		char a[80];
+		sockaddr_format((const struct sockaddr *)&srv->cfg.addrs[i], a, sizeof(a));
+		if (start_daemon(srv, i) != WEB_OK) {
+			log_err("web", "cannot start the HTTP server addr=%s", a);
+			return WEB_EIO;
+		}
+		log_info("web", "listening addr=%s threads=%u public_url=%s", a, srv->cfg.threads,
+			 srv->cfg.public_url);
+	}
+	return WEB_OK;
+}
+
+void web_server_stop(struct web_server *srv)
+{
+	if (!srv)
+		return;
+	for (unsigned i = 0; i < WEB_LISTEN_MAX; i++) {
+		if (srv->daemons[i])
+			MHD_stop_daemon(srv->daemons[i]);
+		if (srv->fds[i] >= 0)
+			close(srv->fds[i]);
+	}
+	for (size_t i = 0; i < srv->n_threads; i++) {
+		store_close(srv->threads[i]->reader);
+		web_buf_free(&srv->threads[i]->body);
+		web_buf_free(&srv->threads[i]->part);
+		free(srv->threads[i]);
+	}
+	free(srv->threads);
+	if (srv->key_made)
+		pthread_key_delete(srv->key);
+	web_files_free(srv);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}
+
+void web_server_stats(struct web_server *srv, struct web_stats *out)
+{
+	out->requests = atomic_load(&srv->requests);
+	out->lookups = atomic_load(&srv->lookups);
+	out->errors_4xx = atomic_load(&srv->e4xx);
+	out->errors_5xx = atomic_load(&srv->e5xx);
+	out->limits_hit = atomic_load(&srv->limits);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# test_web_browser.sh - the web pages in a real headless browser (Debian's Chromium, driven by
+# tests/browser/web.mjs): look up a listed, an unlisted and an IPv6 address and a bad input,
+# read the reason and its meaning, follow every link of every page, check the chart against
+# the evidence added. Screenshots of the lookup page (desktop and phone width) are saved in
+# screenshots/ of the build directory, for a person to look at.
+source "$(dirname "$0")/lib.sh"
+
+BROWSER_DIR=$TRAPLINE_SRC/tests/browser
+SHOTS=${TRAPLINE_SCREENSHOTS:-$PWD/screenshots}
+command -v node >/dev/null && [ -x /usr/bin/chromium ] ||
+	tl_die "node and /usr/bin/chromium are installed" "run scripts/deps.sh --test"
+[ -d "$BROWSER_DIR/node_modules/puppeteer-core" ] ||
+	tl_die "puppeteer-core is installed in tests/browser" "run scripts/deps.sh --test (npm ci)"
+
+DATA=$TL_TMP/data
+mkdir -p "$DATA"
+TL_HTTP=1 tl_start --data "$DATA"
+tl_wait_http || tl_die "the web pages answer" "$(tail -n 20 "$TL_LAST_LOG")"
+T0=$(date +%s)
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+ev() { "$TRAPLINE" evidence add --ip "$1" --kind "$2" --at "$(iso "$3")" --data "$DATA" >/dev/null; }
+# 192.0.2.44: trap hits 5 and 2 days ago, reports 2 days ago and now: listed, both.
+ev 192.0.2.44 trap $((T0 - 5 * 86400))
+ev 192.0.2.44 trap $((T0 - 2 * 86400))
+ev 192.0.2.44 trap $((T0 - 2 * 86400 + 30))
+ev 192.0.2.44 report $((T0 - 2 * 86400 + 60))
+ev 192.0.2.44 report $((T0 - 60))
+ev 2001:db8::44 trap $((T0 - 120))
+ev 2001:db8::44 trap $((T0 - 60))
+day() { date -u -d "@$1" +%Y-%m-%d; }
+python3 - "$TL_TMP/expect.json" "$(day $((T0 - 5 * 86400)))" "$(day $((T0 - 2 * 86400)))" \
+	"$(day $((T0 - 2 * 86400 + 60)))" "$(day $((T0 - 60)))" <<'PY'
+import json, sys
+out, d5, d2t, d2r, d0 = sys.argv[1:]
+days = {}
+def add(d, i):
+    v = days.setdefault(d, [0, 0]); v[i] += 1
+add(d5, 0); add(d2t, 0); add(d2t, 0); add(d2r, 1); add(d0, 1)
+json.dump({"listed": "192.0.2.44", "unlisted": "198.51.100.200", "ipv6": "2001:DB8::44",
+           "reason": "both", "days": days}, open(out, "w"))
+PY
+out=$(cd "$BROWSER_DIR" && timeout $((150 * TL_SLOW)) node web.mjs "http://127.0.0.1:$HPORT" "$SHOTS" "$TL_TMP/expect.json" 2>&1)
+printf '%s\n' "$out" | grep -E '^(not )?ok - |^    #' | sed '/^ok - /d' || true
+n_ok=$(printf '%s\n' "$out" | grep -c '^ok - ' || true)
+n_bad=$(printf '%s\n' "$out" | grep -c '^not ok - ' || true)
+TL_PASSED=$((TL_PASSED + n_ok))
+TL_FAILED=$((TL_FAILED + n_bad))
+[ "$n_bad" -gt 0 ] && TL_FAILED_NAMES+=("browser checks (above)")
+if ! printf '%s\n' "$out" | grep -qE '^[0-9]+ passed, 0 failed$'; then
+	tl_fail "the browser run finishes and passes" "$(printf '%s\n' "$out" | tail -n 15)"
+else
+	tl_ok "the browser run: $n_ok checks passed; screenshots in $SHOTS"
+fi
+tl_stop
+tl_finish
