@@ -49,7 +49,7 @@ fuzz-smoke: test-deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRAPLINE_FUZZ=ON \
 		-DTRAPLINE_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(JOBS) -L fuzz
 
 # A longer fuzzing campaign: make fuzz FUZZ_SECONDS=3600
 fuzz:

@@ -118,20 +118,6 @@ static void usage(FILE *f)
 		   "`trapline COMMAND --help` shows one command.\n");
 }
 
-/* How many of argv's words spell words ("report analyse": 2), or 0. */
-static int cli_words_match(const char *words, int argc, char *const *argv)
-{
-	int n = 0;
-	for (const char *p = words; *p; n++) {
-		size_t len = strcspn(p, " ");
-		if (n >= argc || strlen(argv[n]) != len || strncmp(argv[n], p, len) != 0)
-			return 0;
-		p += len;
-		p += *p == ' ';
-	}
-	return n;
-}
-
 static bool is_help(const char *arg)
 {
 	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
@@ -1456,7 +1442,7 @@ static int cmd_help(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < N_CLI_COMMANDS; i++) {
-		if (cli_words_match(cli_commands[i].word, argc, argv)) {
+		if (ctl_words_match(cli_commands[i].word, argc, argv)) {
 			printf("usage: trapline %s %s\n  %s\n", cli_commands[i].word,
 			       cli_commands[i].usage, cli_commands[i].help);
 			if (cli_commands[i].main == cmd_serve)
@@ -1477,7 +1463,7 @@ int main(int argc, char **argv)
 	if (is_help(argv[1]) || strcmp(argv[1], "--version") == 0)
 		return is_help(argv[1]) ? cmd_help(0, NULL) : cmd_version(0, NULL);
 	for (size_t i = 0; i < N_CLI_COMMANDS; i++) {
-		int used = cli_words_match(cli_commands[i].word, argc - 1, argv + 1);
+		int used = ctl_words_match(cli_commands[i].word, argc - 1, argv + 1);
 		if (used)
 			return cli_commands[i].main(argc - 1 - used, argv + 1 + used);
 	}

@@ -67,6 +67,9 @@ const struct ctl_command *ctl_command_by_name(const char *name);
 /* The row whose words start argv[0..argc): the longest match ("reputation list" before
  * "reputation"); *used gets the number of words. NULL if none. */
 const struct ctl_command *ctl_command_match(int argc, char *const *argv, int *used);
+/* How many of argv's words spell words, a space-separated phrase ("reputation list": 2), or 0
+ * (also for the binary's own commands, "report analyse"). */
+int ctl_words_match(const char *words, int argc, char *const *argv);
 /* Whether the command takes key; whether key is a flag that takes no value (json, remove). */
 bool ctl_command_takes(const struct ctl_command *c, const char *key);
 bool ctl_key_is_flag(const char *key);

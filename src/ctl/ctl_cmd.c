@@ -84,8 +84,7 @@ const struct ctl_command *ctl_command_by_name(const char *name)
 	return NULL;
 }
 
-/* How many of argv's words spell words ("reputation list": 2), or 0. */
-static int words_match(const char *words, int argc, char *const *argv)
+int ctl_words_match(const char *words, int argc, char *const *argv)
 {
 	int n = 0;
 	for (const char *p = words; *p; n++) {
@@ -103,7 +102,7 @@ const struct ctl_command *ctl_command_match(int argc, char *const *argv, int *us
 	const struct ctl_command *best = NULL;
 	int best_n = 0;
 	for (size_t i = 0; i < N_CTL; i++) {
-		int n = words_match(ctl_table[i].words, argc, argv);
+		int n = ctl_words_match(ctl_table[i].words, argc, argv);
 		if (n > best_n) {
 			best = &ctl_table[i];
 			best_n = n;
