@@ -83,11 +83,13 @@ static void report_committed(const struct ctl_service *svc, struct store *reader
 	case WRITER_ENOTFOUND:
 		report_fail(out, CTL_REPORT_GONE, "the reporter was removed");
 		return;
+	case WRITER_EFULL: /* svc->writer_nowait: the queue is full */
 	case WRITER_ESTOPPED:
 	case WRITER_ESTORE:
 		out->outcome = CTL_REPORT_UNAVAILABLE;
 		out->retry_after = REPORT_RETRY_S;
-		snprintf(out->why, sizeof(out->why), "not stored: %s", tl_strerror(rc));
+		snprintf(out->why, sizeof(out->why), "not stored: %s",
+			 rc == WRITER_EFULL ? "the writer's queue is full" : tl_strerror(rc));
 		return;
 	default:
 		report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
@@ -142,7 +144,9 @@ static void report_store(const struct ctl_service *svc, struct store *reader,
 	ev.type = WRITER_EV_REPORT;
 	ev.report = &wr;
 	/* Blocks until the transaction committed or failed: only then is there an outcome. */
-	report_committed(svc, reader, &wr, writer_submit(svc->writer, &ev), out);
+	rc = svc->writer_nowait ? writer_submit_nowait(svc->writer, &ev)
+				: writer_submit(svc->writer, &ev);
+	report_committed(svc, reader, &wr, rc, out);
 	free(wr.row.analysis);
 }
 
