@@ -133,6 +133,8 @@ static void test_body_refused(void **state)
 	assert_refused("{\"ip\": \"192.0.2.1\0\"}", 20, -1, "not JSON: ");
 	REFUSED("{\"ip\": \"192.0.2\\u0000.1\"}", -1, "not JSON: ");
 	assert_refused("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16, -1, "not JSON: ");
+	REFUSED("[1,\n\x02]", -1, "not JSON: invalid token near '?'"); /* jansson quotes it raw */
+	REFUSED("[\xc3\xa9]", -1, "not JSON: invalid token near '?" "?'");
 }
 
 static void test_hit_refused(void **state)
