@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web clean config-template install
+.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports clean config-template install
 
 all: build
 
@@ -65,6 +65,11 @@ bench-smtp: test-deps build
 # The web's JSON API against nginx on the same core, and DNS while it is loaded (bench/web.sh).
 bench-web: build test-deps
 	bench/web.sh --no-build
+
+# User reports over HTTP: reports/s analysed and committed, and the analysis alone
+# (bench/reports.sh).
+bench-reports: build test-deps
+	bench/reports.sh --no-build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

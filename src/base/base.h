@@ -274,6 +274,8 @@ struct config {
 	unsigned http_threads, http_max_conns, http_max_conns_per_ip, http_request_max;
 	unsigned http_timeout, http_nice;
 	bool answer_txt_set;             /* answer_txt was given: public_url no longer fills it */
+	/* the report and evidence API */
+	unsigned feed_max_hits;          /* trap hits one POST /api/v1/evidence may carry */
 };
 
 /* Fills every key with its default. */

@@ -219,6 +219,11 @@ static const struct config_key config_keys[] = {
 	{"http_nice", CONFIG_UINT, NUM(http_nice), "10", 0, 19, false,
 	 "CPU priority of the web threads below DNS (nice value added): pages may slow down "
 	 "under load, DNS answers should not. 0: the same priority."},
+	/* the report and evidence API */
+	{"feed_max_hits", CONFIG_UINT, NUM(feed_max_hits), "1000", 1, 1024, false,
+	 "Trap hits one POST /api/v1/evidence may carry (a feed sends more in several requests); "
+	 "the body may hold 512 bytes a hit. At most 1024: one request is one transaction, all "
+	 "of it stored or none."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -172,9 +172,15 @@ struct ctl_service {
 	size_t n_default_exclusions;
 	uint32_t report_max_size;     /* report_max_size: bytes of one report at most */
 	uint32_t report_max_per_hour; /* report_max_per_hour: 0 is no limit */
+	uint32_t feed_max_hits;       /* feed_max_hits: trap hits one feed request may carry */
+	/* Never wait for room in the writer's queue: a full queue is an answer (a report
+	 * CTL_REPORT_UNAVAILABLE, feed hits WRITER_EFULL), not a wait. The web sets it: its
+	 * workers serve everyone's pages. The commit itself is still waited for. */
+	bool writer_nowait;
 };
 
-/* Fills svc's settings from cfg (zone, the policy_* keys, exclude_default, report_*) beside writer,
+/* Fills svc's settings from cfg (zone, the policy_* keys, exclude_default, report_*,
+ * feed_max_hits) beside writer,
  * reader and zone (cfg must outlive svc: zone_name points into it). */
 void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct writer *writer,
 		      struct store *reader, struct zone_handle *zone);
@@ -329,6 +335,37 @@ void ctl_report_result_free(struct ctl_report_result *r);
 /* A report as JSON (docs/api.md): id, reporter, received_at, duplicate, listed, then the keys of
  * the analysis (mail_analysis_json). NULL when out of memory. */
 json_t *ctl_report_json(const struct ctl_report_result *r, const char *reporter);
+
+/* ---- trap hits from feeds (ctl_feed.c): what POST /api/v1/evidence takes --------------- */
+
+#define CTL_FEED_SKEW_S 300    /* seconds a hit may lie in the future: the feed's clock is not
+				  ours */
+#define CTL_FEED_HIT_BYTES 512 /* body bytes a request may take per hit it may carry */
+
+/* One trap hit a feed reports. */
+struct ctl_feed_hit {
+	uint8_t ip[16];      /* IPv4 mapped, as the store keeps it */
+	int64_t at;          /* when the trap received the message */
+	enum store_class cls;
+};
+
+/* Reads a feed's request body (JSON): one hit, {"ip": ADDRESS, "at": ISO 8601 (omitted or null:
+ * now), "class": "spam", "bounce", "autoreply" or "virus" (omitted: spam)}, or an array of 1 to
+ * max of them. All or nothing: CTL_OK with every hit in out[0..*n) (out has room for max);
+ * CTL_EINVAL with the reason in err and in *index the position of the first bad hit (from 0; a
+ * lone object is hit 0), or -1 when the body as a whole is wrong (not JSON, empty, too many).
+ * A hit names one address that can send mail (ip_never_sends), a time at most CTL_FEED_SKEW_S
+ * after now and not before now - window_s (evidence older than the policy's window never
+ * counts), and no other key. A pure function: no I/O, no clock but now. */
+int ctl_feed_parse(const char *body, size_t len, int64_t now, int64_t window_s, size_t max,
+		   struct ctl_feed_hit *out, size_t *n, long *index, char *err, size_t errcap);
+
+/* Hands feed's n hits to the writer as trap evidence with the source "feed:NAME", in one
+ * transaction (n <= feed_max_hits), and returns once it committed: CTL_OK; CTL_ENOMEM; or the
+ * writer's error, with nothing stored: WRITER_EFULL, WRITER_ESTOPPED, WRITER_ESTORE (try again
+ * later), others. */
+int ctl_feed_take(const struct ctl_service *svc, const struct store_holder *feed,
+		  const struct ctl_feed_hit *hits, size_t n);
 
 /* ---- the control socket ---------------------------------------------------------------- */
 

@@ -26,6 +26,7 @@ void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct 
 	svc->n_default_exclusions = n;
 	svc->report_max_size = cfg->report_max_size;
 	svc->report_max_per_hour = cfg->report_max_per_hour;
+	svc->feed_max_hits = cfg->feed_max_hits;
 }
 
 /* What the facts say besides the evidence: the exclusion, the reputation, the delisting. */

@@ -6,7 +6,7 @@
 
 #include <gmime/gmime.h>
 
-#include "mail.h"
+#include "mail_internal.h"
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 
@@ -276,16 +276,14 @@ static enum mail_class decide(const struct mail_verdict *v, bool null_sender)
 	return null_sender ? MAIL_CLASS_BOUNCE : MAIL_CLASS_SPAM;
 }
 
-int mail_classify(const char *msg, size_t len, const char *envelope_from,
-		  struct mail_verdict *out)
+/* The signals and the decision on a parsed message (m NULL: none GMime could read). */
+static void classify_message(GMimeMessage *m, const char *envelope_from,
+			     struct mail_verdict *out)
 {
-	if (!out || (!msg && len))
-		return MAIL_EINVAL;
 	memset(out, 0, sizeof *out);
 	bool null_sender = envelope_from && envelope_from[0] == '\0';
 	if (null_sender)
 		signal_add(out, "null-sender");
-	GMimeMessage *m = len ? message_parse(msg, len) : NULL;
 	if (m) {
 		const char *subject = g_mime_message_get_subject(m);
 		if (!subject)
@@ -293,9 +291,19 @@ int mail_classify(const char *msg, size_t len, const char *envelope_from,
 		virus_signals(m, subject, envelope_from, out);
 		dsn_signals(m, out);
 		autoreply_signals(m, subject, out);
-		g_object_unref(m);
 	}
 	out->cls = decide(out, null_sender);
+}
+
+int mail_classify(const char *msg, size_t len, const char *envelope_from,
+		  struct mail_verdict *out)
+{
+	if (!out || (!msg && len))
+		return MAIL_EINVAL;
+	GMimeMessage *m = len ? message_parse(msg, len) : NULL;
+	classify_message(m, envelope_from, out);
+	if (m)
+		g_object_unref(m);
 	return MAIL_OK;
 }
 
@@ -314,6 +322,27 @@ const char *mail_class_name(enum mail_class c)
 	return "?";
 }
 
+/* The envelope sender a message's Return-Path names, into out. */
+static int return_path_of(GMimeMessage *m, char *out, size_t cap)
+{
+	const char *h = g_mime_object_get_header(GMIME_OBJECT(m), "Return-Path");
+	if (!h)
+		return MAIL_ENOTFOUND;
+	const char *p = h + strspn(h, " \t\r\n");
+	size_t n;
+	if (*p == '<') {
+		p++;
+		n = strcspn(p, ">");
+	} else {
+		n = strcspn(p, " \t\r\n");
+	}
+	if (n >= cap)
+		return MAIL_EINVAL;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return MAIL_OK;
+}
+
 const char *mail_classify_word(const char *msg, size_t len, void *arg)
 {
 	(void)arg;
@@ -323,6 +352,15 @@ const char *mail_classify_word(const char *msg, size_t len, void *arg)
 	struct mail_verdict v;
 	if (mail_classify(msg, len, envelope, &v) != MAIL_OK)
 		return NULL;
+	return mail_class_name(v.cls);
+}
+
+const char *mail_classify_parsed_word(GMimeMessage *m)
+{
+	char from[512];
+	const char *envelope = return_path_of(m, from, sizeof(from)) == MAIL_OK ? from : NULL;
+	struct mail_verdict v;
+	classify_message(m, envelope, &v);
 	return mail_class_name(v.cls);
 }
 
@@ -347,23 +385,7 @@ int mail_return_path(const char *msg, size_t len, char *out, size_t cap)
 	GMimeMessage *m = message_parse(msg, len);
 	if (!m)
 		return MAIL_ENOTFOUND;
-	const char *h = g_mime_object_get_header(GMIME_OBJECT(m), "Return-Path");
-	int rc = MAIL_ENOTFOUND;
-	if (h) {
-		const char *p = h + strspn(h, " \t\r\n");
-		size_t n;
-		if (*p == '<') {
-			p++;
-			n = strcspn(p, ">");
-		} else {
-			n = strcspn(p, " \t\r\n");
-		}
-		rc = n < cap ? MAIL_OK : MAIL_EINVAL;
-		if (rc == MAIL_OK) {
-			memcpy(out, p, n);
-			out[n] = '\0';
-		}
-	}
+	int rc = return_path_of(m, out, cap);
 	g_object_unref(m);
 	return rc;
 }

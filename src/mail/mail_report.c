@@ -6,7 +6,7 @@
 
 #include <gmime/gmime.h>
 
-#include "mail.h"
+#include "mail_internal.h"
 
 /* GMime keeps process-wide tables (charsets, content types) that g_mime_init fills once. */
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -146,6 +146,10 @@ static void report_classify(const struct mail_report_options *opt, GMimeMessage 
 {
 	if (!opt || !opt->classify)
 		return;
+	if (opt->classify == mail_classify_word) { /* the trap's: on the message parsed already */
+		out->cls = mail_classify_parsed_word(judged);
+		return;
+	}
 	if (!out->forwarded) {
 		out->cls = opt->classify(msg, len, opt->classify_arg);
 		return;

@@ -123,6 +123,10 @@ enum web_route_id {
 	WEB_R_API_HISTORY,    /* /api/v1/history/IP: the same */
 	WEB_R_API_FIGURES,    /* /api/v1/figures */
 	WEB_R_FAVICON,        /* /favicon.ico, which browsers ask for where a page names none */
+	/* the report and evidence API (web_api.c): a key in Authorization, a body */
+	WEB_R_API_REPORTS,    /* /api/v1/reports: POST a reported message */
+	WEB_R_API_REPORT,     /* /api/v1/reports/ID: arg is ID */
+	WEB_R_API_EVIDENCE,   /* /api/v1/evidence: POST a feed's trap hits */
 };
 #define WEB_PATH_MAX 1024
 struct web_route {
@@ -139,6 +143,11 @@ int web_route_parse(const char *path, size_t len, struct web_route *out);
  * percent-encoded (%00 to %1F, %7F), which has no business in a path or a lookup, and %00
  * would cut a decoded path short. */
 bool web_uri_clean(const char *uri, size_t len);
+
+/* The key of an Authorization header "Bearer KEY" (RFC 6750 2.1: the scheme in any case, then
+ * spaces, then the token, nothing after it): *key and *len point into header. false when
+ * header is NULL, names another scheme or holds no token. */
+bool web_bearer_parse(const char *header, const char **key, size_t *len);
 
 /* What someone typed into the lookup box (or put after /api/v1/lookup/). */
 enum web_input_kind {

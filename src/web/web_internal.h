@@ -35,12 +35,19 @@ struct web_thread {
 };
 
 /* What a handler answers. */
+#define WEB_REPLY_HEADERS_MAX 4
 struct web_reply {
 	int status;
 	const char *type;      /* Content-Type */
 	const char *cache;     /* Cache-Control */
 	const char *allow;     /* Allow, for 405 */
 	const struct web_file *file; /* a static file's bytes instead of body */
+	/* Further headers (Location, Retry-After, WWW-Authenticate); web_reply_header adds one. */
+	struct {
+		const char *name;
+		char value[96];
+	} headers[WEB_REPLY_HEADERS_MAX];
+	size_t n_headers;
 };
 
 struct web_server {
@@ -76,5 +83,40 @@ const struct web_file *web_file_find(const struct web_server *srv, const char *n
  * the ip parameter of /lookup (NULL when absent). */
 void web_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
 	      const char *query_ip, size_t query_ip_len, struct web_reply *reply);
+
+/* ---- routes that read a key or a body: the report and evidence API (web_api.c) --------- */
+
+/* What the handler of such a route gets of its request. */
+struct web_request {
+	const char *method;
+	const char *authorization; /* the Authorization header, NULL when none */
+	struct web_route route;
+	const char *body;          /* the whole body (not NUL-terminated) */
+	size_t body_len;
+};
+
+/* A route that reads more of a request than its path. The server (web_server.c) answers a
+ * method not in allow with 405, a body announced or sent beyond limit with 413 (none of it
+ * is kept), collects the body and hands it to handle whole; these answers are JSON when json
+ * is set. admit runs before any byte of the body is read (a key is checked there, so that no
+ * stranger can make the server hold a large body): false with its answer in reply. ctx is the
+ * route's own state from admit to handle, freed with free() when the request ends. */
+struct web_body_route {
+	enum web_route_id id;
+	const char *allow; /* "POST", "GET, HEAD" */
+	bool json;
+	size_t (*limit)(const struct web_server *srv); /* body bytes at most (POST) */
+	bool (*admit)(struct web_server *srv, struct web_thread *th, const struct web_request *rq,
+		      void **ctx, struct web_reply *reply);
+	void (*handle)(struct web_server *srv, struct web_thread *th, const struct web_request *rq,
+		       void *ctx, struct web_reply *reply);
+};
+/* The row of route id; NULL: a page (GET and HEAD, no body, no key). */
+const struct web_body_route *web_body_route_find(enum web_route_id id);
+/* Adds a header to reply (dropped beyond WEB_REPLY_HEADERS_MAX, cut at 95 bytes). */
+void web_reply_header(struct web_reply *reply, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* web_pages.c: o (its reference taken) as the answer's JSON, formatted as the API's answers. */
+void web_reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o);
 
 #endif

@@ -168,6 +168,11 @@ static void reply_json(struct web_thread *th, struct web_reply *reply, int statu
 	json_decref(o);
 }
 
+void web_reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o)
+{
+	reply_json(th, reply, status, o);
+}
+
 static void json_error(struct web_thread *th, struct web_reply *reply, int status,
 		       const char *msg)
 {
@@ -242,8 +247,9 @@ static int figures(struct web_server *srv, struct web_thread *th, struct ctl_fig
 static void api_index(struct web_thread *th, struct web_reply *reply)
 {
 	reply_json(th, reply, 200,
-		   json_pack("{s:s,s:[s,s,s],s:s}", "api", "trapline v1", "endpoints",
+		   json_pack("{s:s,s:[s,s,s,s,s,s],s:s}", "api", "trapline v1", "endpoints",
 			     "/api/v1/lookup/IP", "/api/v1/history/IP", "/api/v1/figures",
+			     "/api/v1/reports", "/api/v1/reports/ID", "/api/v1/evidence",
 			     "documentation", "/about/usage#api"));
 }
 
@@ -543,6 +549,9 @@ void web_page(struct web_server *srv, struct web_thread *th, const struct web_ro
 			reply_json(th, reply, 200, ctl_figures_json(&f));
 		return;
 	}
+	case WEB_R_API_REPORTS: /* web_api.c's, never routed here (web_body_route_find) */
+	case WEB_R_API_REPORT:
+	case WEB_R_API_EVIDENCE:
 	case WEB_R_NOTFOUND: break;
 	}
 	not_found(srv, th, reply);

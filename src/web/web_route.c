@@ -19,6 +19,8 @@ static const struct {
 	{"/api/v1", WEB_R_API_INDEX},
 	{"/api/v1/figures", WEB_R_API_FIGURES},
 	{"/favicon.ico", WEB_R_FAVICON},
+	{"/api/v1/reports", WEB_R_API_REPORTS},
+	{"/api/v1/evidence", WEB_R_API_EVIDENCE},
 };
 
 static const struct {
@@ -29,6 +31,7 @@ static const struct {
 	{"/static/", WEB_R_STATIC, 0},
 	{"/api/v1/lookup/", WEB_R_API_LOOKUP, 1},
 	{"/api/v1/history/", WEB_R_API_HISTORY, 1},
+	{"/api/v1/reports/", WEB_R_API_REPORT, 0},
 };
 
 bool web_uri_clean(const char *uri, size_t len)

@@ -148,6 +148,8 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 				r->cache ? r->cache : "no-cache");
 	if (r->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	for (size_t i = 0; i < r->n_headers; i++)
+		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	if (r->status >= 500)
@@ -182,14 +184,228 @@ static void *web_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 	return web_uri_clean(uri, strlen(uri)) ? &uri_ok : &uri_bad;
 }
 
+/* ---- routes that read a key or a body (web_api.c's table) ---------------------------- */
+
+/* Such a request's state, in MHD's per-request pointer from its first call to its end. */
+struct web_upload {
+	const struct web_body_route *route;
+	void *ctx;        /* the route's own (admit's), freed with the request */
+	char *body;
+	size_t len, cap, limit;
+	size_t dropped;   /* bytes past the limit, read and thrown away (too_big) */
+	bool too_big;     /* the body went past the limit: answered 413 once it has ended */
+	bool answered;    /* an answer is queued */
+};
+
+/* A chunked body (no Content-Length) that goes past the limit cannot be answered at once:
+ * libmicrohttpd 0.9.75 queues an answer only before the body or after its end. So the rest is
+ * read and dropped, and 413 comes at its end; past this much more the connection is closed
+ * without an answer, since a stream without end would otherwise be read for ever. */
+#define WEB_UPLOAD_DROP_MAX (64u << 20)
+
+static bool is_upload(void *p)
+{
+	return p && p != &uri_ok && p != &uri_bad && p != &uri_seen;
+}
+
+/* MHD calls it when a request ends, however it ended (answered, timed out, cut off). */
+static void web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			  enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)c;
+	(void)why;
+	if (is_upload(*con_cls)) {
+		struct web_upload *u = *con_cls;
+		free(u->ctx);
+		free(u->body);
+		free(u);
+	}
+	*con_cls = NULL;
+}
+
+/* The server's own refusals on such a route: JSON for the API, text otherwise. */
+static enum MHD_Result upload_refuse(struct web_server *srv, struct MHD_Connection *c,
+				     const struct web_body_route *br, int status, const char *why)
+{
+	if (!br->json)
+		return send_plain(srv, c, status, why, NULL);
+	struct web_thread tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	struct web_reply r = {.status = status};
+	web_reply_json(&tmp, &r, status, json_pack("{s:s}", "error", why));
+	enum MHD_Result ok = send_reply(srv, c, tmp.body.oom ? NULL : &tmp, &r);
+	web_buf_free(&tmp.body);
+	return ok;
+}
+
+static bool method_in(const char *allow, const char *method)
+{
+	size_t n = strlen(method);
+	for (const char *p = allow; (p = strstr(p, method)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* The first call: everything but the body. The key is checked (admit) and the announced length
+ * compared with the limit before MHD reads a byte of the body (or says 100 Continue), so a
+ * stranger never makes the server hold a body, and a 50 MB one is refused unread. */
+static enum MHD_Result upload_start(struct web_server *srv, struct MHD_Connection *c,
+				    const struct web_body_route *br, const char *url,
+				    const char *method, const char *version, void **con_cls)
+{
+	if (*con_cls == &uri_bad)
+		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad URI\n", NULL);
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+	    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 no Host header\n", NULL);
+	if (!method_in(br->allow, method)) {
+		char why[96];
+		snprintf(why, sizeof(why), "405 method not allowed here (%s)\n", br->allow);
+		struct web_thread tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		web_buf_adds(&tmp.body, why);
+		struct web_reply r = {.status = MHD_HTTP_METHOD_NOT_ALLOWED, .allow = br->allow};
+		enum MHD_Result ok = send_reply(srv, c, tmp.body.oom ? NULL : &tmp, &r);
+		web_buf_free(&tmp.body);
+		return ok;
+	}
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	bool has_body = (cl && strcmp(cl, "0") != 0) ||
+			MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	bool takes_body = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	if (has_body && !takes_body)
+		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n", NULL);
+	atomic_fetch_add(&srv->requests, 1);
+	struct web_thread *th = thread_state(srv);
+	if (!th)
+		return upload_refuse(srv, c, br, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "the list cannot be read just now; try again in a minute");
+	struct web_request rq = {.method = method, .authorization = MHD_lookup_connection_value(
+							   c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)};
+	web_route_parse(url, strlen(url), &rq.route);
+	void *ctx = NULL;
+	th->body.len = 0;
+	th->body.oom = false;
+	struct web_reply reply = {.status = 200};
+	if (br->admit && !br->admit(srv, th, &rq, &ctx, &reply)) {
+		free(ctx);
+		return send_reply(srv, c, th, &reply);
+	}
+	size_t limit = takes_body && br->limit ? br->limit(srv) : 0;
+	/* MHD has checked that Content-Length is a number (400 otherwise). */
+	unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+	if (announced > limit) {
+		free(ctx);
+		char why[128];
+		snprintf(why, sizeof(why), "the body is %llu bytes, more than the %zu taken here",
+			 announced, limit);
+		return upload_refuse(srv, c, br, MHD_HTTP_CONTENT_TOO_LARGE, why);
+	}
+	struct web_upload *u = calloc(1, sizeof(*u));
+	if (!u) {
+		free(ctx);
+		return upload_refuse(srv, c, br, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	}
+	u->route = br;
+	u->ctx = ctx;
+	u->limit = limit;
+	u->cap = (size_t)announced; /* the body's room, made when its first bytes come */
+	*con_cls = u;
+	return MHD_YES;
+}
+
+/* The next calls: the body as it comes, then (a call with nothing) the handler. */
+static enum MHD_Result upload_more(struct web_server *srv, struct MHD_Connection *c,
+				   const char *url, const char *method, const char *upload_data,
+				   size_t *upload_size, struct web_upload *u)
+{
+	const struct web_body_route *br = u->route;
+	if (*upload_size) {
+		size_t n = *upload_size;
+		*upload_size = 0;
+		if (!u->too_big && n > u->limit - u->len) { /* chunked, past the limit */
+			u->too_big = true;
+			free(u->body);
+			u->body = NULL;
+			u->cap = 0;
+		}
+		if (u->too_big) {
+			u->dropped += n;
+			if (u->dropped <= WEB_UPLOAD_DROP_MAX)
+				return MHD_YES;
+			log_warn("web", "request body closed unanswered: more than %u bytes past "
+					"the limit of %zu", WEB_UPLOAD_DROP_MAX, u->limit);
+			return MHD_NO;
+		}
+		if (u->len + n > u->cap || !u->body) {
+			size_t cap = u->cap > u->len + n ? u->cap : 2 * (u->len + n);
+			if (cap > u->limit)
+				cap = u->limit;
+			char *b = realloc(u->body, cap ? cap : 1);
+			if (!b)
+				return MHD_NO; /* no answer can be queued now */
+			u->body = b;
+			u->cap = cap;
+		}
+		memcpy(u->body + u->len, upload_data, n);
+		u->len += n;
+		return MHD_YES;
+	}
+	if (u->answered)
+		return MHD_YES;
+	u->answered = true;
+	if (u->too_big) {
+		char why[128];
+		snprintf(why, sizeof(why), "the body is %zu bytes, more than the %zu taken here",
+			 u->len + u->dropped, u->limit);
+		return upload_refuse(srv, c, br, MHD_HTTP_CONTENT_TOO_LARGE, why);
+	}
+	struct web_thread *th = thread_state(srv);
+	if (!th)
+		return upload_refuse(srv, c, br, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "the list cannot be read just now; try again in a minute");
+	struct web_request rq = {.method = method,
+				 .authorization = MHD_lookup_connection_value(
+					 c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+				 .body = u->body ? u->body : "",
+				 .body_len = u->len};
+	web_route_parse(url, strlen(url), &rq.route);
+	th->body.len = 0;
+	th->body.oom = false;
+	struct web_reply reply = {.status = 200};
+	br->handle(srv, th, &rq, u->ctx, &reply);
+	if (th->body.oom)
+		return send_plain(srv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "500 out of memory\n",
+				  NULL);
+	return send_reply(srv, c, th, &reply);
+}
+
+/* The row of the route url names, when it is one that reads a key or a body. */
+static const struct web_body_route *body_route_of(const char *url)
+{
+	struct web_route route;
+	if (web_route_parse(url, strlen(url), &route) != WEB_OK)
+		return NULL;
+	return web_body_route_find(route.id);
+}
+
 static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct web_server *srv = cls;
-	(void)upload_data;
-	/* Everything here is read: a request with a body, or another method, is refused at its
-	 * first call, before any of it is read (the next issue's forms add POST). */
+	/* The API's routes that read a key or a body have their own way (above). */
+	if (is_upload(*con_cls))
+		return upload_more(srv, c, url, method, upload_data, upload_size, *con_cls);
+	const struct web_body_route *br = *con_cls != &uri_seen ? body_route_of(url) : NULL;
+	if (br)
+		return upload_start(srv, c, br, url, method, version, con_cls);
+	/* Every page is read: a request with a body, or another method, is refused at its
+	 * first call, before any of it is read. */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return send_plain(srv, c, MHD_HTTP_METHOD_NOT_ALLOWED,
 				  "405 method not allowed: this server only reads (GET, HEAD)\n",
@@ -311,6 +527,7 @@ static int start_daemon(struct web_server *srv, unsigned i)
 		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)srv->cfg.request_max + 4096, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.timeout_s, NULL},
 		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)web_uri_seen, NULL},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)web_completed, NULL},
 		{srv->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		 srv->cfg.threads, NULL},
 		{MHD_OPTION_END, 0, NULL},
@@ -328,6 +545,7 @@ int web_server_start(struct web_server *srv, const struct ctl_service *svc)
 {
 	srv->svc = *svc;
 	srv->svc.reader = NULL; /* each worker thread reads through its own */
+	srv->svc.writer_nowait = true; /* a worker serves every page: a full queue is a 503 */
 	int rc = web_files_load(srv, srv->cfg.templates);
 	if (rc != WEB_OK)
 		return rc;

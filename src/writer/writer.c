@@ -136,8 +136,14 @@ static size_t batch_take(struct writer *w, struct writer_waiter **batch)
 		w->want = WRITER_WANT_NONE;
 	}
 	size_t n = 0;
-	while (w->q_count > 0 && n < w->cfg.batch_max && !is_special(w->q[w->q_head]))
+	while (w->q_count > 0 && n < w->cfg.batch_max && !is_special(w->q[w->q_head])) {
+		/* One call's events share one transaction (all or none committed): a group that
+		 * does not fit in what is left of this batch starts the next one. Only a group
+		 * larger than a whole batch is split. */
+		if (n > 0 && w->q[w->q_head]->group > w->cfg.batch_max - n)
+			break;
 		batch[n++] = queue_pop(w);
+	}
 	return n;
 }
 
@@ -253,7 +259,27 @@ int writer_submit(struct writer *w, const struct writer_event *ev)
 	return rc == WRITER_OK ? result : rc;
 }
 
-int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t n, int *results)
+int writer_submit_nowait(struct writer *w, const struct writer_event *ev)
+{
+	int result;
+	int rc = writer_submit_many_nowait(w, ev, 1, &result);
+	return rc == WRITER_OK ? result : rc;
+}
+
+/* Called with mtx held: whether the queue has room for n events more, after waiting for it
+ * unless nowait. A call's events go in together, one behind the other, so that a batch can
+ * take them whole; a call with more events than the queue holds goes in as room appears. */
+static bool room_for(struct writer *w, size_t n, bool nowait)
+{
+	if (nowait)
+		return w->stopping || w->q_count + n <= w->cfg.queue_max;
+	while (!w->stopping && n <= w->cfg.queue_max && w->q_count + n > w->cfg.queue_max)
+		pthread_cond_wait(&w->cond_space, &w->mtx);
+	return true;
+}
+
+static int submit(struct writer *w, const struct writer_event *evs, size_t n, int *results,
+		  bool nowait)
 {
 	if (!w || (!evs && n) || (!results && n))
 		return WRITER_EINVAL;
@@ -266,18 +292,23 @@ int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t 
 	/* One count for the producer itself until it has queued everything: the writer cannot
 	 * post the semaphore while this call may still add events. */
 	atomic_size_t pending = 1;
-	size_t i;
+	size_t i, good = 0;
 	int rc = WRITER_OK;
 	/* A bad event never enters the queue: it is answered here, the others go on. */
 	for (i = 0; i < n; i++) {
 		results[i] = writer_event_check(&evs[i], now);
 		wts[i] = (struct writer_waiter){ .ev = &evs[i], .result = results[i], .done = &done,
 						 .pending = &pending };
+		if (results[i] == WRITER_OK && good++ == 0)
+			wts[i].group = 1;
 	}
 	pthread_mutex_lock(&w->mtx);
-	for (i = 0; i < n; i++) {
+	bool room = room_for(w, good, nowait);
+	for (i = 0; i < n && room; i++) {
 		if (results[i] != WRITER_OK)
 			continue;
+		if (wts[i].group)
+			wts[i].group = good <= w->cfg.queue_max ? good : 0;
 		atomic_fetch_add_explicit(&pending, 1, memory_order_relaxed);
 		if (!queue_push(w, &wts[i])) {
 			atomic_fetch_sub_explicit(&pending, 1, memory_order_relaxed);
@@ -285,9 +316,9 @@ int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t 
 		}
 	}
 	pthread_mutex_unlock(&w->mtx);
-	for (size_t k = i; k < n; k++) /* not queued: the writer is stopping */
+	for (size_t k = i; k < n; k++) /* not queued: the queue is full, or the writer stops */
 		if (results[k] == WRITER_OK)
-			wts[k].result = WRITER_ESTOPPED;
+			wts[k].result = room ? WRITER_ESTOPPED : WRITER_EFULL;
 	if (atomic_fetch_sub_explicit(&pending, 1, memory_order_acq_rel) != 1)
 		while (sem_wait(&done) != 0)
 			; /* EINTR: a signal handler ran */
@@ -300,6 +331,17 @@ int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t 
 	if (wts != &one)
 		free(wts);
 	return rc;
+}
+
+int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t n, int *results)
+{
+	return submit(w, evs, n, results, false);
+}
+
+int writer_submit_many_nowait(struct writer *w, const struct writer_event *evs, size_t n,
+			      int *results)
+{
+	return submit(w, evs, n, results, true);
 }
 
 static int post(struct writer *w, const struct writer_event *ev, writer_done_fn done, void *arg,

@@ -26,7 +26,8 @@ enum writer_err {
 	WRITER_ENOTFOUND = TL_ENOTFOUND, /* undelist, unexclude: nothing of the kind is in force;
 					    holder remove: no such holder; report: its reporter was
 					    removed */
-	WRITER_EFULL = TL_ETOOMANY,    /* writer_post_nowait: the queue is full, try again later */
+	WRITER_EFULL = TL_ETOOMANY,    /* writer_post_nowait, writer_submit_many_nowait: the queue
+					  is full, try again later */
 	WRITER_EEXIST = TL_EEXIST,     /* holder add: a live holder has the name; report: the same
 					  message from the same reporter is stored already (its id in
 					  writer_report.earlier_id) */
@@ -159,10 +160,18 @@ int writer_start(const struct writer_config *cfg, struct store *store, struct zo
 /* Hands ev to the writer and waits until its transaction committed (or failed): only then may a
  * producer say "stored". Thread-safe. */
 int writer_submit(struct writer *w, const struct writer_event *ev);
-/* The same for n events at once (a bulk importer, a report naming several relays): they are
- * queued together and the caller is woken once, when all are committed. results[i] is each
- * event's own result; the return value is the first error, or WRITER_OK. */
+/* The same for n events at once (a bulk importer, a feed's trap hits): they are queued
+ * together and the caller is woken once, when all are committed. Up to batch_max of them
+ * (1024 by default) share one transaction, so that a failed commit stores none of them.
+ * results[i] is each event's own result; the return value is the first error, or WRITER_OK. */
 int writer_submit_many(struct writer *w, const struct writer_event *evs, size_t n, int *results);
+/* The same for a producer that must not wait for room in the queue (a web worker, which
+ * serves other people too): when the queue cannot take every good event of the call now,
+ * none is queued and each gets WRITER_EFULL at once (try again later). Once queued, the call
+ * waits for the commit as writer_submit_many does: that takes one batch, milliseconds. */
+int writer_submit_many_nowait(struct writer *w, const struct writer_event *evs, size_t n,
+			      int *results);
+int writer_submit_nowait(struct writer *w, const struct writer_event *ev);
 /* Called on the writer's thread once a posted event is committed (result WRITER_OK) or
  * failed. It must be quick and must not call into the writer: wake the producer (an eventfd,
  * a flag) and return. */

@@ -23,6 +23,8 @@ struct writer_waiter {
 	void *cb_arg;
 	bool prompt;       /* posted without waiting for company (writer_post_nowait) */
 	uint64_t queued_ns; /* monotonic */
+	size_t group;      /* the first of a writer_submit_many call's events: how many were
+			      queued with it, behind it, which a batch takes whole (0: the rest) */
 };
 
 /* What would make a waiting writer move on: producers signal only for that. */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -176,6 +178,64 @@ static void test_classify_call_site(void **state)
 	mail_trust_free(&t);
 }
 
+/* The trap's classifier as any other classifier is called: on the judged message's bytes. */
+static const char *classify_bytes(const char *msg, size_t len, void *arg)
+{
+	(void)arg;
+	return mail_classify_word(msg, len, NULL);
+}
+
+/* mail_classify_word given to the analysis classifies the message GMime parsed already; the
+ * class must be the one it gives the bytes, for every message of both corpora (trap messages
+ * of every class, and reports, forwards among them). */
+static void test_classify_parsed_same(void **state)
+{
+	(void)state;
+	const char *src = getenv("TRAPLINE_SRC");
+	static const char *const dirs[] = {"tests/data/mail", "tests/data/received"};
+	size_t files = 0, classes[4] = {0};
+	for (size_t d = 0; d < 2; d++) {
+		char dir[1024];
+		snprintf(dir, sizeof(dir), "%s/%s", src ? src : ".", dirs[d]);
+		DIR *dp = opendir(dir);
+		if (!dp)
+			fail_msg("cannot read %s (is TRAPLINE_SRC set?)", dir);
+		struct dirent *e;
+		while ((e = readdir(dp)) != NULL) {
+			size_t n = strlen(e->d_name);
+			if (n < 5 || strcmp(e->d_name + n - 4, ".eml") != 0)
+				continue;
+			char path[2048];
+			size_t len;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			char *msg = slurp(path, &len);
+			assert_non_null(msg);
+			struct mail_report_options fast = {NULL, mail_classify_word, NULL};
+			struct mail_report_options slow = {NULL, classify_bytes, NULL};
+			struct mail_analysis a, b;
+			int ra = mail_report_analyse(msg, len, &fast, &a);
+			int rb = mail_report_analyse(msg, len, &slow, &b);
+			assert_int_equal(ra, rb);
+			if (ra == MAIL_OK) {
+				if (!a.cls || !b.cls || strcmp(a.cls, b.cls) != 0)
+					fail_msg("%s: class %s parsed, %s from the bytes", e->d_name,
+						 a.cls ? a.cls : "(null)", b.cls ? b.cls : "(null)");
+				for (size_t k = 0; k < 4; k++)
+					classes[k] += strcmp(a.cls, (const char *[]){"spam", "bounce",
+							  "autoreply", "virus"}[k]) == 0;
+				files++;
+			}
+			mail_analysis_free(&a);
+			mail_analysis_free(&b);
+			free(msg);
+		}
+		closedir(dp);
+	}
+	assert_true(files >= 50);
+	for (size_t k = 0; k < 4; k++)
+		assert_true(classes[k] > 0); /* every class was met */
+}
+
 static void test_render(void **state)
 {
 	struct mail_trust t;
@@ -305,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_classify_call_site),
+		cmocka_unit_test(test_classify_parsed_same),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_golden_corpus),
 	};

@@ -135,6 +135,13 @@ static void test_route(void **state)
 	route("/api/v1/history/::ffff:192.0.2.1", WEB_R_API_HISTORY, "::ffff:192.0.2.1");
 	route("/api/v1/figures", WEB_R_API_FIGURES, NULL);
 	route("/favicon.ico", WEB_R_FAVICON, NULL);
+	route("/api/v1/reports", WEB_R_API_REPORTS, NULL);
+	route("/api/v1/reports/d9e43dfc4d94b9053e33f0beecf9c96f", WEB_R_API_REPORT,
+	      "d9e43dfc4d94b9053e33f0beecf9c96f");
+	route("/api/v1/reports/", WEB_R_NOTFOUND, NULL);
+	route("/api/v1/reports/a/b", WEB_R_NOTFOUND, NULL);
+	route("/api/v1/evidence", WEB_R_API_EVIDENCE, NULL);
+	route("/api/v1/evidence/", WEB_R_NOTFOUND, NULL);
 	/* Nothing below a name, no way up. */
 	route("/static/../../etc/passwd", WEB_R_NOTFOUND, NULL);
 	route("/static/..", WEB_R_STATIC, ".."); /* a name no file has: 404 at the lookup */
@@ -166,6 +173,39 @@ static enum web_input_kind input(const char *s, struct web_input *in)
 {
 	web_input_parse(s, strlen(s), in);
 	return in->kind;
+}
+
+/* The key of "Authorization: Bearer KEY" (RFC 6750 2.1), and what is no key at all. */
+static void bearer(const char *header, const char *want)
+{
+	const char *key = (const char *)1;
+	size_t len = 99;
+	bool ok = web_bearer_parse(header, &key, &len);
+	if (!want) {
+		assert_false(ok);
+		assert_null(key);
+		assert_int_equal(len, 0);
+		return;
+	}
+	assert_true(ok);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(key, want, len);
+}
+
+static void test_bearer(void **state)
+{
+	(void)state;
+	bearer("Bearer tlr_abc", "tlr_abc");
+	bearer("bearer tlr_abc", "tlr_abc"); /* the scheme in any case */
+	bearer("BEARER \t  tlr_abc  ", "tlr_abc");
+	bearer(NULL, NULL);
+	bearer("", NULL);
+	bearer("Bearer", NULL);
+	bearer("Bearer ", NULL);
+	bearer("Bearertlr_abc", NULL);
+	bearer("Basic dGxyOmFiYw==", NULL);
+	bearer("Bearer tlr_abc tlr_def", NULL); /* one token, nothing after it */
+	bearer(" Bearer tlr_abc", NULL);
 }
 
 static void test_input(void **state)
@@ -273,7 +313,7 @@ int main(void)
 		cmocka_unit_test(test_escape_html), cmocka_unit_test(test_escape_url),
 		cmocka_unit_test(test_render),      cmocka_unit_test(test_route),
 		cmocka_unit_test(test_input),       cmocka_unit_test(test_svg),
-		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_duration),    cmocka_unit_test(test_bearer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

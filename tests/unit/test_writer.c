@@ -1373,6 +1373,121 @@ static void test_post_nowait_full(void **state)
 	fx_start(f);
 }
 
+/* Evidence of addr in a store read beside the writer (what a commit made visible). */
+static int stored_count(struct fx *f, const char *addr)
+{
+	struct store *r;
+	assert_int_equal(store_open_mode(f->dir, false, &r), STORE_OK);
+	uint8_t ip[16];
+	ip_of(addr, ip);
+	int n = 0;
+	assert_int_equal(store_evidence_for_ip(r, ip, 0, false, count_ev, &n), STORE_OK);
+	store_close(r);
+	return n;
+}
+
+/* writer_submit_many_nowait queues all of a call's events or none: a full queue answers
+ * WRITER_EFULL at once for each, and none of them is ever stored. */
+static void test_submit_nowait_full(void **state)
+{
+	struct fx *f = *state;
+	fx_stop(f);
+	f->cfg.queue_max = 4;
+	f->cfg.batch_wait_ms = 5000; /* the posted events stay queued, gathering company */
+	fx_start(f);
+	struct post_acks a = { 0 };
+	struct writer_event ev[4];
+	for (int i = 0; i < 3; i++) {
+		char ip[32];
+		snprintf(ip, sizeof ip, "100.85.0.%d", i + 1);
+		trap_event(&ev[0], ip);
+		assert_int_equal(writer_post(f->w, &ev[0], post_done, &a), WRITER_OK);
+	}
+	trap_event(&ev[0], "100.85.1.1");
+	trap_event(&ev[1], "100.85.1.2");
+	int results[2] = { 99, 99 };
+	assert_int_equal(writer_submit_many_nowait(f->w, ev, 2, results), WRITER_EFULL);
+	assert_int_equal(results[0], WRITER_EFULL);
+	assert_int_equal(results[1], WRITER_EFULL);
+	assert_int_equal(writer_submit_nowait(f->w, &ev[0]), WRITER_OK); /* one fits */
+	fx_stop(f);
+	assert_int_equal(atomic_load(&a.ok), 3);
+	f->cfg.queue_max = 0;
+	f->cfg.batch_wait_ms = 2;
+	fx_start(f);
+	assert_int_equal(stored_count(f, "100.85.1.1"), 1);
+	assert_int_equal(stored_count(f, "100.85.1.2"), 0);
+	/* With room, it is writer_submit_many. */
+	assert_int_equal(writer_submit_many_nowait(f->w, ev, 2, results), WRITER_OK);
+	assert_int_equal(stored_count(f, "100.85.1.2"), 1);
+}
+
+struct many_arg {
+	struct fx *f;
+	struct writer_event ev[3];
+	int results[3];
+	int rc;
+};
+
+static void *many_producer(void *arg)
+{
+	struct many_arg *m = arg;
+	m->rc = writer_submit_many(m->f->w, m->ev, 3, m->results);
+	return NULL;
+}
+
+/* A call's events share one transaction: a batch that has room for only part of them closes
+ * before them, so that a failed commit can never store half of a call. Here a batch of at most
+ * 4 holds 3 posted events; the call's 3 go into the next one, seen while the writer is held
+ * after the first commit. */
+static void test_submit_many_one_transaction(void **state)
+{
+	struct fx *f = *state;
+	fx_stop(f);
+	f->cfg.batch_max = 4;
+	f->cfg.batch_wait_ms = 5000;
+	fx_start(f);
+	struct post_acks a = { 0 };
+	struct writer_event ev;
+	for (int i = 0; i < 3; i++) {
+		char ip[32];
+		snprintf(ip, sizeof ip, "100.86.0.%d", i + 1);
+		trap_event(&ev, ip);
+		assert_int_equal(writer_post(f->w, &ev, post_done, &a), WRITER_OK);
+	}
+	set_hooks(f, "hold-after-commit\n");
+	struct many_arg m = { .f = f, .rc = 99 };
+	for (int i = 0; i < 3; i++) {
+		char ip[32];
+		snprintf(ip, sizeof ip, "100.86.1.%d", i + 1);
+		trap_event(&m.ev[i], ip);
+	}
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, many_producer, &m), 0);
+	char marker[160];
+	snprintf(marker, sizeof marker, "%s.hold-after-commit", f->hooks);
+	struct stat sb;
+	for (int i = 0; i < 500 && stat(marker, &sb) != 0; i++)
+		usleep(10000);
+	bool held = stat(marker, &sb) == 0;
+	int first = stored_count(f, "100.86.0.3"), call = stored_count(f, "100.86.1.1");
+	set_hooks(f, ""); /* before any assertion: a failed one must not leave the writer held */
+	pthread_join(t, NULL);
+	assert_true(held);
+	assert_int_equal(first, 1); /* the first batch committed */
+	assert_int_equal(call, 0);  /* and none of the call's events */
+	assert_int_equal(m.rc, WRITER_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(m.results[i], WRITER_OK);
+	assert_int_equal(stored_count(f, "100.86.1.3"), 1);
+	assert_true(wait_acks(&a, 3));
+	unlink(marker);
+	fx_stop(f);
+	f->cfg.batch_max = 0;
+	f->cfg.batch_wait_ms = 2;
+	fx_start(f);
+}
+
 /* ---- key holders and reports ---- */
 
 static int count_holder_audit(int64_t at, const char *who, const char *what, const char *target,
@@ -1602,6 +1717,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_post_blocking_and_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trap_hit_and_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_nowait_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_nowait_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_many_one_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hot_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_1m_listings, setup, teardown),

@@ -1,0 +1,197 @@
+/* test_ctl_feed.c - unit tests of what a feed's request body becomes (ctl_feed_parse): hits
+ * read with their defaults, and every refusal naming the hit and the reason, all or nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ctl/ctl.h"
+
+#define NOW 1800000000ll  /* 2027-01-15T08:00:00Z */
+#define WINDOW 604800ll   /* the policy's default window, 7 days */
+#define MAX 4
+
+struct parsed {
+	int rc;
+	struct ctl_feed_hit hits[MAX];
+	size_t n;
+	long index;
+	char err[512];
+};
+
+static struct parsed parse_n(const char *body, size_t len)
+{
+	struct parsed p;
+	memset(&p, 0x5a, sizeof(p));
+	/* A copy with nothing behind it: ASan sees a read past the body's end. */
+	char *copy = malloc(len ? len : 1);
+	assert_non_null(copy);
+	memcpy(copy, body, len);
+	p.rc = ctl_feed_parse(copy, len, NOW, WINDOW, MAX, p.hits, &p.n, &p.index, p.err,
+			      sizeof(p.err));
+	free(copy);
+	return p;
+}
+
+static struct parsed parse(const char *body)
+{
+	return parse_n(body, strlen(body));
+}
+
+static void assert_ip(const struct ctl_feed_hit *h, const char *want)
+{
+	char ip[IP_STRLEN];
+	ip_format(h->ip, ip);
+	assert_string_equal(ip, want);
+}
+
+/* The refusal of body: CTL_EINVAL, nothing read, the index, and a reason that contains want
+ * and is one line of printable ASCII. */
+static void assert_refused(const char *body, size_t len, long index, const char *want)
+{
+	struct parsed p = parse_n(body, len);
+	assert_int_equal(p.rc, CTL_EINVAL);
+	assert_int_equal(p.n, 0);
+	assert_int_equal(p.index, index);
+	if (!strstr(p.err, want)) {
+		print_error("reason \"%s\" lacks \"%s\"\n", p.err, want);
+		fail();
+	}
+	for (const char *c = p.err; *c; c++)
+		assert_true(*c >= 0x20 && *c < 0x7f);
+}
+
+#define REFUSED(body, index, want) assert_refused((body), strlen(body), (index), (want))
+
+static void test_one_hit(void **state)
+{
+	(void)state;
+	struct parsed p = parse("{\"ip\": \"192.0.2.7\"}");
+	assert_int_equal(p.rc, CTL_OK);
+	assert_int_equal(p.n, 1);
+	assert_ip(&p.hits[0], "192.0.2.7");
+	assert_int_equal(p.hits[0].at, NOW);           /* omitted: now */
+	assert_int_equal(p.hits[0].cls, STORE_CLASS_SPAM); /* omitted: spam */
+	p = parse("{\"ip\": \"::ffff:198.51.100.1\", \"at\": null, \"class\": \"virus\"}");
+	assert_int_equal(p.rc, CTL_OK);
+	assert_ip(&p.hits[0], "198.51.100.1"); /* a mapped address is the IPv4 one */
+	assert_int_equal(p.hits[0].at, NOW);
+	assert_int_equal(p.hits[0].cls, STORE_CLASS_VIRUS);
+}
+
+static void test_array(void **state)
+{
+	(void)state;
+	struct parsed p = parse("[{\"ip\": \"203.0.113.9\", \"at\": \"2027-01-15T07:00:00Z\", "
+				"\"class\": \"bounce\"},\n"
+				" {\"class\": \"autoreply\", \"ip\": \"2001:db8::25\", "
+				"\"at\": \"2027-01-15T09:04:00+01:00\"},\n"
+				" {\"ip\": \"192.0.2.1\", \"class\": \"spam\"}]");
+	assert_int_equal(p.rc, CTL_OK);
+	assert_int_equal(p.n, 3);
+	assert_ip(&p.hits[0], "203.0.113.9");
+	assert_int_equal(p.hits[0].at, NOW - 3600);
+	assert_int_equal(p.hits[0].cls, STORE_CLASS_BOUNCE);
+	assert_ip(&p.hits[1], "2001:db8::25");
+	assert_int_equal(p.hits[1].at, NOW + 240); /* 08:04Z: within the skew */
+	assert_int_equal(p.hits[1].cls, STORE_CLASS_AUTOREPLY);
+	assert_int_equal(p.hits[2].at, NOW);
+	/* As many as max, and the edges of the time allowed. */
+	p = parse("[{\"ip\": \"192.0.2.1\", \"at\": \"2027-01-15T08:05:00Z\"},"
+		  " {\"ip\": \"192.0.2.2\", \"at\": \"2027-01-08T08:00:00Z\"},"
+		  " {\"ip\": \"192.0.2.3\"}, {\"ip\": \"192.0.2.4\"}]");
+	assert_int_equal(p.rc, CTL_OK);
+	assert_int_equal(p.n, MAX);
+	assert_int_equal(p.hits[0].at, NOW + CTL_FEED_SKEW_S);
+	assert_int_equal(p.hits[1].at, NOW - WINDOW);
+}
+
+static void test_body_refused(void **state)
+{
+	(void)state;
+	REFUSED("", -1, "not JSON: ");
+	REFUSED("ip=192.0.2.1", -1, "not JSON: ");
+	REFUSED("{\"ip\": \"192.0.2.1\"", -1, "not JSON: ");
+	REFUSED("{\"ip\": \"192.0.2.1\"} {}", -1, "not JSON: "); /* one document, nothing after */
+	REFUSED("[]", -1, "an empty array: no hit");
+	REFUSED("42", -1, "neither a hit (an object) nor an array of hits");
+	REFUSED("\"192.0.2.1\"", -1, "neither a hit");
+	REFUSED("null", -1, "neither a hit");
+	REFUSED("[{\"ip\":\"192.0.2.1\"},{\"ip\":\"192.0.2.2\"},{\"ip\":\"192.0.2.3\"},"
+		"{\"ip\":\"192.0.2.4\"},{\"ip\":\"192.0.2.5\"}]",
+		-1, "5 hits, more than the 4 one request may carry (feed_max_hits)");
+	/* A key twice: which one would count? */
+	REFUSED("{\"ip\": \"192.0.2.1\", \"ip\": \"192.0.2.2\"}", -1, "duplicate object key");
+	/* Bytes that are not UTF-8 and NUL: refused by the JSON reader, and the reason stays
+	 * ASCII although jansson quotes the input. */
+	assert_refused("{\"ip\": \"192.0.2.1\xff\xfe\"}", 20, -1, "not JSON: ");
+	assert_refused("{\"ip\": \"192.0.2.1\0\"}", 20, -1, "not JSON: ");
+	REFUSED("{\"ip\": \"192.0.2\\u0000.1\"}", -1, "not JSON: ");
+	assert_refused("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16, -1, "not JSON: ");
+	REFUSED("[1,\n\x02]", -1, "not JSON: invalid token near '?'"); /* jansson quotes it raw */
+	REFUSED("[\xc3\xa9]", -1, "not JSON: invalid token near '?" "?'");
+}
+
+static void test_hit_refused(void **state)
+{
+	(void)state;
+	REFUSED("[{\"ip\": \"192.0.2.1\"}, 7]", 1, "hit 1: not an object");
+	REFUSED("[{\"ip\": \"192.0.2.1\"}, []]", 1, "hit 1: not an object");
+	REFUSED("{}", 0, "hit 0: ip: missing, or not a string");
+	REFUSED("{\"ip\": 3221225985}", 0, "hit 0: ip: missing, or not a string");
+	REFUSED("{\"ip\": \"192.0.2.0/24\"}", 0, "ip: \"192.0.2.0/24\" is not one IPv4 or IPv6");
+	REFUSED("{\"ip\": \"mail.example.com\"}", 0, "is not one IPv4 or IPv6 address");
+	REFUSED("{\"ip\": \"010.0.0.1\"}", 0, "is not one IPv4 or IPv6 address");
+	REFUSED("{\"ip\": \" 192.0.2.1\"}", 0, "is not one IPv4 or IPv6 address");
+	REFUSED("{\"ip\": \"0.0.0.0\"}", 0, "ip: 0.0.0.0 is ");
+	REFUSED("{\"ip\": \"0.0.0.0\"}", 0, ": it never sends mail");
+	REFUSED("{\"ip\": \"224.0.0.1\"}", 0, "it never sends mail");
+	REFUSED("{\"ip\": \"255.255.255.255\"}", 0, "it never sends mail");
+	REFUSED("{\"ip\": \"ff02::1\"}", 0, "it never sends mail");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"at\": \"2027-01-15T08:05:01Z\"}", 0,
+		"at: 2027-01-15T08:05:01Z is 301 s in the future (300 s of clock skew");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"at\": \"2027-01-08T07:59:59Z\"}", 0,
+		"at: 2027-01-08T07:59:59Z is older than the policy's window of 604800 s");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"at\": \"2027-01-15 08:00\"}", 0,
+		"at: \"2027-01-15 08:00\" is not an ISO 8601 time with a zone");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"at\": \"2027-01-15T08:00:00\"}", 0, /* whose clock? */
+		"is not an ISO 8601 time with a zone");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"at\": \"2027-02-30T08:00:00Z\"}", 0,
+		"is not an ISO 8601 time");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"at\": \"1969-12-31T23:00:00Z\"}", 0, "is before 1970");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"at\": 1800000000}", 0, "at: not a string");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"class\": \"unknown\"}", 0,
+		"class: \"unknown\" is not one of spam, bounce, autoreply, virus");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"class\": \"Spam\"}", 0, "is not one of");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"class\": null}", 0, "class: not a string");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"clas\": \"bounce\"}", 0,
+		"hit 0: unknown key \"clas\" (a hit has ip, at and class)");
+	/* What came from the body is shown as ASCII, cut short. */
+	REFUSED("{\"ip\": \"192.0.2.1\", \"k\\u0001\\u00e9\": 1}", 0, "unknown key \"k\\x01\\xc3\\xa9\"");
+	REFUSED("{\"ip\": \"<script>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", 0,
+		"ip: \"<script>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" is not one");
+}
+
+/* One bad hit refuses the whole body, and the reason names the first bad one. */
+static void test_all_or_nothing(void **state)
+{
+	(void)state;
+	REFUSED("[{\"ip\": \"192.0.2.1\"}, {\"ip\": \"192.0.2.2\"}, {\"ip\": \"192.0.2.3\", "
+		"\"class\": \"ham\"}, {\"ip\": \"nope\"}]",
+		2, "hit 2: class: \"ham\"");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_hit),      cmocka_unit_test(test_array),
+		cmocka_unit_test(test_body_refused), cmocka_unit_test(test_hit_refused),
+		cmocka_unit_test(test_all_or_nothing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
