@@ -429,6 +429,13 @@ int store_ticket_count_client(struct store *s, const uint8_t client[16], int64_t
 			      uint64_t *n);
 int store_ticket_count_ip(struct store *s, const uint8_t ip[16], int64_t since, uint64_t *n);
 
+/* Calls fn(id, received_at, class) for the newest max pieces of evidence of kind against ip,
+ * newest first (from the index on (ip, received_at): a flooded address costs max rows). */
+int store_evidence_recent(struct store *s, const uint8_t ip[16], enum store_kind kind,
+			  unsigned max,
+			  int (*fn)(int64_t id, int64_t received_at, enum store_class cls, void *arg),
+			  void *arg);
+
 /* A ticket's history, append-only like the audit log: filed, then the decision. */
 struct store_ticket_event {
 	int64_t at;

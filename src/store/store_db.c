@@ -326,6 +326,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TE_ADD] = "INSERT INTO ticket_events (ticket, at, what, who, why)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_TE_ALL] = "SELECT at, what, who, why FROM ticket_events WHERE ticket = ?1 ORDER BY id",
+	[ST_EV_RECENT] = "SELECT id, received_at, class FROM evidence WHERE ip = ?1 AND kind = ?2"
+			 " ORDER BY received_at DESC, id DESC LIMIT ?3",
 };
 
 int store_fail(struct store *s, const char *what, int rc)

@@ -76,6 +76,7 @@ enum store_stmt {
 	ST_TI_N_IP,
 	ST_TE_ADD,
 	ST_TE_ALL,
+	ST_EV_RECENT,
 	ST_COUNT
 };
 

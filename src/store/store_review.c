@@ -311,3 +311,26 @@ int store_ticket_event_foreach(struct store *s, const char *ticket,
 		return store_fail(s, "ticket event foreach", rc);
 	return STORE_OK;
 }
+
+int store_evidence_recent(struct store *s, const uint8_t ip[16], enum store_kind kind,
+			  unsigned max,
+			  int (*fn)(int64_t id, int64_t received_at, enum store_class cls, void *arg),
+			  void *arg)
+{
+	if (!s || !ip || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_EV_RECENT);
+	bind_ip(st, 1, ip);
+	sqlite3_bind_int(st, 2, (int)kind);
+	sqlite3_bind_int64(st, 3, max);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fn(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+		       (enum store_class)sqlite3_column_int(st, 2), arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "evidence recent", rc);
+	return STORE_OK;
+}
