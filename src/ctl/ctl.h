@@ -449,6 +449,7 @@ json_t *ctl_ticket_json(const struct store_ticket *t);
 struct ctl_sample {
 	int64_t received_at;
 	enum store_class cls;
+	bool envelope;       /* false: evidence added by a command or a feed, no SMTP envelope */
 	const char *helo, *mail_from, *signals; /* masked, valid during the callback */
 	uint64_t size;
 	const char *sample;  /* NULL: none kept (pruned, or trap_sample = none) */
@@ -463,6 +464,7 @@ int ctl_review_samples(const struct ctl_service *svc, struct store *reader, cons
 
 /* ---- moderators, their passwords and sessions (ctl_moderator.c) ------------------------- */
 
+#define CTL_MODERATOR_NAME_MAX 50 /* "moderator:NAME" fits the audit log's who */
 #define CTL_PASSWORD_MIN 12
 #define CTL_PASSWORD_MAX 1024
 /* The argon2id string of password[0..len) (libsodium crypto_pwhash_str_alg, interactive

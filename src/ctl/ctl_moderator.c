@@ -164,6 +164,12 @@ static int moderator_refused(const struct ctl_run *r, int rc, enum writer_refusa
 
 int ctl_run_moderator_add(struct ctl_run *r)
 {
+	/* "moderator:NAME" names the decisions in the audit log, in 63 characters. */
+	if (strlen(r->req->name) > CTL_MODERATOR_NAME_MAX) {
+		fprintf(r->err, "trapline: a moderator's name has %d characters at most\n",
+			CTL_MODERATOR_NAME_MAX);
+		return CTL_EXIT_USAGE;
+	}
 	const char *pw = NULL;
 	size_t len = 0;
 	int status = password_of(r, &pw, &len);

@@ -303,7 +303,8 @@ struct samples_ctx {
 static int sample_show(const struct store_trap_hit *h, void *arg)
 {
 	struct samples_ctx *c = arg;
-	struct ctl_sample s = {.received_at = c->received_at, .cls = c->cls, .size = h->size};
+	struct ctl_sample s = {.received_at = c->received_at, .cls = c->cls, .size = h->size,
+			       .envelope = true};
 	size_t slen = h->sample ? h->sample_len : 0;
 	if (slen > CTL_SAMPLE_SHOWN)
 		slen = CTL_SAMPLE_SHOWN;
@@ -338,7 +339,7 @@ static int sample_one(int64_t id, int64_t received_at, enum store_class cls, voi
 		struct ctl_sample s = {.received_at = received_at, .cls = cls, .helo = "",
 				       .mail_from = "", .signals = ""};
 		c->stop = c->fn(&s, c->arg);
-	} else if (rc != STORE_OK) {
+	} else if (rc != STORE_OK) { /* ... or a store error */
 		c->rc = rc;
 	}
 	return c->stop || c->rc != CTL_OK;
@@ -432,10 +433,10 @@ static int sample_print(const struct ctl_sample *s, void *arg)
 {
 	struct show_ctx *c = arg;
 	if (c->arr) {
-		json_t *o = json_pack("{s:o,s:s,s:s,s:s,s:I,s:s}", "received_at",
+		json_t *o = json_pack("{s:o,s:s,s:b,s:s,s:s,s:I,s:s}", "received_at",
 				      ctl_json_time(s->received_at), "class", store_class_name(s->cls),
-				      "helo", s->helo, "mail_from", s->mail_from, "size",
-				      (json_int_t)s->size, "signals", s->signals);
+				      "envelope", s->envelope, "helo", s->helo, "mail_from",
+				      s->mail_from, "size", (json_int_t)s->size, "signals", s->signals);
 		if (o)
 			json_object_set_new(o, "headers", s->sample ? json_stringn(s->sample,
 										     s->sample_len)

@@ -19,6 +19,12 @@ static const struct {
 	{"/api/v1", WEB_R_API_INDEX},
 	{"/api/v1/figures", WEB_R_API_FIGURES},
 	{"/favicon.ico", WEB_R_FAVICON},
+	/* review requests and moderation */
+	{"/review", WEB_R_REVIEW},
+	{"/admin/", WEB_R_ADMIN},
+	{"/admin", WEB_R_ADMIN},
+	{"/admin/login", WEB_R_ADMIN_LOGIN},
+	{"/admin/logout", WEB_R_ADMIN_LOGOUT},
 };
 
 static const struct {
@@ -29,6 +35,8 @@ static const struct {
 	{"/static/", WEB_R_STATIC, 0},
 	{"/api/v1/lookup/", WEB_R_API_LOOKUP, 1},
 	{"/api/v1/history/", WEB_R_API_HISTORY, 1},
+	{"/ticket/", WEB_R_TICKET, 0},
+	{"/admin/ticket/", WEB_R_ADMIN_TICKET, 0},
 };
 
 bool web_uri_clean(const char *uri, size_t len)

@@ -54,6 +54,10 @@ int web_config_from(const struct config *cfg, struct web_config *out, char *err,
 	out->answer_a_reason[1] = cfg->answer_a_reports;
 	out->answer_a_reason[2] = cfg->answer_a_both;
 	out->answer_txt = cfg->answer_txt;
+	out->form_max = cfg->review_form_max;
+	out->lockout_failures = cfg->moderator_lockout_failures;
+	out->lockout_s = cfg->moderator_lockout_minutes * 60u;
+	out->secure = strncmp(cfg->public_url, "https://", 8) == 0;
 	return WEB_OK;
 }
 
@@ -148,6 +152,17 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 				r->cache ? r->cache : "no-cache");
 	if (r->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	/* the review and moderation pages' */
+	if (r->location[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+	for (size_t i = 0; i < sizeof(r->cookies) / sizeof(r->cookies[0]); i++)
+		if (r->cookies[i][0])
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->cookies[i]);
+	if (r->retry_after) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	if (r->status >= 500)
@@ -182,14 +197,30 @@ static void *web_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 	return web_uri_clean(uri, strlen(uri)) ? &uri_ok : &uri_bad;
 }
 
+/* The end of a request: a form's state is freed (the markers above are not allocated). */
+static void web_request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+			     enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (*con_cls && *con_cls != &uri_ok && *con_cls != &uri_bad && *con_cls != &uri_seen)
+		web_post_free(*con_cls);
+	*con_cls = NULL;
+}
+
 static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct web_server *srv = cls;
-	(void)upload_data;
-	/* Everything here is read: a request with a body, or another method, is refused at its
-	 * first call, before any of it is read (the next issue's forms add POST). */
+	/* Forms (review requests, moderation) are posted: web_post.c reads their bodies. */
+	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+		return web_post_handle(srv, c, url, version, upload_data, upload_size, con_cls,
+				       *con_cls == &uri_ok || *con_cls == &uri_bad,
+				       *con_cls == &uri_bad);
+	/* Everything else here is read: a request with a body, or another method, is refused at
+	 * its first call, before any of it is read. */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return send_plain(srv, c, MHD_HTTP_METHOD_NOT_ALLOWED,
 				  "405 method not allowed: this server only reads (GET, HEAD)\n",
@@ -234,7 +265,14 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 	th->body.len = 0;
 	th->body.oom = false;
 	struct web_reply reply = {.status = 200};
-	web_page(srv, th, &route, ip, ip_len, &reply);
+	struct web_request req;
+	web_request_read(c, &req);
+	th->req = &req;
+	if (web_review_route(route.id))
+		web_review_page(srv, th, &route, &req, &reply);
+	else
+		web_page(srv, th, &route, ip, ip_len, &reply);
+	th->req = NULL;
 	if (th->body.oom)
 		return send_plain(srv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "500 out of memory\n",
 				  NULL);
@@ -311,6 +349,7 @@ static int start_daemon(struct web_server *srv, unsigned i)
 		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)srv->cfg.request_max + 4096, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.timeout_s, NULL},
 		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)web_uri_seen, NULL},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)web_request_done, NULL},
 		{srv->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		 srv->cfg.threads, NULL},
 		{MHD_OPTION_END, 0, NULL},
@@ -330,6 +369,8 @@ int web_server_start(struct web_server *srv, const struct ctl_service *svc)
 	srv->svc.reader = NULL; /* each worker thread reads through its own */
 	int rc = web_files_load(srv, srv->cfg.templates);
 	if (rc != WEB_OK)
+		return rc;
+	if ((rc = web_review_start(srv)) != WEB_OK)
 		return rc;
 	if (pthread_key_create(&srv->key, thread_free) != 0)
 		return WEB_ENOMEM;
@@ -367,6 +408,7 @@ void web_server_stop(struct web_server *srv)
 	if (srv->key_made)
 		pthread_key_delete(srv->key);
 	web_files_free(srv);
+	web_review_stop(srv);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
@@ -378,4 +420,23 @@ void web_server_stats(struct web_server *srv, struct web_stats *out)
 	out->errors_4xx = atomic_load(&srv->e4xx);
 	out->errors_5xx = atomic_load(&srv->e5xx);
 	out->limits_hit = atomic_load(&srv->limits);
+}
+
+/* ---- for the forms' handler (web_post.c), which answers through the same path ---------- */
+
+struct web_thread *web_thread_get(struct web_server *srv)
+{
+	return thread_state(srv);
+}
+
+enum MHD_Result web_send_reply(struct web_server *srv, struct MHD_Connection *c,
+			       struct web_thread *th, const struct web_reply *r)
+{
+	return send_reply(srv, c, th, r);
+}
+
+enum MHD_Result web_send_plain(struct web_server *srv, struct MHD_Connection *c, int status,
+			       const char *text, const char *allow)
+{
+	return send_plain(srv, c, status, text, allow);
 }
