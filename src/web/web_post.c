@@ -16,7 +16,14 @@ struct web_post {
 	char path[WEB_PATH_MAX + 1];
 	char *buf;
 	size_t len;
+	bool too_big;     /* a body without a length outgrew the limit: answered 413 at its end */
+	size_t discarded; /* bytes of it read and dropped */
 };
+
+/* A body without a length (chunked) that outgrows the limit is read and dropped up to this
+ * much more, so that the 413 reaches the client (a connection closed with unread bytes is
+ * reset, and the answer lost with it); beyond, the connection is closed at once. */
+#define POST_DISCARD_MAX (1u << 20)
 
 static const char post_tag[] = "web_post";
 
@@ -98,18 +105,25 @@ enum MHD_Result web_post_handle(struct web_server *srv, struct MHD_Connection *c
 	if (!p || p->tag != post_tag)
 		return MHD_NO;
 	if (*upload_size) {
-		/* A body without a length (chunked) that outgrows the limit: refused as soon as it
-		 * does, the rest unread (MHD closes the connection after this answer). */
-		if (*upload_size > srv->cfg.form_max - p->len)
+		if (p->too_big || *upload_size > srv->cfg.form_max - p->len) {
+			p->too_big = true;
+			p->discarded += *upload_size;
+			*upload_size = 0;
+			if (p->discarded <= POST_DISCARD_MAX)
+				return MHD_YES;
 			return web_send_plain(srv, c, MHD_HTTP_CONTENT_TOO_LARGE,
 					      "413 the form is larger than this server takes\n",
 					      NULL);
+		}
 		memcpy(p->buf + p->len, upload_data, *upload_size);
 		p->len += *upload_size;
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	atomic_fetch_add(&srv->requests, 1);
+	if (p->too_big)
+		return web_send_plain(srv, c, MHD_HTTP_CONTENT_TOO_LARGE,
+				      "413 the form is larger than this server takes\n", NULL);
 	struct web_thread *th = web_thread_get(srv);
 	if (!th)
 		return web_send_plain(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
