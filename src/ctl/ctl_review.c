@@ -268,8 +268,9 @@ json_t *ctl_ticket_json(const struct store_ticket *t)
 
 /* ---- samples, as a moderator sees them ----------------------------------------------------- */
 
-/* A copy of s[0..n) to show: trap addresses masked, bytes that are not valid UTF-8 and control
- * characters (newline and tab kept) as '?'. NULL when out of memory. */
+/* A copy of s[0..n) to show: trap addresses masked, CRLF as LF, the blank lines that end a
+ * header section dropped, bytes that are not valid UTF-8 and control characters (newline and
+ * tab kept) as '?'. NULL when out of memory. */
 static char *shown_copy(const struct ctl_service *svc, const char *s, size_t n)
 {
 	char *c = malloc(n + 1);
@@ -279,14 +280,25 @@ static char *shown_copy(const struct ctl_service *svc, const char *s, size_t n)
 	c[n] = '\0';
 	mail_mask_traps(c, n, svc->trap_domains, svc->trap_addresses);
 	unsigned char *p = (unsigned char *)c;
+	size_t o = 0;
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_len(p + i, n - i);
-		if (!len || ((p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\n' && p[i] != '\t')) {
-			p[i++] = '?';
+		if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') {
+			i++;
 			continue;
 		}
+		size_t len = utf8_len(p + i, n - i);
+		if (!len || ((p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\n' && p[i] != '\t')) {
+			p[o++] = '?';
+			i++;
+			continue;
+		}
+		memmove(p + o, p + i, len);
+		o += len;
 		i += len;
 	}
+	while (o && (p[o - 1] == '\n' || p[o - 1] == ' ' || p[o - 1] == '\t'))
+		o--;
+	c[o] = '\0';
 	return c;
 }
 
@@ -312,6 +324,8 @@ static int sample_show(const struct store_trap_hit *h, void *arg)
 	char *from = shown_copy(c->svc, h->mail_from, strlen(h->mail_from));
 	char *signals = shown_copy(c->svc, h->signals, strlen(h->signals));
 	char *sample = h->sample ? shown_copy(c->svc, h->sample, slen) : NULL;
+	if (sample)
+		slen = strlen(sample); /* shorter now: CRLF as LF, the last blank lines gone */
 	if (!helo || !from || !signals || (h->sample && !sample)) {
 		c->rc = CTL_ENOMEM;
 	} else {

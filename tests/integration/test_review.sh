@@ -128,8 +128,10 @@ T12=$(token "$TL_TMP/a.jar" 192.0.2.12)
 refused "a token made for another address" 403 "$(review "$TL_TMP/a.jar" "${FORM[@]}" --data-urlencode "csrf_token=$T12")" "$before"
 refused "a right token from another site (Origin)" 403 \
 	"$(review "$TL_TMP/a.jar" -H 'Origin: http://evil.example' "${FORM[@]}" --data-urlencode "csrf_token=$T")" "$before"
-refused "a right token from an opaque origin (Origin: null)" 403 \
-	"$(review "$TL_TMP/a.jar" -H 'Origin: null' "${FORM[@]}" --data-urlencode "csrf_token=$T")" "$before"
+refused "a right token from another site on https (Origin)" 403 \
+	"$(review "$TL_TMP/a.jar" -H 'Origin: https://evil.example' "${FORM[@]}" --data-urlencode "csrf_token=$T")" "$before"
+refused "Origin: null (a sandboxed frame, or our own page under no-referrer) and no token" 403 \
+	"$(review "$TL_TMP/a.jar" -H 'Origin: null' "${FORM[@]}")" "$before"
 refused "two tl_csrf cookies" 403 \
 	"$(C -o /dev/null -w '%{http_code}' -b "tl_csrf=$(grep tl_csrf "$TL_TMP/a.jar" | awk '{print $7}'); tl_csrf=0123456789abcdef0123456789abcdef" \
 		"${FORM[@]}" --data-urlencode "csrf_token=$T" "$H/review")" "$before"
@@ -272,7 +274,7 @@ check_match "the queue lists the open requests" "data-ticket=\"$A\" data-status=
 check_eq "five waiting" "5" "$(printf '%s\n' "$q" | grep -c 'data-status="open"')"
 tp=$(C -b "$TL_TMP/alice.jar" "$H/admin/ticket/$A")
 check_match "the request with its e-mail address" 'pm@example\.org' "$tp"
-check_match "the evidence summary" 'id="evidence-summary"><strong>Listed</strong> on traps' "$tp"
+check_match "the evidence summary" 'id="evidence-summary" data-reason="traps"><strong>Listed</strong> since' "$tp"
 check_match "the counts" 'id="traps-7d">2<' "$tp"
 check_match "the trap classes" 'id="trap-classes">Trap hits counted by class:.*spam 2' "$(echo $tp)"
 check_match "sample headers with the trap addresses masked" 'To: \*\*\*\*@trap\.example' "$tp"
