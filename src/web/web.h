@@ -209,7 +209,8 @@ void web_form_free(struct web_form *f);
 /* The value of the cookie name in a Cookie request header header[0..len) ("a=1; b=2", RFC 6265
  * 5.4; a value in double quotes is given without them): WEB_OK with *value, *vlen inside
  * header; WEB_ENOTFOUND when there is none; WEB_EINVAL when the name is there twice (which
- * would we trust?) or the header is not a cookie list at all. */
+ * would we trust?) or its value holds a byte no cookie value may. *value is NULL (and *vlen 0)
+ * unless WEB_OK. */
 int web_cookie_get(const char *header, size_t len, const char *name, const char **value,
 		   size_t *vlen);
 /* A Set-Cookie value into buf: "NAME=VALUE; Path=PATH; Max-Age=N; HttpOnly; SameSite=Strict"

@@ -168,7 +168,7 @@ int web_cookie_get(const char *header, size_t len, const char *name, const char 
 		if (klen != nlen || memcmp(pair, name, nlen) != 0)
 			continue;
 		if (found)
-			return WEB_EINVAL; /* twice: one may have been planted by someone else */
+			goto refused; /* twice: one may have been planted by someone else */
 		const char *v = eq + 1;
 		size_t n = plen - (size_t)(v - pair);
 		while (n && ows(*v))
@@ -179,13 +179,17 @@ int web_cookie_get(const char *header, size_t len, const char *name, const char 
 			unsigned char c = (unsigned char)v[k];
 			/* RFC 6265 4.1.1 cookie-octet: no control, blank, '"', ',', ';' or '\'. */
 			if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == '\\')
-				return WEB_EINVAL;
+				goto refused;
 		}
 		found = true;
 		*value = v;
 		*vlen = n;
 	}
 	return found ? WEB_OK : WEB_ENOTFOUND;
+refused: /* no value goes with a refusal: nobody may use half of one */
+	*value = NULL;
+	*vlen = 0;
+	return WEB_EINVAL;
 }
 
 bool web_cookie_format(char *buf, size_t cap, const char *name, const char *value,
