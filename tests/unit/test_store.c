@@ -102,6 +102,26 @@ static int raw_sql(const char *dir, const char *sql)
 	return rc;
 }
 
+static int raw_count_row(void *arg, int n, char **v, char **names)
+{
+	(void)names;
+	*(int *)arg = n > 0 && v[0] ? atoi(v[0]) : -1;
+	return 0;
+}
+
+/* The number a query on the file answers ("SELECT count(*) ..."); -1 when none. */
+static int raw_count(const char *dir, const char *sql)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/trapline.db", dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	int n = -1;
+	assert_int_equal(sqlite3_exec(db, sql, raw_count_row, &n, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	return n;
+}
+
 static int raw_user_version(const char *dir)
 {
 	char path[128];
@@ -1487,7 +1507,22 @@ static void test_moderators_sessions(void **state)
 	assert_int_equal(store_session_get(f->s, sb.token_hash, 175, &live), STORE_ENOTFOUND);
 	assert_int_equal(store_moderator_get(f->s, "bob", &got), STORE_ENOTFOUND);
 	/* The removed row stays: its sessions were ended with it, not deleted. */
-	assert_int_equal(raw_sql(f->dir, "SELECT 1 FROM sessions WHERE ended_at = 170"), SQLITE_OK);
+	assert_int_equal(raw_count(f->dir, "SELECT count(*) FROM sessions WHERE ended_at = 170"), 1);
+	/* Each guard holds alone: a session left live (a moderator marked removed behind the
+	 * store's back) of a removed moderator opens nothing either. */
+	struct store_moderator c = a;
+	snprintf(c.name, sizeof c.name, "carol");
+	struct store_session sc = {.created_at = 100, .expires_at = 200};
+	memset(sc.token_hash, 0xcc, sizeof sc.token_hash);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_moderator_add(f->s, &c), 0);
+	sc.moderator = c.id;
+	assert_int_equal(store_session_add(f->s, &sc), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_session_get(f->s, sc.token_hash, 150, &live), 0);
+	assert_int_equal(raw_sql(f->dir, "UPDATE moderators SET removed_at = 172 WHERE name = 'carol'"),
+			 SQLITE_OK);
+	assert_int_equal(store_session_get(f->s, sc.token_hash, 175, &live), STORE_ENOTFOUND);
 	/* A name of a removed moderator can be given again. */
 	assert_int_equal(store_begin(f->s), 0);
 	assert_int_equal(store_moderator_add(f->s, &b), 0);
