@@ -231,7 +231,7 @@ static const struct config_key config_keys[] = {
 	 "most; longer is refused (HTTP 400), with the text kept in the form."},
 	{"review_form_max", CONFIG_UINT, NUM(review_form_max), "32768", 1024, 1048576, false,
 	 "Bytes of the body of a form (review request, login, a moderator's action) at most; a "
-	 "larger one is refused (HTTP 413) before it is read."},
+	 "larger one is refused (HTTP 413) and nothing of it is kept."},
 	{"moderator_session_hours", CONFIG_UINT, NUM(moderator_session_hours), "12", 1, 720, false,
 	 "A moderator's login holds this many hours, then the queue asks for the password again. "
 	 "Logging out, or `trapline moderator remove`, ends it at once."},
