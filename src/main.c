@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1115,6 +1116,42 @@ static int cli_ctl_precheck(const struct ctl_command *c, const struct ctl_reques
 	return EXIT_USAGE;
 }
 
+/* One line typed without echo (a terminal), or what standard input holds, at most max bytes:
+ * the password of moderator add. 0, or an exit status after saying why. */
+static int cli_read_secret(size_t max, char **buf, size_t *len)
+{
+	if (isatty(STDIN_FILENO)) {
+		struct termios old, quiet;
+		if (tcgetattr(STDIN_FILENO, &old) != 0)
+			return CTL_EXIT_FAIL;
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		fprintf(stderr, "password: ");
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n = getline(&line, &cap, stdin);
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+		if (n < 0) {
+			free(line);
+			fprintf(stderr, "trapline: no password given\n");
+			return EXIT_USAGE;
+		}
+		*buf = line;
+		*len = (size_t)n > max ? max + 1 : (size_t)n;
+		return 0;
+	}
+	bool too_big = false;
+	if (cli_read_limited("-", max, buf, len, &too_big) != 0) {
+		fprintf(stderr, "trapline: standard input: %s\n", strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	if (too_big)
+		*len = max + 1; /* refused by the command as too long */
+	return 0;
+}
+
 static int cmd_ctl(const struct ctl_command *c, int argc, char **argv)
 {
 	struct config cfg;
@@ -1143,12 +1180,34 @@ static int cmd_ctl(const struct ctl_command *c, int argc, char **argv)
 			return CTL_EXIT_FAIL;
 		}
 	}
+	/* moderator add: the password from standard input, as the request's body (it stays on
+	 * this machine: the control socket is the service's user's and root's alone). */
+	char *secret = NULL;
+	size_t secret_len = 0;
+	if (ctl_command_body_from_stdin(c)) {
+		char err[CTL_ERR_MAX];
+		rc = cli_read_secret(CTL_PASSWORD_MAX + 2, &secret, &secret_len);
+		if (rc == 0 && ctl_request_attach(&req, secret ? secret : "", secret ? secret_len : 0,
+						  err, sizeof(err)) != CTL_OK) {
+			fprintf(stderr, "trapline: %s\n", err);
+			rc = EXIT_USAGE;
+		}
+		if (rc != 0) {
+			free(secret);
+			free(a.files);
+			return cli_out_finish(out, a.out_path, tmp, rc);
+		}
+	}
 	struct cli_runner run;
 	memset(&run, 0, sizeof(run));
 	run.cfg = &cfg;
 	cli_ctl_socket_path(&cfg, run.sock, sizeof(run.sock));
 	int status = a.n_files > 0 ? cli_ctl_files(&run, &req, &a, out) : cli_run_one(&run, &req, out);
 	cli_runner_end(&run);
+	if (secret) {
+		explicit_bzero(secret, secret_len);
+		free(secret);
+	}
 	free(a.files);
 	return cli_out_finish(out, a.out_path, tmp, status);
 }

@@ -273,6 +273,14 @@ struct config {
 	char web_templates[CONFIG_STR_MAX]; /* folder of templates overriding the built-in ones */
 	unsigned http_threads, http_max_conns, http_max_conns_per_ip, http_request_max;
 	unsigned http_timeout, http_nice;
+	/* review requests and moderation */
+	unsigned review_per_client_day;  /* requests one client address may file in 24 hours */
+	unsigned review_per_ip_day;      /* requests about one listed address in 24 hours */
+	unsigned review_text_max;        /* bytes of the free-text fields of a request */
+	unsigned review_form_max;        /* bytes of a form's body */
+	unsigned moderator_session_hours; /* a moderator's login lasts this long */
+	unsigned moderator_lockout_failures; /* failed logins before a name or client is locked */
+	unsigned moderator_lockout_minutes;  /* how long the lock holds */
 	bool answer_txt_set;             /* answer_txt was given: public_url no longer fills it */
 	/* the report and evidence API */
 	unsigned feed_max_hits;          /* trap hits one POST /api/v1/evidence may carry */

@@ -224,6 +224,29 @@ static const struct config_key config_keys[] = {
 	 "Trap hits one POST /api/v1/evidence may carry (a feed sends more in several requests); "
 	 "the body may hold 512 bytes a hit. At most 1024: one request is one transaction, all "
 	 "of it stored or none."},
+	/* review requests and moderation */
+	{"review_per_client_day", CONFIG_UINT, NUM(review_per_client_day), "5", 0, 1000000, false,
+	 "Review requests one client address (an IPv4 address or an IPv6 /64) may file in 24 "
+	 "hours; more are refused (HTTP 429) and nothing is written. 0: no limit."},
+	{"review_per_ip_day", CONFIG_UINT, NUM(review_per_ip_day), "3", 0, 1000000, false,
+	 "Review requests about one listed address in 24 hours, whoever files them; more are "
+	 "refused (HTTP 429). 0: no limit."},
+	{"review_text_max", CONFIG_UINT, NUM(review_text_max), "4000", 100, 8000, false,
+	 "Bytes of each free-text field of a review request (what was fixed, the comment) at "
+	 "most; longer is refused (HTTP 400), with the text kept in the form."},
+	{"review_form_max", CONFIG_UINT, NUM(review_form_max), "32768", 1024, 1048576, false,
+	 "Bytes of the body of a form (review request, login, a moderator's action) at most; a "
+	 "larger one is refused (HTTP 413) and nothing of it is kept."},
+	{"moderator_session_hours", CONFIG_UINT, NUM(moderator_session_hours), "12", 1, 720, false,
+	 "A moderator's login holds this many hours, then the queue asks for the password again. "
+	 "Logging out, or `trapline moderator remove`, ends it at once."},
+	{"moderator_lockout_failures", CONFIG_UINT, NUM(moderator_lockout_failures), "5", 1, 1000,
+	 false,
+	 "Failed logins of one moderator name, or from one client address, before further logins "
+	 "of it are refused (HTTP 429), the right password included, for "
+	 "moderator_lockout_minutes."},
+	{"moderator_lockout_minutes", CONFIG_UINT, NUM(moderator_lockout_minutes), "15", 1, 10080,
+	 false, "How long a lockout after moderator_lockout_failures failed logins holds."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -79,6 +79,9 @@ bool ctl_key_is_file(const char *key);
 /* Whether the command's positional key may be given several times on the command line (report
  * FILE...): each one is a request of its own. */
 bool ctl_command_repeats(const struct ctl_command *c);
+/* Whether the command reads its body from standard input (moderator add: the password), as a
+ * command with a FILE key reads it from the file. */
+bool ctl_command_body_from_stdin(const struct ctl_command *c);
 /* Whether any command takes key on the command line (for "unknown option" against "not for
  * this command"); the protocol's own keys (body) are not options. */
 bool ctl_key_known(const char *key);
@@ -118,6 +121,9 @@ struct ctl_request {
 	char reporter[STORE_NAME_MAX]; /* report --reporter */
 	bool has_file;
 	char file[CTL_FILE_MAX];     /* report's FILE, --trusted-relays FILE: the name, for messages */
+	bool has_id;
+	char id[STORE_TICKET_ID_LEN + 1]; /* review ...: a ticket's id */
+	bool all;                    /* review list: every ticket, not only the open ones */
 	bool has_body;               /* a body comes with the request (body=LEN on the line) */
 	size_t body_len;
 	const char *body;            /* its bytes, once attached (ctl_request_attach); not owned */
@@ -177,6 +183,12 @@ struct ctl_service {
 	 * CTL_REPORT_UNAVAILABLE, feed hits WRITER_EFULL), not a wait. The web sets it: its
 	 * workers serve everyone's pages. The commit itself is still waited for. */
 	bool writer_nowait;
+	/* review requests and moderation (ctl_review.c, ctl_moderator.c) */
+	uint32_t review_per_client_day, review_per_ip_day; /* 0: no limit */
+	uint32_t review_text_max;     /* bytes of a request's free-text field */
+	uint32_t session_s;           /* a moderator's login lasts this long */
+	const char *trap_domains;     /* for masking trap addresses in the samples shown */
+	const char *trap_addresses;
 };
 
 /* Fills svc's settings from cfg (zone, the policy_* keys, exclude_default, report_*,
@@ -428,5 +440,97 @@ int ctl_query_history(const struct ctl_service *svc, struct store *reader, const
 /* The figures and the history as JSON (docs/api.md); NULL when out of memory. */
 json_t *ctl_figures_json(const struct ctl_figures *f);
 json_t *ctl_history_json(const struct ctl_history *h);
+
+/* ---- review requests (ctl_review.c): the web's form, the queue, the decisions ----------- */
+
+/* What a review request's form brings, each field as it came (not NUL-terminated; a NUL inside
+ * is refused): ip, email, fixed, comment. */
+struct ctl_review_input {
+	const char *ip, *email, *fixed, *comment;
+	size_t ip_len, email_len, fixed_len, comment_len;
+};
+
+/* Checks every field and fills t (id, ip, email, fixed, comment; client from the caller):
+ * ip one address, email an address of at most 254 characters, fixed 1 to review_text_max bytes
+ * and comment at most that, all valid UTF-8 without control characters (newlines and tabs
+ * allowed in the texts) and without markup (a '<' opening a tag: the form asks for plain
+ * text). CTL_EINVAL with *field the field's name and why in err. */
+int ctl_review_check(const struct ctl_service *svc, const struct ctl_review_input *in,
+		     struct store_ticket *t, const char **field, char *err, size_t errcap);
+
+enum ctl_review_outcome {
+	CTL_REVIEW_FILED = 0,     /* stored (its first event "filed"): t->id is the link */
+	CTL_REVIEW_NOT_LISTED,    /* the address is not listed: nothing to review */
+	CTL_REVIEW_CLIENT_LIMIT,  /* this client filed review_per_client_day in 24 hours */
+	CTL_REVIEW_IP_LIMIT,      /* review_per_ip_day requests about this address in 24 hours */
+	CTL_REVIEW_UNAVAILABLE,   /* the writer could not take it now: nothing stored */
+};
+
+/* Gives t (checked by ctl_review_check, client set) a random id and hands it to the writer,
+ * which checks the listing and the limits again in its transaction; FILED only once it is
+ * committed. */
+enum ctl_review_outcome ctl_review_file(const struct ctl_service *svc, struct store_ticket *t);
+
+/* A moderator's decision on ticket id: status DELISTED, EXCLUDED (until, in the future) or
+ * REJECTED, with who and why for the audit log. session_hash: the web session it was made in,
+ * which must still be live when it commits (NULL from the command line). Returns a writer
+ * result: WRITER_OK, or WRITER_ENOTFOUND / WRITER_EEXIST with d->refusal saying why (no such
+ * ticket, decided already, the session ended), or a failure. d gets the ticket's address. */
+int ctl_review_decide(const struct ctl_service *svc, const char *id,
+		      enum store_ticket_status status, int64_t until, const char *who,
+		      const char *why, const uint8_t *session_hash, struct writer_decision *d);
+
+/* A ticket as JSON: id, ip, status, filed_at, email, fixed, comment, decided_at, moderator,
+ * until, reason (docs/api.md). NULL when out of memory. */
+json_t *ctl_ticket_json(const struct store_ticket *t);
+
+/* One trap hit of the address under review as a moderator sees it: the envelope and the
+ * sample of headers, every trap address masked (mail_mask_traps), text valid UTF-8. */
+struct ctl_sample {
+	int64_t received_at;
+	enum store_class cls;
+	bool envelope;       /* false: evidence added by a command or a feed, no SMTP envelope */
+	const char *helo, *mail_from, *signals; /* masked, valid during the callback */
+	uint64_t size;
+	const char *sample;  /* NULL: none kept (pruned, or trap_sample = none) */
+	size_t sample_len;   /* at most CTL_SAMPLE_SHOWN bytes of it */
+};
+#define CTL_SAMPLES_SHOWN 5
+#define CTL_SAMPLE_SHOWN 8192
+/* Calls fn for the newest CTL_SAMPLES_SHOWN trap hits against ip (newest first), read from
+ * reader. CTL_OK or a store error. */
+int ctl_review_samples(const struct ctl_service *svc, struct store *reader, const uint8_t ip[16],
+		       int (*fn)(const struct ctl_sample *s, void *arg), void *arg);
+
+/* ---- moderators, their passwords and sessions (ctl_moderator.c) ------------------------- */
+
+#define CTL_MODERATOR_NAME_MAX 50 /* "moderator:NAME" fits the audit log's who */
+#define CTL_PASSWORD_MIN 12
+#define CTL_PASSWORD_MAX 1024
+/* The argon2id string of password[0..len) (libsodium crypto_pwhash_str_alg, interactive
+ * limits: about 64 MiB and a tenth of a second). CTL_EINVAL for a password outside
+ * CTL_PASSWORD_MIN..CTL_PASSWORD_MAX bytes or holding a NUL; CTL_ENOMEM when the memory for
+ * the hash cannot be had. */
+int ctl_password_hash(const char *password, size_t len, char out[STORE_PWHASH_MAX]);
+
+/* A session token: 64 hex digits (32 random bytes); the store keeps its BLAKE2b hash. */
+#define CTL_TOKEN_LEN 64
+/* The hash the store keeps of a token; false when token[0..len) is not one (no lookup then). */
+bool ctl_token_hash(const char *token, size_t len, uint8_t hash[STORE_TOKEN_HASH_LEN]);
+
+/* Checks name and password against the live moderators (from reader). On success, a new
+ * session (valid svc->session_s seconds) is committed through the writer and its token written
+ * to token (CTL_TOKEN_LEN + 1 bytes). CTL_ENOTFOUND for an unknown name or a wrong password,
+ * after the same work either way (an unknown name is checked against a hash of nothing), so
+ * that neither the answer nor its time tells names apart; a writer or store failure else. */
+int ctl_moderator_login(const struct ctl_service *svc, struct store *reader, const char *name,
+			const char *password, size_t len, int64_t now,
+			char token[CTL_TOKEN_LEN + 1], struct store_session *out);
+/* The live session of token (not ended, not expired, its moderator not removed), read from
+ * reader: CTL_OK, CTL_ENOTFOUND (one answer for every reason), or a store error. */
+int ctl_session_get(struct store *reader, const char *token, size_t len, int64_t now,
+		    struct store_session *out);
+/* Ends the session of this hash through the writer: CTL_OK, CTL_ENOTFOUND when none is live. */
+int ctl_session_end(const struct ctl_service *svc, const struct store_session *s);
 
 #endif

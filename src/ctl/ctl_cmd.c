@@ -66,6 +66,35 @@ static const struct ctl_command ctl_table[] = {
 	 "take spam messages reported by NAME (a file, or - for standard input): each one's "
 	 "source, the report stored with its evidence, listed or not",
 	 ctl_run_report},
+	/* review requests and moderation */
+	{"review-list", "review list", NULL, "all json", "", "[--all] [--json]",
+	 "the review requests waiting for a moderator, oldest first; --all: every one",
+	 ctl_run_review_list},
+	{"review-show", "review show", "id", "id json", "id", "ID [--json]",
+	 "a review request: what was asked, where the address stands, the evidence, samples with "
+	 "trap addresses masked, its history",
+	 ctl_run_review_show},
+	{"review-delist", "review delist", "id", "id why json", "id why", "ID --why TEXT [--json]",
+	 "decide a review request: delist its address (as delist does), close the ticket",
+	 ctl_run_review_decide},
+	{"review-exclude", "review exclude", "id", "id until why json", "id until why",
+	 "ID --until TIME --why TEXT [--json]",
+	 "decide a review request: never list its address until TIME, close the ticket",
+	 ctl_run_review_decide},
+	{"review-reject", "review reject", "id", "id why json", "id why", "ID --why TEXT [--json]",
+	 "decide a review request: the listing stands (the requester reads why), close the ticket",
+	 ctl_run_review_decide},
+	{"moderator-add", "moderator add", "name", "name why json body", "name",
+	 "NAME [--why TEXT] [--json] < PASSWORD",
+	 "add a moderator of the review queue (/admin/); the password (12 characters at least) is "
+	 "read from standard input",
+	 ctl_run_moderator_add},
+	{"moderator-list", "moderator list", NULL, "json", "", "[--json]",
+	 "every moderator: since when, who added it", ctl_run_moderator_list},
+	{"moderator-remove", "moderator remove", "name", "name why json", "name",
+	 "NAME [--why TEXT] [--json]",
+	 "end a moderator's access at once: its sessions end with it, its decisions stay",
+	 ctl_run_moderator_remove},
 };
 
 #define N_CTL (sizeof(ctl_table) / sizeof(ctl_table[0]))
@@ -297,6 +326,30 @@ static int set_format(struct ctl_request *req, const char *v, char *err, size_t 
 	return CTL_OK;
 }
 
+/* A ticket's id: 32 lowercase hex digits, as the requester's link has it. */
+static int set_id(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	size_t n = strlen(v);
+	if (n != STORE_TICKET_ID_LEN || strspn(v, "0123456789abcdef") != n) {
+		char shown[40], esc[TEXT_ESCAPED_MAX(sizeof(shown))];
+		snprintf(shown, sizeof(shown), "%.39s", v);
+		snprintf(err, cap, "'%s' is not a ticket id (32 hex digits: see trapline review list)",
+			 text_escape(shown, esc, sizeof(esc)));
+		return CTL_EINVAL;
+	}
+	memcpy(req->id, v, n + 1);
+	req->has_id = true;
+	return CTL_OK;
+}
+
+static int set_all(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	(void)err;
+	(void)cap;
+	req->all = flag_value(v);
+	return CTL_OK;
+}
+
 static int set_json(struct ctl_request *req, const char *v, char *err, size_t cap)
 {
 	(void)err;
@@ -382,6 +435,8 @@ static bool given_name(const struct ctl_request *r) { return r->has_name; }
 static bool given_reporter(const struct ctl_request *r) { return r->has_reporter; }
 static bool given_file(const struct ctl_request *r) { return r->has_file; }
 static bool given_body(const struct ctl_request *r) { return r->has_body; }
+static bool given_id(const struct ctl_request *r) { return r->has_id; }
+static bool given_all(const struct ctl_request *r) { return r->all; }
 
 /* The value of a key as the line carries it ("" when not given). */
 static void put_ip(const struct ctl_request *r, char *b, size_t cap)
@@ -451,6 +506,10 @@ static void put_body(const struct ctl_request *r, char *b, size_t cap)
 {
 	snprintf(b, cap, "%zu", r->body_len);
 }
+static void put_id(const struct ctl_request *r, char *b, size_t cap)
+{
+	snprintf(b, cap, "%s", r->id);
+}
 
 /* How a key is given. */
 enum ctl_key_type {
@@ -493,6 +552,9 @@ static const struct ctl_key {
 	{"file", "a FILE", true, KEY_FILE, 16, set_file, given_file, put_file},
 	{"trusted-relays", "--trusted-relays", false, KEY_FILE, 17, set_file, given_file,
 	 put_file},
+	{"id", "a ticket ID", true, KEY_VALUE, 19, set_id, given_id, put_id},
+	{"all", "--all", false, KEY_FLAG, 20, set_all, given_all, put_flag},
+	/* last: its bytes follow the line */
 	{"body", "a body", false, KEY_BODY, 18, set_body, given_body, put_body},
 };
 
@@ -522,6 +584,16 @@ bool ctl_key_is_file(const char *key)
 bool ctl_command_repeats(const struct ctl_command *c)
 {
 	return c->positional && ctl_key_is_file(c->positional);
+}
+
+bool ctl_command_body_from_stdin(const struct ctl_command *c)
+{
+	if (!ctl_command_takes(c, "body"))
+		return false;
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (ctl_keys[i].type == KEY_FILE && ctl_command_takes(c, ctl_keys[i].name))
+			return false;
+	return true;
 }
 
 bool ctl_key_known(const char *key)

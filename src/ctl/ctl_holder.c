@@ -21,7 +21,7 @@ static void sodium_start(void)
 
 /* libsodium must be set up before its first use; sodium_init is safe to call again, but once
  * is enough. If it fails (no entropy source), randombytes would abort: refuse to go on. */
-static void sodium_ready(void)
+void ctl_sodium_ready(void)
 {
 	pthread_once(&sodium_once, sodium_start);
 	if (sodium_rc < 0) {
@@ -37,14 +37,14 @@ static const char *key_prefix(enum store_holder_kind kind)
 
 void ctl_key_hash(const char *key, size_t len, uint8_t hash[STORE_KEY_HASH_LEN])
 {
-	sodium_ready();
+	ctl_sodium_ready();
 	crypto_generichash(hash, STORE_KEY_HASH_LEN, (const unsigned char *)key, len, NULL, 0);
 }
 
 void ctl_key_new(enum store_holder_kind kind, char key[CTL_KEY_LEN + 1],
 		 uint8_t hash[STORE_KEY_HASH_LEN])
 {
-	sodium_ready();
+	ctl_sodium_ready();
 	unsigned char raw[32];
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(key, key_prefix(kind), 4);

@@ -32,6 +32,14 @@ int ctl_run_holder_add(struct ctl_run *r);    /* ctl_holder.c: reporter add, fee
 int ctl_run_holder_list(struct ctl_run *r);
 int ctl_run_holder_remove(struct ctl_run *r);
 int ctl_run_report(struct ctl_run *r);        /* ctl_report.c */
+int ctl_run_review_list(struct ctl_run *r);   /* ctl_review.c */
+int ctl_run_review_show(struct ctl_run *r);
+int ctl_run_review_decide(struct ctl_run *r); /* review delist, exclude, reject */
+int ctl_run_moderator_add(struct ctl_run *r); /* ctl_moderator.c */
+int ctl_run_moderator_list(struct ctl_run *r);
+int ctl_run_moderator_remove(struct ctl_run *r);
+/* libsodium set up once (ctl_holder.c): before any of its random numbers or hashes. */
+void ctl_sodium_ready(void);
 
 /* The kind of holder a reporter-... or feed-... command is about. */
 enum store_holder_kind ctl_holder_kind_of(const struct ctl_command *c);

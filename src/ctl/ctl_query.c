@@ -27,6 +27,12 @@ void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct 
 	svc->report_max_size = cfg->report_max_size;
 	svc->report_max_per_hour = cfg->report_max_per_hour;
 	svc->feed_max_hits = cfg->feed_max_hits;
+	svc->review_per_client_day = cfg->review_per_client_day;
+	svc->review_per_ip_day = cfg->review_per_ip_day;
+	svc->review_text_max = cfg->review_text_max;
+	svc->session_s = cfg->moderator_session_hours * 3600u;
+	svc->trap_domains = cfg->trap_domains;
+	svc->trap_addresses = cfg->trap_addresses;
 }
 
 /* What the facts say besides the evidence: the exclusion, the reputation, the delisting. */

@@ -339,4 +339,113 @@ int store_evidence_count(struct store *s, int64_t from, int64_t to, uint64_t *tr
 int store_evidence_per_day(struct store *s, const uint8_t ip[16], int64_t from, unsigned days,
 			   uint32_t *traps, uint32_t *reports);
 
+/* ---- review requests, moderators and their sessions (schema version 10) -----------------
+ * The owner of a listed address asks for a review (a ticket); a moderator decides it: delist,
+ * exclude for a while, or reject. Moderators log in with a password of which the store keeps
+ * only the argon2id string (the caller hashes); a session is a random token of which the
+ * store keeps only a hash. A removed moderator's row stays (the tickets name it) and ends its
+ * sessions in the same transaction. */
+
+#define STORE_PWHASH_MAX 128 /* crypto_pwhash_STRBYTES: the argon2id string, NUL included */
+#define STORE_TOKEN_HASH_LEN 32
+
+struct store_moderator {
+	int64_t id;                    /* set by store_moderator_add */
+	char name[STORE_NAME_MAX];
+	char pw_hash[STORE_PWHASH_MAX]; /* "$argon2id$v=19$m=...": salt and cost inside */
+	int64_t created_at;
+	char created_by[64];
+	int64_t removed_at;            /* 0: live */
+};
+
+/* Adds m (live) in the caller's transaction; sets m->id. STORE_EEXIST when a live moderator
+ * has the name; STORE_EINVAL for an empty name or hash. */
+int store_moderator_add(struct store *s, struct store_moderator *m);
+/* The live moderator named name; STORE_ENOTFOUND when none. */
+int store_moderator_get(struct store *s, const char *name, struct store_moderator *out);
+/* Marks the live moderator named name removed at `at` and ends every session of it, in the
+ * caller's transaction. STORE_ENOTFOUND when there is none (nothing is written). */
+int store_moderator_remove(struct store *s, const char *name, int64_t at);
+/* Calls fn for every live moderator, by name (pw_hash left empty). */
+int store_moderator_foreach(struct store *s,
+			    int (*fn)(const struct store_moderator *m, void *arg), void *arg);
+
+struct store_session {
+	uint8_t token_hash[STORE_TOKEN_HASH_LEN];
+	int64_t moderator;             /* moderators.id */
+	char name[STORE_NAME_MAX];     /* store_session_get: the moderator's name */
+	int64_t created_at, expires_at;
+};
+
+/* Adds a session in the caller's transaction. STORE_EEXIST for a token hash seen before. */
+int store_session_add(struct store *s, const struct store_session *ss);
+/* The session whose token has this hash, if it is live at now: not ended, not expired, and
+ * its moderator not removed. STORE_ENOTFOUND otherwise (one answer for every reason). */
+int store_session_get(struct store *s, const uint8_t hash[STORE_TOKEN_HASH_LEN], int64_t now,
+		      struct store_session *out);
+/* Ends the live session of this hash at `at`; STORE_ENOTFOUND when none is live. */
+int store_session_end(struct store *s, const uint8_t hash[STORE_TOKEN_HASH_LEN], int64_t at);
+
+enum store_ticket_status {
+	STORE_TICKET_OPEN = 0,
+	STORE_TICKET_DELISTED = 1,
+	STORE_TICKET_EXCLUDED = 2,
+	STORE_TICKET_REJECTED = 3,
+};
+/* "open", "delisted", "excluded", "rejected" ("?" out of range). */
+const char *store_ticket_status_name(enum store_ticket_status st);
+
+#define STORE_TICKET_ID_LEN 32    /* hex characters of a ticket's id (16 random bytes) */
+#define STORE_EMAIL_MAX 255       /* an address of 254 characters at most (RFC 5321) */
+#define STORE_TICKET_TEXT_MAX 8001 /* what was fixed, the comment: 8000 bytes at most */
+
+struct store_ticket {
+	char id[STORE_TICKET_ID_LEN + 1]; /* random: the requester's link, unguessable */
+	uint8_t ip[16];                   /* the listed address */
+	char email[STORE_EMAIL_MAX];
+	char fixed[STORE_TICKET_TEXT_MAX];
+	char comment[STORE_TICKET_TEXT_MAX];
+	int64_t created_at;
+	uint8_t client[16];               /* who filed it: an IPv4 address or an IPv6 /64 */
+	enum store_ticket_status status;
+	char moderator[64];               /* who decided it ("" while open) */
+	int64_t decided_at;               /* 0 while open */
+	int64_t until;                    /* excluded: until when */
+	char reason[STORE_TEXT_MAX];      /* the moderator's reason */
+};
+
+/* Adds t (open) in the caller's transaction. STORE_EEXIST when the id is taken. */
+int store_ticket_add(struct store *s, const struct store_ticket *t);
+/* The ticket with this id; STORE_ENOTFOUND when none. */
+int store_ticket_get(struct store *s, const char *id, struct store_ticket *out);
+/* Records the decision on the open ticket id (status, who, at, until, reason), in the
+ * caller's transaction. STORE_ENOTFOUND when there is no open ticket of that id. */
+int store_ticket_decide(struct store *s, const struct store_ticket *decision);
+/* Calls fn for every ticket (open_only: the open ones), oldest first. */
+int store_ticket_foreach(struct store *s, bool open_only,
+			 int (*fn)(const struct store_ticket *t, void *arg), void *arg);
+/* Tickets filed at or after since by client / about ip: for the rate limits. */
+int store_ticket_count_client(struct store *s, const uint8_t client[16], int64_t since,
+			      uint64_t *n);
+int store_ticket_count_ip(struct store *s, const uint8_t ip[16], int64_t since, uint64_t *n);
+
+/* Calls fn(id, received_at, class) for the newest max pieces of evidence of kind against ip,
+ * newest first (from the index on (ip, received_at): a flooded address costs max rows). */
+int store_evidence_recent(struct store *s, const uint8_t ip[16], enum store_kind kind,
+			  unsigned max,
+			  int (*fn)(int64_t id, int64_t received_at, enum store_class cls, void *arg),
+			  void *arg);
+
+/* A ticket's history, append-only like the audit log: filed, then the decision. */
+struct store_ticket_event {
+	int64_t at;
+	const char *what; /* "filed", "delist", "exclude", "reject" */
+	const char *who;
+	const char *why;
+};
+int store_ticket_event_add(struct store *s, const char *ticket, const struct store_ticket_event *e);
+/* Calls fn for every event of ticket, oldest first (the strings valid during the call). */
+int store_ticket_event_foreach(struct store *s, const char *ticket,
+			       int (*fn)(const struct store_ticket_event *e, void *arg), void *arg);
+
 #endif

@@ -7,64 +7,6 @@
 #include "base/base.h"
 #include "store_internal.h"
 
-/* Takes a cached statement, cleared of the previous call's bindings. */
-static sqlite3_stmt *stmt(struct store *s, enum store_stmt which)
-{
-	sqlite3_stmt *st = s->st[which];
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
-}
-
-/* Steps a write statement to completion and leaves it reset for the next call. */
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_fail(s, what, rc);
-	return STORE_OK;
-}
-
-static void bind_ip(sqlite3_stmt *st, int col, const uint8_t ip[16])
-{
-	sqlite3_bind_blob(st, col, ip, 16, SQLITE_STATIC);
-}
-
-/* Binds at most cap bytes of text: a field that overflowed its buffer is cut, not overrun. */
-static void bind_text(sqlite3_stmt *st, int col, const char *t, size_t cap)
-{
-	if (!t)
-		t = "";
-	sqlite3_bind_text(st, col, t, (int)strnlen(t, cap), SQLITE_STATIC);
-}
-
-static void column_ip(sqlite3_stmt *st, int col, uint8_t ip[16])
-{
-	const void *b = sqlite3_column_blob(st, col);
-	if (b && sqlite3_column_bytes(st, col) == 16)
-		memcpy(ip, b, 16);
-	else
-		memset(ip, 0, 16);
-}
-
-static void column_text(sqlite3_stmt *st, int col, char *buf, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
-	if (n >= cap)
-		n = cap - 1;
-	if (n)
-		memcpy(buf, t, n);
-	buf[n] = '\0';
-}
-
-static const char *column_str(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	return t ? (const char *)t : "";
-}
-
 /* ---- evidence -------------------------------------------------------------- */
 
 int store_evidence_add(struct store *s, struct store_evidence *ev)
@@ -625,19 +567,6 @@ const char *store_holder_kind_name(enum store_holder_kind k)
 static bool holder_kind_ok(enum store_holder_kind k)
 {
 	return k == STORE_HOLDER_REPORTER || k == STORE_HOLDER_FEED;
-}
-
-/* Steps an insert: a unique constraint is STORE_EEXIST (the statement alone is undone, the
- * transaction goes on), anything else SQLite's failure. */
-static int step_insert(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return STORE_OK;
-	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return STORE_EEXIST;
-	return store_fail(s, what, rc);
 }
 
 int store_holder_add(struct store *s, struct store_holder *h)

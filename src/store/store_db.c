@@ -151,6 +151,55 @@ static const struct {
 	     " ended_at INTEGER NOT NULL,"
 	     " reason INTEGER NOT NULL,"
 	     " PRIMARY KEY (ip, listed_at)) WITHOUT ROWID;" },
+	/* Review requests and the moderators who decide them (issue 14). A ticket's id is its
+	 * requester's secret link. The rate limits count a client's and an address's tickets
+	 * of the last day from the indexes. A ticket's history, like the audit log, cannot be
+	 * rewritten. Sessions keep only the hash of their token, so that a copy of the file
+	 * opens no session; a removed moderator's row stays for the tickets that name it. */
+	{ 10, "CREATE TABLE moderators ("
+	      " id INTEGER PRIMARY KEY,"
+	      " name TEXT NOT NULL,"
+	      " pw_hash TEXT NOT NULL,"
+	      " created_at INTEGER NOT NULL,"
+	      " created_by TEXT NOT NULL DEFAULT '',"
+	      " removed_at INTEGER NOT NULL DEFAULT 0);"
+	      "CREATE UNIQUE INDEX moderators_live_name ON moderators (name) WHERE removed_at = 0;"
+	      "CREATE TABLE sessions ("
+	      " token_hash BLOB PRIMARY KEY NOT NULL CHECK (length(token_hash) = 32),"
+	      " moderator INTEGER NOT NULL REFERENCES moderators (id),"
+	      " created_at INTEGER NOT NULL,"
+	      " expires_at INTEGER NOT NULL,"
+	      " ended_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	      "CREATE INDEX sessions_moderator ON sessions (moderator);"
+	      "CREATE TABLE tickets ("
+	      " id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
+	      " ip BLOB NOT NULL CHECK (length(ip) = 16),"
+	      " email TEXT NOT NULL,"
+	      " fixed TEXT NOT NULL,"
+	      " comment TEXT NOT NULL DEFAULT '',"
+	      " created_at INTEGER NOT NULL,"
+	      " client BLOB NOT NULL CHECK (length(client) = 16),"
+	      " status INTEGER NOT NULL DEFAULT 0 CHECK (status BETWEEN 0 AND 3),"
+	      " moderator TEXT NOT NULL DEFAULT '',"
+	      " decided_at INTEGER NOT NULL DEFAULT 0,"
+	      " until INTEGER NOT NULL DEFAULT 0,"
+	      " reason TEXT NOT NULL DEFAULT '');"
+	      "CREATE INDEX tickets_status_created ON tickets (status, created_at);"
+	      "CREATE INDEX tickets_created ON tickets (created_at);"
+	      "CREATE INDEX tickets_client_created ON tickets (client, created_at);"
+	      "CREATE INDEX tickets_ip_created ON tickets (ip, created_at);"
+	      "CREATE TABLE ticket_events ("
+	      " id INTEGER PRIMARY KEY,"
+	      " ticket TEXT NOT NULL REFERENCES tickets (id),"
+	      " at INTEGER NOT NULL,"
+	      " what TEXT NOT NULL,"
+	      " who TEXT NOT NULL,"
+	      " why TEXT NOT NULL DEFAULT '');"
+	      "CREATE INDEX ticket_events_ticket ON ticket_events (ticket, id);"
+	      "CREATE TRIGGER ticket_events_no_update BEFORE UPDATE ON ticket_events"
+	      " BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END;"
+	      "CREATE TRIGGER ticket_events_no_delete BEFORE DELETE ON ticket_events"
+	      " BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END;" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -245,6 +294,40 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" AND received_at < ?2 GROUP BY kind",
 	[ST_EV_DAYS] = "SELECT (received_at - ?2) / 86400, kind, count(*) FROM evidence"
 		       " WHERE ip = ?1 AND received_at >= ?2 AND received_at < ?3 GROUP BY 1, 2",
+	/* review requests, moderators and sessions (migration 10, store_review.c) */
+	[ST_MO_ADD] = "INSERT INTO moderators (name, pw_hash, created_at, created_by)"
+		      " VALUES (?1, ?2, ?3, ?4)",
+	[ST_MO_GET] = "SELECT id, name, pw_hash, created_at, created_by, removed_at"
+		      " FROM moderators WHERE name = ?1 AND removed_at = 0",
+	[ST_MO_REMOVE] = "UPDATE moderators SET removed_at = ?2 WHERE name = ?1 AND removed_at = 0"
+			 " RETURNING id",
+	[ST_MO_ALL] = "SELECT id, name, '', created_at, created_by, removed_at FROM moderators"
+		      " WHERE removed_at = 0 ORDER BY name",
+	[ST_SE_ADD] = "INSERT INTO sessions (token_hash, moderator, created_at, expires_at)"
+		      " VALUES (?1, ?2, ?3, ?4)",
+	[ST_SE_GET] = "SELECT s.moderator, m.name, s.created_at, s.expires_at FROM sessions s"
+		      " JOIN moderators m ON m.id = s.moderator WHERE s.token_hash = ?1"
+		      " AND s.ended_at = 0 AND s.expires_at > ?2 AND m.removed_at = 0",
+	[ST_SE_END] = "UPDATE sessions SET ended_at = ?2 WHERE token_hash = ?1 AND ended_at = 0",
+	[ST_SE_END_ALL] = "UPDATE sessions SET ended_at = ?2 WHERE moderator = ?1 AND ended_at = 0",
+	[ST_TI_ADD] = "INSERT INTO tickets (id, ip, email, fixed, comment, created_at, client)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_TI_GET] = "SELECT id, ip, email, fixed, comment, created_at, client, status, moderator,"
+		      " decided_at, until, reason FROM tickets WHERE id = ?1",
+	[ST_TI_DECIDE] = "UPDATE tickets SET status = ?2, moderator = ?3, decided_at = ?4,"
+			 " until = ?5, reason = ?6 WHERE id = ?1 AND status = 0",
+	[ST_TI_OPEN] = "SELECT id, ip, email, fixed, comment, created_at, client, status,"
+		       " moderator, decided_at, until, reason FROM tickets WHERE status = 0"
+		       " ORDER BY created_at, id",
+	[ST_TI_ALL] = "SELECT id, ip, email, fixed, comment, created_at, client, status,"
+		      " moderator, decided_at, until, reason FROM tickets ORDER BY created_at, id",
+	[ST_TI_N_CLIENT] = "SELECT count(*) FROM tickets WHERE client = ?1 AND created_at >= ?2",
+	[ST_TI_N_IP] = "SELECT count(*) FROM tickets WHERE ip = ?1 AND created_at >= ?2",
+	[ST_TE_ADD] = "INSERT INTO ticket_events (ticket, at, what, who, why)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_TE_ALL] = "SELECT at, what, who, why FROM ticket_events WHERE ticket = ?1 ORDER BY id",
+	[ST_EV_RECENT] = "SELECT id, received_at, class FROM evidence WHERE ip = ?1 AND kind = ?2"
+			 " ORDER BY received_at DESC, id DESC LIMIT ?3",
 };
 
 int store_fail(struct store *s, const char *what, int rc)

@@ -19,6 +19,7 @@ enum web_err {
 	WEB_ENOMEM = TL_ENOMEM,
 	WEB_EIO = TL_EIO,           /* a socket or file call failed; errno says why */
 	WEB_ETOOMANY = TL_ETOOMANY, /* more listen addresses than WEB_LISTEN_MAX */
+	WEB_ENOTFOUND = TL_ENOTFOUND, /* web_cookie_get: no such cookie */
 };
 
 #define WEB_LISTEN_MAX 16
@@ -37,6 +38,10 @@ struct web_config {
 	uint32_t answer_a;          /* for the usage page: what the test points answer, */
 	uint32_t answer_a_reason[3]; /* what a listing on traps, reports, both answers */
 	const char *answer_txt;
+	/* review requests and moderation */
+	unsigned form_max;          /* bytes of a form's body */
+	unsigned lockout_failures, lockout_s;
+	bool secure;                /* public_url is https: cookies are Secure */
 };
 
 /* The web's settings from the configuration (http_*, public_url, web_templates, data_dir,
@@ -127,6 +132,13 @@ enum web_route_id {
 	WEB_R_API_REPORTS,    /* /api/v1/reports: POST a reported message */
 	WEB_R_API_REPORT,     /* /api/v1/reports/ID: arg is ID */
 	WEB_R_API_EVIDENCE,   /* /api/v1/evidence: POST a feed's trap hits */
+	/* review requests and moderation (web_review.c, web_admin.c) */
+	WEB_R_REVIEW,         /* /review: POST a review request */
+	WEB_R_TICKET,         /* /ticket/ID: arg is ID (the requester's link) */
+	WEB_R_ADMIN,          /* /admin/: the queue */
+	WEB_R_ADMIN_LOGIN,    /* /admin/login */
+	WEB_R_ADMIN_LOGOUT,   /* /admin/logout: POST */
+	WEB_R_ADMIN_TICKET,   /* /admin/ticket/ID: arg is ID; POST: a decision */
 };
 #define WEB_PATH_MAX 1024
 struct web_route {
@@ -177,5 +189,80 @@ void web_svg_history(struct web_buf *b, const struct ctl_history *h);
 
 /* "7 days", "48 hours", "90 minutes", "1 second": a number of seconds in words. */
 void web_duration(struct web_buf *b, int64_t seconds);
+
+/* ---- forms, cookies and their guards (web_form.c, web_guard.c): parsers of what a browser
+ * sends, on buffers, fuzzed (tests/fuzz/fuzz_web_form.c, fuzz_web_cookie.c) ------------------ */
+
+#define WEB_FORM_FIELDS_MAX 16
+/* An application/x-www-form-urlencoded body, decoded. Each value is NUL-terminated after
+ * its len bytes, and may hold a NUL of its own (%00): len says where it ends. */
+struct web_form {
+	char *buf; /* owned: every name and value, decoded */
+	struct {
+		const char *name, *value;
+		size_t len;
+	} f[WEB_FORM_FIELDS_MAX];
+	size_t n;
+};
+/* Parses body[0..len): name=value pairs joined by '&', '+' for a space, %XX escapes (the
+ * WHATWG URL standard's form decoding, strictly). allowed lists the names a form may have
+ * (NULL-terminated). WEB_EINVAL, with why in err and nothing in out to free, for a broken
+ * escape, a name that is empty or not allowed, a name given twice, more than
+ * WEB_FORM_FIELDS_MAX fields; WEB_ENOMEM. Free out with web_form_free. */
+int web_form_parse(const char *body, size_t len, const char *const *allowed, struct web_form *out,
+		   char *err, size_t errcap);
+/* The value of name, or NULL when the form has none; *len its length. */
+const char *web_form_get(const struct web_form *f, const char *name, size_t *len);
+void web_form_free(struct web_form *f);
+
+/* The value of the cookie name in a Cookie request header header[0..len) ("a=1; b=2", RFC 6265
+ * 5.4; a value in double quotes is given without them): WEB_OK with *value, *vlen inside
+ * header; WEB_ENOTFOUND when there is none; WEB_EINVAL when the name is there twice (which
+ * would we trust?) or its value holds a byte no cookie value may. *value is NULL (and *vlen 0)
+ * unless WEB_OK. */
+int web_cookie_get(const char *header, size_t len, const char *name, const char **value,
+		   size_t *vlen);
+/* A Set-Cookie value into buf: "NAME=VALUE; Path=PATH; Max-Age=N; HttpOnly; SameSite=Strict"
+ * and "; Secure" when secure. max_age 0 deletes the cookie. False when it does not fit. */
+bool web_cookie_format(char *buf, size_t cap, const char *name, const char *value,
+		       const char *path, long max_age, bool secure);
+
+/* A form's token against cross-site requests: when it was made and a MAC (keyed BLAKE2b) of
+ * its purpose ("review", "login", "admin"), of the cookie it goes with (the browser's own
+ * tl_csrf, or a moderator's session token) and of what the form is about (the address of a
+ * review request). Another site can neither read the cookie nor make the MAC, and with
+ * SameSite=Strict the browser does not even send the cookie along with its request. */
+#define WEB_CSRF_KEY_LEN 32
+#define WEB_CSRF_LEN 80 /* 16 hex digits of time, 64 of MAC */
+#define WEB_CSRF_TTL 14400 /* seconds a form stays good: four hours to write a request */
+void web_csrf_make(const uint8_t key[WEB_CSRF_KEY_LEN], const char *purpose, const char *cookie,
+		   size_t cookie_len, const char *about, int64_t now, char out[WEB_CSRF_LEN + 1]);
+/* Whether token[0..len) is one web_csrf_make gave for the same purpose, cookie and about, at
+ * most WEB_CSRF_TTL seconds before now (and not after it). Compared in constant time. */
+bool web_csrf_check(const uint8_t key[WEB_CSRF_KEY_LEN], const char *purpose, const char *cookie,
+		    size_t cookie_len, const char *about, int64_t now, const char *token,
+		    size_t len);
+
+/* Failed logins counted per moderator name and per client address, in memory (web_guard.c):
+ * after `failures` of either within `window` seconds, logins of that name or from that client
+ * are refused until the window has passed since the last failure, the right password
+ * included. An attempt counts as a failure from its start (web_lockout_try), so that
+ * parallel guesses cannot slip past the count; a success takes it back and clears both. The
+ * table holds WEB_LOCKOUT_SLOTS keys; when full, the entry whose lock ended longest ago is
+ * reused (a live lock is never dropped for a newcomer: the newcomer is refused instead). */
+#define WEB_LOCKOUT_SLOTS 4096
+struct web_lockout;
+struct web_lockout *web_lockout_new(unsigned failures, unsigned window_s);
+void web_lockout_free(struct web_lockout *l);
+/* Starts a login attempt of name from client at now: 0 when it may go on (and is counted),
+ * else the seconds until it may (for Retry-After). */
+int64_t web_lockout_try(struct web_lockout *l, const char *name, const uint8_t client[16],
+			int64_t now);
+/* The attempt's end: success clears the name's and the client's failures. */
+void web_lockout_done(struct web_lockout *l, const char *name, const uint8_t client[16],
+		      bool success, int64_t now);
+/* A client as the limits count it: an IPv4 address, or the /64 of an IPv6 one (one host
+ * usually holds a whole /64), into out. */
+void web_client_key(const uint8_t ip[16], uint8_t out[16]);
 
 #endif

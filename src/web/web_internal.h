@@ -2,6 +2,7 @@
 #ifndef TRAPLINE_WEB_INTERNAL_H
 #define TRAPLINE_WEB_INTERNAL_H
 
+#include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -27,13 +28,31 @@ struct web_file {
 	const char *type;
 };
 
+/* What a request brings beyond its path: for the review and moderation pages its cookies,
+ * its form, who sent it (web_post.c reads it from the connection); for the API's routes that
+ * read a key or a body (web_api.c) its method, key and body (web_server.c). */
+struct web_request {
+	const char *method;
+	const char *authorization; /* the Authorization header, NULL when none */
+	struct web_route route;
+	bool post;
+	const char *cookie;        /* the Cookie header; NULL: none */
+	const char *host, *origin; /* the Host and Origin headers; NULL: none */
+	const char *body;          /* a POST's body, body_len bytes (not NUL-terminated) */
+	size_t body_len;
+	uint8_t client[16];        /* the client's address (IPv4 mapped) */
+	bool query_all;            /* /admin/?all=1 */
+};
+
 /* One worker thread's own: its read-only store connection and its buffers, made at its first
  * request (SQLite connections are one thread at a time). */
 struct web_thread {
 	struct store *reader;
 	struct web_buf body, part;
+	const struct web_request *req; /* the request being answered */
 };
 
+#define WEB_COOKIE_MAX 256
 /* What a handler answers. */
 #define WEB_REPLY_HEADERS_MAX 4
 struct web_reply {
@@ -48,6 +67,10 @@ struct web_reply {
 		char value[96];
 	} headers[WEB_REPLY_HEADERS_MAX];
 	size_t n_headers;
+	/* the review and moderation pages' */
+	char location[160];    /* Location (a 303 after a form); "" none */
+	char cookies[2][WEB_COOKIE_MAX]; /* Set-Cookie values; "" none */
+	unsigned retry_after;  /* Retry-After seconds (a 429); 0 none */
 };
 
 struct web_server {
@@ -69,6 +92,7 @@ struct web_server {
 	 * flood of one never hides the other: the next line's time, the lines left out. */
 	atomic_ullong log_next_ns[2];
 	atomic_ulong log_dropped[2];
+	struct web_review *review; /* web_review.c: the forms' key, the login lockout */
 };
 
 /* web_tmpl.c: checks a template's marks without values (any name is accepted). */
@@ -85,15 +109,6 @@ void web_page(struct web_server *srv, struct web_thread *th, const struct web_ro
 	      const char *query_ip, size_t query_ip_len, struct web_reply *reply);
 
 /* ---- routes that read a key or a body: the report and evidence API (web_api.c) --------- */
-
-/* What the handler of such a route gets of its request. */
-struct web_request {
-	const char *method;
-	const char *authorization; /* the Authorization header, NULL when none */
-	struct web_route route;
-	const char *body;          /* the whole body (not NUL-terminated) */
-	size_t body_len;
-};
 
 /* A route that reads more of a request than its path. The server (web_server.c) answers a
  * method not in allow with 405, a body announced or sent beyond limit with 413 (none of it
@@ -118,5 +133,90 @@ void web_reply_header(struct web_reply *reply, const char *name, const char *fmt
 	__attribute__((format(printf, 3, 4)));
 /* web_pages.c: o (its reference taken) as the answer's JSON, formatted as the API's answers. */
 void web_reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o);
+
+/* ---- review requests and moderation (web_post.c, web_review.c, web_admin.c) ------------- */
+
+/* web_server.c's answering, for the forms' handler. */
+struct web_thread *web_thread_get(struct web_server *srv);
+enum MHD_Result web_send_reply(struct web_server *srv, struct MHD_Connection *c,
+			       struct web_thread *th, const struct web_reply *r);
+enum MHD_Result web_send_plain(struct web_server *srv, struct MHD_Connection *c, int status,
+			       const char *text, const char *allow);
+
+/* web_post.c: a POSTed form, over MHD's calls (first: the request's first call; bad_uri: its
+ * URI held a control byte), and the end of any request. */
+enum MHD_Result web_post_handle(struct web_server *srv, struct MHD_Connection *c, const char *url,
+				const char *version, const char *upload_data, size_t *upload_size,
+				void **con_cls, bool first, bool bad_uri);
+/* Frees the state of a form (MHD's per-request pointer once the request is over). */
+void web_post_free(void *state);
+/* What a request brings beyond its path (cookie, host, origin, client). */
+void web_request_read(struct MHD_Connection *c, struct web_request *out);
+
+/* web_vals.c: the values of a review or moderation page (text of any length, owned by the
+ * page until web_vals_free) and its rendering in the layout. */
+#define WEB_VALS_MAX 96
+struct web_vals {
+	struct web_var v[WEB_VALS_MAX];
+	size_t n;
+	char *owned[WEB_VALS_MAX];
+	size_t n_owned;
+	bool oom;
+};
+void web_vals_text(struct web_vals *p, const char *name, const char *value); /* borrowed */
+void web_vals_html(struct web_vals *p, const char *name, const char *html);  /* borrowed */
+void web_vals_flag(struct web_vals *p, const char *name, bool on);
+void web_vals_printf(struct web_vals *p, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void web_vals_time(struct web_vals *p, const char *name, int64_t t); /* "2026-11-24 10:00 UTC" */
+/* Takes b's text for the page (b is left empty); NULL when b ran out of memory. */
+const char *web_vals_own(struct web_vals *p, struct web_buf *b);
+void web_vals_free(struct web_vals *p);
+/* tmpl alone into out (a part of a page, a row of a table). */
+int web_vals_part(struct web_server *srv, struct web_vals *p, const char *tmpl,
+		  struct web_buf *out);
+/* tmpl inside the layout into th->body, Cache-Control no-store; a 500 when it cannot be. */
+void web_vals_page(struct web_server *srv, struct web_thread *th, struct web_vals *p,
+		   const char *tmpl, const char *title, struct web_reply *reply);
+
+/* web_review.c: the state of the review pages (made at start), whether a route is theirs, and
+ * the answer; the review form of a listed address's lookup page, into out. */
+int web_review_start(struct web_server *srv);
+void web_review_stop(struct web_server *srv);
+bool web_review_route(enum web_route_id id);
+bool web_review_posted(enum web_route_id id);
+void web_review_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
+		     const struct web_request *req, struct web_reply *reply);
+void web_review_form(struct web_server *srv, struct web_thread *th, const struct ctl_status *s,
+		     struct web_buf *out, struct web_reply *reply);
+/* What the review and moderation pages share (web_review.c). */
+struct web_review {
+	uint8_t key[WEB_CSRF_KEY_LEN]; /* the forms' tokens' key, random at each start */
+	struct web_lockout *lockout;
+};
+/* The browser's tl_csrf cookie (32 hex digits) into out, or a new one, set on reply. */
+void web_csrf_cookie(struct web_server *srv, const struct web_request *req,
+		     struct web_reply *reply, char out[33]);
+/* A request's Origin, when it sent one, names the host it was sent to. */
+bool web_same_origin(const struct web_request *req);
+/* A page that says one thing (a refusal, mostly): tmpl "message.html" with a heading, a text,
+ * and a link back. */
+void web_message(struct web_server *srv, struct web_thread *th, struct web_reply *reply,
+		 int status, const char *title, const char *text, const char *back,
+		 const char *back_text);
+
+/* A ticket's values (id, ip, status and its flags, filed_at, email, fixed, comment,
+ * decided_at, until, reason) and its history as "events" (rows of ticket-event.html; the
+ * moderator's name only when admin). */
+void web_ticket_vals(const struct store_ticket *t, struct web_vals *p);
+int web_ticket_events(struct web_server *srv, struct web_thread *th, const char *id, bool admin,
+		      struct web_vals *p);
+/* The ticket a route's argument names into t; false after answering 404 (or 503). */
+bool web_ticket_read(struct web_server *srv, struct web_thread *th, const struct web_route *r,
+		     struct store_ticket *t, struct web_reply *reply);
+
+/* web_admin.c: /admin/... */
+void web_admin_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
+		    const struct web_request *req, struct web_reply *reply);
 
 #endif

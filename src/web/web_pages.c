@@ -393,12 +393,19 @@ static void page_lookup(struct web_server *srv, struct web_thread *th, const cha
 	web_svg_history(&svg, h);
 	free(h);
 	put(&p, "chart", WEB_HTML, svg.data ? svg.data : "");
+	/* A listed address's page carries the review form (web_review.c). */
+	struct web_buf form;
+	web_buf_init(&form);
+	if (s.listed)
+		web_review_form(srv, th, &s, &form, reply);
+	put(&p, "review_form", WEB_HTML, form.data ? form.data : "");
 	char title[IP_STRLEN + 32];
 	char ip[IP_STRLEN];
 	ip_format(s.ip, ip);
 	snprintf(title, sizeof(title), "%s %s", ip, s.listed ? "is listed" : "is not listed");
 	render_page(srv, th, &p, "lookup.html", title, reply);
 	web_buf_free(&svg);
+	web_buf_free(&form);
 }
 
 /* A worked example of the live policy: what n trap hits and m fresh reports score, and
@@ -553,6 +560,7 @@ void web_page(struct web_server *srv, struct web_thread *th, const struct web_ro
 	case WEB_R_API_REPORT:
 	case WEB_R_API_EVIDENCE:
 	case WEB_R_NOTFOUND: break;
+	default: break; /* the review pages: web_review.c's (web_server.c routes them there) */
 	}
 	not_found(srv, th, reply);
 }

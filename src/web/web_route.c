@@ -21,6 +21,12 @@ static const struct {
 	{"/favicon.ico", WEB_R_FAVICON},
 	{"/api/v1/reports", WEB_R_API_REPORTS},
 	{"/api/v1/evidence", WEB_R_API_EVIDENCE},
+	/* review requests and moderation */
+	{"/review", WEB_R_REVIEW},
+	{"/admin/", WEB_R_ADMIN},
+	{"/admin", WEB_R_ADMIN},
+	{"/admin/login", WEB_R_ADMIN_LOGIN},
+	{"/admin/logout", WEB_R_ADMIN_LOGOUT},
 };
 
 static const struct {
@@ -32,6 +38,8 @@ static const struct {
 	{"/api/v1/lookup/", WEB_R_API_LOOKUP, 1},
 	{"/api/v1/history/", WEB_R_API_HISTORY, 1},
 	{"/api/v1/reports/", WEB_R_API_REPORT, 0},
+	{"/ticket/", WEB_R_TICKET, 0},
+	{"/admin/ticket/", WEB_R_ADMIN_TICKET, 0},
 };
 
 bool web_uri_clean(const char *uri, size_t len)

@@ -54,6 +54,10 @@ int web_config_from(const struct config *cfg, struct web_config *out, char *err,
 	out->answer_a_reason[1] = cfg->answer_a_reports;
 	out->answer_a_reason[2] = cfg->answer_a_both;
 	out->answer_txt = cfg->answer_txt;
+	out->form_max = cfg->review_form_max;
+	out->lockout_failures = cfg->moderator_lockout_failures;
+	out->lockout_s = cfg->moderator_lockout_minutes * 60u;
+	out->secure = strncmp(cfg->public_url, "https://", 8) == 0;
 	return WEB_OK;
 }
 
@@ -150,6 +154,17 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	for (size_t i = 0; i < r->n_headers; i++)
 		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+	/* the review and moderation pages' */
+	if (r->location[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+	for (size_t i = 0; i < sizeof(r->cookies) / sizeof(r->cookies[0]); i++)
+		if (r->cookies[i][0])
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->cookies[i]);
+	if (r->retry_after) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	if (r->status >= 500)
@@ -188,6 +203,7 @@ static void *web_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 
 /* Such a request's state, in MHD's per-request pointer from its first call to its end. */
 struct web_upload {
+	const void *tag;  /* upload_tag: web_post.c's forms share the pointer */
 	const struct web_body_route *route;
 	void *ctx;        /* the route's own (admit's), freed with the request */
 	char *body;
@@ -203,9 +219,16 @@ struct web_upload {
  * without an answer, since a stream without end would otherwise be read for ever. */
 #define WEB_UPLOAD_DROP_MAX (64u << 20)
 
+static const char upload_tag[] = "web_upload";
+
+static bool is_marker(void *p)
+{
+	return !p || p == &uri_ok || p == &uri_bad || p == &uri_seen;
+}
+
 static bool is_upload(void *p)
 {
-	return p && p != &uri_ok && p != &uri_bad && p != &uri_seen;
+	return !is_marker(p) && *(const void *const *)p == upload_tag; /* the first member */
 }
 
 /* MHD calls it when a request ends, however it ended (answered, timed out, cut off). */
@@ -220,6 +243,8 @@ static void web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		free(u->ctx);
 		free(u->body);
 		free(u);
+	} else if (!is_marker(*con_cls)) {
+		web_post_free(*con_cls); /* a form's (it checks its own tag) */
 	}
 	*con_cls = NULL;
 }
@@ -310,6 +335,7 @@ static enum MHD_Result upload_start(struct web_server *srv, struct MHD_Connectio
 		free(ctx);
 		return upload_refuse(srv, c, br, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
+	u->tag = upload_tag;
 	u->route = br;
 	u->ctx = ctx;
 	u->limit = limit;
@@ -401,10 +427,15 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 	/* The API's routes that read a key or a body have their own way (above). */
 	if (is_upload(*con_cls))
 		return upload_more(srv, c, url, method, upload_data, upload_size, *con_cls);
-	const struct web_body_route *br = *con_cls != &uri_seen ? body_route_of(url) : NULL;
+	bool first = *con_cls == &uri_ok || *con_cls == &uri_bad;
+	const struct web_body_route *br = first ? body_route_of(url) : NULL;
 	if (br)
 		return upload_start(srv, c, br, url, method, version, con_cls);
-	/* Every page is read: a request with a body, or another method, is refused at its
+	/* Forms (review requests, moderation) are posted: web_post.c reads their bodies. */
+	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+		return web_post_handle(srv, c, url, version, upload_data, upload_size, con_cls,
+				       first, *con_cls == &uri_bad);
+	/* Every other page is read: a request with a body, or another method, is refused at its
 	 * first call, before any of it is read. */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return send_plain(srv, c, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -450,7 +481,14 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 	th->body.len = 0;
 	th->body.oom = false;
 	struct web_reply reply = {.status = 200};
-	web_page(srv, th, &route, ip, ip_len, &reply);
+	struct web_request req;
+	web_request_read(c, &req);
+	th->req = &req;
+	if (web_review_route(route.id))
+		web_review_page(srv, th, &route, &req, &reply);
+	else
+		web_page(srv, th, &route, ip, ip_len, &reply);
+	th->req = NULL;
 	if (th->body.oom)
 		return send_plain(srv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "500 out of memory\n",
 				  NULL);
@@ -549,6 +587,8 @@ int web_server_start(struct web_server *srv, const struct ctl_service *svc)
 	int rc = web_files_load(srv, srv->cfg.templates);
 	if (rc != WEB_OK)
 		return rc;
+	if ((rc = web_review_start(srv)) != WEB_OK)
+		return rc;
 	if (pthread_key_create(&srv->key, thread_free) != 0)
 		return WEB_ENOMEM;
 	srv->key_made = true;
@@ -585,6 +625,7 @@ void web_server_stop(struct web_server *srv)
 	if (srv->key_made)
 		pthread_key_delete(srv->key);
 	web_files_free(srv);
+	web_review_stop(srv);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
@@ -596,4 +637,23 @@ void web_server_stats(struct web_server *srv, struct web_stats *out)
 	out->errors_4xx = atomic_load(&srv->e4xx);
 	out->errors_5xx = atomic_load(&srv->e5xx);
 	out->limits_hit = atomic_load(&srv->limits);
+}
+
+/* ---- for the forms' handler (web_post.c), which answers through the same path ---------- */
+
+struct web_thread *web_thread_get(struct web_server *srv)
+{
+	return thread_state(srv);
+}
+
+enum MHD_Result web_send_reply(struct web_server *srv, struct MHD_Connection *c,
+			       struct web_thread *th, const struct web_reply *r)
+{
+	return send_reply(srv, c, th, r);
+}
+
+enum MHD_Result web_send_plain(struct web_server *srv, struct MHD_Connection *c, int status,
+			       const char *text, const char *allow)
+{
+	return send_plain(srv, c, status, text, allow);
 }

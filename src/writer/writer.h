@@ -49,6 +49,13 @@ enum writer_event_type {
 	WRITER_EV_HOLDER_REMOVE = 10, /* ev.holder (name, kind), who, why */
 	WRITER_EV_REPORT = 11,       /* ev.report: a user report, and its evidence when it has a
 					source, in one transaction */
+	/* review requests and moderation (writer_review.c) */
+	WRITER_EV_TICKET_ADD = 12,      /* ev.ticket: a review request, within its limits */
+	WRITER_EV_TICKET_DECIDE = 13,   /* ev.decision, who, why: delist, exclude or reject */
+	WRITER_EV_MODERATOR_ADD = 14,   /* ev.moderator (name, pw_hash), who, why */
+	WRITER_EV_MODERATOR_REMOVE = 15, /* ev.moderator (name), who, why: ends its sessions */
+	WRITER_EV_SESSION_ADD = 16,     /* ev.session (name, token hash, expires_at): a login */
+	WRITER_EV_SESSION_END = 17,     /* ev.session (token hash): a logout */
 };
 
 /* A user report as the writer stores it (WRITER_EV_REPORT). The writer checks, in the
@@ -64,6 +71,51 @@ struct writer_report {
 	char earlier_id[STORE_REPORT_ID_LEN + 1]; /* WRITER_EEXIST: the report stored before */
 	int64_t received_at;      /* WRITER_OK: when it was stored (the writer's clock) */
 	int64_t evidence_id;      /* WRITER_OK with a source: the evidence row added */
+};
+
+/* Why the writer refused a review event (each refusal writes nothing). */
+enum writer_refusal {
+	WRITER_REFUSED_NONE = 0,
+	WRITER_REFUSED_CLIENT_LIMIT,  /* TICKET_ADD: this client filed per_client_day already */
+	WRITER_REFUSED_IP_LIMIT,      /* TICKET_ADD: per_ip_day requests about this address */
+	WRITER_REFUSED_NOT_LISTED,    /* TICKET_ADD: the address is not listed (any more) */
+	WRITER_REFUSED_NO_TICKET,     /* TICKET_DECIDE: no ticket of that id */
+	WRITER_REFUSED_DECIDED,       /* TICKET_DECIDE: the ticket was decided already */
+	WRITER_REFUSED_SESSION,       /* TICKET_DECIDE, SESSION_END: the session is not live (it
+					 ended, expired, or its moderator was removed) */
+	WRITER_REFUSED_NO_MODERATOR,  /* SESSION_ADD, MODERATOR_REMOVE: no such live moderator */
+	WRITER_REFUSED_NAME_TAKEN,    /* MODERATOR_ADD: a live moderator has the name */
+};
+
+/* A review request as the writer stores it (WRITER_EV_TICKET_ADD). In its transaction the
+ * writer checks that the address is listed and that neither the client nor the address
+ * reached its limit of requests in the last 24 hours (WRITER_ELIMIT, refusal says which);
+ * then stores the ticket and its first event, "filed". */
+struct writer_ticket {
+	struct store_ticket *row;  /* id, ip, email, fixed, comment, client; created_at and the
+				      decision fields are the writer's */
+	uint32_t per_client_day;   /* 0: no limit */
+	uint32_t per_ip_day;       /* 0: no limit */
+	/* Answers, valid once the event is answered: */
+	enum writer_refusal refusal;
+	int64_t created_at;
+};
+
+/* A moderator's decision on a ticket (WRITER_EV_TICKET_DECIDE): the ticket must be open; a
+ * decision made in a web session carries the session's token hash, and the session must still
+ * be live when the decision commits (a logout or a removal between the page and the click
+ * writes nothing). Delisting and excluding do what `delist` and `exclude` do to the ticket's
+ * address (the exclusion is of that one address, until `until`), with "ticket ID: why" in the
+ * audit log; a rejection writes an audit row of its own. The ticket's page shows each. */
+struct writer_decision {
+	char ticket[STORE_TICKET_ID_LEN + 1];
+	enum store_ticket_status status; /* DELISTED, EXCLUDED or REJECTED */
+	int64_t until;                   /* EXCLUDED: in the future */
+	bool has_session;
+	uint8_t session_hash[STORE_TOKEN_HASH_LEN];
+	/* Answers: */
+	enum writer_refusal refusal;
+	uint8_t ip[16];                  /* the ticket's address */
 };
 
 struct writer_event {
@@ -82,6 +134,12 @@ struct writer_event {
 					      beside the evidence in its transaction; or NULL */
 	const struct store_holder *holder; /* HOLDER_ADD, HOLDER_REMOVE */
 	struct writer_report *report;      /* REPORT: what to store, and the writer's answers */
+	struct writer_ticket *ticket;      /* TICKET_ADD */
+	struct writer_decision *decision;  /* TICKET_DECIDE */
+	const struct store_moderator *moderator; /* MODERATOR_ADD, MODERATOR_REMOVE */
+	struct store_session *session;     /* SESSION_ADD (name, token_hash, expires_at; the
+					      writer sets moderator and created_at), SESSION_END */
+	enum writer_refusal *refusal;      /* MODERATOR_*, SESSION_*: why it was refused (or NULL) */
 };
 
 struct writer_config {

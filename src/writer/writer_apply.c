@@ -136,7 +136,7 @@ static int apply_evidence(struct writer *w, const struct writer_event *ev, int64
 
 /* A delisting, or its undoing: an action row and its audit row; the address is looked at
  * again (an undone delisting lists it again if its evidence says so). */
-static int apply_delist(struct writer *w, const struct writer_event *ev, int64_t now)
+int writer_apply_delist(struct writer *w, const struct writer_event *ev, int64_t now)
 {
 	bool undo = ev->type == WRITER_EV_UNDELIST;
 	const char *what = undo ? "undelist" : "delist";
@@ -166,7 +166,7 @@ static int apply_delist(struct writer *w, const struct writer_event *ev, int64_t
 /* An exclusion replaces any earlier one of the same prefix, its end included, so that
  * `exclude P --until T` shortens or lengthens what is there instead of adding a row that
  * outlives it. */
-static int apply_exclude(struct writer *w, const struct writer_event *ev, int64_t now)
+int writer_apply_exclude(struct writer *w, const struct writer_event *ev, int64_t now)
 {
 	char target[IP_PREFIX_STRLEN], until[TIME_STRLEN + 8] = "";
 	ip_prefix_format(&ev->prefix, target, sizeof target);
@@ -401,14 +401,20 @@ static const struct {
 	int (*apply)(struct writer *w, const struct writer_event *ev, int64_t now);
 } event_table[] = {
 	{WRITER_EV_EVIDENCE, check_evidence, apply_evidence},
-	{WRITER_EV_DELIST, check_moderator, apply_delist},
-	{WRITER_EV_UNDELIST, check_moderator, apply_delist},
-	{WRITER_EV_EXCLUDE, check_exclude, apply_exclude},
+	{WRITER_EV_DELIST, check_moderator, writer_apply_delist},
+	{WRITER_EV_UNDELIST, check_moderator, writer_apply_delist},
+	{WRITER_EV_EXCLUDE, check_exclude, writer_apply_exclude},
 	{WRITER_EV_UNEXCLUDE, check_prefix_moderator, apply_unexclude},
 	{WRITER_EV_REPUTATION, check_reputation, apply_reputation},
 	{WRITER_EV_HOLDER_ADD, check_holder, apply_holder},
 	{WRITER_EV_HOLDER_REMOVE, check_holder, apply_holder},
 	{WRITER_EV_REPORT, check_report, apply_report},
+	{WRITER_EV_TICKET_ADD, writer_check_ticket_add, writer_apply_ticket_add},
+	{WRITER_EV_TICKET_DECIDE, writer_check_ticket_decide, writer_apply_ticket_decide},
+	{WRITER_EV_MODERATOR_ADD, writer_check_moderator, writer_apply_moderator},
+	{WRITER_EV_MODERATOR_REMOVE, writer_check_moderator, writer_apply_moderator},
+	{WRITER_EV_SESSION_ADD, writer_check_session, writer_apply_session},
+	{WRITER_EV_SESSION_END, writer_check_session, writer_apply_session},
 	{WRITER_EV_REBUILD, check_none, NULL},
 	{WRITER_EV_EXPORT, check_none, NULL},
 };

@@ -150,6 +150,21 @@ void writer_log_add(struct writer *w, const char *fmt, ...) __attribute__((forma
 void writer_log_flush(struct writer *w);
 void writer_log_drop(struct writer *w);
 
+/* What delist and exclude do (writer_apply.c), for a moderator's decision on a ticket too. */
+int writer_apply_delist(struct writer *w, const struct writer_event *ev, int64_t now);
+int writer_apply_exclude(struct writer *w, const struct writer_event *ev, int64_t now);
+
+/* ---- writer_review.c: review requests, moderators, sessions ---- */
+
+int writer_check_ticket_add(const struct writer_event *ev, int64_t now);
+int writer_apply_ticket_add(struct writer *w, const struct writer_event *ev, int64_t now);
+int writer_check_ticket_decide(const struct writer_event *ev, int64_t now);
+int writer_apply_ticket_decide(struct writer *w, const struct writer_event *ev, int64_t now);
+int writer_check_moderator(const struct writer_event *ev, int64_t now);
+int writer_apply_moderator(struct writer *w, const struct writer_event *ev, int64_t now);
+int writer_check_session(const struct writer_event *ev, int64_t now);
+int writer_apply_session(struct writer *w, const struct writer_event *ev, int64_t now);
+
 /* ---- writer_batch.c ---- */
 
 /* A store error as the writer reports it. */

@@ -1,12 +1,15 @@
 // web.mjs - the web pages in a real headless browser (Debian's Chromium through puppeteer-core,
 // which never downloads a browser of its own). Run by tests/integration/test_web_browser.sh:
 //   node web.mjs BASE_URL SCREENSHOT_DIR EXPECT_JSON
-// EXPECT_JSON: {"listed": IP, "unlisted": IP, "ipv6": IP, "reason": "both", "days": {DATE: [traps, reports]}}
+// EXPECT_JSON: {"listed": IP, "unlisted": IP, "ipv6": IP, "reason": "both", "days": {DATE: [traps, reports]},
+//               "review": {"first": IP, "second": IP, "moderator": NAME, "password": PW, "dns_port": N,
+//                          "zone": ZONE, "trapline": BINARY, "data": DIR}} (review.mjs)
 // Prints "ok - ..." / "not ok - ..." lines and "N passed, M failed"; exits 1 on a failure.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import puppeteer from "puppeteer-core";
+import { reviewFlow } from "./review.mjs";
 
 const [base, shots, expectFile] = process.argv.slice(2);
 const expect = JSON.parse(fs.readFileSync(expectFile, "utf8"));
@@ -29,7 +32,7 @@ const browser = await puppeteer.launch({
          `--user-data-dir=${profile}`],
   timeout: 60000,
 });
-const deadline = setTimeout(() => { console.log("not ok - finished within 120 s"); process.exit(1); }, 120000);
+const deadline = setTimeout(() => { console.log("not ok - finished within 240 s"); process.exit(1); }, 240000);
 
 try {
   const page = await browser.newPage();
@@ -141,6 +144,8 @@ try {
     check(`${p} at phone width: nothing wider than the screen`, wide <= 0, `${wide}px too wide`);
     await page.screenshot({ path: path.join(shots, name), fullPage: true });
   }
+  // The review path of issue 14: form, ticket, queue, delist, reject (review.mjs).
+  await reviewFlow({ page, base, shots, expect, check, problems });
   check("no console errors, blocked resources or failed requests (CSP keeps everything)", problems.length === 0, ...problems);
 } catch (e) {
   fail("the browser run completes", e.stack || e);

@@ -2,8 +2,11 @@
 # test_web_browser.sh - the web pages in a real headless browser (Debian's Chromium, driven by
 # tests/browser/web.mjs): look up a listed, an unlisted and an IPv6 address and a bad input,
 # read the reason and its meaning, follow every link of every page, check the chart against
-# the evidence added. Screenshots of the lookup page (desktop and phone width) are saved in
-# screenshots/ of the build directory, for a person to look at.
+# the evidence added; then the review path (tests/browser/review.mjs): file a request from a
+# listed address's lookup page, follow its ticket, log in as a moderator, delist (DNS and the
+# audit log follow), reject another. Screenshots of the lookup page, the review form, the
+# ticket pages and the queue (desktop and phone width) are saved in screenshots/ of the build
+# directory, for a person to look at.
 source "$(dirname "$0")/lib.sh"
 
 BROWSER_DIR=$TRAPLINE_SRC/tests/browser
@@ -15,7 +18,9 @@ command -v node >/dev/null && [ -x /usr/bin/chromium ] ||
 
 DATA=$TL_TMP/data
 mkdir -p "$DATA"
-TL_HTTP=1 tl_start --data "$DATA"
+CONF=$TL_TMP/browser.conf
+printf 'trap_domains = trap.example\nsmtp_proxy_trusted = 127.0.0.2/32\n' >"$CONF"
+TL_HTTP=1 tl_start --data "$DATA" --config "$CONF"
 tl_wait_http || tl_die "the web pages answer" "$(tail -n 20 "$TL_LAST_LOG")"
 T0=$(date +%s)
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
@@ -28,19 +33,35 @@ ev 192.0.2.44 report $((T0 - 2 * 86400 + 60))
 ev 192.0.2.44 report $((T0 - 60))
 ev 2001:db8::44 trap $((T0 - 120))
 ev 2001:db8::44 trap $((T0 - 60))
+# 192.0.2.45: three trap hits through the trap itself (behind a trusted proxy), with headers
+# that name trap addresses, for the moderator's samples.
+hit() {
+	timeout $((20 * TL_SLOW)) python3 "$TL_DIR/smtpraw.py" "$SMTP_PORT" --src 127.0.0.2 --timeout $((3 * TL_SLOW)) \
+		"proxy1:$1" read 'send:EHLO mail.example.net\r\nMAIL FROM:<news@example.net>\r\nRCPT TO:<jane@trap.example>\r\nDATA\r\n' \
+		read:4 'send:From: News <news@example.net>\r\nTo: jane@trap.example\r\nSubject: Our offers\r\nMessage-ID: <1@example.net>\r\n\r\nbuy\r\n.\r\n' \
+		read 'send:QUIT\r\n' drain >/dev/null 2>&1
+}
+hit 192.0.2.45
+hit 192.0.2.45
+hit 192.0.2.45
+PW='a moderator passphrase'
+printf '%s\n' "$PW" | "$TRAPLINE" moderator add alice --data "$DATA" >/dev/null || tl_die "moderator add alice"
 day() { date -u -d "@$1" +%Y-%m-%d; }
 python3 - "$TL_TMP/expect.json" "$(day $((T0 - 5 * 86400)))" "$(day $((T0 - 2 * 86400)))" \
-	"$(day $((T0 - 2 * 86400 + 60)))" "$(day $((T0 - 60)))" <<'PY'
+	"$(day $((T0 - 2 * 86400 + 60)))" "$(day $((T0 - 60)))" "$PORT" "$TRAPLINE" "$DATA" "$PW" <<'PY'
 import json, sys
-out, d5, d2t, d2r, d0 = sys.argv[1:]
+out, d5, d2t, d2r, d0, port, trapline, data, pw = sys.argv[1:]
 days = {}
 def add(d, i):
     v = days.setdefault(d, [0, 0]); v[i] += 1
 add(d5, 0); add(d2t, 0); add(d2t, 0); add(d2r, 1); add(d0, 1)
 json.dump({"listed": "192.0.2.44", "unlisted": "198.51.100.200", "ipv6": "2001:DB8::44",
-           "reason": "both", "days": days}, open(out, "w"))
+           "reason": "both", "days": days,
+           "review": {"first": "192.0.2.44", "second": "192.0.2.45", "moderator": "alice",
+                      "password": pw, "dns_port": int(port), "zone": "bl.example.org",
+                      "trapline": trapline, "data": data}}, open(out, "w"))
 PY
-out=$(cd "$BROWSER_DIR" && timeout $((150 * TL_SLOW)) node web.mjs "http://127.0.0.1:$HPORT" "$SHOTS" "$TL_TMP/expect.json" 2>&1)
+out=$(cd "$BROWSER_DIR" && timeout $((250 * TL_SLOW)) node web.mjs "http://127.0.0.1:$HPORT" "$SHOTS" "$TL_TMP/expect.json" 2>&1)
 printf '%s\n' "$out" | grep -E '^(not )?ok - |^    #' | sed '/^ok - /d' || true
 n_ok=$(printf '%s\n' "$out" | grep -c '^ok - ' || true)
 n_bad=$(printf '%s\n' "$out" | grep -c '^not ok - ' || true)

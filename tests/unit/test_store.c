@@ -102,6 +102,26 @@ static int raw_sql(const char *dir, const char *sql)
 	return rc;
 }
 
+static int raw_count_row(void *arg, int n, char **v, char **names)
+{
+	(void)names;
+	*(int *)arg = n > 0 && v[0] ? atoi(v[0]) : -1;
+	return 0;
+}
+
+/* The number a query on the file answers ("SELECT count(*) ..."); -1 when none. */
+static int raw_count(const char *dir, const char *sql)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/trapline.db", dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	int n = -1;
+	assert_int_equal(sqlite3_exec(db, sql, raw_count_row, &n, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	return n;
+}
+
 static int raw_user_version(const char *dir)
 {
 	char path[128];
@@ -275,6 +295,8 @@ static void test_migration_upgrades_v6(void **state)
 	assert_int_equal(raw_sql(f->dir, "DROP TABLE trap_hits; DROP TABLE samples;"
 					 "DROP TABLE report_hours; DROP TABLE reports;"
 					 "DROP TABLE key_holders; DROP TABLE listing_history;"
+					 "DROP TABLE ticket_events; DROP TABLE tickets;"
+					 "DROP TABLE sessions; DROP TABLE moderators;"
 					 "DROP INDEX evidence_ip_policy;"
 					 "CREATE INDEX evidence_ip_received ON evidence (ip, received_at);"
 					 "PRAGMA user_version = 6;"), SQLITE_OK);
@@ -288,6 +310,8 @@ static void test_migration_upgrades_v6(void **state)
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM key_holders, reports, report_hours"),
 			 SQLITE_OK);
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM listing_history"), SQLITE_OK);
+	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM moderators, sessions, tickets,"
+					 " ticket_events"), SQLITE_OK);
 	/* The evidence-by-address reads use the index with kind and class. */
 	assert_int_equal(raw_sql(f->dir, "SELECT 1 FROM evidence INDEXED BY evidence_ip_policy"),
 			 SQLITE_OK);
@@ -1428,6 +1452,180 @@ static void test_trap_hits(void **state)
 	assert_int_equal(c.sample_len, 1);
 }
 
+/* ---- review requests, moderators and sessions (migration 10) ---------------------------- */
+
+static int collect_names(const struct store_moderator *m, void *arg)
+{
+	char *out = arg;
+	strcat(out, m->name);
+	strcat(out, m->pw_hash[0] ? "+hash " : " ");
+	return 0;
+}
+
+static void test_moderators_sessions(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	struct store_moderator a = {.created_at = 100}, b, got;
+	snprintf(a.name, sizeof a.name, "alice");
+	snprintf(a.pw_hash, sizeof a.pw_hash, "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA");
+	b = a;
+	snprintf(b.name, sizeof b.name, "bob");
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_moderator_add(f->s, &a), 0);
+	assert_int_equal(store_moderator_add(f->s, &b), 0);
+	struct store_moderator dup = a;
+	assert_int_equal(store_moderator_add(f->s, &dup), STORE_EEXIST);
+	struct store_session sa = {.moderator = a.id, .created_at = 100, .expires_at = 200};
+	memset(sa.token_hash, 0xaa, sizeof sa.token_hash);
+	struct store_session sb = {.moderator = b.id, .created_at = 100, .expires_at = 200};
+	memset(sb.token_hash, 0xbb, sizeof sb.token_hash);
+	assert_int_equal(store_session_add(f->s, &sa), 0);
+	assert_int_equal(store_session_add(f->s, &sb), 0);
+	assert_int_equal(store_session_add(f->s, &sb), STORE_EEXIST);
+	assert_int_equal(store_commit(f->s), 0);
+
+	assert_int_equal(store_moderator_get(f->s, "alice", &got), 0);
+	assert_string_equal(got.pw_hash, a.pw_hash);
+	char names[64] = "";
+	assert_int_equal(store_moderator_foreach(f->s, collect_names, names), 0);
+	assert_string_equal(names, "alice bob "); /* never the hashes in a list */
+
+	struct store_session live;
+	assert_int_equal(store_session_get(f->s, sa.token_hash, 150, &live), 0);
+	assert_string_equal(live.name, "alice");
+	assert_int_equal(live.expires_at, 200);
+	/* Expired, ended, or of a removed moderator: the same answer. */
+	assert_int_equal(store_session_get(f->s, sa.token_hash, 200, &live), STORE_ENOTFOUND);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_session_end(f->s, sa.token_hash, 160), 0);
+	assert_int_equal(store_session_end(f->s, sa.token_hash, 161), STORE_ENOTFOUND);
+	assert_int_equal(store_moderator_remove(f->s, "bob", 170), 0);
+	assert_int_equal(store_moderator_remove(f->s, "bob", 171), STORE_ENOTFOUND);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_session_get(f->s, sa.token_hash, 165, &live), STORE_ENOTFOUND);
+	assert_int_equal(store_session_get(f->s, sb.token_hash, 175, &live), STORE_ENOTFOUND);
+	assert_int_equal(store_moderator_get(f->s, "bob", &got), STORE_ENOTFOUND);
+	/* The removed row stays: its sessions were ended with it, not deleted. */
+	assert_int_equal(raw_count(f->dir, "SELECT count(*) FROM sessions WHERE ended_at = 170"), 1);
+	/* Each guard holds alone: a session left live (a moderator marked removed behind the
+	 * store's back) of a removed moderator opens nothing either. */
+	struct store_moderator c = a;
+	snprintf(c.name, sizeof c.name, "carol");
+	struct store_session sc = {.created_at = 100, .expires_at = 200};
+	memset(sc.token_hash, 0xcc, sizeof sc.token_hash);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_moderator_add(f->s, &c), 0);
+	sc.moderator = c.id;
+	assert_int_equal(store_session_add(f->s, &sc), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_session_get(f->s, sc.token_hash, 150, &live), 0);
+	assert_int_equal(raw_sql(f->dir, "UPDATE moderators SET removed_at = 172 WHERE name = 'carol'"),
+			 SQLITE_OK);
+	assert_int_equal(store_session_get(f->s, sc.token_hash, 175, &live), STORE_ENOTFOUND);
+	/* A name of a removed moderator can be given again. */
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_moderator_add(f->s, &b), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_session_get(f->s, sb.token_hash, 175, &live), STORE_ENOTFOUND);
+}
+
+struct ticket_list {
+	char ids[8][STORE_TICKET_ID_LEN + 1];
+	size_t n;
+};
+
+static int collect_ticket(const struct store_ticket *t, void *arg)
+{
+	struct ticket_list *l = arg;
+	if (l->n < 8)
+		snprintf(l->ids[l->n++], sizeof l->ids[0], "%s", t->id);
+	return 0;
+}
+
+static int collect_event(const struct store_ticket_event *e, void *arg)
+{
+	char *out = arg;
+	strcat(out, e->what);
+	strcat(out, "/");
+	strcat(out, e->who);
+	strcat(out, " ");
+	return 0;
+}
+
+static void test_tickets(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	struct store_ticket *t = calloc(1, sizeof *t), *got = calloc(1, sizeof *got);
+	assert_non_null(t);
+	assert_non_null(got);
+	snprintf(t->id, sizeof t->id, "%032d", 1);
+	ip4m("192.0.2.1", t->ip);
+	ip4m("198.51.100.7", t->client);
+	snprintf(t->email, sizeof t->email, "postmaster@example.org");
+	snprintf(t->fixed, sizeof t->fixed, "closed the open relay");
+	t->created_at = 1000;
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_ticket_add(f->s, t), 0);
+	assert_int_equal(store_ticket_add(f->s, t), STORE_EEXIST);
+	struct store_ticket_event filed = {1000, "filed", "requester", ""};
+	assert_int_equal(store_ticket_event_add(f->s, t->id, &filed), 0);
+	snprintf(t->id, sizeof t->id, "%032d", 2);
+	t->created_at = 2000;
+	assert_int_equal(store_ticket_add(f->s, t), 0);
+	assert_int_equal(store_commit(f->s), 0);
+
+	uint64_t n = 0;
+	assert_int_equal(store_ticket_count_client(f->s, t->client, 1000, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_ticket_count_client(f->s, t->client, 1001, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_ticket_count_ip(f->s, t->ip, 0, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_ticket_count_ip(f->s, t->client, 0, &n), 0);
+	assert_int_equal(n, 0);
+
+	struct store_ticket d = {.status = STORE_TICKET_DELISTED, .decided_at = 3000};
+	snprintf(d.id, sizeof d.id, "%032d", 1);
+	snprintf(d.moderator, sizeof d.moderator, "moderator:alice");
+	snprintf(d.reason, sizeof d.reason, "relay closed");
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_ticket_decide(f->s, &d), 0);
+	/* Decided once: a second decision finds no open ticket. */
+	d.status = STORE_TICKET_REJECTED;
+	assert_int_equal(store_ticket_decide(f->s, &d), STORE_ENOTFOUND);
+	struct store_ticket_event ev = {3000, "delist", "moderator:alice", "relay closed"};
+	assert_int_equal(store_ticket_event_add(f->s, d.id, &ev), 0);
+	assert_int_equal(store_commit(f->s), 0);
+
+	assert_int_equal(store_ticket_get(f->s, d.id, got), 0);
+	assert_int_equal(got->status, STORE_TICKET_DELISTED);
+	assert_string_equal(got->fixed, "closed the open relay");
+	assert_string_equal(got->moderator, "moderator:alice");
+	assert_int_equal(got->decided_at, 3000);
+	assert_string_equal(store_ticket_status_name(got->status), "delisted");
+	char unknown[STORE_TICKET_ID_LEN + 1];
+	snprintf(unknown, sizeof unknown, "%032d", 3);
+	assert_int_equal(store_ticket_get(f->s, unknown, got), STORE_ENOTFOUND);
+	assert_int_equal(store_ticket_get(f->s, "short", got), STORE_EINVAL);
+
+	struct ticket_list open = {0}, all = {0};
+	assert_int_equal(store_ticket_foreach(f->s, true, collect_ticket, &open), 0);
+	assert_int_equal(open.n, 1);
+	assert_string_equal(open.ids[0], t->id);
+	assert_int_equal(store_ticket_foreach(f->s, false, collect_ticket, &all), 0);
+	assert_int_equal(all.n, 2);
+	char events[128] = "";
+	assert_int_equal(store_ticket_event_foreach(f->s, d.id, collect_event, events), 0);
+	assert_string_equal(events, "filed/requester delist/moderator:alice ");
+	/* A ticket's history cannot be rewritten from outside either. */
+	assert_int_not_equal(raw_sql(f->dir, "UPDATE ticket_events SET why = 'x'"), SQLITE_OK);
+	assert_int_not_equal(raw_sql(f->dir, "DELETE FROM ticket_events"), SQLITE_OK);
+	free(t);
+	free(got);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LEVEL_ERROR);
@@ -1445,6 +1643,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exclusions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_moderators_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tickets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reputation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports, setup, teardown),

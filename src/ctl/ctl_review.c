@@ -1,0 +1,601 @@
+/* ctl_review.c - review requests: the checks of the web's form, filing a ticket and deciding it
+ * through the writer, what a moderator sees (samples with the trap addresses masked), and the
+ * commands review list, show, delist, exclude and reject. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ctl_internal.h"
+
+/* ---- the form's checks ------------------------------------------------------------------- */
+
+/* The length of the valid UTF-8 sequence at s[0..n) (RFC 3629), 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Plain text a person typed: valid UTF-8, no control character but newline, carriage return
+ * and tab (multiline) or none at all, no '<' that opens a tag, comment or processing
+ * instruction. NULL, or why not. Every page escapes what it shows; refusing markup as well
+ * keeps a reader of the store or the logs from meeting it. */
+static const char *text_problem(const char *s, size_t n, bool multiline)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		if (c == '<' && i + 1 < n &&
+		    ((p[i + 1] | 0x20) >= 'a' && (p[i + 1] | 0x20) <= 'z'))
+			return "holds HTML: please write plain text";
+		if (c == '<' && i + 1 < n && strchr("/!?", p[i + 1]))
+			return "holds HTML: please write plain text";
+		if (c < 0x20 || c == 0x7f) {
+			if (!multiline || (c != '\n' && c != '\r' && c != '\t'))
+				return "holds a control character";
+		}
+		size_t len = utf8_len(p + i, n - i);
+		if (!len)
+			return "is not valid UTF-8 text";
+		i += len;
+	}
+	return NULL;
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* s[0..*n) without the blanks around it. */
+static const char *trim(const char *s, size_t *n)
+{
+	while (*n && blank(*s))
+		s++, (*n)--;
+	while (*n && blank(s[*n - 1]))
+		(*n)--;
+	return s;
+}
+
+static bool label_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-';
+}
+
+/* local@domain.tld: a dot-atom local part (RFC 5322 3.2.3) of 1 to 64 characters, a domain of
+ * labels of letters, digits and '-' with one dot at least; 254 characters at most (RFC 5321).
+ * What a reply can be sent to, and nothing a page could mistake for markup. */
+static const char *email_problem(const char *s, size_t n)
+{
+	if (n == 0)
+		return "is needed: where to tell you what was decided";
+	if (n > 254)
+		return "is longer than 254 characters";
+	const char *at = memchr(s, '@', n);
+	if (!at || memchr(at + 1, '@', n - (size_t)(at + 1 - s)))
+		return "is not an e-mail address (name@example.org)";
+	size_t local = (size_t)(at - s), dom = n - local - 1;
+	if (local == 0 || local > 64 || s[0] == '.' || at[-1] == '.')
+		return "is not an e-mail address (name@example.org)";
+	for (size_t i = 0; i < local; i++) {
+		char c = s[i];
+		bool ok = label_char(c) || (c && strchr("!#$%&'*+/=?^_`{|}~.", c));
+		if (!ok || (c == '.' && s[i + 1] == '.'))
+			return "is not an e-mail address (name@example.org)";
+	}
+	const char *d = at + 1;
+	bool dot = false;
+	size_t lab = 0;
+	for (size_t i = 0; i < dom; i++) {
+		if (d[i] == '.') {
+			if (lab == 0 || d[i - 1] == '-')
+				return "has a domain that is not a domain name";
+			dot = true;
+			lab = 0;
+			continue;
+		}
+		if (!label_char(d[i]) || (lab == 0 && d[i] == '-') || ++lab > 63)
+			return "has a domain that is not a domain name";
+	}
+	if (!dot || lab == 0 || d[dom - 1] == '-')
+		return "has a domain that is not a domain name";
+	return NULL;
+}
+
+/* Copies a checked text into a field: CRLF as LF (what a browser sends from a textarea). */
+static void text_copy(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < cap; i++) {
+		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+			continue;
+		dst[o++] = s[i];
+	}
+	dst[o] = '\0';
+}
+
+static int refuse_field(const char **field, const char *name, char *err, size_t errcap,
+			const char *why)
+{
+	*field = name;
+	snprintf(err, errcap, "%s", why);
+	return CTL_EINVAL;
+}
+
+int ctl_review_check(const struct ctl_service *svc, const struct ctl_review_input *in,
+		     struct store_ticket *t, const char **field, char *err, size_t errcap)
+{
+	size_t max = svc->review_text_max ? svc->review_text_max : 4000;
+	if (max >= STORE_TICKET_TEXT_MAX)
+		max = STORE_TICKET_TEXT_MAX - 1;
+	*field = NULL;
+	if (!in->ip || memchr(in->ip, '\0', in->ip_len) ||
+	    ip_parse(in->ip, in->ip_len, t->ip) != BASE_OK)
+		return refuse_field(field, "ip", err, errcap, "is not one IPv4 or IPv6 address");
+	size_t en = in->email ? in->email_len : 0;
+	const char *email = trim(in->email ? in->email : "", &en);
+	const char *why = email_problem(email, en);
+	if (why)
+		return refuse_field(field, "email", err, errcap, why);
+	size_t fn = in->fixed ? in->fixed_len : 0, cn = in->comment ? in->comment_len : 0;
+	const char *fixed = trim(in->fixed ? in->fixed : "", &fn);
+	const char *comment = trim(in->comment ? in->comment : "", &cn);
+	char msg[96];
+	if (fn == 0)
+		return refuse_field(field, "fixed", err, errcap,
+				    "is needed: what was the cause, and what changed?");
+	snprintf(msg, sizeof(msg), "is longer than %zu bytes", max);
+	if (fn > max)
+		return refuse_field(field, "fixed", err, errcap, msg);
+	if (cn > max)
+		return refuse_field(field, "comment", err, errcap, msg);
+	if ((why = text_problem(fixed, fn, true)) != NULL)
+		return refuse_field(field, "fixed", err, errcap, why);
+	if ((why = text_problem(comment, cn, true)) != NULL)
+		return refuse_field(field, "comment", err, errcap, why);
+	memcpy(t->email, email, en);
+	t->email[en] = '\0';
+	text_copy(t->fixed, sizeof(t->fixed), fixed, fn);
+	text_copy(t->comment, sizeof(t->comment), comment, cn);
+	return CTL_OK;
+}
+
+/* ---- filing and deciding --------------------------------------------------------------- */
+
+enum ctl_review_outcome ctl_review_file(const struct ctl_service *svc, struct store_ticket *t)
+{
+	ctl_sodium_ready();
+	unsigned char raw[STORE_TICKET_ID_LEN / 2];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(t->id, sizeof(t->id), raw, sizeof(raw));
+	struct writer_ticket wt = {.row = t, .per_client_day = svc->review_per_client_day,
+				   .per_ip_day = svc->review_per_ip_day};
+	struct writer_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = WRITER_EV_TICKET_ADD;
+	ev.ticket = &wt;
+	snprintf(ev.who, sizeof(ev.who), "requester");
+	int rc = writer_submit(svc->writer, &ev);
+	if (rc == WRITER_OK)
+		return CTL_REVIEW_FILED;
+	switch (wt.refusal) {
+	case WRITER_REFUSED_NOT_LISTED: return CTL_REVIEW_NOT_LISTED;
+	case WRITER_REFUSED_CLIENT_LIMIT: return CTL_REVIEW_CLIENT_LIMIT;
+	case WRITER_REFUSED_IP_LIMIT: return CTL_REVIEW_IP_LIMIT;
+	default: break;
+	}
+	log_warn("ctl", "review request not stored reason=\"%s\"", tl_strerror(rc));
+	return CTL_REVIEW_UNAVAILABLE;
+}
+
+int ctl_review_decide(const struct ctl_service *svc, const char *id,
+		      enum store_ticket_status status, int64_t until, const char *who,
+		      const char *why, const uint8_t *session_hash, struct writer_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->ticket, sizeof(d->ticket), "%s", id);
+	d->status = status;
+	d->until = until;
+	if (session_hash) {
+		d->has_session = true;
+		memcpy(d->session_hash, session_hash, STORE_TOKEN_HASH_LEN);
+	}
+	struct writer_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = WRITER_EV_TICKET_DECIDE;
+	ev.decision = d;
+	snprintf(ev.who, sizeof(ev.who), "%s", who);
+	snprintf(ev.why, sizeof(ev.why), "%s", why);
+	return writer_submit(svc->writer, &ev);
+}
+
+/* ---- as data ----------------------------------------------------------------------------- */
+
+static json_t *ticket_json(const struct store_ticket *t, bool whole)
+{
+	char ip[IP_STRLEN];
+	ip_format(t->ip, ip);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:s}", "id", t->id, "ip", ip, "status",
+			      store_ticket_status_name(t->status), "filed_at",
+			      ctl_json_time(t->created_at), "email", t->email);
+	if (!o)
+		return NULL;
+	int bad = 0;
+	if (whole) {
+		bad |= json_object_set_new(o, "fixed", json_string(t->fixed));
+		bad |= json_object_set_new(o, "comment", json_string(t->comment));
+	}
+	bad |= json_object_set_new(o, "decided_at", ctl_json_time(t->decided_at));
+	bad |= json_object_set_new(o, "moderator", t->decided_at ? json_string(t->moderator)
+								 : json_null());
+	bad |= json_object_set_new(o, "until", ctl_json_time(t->until));
+	if (whole)
+		bad |= json_object_set_new(o, "reason", t->decided_at ? json_string(t->reason)
+								      : json_null());
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *ctl_ticket_json(const struct store_ticket *t)
+{
+	return ticket_json(t, true);
+}
+
+/* ---- samples, as a moderator sees them ----------------------------------------------------- */
+
+/* A copy of s[0..n) to show: trap addresses masked, CRLF as LF, the blank lines that end a
+ * header section dropped, bytes that are not valid UTF-8 and control characters (newline and
+ * tab kept) as '?'. NULL when out of memory. */
+static char *shown_copy(const struct ctl_service *svc, const char *s, size_t n)
+{
+	char *c = malloc(n + 1);
+	if (!c)
+		return NULL;
+	memcpy(c, s, n);
+	c[n] = '\0';
+	mail_mask_traps(c, n, svc->trap_domains, svc->trap_addresses);
+	unsigned char *p = (unsigned char *)c;
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') {
+			i++;
+			continue;
+		}
+		size_t len = utf8_len(p + i, n - i);
+		if (!len || ((p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\n' && p[i] != '\t')) {
+			p[o++] = '?';
+			i++;
+			continue;
+		}
+		memmove(p + o, p + i, len);
+		o += len;
+		i += len;
+	}
+	while (o && (p[o - 1] == '\n' || p[o - 1] == ' ' || p[o - 1] == '\t'))
+		o--;
+	c[o] = '\0';
+	return c;
+}
+
+struct samples_ctx {
+	const struct ctl_service *svc;
+	struct store *reader;
+	int (*fn)(const struct ctl_sample *s, void *arg);
+	void *arg;
+	int64_t received_at;
+	enum store_class cls;
+	int stop, rc;
+};
+
+static int sample_show(const struct store_trap_hit *h, void *arg)
+{
+	struct samples_ctx *c = arg;
+	struct ctl_sample s = {.received_at = c->received_at, .cls = c->cls, .size = h->size,
+			       .envelope = true};
+	size_t slen = h->sample ? h->sample_len : 0;
+	if (slen > CTL_SAMPLE_SHOWN)
+		slen = CTL_SAMPLE_SHOWN;
+	char *helo = shown_copy(c->svc, h->helo, strlen(h->helo));
+	char *from = shown_copy(c->svc, h->mail_from, strlen(h->mail_from));
+	char *signals = shown_copy(c->svc, h->signals, strlen(h->signals));
+	char *sample = h->sample ? shown_copy(c->svc, h->sample, slen) : NULL;
+	if (sample)
+		slen = strlen(sample); /* shorter now: CRLF as LF, the last blank lines gone */
+	if (!helo || !from || !signals || (h->sample && !sample)) {
+		c->rc = CTL_ENOMEM;
+	} else {
+		s.helo = helo;
+		s.mail_from = from;
+		s.signals = signals;
+		s.sample = sample;
+		s.sample_len = slen;
+		c->stop = c->fn(&s, c->arg);
+	}
+	free(helo);
+	free(from);
+	free(signals);
+	free(sample);
+	return 0;
+}
+
+static int sample_one(int64_t id, int64_t received_at, enum store_class cls, void *arg)
+{
+	struct samples_ctx *c = arg;
+	c->received_at = received_at;
+	c->cls = cls;
+	int rc = store_trap_hit_get(c->reader, id, sample_show, c);
+	if (rc == STORE_ENOTFOUND) { /* evidence added by a command or a feed: no envelope */
+		struct ctl_sample s = {.received_at = received_at, .cls = cls, .helo = "",
+				       .mail_from = "", .signals = ""};
+		c->stop = c->fn(&s, c->arg);
+	} else if (rc != STORE_OK) { /* ... or a store error */
+		c->rc = rc;
+	}
+	return c->stop || c->rc != CTL_OK;
+}
+
+int ctl_review_samples(const struct ctl_service *svc, struct store *reader, const uint8_t ip[16],
+		       int (*fn)(const struct ctl_sample *s, void *arg), void *arg)
+{
+	struct samples_ctx c = {.svc = svc, .reader = reader, .fn = fn, .arg = arg};
+	int rc = store_evidence_recent(reader, ip, STORE_KIND_TRAP, CTL_SAMPLES_SHOWN, sample_one,
+				       &c);
+	return rc != STORE_OK ? rc : c.rc;
+}
+
+/* ---- the commands ------------------------------------------------------------------------ */
+
+static void ticket_text(FILE *f, const void *item)
+{
+	const struct store_ticket *t = item;
+	char ip[IP_STRLEN], at[TIME_STRLEN], email[TEXT_ESCAPED_MAX(STORE_EMAIL_MAX)];
+	ip_format(t->ip, ip);
+	time_format_iso8601(t->created_at, at);
+	fprintf(f, "%s ip=%s status=%s filed_at=%s email=\"%s\"", t->id, ip,
+		store_ticket_status_name(t->status), at, text_escape(t->email, email, sizeof(email)));
+	if (t->decided_at) {
+		char who[TEXT_ESCAPED_MAX(64)];
+		time_format_iso8601(t->decided_at, at);
+		fprintf(f, " decided_at=%s moderator=\"%s\"", at,
+			text_escape(t->moderator, who, sizeof(who)));
+	}
+	fputc('\n', f);
+}
+
+static int ticket_one(const struct store_ticket *t, void *arg)
+{
+	struct ctl_list *st = arg;
+	return ctl_list_row(st, st->r->req->json ? ticket_json(t, false) : NULL, ticket_text, t);
+}
+
+int ctl_run_review_list(struct ctl_run *r)
+{
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
+	return ctl_list_end(&st, store_ticket_foreach(r->svc->reader, !r->req->all, ticket_one, &st),
+			    r->req->all ? "no review request" : "no review request is waiting");
+}
+
+/* The ticket of the request, or the message that there is none. An exit status. */
+static int ticket_read(const struct ctl_run *r, struct store_ticket *t)
+{
+	int rc = store_ticket_get(r->svc->reader, r->req->id, t);
+	if (rc == STORE_ENOTFOUND) {
+		fprintf(r->err, "trapline: no review request %s (see trapline review list --all)\n",
+			r->req->id);
+		return CTL_EXIT_USAGE;
+	}
+	return rc == STORE_OK ? CTL_EXIT_OK : ctl_fail_store(r, rc);
+}
+
+static void field_text(FILE *f, const char *name, const char *value)
+{
+	size_t n = strlen(value);
+	char *esc = malloc(TEXT_ESCAPED_MAX(n));
+	fprintf(f, "%s: \"%s\"\n", name, esc ? text_escape(value, esc, TEXT_ESCAPED_MAX(n)) : "?");
+	free(esc);
+}
+
+struct show_ctx {
+	const struct ctl_run *r;
+	json_t *arr; /* JSON: the rows; text: NULL */
+	bool oom;
+};
+
+static int event_show(const struct store_ticket_event *e, void *arg)
+{
+	struct show_ctx *c = arg;
+	if (c->arr) {
+		json_t *o = json_pack("{s:o,s:s,s:s,s:s}", "at", ctl_json_time(e->at), "what",
+				      e->what, "who", e->who, "why", e->why);
+		c->oom |= !o || json_array_append_new(c->arr, o) != 0;
+		return c->oom;
+	}
+	char at[TIME_STRLEN], who[TEXT_ESCAPED_MAX(64)], why[TEXT_ESCAPED_MAX(STORE_TEXT_MAX)];
+	time_format_iso8601(e->at, at);
+	fprintf(c->r->out, "  %s %s who=\"%s\" why=\"%s\"\n", at, e->what,
+		text_escape(e->who, who, sizeof(who)), text_escape(e->why, why, sizeof(why)));
+	return 0;
+}
+
+static int sample_print(const struct ctl_sample *s, void *arg)
+{
+	struct show_ctx *c = arg;
+	if (c->arr) {
+		json_t *o = json_pack("{s:o,s:s,s:b,s:s,s:s,s:I,s:s}", "received_at",
+				      ctl_json_time(s->received_at), "class", store_class_name(s->cls),
+				      "envelope", s->envelope, "helo", s->helo, "mail_from",
+				      s->mail_from, "size", (json_int_t)s->size, "signals", s->signals);
+		if (o)
+			json_object_set_new(o, "headers", s->sample ? json_stringn(s->sample,
+										     s->sample_len)
+								    : json_null());
+		c->oom |= !o || json_array_append_new(c->arr, o) != 0;
+		return c->oom;
+	}
+	FILE *f = c->r->out;
+	char at[TIME_STRLEN], helo[TEXT_ESCAPED_MAX(256)], from[TEXT_ESCAPED_MAX(256)];
+	char sig[TEXT_ESCAPED_MAX(256)], line[TEXT_ESCAPED_MAX(512)], part[513];
+	time_format_iso8601(s->received_at, at);
+	fprintf(f, "  trap hit %s class=%s size=%llu helo=\"%s\" mail_from=\"%s\" signals=\"%s\"\n",
+		at, store_class_name(s->cls), (unsigned long long)s->size,
+		text_escape(s->helo, helo, sizeof(helo)), text_escape(s->mail_from, from, sizeof(from)),
+		text_escape(s->signals, sig, sizeof(sig)));
+	for (size_t i = 0; s->sample && i < s->sample_len;) {
+		size_t n = strcspn(s->sample + i, "\n");
+		if (i + n > s->sample_len)
+			n = s->sample_len - i;
+		snprintf(part, sizeof(part), "%.*s", (int)(n > 512 ? 512 : n), s->sample + i);
+		fprintf(f, "    | %s\n", text_escape(part, line, sizeof(line)));
+		i += n + 1;
+	}
+	return 0;
+}
+
+static int show_text(struct ctl_run *r, const struct store_ticket *t, const struct ctl_status *s)
+{
+	FILE *f = r->out;
+	char ip[IP_STRLEN], at[TIME_STRLEN];
+	ip_format(t->ip, ip);
+	time_format_iso8601(t->created_at, at);
+	fprintf(f, "ticket: %s\nstatus: %s\nip: %s\nfiled_at: %s\n", t->id,
+		store_ticket_status_name(t->status), ip, at);
+	field_text(f, "email", t->email);
+	field_text(f, "fixed", t->fixed);
+	field_text(f, "comment", t->comment);
+	if (t->decided_at) {
+		time_format_iso8601(t->decided_at, at);
+		fprintf(f, "decided_at: %s\n", at);
+		field_text(f, "moderator", t->moderator);
+		if (t->until) {
+			time_format_iso8601(t->until, at);
+			fprintf(f, "until: %s\n", at);
+		}
+		field_text(f, "reason", t->reason);
+	}
+	fprintf(f, "history:\n");
+	struct show_ctx c = {.r = r};
+	int rc = store_ticket_event_foreach(r->svc->reader, t->id, event_show, &c);
+	if (rc != STORE_OK)
+		return ctl_fail_store(r, rc);
+	fprintf(f, "the address now:\n");
+	ctl_status_text(f, s);
+	fprintf(f, "recent trap hits (trap addresses masked):\n");
+	rc = ctl_review_samples(r->svc, r->svc->reader, t->ip, sample_print, &c);
+	return rc == CTL_OK ? CTL_EXIT_OK : ctl_fail_store(r, rc);
+}
+
+static int show_json(struct ctl_run *r, const struct store_ticket *t, const struct ctl_status *s)
+{
+	struct show_ctx ev = {.r = r, .arr = json_array()}, sm = {.r = r, .arr = json_array()};
+	int rc = ev.arr && sm.arr ? store_ticket_event_foreach(r->svc->reader, t->id, event_show, &ev)
+				  : CTL_ENOMEM;
+	if (rc == CTL_OK)
+		rc = ctl_review_samples(r->svc, r->svc->reader, t->ip, sample_print, &sm);
+	if (rc != CTL_OK || ev.oom || sm.oom) {
+		json_decref(ev.arr);
+		json_decref(sm.arr);
+		return rc != CTL_OK ? ctl_fail_store(r, rc) : ctl_print_json(r, NULL);
+	}
+	return ctl_print_json(r, json_pack("{s:o,s:o,s:o,s:o}", "ticket", ctl_ticket_json(t),
+					   "history", ev.arr, "status", ctl_status_json(s),
+					   "trap_hits", sm.arr));
+}
+
+int ctl_run_review_show(struct ctl_run *r)
+{
+	struct store_ticket *t = malloc(sizeof(*t));
+	if (!t)
+		return ctl_print_json(r, NULL);
+	int status = ticket_read(r, t);
+	struct ctl_status s;
+	if (status == CTL_EXIT_OK) {
+		int rc = ctl_query_status(r->svc, r->svc->reader, t->ip, r->now, &s);
+		status = rc != CTL_OK ? ctl_fail_store(r, rc)
+				      : r->req->json ? show_json(r, t, &s) : show_text(r, t, &s);
+	}
+	free(t);
+	return status;
+}
+
+static enum store_ticket_status decision_of(const struct ctl_command *c)
+{
+	if (strcmp(c->name, "review-delist") == 0)
+		return STORE_TICKET_DELISTED;
+	return strcmp(c->name, "review-exclude") == 0 ? STORE_TICKET_EXCLUDED
+						     : STORE_TICKET_REJECTED;
+}
+
+static int decide_refused(const struct ctl_run *r, int rc, const struct writer_decision *d)
+{
+	switch (d->refusal) {
+	case WRITER_REFUSED_NO_TICKET:
+		fprintf(r->err, "trapline: no review request %s (see trapline review list --all)\n",
+			d->ticket);
+		return CTL_EXIT_USAGE;
+	case WRITER_REFUSED_DECIDED:
+		fprintf(r->err, "trapline: review request %s was decided already (trapline review "
+				"show %s)\n",
+			d->ticket, d->ticket);
+		return CTL_EXIT_USAGE;
+	default:
+		return ctl_fail_writer(r, rc);
+	}
+}
+
+int ctl_run_review_decide(struct ctl_run *r)
+{
+	const struct ctl_request *req = r->req;
+	enum store_ticket_status st = decision_of(req->cmd);
+	if (strlen(req->why) > 900) {
+		fprintf(r->err, "trapline: --why: longer than 900 characters\n");
+		return CTL_EXIT_USAGE;
+	}
+	struct writer_decision d;
+	int rc = ctl_review_decide(r->svc, req->id, st, st == STORE_TICKET_EXCLUDED ? req->until : 0,
+				   r->who, req->why, NULL, &d);
+	if (rc != WRITER_OK)
+		return decide_refused(r, rc, &d);
+	struct ctl_status s;
+	rc = ctl_query_status(r->svc, r->svc->reader, d.ip, r->now, &s);
+	if (rc != CTL_OK)
+		return ctl_fail_store(r, rc);
+	char ip[IP_STRLEN];
+	ip_format(d.ip, ip);
+	if (req->json) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:s,s:o}", "ticket", req->id, "decision",
+				      store_ticket_status_name(st), "ip", ip, "until",
+				      ctl_json_time(d.until), "why", req->why, "status",
+				      ctl_status_json(&s));
+		return ctl_print_json(r, o);
+	}
+	fprintf(r->out, "%s: %s (review request %s closed; its page shows the decision)\n",
+		store_ticket_status_name(st), ip, req->id);
+	ctl_status_line(r->out, &s);
+	return CTL_EXIT_OK;
+}

@@ -1,0 +1,208 @@
+/* web_guard.c - the guards of the forms: tokens against cross-site requests, and the lockout
+ * of logins after repeated failures. The lockout lives in memory, by design: persisting each
+ * failed guess would hand anyone on the network a way to make the store write; a restart,
+ * which only the operator causes, clears it. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "web.h"
+
+/* ---- tokens against cross-site requests ---------------------------------------------------- */
+
+static void csrf_mac(const uint8_t key[WEB_CSRF_KEY_LEN], const char *purpose, const char *cookie,
+		     size_t cookie_len, const char *about, const char time_hex[16],
+		     unsigned char mac[32])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, key, WEB_CSRF_KEY_LEN, 32);
+	/* Each part with its length first: "ab"+"c" never MACs like "a"+"bc". */
+	const char *parts[3] = {purpose, cookie, about ? about : ""};
+	size_t lens[3] = {strlen(purpose), cookie_len, about ? strlen(about) : 0};
+	for (int i = 0; i < 3; i++) {
+		uint64_t n = lens[i];
+		crypto_generichash_update(&st, (const unsigned char *)&n, sizeof(n));
+		crypto_generichash_update(&st, (const unsigned char *)parts[i], lens[i]);
+	}
+	crypto_generichash_update(&st, (const unsigned char *)time_hex, 16);
+	crypto_generichash_final(&st, mac, 32);
+}
+
+void web_csrf_make(const uint8_t key[WEB_CSRF_KEY_LEN], const char *purpose, const char *cookie,
+		   size_t cookie_len, const char *about, int64_t now, char out[WEB_CSRF_LEN + 1])
+{
+	char t[17];
+	snprintf(t, sizeof(t), "%016llx", (unsigned long long)now);
+	unsigned char mac[32];
+	csrf_mac(key, purpose, cookie, cookie_len, about, t, mac);
+	memcpy(out, t, 16);
+	sodium_bin2hex(out + 16, WEB_CSRF_LEN - 16 + 1, mac, sizeof(mac));
+}
+
+bool web_csrf_check(const uint8_t key[WEB_CSRF_KEY_LEN], const char *purpose, const char *cookie,
+		    size_t cookie_len, const char *about, int64_t now, const char *token,
+		    size_t len)
+{
+	if (!token || len != WEB_CSRF_LEN || strspn(token, "0123456789abcdef") < WEB_CSRF_LEN ||
+	    !cookie || cookie_len == 0)
+		return false;
+	char t[17];
+	memcpy(t, token, 16);
+	t[16] = '\0';
+	int64_t made = (int64_t)strtoull(t, NULL, 16);
+	if (made > now || now - made > WEB_CSRF_TTL)
+		return false;
+	unsigned char mac[32], given[32];
+	csrf_mac(key, purpose, cookie, cookie_len, about, t, mac);
+	if (sodium_hex2bin(given, sizeof(given), token + 16, 64, NULL, NULL, NULL) != 0)
+		return false;
+	return sodium_memcmp(mac, given, sizeof(mac)) == 0;
+}
+
+/* ---- the lockout ------------------------------------------------------------------------- */
+
+struct lockout_slot {
+	bool used, client;         /* client: keyed by address, else by name */
+	uint8_t key[STORE_NAME_MAX]; /* a name, or an address in its first 16 bytes */
+	unsigned failures;
+	int64_t first, locked_until;
+};
+
+struct web_lockout {
+	pthread_mutex_t mtx;
+	unsigned failures, window_s;
+	struct lockout_slot slots[WEB_LOCKOUT_SLOTS];
+};
+
+struct web_lockout *web_lockout_new(unsigned failures, unsigned window_s)
+{
+	struct web_lockout *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	pthread_mutex_init(&l->mtx, NULL);
+	l->failures = failures ? failures : 1;
+	l->window_s = window_s ? window_s : 1;
+	return l;
+}
+
+void web_lockout_free(struct web_lockout *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_destroy(&l->mtx);
+	free(l);
+}
+
+static void key_of(bool client, const char *name, const uint8_t ip[16], uint8_t out[STORE_NAME_MAX])
+{
+	memset(out, 0, STORE_NAME_MAX);
+	if (client)
+		web_client_key(ip, out);
+	else
+		snprintf((char *)out, STORE_NAME_MAX, "%s", name);
+}
+
+/* The slot of the key; with make, a free one (or the one whose lock ended longest ago) for it;
+ * NULL when none. A slot that still locks someone is never handed to another key. */
+static struct lockout_slot *slot_find(struct web_lockout *l, bool client,
+				      const uint8_t key[STORE_NAME_MAX], bool make, int64_t now)
+{
+	uint32_t h = 2166136261u; /* FNV-1a: the table is searched from the key's place on */
+	for (size_t i = 0; i < STORE_NAME_MAX; i++)
+		h = (h ^ key[i]) * 16777619u;
+	h ^= client;
+	struct lockout_slot *spare = NULL;
+	for (size_t k = 0; k < 64; k++) { /* bounded probe: a lookup never walks the table */
+		struct lockout_slot *s = &l->slots[(h + k) % WEB_LOCKOUT_SLOTS];
+		if (!s->used) {
+			if (!spare || spare->used)
+				spare = s;
+			continue;
+		}
+		if (s->client == client && memcmp(s->key, key, STORE_NAME_MAX) == 0)
+			return s;
+		bool idle = s->locked_until <= now && now - s->first >= (int64_t)l->window_s;
+		if (idle && (!spare || (spare->used && s->first < spare->first)))
+			spare = s;
+	}
+	if (!make || !spare)
+		return NULL;
+	memset(spare, 0, sizeof(*spare));
+	spare->used = true;
+	spare->client = client;
+	memcpy(spare->key, key, STORE_NAME_MAX);
+	return spare;
+}
+
+/* Seconds the slot still locks (0: none), after forgetting failures older than the window. */
+static int64_t slot_locked(struct web_lockout *l, struct lockout_slot *s, int64_t now)
+{
+	if (!s)
+		return 0;
+	if (s->locked_until > now)
+		return s->locked_until - now;
+	if (now - s->first >= (int64_t)l->window_s)
+		s->failures = 0;
+	return 0;
+}
+
+static void slot_fail(struct web_lockout *l, struct lockout_slot *s, int64_t now)
+{
+	if (!s)
+		return;
+	if (s->failures == 0)
+		s->first = now;
+	if (++s->failures >= l->failures)
+		s->locked_until = now + (int64_t)l->window_s;
+}
+
+int64_t web_lockout_try(struct web_lockout *l, const char *name, const uint8_t client[16],
+			int64_t now)
+{
+	uint8_t kn[STORE_NAME_MAX], kc[STORE_NAME_MAX];
+	key_of(false, name, client, kn);
+	key_of(true, name, client, kc);
+	pthread_mutex_lock(&l->mtx);
+	struct lockout_slot *sn = slot_find(l, false, kn, true, now);
+	struct lockout_slot *sc = slot_find(l, true, kc, true, now);
+	int64_t wait = slot_locked(l, sn, now), wc = slot_locked(l, sc, now);
+	if (wc > wait)
+		wait = wc;
+	/* No room to count this attempt (a flood of names and clients, each locked): it is not
+	 * made, rather than made uncounted. */
+	if (!wait && (!sn || !sc))
+		wait = l->window_s;
+	if (!wait) {
+		slot_fail(l, sn, now);
+		slot_fail(l, sc, now);
+	}
+	pthread_mutex_unlock(&l->mtx);
+	return wait;
+}
+
+void web_lockout_done(struct web_lockout *l, const char *name, const uint8_t client[16],
+		      bool success, int64_t now)
+{
+	if (!success)
+		return; /* counted when it began */
+	uint8_t kn[STORE_NAME_MAX], kc[STORE_NAME_MAX];
+	key_of(false, name, client, kn);
+	key_of(true, name, client, kc);
+	pthread_mutex_lock(&l->mtx);
+	struct lockout_slot *s[2] = {slot_find(l, false, kn, false, now),
+				     slot_find(l, true, kc, false, now)};
+	for (int i = 0; i < 2; i++)
+		if (s[i])
+			memset(s[i], 0, sizeof(*s[i]));
+	pthread_mutex_unlock(&l->mtx);
+}
+
+void web_client_key(const uint8_t ip[16], uint8_t out[16])
+{
+	memcpy(out, ip, 16);
+	if (!ip_is_v4(ip))
+		memset(out + 8, 0, 8);
+}
