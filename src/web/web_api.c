@@ -69,6 +69,20 @@ static void unavailable(struct web_thread *th, struct web_reply *reply, const ch
 	api_error(th, reply, 503, why);
 }
 
+/* The calling worker's unmapped reader (th->intake, store_map in store.h says why), opened at
+ * its first use; NULL (logged) when the store cannot be opened. */
+static struct store *intake_of(struct web_server *srv, struct web_thread *th)
+{
+	if (th->intake)
+		return th->intake;
+	int rc = store_open_mode(srv->cfg.data_dir, false, &th->intake);
+	if (rc != STORE_OK) {
+		log_err("web", "cannot open the store for reading reason=\"%s\"", tl_strerror(rc));
+		th->intake = NULL;
+	}
+	return th->intake;
+}
+
 /* The holder whose key the request carries, as the route's ctx. Cookies are never looked at:
  * a browser sends those by itself, a key only when its owner's program puts it there, so
  * there is nothing for another site to forge (no CSRF) and no session to ride on. */
@@ -76,16 +90,20 @@ static bool admit_holder(struct web_server *srv, struct web_thread *th,
 			 const struct web_request *rq, enum store_holder_kind kind, void **ctx,
 			 struct web_reply *reply)
 {
-	(void)srv;
 	const char *key;
 	size_t len;
+	struct store *intake = intake_of(srv, th);
+	if (!intake) {
+		unavailable(th, reply, "the list cannot be read just now");
+		return false;
+	}
 	struct store_holder *h = calloc(1, sizeof(*h));
 	if (!h) {
 		api_error(th, reply, 500, "out of memory");
 		return false;
 	}
 	int rc = web_bearer_parse(rq->authorization, &key, &len)
-			 ? ctl_holder_auth(th->reader, kind, key, len, h)
+			 ? ctl_holder_auth(intake, kind, key, len, h)
 			 : CTL_ENOTFOUND;
 	if (rc != CTL_OK) {
 		free(h);
@@ -137,8 +155,13 @@ static void report_post(struct web_server *srv, struct web_thread *th,
 			const struct web_request *rq, void *ctx, struct web_reply *reply)
 {
 	const struct store_holder *h = ctx;
+	struct store *intake = intake_of(srv, th);
+	if (!intake) {
+		unavailable(th, reply, "the list cannot be read just now");
+		return;
+	}
 	struct ctl_report_result res;
-	ctl_report_take(&srv->svc, th->reader, h, rq->body, rq->body_len, &res);
+	ctl_report_take(&srv->svc, intake, h, rq->body, rq->body_len, &res);
 	switch (res.outcome) {
 	case CTL_REPORT_TAKEN: report_answer(th, reply, &res, h, 201); break;
 	case CTL_REPORT_DUPLICATE: report_answer(th, reply, &res, h, 200); break;
@@ -174,9 +197,14 @@ static void report_get(struct web_server *srv, struct web_thread *th,
 		memcpy(id, rq->route.arg, STORE_REPORT_ID_LEN);
 		id[STORE_REPORT_ID_LEN] = '\0';
 	}
+	struct store *intake = intake_of(srv, th);
+	if (!intake) {
+		unavailable(th, reply, "the list cannot be read just now");
+		return;
+	}
 	struct ctl_report_result res;
 	/* Another reporter's id and one that does not exist get the same answer. */
-	int rc = ctl_report_lookup(&srv->svc, th->reader, h, id, time_now(), &res);
+	int rc = ctl_report_lookup(&srv->svc, intake, h, id, time_now(), &res);
 	if (rc == CTL_ENOTFOUND)
 		api_error(th, reply, 404, "no such report");
 	else if (rc != CTL_OK)

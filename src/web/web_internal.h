@@ -47,7 +47,9 @@ struct web_request {
 /* One worker thread's own: its read-only store connection and its buffers, made at its first
  * request (SQLite connections are one thread at a time). */
 struct web_thread {
-	struct store *reader;
+	struct store *reader;  /* mapped (store_map): the pages' and lookups' reads */
+	struct store *intake;  /* not mapped: the API's reads around its own commits (web_api.c),
+				* made at the first such request; NULL until then */
 	struct web_buf body, part;
 	const struct web_request *req; /* the request being answered */
 };

@@ -100,6 +100,8 @@ static struct web_thread *thread_state(struct web_server *srv)
 	if (!th)
 		return NULL;
 	int rc = store_open_mode(srv->cfg.data_dir, false, &th->reader);
+	if (rc == STORE_OK && (rc = store_map(th->reader)) != STORE_OK)
+		store_close(th->reader);
 	if (rc != STORE_OK) {
 		log_err("web", "cannot open the store for reading reason=\"%s\"", tl_strerror(rc));
 		free(th);
@@ -617,6 +619,7 @@ void web_server_stop(struct web_server *srv)
 	}
 	for (size_t i = 0; i < srv->n_threads; i++) {
 		store_close(srv->threads[i]->reader);
+		store_close(srv->threads[i]->intake);
 		web_buf_free(&srv->threads[i]->body);
 		web_buf_free(&srv->threads[i]->part);
 		free(srv->threads[i]);
