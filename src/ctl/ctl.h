@@ -502,6 +502,10 @@ struct ctl_sample {
 int ctl_review_samples(const struct ctl_service *svc, struct store *reader, const uint8_t ip[16],
 		       int (*fn)(const struct ctl_sample *s, void *arg), void *arg);
 
+/* The user reports a moderator sees of an address (store_report_recent), each with the
+ * Received-chain analysis that chose it. */
+#define CTL_REPORTS_SHOWN 5
+
 /* ---- moderators, their passwords and sessions (ctl_moderator.c) ------------------------- */
 
 #define CTL_MODERATOR_NAME_MAX 50 /* "moderator:NAME" fits the audit log's who */

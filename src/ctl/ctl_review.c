@@ -477,6 +477,50 @@ static int sample_print(const struct ctl_sample *s, void *arg)
 	return 0;
 }
 
+/* A stored analysis's string member, "" when absent or not a string. */
+static const char *member(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
+/* One user report of the address with the Received-chain analysis that chose it: the same
+ * explanation the reporter got, so the moderator sees why this address and not another. */
+static int report_print(const struct store_report *rp, void *arg)
+{
+	struct show_ctx *c = arg;
+	json_t *a = json_loads(rp->analysis ? rp->analysis : "", 0, NULL);
+	char ip[IP_STRLEN];
+	ip_format(rp->source, ip);
+	if (c->arr) {
+		json_t *o = json_pack("{s:s,s:o,s:s,s:s,s:o}", "id", rp->id, "received_at",
+				      ctl_json_time(rp->received_at), "class",
+				      store_class_name(rp->cls), "source_ip", ip, "analysis",
+				      a ? a : json_null());
+		c->oom |= !o || json_array_append_new(c->arr, o) != 0;
+		return c->oom;
+	}
+	FILE *f = c->r->out;
+	char at[TIME_STRLEN], why[TEXT_ESCAPED_MAX(1024)];
+	time_format_iso8601(rp->received_at, at);
+	fprintf(f, "  report %s %s class=%s source=%s\n", rp->id, at, store_class_name(rp->cls), ip);
+	fprintf(f, "    why: %s\n", text_escape(member(a, "why"), why, sizeof(why)));
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(a, "hops"), i, h) {
+		char v[TEXT_ESCAPED_MAX(32)], hip[TEXT_ESCAPED_MAX(64)];
+		char rdns[TEXT_ESCAPED_MAX(256)], helo[TEXT_ESCAPED_MAX(256)];
+		fprintf(f, "    hop %zu: %s ip=%s rdns=%s helo=%s\n", i + 1,
+			text_escape(member(h, "verdict"), v, sizeof(v)),
+			text_escape(member(h, "ip"), hip, sizeof(hip)),
+			text_escape(member(h, "rdns"), rdns, sizeof(rdns)),
+			text_escape(member(h, "helo"), helo, sizeof(helo)));
+		fprintf(f, "      why: %s\n", text_escape(member(h, "why"), why, sizeof(why)));
+	}
+	json_decref(a);
+	return 0;
+}
+
 static int show_text(struct ctl_run *r, const struct store_ticket *t, const struct ctl_status *s)
 {
 	FILE *f = r->out;
@@ -507,24 +551,33 @@ static int show_text(struct ctl_run *r, const struct store_ticket *t, const stru
 	ctl_status_text(f, s);
 	fprintf(f, "recent trap hits (trap addresses masked):\n");
 	rc = ctl_review_samples(r->svc, r->svc->reader, t->ip, sample_print, &c);
-	return rc == CTL_OK ? CTL_EXIT_OK : ctl_fail_store(r, rc);
+	if (rc != CTL_OK)
+		return ctl_fail_store(r, rc);
+	fprintf(f, "recent user reports (the Received chain as analysed):\n");
+	rc = store_report_recent(r->svc->reader, t->ip, CTL_REPORTS_SHOWN, report_print, &c);
+	return rc == STORE_OK ? CTL_EXIT_OK : ctl_fail_store(r, rc);
 }
 
 static int show_json(struct ctl_run *r, const struct store_ticket *t, const struct ctl_status *s)
 {
 	struct show_ctx ev = {.r = r, .arr = json_array()}, sm = {.r = r, .arr = json_array()};
-	int rc = ev.arr && sm.arr ? store_ticket_event_foreach(r->svc->reader, t->id, event_show, &ev)
-				  : CTL_ENOMEM;
+	struct show_ctx rp = {.r = r, .arr = json_array()};
+	int rc = ev.arr && sm.arr && rp.arr
+			 ? store_ticket_event_foreach(r->svc->reader, t->id, event_show, &ev)
+			 : CTL_ENOMEM;
 	if (rc == CTL_OK)
 		rc = ctl_review_samples(r->svc, r->svc->reader, t->ip, sample_print, &sm);
-	if (rc != CTL_OK || ev.oom || sm.oom) {
+	if (rc == CTL_OK)
+		rc = store_report_recent(r->svc->reader, t->ip, CTL_REPORTS_SHOWN, report_print, &rp);
+	if (rc != CTL_OK || ev.oom || sm.oom || rp.oom) {
 		json_decref(ev.arr);
 		json_decref(sm.arr);
+		json_decref(rp.arr);
 		return rc != CTL_OK ? ctl_fail_store(r, rc) : ctl_print_json(r, NULL);
 	}
-	return ctl_print_json(r, json_pack("{s:o,s:o,s:o,s:o}", "ticket", ctl_ticket_json(t),
+	return ctl_print_json(r, json_pack("{s:o,s:o,s:o,s:o,s:o}", "ticket", ctl_ticket_json(t),
 					   "history", ev.arr, "status", ctl_status_json(s),
-					   "trap_hits", sm.arr));
+					   "trap_hits", sm.arr, "reports", rp.arr));
 }
 
 int ctl_run_review_show(struct ctl_run *r)

@@ -309,6 +309,10 @@ int store_report_get(struct store *s, const char *id, bool with_analysis,
 /* The holder's report of the message with this digest; STORE_ENOTFOUND when none. */
 int store_report_by_digest(struct store *s, int64_t holder, const uint8_t digest[STORE_DIGEST_LEN],
 			   bool with_analysis, struct store_report *out);
+/* The newest max reports whose source is ip, newest first, each with its analysis (owned by
+ * the call: copy what outlives fn). fn returns nonzero to stop. */
+int store_report_recent(struct store *s, const uint8_t ip[16], unsigned max,
+			int (*fn)(const struct store_report *r, void *arg), void *arg);
 /* Reports counted for holder in the clock hour `hour` (seconds since the epoch / 3600), and
  * one more, in the caller's transaction. */
 int store_report_hour_get(struct store *s, int64_t holder, int64_t hour, uint64_t *n);

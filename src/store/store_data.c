@@ -742,6 +742,35 @@ int store_report_add(struct store *s, const struct store_report *r)
 	return step_insert(s, st, "report add");
 }
 
+/* The report in the row st stands on; with_analysis: out->analysis allocated. */
+static int report_columns(sqlite3_stmt *st, bool with_analysis, struct store_report *out)
+{
+	memset(out, 0, sizeof *out);
+	column_text(st, 0, out->id, sizeof out->id);
+	out->holder = sqlite3_column_int64(st, 1);
+	out->received_at = sqlite3_column_int64(st, 2);
+	const void *d = sqlite3_column_blob(st, 3);
+	if (d && sqlite3_column_bytes(st, 3) == STORE_DIGEST_LEN)
+		memcpy(out->digest, d, STORE_DIGEST_LEN);
+	out->has_source = sqlite3_column_type(st, 4) == SQLITE_BLOB;
+	if (out->has_source)
+		column_ip(st, 4, out->source);
+	column_text(st, 5, out->refusal, sizeof out->refusal);
+	out->cls = (enum store_class)sqlite3_column_int(st, 6);
+	out->evidence_id = sqlite3_column_int64(st, 8);
+	if (!with_analysis)
+		return STORE_OK;
+	const unsigned char *t = sqlite3_column_text(st, 7);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, 7) : 0;
+	out->analysis = malloc(n + 1);
+	if (!out->analysis)
+		return STORE_ENOMEM;
+	if (n)
+		memcpy(out->analysis, t, n);
+	out->analysis[n] = '\0';
+	return STORE_OK;
+}
+
 /* Steps a statement that yields at most one report. */
 static int report_one(struct store *s, sqlite3_stmt *st, bool with_analysis,
 		      struct store_report *out, const char *what)
@@ -749,37 +778,36 @@ static int report_one(struct store *s, sqlite3_stmt *st, bool with_analysis,
 	memset(out, 0, sizeof *out);
 	int rc = sqlite3_step(st);
 	int ret = STORE_OK;
-	if (rc == SQLITE_ROW) {
-		column_text(st, 0, out->id, sizeof out->id);
-		out->holder = sqlite3_column_int64(st, 1);
-		out->received_at = sqlite3_column_int64(st, 2);
-		const void *d = sqlite3_column_blob(st, 3);
-		if (d && sqlite3_column_bytes(st, 3) == STORE_DIGEST_LEN)
-			memcpy(out->digest, d, STORE_DIGEST_LEN);
-		out->has_source = sqlite3_column_type(st, 4) == SQLITE_BLOB;
-		if (out->has_source)
-			column_ip(st, 4, out->source);
-		column_text(st, 5, out->refusal, sizeof out->refusal);
-		out->cls = (enum store_class)sqlite3_column_int(st, 6);
-		out->evidence_id = sqlite3_column_int64(st, 8);
-		if (with_analysis) {
-			const unsigned char *t = sqlite3_column_text(st, 7);
-			size_t n = t ? (size_t)sqlite3_column_bytes(st, 7) : 0;
-			out->analysis = malloc(n + 1);
-			if (out->analysis) {
-				if (n)
-					memcpy(out->analysis, t, n);
-				out->analysis[n] = '\0';
-			} else {
-				ret = STORE_ENOMEM;
-			}
-		}
-	} else if (rc == SQLITE_DONE) {
+	if (rc == SQLITE_ROW)
+		ret = report_columns(st, with_analysis, out);
+	else if (rc == SQLITE_DONE)
 		ret = STORE_ENOTFOUND;
-	} else {
+	else
 		ret = store_fail(s, what, rc);
+	sqlite3_reset(st);
+	return ret;
+}
+
+int store_report_recent(struct store *s, const uint8_t ip[16], unsigned max,
+			int (*fn)(const struct store_report *r, void *arg), void *arg)
+{
+	if (!s || !ip || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_RP_RECENT);
+	bind_ip(st, 1, ip);
+	sqlite3_bind_int64(st, 2, max);
+	int rc, ret = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_report r;
+		ret = report_columns(st, true, &r);
+		bool stop = ret != STORE_OK || fn(&r, arg);
+		free(r.analysis);
+		if (stop)
+			break;
 	}
 	sqlite3_reset(st);
+	if (ret == STORE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = store_fail(s, "report recent", rc);
 	return ret;
 }
 

@@ -200,6 +200,9 @@ static const struct {
 	      " BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END;"
 	      "CREATE TRIGGER ticket_events_no_delete BEFORE DELETE ON ticket_events"
 	      " BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END;" },
+	/* A moderator reads the newest reports of an address with their Received-chain
+	 * explanations (store_report_recent): by source, not by a scan of every report. */
+	{ 11, "CREATE INDEX reports_source ON reports (source, received_at) WHERE source IS NOT NULL;" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -281,6 +284,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " evidence_id FROM reports WHERE id = ?1",
 	[ST_RP_BY_DIGEST] = "SELECT id, holder, received_at, digest, source, refusal, class,"
 			    " analysis, evidence_id FROM reports WHERE holder = ?1 AND digest = ?2",
+	[ST_RP_RECENT] = "SELECT id, holder, received_at, digest, source, refusal, class, analysis,"
+			 " evidence_id FROM reports WHERE source = ?1 AND source IS NOT NULL"
+			 " ORDER BY received_at DESC, rowid DESC LIMIT ?2",
 	[ST_RP_HOUR_GET] = "SELECT n FROM report_hours WHERE holder = ?1 AND hour = ?2",
 	[ST_RP_HOUR_ADD] = "INSERT INTO report_hours (holder, hour, n) VALUES (?1, ?2, 1)"
 			   " ON CONFLICT (holder, hour) DO UPDATE SET n = n + 1",

@@ -51,6 +51,7 @@ enum store_stmt {
 	ST_RP_ADD,
 	ST_RP_GET,
 	ST_RP_BY_DIGEST,
+	ST_RP_RECENT,
 	ST_RP_HOUR_GET,
 	ST_RP_HOUR_ADD,
 	ST_HI_ADD,

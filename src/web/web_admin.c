@@ -281,6 +281,55 @@ static int sample_row(const struct ctl_sample *s, void *arg)
 	return c->rc != WEB_OK;
 }
 
+/* A stored analysis's string member; NULL when absent or empty (a section left out). */
+static const char *member(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v && *v ? v : NULL;
+}
+
+/* One user report of the address, with the Received chain as the analysis read it: which hop
+ * was trusted and why, which one was taken as the source and why. */
+static int report_row(const struct store_report *r, void *arg)
+{
+	struct samples_ctx *c = arg;
+	json_t *a = json_loads(r->analysis ? r->analysis : "", 0, NULL);
+	struct web_vals p = {0};
+	struct web_buf hops;
+	web_buf_init(&hops);
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(a, "hops"), i, h) {
+		struct web_vals hp = {0};
+		web_vals_printf(&hp, "n", "%zu", i + 1);
+		web_vals_text(&hp, "verdict", member(h, "verdict"));
+		web_vals_text(&hp, "ip", member(h, "ip"));
+		web_vals_text(&hp, "rdns", member(h, "rdns"));
+		web_vals_text(&hp, "helo", member(h, "helo"));
+		web_vals_text(&hp, "by", member(h, "by"));
+		web_vals_text(&hp, "why", member(h, "why"));
+		int rc = web_vals_part(c->srv, &hp, "admin-hop.html", &hops);
+		web_vals_free(&hp);
+		if (rc != WEB_OK)
+			c->rc = rc;
+	}
+	char ip[IP_STRLEN];
+	ip_format(r->source, ip);
+	web_vals_time(&p, "at", r->received_at);
+	web_vals_text(&p, "class", store_class_name(r->cls));
+	web_vals_text(&p, "source", ip);
+	web_vals_flag(&p, "forwarded", json_is_true(json_object_get(a, "forwarded")));
+	web_vals_text(&p, "why", member(a, "why"));
+	web_vals_html(&p, "hops", web_vals_own(&p, &hops));
+	if (c->rc == WEB_OK)
+		c->rc = web_vals_part(c->srv, &p, "admin-report.html", c->out);
+	web_vals_free(&p);
+	web_buf_free(&hops);
+	json_decref(a);
+	c->n++;
+	return c->rc != WEB_OK;
+}
+
 /* Where the address stands now, as the lookup page says it, for the moderator. */
 static void status_vals(struct web_server *srv, const struct ctl_status *st, struct web_vals *p)
 {
@@ -353,6 +402,14 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 		p.oom = true;
 	web_vals_html(&p, "samples", web_vals_own(&p, &samples));
 	web_vals_flag(&p, "any_samples", sc.n > 0);
+	struct web_buf reports;
+	web_buf_init(&reports);
+	struct samples_ctx rc = {srv, &reports, 0, WEB_OK};
+	if (store_report_recent(th->reader, t->ip, CTL_REPORTS_SHOWN, report_row, &rc) != STORE_OK ||
+	    rc.rc != WEB_OK)
+		p.oom = true;
+	web_vals_html(&p, "reports", web_vals_own(&p, &reports));
+	web_vals_flag(&p, "any_reports", rc.n > 0);
 	char csrf[WEB_CSRF_LEN + 1];
 	web_csrf_make(srv->review->key, "admin", token, CTL_TOKEN_LEN, t->id, time_now(), csrf);
 	web_vals_text(&p, "csrf_token", csrf);

@@ -333,9 +333,20 @@ check_ip_a "the replayed decision changed nothing in DNS" 192.0.2.11 127.0.0.2
 
 # ---- a removed moderator's cookie --------------------------------------------------------------------------
 check_eq "bob logs in (from an unlocked address)" "303" "$(login "$TL_TMP/bob.jar" bob "$PW-bob" --interface 127.0.0.6)"
+# A user report whose source is 192.0.2.12: the moderator sees its Received chain as the
+# analysis read it (issue 15), with what the sender wrote escaped.
+printf 'mx.reporter.example\n' >"$TL_TMP/relays"
+printf 'Received: from evil<b>x</b>.example (unknown [192.0.2.12])\n\tby mx.reporter.example (Postfix) with ESMTP id 4AB1\n\tfor <user@reporter.example>; Wed, 2 Dec 2026 08:00:00 +0000\nReceived: from trusted.reporter.example ([198.51.100.77])\n\tby 192.0.2.12 with SMTP; Wed, 2 Dec 2026 07:59:00 +0000\nFrom: a@spam.example\nTo: user@reporter.example\nSubject: cheap\nMessage-ID: <r1@spam.example>\n\nbuy\n' >"$TL_TMP/report.eml"
+check_cmd "a reporter is added" tl reporter add carol --trusted-relays "$TL_TMP/relays"
+check_cmd "carol reports a message from 192.0.2.12" tl report --reporter carol "$TL_TMP/report.eml"
 C12=$(ticket 192.0.2.12)
 tp=$(C -b "$TL_TMP/bob.jar" "$H/admin/ticket/$C12")
 check_match "bob sees the queue" 'Logged in as <strong id="moderator-name">bob' "$tp"
+check_match "the request shows the user report with its source" 'source <code class="source">192\.0\.2\.12</code>' "$tp"
+check_match "and why the analysis chose it" '192\.0\.2\.12 is the first peer that is not a trusted relay; it handed the message to mx\.reporter\.example' "$tp"
+check_match "and each hop below, marked as ignored" '<strong>ignored</strong> <code>198\.51\.100\.77</code>' "$tp"
+check_match "the HELO the sender wrote, escaped" 'HELO <code>evil&lt;b&gt;x&lt;/b&gt;\.example</code>' "$tp"
+check_nomatch "never as markup" '<b>x</b>' "$tp"
 CT=$(printf '%s\n' "$tp" | grep -A1 'class="decide"' | grep -o 'value="[0-9a-f]*"' | cut -d'"' -f2)
 check_cmd "the operator removes bob" tl moderator remove bob --why "left the team"
 before=$(counts)
@@ -356,6 +367,9 @@ check_match "review show: where the address stands" '^listed: yes' "$show"
 check_match "review show: the masked samples" '\| To: \*\*\*\*@trap\.example' "$show"
 check_nomatch "review show: never a trap address" 'jane@trap' "$show"
 check_match "review show --json: status and trap hits" '"trap_hits": \[' "$(tl review show "$C12" --json)"
+check_match "review show: the user report's chain" 'hop 1: source ip=192\.0\.2\.12 rdns= helo=evil<b>x</b>\.example' "$show"
+check_eq "review show --json: the report's analysis, its source and hops" "192.0.2.12 source ignored" \
+	"$(tl review show "$C12" --json | python3 -c 'import json,sys; r=json.load(sys.stdin)["reports"][0]; print(r["source_ip"], " ".join(h["verdict"] for h in r["analysis"]["hops"]))')"
 out=$(tl review reject 0123456789abcdef0123456789abcdef --why x 2>&1; echo "rc=$?")
 check_match "review reject of an unknown id: exit 2" 'no review request.*rc=2' "$(echo $out)"
 out=$(tl review reject "$C12" --why "Still sending: 2 hits today." 2>&1)
