@@ -177,8 +177,10 @@ hdr | tee -a "$log" >&2
 
 # ------------------------------------------------------------------ 1. load time and RSS
 # Interleaved trapline, rbldnsd, trapline, ...; each time from exec to the first correct
-# answer; VmRSS read 0.5 s after that answer, VmHWM (peak) with it.
-declare -A LOAD RSS HWM
+# answer; VmRSS read 0.5 s after that answer, VmHWM (peak) with it, and RssAnon: the memory
+# the process has for itself (heap, stacks, written pages), without the pages of its shared
+# libraries' files, which every process using them shares (Trapline links 36 of them).
+declare -A LOAD RSS HWM ANON
 load_one() { # server file port
 	local t0 s
 	wait_quiet
@@ -191,8 +193,10 @@ load_one() { # server file port
 	s=$(elapsed "$t0")
 	sleep 0.5
 	LOAD[$1/$2]+="$s " RSS[$1/$2]+="$(vm_kb "$SPID" VmRSS) " HWM[$1/$2]+="$(vm_kb "$SPID" VmHWM) "
-	say "   $(printf '%-8s %-14s %6.3f s  VmRSS %6.1f MiB  VmHWM %6.1f MiB' "$1" "$2" "$s" \
-		"$(awk -v k="$(vm_kb "$SPID" VmRSS)" 'BEGIN{print k/1024}')" "$(awk -v k="$(vm_kb "$SPID" VmHWM)" 'BEGIN{print k/1024}')")"
+	ANON[$1/$2]+="$(vm_kb "$SPID" RssAnon) "
+	say "   $(printf '%-8s %-14s %6.3f s  VmRSS %6.1f MiB  VmHWM %6.1f MiB  RssAnon %6.1f MiB' "$1" "$2" "$s" \
+		"$(awk -v k="$(vm_kb "$SPID" VmRSS)" 'BEGIN{print k/1024}')" "$(awk -v k="$(vm_kb "$SPID" VmHWM)" 'BEGIN{print k/1024}')" \
+		"$(awk -v k="$(vm_kb "$SPID" RssAnon)" 'BEGIN{print k/1024}')")"
 	stop "$SPID"
 }
 say "== 1. load time (exec to first correct answer) and memory after load"
@@ -273,6 +277,7 @@ summary() {
 		row "load time, $f (s)" "$(median ${LOAD[trapline/$f]})" "$(median ${LOAD[rbldnsd/$f]})"
 	done
 	row "VmRSS after load, zone.rbldnsd (MiB)" "$(mib "$(median ${RSS[trapline/zone.rbldnsd]})")" "$(mib "$(median ${RSS[rbldnsd/zone.rbldnsd]})")"
+	row "RssAnon after load, zone.rbldnsd (MiB)" "$(mib "$(median ${ANON[trapline/zone.rbldnsd]})")" "$(mib "$(median ${ANON[rbldnsd/zone.rbldnsd]})")"
 	row "VmHWM (peak) during load (MiB)" "$(mib "$(median ${HWM[trapline/zone.rbldnsd]})")" "$(mib "$(median ${HWM[rbldnsd/zone.rbldnsd]})")"
 	row "VmRSS after the load runs (MiB)" "$(mib "$TRSS_AFTER")" "$(afield rbldnsd 8 | sed 's/MiB//')"
 	row "max qps (1 thread, cpu 0)" "$(afield target 2)" "$(afield rbldnsd 2)"
