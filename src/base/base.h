@@ -97,6 +97,11 @@ int evidence_class_parse(const char *s, enum evidence_class *out);
  * the escaped form of n bytes. */
 #define TEXT_ESCAPED_MAX(n) (4 * (n) + 1)
 const char *text_escape(const char *s, char *buf, size_t cap);
+/* The length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates,
+ * nothing above U+10FFFF; an ASCII byte is 1), 0 when it is not one. */
+size_t text_utf8_len(const unsigned char *s, size_t n);
+/* The value of a hexadecimal digit (either case), -1 for any other character. */
+int text_hex_digit(char c);
 
 /* ---- IP addresses and prefixes --------------------------------------------- */
 /* The wire and file readers work on IPv4 as uint32_t in host byte order (1.2.3.4 ==
@@ -208,6 +213,9 @@ void test_hook_reached(const char *name);
 /* Makes room in *arr (elements of elem bytes, capacity *cap elements) for need elements,
  * doubling from 64. 0, or BASE_ENOMEM with *arr and *cap unchanged. */
 int array_grow(void **arr, size_t *cap, size_t need, size_t elem);
+/* A thread count from the config: n, or one per online core when n is 0 (the default of
+ * dns and http threads). */
+unsigned threads_or_cores(unsigned n);
 
 /* ---- configuration ------------------------------------------------------- */
 /* Every key lives in one schema table (base_config.c): name, type, default, limits, help.

@@ -1,7 +1,9 @@
-/* base_util.c - the names of the error codes and of evidence classes, and growable arrays. */
+/* base_util.c - the names of the error codes and of evidence classes, growable arrays, and
+ * the thread count by default. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base.h"
 
@@ -68,4 +70,12 @@ int array_grow(void **arr, size_t *cap, size_t need, size_t elem)
 	*arr = p;
 	*cap = n;
 	return BASE_OK;
+}
+
+unsigned threads_or_cores(unsigned n)
+{
+	if (n)
+		return n;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores > 0 ? (unsigned)cores : 1;
 }

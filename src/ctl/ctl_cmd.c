@@ -810,17 +810,6 @@ int ctl_request_format(const struct ctl_request *req, char *buf, size_t cap)
 	return CTL_OK;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Undoes the %XX escapes of s in place; false on a broken escape or an escaped NUL. */
 static bool unescape(char *s)
 {
@@ -830,7 +819,7 @@ static bool unescape(char *s)
 			*w++ = *r;
 			continue;
 		}
-		int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
+		int hi = text_hex_digit(r[1]), lo = hi < 0 ? -1 : text_hex_digit(r[2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return false;
 		*w++ = (char)(hi << 4 | lo);

@@ -10,33 +10,6 @@
 
 /* ---- the form's checks ------------------------------------------------------------------- */
 
-/* The length of the valid UTF-8 sequence at s[0..n) (RFC 3629), 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /* Plain text a person typed: valid UTF-8, no control character but newline, carriage return
  * and tab (multiline) or none at all, no '<' that opens a tag, comment or processing
  * instruction. NULL, or why not. Every page escapes what it shows; refusing markup as well
@@ -55,7 +28,7 @@ static const char *text_problem(const char *s, size_t n, bool multiline)
 			if (!multiline || (c != '\n' && c != '\r' && c != '\t'))
 				return "holds a control character";
 		}
-		size_t len = utf8_len(p + i, n - i);
+		size_t len = text_utf8_len(p + i, n - i);
 		if (!len)
 			return "is not valid UTF-8 text";
 		i += len;
@@ -286,7 +259,7 @@ static char *shown_copy(const struct ctl_service *svc, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		size_t len = utf8_len(p + i, n - i);
+		size_t len = text_utf8_len(p + i, n - i);
 		if (!len || ((p[i] < 0x20 || p[i] == 0x7f) && p[i] != '\n' && p[i] != '\t')) {
 			p[o++] = '?';
 			i++;

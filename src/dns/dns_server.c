@@ -23,8 +23,7 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 		snprintf(err, errcap, "dns_listen: %s", why);
 		return DNS_EINVAL;
 	}
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	sc->threads = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 1);
+	sc->threads = threads_or_cores(cfg->threads);
 	sc->tcp_max_conns = cfg->tcp_max_conns;
 	sc->tcp_max_per_client = cfg->tcp_max_per_client;
 	sc->tcp_idle_ms = cfg->tcp_idle_ms;

@@ -82,33 +82,6 @@ void web_buf_addf(struct web_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* The length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 void web_escape_html(struct web_buf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -126,7 +99,7 @@ void web_escape_html(struct web_buf *b, const char *s, size_t n)
 		default:
 			if (c < 0x20 || c == 0x7f)
 				rep = c == '\n' || c == '\t' ? NULL : "\xef\xbf\xbd";
-			else if (c >= 0x80 && !(skip = utf8_len(p + i, n - i))) {
+			else if (c >= 0x80 && !(skip = text_utf8_len(p + i, n - i))) {
 				rep = "\xef\xbf\xbd";
 				skip = 1;
 			}

@@ -6,17 +6,6 @@
 
 #include "web.h"
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes s[0..n) ('+' is a space, %XX a byte) to out, which has room for n bytes and a NUL;
  * the decoded length, or -1 for a broken escape. */
 static long decode(const char *s, size_t n, char *out)
@@ -27,8 +16,8 @@ static long decode(const char *s, size_t n, char *out)
 		if (c == '+') {
 			out[o++] = ' ';
 		} else if (c == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
+			int hi = i + 2 < n ? text_hex_digit(s[i + 1]) : -1;
+			int lo = hi >= 0 ? text_hex_digit(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0)
 				return -1;
 			out[o++] = (char)(hi << 4 | lo);

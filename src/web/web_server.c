@@ -39,8 +39,7 @@ int web_config_from(const struct config *cfg, struct web_config *out, char *err,
 		snprintf(err, errcap, "http_listen: %s", why);
 		return WEB_EINVAL;
 	}
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	out->threads = cfg->http_threads ? cfg->http_threads : (unsigned)(cores > 0 ? cores : 1);
+	out->threads = threads_or_cores(cfg->http_threads);
 	out->max_conns = cfg->http_max_conns;
 	out->max_conns_per_ip = cfg->http_max_conns_per_ip;
 	out->request_max = cfg->http_request_max;
