@@ -68,7 +68,7 @@ static void login_page(struct web_server *srv, struct web_thread *th, const stru
 static void redirect(struct web_thread *th, struct web_reply *reply, const char *to)
 {
 	reply->status = 303;
-	snprintf(reply->location, sizeof(reply->location), "%s", to);
+	web_reply_header(reply, MHD_HTTP_HEADER_LOCATION, "%s", to);
 	web_buf_adds(&th->body, "303 see ");
 	web_buf_adds(&th->body, to);
 	web_buf_adds(&th->body, "\n");
@@ -100,7 +100,7 @@ static void login_locked(struct web_server *srv, struct web_thread *th,
 	snprintf(msg, sizeof(msg), "Too many failed logins: logins of this name or from this "
 				   "address are locked for %lld more minutes.",
 		 (long long)(wait + 59) / 60);
-	reply->retry_after = (unsigned)wait;
+	web_reply_header(reply, MHD_HTTP_HEADER_RETRY_AFTER, "%lld", (long long)wait);
 	login_page(srv, th, req, reply, 429, msg, name);
 }
 
@@ -143,8 +143,8 @@ static void login_post(struct web_server *srv, struct web_thread *th,
 	char client[IP_STRLEN], esc[TEXT_ESCAPED_MAX(STORE_NAME_MAX)];
 	ip_format(req->client, client);
 	if (rc == CTL_OK) {
-		web_cookie_format(reply->cookies[0], sizeof(reply->cookies[0]), SESSION_COOKIE, token,
-				  SESSION_PATH, (long)(s.expires_at - now), srv->cfg.secure);
+		web_reply_cookie(reply, SESSION_COOKIE, token, SESSION_PATH,
+				 (long)(s.expires_at - now), srv->cfg.secure);
 		redirect(th, reply, "/admin/");
 	} else if (rc == CTL_ENOTFOUND) {
 		log_warn("web", "login failed name=\"%s\" client=%s",
@@ -201,8 +201,7 @@ static void logout_post(struct web_server *srv, struct web_thread *th,
 			    "/admin/", "Back to the queue");
 		return;
 	}
-	web_cookie_format(reply->cookies[0], sizeof(reply->cookies[0]), SESSION_COOKIE, "",
-			  SESSION_PATH, 0, srv->cfg.secure);
+	web_reply_cookie(reply, SESSION_COOKIE, "", SESSION_PATH, 0, srv->cfg.secure);
 	redirect(th, reply, "/admin/login");
 }
 

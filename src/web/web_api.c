@@ -21,6 +21,14 @@ void web_reply_header(struct web_reply *reply, const char *name, const char *fmt
 	reply->headers[reply->n_headers++].name = name;
 }
 
+void web_reply_cookie(struct web_reply *reply, const char *name, const char *value,
+		      const char *path, long max_age, bool secure)
+{
+	char c[WEB_COOKIE_MAX];
+	if (web_cookie_format(c, sizeof(c), name, value, path, max_age, secure))
+		web_reply_header(reply, MHD_HTTP_HEADER_SET_COOKIE, "%s", c);
+}
+
 bool web_bearer_parse(const char *header, const char **key, size_t *len)
 {
 	*key = NULL;

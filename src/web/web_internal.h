@@ -56,23 +56,20 @@ struct web_thread {
 
 #define WEB_COOKIE_MAX 256
 /* What a handler answers. */
-#define WEB_REPLY_HEADERS_MAX 4
+#define WEB_REPLY_HEADERS_MAX 6
 struct web_reply {
 	int status;
 	const char *type;      /* Content-Type */
 	const char *cache;     /* Cache-Control */
 	const char *allow;     /* Allow, for 405 */
 	const struct web_file *file; /* a static file's bytes instead of body */
-	/* Further headers (Location, Retry-After, WWW-Authenticate); web_reply_header adds one. */
+	/* Further headers (Location, Retry-After, Set-Cookie, WWW-Authenticate); web_reply_header
+	 * adds one. */
 	struct {
 		const char *name;
-		char value[96];
+		char value[WEB_COOKIE_MAX];
 	} headers[WEB_REPLY_HEADERS_MAX];
 	size_t n_headers;
-	/* the review and moderation pages' */
-	char location[160];    /* Location (a 303 after a form); "" none */
-	char cookies[2][WEB_COOKIE_MAX]; /* Set-Cookie values; "" none */
-	unsigned retry_after;  /* Retry-After seconds (a 429); 0 none */
 };
 
 struct web_server {
@@ -130,9 +127,13 @@ struct web_body_route {
 };
 /* The row of route id; NULL: a page (GET and HEAD, no body, no key). */
 const struct web_body_route *web_body_route_find(enum web_route_id id);
-/* Adds a header to reply (dropped beyond WEB_REPLY_HEADERS_MAX, cut at 95 bytes). */
+/* Adds a header to reply (dropped beyond WEB_REPLY_HEADERS_MAX, cut at WEB_COOKIE_MAX - 1
+ * bytes). */
 void web_reply_header(struct web_reply *reply, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Adds Set-Cookie with web_cookie_format's value (nothing when it does not fit). */
+void web_reply_cookie(struct web_reply *reply, const char *name, const char *value,
+		      const char *path, long max_age, bool secure);
 /* web_pages.c: o (its reference taken) as the answer's JSON, formatted as the API's answers. */
 void web_reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o);
 

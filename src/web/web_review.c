@@ -69,13 +69,7 @@ void web_csrf_cookie(struct web_server *srv, const struct web_request *req,
 	unsigned char raw[16];
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2hex(out, 33, raw, sizeof(raw));
-	for (size_t i = 0; i < 2; i++) {
-		if (reply->cookies[i][0])
-			continue;
-		web_cookie_format(reply->cookies[i], sizeof(reply->cookies[i]), CSRF_COOKIE, out, "/",
-				  CSRF_COOKIE_S, srv->cfg.secure);
-		break;
-	}
+	web_reply_cookie(reply, CSRF_COOKIE, out, "/", CSRF_COOKIE_S, srv->cfg.secure);
 }
 
 /* The tl_csrf cookie the request brought (no new one): false when none. */
@@ -222,7 +216,7 @@ static void review_filed(struct web_server *srv, struct web_thread *th, struct w
 	switch (o) {
 	case CTL_REVIEW_FILED:
 		reply->status = 303;
-		snprintf(reply->location, sizeof(reply->location), "/ticket/%s", t->id);
+		web_reply_header(reply, MHD_HTTP_HEADER_LOCATION, "/ticket/%s", t->id);
 		web_buf_adds(&th->body, "303 filed: see the ticket's page\n");
 		return;
 	case CTL_REVIEW_NOT_LISTED:
@@ -233,7 +227,7 @@ static void review_filed(struct web_server *srv, struct web_thread *th, struct w
 		return;
 	case CTL_REVIEW_CLIENT_LIMIT:
 	case CTL_REVIEW_IP_LIMIT:
-		reply->retry_after = 3600;
+		web_reply_header(reply, MHD_HTTP_HEADER_RETRY_AFTER, "3600");
 		web_message(srv, th, reply, 429, "Too many requests",
 			    o == CTL_REVIEW_IP_LIMIT
 				    ? "This address has had as many review requests as it may have in "

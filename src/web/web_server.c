@@ -155,17 +155,6 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	for (size_t i = 0; i < r->n_headers; i++)
 		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-	/* the review and moderation pages' */
-	if (r->location[0])
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
-	for (size_t i = 0; i < sizeof(r->cookies) / sizeof(r->cookies[0]); i++)
-		if (r->cookies[i][0])
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->cookies[i]);
-	if (r->retry_after) {
-		char ra[16];
-		snprintf(ra, sizeof(ra), "%u", r->retry_after);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
-	}
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	if (r->status >= 500)
