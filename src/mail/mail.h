@@ -206,6 +206,10 @@ struct mail_verdict {
 int mail_classify(const char *msg, size_t len, const char *envelope_from,
 		  struct mail_verdict *out);
 /* "spam", "bounce", "autoreply", "virus". */
+/* The same classification with GMime reading the whole message (mail_classify reads the
+ * header section alone when the message is one part): the reference its tests compare with. */
+int mail_classify_gmime(const char *msg, size_t len, const char *envelope_from,
+			struct mail_verdict *out);
 const char *mail_class_name(enum mail_class c);
 /* The class the trap would give msg as it is (the envelope sender from its Return-Path), as
  * a word: a mail_classify_fn for mail_report_options, so that a reported message is classified

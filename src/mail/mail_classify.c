@@ -1,6 +1,7 @@
 /* mail_classify.c - what a message to a spamtrap is (bounce, auto-reply, virus notice, spam),
  * from the envelope sender and the headers and MIME structure that GMime reads. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -188,27 +189,6 @@ static GMimeMessage *message_parse(const char *msg, size_t len)
 	return m;
 }
 
-/* What the signals read: the header section alone when the message is one part (its
- * headers say everything the classifier looks at), the whole message when it is multipart
- * or a message/ type, whose parts a DSN may be in. Building GMime's objects for the body was
- * a third of the trap's classification (perf, bench/smtp.sh). */
-static GMimeMessage *message_parse_signals(const char *msg, size_t len)
-{
-	size_t hl = mail_header_length(msg, len);
-	if (hl < len) {
-		GMimeMessage *m = message_parse(msg, hl);
-		GMimeObject *top = m ? g_mime_message_get_mime_part(m) : NULL;
-		GMimeContentType *ct = top ? g_mime_object_get_content_type(top) : NULL;
-		const char *type = ct ? g_mime_content_type_get_media_type(ct) : NULL;
-		if (m && (!type || (strcasecmp(type, "multipart") != 0 &&
-				    strcasecmp(type, "message") != 0)))
-			return m;
-		if (m)
-			g_object_unref(m);
-	}
-	return message_parse(msg, len);
-}
-
 static bool is_dsn_type(GMimeContentType *ct)
 {
 	return ct && (g_mime_content_type_is_type(ct, "message", "delivery-status") ||
@@ -235,11 +215,17 @@ static void dsn_signals(GMimeMessage *m, struct mail_verdict *v)
 	g_mime_message_foreach(m, dsn_part, v);
 }
 
-static void autoreply_signals(GMimeMessage *m, const char *subject, struct mail_verdict *v)
+/* The header values the signals read: the subject decoded, the others as their fields hold
+ * them (unfolded); NULL when the message has no such field. */
+struct sig_headers {
+	const char *subject;
+	const char *from, *auto_submitted, *x_autoreply, *x_autorespond, *precedence, *amavis;
+};
+
+static void autoreply_signals(const struct sig_headers *hd, struct mail_verdict *v)
 {
-	GMimeObject *o = GMIME_OBJECT(m);
 	char tok[64];
-	const char *h = g_mime_object_get_header(o, "Auto-Submitted");
+	const char *h = hd->auto_submitted;
 	if (h) {
 		header_token(h, tok, sizeof tok);
 		/* RFC 3834: "no" is what a person's own mail may carry. */
@@ -248,38 +234,154 @@ static void autoreply_signals(GMimeMessage *m, const char *subject, struct mail_
 				   : strcasecmp(tok, "auto-notified") == 0 ? "auto-submitted:auto-notified"
 									  : "auto-submitted:auto-generated");
 	}
-	if (g_mime_object_get_header(o, "X-Autoreply"))
+	if (hd->x_autoreply)
 		signal_add(v, "x-autoreply");
-	if (g_mime_object_get_header(o, "X-Autorespond"))
+	if (hd->x_autorespond)
 		signal_add(v, "x-autorespond");
-	h = g_mime_object_get_header(o, "Precedence");
+	h = hd->precedence;
 	if (h) {
 		header_token(h, tok, sizeof tok);
 		if (strcasecmp(tok, "auto_reply") == 0)
 			signal_add(v, "precedence:auto_reply");
 	}
 	const struct subject_phrase *p = subject_match(
-		subject, autoreply_subjects, sizeof(autoreply_subjects) / sizeof(autoreply_subjects[0]));
+		hd->subject, autoreply_subjects, sizeof(autoreply_subjects) / sizeof(autoreply_subjects[0]));
 	if (p)
 		signal_add(v, p->signal);
 }
 
-static void virus_signals(GMimeMessage *m, const char *subject, const char *envelope_from,
+static void virus_signals(const struct sig_headers *hd, const char *envelope_from,
 			  struct mail_verdict *v)
 {
-	GMimeObject *o = GMIME_OBJECT(m);
-	const char *h = g_mime_object_get_header(o, "X-Amavis-Alert");
+	const char *h = hd->amavis;
 	if (h && (find_nocase(h, "infected") || find_nocase(h, "banned")))
 		signal_add(v, "x-amavis-alert");
 	const struct subject_phrase *p = subject_match(
-		subject, virus_subjects, sizeof(virus_subjects) / sizeof(virus_subjects[0]));
+		hd->subject, virus_subjects, sizeof(virus_subjects) / sizeof(virus_subjects[0]));
 	if (!p)
 		return;
 	bool notifier = (envelope_from && !envelope_from[0]) || from_notifier(envelope_from) ||
-			from_notifier(g_mime_object_get_header(o, "From")) ||
-			g_mime_object_get_header(o, "Auto-Submitted");
+			from_notifier(hd->from) || hd->auto_submitted;
 	if (notifier)
 		signal_add(v, p->signal);
+}
+
+static void gmime_headers(GMimeMessage *m, struct sig_headers *hd)
+{
+	GMimeObject *o = GMIME_OBJECT(m);
+	const char *subject = g_mime_message_get_subject(m);
+	hd->subject = subject ? subject : "";
+	hd->from = g_mime_object_get_header(o, "From");
+	hd->auto_submitted = g_mime_object_get_header(o, "Auto-Submitted");
+	hd->x_autoreply = g_mime_object_get_header(o, "X-Autoreply");
+	hd->x_autorespond = g_mime_object_get_header(o, "X-Autorespond");
+	hd->precedence = g_mime_object_get_header(o, "Precedence");
+	hd->amavis = g_mime_object_get_header(o, "X-Amavis-Alert");
+}
+
+/* ---- the header section alone ---------------------------------------------------------- */
+
+/* A trap gets thousands of messages a second, most of them one part: their signals are all in
+ * the header section, and building GMime's objects for them was a fifth of the SMTP thread
+ * (perf, bench/smtp.sh). This reads the header section of such a message into fields (GMime
+ * still decodes RFC 2047 words); anything it does not read exactly as GMime would (a line
+ * that is not a field, a Content-Type that is multipart, message/ or not plain, too many
+ * bytes) is left to GMime. mail_classify_gmime is the reference the tests and the fuzz
+ * target compare it with. */
+struct raw_headers {
+	struct sig_headers hd;
+	char *buf;               /* the unfolded values, NUL-terminated, one after another */
+	char *decoded[2];        /* g_malloc'd decodings of the subject and From */
+};
+
+static const char *const raw_names[] = {
+	"Subject", "From", "Auto-Submitted", "X-Autoreply", "X-Autorespond", "Precedence",
+	"X-Amavis-Alert", "Content-Type",
+};
+#define RAW_N (sizeof(raw_names) / sizeof(raw_names[0]))
+
+/* A value to the signals: blanks before it skipped; RFC 2047 words and 8-bit bytes decoded by
+ * GMime, as its parser does. */
+static const char *raw_value(struct raw_headers *r, const char *v, int slot)
+{
+	v += strspn(v, " \t");
+	bool plain = true;
+	for (const unsigned char *p = (const unsigned char *)v; *p && plain; p++)
+		plain = *p < 0x80 && !(p[0] == '=' && p[1] == '?');
+	if (plain || slot < 0)
+		return v;
+	r->decoded[slot] = g_mime_utils_header_decode_text(NULL, v);
+	return r->decoded[slot] ? r->decoded[slot] : v;
+}
+
+static void raw_free(struct raw_headers *r)
+{
+	free(r->buf);
+	g_free(r->decoded[0]);
+	g_free(r->decoded[1]);
+}
+
+/* Reads hl bytes of header section into r; false when GMime must read the message. */
+static bool raw_read(const char *msg, size_t hl, struct raw_headers *r)
+{
+	memset(r, 0, sizeof *r);
+	const char *val[RAW_N] = { 0 };
+	r->buf = malloc(hl + 1);
+	if (!r->buf)
+		return false;
+	size_t o = 0, i = 0;
+	while (i < hl) {
+		if (msg[i] == '\n' || (msg[i] == '\r' && i + 1 < hl && msg[i + 1] == '\n'))
+			break; /* the empty line */
+		size_t name = i;
+		while (i < hl && msg[i] > 32 && msg[i] < 127 && msg[i] != ':')
+			i++;
+		if (i == name || i >= hl || msg[i] != ':')
+			return false; /* not a field: GMime decides what it is */
+		size_t name_len = i - name;
+		i++;
+		size_t start = o;
+		for (;;) { /* the value, unfolded: CRLF or LF before a blank is dropped */
+			size_t e = i;
+			while (e < hl && msg[e] != '\n')
+				e++;
+			size_t end = e > i && msg[e - 1] == '\r' ? e - 1 : e;
+			for (size_t k = i; k < end; k++)
+				if (msg[k] == '\0' || msg[k] == '\r')
+					return false;
+			memcpy(r->buf + o, msg + i, end - i);
+			o += end - i;
+			i = e + 1;
+			if (i >= hl || (msg[i] != ' ' && msg[i] != '\t'))
+				break;
+		}
+		r->buf[o++] = '\0';
+		for (size_t k = 0; k < RAW_N; k++) {
+			if (strlen(raw_names[k]) != name_len ||
+			    strncasecmp(raw_names[k], msg + name, name_len) != 0)
+				continue;
+			if (val[k])
+				return false; /* twice: which one counts is GMime's to say */
+			val[k] = r->buf + start;
+		}
+	}
+	if (val[7]) { /* Content-Type: a plain media type that is not multipart or message */
+		const char *t = val[7] + strspn(val[7], " \t");
+		size_t n = strcspn(t, "/");
+		if (t[n] != '/' || strcspn(t, " \t();\"") < n ||
+		    (n == 9 && strncasecmp(t, "multipart", 9) == 0) ||
+		    (n == 7 && strncasecmp(t, "message", 7) == 0))
+			return false;
+	}
+	pthread_once(&gmime_once, gmime_init_once);
+	r->hd.subject = val[0] ? raw_value(r, val[0], 0) : "";
+	r->hd.from = val[1] ? raw_value(r, val[1], 1) : NULL;
+	r->hd.auto_submitted = val[2] ? raw_value(r, val[2], -1) : NULL;
+	r->hd.x_autoreply = val[3] ? raw_value(r, val[3], -1) : NULL;
+	r->hd.x_autorespond = val[4] ? raw_value(r, val[4], -1) : NULL;
+	r->hd.precedence = val[5] ? raw_value(r, val[5], -1) : NULL;
+	r->hd.amavis = val[6] ? raw_value(r, val[6], -1) : NULL;
+	return true;
 }
 
 /* ---- public -------------------------------------------------------------------------- */
@@ -297,23 +399,43 @@ static enum mail_class decide(const struct mail_verdict *v, bool null_sender)
 	return null_sender ? MAIL_CLASS_BOUNCE : MAIL_CLASS_SPAM;
 }
 
-/* The signals and the decision on a parsed message (m NULL: none GMime could read). */
-static void classify_message(GMimeMessage *m, const char *envelope_from,
-			     struct mail_verdict *out)
+/* The signals and the decision: hd the header values (NULL: none could be read), m the
+ * parsed message for its MIME structure (NULL: one part, or none GMime could read). */
+static void classify_headers(const struct sig_headers *hd, GMimeMessage *m,
+			     const char *envelope_from, struct mail_verdict *out)
 {
 	memset(out, 0, sizeof *out);
 	bool null_sender = envelope_from && envelope_from[0] == '\0';
 	if (null_sender)
 		signal_add(out, "null-sender");
-	if (m) {
-		const char *subject = g_mime_message_get_subject(m);
-		if (!subject)
-			subject = "";
-		virus_signals(m, subject, envelope_from, out);
-		dsn_signals(m, out);
-		autoreply_signals(m, subject, out);
+	if (hd) {
+		virus_signals(hd, envelope_from, out);
+		if (m)
+			dsn_signals(m, out);
+		autoreply_signals(hd, out);
 	}
 	out->cls = decide(out, null_sender);
+}
+
+static void classify_message(GMimeMessage *m, const char *envelope_from,
+			     struct mail_verdict *out)
+{
+	struct sig_headers hd;
+	if (m)
+		gmime_headers(m, &hd);
+	classify_headers(m ? &hd : NULL, m, envelope_from, out);
+}
+
+int mail_classify_gmime(const char *msg, size_t len, const char *envelope_from,
+			struct mail_verdict *out)
+{
+	if (!out || (!msg && len))
+		return MAIL_EINVAL;
+	GMimeMessage *m = len ? message_parse(msg, len) : NULL;
+	classify_message(m, envelope_from, out);
+	if (m)
+		g_object_unref(m);
+	return MAIL_OK;
 }
 
 int mail_classify(const char *msg, size_t len, const char *envelope_from,
@@ -321,11 +443,16 @@ int mail_classify(const char *msg, size_t len, const char *envelope_from,
 {
 	if (!out || (!msg && len))
 		return MAIL_EINVAL;
-	GMimeMessage *m = len ? message_parse_signals(msg, len) : NULL;
-	classify_message(m, envelope_from, out);
-	if (m)
-		g_object_unref(m);
-	return MAIL_OK;
+	size_t hl = len ? mail_header_length(msg, len) : 0;
+	struct raw_headers r;
+	memset(&r, 0, sizeof r);
+	bool raw = hl < len && hl <= MAIL_CLASSIFY_MAX && raw_read(msg, hl, &r);
+	if (raw)
+		classify_headers(&r.hd, NULL, envelope_from, out);
+	raw_free(&r);
+	if (raw)
+		return MAIL_OK;
+	return mail_classify_gmime(msg, len, envelope_from, out);
 }
 
 const char *mail_class_name(enum mail_class c)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "mail/mail.h"
 
@@ -74,6 +75,88 @@ static void test_corpus(void **state)
 		if (!rows[i].signal && v.n_signals != 0)
 			fail_msg("%s: unexpected signal %s", rows[i].file, v.signals[0]);
 		free(msg);
+	}
+}
+
+/* mail_classify reads a one-part message's header section itself; GMime reading the whole
+ * message is the reference. Both must give the same class and the same signals. */
+static void same_as_gmime(const char *what, const char *msg, size_t len, const char *sender)
+{
+	struct mail_verdict a, b;
+	assert_int_equal(mail_classify(msg, len, sender, &a), MAIL_OK);
+	assert_int_equal(mail_classify_gmime(msg, len, sender, &b), MAIL_OK);
+	if (a.cls != b.cls)
+		fail_msg("%s: class %s, GMime alone %s", what, mail_class_name(a.cls),
+			 mail_class_name(b.cls));
+	char sa[512], sb[512];
+	mail_signals_format(&a, sa, sizeof sa);
+	mail_signals_format(&b, sb, sizeof sb);
+	if (strcmp(sa, sb) != 0)
+		fail_msg("%s: signals \"%s\", GMime alone \"%s\"", what, sa, sb);
+}
+
+static void test_header_path_same_as_gmime(void **state)
+{
+	(void)state;
+	static const char *const dirs[] = { "mail", "received" };
+	const char *src = getenv("TRAPLINE_SRC");
+	size_t n_files = 0;
+	for (size_t d = 0; d < 2; d++) {
+		char dir[1024];
+		snprintf(dir, sizeof dir, "%s/tests/data/%s", src ? src : ".", dirs[d]);
+		DIR *dp = opendir(dir);
+		assert_non_null(dp);
+		struct dirent *e;
+		while ((e = readdir(dp)) != NULL) {
+			size_t l = strlen(e->d_name);
+			if (l < 5 || strcmp(e->d_name + l - 4, ".eml") != 0)
+				continue;
+			char path[2048];
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			FILE *f = fopen(path, "rb");
+			assert_non_null(f);
+			char *buf = malloc(1 << 20);
+			assert_non_null(buf);
+			size_t len = fread(buf, 1, (1 << 20) - 1, f);
+			fclose(f);
+			char from[256];
+			bool have = mail_return_path(buf, len, from, sizeof from) == MAIL_OK;
+			same_as_gmime(e->d_name, buf, len, have ? from : NULL);
+			same_as_gmime(e->d_name, buf, len, "");
+			free(buf);
+			n_files++;
+		}
+		closedir(dp);
+	}
+	assert_true(n_files > 50);
+	/* What the header reader must read as GMime does, or leave to it. */
+	static const char *const odd[] = {
+		"Subject: =?utf-8?q?Automatische_Antwort?=\r\n\r\nbody\r\n",
+		"Subject: =?iso-8859-1?q?R=E9ponse_automatique?=\n\nx\n",
+		"Subject: R\xe9ponse automatique\n\nlatin-1 raw\n",
+		"Subject: out of\r\n office\r\n\r\nfolded\r\n",
+		"Subject: first\nSubject: Out of office\n\nGMime takes the last\n",
+		"Auto-Submitted: no\nAuto-Submitted: auto-replied\nFrom: a@b.example\nFrom: mailer-daemon@b.example\nSubject: virus found\n\ntwice\n",
+		"subject: VACATION\nauto-submitted: AUTO-REPLIED (x)\n\ncase\n",
+		"From: \"Virus Alert\" <amavis@scan.example>\nSubject: virus found\n\nb\n",
+		"From: =?utf-8?b?bWFpbGVyLWRhZW1vbkB4LmV4YW1wbGU=?=\nSubject: virus found\n\nb\n",
+		"Subject : out of office\n\nspace before the colon\n",
+		"Subject:out of office\n\nno space\n",
+		"not a header line\nSubject: out of office\n\nb\n",
+		" Subject: out of office\n\nstarts with a blank\n",
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nx\n--b--\n",
+		"Content-Type: message/delivery-status\n\nReporting-MTA: x\n",
+		"Content-Type: (comment) text/plain\nSubject: out of office\n\nb\n",
+		"Content-Type: text\nSubject: out of office\n\nno subtype\n",
+		"Precedence: auto_reply\nX-Amavis-Alert: INFECTED, message contains virus\nSubject: virus found\nAuto-Submitted: no\n\nb\n",
+		"X-Autoreply: yes\r\nX-Autorespond: yes\r\n\r\n",
+		"Subject: bare CR\rinside\n\nb\n",
+		"Subject: tab\tin it: out of office\n\nb\n",
+	};
+	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+		same_as_gmime(odd[i], odd[i], strlen(odd[i]), NULL);
+		same_as_gmime(odd[i], odd[i], strlen(odd[i]), "");
+		same_as_gmime(odd[i], odd[i], strlen(odd[i]), "mailer-daemon@x.example");
 	}
 }
 
@@ -176,6 +259,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_header_path_same_as_gmime),
 		cmocka_unit_test(test_precedence_of_signals),
 		cmocka_unit_test(test_odd_input),
 		cmocka_unit_test(test_return_path),
