@@ -52,8 +52,10 @@ bool web_csrf_check(const uint8_t key[WEB_CSRF_KEY_LEN], const char *purpose, co
 	char t[17];
 	memcpy(t, token, 16);
 	t[16] = '\0';
-	int64_t made = (int64_t)strtoull(t, NULL, 16);
-	if (made > now || now - made > WEB_CSRF_TTL)
+	/* Unsigned: a time with its top bit set (made up by a client) is no negative number that
+	 * now - made could overflow on (fuzz_web_cookie found it). */
+	uint64_t made = strtoull(t, NULL, 16);
+	if (now < 0 || made > (uint64_t)now || (uint64_t)now - made > WEB_CSRF_TTL)
 		return false;
 	unsigned char mac[32], given[32];
 	csrf_mac(key, purpose, cookie, cookie_len, about, t, mac);

@@ -172,6 +172,10 @@ static void test_csrf(void **state)
 	u[15] = u[15] == '0' ? '1' : '0';
 	assert_false(web_csrf_check(key, "review", cookie, 32, "192.0.2.1", 1000010, u, WEB_CSRF_LEN));
 	assert_false(web_csrf_check(key, "review", cookie, 32, "192.0.2.1", 1000000, t, 10));
+	/* A made-up time with its top bit set: refused, with no overflow (UBSan). */
+	memcpy(u, t, sizeof(u));
+	memcpy(u, "8000000000000200", 16);
+	assert_false(web_csrf_check(key, "review", cookie, 32, "192.0.2.1", 1000000, u, WEB_CSRF_LEN));
 	assert_false(web_csrf_check(key, "review", cookie, 32, "192.0.2.1", 1000000, NULL, 0));
 	assert_false(web_csrf_check(key, "review", cookie, 32, "192.0.2.1", 1000000, "", 0));
 	/* Parts are length-prefixed: "ab"+"c" is not "a"+"bc". */
