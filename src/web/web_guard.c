@@ -46,9 +46,11 @@ bool web_csrf_check(const uint8_t key[WEB_CSRF_KEY_LEN], const char *purpose, co
 		    size_t cookie_len, const char *about, int64_t now, const char *token,
 		    size_t len)
 {
-	if (!token || len != WEB_CSRF_LEN || strspn(token, "0123456789abcdef") < WEB_CSRF_LEN ||
-	    !cookie || cookie_len == 0)
+	if (!token || len != WEB_CSRF_LEN || !cookie || cookie_len == 0)
 		return false;
+	for (size_t i = 0; i < len; i++) /* token[0..len): no terminator to stop strspn */
+		if (!((token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f')))
+			return false;
 	char t[17];
 	memcpy(t, token, 16);
 	t[16] = '\0';
