@@ -1,5 +1,6 @@
 /* ctl_cmd.c - the operator's commands in one table, their keys in another, requests checked
  * against both, and the one-line text form the control socket carries. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,30 +273,6 @@ static bool flag_value(const char *v)
 	return strcmp(v, "0") != 0;
 }
 
-static int set_remove(struct ctl_request *req, const char *v, char *err, size_t cap)
-{
-	(void)err;
-	(void)cap;
-	req->remove = flag_value(v);
-	return CTL_OK;
-}
-
-static int set_force(struct ctl_request *req, const char *v, char *err, size_t cap)
-{
-	(void)err;
-	(void)cap;
-	req->force = flag_value(v);
-	return CTL_OK;
-}
-
-static int set_undo(struct ctl_request *req, const char *v, char *err, size_t cap)
-{
-	(void)err;
-	(void)cap;
-	req->undo = flag_value(v);
-	return CTL_OK;
-}
-
 static int set_since(struct ctl_request *req, const char *v, char *err, size_t cap)
 {
 	return set_time(&req->since, "since", v, err, cap);
@@ -339,22 +316,6 @@ static int set_id(struct ctl_request *req, const char *v, char *err, size_t cap)
 	}
 	memcpy(req->id, v, n + 1);
 	req->has_id = true;
-	return CTL_OK;
-}
-
-static int set_all(struct ctl_request *req, const char *v, char *err, size_t cap)
-{
-	(void)err;
-	(void)cap;
-	req->all = flag_value(v);
-	return CTL_OK;
-}
-
-static int set_json(struct ctl_request *req, const char *v, char *err, size_t cap)
-{
-	(void)err;
-	(void)cap;
-	req->json = flag_value(v);
 	return CTL_OK;
 }
 
@@ -426,17 +387,12 @@ static bool given_until(const struct ctl_request *r) { return r->until != 0; }
 static bool given_points(const struct ctl_request *r) { return r->has_points; }
 static bool given_why(const struct ctl_request *r) { return r->has_why; }
 static bool given_format(const struct ctl_request *r) { return r->format != CTL_FORMAT_NONE; }
-static bool given_json(const struct ctl_request *r) { return r->json; }
-static bool given_remove(const struct ctl_request *r) { return r->remove; }
-static bool given_force(const struct ctl_request *r) { return r->force; }
-static bool given_undo(const struct ctl_request *r) { return r->undo; }
 static bool given_since(const struct ctl_request *r) { return r->since != 0; }
 static bool given_name(const struct ctl_request *r) { return r->has_name; }
 static bool given_reporter(const struct ctl_request *r) { return r->has_reporter; }
 static bool given_file(const struct ctl_request *r) { return r->has_file; }
 static bool given_body(const struct ctl_request *r) { return r->has_body; }
 static bool given_id(const struct ctl_request *r) { return r->has_id; }
-static bool given_all(const struct ctl_request *r) { return r->all; }
 
 /* The value of a key as the line carries it ("" when not given). */
 static void put_ip(const struct ctl_request *r, char *b, size_t cap)
@@ -520,6 +476,11 @@ enum ctl_key_type {
 	KEY_BODY,      /* the line's own: body=LEN, the LEN bytes after the line (never an option) */
 };
 
+/* The offset of a bool of struct ctl_request (any other type fails to compile). */
+#define FLAG(field)                                                                         \
+	(offsetof(struct ctl_request, field) +                                               \
+	 0 * sizeof(char[_Generic(((struct ctl_request *)0)->field, bool: 1, default: -1)]))
+
 /* One row per key, in the order the line writes them (body last: its bytes follow the line).
  * remove travels as remove=1. */
 static const struct ctl_key {
@@ -528,37 +489,45 @@ static const struct ctl_key {
 	bool positional;  /* given without --, when the command takes it so */
 	enum ctl_key_type type;
 	unsigned bit;     /* in ctl_request.seen: a key given twice is an error */
+	/* KEY_FLAG: the bool in struct ctl_request it sets (set and given NULL) */
+	size_t flag;
 	int (*set)(struct ctl_request *r, const char *v, char *err, size_t cap);
 	bool (*given)(const struct ctl_request *r);
 	void (*put)(const struct ctl_request *r, char *buf, size_t cap); /* NULL: not written */
 } ctl_keys[] = {
-	{"ip", "an IP address", true, KEY_VALUE, 0, set_ip, given_ip, put_ip},
-	{"cidr", "a CIDR", true, KEY_VALUE, 1, set_cidr, given_cidr, put_cidr},
-	{"kind", "--kind", false, KEY_VALUE, 2, set_kind, given_kind, put_kind},
-	{"class", "--class", false, KEY_VALUE, 3, set_class, given_class, put_class},
-	{"at", "--at", false, KEY_VALUE, 4, set_at, given_at, put_at},
-	{"until", "--until", false, KEY_VALUE, 5, set_until, given_until, put_until},
-	{"points", "--points", false, KEY_VALUE, 6, set_points, given_points, put_points},
-	{"remove", "--remove", false, KEY_FLAG, 7, set_remove, given_remove, put_flag},
-	{"force", "--force", false, KEY_FLAG, 8, set_force, given_force, put_flag},
-	{"undo", "--undo", false, KEY_FLAG, 9, set_undo, given_undo, put_flag},
-	{"since", "--since", false, KEY_VALUE, 10, set_since, given_since, put_since},
-	{"why", "--why", false, KEY_VALUE, 11, set_why, given_why, NULL},
-	{"format", "--format", false, KEY_VALUE, 12, set_format, given_format, put_format},
-	{"json", "--json", false, KEY_FLAG, 13, set_json, given_json, put_flag},
-	{"name", "a NAME", true, KEY_VALUE, 14, set_name, given_name, put_name},
-	{"reporter", "--reporter", false, KEY_VALUE, 15, set_reporter, given_reporter,
+	{"ip", "an IP address", true, KEY_VALUE, 0, 0, set_ip, given_ip, put_ip},
+	{"cidr", "a CIDR", true, KEY_VALUE, 1, 0, set_cidr, given_cidr, put_cidr},
+	{"kind", "--kind", false, KEY_VALUE, 2, 0, set_kind, given_kind, put_kind},
+	{"class", "--class", false, KEY_VALUE, 3, 0, set_class, given_class, put_class},
+	{"at", "--at", false, KEY_VALUE, 4, 0, set_at, given_at, put_at},
+	{"until", "--until", false, KEY_VALUE, 5, 0, set_until, given_until, put_until},
+	{"points", "--points", false, KEY_VALUE, 6, 0, set_points, given_points, put_points},
+	{"remove", "--remove", false, KEY_FLAG, 7, FLAG(remove), NULL, NULL, put_flag},
+	{"force", "--force", false, KEY_FLAG, 8, FLAG(force), NULL, NULL, put_flag},
+	{"undo", "--undo", false, KEY_FLAG, 9, FLAG(undo), NULL, NULL, put_flag},
+	{"since", "--since", false, KEY_VALUE, 10, 0, set_since, given_since, put_since},
+	{"why", "--why", false, KEY_VALUE, 11, 0, set_why, given_why, NULL},
+	{"format", "--format", false, KEY_VALUE, 12, 0, set_format, given_format, put_format},
+	{"json", "--json", false, KEY_FLAG, 13, FLAG(json), NULL, NULL, put_flag},
+	{"name", "a NAME", true, KEY_VALUE, 14, 0, set_name, given_name, put_name},
+	{"reporter", "--reporter", false, KEY_VALUE, 15, 0, set_reporter, given_reporter,
 	 put_reporter},
-	{"file", "a FILE", true, KEY_FILE, 16, set_file, given_file, put_file},
-	{"trusted-relays", "--trusted-relays", false, KEY_FILE, 17, set_file, given_file,
+	{"file", "a FILE", true, KEY_FILE, 16, 0, set_file, given_file, put_file},
+	{"trusted-relays", "--trusted-relays", false, KEY_FILE, 17, 0, set_file, given_file,
 	 put_file},
-	{"id", "a ticket ID", true, KEY_VALUE, 19, set_id, given_id, put_id},
-	{"all", "--all", false, KEY_FLAG, 20, set_all, given_all, put_flag},
+	{"id", "a ticket ID", true, KEY_VALUE, 19, 0, set_id, given_id, put_id},
+	{"all", "--all", false, KEY_FLAG, 20, FLAG(all), NULL, NULL, put_flag},
 	/* last: its bytes follow the line */
-	{"body", "a body", false, KEY_BODY, 18, set_body, given_body, put_body},
+	{"body", "a body", false, KEY_BODY, 18, 0, set_body, given_body, put_body},
 };
 
 #define N_KEYS (sizeof(ctl_keys) / sizeof(ctl_keys[0]))
+
+/* Whether req has key k: a flag's bool, or the key's own test. */
+static bool key_given(const struct ctl_key *k, const struct ctl_request *req)
+{
+	return k->type == KEY_FLAG ? *(const bool *)((const char *)req + k->flag) : k->given(req);
+}
 
 static const struct ctl_key *key_find(const char *name)
 {
@@ -631,7 +600,11 @@ int ctl_request_set(struct ctl_request *req, const char *key, const char *value,
 			snprintf(err, errcap, "--%s given twice", k->name);
 		return CTL_EINVAL;
 	}
-	int rc = k->set(req, value, err, errcap);
+	int rc = CTL_OK;
+	if (k->type == KEY_FLAG)
+		*(bool *)((char *)req + k->flag) = flag_value(value);
+	else
+		rc = k->set(req, value, err, errcap);
 	if (rc == CTL_OK)
 		req->seen |= 1u << k->bit;
 	return rc;
@@ -684,7 +657,7 @@ int ctl_request_check(const struct ctl_request *req, int64_t now, char *err, siz
 	}
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct ctl_key *k = &ctl_keys[i];
-		if (!word_in(c->required, k->name) || k->given(req))
+		if (!word_in(c->required, k->name) || key_given(k, req))
 			continue;
 		/* A positional key is named as what it is ("an IP address"); the same key taken
 		 * as an option (evidence add --ip) is named as the option. */
@@ -794,7 +767,7 @@ int ctl_request_format(const struct ctl_request *req, char *buf, size_t cap)
 	for (size_t i = 0; i < N_KEYS && ok; i++) {
 		const struct ctl_key *k = &ctl_keys[i];
 		/* Two keys may share a field (file, trusted-relays): the command's own is written. */
-		if (!k->given(req) || !ctl_command_takes(req->cmd, k->name))
+		if (!key_given(k, req) || !ctl_command_takes(req->cmd, k->name))
 			continue;
 		if (k->put) {
 			k->put(req, tmp, sizeof(tmp));
