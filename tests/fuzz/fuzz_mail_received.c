@@ -7,6 +7,8 @@
 #include "base/base.h"
 #include "mail/mail.h"
 
+#include "fuzz_trust.h"
+
 /* A name field: NUL-terminated inside its array, escaped (printable ASCII, no blank). */
 static void check_name(const char *s)
 {
@@ -64,17 +66,7 @@ static void check_walk(const struct mail_analysis *a)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct mail_trust trust;
-	static bool ready;
-	if (!ready) {
-		const char *relays = "192.0.2.0/24\n2001:db8:1::/48\nrelay.example.org\n";
-		size_t line;
-		char err[128];
-		mail_trust_init(&trust);
-		if (mail_trust_parse(&trust, relays, strlen(relays), &line, err, sizeof(err)) != 0)
-			__builtin_trap();
-		ready = true;
-	}
+	const struct mail_trust *trust = fuzz_trust();
 	const char *s = (const char *)data;
 	struct mail_received r;
 	mail_received_parse(s, size, &r);
@@ -91,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	struct mail_analysis a;
 	memset(&a, 0, sizeof(a));
-	if (mail_chain_analyse(hdrs, lens, n, &trust, &a) == 0)
+	if (mail_chain_analyse(hdrs, lens, n, trust, &a) == 0)
 		check_walk(&a);
 	mail_analysis_free(&a);
 	return 0;

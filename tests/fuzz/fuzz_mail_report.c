@@ -10,6 +10,8 @@
 #include "base/base.h"
 #include "mail/mail.h"
 
+#include "fuzz_trust.h"
+
 /* Stands for the classifier: reads every byte it is given. */
 static const char *classify_touch(const char *msg, size_t len, void *arg)
 {
@@ -22,19 +24,9 @@ static const char *classify_touch(const char *msg, size_t len, void *arg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct mail_trust trust;
-	static bool ready;
-	if (!ready) {
-		const char *relays = "192.0.2.0/24\n2001:db8:1::/48\nrelay.example.org\n";
-		size_t line;
-		char err[128];
-		mail_trust_init(&trust);
-		if (mail_trust_parse(&trust, relays, strlen(relays), &line, err, sizeof(err)) != 0)
-			__builtin_trap();
-		ready = true;
-	}
+	const struct mail_trust *trust = fuzz_trust();
 	unsigned sum = 0;
-	struct mail_report_options opt = {&trust, classify_touch, &sum};
+	struct mail_report_options opt = {trust, classify_touch, &sum};
 	struct mail_analysis a;
 	int rc = mail_report_analyse((const char *)data, size, &opt, &a);
 	if (rc == MAIL_EINVAL || rc == MAIL_ETOOBIG) {
