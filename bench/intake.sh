@@ -30,15 +30,8 @@ if [ $dobuild = 1 ]; then
 fi
 bin=$build/bench_intake
 [ -x "$bin" ] || { echo "intake.sh: $bin not built" >&2; exit 2; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/trapline-intake.XXXXXX")
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/lib.sh"
+bench_work trapline-intake
 cc -O2 -o "$work/qblast" "$here/qblast.c" -lpthread 2>/dev/null || cc -O2 -o "$work/qblast" "$here/qblast.c"
 out=$root/bench/out
 mkdir -p "$out"

@@ -49,16 +49,8 @@ if [ $dobuild = 1 ]; then
 fi
 bin=${TRAPLINE:-$build/trapline}
 corpus=$root/tests/data/received
-work=$(mktemp -d "${TMPDIR:-/tmp}/trapline-reports-bench.XXXXXX")
-chmod 755 "$work"
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -n "${KEEP_WORK:-}" ] && echo "work dir kept: $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/lib.sh"
+bench_work trapline-reports-bench
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo nogit)
 mkdir -p "$root/bench/results"
 log=$root/bench/results/$(date -u +%Y-%m-%d)-$commit-reports.txt

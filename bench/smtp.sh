@@ -40,17 +40,9 @@ fi
 bin=$build/trapline
 [ -x "$bin" ] || { echo "smtp.sh: $bin not built" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/trapline-smtp.XXXXXX")
-chmod 755 "$work"
-pids=()
-cleanup() {
-	local p
-	pf_stop "$work/postfix" 2>/dev/null || true
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/lib.sh"
+bench_work trapline-smtp
+bench_before_cleanup() { pf_stop "$work/postfix" 2>/dev/null; }
 cc -O2 -o "$work/qblast" "$here/qblast.c" -lpthread 2>/dev/null || cc -O2 -o "$work/qblast" "$here/qblast.c"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { # PORT: until something accepts on it (10 s)

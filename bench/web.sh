@@ -39,16 +39,8 @@ if [ $dobuild = 1 ]; then
 	cmake --build "$build" -j "$(nproc)" --target trapline >/dev/null
 fi
 bin=${TRAPLINE:-$build/trapline}
-work=$(mktemp -d "${TMPDIR:-/tmp}/trapline-web-bench.XXXXXX")
-chmod 755 "$work"
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. "$here/lib.sh"
+bench_work trapline-web-bench
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo nogit)
 mkdir -p "$root/bench/results"
 log=$root/bench/results/$(date -u +%Y-%m-%d)-$commit-web.txt
