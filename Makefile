@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps test-deps run test unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports clean config-template install
+.PHONY: all build deps test-deps run test test-loaded unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports clean config-template install
 
 all: build
 
@@ -24,20 +24,29 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Puts `trapline` on the PATH: PREFIX/bin/trapline (default /usr/local), the commented config
-# in PREFIX/share/trapline, the docs in PREFIX/share/doc/trapline; DESTDIR for packaging.
+# Puts `trapline` on the PATH: PREFIX/bin/trapline (default /usr/local; its data_dir is
+# /var/lib/trapline), the commented config in PREFIX/share/trapline, the docs in
+# PREFIX/share/doc/trapline, and the system user trapline; DESTDIR for packaging (no user).
 install: build
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
-# Starts the service on its embedded defaults (DNS 127.0.0.1:5353, zone bl.example.org, ./var).
+# Starts the service with etc/trapline.conf, whose keys are all commented out: the embedded
+# defaults (DNS 127.0.0.1:5353, zone bl.example.org, ./var) until a line is uncommented.
+CONFIG ?= etc/trapline.conf
 run: build
-	./$(BUILD)/trapline serve
+	./$(BUILD)/trapline serve --config $(CONFIG)
 
-# Everything: the normal build, the same tests under ASan+UBSan, then each fuzz target briefly.
+# Everything: the normal build, the same tests under ASan+UBSan, then each fuzz target briefly;
+# every stage runs and is reported even when an earlier one failed (scripts/test.sh).
 test: test-deps build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	$(MAKE) asan fuzz-smoke
+	BUILD=$(BUILD) JOBS=$(JOBS) MAKE="$(MAKE)" scripts/test.sh
+
+# make test twice in a row with both cores kept busy by stress(1): what CI sees on a loaded
+# machine. STRESS_CPUS workers (default: the cores), for at most 90 minutes.
+STRESS_CPUS ?= $(JOBS)
+test-loaded: test-deps build
+	scripts/test-loaded.sh $(STRESS_CPUS)
 
 asan: test-deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRAPLINE_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null

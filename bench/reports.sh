@@ -82,7 +82,7 @@ http_max_conns = 2048
 export_interval = 0
 log_level = warn
 CONF
-	[ "$(id -u)" = 0 ] && chown nobody "$work/$t/data"
+	[ "$(id -u)" = 0 ] && chown trapline: "$work/$t/data" # the service's user (config key user)
 	taskset -c "$srv_cpus" "$bin" serve --data "$work/$t/data" --dns "127.0.0.1:$(free_port)" \
 		--smtp off --http "127.0.0.1:${hport[$t]}" --config "$work/$t/trapline.conf" \
 		2>"$work/$t/trapline.log" &

@@ -55,11 +55,10 @@ say "   $size listings, wrk -c $conns -t 1, $secs s runs, $runs rounds; servers 
 
 # ---- the data: a store of $size listings ------------------------------------------------
 data=$work/data
-mkdir -p "$data"
 t0=$(date +%s.%N)
 "$bin" list --data "$data" >/dev/null   # creates the store (schema) and nothing else
 python3 "$here/web_store.py" "$data" "$size" "$work/addrs"
-[ "$(id -u)" = 0 ] && chown -R nobody "$data"
+[ "$(id -u)" = 0 ] && chown -R trapline: "$data" # the service's user (config key user)
 say "   store filled in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 # wrk's script: each request a random address of the file (half listed, half not).
 {

@@ -13,7 +13,7 @@ build_pkgs=(build-essential cmake pkg-config liburcu-dev libsqlite3-dev libjanss
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev dnsutils knot-dnsutils rbldnsd
 	spamassassin bind9-utils python3 iproute2 procps
 	swaks libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl postfix openssl
-	util-linux curl chromium nodejs wrk nginx-light fonts-dejavu-core)
+	util-linux stress curl chromium nodejs wrk nginx-light fonts-dejavu-core)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
@@ -30,11 +30,16 @@ browser_npm() {
 	(cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# The service's own user (started as root, it runs as this user): make run and the tests, which
+# run as root, need it as much as an installed system.
+user_sh="$(cd "$(dirname "$0")" && pwd)/user.sh"
+
 missing=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+	"$user_sh"
 	[ "${1:-}" = "--test" ] && browser_npm
 	exit 0
 fi
@@ -57,5 +62,6 @@ if [ ! -e "$policy" ]; then
 fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 [ "$made_policy" = 1 ] && rm -f "$policy"
+"$user_sh"
 [ "${1:-}" = "--test" ] && browser_npm
 exit 0

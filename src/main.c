@@ -34,7 +34,7 @@
 struct cli_option {
 	const char *flag;
 	const char *key;
-	const char *arg;
+	const char *arg;  /* NULL: a flag that sets its key to 1 */
 	const char *help;
 };
 
@@ -46,7 +46,8 @@ static const struct cli_option serve_options[] = {
 	{"--threads", "threads", "N", "UDP workers per address (0 = one per core)"},
 	{"--static", "static_file", "FILE", "rbldnsd-format data file to serve"},
 	{"--smtp", "smtp_listen", "ADDR:PORT[,...]|off", "spamtrap SMTP addresses"},
-	{"--user", "user", "NAME", "user to run as when started as root"},
+	{"--user", "user", "NAME", "user to run as when started as root (default trapline)"},
+	{"--allow-nobody", "allow_nobody", NULL, "accept user nobody (shared with other daemons)"},
 	{"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
 };
 
@@ -90,10 +91,11 @@ static const struct cli_command {
 static void serve_options_help(FILE *f)
 {
 	fprintf(f, "serve options:\n  %-27s %s\n", "--config FILE",
-		"configuration file (etc/trapline.conf)");
+		"configuration file (none is read unless given: `make run` gives etc/trapline.conf)");
 	for (size_t i = 0; i < N_SERVE_OPTIONS; i++) {
 		char left[64];
-		snprintf(left, sizeof(left), "%s %s", serve_options[i].flag, serve_options[i].arg);
+		snprintf(left, sizeof(left), "%s%s%s", serve_options[i].flag,
+			 serve_options[i].arg ? " " : "", serve_options[i].arg ? serve_options[i].arg : "");
 		fprintf(f, "  %-27s %s\n", left, serve_options[i].help);
 	}
 }
@@ -201,7 +203,13 @@ static int cli_config_read(int argc, char **argv, struct config *cfg)
 			return EXIT_USAGE;
 		}
 		seen[opt - serve_options] = true;
-		if (!value) {
+		if (!opt->arg) {
+			if (value) {
+				fprintf(stderr, "trapline: %s takes no value\n", opt->flag);
+				return EXIT_USAGE;
+			}
+			value = "1";
+		} else if (!value) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "trapline: %s needs %s\n", opt->flag, opt->arg);
 				return EXIT_USAGE;
@@ -220,34 +228,169 @@ static int cli_config_read(int argc, char **argv, struct config *cfg)
 	return 0;
 }
 
+/* The files the configuration names, read before anything starts (check-config, serve): a
+ * certificate or a template folder that is wrong is a configuration error, exit 2 with the
+ * key and the file named, not a start that fails half-way. */
+static int config_files_check(const struct config *cfg)
+{
+	char err[CONFIG_ERR_MAX];
+	struct smtp_server_config sc;
+	bool enabled;
+	if (smtp_server_config_make(cfg, &sc, &enabled, err, sizeof(err)) != SMTP_OK ||
+	    (enabled && smtp_tls_check(&sc, err, sizeof(err)) != SMTP_OK) ||
+	    web_templates_check(cfg->web_templates, err, sizeof(err)) != WEB_OK) {
+		fprintf(stderr, "trapline: %s\n", err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 /* ---- serve ------------------------------------------------------------------ */
 
-static int serve_data_dir(const struct config *cfg, const struct passwd *pw)
+/* ---- the service's user and its data directory ------------------------------------ */
+
+/* The files a service or a command makes in the data directory. */
+static const char *const data_files[] = {"trapline.db", "trapline.db-wal", "trapline.db-shm",
+					 "trapline.lock", "trapline.rbldnsd", "trapline.zone"};
+
+/* nobody is many daemons' user: a service running as it shares its files and its control
+ * socket with all of them. */
+static bool user_is_nobody(const struct passwd *pw)
 {
-	if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
-		log_err("main", "cannot create data_dir=%s reason=\"%s\"", cfg->data_dir,
-			strerror(errno));
-		return -1;
+	return strcmp(pw->pw_name, "nobody") == 0 || pw->pw_uid == 65534;
+}
+
+/* ctl_group's gid into *group (-1 when the key is empty). 0, or EXIT_USAGE after one line. */
+static int service_group(const struct config *cfg, int *group)
+{
+	*group = -1;
+	if (!cfg->ctl_group[0])
+		return 0;
+	struct group *g = getgrnam(cfg->ctl_group);
+	if (!g) {
+		fprintf(stderr, "trapline: ctl_group: no such group '%s'\n", cfg->ctl_group);
+		return EXIT_USAGE;
 	}
-	if (pw && chown(cfg->data_dir, pw->pw_uid, pw->pw_gid) != 0)
-		log_warn("main", "cannot chown data_dir=%s reason=\"%s\"", cfg->data_dir,
+	*group = (int)g->gr_gid;
+	return 0;
+}
+
+/* The user the service runs as when started as root (getpwnam's storage: use it before the
+ * next getpw* call). 0, or EXIT_USAGE after one line. */
+static int service_user(const struct config *cfg, struct passwd **out)
+{
+	struct passwd *pw = getpwnam(cfg->user);
+	if (!pw) {
+		fprintf(stderr, "trapline: user: no such user '%s' (started as root, Trapline runs as "
+				"it: `make install` or scripts/deps.sh creates the system user "
+				"trapline)\n", cfg->user);
+		return EXIT_USAGE;
+	}
+	if (user_is_nobody(pw) && !cfg->allow_nobody) {
+		fprintf(stderr, "trapline: user: %s is shared with other daemons, and any process "
+				"of the service's user may use its control socket: give Trapline a "
+				"user of its own (trapline), or accept this with --allow-nobody\n",
+			pw->pw_name);
+		return EXIT_USAGE;
+	}
+	*out = pw;
+	return 0;
+}
+
+static void owner_name(uid_t uid, char *buf, size_t cap)
+{
+	struct passwd *o = getpwuid(uid);
+	if (o)
+		snprintf(buf, cap, "%s", o->pw_name);
+	else
+		snprintf(buf, cap, "uid %u", (unsigned)uid);
+}
+
+/* Started as root, the data directory must end up the service user's (uid, gid). Trapline gives
+ * it a directory only when it makes that directory here; an existing one must already be
+ * the user's, with none of our files in it belonging to someone else. Taking over whatever
+ * exists would hand the service, say, /var (the default ./var, run from /). 0, or 1 after one
+ * line saying why. */
+static int data_dir_take(const char *dir, uid_t uid, gid_t gid, const char *user)
+{
+	if (mkdir(dir, 0750) == 0) {
+		/* Given by descriptor: what was made is what is given, whatever the path is now. */
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fchown(fd, uid, gid) != 0) {
+			fprintf(stderr, "trapline: data_dir %s: cannot give it to %s: %s\n", dir, user,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+		close(fd);
+		return 0;
+	}
+	if (errno != EEXIST) {
+		fprintf(stderr, "trapline: data_dir %s: cannot create it: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	struct stat sb;
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "trapline: data_dir %s: not a directory\n", dir);
+		return 1;
+	}
+	char owner[64];
+	if (sb.st_uid != uid) {
+		owner_name(sb.st_uid, owner, sizeof(owner));
+		fprintf(stderr, "trapline: data_dir %s belongs to %s, not to the service's user %s, "
+				"and Trapline takes over only a directory it creates: name a new "
+				"one, or `chown %s %s` if this one is for Trapline alone\n",
+			dir, owner, user, user, dir);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(data_files) / sizeof(data_files[0]); i++) {
+		char f[CONFIG_STR_MAX + 32];
+		snprintf(f, sizeof(f), "%s/%s", dir, data_files[i]);
+		struct stat fs;
+		if (stat(f, &fs) == 0 && fs.st_uid != uid) {
+			owner_name(fs.st_uid, owner, sizeof(owner));
+			fprintf(stderr, "trapline: %s belongs to %s, but the service runs as %s: "
+					"chown -R %s %s (or set the config key user)\n",
+				f, owner, user, user, dir);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Not root: the data directory is the caller's; made with ctl_group when one is set, so that
+ * its members can reach the socket. 0, or 1 after logging why. */
+static int data_dir_make(const char *dir, int group)
+{
+	if (mkdir(dir, 0750) != 0) {
+		if (errno == EEXIST)
+			return 0;
+		log_err("main", "cannot create data_dir=%s reason=\"%s\"", dir, strerror(errno));
+		return 1;
+	}
+	if (group >= 0 && chown(dir, (uid_t)-1, (gid_t)group) != 0)
+		log_warn("main", "cannot give data_dir=%s to ctl_group reason=\"%s\"", dir,
 			 strerror(errno));
 	return 0;
 }
 
-/* Takes on pw's identity for good: no supplementary groups, its group, its user. */
-static int become(const struct passwd *pw)
+/* Takes on pw's identity for good: its group, its user, and no supplementary group but
+ * ctl_group (group >= 0), which the control socket is given to. */
+static int become(const struct passwd *pw, int group)
 {
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+	gid_t g = (gid_t)group;
+	if (setgroups(group >= 0 ? 1 : 0, group >= 0 ? &g : NULL) != 0 ||
+	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
 		return -1;
 	return 0;
 }
 
-static int serve_drop_privileges(const struct passwd *pw)
+static int serve_drop_privileges(const struct passwd *pw, int group)
 {
 	if (!pw)
 		return 0;
-	if (become(pw) != 0) {
+	if (become(pw, group) != 0) {
 		log_err("main", "cannot drop privileges user=%s reason=\"%s\"", pw->pw_name,
 			strerror(errno));
 		return -1;
@@ -276,7 +419,7 @@ static void serve_check_needs_child(const struct passwd *pw, const struct serve_
 				    size_t n, int fd)
 {
 	char msg[CONFIG_STR_MAX + 256] = "";
-	if (become(pw) != 0) {
+	if (become(pw, -1) != 0) {
 		snprintf(msg, sizeof(msg), "user %s: cannot become it: %s", pw->pw_name,
 			 strerror(errno));
 	}
@@ -361,7 +504,7 @@ struct serve_store {
 
 /* Opens the store, starts the writer (which publishes the listings on zone before it returns)
  * and the control socket. Returns 0, or 1 after logging why. */
-static int serve_store_start(const struct config *cfg, struct zone_handle *zone,
+static int serve_store_start(const struct config *cfg, int group, struct zone_handle *zone,
 			     const struct zone_defaults *defaults, struct serve_store *ss)
 {
 	int rc = store_open(cfg->data_dir, &ss->store);
@@ -380,7 +523,7 @@ static int serve_store_start(const struct config *cfg, struct zone_handle *zone,
 	ctl_service_init(&svc, cfg, ss->writer, NULL, zone);
 	char path[CONFIG_STR_MAX + 16];
 	cli_ctl_socket_path(cfg, path, sizeof(path));
-	if (ctl_server_start(path, cfg->data_dir, &svc, -1, -1, &ss->ctl) != CTL_OK)
+	if (ctl_server_start(path, cfg->data_dir, &svc, group, &ss->ctl) != CTL_OK)
 		goto fail_writer;
 	return 0;
 
@@ -521,23 +664,25 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "trapline: %s\n", err);
 		return EXIT_USAGE;
 	}
+	/* With a static file the zone is that file and the store is not used (nor the trap,
+	 * which would have nowhere to record, nor the pages). */
+	bool use_store = cfg.static_file[0] == '\0';
+	if (use_store && (rc = config_files_check(&cfg)) != 0)
+		return rc;
 	struct passwd *pw = NULL;
-	if (geteuid() == 0) {
-		pw = getpwnam(cfg.user);
-		if (!pw) {
-			fprintf(stderr, "trapline: user: no such user '%s'\n", cfg.user);
-			return EXIT_USAGE;
-		}
-	}
+	int group = -1;
+	if ((rc = service_group(&cfg, &group)) != 0)
+		return rc;
+	if (geteuid() == 0 && (rc = service_user(&cfg, &pw)) != 0)
+		return rc;
 	sigset_t sigs;
 	serve_signals(&sigs);
-	/* With a static file the zone is that file and the store is not used (nor the trap,
-	 * which would have nowhere to record). */
-	bool use_store = cfg.static_file[0] == '\0';
 	log_info("main", "starting version=%s zone=%s dns=%s smtp=%s http=%s threads=%u static=%s",
 		 TRAPLINE_VERSION, cfg.zone, cfg.dns_listen, use_store ? cfg.smtp_listen : "off",
 		 use_store ? cfg.http_listen : "off", sc.threads, use_store ? "-" : cfg.static_file);
-	if (use_store && serve_data_dir(&cfg, pw) != 0)
+	if (use_store && (pw ? data_dir_take(cfg.data_dir, pw->pw_uid,
+					     group >= 0 ? (gid_t)group : pw->pw_gid, pw->pw_name)
+			     : data_dir_make(cfg.data_dir, group)) != 0)
 		return 1;
 	if (pw && serve_check_needs(pw, &cfg) != 0)
 		return 1;
@@ -576,9 +721,9 @@ static int cmd_serve(int argc, char **argv)
 	/* The store is opened as the user the service runs as, so that every file it creates
 	 * (database, WAL, socket) stays writable by it; queries wait in the bound sockets until
 	 * dns_server_start, when the writer has published the listings. */
-	if (serve_drop_privileges(pw) != 0)
+	if (serve_drop_privileges(pw, group) != 0)
 		goto fail_server;
-	if (use_store && serve_store_start(&cfg, zone, &defaults, &ss) != 0) {
+	if (use_store && serve_store_start(&cfg, group, zone, &defaults, &ss) != 0) {
 		use_store = false;
 		goto fail_server;
 	}
@@ -618,54 +763,21 @@ fail_zone:
 
 /* ---- the operator's commands ------------------------------------------------ */
 
-/* The files a service or a command makes in the data directory. */
-static const char *const data_files[] = {"trapline.db", "trapline.db-wal", "trapline.db-shm",
-					 "trapline.lock", "trapline.rbldnsd", "trapline.zone"};
-
 /* Started as root, a command works on the data directory as the service's user, so that
  * whichever comes first (the service or a command) the files end up the service's: it
  * creates the directory for that user, and refuses a directory or a file that belongs to
- * someone else, with the line that says how to fix it. 0, or an exit status. */
+ * someone else, with the line that says how to fix it (data_dir_take). 0, or an exit status. */
 static int cli_take_data_dir(const struct config *cfg)
 {
 	if (geteuid() != 0)
 		return 0;
-	struct passwd *pw = getpwnam(cfg->user);
-	if (!pw) {
-		fprintf(stderr, "trapline: user: no such user '%s' (the service's user owns the data "
-				"directory)\n", cfg->user);
-		return EXIT_USAGE;
-	}
-	struct stat sb;
-	if (stat(cfg->data_dir, &sb) != 0 || (sb.st_uid == 0 && pw->pw_uid != 0)) {
-		/* New, or root's and empty of ours: make it the service's. */
-		for (size_t i = 0; i < sizeof(data_files) / sizeof(data_files[0]); i++) {
-			char f[CONFIG_STR_MAX + 32];
-			snprintf(f, sizeof(f), "%s/%s", cfg->data_dir, data_files[i]);
-			struct stat fs;
-			if (stat(f, &fs) == 0 && fs.st_uid != pw->pw_uid) {
-				fprintf(stderr, "trapline: %s belongs to uid %u, but the service runs as "
-						"%s: chown -R %s %s (or set the config key user)\n",
-					f, (unsigned)fs.st_uid, pw->pw_name, pw->pw_name, cfg->data_dir);
-				return CTL_EXIT_FAIL;
-			}
-		}
-		if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
-			fprintf(stderr, "trapline: cannot create %s: %s\n", cfg->data_dir,
-				strerror(errno));
-			return CTL_EXIT_FAIL;
-		}
-		if (chown(cfg->data_dir, pw->pw_uid, pw->pw_gid) != 0) {
-			fprintf(stderr, "trapline: cannot give %s to %s: %s\n", cfg->data_dir,
-				pw->pw_name, strerror(errno));
-			return CTL_EXIT_FAIL;
-		}
-	} else if (sb.st_uid != pw->pw_uid) {
-		fprintf(stderr, "trapline: %s belongs to uid %u, but the service runs as %s: chown -R "
-				"%s %s (or set the config key user)\n",
-			cfg->data_dir, (unsigned)sb.st_uid, pw->pw_name, pw->pw_name, cfg->data_dir);
+	struct passwd *pw;
+	int group, rc;
+	if ((rc = service_group(cfg, &group)) != 0 || (rc = service_user(cfg, &pw)) != 0)
+		return rc;
+	if (data_dir_take(cfg->data_dir, pw->pw_uid, group >= 0 ? (gid_t)group : pw->pw_gid,
+			  pw->pw_name) != 0)
 		return CTL_EXIT_FAIL;
-	}
 	/* Effective IDs only: the files this command creates are the service's, and root is
 	 * back for what the caller asked to be written elsewhere (export --out). */
 	if (setegid(pw->pw_gid) != 0 || seteuid(pw->pw_uid) != 0) {
@@ -796,9 +908,11 @@ static int cli_run_one(struct cli_runner *run, const struct ctl_request *req, FI
 			return status;
 		if (rc == CTL_EIO && (errno == EACCES || errno == EPERM)) {
 			fprintf(stderr, "trapline: %s: permission denied: the service's control socket "
-					"is for its user (%s) and root; run the command as one of "
+					"is for its user (%s), root%s%s; run the command as one of "
 					"them\n",
-				run->sock, run->cfg->user);
+				run->sock, run->cfg->user,
+				run->cfg->ctl_group[0] ? " and the group " : "",
+				run->cfg->ctl_group);
 			return CTL_EXIT_FAIL;
 		}
 		if (rc != CTL_ENOSERVICE) {
@@ -1460,13 +1574,12 @@ static int cmd_check_config(int argc, char **argv)
 		fprintf(stderr, "trapline: %s\n", err);
 		return EXIT_USAGE;
 	}
-	/* serve started as root refuses a user that does not exist: say so now. */
-	if (!getpwnam(cfg.user)) {
-		fprintf(stderr, "trapline: %s: user: no such user '%s' (serve started as root runs "
-				"as this user)\n",
-			argv[0], cfg.user);
-		return EXIT_USAGE;
-	}
+	/* serve started as root refuses a user that does not exist, or nobody: say so now. */
+	struct passwd *pw;
+	int group, rc;
+	if ((rc = service_user(&cfg, &pw)) != 0 || (rc = service_group(&cfg, &group)) != 0 ||
+	    (rc = config_files_check(&cfg)) != 0)
+		return rc;
 	printf("# %s: ok\n", argv[0]);
 	config_print(stdout, &cfg);
 	return 0;
@@ -1515,6 +1628,12 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+#ifdef TRAPLINE_INSTALLED_DATA_DIR
+	/* The installed binary keeps its data where a system keeps a service's state; the one in
+	 * a checkout keeps ./var beside the sources. */
+	if (config_default_set("data_dir", TRAPLINE_INSTALLED_DATA_DIR) != BASE_OK)
+		return 1;
+#endif
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

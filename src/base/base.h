@@ -232,6 +232,8 @@ struct config {
 	unsigned threads;                /* UDP workers per address; 0 = one per core */
 	char static_file[CONFIG_STR_MAX];/* rbldnsd-format data file, "" = none */
 	char user[64];                   /* user to run as after binding, when started as root */
+	unsigned allow_nobody;           /* 1: user may be nobody */
+	char ctl_group[64];              /* group whose members may use the control socket */
 	char log_level[16];
 	uint32_t answer_a;               /* default A value, host order */
 	uint32_t answer_a_traps, answer_a_reports, answer_a_both; /* A by reason of listing */
@@ -296,6 +298,11 @@ struct config {
 
 /* Fills every key with its default. */
 void config_defaults(struct config *c);
+/* Replaces key's default for this process (config_defaults, check-config, config-template):
+ * the installed binary's data_dir. value must outlive every use and pass the key's check.
+ * BASE_OK, or BASE_EINVAL for an unknown key or a bad value. Call before any other thread
+ * reads the config. */
+int config_default_set(const char *key, const char *value);
 /* Sets one key from its text form. On error returns BASE_EINVAL and writes
  * "KEY: problem" into err. */
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errcap);

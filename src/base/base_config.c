@@ -47,7 +47,9 @@ struct config_key {
 /* Adding a key is adding a row (and a field in struct config). */
 static const struct config_key config_keys[] = {
 	{"data_dir", CONFIG_PATH, STR(data_dir), "./var", 0, 0, false,
-	 "Data directory (database, exports); created on first start."},
+	 "Data directory (database, exports); created on first start and then owned by user. "
+	 "An existing directory must already be user's: one Trapline did not create is never "
+	 "taken over. ./var in a checkout, /var/lib/trapline when installed."},
 	{"dns_listen", CONFIG_LISTEN, STR(dns_listen), "127.0.0.1:5353", 0, 0, false,
 	 "DNS addresses, UDP and TCP on each: ADDR:PORT or [ADDR6]:PORT, comma separated."},
 	{"zone", CONFIG_NAME, STR(zone), "bl.example.org", 0, 0, false,
@@ -57,8 +59,18 @@ static const struct config_key config_keys[] = {
 	{"static_file", CONFIG_PATH, STR(static_file), "", 0, 0, true,
 	 "rbldnsd-format data file (ip4set/ip4trie/ip6trie/combined) served as the zone; "
 	 "reloaded when it changes and on SIGHUP. Empty: none."},
-	{"user", CONFIG_STRING, STR(user), "nobody", 0, 0, false,
-	 "When started as root, run as this user once the sockets are bound."},
+	{"user", CONFIG_STRING, STR(user), "trapline", 0, 0, false,
+	 "When started as root, run as this user once the sockets are bound; it owns data_dir "
+	 "and the control socket. A user of its own: `make install` and scripts/deps.sh create "
+	 "the system user trapline. nobody is refused (other daemons run as nobody, and the "
+	 "control socket trusts its user) unless allow_nobody is 1."},
+	{"allow_nobody", CONFIG_UINT, NUM(allow_nobody), "0", 0, 1, false,
+	 "1: accept user = nobody (serve --allow-nobody). Any process of that user could then "
+	 "use the control socket."},
+	{"ctl_group", CONFIG_STRING, STR(ctl_group), "", 0, 0, true,
+	 "A group whose members may use the control socket (DATA_DIR/trapline.sock, then mode "
+	 "0660 of that group; data_dir is made with that group so they can reach it). Root and "
+	 "the service's user always may; nobody else. Empty: none."},
 	{"log_level", CONFIG_LEVEL, STR(log_level), "info", 0, 0, false,
 	 "Least severe log level written: debug, info, warn or error."},
 	{"answer_a", CONFIG_IP4, NUM(answer_a), "127.0.0.2", 0, 0, false,
@@ -251,6 +263,15 @@ static const struct config_key config_keys[] = {
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 #define CONFIG_LINE_MAX 4096 /* a line longer than this is not one we wrote */
+
+/* Defaults a binary replaces at start (the installed one's data_dir), beside the table. */
+static const char *config_default_over[CONFIG_NKEYS];
+
+static const char *config_key_default(const struct config_key *k)
+{
+	const char *over = config_default_over[k - config_keys];
+	return over ? over : k->def;
+}
 
 static const struct config_key *config_key_find(const char *name)
 {
@@ -606,13 +627,28 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 	return BASE_OK;
 }
 
+int config_default_set(const char *key, const char *value)
+{
+	const struct config_key *k = config_key_find(key);
+	if (!k)
+		return BASE_EINVAL;
+	struct config probe;
+	memset(&probe, 0, sizeof(probe));
+	char why[CONFIG_ERR_MAX];
+	if (config_apply(&probe, k, value, why, sizeof(why)) != BASE_OK)
+		return BASE_EINVAL;
+	config_default_over[k - config_keys] = value;
+	return BASE_OK;
+}
+
 void config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	char why[CONFIG_ERR_MAX];
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		/* The defaults are ours; one that does not pass its own check is a bug. */
-		if (config_apply(c, &config_keys[i], config_keys[i].def, why, sizeof(why)) != 0)
+		if (config_apply(c, &config_keys[i], config_key_default(&config_keys[i]), why,
+				 sizeof(why)) != 0)
 			log_err("config", "bad default key=%s problem=\"%s\"", config_keys[i].name,
 				why);
 	}
@@ -849,8 +885,9 @@ void config_print(FILE *f, const struct config *c)
 		const struct config_key *k = &config_keys[i];
 		char val[CONFIG_STR_MAX];
 		config_value_format(c, k, val, sizeof(val));
-		bool is_default = strcmp(val, k->def) == 0;
-		fprintf(f, "%s = %s\n    # %s (default: \"%s\"%s)\n", k->name, val, k->help, k->def,
+		const char *def = config_key_default(k);
+		bool is_default = strcmp(val, def) == 0;
+		fprintf(f, "%s = %s\n    # %s (default: \"%s\"%s)\n", k->name, val, k->help, def,
 			is_default ? "" : "; changed");
 	}
 }
@@ -865,6 +902,7 @@ void config_template(FILE *f)
 		   "# A command-line option (--dns, --zone, ...) overrides the file.\n");
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
-		fprintf(f, "\n# %s\n#%s =%s%s\n", k->help, k->name, k->def[0] ? " " : "", k->def);
+		const char *def = config_key_default(k);
+		fprintf(f, "\n# %s\n#%s =%s%s\n", k->help, k->name, def[0] ? " " : "", def);
 	}
 }

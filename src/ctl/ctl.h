@@ -385,10 +385,13 @@ int ctl_feed_take(const struct ctl_service *svc, const struct store_holder *feed
  * connection. A socket file left by a killed process (nothing accepts on it) is replaced; one a
  * live process answers on is CTL_EIO with errno EADDRINUSE. svc is copied, but what it points
  * to must outlive the server; the server opens its own read-only store handle on data_dir and
- * ignores svc->reader. uid/gid: owner given to the socket file (-1: leave it). */
+ * ignores svc->reader. Only root, the calling process's effective user and, when group >= 0,
+ * that group's members (the peer's primary or supplementary groups) are answered; anyone else
+ * gets "status 1" and one refusal line. group >= 0: the socket file is given to that group
+ * with mode 0660 (the caller must be a member). */
 struct ctl_server;
 int ctl_server_start(const char *path, const char *data_dir, const struct ctl_service *svc,
-		     int uid, int gid, struct ctl_server **out);
+		     int group, struct ctl_server **out);
 /* Stops the thread (a request being run finishes first), removes the socket file, frees. */
 void ctl_server_stop(struct ctl_server *srv);
 

@@ -27,6 +27,9 @@ struct ctl_server {
 	int wake[2];
 	pthread_t thread;
 	struct ctl_service svc;
+	uid_t uid;      /* the service's own user */
+	int group;      /* ctl_group, or -1 */
+	uint64_t refused;
 };
 
 static int addr_make(const char *path, struct sockaddr_un *sa)
@@ -137,6 +140,46 @@ static void who_of(int fd, char *who, size_t cap)
 		snprintf(who, cap, "ctl:uid%u", (unsigned)cred.uid);
 }
 
+/* True when gid is the peer's group or one of its supplementary groups (SO_PEERGROUPS, as
+ * the kernel recorded them at connect: a member who was removed since keeps them until it
+ * logs in again, as with a file's group). */
+static bool peer_in_group(int fd, gid_t primary, gid_t gid)
+{
+	if (primary == gid)
+		return true;
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* Commands change the list: root, the service's user and the members of ctl_group only. The
+ * socket file's mode says the same; this holds even if the mode was widened by hand. */
+static bool peer_allowed(const struct ctl_server *srv, int fd, struct ucred *cred)
+{
+	socklen_t len = sizeof(*cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) != 0)
+		return false;
+	if (cred->uid == 0 || cred->uid == srv->uid)
+		return true;
+	return srv->group >= 0 && peer_in_group(fd, cred->gid, (gid_t)srv->group);
+}
+
+static void conn_refuse(struct ctl_server *srv, int fd, const struct ucred *cred)
+{
+	static const char msg[] = "status 1\ntrapline: the control socket is for root, the "
+				  "service's user and the members of ctl_group only\n";
+	send_all(fd, msg, sizeof(msg) - 1);
+	/* One line for the first refusal and then one per 100: a loop of them floods nothing. */
+	if (srv->refused++ % 100 == 0)
+		log_warn("ctl", "refused peer uid=%u gid=%u pid=%d refused=%llu", (unsigned)cred->uid,
+			 (unsigned)cred->gid, (int)cred->pid, (unsigned long long)srv->refused);
+}
+
 static void conn_serve(struct ctl_server *srv, int fd)
 {
 	timeouts_set(fd, CTL_IO_TIMEOUT_S);
@@ -207,7 +250,11 @@ static void *server_main(void *arg)
 		int c = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			continue;
-		conn_serve(srv, c);
+		struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+		if (peer_allowed(srv, c, &cred))
+			conn_serve(srv, c);
+		else
+			conn_refuse(srv, c, &cred);
 		close(c);
 	}
 	zone_reader_unregister();
@@ -225,7 +272,7 @@ static bool socket_alive(const struct sockaddr_un *sa)
 	return alive;
 }
 
-static int listen_make(const char *path, int uid, int gid, int *out)
+static int listen_make(const char *path, int group, int *out)
 {
 	struct sockaddr_un sa;
 	if (addr_make(path, &sa) != CTL_OK)
@@ -242,13 +289,16 @@ static int listen_make(const char *path, int uid, int gid, int *out)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return CTL_EIO;
-	/* The socket is born 0600: commands change the list, so only its owner may connect. */
+	/* The socket is born 0600: commands change the list, so only its owner may connect; with
+	 * ctl_group it is given to that group, 0660, before anyone can connect (listen). */
 	mode_t old = umask(0177);
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 16) != 0)
+	if (rc != 0 || chmod(path, 0600) != 0)
 		goto fail;
-	if (uid >= 0 && chown(path, (uid_t)uid, (gid_t)gid) != 0)
+	if (group >= 0 && (chown(path, (uid_t)-1, (gid_t)group) != 0 || chmod(path, 0660) != 0))
+		goto fail;
+	if (listen(fd, 16) != 0)
 		goto fail;
 	*out = fd;
 	return CTL_OK;
@@ -261,12 +311,14 @@ fail:;
 }
 
 int ctl_server_start(const char *path, const char *data_dir, const struct ctl_service *svc,
-		     int uid, int gid, struct ctl_server **out)
+		     int group, struct ctl_server **out)
 {
 	struct ctl_server *srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return CTL_ENOMEM;
 	srv->svc = *svc;
+	srv->uid = geteuid();
+	srv->group = group;
 	srv->fd = srv->wake[0] = srv->wake[1] = -1;
 	srv->path = strdup(path);
 	int rc = CTL_ENOMEM;
@@ -283,7 +335,7 @@ int ctl_server_start(const char *path, const char *data_dir, const struct ctl_se
 		rc = CTL_EIO;
 		goto fail_store;
 	}
-	rc = listen_make(path, uid, gid, &srv->fd);
+	rc = listen_make(path, group, &srv->fd);
 	if (rc != CTL_OK) {
 		log_err("ctl", "cannot listen path=%s reason=\"%s\"", path, strerror(errno));
 		goto fail_pipe;
@@ -355,10 +407,11 @@ int ctl_client_call(const char *path, const struct ctl_request *req, FILE *out, 
 	}
 	timeouts_set(fd, CTL_ANSWER_TIMEOUT_S);
 	rc = CTL_EIO;
-	if (!send_all(fd, line, strlen(line)))
+	/* A service that refuses the request by its line answers without reading the body, and
+	 * one that refuses the caller answers without reading anything: what fails to go then
+	 * (EPIPE) is no error of ours, the answer is still there to read. */
+	if (!send_all(fd, line, strlen(line)) && errno != EPIPE)
 		goto fail_close;
-	/* A service that refuses the request by its line answers without reading the body: the
-	 * rest of the body then fails to go, and its answer is still there to read. */
 	if (req->has_body && req->body_len)
 		(void)send_all(fd, req->body, req->body_len);
 	/* The answer: "status N\n", then the output until the service closes. */

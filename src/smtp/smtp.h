@@ -143,6 +143,12 @@ struct smtp_server_config {
 int smtp_server_config_make(const struct config *c, struct smtp_server_config *out,
 			    bool *enabled, char *err, size_t errcap);
 
+/* Reads the operator's certificate and key (smtp_tls_cert, smtp_tls_key) as check-config and
+ * serve do before anything starts: each file readable, in PEM, the key the certificate's.
+ * SMTP_OK (also when none is set: a self-signed pair is made later), or SMTP_EINVAL with
+ * "KEY FILE: problem" in err. */
+int smtp_tls_check(const struct smtp_server_config *cfg, char *err, size_t errcap);
+
 struct smtp_server;
 
 /* Binds the listening sockets and sets up TLS (reading the certificate and key, or making a

@@ -148,3 +148,58 @@ SSL_CTX *smtp_tls_context(const struct smtp_server_config *cfg)
 	}
 	return ctx;
 }
+
+/* Opens path as a regular file the caller can read, or says why in err as "KEY PATH: ...". */
+static FILE *tls_file_open(const char *key, const char *path, char *err, size_t errcap)
+{
+	FILE *f = fopen(path, "r");
+	struct stat st;
+	if (!f) {
+		snprintf(err, errcap, "%s %s: cannot read it: %s", key, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errcap, "%s %s: not a file", key, path);
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
+int smtp_tls_check(const struct smtp_server_config *cfg, char *err, size_t errcap)
+{
+	if (!cfg->tls_cert[0])
+		return SMTP_OK; /* self-signed, made at the first start */
+	int rc = SMTP_EINVAL;
+	X509 *x = NULL;
+	EVP_PKEY *key = NULL;
+	FILE *f = tls_file_open("smtp_tls_cert", cfg->tls_cert, err, errcap);
+	if (!f)
+		return SMTP_EINVAL;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!x) {
+		snprintf(err, errcap, "smtp_tls_cert %s: no PEM certificate in it", cfg->tls_cert);
+		goto done;
+	}
+	if (!(f = tls_file_open("smtp_tls_key", cfg->tls_key, err, errcap)))
+		goto done;
+	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!key) {
+		snprintf(err, errcap, "smtp_tls_key %s: no PEM private key in it (or one with a "
+				      "pass phrase)", cfg->tls_key);
+		goto done;
+	}
+	if (X509_check_private_key(x, key) != 1) {
+		snprintf(err, errcap, "smtp_tls_key %s: not the key of the certificate %s",
+			 cfg->tls_key, cfg->tls_cert);
+		goto done;
+	}
+	rc = SMTP_OK;
+done:
+	ERR_clear_error();
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return rc;
+}

@@ -48,6 +48,12 @@ struct web_config {
  * the answers and answer_txt for the usage page). WEB_EINVAL with "KEY: problem" in err. */
 int web_config_from(const struct config *cfg, struct web_config *out, char *err, size_t errcap);
 
+/* Reads the files of a web_templates folder that replace built-in ones, as check-config and
+ * serve do before anything starts: the folder exists, each such file can be read and each
+ * template parses. WEB_OK (also for ""), or WEB_EINVAL with "web_templates PATH: problem" in
+ * err. */
+int web_templates_check(const char *dir, char *err, size_t errcap);
+
 struct web_server;
 
 /* Binds and listens on every address of cfg (as root, before the privilege drop, like DNS).

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "web_internal.h"
 
@@ -83,6 +84,40 @@ int web_files_load(struct web_server *srv, const char *dir)
 		char err[256];
 		if (!f->is_static && web_template_check(f->data, f->len, err, sizeof(err)) != WEB_OK) {
 			log_err("web", "template file=%s does not parse problem=\"%s\"", f->name, err);
+			return WEB_EINVAL;
+		}
+	}
+	return WEB_OK;
+}
+
+int web_templates_check(const char *dir, char *err, size_t errcap)
+{
+	if (!dir || !dir[0])
+		return WEB_OK;
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errcap, "web_templates %s: %s", dir,
+			 errno == ENOENT ? "no such directory" : "not a directory");
+		return WEB_EINVAL;
+	}
+	for (size_t i = 0; i < web_embedded_n; i++) {
+		const char *name = web_embedded_files[i].name, *type;
+		bool is_static;
+		char *data = NULL;
+		size_t len = 0;
+		if (!file_kind(name, &type, &is_static))
+			continue;
+		int rc = read_override(dir, name, &data, &len);
+		if (rc < 0) {
+			snprintf(err, errcap, "web_templates %s/%s: cannot read it: %s", dir, name,
+				 strerror(errno));
+			return WEB_EINVAL;
+		}
+		char why[256];
+		int bad = rc == 0 && !is_static && web_template_check(data, len, why, sizeof(why));
+		free(data);
+		if (bad) {
+			snprintf(err, errcap, "web_templates %s/%s: does not parse: %s", dir, name, why);
 			return WEB_EINVAL;
 		}
 	}

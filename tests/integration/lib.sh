@@ -34,6 +34,15 @@ fi
 
 TL_TMP=$(mktemp -d "${TMPDIR:-/tmp}/trapline-it.XXXXXX")
 chmod 755 "$TL_TMP"
+# The user the service runs as when the tests run as root (the config key user's default).
+TL_USER=trapline
+
+# tl_mkdata DIR: a data directory made ready for the service as an operator would (mkdir, and
+# as root chown to the service's user): Trapline takes over only a directory it creates itself.
+tl_mkdata() {
+	mkdir -p "$1" || return 1
+	[ "$(id -u)" -ne 0 ] || chown "$TL_USER:" "$1"
+}
 
 tl_cleanup() {
 	local pid
@@ -216,7 +225,6 @@ tl_start() {
 		PORT=$(tl_free_port $v6) || tl_die "pick a free port"
 		data="$TL_TMP/data$TL_NSTARTS"
 		log="$TL_TMP/server$TL_NSTARTS.log"
-		mkdir -p "$data"
 		case " $* " in *" --data "*) ;; *) TL_DATA=$data ;; esac
 		dns="127.0.0.1:$PORT"
 		[ -n "$v6" ] && dns="$dns,[::1]:$PORT"

@@ -11,7 +11,8 @@ source "$(dirname "$0")/lib.sh"
 
 D="$TRAPLINE_SRC/tests/data/received"
 DATA=$TL_TMP/data
-mkdir -p "$DATA" "$TL_TMP/hooks.d"
+tl_mkdata "$DATA"
+mkdir -p "$TL_TMP/hooks.d"
 chmod 0777 "$TL_TMP/hooks.d"
 HOOKS=$TL_TMP/hooks.d/hooks
 : >"$HOOKS"

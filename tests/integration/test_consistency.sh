@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 PY=$TL_DIR/consistency.py
 DATA=$TL_TMP/data
 CLOCK=$TL_TMP/clock
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
 T0=$(date +%s)
 echo "$T0" >"$CLOCK"
 export TRAPLINE_TEST_CLOCK=$CLOCK

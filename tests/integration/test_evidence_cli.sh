@@ -5,7 +5,13 @@
 source "$(dirname "$0")/lib.sh"
 
 DATA=$TL_TMP/data
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
+# The clock stands still until the expiry part moves it: a report's weight falls with its age,
+# so figures read seconds apart (the list before and after a rebuild, say) would differ in the
+# last digit on a loaded machine (8.000 against 7.999) if the wall clock ran.
+CLOCK=$TL_TMP/clock
+date +%s >"$CLOCK"
+export TRAPLINE_TEST_CLOCK=$CLOCK
 tl() { "$TRAPLINE" "$@" --data "$DATA"; }
 txt_of() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$(rev4 "$1").$TL_ZONE" TXT 2>/dev/null | head -n 1; }
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
@@ -50,7 +56,7 @@ check_match "explain shows the decision" '^Decision: LISTED' "$out"
 check_match "explain shows the expiry" '^Expires: ' "$out"
 
 # ---- the rules, table-driven: evidence -> listed or not, and the score -------------------
-NOW=$(date +%s)
+NOW=$(cat "$CLOCK")
 OLD=$(iso $((NOW - 49 * 3600)))   # a report 49 h old weighs 1 (SpamCop's "before freshness")
 # IP | pieces (t = trap now, r = report now, o = report 49 h old) | listed | score
 while IFS='|' read -r ip pieces want score; do
@@ -210,7 +216,7 @@ T0=$(date +%s)
 echo "$T0" >"$CLOCK"
 export TRAPLINE_TEST_CLOCK=$CLOCK
 DATA=$TL_TMP/data-clock
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
 tl_start --data "$DATA"
 run_ok tl evidence add --ip 192.0.2.100 --kind trap
 run_ok tl evidence add --ip 192.0.2.100 --kind trap

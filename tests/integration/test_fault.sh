@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 
 DATA=$TL_TMP/data
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
 tl() { "$TRAPLINE" "$@" --data "$DATA"; }
 tl_start --data "$DATA"
 victim=$TL_LAST_PID
@@ -88,7 +88,7 @@ HOOKS=$TL_TMP/hooks.d/hooks
 : >"$HOOKS"
 export TRAPLINE_TEST_HOOKS=$HOOKS
 DATA=$TL_TMP/data-hooks
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
 tl_start --data "$DATA"
 
 # A disk that refuses the commit: the producer gets an error, and nothing is stored.

@@ -65,7 +65,7 @@ tl_stop
 
 # ---- without ns_addr: no file BIND would refuse, exit status 1 and the key that fixes it ----
 printf 'ns = ns1.%s, ns2.example.net\n' "$Z" >"$TL_TMP/plain.conf"
-mkdir -p "$TL_TMP/plain"
+tl_mkdata "$TL_TMP/plain"
 err=$("$TRAPLINE" export --format bind --config "$TL_TMP/plain.conf" --data "$TL_TMP/plain" \
 	--out "$TL_TMP/without.zone" 2>&1 >/dev/null)
 check_eq "export of a zone that would not load exits 1" 1 $?
@@ -74,7 +74,7 @@ check_match "...and says which name server and which key fixes it" \
 check_eq "...and writes no file" no "$([ -e "$TL_TMP/without.zone" ] && echo yes || echo no)"
 
 # ---- the default configuration: a zone that loads as it is ----
-mkdir -p "$TL_TMP/default"
+tl_mkdata "$TL_TMP/default"
 "$TRAPLINE" export --format bind --data "$TL_TMP/default" --out "$TL_TMP/default.zone" 2>"$TL_TMP/default.err"
 check_eq "export with the default configuration exits 0" 0 $?
 check_match "...its name server ns1.$Z has the address DNS listens on" \

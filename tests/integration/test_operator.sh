@@ -3,8 +3,7 @@
 # line, free text that must not forge output, and the messages that must say the right thing.
 source "$(dirname "$0")/lib.sh"
 
-DATA=$TL_TMP/data
-mkdir -p "$DATA"
+DATA=$TL_TMP/data # made by the first command below
 tl() { "$TRAPLINE" "$@" --data "$DATA"; }
 # expect NAME STATUS ERE CMD...: the command exits STATUS and its stderr matches ERE.
 expect() {
@@ -53,24 +52,67 @@ expect "a NUL byte in a config line" 2 "nul.conf:1: a NUL byte" "$TRAPLINE" chec
 printf 'user = nosuchuser\n' >"$TL_TMP/user.conf"
 expect "check-config: a user that does not exist" 2 "user: no such user 'nosuchuser'" \
 	"$TRAPLINE" check-config "$TL_TMP/user.conf"
+# nobody is shared by other daemons, and every process of the service's user may use the
+# control socket: refused unless the operator says so.
+printf 'user = nobody\n' >"$TL_TMP/nobody.conf"
+expect "check-config: user = nobody is refused" 2 \
+	"^trapline: user: nobody is shared with other daemons, and any process of the service's user may use its control socket: give Trapline a user of its own \(trapline\), or accept this with --allow-nobody$" \
+	"$TRAPLINE" check-config "$TL_TMP/nobody.conf"
+if [ "$(id -u)" -eq 0 ]; then # the user matters only to a service started as root
+	expect "serve --user nobody is refused the same way, before anything starts" 2 "^trapline: user: nobody is shared" \
+		"$TRAPLINE" serve --user nobody --data "$TL_TMP/never" --dns 127.0.0.1:1
+	check_eq "...and serve created nothing" "no" "$([ -e "$TL_TMP/never" ] && echo yes || echo no)"
+fi
+printf 'user = nobody\nallow_nobody = 1\n' >"$TL_TMP/nobody-ok.conf"
+check_cmd "check-config: user = nobody with allow_nobody = 1 passes" "$TRAPLINE" check-config "$TL_TMP/nobody-ok.conf"
+printf 'ctl_group = no-such-group-here\n' >"$TL_TMP/group.conf"
+expect "check-config: a ctl_group that does not exist" 2 "^trapline: ctl_group: no such group 'no-such-group-here'$" \
+	"$TRAPLINE" check-config "$TL_TMP/group.conf"
 expect "--at 1970: too long ago, not 'not ISO 8601'" 2 "1970-01-01T00:00:00Z is too long ago" \
 	tl evidence add --ip 192.0.2.1 --kind trap --at 1970-01-01T00:00:00Z
 expect "list --bogus: an unknown option, not 'needs a value'" 2 "unknown option '--bogus'" tl list --bogus
 
 # ---- ownership: whichever starts first, the files are the service's user's --------------------
-if [ "$(id -u)" -eq 0 ] && getent passwd nobody >/dev/null; then
+if [ "$(id -u)" -eq 0 ] && getent passwd "$TL_USER" >/dev/null; then
 	# The commands above ran as root on a new data directory, before any service.
-	check_eq "a command as root made the data directory for the service's user" "nobody" \
+	check_eq "a command as root made the data directory for the service's user" "$TL_USER" \
 		"$(stat -c %U "$DATA")"
-	check_eq "...and the database too" "nobody" "$(stat -c %U "$DATA/trapline.db")"
-	OWN=$TL_TMP/owned-by-root
-	mkdir -p "$OWN"
+	check_eq "...and the database too" "$TL_USER" "$(stat -c %U "$DATA/trapline.db")"
+	OWN=$TL_TMP/owned-by-service
+	tl_mkdata "$OWN"
 	touch "$OWN/trapline.db"
 	expect "a database that belongs to root: the command refuses" 1 \
-		"trapline: $OWN/trapline.db belongs to uid 0, but the service runs as nobody: chown -R nobody $OWN" \
+		"trapline: $OWN/trapline.db belongs to root, but the service runs as $TL_USER: chown -R $TL_USER $OWN" \
 		"$TRAPLINE" list --data "$OWN"
-	expect "...and so does serve" 1 "trapline: data_dir $OWN/trapline.db: user nobody cannot write it" \
+	expect "...and so does serve" 1 "trapline: $OWN/trapline.db belongs to root, but the service runs as $TL_USER" \
 		"$TRAPLINE" serve --data "$OWN" --dns 127.0.0.1:1
+
+	# The default data_dir is ./var: run from / it would be /var. A directory Trapline did not
+	# create is never handed over, empty or not; the command and serve say why and change
+	# nothing. (A stand-in for /: a root-owned folder with a var of root's in it.)
+	ROOTFS=$TL_TMP/rootfs
+	mkdir -p "$ROOTFS/var/lib" "$ROOTFS/empty"
+	touch "$ROOTFS/var/lib/dpkg-status"
+	before=$(stat -c '%U %G %a' "$ROOTFS/var" "$ROOTFS/empty")
+	files=$(cd "$ROOTFS" && find . | sort)
+	err=$(cd "$ROOTFS" && "$TRAPLINE" list 2>&1 >/dev/null)
+	check_eq "run from a root whose var is root's: list exits 1" 1 $?
+	check_match "...and says whose it is and what Trapline takes" \
+		"^trapline: data_dir \./var belongs to root, not to the service's user $TL_USER, and Trapline takes over only a directory it creates" "$err"
+	check_eq "...in one line" 1 "$(printf '%s\n' "$err" | grep -c .)"
+	err=$(cd "$ROOTFS" && timeout 60 "$TRAPLINE" serve --dns 127.0.0.1:1 --smtp off --http off 2>&1)
+	check_eq "serve from there exits 1 before serving" 1 $?
+	check_match "...with the same line" "^trapline: data_dir \./var belongs to root" "$err"
+	expect "an empty directory of root's is not taken either" 1 \
+		"data_dir $ROOTFS/empty belongs to root, not to the service's user" \
+		"$TRAPLINE" evidence add --ip 192.0.2.1 --kind trap --data "$ROOTFS/empty"
+	check_eq "...and nothing changed hands" "$before" "$(stat -c '%U %G %a' "$ROOTFS/var" "$ROOTFS/empty")"
+	check_eq "...nor was anything written there" "$files" "$(cd "$ROOTFS" && find . | sort)"
+	NEW=$TL_TMP/made-here
+	run_ok "$TRAPLINE" list --data "$NEW"
+	check_eq "a directory the command makes is the service user's, 0750" "$TL_USER 750" "$(stat -c '%U %a' "$NEW")"
+else
+	tl_skip "ownership as root" "needs root and the user $TL_USER (scripts/user.sh)"
 fi
 
 # ---- free text cannot forge a line ------------------------------------------------------------
@@ -189,7 +231,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && getent passwd daemon
 	err=$(setpriv --reuid=daemon --regid=daemon --clear-groups "$TRAPLINE" list --data "$DATA" 2>&1 >/dev/null)
 	check_eq "another user's command: exit status 1" 1 $?
 	check_match "...says which file and who may use it" \
-		"^trapline: $DATA/trapline.sock: permission denied: the service's control socket is for its user \(nobody\) and root" "$err"
+		"^trapline: $DATA/trapline.sock: permission denied: the service's control socket is for its user \($TL_USER\), root; " "$err"
 else
 	tl_skip "the control socket's permission message" "needs root, setpriv and the daemon user"
 fi
@@ -197,7 +239,7 @@ tl_stop
 
 # ---- an A record per reason --------------------------------------------------------------------
 DATA2=$TL_TMP/data2
-mkdir -p "$DATA2"
+tl_mkdata "$DATA2"
 printf 'answer_a_traps = 127.0.0.2\nanswer_a_reports = 127.0.0.3\nanswer_a_both = 127.0.0.4\n' >"$TL_TMP/a.conf"
 tl_start --data "$DATA2" --config "$TL_TMP/a.conf"
 t2() { "$TRAPLINE" "$@" --data "$DATA2" --config "$TL_TMP/a.conf"; }

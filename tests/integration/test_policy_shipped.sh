@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 
 DATA=$TL_TMP/data
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
 CLOCK=$TL_TMP/clock
 T0=1800000000 # 2027-01-15T08:00:00Z: well away from today, on the test clock
 echo "$T0" >"$CLOCK"

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 D="$TRAPLINE_SRC/tests/data/received"
 DATA=$TL_TMP/data
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
 CONF=$TL_TMP/trapline.conf
 printf 'report_max_per_hour = 10\nreport_max_size = 1048576\n' >"$CONF"
 tl() { "$TRAPLINE" "$@" --data "$DATA" --config "$CONF"; }

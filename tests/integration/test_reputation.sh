@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 
 DATA=$TL_TMP/data
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
 tl() { "$TRAPLINE" "$@" --data "$DATA"; }
 rcode() { rcode_of "$(dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 "$(rev4 "$1").$TL_ZONE" A 2>&1)"; }
 check_nx() { # NAME IP: not listed: NXDOMAIN, after the next publication (lib.sh)

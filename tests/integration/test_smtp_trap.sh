@@ -70,7 +70,8 @@ check_match "STARTTLS starts TLS" '=== TLS started with cipher' "$out"
 check_match "a message inside TLS is stored" '<~  250 2\.0\.0 Ok: stored' "$out"
 check_match "the hit says it came over TLS" 'hit ip=127\.0\.0\.1 class=spam size=[0-9]+ rcpts=1 tls=yes' "$(cat "$TL_LAST_LOG")"
 check_eq "the self-signed pair was made in the data directory, the key private to the service" \
-	"600 nobody 644" "$(stat -c '%a %U' "$TL_DATA/smtp-key.pem") $(stat -c %a "$TL_DATA/smtp-cert.pem")"
+	"600 $([ "$(id -u)" -eq 0 ] && echo "$TL_USER" || id -un) 644" \
+	"$(stat -c '%a %U' "$TL_DATA/smtp-key.pem") $(stat -c %a "$TL_DATA/smtp-cert.pem")"
 check_match "the certificate names smtp_hostname" 'CN ?= ?mx\.trap\.example' \
 	"$(openssl x509 -in "$TL_DATA/smtp-cert.pem" -noout -subject 2>&1)"
 # CVE-2011-0411: commands sent in the clear behind STARTTLS must not run inside TLS.
@@ -216,6 +217,7 @@ if mount -t tmpfs -o size=4m tmpfs "$MNT" 2>/dev/null; then
 		tl_cleanup
 	}
 	trap cleanup_mount EXIT
+	tl_mkdata "$MNT" # the mount point: a directory the operator gave the service
 	chmod 755 "$MNT"
 	printf 'trap_sample = message\n' >>"$CONF"
 	tl_start --config "$CONF" --data "$MNT"

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 DATA=$TL_TMP/data
 CLOCK=$TL_TMP/clock
 CONF=$TL_TMP/web.conf
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
 T0=$(date +%s)
 echo "$T0" >"$CLOCK"
 export TRAPLINE_TEST_CLOCK=$CLOCK
@@ -284,7 +284,18 @@ check_match "usage: answer_a_both differs, so each reason's answer is shown" \
 check_match "... and the traps' answer" '<code>A 127.0.0.2</code></td><td>listed on spamtrap hits only</td>' "$usage"
 tl_stop
 printf '{{#broken}}\n' >"$TL_TMP/tpl/notfound.html"
-out=$("$TRAPLINE" serve --data "$TL_TMP/d3" --dns "127.0.0.1:$(tl_free_port)" --http "127.0.0.1:$(tl_free_port)" --smtp off --config "$TL_TMP/tpl.conf" 2>&1 &
-	pid=$!; sleep $((2 * TL_SLOW)); kill "$pid" 2>/dev/null; wait "$pid")
-check_match "a template that does not parse stops the start, named" 'template file=notfound.html does not parse' "$out"
+# serve stops by itself, before binding anything: wait for that (bounded), never a fixed sleep.
+out=$(timeout $((60 * TL_SLOW)) "$TRAPLINE" serve --data "$TL_TMP/d3" --dns "127.0.0.1:$(tl_free_port)" \
+	--http "127.0.0.1:$(tl_free_port)" --smtp off --config "$TL_TMP/tpl.conf" 2>&1)
+check_eq "a template that does not parse stops the start: exit 2, a configuration error" 2 $?
+check_match "...named, with the file and the problem" \
+	"^trapline: web_templates $TL_TMP/tpl/notfound.html: does not parse: " "$out"
+check_nomatch "...before anything started" 'level=info module=main ready' "$out"
+out=$("$TRAPLINE" check-config "$TL_TMP/tpl.conf" 2>&1)
+check_eq "check-config finds the same template: exit 2" 2 $?
+check_match "...with the same line" "^trapline: web_templates $TL_TMP/tpl/notfound.html: does not parse: " "$out"
+printf 'web_templates = %s\n' "$TL_TMP/no-such-folder" >"$TL_TMP/tpl-missing.conf"
+out=$("$TRAPLINE" check-config "$TL_TMP/tpl-missing.conf" 2>&1)
+check_eq "check-config: a web_templates folder that does not exist: exit 2" 2 $?
+check_match "...named" "^trapline: web_templates $TL_TMP/no-such-folder: no such directory$" "$out"
 tl_finish

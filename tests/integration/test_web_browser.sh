@@ -17,7 +17,7 @@ command -v node >/dev/null && [ -x /usr/bin/chromium ] ||
 	tl_die "puppeteer-core is installed in tests/browser" "run scripts/deps.sh --test (npm ci)"
 
 DATA=$TL_TMP/data
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
 CONF=$TL_TMP/browser.conf
 printf 'trap_domains = trap.example\nsmtp_proxy_trusted = 127.0.0.2/32\n' >"$CONF"
 TL_HTTP=1 tl_start --data "$DATA" --config "$CONF"

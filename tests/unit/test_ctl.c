@@ -326,7 +326,7 @@ static void svc_up(struct svc_fx *f)
 	f->svc.policy = wc.policy;
 	f->svc.report_max_size = CTL_BODY_MAX;
 	f->svc.report_max_per_hour = 2;
-	assert_int_equal(ctl_server_start(f->sock, f->dir, &f->svc, -1, -1, &f->srv), CTL_OK);
+	assert_int_equal(ctl_server_start(f->sock, f->dir, &f->svc, -1, &f->srv), CTL_OK);
 }
 
 static void svc_down(struct svc_fx *f)
@@ -407,7 +407,7 @@ static void test_socket_roundtrip(void **state)
 
 	/* A second server on the same path while the first answers: refused. */
 	struct ctl_server *other;
-	assert_int_equal(ctl_server_start(f.sock, f.dir, &f.svc, -1, -1, &other), CTL_EIO);
+	assert_int_equal(ctl_server_start(f.sock, f.dir, &f.svc, -1, &other), CTL_EIO);
 	svc_down(&f);
 }
 
