@@ -139,6 +139,17 @@ int ip_parse(const char *s, size_t len, uint8_t out[16]);
  * as ip6_format. buf holds IP_STRLEN bytes; returns the length. */
 size_t ip_format(const uint8_t ip[16], char *buf);
 
+/* Whom a limit per client counts against (DNS over TCP, the SMTP trap, the web's login lockout
+ * and review form): an IPv4 address whole, an IPv6 address by its /64. A /64 is the smallest
+ * IPv6 subnet (64-bit interface IDs, RFC 4291); one host usually holds a whole one (SLAAC,
+ * privacy addresses) and can send from any address in it, so counting per address would not
+ * limit that host at all, while a shorter prefix would lump whole sites together. out may be
+ * ip. */
+void ip_client_key(const uint8_t ip[16], uint8_t out[16]);
+/* A key of ip_client_key as text: "192.0.2.1" or "2001:db8:1:2::/64", into buf of
+ * IP_PREFIX_STRLEN bytes; returns the length. */
+size_t ip_client_format(const uint8_t key[16], char *buf);
+
 /* NULL for an address that can send mail, or why it never can ("is the broadcast address"):
  * unspecified, this-network, broadcast, multicast, reserved. Loopback and private space are
  * not refused here (a test or a relay on the same host sends from them; exclude_default keeps

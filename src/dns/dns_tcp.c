@@ -162,33 +162,15 @@ static void tcp_listen_pause(struct dns_worker *w, struct tcp_state *t, bool pau
 	t->resume_ns = now + (uint64_t)TCP_TICK_MS * 1000000u;
 }
 
-/* Whom a connection counts against: an IPv4 address whole (mapped, base.h's 16-byte form),
- * an IPv6 address by its /64. A /64 is the smallest IPv6 subnet (64-bit interface IDs, RFC
- * 4291), one host usually holds a whole one (SLAAC, privacy addresses) and can send from any
- * address in it, so counting per address would not limit that host at all; a shorter prefix
- * would lump whole sites together. */
+/* Whom a connection counts against: base.h's ip_client_key (an IPv4 address, an IPv6 /64). */
 static void tcp_client_key(const struct sockaddr_storage *ss, uint8_t key[16])
 {
 	memset(key, 0, 16);
-	if (ss->ss_family == AF_INET) {
+	if (ss->ss_family == AF_INET)
 		ip_from_v4(ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr), key);
-	} else if (ss->ss_family == AF_INET6) {
+	else if (ss->ss_family == AF_INET6)
 		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-		if (!ip_is_v4(key))
-			memset(key + 8, 0, 8);
-	}
-}
-
-/* "192.0.2.1" or "2001:db8:1:2::/64" into buf of IP_PREFIX_STRLEN bytes. */
-static void tcp_client_format(const uint8_t key[16], char *buf)
-{
-	struct ip_prefix p = {.plen = 64};
-	if (ip_is_v4(key)) {
-		ip_format(key, buf);
-		return;
-	}
-	memcpy(p.addr, key, 16);
-	ip_prefix_format(&p, buf, IP_PREFIX_STRLEN);
+	ip_client_key(key, key);
 }
 
 static void tcp_limit_write(struct tcp_state *t, enum tcp_limit kind, uint64_t now)
@@ -196,7 +178,7 @@ static void tcp_limit_write(struct tcp_state *t, enum tcp_limit kind, uint64_t n
 	struct tcp_limit_log *l = &t->limits[kind];
 	char who[IP_PREFIX_STRLEN];
 	unsigned long long suppressed = l->pending - 1;
-	tcp_client_format(l->client, who);
+	ip_client_format(l->client, who);
 	if (kind == TCP_LIMIT_CLIENT)
 		log_warn("dns", "tcp refused reason=client_limit client=%s conns=%u limit=%u "
 			 "suppressed=%llu", who, l->conns, t->per_client, suppressed);

@@ -261,8 +261,5 @@ int64_t web_lockout_try(struct web_lockout *l, const char *name, const uint8_t c
 /* The attempt's end: success clears the name's and the client's failures. */
 void web_lockout_done(struct web_lockout *l, const char *name, const uint8_t client[16],
 		      bool success, int64_t now);
-/* A client as the limits count it: an IPv4 address, or the /64 of an IPv6 one (one host
- * usually holds a whole /64), into out. */
-void web_client_key(const uint8_t ip[16], uint8_t out[16]);
 
 #endif
