@@ -181,6 +181,8 @@ bool ip_prefix_valid(const struct ip_prefix *p);
 /* Parses "127.0.0.1:5353", "[::1]:5353" (a port is required) into ss/len.
  * Returns 0 or BASE_EINVAL. */
 int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+/* The address of sa in the 16-byte form (IPv4 mapped); all zero for another family. */
+void sockaddr_ip(const struct sockaddr *sa, uint8_t out[16]);
 /* Formats an address as "127.0.0.1:5353" or "[::1]:5353" into buf of size cap. */
 void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap);
 

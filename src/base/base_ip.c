@@ -329,6 +329,15 @@ int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	return BASE_OK;
 }
 
+void sockaddr_ip(const struct sockaddr *sa, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET)
+		ip_from_v4(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr), out);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(out, ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr, 16);
+}
+
 void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap)
 {
 	char ip[IP6_STRLEN];

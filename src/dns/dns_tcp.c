@@ -34,7 +34,7 @@ struct tcp_conn {
 	bool eof;           /* the client finished sending: close once answered */
 	bool bad;           /* a 0-length message: answer nothing more, close once flushed */
 	uint64_t last_ns;   /* last byte read or written */
-	uint8_t client[16]; /* whom it counts against: tcp_client_key */
+	uint8_t client[16]; /* whom it counts against: ip_client_key */
 	size_t in_len;      /* bytes in in[] */
 	size_t out_off, out_len; /* pending answers are out[out_off .. out_off + out_len) */
 	uint8_t *in, *out;  /* one allocation made at accept */
@@ -162,17 +162,6 @@ static void tcp_listen_pause(struct dns_worker *w, struct tcp_state *t, bool pau
 	t->resume_ns = now + (uint64_t)TCP_TICK_MS * 1000000u;
 }
 
-/* Whom a connection counts against: base.h's ip_client_key (an IPv4 address, an IPv6 /64). */
-static void tcp_client_key(const struct sockaddr_storage *ss, uint8_t key[16])
-{
-	memset(key, 0, 16);
-	if (ss->ss_family == AF_INET)
-		ip_from_v4(ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr), key);
-	else if (ss->ss_family == AF_INET6)
-		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-	ip_client_key(key, key);
-}
-
 static void tcp_limit_write(struct tcp_state *t, enum tcp_limit kind, uint64_t now)
 {
 	struct tcp_limit_log *l = &t->limits[kind];
@@ -298,7 +287,8 @@ static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint6
 			return;
 		}
 		dns_stat_add(&w->stats.tcp_conns, 1);
-		tcp_client_key(&peer, client);
+		sockaddr_ip((const struct sockaddr *)&peer, client);
+		ip_client_key(client, client);
 		if (!tcp_admit(w, t, client, now)) {
 			close(fd); /* at once, so the client knows to go elsewhere or retry later */
 			continue;

@@ -127,6 +127,23 @@ static void test_ip_client_key(void **state)
 	assert_string_equal(buf, "::/64");
 }
 
+/* A socket address's IP in the 16-byte form, for either family. */
+static void test_sockaddr_ip(void **state)
+{
+	(void)state;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	uint8_t ip[16], want[16];
+	assert_int_equal(sockaddr_parse("192.0.2.7:53", &ss, &len), 0);
+	sockaddr_ip((const struct sockaddr *)&ss, ip);
+	assert_int_equal(ip_parse("192.0.2.7", 9, want), 0);
+	assert_memory_equal(ip, want, 16);
+	assert_int_equal(sockaddr_parse("[2001:db8::9]:53", &ss, &len), 0);
+	sockaddr_ip((const struct sockaddr *)&ss, ip);
+	assert_int_equal(ip_parse("2001:db8::9", 11, want), 0);
+	assert_memory_equal(ip, want, 16);
+}
+
 static void test_ip_prefix(void **state)
 {
 	struct ip_prefix p, q;
@@ -480,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_ip6_format_rfc5952),
 		cmocka_unit_test(test_ip_any_family),
 		cmocka_unit_test(test_ip_client_key),
+		cmocka_unit_test(test_sockaddr_ip),
 		cmocka_unit_test(test_ip_prefix),
 		cmocka_unit_test(test_time_iso8601),
 		cmocka_unit_test(test_time_now_test_clock),
