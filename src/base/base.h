@@ -260,6 +260,7 @@ struct config {
 	unsigned tcp_max_conns;
 	unsigned tcp_max_per_client;     /* TCP connections of one IPv4 address or IPv6 /64; 0 = any */
 	unsigned tcp_idle_ms;
+	unsigned tcp_query_ms;           /* a query over TCP must arrive whole this soon after its first byte */
 	unsigned udp_spin_us;
 	unsigned reload_check_ms;        /* how often the static file's mtime is checked */
 	/* the listing policy (struct policy_config) and the writer */

@@ -104,15 +104,19 @@ static const struct config_key config_keys[] = {
 	{"edns_udp_max", CONFIG_UINT, NUM(edns_udp_max), "1232", 512, 4096, false,
 	 "Largest UDP answer sent to an EDNS client (1232 avoids IP fragmentation)."},
 	{"tcp_max_conns", CONFIG_UINT, NUM(tcp_max_conns), "256", 1, 65536, false,
-	 "Open TCP connections at most. When all are open, the one idle the longest (nothing "
-	 "half-received, no answer pending) is closed for a newcomer; when none is idle, the "
-	 "newcomer is closed at once."},
+	 "Open TCP connections at most. When all are open, the one stalled the longest is closed "
+	 "for a newcomer: idle the longest, or in the middle of a query begun the longest ago; "
+	 "when every connection has answers waiting to be sent, the newcomer is closed at once."},
 	{"tcp_max_per_client", CONFIG_UINT, NUM(tcp_max_per_client), "16", 0, 65536, false,
 	 "Open TCP connections of one client at most; more are closed at once. A client is an "
 	 "IPv4 address or an IPv6 /64 (one host usually holds a whole /64). 0: no such limit "
 	 "(a front end that forwards every client from one address)."},
 	{"tcp_idle_ms", CONFIG_UINT, NUM(tcp_idle_ms), "10000", 100, 600000, false,
 	 "A TCP connection idle this long (milliseconds) is closed (RFC 7766)."},
+	{"tcp_query_ms", CONFIG_UINT, NUM(tcp_query_ms), "5000", 100, 600000, false,
+	 "A query over TCP must arrive whole within this long (milliseconds) of its first byte, "
+	 "or the connection is closed: a client that trickles a query a byte at a time never "
+	 "goes idle, so tcp_idle_ms alone would keep it for ever."},
 	{"udp_spin_us", CONFIG_UINT, NUM(udp_spin_us), "100", 0, 10000, false,
 	 "A UDP worker with nothing to read polls this long (microseconds) before it sleeps: "
 	 "at moderate load the next query comes sooner than a sleeping thread wakes, which "
