@@ -295,6 +295,7 @@ struct config {
 	char web_templates[CONFIG_STR_MAX]; /* folder of templates overriding the built-in ones */
 	unsigned http_threads, http_max_conns, http_max_conns_per_ip, http_request_max;
 	unsigned http_timeout, http_nice;
+	unsigned http_request_timeout;    /* seconds a whole request may take to arrive */
 	/* review requests and moderation */
 	unsigned review_per_client_day;  /* requests one client address may file in 24 hours */
 	unsigned review_per_ip_day;      /* requests about one listed address in 24 hours */

@@ -32,6 +32,7 @@ struct web_config {
 	unsigned n_addrs;           /* 0: http_listen = off, no server */
 	unsigned threads;           /* worker threads per address (0 in the config: one per core) */
 	unsigned max_conns, max_conns_per_ip, request_max, timeout_s, nice;
+	unsigned request_timeout_s; /* a request must come whole this soon (web_conn.c) */
 	const char *public_url;     /* these point into the config, which must outlive the server */
 	const char *templates;      /* "" = the built-in templates */
 	const char *data_dir;

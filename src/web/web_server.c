@@ -1,7 +1,7 @@
 /* web_server.c - the HTTP server: libmicrohttpd daemons (epoll, a thread pool) on sockets bound
  * before the privilege drop, one read-only store connection per worker thread, the limits of
- * a front door (connections overall and per client, request size, time), security headers on
- * every answer. */
+ * a front door (connections overall and per client, request size, time; web_conn.c keeps the
+ * connections), security headers on every answer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -44,6 +44,7 @@ int web_config_from(const struct config *cfg, struct web_config *out, char *err,
 	out->max_conns_per_ip = cfg->http_max_conns_per_ip;
 	out->request_max = cfg->http_request_max;
 	out->timeout_s = cfg->http_timeout;
+	out->request_timeout_s = cfg->http_request_timeout;
 	out->nice = cfg->http_nice;
 	out->public_url = cfg->public_url;
 	out->templates = cfg->web_templates;
@@ -145,6 +146,8 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 						       MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
+	/* An answer ends the request, whole or not (MHD reads no more of one answered early). */
+	web_conn_request_whole(srv, c);
 	for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++)
 		MHD_add_response_header(resp, security_headers[i].name, security_headers[i].value);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -189,6 +192,15 @@ static void *web_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 	return web_uri_clean(uri, strlen(uri)) ? &uri_ok : &uri_bad;
 }
 
+/* Whether the request announces a body (its first call comes before any of it). */
+static bool has_body(struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	return (cl && strcmp(cl, "0") != 0) ||
+	       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
 /* ---- routes that read a key or a body (web_api.c's table) ---------------------------- */
 
 /* Such a request's state, in MHD's per-request pointer from its first call to its end. */
@@ -225,9 +237,8 @@ static bool is_upload(void *p)
 static void web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			  enum MHD_RequestTerminationCode why)
 {
-	(void)cls;
-	(void)c;
 	(void)why;
+	web_conn_request_ended(cls, c); /* the next request's clock starts */
 	if (is_upload(*con_cls)) {
 		struct web_upload *u = *con_cls;
 		free(u->ctx);
@@ -288,11 +299,8 @@ static enum MHD_Result upload_start(struct web_server *srv, struct MHD_Connectio
 	}
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
-	bool has_body = (cl && strcmp(cl, "0") != 0) ||
-			MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	bool takes_body = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-	if (has_body && !takes_body)
+	if (has_body(c) && !takes_body)
 		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n", NULL);
 	atomic_fetch_add(&srv->requests, 1);
 	struct web_thread *th = thread_state(srv);
@@ -414,10 +422,14 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 				  const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct web_server *srv = cls;
+	bool first = *con_cls == &uri_ok || *con_cls == &uri_bad;
+	/* The request is whole at its first call without a body, or at the call after its body
+	 * (nothing uploaded): the clock of http_request_timeout stops (web_conn.c). */
+	if (first ? !has_body(c) : *upload_size == 0)
+		web_conn_request_whole(srv, c);
 	/* The API's routes that read a key or a body have their own way (above). */
 	if (is_upload(*con_cls))
 		return upload_more(srv, c, url, method, upload_data, upload_size, *con_cls);
-	bool first = *con_cls == &uri_ok || *con_cls == &uri_bad;
 	const struct web_body_route *br = first ? body_route_of(url) : NULL;
 	if (br)
 		return upload_start(srv, c, br, url, method, version, con_cls);
@@ -442,11 +454,7 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
 			return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 no Host header\n",
 					  NULL);
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if ((cl && strcmp(cl, "0") != 0) ||
-		    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		if (has_body(c))
 			return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n",
 					  NULL);
 		*con_cls = &uri_seen;
@@ -538,6 +546,18 @@ static void thread_free(void *p)
 	(void)p; /* the server frees every thread's state at stop: it holds them all */
 }
 
+/* MHD's own limit, above http_max_conns by room for the connections web_conn.c has shut down
+ * and MHD has not closed yet (it does at its next read of them, within a turn of its loop).
+ * MHD divides it among its threads; one at its share stops accepting and the others go on,
+ * so only the sum matters. */
+static unsigned mhd_conn_limit(const struct web_config *cfg)
+{
+	unsigned slack = cfg->max_conns / 4;
+	if (slack < 16u * cfg->threads)
+		slack = 16u * cfg->threads;
+	return cfg->max_conns + slack;
+}
+
 static int start_daemon(struct web_server *srv, unsigned i)
 {
 	/* TURBO: read and write a socket before asking epoll whether it is ready (most are). */
@@ -548,14 +568,17 @@ static int start_daemon(struct web_server *srv, unsigned i)
 	struct MHD_OptionItem opts[] = {
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)web_mhd_log, srv}, /* first: all messages */
 		{MHD_OPTION_LISTEN_SOCKET, srv->fds[i], NULL},
-		{MHD_OPTION_CONNECTION_LIMIT, srv->cfg.max_conns, NULL},
-		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg.max_conns_per_ip, NULL},
+		/* The limits overall and per client are web_conn.c's (MHD's own counts whole
+		 * IPv6 addresses and refuses a newcomer rather than close a slow connection);
+		 * MHD's is a backstop above them. */
+		{MHD_OPTION_CONNECTION_LIMIT, mhd_conn_limit(&srv->cfg), NULL},
+		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)web_conn_notify, srv},
 		/* The request line and headers live in the connection's memory; the rest is
 		 * the answer's headers. Beyond it MHD answers 414 or 431 itself. */
 		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)srv->cfg.request_max + 4096, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.timeout_s, NULL},
 		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)web_uri_seen, NULL},
-		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)web_completed, NULL},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)web_completed, srv},
 		{srv->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		 srv->cfg.threads, NULL},
 		{MHD_OPTION_END, 0, NULL},
@@ -582,6 +605,8 @@ int web_server_start(struct web_server *srv, const struct ctl_service *svc)
 	if (pthread_key_create(&srv->key, thread_free) != 0)
 		return WEB_ENOMEM;
 	srv->key_made = true;
+	if ((rc = web_conns_start(srv)) != WEB_OK)
+		return rc;
 	for (unsigned i = 0; i < srv->cfg.n_addrs; i++) {
 		char a[80];
 		sockaddr_format((const struct sockaddr *)&srv->cfg.addrs[i], a, sizeof(a));
@@ -605,6 +630,7 @@ void web_server_stop(struct web_server *srv)
 		if (srv->fds[i] >= 0)
 			close(srv->fds[i]);
 	}
+	web_conns_stop(srv); /* after the daemons: no connection is left to notify it */
 	for (size_t i = 0; i < srv->n_threads; i++) {
 		store_close(srv->threads[i]->reader);
 		store_close(srv->threads[i]->intake);
