@@ -221,7 +221,8 @@ static const struct config_key config_keys[] = {
 	 false, "Open HTTP connections of one client at most; more are closed at once. A client "
 	 "is an IPv4 address or an IPv6 /64 (one host usually holds a whole /64)."},
 	{"http_request_max", CONFIG_UINT, NUM(http_request_max), "8192", 2048, 1048576, false,
-	 "Bytes a request line and its headers may take; a longer request is refused (4xx)."},
+	 "Bytes a request line and its headers may take; a longer request is refused (HTTP 414 "
+	 "or 431)."},
 	{"http_timeout", CONFIG_UINT, NUM(http_timeout), "15", 1, 3600, false,
 	 "Seconds an HTTP connection may stay silent (no byte either way) before it is closed."},
 	{"http_request_timeout", CONFIG_UINT, NUM(http_request_timeout), "60", 1, 3600, false,

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -180,16 +181,20 @@ static enum MHD_Result send_plain(struct web_server *srv, struct MHD_Connection 
 	return ok;
 }
 
-/* A request's state, in MHD's per-request pointer: its raw URI was clean or not (set by
- * web_uri_seen before the handler's first call), the first call is over. */
-static int uri_ok, uri_bad, uri_seen;
+/* A request's state, in MHD's per-request pointer: its raw URI was clean or not, or longer
+ * than http_request_max (set by web_uri_seen before the handler's first call), the first call
+ * is over. */
+static int uri_ok, uri_bad, uri_long, uri_seen;
 
 /* Sees the URI as it came, before MHD decodes it. */
 static void *web_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 {
-	(void)cls;
+	const struct web_server *srv = cls;
 	(void)c;
-	return web_uri_clean(uri, strlen(uri)) ? &uri_ok : &uri_bad;
+	size_t len = strlen(uri);
+	if (len > srv->cfg.request_max)
+		return &uri_long;
+	return web_uri_clean(uri, len) ? &uri_ok : &uri_bad;
 }
 
 /* Whether the request announces a body (its first call comes before any of it). */
@@ -225,7 +230,7 @@ static const char upload_tag[] = "web_upload";
 
 static bool is_marker(void *p)
 {
-	return !p || p == &uri_ok || p == &uri_bad || p == &uri_seen;
+	return !p || p == &uri_ok || p == &uri_bad || p == &uri_long || p == &uri_seen;
 }
 
 static bool is_upload(void *p)
@@ -417,12 +422,94 @@ static const struct web_body_route *body_route_of(const char *url)
 	return web_body_route_find(route.id);
 }
 
+/* ---- what every request meets first ------------------------------------------------------ */
+
+struct framing {
+	unsigned te, cl;       /* Transfer-Encoding and Content-Length fields */
+	const char *te_value;  /* the (first) Transfer-Encoding's */
+};
+
+static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		if (f->te++ == 0)
+			f->te_value = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->cl++;
+	}
+	return MHD_YES;
+}
+
+/* Whether the last transfer coding of a Transfer-Encoding list is chunked. */
+static bool chunked_last(const char *v)
+{
+	const char *comma = strrchr(v, ',');
+	const char *p = comma ? comma + 1 : v;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = strlen(p);
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	return n == 7 && strncasecmp(p, "chunked", 7) == 0;
+}
+
+/* The checks of a request's first call, before any route, of what libmicrohttpd lets through
+ * but this server does not take; each refused here with an answer of the server's own, so
+ * with the security headers and one status line. MHD answers some cases itself, bare and
+ * before any callback of ours (see docs/api.md); what it hands on is checked here.
+ * - The request line and headers past http_request_max: 414 or 431. MHD's own limit (its
+ *   memory per connection, start_daemon) is set well above, so most such requests get here.
+ * - A transfer coding: only chunked alone is taken (it is what MHD decodes; anything else it
+ *   would read as a body that ends only with the connection, and never answer). Chunked not
+ *   last: the body's length cannot be known, 400 (RFC 9112 6.3); another coding before it:
+ *   not implemented, 501 (RFC 9112 6.1).
+ * - A body framed twice (Content-Length and Transfer-Encoding, or either given twice): 400,
+ *   as a proxy in front might read it the other way (RFC 9112 6.3, request smuggling).
+ * NULL: the request may go on; else the answer's status and text. */
+static const char *head_refusal(const struct web_server *srv, struct MHD_Connection *c,
+				void *state, int *status)
+{
+	if (state == &uri_long) {
+		*status = MHD_HTTP_URI_TOO_LONG;
+		return "414 the URI is longer than this server takes\n";
+	}
+	const union MHD_ConnectionInfo *hs =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (hs && hs->header_size > srv->cfg.request_max) {
+		*status = MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+		return "431 the request's headers are longer than this server takes\n";
+	}
+	struct framing f = {0};
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_count, &f);
+	*status = MHD_HTTP_BAD_REQUEST;
+	if (f.te > 1 || f.cl > 1)
+		return "400 a framing header (Content-Length, Transfer-Encoding) given twice\n";
+	if (f.te && f.cl)
+		return "400 both Content-Length and Transfer-Encoding\n";
+	if (f.te && !chunked_last(f.te_value))
+		return "400 a Transfer-Encoding that does not end with chunked\n";
+	if (f.te && strcasecmp(f.te_value, "chunked") != 0) {
+		*status = MHD_HTTP_NOT_IMPLEMENTED;
+		return "501 this server takes no transfer coding but chunked\n";
+	}
+	return NULL;
+}
+
 static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct web_server *srv = cls;
-	bool first = *con_cls == &uri_ok || *con_cls == &uri_bad;
+	bool first = *con_cls == &uri_ok || *con_cls == &uri_bad || *con_cls == &uri_long;
+	if (first) {
+		int status;
+		const char *why = head_refusal(srv, c, *con_cls, &status);
+		if (why)
+			return send_plain(srv, c, status, why, NULL);
+	}
 	/* The request is whole at its first call without a body, or at the call after its body
 	 * (nothing uploaded): the clock of http_request_timeout stops (web_conn.c). */
 	if (first ? !has_body(c) : *upload_size == 0)
@@ -573,11 +660,15 @@ static int start_daemon(struct web_server *srv, unsigned i)
 		 * MHD's is a backstop above them. */
 		{MHD_OPTION_CONNECTION_LIMIT, mhd_conn_limit(&srv->cfg), NULL},
 		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)web_conn_notify, srv},
-		/* The request line and headers live in the connection's memory; the rest is
-		 * the answer's headers. Beyond it MHD answers 414 or 431 itself. */
-		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)srv->cfg.request_max + 4096, NULL},
+		/* The request line and headers live in the connection's memory, and the answer's
+		 * headers after them. Past it MHD answers 414 or 431 itself, bare (no security
+		 * headers), before any callback of ours; so it is twice http_request_max and
+		 * some, and head_refusal answers those between. Above 32 KiB MHD maps it lazily:
+		 * what a connection does not fill costs no memory. */
+		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)srv->cfg.request_max * 2 + 16384,
+		 NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.timeout_s, NULL},
-		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)web_uri_seen, NULL},
+		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)web_uri_seen, srv},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)web_completed, srv},
 		{srv->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		 srv->cfg.threads, NULL},
