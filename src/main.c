@@ -747,12 +747,14 @@ fail_server:
 	if (rc == 0)
 		log_info("main",
 			 "stopped queries=%llu answers=%llu dropped=%llu tcp_conns=%llu "
-			 "tcp_rejected=%llu tcp_rejected_client=%llu tcp_evicted=%llu",
+			 "tcp_rejected=%llu tcp_rejected_client=%llu tcp_evicted=%llu "
+			 "tcp_query_timeouts=%llu",
 			 (unsigned long long)stats.queries, (unsigned long long)stats.answers,
 			 (unsigned long long)stats.dropped, (unsigned long long)stats.tcp_conns,
 			 (unsigned long long)stats.tcp_rejected,
 			 (unsigned long long)stats.tcp_rejected_client,
-			 (unsigned long long)stats.tcp_evicted);
+			 (unsigned long long)stats.tcp_evicted,
+			 (unsigned long long)stats.tcp_query_timeouts);
 fail_zone:
 	zone_static_free(zs);
 	zone_reader_unregister();

@@ -139,6 +139,17 @@ int ip_parse(const char *s, size_t len, uint8_t out[16]);
  * as ip6_format. buf holds IP_STRLEN bytes; returns the length. */
 size_t ip_format(const uint8_t ip[16], char *buf);
 
+/* Whom a limit per client counts against (DNS over TCP, the SMTP trap, the web's login lockout
+ * and review form): an IPv4 address whole, an IPv6 address by its /64. A /64 is the smallest
+ * IPv6 subnet (64-bit interface IDs, RFC 4291); one host usually holds a whole one (SLAAC,
+ * privacy addresses) and can send from any address in it, so counting per address would not
+ * limit that host at all, while a shorter prefix would lump whole sites together. out may be
+ * ip. */
+void ip_client_key(const uint8_t ip[16], uint8_t out[16]);
+/* A key of ip_client_key as text: "192.0.2.1" or "2001:db8:1:2::/64", into buf of
+ * IP_PREFIX_STRLEN bytes; returns the length. */
+size_t ip_client_format(const uint8_t key[16], char *buf);
+
 /* NULL for an address that can send mail, or why it never can ("is the broadcast address"):
  * unspecified, this-network, broadcast, multicast, reserved. Loopback and private space are
  * not refused here (a test or a relay on the same host sends from them; exclude_default keeps
@@ -170,6 +181,8 @@ bool ip_prefix_valid(const struct ip_prefix *p);
 /* Parses "127.0.0.1:5353", "[::1]:5353" (a port is required) into ss/len.
  * Returns 0 or BASE_EINVAL. */
 int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+/* The address of sa in the 16-byte form (IPv4 mapped); all zero for another family. */
+void sockaddr_ip(const struct sockaddr *sa, uint8_t out[16]);
 /* Formats an address as "127.0.0.1:5353" or "[::1]:5353" into buf of size cap. */
 void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap);
 
@@ -249,6 +262,7 @@ struct config {
 	unsigned tcp_max_conns;
 	unsigned tcp_max_per_client;     /* TCP connections of one IPv4 address or IPv6 /64; 0 = any */
 	unsigned tcp_idle_ms;
+	unsigned tcp_query_ms;           /* a query over TCP must arrive whole this soon after its first byte */
 	unsigned udp_spin_us;
 	unsigned reload_check_ms;        /* how often the static file's mtime is checked */
 	/* the listing policy (struct policy_config) and the writer */
@@ -283,6 +297,7 @@ struct config {
 	char web_templates[CONFIG_STR_MAX]; /* folder of templates overriding the built-in ones */
 	unsigned http_threads, http_max_conns, http_max_conns_per_ip, http_request_max;
 	unsigned http_timeout, http_nice;
+	unsigned http_request_timeout;    /* seconds a whole request may take to arrive */
 	/* review requests and moderation */
 	unsigned review_per_client_day;  /* requests one client address may file in 24 hours */
 	unsigned review_per_ip_day;      /* requests about one listed address in 24 hours */

@@ -116,15 +116,19 @@ static const struct config_key config_keys[] = {
 	{"edns_udp_max", CONFIG_UINT, NUM(edns_udp_max), "1232", 512, 4096, false,
 	 "Largest UDP answer sent to an EDNS client (1232 avoids IP fragmentation)."},
 	{"tcp_max_conns", CONFIG_UINT, NUM(tcp_max_conns), "256", 1, 65536, false,
-	 "Open TCP connections at most. When all are open, the one idle the longest (nothing "
-	 "half-received, no answer pending) is closed for a newcomer; when none is idle, the "
-	 "newcomer is closed at once."},
+	 "Open TCP connections at most. When all are open, the one stalled the longest is closed "
+	 "for a newcomer: idle the longest, or in the middle of a query begun the longest ago; "
+	 "when every connection has answers waiting to be sent, the newcomer is closed at once."},
 	{"tcp_max_per_client", CONFIG_UINT, NUM(tcp_max_per_client), "16", 0, 65536, false,
 	 "Open TCP connections of one client at most; more are closed at once. A client is an "
 	 "IPv4 address or an IPv6 /64 (one host usually holds a whole /64). 0: no such limit "
 	 "(a front end that forwards every client from one address)."},
 	{"tcp_idle_ms", CONFIG_UINT, NUM(tcp_idle_ms), "10000", 100, 600000, false,
 	 "A TCP connection idle this long (milliseconds) is closed (RFC 7766)."},
+	{"tcp_query_ms", CONFIG_UINT, NUM(tcp_query_ms), "5000", 100, 600000, false,
+	 "A query over TCP must arrive whole within this long (milliseconds) of its first byte, "
+	 "or the connection is closed: a client that trickles a query a byte at a time never "
+	 "goes idle, so tcp_idle_ms alone would keep it for ever."},
 	{"udp_spin_us", CONFIG_UINT, NUM(udp_spin_us), "100", 0, 10000, false,
 	 "A UDP worker with nothing to read polls this long (microseconds) before it sleeps: "
 	 "at moderate load the next query comes sooner than a sleeping thread wakes, which "
@@ -221,13 +225,23 @@ static const struct config_key config_keys[] = {
 	{"http_threads", CONFIG_UINT, NUM(http_threads), "0", 0, 256, false,
 	 "Web worker threads, each with its own read-only store connection; 0 = one per core."},
 	{"http_max_conns", CONFIG_UINT, NUM(http_max_conns), "512", 1, 65536, false,
-	 "Open HTTP connections at most; more are refused (and logged)."},
+	 "Open HTTP connections at most. When all are open, the one whose request has taken the "
+	 "longest (still coming in, or not begun since the connection opened or its last answer) "
+	 "is closed for a newcomer; when every connection is being answered, the newcomer is "
+	 "closed at once. Each is logged."},
 	{"http_max_conns_per_ip", CONFIG_UINT, NUM(http_max_conns_per_ip), "32", 1, 65536,
-	 false, "Open HTTP connections from one client address at most."},
+	 false, "Open HTTP connections of one client at most; more are closed at once. A client "
+	 "is an IPv4 address or an IPv6 /64 (one host usually holds a whole /64)."},
 	{"http_request_max", CONFIG_UINT, NUM(http_request_max), "8192", 2048, 1048576, false,
-	 "Bytes a request line and its headers may take; a longer request is refused (4xx)."},
+	 "Bytes a request line and its headers may take; a longer request is refused (HTTP 414 "
+	 "or 431)."},
 	{"http_timeout", CONFIG_UINT, NUM(http_timeout), "15", 1, 3600, false,
-	 "Seconds an HTTP connection may stay idle (or trickle a request) before it is closed."},
+	 "Seconds an HTTP connection may stay silent (no byte either way) before it is closed."},
+	{"http_request_timeout", CONFIG_UINT, NUM(http_request_timeout), "60", 1, 3600, false,
+	 "Seconds a request may take to come whole (request line, headers and body), counted "
+	 "from the connection's opening or the end of its previous answer; then the connection "
+	 "is closed. A client sending a byte every few seconds is never silent for http_timeout, "
+	 "so this is what ends it. A report of report_max_size must be uploaded within it."},
 	{"http_nice", CONFIG_UINT, NUM(http_nice), "10", 0, 19, false,
 	 "CPU priority of the web threads below DNS (nice value added): pages may slow down "
 	 "under load, DNS answers should not. 0: the same priority."},

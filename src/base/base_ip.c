@@ -170,6 +170,22 @@ size_t ip_format(const uint8_t ip[16], char *buf)
 	return ip_is_v4(ip) ? ip4_format(ip_v4(ip), buf) : ip6_format(ip, buf);
 }
 
+void ip_client_key(const uint8_t ip[16], uint8_t out[16])
+{
+	memmove(out, ip, 16);
+	if (!ip_is_v4(out))
+		memset(out + 8, 0, 8);
+}
+
+size_t ip_client_format(const uint8_t key[16], char *buf)
+{
+	if (ip_is_v4(key))
+		return ip_format(key, buf);
+	struct ip_prefix p = {.plen = 64};
+	memcpy(p.addr, key, 8);
+	return ip_prefix_format(&p, buf, IP_PREFIX_STRLEN);
+}
+
 const char *ip_never_sends(const uint8_t ip[16])
 {
 	static const uint8_t unspecified[16] = {0};
@@ -311,6 +327,15 @@ int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	a4->sin_port = htons(port);
 	*len = sizeof(*a4);
 	return BASE_OK;
+}
+
+void sockaddr_ip(const struct sockaddr *sa, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET)
+		ip_from_v4(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr), out);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(out, ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr, 16);
 }
 
 void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap)

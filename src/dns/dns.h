@@ -65,7 +65,9 @@ struct dns_stats {
 	uint64_t tcp_conns;           /* TCP connections accepted (then kept or closed) */
 	uint64_t tcp_rejected;        /* closed at once: the table full and none idle (or no memory) */
 	uint64_t tcp_rejected_client; /* closed at once: the client held tcp_max_per_client */
-	uint64_t tcp_evicted;         /* idle connections closed to make room for a newcomer */
+	uint64_t tcp_evicted;         /* idle or mid-query connections closed to make room for a
+				       * newcomer */
+	uint64_t tcp_query_timeouts;  /* closed: a query not whole tcp_query_ms after its first byte */
 };
 
 /* ---- the server ------------------------------------------------------------ */
@@ -78,17 +80,21 @@ struct dns_server_config {
 	struct sockaddr_storage listen[DNS_LISTEN_MAX]; /* each gets UDP and TCP */
 	socklen_t listen_len[DNS_LISTEN_MAX];
 	unsigned threads;        /* UDP workers per address (SO_REUSEPORT sockets), >= 1 */
-	unsigned tcp_max_conns;  /* open TCP connections at most; when full, the one idle the
-				  * longest is closed for a newcomer, else the newcomer is */
+	unsigned tcp_max_conns;  /* open TCP connections at most; when full, the one stalled the
+				  * longest (idle, or mid-query) is closed for a newcomer, else
+				  * the newcomer is */
 	unsigned tcp_max_per_client; /* open TCP connections of one client (IPv4 address or IPv6
 				      * /64) at most; more are closed at once. 0: no such limit */
 	unsigned tcp_idle_ms;    /* a TCP connection idle this long is closed */
+	unsigned tcp_query_ms;   /* a query must arrive whole this soon after its first byte,
+				  * or its connection is closed */
 	unsigned udp_spin_us;    /* a UDP worker polls an empty queue this long before it sleeps */
 };
 
 /* The server's settings from the configuration: zone, edns_udp_max, dns_listen, threads (0:
- * one per core), tcp_max_conns, tcp_max_per_client, tcp_idle_ms, udp_spin_us. DNS_EINVAL with "KEY: problem" in
- * err when dns_listen names more addresses than DNS_LISTEN_MAX. */
+ * one per core), tcp_max_conns, tcp_max_per_client, tcp_idle_ms, tcp_query_ms, udp_spin_us.
+ * DNS_EINVAL with "KEY: problem" in err when dns_listen names more addresses than
+ * DNS_LISTEN_MAX. */
 int dns_server_config_from(const struct config *cfg, struct dns_server_config *sc, char *err,
 			   size_t errcap);
 

@@ -27,6 +27,7 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 	sc->tcp_max_conns = cfg->tcp_max_conns;
 	sc->tcp_max_per_client = cfg->tcp_max_per_client;
 	sc->tcp_idle_ms = cfg->tcp_idle_ms;
+	sc->tcp_query_ms = cfg->tcp_query_ms;
 	sc->udp_spin_us = cfg->udp_spin_us;
 	return DNS_OK;
 }
@@ -36,6 +37,7 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 #define DNS_SOCKBUF (4 << 20)
 #define DNS_TCP_BACKLOG 1024
 #define DNS_TCP_IDLE_DEFAULT_MS 10000
+#define DNS_TCP_QUERY_DEFAULT_MS 5000
 
 static void sock_buffers(int fd)
 {
@@ -234,6 +236,8 @@ int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out
 	srv->cfg = *cfg;
 	if (srv->cfg.tcp_idle_ms == 0)
 		srv->cfg.tcp_idle_ms = DNS_TCP_IDLE_DEFAULT_MS;
+	if (srv->cfg.tcp_query_ms == 0)
+		srv->cfg.tcp_query_ms = DNS_TCP_QUERY_DEFAULT_MS;
 	atomic_init(&srv->stop, false);
 	for (i = 0; i < DNS_LISTEN_MAX; i++)
 		srv->tcp_fd[i] = -1;
@@ -333,11 +337,11 @@ void dns_server_stop(struct dns_server *srv)
 	server_join(srv);
 	dns_server_stats(srv, &st);
 	log_debug("dns", "stopped queries=%llu answers=%llu dropped=%llu tcp_conns=%llu "
-		  "tcp_rejected=%llu tcp_rejected_client=%llu tcp_evicted=%llu",
+		  "tcp_rejected=%llu tcp_rejected_client=%llu tcp_evicted=%llu tcp_query_timeouts=%llu",
 		  (unsigned long long)st.queries, (unsigned long long)st.answers,
 		  (unsigned long long)st.dropped, (unsigned long long)st.tcp_conns,
 		  (unsigned long long)st.tcp_rejected, (unsigned long long)st.tcp_rejected_client,
-		  (unsigned long long)st.tcp_evicted);
+		  (unsigned long long)st.tcp_evicted, (unsigned long long)st.tcp_query_timeouts);
 	server_free(srv);
 }
 
@@ -357,6 +361,7 @@ static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
 	DNS_STAT_LOAD(tcp_rejected);
 	DNS_STAT_LOAD(tcp_rejected_client);
 	DNS_STAT_LOAD(tcp_evicted);
+	DNS_STAT_LOAD(tcp_query_timeouts);
 #undef DNS_STAT_LOAD
 }
 

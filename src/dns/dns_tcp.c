@@ -34,7 +34,8 @@ struct tcp_conn {
 	bool eof;           /* the client finished sending: close once answered */
 	bool bad;           /* a 0-length message: answer nothing more, close once flushed */
 	uint64_t last_ns;   /* last byte read or written */
-	uint8_t client[16]; /* whom it counts against: tcp_client_key */
+	uint64_t query_ns;  /* the first byte of the query in progress came; 0: none in progress */
+	uint8_t client[16]; /* whom it counts against: ip_client_key */
 	size_t in_len;      /* bytes in in[] */
 	size_t out_off, out_len; /* pending answers are out[out_off .. out_off + out_len) */
 	uint8_t *in, *out;  /* one allocation made at accept */
@@ -44,7 +45,9 @@ struct tcp_conn {
 enum tcp_limit {
 	TCP_LIMIT_CLIENT, /* its client holds tcp_max_per_client already: refused */
 	TCP_LIMIT_EVICT,  /* the table full: the connection idle the longest closed for it */
-	TCP_LIMIT_FULL,   /* the table full and none idle: refused */
+	TCP_LIMIT_EVICT_SLOW, /* the table full: a connection mid-query, begun long ago, closed */
+	TCP_LIMIT_FULL,   /* the table full, every connection with answers waiting: refused */
+	TCP_LIMIT_QUERY,  /* not a newcomer's: a query not whole tcp_query_ms after its start */
 	TCP_LIMIT_KINDS
 };
 
@@ -55,7 +58,8 @@ struct tcp_limit_log {
 	uint64_t pending;   /* events since that line */
 	uint8_t client[16]; /* the latest event: refused client, or the one closed for room */
 	unsigned conns;     /* ... that client's connections (CLIENT) or the table's */
-	uint64_t idle_ms;   /* ... EVICT: how long the closed one had been idle */
+	uint64_t age_ms;    /* ... EVICT: how long the closed one had been idle; EVICT_SLOW,
+			     * QUERY: how long since its query began */
 };
 
 struct tcp_state {
@@ -65,7 +69,7 @@ struct tcp_state {
 	bool paused;              /* listeners off for a tick after EMFILE and the like */
 	uint64_t resume_ns;       /* ... until then */
 	uint64_t warned_ns;       /* last time that was logged */
-	uint64_t idle_ns, next_scan_ns;
+	uint64_t idle_ns, query_ns, next_scan_ns;
 	struct tcp_conn *conns;   /* max slots */
 	unsigned *free_slots, n_free;
 	struct tcp_limit_log limits[TCP_LIMIT_KINDS];
@@ -90,6 +94,7 @@ int dns_tcp_prepare(struct dns_worker *w)
 	if (t->per_client == 0 || t->per_client > t->max)
 		t->per_client = t->max;
 	t->idle_ns = (uint64_t)srv->cfg.tcp_idle_ms * 1000000u;
+	t->query_ns = (uint64_t)srv->cfg.tcp_query_ms * 1000000u;
 	t->conns = calloc(t->max ? t->max : 1, sizeof(*t->conns));
 	t->free_slots = calloc(t->max ? t->max : 1, sizeof(*t->free_slots));
 	if (!t->conns || !t->free_slots)
@@ -162,48 +167,27 @@ static void tcp_listen_pause(struct dns_worker *w, struct tcp_state *t, bool pau
 	t->resume_ns = now + (uint64_t)TCP_TICK_MS * 1000000u;
 }
 
-/* Whom a connection counts against: an IPv4 address whole (mapped, base.h's 16-byte form),
- * an IPv6 address by its /64. A /64 is the smallest IPv6 subnet (64-bit interface IDs, RFC
- * 4291), one host usually holds a whole one (SLAAC, privacy addresses) and can send from any
- * address in it, so counting per address would not limit that host at all; a shorter prefix
- * would lump whole sites together. */
-static void tcp_client_key(const struct sockaddr_storage *ss, uint8_t key[16])
-{
-	memset(key, 0, 16);
-	if (ss->ss_family == AF_INET) {
-		ip_from_v4(ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr), key);
-	} else if (ss->ss_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-		if (!ip_is_v4(key))
-			memset(key + 8, 0, 8);
-	}
-}
-
-/* "192.0.2.1" or "2001:db8:1:2::/64" into buf of IP_PREFIX_STRLEN bytes. */
-static void tcp_client_format(const uint8_t key[16], char *buf)
-{
-	struct ip_prefix p = {.plen = 64};
-	if (ip_is_v4(key)) {
-		ip_format(key, buf);
-		return;
-	}
-	memcpy(p.addr, key, 16);
-	ip_prefix_format(&p, buf, IP_PREFIX_STRLEN);
-}
-
 static void tcp_limit_write(struct tcp_state *t, enum tcp_limit kind, uint64_t now)
 {
 	struct tcp_limit_log *l = &t->limits[kind];
 	char who[IP_PREFIX_STRLEN];
 	unsigned long long suppressed = l->pending - 1;
-	tcp_client_format(l->client, who);
+	ip_client_format(l->client, who);
 	if (kind == TCP_LIMIT_CLIENT)
 		log_warn("dns", "tcp refused reason=client_limit client=%s conns=%u limit=%u "
 			 "suppressed=%llu", who, l->conns, t->per_client, suppressed);
 	else if (kind == TCP_LIMIT_EVICT)
 		log_warn("dns", "tcp closed idle reason=table_full client=%s idle_ms=%llu conns=%u "
-			 "limit=%u suppressed=%llu", who, (unsigned long long)l->idle_ms, l->conns,
+			 "limit=%u suppressed=%llu", who, (unsigned long long)l->age_ms, l->conns,
 			 t->max, suppressed);
+	else if (kind == TCP_LIMIT_EVICT_SLOW)
+		log_warn("dns", "tcp closed slow reason=table_full client=%s query_ms=%llu conns=%u "
+			 "limit=%u suppressed=%llu", who, (unsigned long long)l->age_ms, l->conns,
+			 t->max, suppressed);
+	else if (kind == TCP_LIMIT_QUERY)
+		log_warn("dns", "tcp closed slow reason=query_timeout client=%s query_ms=%llu "
+			 "limit_ms=%llu suppressed=%llu", who, (unsigned long long)l->age_ms,
+			 (unsigned long long)(t->query_ns / 1000000u), suppressed);
 	else
 		log_warn("dns", "tcp refused reason=table_full_busy client=%s conns=%u limit=%u "
 			 "suppressed=%llu", who, l->conns, t->max, suppressed);
@@ -214,12 +198,12 @@ static void tcp_limit_write(struct tcp_state *t, enum tcp_limit kind, uint64_t n
 /* Records one limit hit; written at once unless a line of its kind went out less than
  * TCP_LOG_EVERY_NS ago (then tcp_limit_flush writes it later, with the count). */
 static void tcp_limit_hit(struct tcp_state *t, enum tcp_limit kind, const uint8_t client[16],
-			  unsigned conns, uint64_t idle_ns, uint64_t now)
+			  unsigned conns, uint64_t age_ns, uint64_t now)
 {
 	struct tcp_limit_log *l = &t->limits[kind];
 	memcpy(l->client, client, 16);
 	l->conns = conns;
-	l->idle_ms = idle_ns / 1000000u;
+	l->age_ms = age_ns / 1000000u;
 	l->pending++;
 	if (l->last_ns == 0 || now - l->last_ns >= TCP_LOG_EVERY_NS)
 		tcp_limit_write(t, kind, now);
@@ -234,22 +218,35 @@ static void tcp_limit_flush(struct tcp_state *t, uint64_t now)
 			tcp_limit_write(t, (enum tcp_limit)k, now);
 }
 
-/* One pass over the table: how many connections client holds, and the one idle the longest
- * (nothing half-received, no answer pending; NULL when none is). Measured on the 2-vCPU test
+/* Since when c has got nowhere: the start of its query in progress, or else its last byte.
+ * UINT64_MAX for one with answers waiting for the client to read them: it is being served. */
+static uint64_t conn_stalled_since(const struct tcp_conn *c)
+{
+	if (c->out_len > 0)
+		return UINT64_MAX;
+	return c->query_ns ? c->query_ns : c->last_ns;
+}
+
+/* One pass over the table: how many connections client holds, and the one stalled the longest
+ * (conn_stalled_since; NULL when every one has answers waiting). Measured on the 2-vCPU test
  * machine: 2.3 ns a slot, 0.6 us for the default 256 (10 us for 4,096), where the accept4
  * before it took 25 to 50 us. It runs only once n_open reaches the per-client limit, and the
  * idle reaper already walks every slot each tick: the table's size bounds both alike. */
-static unsigned tcp_scan(struct tcp_state *t, const uint8_t client[16], struct tcp_conn **idlest)
+static unsigned tcp_scan(struct tcp_state *t, const uint8_t client[16], struct tcp_conn **stalled)
 {
 	unsigned same = 0;
-	*idlest = NULL;
+	uint64_t since = UINT64_MAX;
+	*stalled = NULL;
 	for (unsigned i = 0; i < t->max; i++) {
 		struct tcp_conn *c = &t->conns[i];
 		if (c->fd < 0)
 			continue;
 		same += memcmp(c->client, client, 16) == 0;
-		if (c->in_len == 0 && c->out_len == 0 && (!*idlest || c->last_ns < (*idlest)->last_ns))
-			*idlest = c;
+		uint64_t s = conn_stalled_since(c);
+		if (s < since) {
+			since = s;
+			*stalled = c;
+		}
 	}
 	return same;
 }
@@ -267,21 +264,24 @@ static void tcp_evict(struct tcp_state *t, struct tcp_conn *c)
 
 /* Whether a newcomer from client gets a slot (RFC 7766 6.2 lets a server limit connections
  * per client address or subnet, and close idle ones, sooner under load). Past the client's
- * limit it does not. In a full table the connection idle the longest is closed for it, so
- * that idle connections, however many, never lock others out; only when every connection is
- * mid-query or has answers pending is the newcomer turned away. Each case counted and logged. */
+ * limit it does not. In a full table the connection stalled the longest is closed for it:
+ * idle the longest, or in the middle of a query begun the longest ago (a query comes whole in
+ * one segment from any real client, so one half-sent for long is a slow or hostile one). So
+ * neither idle nor half-sent connections, however many, lock others out; only when every
+ * connection has answers waiting to be read is the newcomer turned away. Each case counted
+ * and logged. */
 static bool tcp_admit(struct dns_worker *w, struct tcp_state *t, const uint8_t client[16],
 		      uint64_t now)
 {
 	bool full = t->n_free == 0;
 	/* Fewer open than the per-client limit: no client can be at it, nothing to count. */
 	bool count = t->per_client < t->max && t->n_open >= t->per_client;
-	struct tcp_conn *idlest;
+	struct tcp_conn *stalled;
 	unsigned mine;
 
 	if (!full && !count)
 		return true;
-	mine = tcp_scan(t, client, &idlest);
+	mine = tcp_scan(t, client, &stalled);
 	if (count && mine >= t->per_client) {
 		dns_stat_add(&w->stats.tcp_rejected_client, 1);
 		tcp_limit_hit(t, TCP_LIMIT_CLIENT, client, mine, 0, now);
@@ -289,14 +289,19 @@ static bool tcp_admit(struct dns_worker *w, struct tcp_state *t, const uint8_t c
 	}
 	if (!full)
 		return true;
-	if (!idlest) {
+	if (!stalled) {
 		dns_stat_add(&w->stats.tcp_rejected, 1);
 		tcp_limit_hit(t, TCP_LIMIT_FULL, client, t->n_open, 0, now);
 		return false;
 	}
 	dns_stat_add(&w->stats.tcp_evicted, 1);
-	tcp_limit_hit(t, TCP_LIMIT_EVICT, idlest->client, t->n_open, now - idlest->last_ns, now);
-	tcp_evict(t, idlest);
+	if (stalled->query_ns)
+		tcp_limit_hit(t, TCP_LIMIT_EVICT_SLOW, stalled->client, t->n_open,
+			      now - stalled->query_ns, now);
+	else
+		tcp_limit_hit(t, TCP_LIMIT_EVICT, stalled->client, t->n_open,
+			      now - stalled->last_ns, now);
+	tcp_evict(t, stalled);
 	return true;
 }
 
@@ -316,7 +321,8 @@ static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint6
 			return;
 		}
 		dns_stat_add(&w->stats.tcp_conns, 1);
-		tcp_client_key(&peer, client);
+		sockaddr_ip((const struct sockaddr *)&peer, client);
+		ip_client_key(client, client);
 		if (!tcp_admit(w, t, client, now)) {
 			close(fd); /* at once, so the client knows to go elsewhere or retry later */
 			continue;
@@ -391,6 +397,8 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 	zone_read_unlock();
 	c->in_len -= off;
 	memmove(c->in, c->in + off, c->in_len);
+	if (off > 0)
+		c->query_ns = 0; /* what is left, if anything, is the next query's */
 }
 
 /* Writes what is pending; false when the connection failed. */
@@ -435,6 +443,12 @@ static void conn_event(struct dns_worker *w, struct tcp_state *t, struct tcp_con
 	}
 	if ((c->eof || c->bad) && c->out_len == 0)
 		goto close;
+	/* A part of a query left: its deadline runs from the read that brought its first byte
+	 * (this one, or an earlier one). Whole queries waiting for room to answer are not. */
+	if (c->in_len == 0 || conn_msg_len(c, 0) >= 0)
+		c->query_ns = 0;
+	else if (c->query_ns == 0)
+		c->query_ns = now;
 
 	uint32_t want = 0;
 	if (!c->eof && !c->bad && c->out_len < TCP_OUT_PENDING && c->in_len < TCP_IN_CAP)
@@ -452,17 +466,26 @@ close:
 	conn_close(t, c);
 }
 
-/* Closes connections idle for longer than the timeout, including one that sent half a
- * message and stalled, and one that stopped reading its answers. */
-static void tcp_reap_idle(struct tcp_state *t, uint64_t now)
+/* Closes connections idle for longer than tcp_idle_ms, including one that sent half a
+ * message and stalled, and one that stopped reading its answers; and one whose query in
+ * progress began tcp_query_ms ago, however often its bytes trickle in (each byte restarts the
+ * idle clock, so the idle timeout alone would keep a byte-a-second client for ever). */
+static void tcp_reap(struct dns_worker *w, struct tcp_state *t, uint64_t now)
 {
 	if (now < t->next_scan_ns || t->n_open == 0)
 		return;
 	t->next_scan_ns = now + (uint64_t)TCP_TICK_MS * 1000000u;
 	for (unsigned i = 0; i < t->max; i++) {
 		struct tcp_conn *c = &t->conns[i];
-		if (c->fd >= 0 && now - c->last_ns >= t->idle_ns)
+		if (c->fd < 0)
+			continue;
+		if (c->query_ns && now - c->query_ns >= t->query_ns) {
+			dns_stat_add(&w->stats.tcp_query_timeouts, 1);
+			tcp_limit_hit(t, TCP_LIMIT_QUERY, c->client, 0, now - c->query_ns, now);
 			conn_close(t, c);
+		} else if (now - c->last_ns >= t->idle_ns) {
+			conn_close(t, c);
+		}
 	}
 }
 
@@ -487,7 +510,7 @@ void *dns_tcp_main(void *arg)
 			else if (t->conns[d].fd >= 0)
 				conn_event(w, t, &t->conns[d], events, now);
 		}
-		tcp_reap_idle(t, now);
+		tcp_reap(w, t, now);
 		tcp_limit_flush(t, now);
 		if (t->paused && now >= t->resume_ns)
 			tcp_listen_pause(w, t, false, now);

@@ -32,6 +32,7 @@ struct web_config {
 	unsigned n_addrs;           /* 0: http_listen = off, no server */
 	unsigned threads;           /* worker threads per address (0 in the config: one per core) */
 	unsigned max_conns, max_conns_per_ip, request_max, timeout_s, nice;
+	unsigned request_timeout_s; /* a request must come whole this soon (web_conn.c) */
 	const char *public_url;     /* these point into the config, which must outlive the server */
 	const char *templates;      /* "" = the built-in templates */
 	const char *data_dir;
@@ -267,8 +268,5 @@ int64_t web_lockout_try(struct web_lockout *l, const char *name, const uint8_t c
 /* The attempt's end: success clears the name's and the client's failures. */
 void web_lockout_done(struct web_lockout *l, const char *name, const uint8_t client[16],
 		      bool success, int64_t now);
-/* A client as the limits count it: an IPv4 address, or the /64 of an IPv6 one (one host
- * usually holds a whole /64), into out. */
-void web_client_key(const uint8_t ip[16], uint8_t out[16]);
 
 #endif

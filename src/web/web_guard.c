@@ -104,7 +104,7 @@ static void key_of(bool client, const char *name, const uint8_t ip[16], uint8_t 
 {
 	memset(out, 0, STORE_NAME_MAX);
 	if (client)
-		web_client_key(ip, out);
+		ip_client_key(ip, out);
 	else
 		snprintf((char *)out, STORE_NAME_MAX, "%s", name);
 }
@@ -202,11 +202,4 @@ void web_lockout_done(struct web_lockout *l, const char *name, const uint8_t cli
 		if (s[i])
 			memset(s[i], 0, sizeof(*s[i]));
 	pthread_mutex_unlock(&l->mtx);
-}
-
-void web_client_key(const uint8_t ip[16], uint8_t out[16])
-{
-	memcpy(out, ip, 16);
-	if (!ip_is_v4(ip))
-		memset(out + 8, 0, 8);
 }

@@ -92,7 +92,26 @@ struct web_server {
 	atomic_ullong log_next_ns[2];
 	atomic_ulong log_dropped[2];
 	struct web_review *review; /* web_review.c: the forms' key, the login lockout */
+	struct web_conns *conns;   /* web_conn.c: the open connections and their requests' clocks */
 };
+
+/* ---- the connections (web_conn.c) ------------------------------------------------------ */
+
+/* Makes the table of connections and starts its timer (before the daemons start); stops and
+ * frees it (after they stopped). WEB_ENOMEM when it cannot. */
+int web_conns_start(struct web_server *srv);
+void web_conns_stop(struct web_server *srv);
+/* MHD_OPTION_NOTIFY_CONNECTION's callback (cls: the server): a connection in, or gone. In:
+ * counted against its client (ip_client_key) and the table; past a limit it is closed at once,
+ * or in a full table the connection whose request has taken the longest is closed for it. */
+void web_conn_notify(void *cls, struct MHD_Connection *mc, void **socket_context,
+		     enum MHD_ConnectionNotificationCode code);
+/* The connection's request has come whole (headers and body): its clock stops until the answer
+ * has gone (web_conn_request_ended, from MHD's request-completed callback), when the next
+ * request's starts. A request not whole http_request_timeout after its clock started is
+ * closed without an answer. */
+void web_conn_request_whole(struct web_server *srv, struct MHD_Connection *mc);
+void web_conn_request_ended(struct web_server *srv, struct MHD_Connection *mc);
 
 /* web_tmpl.c: checks a template's marks without values (any name is accepted). */
 int web_template_check(const char *tmpl, size_t len, char *err, size_t errcap);

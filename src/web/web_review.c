@@ -282,7 +282,7 @@ static void review_post(struct web_server *srv, struct web_thread *th,
 		fs.problem = problem;
 		form_again(srv, th, req, reply, 400, &fs);
 	} else {
-		web_client_key(req->client, t->client);
+		ip_client_key(req->client, t->client);
 		ip_format(t->ip, fs.ip);
 		review_filed(srv, th, reply, ctl_review_file(&srv->svc, t), &fs, t);
 	}

@@ -1,7 +1,7 @@
 /* web_server.c - the HTTP server: libmicrohttpd daemons (epoll, a thread pool) on sockets bound
  * before the privilege drop, one read-only store connection per worker thread, the limits of
- * a front door (connections overall and per client, request size, time), security headers on
- * every answer. */
+ * a front door (connections overall and per client, request size, time; web_conn.c keeps the
+ * connections), security headers on every answer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@ int web_config_from(const struct config *cfg, struct web_config *out, char *err,
 	out->max_conns_per_ip = cfg->http_max_conns_per_ip;
 	out->request_max = cfg->http_request_max;
 	out->timeout_s = cfg->http_timeout;
+	out->request_timeout_s = cfg->http_request_timeout;
 	out->nice = cfg->http_nice;
 	out->public_url = cfg->public_url;
 	out->templates = cfg->web_templates;
@@ -145,6 +147,8 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 						       MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
+	/* An answer ends the request, whole or not (MHD reads no more of one answered early). */
+	web_conn_request_whole(srv, c);
 	for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++)
 		MHD_add_response_header(resp, security_headers[i].name, security_headers[i].value);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -177,16 +181,29 @@ static enum MHD_Result send_plain(struct web_server *srv, struct MHD_Connection 
 	return ok;
 }
 
-/* A request's state, in MHD's per-request pointer: its raw URI was clean or not (set by
- * web_uri_seen before the handler's first call), the first call is over. */
-static int uri_ok, uri_bad, uri_seen;
+/* A request's state, in MHD's per-request pointer: its raw URI was clean or not, or longer
+ * than http_request_max (set by web_uri_seen before the handler's first call), the first call
+ * is over. */
+static int uri_ok, uri_bad, uri_long, uri_seen;
 
 /* Sees the URI as it came, before MHD decodes it. */
 static void *web_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 {
-	(void)cls;
+	const struct web_server *srv = cls;
 	(void)c;
-	return web_uri_clean(uri, strlen(uri)) ? &uri_ok : &uri_bad;
+	size_t len = strlen(uri);
+	if (len > srv->cfg.request_max)
+		return &uri_long;
+	return web_uri_clean(uri, len) ? &uri_ok : &uri_bad;
+}
+
+/* Whether the request announces a body (its first call comes before any of it). */
+static bool has_body(struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	return (cl && strcmp(cl, "0") != 0) ||
+	       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
 /* ---- routes that read a key or a body (web_api.c's table) ---------------------------- */
@@ -213,7 +230,7 @@ static const char upload_tag[] = "web_upload";
 
 static bool is_marker(void *p)
 {
-	return !p || p == &uri_ok || p == &uri_bad || p == &uri_seen;
+	return !p || p == &uri_ok || p == &uri_bad || p == &uri_long || p == &uri_seen;
 }
 
 static bool is_upload(void *p)
@@ -225,9 +242,8 @@ static bool is_upload(void *p)
 static void web_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			  enum MHD_RequestTerminationCode why)
 {
-	(void)cls;
-	(void)c;
 	(void)why;
+	web_conn_request_ended(cls, c); /* the next request's clock starts */
 	if (is_upload(*con_cls)) {
 		struct web_upload *u = *con_cls;
 		free(u->ctx);
@@ -288,11 +304,8 @@ static enum MHD_Result upload_start(struct web_server *srv, struct MHD_Connectio
 	}
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
-	bool has_body = (cl && strcmp(cl, "0") != 0) ||
-			MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	bool takes_body = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-	if (has_body && !takes_body)
+	if (has_body(c) && !takes_body)
 		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n", NULL);
 	atomic_fetch_add(&srv->requests, 1);
 	struct web_thread *th = thread_state(srv);
@@ -409,15 +422,101 @@ static const struct web_body_route *body_route_of(const char *url)
 	return web_body_route_find(route.id);
 }
 
+/* ---- what every request meets first ------------------------------------------------------ */
+
+struct framing {
+	unsigned te, cl;       /* Transfer-Encoding and Content-Length fields */
+	const char *te_value;  /* the (first) Transfer-Encoding's */
+};
+
+static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		if (f->te++ == 0)
+			f->te_value = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->cl++;
+	}
+	return MHD_YES;
+}
+
+/* Whether the last transfer coding of a Transfer-Encoding list is chunked. */
+static bool chunked_last(const char *v)
+{
+	const char *comma = strrchr(v, ',');
+	const char *p = comma ? comma + 1 : v;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = strlen(p);
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	return n == 7 && strncasecmp(p, "chunked", 7) == 0;
+}
+
+/* The checks of a request's first call, before any route, of what libmicrohttpd lets through
+ * but this server does not take; each refused here with an answer of the server's own, so
+ * with the security headers and one status line. MHD answers some cases itself, bare and
+ * before any callback of ours (see docs/api.md); what it hands on is checked here.
+ * - The request line and headers past http_request_max: 414 or 431. MHD's own limit (its
+ *   memory per connection, start_daemon) is set well above, so most such requests get here.
+ * - A transfer coding: only chunked alone is taken (it is what MHD decodes; anything else it
+ *   would read as a body that ends only with the connection, and never answer). Chunked not
+ *   last: the body's length cannot be known, 400 (RFC 9112 6.3); another coding before it:
+ *   not implemented, 501 (RFC 9112 6.1).
+ * - A body framed twice (Content-Length and Transfer-Encoding, or either given twice): 400,
+ *   as a proxy in front might read it the other way (RFC 9112 6.3, request smuggling).
+ * NULL: the request may go on; else the answer's status and text. */
+static const char *head_refusal(const struct web_server *srv, struct MHD_Connection *c,
+				void *state, int *status)
+{
+	if (state == &uri_long) {
+		*status = MHD_HTTP_URI_TOO_LONG;
+		return "414 the URI is longer than this server takes\n";
+	}
+	const union MHD_ConnectionInfo *hs =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (hs && hs->header_size > srv->cfg.request_max) {
+		*status = MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+		return "431 the request's headers are longer than this server takes\n";
+	}
+	struct framing f = {0};
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_count, &f);
+	*status = MHD_HTTP_BAD_REQUEST;
+	if (f.te > 1 || f.cl > 1)
+		return "400 a framing header (Content-Length, Transfer-Encoding) given twice\n";
+	if (f.te && f.cl)
+		return "400 both Content-Length and Transfer-Encoding\n";
+	if (f.te && !chunked_last(f.te_value))
+		return "400 a Transfer-Encoding that does not end with chunked\n";
+	if (f.te && strcasecmp(f.te_value, "chunked") != 0) {
+		*status = MHD_HTTP_NOT_IMPLEMENTED;
+		return "501 this server takes no transfer coding but chunked\n";
+	}
+	return NULL;
+}
+
 static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct web_server *srv = cls;
+	bool first = *con_cls == &uri_ok || *con_cls == &uri_bad || *con_cls == &uri_long;
+	if (first) {
+		int status;
+		const char *why = head_refusal(srv, c, *con_cls, &status);
+		if (why)
+			return send_plain(srv, c, status, why, NULL);
+	}
+	/* The request is whole at its first call without a body, or at the call after its body
+	 * (nothing uploaded): the clock of http_request_timeout stops (web_conn.c). */
+	if (first ? !has_body(c) : *upload_size == 0)
+		web_conn_request_whole(srv, c);
 	/* The API's routes that read a key or a body have their own way (above). */
 	if (is_upload(*con_cls))
 		return upload_more(srv, c, url, method, upload_data, upload_size, *con_cls);
-	bool first = *con_cls == &uri_ok || *con_cls == &uri_bad;
 	const struct web_body_route *br = first ? body_route_of(url) : NULL;
 	if (br)
 		return upload_start(srv, c, br, url, method, version, con_cls);
@@ -442,11 +541,7 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
 			return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 no Host header\n",
 					  NULL);
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if ((cl && strcmp(cl, "0") != 0) ||
-		    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		if (has_body(c))
 			return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n",
 					  NULL);
 		*con_cls = &uri_seen;
@@ -538,6 +633,18 @@ static void thread_free(void *p)
 	(void)p; /* the server frees every thread's state at stop: it holds them all */
 }
 
+/* MHD's own limit, above http_max_conns by room for the connections web_conn.c has shut down
+ * and MHD has not closed yet (it does at its next read of them, within a turn of its loop).
+ * MHD divides it among its threads; one at its share stops accepting and the others go on,
+ * so only the sum matters. */
+static unsigned mhd_conn_limit(const struct web_config *cfg)
+{
+	unsigned slack = cfg->max_conns / 4;
+	if (slack < 16u * cfg->threads)
+		slack = 16u * cfg->threads;
+	return cfg->max_conns + slack;
+}
+
 static int start_daemon(struct web_server *srv, unsigned i)
 {
 	/* TURBO: read and write a socket before asking epoll whether it is ready (most are). */
@@ -548,14 +655,21 @@ static int start_daemon(struct web_server *srv, unsigned i)
 	struct MHD_OptionItem opts[] = {
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)web_mhd_log, srv}, /* first: all messages */
 		{MHD_OPTION_LISTEN_SOCKET, srv->fds[i], NULL},
-		{MHD_OPTION_CONNECTION_LIMIT, srv->cfg.max_conns, NULL},
-		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg.max_conns_per_ip, NULL},
-		/* The request line and headers live in the connection's memory; the rest is
-		 * the answer's headers. Beyond it MHD answers 414 or 431 itself. */
-		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)srv->cfg.request_max + 4096, NULL},
+		/* The limits overall and per client are web_conn.c's (MHD's own counts whole
+		 * IPv6 addresses and refuses a newcomer rather than close a slow connection);
+		 * MHD's is a backstop above them. */
+		{MHD_OPTION_CONNECTION_LIMIT, mhd_conn_limit(&srv->cfg), NULL},
+		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)web_conn_notify, srv},
+		/* The request line and headers live in the connection's memory, and the answer's
+		 * headers after them. Past it MHD answers 414 or 431 itself, bare (no security
+		 * headers), before any callback of ours; so it is twice http_request_max and
+		 * some, and head_refusal answers those between. Above 32 KiB MHD maps it lazily:
+		 * what a connection does not fill costs no memory. */
+		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)srv->cfg.request_max * 2 + 16384,
+		 NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.timeout_s, NULL},
-		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)web_uri_seen, NULL},
-		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)web_completed, NULL},
+		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)web_uri_seen, srv},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)web_completed, srv},
 		{srv->cfg.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		 srv->cfg.threads, NULL},
 		{MHD_OPTION_END, 0, NULL},
@@ -582,6 +696,8 @@ int web_server_start(struct web_server *srv, const struct ctl_service *svc)
 	if (pthread_key_create(&srv->key, thread_free) != 0)
 		return WEB_ENOMEM;
 	srv->key_made = true;
+	if ((rc = web_conns_start(srv)) != WEB_OK)
+		return rc;
 	for (unsigned i = 0; i < srv->cfg.n_addrs; i++) {
 		char a[80];
 		sockaddr_format((const struct sockaddr *)&srv->cfg.addrs[i], a, sizeof(a));
@@ -605,6 +721,7 @@ void web_server_stop(struct web_server *srv)
 		if (srv->fds[i] >= 0)
 			close(srv->fds[i]);
 	}
+	web_conns_stop(srv); /* after the daemons: no connection is left to notify it */
 	for (size_t i = 0; i < srv->n_threads; i++) {
 		store_close(srv->threads[i]->reader);
 		store_close(srv->threads[i]->intake);

@@ -11,6 +11,8 @@ Subcommands (PORT is on 127.0.0.1; every read is bounded by --timeout):
   tcphold PORT --count N --sources A[,B...] --hold S  holds N TCP connections (one source
           [--partial] [--settle S]                   after another), prints how many the
                                                      server closed, keeps the rest S seconds
+  tcptrickle PORT --gap S                            one TCP query sent a byte every S seconds;
+                                                     prints when the server closed it
   compare PORT_A PORT_B QUERYFILE [--tolerate-short]  the same UDP queries to two servers,
                                                      rcode and answer records compared
 A header prints as "rcode=NAME qr=1 aa=1 tc=0 opcode=0 qd=1 an=1 ns=0 ar=0 id_ok=1", and
@@ -299,6 +301,38 @@ def cmd_tcphold(port, count, sources, hold, partial, settle, timeout):
     return 0
 
 
+def cmd_tcptrickle(port, gap, timeout):
+    """Sends one A query over TCP a byte at a time, GAP seconds apart (a client that is never
+    idle for long but never finishes). Prints "closed after_bytes=N of=M" when the server
+    closed the connection after N bytes, or "answered" / "open" when the query got through
+    or nothing happened within TIMEOUT seconds after the last byte."""
+    p = build_query("2.0.0.127.bl.example.org", "A")
+    frame = struct.pack(">H", len(p)) + p
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        for i in range(len(frame)):
+            time.sleep(gap)
+            if peer_closed(s):
+                print("closed after_bytes=%d of=%d" % (i, len(frame)))
+                return 0
+            s.setblocking(True)
+            try:
+                s.sendall(frame[i:i + 1])
+            except OSError:
+                print("closed after_bytes=%d of=%d" % (i, len(frame)))
+                return 0
+        s.settimeout(timeout)
+        try:
+            print("answered" if s.recv(2) else "closed after_bytes=%d of=%d" % (len(frame), len(frame)))
+        except socket.timeout:
+            print("open")
+        except OSError:
+            print("closed after_bytes=%d of=%d" % (len(frame), len(frame)))
+    finally:
+        s.close()
+    return 0
+
+
 # ---- a small response parser (for compare) --------------------------------------------
 
 RTYPES = {v: k for k, v in TYPES.items()}
@@ -464,6 +498,9 @@ def main():
     p.add_argument("--hold", type=float, default=30)
     p.add_argument("--settle", type=float, default=0.5)
     p.add_argument("--partial", action="store_true")
+    p = sub.add_parser("tcptrickle")
+    p.add_argument("port", type=int)
+    p.add_argument("--gap", type=float, default=0.2)
     p = sub.add_parser("compare")
     p.add_argument("port_a", type=int)
     p.add_argument("port_b", type=int)
@@ -490,6 +527,8 @@ def main():
         return cmd_tcpidle(a.port, a.seconds)
     elif a.cmd == "tcphold":
         return cmd_tcphold(a.port, a.count, a.sources, a.hold, a.partial, a.settle, a.timeout)
+    elif a.cmd == "tcptrickle":
+        return cmd_tcptrickle(a.port, a.gap, a.timeout)
     elif a.cmd == "compare":
         return cmd_compare(a.port_a, a.port_b, a.qfile, a.tolerate_short, a.zone, a.timeout)
     return 0

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test_tcp_limits.sh - TCP's limits against the real binary: one client holding 256 idle
 # connections no longer locks everyone else out (tcp_max_per_client), a table full of idle
-# connections makes room for a newcomer, one full of queries in progress refuses it; each
-# limit hit is logged, at most one line per kind every few seconds with a count of the rest.
+# connections makes room for a newcomer, and so does one full of half-sent queries from 16
+# addresses (issue 19); a query trickled a byte at a time is closed tcp_query_ms after its
+# first byte; each limit hit is logged, at most one line per kind every few seconds with a
+# count of the rest.
 source "$(dirname "$0")/lib.sh"
 
 Z=$TL_ZONE
@@ -100,25 +102,46 @@ tl_stop
 check_match "the counters at stop" 'tcp_rejected=0 tcp_rejected_client=0 tcp_evicted=65' \
 	"$(grep 'stopped queries=' "$TL_LAST_LOG")"
 
-echo "# a table full of queries in progress: the newcomer is refused"
-cat >"$TL_TMP/small.conf" <<'EOF'
-tcp_max_conns = 8
+echo "# issue 19: 16 addresses, 16 half-sent queries each, fill the table; a newcomer gets in"
+cat >"$TL_TMP/slow.conf" <<'EOF'
+tcp_max_conns = 256
 tcp_max_per_client = 16
 tcp_idle_ms = 120000
+tcp_query_ms = 120000
 EOF
-tl_start --static "$DATA" --config "$TL_TMP/small.conf" --threads 1
-hold_start --count 8 --sources 127.0.0.1 --partial
-check_eq "8 connections, each with a query in progress" "open=8 closed=0 failed=0" "$HOLD_LINE"
+tl_start --static "$DATA" --config "$TL_TMP/slow.conf" --threads 1
+SRC=$(seq -f '127.0.0.%g' 30 45 | paste -sd, -)
+hold_start --count 256 --sources "$SRC" --partial
+check_eq "256 connections, each with a query in progress" "open=256 closed=0 failed=0" "$HOLD_LINE"
 out=$(tl_dig "2.0.0.127.$Z" A +tcp -b 127.0.0.2)
-check_eq "dig +tcp from 127.0.0.2 is closed at once (no answer)" "" "$(rcode_of "$out")"
-check_match "the refusal is logged" \
-	'tcp refused reason=table_full_busy client=127\.0\.0\.2 conns=8 limit=8 suppressed=0$' \
+check_eq "dig +tcp from 127.0.0.2 is answered in the full table" "NOERROR 1" \
+	"$(rcode_of "$out") $(rr_count "$out" ANSWER A)"
+check_match "the half-sent query begun first is closed for it, and logged" \
+	'tcp closed slow reason=table_full client=127\.0\.0\.30 query_ms=[0-9]+ conns=256 limit=256 suppressed=0$' \
 	"$(cat "$TL_LAST_LOG")"
 hold_stop
-poll_tcp() { rcode_of "$(tl_dig "2.0.0.127.$Z" A +tcp -b 127.0.0.2)"; }
-if tl_poll 30 NOERROR poll_tcp; then tl_ok "answered again once those connections are gone"; else
-	tl_fail "answered again once those connections are gone"; fi
+tl_stop
+check_match "the counters at stop" 'tcp_rejected=0 tcp_rejected_client=0 tcp_evicted=1 tcp_query_timeouts=0' \
+	"$(grep 'stopped queries=' "$TL_LAST_LOG")"
+
+echo "# a query trickled a byte at a time: closed tcp_query_ms after its first byte"
+cat >"$TL_TMP/trickle.conf" <<'EOF'
+tcp_idle_ms = 120000
+tcp_query_ms = 1000
+EOF
+tl_start --static "$DATA" --config "$TL_TMP/trickle.conf" --threads 1
+# A byte every 0.2 s: never idle, and the whole query (about 44 bytes) would take 9 s.
+st=$(python3 "$TL_PY" --timeout $((5 * TL_SLOW)) tcptrickle "$PORT" --gap 0.2)
+check_match "the trickling connection is closed before its query is whole" \
+	'^closed after_bytes=([0-9]|[1-3][0-9]) of=4[0-9]$' "$st"
+check_match "... and logged" \
+	'tcp closed slow reason=query_timeout client=127\.0\.0\.1 query_ms=[0-9]+ limit_ms=1000 suppressed=0$' \
+	"$(cat "$TL_LAST_LOG")"
+out=$(tl_dig "2.0.0.127.$Z" A +tcp)
+check_eq "a query sent whole is answered as before" "NOERROR 1" \
+	"$(rcode_of "$out") $(rr_count "$out" ANSWER A)"
 check_nomatch "no error logged" 'level=error' "$(cat "$TL_LAST_LOG")"
 tl_stop
+check_match "the counter at stop" 'tcp_query_timeouts=1' "$(grep 'stopped queries=' "$TL_LAST_LOG")"
 
 tl_finish

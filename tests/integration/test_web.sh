@@ -246,7 +246,7 @@ print(refused)
 PY
 )
 if [ "${held:-0}" -ge 6 ]; then tl_ok "connections beyond http_max_conns_per_ip are refused ($held of 12)"; else tl_fail "connections beyond http_max_conns_per_ip are refused" "refused: $held of 12"; fi
-if tl_poll 30 yes sh -c "grep -q 'module=web http problem=.*limit' '$TL_LAST_LOG' && echo yes"; then tl_ok "the limit hit is logged"; else tl_fail "the limit hit is logged"; fi
+if tl_poll 30 yes sh -c "grep -q 'module=web http refused reason=client_limit client=127.0.0.1 conns=6 limit=6 ' '$TL_LAST_LOG' && echo yes"; then tl_ok "the limit hit is logged"; else tl_fail "the limit hit is logged"; fi
 start=$SECONDS
 st=$(python3 - "$HPORT" <<'PY'
 import socket, sys, time

@@ -95,6 +95,55 @@ static void test_ip_any_family(void **state)
 		assert_int_equal(ip_parse(bad[i], strlen(bad[i]), a), BASE_EINVAL);
 }
 
+/* Limits per client count an IPv4 address whole and an IPv6 address by its /64. */
+static void test_ip_client_key(void **state)
+{
+	(void)state;
+	uint8_t ip[16], k[16], want[16];
+	char buf[IP_PREFIX_STRLEN];
+	assert_int_equal(ip_parse("192.0.2.7", 9, ip), 0);
+	ip_client_key(ip, k);
+	assert_memory_equal(k, ip, 16);
+	ip_client_format(k, buf);
+	assert_string_equal(buf, "192.0.2.7");
+	assert_int_equal(ip_parse("2001:db8:1:2:3:4:5:6", 20, ip), 0);
+	ip_client_key(ip, k);
+	assert_int_equal(ip_parse("2001:db8:1:2::", 14, want), 0);
+	assert_memory_equal(k, want, 16);
+	ip_client_format(k, buf);
+	assert_string_equal(buf, "2001:db8:1:2::/64");
+	/* Two addresses of one /64 are one client; the next /64 is another. */
+	uint8_t a[16], b[16];
+	assert_int_equal(ip_parse("2001:db8:1:2::ffff", 18, ip), 0);
+	ip_client_key(ip, a);
+	assert_memory_equal(a, want, 16);
+	assert_int_equal(ip_parse("2001:db8:1:3::1", 15, ip), 0);
+	ip_client_key(ip, b);
+	assert_memory_not_equal(a, b, 16);
+	/* ::1 (loopback) is its /64, ::/64; in place works. */
+	assert_int_equal(ip_parse("::1", 3, ip), 0);
+	ip_client_key(ip, ip);
+	ip_client_format(ip, buf);
+	assert_string_equal(buf, "::/64");
+}
+
+/* A socket address's IP in the 16-byte form, for either family. */
+static void test_sockaddr_ip(void **state)
+{
+	(void)state;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	uint8_t ip[16], want[16];
+	assert_int_equal(sockaddr_parse("192.0.2.7:53", &ss, &len), 0);
+	sockaddr_ip((const struct sockaddr *)&ss, ip);
+	assert_int_equal(ip_parse("192.0.2.7", 9, want), 0);
+	assert_memory_equal(ip, want, 16);
+	assert_int_equal(sockaddr_parse("[2001:db8::9]:53", &ss, &len), 0);
+	sockaddr_ip((const struct sockaddr *)&ss, ip);
+	assert_int_equal(ip_parse("2001:db8::9", 11, want), 0);
+	assert_memory_equal(ip, want, 16);
+}
+
 static void test_ip_prefix(void **state)
 {
 	struct ip_prefix p, q;
@@ -448,6 +497,8 @@ int main(void)
 		cmocka_unit_test(test_ip_format),
 		cmocka_unit_test(test_ip6_format_rfc5952),
 		cmocka_unit_test(test_ip_any_family),
+		cmocka_unit_test(test_ip_client_key),
+		cmocka_unit_test(test_sockaddr_ip),
 		cmocka_unit_test(test_ip_prefix),
 		cmocka_unit_test(test_time_iso8601),
 		cmocka_unit_test(test_time_now_test_clock),

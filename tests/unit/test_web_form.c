@@ -249,19 +249,6 @@ static void test_lockout(void **state)
 	web_lockout_free(l);
 }
 
-static void test_client_key(void **state)
-{
-	(void)state;
-	uint8_t ip[16], k[16], want[16];
-	ip4("192.0.2.7", ip);
-	web_client_key(ip, k);
-	assert_memory_equal(k, ip, 16);
-	assert_int_equal(ip_parse("2001:db8:1:2:3:4:5:6", 20, ip), 0);
-	web_client_key(ip, k);
-	assert_int_equal(ip_parse("2001:db8:1:2::", 14, want), 0);
-	assert_memory_equal(k, want, 16);
-}
-
 static void test_routes(void **state)
 {
 	(void)state;
@@ -300,7 +287,7 @@ int main(void)
 		cmocka_unit_test(test_form_decodes), cmocka_unit_test(test_form_refuses),
 		cmocka_unit_test(test_cookie_get),   cmocka_unit_test(test_cookie_format),
 		cmocka_unit_test(test_csrf),         cmocka_unit_test(test_lockout),
-		cmocka_unit_test(test_client_key),   cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
