@@ -214,7 +214,10 @@ struct ctl_status {
 	uint8_t ip[16];
 	int64_t at;                /* when it was evaluated */
 	bool listed;
-	enum policy_reason reason; /* POLICY_REASON_NONE when not listed */
+	bool test_point;           /* an RFC 5782 test point, answered by DNS whatever the evidence:
+				      127.0.0.2 listed (reason "test point", no expiry), 127.0.0.1
+				      never (why_not CTL_WHY_TEST_POINT) */
+	enum policy_reason reason; /* POLICY_REASON_NONE when not listed, or a test point */
 	enum evidence_class detail; /* the class most counted trap hits have (spam when none) */
 	const struct policy_meaning *meaning; /* what the listing usually means; NULL when not
 						 listed (static) */
@@ -237,8 +240,15 @@ struct ctl_status {
 	double reputation_points;
 	char reputation_why[STORE_TEXT_MAX];
 	int64_t delisted_at;       /* the latest delisting (0: none) */
+	char delist_who[64];       /* who made it ("moderator:NAME", "cli:USER") and why: for the
+				      operator's text, never in the JSON (the API is this JSON) */
 	char delist_why[STORE_TEXT_MAX];
 };
+
+/* why_not of the RFC 5782 test point that is never listed (127.0.0.1). */
+#define CTL_WHY_TEST_POINT "RFC 5782 test point: never listed"
+/* The meaning of the listed test point (127.0.0.2): static. */
+const struct policy_meaning *ctl_test_point_meaning(void);
 
 /* One piece of evidence as explain shows it. */
 struct ctl_piece {
@@ -271,8 +281,15 @@ int ctl_query_explain(const struct ctl_service *svc, struct store *reader, const
 		      int64_t now, struct ctl_explain *out);
 void ctl_explain_free(struct ctl_explain *e);
 
+/* How every JSON answer is written (the commands, the API): at most 15 significant digits, so
+ * that a shown score (policy_score_shown) prints as its three decimals, 7.999 and not
+ * 7.9989999999999997. */
+#define CTL_JSON_FLAGS (JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
 /* The JSON of each answer (docs/api.md has their shapes); the caller owns the value. NULL
- * when out of memory. */
+ * when out of memory. The status carries no free text written by people (the why of an
+ * exclusion, of reputation points or of a delisting, who made them): it is also the public
+ * API's answer, and those words are for the operator and the moderators. */
 json_t *ctl_status_json(const struct ctl_status *s);
 json_t *ctl_explain_json(const struct ctl_explain *e);
 json_t *ctl_listing_json(const struct store_listing *l);

@@ -345,8 +345,9 @@ static void status_vals(struct web_server *srv, const struct ctl_status *st, str
 		web_vals_time(p, "expires", st->expires_at);
 	else
 		web_vals_text(p, "expires", NULL);
-	web_vals_printf(p, "score", "%.1f", st->score);
-	web_vals_printf(p, "threshold", "%.1f", st->threshold);
+	char score[POLICY_SCORE_STRLEN], threshold[POLICY_SCORE_STRLEN];
+	web_vals_printf(p, "score", "%s", policy_score_format(st->score, score));
+	web_vals_printf(p, "threshold", "%s", policy_score_format(st->threshold, threshold));
 	web_vals_printf(p, "traps_24h", "%u", st->traps_24h);
 	web_vals_printf(p, "traps_7d", "%u", st->traps_7d);
 	web_vals_printf(p, "reports_24h", "%u", st->reports_24h);
