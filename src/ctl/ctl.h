@@ -470,16 +470,19 @@ struct ctl_review_input {
 /* Checks every field and fills t (id, ip, email, fixed, comment; client from the caller):
  * ip one address, email an address of at most 254 characters, fixed 1 to review_text_max bytes
  * and comment at most that, all valid UTF-8 without control characters (newlines and tabs
- * allowed in the texts) and without markup (a '<' opening a tag: the form asks for plain
- * text). CTL_EINVAL with *field the field's name and why in err. */
+ * allowed in the texts). Angle brackets are text (a pasted "550 5.1.1 <user@example.org>"),
+ * escaped wherever it is shown. CTL_EINVAL with *field the field's name and why in err, words
+ * that follow the field's name ("Your e-mail address needs one @ ..."). */
 int ctl_review_check(const struct ctl_service *svc, const struct ctl_review_input *in,
 		     struct store_ticket *t, const char **field, char *err, size_t errcap);
 
 enum ctl_review_outcome {
-	CTL_REVIEW_FILED = 0,     /* stored (its first event "filed"): t->id is the link */
+	CTL_REVIEW_FILED = 0,     /* stored (its first event "filed"): t->id is the link; when the
+				     address had an open ticket, the request joined it (t->joined) */
 	CTL_REVIEW_NOT_LISTED,    /* the address is not listed: nothing to review */
 	CTL_REVIEW_CLIENT_LIMIT,  /* this client filed review_per_client_day in 24 hours */
-	CTL_REVIEW_IP_LIMIT,      /* review_per_ip_day requests about this address in 24 hours */
+	CTL_REVIEW_IP_LIMIT,      /* no open ticket, and review_per_ip_day tickets about this
+				     address were decided in 24 hours */
 	CTL_REVIEW_UNAVAILABLE,   /* the writer could not take it now: nothing stored */
 };
 
@@ -492,14 +495,21 @@ enum ctl_review_outcome ctl_review_file(const struct ctl_service *svc, struct st
  * REJECTED, with who and why for the audit log. session_hash: the web session it was made in,
  * which must still be live when it commits (NULL from the command line). Returns a writer
  * result: WRITER_OK, or WRITER_ENOTFOUND / WRITER_EEXIST with d->refusal saying why (no such
- * ticket, decided already, the session ended), or a failure. d gets the ticket's address. */
+ * ticket, decided or closed already: d->was..., the session ended), or a failure. d gets the
+ * ticket's address, the ticket decided (a request that joined one stands for it: d->ticket)
+ * and how many requests were decided. */
 int ctl_review_decide(const struct ctl_service *svc, const char *id,
 		      enum store_ticket_status status, int64_t until, const char *who,
 		      const char *why, const uint8_t *session_hash, struct writer_decision *d);
 
 /* A ticket as JSON: id, ip, status, filed_at, email, fixed, comment, decided_at, moderator,
- * until, reason (docs/api.md). NULL when out of memory. */
+ * by_action, until, reason, joined, requests (docs/api.md). NULL when out of memory. */
 json_t *ctl_ticket_json(const struct store_ticket *t);
+
+/* Who acted, in words for the operator's and the moderators' eyes (never the public's):
+ * "moderator:alice" is "moderator alice", "cli:root" "the operator (root, on the command
+ * line)", "ctl:root" the same through the control socket. Into buf; returns buf. */
+const char *ctl_who_words(const char *who, char *buf, size_t cap);
 
 /* One trap hit of the address under review as a moderator sees it: the envelope and the
  * sample of headers, every trap address masked (mail_mask_traps), text valid UTF-8. */
