@@ -67,21 +67,21 @@ static json_t *status_meaning(const struct ctl_status *s)
 	return s->meaning ? meaning_json(s->meaning) : json_null();
 }
 
+/* No why: the status is public (ctl.h). */
 static json_t *status_exclusion(const struct ctl_status *s)
 {
 	if (!s->excluded)
 		return json_null();
-	return json_pack("{s:o,s:b,s:o,s:s}", "prefix", json_prefix(&s->exclusion), "default",
-			 s->excluded_by_default, "until", ctl_json_time(s->exclusion_until), "why",
-			 s->exclusion_why);
+	return json_pack("{s:o,s:b,s:o}", "prefix", json_prefix(&s->exclusion), "default",
+			 s->excluded_by_default, "until", ctl_json_time(s->exclusion_until));
 }
 
 static json_t *status_reputation(const struct ctl_status *s)
 {
 	if (!s->has_reputation)
 		return json_null();
-	return json_pack("{s:o,s:f,s:s}", "prefix", json_prefix(&s->reputation), "points",
-			 s->reputation_points, "why", s->reputation_why);
+	return json_pack("{s:o,s:f}", "prefix", json_prefix(&s->reputation), "points",
+			 s->reputation_points);
 }
 
 json_t *ctl_status_json(const struct ctl_status *s)
