@@ -124,7 +124,7 @@ static void explain_decision(FILE *f, const struct policy_config *c,
 			policy_score_shown(r->score), policy_score_shown(r->threshold),
 			r->traps + r->reports);
 		const struct policy_meaning *m = policy_meaning(r->reason, r->detail);
-		fprintf(f, "Reason: %s\nWhat it usually means: %s\nWhat to check:\n", m->what,
+		fprintf(f, "Reason: %s\nWhat it means: %s\nWhat to check:\n", m->what,
 			m->usually);
 		for (size_t i = 0; m->advice[i]; i++)
 			fprintf(f, "  - %s\n", m->advice[i]);

@@ -432,7 +432,8 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 		p.oom = true;
 	web_vals_html(&p, "joined_rows", web_vals_own(&p, &joined));
 	web_vals_flag(&p, "any_joined", jc.n > 0);
-	web_vals_printf(&p, "joined_count", "%zu", jc.n);
+	web_vals_printf(&p, "joined_heading", "%zu more request%s about this address", jc.n,
+			jc.n == 1 ? "" : "s");
 	struct ctl_status st;
 	if (ctl_query_status(&srv->svc, th->reader, t->ip, time_now(), &st) != CTL_OK)
 		p.oom = true;

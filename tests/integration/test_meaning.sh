@@ -63,7 +63,7 @@ same("check's advice", [l[len("check: "):] for l in text if l.startswith("check:
 # explain: the reason, the meaning, the advice.
 ex = open(d + "/explain.txt").read()
 same("explain's reason", re.findall(r"^Reason: (.*)$", ex, re.M), [m["what"]])
-same("explain's meaning", re.findall(r"^What it usually means: (.*)$", ex, re.M), [m["usually"]])
+same("explain's meaning", re.findall(r"^What it means: (.*)$", ex, re.M), [m["usually"]])
 tail = ex.split("What to check:\n", 1)[1] if "What to check:\n" in ex else ""
 same("explain's advice", re.findall(r"^  - (.*)$", tail, re.M), m["advice"])
 # The pages: the elements that carry the words, as a browser reads them.

@@ -81,7 +81,7 @@ page=$(tl_http '/lookup?ip=192.0.2.1')
 check_match "lookup: listed" 'is listed</h2>' "$page"
 check_match "lookup: the reason" 'data-reason="both"' "$page"
 check_match "lookup: what it usually means: the trap hits were bounces, so backscatter, not a compromised machine" \
-	'id="meaning" data-what="spamtrap hits, mostly bounces, and user reports">What it usually means:' "$page"
+	'id="meaning" data-what="spamtrap hits, mostly bounces, and user reports">What it means:' "$page"
 check_match "...in the policy's words" 'usually backscatter that people also reported' "$page"
 check_nomatch "...and not the advice for a compromised machine" 'Look for malware' "$page"
 check_match "lookup: the trap hits were bounces (2)" 'backscatter: <strong>2<' "$page"
