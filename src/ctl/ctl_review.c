@@ -111,13 +111,21 @@ static const char *email_problem(const char *s, size_t n, char *err, size_t errc
 	return NULL;
 }
 
-/* Copies a checked text into a field: CRLF as LF (what a browser sends from a textarea). */
+/* Copies a checked text into a field: CRLF as LF (what a browser sends from a textarea), and
+ * so any run of CRs before an LF, so that no CRLF is left however many came. */
 static void text_copy(char *dst, size_t cap, const char *s, size_t n)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n && o + 1 < cap; i++) {
-		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
-			continue;
+		if (s[i] == '\r') {
+			size_t j = i;
+			while (j < n && s[j] == '\r')
+				j++;
+			if (j < n && s[j] == '\n') {
+				i = j - 1; /* the run goes; the LF is copied next */
+				continue;
+			}
+		}
 		dst[o++] = s[i];
 	}
 	dst[o] = '\0';

@@ -125,6 +125,10 @@ static void test_check(void **state)
 		assert_string_equal(t->fixed, pasted[i]);
 		assert_string_equal(t->comment, pasted[i]);
 	}
+	/* Any run of CRs before an LF goes with it: no CRLF is left (found by fuzz_ctl_review). */
+	assert_int_equal(check(f, input("192.0.2.1", "a@b.example", "a\r\r\r\nb\rc", ""), t, &field),
+			 CTL_OK);
+	assert_string_equal(t->fixed, "a\nb\rc");
 	/* What is wrong with an e-mail address, in words that follow "Your e-mail address". */
 	static const struct {
 		const char *email, *why;
