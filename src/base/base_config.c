@@ -255,8 +255,9 @@ static const struct config_key config_keys[] = {
 	 "Review requests one client address (an IPv4 address or an IPv6 /64) may file in 24 "
 	 "hours; more are refused (HTTP 429) and nothing is written. 0: no limit."},
 	{"review_per_ip_day", CONFIG_UINT, NUM(review_per_ip_day), "3", 0, 1000000, false,
-	 "Review requests about one listed address in 24 hours, whoever files them; more are "
-	 "refused (HTTP 429). 0: no limit."},
+	 "Tickets about one listed address that moderators may decide in 24 hours; once that "
+	 "many were, a new ticket is refused (HTTP 429). Requests about an address whose ticket "
+	 "is open join it and are never refused for this. 0: no limit."},
 	{"review_text_max", CONFIG_UINT, NUM(review_text_max), "4000", 100, 8000, false,
 	 "Bytes of each free-text field of a review request (what was fixed, the comment) at "
 	 "most; longer is refused (HTTP 400), with the text kept in the form."},

@@ -214,7 +214,10 @@ struct ctl_status {
 	uint8_t ip[16];
 	int64_t at;                /* when it was evaluated */
 	bool listed;
-	enum policy_reason reason; /* POLICY_REASON_NONE when not listed */
+	bool test_point;           /* an RFC 5782 test point, answered by DNS whatever the evidence:
+				      127.0.0.2 listed (reason "test point", no expiry), 127.0.0.1
+				      never (why_not CTL_WHY_TEST_POINT) */
+	enum policy_reason reason; /* POLICY_REASON_NONE when not listed, or a test point */
 	enum evidence_class detail; /* the class most counted trap hits have (spam when none) */
 	const struct policy_meaning *meaning; /* what the listing usually means; NULL when not
 						 listed (static) */
@@ -237,8 +240,15 @@ struct ctl_status {
 	double reputation_points;
 	char reputation_why[STORE_TEXT_MAX];
 	int64_t delisted_at;       /* the latest delisting (0: none) */
+	char delist_who[64];       /* who made it ("moderator:NAME", "cli:USER") and why: for the
+				      operator's text, never in the JSON (the API is this JSON) */
 	char delist_why[STORE_TEXT_MAX];
 };
+
+/* why_not of the RFC 5782 test point that is never listed (127.0.0.1). */
+#define CTL_WHY_TEST_POINT "RFC 5782 test point: never listed"
+/* The meaning of the listed test point (127.0.0.2): static. */
+const struct policy_meaning *ctl_test_point_meaning(void);
 
 /* One piece of evidence as explain shows it. */
 struct ctl_piece {
@@ -271,8 +281,15 @@ int ctl_query_explain(const struct ctl_service *svc, struct store *reader, const
 		      int64_t now, struct ctl_explain *out);
 void ctl_explain_free(struct ctl_explain *e);
 
+/* How every JSON answer is written (the commands, the API): at most 15 significant digits, so
+ * that a shown score (policy_score_shown) prints as its three decimals, 7.999 and not
+ * 7.9989999999999997. */
+#define CTL_JSON_FLAGS (JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
 /* The JSON of each answer (docs/api.md has their shapes); the caller owns the value. NULL
- * when out of memory. */
+ * when out of memory. The status carries no free text written by people (the why of an
+ * exclusion, of reputation points or of a delisting, who made them): it is also the public
+ * API's answer, and those words are for the operator and the moderators. */
 json_t *ctl_status_json(const struct ctl_status *s);
 json_t *ctl_explain_json(const struct ctl_explain *e);
 json_t *ctl_listing_json(const struct store_listing *l);
@@ -456,16 +473,19 @@ struct ctl_review_input {
 /* Checks every field and fills t (id, ip, email, fixed, comment; client from the caller):
  * ip one address, email an address of at most 254 characters, fixed 1 to review_text_max bytes
  * and comment at most that, all valid UTF-8 without control characters (newlines and tabs
- * allowed in the texts) and without markup (a '<' opening a tag: the form asks for plain
- * text). CTL_EINVAL with *field the field's name and why in err. */
+ * allowed in the texts). Angle brackets are text (a pasted "550 5.1.1 <user@example.org>"),
+ * escaped wherever it is shown. CTL_EINVAL with *field the field's name and why in err, words
+ * that follow the field's name ("Your e-mail address needs one @ ..."). */
 int ctl_review_check(const struct ctl_service *svc, const struct ctl_review_input *in,
 		     struct store_ticket *t, const char **field, char *err, size_t errcap);
 
 enum ctl_review_outcome {
-	CTL_REVIEW_FILED = 0,     /* stored (its first event "filed"): t->id is the link */
+	CTL_REVIEW_FILED = 0,     /* stored (its first event "filed"): t->id is the link; when the
+				     address had an open ticket, the request joined it (t->joined) */
 	CTL_REVIEW_NOT_LISTED,    /* the address is not listed: nothing to review */
 	CTL_REVIEW_CLIENT_LIMIT,  /* this client filed review_per_client_day in 24 hours */
-	CTL_REVIEW_IP_LIMIT,      /* review_per_ip_day requests about this address in 24 hours */
+	CTL_REVIEW_IP_LIMIT,      /* no open ticket, and review_per_ip_day tickets about this
+				     address were decided in 24 hours */
 	CTL_REVIEW_UNAVAILABLE,   /* the writer could not take it now: nothing stored */
 };
 
@@ -478,14 +498,21 @@ enum ctl_review_outcome ctl_review_file(const struct ctl_service *svc, struct st
  * REJECTED, with who and why for the audit log. session_hash: the web session it was made in,
  * which must still be live when it commits (NULL from the command line). Returns a writer
  * result: WRITER_OK, or WRITER_ENOTFOUND / WRITER_EEXIST with d->refusal saying why (no such
- * ticket, decided already, the session ended), or a failure. d gets the ticket's address. */
+ * ticket, decided or closed already: d->was..., the session ended), or a failure. d gets the
+ * ticket's address, the ticket decided (a request that joined one stands for it: d->ticket)
+ * and how many requests were decided. */
 int ctl_review_decide(const struct ctl_service *svc, const char *id,
 		      enum store_ticket_status status, int64_t until, const char *who,
 		      const char *why, const uint8_t *session_hash, struct writer_decision *d);
 
 /* A ticket as JSON: id, ip, status, filed_at, email, fixed, comment, decided_at, moderator,
- * until, reason (docs/api.md). NULL when out of memory. */
+ * by_action, until, reason, joined, requests (docs/api.md). NULL when out of memory. */
 json_t *ctl_ticket_json(const struct store_ticket *t);
+
+/* Who acted, in words for the operator's and the moderators' eyes (never the public's):
+ * "moderator:alice" is "moderator alice", "cli:root" "the operator (root, on the command
+ * line)", "ctl:root" the same through the control socket. Into buf; returns buf. */
+const char *ctl_who_words(const char *who, char *buf, size_t cap);
 
 /* One trap hit of the address under review as a moderator sees it: the envelope and the
  * sample of headers, every trap address masked (mail_mask_traps), text valid UTF-8. */

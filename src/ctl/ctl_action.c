@@ -24,7 +24,7 @@ int ctl_print_json(const struct ctl_run *r, json_t *v)
 		fprintf(r->err, "trapline: out of memory\n");
 		return CTL_EXIT_FAIL;
 	}
-	int rc = json_dumpf(v, r->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	int rc = json_dumpf(v, r->out, JSON_INDENT(2) | CTL_JSON_FLAGS);
 	json_decref(v);
 	fputc('\n', r->out);
 	return rc == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
@@ -41,7 +41,9 @@ void ctl_status_line(FILE *f, const struct ctl_status *s)
 {
 	char ip[IP_STRLEN], t[TIME_STRLEN];
 	ip_format(s->ip, ip);
-	if (s->listed) {
+	if (s->test_point) {
+		fprintf(f, "%s: %s (RFC 5782 test point)\n", ip, s->listed ? "listed" : "not listed");
+	} else if (s->listed) {
 		time_format_iso8601(s->expires_at, t);
 		fprintf(f, "%s: listed (%s) until %s\n", ip, policy_reason_name(s->reason), t);
 	} else {

@@ -42,29 +42,46 @@ static json_t *status_classes(const struct ctl_status *s)
 	return o;
 }
 
-static json_t *status_meaning(const struct ctl_status *s)
+/* A score as every reader shows it (policy_score_shown). */
+static json_t *json_score(double v)
 {
-	if (!s->meaning)
-		return json_null();
-	return json_pack("{s:s,s:s,s:s}", "what", s->meaning->what, "usually", s->meaning->usually,
-			 "short", s->meaning->txt);
+	return json_real(policy_score_shown(v));
 }
 
+static json_t *meaning_json(const struct policy_meaning *m)
+{
+	json_t *advice = json_array();
+	for (size_t i = 0; advice && m->advice && m->advice[i]; i++)
+		if (json_array_append_new(advice, json_string(m->advice[i])) != 0) {
+			json_decref(advice);
+			return NULL;
+		}
+	if (!advice)
+		return NULL;
+	return json_pack("{s:s,s:s,s:s,s:o}", "what", m->what, "usually", m->usually, "short",
+			 m->txt, "advice", advice);
+}
+
+static json_t *status_meaning(const struct ctl_status *s)
+{
+	return s->meaning ? meaning_json(s->meaning) : json_null();
+}
+
+/* No why: the status is public (ctl.h). */
 static json_t *status_exclusion(const struct ctl_status *s)
 {
 	if (!s->excluded)
 		return json_null();
-	return json_pack("{s:o,s:b,s:o,s:s}", "prefix", json_prefix(&s->exclusion), "default",
-			 s->excluded_by_default, "until", ctl_json_time(s->exclusion_until), "why",
-			 s->exclusion_why);
+	return json_pack("{s:o,s:b,s:o}", "prefix", json_prefix(&s->exclusion), "default",
+			 s->excluded_by_default, "until", ctl_json_time(s->exclusion_until));
 }
 
 static json_t *status_reputation(const struct ctl_status *s)
 {
 	if (!s->has_reputation)
 		return json_null();
-	return json_pack("{s:o,s:f,s:s}", "prefix", json_prefix(&s->reputation), "points",
-			 s->reputation_points, "why", s->reputation_why);
+	return json_pack("{s:o,s:f}", "prefix", json_prefix(&s->reputation), "points",
+			 s->reputation_points);
 }
 
 json_t *ctl_status_json(const struct ctl_status *s)
@@ -73,12 +90,14 @@ json_t *ctl_status_json(const struct ctl_status *s)
 	ip_format(s->ip, ip);
 	json_t *o = json_object();
 	bool ok = put(o, "ip", json_string(ip)) && put(o, "listed", json_boolean(s->listed)) &&
-		  put(o, "reason", json_reason(s->reason)) &&
+		  put(o, "test_point", json_boolean(s->test_point)) &&
+		  put(o, "reason", s->test_point && s->listed ? json_string("test point")
+							      : json_reason(s->reason)) &&
 		  put(o, "meaning", status_meaning(s)) &&
 		  put(o, "listed_since", ctl_json_time(s->listed_since)) &&
 		  put(o, "expires_at", ctl_json_time(s->expires_at)) &&
-		  put(o, "score", json_real(s->score)) &&
-		  put(o, "threshold", json_real(s->threshold)) &&
+		  put(o, "score", json_score(s->score)) &&
+		  put(o, "threshold", json_score(s->threshold)) &&
 		  put(o, "traps", json_integer(s->traps)) &&
 		  put(o, "reports", json_integer(s->reports)) &&
 		  put(o, "why_not", s->why_not ? json_string(s->why_not) : json_null()) &&
@@ -103,7 +122,8 @@ static json_t *piece_json(const struct ctl_piece *p)
 {
 	return json_pack("{s:o,s:s,s:s,s:b,s:f,s:o}", "received_at", ctl_json_time(p->received_at),
 			 "kind", p->trap ? "trap" : "report", "class", store_class_name(p->cls),
-			 "counted", p->counted, "weight", p->weight, "not_counted_because",
+			 "counted", p->counted, "weight", policy_score_shown(p->weight),
+			 "not_counted_because",
 			 p->note ? json_string(p->note) : json_null());
 }
 
@@ -116,8 +136,8 @@ json_t *ctl_explain_json(const struct ctl_explain *e)
 		ok = p && json_array_append_new(pieces, p) == 0;
 	}
 	const struct policy_config *c = &e->policy;
-	ok = ok && put(o, "report_score", json_real(e->result.report_score)) &&
-	     put(o, "trap_score", json_real(e->result.trap_score)) &&
+	ok = ok && put(o, "report_score", json_score(e->result.report_score)) &&
+	     put(o, "trap_score", json_score(e->result.trap_score)) &&
 	     put(o, "pieces", json_incref(pieces)) &&
 	     put(o, "policy",
 		 json_pack("{s:f,s:f,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I}", "report_fresh",
@@ -140,7 +160,8 @@ json_t *ctl_listing_json(const struct store_listing *l)
 	char ip[IP_STRLEN];
 	ip_format(l->ip, ip);
 	return json_pack("{s:s,s:o,s:f,s:i,s:i,s:o,s:o}", "ip", ip, "reason",
-			 json_reason((enum policy_reason)l->reason), "score", l->score, "traps",
+			 json_reason((enum policy_reason)l->reason), "score",
+			 policy_score_shown(l->score), "traps",
 			 (int)l->traps, "reports", (int)l->reports, "listed_since",
 			 ctl_json_time(l->listed_at), "expires_at", ctl_json_time(l->expires_at));
 }
@@ -184,21 +205,26 @@ static const char *plural(uint32_t n, const char *one, const char *many)
 /* "5 trap hits (4 bounces, 1 auto-reply) and 2 user reports". */
 static void counted_text(FILE *f, const struct ctl_status *s)
 {
-	static const char *const one[EVIDENCE_CLASSES] = {"spam", "bounce", "auto-reply",
-							  "virus notice", "unknown"};
-	static const char *const many[EVIDENCE_CLASSES] = {"spam", "bounces", "auto-replies",
-							   "virus notices", "unknown"};
 	fprintf(f, "counted: %u %s", s->traps, plural(s->traps, "trap hit", "trap hits"));
 	const char *sep = " (";
 	for (int c = 0; c < EVIDENCE_CLASSES && s->traps; c++) {
 		if (!s->trap_classes[c])
 			continue;
+		const struct policy_class_words *w = policy_class_words((enum evidence_class)c);
 		fprintf(f, "%s%u %s", sep, s->trap_classes[c],
-			s->trap_classes[c] == 1 ? one[c] : many[c]);
+			s->trap_classes[c] == 1 ? w->one : w->many);
 		sep = ", ";
 	}
 	fprintf(f, "%s and %u %s\n", s->traps ? ")" : "", s->reports,
 		plural(s->reports, "user report", "user reports"));
+}
+
+/* "meaning: WHAT: USUALLY" and one "check: ..." line for each piece of advice. */
+static void meaning_text(FILE *f, const struct policy_meaning *m)
+{
+	fprintf(f, "meaning: %s: %s\n", m->what, m->usually);
+	for (size_t i = 0; m->advice && m->advice[i]; i++)
+		fprintf(f, "check: %s\n", m->advice[i]);
 }
 
 void ctl_status_text(FILE *f, const struct ctl_status *s)
@@ -206,29 +232,40 @@ void ctl_status_text(FILE *f, const struct ctl_status *s)
 	char ip[IP_STRLEN];
 	ip_format(s->ip, ip);
 	fprintf(f, "ip: %s\n", ip);
-	if (s->listed) {
+	if (s->test_point && s->listed) {
+		fprintf(f, "listed: yes\nreason: test point\n");
+		meaning_text(f, s->meaning);
+	} else if (s->listed) {
 		fprintf(f, "listed: yes\nreason: %s\n", policy_reason_name(s->reason));
-		fprintf(f, "meaning: %s: %s\n", s->meaning->what, s->meaning->usually);
+		meaning_text(f, s->meaning);
 		if (s->listed_since)
 			time_line(f, "listed_since", s->listed_since);
 		time_line(f, "expires_at", s->expires_at);
 	} else if (strcmp(s->why_not, POLICY_WHY_BELOW) == 0) {
+		/* The shown figures are cut, so a score short of the threshold is at least 0.001
+		 * short of it as shown too. */
+		double score = policy_score_shown(s->score), threshold = policy_score_shown(s->threshold);
 		fprintf(f, "listed: no\nwhy: score below the threshold (%.3f of %.3f, %.3f short)\n",
-			s->score, s->threshold, s->threshold - s->score);
+			score, threshold, threshold - score);
 	} else {
 		fprintf(f, "listed: no\nwhy: %s\n", s->why_not);
 		if (s->expires_at)
 			time_line(f, "expired_at", s->expires_at);
 	}
-	fprintf(f, "score: %.3f\nthreshold: %.3f\ntraps: %u\nreports: %u\n", s->score,
-		s->threshold, s->traps, s->reports);
+	fprintf(f, "score: %.3f\nthreshold: %.3f\ntraps: %u\nreports: %u\n",
+		policy_score_shown(s->score), policy_score_shown(s->threshold), s->traps,
+		s->reports);
 	counted_text(f, s);
 	fprintf(f, "evidence: %u %s, %u %s in the store\n", s->store_traps,
 		plural(s->store_traps, "trap hit", "trap hits"), s->store_reports,
 		plural(s->store_reports, "report", "reports"));
 	context_text(f, s);
-	if (s->delisted_at)
+	if (s->delisted_at) {
+		char who[TEXT_ESCAPED_MAX(64)], why[TEXT_ESCAPED_MAX(STORE_TEXT_MAX)];
 		time_line(f, "delisted_at", s->delisted_at);
+		fprintf(f, "delisted_by: %s: %s\n", text_escape(s->delist_who, who, sizeof(who)),
+			text_escape(s->delist_why, why, sizeof(why)));
+	}
 }
 
 void ctl_explain_text(FILE *f, const struct ctl_explain *e)
@@ -236,6 +273,10 @@ void ctl_explain_text(FILE *f, const struct ctl_explain *e)
 	char ip[IP_STRLEN];
 	ip_format(e->status.ip, ip);
 	fprintf(f, "ip: %s\n", ip);
+	if (e->status.test_point)
+		fprintf(f, "This is the RFC 5782 test point that DNS %s, whatever the evidence; the "
+			   "computation below decides nothing for it.\n",
+			e->status.listed ? "always lists" : "never lists");
 	context_text(f, &e->status);
 	policy_explain(f, &e->policy, e->ev, e->n, &e->ctx, e->status.at);
 }

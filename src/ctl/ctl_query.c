@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl_internal.h"
+#include "zone/zone.h"
 
 #define DAY 86400
 
@@ -57,8 +58,44 @@ static void status_context(struct ctl_status *s, const struct writer_facts *f)
 	}
 	if (f->delisted) {
 		s->delisted_at = f->delist.at;
+		snprintf(s->delist_who, sizeof(s->delist_who), "%s", f->delist.who);
 		snprintf(s->delist_why, sizeof(s->delist_why), "%s", f->delist.why);
 	}
+}
+
+static const char *const test_point_advice[] = {
+	"Nothing to fix: no mail server has this address. If a mail server's query for it is not "
+	"answered as listed, that server does not reach the list: check the zone's name in its "
+	"configuration, and its resolver.",
+	NULL,
+};
+
+static const struct policy_meaning test_point_meaning = {
+	"RFC 5782 test point",
+	"the address every DNS blocklist lists so that the mail servers using it can check that "
+	"their queries reach it (RFC 5782, section 5); no mail server has it",
+	"RFC 5782 test point", test_point_advice};
+
+const struct policy_meaning *ctl_test_point_meaning(void)
+{
+	return &test_point_meaning;
+}
+
+/* DNS answers the RFC 5782 test points whatever the evidence (zone.h): so does check. */
+static void status_test_point(struct ctl_status *s)
+{
+	if (!ip_is_v4(s->ip))
+		return;
+	uint32_t v = ip_v4(s->ip);
+	if (v != ZONE_TEST_POINT_LISTED && v != ZONE_TEST_POINT_UNLISTED)
+		return;
+	s->test_point = true;
+	s->listed = v == ZONE_TEST_POINT_LISTED;
+	s->reason = POLICY_REASON_NONE;
+	s->meaning = s->listed ? &test_point_meaning : NULL;
+	s->why_not = s->listed ? NULL : CTL_WHY_TEST_POINT;
+	s->expires_at = 0;
+	s->listed_since = 0;
 }
 
 /* Counts of the evidence: in the store, in the last day and in the last week. */
@@ -146,7 +183,8 @@ static int evaluate(const struct ctl_service *svc, struct store *reader, const u
 	if (s->listed)
 		s->meaning = policy_meaning(s->reason, s->detail);
 	struct store_listing l;
-	if (s->listed) {
+	status_test_point(s);
+	if (s->listed && !s->test_point) {
 		rc = store_listing_get(reader, ip, &l);
 		if (rc == STORE_OK)
 			s->listed_since = l.listed_at;
@@ -244,7 +282,7 @@ int ctl_list_row(struct ctl_list *st, json_t *row, void (*text)(FILE *, const vo
 		st->n++;
 		return 0;
 	}
-	char *line = row ? json_dumps(row, JSON_PRESERVE_ORDER) : NULL;
+	char *line = row ? json_dumps(row, CTL_JSON_FLAGS) : NULL;
 	json_decref(row);
 	if (!line) {
 		st->oom = true;
@@ -278,7 +316,8 @@ static void listing_text(FILE *f, const void *item)
 	time_format_iso8601(l->listed_at, at);
 	time_format_iso8601(l->expires_at, exp);
 	fprintf(f, "%s reason=%s score=%.3f traps=%u reports=%u listed_since=%s expires_at=%s\n",
-		ip, policy_reason_name((enum policy_reason)l->reason), l->score, l->traps,
+		ip, policy_reason_name((enum policy_reason)l->reason), policy_score_shown(l->score),
+		l->traps,
 		l->reports, at, exp);
 }
 

@@ -11,19 +11,14 @@
 /* ---- the form's checks ------------------------------------------------------------------- */
 
 /* Plain text a person typed: valid UTF-8, no control character but newline, carriage return
- * and tab (multiline) or none at all, no '<' that opens a tag, comment or processing
- * instruction. NULL, or why not. Every page escapes what it shows; refusing markup as well
- * keeps a reader of the store or the logs from meeting it. */
+ * and tab (multiline) or none at all. NULL, or why not. Angle brackets are text like any
+ * other: a pasted bounce ("550 5.1.1 <user@example.org>: unknown user") is what a requester
+ * has to show, and every page, the command line and the logs escape what they show. */
 static const char *text_problem(const char *s, size_t n, bool multiline)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
 		unsigned char c = p[i];
-		if (c == '<' && i + 1 < n &&
-		    ((p[i + 1] | 0x20) >= 'a' && (p[i + 1] | 0x20) <= 'z'))
-			return "holds HTML: please write plain text";
-		if (c == '<' && i + 1 < n && strchr("/!?", p[i + 1]))
-			return "holds HTML: please write plain text";
 		if (c < 0x20 || c == 0x7f) {
 			if (!multiline || (c != '\n' && c != '\r' && c != '\t'))
 				return "holds a control character";
@@ -59,8 +54,9 @@ static bool label_char(char c)
 
 /* local@domain.tld: a dot-atom local part (RFC 5322 3.2.3) of 1 to 64 characters, a domain of
  * labels of letters, digits and '-' with one dot at least; 254 characters at most (RFC 5321).
- * What a reply can be sent to, and nothing a page could mistake for markup. */
-static const char *email_problem(const char *s, size_t n)
+ * What a reply can be sent to, and nothing a page could mistake for markup. NULL, or what is
+ * wrong, in words that follow the field's name ("Your e-mail address ...") into err. */
+static const char *email_problem(const char *s, size_t n, char *err, size_t errcap)
 {
 	if (n == 0)
 		return "is needed: where to tell you what was decided";
@@ -68,42 +64,68 @@ static const char *email_problem(const char *s, size_t n)
 		return "is longer than 254 characters";
 	const char *at = memchr(s, '@', n);
 	if (!at || memchr(at + 1, '@', n - (size_t)(at + 1 - s)))
-		return "is not an e-mail address (name@example.org)";
+		return "needs one @ between the name and the domain, like name@example.org";
 	size_t local = (size_t)(at - s), dom = n - local - 1;
-	if (local == 0 || local > 64 || s[0] == '.' || at[-1] == '.')
-		return "is not an e-mail address (name@example.org)";
+	if (local == 0)
+		return "needs a name before the @, like name@example.org";
+	if (local > 64)
+		return "has more than 64 characters before the @";
+	if (s[0] == '.' || at[-1] == '.')
+		return "cannot start with a dot or have one just before the @";
 	for (size_t i = 0; i < local; i++) {
 		char c = s[i];
-		bool ok = label_char(c) || (c && strchr("!#$%&'*+/=?^_`{|}~.", c));
-		if (!ok || (c == '.' && s[i + 1] == '.'))
-			return "is not an e-mail address (name@example.org)";
+		if (c == '.' && s[i + 1] == '.')
+			return "cannot have two dots in a row";
+		if (label_char(c) || (c && strchr("!#$%&'*+/=?^_`{|}~.", c)))
+			continue;
+		if (c > 0x20 && c < 0x7f) {
+			snprintf(err, errcap, "holds \"%c\", which cannot be in an e-mail address", c);
+			return err;
+		}
+		return c == ' ' ? "holds a space, which cannot be in an e-mail address"
+				: "holds a character that cannot be in an e-mail address (letters "
+				  "without accents, digits and . _ - + are fine)";
 	}
 	const char *d = at + 1;
 	bool dot = false;
 	size_t lab = 0;
+	static const char bad_domain[] = "has a domain after the @ that is not a domain name: "
+					 "letters, digits, hyphens and dots, like example.org";
 	for (size_t i = 0; i < dom; i++) {
 		if (d[i] == '.') {
 			if (lab == 0 || d[i - 1] == '-')
-				return "has a domain that is not a domain name";
+				return bad_domain;
 			dot = true;
 			lab = 0;
 			continue;
 		}
 		if (!label_char(d[i]) || (lab == 0 && d[i] == '-') || ++lab > 63)
-			return "has a domain that is not a domain name";
+			return bad_domain;
 	}
-	if (!dot || lab == 0 || d[dom - 1] == '-')
-		return "has a domain that is not a domain name";
+	if (dom == 0)
+		return "needs a domain after the @, like name@example.org";
+	if (!dot)
+		return "needs a whole domain after the @, with a dot, like example.org";
+	if (lab == 0 || d[dom - 1] == '-')
+		return bad_domain;
 	return NULL;
 }
 
-/* Copies a checked text into a field: CRLF as LF (what a browser sends from a textarea). */
+/* Copies a checked text into a field: CRLF as LF (what a browser sends from a textarea), and
+ * so any run of CRs before an LF, so that no CRLF is left however many came. */
 static void text_copy(char *dst, size_t cap, const char *s, size_t n)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n && o + 1 < cap; i++) {
-		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
-			continue;
+		if (s[i] == '\r') {
+			size_t j = i;
+			while (j < n && s[j] == '\r')
+				j++;
+			if (j < n && s[j] == '\n') {
+				i = j - 1; /* the run goes; the LF is copied next */
+				continue;
+			}
+		}
 		dst[o++] = s[i];
 	}
 	dst[o] = '\0';
@@ -129,7 +151,8 @@ int ctl_review_check(const struct ctl_service *svc, const struct ctl_review_inpu
 		return refuse_field(field, "ip", err, errcap, "is not one IPv4 or IPv6 address");
 	size_t en = in->email ? in->email_len : 0;
 	const char *email = trim(in->email ? in->email : "", &en);
-	const char *why = email_problem(email, en);
+	char ebuf[96];
+	const char *why = email_problem(email, en, ebuf, sizeof(ebuf));
 	if (why)
 		return refuse_field(field, "email", err, errcap, why);
 	size_t fn = in->fixed ? in->fixed_len : 0, cn = in->comment ? in->comment_len : 0;
@@ -204,6 +227,23 @@ int ctl_review_decide(const struct ctl_service *svc, const char *id,
 	return writer_submit(svc->writer, &ev);
 }
 
+/* ---- who acted, in words ---------------------------------------------------------------- */
+
+const char *ctl_who_words(const char *who, char *buf, size_t cap)
+{
+	if (strncmp(who, "moderator:", 10) == 0)
+		snprintf(buf, cap, "moderator %s", who + 10);
+	else if (strncmp(who, "cli:", 4) == 0)
+		snprintf(buf, cap, "the operator (%s, on the command line)", who + 4);
+	else if (strncmp(who, "ctl:", 4) == 0)
+		snprintf(buf, cap, "the operator (%s, through the control socket)", who + 4);
+	else if (strcmp(who, "requester") == 0)
+		snprintf(buf, cap, "the requester");
+	else
+		snprintf(buf, cap, "%s", who);
+	return buf;
+}
+
 /* ---- as data ----------------------------------------------------------------------------- */
 
 static json_t *ticket_json(const struct store_ticket *t, bool whole)
@@ -223,10 +263,14 @@ static json_t *ticket_json(const struct store_ticket *t, bool whole)
 	bad |= json_object_set_new(o, "decided_at", ctl_json_time(t->decided_at));
 	bad |= json_object_set_new(o, "moderator", t->decided_at ? json_string(t->moderator)
 								 : json_null());
+	bad |= json_object_set_new(o, "by_action", json_boolean(t->by_action));
 	bad |= json_object_set_new(o, "until", ctl_json_time(t->until));
 	if (whole)
 		bad |= json_object_set_new(o, "reason", t->decided_at ? json_string(t->reason)
 								      : json_null());
+	bad |= json_object_set_new(o, "joined", t->joined[0] ? json_string(t->joined)
+							      : json_null());
+	bad |= json_object_set_new(o, "requests", json_integer(t->joined[0] ? 1 : 1 + t->joined_n));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -349,12 +393,13 @@ static void ticket_text(FILE *f, const void *item)
 	char ip[IP_STRLEN], at[TIME_STRLEN], email[TEXT_ESCAPED_MAX(STORE_EMAIL_MAX)];
 	ip_format(t->ip, ip);
 	time_format_iso8601(t->created_at, at);
-	fprintf(f, "%s ip=%s status=%s filed_at=%s email=\"%s\"", t->id, ip,
-		store_ticket_status_name(t->status), at, text_escape(t->email, email, sizeof(email)));
+	fprintf(f, "%s ip=%s status=%s filed_at=%s requests=%u email=\"%s\"", t->id, ip,
+		store_ticket_status_name(t->status), at, 1 + t->joined_n,
+		text_escape(t->email, email, sizeof(email)));
 	if (t->decided_at) {
 		char who[TEXT_ESCAPED_MAX(64)];
 		time_format_iso8601(t->decided_at, at);
-		fprintf(f, " decided_at=%s moderator=\"%s\"", at,
+		fprintf(f, " decided_at=%s %s=\"%s\"", at, t->by_action ? "closed_by" : "moderator",
 			text_escape(t->moderator, who, sizeof(who)));
 	}
 	fputc('\n', f);
@@ -494,30 +539,80 @@ static int report_print(const struct store_report *rp, void *arg)
 	return 0;
 }
 
+/* A request's own fields: who sent it and what it says. */
+static void request_text(FILE *f, const struct store_ticket *t, const char *indent)
+{
+	char at[TIME_STRLEN], client[IP_STRLEN], name[32];
+	time_format_iso8601(t->created_at, at);
+	ip_format(t->client, client);
+	fprintf(f, "%sfiled_at: %s\n%sclient: %s%s\n", indent, at, indent, client,
+		ip_is_v4(t->client) ? "" : "/64");
+	snprintf(name, sizeof(name), "%semail", indent);
+	field_text(f, name, t->email);
+	snprintf(name, sizeof(name), "%sfixed", indent);
+	field_text(f, name, t->fixed);
+	snprintf(name, sizeof(name), "%scomment", indent);
+	field_text(f, name, t->comment);
+}
+
+struct joined_ctx {
+	const struct ctl_run *r;
+	json_t *arr; /* JSON: the requests; text: NULL */
+	bool oom;
+};
+
+static int joined_show(const struct store_ticket *t, void *arg)
+{
+	struct joined_ctx *c = arg;
+	if (c->arr) {
+		json_t *o = ticket_json(t, true);
+		c->oom |= !o || json_array_append_new(c->arr, o) != 0;
+		return c->oom;
+	}
+	fprintf(c->r->out, "  request %s\n", t->id);
+	request_text(c->r->out, t, "    ");
+	return 0;
+}
+
 static int show_text(struct ctl_run *r, const struct store_ticket *t, const struct ctl_status *s)
 {
 	FILE *f = r->out;
-	char ip[IP_STRLEN], at[TIME_STRLEN];
+	char ip[IP_STRLEN], at[TIME_STRLEN], who[96];
 	ip_format(t->ip, ip);
-	time_format_iso8601(t->created_at, at);
-	fprintf(f, "ticket: %s\nstatus: %s\nip: %s\nfiled_at: %s\n", t->id,
-		store_ticket_status_name(t->status), ip, at);
-	field_text(f, "email", t->email);
-	field_text(f, "fixed", t->fixed);
-	field_text(f, "comment", t->comment);
+	fprintf(f, "ticket: %s\nstatus: %s\nip: %s\n", t->id, store_ticket_status_name(t->status),
+		ip);
+	if (t->joined[0])
+		fprintf(f, "joined: %s (the open ticket this request joined, decided with it: "
+			   "trapline review show %s)\n",
+			t->joined, t->joined);
+	request_text(f, t, "");
 	if (t->decided_at) {
 		time_format_iso8601(t->decided_at, at);
 		fprintf(f, "decided_at: %s\n", at);
-		field_text(f, "moderator", t->moderator);
+		field_text(f, t->by_action ? "closed_by" : "moderator", t->moderator);
+		fprintf(f, "%s: %s\n", t->by_action ? "closed_because" : "decided_by",
+			t->by_action ? (t->status == STORE_TICKET_DELISTED
+						? "the address was delisted outside the ticket"
+						: "the address was excluded outside the ticket")
+				     : ctl_who_words(t->moderator, who, sizeof(who)));
 		if (t->until) {
 			time_format_iso8601(t->until, at);
 			fprintf(f, "until: %s\n", at);
 		}
 		field_text(f, "reason", t->reason);
 	}
+	int rc;
+	if (!t->joined[0]) {
+		fprintf(f, "requests: %u (this one and %u that joined it)\n", 1 + t->joined_n,
+			t->joined_n);
+		struct joined_ctx jc = {.r = r};
+		rc = store_ticket_joined_foreach(r->svc->reader, t->id, joined_show, &jc);
+		if (rc != STORE_OK)
+			return ctl_fail_store(r, rc);
+	}
 	fprintf(f, "history:\n");
 	struct show_ctx c = {.r = r};
-	int rc = store_ticket_event_foreach(r->svc->reader, t->id, event_show, &c);
+	rc = store_ticket_event_foreach(r->svc->reader, t->id, event_show, &c);
 	if (rc != STORE_OK)
 		return ctl_fail_store(r, rc);
 	fprintf(f, "the address now:\n");
@@ -535,22 +630,27 @@ static int show_json(struct ctl_run *r, const struct store_ticket *t, const stru
 {
 	struct show_ctx ev = {.r = r, .arr = json_array()}, sm = {.r = r, .arr = json_array()};
 	struct show_ctx rp = {.r = r, .arr = json_array()};
-	int rc = ev.arr && sm.arr && rp.arr
+	struct joined_ctx jc = {.r = r, .arr = json_array()};
+	int rc = ev.arr && sm.arr && rp.arr && jc.arr
 			 ? store_ticket_event_foreach(r->svc->reader, t->id, event_show, &ev)
 			 : CTL_ENOMEM;
+	if (rc == CTL_OK && !t->joined[0])
+		rc = store_ticket_joined_foreach(r->svc->reader, t->id, joined_show, &jc);
 	if (rc == CTL_OK)
 		rc = ctl_review_samples(r->svc, r->svc->reader, t->ip, sample_print, &sm);
 	if (rc == CTL_OK)
 		rc = store_report_recent(r->svc->reader, t->ip, CTL_REPORTS_SHOWN, report_print, &rp);
-	if (rc != CTL_OK || ev.oom || sm.oom || rp.oom) {
+	if (rc != CTL_OK || ev.oom || sm.oom || rp.oom || jc.oom) {
 		json_decref(ev.arr);
 		json_decref(sm.arr);
 		json_decref(rp.arr);
+		json_decref(jc.arr);
 		return rc != CTL_OK ? ctl_fail_store(r, rc) : ctl_print_json(r, NULL);
 	}
-	return ctl_print_json(r, json_pack("{s:o,s:o,s:o,s:o,s:o}", "ticket", ctl_ticket_json(t),
-					   "history", ev.arr, "status", ctl_status_json(s),
-					   "trap_hits", sm.arr, "reports", rp.arr));
+	return ctl_print_json(r, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "ticket",
+					   ctl_ticket_json(t), "joined_requests", jc.arr, "history",
+					   ev.arr, "status", ctl_status_json(s), "trap_hits", sm.arr,
+					   "reports", rp.arr));
 }
 
 int ctl_run_review_show(struct ctl_run *r)
@@ -584,11 +684,21 @@ static int decide_refused(const struct ctl_run *r, int rc, const struct writer_d
 		fprintf(r->err, "trapline: no review request %s (see trapline review list --all)\n",
 			d->ticket);
 		return CTL_EXIT_USAGE;
-	case WRITER_REFUSED_DECIDED:
-		fprintf(r->err, "trapline: review request %s was decided already (trapline review "
-				"show %s)\n",
-			d->ticket, d->ticket);
+	case WRITER_REFUSED_DECIDED: {
+		char at[TIME_STRLEN], who[96];
+		time_format_iso8601(d->was_at, at);
+		ctl_who_words(d->was_who, who, sizeof(who));
+		if (d->was_by_action)
+			fprintf(r->err, "trapline: review request %s was closed at %s: %s %s the "
+					"address, which answered it (trapline review show %s)\n",
+				d->ticket, at, who,
+				d->was == STORE_TICKET_DELISTED ? "delisted" : "excluded", d->ticket);
+		else
+			fprintf(r->err, "trapline: review request %s was decided already (%s by %s at "
+					"%s; trapline review show %s)\n",
+				d->ticket, store_ticket_status_name(d->was), who, at, d->ticket);
 		return CTL_EXIT_USAGE;
+	}
 	default:
 		return ctl_fail_writer(r, rc);
 	}
@@ -613,15 +723,19 @@ int ctl_run_review_decide(struct ctl_run *r)
 		return ctl_fail_store(r, rc);
 	char ip[IP_STRLEN];
 	ip_format(d.ip, ip);
+	/* d.ticket: the ticket decided, which a request that joined it stands for. */
 	if (req->json) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:s,s:o}", "ticket", req->id, "decision",
+		json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:s,s:i,s:o}", "ticket", d.ticket, "decision",
 				      store_ticket_status_name(st), "ip", ip, "until",
-				      ctl_json_time(d.until), "why", req->why, "status",
-				      ctl_status_json(&s));
+				      ctl_json_time(d.until), "why", req->why, "requests",
+				      (int)d.requests, "status", ctl_status_json(&s));
 		return ctl_print_json(r, o);
 	}
-	fprintf(r->out, "%s: %s (review request %s closed; its page shows the decision)\n",
-		store_ticket_status_name(st), ip, req->id);
+	fprintf(r->out, "%s: %s (review request %s closed", store_ticket_status_name(st), ip,
+		d.ticket);
+	if (d.requests > 1)
+		fprintf(r->out, " with the %u requests that joined it", d.requests - 1);
+	fprintf(r->out, "; their pages show the decision)\n");
 	ctl_status_line(r->out, &s);
 	return CTL_EXIT_OK;
 }

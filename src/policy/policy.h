@@ -13,27 +13,49 @@
 /* The codes of the one error space (base.h) that policy functions return. */
 enum policy_err { POLICY_OK = TL_OK, POLICY_EINVAL = TL_EINVAL, POLICY_ENOMEM = TL_ENOMEM };
 
-/* Why an address is listed. What each usually means (said by the pages and explain): */
+/* Why an address is listed. What each means, by the class most trap hits had, is the table
+ * behind policy_meaning (policy_meaning.c). */
 enum policy_reason {
 	POLICY_REASON_NONE = 0,
-	POLICY_REASON_TRAPS = 1,   /* spamtrap hits only: usually backscatter or auto-responders */
+	POLICY_REASON_TRAPS = 1,   /* spamtrap hits only */
 	POLICY_REASON_REPORTS = 2, /* user reports only: usually a spammer */
-	POLICY_REASON_BOTH = 3,    /* both: usually a compromised machine */
+	POLICY_REASON_BOTH = 3,    /* both */
 };
 
 const char *policy_reason_name(enum policy_reason r); /* "traps", "reports", "both", "none" */
 
-/* What a listing usually means, said plainly: by its reason and, for trap hits only, by the
- * class most of them had (detail). */
+/* What a listing usually means, said plainly, and what to check on the server: by its reason
+ * and, for trap hits (alone or with reports), by the class most of them had (detail). The one
+ * source of these words: `check`, `explain`, the pages, the JSON and the TXT records say them. */
 struct policy_meaning {
 	const char *what;    /* "spamtrap hits only, mostly bounces" */
-	const char *usually; /* "usually backscatter: a mail server that ..." */
+	const char *usually; /* "usually backscatter, from a mail server that ..." (no colon, so
+				that "WHAT: USUALLY" reads as one line) */
 	const char *txt;     /* the short form a TXT record carries: "spamtrap hits, mostly
 				bounces: probably backscatter" */
+	const char *const *advice; /* what to check, one sentence each; NULL-terminated */
 };
 /* The meaning of a listing for reason r (not POLICY_REASON_NONE) whose trap hits are mostly
- * of class detail (ignored unless r is POLICY_REASON_TRAPS). Static strings. */
+ * of class detail (ignored for POLICY_REASON_REPORTS). Static. */
 const struct policy_meaning *policy_meaning(enum policy_reason r, enum evidence_class detail);
+/* How many sentences m->advice holds (0 for NULL). */
+size_t policy_advice_count(const struct policy_meaning *m);
+
+/* The words for a class of trap hit: "bounce", "bounces", and what such a hit is. Static. */
+struct policy_class_words {
+	const char *one, *many;
+	const char *description; /* "Bounces (delivery failure notices) for mail the trap never
+				    sent, known as backscatter" */
+};
+const struct policy_class_words *policy_class_words(enum evidence_class c);
+
+/* A score as every reader shows it (text, pages, JSON): three decimals, cut rather than
+ * rounded, so that a score short of its threshold never shows as reaching it (4.9996 is
+ * 4.999); a sum that reaches it within the comparison's 1e-9 shows as reaching it. */
+double policy_score_shown(double score);
+#define POLICY_SCORE_STRLEN 32
+/* The shown score as text with the decimals that say something: "10.0", "7.999", "4.5". */
+const char *policy_score_format(double score, char buf[POLICY_SCORE_STRLEN]);
 
 /* Every number of the criteria (defaults: SpamCop's published rules, in the config schema). */
 struct policy_config {
@@ -85,7 +107,7 @@ struct policy_step {
 
 /* The score is not rounded: report weights are exact doubles of the age in whole seconds, and
  * the comparison forgives 1e-9 so that sums of binary fractions (2.5 + 2.5, 0.1 + 0.7) reach a
- * threshold they reach on paper. Explain prints three decimals. */
+ * threshold they reach on paper. Readers show policy_score_shown's three decimals. */
 struct policy_result {
 	bool listed;
 	enum policy_reason reason; /* from the counted pieces; POLICY_REASON_NONE when not listed */

@@ -61,7 +61,7 @@ static void explain_pieces(FILE *f, const struct policy_config *c,
 			fprintf(f, "counted, %s (trap hits are scored together below)\n",
 				evidence_class_name((enum evidence_class)ev[i].cls));
 		else
-			fprintf(f, "weight %.3f\n", s->weight);
+			fprintf(f, "weight %.3f\n", policy_score_shown(s->weight));
 	}
 }
 
@@ -72,23 +72,26 @@ static void explain_scores(FILE *f, const struct policy_config *c,
 	explain_format_span(c->report_decay_s, decay, sizeof(decay));
 	fprintf(f, "Report score: %.3f from %" PRIu32 " report%s (a report weighs %g when just "
 		   "received, falling linearly to %g at %s old)\n",
-		r->report_score, r->reports, r->reports == 1 ? "" : "s", c->report_fresh,
+		policy_score_shown(r->report_score), r->reports, r->reports == 1 ? "" : "s",
+		c->report_fresh,
 		c->report_old, decay);
 	if (r->traps < c->trap_square_from)
 		fprintf(f, "Trap score: %.3f from %" PRIu32 " spamtrap hit%s (fewer than %" PRIu32
 			   " hits: %g x %" PRIu32 ")\n",
-			r->trap_score, r->traps, r->traps == 1 ? "" : "s", c->trap_square_from,
+			policy_score_shown(r->trap_score), r->traps, r->traps == 1 ? "" : "s",
+			c->trap_square_from,
 			c->trap_weight, r->traps);
 	else
 		fprintf(f, "Trap score: %.3f from %" PRIu32 " spamtrap hits (%" PRIu32
 			   " hits or more: hits squared, %" PRIu32 " x %" PRIu32 ")\n",
-			r->trap_score, r->traps, c->trap_square_from, r->traps, r->traps);
-	fprintf(f, "Total score: %.3f\n", r->score);
+			policy_score_shown(r->trap_score), r->traps, c->trap_square_from, r->traps,
+			r->traps);
+	fprintf(f, "Total score: %.3f\n", policy_score_shown(r->score));
 	if (ctx->reputation != 0)
 		fprintf(f, "Threshold: %.3f (%g, plus %g reputation points for this address)\n",
-			r->threshold, c->threshold, ctx->reputation);
+			policy_score_shown(r->threshold), c->threshold, ctx->reputation);
 	else
-		fprintf(f, "Threshold: %.3f\n", r->threshold);
+		fprintf(f, "Threshold: %.3f\n", policy_score_shown(r->threshold));
 }
 
 /* Which rule set expires_at, so the reader knows what would extend or end the listing. */
@@ -118,9 +121,13 @@ static void explain_decision(FILE *f, const struct policy_config *c,
 	if (r->listed) {
 		fprintf(f, "Decision: LISTED (score %.3f reaches the threshold %.3f with %" PRIu32
 			   " pieces of evidence)\n",
-			r->score, r->threshold, r->traps + r->reports);
+			policy_score_shown(r->score), policy_score_shown(r->threshold),
+			r->traps + r->reports);
 		const struct policy_meaning *m = policy_meaning(r->reason, r->detail);
-		fprintf(f, "Reason: %s\nWhat it usually means: %s\n", m->what, m->usually);
+		fprintf(f, "Reason: %s\nWhat it means: %s\nWhat to check:\n", m->what,
+			m->usually);
+		for (size_t i = 0; m->advice[i]; i++)
+			fprintf(f, "  - %s\n", m->advice[i]);
 		time_format_iso8601(r->expires_at, when);
 		fprintf(f, "Expires: %s (%s), unless new evidence arrives\n", when,
 			explain_expiry_rule(c, r, rule, sizeof(rule)));
@@ -129,8 +136,8 @@ static void explain_decision(FILE *f, const struct policy_config *c,
 	fprintf(f, "Decision: NOT LISTED: %s", r->why_not);
 	if (strcmp(r->why_not, POLICY_WHY_BELOW) == 0)
 		/* Three decimals could print 5.000 for 4.9998: say by how much it falls short. */
-		fprintf(f, " (%.3f < %.3f, short by %.3g)", r->score, r->threshold,
-			r->threshold - r->score);
+		fprintf(f, " (%.3f < %.3f, short by %.3g)", policy_score_shown(r->score),
+			policy_score_shown(r->threshold), r->threshold - r->score);
 	else if (strcmp(r->why_not, "only one piece of evidence") == 0 ||
 		 strcmp(r->why_not, "not enough evidence") == 0)
 		fprintf(f, " (%" PRIu32 " counted, at least %" PRIu32 " needed)",
@@ -166,9 +173,7 @@ void policy_explain(FILE *f, const struct policy_config *c, const struct policy_
 		fprintf(f, "This address is covered by an exclusion: it is never listed.\n");
 	if (ctx->delisted_at != 0) {
 		time_format_iso8601(ctx->delisted_at, when);
-		fprintf(f, "Delisted by a moderator at %s: only evidence received after it "
-			   "counts.\n",
-			when);
+		fprintf(f, "Delisted at %s: only evidence received after it counts.\n", when);
 	}
 	explain_pieces(f, c, ctx, now, ev, steps, n);
 	explain_scores(f, c, ctx, &r);

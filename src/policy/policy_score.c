@@ -51,49 +51,6 @@ const char *policy_reason_name(enum policy_reason r)
 	return "none";
 }
 
-/* A table, so that the words live in one place: the pages, explain and TXT records say them. */
-static const struct policy_meaning meanings_traps[EVIDENCE_CLASSES] = {
-	[EVIDENCE_SPAM] = {"spamtrap hits only",
-			   "mail sent to addresses that no person uses: usually a spammer's "
-			   "list, or a compromised machine sending spam",
-			   "spamtrap hits: mail to addresses no person uses"},
-	[EVIDENCE_BOUNCE] = {"spamtrap hits only, mostly bounces",
-			     "usually backscatter: a mail server that accepts mail it cannot "
-			     "deliver and then bounces it to the forged sender",
-			     "spamtrap hits, mostly bounces: probably backscatter"},
-	[EVIDENCE_AUTOREPLY] = {"spamtrap hits only, mostly auto-replies",
-				"usually an auto-responder or a challenge-response system "
-				"answering mail whose sender was forged",
-				"spamtrap hits, mostly auto-replies: probably an auto-responder"},
-	[EVIDENCE_VIRUS] = {"spamtrap hits only, mostly virus notices",
-			    "usually a virus scanner that tells the forged sender of infected "
-			    "mail about it",
-			    "spamtrap hits, mostly virus notices: probably a virus scanner"},
-	[EVIDENCE_UNKNOWN] = {"spamtrap hits only",
-			      "mail sent to addresses that no person uses: usually a spammer's "
-			      "list, or a compromised machine sending spam",
-			      "spamtrap hits: mail to addresses no person uses"},
-};
-
-static const struct policy_meaning meaning_reports = {
-	"user reports only", "usually a spammer, or a mailing list its recipients did not ask for",
-	"user reports: probably a spammer"};
-
-static const struct policy_meaning meaning_both = {
-	"spamtrap hits and user reports",
-	"usually a compromised machine: a virus, an open proxy, an exploited web form or script, "
-	"or stolen mail account credentials",
-	"spamtrap hits and user reports: probably a compromised machine"};
-
-const struct policy_meaning *policy_meaning(enum policy_reason r, enum evidence_class detail)
-{
-	if (r == POLICY_REASON_REPORTS)
-		return &meaning_reports;
-	if (r == POLICY_REASON_BOTH)
-		return &meaning_both;
-	return &meanings_traps[(unsigned)detail < EVIDENCE_CLASSES ? detail : EVIDENCE_SPAM];
-}
-
 /* The class most counted trap hits have; on a tie the one that says most about the sender. */
 static enum evidence_class trap_detail(const uint32_t n[EVIDENCE_CLASSES])
 {
@@ -192,7 +149,7 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 	if (ctx->excluded)
 		r->why_not = POLICY_WHY_EXCLUDED;
 	else if (pieces == 0)
-		r->why_not = any_delisted ? "delisted by a moderator, no evidence since"
+		r->why_not = any_delisted ? "delisted, no evidence since"
 			     : any_old    ? "no evidence in the window"
 					  : "no evidence";
 	else if (pieces < c->min_evidence)

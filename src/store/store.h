@@ -421,24 +421,47 @@ struct store_ticket {
 	enum store_ticket_status status;
 	char moderator[64];               /* who decided it ("" while open) */
 	int64_t decided_at;               /* 0 while open */
-	int64_t until;                    /* excluded: until when */
-	char reason[STORE_TEXT_MAX];      /* the moderator's reason */
+	int64_t until;                    /* excluded: until when (0 with by_action: no end) */
+	char reason[STORE_TEXT_MAX];      /* the moderator's reason, for the requester ("" when
+					     by_action: the operator's why is the audit log's) */
+	char joined[STORE_TICKET_ID_LEN + 1]; /* "": a ticket of its own; else the id of the open
+						 ticket about the same address this request
+						 joined, which decides it */
+	bool by_action;                   /* closed by a delisting or an exclusion made outside
+					     it (delist, exclude), not decided on it */
+	uint32_t joined_n;                /* read: the requests that joined this one */
 };
 
-/* Adds t (open) in the caller's transaction. STORE_EEXIST when the id is taken. */
+/* Adds t (open; joined as given) in the caller's transaction. STORE_EEXIST when the id is
+ * taken. */
 int store_ticket_add(struct store *s, const struct store_ticket *t);
 /* The ticket with this id; STORE_ENOTFOUND when none. */
 int store_ticket_get(struct store *s, const char *id, struct store_ticket *out);
-/* Records the decision on the open ticket id (status, who, at, until, reason), in the
- * caller's transaction. STORE_ENOTFOUND when there is no open ticket of that id. */
+/* Records the decision on the open ticket id (status, who, at, until, reason, by_action), in
+ * the caller's transaction. STORE_ENOTFOUND when there is no open ticket of that id. */
 int store_ticket_decide(struct store *s, const struct store_ticket *decision);
-/* Calls fn for every ticket (open_only: the open ones), oldest first. */
+/* Calls fn for every ticket of its own, not the requests that joined one (open_only: the open
+ * ones), oldest first. */
 int store_ticket_foreach(struct store *s, bool open_only,
 			 int (*fn)(const struct store_ticket *t, void *arg), void *arg);
-/* Tickets filed at or after since by client / about ip: for the rate limits. */
+/* Calls fn for every request that joined ticket head, oldest first. */
+int store_ticket_joined_foreach(struct store *s, const char *head,
+				int (*fn)(const struct store_ticket *t, void *arg), void *arg);
+/* The open ticket of its own about ip (the one a new request joins) into id; STORE_ENOTFOUND
+ * when there is none. */
+int store_ticket_open_head(struct store *s, const uint8_t ip[16],
+			   char id[STORE_TICKET_ID_LEN + 1]);
+/* Calls fn(id, ip) for every open ticket, requests that joined one included, oldest first (the
+ * id valid during the call; fn may not write tickets: collect, then write). */
+int store_ticket_open_rows(struct store *s,
+			   int (*fn)(const char *id, const uint8_t ip[16], void *arg), void *arg);
+/* For the rate limits: requests filed at or after since by client (joined ones included), and
+ * tickets about ip decided at or after since on the ticket itself (not those closed by an
+ * action outside it, nor the requests that joined one). */
 int store_ticket_count_client(struct store *s, const uint8_t client[16], int64_t since,
 			      uint64_t *n);
-int store_ticket_count_ip(struct store *s, const uint8_t ip[16], int64_t since, uint64_t *n);
+int store_ticket_count_decided(struct store *s, const uint8_t ip[16], int64_t since,
+			       uint64_t *n);
 
 /* Calls fn(id, received_at, class) for the newest max pieces of evidence of kind against ip,
  * newest first (from the index on (ip, received_at): a flooded address costs max rows). */
@@ -450,7 +473,10 @@ int store_evidence_recent(struct store *s, const uint8_t ip[16], enum store_kind
 /* A ticket's history, append-only like the audit log: filed, then the decision. */
 struct store_ticket_event {
 	int64_t at;
-	const char *what; /* "filed", "delist", "exclude", "reject" */
+	const char *what; /* "filed", "joined" (this request joined the open ticket), "added" (a
+			     request joined this ticket), a decision on it ("delist", "exclude",
+			     "reject"), or an action outside it that closed it ("operator-delist",
+			     "operator-exclude") */
 	const char *who;
 	const char *why;
 };

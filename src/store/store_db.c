@@ -203,10 +203,29 @@ static const struct {
 	/* A moderator reads the newest reports of an address with their Received-chain
 	 * explanations (store_report_recent): by source, not by a scan of every report. */
 	{ 11, "CREATE INDEX reports_source ON reports (source, received_at) WHERE source IS NOT NULL;" },
+	/* One open ticket per address (issue 19): a request about an address that has one joins
+	 * it (joined: the open ticket's id) and is decided with it, so that junk requests cannot
+	 * use up an address's quota; the per-address limit counts decided tickets. by_action: the
+	 * ticket was closed by a delisting or an exclusion made outside it (the operator's
+	 * `delist`, `exclude`), not decided on it. Open tickets filed before this, several about
+	 * one address, join the oldest. */
+	{ 12, "ALTER TABLE tickets ADD COLUMN joined TEXT NOT NULL DEFAULT '';"
+	      "ALTER TABLE tickets ADD COLUMN by_action INTEGER NOT NULL DEFAULT 0;"
+	      "UPDATE tickets SET joined = (SELECT h.id FROM tickets h WHERE h.ip = tickets.ip"
+	      " AND h.status = 0 ORDER BY h.created_at, h.id LIMIT 1)"
+	      " WHERE status = 0 AND id != (SELECT h.id FROM tickets h WHERE h.ip = tickets.ip"
+	      " AND h.status = 0 ORDER BY h.created_at, h.id LIMIT 1);"
+	      "CREATE INDEX tickets_joined ON tickets (joined) WHERE joined != '';"
+	      "CREATE INDEX tickets_ip_decided ON tickets (ip, decided_at) WHERE joined = '';" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 #define STORE_SCHEMA_VERSION (migrations[N_MIGRATIONS - 1].version)
+
+#define TICKET_COLS                                                                              \
+	"SELECT t.id, t.ip, t.email, t.fixed, t.comment, t.created_at, t.client, t.status,"     \
+	" t.moderator, t.decided_at, t.until, t.reason, t.joined, t.by_action,"                 \
+	" (SELECT count(*) FROM tickets j WHERE j.joined = t.id) FROM tickets t"
 
 /* Every statement, by enum store_stmt; parameters are always bound, never formatted in. */
 static const char *const stmt_sql[ST_COUNT] = {
@@ -316,19 +335,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " AND s.ended_at = 0 AND s.expires_at > ?2 AND m.removed_at = 0",
 	[ST_SE_END] = "UPDATE sessions SET ended_at = ?2 WHERE token_hash = ?1 AND ended_at = 0",
 	[ST_SE_END_ALL] = "UPDATE sessions SET ended_at = ?2 WHERE moderator = ?1 AND ended_at = 0",
-	[ST_TI_ADD] = "INSERT INTO tickets (id, ip, email, fixed, comment, created_at, client)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[ST_TI_GET] = "SELECT id, ip, email, fixed, comment, created_at, client, status, moderator,"
-		      " decided_at, until, reason FROM tickets WHERE id = ?1",
+	[ST_TI_ADD] = "INSERT INTO tickets (id, ip, email, fixed, comment, created_at, client, joined)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	/* Every ticket read has the same columns (column_ticket), the number of requests that
+	 * joined it last. */
+	[ST_TI_GET] = TICKET_COLS " WHERE t.id = ?1",
 	[ST_TI_DECIDE] = "UPDATE tickets SET status = ?2, moderator = ?3, decided_at = ?4,"
-			 " until = ?5, reason = ?6 WHERE id = ?1 AND status = 0",
-	[ST_TI_OPEN] = "SELECT id, ip, email, fixed, comment, created_at, client, status,"
-		       " moderator, decided_at, until, reason FROM tickets WHERE status = 0"
-		       " ORDER BY created_at, id",
-	[ST_TI_ALL] = "SELECT id, ip, email, fixed, comment, created_at, client, status,"
-		      " moderator, decided_at, until, reason FROM tickets ORDER BY created_at, id",
+			 " until = ?5, reason = ?6, by_action = ?7 WHERE id = ?1 AND status = 0",
+	[ST_TI_OPEN] = TICKET_COLS " WHERE t.status = 0 AND t.joined = '' ORDER BY t.created_at, t.id",
+	[ST_TI_ALL] = TICKET_COLS " WHERE t.joined = '' ORDER BY t.created_at, t.id",
 	[ST_TI_N_CLIENT] = "SELECT count(*) FROM tickets WHERE client = ?1 AND created_at >= ?2",
-	[ST_TI_N_IP] = "SELECT count(*) FROM tickets WHERE ip = ?1 AND created_at >= ?2",
+	[ST_TI_N_DECIDED] = "SELECT count(*) FROM tickets WHERE ip = ?1 AND joined = ''"
+			    " AND decided_at >= ?2 AND status != 0 AND by_action = 0",
+	[ST_TI_HEAD] = "SELECT id FROM tickets WHERE ip = ?1 AND status = 0 AND joined = ''"
+		       " ORDER BY created_at, id LIMIT 1",
+	[ST_TI_JOINED] = TICKET_COLS " WHERE t.joined = ?1 ORDER BY t.created_at, t.id",
+	[ST_TI_OPEN_ROWS] = "SELECT id, ip FROM tickets WHERE status = 0 ORDER BY created_at, id",
 	[ST_TE_ADD] = "INSERT INTO ticket_events (ticket, at, what, who, why)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_TE_ALL] = "SELECT at, what, who, why FROM ticket_events WHERE ticket = ?1 ORDER BY id",

@@ -179,6 +179,7 @@ int store_ticket_add(struct store *s, const struct store_ticket *t)
 	bind_text(st, 5, t->comment, sizeof t->comment);
 	sqlite3_bind_int64(st, 6, t->created_at);
 	bind_ip(st, 7, t->client);
+	bind_text(st, 8, t->joined, sizeof t->joined);
 	return step_insert(s, st, "ticket add");
 }
 
@@ -197,6 +198,9 @@ static void column_ticket(sqlite3_stmt *st, struct store_ticket *t)
 	t->decided_at = sqlite3_column_int64(st, 9);
 	t->until = sqlite3_column_int64(st, 10);
 	column_text(st, 11, t->reason, sizeof t->reason);
+	column_text(st, 12, t->joined, sizeof t->joined);
+	t->by_action = sqlite3_column_int(st, 13) != 0;
+	t->joined_n = (uint32_t)sqlite3_column_int64(st, 14);
 }
 
 int store_ticket_get(struct store *s, const char *id, struct store_ticket *out)
@@ -226,18 +230,17 @@ int store_ticket_decide(struct store *s, const struct store_ticket *d)
 	sqlite3_bind_int64(st, 4, d->decided_at);
 	sqlite3_bind_int64(st, 5, d->until);
 	bind_text(st, 6, d->reason, sizeof d->reason);
+	sqlite3_bind_int(st, 7, d->by_action ? 1 : 0);
 	int rc = step_done(s, st, "ticket decide");
 	if (rc != STORE_OK)
 		return rc;
 	return sqlite3_changes(s->db) ? STORE_OK : STORE_ENOTFOUND;
 }
 
-int store_ticket_foreach(struct store *s, bool open_only,
-			 int (*fn)(const struct store_ticket *t, void *arg), void *arg)
+/* Calls fn for each row st yields (bound by the caller). */
+static int ticket_rows(struct store *s, sqlite3_stmt *st,
+		       int (*fn)(const struct store_ticket *t, void *arg), void *arg)
 {
-	if (!s || !fn)
-		return STORE_EINVAL;
-	sqlite3_stmt *st = stmt(s, open_only ? ST_TI_OPEN : ST_TI_ALL);
 	struct store_ticket *t = malloc(sizeof *t);
 	if (!t)
 		return STORE_ENOMEM;
@@ -251,6 +254,61 @@ int store_ticket_foreach(struct store *s, bool open_only,
 	free(t);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_fail(s, "ticket foreach", rc);
+	return STORE_OK;
+}
+
+int store_ticket_foreach(struct store *s, bool open_only,
+			 int (*fn)(const struct store_ticket *t, void *arg), void *arg)
+{
+	if (!s || !fn)
+		return STORE_EINVAL;
+	return ticket_rows(s, stmt(s, open_only ? ST_TI_OPEN : ST_TI_ALL), fn, arg);
+}
+
+int store_ticket_joined_foreach(struct store *s, const char *head,
+				int (*fn)(const struct store_ticket *t, void *arg), void *arg)
+{
+	if (!s || !fn || !ticket_id_ok(head))
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_TI_JOINED);
+	bind_text(st, 1, head, STORE_TICKET_ID_LEN + 1);
+	return ticket_rows(s, st, fn, arg);
+}
+
+int store_ticket_open_head(struct store *s, const uint8_t ip[16],
+			   char id[STORE_TICKET_ID_LEN + 1])
+{
+	if (!s || !ip || !id)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_TI_HEAD);
+	bind_ip(st, 1, ip);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		column_text(st, 0, id, STORE_TICKET_ID_LEN + 1);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_fail(s, "ticket head", rc);
+}
+
+int store_ticket_open_rows(struct store *s,
+			   int (*fn)(const char *id, const uint8_t ip[16], void *arg), void *arg)
+{
+	if (!s || !fn)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = stmt(s, ST_TI_OPEN_ROWS);
+	int rc;
+	char id[STORE_TICKET_ID_LEN + 1];
+	uint8_t ip[16];
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		column_text(st, 0, id, sizeof id);
+		column_ip(st, 1, ip);
+		if (fn(id, ip, arg))
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "ticket open rows", rc);
 	return STORE_OK;
 }
 
@@ -274,9 +332,10 @@ int store_ticket_count_client(struct store *s, const uint8_t client[16], int64_t
 	return count_since(s, ST_TI_N_CLIENT, client, since, n);
 }
 
-int store_ticket_count_ip(struct store *s, const uint8_t ip[16], int64_t since, uint64_t *n)
+int store_ticket_count_decided(struct store *s, const uint8_t ip[16], int64_t since,
+			       uint64_t *n)
 {
-	return count_since(s, ST_TI_N_IP, ip, since, n);
+	return count_since(s, ST_TI_N_DECIDED, ip, since, n);
 }
 
 int store_ticket_event_add(struct store *s, const char *ticket, const struct store_ticket_event *e)

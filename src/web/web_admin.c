@@ -224,6 +224,8 @@ static int queue_row(const struct store_ticket *t, void *arg)
 	struct store_listing l;
 	bool listed = store_listing_get(c->th->reader, t->ip, &l) == STORE_OK;
 	web_vals_flag(&p, "listed_now", listed);
+	web_vals_flag(&p, "more", t->joined_n > 0);
+	web_vals_printf(&p, "requests", "%u", 1 + t->joined_n);
 	c->rc = web_vals_part(c->srv, &p, "admin-queue-row.html", c->out);
 	web_vals_free(&p);
 	c->n++;
@@ -345,8 +347,9 @@ static void status_vals(struct web_server *srv, const struct ctl_status *st, str
 		web_vals_time(p, "expires", st->expires_at);
 	else
 		web_vals_text(p, "expires", NULL);
-	web_vals_printf(p, "score", "%.1f", st->score);
-	web_vals_printf(p, "threshold", "%.1f", st->threshold);
+	char score[POLICY_SCORE_STRLEN], threshold[POLICY_SCORE_STRLEN];
+	web_vals_printf(p, "score", "%s", policy_score_format(st->score, score));
+	web_vals_printf(p, "threshold", "%s", policy_score_format(st->threshold, threshold));
 	web_vals_printf(p, "traps_24h", "%u", st->traps_24h);
 	web_vals_printf(p, "traps_7d", "%u", st->traps_7d);
 	web_vals_printf(p, "reports_24h", "%u", st->reports_24h);
@@ -366,6 +369,33 @@ static void status_vals(struct web_server *srv, const struct ctl_status *st, str
 	(void)srv;
 }
 
+/* The client a request came from: an IPv4 address, or an IPv6 /64 (web_client_key). */
+static void client_vals(const struct store_ticket *t, struct web_vals *p)
+{
+	char client[IP_STRLEN];
+	ip_format(t->client, client);
+	web_vals_printf(p, "client", "%s%s", client, ip_is_v4(t->client) ? "" : "/64");
+}
+
+struct joined_ctx {
+	struct web_server *srv;
+	struct web_buf *out;
+	size_t n;
+	int rc;
+};
+
+static int joined_row(const struct store_ticket *t, void *arg)
+{
+	struct joined_ctx *c = arg;
+	struct web_vals p = {0};
+	web_ticket_vals(t, &p);
+	client_vals(t, &p);
+	c->rc = web_vals_part(c->srv, &p, "admin-joined.html", c->out);
+	web_vals_free(&p);
+	c->n++;
+	return c->rc != WEB_OK;
+}
+
 static void ticket_admin(struct web_server *srv, struct web_thread *th,
 			 const struct web_route *route, const struct store_session *s,
 			 const char *token, struct web_reply *reply, int status, const char *problem)
@@ -380,12 +410,30 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 		free(t);
 		return;
 	}
+	/* A request that joined a ticket is read, and decided, on that ticket's page. */
+	if (t->joined[0]) {
+		char to[STORE_TICKET_ID_LEN + 16];
+		snprintf(to, sizeof(to), "/admin/ticket/%s", t->joined);
+		redirect(th, reply, to);
+		free(t);
+		return;
+	}
 	struct web_vals p = {0};
 	web_ticket_vals(t, &p);
-	web_vals_text(&p, "moderator", t->moderator[0] ? t->moderator : NULL);
-	char client[IP_STRLEN];
-	ip_format(t->client, client);
-	web_vals_printf(&p, "client", "%s%s", client, ip_is_v4(t->client) ? "" : "/64");
+	char who[96];
+	web_vals_text(&p, "moderator",
+		      t->moderator[0] ? ctl_who_words(t->moderator, who, sizeof(who)) : NULL);
+	client_vals(t, &p);
+	struct web_buf joined;
+	web_buf_init(&joined);
+	struct joined_ctx jc = {srv, &joined, 0, WEB_OK};
+	if (store_ticket_joined_foreach(th->reader, t->id, joined_row, &jc) != STORE_OK ||
+	    jc.rc != WEB_OK)
+		p.oom = true;
+	web_vals_html(&p, "joined_rows", web_vals_own(&p, &joined));
+	web_vals_flag(&p, "any_joined", jc.n > 0);
+	web_vals_printf(&p, "joined_heading", "%zu more request%s about this address", jc.n,
+			jc.n == 1 ? "" : "s");
 	struct ctl_status st;
 	if (ctl_query_status(&srv->svc, th->reader, t->ip, time_now(), &st) != CTL_OK)
 		p.oom = true;
@@ -507,6 +555,14 @@ static void decide_post(struct web_server *srv, struct web_thread *th, const str
 		redirect(th, reply, back);
 	else if (d.refusal == WRITER_REFUSED_SESSION)
 		login_page(srv, th, req, reply, 403, "Your session has ended: log in again.", NULL);
+	else if (d.refusal == WRITER_REFUSED_DECIDED && d.was_by_action)
+		web_message(srv, th, reply, 409, "Closed already",
+			    d.was == STORE_TICKET_DELISTED
+				    ? "The operator delisted the address meanwhile, which closed this "
+				      "request; nothing more was done."
+				    : "The operator excluded the address meanwhile, which closed this "
+				      "request; nothing more was done.",
+			    back, "See the request");
 	else if (d.refusal == WRITER_REFUSED_DECIDED)
 		web_message(srv, th, reply, 409, "Decided already",
 			    "Another decision on this request was made first; nothing more was done.",

@@ -147,7 +147,7 @@ static void read_end(struct web_thread *th, bool begun)
  * straight into the thread's buffer, no copy in between. Takes o's reference. */
 static void reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o)
 {
-	const size_t flags = JSON_PRESERVE_ORDER | JSON_INDENT(2);
+	const size_t flags = CTL_JSON_FLAGS | JSON_INDENT(2);
 	reply->status = status;
 	reply->type = "application/json";
 	/* Once into room that usually suffices (a lookup is under 1 kB), again if it did not. */
@@ -277,31 +277,75 @@ static void page_home(struct web_server *srv, struct web_thread *th, struct web_
 	render_page(srv, th, &p, "home.html", "Look up an address", reply);
 }
 
-/* Which kinds of trap mail were counted, as flags the template explains. */
+/* A score as every reader shows it (policy_score_shown): "7.999", "10.0". */
+static void put_score(struct page *p, const char *name, double v)
+{
+	char buf[POLICY_SCORE_STRLEN];
+	putf(p, name, "%s", policy_score_format(v, buf));
+}
+
+/* Which kinds of trap mail were counted, each with the words the policy has for it. */
 static void put_classes(struct page *p, const struct ctl_status *s)
 {
 	static const char *const names[] = {"class_spam", "class_bounce", "class_autoreply",
 					    "class_virus", "class_unknown"};
+	static const char *const words[] = {"class_spam_words", "class_bounce_words",
+					    "class_autoreply_words", "class_virus_words",
+					    "class_unknown_words"};
 	for (int c = STORE_CLASS_SPAM; c <= STORE_CLASS_UNKNOWN; c++) {
 		if (s->trap_classes[c])
 			putf(p, names[c], "%u", s->trap_classes[c]);
 		else
 			put(p, names[c], WEB_TEXT, NULL);
+		put(p, words[c], WEB_TEXT, policy_class_words((enum evidence_class)c)->description);
 	}
 }
 
-static void put_status(struct web_server *srv, struct page *p, const struct ctl_status *s)
+/* The advice of a meaning as list items, each escaped by the one template function. */
+static void advice_html(struct web_buf *b, const struct policy_meaning *m)
+{
+	static const char item[] = "<li>{{a}}</li>\n";
+	char err[64];
+	for (size_t i = 0; m && m->advice && m->advice[i]; i++) {
+		struct web_var v = {"a", WEB_TEXT, m->advice[i]};
+		if (web_render(b, item, sizeof(item) - 1, &v, 1, err, sizeof(err)) != WEB_OK)
+			b->oom = true;
+	}
+}
+
+/* What the listing means and what to check, from the policy's one table (ctl's status
+ * carries it): the same words as check, explain, the JSON and the TXT record. */
+static void put_meaning(struct page *p, const struct ctl_status *s, struct web_buf *advice)
+{
+	const struct policy_meaning *m = s->listed ? s->meaning : NULL;
+	put(p, "meaning_what", WEB_TEXT, m ? m->what : NULL);
+	put(p, "meaning_usually", WEB_TEXT, m ? m->usually : NULL);
+	put(p, "meaning_short", WEB_TEXT, m ? m->txt : NULL);
+	advice_html(advice, m);
+	put(p, "advice", WEB_HTML, advice->data ? advice->data : "");
+}
+
+static void put_status(struct web_server *srv, struct page *p, const struct ctl_status *s,
+		       struct web_buf *advice)
 {
 	int64_t now = s->at;
 	char ip[IP_STRLEN];
 	ip_format(s->ip, ip);
 	putf(p, "ip", "%s", ip);
-	flag(p, "listed", s->listed);
-	flag(p, "reason_traps", s->listed && s->reason == POLICY_REASON_TRAPS);
-	flag(p, "reason_reports", s->listed && s->reason == POLICY_REASON_REPORTS);
-	flag(p, "reason_both", s->listed && s->reason == POLICY_REASON_BOTH);
-	flag(p, "has_since", s->listed && s->listed_since);
-	if (s->listed && s->listed_since)
+	/* The RFC 5782 test points have a section of their own: none of the evidence, the
+	 * expiry or the review of a listing applies to them. */
+	flag(p, "test_point", s->test_point);
+	flag(p, "test_point_listed", s->test_point && s->listed);
+	flag(p, "test_point_unlisted", s->test_point && !s->listed);
+	bool listed = s->listed && !s->test_point;
+	flag(p, "listed", listed);
+	flag(p, "reason_traps", listed && s->reason == POLICY_REASON_TRAPS);
+	flag(p, "reason_reports", listed && s->reason == POLICY_REASON_REPORTS);
+	flag(p, "reason_both", listed && s->reason == POLICY_REASON_BOTH);
+	put(p, "detail", WEB_TEXT, listed ? evidence_class_name(s->detail) : NULL);
+	put_meaning(p, s, advice);
+	flag(p, "has_since", listed && s->listed_since);
+	if (listed && s->listed_since)
 		put_time(p, "since", "since_rel", s->listed_since, now);
 	flag(p, "has_expires", s->expires_at != 0);
 	if (s->expires_at)
@@ -309,8 +353,8 @@ static void put_status(struct web_server *srv, struct page *p, const struct ctl_
 	bool expired = !s->listed && s->why_not && strcmp(s->why_not, POLICY_WHY_EXPIRED) == 0;
 	flag(p, "expired", expired);
 	put(p, "why_not", WEB_TEXT, s->why_not);
-	putf(p, "score", "%.1f", s->score);
-	putf(p, "threshold", "%.1f", s->threshold);
+	put_score(p, "score", s->score);
+	put_score(p, "threshold", s->threshold);
 	putf(p, "traps_24h", "%u", s->traps_24h);
 	putf(p, "reports_24h", "%u", s->reports_24h);
 	putf(p, "traps_7d", "%u", s->traps_7d);
@@ -336,7 +380,7 @@ static void put_status(struct web_server *srv, struct page *p, const struct ctl_
 	flag(p, "held_back", held);
 	ip_prefix_format(&s->reputation, pre, sizeof(pre));
 	putf(p, "reputation_prefix", "%s", pre);
-	putf(p, "base_threshold", "%.1f", srv->svc.policy.threshold);
+	put_score(p, "base_threshold", srv->svc.policy.threshold);
 }
 
 /* The answer to a lookup box holding something other than one address. */
@@ -387,7 +431,9 @@ static void page_lookup(struct web_server *srv, struct web_thread *th, const cha
 	}
 	flag(&p, "result", true);
 	flag(&p, "problem", false);
-	put_status(srv, &p, &s);
+	struct web_buf advice;
+	web_buf_init(&advice);
+	put_status(srv, &p, &s, &advice);
 	struct web_buf svg;
 	web_buf_init(&svg);
 	web_svg_history(&svg, h);
@@ -396,7 +442,7 @@ static void page_lookup(struct web_server *srv, struct web_thread *th, const cha
 	/* A listed address's page carries the review form (web_review.c). */
 	struct web_buf form;
 	web_buf_init(&form);
-	if (s.listed)
+	if (s.listed && !s.test_point)
 		web_review_form(srv, th, &s, &form, reply);
 	put(&p, "review_form", WEB_HTML, form.data ? form.data : "");
 	char title[IP_STRLEN + 32];
@@ -406,6 +452,7 @@ static void page_lookup(struct web_server *srv, struct web_thread *th, const cha
 	render_page(srv, th, &p, "lookup.html", title, reply);
 	web_buf_free(&svg);
 	web_buf_free(&form);
+	web_buf_free(&advice);
 }
 
 /* A worked example of the live policy: what n trap hits and m fresh reports score, and
@@ -427,7 +474,7 @@ static void example(struct web_server *srv, struct page *p, const char *name,
 	struct policy_result r;
 	if (policy_evaluate(&srv->svc.policy, ev, n, NULL, now, &r, NULL) != POLICY_OK)
 		memset(&r, 0, sizeof(r));
-	putf(p, name, "%.1f", r.score);
+	put_score(p, name, r.score);
 	if (r.listed)
 		putf(p, verdict, "listed");
 	else
@@ -443,9 +490,57 @@ static void put_duration(struct page *p, const char *name, int64_t s)
 	web_buf_free(&b);
 }
 
+/* Every meaning of the policy's table, with its advice, for the listing page: trap hits alone
+ * and with reports by the class most of them had, and reports alone. */
+static void reasons_html(struct web_server *srv, struct web_buf *out)
+{
+	static const enum evidence_class classes[] = {EVIDENCE_SPAM, EVIDENCE_BOUNCE,
+						      EVIDENCE_AUTOREPLY, EVIDENCE_VIRUS};
+	static const enum policy_reason reasons[] = {POLICY_REASON_TRAPS, POLICY_REASON_REPORTS,
+						     POLICY_REASON_BOTH};
+	const struct web_file *f = template(srv, "reason.html");
+	char err[128];
+	for (size_t r = 0; f && r < 3; r++) {
+		size_t n = reasons[r] == POLICY_REASON_REPORTS ? 1 : 4;
+		for (size_t c = 0; c < n; c++) {
+			const struct policy_meaning *m = policy_meaning(reasons[r], classes[c]);
+			struct web_buf advice;
+			web_buf_init(&advice);
+			advice_html(&advice, m);
+			struct web_var v[] = {
+				{"reason", WEB_TEXT, policy_reason_name(reasons[r])},
+				{"class", WEB_TEXT,
+				 n == 1 ? "" : evidence_class_name(classes[c])},
+				{"what", WEB_TEXT, m->what},
+				{"usually", WEB_TEXT, m->usually},
+				{"advice", WEB_HTML, advice.data ? advice.data : ""},
+			};
+			if (advice.oom || web_render(out, f->data, f->len, v, 5, err, sizeof(err)) !=
+						  WEB_OK)
+				out->oom = true;
+			web_buf_free(&advice);
+		}
+	}
+	if (!f)
+		out->oom = true;
+}
+
 static void page_listing(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
 {
 	struct page p = {0};
+	struct web_buf reasons;
+	web_buf_init(&reasons);
+	reasons_html(srv, &reasons);
+	if (reasons.oom) { /* the 500 page, not a page with a hole in it */
+		web_buf_free(&reasons);
+		reply->status = 500;
+		reply->type = "text/html; charset=utf-8";
+		web_buf_adds(&th->body, "<!doctype html><title>Error</title><p>This page could not "
+					"be made. The operator has been told (in the log).</p>\n");
+		log_err("web", "page not rendered template=listing.html problem=\"reasons\"");
+		return;
+	}
+	put(&p, "reasons", WEB_HTML, reasons.data ? reasons.data : "");
 	const struct policy_config *c = &srv->svc.policy;
 	putf(&p, "report_fresh", "%g", c->report_fresh);
 	putf(&p, "report_old", "%g", c->report_old);
@@ -463,6 +558,7 @@ static void page_listing(struct web_server *srv, struct web_thread *th, struct w
 	example(srv, &p, "ex_two_reports", "ex_two_reports_verdict", 0, 2);
 	example(srv, &p, "ex_trap_report", "ex_trap_report_verdict", 1, 1);
 	render_page(srv, th, &p, "listing.html", "How listing works", reply);
+	web_buf_free(&reasons);
 }
 
 static void page_usage(struct web_server *srv, struct web_thread *th, struct web_reply *reply)

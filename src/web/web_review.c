@@ -119,6 +119,7 @@ struct form_state {
 	char ip[IP_STRLEN];
 	const char *email, *fixed, *comment; /* NULL: empty */
 	const char *field, *problem;         /* the refusal, or NULL */
+	int64_t open_since;                  /* the address's open ticket was filed then (0: none) */
 };
 
 static const char *field_label(const char *field)
@@ -152,9 +153,27 @@ static int form_render(struct web_server *srv, const struct web_request *req,
 	web_vals_flag(&p, "bad_email", fs->field && strcmp(fs->field, "email") == 0);
 	web_vals_flag(&p, "bad_fixed", fs->field && strcmp(fs->field, "fixed") == 0);
 	web_vals_flag(&p, "bad_comment", fs->field && strcmp(fs->field, "comment") == 0);
+	web_vals_flag(&p, "open_ticket", fs->open_since != 0);
+	if (fs->open_since)
+		web_vals_time(&p, "open_since", fs->open_since);
+	else
+		web_vals_text(&p, "open_since", NULL);
 	int rc = web_vals_part(srv, &p, "review-form.html", out);
 	web_vals_free(&p);
 	return rc;
+}
+
+/* When the open ticket about ip was filed (0: there is none, or it cannot be read now): a
+ * new request joins it, and the form says so. */
+static int64_t open_ticket_since(struct web_thread *th, const uint8_t ip[16])
+{
+	char id[STORE_TICKET_ID_LEN + 1];
+	if (store_ticket_open_head(th->reader, ip, id) != STORE_OK)
+		return 0;
+	struct store_ticket *t = malloc(sizeof(*t));
+	int64_t at = t && store_ticket_get(th->reader, id, t) == STORE_OK ? t->created_at : 0;
+	free(t);
+	return at;
 }
 
 void web_review_form(struct web_server *srv, struct web_thread *th, const struct ctl_status *s,
@@ -162,17 +181,23 @@ void web_review_form(struct web_server *srv, struct web_thread *th, const struct
 {
 	struct form_state fs = {0};
 	ip_format(s->ip, fs.ip);
+	fs.open_since = open_ticket_since(th, s->ip);
 	if (!th->req || form_render(srv, th->req, reply, &fs, out) != WEB_OK)
 		out->len = 0; /* the page without the form rather than no page */
 }
 
 /* The form again, with what was typed and what is wrong with it. */
 static void form_again(struct web_server *srv, struct web_thread *th, const struct web_request *req,
-		       struct web_reply *reply, int status, const struct form_state *fs)
+		       struct web_reply *reply, int status, const struct form_state *typed)
 {
 	struct web_buf form;
 	web_buf_init(&form);
 	struct web_vals p = {0};
+	struct form_state again = *typed;
+	const struct form_state *fs = &again;
+	uint8_t ip[16];
+	if (ip_parse(again.ip, strlen(again.ip), ip) == BASE_OK)
+		again.open_since = open_ticket_since(th, ip);
 	reply->status = status;
 	if (form_render(srv, req, reply, fs, &form) != WEB_OK) {
 		web_buf_free(&form);
@@ -230,9 +255,10 @@ static void review_filed(struct web_server *srv, struct web_thread *th, struct w
 		web_reply_header(reply, MHD_HTTP_HEADER_RETRY_AFTER, "3600");
 		web_message(srv, th, reply, 429, "Too many requests",
 			    o == CTL_REVIEW_IP_LIMIT
-				    ? "This address has had as many review requests as it may have in "
-				      "a day; a moderator reads each of them. Please wait for their "
-				      "answers."
+				    ? "The moderators have decided as many review requests about this "
+				      "address today as they take in a day, and the listing stands. "
+				      "It still ends by itself once no more spam comes from the "
+				      "address; you may ask again tomorrow."
 				    : "You have sent as many review requests as one may send in a day. "
 				      "Please wait for the moderators' answers to those.",
 			    back, "Back to the address");
@@ -274,7 +300,7 @@ static void review_post(struct web_server *srv, struct web_thread *th,
 	struct form_state fs = {.email = in.email, .fixed = in.fixed, .comment = in.comment};
 	snprintf(fs.ip, sizeof(fs.ip), "%.*s", (int)(in.ip_len < IP_STRLEN ? in.ip_len : 0), in.ip);
 	const char *field = NULL;
-	char problem[128];
+	char problem[192];
 	if (!t) {
 		web_message(srv, th, reply, 503, "Try again later", "out of memory", "/", "Home");
 	} else if (ctl_review_check(&srv->svc, &in, t, &field, problem, sizeof(problem)) != CTL_OK) {
@@ -295,32 +321,47 @@ static void review_post(struct web_server *srv, struct web_thread *th,
 struct events_ctx {
 	struct web_server *srv;
 	struct web_buf *out;
-	bool admin; /* the moderators' page names the moderator; the requester's does not */
+	bool admin; /* the moderators' pages say who; the requester's never */
 	int rc;
 };
 
-static const char *event_words(const char *what)
-{
-	if (strcmp(what, "filed") == 0)
-		return "Request received";
-	if (strcmp(what, "delist") == 0)
-		return "Delisted by a moderator";
-	if (strcmp(what, "exclude") == 0)
-		return "Excluded for a while by a moderator";
-	if (strcmp(what, "reject") == 0)
-		return "Rejected by a moderator: the listing stands";
-	return what;
-}
+/* What each event of a ticket's history says, the same on both pages but for who. */
+static const struct {
+	const char *what, *words;
+	bool why_public; /* its why was written for the requester (a decision's reason) */
+} event_table[] = {
+	{"filed", "Request received", false},
+	{"joined", "Added to the request already open about this address: they are decided "
+		   "together", false},
+	{"added", "Another request about this address was added to this one", false},
+	{"delist", "Delisted in answer to this request", true},
+	{"exclude", "Excluded for a while in answer to this request", true},
+	{"reject", "Rejected: the listing was kept", true},
+	{"operator-delist", "The list's operators delisted the address, which closed this request",
+	 false},
+	{"operator-exclude", "The list's operators excluded the address, which closed this request",
+	 false},
+};
 
 static int event_row(const struct store_ticket_event *e, void *arg)
 {
 	struct events_ctx *c = arg;
+	const char *words = e->what;
+	bool why_public = false;
+	for (size_t i = 0; i < sizeof(event_table) / sizeof(event_table[0]); i++)
+		if (strcmp(e->what, event_table[i].what) == 0) {
+			words = event_table[i].words;
+			why_public = event_table[i].why_public;
+		}
+	char who[96];
 	struct web_vals p = {0};
 	web_vals_time(&p, "at", e->at);
 	web_vals_text(&p, "what", e->what);
-	web_vals_text(&p, "words", event_words(e->what));
-	web_vals_text(&p, "who", c->admin ? e->who : NULL);
-	web_vals_text(&p, "why", e->why[0] ? e->why : NULL);
+	web_vals_text(&p, "words", words);
+	/* Who and the operator's notes are for the moderators; the requester reads the reason a
+	 * decision gives, and no name. */
+	web_vals_text(&p, "who", c->admin ? ctl_who_words(e->who, who, sizeof(who)) : NULL);
+	web_vals_text(&p, "why", e->why[0] && (c->admin || why_public) ? e->why : NULL);
 	c->rc = web_vals_part(c->srv, &p, "ticket-event.html", c->out);
 	web_vals_free(&p);
 	return c->rc != WEB_OK;
@@ -348,6 +389,8 @@ void web_ticket_vals(const struct store_ticket *t, struct web_vals *p)
 	web_vals_flag(p, "delisted", t->status == STORE_TICKET_DELISTED);
 	web_vals_flag(p, "excluded", t->status == STORE_TICKET_EXCLUDED);
 	web_vals_flag(p, "rejected", t->status == STORE_TICKET_REJECTED);
+	web_vals_flag(p, "by_action", t->by_action);
+	web_vals_flag(p, "joined", t->joined[0] != '\0');
 	web_vals_time(p, "filed_at", t->created_at);
 	web_vals_text(p, "email", t->email);
 	web_vals_text(p, "fixed", t->fixed);
@@ -404,6 +447,9 @@ static void ticket_page(struct web_server *srv, struct web_thread *th, const str
 	if (web_ticket_read(srv, th, r, t, reply)) {
 		struct web_vals p = {0};
 		web_ticket_vals(t, &p);
+		/* A rejection kept the listing then; whether it stands is today's answer. */
+		struct store_listing l;
+		web_vals_flag(&p, "listed_now", store_listing_get(th->reader, t->ip, &l) == STORE_OK);
 		if (web_ticket_events(srv, th, t->id, false, &p) != WEB_OK)
 			p.oom = true;
 		reply->status = 200;

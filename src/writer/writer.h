@@ -77,7 +77,8 @@ struct writer_report {
 enum writer_refusal {
 	WRITER_REFUSED_NONE = 0,
 	WRITER_REFUSED_CLIENT_LIMIT,  /* TICKET_ADD: this client filed per_client_day already */
-	WRITER_REFUSED_IP_LIMIT,      /* TICKET_ADD: per_ip_day requests about this address */
+	WRITER_REFUSED_IP_LIMIT,      /* TICKET_ADD: per_ip_day tickets about this address were
+					 decided in the last 24 hours */
 	WRITER_REFUSED_NOT_LISTED,    /* TICKET_ADD: the address is not listed (any more) */
 	WRITER_REFUSED_NO_TICKET,     /* TICKET_DECIDE: no ticket of that id */
 	WRITER_REFUSED_DECIDED,       /* TICKET_DECIDE: the ticket was decided already */
@@ -88,12 +89,16 @@ enum writer_refusal {
 };
 
 /* A review request as the writer stores it (WRITER_EV_TICKET_ADD). In its transaction the
- * writer checks that the address is listed and that neither the client nor the address
- * reached its limit of requests in the last 24 hours (WRITER_ELIMIT, refusal says which);
- * then stores the ticket and its first event, "filed". */
+ * writer checks that the address is listed, that the client filed fewer than per_client_day
+ * requests in the last 24 hours and, when the address has no open ticket, that fewer than
+ * per_ip_day tickets about it were decided in that time (WRITER_ELIMIT, refusal says which);
+ * then stores the request and its first event, "filed". An address has one open ticket at
+ * most: a request about an address that has one joins it (row->joined, the events "joined"
+ * on the request and "added" on the ticket), and is decided with it, so that requests
+ * anyone can send never use up what the address's owner may ask. */
 struct writer_ticket {
-	struct store_ticket *row;  /* id, ip, email, fixed, comment, client; created_at and the
-				      decision fields are the writer's */
+	struct store_ticket *row;  /* id, ip, email, fixed, comment, client; created_at, joined
+				      and the decision fields are the writer's */
 	uint32_t per_client_day;   /* 0: no limit */
 	uint32_t per_ip_day;       /* 0: no limit */
 	/* Answers, valid once the event is answered: */
@@ -101,12 +106,19 @@ struct writer_ticket {
 	int64_t created_at;
 };
 
-/* A moderator's decision on a ticket (WRITER_EV_TICKET_DECIDE): the ticket must be open; a
- * decision made in a web session carries the session's token hash, and the session must still
- * be live when the decision commits (a logout or a removal between the page and the click
- * writes nothing). Delisting and excluding do what `delist` and `exclude` do to the ticket's
- * address (the exclusion is of that one address, until `until`), with "ticket ID: why" in the
- * audit log; a rejection writes an audit row of its own. The ticket's page shows each. */
+/* A moderator's decision on a ticket (WRITER_EV_TICKET_DECIDE): the ticket must be open (a
+ * request that joined a ticket stands for that ticket: ticket becomes its id); a decision made
+ * in a web session carries the session's token hash, and the session must still be live when
+ * the decision commits (a logout or a removal between the page and the click writes nothing).
+ * Delisting and excluding do what `delist` and `exclude` do to the ticket's address (the
+ * exclusion is of that one address, until `until`), with "ticket ID: why" in the audit log; a
+ * rejection writes an audit row of its own. The requests that joined the ticket are decided
+ * with it. The pages of each show the decision.
+ *
+ * A delisting or an exclusion made outside a ticket (WRITER_EV_DELIST, WRITER_EV_EXCLUDE)
+ * answers the open tickets of the addresses it covers: they are closed in its transaction
+ * (status delisted or excluded, by_action, the event "operator-delist" or "operator-exclude",
+ * an audit row "review-close"), and a decision on them afterwards is refused. */
 struct writer_decision {
 	char ticket[STORE_TICKET_ID_LEN + 1];
 	enum store_ticket_status status; /* DELISTED, EXCLUDED or REJECTED */
@@ -116,6 +128,12 @@ struct writer_decision {
 	/* Answers: */
 	enum writer_refusal refusal;
 	uint8_t ip[16];                  /* the ticket's address */
+	uint32_t requests;               /* WRITER_OK: the requests decided (1 + those joined) */
+	/* WRITER_REFUSED_DECIDED: how the ticket was closed before */
+	enum store_ticket_status was;
+	bool was_by_action;              /* closed by a delisting or exclusion outside it */
+	char was_who[64];
+	int64_t was_at;
 };
 
 struct writer_event {

@@ -159,6 +159,15 @@ int writer_apply_delist(struct writer *w, const struct writer_event *ev, int64_t
 		rc = store_audit_add(w->store, now, ev->who, what, target, ev->why);
 	if (rc != STORE_OK)
 		return writer_store_rc(rc);
+	/* A delisting made outside a ticket answers the address's open one (a decision on a
+	 * ticket closes its own: ev->decision). */
+	if (!undo && !ev->decision) {
+		struct ip_prefix one = {.plen = 128};
+		memcpy(one.addr, ev->ip, 16);
+		if ((rc = writer_tickets_answered(w, ev, &one, STORE_TICKET_DELISTED, 0, now)) !=
+		    WRITER_OK)
+			return rc;
+	}
 	log_moderator(w, what, target, ev, "");
 	return writer_touch(w, ev->ip);
 }
@@ -181,6 +190,9 @@ int writer_apply_exclude(struct writer *w, const struct writer_event *ev, int64_
 				     target, ev->why);
 	if (rc != STORE_OK)
 		return writer_store_rc(rc);
+	if (!ev->decision && (rc = writer_tickets_answered(w, ev, &ev->prefix, STORE_TICKET_EXCLUDED,
+							    ev->until, now)) != WRITER_OK)
+		return rc;
 	w->rules_dirty = true;
 	writer_rules_exclusion_remove(&w->rules, &ev->prefix);
 	if ((rc = writer_rules_exclusion_add(&w->rules, &x)) != WRITER_OK)

@@ -160,6 +160,13 @@ int writer_check_ticket_add(const struct writer_event *ev, int64_t now);
 int writer_apply_ticket_add(struct writer *w, const struct writer_event *ev, int64_t now);
 int writer_check_ticket_decide(const struct writer_event *ev, int64_t now);
 int writer_apply_ticket_decide(struct writer *w, const struct writer_event *ev, int64_t now);
+/* Closes the open tickets of the addresses p covers, answered by ev (a delisting, or an
+ * exclusion until `until`, made outside any ticket): status st, by_action, ev's who, the event
+ * "operator-delist" or "operator-exclude" with ev's why, an audit row "review-close" each.
+ * In the caller's transaction. */
+int writer_tickets_answered(struct writer *w, const struct writer_event *ev,
+			    const struct ip_prefix *p, enum store_ticket_status st, int64_t until,
+			    int64_t now);
 int writer_check_moderator(const struct writer_event *ev, int64_t now);
 int writer_apply_moderator(struct writer *w, const struct writer_event *ev, int64_t now);
 int writer_check_session(const struct writer_event *ev, int64_t now);

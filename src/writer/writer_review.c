@@ -50,8 +50,10 @@ int writer_check_ticket_add(const struct writer_event *ev, int64_t now)
 	return ip_never_sends(row->ip) ? WRITER_EINVAL : WRITER_OK;
 }
 
-/* Whether the request may be stored: the address listed, the client and the address below
- * their limits of the last 24 hours. Reads only. */
+/* Whether the request may be stored, and where: the address listed, the client below its
+ * limit of the last 24 hours; a request about an address with an open ticket joins it
+ * (row->joined), any other opens one if fewer than per_ip_day tickets about the address were
+ * decided in that time. Reads only. */
 static int ticket_admit(struct writer *w, struct writer_ticket *t, int64_t now)
 {
 	struct store_listing l;
@@ -71,8 +73,16 @@ static int ticket_admit(struct writer *w, struct writer_ticket *t, int64_t now)
 			return WRITER_ELIMIT;
 		}
 	}
+	rc = store_ticket_open_head(w->store, t->row->ip, t->row->joined);
+	if (rc == STORE_OK)
+		return WRITER_OK; /* joins the open ticket: no ticket more to decide */
+	t->row->joined[0] = '\0';
+	if (rc != STORE_ENOTFOUND)
+		return writer_store_rc(rc);
+	/* Counting decided tickets, not requests: requests that anyone may send about any listed
+	 * address join its one open ticket and use up nothing of its owner's. */
 	if (t->per_ip_day) {
-		if ((rc = store_ticket_count_ip(w->store, t->row->ip, now - DAY, &n)) != STORE_OK)
+		if ((rc = store_ticket_count_decided(w->store, t->row->ip, now - DAY, &n)) != STORE_OK)
 			return writer_store_rc(rc);
 		if (n >= t->per_ip_day) {
 			t->refusal = WRITER_REFUSED_IP_LIMIT;
@@ -94,18 +104,32 @@ int writer_apply_ticket_add(struct writer *w, const struct writer_event *ev, int
 	row->status = STORE_TICKET_OPEN;
 	row->moderator[0] = row->reason[0] = '\0';
 	row->decided_at = row->until = 0;
+	row->by_action = false;
 	rc = store_ticket_add(w->store, row);
 	if (rc == STORE_EEXIST)
 		return WRITER_EEXIST; /* an id drawn twice (2^-128), before anything was written */
 	struct store_ticket_event filed = {now, "filed", "requester", ""};
 	if (rc == STORE_OK)
 		rc = store_ticket_event_add(w->store, row->id, &filed);
+	if (rc == STORE_OK && row->joined[0]) {
+		/* The request's own history says it joined; the ticket's that one more came.
+		 * Neither names the other: each is its own requester's secret link. */
+		struct store_ticket_event joined = {now, "joined", "requester", ""};
+		struct store_ticket_event added = {now, "added", "requester", ""};
+		rc = store_ticket_event_add(w->store, row->id, &joined);
+		if (rc == STORE_OK)
+			rc = store_ticket_event_add(w->store, row->joined, &added);
+	}
 	if (rc != STORE_OK)
 		return writer_store_rc(rc);
 	t->created_at = now;
 	char ip[IP_STRLEN];
 	ip_format(row->ip, ip);
-	writer_log_add(w, "review filed ticket=%.8s... ip=%s", row->id, ip);
+	if (row->joined[0])
+		writer_log_add(w, "review joined ticket=%.8s... open=%.8s... ip=%s", row->id,
+			       row->joined, ip);
+	else
+		writer_log_add(w, "review filed ticket=%.8s... ip=%s", row->id, ip);
 	return WRITER_OK;
 }
 
@@ -127,7 +151,17 @@ int writer_check_ticket_decide(const struct writer_event *ev, int64_t now)
 	}
 }
 
-/* Whether the decision may be made: the session (if any) live, the ticket there and open. */
+/* How a closed ticket was closed, for the refusal's words. */
+static void decision_was(struct writer_decision *d, const struct store_ticket *t)
+{
+	d->was = t->status;
+	d->was_by_action = t->by_action;
+	d->was_at = t->decided_at;
+	snprintf(d->was_who, sizeof d->was_who, "%s", t->moderator);
+}
+
+/* Whether the decision may be made: the session (if any) live, the ticket there and open. A
+ * request that joined a ticket stands for that ticket (d->ticket becomes its id). */
 static int decision_admit(struct writer *w, struct writer_decision *d, int64_t now,
 			  struct store_ticket *t)
 {
@@ -142,6 +176,10 @@ static int decision_admit(struct writer *w, struct writer_decision *d, int64_t n
 			return writer_store_rc(rc);
 	}
 	int rc = store_ticket_get(w->store, d->ticket, t);
+	if (rc == STORE_OK && t->joined[0] && t->status == STORE_TICKET_OPEN) {
+		snprintf(d->ticket, sizeof d->ticket, "%s", t->joined);
+		rc = store_ticket_get(w->store, d->ticket, t);
+	}
 	if (rc == STORE_ENOTFOUND || rc == STORE_EINVAL) {
 		d->refusal = WRITER_REFUSED_NO_TICKET;
 		return WRITER_ENOTFOUND;
@@ -150,6 +188,7 @@ static int decision_admit(struct writer *w, struct writer_decision *d, int64_t n
 		return writer_store_rc(rc);
 	if (t->status != STORE_TICKET_OPEN) {
 		d->refusal = WRITER_REFUSED_DECIDED;
+		decision_was(d, t);
 		return WRITER_EEXIST;
 	}
 	return WRITER_OK;
@@ -192,6 +231,66 @@ static int decision_act(struct writer *w, const struct writer_event *ev,
 	return WRITER_OK;
 }
 
+/* The ids of the requests that joined a ticket (each decided with it). */
+struct joined_ids {
+	char (*id)[STORE_TICKET_ID_LEN + 1];
+	size_t n, cap;
+	bool oom;
+};
+
+static int joined_id(const struct store_ticket *t, void *arg)
+{
+	struct joined_ids *j = arg;
+	if (array_grow((void **)&j->id, &j->cap, j->n + 1, sizeof *j->id) != BASE_OK) {
+		j->oom = true;
+		return 1;
+	}
+	memcpy(j->id[j->n++], t->id, STORE_TICKET_ID_LEN + 1);
+	return 0;
+}
+
+/* Writes the decision (done: status, who, when, ...) over the open ticket done->id and adds
+ * its event e. Admitted in this transaction: a ticket not open now is a store failure, and
+ * what the decision already wrote must not commit without it. */
+static int ticket_close(struct writer *w, struct store_ticket *done,
+			const struct store_ticket_event *e)
+{
+	int rc = store_ticket_decide(w->store, done);
+	if (rc == STORE_OK)
+		rc = store_ticket_event_add(w->store, done->id, e);
+	return rc == STORE_OK ? WRITER_OK : rc == STORE_ENOTFOUND ? WRITER_ESTORE
+								  : writer_store_rc(rc);
+}
+
+/* The decision on the ticket t (read, open) and on every request that joined it. */
+static int ticket_decide_all(struct writer *w, const struct writer_event *ev,
+			     struct store_ticket *t, int64_t now)
+{
+	struct writer_decision *d = ev->decision;
+	struct joined_ids j = {0};
+	int rc = store_ticket_joined_foreach(w->store, t->id, joined_id, &j);
+	if (rc != STORE_OK || j.oom) {
+		free(j.id);
+		return j.oom ? WRITER_ENOMEM : writer_store_rc(rc);
+	}
+	struct store_ticket *done = t; /* the decision, written over the ticket read */
+	done->status = d->status;
+	done->decided_at = now;
+	done->until = d->status == STORE_TICKET_EXCLUDED ? d->until : 0;
+	done->by_action = false;
+	snprintf(done->moderator, sizeof done->moderator, "%s", ev->who);
+	snprintf(done->reason, sizeof done->reason, "%s", ev->why);
+	struct store_ticket_event e = {now, decision_word(d->status), ev->who, ev->why};
+	rc = ticket_close(w, done, &e);
+	for (size_t i = 0; rc == WRITER_OK && i < j.n; i++) {
+		memcpy(done->id, j.id[i], sizeof done->id);
+		rc = ticket_close(w, done, &e);
+	}
+	d->requests = (uint32_t)j.n + 1;
+	free(j.id);
+	return rc;
+}
+
 int writer_apply_ticket_decide(struct writer *w, const struct writer_event *ev, int64_t now)
 {
 	struct writer_decision *d = ev->decision;
@@ -204,23 +303,78 @@ int writer_apply_ticket_decide(struct writer *w, const struct writer_event *ev, 
 		memcpy(d->ip, t->ip, 16);
 		rc = decision_act(w, ev, t, now);
 	}
-	if (rc == WRITER_OK) {
-		struct store_ticket *done = t; /* the decision, written over the ticket read */
-		done->status = d->status;
-		done->decided_at = now;
-		done->until = d->status == STORE_TICKET_EXCLUDED ? d->until : 0;
-		snprintf(done->moderator, sizeof done->moderator, "%s", ev->who);
-		snprintf(done->reason, sizeof done->reason, "%s", ev->why);
-		struct store_ticket_event e = {now, decision_word(d->status), ev->who, ev->why};
-		int src = store_ticket_decide(w->store, done);
-		if (src == STORE_OK)
-			src = store_ticket_event_add(w->store, done->id, &e);
-		/* Admitted above in this transaction: a ticket gone now is a store failure, and
-		 * the delisting already written must not commit without it. */
-		rc = src == STORE_OK ? WRITER_OK : src == STORE_ENOTFOUND ? WRITER_ESTORE
-									 : writer_store_rc(src);
-	}
+	if (rc == WRITER_OK)
+		rc = ticket_decide_all(w, ev, t, now);
 	free(t);
+	return rc;
+}
+
+/* ---- tickets answered by an action outside them ------------------------------------------ */
+
+struct open_rows {
+	const struct ip_prefix *p;
+	char (*id)[STORE_TICKET_ID_LEN + 1];
+	uint8_t (*ip)[16];
+	size_t n, cap_id, cap_ip;
+	bool oom;
+};
+
+static int open_row(const char *id, const uint8_t ip[16], void *arg)
+{
+	struct open_rows *o = arg;
+	if (!ip_prefix_covers(o->p, ip))
+		return 0;
+	if (array_grow((void **)&o->id, &o->cap_id, o->n + 1, sizeof *o->id) != BASE_OK ||
+	    array_grow((void **)&o->ip, &o->cap_ip, o->n + 1, sizeof *o->ip) != BASE_OK) {
+		o->oom = true;
+		return 1;
+	}
+	snprintf(o->id[o->n], sizeof o->id[0], "%s", id);
+	memcpy(o->ip[o->n++], ip, 16);
+	return 0;
+}
+
+int writer_tickets_answered(struct writer *w, const struct writer_event *ev,
+			    const struct ip_prefix *p, enum store_ticket_status st, int64_t until,
+			    int64_t now)
+{
+	/* The open tickets are few (one an address at most, and the requests that joined it):
+	 * read them all, keep those p covers, then write. */
+	struct open_rows o = {.p = p};
+	int rc = store_ticket_open_rows(w->store, open_row, &o);
+	struct store_ticket *done = o.n ? calloc(1, sizeof *done) : NULL;
+	if (rc != STORE_OK || o.oom || (o.n && !done)) {
+		rc = rc != STORE_OK ? writer_store_rc(rc) : WRITER_ENOMEM;
+		goto done;
+	}
+	const char *what = st == STORE_TICKET_DELISTED ? "operator-delist" : "operator-exclude";
+	struct store_ticket_event e = {now, what, ev->who, ev->why};
+	for (size_t i = 0; i < o.n; i++) {
+		snprintf(done->id, sizeof done->id, "%s", o.id[i]);
+		done->status = st;
+		done->decided_at = now;
+		done->until = st == STORE_TICKET_EXCLUDED ? until : 0;
+		done->by_action = true;
+		snprintf(done->moderator, sizeof done->moderator, "%s", ev->who);
+		done->reason[0] = '\0'; /* the operator's why is for the audit log, not the requester */
+		if ((rc = ticket_close(w, done, &e)) != WRITER_OK)
+			goto done;
+		char ip[IP_STRLEN], why[96];
+		ip_format(o.ip[i], ip);
+		snprintf(why, sizeof why, "ticket %s: answered by %s", o.id[i],
+			 st == STORE_TICKET_DELISTED ? "the delisting" : "the exclusion");
+		int src = store_audit_add(w->store, now, ev->who, "review-close", ip, why);
+		if (src != STORE_OK) {
+			rc = writer_store_rc(src);
+			goto done;
+		}
+		writer_log_add(w, "review closed ticket=%.8s... ip=%s by=%s", o.id[i], ip, what);
+	}
+	rc = WRITER_OK;
+done:
+	free(done);
+	free(o.id);
+	free(o.ip);
 	return rc;
 }
 

@@ -22,6 +22,10 @@ enum zone_err {
 	ZONE_EUNLOADABLE = TL_EUNLOADABLE, /* the export would not load where it is meant to */
 };
 
+/* The RFC 5782 test points (section 5), which every snapshot answers whatever the data:
+ * 127.0.0.2 (and ::FFFF:7F00:2) listed, 127.0.0.1 (and ::FFFF:7F00:1) never. */
+#define ZONE_TEST_POINT_LISTED 0x7f000002u
+#define ZONE_TEST_POINT_UNLISTED 0x7f000001u
 
 /* ---- answer classes -------------------------------------------------------- */
 /* Every entry points at an answer class: the A value, the TXT template and the TTL.

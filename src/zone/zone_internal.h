@@ -8,8 +8,8 @@
 
 typedef unsigned __int128 zone_u128;
 
-#define ZONE_TP_LISTED 0x7f000002u   /* RFC 5782 section 5: must be listed */
-#define ZONE_TP_UNLISTED 0x7f000001u /* RFC 5782 section 5: must not be listed */
+#define ZONE_TP_LISTED ZONE_TEST_POINT_LISTED     /* RFC 5782 section 5: must be listed */
+#define ZONE_TP_UNLISTED ZONE_TEST_POINT_UNLISTED /* RFC 5782 section 5: must not be listed */
 #define ZONE_IDX_SIZE 65537          /* one slot per top-16-bit value, plus the end */
 #define ZONE_OVERLAY_MAX 4096        /* overlay entries before apply merges into new arrays */
 #define ZONE_PLEN_NONE 0xff          /* v6 segment that no prefix covers */

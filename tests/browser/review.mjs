@@ -1,5 +1,7 @@
-// review.mjs - the review path of issue 14 in the real browser, as its people live it: the owner
-// of a listed address files a request from the lookup page and follows its ticket; a moderator
+// review.mjs - the review path of issues 14 and 19 in the real browser, as its people live it: the
+// owner of a listed address files a request from the lookup page and follows its ticket; a second
+// request about the same address joins it (the form says so first); a pasted bounce with angle
+// brackets is taken as text; a moderator
 // logs in, reads the request beside the evidence, delists (the address leaves DNS, the audit log
 // and the ticket page say so), rejects another, and logs out. Screenshots of the form, the ticket
 // page and the queue at desktop and phone width. Called by web.mjs with its page and checks.
@@ -58,22 +60,38 @@ export async function reviewFlow({ page, base, shots, expect, check, problems })
   await shot("ticket-open-phone.png");
   await page.setViewport(desktop);
 
-  // ---- a second request, about 192.0.2.45: markup is refused, the text kept, then sent ----
+  // ---- a second request about 192.0.2.44 joins the open ticket; the form says it will ----
+  await page.setViewport(phone);
+  await page.goto(`${base}/lookup?ip=${r.first}`, { waitUntil: "load" });
+  check("the form says a request about the address is open, and that this one joins it",
+        /already open .* Yours will be added to it/.test(await text("#open-ticket")), await text("#open-ticket"));
+  await fitsPhone("the form with an open ticket");
+  await (await page.$("#review")).screenshot({ path: path.join(shots, "review-form-joined-phone.png") });
+  await page.setViewport(desktop);
+  await page.goto(`${base}/lookup?ip=${r.first}`, { waitUntil: "load" });
+  await page.type("#email", "noc@example.org");
+  await page.type("#fixed", "Our NOC: the form is gone, the relay is closed.");
+  await (await page.$("#review")).screenshot({ path: path.join(shots, "review-form-joined-desktop.png") });
+  resp = await submit("form.review button[type=submit]");
+  const joined = (page.url().match(/\/ticket\/([0-9a-f]{32})$/) || [])[1];
+  check("the second request is filed, with a page of its own", resp.status() === 200 && !!joined && joined !== first, page.url());
+  check("its page says it was added to the open request", /already open, so yours was added to it/.test(await text("#joined")), await text("#joined"));
+  check("and shows nothing of the first request", !(await page.content()).includes("A contact form on our web server") &&
+        !(await page.content()).includes("postmaster@example.org"));
+  await shot("ticket-joined-desktop.png");
+
+  // ---- a request about 192.0.2.45 with a pasted bounce: angle brackets are text ----
   await page.goto(`${base}/lookup?ip=${r.second}`, { waitUntil: "load" });
   await page.type("#email", "abuse@example.net");
-  await page.type("#fixed", "<script>alert('x')</script>");
-  resp = await submit("form.review button[type=submit]");
-  check("markup in a field: the form comes back (400)", resp.status() === 400, resp.status());
-  check("it says which field and why", /What was fixed holds HTML/.test(await text("#review-problem")), await text("#review-problem"));
-  check("what was typed is kept, as text", (await page.$eval("#fixed", (e) => e.value)) === "<script>alert('x')</script>");
-  check("the e-mail address is kept", (await page.$eval("#email", (e) => e.value)) === "abuse@example.net");
-  check("no script element came from it", (await page.$$("main script")).length === 0);
-  await shot("review-refused-desktop.png");
-  await page.$eval("#fixed", (e) => { e.value = ""; });
-  await page.type("#fixed", "We think the evidence is about the previous owner of the address.");
+  const bounce = "550 5.1.1 <user@example.org>: Recipient address rejected <script>alert('x')</script>";
+  await page.type("#fixed", bounce);
   resp = await submit("form.review button[type=submit]");
   const second = (page.url().match(/\/ticket\/([0-9a-f]{32})$/) || [])[1];
-  check("the corrected request is filed", resp.status() === 200 && !!second, page.url());
+  check("a pasted bounce with <angle brackets> is taken", resp.status() === 200 && !!second, `${resp.status()} ${page.url()}`);
+  check("and shown as typed, as text", (await page.$eval("#ticket-fixed", (e) => e.textContent)) === bounce,
+        await page.$eval("#ticket-fixed", (e) => e.textContent).catch(() => ""));
+  check("no script element came from it", (await page.$$("main script")).length === 0);
+  await shot("ticket-bounce-desktop.png");
 
   // ---- a moderator logs in ----
   resp = await page.goto(`${base}/admin/`, { waitUntil: "load" });
@@ -87,7 +105,10 @@ export async function reviewFlow({ page, base, shots, expect, check, problems })
   resp = await submit("form.login button[type=submit]");
   check("logged in: the queue", resp.status() === 200 && new URL(page.url()).pathname === "/admin/", page.url());
   const rows = await page.$$eval("#queue li", (ls) => ls.map((l) => [l.dataset.ticket, l.dataset.status]));
-  check("both requests wait in the queue", rows.some(([id]) => id === first) && rows.some(([id]) => id === second), JSON.stringify(rows));
+  check("both tickets wait in the queue", rows.some(([id]) => id === first) && rows.some(([id]) => id === second), JSON.stringify(rows));
+  check("the joined request is in its ticket, not a row of its own", !rows.some(([id]) => id === joined), JSON.stringify(rows));
+  check("the ticket says it holds two requests", (await text(`#queue li[data-ticket="${first}"] .row-requests`)) === "2 requests",
+        await text(`#queue li[data-ticket="${first}"] .row-requests`));
   await shot("admin-queue-desktop.png");
   await page.setViewport(phone);
   await fitsPhone("the queue");
@@ -98,6 +119,8 @@ export async function reviewFlow({ page, base, shots, expect, check, problems })
   resp = await submit(`#queue li[data-ticket="${first}"] a`);
   check("the request's page for moderators", resp.status() === 200, resp.status());
   check("the request is shown", (await text("#ticket-fixed")).includes("A contact form on our web server sent spam"));
+  check("with the request that joined it", (await text("#joined .joined-fixed")).includes("the relay is closed") &&
+        (await text("#joined .joined-email")) === "noc@example.org", await text("#joined"));
   const summary = await text("#evidence-summary");
   check("with the evidence summary: listed, and why", /^Listed since .* On spamtrap hits and user reports: usually a compromised machine/.test(summary), summary);
   check("the counts of the last 7 days", (await text("#traps-7d")) === "3" && (await text("#reports-7d")) === "2",
@@ -121,10 +144,17 @@ export async function reviewFlow({ page, base, shots, expect, check, problems })
   await page.goto(ticketUrl, { waitUntil: "load" });
   check("the requester's page shows the delisting", /was delisted/.test(await text("#status-h")), await text("#status-h"));
   check("and the moderator's reason", (await text("#reason")).includes("The form is gone"), await text("#reason"));
-  check("its history lists both events", (await page.$$eval("#events li", (ls) => ls.map((l) => l.dataset.what))).join(",") === "filed,delist");
+  check("its history: filed, a request added, delisted", (await page.$$eval("#events li", (ls) => ls.map((l) => l.dataset.what))).join(",") === "filed,added,delist",
+        (await page.$$eval("#events li", (ls) => ls.map((l) => l.dataset.what))).join(","));
+  check("it says the list's operators delisted it, and no name", /The list's operators delisted the address/.test(await text("#status")) &&
+        !(await page.content()).includes(r.moderator), await text("#status"));
   await shot("ticket-delisted-desktop.png");
+  await page.goto(`${base}/ticket/${joined}`, { waitUntil: "load" });
+  check("the request that joined it shows the same decision", /was delisted/.test(await text("#status-h")), await text("#status-h"));
+  check("its history: filed, joined, delisted", (await page.$$eval("#events li", (ls) => ls.map((l) => l.dataset.what))).join(",") === "filed,joined,delist");
   await page.goto(`${base}/lookup?ip=${r.first}`, { waitUntil: "load" });
-  check("the lookup page: not listed, delisted by a moderator", /is not listed$/.test(await text("#verdict-h")) && (await page.$("#delisted")) !== null,
+  check("the lookup page: not listed, delisted by the list's operators", /is not listed$/.test(await text("#verdict-h")) &&
+        /The list's operators delisted/.test(await text("#delisted")),
         await text("#verdict-h"));
 
   // ---- the second request: reject ----

@@ -2,12 +2,14 @@
 // which never downloads a browser of its own). Run by tests/integration/test_web_browser.sh:
 //   node web.mjs BASE_URL SCREENSHOT_DIR EXPECT_JSON
 // EXPECT_JSON: {"listed": IP, "unlisted": IP, "ipv6": IP, "reason": "both", "days": {DATE: [traps, reports]},
+//               "traponly": IP (listed on spam trap hits only), "testpoint": "127.0.0.2", "trapline": BINARY, "data": DIR,
 //               "review": {"first": IP, "second": IP, "moderator": NAME, "password": PW, "dns_port": N,
 //                          "zone": ZONE, "trapline": BINARY, "data": DIR}} (review.mjs)
 // Prints "ok - ..." / "not ok - ..." lines and "N passed, M failed"; exits 1 on a failure.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { execFileSync } from "node:child_process";
 import puppeteer from "puppeteer-core";
 import { reviewFlow } from "./review.mjs";
 
@@ -68,8 +70,21 @@ try {
   check("lookup of a listed address: says it is listed", /is listed$/.test(verdict), verdict);
   const reason = await page.$eval("#reason .reason-name", (e) => e.dataset.reason).catch(() => "");
   check(`the reason is ${expect.reason}`, reason === expect.reason, reason);
-  const meaning = await text("#reason .meaning");
-  check("the reason's meaning in plain words", /usually means .*compromised machine/.test(meaning), meaning);
+  const meaning = await text("#meaning");
+  check("the reason's meaning in plain words", /What it means: usually a compromised machine/.test(meaning), meaning);
+  // The words and the advice are check --json's, one table for every reader.
+  const words = async (ip) => {
+    const want = JSON.parse(execFileSync(expect.trapline, ["check", ip, "--json", "--data", expect.data], { encoding: "utf8" })).meaning;
+    const got = {
+      what: await page.$eval("#meaning", (e) => e.dataset.what).catch(() => ""),
+      usually: await text("#meaning strong"),
+      advice: await page.$$eval("#advice li", (ls) => ls.map((l) => l.textContent.replace(/\s+/g, " ").trim())),
+    };
+    return [got, want];
+  };
+  let [got, want] = await words(expect.listed);
+  check("the page's meaning and advice are check --json's", got.what === want.what && got.usually === want.usually &&
+        JSON.stringify(got.advice) === JSON.stringify(want.advice), JSON.stringify(got), JSON.stringify(want));
   const expires = await text("#expires");
   check("when the listing ends by itself", /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/.test(expires), expires);
   check("the input stays in the box", (await page.$eval("#ip", (e) => e.value)) === expect.listed);
@@ -97,6 +112,36 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check("phone width: nothing wider than the screen", overflow <= 0, `${overflow}px too wide`);
   await page.screenshot({ path: path.join(shots, "lookup-listed-phone.png"), fullPage: true });
+  await page.setViewport({ width: 1280, height: 900 });
+
+  // A listing on spamtrap hits that were spam: no word of bounces or backscatter.
+  resp = await lookUp(expect.traponly);
+  check("trap hits only: listed, reason traps, class spam",
+        (await page.$eval("#reason .reason-name", (e) => `${e.dataset.reason}/${e.dataset.class}`).catch(() => "")) === "traps/spam");
+  [got, want] = await words(expect.traponly);
+  check("trap hits only, spam: the page's meaning and advice are check --json's", got.what === want.what &&
+        got.usually === want.usually && JSON.stringify(got.advice) === JSON.stringify(want.advice), JSON.stringify(got), JSON.stringify(want));
+  const why = await text("#reason") + " " + await text(".check");
+  check("trap hits only, spam: nothing about bounces, backscatter or auto-responders", !/bounc|backscatter|auto-respond/i.test(why), why);
+  await page.screenshot({ path: path.join(shots, "lookup-traps-spam-desktop.png"), fullPage: true });
+  await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await page.reload({ waitUntil: "load" });
+  check("trap hits only at phone width: nothing wider than the screen",
+        (await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0);
+  await page.screenshot({ path: path.join(shots, "lookup-traps-spam-phone.png"), fullPage: true });
+  await page.setViewport({ width: 1280, height: 900 });
+
+  // The RFC 5782 test point: listed, as DNS says, with nothing of a listing's expiry or review.
+  resp = await lookUp(expect.testpoint);
+  check("the test point: listed", /127\.0\.0\.2 is listed$/.test(await text("#verdict-h")), await text("#verdict-h"));
+  check("the test point: says it is the RFC 5782 test point", /RFC 5782 test point/.test(await text("#test-point")), await text("#test-point"));
+  check("the test point: no expiry, no review form", (await page.$("#expires")) === null && (await page.$("form.review")) === null);
+  await page.screenshot({ path: path.join(shots, "lookup-test-point-desktop.png"), fullPage: true });
+  await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await page.reload({ waitUntil: "load" });
+  check("the test point at phone width: nothing wider than the screen",
+        (await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0);
+  await page.screenshot({ path: path.join(shots, "lookup-test-point-phone.png"), fullPage: true });
   await page.setViewport({ width: 1280, height: 900 });
 
   resp = await lookUp(expect.unlisted);

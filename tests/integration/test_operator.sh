@@ -209,7 +209,7 @@ check_match "check: the meaning of trap hits that are mostly bounces" \
 	'^meaning: spamtrap hits only, mostly bounces: usually backscatter' "$out"
 check_match "check: the counted hits by class, singular and plural" \
 	'^counted: 3 trap hits \(2 bounces, 1 auto-reply\) and 0 user reports$' "$out"
-check_match "explain: the same meaning" '^What it usually means: usually backscatter' "$(tl explain 198.18.0.40 2>&1)"
+check_match "explain: the same meaning" '^What it means: usually backscatter' "$(tl explain 198.18.0.40 2>&1)"
 check_match "check --json: the meaning" '"what": "spamtrap hits only, mostly bounces"' "$(tl check 198.18.0.40 --json 2>&1)"
 txt=$(dig @127.0.0.1 -p "$PORT" +short "$(rev4 198.18.0.40).$TL_ZONE" TXT)
 check_match "the TXT record says it too" '\(spamtrap hits, mostly bounces: probably backscatter\) - see' "$txt"

@@ -7,7 +7,10 @@
 # another requester's ticket without its link, a login brute force locked out (the right
 # password included), admin pages without a session, a decision replayed after logout, a
 # removed moderator's cookie, oversized and malformed forms; and the rate limits per client
-# and per listed address.
+# and per listed address. Issue 19: text with angle brackets (a pasted bounce) is taken and shown
+# escaped everywhere; requests about an address with an open ticket join it, so junk requests
+# cannot lock its owner out, and the per-address limit counts decided tickets; the operator's
+# own delisting closes the address's ticket, which a moderator can then no longer reject.
 source "$(dirname "$0")/lib.sh"
 
 RAW="$TL_DIR/smtpraw.py"
@@ -52,7 +55,7 @@ hit() {
 		read:4 'send:From: x@spam.example\r\nTo: jane@trap.example\r\nCc: Joe <joe@trap.example>\r\nSubject: cheap watches\r\n\r\nbuy\r\n.\r\n' \
 		read 'send:QUIT\r\n' drain >/dev/null 2>&1
 }
-for ip in 192.0.2.10 192.0.2.11 192.0.2.12 192.0.2.13; do
+for ip in 192.0.2.10 192.0.2.11 192.0.2.12 192.0.2.13 192.0.2.14; do
 	hit $ip
 	hit $ip
 done
@@ -137,7 +140,7 @@ refused "two tl_csrf cookies" 403 \
 		"${FORM[@]}" --data-urlencode "csrf_token=$T" "$H/review")" "$before"
 check_match "the refusal says the form expired, in a page" 'The form has expired' "$(cat "$TL_TMP/last.html")"
 
-# ---- HTML and script in every field -----------------------------------------------------------------
+# ---- HTML and script in every field: refused where it cannot be, text where it can -------------------
 X='<script>alert(1)</script>'
 inj() { # inj FIELD VALUE: the form with FIELD replaced
 	local f v args=()
@@ -151,14 +154,30 @@ inj() { # inj FIELD VALUE: the form with FIELD replaced
 before=$(counts)
 refused "markup as the address" 403 "$(inj ip "$X")" "$before"
 refused "markup as the e-mail address" 400 "$(inj email "$X@example.org")" "$before"
-refused "markup after the e-mail address" 400 "$(inj email "pm@example.org\"><script>alert(1)</script>")" "$before"
-refused "a script in what was fixed" 400 "$(inj fixed "$X")" "$before"
-check_match "the form comes back with the problem" 'What was fixed</strong> holds HTML' "$(cat "$TL_TMP/last.html")"
+check_match "the form comes back saying what is wrong, in plain words" \
+	'Your e-mail address</strong> holds &quot;&lt;&quot;, which cannot be in an e-mail address\.' "$(cat "$TL_TMP/last.html")"
+check_nomatch "never that an e-mail address is not an e-mail address" 'is not an e-mail address' "$(cat "$TL_TMP/last.html")"
 check_nomatch "and what was typed is shown escaped, never as markup" '<script>alert' "$(cat "$TL_TMP/last.html")"
 check_match "escaped" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$(cat "$TL_TMP/last.html")"
-refused "an img tag in the comment" 400 "$(inj comment '<img src=x onerror=alert(1)>')" "$before"
-refused "a closing textarea in the comment" 400 "$(inj comment 'x</textarea><script>alert(1)</script>')" "$before"
+refused "markup after the e-mail address" 400 "$(inj email "pm@example.org\"><script>alert(1)</script>")" "$before"
+refused "an e-mail address without a domain" 400 "$(inj email "pm")" "$before"
+check_match "...says it needs one @" 'Your e-mail address</strong> needs one @ between the name and the domain, like name@example\.org' "$(cat "$TL_TMP/last.html")"
 refused "markup as the token" 403 "$(review "$TL_TMP/a.jar" "${FORM[@]}" --data-urlencode "csrf_token=$X")" "$before"
+# A pasted bounce, and text that looks like markup, are text: taken, and shown escaped.
+BOUNCE='550 5.1.1 <user@example.org>: Recipient address rejected: User unknown'
+HOSTILE='<script>alert(1)</script><img src=x onerror=alert(1)></textarea><!-- x -->'
+T7=$(C --interface 127.0.0.7 -c "$TL_TMP/x.jar" -b "$TL_TMP/x.jar" "$H/lookup?ip=192.0.2.11" | grep -o 'name="csrf_token" value="[0-9a-f]*"' | cut -d'"' -f4)
+st=$(C -o "$TL_TMP/last.html" -D "$TL_TMP/last.head" -w '%{http_code}' --interface 127.0.0.7 -c "$TL_TMP/x.jar" -b "$TL_TMP/x.jar" \
+	--data-urlencode ip=192.0.2.11 --data-urlencode email=noc@example.net --data-urlencode "fixed=$BOUNCE" \
+	--data-urlencode "comment=$HOSTILE" --data-urlencode "csrf_token=$T7" "$H/review")
+check_eq "a pasted bounce with <angle brackets>, and markup in the comment: taken (303)" 303 "$st"
+X11=$(grep -i '^Location:' "$TL_TMP/last.head" | tr -d '\r' | cut -d' ' -f2)
+X11=${X11#/ticket/}
+check_eq "stored as typed" "$BOUNCE" "$(tl_db "SELECT fixed FROM tickets WHERE id = '$X11'")"
+tpage=$(C "$H/ticket/$X11")
+check_match "the ticket page shows the bounce, escaped" '550 5\.1\.1 &lt;user@example\.org&gt;: Recipient address rejected' "$tpage"
+check_match "and the comment, escaped" '&lt;script&gt;alert\(1\)&lt;/script&gt;&lt;img src=x onerror=alert\(1\)&gt;&lt;/textarea&gt;&lt;!-- x --&gt;' "$tpage"
+check_nomatch "never as markup" '<script>alert|<img src=x|</textarea><!--' "$tpage"
 
 # ---- oversized and malformed forms ------------------------------------------------------------------
 before=$(counts)
@@ -182,19 +201,34 @@ refused "a form POSTed to a page that takes none" 405 "$(C -o /dev/null -w '%{ht
 refused "a form to an unknown path" 405 "$(C -o /dev/null -w '%{http_code}' --data x=1 "$H/nothing")" "$before"
 refused "an encoded control byte in the path" 400 "$(C -o /dev/null -w '%{http_code}' --data x=1 "$H/review%00")" "$before"
 
-# ---- rate limits: per listed address and per client ---------------------------------------------------
+# ---- rate limits: one open ticket per address, per client; junk cannot lock the owner out ---------
 before=$(counts)
 T=$(token "$TL_TMP/a.jar" 192.0.2.10)
 st=$(review "$TL_TMP/a.jar" --data-urlencode ip=192.0.2.10 --data-urlencode email=other@example.org \
 	--data-urlencode "fixed=second request" --data-urlencode "csrf_token=$T")
-check_eq "a second request about 192.0.2.10 (review_per_ip_day = 2): 303" "303" "$st"
-before=$(counts)
-T=$(token "$TL_TMP/c.jar" 192.0.2.10)
-st=$(C -o "$TL_TMP/last.html" -D "$TL_TMP/last.head" -w '%{http_code}' --interface 127.0.0.3 -c "$TL_TMP/c.jar" -b "$TL_TMP/c.jar" \
-	--data-urlencode ip=192.0.2.10 --data-urlencode email=third@example.org --data-urlencode "fixed=third" \
-	--data-urlencode "csrf_token=$(C --interface 127.0.0.3 -c "$TL_TMP/c.jar" -b "$TL_TMP/c.jar" "$H/lookup?ip=192.0.2.10" | grep -o 'name="csrf_token" value="[0-9a-f]*"' | cut -d'"' -f4)" "$H/review")
-refused "a third about 192.0.2.10, from another client" 429 "$st" "$before"
-check_match "with Retry-After" '^Retry-After: [0-9]+' "$(tr -d '\r' <"$TL_TMP/last.head")"
+check_eq "a second request about 192.0.2.10: 303" "303" "$st"
+A2=$(grep -i '^Location:' "$TL_TMP/last.head" | tr -d '\r' | cut -d' ' -f2)
+A2=${A2#/ticket/}
+check_eq "it joined the open ticket" "$A" "$(tl_db "SELECT joined FROM tickets WHERE id = '$A2'")"
+check_match "its page says it was added to the open request" 'id="joined">A request about this address was already open' "$(C "$H/ticket/$A2")"
+check_nomatch "and names neither the other request nor its requester" "$A|pm@example\.org|The contact form" "$(C "$H/ticket/$A2")"
+check_match "the form on the lookup page says a request is open, and that a new one joins it" \
+	'id="open-ticket">A review request about this address is already open' "$(C -b "$TL_TMP/a.jar" "$H/lookup?ip=192.0.2.10")"
+# Junk from three more clients (review_per_ip_day = 2): each joins; the owner can still ask.
+for n in 3 4 5; do
+	T=$(C --interface 127.0.0.$n -c "$TL_TMP/j$n.jar" -b "$TL_TMP/j$n.jar" "$H/lookup?ip=192.0.2.10" | grep -o 'name="csrf_token" value="[0-9a-f]*"' | cut -d'"' -f4)
+	st=$(C -o /dev/null -w '%{http_code}' --interface 127.0.0.$n -c "$TL_TMP/j$n.jar" -b "$TL_TMP/j$n.jar" \
+		--data-urlencode ip=192.0.2.10 --data-urlencode email=junk$n@example.org --data-urlencode "fixed=junk $n" \
+		--data-urlencode "csrf_token=$T" "$H/review")
+	check_eq "junk request $n about 192.0.2.10, from another client: joins (303)" "303" "$st"
+done
+T=$(C --interface 127.0.0.6 -c "$TL_TMP/o.jar" -b "$TL_TMP/o.jar" "$H/lookup?ip=192.0.2.10" | grep -o 'name="csrf_token" value="[0-9a-f]*"' | cut -d'"' -f4)
+st=$(C -o /dev/null -w '%{http_code}' --interface 127.0.0.6 -c "$TL_TMP/o.jar" -b "$TL_TMP/o.jar" \
+	--data-urlencode ip=192.0.2.10 --data-urlencode email=owner@example.org --data-urlencode "fixed=the owner: relay closed" \
+	--data-urlencode "csrf_token=$T" "$H/review")
+check_eq "then the owner's request: not locked out (303)" "303" "$st"
+check_eq "one open ticket about 192.0.2.10, with six requests" "1|5" \
+	"$(tl_db "SELECT count(*), (SELECT count(*) FROM tickets WHERE joined = '$A') FROM tickets WHERE joined = '' AND status = 0 AND id = '$A'")"
 for ip in 192.0.2.11 192.0.2.12; do
 	T=$(token "$TL_TMP/a.jar" $ip)
 	st=$(review "$TL_TMP/a.jar" --data-urlencode ip=$ip --data-urlencode email=pm@example.org \
@@ -206,6 +240,7 @@ T=$(token "$TL_TMP/a.jar" 192.0.2.13)
 refused "a fifth request from one client in a day (review_per_client_day = 4)" 429 \
 	"$(review "$TL_TMP/a.jar" --data-urlencode ip=192.0.2.13 --data-urlencode email=pm@example.org \
 		--data-urlencode "fixed=x" --data-urlencode "csrf_token=$T")" "$before"
+check_match "with Retry-After" '^Retry-After: [0-9]+' "$(tr -d '\r' <"$TL_TMP/last.head")"
 st=$(C -o /dev/null -w '%{http_code}' --interface 127.0.0.3 -c "$TL_TMP/c.jar" -b "$TL_TMP/c.jar" \
 	--data-urlencode ip=192.0.2.13 --data-urlencode email=pm@example.org --data-urlencode "fixed=from elsewhere" \
 	--data-urlencode "csrf_token=$(C --interface 127.0.0.3 -c "$TL_TMP/c.jar" -b "$TL_TMP/c.jar" "$H/lookup?ip=192.0.2.13" | grep -o 'name="csrf_token" value="[0-9a-f]*"' | cut -d'"' -f4)" "$H/review")
@@ -271,9 +306,18 @@ tok=$(echo "$sc" | sed 's/^Set-Cookie: tl_session=\([0-9a-f]*\);.*/\1/')
 check_eq "the token itself is nowhere in the store" "0" "$(tl_db "SELECT count(*) FROM sessions WHERE hex(token_hash) = upper('$tok')")"
 q=$(C -b "$TL_TMP/alice.jar" "$H/admin/")
 check_match "the queue lists the open requests" "data-ticket=\"$A\" data-status=\"open\"" "$q"
-check_eq "five waiting" "5" "$(printf '%s\n' "$q" | grep -c 'data-status="open"')"
+check_eq "four waiting: one ticket an address" "4" "$(printf '%s\n' "$q" | grep -c 'data-status="open"')"
+check_match "192.0.2.10's with its six requests" 'data-requests="6">6 requests<' "$q"
 tp=$(C -b "$TL_TMP/alice.jar" "$H/admin/ticket/$A")
 check_match "the request with its e-mail address" 'pm@example\.org' "$tp"
+check_match "and every request that joined it: five more" 'id="joined-h">5 more requests about this address' "$tp"
+check_match "the owner's among them" 'class="joined-email">owner@example\.org<' "$tp"
+check_match "with what each says" 'the owner: relay closed' "$tp"
+check_eq "a joined request's page for moderators is its ticket's" "303 /admin/ticket/$A" \
+	"$(C -o /dev/null -w '%{http_code} %{redirect_url}' -b "$TL_TMP/alice.jar" "$H/admin/ticket/$A2" | sed "s#http://127.0.0.1:$HPORT##")"
+tx=$(C -b "$TL_TMP/alice.jar" "$H/admin/ticket/$X11")
+check_match "the moderators' page shows the pasted bounce escaped" '550 5\.1\.1 &lt;user@example\.org&gt;' "$tx"
+check_nomatch "...and the markup never as markup" '<script>alert|<img src=x' "$tx"
 check_match "the evidence summary" 'id="evidence-summary" data-reason="traps"><strong>Listed</strong> since' "$tp"
 check_match "the counts" 'id="traps-7d">2<' "$tp"
 check_match "the trap classes" 'id="trap-classes">Trap hits counted by class:.*spam 2' "$(echo $tp)"
@@ -311,6 +355,12 @@ tpage=$(C "$H/ticket/$A")
 check_match "the ticket page shows the delisting" 'Delisted</span> 192\.0\.2\.10 was delisted' "$tpage"
 check_match "and the moderator's reason" 'The form is gone; evidence stopped\.' "$tpage"
 check_nomatch "but not the moderator's name" 'alice' "$tpage"
+check_match "and says the list's operators delisted it, in answer to the request" "The list's operators delisted the address on .*in answer to this request" "$(echo $tpage)"
+tpage=$(C "$H/ticket/$A2")
+check_match "the request that joined it shows the same decision" 'Delisted</span> 192\.0\.2\.10 was delisted' "$tpage"
+check_match "with its history: filed, joined, delisted" 'data-what="filed".*data-what="joined".*data-what="delist"' "$(echo $tpage)"
+check_eq "every request of the ticket is decided with it" "6 delisted" \
+	"$(tl_db "SELECT count(*) || ' delisted' FROM tickets WHERE (id = '$A' OR joined = '$A') AND status = 1")"
 before=$(counts)
 refused "the same decision again (replayed)" 409 "$(decide "$TL_TMP/alice.jar" "$A" --data-urlencode action=reject --data-urlencode "reason=again" --data-urlencode "csrf_token=$AT")" "$before"
 
@@ -358,7 +408,7 @@ check_eq "bob's sessions ended with him" "0" "$(tl_db "SELECT count(*) FROM sess
 
 # ---- the command line: list, show, reject, exclude ---------------------------------------------------------
 js=$(tl review list --json)
-check_eq "review list --json: every open request with id, ip and status" "4 open" \
+check_eq "review list --json: every open ticket with id, ip and status" "3 open" \
 	"$(printf '%s' "$js" | python3 -c 'import json,sys; l=json.load(sys.stdin); assert all(set(["id","ip","status"]) <= set(t) for t in l); print(len(l), " ".join(sorted(set(t["status"] for t in l))))')"
 check_match "review list --all --json has the delisted one" "\"id\": \"$A\", \"ip\": \"192.0.2.10\", \"status\": \"delisted\"" "$(tl review list --all --json)"
 show=$(tl review show "$C12")
@@ -386,6 +436,42 @@ check_match "the exclusion is of that one address, until then" "^192\.0\.2\.11/3
 check_match "its page says until when" 'Excluded</span> 192\.0\.2\.11 is excluded until' "$(C "$H/ticket/$C11")"
 check_match "the audit log: review-reject and exclude with their tickets" \
 	"review-reject 192\.0\.2\.12 who=\"[a-z]+:[^\"]*\" why=\"ticket $C12: Still sending.*exclude 192\.0\.2\.11/32 who=\"[a-z]+:[^\"]*\" why=\"ticket $C11: " "$(echo $(tl audit))"
+
+# ---- the per-address limit counts decided tickets -------------------------------------------------------------
+# 192.0.2.14: two tickets rejected today (review_per_ip_day = 2); a third ticket is refused.
+ask14() { # ask14 N: a request about 192.0.2.14 from 127.0.0.N; prints the status code
+	local t
+	t=$(C --interface 127.0.0.$1 -c "$TL_TMP/r$1.jar" -b "$TL_TMP/r$1.jar" "$H/lookup?ip=192.0.2.14" | grep -o 'name="csrf_token" value="[0-9a-f]*"' | cut -d'"' -f4)
+	C -o "$TL_TMP/last.html" -D "$TL_TMP/last.head" -w '%{http_code}' --interface 127.0.0.$1 -c "$TL_TMP/r$1.jar" -b "$TL_TMP/r$1.jar" \
+		--data-urlencode ip=192.0.2.14 --data-urlencode email=r$1@example.org --data-urlencode "fixed=request $1" \
+		--data-urlencode "csrf_token=$t" "$H/review"
+}
+for n in 20 21; do
+	check_eq "a request about 192.0.2.14 from 127.0.0.$n: 303" 303 "$(ask14 $n)"
+	check_match "rejected from the command line" '^rejected: 192\.0\.2\.14' "$(tl review reject "$(ticket 192.0.2.14)" --why "still sending")"
+done
+before=$(counts)
+refused "a third ticket about 192.0.2.14 after two decided today" 429 "$(ask14 22)" "$before"
+check_match "...which says the moderators decided enough about it today" 'decided as many review requests about this address today' "$(cat "$TL_TMP/last.html")"
+
+# ---- the operator's delisting answers the open ticket ----------------------------------------------------------
+C13=$(ticket 192.0.2.13)
+run_ok tl delist 192.0.2.13 --why "operator's own note: customer phoned"
+check_ip_nx "192.0.2.13 is delisted" 192.0.2.13
+check_eq "its open ticket is closed, by the operator's action" "1|1|" \
+	"$(tl_db "SELECT status, by_action, reason FROM tickets WHERE id = '$C13'")"
+check_match "the audit log says the delisting closed it" "review-close 192\.0\.2\.13 who=\"[a-z]+:[^\"]*\" why=\"ticket $C13: answered by the delisting\"" "$(tl audit)"
+tpage=$(C "$H/ticket/$C13")
+check_match "the requester's page: delisted by the list's operators, which closed it" \
+	"Delisted</span> 192\.0\.2\.13 was delisted.*The list's operators delisted the address on .*while this request was waiting" "$(echo $tpage)"
+check_nomatch "...without the operator's note or name" "customer phoned|cli:|ctl:|root" "$tpage"
+check_nomatch "...and never that the listing stands" 'listing stands' "$tpage"
+out=$(tl review reject "$C13" --why "the listing stands" 2>&1; echo "rc=$?")
+check_match "a rejection afterwards is refused, saying the operator's delisting closed it" \
+	"was closed at .*: the operator \([^)]*\) delisted the address, which answered it.*rc=2" "$(echo $out)"
+check_match "review show says who closed it" '^closed_because: the address was delisted outside the ticket' "$(tl review show "$C13")"
+check_eq "the lookup page says the list's operators delisted it, no name" "1 0" \
+	"$(C "$H/lookup?ip=192.0.2.13" | grep -c "The list's operators <strong>delisted</strong>") $(C "$H/lookup?ip=192.0.2.13" | grep -c 'moderator')"
 
 # ---- public_url https: Secure cookies ------------------------------------------------------------------------
 tl_stop

@@ -80,7 +80,10 @@ check_eq "history: 30 days, the evidence on the days it was received, one curren
 page=$(tl_http '/lookup?ip=192.0.2.1')
 check_match "lookup: listed" 'is listed</h2>' "$page"
 check_match "lookup: the reason" 'data-reason="both"' "$page"
-check_match "lookup: what it usually means" 'a compromised machine' "$page"
+check_match "lookup: what it usually means: the trap hits were bounces, so backscatter, not a compromised machine" \
+	'id="meaning" data-what="spamtrap hits, mostly bounces, and user reports">What it means:' "$page"
+check_match "...in the policy's words" 'usually backscatter that people also reported' "$page"
+check_nomatch "...and not the advice for a compromised machine" 'Look for malware' "$page"
 check_match "lookup: the trap hits were bounces (2)" 'backscatter: <strong>2<' "$page"
 check_match "lookup: when it ends by itself (policy_listing = 48 h after the last report)" \
 	"id=\"expires\">$(date -u -d "@$((T0 - 3600 + 172800))" '+%Y-%m-%d %H:%M') UTC" "$page"
@@ -127,6 +130,44 @@ ev 192.0.2.99 trap $((T0 - 90))
 check_ip_a "192.0.2.99 listed in DNS" 192.0.2.99 127.0.0.2 30
 check_eq "the TXT record points at PUBLIC_URL/lookup" '"Listed (spamtrap hits: mail to addresses no person uses) - see https://lists.example.test/lookup?ip=192.0.2.99"' \
 	"$(dig @127.0.0.1 -p "$PORT" +short 99.2.0.192.$TL_ZONE TXT)"
+
+# ---- the RFC 5782 test points: DNS, check, the JSON and the page say the same ----------------
+# 127.0.0.2 (and ::ffff:127.0.0.2, the same address) is listed, whatever the exclusions and the
+# evidence; 127.0.0.1 never is. The TXT record's link opens a page that says so.
+for tp in 127.0.0.2 ::ffff:127.0.0.2; do
+	js=$(cli check "$tp" --json)
+	check_eq "check --json $tp: listed, the test point" "True True test point RFC 5782 test point None None" \
+		"$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["listed"], d["test_point"], d["reason"], d["meaning"]["what"], d["why_not"], d["expires_at"])' "$js")"
+	check_eq "GET /api/v1/lookup/$tp is the same" same \
+		"$(python3 -c 'import json,sys; print("same" if json.loads(sys.argv[1]) == json.loads(sys.argv[2]) else "differ")' "$(tl_http "/api/v1/lookup/$tp")" "$js")"
+done
+out=$(cli check 127.0.0.2)
+check_match "check 127.0.0.2: listed" '^listed: yes$' "$out"
+check_match "check 127.0.0.2: the reason is the test point" '^reason: test point$' "$out"
+check_match "check 127.0.0.2: what it means" '^meaning: RFC 5782 test point: ' "$out"
+check_match "explain 127.0.0.2 says it first" 'RFC 5782 test point that DNS always lists' "$(cli explain 127.0.0.2)"
+check_eq "DNS lists 127.0.0.2" 127.0.0.2 "$(dig @127.0.0.1 -p "$PORT" +short 2.0.0.127.$TL_ZONE A)"
+txt=$(dig @127.0.0.1 -p "$PORT" +short 2.0.0.127.$TL_ZONE TXT)
+check_match "its TXT says test point and links to the lookup page" 'Listed \(RFC 5782 test point\) - see https://lists\.example\.test/lookup\?ip=127\.0\.0\.2"$' "$txt"
+page=$(tl_http "/lookup?ip=127.0.0.2")
+check_match "the page the TXT links to: listed" 'id="verdict-h"><span class="badge">Listed</span> 127\.0\.0\.2 is listed</h2>' "$page"
+check_match "...as the test point of RFC 5782" 'id="test-point" data-reason="test point">It is the <strong>RFC 5782 test point</strong>' "$page"
+check_nomatch "...never \"not listed\", an expiry or a review form" 'is not listed|id="expires"|action="/review"' "$page"
+out=$(cli check 127.0.0.1)
+check_match "check 127.0.0.1: not listed" '^listed: no$' "$out"
+check_match "check 127.0.0.1: the test point that is never listed" '^why: RFC 5782 test point: never listed$' "$out"
+check_eq "check --json 127.0.0.1: not listed, the test point" "False True RFC 5782 test point: never listed" \
+	"$(cli check 127.0.0.1 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["listed"], d["test_point"], d["why_not"])')"
+check_eq "DNS: NXDOMAIN for 127.0.0.1" NXDOMAIN "$(rcode_of "$(tl_dig 1.0.0.127.$TL_ZONE A)")"
+page=$(tl_http "/lookup?ip=127.0.0.1")
+check_match "its page: not listed, the test point" 'is not listed</h2>' "$page"
+check_match "...which no list ever lists" 'id="test-point" data-reason="none">It is the RFC 5782 test point that no DNS blocklist' "$page"
+# The zone serves no ::1 or ::2 test point (RFC 5782 names ::FFFF:7F00:2 for IPv6): check agrees.
+for tp in ::1 ::2; do
+	check_eq "DNS: NXDOMAIN for $tp" NXDOMAIN "$(rcode_of "$(tl_dig "$(rev6 $tp).$TL_ZONE" A)")"
+	check_eq "check --json $tp: not listed, no test point" "False False" \
+		"$(cli check $tp --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["listed"], d["test_point"])')"
+done
 
 # ---- security headers on every answer -------------------------------------------------------
 for path in / '/lookup?ip=192.0.2.1' '/lookup?ip=%3Cx%3E' /about/end-users /about/listing \

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # test_web_browser.sh - the web pages in a real headless browser (Debian's Chromium, driven by
 # tests/browser/web.mjs): look up a listed, an unlisted and an IPv6 address and a bad input,
-# read the reason and its meaning, follow every link of every page, check the chart against
+# read the reason, its meaning and what to check (the words of `check --json`, for a listing on
+# spam trap hits only and one on both), the RFC 5782 test point, follow every link of every
+# page, check the chart against
 # the evidence added; then the review path (tests/browser/review.mjs): file a request from a
-# listed address's lookup page, follow its ticket, log in as a moderator, delist (DNS and the
-# audit log follow), reject another. Screenshots of the lookup page, the review form, the
+# listed address's lookup page (a pasted bounce with angle brackets is text), a second request
+# about the same address that joins the open ticket, follow the tickets, log in as a moderator,
+# delist (DNS, the audit log and both requests' pages follow), reject another. Screenshots of the lookup page, the review form, the
 # ticket pages and the queue (desktop and phone width) are saved in screenshots/ of the build
 # directory, for a person to look at.
 source "$(dirname "$0")/lib.sh"
@@ -31,6 +34,9 @@ ev 192.0.2.44 trap $((T0 - 2 * 86400))
 ev 192.0.2.44 trap $((T0 - 2 * 86400 + 30))
 ev 192.0.2.44 report $((T0 - 2 * 86400 + 60))
 ev 192.0.2.44 report $((T0 - 60))
+# 192.0.2.46: two trap hits that were spam itself: listed on trap hits only, not backscatter.
+ev 192.0.2.46 trap $((T0 - 300))
+ev 192.0.2.46 trap $((T0 - 200))
 ev 2001:db8::44 trap $((T0 - 120))
 ev 2001:db8::44 trap $((T0 - 60))
 # 192.0.2.45: three trap hits through the trap itself (behind a trusted proxy), with headers
@@ -56,7 +62,8 @@ def add(d, i):
     v = days.setdefault(d, [0, 0]); v[i] += 1
 add(d5, 0); add(d2t, 0); add(d2t, 0); add(d2r, 1); add(d0, 1)
 json.dump({"listed": "192.0.2.44", "unlisted": "198.51.100.200", "ipv6": "2001:DB8::44",
-           "reason": "both", "days": days,
+           "reason": "both", "days": days, "traponly": "192.0.2.46", "testpoint": "127.0.0.2",
+           "trapline": trapline, "data": data,
            "review": {"first": "192.0.2.44", "second": "192.0.2.45", "moderator": "alice",
                       "password": pw, "dns_port": int(port), "zone": "bl.example.org",
                       "trapline": trapline, "data": data}}, open(out, "w"))

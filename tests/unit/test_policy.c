@@ -116,7 +116,7 @@ static const struct row rows[] = {
 	 .why_not = "excluded"},
 	/* A delisting holds until evidence received after it. */
 	{"delisted, only older evidence", EV(T(2 * H), T(3 * H), R(2 * H)), .delisted_age = H,
-	 .score = 0, .why_not = "delisted by a moderator, no evidence since"},
+	 .score = 0, .why_not = "delisted, no evidence since"},
 	{"delisted, new reports since", EV(T(5 * H), T(5 * H), T(5 * H), R(H), R(H)),
 	 .delisted_age = 3 * H, .listed = true, .score = 7.875, .reason = POLICY_REASON_REPORTS,
 	 .expires_in = 11 * H},
@@ -345,7 +345,7 @@ static void test_explain(void **state)
 	/* Two reports: the 12-hour rule is named. */
 	struct policy_evidence two[] = {{.received_at = NOW - H, .trap = false}, {.received_at = NOW, .trap = false}};
 	out = explain_to_string(two, 2, NULL);
-	assert_contains(out, "weight 3.938");
+	assert_contains(out, "weight 3.937"); /* 3.9375, cut to three decimals */
 	assert_contains(out, "Reason: user reports only");
 	assert_contains(out, "Expires: 2026-11-21T22:00:00Z (12 hours after the newest evidence: "
 			     "listed on two reports only)");
@@ -383,7 +383,7 @@ static void test_delisting_same_second(void **state)
 	struct policy_result r;
 	assert_int_equal(policy_evaluate(&c, before, 2, &ctx, NOW, &r, NULL), POLICY_OK);
 	assert_false(r.listed);
-	assert_string_equal(r.why_not, "delisted by a moderator, no evidence since");
+	assert_string_equal(r.why_not, "delisted, no evidence since");
 	assert_int_equal(policy_evaluate(&c, after, 2, &ctx, NOW, &r, NULL), POLICY_OK);
 	assert_true(r.listed);
 	assert_int_equal(r.traps, 2);
@@ -464,6 +464,71 @@ static void test_meaning(void **state)
 		assert_non_null(policy_meaning(POLICY_REASON_TRAPS, (enum evidence_class)cls)->txt);
 }
 
+/* One table says what each reason and class means and what to check: every combination has
+ * its words, and the advice fits the mail the traps got (spam is not backscatter). */
+static void test_meaning_table(void **state)
+{
+	(void)state;
+	static const enum policy_reason reasons[] = {POLICY_REASON_TRAPS, POLICY_REASON_REPORTS,
+						     POLICY_REASON_BOTH};
+	for (size_t r = 0; r < 3; r++) {
+		for (int c = 0; c < EVIDENCE_CLASSES; c++) {
+			const struct policy_meaning *m =
+				policy_meaning(reasons[r], (enum evidence_class)c);
+			assert_non_null(m->what);
+			assert_non_null(m->txt);
+			/* "WHAT: USUALLY" is one line: no colon inside, and it says "usually". */
+			assert_int_equal(strncmp(m->usually, "usually ", 8), 0);
+			assert_null(strchr(m->usually, ':'));
+			assert_true(policy_advice_count(m) >= 1);
+			bool bounce_advice = false;
+			for (size_t i = 0; m->advice[i]; i++)
+				bounce_advice |= strstr(m->advice[i], "bouncing") != NULL;
+			bool bounces = reasons[r] != POLICY_REASON_REPORTS && c == EVIDENCE_BOUNCE;
+			if (bounce_advice != bounces)
+				fail_msg("%s/%s: advice about bounces %s", policy_reason_name(reasons[r]),
+					 evidence_class_name((enum evidence_class)c),
+					 bounces ? "missing" : "given for mail that was no bounce");
+		}
+	}
+	assert_string_equal(policy_meaning(POLICY_REASON_TRAPS, EVIDENCE_SPAM)->what,
+			    "spamtrap hits only, mostly spam");
+	assert_null(strstr(policy_meaning(POLICY_REASON_TRAPS, EVIDENCE_SPAM)->usually,
+			   "backscatter"));
+	assert_non_null(strstr(policy_meaning(POLICY_REASON_BOTH, EVIDENCE_BOUNCE)->usually,
+			       "backscatter"));
+	/* No advice points at a list that does not follow it. */
+	const struct policy_meaning *rep = policy_meaning(POLICY_REASON_REPORTS, EVIDENCE_SPAM);
+	for (size_t i = 0; rep->advice[i]; i++)
+		assert_null(strstr(rep->advice[i], "see the next"));
+	assert_string_equal(policy_class_words(EVIDENCE_BOUNCE)->many, "bounces");
+	assert_non_null(strstr(policy_class_words(EVIDENCE_BOUNCE)->description, "backscatter"));
+	/* explain says the advice too. */
+	struct policy_evidence ev[] = {{.received_at = NOW, .trap = true, .cls = EVIDENCE_SPAM},
+				       {.received_at = NOW, .trap = true, .cls = EVIDENCE_SPAM}};
+	char *out = explain_to_string(ev, 2, NULL);
+	assert_contains(out, "What to check:\n  - If this server sends bulk mail");
+	assert_null(strstr(out, "bounc"));
+	free(out);
+}
+
+/* Every reader shows a score with three decimals, cut: never reaching a threshold it does not
+ * reach, and never 17 digits. */
+static void test_score_shown(void **state)
+{
+	(void)state;
+	char buf[POLICY_SCORE_STRLEN];
+	assert_true(policy_score_shown(7.9996006944444442) == 7.999);
+	assert_string_equal(policy_score_format(7.9996006944444442, buf), "7.999");
+	assert_string_equal(policy_score_format(4.9996, buf), "4.999");
+	assert_string_equal(policy_score_format(10, buf), "10.0");
+	assert_string_equal(policy_score_format(7.99, buf), "7.99");
+	assert_string_equal(policy_score_format(0, buf), "0.0");
+	/* A sum that reaches 5 on paper (2.5 + 2.4999999999) shows as 5. */
+	assert_string_equal(policy_score_format(4.9999999999, buf), "5.0");
+	assert_true(policy_score_shown(3.9375) == 3.937);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +538,8 @@ int main(void)
 		cmocka_unit_test(test_delisting_same_second),
 		cmocka_unit_test(test_why_not_below_or_expired),
 		cmocka_unit_test(test_meaning),
+		cmocka_unit_test(test_meaning_table),
+		cmocka_unit_test(test_score_shown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

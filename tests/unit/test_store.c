@@ -317,6 +317,40 @@ static void test_migration_upgrades_v6(void **state)
 			 SQLITE_OK);
 }
 
+/* Migration 12: the open tickets filed before it, several about one address, join the
+ * oldest, so that each address has one open ticket from then on. */
+static void test_migration_joins_open_tickets(void **state)
+{
+	struct fixture *f = *state;
+	f->s = open_w(f);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(raw_sql(f->dir, "DROP INDEX tickets_joined; DROP INDEX tickets_ip_decided;"
+					 "ALTER TABLE tickets DROP COLUMN joined;"
+					 "ALTER TABLE tickets DROP COLUMN by_action;"
+					 "INSERT INTO tickets (id, ip, email, fixed, created_at, client, status)"
+					 " VALUES ('a0000000000000000000000000000000', zeroblob(16), 'a@b.c', 'x', 20, zeroblob(16), 0),"
+					 " ('b0000000000000000000000000000000', zeroblob(16), 'a@b.c', 'x', 10, zeroblob(16), 0),"
+					 " ('c0000000000000000000000000000000', zeroblob(16), 'a@b.c', 'x', 5, zeroblob(16), 3),"
+					 " ('d0000000000000000000000000000000', randomblob(16), 'a@b.c', 'x', 30, zeroblob(16), 0);"
+					 "PRAGMA user_version = 11;"), SQLITE_OK);
+	f->s = open_w(f);
+	assert_int_equal(store_schema_version(f->s), store_schema_latest());
+	struct store_ticket *t = calloc(1, sizeof *t);
+	assert_non_null(t);
+	/* b is the oldest open one of its address: a joins it; c was decided; d is alone. */
+	assert_int_equal(store_ticket_get(f->s, "a0000000000000000000000000000000", t), 0);
+	assert_string_equal(t->joined, "b0000000000000000000000000000000");
+	assert_int_equal(store_ticket_get(f->s, "b0000000000000000000000000000000", t), 0);
+	assert_string_equal(t->joined, "");
+	assert_int_equal(t->joined_n, 1);
+	assert_int_equal(store_ticket_get(f->s, "c0000000000000000000000000000000", t), 0);
+	assert_string_equal(t->joined, "");
+	assert_int_equal(store_ticket_get(f->s, "d0000000000000000000000000000000", t), 0);
+	assert_string_equal(t->joined, "");
+	free(t);
+}
+
 static void test_migration_refuses_newer(void **state)
 {
 	struct fixture *f = *state;
@@ -1543,6 +1577,15 @@ static int collect_ticket(const struct store_ticket *t, void *arg)
 	return 0;
 }
 
+static int collect_row(const char *id, const uint8_t ip[16], void *arg)
+{
+	(void)ip;
+	struct ticket_list *l = arg;
+	if (l->n < 8)
+		snprintf(l->ids[l->n++], sizeof l->ids[0], "%s", id);
+	return 0;
+}
+
 static int collect_event(const struct store_ticket_event *e, void *arg)
 {
 	char *out = arg;
@@ -1581,10 +1624,13 @@ static void test_tickets(void **state)
 	assert_int_equal(n, 2);
 	assert_int_equal(store_ticket_count_client(f->s, t->client, 1001, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(store_ticket_count_ip(f->s, t->ip, 0, &n), 0);
-	assert_int_equal(n, 2);
-	assert_int_equal(store_ticket_count_ip(f->s, t->client, 0, &n), 0);
+	/* Nothing decided yet: the per-address limit counts decided tickets. */
+	assert_int_equal(store_ticket_count_decided(f->s, t->ip, 0, &n), 0);
 	assert_int_equal(n, 0);
+	char head[STORE_TICKET_ID_LEN + 1];
+	assert_int_equal(store_ticket_open_head(f->s, t->ip, head), 0);
+	assert_int_equal(strcmp(head, "00000000000000000000000000000001"), 0);
+	assert_int_equal(store_ticket_open_head(f->s, t->client, head), STORE_ENOTFOUND);
 
 	struct store_ticket d = {.status = STORE_TICKET_DELISTED, .decided_at = 3000};
 	snprintf(d.id, sizeof d.id, "%032d", 1);
@@ -1605,6 +1651,12 @@ static void test_tickets(void **state)
 	assert_string_equal(got->moderator, "moderator:alice");
 	assert_int_equal(got->decided_at, 3000);
 	assert_string_equal(store_ticket_status_name(got->status), "delisted");
+	assert_false(got->by_action);
+	assert_string_equal(got->joined, "");
+	assert_int_equal(store_ticket_count_decided(f->s, t->ip, 3000, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_ticket_count_decided(f->s, t->ip, 3001, &n), 0);
+	assert_int_equal(n, 0);
 	char unknown[STORE_TICKET_ID_LEN + 1];
 	snprintf(unknown, sizeof unknown, "%032d", 3);
 	assert_int_equal(store_ticket_get(f->s, unknown, got), STORE_ENOTFOUND);
@@ -1619,6 +1671,38 @@ static void test_tickets(void **state)
 	char events[128] = "";
 	assert_int_equal(store_ticket_event_foreach(f->s, d.id, collect_event, events), 0);
 	assert_string_equal(events, "filed/requester delist/moderator:alice ");
+	/* A request that joins the open ticket 2: listed under it, not on its own; decided on
+	 * it, it counts as nothing for the address's limit; closed by an action outside, neither
+	 * does its ticket. */
+	snprintf(t->id, sizeof t->id, "%032d", 4);
+	snprintf(t->joined, sizeof t->joined, "%032d", 2);
+	t->created_at = 4000;
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_ticket_add(f->s, t), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	struct ticket_list joined = {0}, rows = {0};
+	snprintf(unknown, sizeof unknown, "%032d", 2);
+	assert_int_equal(store_ticket_joined_foreach(f->s, unknown, collect_ticket, &joined), 0);
+	assert_int_equal(joined.n, 1);
+	assert_string_equal(joined.ids[0], t->id);
+	assert_int_equal(store_ticket_get(f->s, unknown, got), 0);
+	assert_int_equal(got->joined_n, 1);
+	memset(&open, 0, sizeof open);
+	assert_int_equal(store_ticket_foreach(f->s, true, collect_ticket, &open), 0);
+	assert_int_equal(open.n, 1); /* ticket 2 alone: 4 joined it */
+	assert_int_equal(store_ticket_open_rows(f->s, collect_row, &rows), 0);
+	assert_int_equal(rows.n, 2); /* 2 and 4: every open request */
+	d.status = STORE_TICKET_DELISTED;
+	d.by_action = true;
+	d.decided_at = 5000;
+	snprintf(d.id, sizeof d.id, "%032d", 2);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_ticket_decide(f->s, &d), 0);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_int_equal(store_ticket_count_decided(f->s, t->ip, 0, &n), 0);
+	assert_int_equal(n, 1); /* ticket 1's decision; 2 was closed by an action */
+	assert_int_equal(store_ticket_get(f->s, d.id, got), 0);
+	assert_true(got->by_action);
 	/* A ticket's history cannot be rewritten from outside either. */
 	assert_int_not_equal(raw_sql(f->dir, "UPDATE ticket_events SET why = 'x'"), SQLITE_OK);
 	assert_int_not_equal(raw_sql(f->dir, "DELETE FROM ticket_events"), SQLITE_OK);
@@ -1634,6 +1718,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_upgrades_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_upgrades_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_joins_open_tickets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_refuses_newer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_ips, setup, teardown),
