@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 
 DATA=$TL_TMP/data
-mkdir -p "$DATA"
+tl_mkdata "$DATA"
 TL_HTTP=1 tl_start --data "$DATA"
 tl_wait_http || tl_die "the web pages answer" "$(tail -n 20 "$TL_LAST_LOG")"
 cli() { "$TRAPLINE" "$@" --data "$DATA"; }
