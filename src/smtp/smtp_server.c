@@ -34,6 +34,11 @@ _Static_assert((int)MAIL_CLASS_BOUNCE == (int)STORE_CLASS_BOUNCE &&
 #define STOP_WAIT_S 10    /* the most stop waits for the writer to answer held messages */
 #define LINGER_MS 10      /* a closing TLS session checks this often that its bytes left */
 #define LINGER_TRIES 100
+/* Replies waiting for a client that sends commands and does not read them: past this, its
+ * commands wait (no more are read) until the replies are taken. A pipelining client has a
+ * transaction's few replies in flight (RFC 2920); without the stop, one that never read would
+ * make the trap hold its replies at the rate it can send commands. */
+#define OUT_MAX (64 * 1024)
 #define LOG_EVERY_NS 10000000000ull /* a limit is logged once per 10 s, with a count */
 #define NS 1000000000ull
 /* A message that has not grown for this long is stalled, and the first to go when the budget
@@ -56,7 +61,8 @@ struct smtp_session {
 	bool pending;              /* the writer holds its message */
 	bool closing;              /* sending what is left, then gone */
 	bool data_timeouts;        /* the timeouts in force are DATA's */
-	struct event *linger;
+	bool out_full;             /* reading stopped until the replies are taken (OUT_MAX) */
+	struct event *linger;      /* closing, or out_full, inside TLS: a look every LINGER_MS */
 	unsigned linger_n;
 	/* The clocks of the limits (time_mono_ns). clock_ns starts the current command line's
 	 * smtp_command_timeout (at the previous reply), or, inside DATA, the message's (at the
@@ -92,7 +98,7 @@ struct done_item {
 
 enum limit_kind {
 	LIM_SESSIONS, LIM_IDLEST, LIM_PER_IP, LIM_PROXY, LIM_STORE, LIM_ACCEPT, LIM_COMMAND,
-	LIM_DATA_RATE, LIM_MEMORY, LIM_MEMORY_REFUSED, LIM_COUNT
+	LIM_DATA_RATE, LIM_MEMORY, LIM_MEMORY_REFUSED, LIM_REPLIES, LIM_COUNT
 };
 
 struct smtp_server {
@@ -292,11 +298,22 @@ static size_t output_left(struct smtp_session *s)
 	return n;
 }
 
+static void out_resume(struct smtp_session *s);
+
 static void on_linger(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct smtp_session *s = arg;
+	if (s->out_full && !s->closing) { /* a TLS session's replies, looked at until taken */
+		if (s->bev && output_left(s) > OUT_MAX / 2) {
+			struct timeval tv = { 0, LINGER_MS * 1000 };
+			event_add(s->linger, &tv);
+		} else if (s->bev) {
+			out_resume(s);
+		}
+		return;
+	}
 	if (!s->bev || output_left(s) == 0 || ++s->linger_n >= LINGER_TRIES) {
 		session_gone(s);
 		return;
@@ -322,7 +339,8 @@ static void session_close(struct smtp_session *s)
 	/* A TLS session's bytes pass through a second buffer that the write callback does not
 	 * see: look at both every few milliseconds, a bounded number of times. */
 	if (bufferevent_get_underlying(s->bev)) {
-		s->linger = evtimer_new(s->srv->base, on_linger, s);
+		if (!s->linger)
+			s->linger = evtimer_new(s->srv->base, on_linger, s);
 		if (!s->linger) {
 			session_gone(s);
 			return;
@@ -593,7 +611,8 @@ static void answer(struct smtp_session *s, int result)
 	/* The next command line's clock starts at this reply (message_post stopped the last). */
 	s->clock_ns = time_mono_ns();
 	deadline_arm(s, s->clock_ns);
-	bufferevent_enable(s->bev, EV_READ);
+	if (!s->out_full)
+		bufferevent_enable(s->bev, EV_READ);
 	session_process(s); /* commands pipelined behind DATA are waiting already */
 }
 
@@ -811,9 +830,35 @@ static bool proxy_read(struct smtp_session *s)
 	return session_admit(s);
 }
 
+/* Too many replies not taken: no more commands are read until they are (out_resume). */
+static void out_pause(struct smtp_session *s)
+{
+	limit_log(s->srv, LIM_REPLIES, "session paused ip=%s reason=\"replies not taken\" bytes=%zu",
+		  s->ip_text, output_left(s));
+	log_debug("smtp", "paused ip=%s tls=%s", s->ip_text,
+		  bufferevent_get_underlying(s->bev) ? "yes" : "no");
+	s->out_full = true;
+	bufferevent_disable(s->bev, EV_READ);
+	/* A plain session hears of its replies' going from on_write; a TLS session's pass a
+	 * buffer that callback does not see. */
+	if (bufferevent_get_underlying(s->bev)) {
+		if (!s->linger)
+			s->linger = evtimer_new(s->srv->base, on_linger, s);
+		struct timeval tv = { 0, LINGER_MS * 1000 };
+		if (s->linger)
+			event_add(s->linger, &tv);
+	}
+}
+
 static void session_process(struct smtp_session *s)
 {
+	if (s->out_full)
+		return;
 	while (s->bev && !s->pending && !s->closing) {
+		if (output_left(s) > OUT_MAX) {
+			out_pause(s);
+			break;
+		}
 		struct evbuffer *in = bufferevent_get_input(s->bev);
 		struct evbuffer_iovec v[8];
 		int n = evbuffer_peek(in, -1, NULL, v, 8);
@@ -865,12 +910,24 @@ static void on_read(struct bufferevent *bev, void *arg)
 	session_process(s);
 }
 
+static void out_resume(struct smtp_session *s)
+{
+	s->out_full = false;
+	if (s->pending)
+		return; /* the writer's answer enables reading */
+	bufferevent_enable(s->bev, EV_READ);
+	session_process(s);
+}
+
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	struct smtp_session *s = arg;
 	if (s->closing && !s->linger && output_left(s) == 0)
 		session_gone(s);
+	else if (s->out_full && !s->closing && !bufferevent_get_underlying(s->bev) &&
+		 output_left(s) <= OUT_MAX / 2)
+		out_resume(s);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
