@@ -279,9 +279,11 @@ struct config {
 	unsigned smtp_max_size;               /* bytes of one message at most */
 	unsigned smtp_max_rcpts;              /* recipients of one message at most */
 	unsigned smtp_max_sessions;           /* sessions at once, all clients */
-	unsigned smtp_max_per_ip;             /* sessions at once from one client address */
-	unsigned smtp_command_timeout;        /* seconds a client may take for a command */
+	unsigned smtp_max_per_ip;             /* sessions at once from one IPv4 address or IPv6 /64 */
+	unsigned smtp_command_timeout;        /* seconds a client may take for a whole command line */
 	unsigned smtp_data_timeout;           /* seconds a client may go silent inside DATA */
+	unsigned smtp_data_min_rate;          /* bytes/s a message must average after that; 0: none */
+	unsigned smtp_memory_max;             /* bytes of message buffers of all sessions together */
 	unsigned smtp_max_errors;             /* bad commands before the session is closed */
 	char smtp_proxy_trusted[CONFIG_STR_MAX]; /* CIDRs whose PROXY header is believed */
 	char smtp_tls_cert[CONFIG_STR_MAX];   /* PEM certificate (chain); "" = self-signed */

@@ -181,14 +181,32 @@ static const struct config_key config_keys[] = {
 	{"smtp_max_rcpts", CONFIG_UINT, NUM(smtp_max_rcpts), "100", 1, 100000, false,
 	 "Recipients of one message at most (more: 452 4.5.3, RFC 5321 4.5.3.1.8)."},
 	{"smtp_max_sessions", CONFIG_UINT, NUM(smtp_max_sessions), "500", 1, 100000, false,
-	 "SMTP sessions at once, all clients together; one more is told 421 and closed."},
+	 "SMTP sessions at once, all clients together. When all are open, a newcomer takes the "
+	 "place of the session idle the longest (told 421 4.7.0 and closed; a message it was "
+	 "sending is not recorded); when none can go (every one has a message being stored), "
+	 "the newcomer is told 421 and closed."},
 	{"smtp_max_per_ip", CONFIG_UINT, NUM(smtp_max_per_ip), "20", 1, 100000, false,
-	 "SMTP sessions at once from one client address (the PROXY header's, behind a proxy)."},
+	 "SMTP sessions at once from one client: an IPv4 address or an IPv6 /64 (one host usually "
+	 "holds a whole /64); behind a proxy, the PROXY header's address. More are told 421."},
 	{"smtp_command_timeout", CONFIG_UINT, NUM(smtp_command_timeout), "120", 1, 3600, false,
-	 "Seconds a client may take to send a command (and the PROXY header); then 421 and close."},
+	 "Seconds a client may take to send a whole command line (and the PROXY header), counted "
+	 "from the previous reply however the bytes trickle in; then 421 4.4.2 and close."},
 	{"smtp_data_timeout", CONFIG_UINT, NUM(smtp_data_timeout), "180", 1, 3600, false,
-	 "Seconds a client may stay silent while it sends a message; then 421, close, nothing "
-	 "recorded."},
+	 "Seconds a client may stay silent while it sends a message, and the grace before "
+	 "smtp_data_min_rate applies; then 421 4.4.2, close, nothing recorded."},
+	{"smtp_data_min_rate", CONFIG_UINT, NUM(smtp_data_min_rate), "1024", 0, 1073741824, false,
+	 "Bytes per second a message must average: one of N bytes must end within "
+	 "smtp_data_timeout + N / smtp_data_min_rate seconds of the 354, or the session is told "
+	 "421 4.4.2 and closed, nothing recorded. The default lets a 10 MiB message take almost 3 "
+	 "hours and closes a client that trickles a byte now and then after smtp_data_timeout. "
+	 "0: no floor (only the silence limit)."},
+	{"smtp_memory_max", CONFIG_UINT, NUM(smtp_memory_max), "268435456", 65536, 4294967295u,
+	 false,
+	 "Bytes of message buffers that all SMTP sessions may hold together (messages being "
+	 "received or stored; 256 MiB). Past it, a DATA is told 452 4.3.1, and the session holding "
+	 "the most of a message that has not grown for 2 s is told 421 4.3.1 and closed to make "
+	 "room, its message not recorded; a message that finds no room is let go, read to its end "
+	 "and answered 452 4.3.1. Nothing acknowledged is lost. At least smtp_max_size."},
 	{"smtp_max_errors", CONFIG_UINT, NUM(smtp_max_errors), "10", 1, 1000, false,
 	 "Bad or refused commands in one session before it is closed (421 4.7.0)."},
 	{"smtp_proxy_trusted", CONFIG_CIDRS, STR(smtp_proxy_trusted), "", 0, 0, true,
@@ -759,6 +777,12 @@ int config_check(const struct config *c, char *err, size_t errcap)
 	 * rather than fall back to a self-signed pair the operator did not ask for. */
 	if ((c->smtp_tls_cert[0] != '\0') != (c->smtp_tls_key[0] != '\0')) {
 		snprintf(err, errcap, "smtp_tls_cert and smtp_tls_key: give both or neither");
+		return BASE_EINVAL;
+	}
+	/* A budget smaller than one message would answer 452 to the largest ones for ever. */
+	if (c->smtp_memory_max < c->smtp_max_size) {
+		snprintf(err, errcap, "smtp_memory_max: %u is below smtp_max_size (%u)",
+			 c->smtp_memory_max, c->smtp_max_size);
 		return BASE_EINVAL;
 	}
 	if (config_ns_addr_parse(c->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, errcap) != BASE_OK)

@@ -290,12 +290,9 @@ json_t *ctl_ticket_json(const struct store_ticket *t)
  * tab kept) as '?'. NULL when out of memory. */
 static char *shown_copy(const struct ctl_service *svc, const char *s, size_t n)
 {
-	char *c = malloc(n + 1);
+	char *c = mail_mask_traps(s, n, svc->trap_domains, svc->trap_addresses, &n, NULL);
 	if (!c)
 		return NULL;
-	memcpy(c, s, n);
-	c[n] = '\0';
-	mail_mask_traps(c, n, svc->trap_domains, svc->trap_addresses);
 	unsigned char *p = (unsigned char *)c;
 	size_t o = 0;
 	for (size_t i = 0; i < n;) {

@@ -224,11 +224,16 @@ int mail_return_path(const char *msg, size_t len, char *out, size_t cap);
 /* Length of the header section of msg (through the empty line that ends it; all of msg when
  * there is none): what a trap keeps as a headers sample. */
 size_t mail_header_length(const char *msg, size_t len);
-/* Masks trap addresses in text[0..len) in place, for showing a sample: the local part of
- * every address at one of domains (comma separated) and of each of addresses (comma
- * separated local@domain) becomes '*'s of the same length. Case-insensitive. Returns how many
- * addresses were masked. */
-size_t mail_mask_traps(char *text, size_t len, const char *domains, const char *addresses);
+/* A copy of text[0..len) for showing a sample, with every trap address in it as "***@domain"
+ * (its local part and length gone), however it is written: a dot-atom or quoted local part
+ * ("a b"@trap.example), blanks or a folded line around the '@' and the domain's dots, inside
+ * RFC 2047 encoded words (a run of them that holds an '@' is shown decoded, in UTF-8). A trap
+ * address is one at one of domains (comma separated) or one of addresses (comma separated
+ * local@domain), without case. Returns the copy (malloc'd, NUL-terminated, its length in
+ * *out_len if not NULL; text's NUL bytes are kept) and how many addresses were masked in
+ * *masked if not NULL; NULL when out of memory. */
+char *mail_mask_traps(const char *text, size_t len, const char *domains, const char *addresses,
+		      size_t *out_len, size_t *masked);
 
 /* ==== end of classification =========================================================== */
 

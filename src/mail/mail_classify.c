@@ -17,6 +17,11 @@ static void gmime_init_once(void)
 	g_mime_init();
 }
 
+void mail_gmime_ready(void)
+{
+	pthread_once(&gmime_once, gmime_init_once);
+}
+
 /* ---- the tables of signals ----------------------------------------------------------- */
 
 /* A subject phrase: found anywhere in the decoded subject, or only at its start (words that
@@ -173,7 +178,7 @@ static bool from_notifier(const char *from)
 
 static GMimeMessage *message_parse(const char *msg, size_t len)
 {
-	pthread_once(&gmime_once, gmime_init_once);
+	mail_gmime_ready();
 	if (len > MAIL_CLASSIFY_MAX)
 		len = MAIL_CLASSIFY_MAX;
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(msg, len);
@@ -373,7 +378,7 @@ static bool raw_read(const char *msg, size_t hl, struct raw_headers *r)
 		    (n == 7 && strncasecmp(t, "message", 7) == 0))
 			return false;
 	}
-	pthread_once(&gmime_once, gmime_init_once);
+	mail_gmime_ready();
 	r->hd.subject = val[0] ? raw_value(r, val[0], 0) : "";
 	r->hd.from = val[1] ? raw_value(r, val[1], 1) : NULL;
 	r->hd.auto_submitted = val[2] ? raw_value(r, val[2], -1) : NULL;

@@ -7,6 +7,10 @@
 
 #include "mail.h"
 
+/* GMime's process-wide tables (charsets, content types), filled once: call before any GMime
+ * function. */
+void mail_gmime_ready(void);
+
 /* mail_classify_word on m, parsed already (a report's judged message): the same signals and
  * the same decision, its envelope sender from its Return-Path, without parsing the message
  * twice more (measured: the two parses took more time than the report's analysis). The whole

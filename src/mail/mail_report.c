@@ -1,20 +1,11 @@
 /* mail_report.c - a reported message read with GMime: the message judged (the attachment of a
  * forward, or the message itself), its Received headers, and the classifier's call site. */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <gmime/gmime.h>
 
 #include "mail_internal.h"
-
-/* GMime keeps process-wide tables (charsets, content types) that g_mime_init fills once. */
-static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
-
-static void gmime_init_once(void)
-{
-	g_mime_init();
-}
 
 /* A message starts with a header field ("Name: value", RFC 5322 2.2), after an optional mbox
  * "From " line, and has no NUL byte before its body. Cheaper and clearer than what GMime makes
@@ -175,7 +166,7 @@ int mail_report_analyse(const char *msg, size_t len, const struct mail_report_op
 		snprintf(out->error, sizeof(out->error), "not a message: %s", why);
 		return MAIL_EINVAL;
 	}
-	pthread_once(&gmime_once, gmime_init_once);
+	mail_gmime_ready();
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(msg, len);
 	GMimeMessage *message = report_parse_stream(stream);
 	g_object_unref(stream);

@@ -92,6 +92,28 @@ void smtp_dialog_tls_started(struct smtp_dialog *d);
 void smtp_dialog_timeout(struct smtp_dialog *d);
 /* Inside DATA (the host applies the data timeout rather than the command timeout). */
 bool smtp_dialog_in_data(const struct smtp_dialog *d);
+/* The host closes the session for a limit of its own: "421 code hostname Error: why", the
+ * message being received (if any) let go unrecorded, then SMTP_EVENT_CLOSE is due. Nothing
+ * while the host stores a message (that one is answered first). */
+void smtp_dialog_abort(struct smtp_dialog *d, const char *code, const char *why);
+
+/* The host's account of message buffers (its budget, smtp_memory_max): called before the
+ * buffer of the message being received goes from `from` to `to` bytes. A growth (to > from)
+ * may be refused (false): at DATA (from 0) the client is told 452 4.3.1 and may try again;
+ * later the message is let go, the rest of it read and dropped, and its end answered 452
+ * 4.3.1. A shrink (to < from, to 0 when the buffer goes) cannot be refused. The buffer exists
+ * only from DATA until the message is stored, refused or abandoned. */
+typedef bool smtp_dialog_mem_fn(void *arg, size_t from, size_t to);
+void smtp_dialog_set_mem(struct smtp_dialog *d, smtp_dialog_mem_fn *fn, void *arg);
+
+/* What the host's limits look at. */
+struct smtp_dialog_progress {
+	uint64_t commands;   /* command lines read so far (each one answered) */
+	size_t line_bytes;   /* bytes of the command line begun and not finished */
+	uint64_t data_bytes; /* inside DATA: bytes of the message read so far */
+	size_t held;         /* bytes of message buffer held */
+};
+void smtp_dialog_progress(const struct smtp_dialog *d, struct smtp_dialog_progress *out);
 
 /* ---- the PROXY protocol header (HAProxy's specification, versions 1 and 2) ------------ */
 
@@ -129,6 +151,8 @@ struct smtp_server_config {
 	size_t max_size;
 	unsigned max_rcpts, max_sessions, max_per_ip, max_errors;
 	unsigned command_timeout_s, data_timeout_s;
+	unsigned data_min_rate;   /* bytes/s a message must average past data_timeout_s; 0: none */
+	size_t memory_max;        /* bytes of message buffers of all sessions together */
 	struct ip_prefix proxy_trusted[SMTP_PROXY_TRUSTED_MAX];
 	unsigned n_proxy_trusted;
 	char tls_cert[CONFIG_STR_MAX], tls_key[CONFIG_STR_MAX]; /* "" and "": self-signed */

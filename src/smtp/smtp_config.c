@@ -57,6 +57,8 @@ int smtp_server_config_make(const struct config *c, struct smtp_server_config *o
 	out->max_errors = c->smtp_max_errors;
 	out->command_timeout_s = c->smtp_command_timeout;
 	out->data_timeout_s = c->smtp_data_timeout;
+	out->data_min_rate = c->smtp_data_min_rate;
+	out->memory_max = c->smtp_memory_max;
 	if (proxy_trusted_parse(c->smtp_proxy_trusted, out, err, errcap) != SMTP_OK)
 		return SMTP_EINVAL;
 	snprintf(out->tls_cert, sizeof out->tls_cert, "%s", c->smtp_tls_cert);

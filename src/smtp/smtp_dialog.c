@@ -47,7 +47,11 @@ struct smtp_dialog {
 	uint8_t *data;
 	size_t data_len, data_cap;
 	uint64_t data_total;
+	bool data_dropped;         /* the host had no room: read to the end, then 452 */
 	enum data_state ds;
+	uint64_t commands;         /* command lines read */
+	smtp_dialog_mem_fn *mem;   /* the host's account of message buffers; NULL: none */
+	void *mem_arg;
 	/* replies */
 	uint8_t *out;
 	size_t out_len, out_cap;
@@ -111,22 +115,46 @@ static void __attribute__((format(printf, 2, 3))) reply(struct smtp_dialog *d, c
 
 /* ---- the transaction ------------------------------------------------------------------ */
 
+/* The message buffer goes: a session between messages holds none, so that the host's budget
+ * of message bytes (smtp_memory_max) counts only messages being received or stored. */
+static void data_release(struct smtp_dialog *d)
+{
+	if (d->data_cap && d->mem)
+		d->mem(d->mem_arg, d->data_cap, 0);
+	free(d->data);
+	d->data = NULL;
+	d->data_cap = 0;
+	d->data_len = 0;
+}
+
 static void transaction_reset(struct smtp_dialog *d)
 {
 	for (unsigned i = 0; i < d->n_rcpts; i++)
 		free(d->rcpts[i]);
 	d->n_rcpts = 0;
 	d->mail_from[0] = '\0';
-	d->data_len = 0;
+	data_release(d);
 	d->data_total = 0;
-	/* A big message's buffer is not kept for the next one. */
-	if (d->data_cap > 1024 * 1024) {
-		free(d->data);
-		d->data = NULL;
-		d->data_cap = 0;
-	}
+	d->data_dropped = false;
 	if (d->st & (ST_MAIL | ST_RCPT | ST_DATA | ST_WAIT))
 		d->st = ST_READY;
+}
+
+/* Grows (or first allocates) the message buffer to cap bytes, if the host has room for it.
+ * false: it has not, or memory ran out; the buffer is as it was. */
+static bool data_grow(struct smtp_dialog *d, size_t cap)
+{
+	if (d->mem && !d->mem(d->mem_arg, d->data_cap, cap))
+		return false;
+	uint8_t *g = realloc(d->data, cap);
+	if (!g) {
+		if (d->mem)
+			d->mem(d->mem_arg, cap, d->data_cap);
+		return false;
+	}
+	d->data = g;
+	d->data_cap = cap;
+	return true;
 }
 
 /* ---- paths ----------------------------------------------------------------------------- */
@@ -362,10 +390,17 @@ static void cmd_data(struct smtp_dialog *d, const char *arg)
 		reply(d, "554 5.5.1 Error: no valid recipients");
 		return;
 	}
+	/* The first buffer now: when the host's budget is spent, the client hears it before it
+	 * sends the message (RFC 5321 4.3.2 lists 452 among DATA's replies). */
+	if (!d->data && !data_grow(d, d->cfg.max_size < 4096 ? d->cfg.max_size : 4096)) {
+		reply(d, "452 4.3.1 Error: insufficient system storage, try again later");
+		return;
+	}
 	d->st = ST_DATA;
 	d->ds = DS_BOL;
 	d->data_len = 0;
 	d->data_total = 0;
+	d->data_dropped = false;
 	reply(d, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -518,6 +553,7 @@ static size_t line_feed(struct smtp_dialog *d, const uint8_t *in, size_t len)
 	size_t l = d->line_len;
 	if (l > 0 && d->line[l - 1] == '\r')
 		l--;
+	d->commands++;
 	if (d->line_long)
 		reply(d, "500 5.5.2 Error: line too long");
 	else
@@ -530,19 +566,23 @@ static size_t line_feed(struct smtp_dialog *d, const uint8_t *in, size_t len)
 static void data_put(struct smtp_dialog *d, const uint8_t *p, size_t n)
 {
 	d->data_total += n;
-	if (d->data_total > d->cfg.max_size)
+	if (d->data_total > d->cfg.max_size || d->data_dropped)
 		return; /* read to the end and refused there (552): RFC 5321 4.5.3.1.10 */
 	if (d->data_len + n > d->data_cap) {
+		/* Doubling, but never past max_size (data_len + n is not past it here): a buffer
+		 * twice the largest message would be held for nothing. */
 		size_t cap = d->data_cap ? d->data_cap : 4096;
 		while (cap < d->data_len + n)
 			cap *= 2;
-		uint8_t *g = realloc(d->data, cap);
-		if (!g) {
-			d->data_total = (uint64_t)d->cfg.max_size + 1; /* refused as too big */
+		if (cap > d->cfg.max_size)
+			cap = d->cfg.max_size;
+		if (!data_grow(d, cap)) {
+			/* No room: what came is let go at once, the rest is read and dropped, and the
+			 * end is answered 452 (the client tries again; nothing was acknowledged). */
+			data_release(d);
+			d->data_dropped = true;
 			return;
 		}
-		d->data = g;
-		d->data_cap = cap;
 	}
 	memcpy(d->data + d->data_len, p, n);
 	d->data_len += n;
@@ -553,6 +593,11 @@ static void data_end(struct smtp_dialog *d)
 	if (d->data_total > d->cfg.max_size) {
 		transaction_reset(d);
 		reply(d, "552 5.3.4 Error: message too big (the limit is %zu bytes)", d->cfg.max_size);
+		return;
+	}
+	if (d->data_dropped) {
+		transaction_reset(d);
+		reply(d, "452 4.3.1 Error: insufficient system storage, try again later");
 		return;
 	}
 	d->st = ST_WAIT;
@@ -639,9 +684,15 @@ void smtp_dialog_free(struct smtp_dialog *d)
 	for (unsigned i = 0; i < d->n_rcpts; i++)
 		free(d->rcpts[i]);
 	free(d->rcpts);
-	free(d->data);
+	data_release(d);
 	free(d->out);
 	free(d);
+}
+
+void smtp_dialog_set_mem(struct smtp_dialog *d, smtp_dialog_mem_fn *fn, void *arg)
+{
+	d->mem = fn;
+	d->mem_arg = arg;
 }
 
 void smtp_dialog_greet(struct smtp_dialog *d)
@@ -721,6 +772,8 @@ void smtp_dialog_timeout(struct smtp_dialog *d)
 {
 	if (d->st == ST_CLOSED)
 		return;
+	if (d->st == ST_DATA)
+		transaction_reset(d); /* never recorded: its buffer goes now, not at the close */
 	reply(d, "421 4.4.2 %s Error: timeout exceeded", d->cfg.hostname);
 	close_now(d);
 }
@@ -728,4 +781,21 @@ void smtp_dialog_timeout(struct smtp_dialog *d)
 bool smtp_dialog_in_data(const struct smtp_dialog *d)
 {
 	return d->st == ST_DATA;
+}
+
+void smtp_dialog_abort(struct smtp_dialog *d, const char *code, const char *why)
+{
+	if (d->st == ST_CLOSED || d->st == ST_WAIT)
+		return;
+	transaction_reset(d);
+	reply(d, "421 %s %s Error: %s", code, d->cfg.hostname, why);
+	close_now(d);
+}
+
+void smtp_dialog_progress(const struct smtp_dialog *d, struct smtp_dialog_progress *out)
+{
+	out->commands = d->commands;
+	out->line_bytes = d->st == ST_DATA ? 0 : d->line_len;
+	out->data_bytes = d->st == ST_DATA ? d->data_total : 0;
+	out->held = d->data_cap;
 }

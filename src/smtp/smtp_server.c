@@ -34,7 +34,17 @@ _Static_assert((int)MAIL_CLASS_BOUNCE == (int)STORE_CLASS_BOUNCE &&
 #define STOP_WAIT_S 10    /* the most stop waits for the writer to answer held messages */
 #define LINGER_MS 10      /* a closing TLS session checks this often that its bytes left */
 #define LINGER_TRIES 100
+/* Replies waiting for a client that sends commands and does not read them: past this, its
+ * commands wait (no more are read) until the replies are taken. A pipelining client has a
+ * transaction's few replies in flight (RFC 2920); without the stop, one that never read would
+ * make the trap hold its replies at the rate it can send commands. */
+#define OUT_MAX (64 * 1024)
 #define LOG_EVERY_NS 10000000000ull /* a limit is logged once per 10 s, with a count */
+#define NS 1000000000ull
+/* A message that has not grown for this long is stalled, and the first to go when the budget
+ * of message bytes is spent: a transfer that is alive moves sooner, since even a lossy path
+ * retransmits within a second (RFC 6298's initial RTO), loopback and LANs far sooner. */
+#define STALL_NS (2 * NS)
 /* Callbacks deferred to the loop: a write into a TLS bufferevent can fail at once, and a
  * callback run from inside our own call could free the session under our feet. */
 #define BEV_OPTS (BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
@@ -44,15 +54,28 @@ struct smtp_session {
 	struct bufferevent *bev;   /* NULL once the connection is gone */
 	struct smtp_dialog *dlg;
 	uint8_t ip[16];            /* the client: the PROXY header's behind a trusted proxy */
+	uint8_t client[16];        /* whom smtp_max_per_ip counts it against (ip_client_key) */
 	char ip_text[IP_STRLEN];
 	bool proxy_wait;           /* a trusted proxy's header is awaited */
 	bool ip_counted;
 	bool pending;              /* the writer holds its message */
 	bool closing;              /* sending what is left, then gone */
 	bool data_timeouts;        /* the timeouts in force are DATA's */
-	struct event *linger;
+	bool out_full;             /* reading stopped until the replies are taken (OUT_MAX) */
+	struct event *linger;      /* closing, or out_full, inside TLS: a look every LINGER_MS */
 	unsigned linger_n;
-	struct smtp_session *prev, *next;
+	/* The clocks of the limits (time_mono_ns). clock_ns starts the current command line's
+	 * smtp_command_timeout (at the previous reply), or, inside DATA, the message's (at the
+	 * 354); the deadline event fires at the earliest the limit could be due and looks again,
+	 * so that progress costs no event_add. */
+	struct event *deadline;
+	uint64_t clock_ns;
+	uint64_t commands;         /* the dialogue's count of command lines at the last look */
+	uint64_t data_bytes;       /* bytes of the message at the last look */
+	uint64_t grown_ns;         /* when the message last grew */
+	uint64_t active_ns;        /* last progress: the list is kept in this order */
+	size_t held;               /* bytes of message buffer its dialogue holds */
+	struct smtp_session *prev, *next; /* srv->sessions: the most recently active first */
 	/* What the writer reads until it answers (writer_event.trap is not copied). */
 	struct writer_event ev;
 	struct store_trap_hit hit;
@@ -73,7 +96,10 @@ struct done_item {
 	int result;
 };
 
-enum limit_kind { LIM_SESSIONS, LIM_PER_IP, LIM_PROXY, LIM_STORE, LIM_ACCEPT, LIM_COUNT };
+enum limit_kind {
+	LIM_SESSIONS, LIM_IDLEST, LIM_PER_IP, LIM_PROXY, LIM_STORE, LIM_ACCEPT, LIM_COMMAND,
+	LIM_DATA_RATE, LIM_MEMORY, LIM_MEMORY_REFUSED, LIM_REPLIES, LIM_COUNT
+};
 
 struct smtp_server {
 	struct smtp_server_config cfg;
@@ -97,8 +123,9 @@ struct smtp_server {
 	bool stuck;     /* the writer did not answer in time: srv must never be freed */
 	struct event *stop_timer;
 	/* loop-thread state */
-	struct smtp_session *sessions;
+	struct smtp_session *sessions, *sessions_tail;
 	unsigned n_sessions, n_pending;
+	size_t held;    /* bytes of message buffers of every session (smtp_memory_max) */
 	struct ip_count *ipc[IPC_BUCKETS];
 	uint64_t lim_last[LIM_COUNT];
 	unsigned lim_suppressed[LIM_COUNT];
@@ -160,7 +187,14 @@ static struct ip_count **ipc_slot(struct smtp_server *srv, const uint8_t ip[16])
 	return p;
 }
 
-/* Counts one more session from ip; false (nothing counted) at max_per_ip. */
+/* True when client (an ip_client_key) has max_per_ip sessions already. */
+static bool ipc_full(struct smtp_server *srv, const uint8_t client[16])
+{
+	struct ip_count **p = ipc_slot(srv, client);
+	return *p && (*p)->n >= srv->cfg.max_per_ip;
+}
+
+/* Counts one more session from ip (an ip_client_key); false (nothing counted) at max_per_ip. */
 static bool ipc_take(struct smtp_server *srv, const uint8_t ip[16])
 {
 	struct ip_count **p = ipc_slot(srv, ip);
@@ -188,7 +222,7 @@ static void ipc_release(struct smtp_server *srv, const uint8_t ip[16])
 
 /* ---- session life ---------------------------------------------------------------------- */
 
-static void session_free(struct smtp_session *s)
+static void list_unlink(struct smtp_session *s)
 {
 	struct smtp_server *srv = s->srv;
 	if (s->prev)
@@ -197,9 +231,42 @@ static void session_free(struct smtp_session *s)
 		srv->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	else
+		srv->sessions_tail = s->prev;
+	s->prev = s->next = NULL;
+}
+
+static void list_push(struct smtp_session *s)
+{
+	struct smtp_server *srv = s->srv;
+	s->prev = NULL;
+	s->next = srv->sessions;
+	if (s->next)
+		s->next->prev = s;
+	else
+		srv->sessions_tail = s;
+	srv->sessions = s;
+}
+
+/* The session made progress: it moves to the head of the list, so that the tail is always
+ * the one idle the longest (smtp_max_sessions) without a search. */
+static void session_touch(struct smtp_session *s, uint64_t now)
+{
+	s->active_ns = now;
+	if (s->srv->sessions != s) {
+		list_unlink(s);
+		list_push(s);
+	}
+}
+
+static void session_free(struct smtp_session *s)
+{
+	list_unlink(s);
 	if (s->linger)
 		event_free(s->linger);
-	smtp_dialog_free(s->dlg);
+	if (s->deadline)
+		event_free(s->deadline);
+	smtp_dialog_free(s->dlg); /* its message buffer leaves the budget (session_mem) */
 	free(s->rcpts);
 	free(s);
 }
@@ -214,8 +281,9 @@ static void session_gone(struct smtp_session *s)
 		s->bev = NULL;
 		srv->n_sessions--;
 		if (s->ip_counted)
-			ipc_release(srv, s->ip);
+			ipc_release(srv, s->client);
 		s->ip_counted = false;
+		event_del(s->deadline);
 	}
 	if (!s->pending)
 		session_free(s);
@@ -230,11 +298,22 @@ static size_t output_left(struct smtp_session *s)
 	return n;
 }
 
+static void out_resume(struct smtp_session *s);
+
 static void on_linger(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct smtp_session *s = arg;
+	if (s->out_full && !s->closing) { /* a TLS session's replies, looked at until taken */
+		if (s->bev && output_left(s) > OUT_MAX / 2) {
+			struct timeval tv = { 0, LINGER_MS * 1000 };
+			event_add(s->linger, &tv);
+		} else if (s->bev) {
+			out_resume(s);
+		}
+		return;
+	}
 	if (!s->bev || output_left(s) == 0 || ++s->linger_n >= LINGER_TRIES) {
 		session_gone(s);
 		return;
@@ -251,6 +330,7 @@ static void session_close(struct smtp_session *s)
 		return;
 	}
 	s->closing = true;
+	event_del(s->deadline);
 	bufferevent_disable(s->bev, EV_READ);
 	if (output_left(s) == 0) {
 		session_gone(s);
@@ -259,7 +339,8 @@ static void session_close(struct smtp_session *s)
 	/* A TLS session's bytes pass through a second buffer that the write callback does not
 	 * see: look at both every few milliseconds, a bounded number of times. */
 	if (bufferevent_get_underlying(s->bev)) {
-		s->linger = evtimer_new(s->srv->base, on_linger, s);
+		if (!s->linger)
+			s->linger = evtimer_new(s->srv->base, on_linger, s);
 		if (!s->linger) {
 			session_gone(s);
 			return;
@@ -290,13 +371,189 @@ static void flush_output(struct smtp_session *s)
 	smtp_dialog_output_clear(s->dlg);
 }
 
+/* libevent's read timeout starts again with every byte, so it only limits silence: inside
+ * DATA it is smtp_data_timeout's; a command line's whole time is the deadline's (below). */
 static void timeouts_set(struct smtp_session *s, bool data)
 {
-	struct timeval rd = { (time_t)(data ? s->srv->cfg.data_timeout_s
-					    : s->srv->cfg.command_timeout_s), 0 };
+	struct timeval rd = { (time_t)s->srv->cfg.data_timeout_s, 0 };
 	struct timeval wr = { (time_t)s->srv->cfg.command_timeout_s, 0 };
-	bufferevent_set_timeouts(s->bev, &rd, &wr);
+	bufferevent_set_timeouts(s->bev, data ? &rd : NULL, &wr);
 	s->data_timeouts = data;
+}
+
+/* Closes a session for one of the server's limits: 421 code, its message not recorded. */
+static void session_abort(struct smtp_session *s, const char *code, const char *why)
+{
+	smtp_dialog_abort(s->dlg, code, why);
+	flush_output(s);
+	session_close(s);
+}
+
+/* ---- the deadlines ---------------------------------------------------------------------- */
+
+/* When the limit in force is due (UINT64_MAX: none): a command line's smtp_command_timeout
+ * from the previous reply, however its bytes trickle in (slowloris); a message's
+ * smtp_data_timeout from the 354 plus its bytes at smtp_data_min_rate. */
+static uint64_t deadline_due(const struct smtp_session *s)
+{
+	const struct smtp_server_config *c = &s->srv->cfg;
+	if (!s->data_timeouts)
+		return s->clock_ns + c->command_timeout_s * NS;
+	if (!c->data_min_rate)
+		return UINT64_MAX;
+	uint64_t b = s->data_bytes, r = c->data_min_rate;
+	return s->clock_ns + c->data_timeout_s * NS + b / r * NS + b % r * NS / r;
+}
+
+static void deadline_arm(struct smtp_session *s, uint64_t now)
+{
+	uint64_t due = deadline_due(s);
+	if (due == UINT64_MAX) {
+		event_del(s->deadline);
+		return;
+	}
+	uint64_t wait = due > now ? due - now : 0;
+	struct timeval tv = { (time_t)(wait / NS), (suseconds_t)(wait % NS / 1000) };
+	event_add(s->deadline, &tv);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smtp_session *s = arg;
+	struct smtp_server *srv = s->srv;
+	if (!s->bev || s->closing || s->pending)
+		return; /* an answered message arms it again */
+	uint64_t now = time_mono_ns();
+	if (now < deadline_due(s)) { /* progress moved it on since it was armed */
+		deadline_arm(s, now);
+		return;
+	}
+	struct smtp_dialog_progress p;
+	smtp_dialog_progress(s->dlg, &p);
+	size_t partial = s->proxy_wait ? evbuffer_get_length(bufferevent_get_input(s->bev))
+				       : p.line_bytes;
+	if (s->data_timeouts)
+		limit_log(srv, LIM_DATA_RATE,
+			  "session closed ip=%s reason=\"smtp_data_min_rate %u\" bytes=%llu "
+			  "seconds=%llu recorded=no",
+			  s->ip_text, srv->cfg.data_min_rate, (unsigned long long)p.data_bytes,
+			  (unsigned long long)((now - s->clock_ns) / NS));
+	else if (partial)
+		limit_log(srv, LIM_COMMAND,
+			  "session closed ip=%s reason=\"smtp_command_timeout %u\" line_bytes=%zu",
+			  s->ip_text, srv->cfg.command_timeout_s, partial);
+	else /* plain silence: clients that die or give up do this all day */
+		log_debug("smtp", "timeout ip=%s in_data=no", s->ip_text);
+	smtp_dialog_timeout(s->dlg);
+	flush_output(s);
+	session_close(s);
+}
+
+/* After the dialogue consumed bytes: the clocks move with what it finished. A mode change
+ * (DATA began or ended) re-arms the deadline; otherwise the deadline only ever moves later,
+ * and on_deadline finds that out when it fires. */
+static void session_progress(struct smtp_session *s)
+{
+	struct smtp_dialog_progress p;
+	smtp_dialog_progress(s->dlg, &p);
+	uint64_t now = time_mono_ns();
+	bool data = smtp_dialog_in_data(s->dlg);
+	if (data != s->data_timeouts) {
+		timeouts_set(s, data);
+		s->clock_ns = s->grown_ns = now;
+		s->commands = p.commands;
+		s->data_bytes = p.data_bytes;
+		session_touch(s, now);
+		deadline_arm(s, now);
+		return;
+	}
+	bool moved = false;
+	if (p.commands != s->commands) {
+		s->commands = p.commands;
+		s->clock_ns = now;
+		moved = true;
+	}
+	if (data && p.data_bytes != s->data_bytes) {
+		s->data_bytes = p.data_bytes;
+		s->grown_ns = now;
+		moved = true;
+	}
+	if (moved)
+		session_touch(s, now);
+}
+
+/* ---- the budget of message bytes (smtp_memory_max) and the table of sessions ------------- */
+
+/* Closes the sessions holding the most of a stalled message (not self's) until `more` bytes
+ * fit in the budget or none is left: a client that sent part of a message and waits is the
+ * cheapest way to hold the trap's memory, and the one that loses least when it goes. */
+static void memory_make_room(struct smtp_server *srv, struct smtp_session *self, size_t more)
+{
+	uint64_t now = time_mono_ns();
+	while (srv->held + more > srv->cfg.memory_max) {
+		struct smtp_session *big = NULL;
+		for (struct smtp_session *x = srv->sessions; x; x = x->next)
+			if (x != self && x->bev && !x->closing && !x->pending && x->data_timeouts &&
+			    x->held && now - x->grown_ns >= STALL_NS && (!big || x->held > big->held))
+				big = x;
+		if (!big)
+			return;
+		limit_log(srv, LIM_MEMORY,
+			  "session closed ip=%s reason=\"smtp_memory_max %zu\" held=%zu "
+			  "stalled_ms=%llu recorded=no",
+			  big->ip_text, srv->cfg.memory_max, big->held,
+			  (unsigned long long)((now - big->grown_ns) / 1000000));
+		session_abort(big, "4.3.1", "insufficient system storage, your message stalled");
+	}
+}
+
+/* The dialogue's account of its message buffer (smtp_dialog_mem_fn). */
+static bool session_mem(void *arg, size_t from, size_t to)
+{
+	struct smtp_session *s = arg;
+	struct smtp_server *srv = s->srv;
+	if (to <= from) {
+		srv->held -= from - to;
+		s->held -= from - to;
+		return true;
+	}
+	size_t more = to - from, was = srv->held;
+	if (srv->held + more > srv->cfg.memory_max) {
+		memory_make_room(srv, s, more);
+		/* A new message waits for the room made: its client tries again (452), and by then
+		 * the room is there, rather than a stalled session taking it back meanwhile. */
+		if (from == 0 || srv->held + more > srv->cfg.memory_max) {
+			limit_log(srv, LIM_MEMORY_REFUSED,
+				  "%s ip=%s reason=\"smtp_memory_max %zu\" held=%zu",
+				  from == 0 ? "DATA refused" : "message dropped", s->ip_text,
+				  srv->cfg.memory_max, was);
+			return false;
+		}
+	}
+	srv->held += more;
+	s->held += more;
+	return true;
+}
+
+/* The table is full: the session idle the longest (the list's tail; never one whose message
+ * the writer holds) makes way for a newcomer, so that clients that hold sessions without
+ * using them cannot keep others out. false: none could go. */
+static bool session_evict_idlest(struct smtp_server *srv)
+{
+	struct smtp_session *v = srv->sessions_tail;
+	while (v && (!v->bev || v->closing || v->pending))
+		v = v->prev;
+	if (!v)
+		return false;
+	limit_log(srv, LIM_IDLEST,
+		  "session closed ip=%s reason=\"smtp_max_sessions %u\" idle_ms=%llu "
+		  "why=\"the idlest, for a newcomer\"",
+		  v->ip_text, srv->cfg.max_sessions,
+		  (unsigned long long)((time_mono_ns() - v->active_ns) / 1000000));
+	session_abort(v, "4.7.0", "too many sessions, yours was idle the longest");
+	return true;
 }
 
 /* ---- the writer's answers --------------------------------------------------------------- */
@@ -351,7 +608,11 @@ static void answer(struct smtp_session *s, int result)
 	}
 	smtp_dialog_message_done(s->dlg, result == WRITER_OK);
 	flush_output(s);
-	bufferevent_enable(s->bev, EV_READ);
+	/* The next command line's clock starts at this reply (message_post stopped the last). */
+	s->clock_ns = time_mono_ns();
+	deadline_arm(s, s->clock_ns);
+	if (!s->out_full)
+		bufferevent_enable(s->bev, EV_READ);
 	session_process(s); /* commands pipelined behind DATA are waiting already */
 }
 
@@ -468,6 +729,7 @@ static bool message_post(struct smtp_session *s)
 	s->tls = m.tls;
 	s->pending = true;
 	srv->n_pending++;
+	event_del(s->deadline); /* the writer's time is not the client's */
 	return true;
 }
 
@@ -499,6 +761,9 @@ static void tls_start(struct smtp_session *s)
 	smtp_dialog_tls_started(s->dlg);
 	bufferevent_setcb(t, on_read, on_write, on_event, s);
 	timeouts_set(s, false);
+	/* The handshake and the new EHLO have one command's time (a handshake can trickle too). */
+	s->clock_ns = time_mono_ns();
+	deadline_arm(s, s->clock_ns);
 	/* Last: enabling may run the handshake at once and a failure may free s in on_event. */
 	bufferevent_enable(t, EV_READ | EV_WRITE);
 }
@@ -510,9 +775,13 @@ static bool session_admit(struct smtp_session *s)
 {
 	struct smtp_server *srv = s->srv;
 	ip_format(s->ip, s->ip_text);
-	if (!ipc_take(srv, s->ip)) {
-		limit_log(srv, LIM_PER_IP, "session refused ip=%s reason=\"smtp_max_per_ip %u\"",
-			  s->ip_text, srv->cfg.max_per_ip);
+	ip_client_key(s->ip, s->client);
+	if (!ipc_take(srv, s->client)) {
+		char who[IP_PREFIX_STRLEN];
+		ip_client_format(s->client, who);
+		limit_log(srv, LIM_PER_IP,
+			  "session refused ip=%s client=%s reason=\"smtp_max_per_ip %u\"", s->ip_text,
+			  who, srv->cfg.max_per_ip);
 		atomic_fetch_add_explicit(&srv->st_refused, 1, memory_order_relaxed);
 		char line[320];
 		int n = snprintf(line, sizeof line,
@@ -525,6 +794,7 @@ static bool session_admit(struct smtp_session *s)
 	s->ip_counted = true;
 	smtp_dialog_greet(s->dlg);
 	flush_output(s);
+	s->clock_ns = time_mono_ns(); /* the first command's time starts at the greeting */
 	return true;
 }
 
@@ -560,9 +830,35 @@ static bool proxy_read(struct smtp_session *s)
 	return session_admit(s);
 }
 
+/* Too many replies not taken: no more commands are read until they are (out_resume). */
+static void out_pause(struct smtp_session *s)
+{
+	limit_log(s->srv, LIM_REPLIES, "session paused ip=%s reason=\"replies not taken\" bytes=%zu",
+		  s->ip_text, output_left(s));
+	log_debug("smtp", "paused ip=%s tls=%s", s->ip_text,
+		  bufferevent_get_underlying(s->bev) ? "yes" : "no");
+	s->out_full = true;
+	bufferevent_disable(s->bev, EV_READ);
+	/* A plain session hears of its replies' going from on_write; a TLS session's pass a
+	 * buffer that callback does not see. */
+	if (bufferevent_get_underlying(s->bev)) {
+		if (!s->linger)
+			s->linger = evtimer_new(s->srv->base, on_linger, s);
+		struct timeval tv = { 0, LINGER_MS * 1000 };
+		if (s->linger)
+			event_add(s->linger, &tv);
+	}
+}
+
 static void session_process(struct smtp_session *s)
 {
+	if (s->out_full)
+		return;
 	while (s->bev && !s->pending && !s->closing) {
+		if (output_left(s) > OUT_MAX) {
+			out_pause(s);
+			break;
+		}
 		struct evbuffer *in = bufferevent_get_input(s->bev);
 		struct evbuffer_iovec v[8];
 		int n = evbuffer_peek(in, -1, NULL, v, 8);
@@ -600,9 +896,7 @@ static void session_process(struct smtp_session *s)
 	if (!s->bev)
 		return;
 	flush_output(s);
-	bool data = smtp_dialog_in_data(s->dlg);
-	if (data != s->data_timeouts)
-		timeouts_set(s, data);
+	session_progress(s);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -616,12 +910,24 @@ static void on_read(struct bufferevent *bev, void *arg)
 	session_process(s);
 }
 
+static void out_resume(struct smtp_session *s)
+{
+	s->out_full = false;
+	if (s->pending)
+		return; /* the writer's answer enables reading */
+	bufferevent_enable(s->bev, EV_READ);
+	session_process(s);
+}
+
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	struct smtp_session *s = arg;
 	if (s->closing && !s->linger && output_left(s) == 0)
 		session_gone(s);
+	else if (s->out_full && !s->closing && !bufferevent_get_underlying(s->bev) &&
+		 output_left(s) <= OUT_MAX / 2)
+		out_resume(s);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -669,7 +975,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	atomic_fetch_add_explicit(&srv->st_sessions, 1, memory_order_relaxed);
-	if (srv->n_sessions >= srv->cfg.max_sessions) {
+	uint8_t ip[16], client[16];
+	ip_of_sockaddr(sa, ip);
+	ip_client_key(ip, client);
+	bool proxied = proxy_trusted(srv, ip);
+	/* A newcomer that smtp_max_per_ip refuses anyway (session_admit) takes nobody's place. */
+	if (srv->n_sessions >= srv->cfg.max_sessions && (proxied || !ipc_full(srv, client)) &&
+	    !session_evict_idlest(srv)) {
 		limit_log(srv, LIM_SESSIONS, "session refused reason=\"smtp_max_sessions %u\"",
 			  srv->cfg.max_sessions);
 		refuse_fd(srv, fd);
@@ -679,27 +991,32 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (s)
 		s->dlg = smtp_dialog_new(&srv->dcfg);
 	if (s && s->dlg)
+		s->deadline = evtimer_new(srv->base, on_deadline, s);
+	if (s && s->deadline)
 		s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPTS);
-	if (!s || !s->dlg || !s->bev) {
-		if (s)
+	if (!s || !s->dlg || !s->deadline || !s->bev) {
+		if (s) {
 			smtp_dialog_free(s->dlg);
+			if (s->deadline)
+				event_free(s->deadline);
+		}
 		free(s);
 		refuse_fd(srv, fd);
 		return;
 	}
 	s->srv = srv;
-	s->next = srv->sessions;
-	if (s->next)
-		s->next->prev = s;
-	srv->sessions = s;
+	smtp_dialog_set_mem(s->dlg, session_mem, s);
+	list_push(s);
 	srv->n_sessions++;
-	ip_of_sockaddr(sa, s->ip);
+	memcpy(s->ip, ip, 16);
 	ip_format(s->ip, s->ip_text);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	timeouts_set(s, false);
+	s->clock_ns = s->active_ns = time_mono_ns();
+	deadline_arm(s, s->clock_ns);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	/* A trusted proxy speaks first; anyone else is greeted at once. */
-	if (proxy_trusted(srv, s->ip))
+	if (proxied)
 		s->proxy_wait = true;
 	else
 		session_admit(s);

@@ -202,7 +202,7 @@ print(b" ".join(greet).decode(), third.recv(512).decode().strip())
 PY
 )
 check_match "smtp_max_per_ip: the third session from one address gets 421" '^220 220 421 4\.7\.0 .*too many sessions from your address' "$out"
-check_match "the limit is logged" 'session refused ip=127\.0\.0\.1 reason="smtp_max_per_ip 2"' "$(cat "$TL_LAST_LOG")"
+check_match "the limit is logged, with the client it counts" 'session refused ip=127\.0\.0\.1 client=127\.0\.0\.1 reason="smtp_max_per_ip 2"' "$(cat "$TL_LAST_LOG")"
 
 # ---- a full disk: 451, the client retries, nothing acknowledged is lost ------------------
 tl_stop

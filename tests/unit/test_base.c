@@ -421,6 +421,26 @@ static void test_config_ns_addr(void **state)
 	assert_int_equal(config_check(&c, err, sizeof(err)), BASE_EINVAL);
 }
 
+/* The trap's budget of message bytes must hold one message of the largest size. */
+static void test_config_smtp_memory(void **state)
+{
+	(void)state;
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	config_defaults(&c);
+	assert_int_equal(c.smtp_memory_max, 256u << 20);
+	assert_int_equal(c.smtp_data_min_rate, 1024);
+	assert_int_equal(config_check(&c, err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "smtp_memory_max", "65535", err, sizeof(err)), BASE_EINVAL);
+	assert_int_equal(config_set(&c, "smtp_memory_max", "4294967295", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "smtp_memory_max", "1048576", err, sizeof(err)), 0);
+	assert_int_equal(config_check(&c, err, sizeof(err)), BASE_EINVAL);
+	assert_non_null(strstr(err, "smtp_memory_max"));
+	assert_int_equal(config_set(&c, "smtp_max_size", "1048576", err, sizeof(err)), 0);
+	assert_int_equal(config_check(&c, err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "smtp_data_min_rate", "0", err, sizeof(err)), 0);
+}
+
 static char *write_tmp(const char *text)
 {
 	static char path[64];
@@ -509,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_config_set),
 		cmocka_unit_test(test_config_listen),
 		cmocka_unit_test(test_config_ns_addr),
+		cmocka_unit_test(test_config_smtp_memory),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_template_matches_etc),
 	};

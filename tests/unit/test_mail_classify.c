@@ -241,18 +241,143 @@ static void test_header_length(void **state)
 	assert_int_equal(mail_header_length("", 0), 0);
 }
 
-static void test_mask(void **state)
+/* mail_mask_traps on text, compared with want; the count of masked addresses too. */
+static void mask_is(const char *text, size_t want_masked, const char *want)
+{
+	size_t n = 0, masked = 99;
+	char *got = mail_mask_traps(text, strlen(text), "trap.example, b.example",
+				    "solo@single.example", &n, &masked);
+	assert_non_null(got);
+	if (strcmp(got, want) != 0 || masked != want_masked)
+		print_error("masking %s\n gave %s (%zu masked)\n want %s (%zu)\n", text, got, masked,
+			    want, want_masked);
+	assert_string_equal(got, want);
+	assert_int_equal(n, strlen(want));
+	assert_int_equal(masked, want_masked);
+	free(got);
+}
+
+static void test_mask_plain(void **state)
 {
 	(void)state;
-	char t[] = "To: Jane.Doe@TRAP.example, bob@other.example\r\n"
-		   "Cc: solo@single.example, x@trap.example.\r\nsolo@single.example.org\r\n";
-	size_t n = mail_mask_traps(t, strlen(t), "trap.example", "solo@single.example");
-	assert_int_equal(n, 3);
-	assert_string_equal(t, "To: ********@TRAP.example, bob@other.example\r\n"
-			       "Cc: ****@single.example, *@trap.example.\r\n"
-			       "solo@single.example.org\r\n");
-	char u[] = "@trap.example and a@ and @";
-	assert_int_equal(mail_mask_traps(u, strlen(u), "trap.example", ""), 0);
+	/* Every trap address is ***@domain, whatever the length of its local part. */
+	mask_is("To: Jane.Doe@TRAP.example, bob@other.example\r\n"
+		"Cc: solo@single.example, x@trap.example.\r\nsolo@single.example.org\r\n", 3,
+		"To: ***@TRAP.example, bob@other.example\r\n"
+		"Cc: ***@single.example, ***@trap.example.\r\nsolo@single.example.org\r\n");
+	mask_is("<a@trap.example>,<very.long+tag@b.example>", 2, "<***@trap.example>,<***@b.example>");
+	/* Not at a trap: a subdomain, a longer domain, another address at a trap address's
+	 * domain, no local part, no domain. */
+	mask_is("x@sub.trap.example, y@trap.example.org, other@single.example, @trap.example, a@ @",
+		0, "x@sub.trap.example, y@trap.example.org, other@single.example, @trap.example, a@ @");
+	/* A trap address whose domain is the local part of another: both go. */
+	mask_is("<solo@single.example@trap.example> a@x@b.example x@trap.example/z@b.example", 5,
+		"<***@***@trap.example> a@***@b.example ***@***@b.example");
+	/* A sentence's full stop ends the domain, a following label does not. */
+	mask_is("write to x@trap.example. Then", 1, "write to ***@trap.example. Then");
+	/* UTF-8 local parts (RFC 6532) go whole. */
+	mask_is("To: j\xc3\xa4ne@trap.example", 1, "To: ***@trap.example");
+	mask_is("", 0, "");
+	size_t n = 7;
+	char *e = mail_mask_traps(NULL, 0, "trap.example", "", &n, NULL);
+	assert_non_null(e);
+	assert_string_equal(e, "");
+	assert_int_equal(n, 0);
+	free(e);
+}
+
+static void test_mask_quoted(void **state)
+{
+	(void)state;
+	mask_is("To: \"a b\"@trap.example", 1, "To: ***@trap.example");
+	mask_is("To: \"a\\\"b\\\\\"@trap.example", 1, "To: ***@trap.example");
+	/* Plain and quoted pieces side by side are one local part (RFC 5322 obs-local-part). */
+	mask_is("To: jane.\"x y\".doe@trap.example", 1, "To: ***@trap.example");
+	mask_is("To: x\"y\"@trap.example", 1, "To: ***@trap.example");
+	/* A quoted trap address in full is matched by its meaning. */
+	mask_is("\"solo\"@single.example and \"so\\lo\"@single.example", 2,
+		"***@single.example and ***@single.example");
+	/* A display name that holds the address is read inside, quotes kept. */
+	mask_is("To: \"jane@trap.example\" <jane@trap.example>", 2,
+		"To: \"***@trap.example\" <***@trap.example>");
+	mask_is("To: \"Jane \\\"J\\\" x@trap.example\" <y@other.example>", 1,
+		"To: \"Jane \\\"J\\\" ***@trap.example\" <y@other.example>");
+	/* A quote that never closes is a plain character; what follows is still read. */
+	mask_is("Subject: \"unclosed x@trap.example\r\nTo: \"q\" y@trap.example\r\n", 2,
+		"Subject: \"unclosed ***@trap.example\r\nTo: \"q\" ***@trap.example\r\n");
+	/* A quoted string ends with its field: the next field's quotes are its own. */
+	mask_is("A: \"x\r\nB: \"y\"@trap.example\r\n", 1, "A: \"x\r\nB: ***@trap.example\r\n");
+}
+
+static void test_mask_folded(void **state)
+{
+	(void)state;
+	/* A fold (CRLF or LF, then a blank) inside a quoted local part, around the '@', around a
+	 * dot of the domain: the local part goes, the rest stays as written. */
+	mask_is("To: \"Jane\r\n Doe\"@trap.example\r\n", 1, "To: ***@trap.example\r\n");
+	mask_is("To: jane\r\n\t@trap.example\r\n", 1, "To: ***\r\n\t@trap.example\r\n");
+	mask_is("To: jane@\r\n trap.example\r\n", 1, "To: ***@\r\n trap.example\r\n");
+	mask_is("To: jane@trap\r\n .example\r\n", 1, "To: ***@trap\r\n .example\r\n");
+	mask_is("To: jane@trap.\n example\n", 1, "To: ***@trap.\n example\n");
+	mask_is("To: jane @ trap . example", 1, "To: *** @ trap . example");
+	/* A line break that is no fold ends the address. */
+	mask_is("To: jane\r\n@trap.example\r\n", 0, "To: jane\r\n@trap.example\r\n");
+	/* Tight, a following label makes another domain; after a blank or a fold a reader may
+	 * take it either way, and the trap address is masked. */
+	mask_is("To: x@trap.example.org\r\n", 0, "To: x@trap.example.org\r\n");
+	mask_is("To: x@trap.example\r\n .org\r\n", 1, "To: ***@trap.example\r\n .org\r\n");
+}
+
+static void test_mask_encoded_words(void **state)
+{
+	(void)state;
+	/* Q and B encodings, the address alone or in a display name; a run of words holding an
+	 * '@' is shown decoded. */
+	mask_is("To: =?utf-8?q?jane=40trap.example?=\r\n", 1, "To: ***@trap.example\r\n");
+	mask_is("To: =?UTF-8?B?amFuZUB0cmFwLmV4YW1wbGU=?=\r\n", 1, "To: ***@trap.example\r\n");
+	mask_is("From: =?utf-8?q?Jane_Doe_<jane@trap.example>?= <x@spam.example>", 1,
+		"From: Jane Doe <***@trap.example> <x@spam.example>");
+	/* Split over words, and over a folded line between them. */
+	mask_is("To: =?utf-8?q?jane?= =?utf-8?q?=40trap.example?=", 1, "To: ***@trap.example");
+	mask_is("To: =?utf-8?q?jane?=\r\n =?utf-8?q?=40trap?=\r\n =?utf-8?q?.example?=\r\n", 1,
+		"To: ***@trap.example\r\n");
+	/* Another charset, converted to UTF-8. */
+	mask_is("To: =?iso-8859-1?q?j=E4ne=40trap.example?=", 1, "To: ***@trap.example");
+	/* An encoded word as the local part, or beside a plain one. */
+	mask_is("To: =?utf-8?q?jane?=@trap.example", 1, "To: ***@trap.example");
+	mask_is("To: jane=?utf-8?q?=40trap.example?=", 1, "To: ***@trap.example");
+	/* Inside a decoded word, another encoded one. */
+	mask_is("To: =?utf-8?b?PT91dGYtOD9xP2phbmU9NDB0cmFwLmV4YW1wbGU/PSBAIA==?=", 1,
+		"To: ***@trap.example @ ");
+	/* Words without an address stay encoded; a decoded line break is a blank. */
+	mask_is("Subject: =?utf-8?q?hello?= =?utf-8?q?x?=", 0, "Subject: =?utf-8?q?hello?= =?utf-8?q?x?=");
+	mask_is("Subject: =?utf-8?q?a=0D=0AX-Fake:_jane=40other.example?=", 0,
+		"Subject: a  X-Fake: jane@other.example");
+	/* Not an encoded word: read as plain text. */
+	mask_is("To: =?utf-8?x?jane@trap.example?=", 1, "To: ***@trap.example?=");
+}
+
+/* Masking what is masked already changes nothing (the fuzz target holds every input to it). */
+static void test_mask_twice(void **state)
+{
+	(void)state;
+	const char *texts[] = {
+		"To: \"a b\"@trap.example, =?utf-8?q?x=40b.example?=, y @ trap . example.",
+		"Cc: \"jane@trap.example\" <jane\r\n @trap.example>, solo@single.example",
+	};
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		size_t n, m;
+		char *once = mail_mask_traps(texts[i], strlen(texts[i]), "trap.example, b.example",
+					     "solo@single.example", &n, NULL);
+		assert_non_null(once);
+		char *twice = mail_mask_traps(once, n, "trap.example, b.example",
+					      "solo@single.example", &m, NULL);
+		assert_non_null(twice);
+		assert_string_equal(once, twice);
+		assert_null(strstr(once, "jane"));
+		free(once);
+		free(twice);
+	}
 }
 
 int main(void)
@@ -264,7 +389,11 @@ int main(void)
 		cmocka_unit_test(test_odd_input),
 		cmocka_unit_test(test_return_path),
 		cmocka_unit_test(test_header_length),
-		cmocka_unit_test(test_mask),
+		cmocka_unit_test(test_mask_plain),
+		cmocka_unit_test(test_mask_quoted),
+		cmocka_unit_test(test_mask_folded),
+		cmocka_unit_test(test_mask_encoded_words),
+		cmocka_unit_test(test_mask_twice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

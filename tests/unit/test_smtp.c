@@ -397,6 +397,128 @@ static void test_timeout_proxy_noclient(void **state)
 	talk_end(&t);
 }
 
+/* ---- the host's limits: the account of message buffers, progress, abort ---------------- */
+
+/* A host's budget of message bytes, as smtp_server.c keeps it. */
+struct budget {
+	size_t held, peak, max;
+	unsigned calls;
+};
+
+static bool budget_mem(void *arg, size_t from, size_t to)
+{
+	struct budget *b = arg;
+	b->calls++;
+	if (to <= from) {
+		assert_true(b->held >= from - to);
+		b->held -= from - to;
+		return true;
+	}
+	if (b->held + (to - from) > b->max)
+		return false;
+	b->held += to - from;
+	if (b->held > b->peak)
+		b->peak = b->held;
+	return true;
+}
+
+static void test_memory_account(void **state)
+{
+	(void)state;
+	struct talk t;
+	struct budget b = { .max = 4096 };
+	/* A budget too small for a DATA's first buffer: 452 4.3.1, and the transaction stays, so
+	 * that DATA may be tried again. */
+	talk_start(&t, NULL);
+	struct budget none = { .max = 100 };
+	smtp_dialog_set_mem(t.d, budget_mem, &none);
+	say(&t, "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@trap.example>\r\n");
+	clear(&t);
+	say(&t, "DATA\r\n");
+	assert_string_equal(t.out, "452 4.3.1 Error: insufficient system storage, try again later\r\n");
+	assert_false(smtp_dialog_in_data(t.d));
+	clear(&t);
+	none.max = 1000; /* the room was made: CFG's max_size of 1000 bytes is the first buffer */
+	say(&t, "DATA\r\n");
+	assert_string_equal(t.out, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	assert_int_equal(none.held, 1000);
+	/* Never past max_size however the message grows: it is read to its end, 552. */
+	char big[3000];
+	memset(big, 'y', sizeof big);
+	memcpy(big + sizeof big - 5, "\r\n.\r\n", 5);
+	clear(&t);
+	feed(&t, big, sizeof big, 100);
+	assert_memory_equal(t.out, "552 5.3.4 ", 10);
+	assert_int_equal(none.peak, 1000);
+	assert_int_equal(none.held, 0); /* the transaction is over: no buffer held */
+	talk_end(&t);
+
+	/* A message that outgrows the budget is let go at once, read to its end and answered 452;
+	 * the next one, smaller, is taken. */
+	struct smtp_dialog_config cfg = CFG;
+	cfg.max_size = 100000;
+	talk_start(&t, &cfg);
+	smtp_dialog_set_mem(t.d, budget_mem, &b);
+	say(&t, "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@trap.example>\r\nDATA\r\n");
+	assert_int_equal(b.held, 4096);
+	char msg[10000];
+	memset(msg, 'z', sizeof msg);
+	memcpy(msg + sizeof msg - 5, "\r\n.\r\n", 5);
+	clear(&t);
+	assert_int_equal(feed(&t, msg, sizeof msg, 1000), sizeof msg);
+	assert_int_equal(t.last, SMTP_EVENT_NONE); /* never a message to store */
+	assert_string_equal(t.out, "452 4.3.1 Error: insufficient system storage, try again later\r\n");
+	assert_int_equal(b.held, 0);
+	assert_int_equal(b.peak, 4096);
+	clear(&t);
+	say(&t, "MAIL FROM:<a@b.example>\r\nRCPT TO:<x@trap.example>\r\nDATA\r\nsmall\r\n.\r\n");
+	assert_int_equal(t.last, SMTP_EVENT_MESSAGE);
+	struct smtp_message m;
+	smtp_dialog_message(t.d, &m);
+	assert_int_equal(m.len, 7);
+	assert_int_equal(b.held, 4096); /* held while the host stores it */
+	smtp_dialog_message_done(t.d, true);
+	assert_int_equal(b.held, 0);
+	/* A buffer held at the end of the session goes with it. */
+	say(&t, "MAIL FROM:<a@b.example>\r\nRCPT TO:<x@trap.example>\r\nDATA\r\npart");
+	assert_int_equal(b.held, 4096);
+	talk_end(&t);
+	assert_int_equal(b.held, 0);
+}
+
+static void test_progress_and_abort(void **state)
+{
+	(void)state;
+	struct talk t;
+	struct smtp_dialog_progress p;
+	talk_start(&t, NULL);
+	say(&t, "EHLO c\r\nNOOP\r\nMAIL FR");
+	smtp_dialog_progress(t.d, &p);
+	assert_int_equal(p.commands, 2);
+	assert_int_equal(p.line_bytes, 7); /* a line begun: the host's deadline counts it */
+	assert_int_equal(p.held, 0);
+	say(&t, "OM:<a@b.example>\r\nRCPT TO:<x@trap.example>\r\nDATA\r\nSubject: x\r\n");
+	smtp_dialog_progress(t.d, &p);
+	assert_int_equal(p.commands, 5);
+	assert_int_equal(p.line_bytes, 0);
+	assert_int_equal(p.data_bytes, 12);
+	assert_int_equal(p.held, 1000);
+	/* The host closes it for a limit of its own: 421, the message gone unrecorded. */
+	struct budget b = { .max = 1 << 20 };
+	smtp_dialog_set_mem(t.d, budget_mem, &b); /* from here on: only the release is seen */
+	b.held = 1000;
+	clear(&t);
+	smtp_dialog_abort(t.d, "4.3.1", "insufficient system storage, your message stalled");
+	take_output(&t);
+	assert_string_equal(t.out, "421 4.3.1 trap.test Error: insufficient system storage, your "
+				   "message stalled\r\n");
+	assert_int_equal(b.held, 0);
+	enum smtp_event ev;
+	assert_int_equal(smtp_dialog_feed(t.d, (const uint8_t *)"x\r\n.\r\n", 6, &ev), 6);
+	assert_int_equal(ev, SMTP_EVENT_CLOSE);
+	talk_end(&t);
+}
+
 /* ---- PROXY headers ---------------------------------------------------------------------- */
 
 static void ip_text(const uint8_t ip[16], char *buf)
@@ -521,6 +643,8 @@ int main(void)
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_starttls),
 		cmocka_unit_test(test_timeout_proxy_noclient),
+		cmocka_unit_test(test_memory_account),
+		cmocka_unit_test(test_progress_and_abort),
 		cmocka_unit_test(test_proxy_v1),
 		cmocka_unit_test(test_proxy_v2),
 	};
