@@ -170,28 +170,6 @@ size_t ip_format(const uint8_t ip[16], char *buf)
 	return ip_is_v4(ip) ? ip4_format(ip_v4(ip), buf) : ip6_format(ip, buf);
 }
 
-const char *ip_never_sends(const uint8_t ip[16])
-{
-	static const uint8_t unspecified[16] = {0};
-	if (ip_is_v4(ip)) {
-		uint32_t v = ip_v4(ip);
-		if (v >> 24 == 0)
-			return "is a \"this network\" address (0.0.0.0/8), which no host sends from";
-		if (v == 0xffffffffu)
-			return "is the broadcast address";
-		if (v >> 28 == 0xe)
-			return "is a multicast address (224.0.0.0/4)";
-		if (v >> 28 == 0xf)
-			return "is reserved (240.0.0.0/4)";
-		return NULL;
-	}
-	if (memcmp(ip, unspecified, 16) == 0)
-		return "is the unspecified address (::)";
-	if (ip[0] == 0xff)
-		return "is a multicast address (ff00::/8)";
-	return NULL;
-}
-
 bool ip_prefix_valid(const struct ip_prefix *p)
 {
 	if (p->plen > 128)

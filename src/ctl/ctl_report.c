@@ -121,7 +121,8 @@ static void report_store(const struct ctl_service *svc, struct store *reader,
 			 const uint8_t digest[STORE_DIGEST_LEN], const struct mail_trust *trust,
 			 struct ctl_report_result *out)
 {
-	struct mail_report_options opt = {.trust = trust, .classify = report_classify};
+	struct mail_report_options opt = {.trust = trust, .classify = report_classify,
+					  .special_public = !svc->special_excluded};
 	struct mail_analysis a;
 	int rc = mail_report_analyse(msg, len, &opt, &a);
 	struct writer_report wr;

@@ -114,7 +114,8 @@ enum mail_refusal {
 	MAIL_REFUSAL_NONE = 0,
 	MAIL_REFUSAL_NO_RECEIVED,      /* "no-received": the message has no Received header */
 	MAIL_REFUSAL_NO_UNTRUSTED_HOP, /* "no-untrusted-hop": no untrusted peer could be named */
-	MAIL_REFUSAL_PRIVATE_SOURCE,   /* "private-source": the source is not a public address */
+	MAIL_REFUSAL_PRIVATE_SOURCE,   /* "private-source": the source is not a public address (a
+					* special-purpose one: ip_special_find) */
 };
 
 /* The message classifier's call site: it gets the judged message's bytes (the attached message
@@ -126,6 +127,9 @@ struct mail_report_options {
 	const struct mail_trust *trust; /* NULL: nothing is trusted */
 	mail_classify_fn classify;      /* NULL: the class stays NULL */
 	void *classify_arg;
+	bool special_public;            /* special-purpose addresses count as public (a list of a
+					   private network: exclude_default without the word
+					   special-purpose); those that never send never do */
 };
 
 struct mail_analysis {
@@ -145,10 +149,12 @@ struct mail_analysis {
 /* Walks the Received header values of a message (top first, lens[i] bytes each, as they stand
  * in the message) with the trusted relays t (NULL: none) into out, which the caller frees with
  * mail_analysis_free. n is how many the message has; hdrs holds the first MAIL_HOPS_MAX of
- * them when there are more (such a chain is refused unless the source is among those). A
- * refusal is a result, not an error: 0 or MAIL_ENOMEM. */
+ * them when there are more (such a chain is refused unless the source is among those). The
+ * first untrusted peer is no source when it is a special-purpose address (unless
+ * special_public, and then only when it never sends). A refusal is a result, not an error: 0
+ * or MAIL_ENOMEM. */
 int mail_chain_analyse(const char *const *hdrs, const size_t *lens, size_t n,
-		       const struct mail_trust *t, struct mail_analysis *out);
+		       const struct mail_trust *t, bool special_public, struct mail_analysis *out);
 
 /* Parses msg[0..len) with GMime (a raw RFC 5322 message, or a report that carries it as a
  * message/rfc822 attachment, which is then the one judged) and walks its Received chain.

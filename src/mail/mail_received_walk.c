@@ -194,39 +194,19 @@ static bool trust_names(const struct mail_trust *t, const char *recorded)
 
 /* ---- addresses that are never a source ------------------------------------------------------ */
 
-#define V4(a, b, c, d, n) {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d}, 96 + (n)}
-
-/* Documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are not
- * here on purpose: they count as public, so that tests can use them. */
-static const struct {
-	struct ip_prefix p;
-	const char *what;
-} nonpublic[] = {
-	{V4(10, 0, 0, 0, 8), "private (RFC 1918)"},
-	{V4(172, 16, 0, 0, 12), "private (RFC 1918)"},
-	{V4(192, 168, 0, 0, 16), "private (RFC 1918)"},
-	{V4(100, 64, 0, 0, 10), "CGNAT shared space (RFC 6598)"},
-	{V4(127, 0, 0, 0, 8), "loopback"},
-	{V4(169, 254, 0, 0, 16), "link-local"},
-	{V4(0, 0, 0, 0, 8), "\"this network\" (RFC 791)"},
-	{V4(224, 0, 0, 0, 4), "multicast"},
-	{V4(240, 0, 0, 0, 4), "reserved (RFC 1112)"},
-	{{{0}, 128}, "unspecified"},
-	{{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}, "loopback"},
-	{{{0xfe, 0x80}, 10}, "link-local"},
-	{{{0xfc}, 7}, "unique-local (RFC 4193)"},
-	{{{0xff}, 8}, "multicast"},
-};
-
-/* What kind of non-public address ip is (and the range, into range), or NULL when public. */
-static const char *address_nonpublic(const uint8_t ip[16], char *range, size_t cap)
+/* Whether a peer at ip is no public source of mail: a special-purpose address (base's table,
+ * the one exclude_default and every intake use), or with special_public one that never sends
+ * at all. what gets the words that say so. */
+static bool address_nonpublic(const uint8_t ip[16], bool special_public, char *what, size_t cap)
 {
-	for (size_t i = 0; i < sizeof(nonpublic) / sizeof(nonpublic[0]); i++)
-		if (ip_prefix_covers(&nonpublic[i].p, ip)) {
-			ip_prefix_format(&nonpublic[i].p, range, cap);
-			return nonpublic[i].what;
-		}
-	return NULL;
+	if (special_public) {
+		const char *never = ip_never_sends(ip);
+		char a[IP_STRLEN];
+		ip_format(ip, a);
+		snprintf(what, cap, "%s %s", a, never ? never : "");
+		return never != NULL;
+	}
+	return ip_special_describe(ip, what, cap);
 }
 
 /* ---- the walk -------------------------------------------------------------------------------- */
@@ -284,20 +264,20 @@ static void why_untrusted(const struct mail_trust *t, struct mail_hop *h, const 
 
 /* The hop at index i is the first untrusted peer: the source, or a refusal when it is not a
  * public address. */
-static void walk_source(const struct mail_trust *t, struct mail_analysis *a, size_t i)
+static void walk_source(const struct mail_trust *t, bool special_public,
+			struct mail_analysis *a, size_t i)
 {
 	struct mail_hop *h = &a->hops[i];
-	char ip[IP_STRLEN], range[IP_PREFIX_STRLEN];
+	char ip[IP_STRLEN], what[256];
 	ip_format(h->rcv.ip, ip);
 	h->verdict = MAIL_HOP_SOURCE;
 	why_untrusted(t, h, ip);
 	a->source_hop = i;
-	const char *what = address_nonpublic(h->rcv.ip, range, sizeof(range));
-	if (what) {
+	if (address_nonpublic(h->rcv.ip, special_public, what, sizeof(what))) {
 		a->refusal = MAIL_REFUSAL_PRIVATE_SOURCE;
-		snprintf(a->why, sizeof(a->why), "hop %zu: the first untrusted peer %s lies in %s, "
-			 "%s, and is never listed; if it is one of the reporter's own relays, its "
-			 "range belongs in the trusted relays", i + 1, ip, range, what);
+		snprintf(a->why, sizeof(a->why), "hop %zu: the first untrusted peer is no public "
+			 "address: %s, never listed; if it is one of the reporter's own relays, its "
+			 "range belongs in the trusted relays", i + 1, what);
 		return;
 	}
 	a->has_source = true;
@@ -333,7 +313,7 @@ static void walk_refuse_none(struct mail_analysis *a, size_t peers)
 			 "message started inside the reporter's own systems", peers);
 }
 
-static void walk(const struct mail_trust *t, struct mail_analysis *a)
+static void walk(const struct mail_trust *t, bool special_public, struct mail_analysis *a)
 {
 	size_t peers = 0;
 	for (size_t i = 0; i < a->n_hops; i++) {
@@ -370,7 +350,7 @@ static void walk(const struct mail_trust *t, struct mail_analysis *a)
 					 h->rcv.rdns);
 			continue;
 		}
-		walk_source(t, a, i);
+		walk_source(t, special_public, a, i);
 		walk_ignore_rest(a, i + 1, "the source");
 		return;
 	}
@@ -378,7 +358,7 @@ static void walk(const struct mail_trust *t, struct mail_analysis *a)
 }
 
 int mail_chain_analyse(const char *const *hdrs, const size_t *lens, size_t n,
-		       const struct mail_trust *t, struct mail_analysis *out)
+		       const struct mail_trust *t, bool special_public, struct mail_analysis *out)
 {
 	out->n_received = n;
 	if (n == 0) {
@@ -394,6 +374,6 @@ int mail_chain_analyse(const char *const *hdrs, const size_t *lens, size_t n,
 	out->n_hops = m;
 	for (size_t i = 0; i < m; i++)
 		mail_received_parse(hdrs[i], lens[i], &out->hops[i].rcv);
-	walk(t, out);
+	walk(t, special_public, out);
 	return MAIL_OK;
 }

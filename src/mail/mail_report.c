@@ -195,7 +195,8 @@ int mail_report_analyse(const char *msg, size_t len, const struct mail_report_op
 	const char *hdrs[MAIL_HOPS_MAX];
 	size_t lens[MAIL_HOPS_MAX], n;
 	report_received(judged, hdrs, lens, &n);
-	int rc = mail_chain_analyse(hdrs, lens, n, opt ? opt->trust : NULL, out);
+	int rc = mail_chain_analyse(hdrs, lens, n, opt ? opt->trust : NULL,
+				    opt && opt->special_public, out);
 	if (rc == MAIL_OK)
 		report_classify(opt, judged, msg, len, out);
 	if (owned)

@@ -73,7 +73,9 @@ struct done_item {
 	int result;
 };
 
-enum limit_kind { LIM_SESSIONS, LIM_PER_IP, LIM_PROXY, LIM_STORE, LIM_ACCEPT, LIM_COUNT };
+enum limit_kind {
+	LIM_SESSIONS, LIM_PER_IP, LIM_PROXY, LIM_STORE, LIM_ACCEPT, LIM_SPECIAL, LIM_COUNT
+};
 
 struct smtp_server {
 	struct smtp_server_config cfg;
@@ -523,6 +525,15 @@ static bool session_admit(struct smtp_session *s)
 		return false;
 	}
 	s->ip_counted = true;
+	/* A trap behind a relay on its own host, or a test: what it sends could never list the
+	 * address, so it is refused where it would be recorded, with the reason. */
+	char what[200], why[224];
+	if (srv->cfg.special_refused && ip_special_describe(s->ip, what, sizeof what)) {
+		snprintf(why, sizeof why, "%.180s, a special-purpose address", what);
+		smtp_dialog_refuse_mail(s->dlg, why);
+		limit_log(srv, LIM_SPECIAL, "session from a special-purpose address ip=%s: MAIL "
+			  "refused (exclude_default)", s->ip_text);
+	}
 	smtp_dialog_greet(s->dlg);
 	flush_output(s);
 	return true;

@@ -421,11 +421,30 @@ static const struct {
 
 #define N_EVENT_KINDS (sizeof event_table / sizeof event_table[0])
 
-int writer_event_check(const struct writer_event *ev, int64_t now)
+/* Evidence naming a special-purpose address, while the configuration refuses those (it
+ * would never list them): a trap behind a relay on its own host, a feed's or an operator's
+ * mistake. A report's source is judged by the analysis already (never one of those). */
+static int check_special(const struct writer_config *cfg, const struct writer_event *ev)
 {
-	for (size_t i = 0; i < N_EVENT_KINDS; i++)
-		if (event_table[i].type == ev->type)
-			return event_table[i].check(ev, now);
+	if (!cfg->special_excluded)
+		return WRITER_OK;
+	if (ev->type == WRITER_EV_EVIDENCE && ip_special_find(ev->evidence.ip, NULL))
+		return WRITER_ESPECIAL;
+	if (ev->type == WRITER_EV_REPORT && ev->report && ev->report->row.has_source &&
+	    ip_special_find(ev->report->row.source, NULL))
+		return WRITER_ESPECIAL;
+	return WRITER_OK;
+}
+
+int writer_event_check(const struct writer_config *cfg, const struct writer_event *ev,
+		       int64_t now)
+{
+	for (size_t i = 0; i < N_EVENT_KINDS; i++) {
+		if (event_table[i].type != ev->type)
+			continue;
+		int rc = event_table[i].check(ev, now);
+		return rc == WRITER_OK ? check_special(cfg, ev) : rc;
+	}
 	return WRITER_EINVAL;
 }
 

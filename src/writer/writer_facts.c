@@ -16,10 +16,11 @@ static int rules_add_reputation(const struct store_reputation *r, void *arg)
 	return writer_rules_reputation_put(arg, r) != WRITER_OK;
 }
 
-int writer_rules_load(struct store *s, const struct ip_prefix *defaults, size_t n, int64_t now,
-		      struct writer_rules *out)
+int writer_rules_load(struct store *s, const struct ip_prefix *defaults, size_t n, bool special,
+		      int64_t now, struct writer_rules *out)
 {
 	memset(out, 0, sizeof *out);
+	out->special = special;
 	if (n > 0) {
 		out->defaults = malloc(n * sizeof *out->defaults);
 		if (!out->defaults)
@@ -89,8 +90,14 @@ int writer_rules_reputation_put(struct writer_rules *r, const struct store_reput
 }
 
 const struct ip_prefix *writer_rules_default_exclusion(const struct writer_rules *r,
-						      const uint8_t ip[16])
+						      const uint8_t ip[16],
+						      const struct ip_special **special)
 {
+	const struct ip_special *row = r->special ? ip_special_find(ip, NULL) : NULL;
+	if (special)
+		*special = row;
+	if (row)
+		return &row->prefix;
 	for (size_t i = 0; i < r->defaults_n; i++)
 		if (ip_prefix_covers(&r->defaults[i], ip))
 			return &r->defaults[i];
@@ -168,7 +175,7 @@ int writer_facts_context(struct store *s, const struct writer_rules *rules, int6
 			 struct writer_facts *f)
 {
 	const uint8_t *ip = f->ip;
-	f->default_exclusion = writer_rules_default_exclusion(rules, ip);
+	f->default_exclusion = writer_rules_default_exclusion(rules, ip, &f->special);
 	f->exclusion = f->default_exclusion ? NULL : writer_rules_exclusion(rules, ip, now);
 	f->ctx.excluded = f->default_exclusion || f->exclusion;
 	f->reputation = writer_rules_reputation(rules, ip);

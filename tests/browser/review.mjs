@@ -29,7 +29,7 @@ export async function reviewFlow({ page, base, shots, expect, check, problems })
     return resp;
   };
 
-  // ---- the owner of 192.0.2.44 asks for a review ----
+  // ---- the owner of 193.0.2.44 asks for a review ----
   // (A change between phone and desktop emulation reloads the page, so the phone's look at the
   // form comes first, before anything is typed.)
   await page.setViewport(phone);
@@ -58,7 +58,7 @@ export async function reviewFlow({ page, base, shots, expect, check, problems })
   await shot("ticket-open-phone.png");
   await page.setViewport(desktop);
 
-  // ---- a second request, about 192.0.2.45: markup is refused, the text kept, then sent ----
+  // ---- a second request, about 193.0.2.45: markup is refused, the text kept, then sent ----
   await page.goto(`${base}/lookup?ip=${r.second}`, { waitUntil: "load" });
   await page.type("#email", "abuse@example.net");
   await page.type("#fixed", "<script>alert('x')</script>");

@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	struct mail_analysis a;
 	memset(&a, 0, sizeof(a));
-	if (mail_chain_analyse(hdrs, lens, n, trust, &a) == 0)
+	if (mail_chain_analyse(hdrs, lens, n, trust, size % 2 == 1, &a) == 0)
 		check_walk(&a);
 	mail_analysis_free(&a);
 	return 0;

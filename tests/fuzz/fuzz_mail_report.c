@@ -26,13 +26,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct mail_trust *trust = fuzz_trust();
 	unsigned sum = 0;
-	struct mail_report_options opt = {trust, classify_touch, &sum};
+	/* Both settings of exclude_default's special-purpose word, by the input's length. */
+	struct mail_report_options opt = {trust, classify_touch, &sum, size % 2 == 1};
 	struct mail_analysis a;
 	int rc = mail_report_analyse((const char *)data, size, &opt, &a);
 	if (rc == MAIL_EINVAL || rc == MAIL_ETOOBIG) {
 		if (!a.error[0] || a.hops)
 			__builtin_trap();
 	} else if (rc == MAIL_OK) {
+		/* A source is never a special-purpose address unless those are public, and never
+		 * one that sends nothing. */
+		if (a.has_source && (ip_never_sends(a.source) ||
+				     (!opt.special_public && ip_special_find(a.source, NULL))))
+			__builtin_trap();
 		if (a.has_source != (a.refusal == MAIL_REFUSAL_NONE) || !a.cls)
 			__builtin_trap();
 		char *text = NULL, *js = NULL;

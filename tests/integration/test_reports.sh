@@ -45,7 +45,7 @@ check_match "reporter list shows it" '^acme created_at=[0-9T:-]+Z created_by="ct
 check_match "the audit log has it" ' reporter-add acme who="ctl:root"' "$(tl audit)"
 expect "the same name again" 2 'a reporter or feed named acme exists already' \
 	tl reporter add acme --trusted-relays "$D/default.trusted"
-printf '192.0.2.0/24\n# ok\n10.0.0.1/8\n' >bad.relays
+printf '193.0.2.0/24\n# ok\n10.0.0.1/8\n' >bad.relays
 expect "a relays file with a bad line" 2 '^trapline: bad\.relays:3: ' tl reporter add other --trusted-relays bad.relays
 expect "a relays file that does not exist" 2 'nolist: No such file or directory' \
 	tl reporter add other --trusted-relays nolist
@@ -60,30 +60,30 @@ out=$(tl report --reporter acme "$D/postfix_direct.eml")
 check_eq "report exits 0" 0 $?
 check_match "it names the file" "^file: $D/postfix_direct\.eml$" "$out"
 check_match "it gives the report an id" '^report: [0-9a-f]{32}$' "$out"
-check_match "it names the source" '^source: 203\.0\.113\.7$' "$out"
-check_match "...and says the address is not listed yet" '^203\.0\.113\.7: not listed$' "$out"
-check_ip_nx "one report does not list" 203.0.113.7
-check_eq "check counts the report" "0 trap hits, 1 report in the store" "$(evidence_of 203.0.113.7)"
+check_match "it names the source" '^source: 204\.0\.113\.7$' "$out"
+check_match "...and says the address is not listed yet" '^204\.0\.113\.7: not listed$' "$out"
+check_ip_nx "one report does not list" 204.0.113.7
+check_eq "check counts the report" "0 trap hits, 1 report in the store" "$(evidence_of 204.0.113.7)"
 out=$(variant postfix_direct.eml 2 | tl report --reporter acme -)
-check_match "a second message (standard input) lists the source" '^203\.0\.113\.7: listed \(reports\) until ' "$out"
+check_match "a second message (standard input) lists the source" '^204\.0\.113\.7: listed \(reports\) until ' "$out"
 check_match "...and is named standard input" '^file: standard input$' "$out"
-check_ip_a "DNS answers the reported source" 203.0.113.7 127.0.0.2
-out=$(tl check 203.0.113.7)
+check_ip_a "DNS answers the reported source" 204.0.113.7 127.0.0.2
+out=$(tl check 204.0.113.7)
 check_match "check: reason reports" '^reason: reports$' "$out"
 check_match "check says user reports" '^meaning: user reports only' "$out"
-check_match "the service logged the report" 'report id=[0-9a-f]{32} reporter="acme" source=203\.0\.113\.7 class=spam' \
+check_match "the service logged the report" 'report id=[0-9a-f]{32} reporter="acme" source=204\.0\.113\.7 class=spam' \
 	"$(cat "$TL_LAST_LOG")"
 
 echo "# the same message twice counts once"
 first=$(tl report --reporter acme "$D/postfix_direct.eml" 2>&1)
 check_match "the same file again: the earlier report, marked duplicate" '^duplicate: the same message came from acme' "$first"
 check_eq "...with the same id" "$(tl report --reporter acme --json "$D/postfix_direct.eml" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["duplicate"])')" "True"
-check_eq "...and no evidence more" "0 trap hits, 2 reports in the store" "$(evidence_of 203.0.113.7)"
+check_eq "...and no evidence more" "0 trap hits, 2 reports in the store" "$(evidence_of 204.0.113.7)"
 check_eq "reporter list counts 2 reports" 2 "$(reports_of acme)"
 
 echo "# a report and trap hits: both"
-run_ok tl evidence add --ip 203.0.113.7 --kind trap
-out=$(tl check 203.0.113.7)
+run_ok tl evidence add --ip 204.0.113.7 --kind trap
+out=$(tl check 204.0.113.7)
 check_match "check: reason both" '^reason: both$' "$out"
 check_match "...spamtrap hits and user reports" '^meaning: spamtrap hits and user reports' "$out"
 
@@ -101,7 +101,7 @@ check_eq "reporter list counts it" 4 "$(reports_of acme)"
 
 echo "# several files: one report each; as JSON one array"
 json=$(tl report --reporter acme --json <(variant gmail.eml 1) "$D/postfix_direct.eml")
-check_eq "two files: two answers, the second a duplicate" "203.0.113.70 False|203.0.113.7 True" \
+check_eq "two files: two answers, the second a duplicate" "204.0.113.70 False|204.0.113.7 True" \
 	"$(printf '%s' "$json" | python3 -c '
 import json, sys
 print("|".join("%s %s" % (r["source_ip"], r["duplicate"]) for r in json.load(sys.stdin)))' 2>&1)"
@@ -119,7 +119,7 @@ expect "not a message" 2 'letter\.txt: not a message' tl report --reporter acme 
 : >empty.eml
 expect "an empty file" 2 'empty\.eml: not a message: empty' tl report --reporter acme empty.eml
 {
-	printf 'Received: from a (b [203.0.113.9]) by mx.example.org; Mon, 23 Nov 2026 10:00:00 +0000\n'
+	printf 'Received: from a (b [204.0.113.9]) by mx.example.org; Mon, 23 Nov 2026 10:00:00 +0000\n'
 	printf 'Subject: 50 MB\n\n'
 	head -c 52428800 /dev/zero | tr '\0' 'x'
 } >big.eml
@@ -138,7 +138,7 @@ out=$(tl report --reporter acme letter.txt "$(printf 'X-A: 1\n' >q.eml && cat "$
 check_eq "a bad file beside a good one: exit 2" 2 $?
 check_match "...the good one was taken" '^source: ' "$out"
 check_eq "nothing was written for the bad ones: one report more" $((before + 1)) "$(reports_of acme)"
-check_eq "...and no evidence against the 50 MB message's address" "0 trap hits, 0 reports in the store" "$(evidence_of 203.0.113.9)"
+check_eq "...and no evidence against the 50 MB message's address" "0 trap hits, 0 reports in the store" "$(evidence_of 204.0.113.9)"
 
 echo "# the hourly limit (report_max_per_hour = 10 here)"
 run_ok tl reporter add flood --trusted-relays "$D/default.trusted"
@@ -195,6 +195,6 @@ tl_stop
 
 echo "# without a service: the command opens the data directory itself"
 out=$(tl report --reporter acme "$(variant gmail.eml local >local.eml && echo local.eml)" 2>&1)
-check_match "report in-process: the source" '^source: 203\.0\.113\.70$' "$out"
+check_match "report in-process: the source" '^source: 204\.0\.113\.70$' "$out"
 check_eq "...stored (reporter list counts it)" $((before + 2)) "$(reports_of acme)"
 tl_finish

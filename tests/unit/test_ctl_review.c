@@ -106,7 +106,7 @@ static void test_check(void **state)
 	struct fx *f = *state;
 	struct store_ticket *t = calloc(1, sizeof(*t));
 	const char *field;
-	assert_int_equal(check(f, input("192.0.2.1", " pm@example.org ", "closed the relay\r\nand "
+	assert_int_equal(check(f, input("193.0.2.1", " pm@example.org ", "closed the relay\r\nand "
 				      "the form", "caf\xc3\xa9 <3 & a < b"), t, &field),
 			 CTL_OK);
 	assert_string_equal(t->email, "pm@example.org");
@@ -115,27 +115,27 @@ static void test_check(void **state)
 	static const struct {
 		const char *ip, *email, *fixed, *comment, *field;
 	} bad[] = {
-		{"192.0.2.0/24", "a@b.example", "x", "", "ip"},
+		{"193.0.2.0/24", "a@b.example", "x", "", "ip"},
 		{"example.org", "a@b.example", "x", "", "ip"},
-		{"192.0.2.1", "", "x", "", "email"},
-		{"192.0.2.1", "nobody", "x", "", "email"},
-		{"192.0.2.1", "a@b", "x", "", "email"},
-		{"192.0.2.1", "a@@b.example", "x", "", "email"},
-		{"192.0.2.1", "a b@c.example", "x", "", "email"},
-		{"192.0.2.1", "<script>@x.example", "x", "", "email"},
-		{"192.0.2.1", "a@b.example\"><script>", "x", "", "email"},
-		{"192.0.2.1", ".a@b.example", "x", "", "email"},
-		{"192.0.2.1", "a..b@c.example", "x", "", "email"},
-		{"192.0.2.1", "a@-b.example", "x", "", "email"},
-		{"192.0.2.1", "a@b.example", "", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "  \r\n ", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "<script>alert(1)</script>", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "ok", "<img src=x onerror=alert(1)>", "comment"},
-		{"192.0.2.1", "a@b.example", "see </textarea>", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "<!-- x -->", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "a\x01" "b", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "bad \xff utf-8", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "overlong \xc0\xbc", "", "fixed"},
+		{"193.0.2.1", "", "x", "", "email"},
+		{"193.0.2.1", "nobody", "x", "", "email"},
+		{"193.0.2.1", "a@b", "x", "", "email"},
+		{"193.0.2.1", "a@@b.example", "x", "", "email"},
+		{"193.0.2.1", "a b@c.example", "x", "", "email"},
+		{"193.0.2.1", "<script>@x.example", "x", "", "email"},
+		{"193.0.2.1", "a@b.example\"><script>", "x", "", "email"},
+		{"193.0.2.1", ".a@b.example", "x", "", "email"},
+		{"193.0.2.1", "a..b@c.example", "x", "", "email"},
+		{"193.0.2.1", "a@-b.example", "x", "", "email"},
+		{"193.0.2.1", "a@b.example", "", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "  \r\n ", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "<script>alert(1)</script>", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "ok", "<img src=x onerror=alert(1)>", "comment"},
+		{"193.0.2.1", "a@b.example", "see </textarea>", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "<!-- x -->", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "a\x01" "b", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "bad \xff utf-8", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "overlong \xc0\xbc", "", "fixed"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		field = NULL;
@@ -147,17 +147,17 @@ static void test_check(void **state)
 			fail_msg("case %zu: field %s, wanted %s", i, field, bad[i].field);
 	}
 	/* A NUL inside a field (%00 in the form) and text over the limit. */
-	struct ctl_review_input in = input("192.0.2.1", "a@b.example", "ab", "");
+	struct ctl_review_input in = input("193.0.2.1", "a@b.example", "ab", "");
 	in.fixed = "a\0b";
 	in.fixed_len = 3;
 	assert_int_equal(check(f, in, t, &field), CTL_EINVAL);
 	char *big = malloc(5000);
 	memset(big, 'x', 4999);
 	big[4999] = '\0';
-	assert_int_equal(check(f, input("192.0.2.1", "a@b.example", big, ""), t, &field), CTL_EINVAL);
+	assert_int_equal(check(f, input("193.0.2.1", "a@b.example", big, ""), t, &field), CTL_EINVAL);
 	assert_string_equal(field, "fixed");
 	big[4000] = '\0';
-	assert_int_equal(check(f, input("192.0.2.1", "a@b.example", big, big), t, &field), CTL_OK);
+	assert_int_equal(check(f, input("193.0.2.1", "a@b.example", big, big), t, &field), CTL_OK);
 	free(big);
 	free(t);
 }
@@ -211,22 +211,22 @@ static void test_file_limits(void **state)
 	struct fx *f = *state;
 	char id[STORE_TICKET_ID_LEN + 1];
 	/* Not listed: nothing to review, nothing written. */
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.1", NULL), CTL_REVIEW_NOT_LISTED);
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.1", NULL), CTL_REVIEW_NOT_LISTED);
 	assert_int_equal(tickets(f), 0);
-	listed(f, "192.0.2.1");
-	listed(f, "192.0.2.2");
-	listed(f, "192.0.2.3");
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.1", id), CTL_REVIEW_FILED);
+	listed(f, "193.0.2.1");
+	listed(f, "193.0.2.2");
+	listed(f, "193.0.2.3");
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.1", id), CTL_REVIEW_FILED);
 	assert_int_equal(strlen(id), STORE_TICKET_ID_LEN);
 	assert_int_equal(strspn(id, "0123456789abcdef"), STORE_TICKET_ID_LEN);
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.2", NULL), CTL_REVIEW_FILED);
-	/* Two about 192.0.2.1 in a day: a third is refused, whoever sends it. */
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.3", NULL), CTL_REVIEW_IP_LIMIT);
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.2", NULL), CTL_REVIEW_FILED);
+	/* Two about 193.0.2.1 in a day: a third is refused, whoever sends it. */
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.3", NULL), CTL_REVIEW_IP_LIMIT);
 	assert_int_equal(tickets(f), 2);
-	/* Three from 198.51.100.1 in a day: a fourth is refused, whatever it is about. */
-	assert_int_equal(file(f, "192.0.2.2", "198.51.100.1", NULL), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.3", "198.51.100.1", NULL), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.3", "198.51.100.1", NULL), CTL_REVIEW_CLIENT_LIMIT);
+	/* Three from 199.51.100.1 in a day: a fourth is refused, whatever it is about. */
+	assert_int_equal(file(f, "193.0.2.2", "199.51.100.1", NULL), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.3", "199.51.100.1", NULL), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.3", "199.51.100.1", NULL), CTL_REVIEW_CLIENT_LIMIT);
 	assert_int_equal(tickets(f), 4);
 	struct store_ticket *t = calloc(1, sizeof(*t));
 	assert_int_equal(store_ticket_get(f->reader, id, t), STORE_OK);
@@ -247,18 +247,18 @@ static void test_decisions(void **state)
 {
 	struct fx *f = *state;
 	char a[STORE_TICKET_ID_LEN + 1], b[STORE_TICKET_ID_LEN + 1], c[STORE_TICKET_ID_LEN + 1];
-	listed(f, "192.0.2.10");
-	listed(f, "192.0.2.11");
-	listed(f, "192.0.2.12");
-	assert_int_equal(file(f, "192.0.2.10", "198.51.100.9", a), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.11", "198.51.100.8", b), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.12", "198.51.100.7", c), CTL_REVIEW_FILED);
+	listed(f, "193.0.2.10");
+	listed(f, "193.0.2.11");
+	listed(f, "193.0.2.12");
+	assert_int_equal(file(f, "193.0.2.10", "199.51.100.9", a), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.11", "199.51.100.8", b), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.12", "199.51.100.7", c), CTL_REVIEW_FILED);
 	struct writer_decision d;
 	char log[512];
 	assert_int_equal(ctl_review_decide(&f->svc, a, STORE_TICKET_DELISTED, 0, "cli:test",
 					   "relay closed", NULL, &d),
 			 WRITER_OK);
-	assert_false(dns_listed(f, "192.0.2.10"));
+	assert_false(dns_listed(f, "193.0.2.10"));
 	/* Decided once: a second decision writes nothing. */
 	audit(f, log);
 	assert_string_equal(log, "delist ");
@@ -281,11 +281,11 @@ static void test_decisions(void **state)
 					   time_now() + 86400, "cli:test", "customer relay", NULL,
 					   &d),
 			 WRITER_OK);
-	assert_false(dns_listed(f, "192.0.2.11"));
+	assert_false(dns_listed(f, "193.0.2.11"));
 	assert_int_equal(ctl_review_decide(&f->svc, c, STORE_TICKET_REJECTED, 0, "cli:test",
 					   "still sending", NULL, &d),
 			 WRITER_OK);
-	assert_true(dns_listed(f, "192.0.2.12")); /* a rejection leaves the listing */
+	assert_true(dns_listed(f, "193.0.2.12")); /* a rejection leaves the listing */
 	audit(f, log);
 	assert_string_equal(log, "delist exclude review-reject ");
 	struct store_ticket *t = calloc(1, sizeof(*t));
@@ -342,8 +342,8 @@ static void test_sessions(void **state)
 	/* A decision made in a session that ended writes nothing: after a logout, and after the
 	 * moderator's removal (a second session of hers). */
 	char id[STORE_TICKET_ID_LEN + 1], log[512];
-	listed(f, "192.0.2.20");
-	assert_int_equal(file(f, "192.0.2.20", "198.51.100.20", id), CTL_REVIEW_FILED);
+	listed(f, "193.0.2.20");
+	assert_int_equal(file(f, "193.0.2.20", "199.51.100.20", id), CTL_REVIEW_FILED);
 	assert_int_equal(ctl_session_end(&f->svc, &live), CTL_OK);
 	assert_int_equal(ctl_session_end(&f->svc, &live), CTL_ENOTFOUND);
 	struct writer_decision d;
@@ -364,7 +364,7 @@ static void test_sessions(void **state)
 					   "after removal", s.token_hash, &d),
 			 WRITER_ENOTFOUND);
 	assert_int_equal(d.refusal, WRITER_REFUSED_SESSION);
-	assert_true(dns_listed(f, "192.0.2.20"));
+	assert_true(dns_listed(f, "193.0.2.20"));
 	audit(f, log);
 	assert_string_equal(log, "moderator-add moderator-remove ");
 	assert_int_equal(ctl_moderator_login(&f->svc, f->reader, "alice", "correct horse battery",

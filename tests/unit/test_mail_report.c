@@ -150,7 +150,7 @@ static void test_classify_call_site(void **state)
 	struct mail_trust t;
 	trust_load("default.trusted", &t);
 	struct seen seen = {NULL, 0, NULL};
-	struct mail_report_options opt = {&t, classify_stub, &seen};
+	struct mail_report_options opt = {&t, classify_stub, &seen, false};
 	struct mail_analysis a;
 	/* A forward: the classifier sees the attached message, not the forward. */
 	analyse_file("forward_attachment.eml", &opt, &a);
@@ -164,7 +164,7 @@ static void test_classify_call_site(void **state)
 	free(json);
 	mail_analysis_free(&a);
 	/* A message as received: the classifier sees exactly its bytes. */
-	const char msg[] = "Received: from a (b [203.0.113.1]) by c; d\nSubject: x\n\nbody\n";
+	const char msg[] = "Received: from a (b [204.0.113.1]) by c; d\nSubject: x\n\nbody\n";
 	assert_int_equal(mail_report_analyse(msg, sizeof(msg) - 1, &opt, &a), MAIL_OK);
 	assert_ptr_equal(seen.ptr, msg);
 	assert_int_equal(seen.len, sizeof(msg) - 1);
@@ -210,8 +210,8 @@ static void test_classify_parsed_same(void **state)
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			char *msg = slurp(path, &len);
 			assert_non_null(msg);
-			struct mail_report_options fast = {NULL, mail_classify_word, NULL};
-			struct mail_report_options slow = {NULL, classify_bytes, NULL};
+			struct mail_report_options fast = {NULL, mail_classify_word, NULL, false};
+			struct mail_report_options slow = {NULL, classify_bytes, NULL, false};
 			struct mail_analysis a, b;
 			int ra = mail_report_analyse(msg, len, &fast, &a);
 			int rb = mail_report_analyse(msg, len, &slow, &b);
@@ -240,20 +240,20 @@ static void test_render(void **state)
 {
 	struct mail_trust t;
 	trust_load("default.trusted", &t);
-	struct mail_report_options opt = {&t, NULL, NULL};
+	struct mail_report_options opt = {&t, NULL, NULL, false};
 	struct mail_analysis a;
 	analyse_file("postfix_direct.eml", &opt, &a);
 	char *text, *js;
 	assert_int_equal(mail_analysis_text(&a, &text), MAIL_OK);
-	assert_non_null(strstr(text, "source: 203.0.113.7\n"));
-	assert_non_null(strstr(text, "hop 1: trusted ip=192.0.2.25 rdns=mx.example.org"));
-	assert_non_null(strstr(text, "hop 2: source ip=203.0.113.7 rdns=- helo=mail.spam.example"));
+	assert_non_null(strstr(text, "source: 204.0.113.7\n"));
+	assert_non_null(strstr(text, "hop 1: trusted ip=193.0.2.25 rdns=mx.example.org"));
+	assert_non_null(strstr(text, "hop 2: source ip=204.0.113.7 rdns=- helo=mail.spam.example"));
 	assert_non_null(strstr(text, "hop 3: ignored"));
 	assert_int_equal(mail_analysis_json(&a, &js), MAIL_OK);
 	json_error_t err;
 	json_t *root = json_loads(js, 0, &err);
 	assert_non_null(root);
-	assert_string_equal(json_string_value(json_object_get(root, "source_ip")), "203.0.113.7");
+	assert_string_equal(json_string_value(json_object_get(root, "source_ip")), "204.0.113.7");
 	assert_true(json_is_null(json_object_get(root, "refusal")));
 	assert_true(json_is_null(json_object_get(root, "class")));
 	json_t *hops = json_object_get(root, "hops");
@@ -300,7 +300,7 @@ static void golden_one(char *f[4], bool update, size_t *failed)
 	struct mail_trust t;
 	trust_load(f[2], &t);
 	/* With the trap's classifier, as `report analyse` runs it. */
-	struct mail_report_options opt = {&t, mail_classify_word, NULL};
+	struct mail_report_options opt = {&t, mail_classify_word, NULL, false};
 	struct mail_analysis a;
 	analyse_file(f[1], &opt, &a);
 	char got[IP_STRLEN] = "";

@@ -1666,6 +1666,41 @@ static void test_report_events(void **state)
 	assert_int_equal(report_submit(f, &r[0]), WRITER_EINVAL);
 }
 
+static void never_called(void *arg, int result)
+{
+	(void)arg;
+	fail_msg("a refused event was answered later (%d)", result);
+}
+
+/* With exclude_default's special-purpose, evidence naming a special-purpose address is refused
+ * before it is queued (WRITER_ESPECIAL), whatever door it came through; nothing is stored. */
+static void test_special_refused(void **state)
+{
+	struct fx *f = *state;
+	fx_stop(f);
+	f->cfg.special_excluded = true;
+	fx_start(f);
+	const char *special[] = {"10.0.0.1", "198.18.0.1", "192.0.2.1", "fd00::1", "2002:a00:1::",
+				 "64:ff9b::7f00:1", "2001:db8::1"};
+	for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
+		assert_int_equal(submit_evidence(f, special[i], STORE_KIND_TRAP, 0), WRITER_ESPECIAL);
+		assert_int_equal(evidence_count(f, special[i]), 0);
+	}
+	/* The trap's way in: refused at once, the callback never called. */
+	struct writer_event ev;
+	trap_event(&ev, "10.0.0.1");
+	assert_int_equal(writer_post_nowait(f->w, &ev, never_called, NULL), WRITER_ESPECIAL);
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "acme", STORE_HOLDER_REPORTER, 1),
+			 WRITER_OK);
+	struct writer_report r;
+	report_make(&r, reporter_id(f, "acme"), 1, "100.64.0.1");
+	assert_int_equal(report_submit(f, &r), WRITER_ESPECIAL);
+	/* Public ones, 6to4 and NAT64 forms of public ones among them, are taken. */
+	assert_int_equal(submit_evidence(f, "204.0.113.7", STORE_KIND_TRAP, 0), WRITER_OK);
+	assert_int_equal(submit_evidence(f, "2002:808:808::1", STORE_KIND_TRAP, 0), WRITER_OK);
+	assert_int_equal(submit_evidence(f, "64:ff9b::808:808", STORE_KIND_TRAP, 0), WRITER_OK);
+}
+
 /* A report is acknowledged only once committed: a commit that fails leaves no report and no
  * evidence, and answers the producer with the store's error. */
 static void test_report_failed_commit(void **state)
@@ -1711,6 +1746,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ack_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holder_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_special_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_failed_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delist_same_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_shares_commits, setup, teardown),
