@@ -289,7 +289,7 @@ struct config {
 	/* the listing policy (struct policy_config) and the writer */
 	double policy_report_fresh, policy_report_old, policy_trap_weight, policy_threshold;
 	unsigned policy_report_decay, policy_window, policy_trap_square_from;
-	unsigned policy_min_evidence, policy_listing, policy_two_reports;
+	unsigned policy_min_evidence, policy_listing, policy_two_reports, policy_min_reporters;
 	unsigned export_interval;        /* seconds between exports of the zone files; 0 = on demand */
 	char exclude_default[CONFIG_STR_MAX]; /* CIDRs never listed, comma separated, and the
 					       * word special-purpose (CONFIG_SPECIAL_PURPOSE) */

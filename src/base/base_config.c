@@ -138,6 +138,10 @@ static const struct config_key config_keys[] = {
 	 "Listing policy: an address is listed when its score reaches this."},
 	{"policy_min_evidence", CONFIG_UINT, NUM(policy_min_evidence), "2", 1, 1000000, false,
 	 "Listing policy: pieces of evidence an address needs at least (one report never lists)."},
+	{"policy_min_reporters", CONFIG_UINT, NUM(policy_min_reporters), "2", 1, 1000000, false,
+	 "Listing policy: reporters an address needs at least to be listed on user reports alone. "
+	 "The reports of one reporter about one address count once within policy_window, "
+	 "however many it sends."},
 	{"policy_listing", CONFIG_UINT, NUM(policy_listing), "86400", 1, 31536000, false,
 	 "Listing policy: a listing ends this many seconds after the last evidence (24 h)."},
 	{"policy_two_reports", CONFIG_UINT, NUM(policy_two_reports), "43200", 1, 31536000, false,

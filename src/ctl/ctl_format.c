@@ -120,13 +120,14 @@ json_t *ctl_explain_json(const struct ctl_explain *e)
 	     put(o, "trap_score", json_real(e->result.trap_score)) &&
 	     put(o, "pieces", json_incref(pieces)) &&
 	     put(o, "policy",
-		 json_pack("{s:f,s:f,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I}", "report_fresh",
+		 json_pack("{s:f,s:f,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I}", "report_fresh",
 			   c->report_fresh, "report_old", c->report_old, "report_decay_s",
 			   (json_int_t)c->report_decay_s, "window_s", (json_int_t)c->window_s,
 			   "trap_square_from", (json_int_t)c->trap_square_from, "trap_weight",
 			   c->trap_weight, "threshold", c->threshold, "min_evidence",
 			   (json_int_t)c->min_evidence, "listing_s", (json_int_t)c->listing_s,
-			   "two_reports_s", (json_int_t)c->two_reports_s));
+			   "two_reports_s", (json_int_t)c->two_reports_s, "min_reporters",
+			   (json_int_t)c->min_reporters));
 	json_decref(pieces);
 	if (!ok) {
 		json_decref(o);

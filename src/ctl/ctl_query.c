@@ -101,7 +101,9 @@ static int explain_pieces(struct ctl_explain *e, const struct policy_step *steps
 		p->cls = (enum store_class)e->ev[i].cls;
 		p->counted = steps[i].counted;
 		p->weight = steps[i].weight;
-		if (!p->counted)
+		if (steps[i].superseded)
+			p->note = "the same reporter's newer report counts";
+		else if (!p->counted)
 			p->note = now - p->received_at > (int64_t)e->policy.window_s
 					  ? "older than the window"
 					  : "before the delisting";

@@ -138,11 +138,13 @@ int store_evidence_add(struct store *s, struct store_evidence *ev);
 int store_evidence_for_ip(struct store *s, const uint8_t ip[16], int64_t since, bool with_source,
 			  int (*fn)(const struct store_evidence *ev, void *arg), void *arg);
 /* What the policy needs of each piece of evidence against ip received at or after since (its
- * id, the commit order; when it was received; kind; class), by time, read from an index alone
- * (every evaluation of an address). fn returns non-zero to stop. */
+ * id, the commit order; when it was received; kind; class; for a reporter's report the
+ * reporter's name, else NULL: a report's source "reporter:NAME"), by time, read from an index
+ * alone (every evaluation of an address). fn returns non-zero to stop; reporter is valid
+ * during the call only. */
 int store_evidence_policy_for_ip(struct store *s, const uint8_t ip[16], int64_t since,
 				 int (*fn)(int64_t id, int64_t received_at, enum store_kind kind,
-					   enum store_class cls, void *arg),
+					   enum store_class cls, const char *reporter, void *arg),
 				 void *arg);
 /* Calls fn(ip) once for every address with evidence received at or after since. */
 int store_evidence_ips(struct store *s, int64_t since,

@@ -63,7 +63,7 @@ int store_evidence_for_ip(struct store *s, const uint8_t ip[16], int64_t since, 
 
 int store_evidence_policy_for_ip(struct store *s, const uint8_t ip[16], int64_t since,
 				 int (*fn)(int64_t id, int64_t received_at, enum store_kind kind,
-					   enum store_class cls, void *arg),
+					   enum store_class cls, const char *reporter, void *arg),
 				 void *arg)
 {
 	if (!s || !ip || !fn)
@@ -75,7 +75,8 @@ int store_evidence_policy_for_ip(struct store *s, const uint8_t ip[16], int64_t 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (fn(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
 		       (enum store_kind)sqlite3_column_int(st, 2),
-		       (enum store_class)sqlite3_column_int(st, 3), arg))
+		       (enum store_class)sqlite3_column_int(st, 3),
+		       (const char *)sqlite3_column_text(st, 4), arg))
 			break;
 	}
 	sqlite3_reset(st);

@@ -203,6 +203,14 @@ static const struct {
 	/* A moderator reads the newest reports of an address with their Received-chain
 	 * explanations (store_report_recent): by source, not by a scan of every report. */
 	{ 11, "CREATE INDEX reports_source ON reports (source, received_at) WHERE source IS NOT NULL;" },
+	/* The policy counts one reporter's reports about an address once: the reporter's name
+	 * (a report's source is "reporter:NAME") joins what each evaluation reads from the index
+	 * alone. A virtual column: rows written before it have it too, and traps add nothing. */
+	{ 12, "ALTER TABLE evidence ADD COLUMN reporter TEXT GENERATED ALWAYS AS"
+	      " (CASE WHEN kind = 2 AND substr(source, 1, 9) = 'reporter:'"
+	      " THEN substr(source, 10) END) VIRTUAL;"
+	      "DROP INDEX evidence_ip_policy;"
+	      "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class, reporter);" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -260,7 +268,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " WHERE t.evidence_id = ?1",
 	/* The index (ip, received_at, kind, class) covers it: a rowid table's index entries
 	 * carry the rowid (id, the commit order a delisting's tie needs). */
-	[ST_EV_POLICY] = "SELECT id, received_at, kind, class FROM evidence"
+	[ST_EV_POLICY] = "SELECT id, received_at, kind, class, reporter FROM evidence"
 			 " WHERE ip = ?1 AND received_at >= ?2",
 	[ST_SA_PRUNE] = "DELETE FROM samples WHERE evidence_id IN (SELECT evidence_id FROM samples"
 			" WHERE kept_until <= ?1 ORDER BY kept_until LIMIT ?2)",

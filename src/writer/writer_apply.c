@@ -364,7 +364,7 @@ static int apply_report(struct writer *w, const struct writer_event *ev, int64_t
 		struct store_evidence e = {.kind = STORE_KIND_REPORT, .cls = row.cls,
 					   .received_at = now, .added_at = now};
 		memcpy(e.ip, row.source, 16);
-		snprintf(e.source, sizeof e.source, "reporter:%s", h.name);
+		snprintf(e.source, sizeof e.source, WRITER_REPORTER_SOURCE "%s", h.name);
 		digest_hex(row.digest, e.digest);
 		if ((rc = store_evidence_add(w->store, &e)) != STORE_OK)
 			return writer_store_rc(rc);

@@ -241,7 +241,8 @@ void writer_hot_add(struct writer *w, const struct store_evidence *e)
 	}
 	h->ev[h->n++] = (struct policy_evidence){.received_at = e->received_at, .seq = e->id,
 						   .trap = e->kind == STORE_KIND_TRAP,
-						   .cls = (uint8_t)e->cls};
+						   .cls = (uint8_t)e->cls,
+						   .reporter = writer_reporter_of(e)};
 }
 
 /* Keeps the evidence just read from the store for ip when it is long enough to be worth it. */

@@ -104,6 +104,26 @@ const struct ip_prefix *writer_rules_default_exclusion(const struct writer_rules
 	return NULL;
 }
 
+/* FNV-1a, 64 bits: a reporter's name as the policy's reporter key. Two names that met on one
+ * key would count as one reporter, which can only keep an address off the list. */
+uint64_t writer_reporter_key(const char *name)
+{
+	if (!name)
+		return 0;
+	uint64_t h = 0xcbf29ce484222325u;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3u;
+	return h ? h : 1;
+}
+
+uint64_t writer_reporter_of(const struct store_evidence *e)
+{
+	static const char prefix[] = WRITER_REPORTER_SOURCE;
+	if (e->kind != STORE_KIND_REPORT || strncmp(e->source, prefix, sizeof prefix - 1) != 0)
+		return 0;
+	return writer_reporter_key(e->source + sizeof prefix - 1);
+}
+
 const struct store_exclusion *writer_rules_exclusion(const struct writer_rules *r,
 						     const uint8_t ip[16], int64_t now)
 {
@@ -134,7 +154,7 @@ struct collect {
 };
 
 static int collect_evidence(int64_t id, int64_t received_at, enum store_kind kind,
-			    enum store_class cls, void *arg)
+			    enum store_class cls, const char *reporter, void *arg)
 {
 	struct collect *c = arg;
 	struct writer_facts *f = c->f;
@@ -144,7 +164,10 @@ static int collect_evidence(int64_t id, int64_t received_at, enum store_kind kin
 	}
 	f->ev[f->n++] = (struct policy_evidence){.received_at = received_at, .seq = id,
 						   .trap = kind == STORE_KIND_TRAP,
-						   .cls = (uint8_t)cls};
+						   .cls = (uint8_t)cls,
+						   .reporter = kind == STORE_KIND_REPORT
+								       ? writer_reporter_key(reporter)
+								       : 0};
 	return 0;
 }
 

@@ -124,6 +124,12 @@ int writer_rules_reputation_put(struct writer_rules *r, const struct store_reput
 const struct ip_prefix *writer_rules_default_exclusion(const struct writer_rules *r,
 						      const uint8_t ip[16],
 						      const struct ip_special **special);
+/* A report's source names its reporter as "reporter:NAME" (apply_report writes it). */
+#define WRITER_REPORTER_SOURCE "reporter:"
+/* The policy's reporter key of a reporter's name (policy_evidence.reporter; NULL: 0), and of a
+ * stored piece of evidence (0 unless it is a reporter's report). */
+uint64_t writer_reporter_key(const char *name);
+uint64_t writer_reporter_of(const struct store_evidence *e);
 const struct store_exclusion *writer_rules_exclusion(const struct writer_rules *r,
 						     const uint8_t ip[16], int64_t now);
 const struct store_reputation *writer_rules_reputation(const struct writer_rules *r,

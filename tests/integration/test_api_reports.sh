@@ -75,10 +75,13 @@ check_eq "...it is in the store with its evidence (committed before the answer)"
 	"1|report" "$(tl_db "SELECT count(*), (SELECT CASE kind WHEN 2 THEN 'report' END FROM evidence WHERE id = r.evidence_id) FROM reports r WHERE id = '$ID1'")"
 check_ip_nx "one report does not list" 204.0.113.7
 
-echo "# two reports list the source: DNS answers, check says user reports"
+echo "# two reporters list the source: DNS answers, check says user reports"
 variant postfix_direct.eml 2 v2.eml
 report "$AKEY" v2.eml
-check_eq "a second message: 201" 201 "$STATUS"
+check_eq "a second message of the same reporter: 201" 201 "$STATUS"
+check_eq "...but one reporter's reports count once: not listed" False "$(jget listed)"
+report "$OKEY" "$D/postfix_direct.eml"
+check_eq "the first message from a second reporter: 201" 201 "$STATUS"
 check_eq "...and the answer says the source is listed now" True "$(jget listed)"
 check_ip_a "DNS answers the reported source" 204.0.113.7 127.0.0.2
 out=$(tl check 204.0.113.7)

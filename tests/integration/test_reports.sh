@@ -65,8 +65,13 @@ check_match "...and says the address is not listed yet" '^204\.0\.113\.7: not li
 check_ip_nx "one report does not list" 204.0.113.7
 check_eq "check counts the report" "0 trap hits, 1 report in the store" "$(evidence_of 204.0.113.7)"
 out=$(variant postfix_direct.eml 2 | tl report --reporter acme -)
-check_match "a second message (standard input) lists the source" '^204\.0\.113\.7: listed \(reports\) until ' "$out"
+check_match "a second message of the same reporter (standard input) does not list it" '^204\.0\.113\.7: not listed$' "$out"
 check_match "...and is named standard input" '^file: standard input$' "$out"
+check_ip_nx "one reporter's two reports count once" 204.0.113.7
+check_match "check says why" "^why: only one piece of evidence: one reporter's reports count once" "$(tl check 204.0.113.7)"
+run_ok tl reporter add beta --trusted-relays "$D/default.trusted"
+out=$(tl report --reporter beta "$D/postfix_direct.eml")
+check_match "a second reporter lists the source" '^204\.0\.113\.7: listed \(reports\) until ' "$out"
 check_ip_a "DNS answers the reported source" 204.0.113.7 127.0.0.2
 out=$(tl check 204.0.113.7)
 check_match "check: reason reports" '^reason: reports$' "$out"
@@ -78,7 +83,7 @@ echo "# the same message twice counts once"
 first=$(tl report --reporter acme "$D/postfix_direct.eml" 2>&1)
 check_match "the same file again: the earlier report, marked duplicate" '^duplicate: the same message came from acme' "$first"
 check_eq "...with the same id" "$(tl report --reporter acme --json "$D/postfix_direct.eml" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["duplicate"])')" "True"
-check_eq "...and no evidence more" "0 trap hits, 2 reports in the store" "$(evidence_of 204.0.113.7)"
+check_eq "...and no evidence more" "0 trap hits, 3 reports in the store" "$(evidence_of 204.0.113.7)"
 check_eq "reporter list counts 2 reports" 2 "$(reports_of acme)"
 
 echo "# a report and trap hits: both"

@@ -110,6 +110,10 @@ listing=$(tl_http /about/listing)
 check_match "how listing works: the threshold in force (6)" 'id="p-threshold">6<' "$listing"
 check_match "how listing works: the listing time in force (48 hours)" 'id="p-listing">48 hours<' "$listing"
 check_match "how listing works: worked examples from the policy" '2 spamtrap hits</td><td>10.0</td><td>listed' "$listing"
+check_match "how listing works: the reporters a listing on reports needs (2)" 'id="p-min-reporters">2<' "$listing"
+check_match "...one reporter's two reports do not list" "2 reports from the same reporter</td><td>4.0</td><td>not listed \(only one piece of evidence: one reporter&#39;s reports count once\)" "$listing"
+check_match "...two reporters' do" '2 reports from 2 reporters</td><td>8.0</td><td>listed' "$listing"
+check_match "...special-purpose space takes no evidence" 'id="p-special">the' "$listing"
 usage=$(tl_http /about/usage)
 check_match "usage: the TXT points at public_url, with what the listing usually means" \
 	'Listed \(spamtrap hits and user reports: probably a compromised machine\) - see https://lists.example.test/lookup\?ip=192.0.2.1' "$usage"

@@ -435,6 +435,9 @@ static void test_config_exclusions(void **state)
 	assert_int_equal(config_set(c, "exclude_default", "special-purpose, 10.0.0.1/8", err,
 				    sizeof err), BASE_EINVAL);
 	assert_non_null(strstr(err, "host bits"));
+	assert_int_equal(config_set(c, "policy_min_reporters", "0", err, sizeof err), BASE_EINVAL);
+	assert_int_equal(config_set(c, "policy_min_reporters", "3", err, sizeof err), 0);
+	assert_int_equal(c->policy_min_reporters, 3);
 	free(c);
 }
 

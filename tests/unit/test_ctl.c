@@ -617,7 +617,8 @@ static void test_socket_reports(void **state)
 	char other[sizeof(spam) + 16];
 	snprintf(other, sizeof(other), "X-N: 2\n%s", spam);
 	assert_int_equal(call_body(f.sock, "report reporter=acme file=b.eml", other, &text), 0);
-	assert_non_null(strstr(text, "204.0.113.7: listed (reports) until"));
+	/* Another message, the same reporter: its reports about the address count once. */
+	assert_non_null(strstr(text, "204.0.113.7: not listed\n"));
 	free(text);
 	snprintf(other, sizeof(other), "X-N: 3\n%s", spam);
 	assert_int_equal(call_body(f.sock, "report reporter=acme file=c.eml", other, &text),
@@ -647,8 +648,13 @@ static void test_socket_reports(void **state)
 	free(ans);
 
 	/* A report is fetched by its own reporter only: another's id is as unknown as none. */
-	assert_int_equal(call_body(f.sock, "reporter-add name=beta trusted-relays=r.txt", "", &text),
+	assert_int_equal(call_body(f.sock, "reporter-add name=beta trusted-relays=r.txt",
+				   "193.0.2.0/25\n", &text),
 			 0);
+	free(text);
+	/* A second reporter of the same spam: two reporters list the address. */
+	assert_int_equal(call_body(f.sock, "report reporter=beta file=a.eml", spam, &text), 0);
+	assert_non_null(strstr(text, "204.0.113.7: listed (reports) until"));
 	free(text);
 	struct store_holder acme, beta;
 	assert_int_equal(store_holder_get(rd, "acme", &acme), STORE_OK);
@@ -742,7 +748,13 @@ static void cons_event(struct writer_event *ev, const uint8_t ip[16], int64_t at
 	ev->evidence.kind = trap ? STORE_KIND_TRAP : STORE_KIND_REPORT;
 	ev->evidence.cls = (enum store_class)(rand() % 4);
 	ev->evidence.received_at = at;
-	snprintf(ev->evidence.source, sizeof(ev->evidence.source), "test");
+	/* Most reports come from one of four reporters, whose reports about an address count
+	 * once each; the rest are an operator's, each of which counts. */
+	int who = rand() % 6;
+	if (trap || who >= 4)
+		snprintf(ev->evidence.source, sizeof(ev->evidence.source), "test");
+	else
+		snprintf(ev->evidence.source, sizeof(ev->evidence.source), "reporter:r%d", who);
 }
 
 static void cons_moderator(struct writer_event *ev, enum writer_event_type type, const char *pre)
@@ -756,7 +768,8 @@ static void cons_moderator(struct writer_event *ev, enum writer_event_type type,
 }
 
 /* Random addresses (IPv4, some IPv6, some in default-excluded space) with random evidence over
- * eight days, exclusions, reputation and delistings with evidence after them. */
+ * eight days, from a few reporters and the operator, exclusions, reputation and delistings with
+ * evidence after them. */
 static void cons_fill(struct cons *c)
 {
 	size_t cap = C_N * 8 + 64, n = 0;

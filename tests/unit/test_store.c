@@ -298,6 +298,7 @@ static void test_migration_upgrades_v6(void **state)
 					 "DROP TABLE ticket_events; DROP TABLE tickets;"
 					 "DROP TABLE sessions; DROP TABLE moderators;"
 					 "DROP INDEX evidence_ip_policy;"
+					 "ALTER TABLE evidence DROP COLUMN reporter;"
 					 "CREATE INDEX evidence_ip_received ON evidence (ip, received_at);"
 					 "PRAGMA user_version = 6;"), SQLITE_OK);
 	assert_int_not_equal(raw_sql(f->dir, "SELECT count(*) FROM trap_hits"), SQLITE_OK);
@@ -312,9 +313,9 @@ static void test_migration_upgrades_v6(void **state)
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM listing_history"), SQLITE_OK);
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM moderators, sessions, tickets,"
 					 " ticket_events"), SQLITE_OK);
-	/* The evidence-by-address reads use the index with kind and class. */
-	assert_int_equal(raw_sql(f->dir, "SELECT 1 FROM evidence INDEXED BY evidence_ip_policy"),
-			 SQLITE_OK);
+	/* The evidence-by-address reads use the index with kind, class and reporter (version 12). */
+	assert_int_equal(raw_sql(f->dir, "SELECT reporter FROM evidence INDEXED BY "
+					 "evidence_ip_policy"), SQLITE_OK);
 }
 
 static void test_migration_refuses_newer(void **state)
@@ -1374,10 +1375,11 @@ struct policy_rows {
 	int n;
 	int64_t id, at;
 	enum store_kind kind;
+	char reporter[64]; /* "-" for NULL */
 };
 
 static int policy_row(int64_t id, int64_t received_at, enum store_kind kind, enum store_class cls,
-		      void *arg)
+		      const char *reporter, void *arg)
 {
 	struct policy_rows *p = arg;
 	p->id = id;
@@ -1385,6 +1387,7 @@ static int policy_row(int64_t id, int64_t received_at, enum store_kind kind, enu
 	p->n++;
 	p->at = received_at;
 	p->kind = kind;
+	snprintf(p->reporter, sizeof p->reporter, "%s", reporter ? reporter : "-");
 	return 0;
 }
 
@@ -1419,8 +1422,34 @@ static void test_trap_hits(void **state)
 	assert_int_equal(pr.at, 1000);
 	assert_int_equal(pr.id, a.id);
 	assert_int_equal(pr.kind, STORE_KIND_TRAP);
+	assert_string_equal(pr.reporter, "-");
 	assert_int_equal(store_evidence_policy_for_ip(f->s, ip, 1001, policy_row, &pr), 0);
 	assert_int_equal(pr.n, 1);
+	/* A reporter's report names its reporter (its source "reporter:NAME"); an operator's
+	 * report, and a trap hit whose source happens to start so, do not. */
+	const struct {
+		enum store_kind kind;
+		const char *source, *want;
+	} who[] = {
+		{STORE_KIND_REPORT, "reporter:acme", "acme"},
+		{STORE_KIND_REPORT, "cli:root", "-"},
+		{STORE_KIND_TRAP, "reporter:x@trap.example", "-"},
+	};
+	for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+		ip4m("192.0.2.51", ip);
+		struct store_evidence e = {.kind = who[i].kind, .received_at = 3000 + (int64_t)i,
+					   .added_at = 1};
+		memcpy(e.ip, ip, 16);
+		snprintf(e.source, sizeof e.source, "%s", who[i].source);
+		assert_int_equal(store_begin(f->s), 0);
+		assert_int_equal(store_evidence_add(f->s, &e), 0);
+		assert_int_equal(store_commit(f->s), 0);
+		memset(&pr, 0, sizeof pr);
+		assert_int_equal(store_evidence_policy_for_ip(f->s, ip, 3000 + (int64_t)i, policy_row,
+							      &pr), 0);
+		assert_int_equal(pr.n, 1);
+		assert_string_equal(pr.reporter, who[i].want);
+	}
 
 	struct hit_copy c = { 0 };
 	assert_int_equal(store_trap_hit_get(f->s, a.id, hit_cb, &c), 0);

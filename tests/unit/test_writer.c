@@ -1611,8 +1611,8 @@ static void test_report_events(void **state)
 	settle();
 	assert_false(zone_listed(f, "203.0.113.7"));
 
-	/* In one batch: a new message (lists), a refused one, a duplicate, one past the limit of
-	 * 4 (two so far, then these), a bad one: each answered on its own. */
+	/* In one batch: a new message, a refused one, a duplicate, one past the limit of 4 (two
+	 * so far, then these), a bad one: each answered on its own. */
 	struct writer_event evs[5];
 	int results[5];
 	memset(evs, 0, sizeof evs);
@@ -1638,6 +1638,15 @@ static void test_report_events(void **state)
 	assert_int_equal(evidence_count(f, "203.0.113.7"), 2);
 	assert_int_equal(evidence_count(f, "203.0.113.8"), 0);
 	assert_int_equal(store_report_get(f->store, r[5].row.id, false, &got), STORE_ENOTFOUND);
+	/* Two messages, one reporter: its reports about the address count once. */
+	settle();
+	assert_false(zone_listed(f, "203.0.113.7"));
+	/* A second reporter of the first message: two reporters list it. */
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "beta", STORE_HOLDER_REPORTER, 7),
+			 WRITER_OK);
+	struct writer_report rb;
+	report_make(&rb, reporter_id(f, "beta"), 1, "203.0.113.7");
+	assert_int_equal(report_submit(f, &rb), WRITER_OK);
 	assert_true(wait_zone(f, "203.0.113.7", true));
 	uint64_t n = 0;
 	assert_int_equal(store_report_hour_get(f->store, acme, T0 / 3600, &n), STORE_OK);
@@ -1664,6 +1673,43 @@ static void test_report_events(void **state)
 	assert_int_equal(report_submit(f, &r[0]), WRITER_EINVAL);
 	report_make(&r[0], acme, 6, "0.0.0.0");
 	assert_int_equal(report_submit(f, &r[0]), WRITER_EINVAL);
+}
+
+/* A flooded address (its evidence kept in memory) counts one reporter's reports once too, and
+ * says the same after a rebuild from the store. */
+static void test_hot_reporters(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 300 };
+	static struct writer_event evs[N];
+	static int results[N];
+	for (int i = 0; i < N; i++) {
+		trap_event(&evs[i], "100.84.0.2");
+		evs[i].evidence.kind = STORE_KIND_REPORT;
+		evs[i].evidence.received_at = T0 - 3600 + i;
+		snprintf(evs[i].evidence.source, sizeof evs[i].evidence.source, "reporter:acme");
+	}
+	assert_int_equal(writer_submit_many(f->w, evs, N, results), WRITER_OK);
+	settle();
+	assert_false(store_listed(f, "100.84.0.2", NULL));
+	struct writer_event ev;
+	trap_event(&ev, "100.84.0.2");
+	ev.evidence.kind = STORE_KIND_REPORT;
+	snprintf(ev.evidence.source, sizeof ev.evidence.source, "reporter:acme");
+	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK); /* evaluated from memory */
+	settle();
+	assert_false(store_listed(f, "100.84.0.2", NULL));
+	snprintf(ev.evidence.source, sizeof ev.evidence.source, "reporter:beta");
+	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK);
+	struct store_listing l, after;
+	assert_true(wait_zone(f, "100.84.0.2", true));
+	assert_true(store_listed(f, "100.84.0.2", &l));
+	assert_int_equal(l.reports, 2);
+	struct writer_event rb = { .type = WRITER_EV_REBUILD };
+	assert_int_equal(writer_submit(f->w, &rb), WRITER_OK);
+	assert_true(store_listed(f, "100.84.0.2", &after));
+	assert_int_equal(after.reports, 2);
+	assert_int_equal(after.expires_at, l.expires_at);
 }
 
 static void never_called(void *arg, int result)
@@ -1746,6 +1792,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ack_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holder_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reporters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_special_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_failed_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delist_same_second, setup, teardown),
