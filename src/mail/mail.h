@@ -142,6 +142,10 @@ struct mail_analysis {
 	size_t n_hops;
 	size_t n_received;         /* Received headers in the message (more than n_hops when cut) */
 	bool forwarded;            /* the judged message is the report's message/rfc822 attachment */
+	uint8_t digest[32];        /* SHA-256 of the judged message (mail_report_analyse): the same
+				      spam raw, forwarded as an attachment (encoded or not), with
+				      CRLF or LF line ends or behind an mbox From line digests the
+				      same (mail_report_analyse says how) */
 	const char *cls;           /* the classifier's word, or NULL */
 	char error[MAIL_WHY_MAX];  /* when mail_report_analyse fails: why */
 };
@@ -159,7 +163,9 @@ int mail_chain_analyse(const char *const *hdrs, const size_t *lens, size_t n,
 /* Parses msg[0..len) with GMime (a raw RFC 5322 message, or a report that carries it as a
  * message/rfc822 attachment, which is then the one judged) and walks its Received chain.
  * 0; MAIL_EINVAL when it is not a message and MAIL_ETOOBIG above MAIL_REPORT_MAX, with
- * out->error saying why; MAIL_ENOMEM. Free out with mail_analysis_free in every case. */
+ * out->error saying why; MAIL_ENOMEM. Free out with mail_analysis_free in every case.
+ * out->digest is the SHA-256 of the judged message as GMime writes it back, its line ends
+ * made LF and the line breaks and blanks that end it dropped. */
 int mail_report_analyse(const char *msg, size_t len, const struct mail_report_options *opt,
 			struct mail_analysis *out);
 void mail_analysis_free(struct mail_analysis *a);

@@ -161,6 +161,43 @@ static void report_classify(const struct mail_report_options *opt, GMimeMessage 
 	}
 }
 
+/* The judged message's digest (mail.h): what GMime writes back of it, so that a forward's
+ * attachment (GMime's own parse of it, decoded when it came base64) and the message sent raw
+ * go through the same hands; then line ends made LF and the trailing line breaks and blanks
+ * dropped, which a forwarding client or a file adds or takes away. false: out of memory. */
+static bool report_digest(GMimeMessage *judged, uint8_t digest[32])
+{
+	/* Written to a stream, not a string: a NUL in the body must not end what is digested. */
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+	GByteArray *arr = mem ? g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem)) : NULL;
+	bool ok = arr && ck && g_mime_object_write_to_stream(GMIME_OBJECT(judged), NULL, mem) >= 0;
+	if (!ok) {
+		if (mem)
+			g_object_unref(mem);
+		if (ck)
+			g_checksum_free(ck);
+		return false;
+	}
+	const char *bytes = (const char *)arr->data;
+	size_t len = arr->len;
+	while (len > 0 && memchr("\r\n \t", bytes[len - 1], 4))
+		len--;
+	size_t from = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (bytes[i] == '\r' && i + 1 < len && bytes[i + 1] == '\n') {
+			g_checksum_update(ck, (const guchar *)bytes + from, (gssize)(i - from));
+			from = i + 1;
+		}
+	}
+	g_checksum_update(ck, (const guchar *)bytes + from, (gssize)(len - from));
+	gsize dlen = 32;
+	g_checksum_get_digest(ck, digest, &dlen);
+	g_checksum_free(ck);
+	g_object_unref(mem);
+	return dlen == 32;
+}
+
 int mail_report_analyse(const char *msg, size_t len, const struct mail_report_options *opt,
 			struct mail_analysis *out)
 {
@@ -199,6 +236,8 @@ int mail_report_analyse(const char *msg, size_t len, const struct mail_report_op
 				    opt && opt->special_public, out);
 	if (rc == MAIL_OK)
 		report_classify(opt, judged, msg, len, out);
+	if (rc == MAIL_OK && !report_digest(judged, out->digest))
+		rc = MAIL_ENOMEM;
 	if (owned)
 		g_object_unref(owned);
 	g_object_unref(message);

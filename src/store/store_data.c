@@ -822,13 +822,14 @@ int store_report_get(struct store *s, const char *id, bool with_analysis,
 	return report_one(s, st, with_analysis, out, "report get");
 }
 
-int store_report_by_digest(struct store *s, int64_t holder, const uint8_t digest[STORE_DIGEST_LEN],
-			   bool with_analysis, struct store_report *out)
+int store_report_by_digest(struct store *s, const char *name,
+			   const uint8_t digest[STORE_DIGEST_LEN], bool with_analysis,
+			   struct store_report *out)
 {
-	if (!s || !digest || !out)
+	if (!s || !name || !digest || !out)
 		return STORE_EINVAL;
 	sqlite3_stmt *st = stmt(s, ST_RP_BY_DIGEST);
-	sqlite3_bind_int64(st, 1, holder);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(st, 2, digest, STORE_DIGEST_LEN, SQLITE_STATIC);
 	return report_one(s, st, with_analysis, out, "report by digest");
 }

@@ -290,8 +290,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " analysis, evidence_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_RP_GET] = "SELECT id, holder, received_at, digest, source, refusal, class, analysis,"
 		      " evidence_id FROM reports WHERE id = ?1",
-	[ST_RP_BY_DIGEST] = "SELECT id, holder, received_at, digest, source, refusal, class,"
-			    " analysis, evidence_id FROM reports WHERE holder = ?1 AND digest = ?2",
+	/* By the reporter's name, so that a report survives the reporter's key rotation (remove
+	 * and add again: a new row of the same name). */
+	[ST_RP_BY_DIGEST] = "SELECT r.id, r.holder, r.received_at, r.digest, r.source, r.refusal,"
+			    " r.class, r.analysis, r.evidence_id FROM reports r"
+			    " JOIN key_holders h ON h.id = r.holder"
+			    " WHERE h.name = ?1 AND h.kind = 1 AND r.digest = ?2"
+			    " ORDER BY r.received_at LIMIT 1",
 	[ST_RP_RECENT] = "SELECT id, holder, received_at, digest, source, refusal, class, analysis,"
 			 " evidence_id FROM reports WHERE source = ?1 AND source IS NOT NULL"
 			 " ORDER BY received_at DESC, rowid DESC LIMIT ?2",

@@ -334,7 +334,8 @@ static int report_admit(struct writer *w, struct writer_report *r, int64_t now,
 	if (h->kind != STORE_HOLDER_REPORTER)
 		return WRITER_EINVAL;
 	struct store_report earlier;
-	rc = store_report_by_digest(w->store, r->row.holder, r->row.digest, false, &earlier);
+	/* By name: the same message under the reporter's next key is the same report. */
+	rc = store_report_by_digest(w->store, h->name, r->row.digest, false, &earlier);
 	if (rc == STORE_OK) {
 		memcpy(r->earlier_id, earlier.id, sizeof r->earlier_id);
 		return WRITER_EEXIST;

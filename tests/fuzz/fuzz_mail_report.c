@@ -1,5 +1,6 @@
 /* fuzz_mail_report.c - libFuzzer target: whole reports (raw messages, forwards, junk) through
- * GMime, the walk and both renderings. Traps when an invariant breaks. */
+ * GMime, the walk, the judged message's digest and both renderings. Traps when an invariant
+ * breaks. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!a.error[0] || a.hops)
 			__builtin_trap();
 	} else if (rc == MAIL_OK) {
+		/* The same bytes digest the same: the duplicate check depends on it. */
+		struct mail_analysis again;
+		if (mail_report_analyse((const char *)data, size, &opt, &again) != MAIL_OK ||
+		    memcmp(again.digest, a.digest, sizeof(a.digest)) != 0)
+			__builtin_trap();
+		mail_analysis_free(&again);
 		/* A source is never a special-purpose address unless those are public, and never
 		 * one that sends nothing. */
 		if (a.has_source && (ip_never_sends(a.source) ||

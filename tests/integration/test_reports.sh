@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_reports.sh - user reports and evidence feeds from the command line, against a running
 # service (the control socket carries each message as a body) and on a bare data directory:
-# reporters and their keys, reports that add evidence and list through DNS, "user reports" and
-# "both", the same message counted once, the hourly limit, and bad input of every kind refused
-# with exit status 2 and a reason, nothing written.
+# reporters and their keys, reports that add evidence and list through DNS once two reporters
+# sent them, "user reports" and "both", the same spam counted once however it comes (raw,
+# forwarded, base64, CRLF, in an mbox, under a rotated key), the hourly limit, and bad input
+# of every kind refused with exit status 2 and a reason, nothing written.
 source "$(dirname "$0")/lib.sh"
 
 D="$TRAPLINE_SRC/tests/data/received"
@@ -27,6 +28,24 @@ expect() {
 }
 # A message of its own: the corpus message with one header more, so its digest differs.
 variant() { printf 'X-Variant: %s\n' "$2" | cat - "$D/$1"; }
+# forward FILE [base64]: FILE forwarded by a mail client as a message/rfc822 attachment, as
+# the reporter's own mail system delivered the forward.
+forward() {
+	printf 'Received: from smtp.example.org (smtp.example.org [193.0.2.50])\n'
+	printf '\tby mx.example.org (Postfix) with ESMTPS id 1; Mon, 23 Nov 2026 12:00:01 +0000\n'
+	printf 'From: User <user@example.org>\nTo: reports@example.org\nSubject: Fwd: spam\n'
+	printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="fwd-b"\n\n'
+	printf -- '--fwd-b\nContent-Type: text/plain\n\nThe spam, attached.\n\n'
+	printf -- '--fwd-b\nContent-Type: message/rfc822\n'
+	if [ "${2:-}" = base64 ]; then
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		base64 "$1"
+	else
+		printf '\n'
+		cat "$1"
+	fi
+	printf -- '\n--fwd-b--\n'
+}
 reports_of() { tl reporter list 2>&1 | sed -n "s/^$1 .* reports=\([0-9]*\)$/\1/p"; }
 evidence_of() { tl check "$1" 2>&1 | sed -n 's/^evidence: //p'; }
 
@@ -85,6 +104,30 @@ check_match "the same file again: the earlier report, marked duplicate" '^duplic
 check_eq "...with the same id" "$(tl report --reporter acme --json "$D/postfix_direct.eml" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["duplicate"])')" "True"
 check_eq "...and no evidence more" "0 trap hits, 3 reports in the store" "$(evidence_of 204.0.113.7)"
 check_eq "reporter list counts 2 reports" 2 "$(reports_of acme)"
+
+echo "# the same spam in another wrapper, or under a rotated key, counts once"
+id=$(tl report --reporter beta --json "$D/postfix_direct.eml" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+same() { # same NAME FILE: FILE is beta's first report again
+	local out
+	out=$(tl report --reporter beta --json "$2" 2>&1)
+	check_eq "$1: the earlier report, a duplicate" "$id True" "$(printf '%s' "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["id"], r["duplicate"])' 2>&1)"
+}
+forward "$D/postfix_direct.eml" >fwd.eml
+same "forwarded as a message/rfc822 attachment" fwd.eml
+forward "$D/postfix_direct.eml" base64 >fwd64.eml
+same "forwarded as a base64 attachment" fwd64.eml
+sed 's/$/\r/' "$D/postfix_direct.eml" >crlf.eml
+same "with CRLF line ends" crlf.eml
+{ printf 'From winner@spam.example  Mon Nov 23 10:00:01 2026\n'; cat "$D/postfix_direct.eml"; } >one.mbox
+same "in an mbox of one message" one.mbox
+forward crlf.eml >fwdcrlf.eml
+same "forwarded with CRLF line ends" fwdcrlf.eml
+out=$(tl reporter remove beta --why "key rotated" && tl reporter add beta --trusted-relays "$D/default.trusted")
+check_match "beta's key rotated (removed, added again)" '^key: tlr_' "$out"
+same "under the rotated key" "$D/postfix_direct.eml"
+same "forwarded, under the rotated key" fwd.eml
+check_eq "...and no evidence more" "0 trap hits, 3 reports in the store" "$(evidence_of 204.0.113.7)"
+check_eq "beta's new key sent no report of its own" 0 "$(reports_of beta)"
 
 echo "# a report and trap hits: both"
 run_ok tl evidence add --ip 204.0.113.7 --kind trap

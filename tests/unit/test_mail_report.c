@@ -236,6 +236,103 @@ static void test_classify_parsed_same(void **state)
 		assert_true(classes[k] > 0); /* every class was met */
 }
 
+/* The digest is the judged message's: the same spam sent raw, forwarded as an attachment
+ * (plain or base64), with CRLF line ends, behind an mbox From line, with a line break more at
+ * its end, digests the same; another message does not. */
+static void test_digest(void **state)
+{
+	(void)state;
+	char path[1024];
+	size_t len;
+	corpus_path(path, sizeof(path), "postfix_direct.eml");
+	char *raw = slurp(path, &len);
+	if (!raw)
+		fail_msg("cannot read %s", path);
+	struct mail_analysis a;
+	assert_int_equal(mail_report_analyse(raw, len, NULL, &a), MAIL_OK);
+	uint8_t want[32];
+	memcpy(want, a.digest, 32);
+	mail_analysis_free(&a);
+	static const char head[] = "From: u@example.org\nSubject: Fwd\nMIME-Version: 1.0\n"
+				   "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n"
+				   "Content-Type: text/plain\n\nsee below\n\n--b\n"
+				   "Content-Type: message/rfc822\n";
+	size_t cap = 4 * len + 4096, n;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	for (int form = 0; form < 6; form++) {
+		n = 0;
+		switch (form) {
+		case 0: /* an attachment */
+			n = (size_t)snprintf(buf, cap, "%s\n", head);
+			memcpy(buf + n, raw, len);
+			n += len;
+			n += (size_t)snprintf(buf + n, cap - n, "\n--b--\n");
+			break;
+		case 1: { /* base64 */
+			n = (size_t)snprintf(buf, cap, "%sContent-Transfer-Encoding: base64\n\n",
+					     head);
+			static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						  "0123456789+/";
+			for (size_t i = 0; i < len; i += 3) {
+				uint32_t v = (uint32_t)(unsigned char)raw[i] << 16;
+				if (i + 1 < len)
+					v |= (uint32_t)(unsigned char)raw[i + 1] << 8;
+				if (i + 2 < len)
+					v |= (unsigned char)raw[i + 2];
+				buf[n++] = b64[v >> 18 & 63];
+				buf[n++] = b64[v >> 12 & 63];
+				buf[n++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+				buf[n++] = i + 2 < len ? b64[v & 63] : '=';
+				if (i % 57 == 54)
+					buf[n++] = '\n';
+			}
+			n += (size_t)snprintf(buf + n, cap - n, "\n--b--\n");
+			break;
+		}
+		case 2: /* CRLF */
+			for (size_t i = 0; i < len; i++) {
+				if (raw[i] == '\n')
+					buf[n++] = '\r';
+				buf[n++] = raw[i];
+			}
+			break;
+		case 3: /* an mbox of one */
+			n = (size_t)snprintf(buf, cap, "From x@spam.example  Mon Nov 23 10:00:00 2026\n");
+			memcpy(buf + n, raw, len);
+			n += len;
+			break;
+		case 4: /* a line break more */
+			memcpy(buf, raw, len);
+			n = len;
+			buf[n++] = '\n';
+			break;
+		case 5: /* another message: a header more */
+			n = (size_t)snprintf(buf, cap, "X-Other: 1\n");
+			memcpy(buf + n, raw, len);
+			n += len;
+			break;
+		}
+		assert_int_equal(mail_report_analyse(buf, n, NULL, &a), MAIL_OK);
+		bool same = memcmp(a.digest, want, 32) == 0;
+		if (same != (form != 5))
+			fail_msg("form %d: digest %s", form, same ? "the same" : "differs");
+		assert_int_equal(a.forwarded, form <= 1);
+		mail_analysis_free(&a);
+	}
+	free(buf);
+	free(raw);
+	/* A NUL in the body does not end what is digested. */
+	const char x[] = "Subject: a\n\nbody\0one\n", y[] = "Subject: a\n\nbody\0two\n";
+	uint8_t dx[32];
+	assert_int_equal(mail_report_analyse(x, sizeof(x) - 1, NULL, &a), MAIL_OK);
+	memcpy(dx, a.digest, 32);
+	mail_analysis_free(&a);
+	assert_int_equal(mail_report_analyse(y, sizeof(y) - 1, NULL, &a), MAIL_OK);
+	assert_memory_not_equal(dx, a.digest, 32);
+	mail_analysis_free(&a);
+}
+
 static void test_render(void **state)
 {
 	struct mail_trust t;
@@ -367,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_classify_call_site),
 		cmocka_unit_test(test_classify_parsed_same),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_golden_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

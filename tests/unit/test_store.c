@@ -1075,10 +1075,10 @@ static void test_reports(void **state)
 	assert_int_equal(store_report_get(f->s, id3, false, &got), STORE_ENOTFOUND);
 	uint8_t d[STORE_DIGEST_LEN];
 	memset(d, 0xaa, sizeof d);
-	assert_int_equal(store_report_by_digest(f->s, b.id, d, false, &got), STORE_OK);
+	assert_int_equal(store_report_by_digest(f->s, "b", d, false, &got), STORE_OK);
 	assert_string_equal(got.id, id2);
 	memset(d, 0xab, sizeof d);
-	assert_int_equal(store_report_by_digest(f->s, a.id, d, false, &got), STORE_ENOTFOUND);
+	assert_int_equal(store_report_by_digest(f->s, "a", d, false, &got), STORE_ENOTFOUND);
 	uint64_t n = 0;
 	assert_int_equal(store_report_hour_get(f->s, a.id, 10, &n), 0);
 	assert_int_equal(n, 2);
@@ -1089,6 +1089,19 @@ static void test_reports(void **state)
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.h[0].reports, 1);
 	assert_int_equal(l.h[1].reports, 1);
+	/* A reporter's key rotated (removed and added again: a new row of the same name): its
+	 * reports are found by its name, under the new key too. */
+	struct store_holder a2 = holder("a", STORE_HOLDER_REPORTER, 3, "");
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_holder_remove(f->s, "a", STORE_HOLDER_REPORTER, 6000), STORE_OK);
+	assert_int_equal(store_holder_add(f->s, &a2), STORE_OK);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_true(a2.id != a.id);
+	memset(d, 0xaa, sizeof d);
+	assert_int_equal(store_report_by_digest(f->s, "a", d, false, &got), STORE_OK);
+	assert_string_equal(got.id, id1);
+	assert_int_equal(got.holder, a.id);
+	assert_int_equal(store_report_by_digest(f->s, "c", d, false, &got), STORE_ENOTFOUND);
 }
 
 

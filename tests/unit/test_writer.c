@@ -1580,10 +1580,11 @@ static void test_holder_events(void **state)
 	assert_int_equal(n, 2); /* reporter-add, reporter-remove: not the refusals */
 }
 
-/* A report with a source adds its evidence in the same transaction (two list the address); the
- * same message again is answered with the earlier id and writes nothing; a refused report is
- * stored without evidence; past the hourly limit nothing is written; a removed reporter's
- * report is refused. Each fails alone in a batch. */
+/* A report with a source adds its evidence in the same transaction (two reporters list the
+ * address, one reporter's reports count once); the same message again is answered with the
+ * earlier id and writes nothing, under the reporter's next key too; a refused report is stored
+ * without evidence; past the hourly limit nothing is written; a removed reporter's report is
+ * refused. Each fails alone in a batch. */
 static void test_report_events(void **state)
 {
 	struct fx *f = *state;
@@ -1664,6 +1665,16 @@ static void test_report_events(void **state)
 	report_make(&r[0], acme, 5, "203.0.113.9");
 	assert_int_equal(report_submit(f, &r[0]), WRITER_ENOTFOUND);
 	assert_int_equal(evidence_count(f, "203.0.113.9"), 0);
+	/* Added again under the same name (a new key): the same message is the earlier report. */
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "acme", STORE_HOLDER_REPORTER, 8),
+			 WRITER_OK);
+	int64_t acme2 = reporter_id(f, "acme");
+	assert_true(acme2 != acme);
+	report_make(&r[0], acme2, 1, "203.0.113.7");
+	assert_int_equal(report_submit(f, &r[0]), WRITER_EEXIST);
+	report_make(&r[1], acme, 1, "203.0.113.7");
+	assert_string_equal(r[0].earlier_id, r[1].row.id);
+	assert_int_equal(evidence_count(f, "203.0.113.7"), 3);
 	/* Checked before it is queued: a source and a refusal both, an id not 32 hex digits. */
 	report_make(&r[0], acme, 6, "203.0.113.9");
 	snprintf(r[0].row.refusal, sizeof r[0].row.refusal, "no-received");
