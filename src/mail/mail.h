@@ -162,8 +162,13 @@ int mail_chain_analyse(const char *const *hdrs, const size_t *lens, size_t n,
 
 /* Parses msg[0..len) with GMime (a raw RFC 5322 message, or a report that carries it as a
  * message/rfc822 attachment, which is then the one judged) and walks its Received chain.
- * 0; MAIL_EINVAL when it is not a message and MAIL_ETOOBIG above MAIL_REPORT_MAX, with
+ * 0; MAIL_EINVAL when it is not one message and MAIL_ETOOBIG above MAIL_REPORT_MAX, with
  * out->error saying why; MAIL_ENOMEM. Free out with mail_analysis_free in every case.
+ * One message is: an optional mbox "From " line, a header section that starts with a header
+ * field (Name: value), line breaks (CRLF or a bare LF; a text without any is a message whose
+ * lines were joined, as `curl -d` does), no NUL byte before the body. An mbox that holds
+ * several messages (a "From " line after an empty line, followed by a header field) is
+ * refused whole, naming how many: nothing of it is taken.
  * out->digest is the SHA-256 of the judged message as GMime writes it back, its line ends
  * made LF and the line breaks and blanks that end it dropped. */
 int mail_report_analyse(const char *msg, size_t len, const struct mail_report_options *opt,

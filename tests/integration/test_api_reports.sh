@@ -4,7 +4,7 @@
 # reporter's reports count once), `check` says "user reports", a report and a feed's hit give
 # "both"; the same message counts once (200), forwarded as an attachment too; a report whose
 # source is a special-purpose address is taken without evidence, a feed's hit against one is
-# refused; a
+# refused; a body curl -d stripped of its line breaks and an mbox of two messages are 400; a
 # reporter sees its own reports only (404 for any other id); every key that is not the right
 # one gets the same 401; a 50 MB body (announced or chunked) gets 413 and is not kept; junk is
 # 400; the hourly limit is 429 with Retry-After; a feed's bad body is refused whole, naming the
@@ -200,7 +200,18 @@ check_eq "a letter: 400" 400 "$STATUS"
 req POST /api/v1/reports "$AKEY" --data-binary ''
 check_eq "an empty body: 400" 400 "$STATUS"
 check_match "...and why" '"error": "not a message: empty"' "$(body)"
+variant qmail.eml curl curl.eml
+req POST /api/v1/reports "$AKEY" -d @curl.eml
+check_eq "a message sent with curl -d (its line breaks stripped): 400" 400 "$STATUS"
+check_match "...and why, with the option that keeps them" '"error": "not a message: it has no line break.*--data-binary @FILE' "$(body)"
+{ printf 'From a@spam.example  Mon Nov 23 10:00:00 2026\n'; cat curl.eml; printf '\nFrom b@spam.example  Mon Nov 23 10:01:00 2026\n'; cat v2.eml; } >two.mbox
+report "$AKEY" two.mbox
+check_eq "an mbox of two messages: 400" 400 "$STATUS"
+check_match "...and why" '"error": "an mbox of 2 messages: a report is one message' "$(body)"
 check_eq "...nothing written for any of them" "$before" "$(counts)"
+report "$AKEY" curl.eml
+check_eq "the same message with its line breaks (--data-binary): 201" 201 "$STATUS"
+before=$(counts)
 
 echo "# a special-purpose source: the report is taken, names no source, adds no evidence"
 {

@@ -166,6 +166,12 @@ printf 'Hello,\nthis is a letter, not a message.\n' >letter.txt
 expect "not a message" 2 'letter\.txt: not a message' tl report --reporter acme letter.txt
 : >empty.eml
 expect "an empty file" 2 'empty\.eml: not a message: empty' tl report --reporter acme empty.eml
+tr -d '\r\n' <"$D/postfix_direct.eml" >joined.eml
+expect "a message whose line breaks were stripped (curl -d)" 2 'joined\.eml: not a message: it has no line break.*--data-binary' \
+	tl report --reporter acme joined.eml
+{ cat one.mbox; printf '\n'; printf 'From x@spam.example  Mon Nov 23 10:05:00 2026\n'; variant postfix_direct.eml mbox; } >two.mbox
+expect "an mbox of two messages" 2 'two\.mbox: an mbox of 2 messages: a report is one message; split the mbox and send each message as a report of its own' \
+	tl report --reporter acme two.mbox
 {
 	printf 'Received: from a (b [204.0.113.9]) by mx.example.org; Mon, 23 Nov 2026 10:00:00 +0000\n'
 	printf 'Subject: 50 MB\n\n'

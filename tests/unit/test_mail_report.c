@@ -93,6 +93,17 @@ static void test_bad_input(void **state)
 		{"NUL in the header", M("Subject: a\0b\nFrom: x\n\nbody\n"), "NUL"},
 		{"a lone mbox line", M("From someone Mon Nov 23 10:00:00 2026\n"), "not a header"},
 		{"colon first", M(": value\n\nbody\n"), "not a header field"},
+		/* What curl -d @spam.eml sends: every line break stripped. */
+		{"no line break", M("Received: from a (b [204.0.113.7]) by c; Mon, 23 Nov 2026 "
+				    "10:00:00 +0000Subject: hiFrom: x@y.example"),
+		 "not a message: it has no line break"},
+		{"an mbox of two", M("From a@b  Mon Nov 23 10:00:00 2026\nSubject: 1\n\none\n\n"
+				     "From c@d  Mon Nov 23 10:01:00 2026\nSubject: 2\n\ntwo\n"),
+		 "an mbox of 2 messages"},
+		{"an mbox of three, CRLF", M("From a@b  x\r\nSubject: 1\r\n\r\none\r\n\r\n"
+					     "From c@d  x\r\nX: 2\r\n\r\ntwo\r\n\r\n"
+					     "From e@f  x\r\nX : 3\r\n\r\nthree\r\n"),
+		 "an mbox of 3 messages"},
 #undef M
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -101,6 +112,23 @@ static void test_bad_input(void **state)
 		if (rc != MAIL_EINVAL || !strstr(a.error, bad[i].error))
 			fail_msg("%s: rc=%d error=%s", bad[i].what, rc, a.error);
 		mail_analysis_free(&a);
+	}
+	/* One message in mbox form, whose body has a paragraph that starts with "From " (an mbox
+	 * writer escapes it, but not every one does): one message. Bare LF, or a message with a
+	 * header and no body, is a message too. */
+	static const char *const good[] = {
+		("From a@b  Mon Nov 23 10:00:00 2026\nSubject: 1\n\nHello,\n\nFrom now on, we\n"
+		 "write less.\n"),
+		"Subject: 1\n\nbody\n\nFrom c@d  Mon Nov 23 10:01:00 2026\nSubject: 2\n\n",
+		"Subject: only a header\n",
+		"Received: from a (b [204.0.113.7]) by c; d\nSubject: x\n\nbody",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct mail_analysis g;
+		int rc = mail_report_analyse(good[i], strlen(good[i]), NULL, &g);
+		if (rc != MAIL_OK)
+			fail_msg("good %zu: rc=%d error=%s", i, rc, g.error);
+		mail_analysis_free(&g);
 	}
 	/* A NUL byte in the body is the body's business. */
 	struct mail_analysis a;
