@@ -197,6 +197,14 @@ int ip_prefix_parse(const char *s, size_t len, struct ip_prefix *out);
 size_t ip_prefix_format(const struct ip_prefix *p, char *buf, size_t cap);
 /* Whether ip (16-byte form) lies inside p. */
 bool ip_prefix_covers(const struct ip_prefix *p, const uint8_t ip[16]);
+/* An IPv4 range as rbldnsd's data files write it, from s[0..len): "a.b.c.d-e.f.g.h" (both ends
+ * whole addresses) or "a.b.c.d-e" (the last octet runs from d to e). *first and *last in host
+ * order, first <= last. BASE_EINVAL when it is neither form, BASE_ERANGE when it runs
+ * backwards. */
+int ip4_range_parse(const char *s, size_t len, uint32_t *first, uint32_t *last);
+/* The fewest prefixes that cover exactly first..last (host order; at most 62) into out[0..max):
+ * their number, or 0 when max is too small. */
+size_t ip4_range_prefixes(uint32_t first, uint32_t last, struct ip_prefix *out, size_t max);
 /* Orders by address, then by length (shorter first); 0 when equal. */
 int ip_prefix_cmp(const struct ip_prefix *a, const struct ip_prefix *b);
 /* True when the bits of p->addr past p->plen are all zero and plen <= 128. */

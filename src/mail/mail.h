@@ -82,9 +82,12 @@ struct mail_trust {
 };
 
 void mail_trust_init(struct mail_trust *t);
-/* Adds one entry, a CIDR range ("192.0.2.0/24", "2001:db8::/32", a bare address) or a host
- * name, from s[0..len). MAIL_EINVAL with the problem in err (an address with host bits set
- * below its length, a name that is not one); MAIL_ENOMEM. */
+/* Adds one entry from s[0..len): a CIDR range ("192.0.2.0/24", "2001:db8::/32", a bare
+ * address), an IPv4 range as rbldnsd's files write them ("192.0.2.10-192.0.2.20", or
+ * "192.0.2.10-20" for the last octet; kept as the prefixes that cover it exactly) or a host
+ * name (RFC 1123: letters, digits and '-' in dot-separated labels, the last with a letter).
+ * MAIL_EINVAL with the problem in err (an address with host bits set below its length, a
+ * range that does not parse or runs backwards, a name that is not one); MAIL_ENOMEM. */
 int mail_trust_add(struct mail_trust *t, const char *s, size_t len, char *err, size_t errcap);
 /* Adds every entry of a file's text: one a line, '#' starts a comment, blank lines and
  * surrounding blanks ignored. On MAIL_EINVAL *bad_line is the first bad line (from 1) and err

@@ -48,6 +48,48 @@ static bool looks_like_address(const char *s, size_t len)
 	return true; /* only digits and dots: meant as an IPv4 address, whether it parses or not */
 }
 
+/* Digits, dots and a dash: meant as an IPv4 range (rbldnsd's forms), whether it parses or not
+ * (a host name's last label has a letter, so this is no name). */
+static bool looks_like_range(const char *s, size_t len)
+{
+	const char *dash = memchr(s, '-', len);
+	if (!dash)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((s[i] < '0' || s[i] > '9') && s[i] != '.' && s + i != dash)
+			return false;
+	return true;
+}
+
+/* A host name as RFC 1123 2.1 has it: labels of letters, digits and '-' (not first or last),
+ * 1 to 63 bytes each, 253 in all, the last with a letter (no top-level domain is all digits,
+ * so "192.0.2.1-192.0.2.300" is no name). name is normalized already (no trailing dot). */
+static bool host_name_valid(const char *name)
+{
+	size_t len = strlen(name), label = 0;
+	bool letter = false;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char c = name[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || name[i - 1] == '-')
+				return false;
+			if (c == '\0')
+				return letter;
+			label = 0;
+			letter = false;
+			continue;
+		}
+		bool alpha = c >= 'a' && c <= 'z';
+		if (!alpha && !(c >= '0' && c <= '9') && !(c == '-' && label > 0))
+			return false;
+		letter |= alpha;
+		label++;
+	}
+	return letter;
+}
+
 /* For "10.0.0.1/8", which ip_prefix_parse refuses: the range it probably meant. */
 static void trust_suggest(const char *s, size_t len, char *buf, size_t cap)
 {
@@ -69,6 +111,40 @@ static void trust_suggest(const char *s, size_t len, char *buf, size_t cap)
 	ip_prefix_format(&p, buf, cap);
 }
 
+static int trust_push(struct mail_trust *t, const struct ip_prefix *p)
+{
+	if (array_grow((void **)&t->prefixes, &t->cap_prefixes, t->n_prefixes + 1,
+		       sizeof(*t->prefixes)) != BASE_OK)
+		return MAIL_ENOMEM;
+	t->prefixes[t->n_prefixes++] = *p;
+	return MAIL_OK;
+}
+
+/* "a.b.c.d-e.f.g.h" or "a.b.c.d-e", as rbldnsd's files write ranges: the prefixes that cover
+ * it exactly. */
+static int trust_add_range(struct mail_trust *t, const char *s, size_t len, char *err,
+			   size_t errcap)
+{
+	uint32_t first, last;
+	int rc = ip4_range_parse(s, len, &first, &last);
+	if (rc == BASE_ERANGE) {
+		snprintf(err, errcap, "'%.*s' is a range that runs backwards (its end is below its "
+			 "start)", (int)(len > 64 ? 64 : len), s);
+		return MAIL_EINVAL;
+	}
+	if (rc != BASE_OK) {
+		snprintf(err, errcap, "'%.*s' is not an IPv4 range (a.b.c.d-e.f.g.h, or a.b.c.d-e "
+			 "for the last octet)", (int)(len > 64 ? 64 : len), s);
+		return MAIL_EINVAL;
+	}
+	struct ip_prefix p[64];
+	size_t n = ip4_range_prefixes(first, last, p, sizeof(p) / sizeof(p[0]));
+	for (size_t i = 0; i < n; i++)
+		if (trust_push(t, &p[i]) != MAIL_OK)
+			return MAIL_ENOMEM;
+	return MAIL_OK;
+}
+
 static int trust_add_prefix(struct mail_trust *t, const char *s, size_t len, char *err,
 			    size_t errcap)
 {
@@ -87,11 +163,7 @@ static int trust_add_prefix(struct mail_trust *t, const char *s, size_t len, cha
 			 (int)(len > 64 ? 64 : len), s);
 		return MAIL_EINVAL;
 	}
-	if (array_grow((void **)&t->prefixes, &t->cap_prefixes, t->n_prefixes + 1,
-		       sizeof(*t->prefixes)) != BASE_OK)
-		return MAIL_ENOMEM;
-	t->prefixes[t->n_prefixes++] = p;
-	return MAIL_OK;
+	return trust_push(t, &p);
 }
 
 int mail_trust_add(struct mail_trust *t, const char *s, size_t len, char *err, size_t errcap)
@@ -106,9 +178,12 @@ int mail_trust_add(struct mail_trust *t, const char *s, size_t len, char *err, s
 	}
 	if (looks_like_address(s, len))
 		return trust_add_prefix(t, s, len, err, errcap);
+	if (looks_like_range(s, len))
+		return trust_add_range(t, s, len, err, errcap);
 	char name[MAIL_NAME_MAX];
-	if (!name_normalize(s, len, name) || memchr(s, '\0', len) || !config_name_valid(name)) {
-		snprintf(err, errcap, "'%.*s' is neither a host name nor a CIDR range",
+	if (!name_normalize(s, len, name) || memchr(s, '\0', len) || !host_name_valid(name)) {
+		snprintf(err, errcap, "'%.*s' is neither a host name (letters, digits and '-' in "
+			 "dot-separated labels) nor an address, a CIDR range or an IPv4 range",
 			 (int)(len > 64 ? 64 : len), s);
 		return MAIL_EINVAL;
 	}

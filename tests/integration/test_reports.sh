@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # test_reports.sh - user reports and evidence feeds from the command line, against a running
 # service (the control socket carries each message as a body) and on a bare data directory:
-# reporters and their keys, reports that add evidence and list through DNS once two reporters
-# sent them, "user reports" and "both", the same spam counted once however it comes (raw,
-# forwarded, base64, CRLF, in an mbox, under a rotated key), the hourly limit, and bad input
-# of every kind refused with exit status 2 and a reason, nothing written.
+# reporters and their keys (trusted relays as ranges too), reports that add evidence and list
+# through DNS once two reporters sent them, "user reports" and "both", the same spam counted
+# once however it comes (raw, forwarded, base64, CRLF, in an mbox, under a rotated key), the
+# hourly limit, and bad input of every kind refused with exit status 2 and a reason, nothing
+# written (an mbox of several messages, a message whose line breaks were stripped).
 source "$(dirname "$0")/lib.sh"
 
 D="$TRAPLINE_SRC/tests/data/received"
@@ -73,6 +74,7 @@ expect "no --trusted-relays" 2 'reporter add needs --trusted-relays' tl reporter
 expect "--trusted-relays twice" 2 '--trusted-relays given twice' \
 	tl reporter add other --trusted-relays "$D/default.trusted" --trusted-relays "$D/default.trusted"
 check_eq "...none of them was added" "acme" "$(tl reporter list | cut -d' ' -f1 | tr '\n' ' ' | sed 's/ $//')"
+
 
 echo "# reports add evidence, enough list the address, DNS answers, check says user reports"
 out=$(tl report --reporter acme "$D/postfix_direct.eml")
@@ -236,6 +238,23 @@ expect "a report for a removed reporter" 2 'no reporter named flood' tl report -
 expect "removing it again" 2 'no reporter named flood' tl reporter remove flood --why again
 expect "remove needs --why" 2 'reporter remove needs --why' tl reporter remove acme
 check_match "the audit log has the removal" ' reporter-remove flood who="ctl:root" why="test done"' "$(tl audit)"
+
+echo "# trusted relays: ranges as rbldnsd writes them; a name looks like a host name"
+printf '193.0.2.0-193.0.2.127\n193.0.2.200-201  # backup MX\nrelay.example.org\n' >ranges.relays
+out=$(tl reporter add ranged --trusted-relays ranges.relays)
+check_match "a.b.c.d-e.f.g.h and a.b.c.d-e are ranges (a /25 and a /31)" '^reporter: ranged \(trusted relays: 2 ranges, 1 names\)$' "$out"
+printf 'relay.example.org\n193.0.2.10-193.0.1.1\n' >bad.relays
+expect "a range that runs backwards" 2 '^trapline: bad\.relays:2: .193\.0\.2\.10-193\.0\.1\.1. is a range that runs backwards' \
+	tl reporter add other --trusted-relays bad.relays
+printf '193.0.2.10-193.0.2.300\n' >bad.relays
+expect "a range with an octet of 300 is no host name" 2 '^trapline: bad\.relays:1: .193\.0\.2\.10-193\.0\.2\.300. is not an IPv4 range' \
+	tl reporter add other --trusted-relays bad.relays
+printf '# ours\nrelay.example.org\n\nrelay_1.example.org\n' >bad.relays
+expect "a name that is no host name" 2 '^trapline: bad\.relays:4: .relay_1\.example\.org. is neither a host name' \
+	tl reporter add other --trusted-relays bad.relays
+out=$(tl report --reporter ranged "$D/postfix_direct.eml")
+check_match "the MX inside the range is trusted: the source is the host that handed it over" '^source: 204\.0\.113\.7$' "$out"
+run_ok tl reporter remove ranged --why "ranges tested"
 
 echo "# feeds"
 out=$(tl feed add far-trap)

@@ -441,6 +441,32 @@ static void test_config_exclusions(void **state)
 	free(c);
 }
 
+/* rbldnsd's IPv4 ranges and the prefixes that cover them. */
+static void test_ip4_range(void **state)
+{
+	(void)state;
+	uint32_t a, b;
+	assert_int_equal(ip4_range_parse("10.0.0.1-10.0.0.9", 17, &a, &b), 0);
+	assert_int_equal(a, 0x0a000001);
+	assert_int_equal(b, 0x0a000009);
+	assert_int_equal(ip4_range_parse("10.0.0.1-9", 10, &a, &b), 0);
+	assert_int_equal(b, 0x0a000009);
+	assert_int_equal(ip4_range_parse("10.0.0.9-1", 10, &a, &b), BASE_ERANGE);
+	assert_int_equal(ip4_range_parse("10.0.1.0-10.0.0.255", 19, &a, &b), BASE_ERANGE);
+	const char *bad[] = {"10.0.0.1", "10.0.0.1-", "-10.0.0.1", "10.0.0.1-256", "10.0.0.1-09",
+			     "10.0.0.1-10.0.0", "10.0.0-5", "10.0.0.1--2", "10.0.0.1-+2"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(ip4_range_parse(bad[i], strlen(bad[i]), &a, &b), BASE_EINVAL);
+	struct ip_prefix p[64];
+	assert_int_equal(ip4_range_prefixes(0, 0xffffffffu, p, 64), 1);
+	assert_int_equal(p[0].plen, 96);
+	assert_int_equal(ip4_range_prefixes(0x0a000001, 0x0a000009, p, 64), 4); /* /32 /31 /30 /31 */
+	assert_int_equal(ip4_range_prefixes(0x00000001, 0xfffffffe, p, 64), 62);
+	assert_int_equal(ip4_range_prefixes(0x00000001, 0xfffffffe, p, 61), 0);
+	assert_int_equal(ip4_range_prefixes(7, 7, p, 1), 1);
+	assert_int_equal(p[0].plen, 128);
+}
+
 static void test_error_space(void **state)
 {
 	/* One space: every code has its own name, so a code passed up from another module is
@@ -670,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_special_rows),
 		cmocka_unit_test(test_special_public_and_not),
 		cmocka_unit_test(test_config_exclusions),
+		cmocka_unit_test(test_ip4_range),
 		cmocka_unit_test(test_sockaddr),
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_set),

@@ -224,6 +224,50 @@ static void test_parse_reads_only_len(void **state)
 
 /* ---- trusted relays --------------------------------------------------------------------- */
 
+/* A range of rbldnsd's forms becomes the prefixes that cover it exactly: every address from
+ * its first to its last is trusted, and the addresses just outside are not. */
+static void test_trust_ranges(void **state)
+{
+	(void)state;
+	const struct {
+		const char *line, *first, *last;
+		size_t prefixes;
+	} cases[] = {
+		{"193.0.2.10-193.0.2.20", "193.0.2.10", "193.0.2.20", 4},  /* /31 /30 /30 /32 */
+		{"193.0.2.10-20", "193.0.2.10", "193.0.2.20", 4},
+		{"193.0.2.0-193.0.3.255", "193.0.2.0", "193.0.3.255", 1},   /* one /23 */
+		{"193.0.2.7-7", "193.0.2.7", "193.0.2.7", 1},
+		{"0.0.0.1-255.255.255.254", "0.0.0.1", "255.255.255.254", 62},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mail_trust t;
+		mail_trust_init(&t);
+		size_t line = 0;
+		char err[256] = "";
+		char text[64];
+		snprintf(text, sizeof(text), "  %s  # a range\n", cases[i].line);
+		if (mail_trust_parse(&t, text, strlen(text), &line, err, sizeof(err)) != MAIL_OK)
+			fail_msg("%s: %s", cases[i].line, err);
+		assert_int_equal(t.n_names, 0);
+		assert_int_equal(t.n_prefixes, cases[i].prefixes);
+		uint32_t first, last;
+		assert_int_equal(ip4_parse(cases[i].first, strlen(cases[i].first), &first), 0);
+		assert_int_equal(ip4_parse(cases[i].last, strlen(cases[i].last), &last), 0);
+		const uint32_t probe[] = {first - 1, first, first + (last - first) / 2, last, last + 1};
+		for (size_t k = 0; k < 5; k++) {
+			uint8_t ip[16];
+			ip_from_v4(probe[k], ip);
+			bool in = false;
+			for (size_t p = 0; p < t.n_prefixes; p++)
+				in |= ip_prefix_covers(&t.prefixes[p], ip);
+			bool want = probe[k] >= first && probe[k] <= last;
+			if (in != want)
+				fail_msg("%s: %08x %s", cases[i].line, probe[k], in ? "in" : "out");
+		}
+		mail_trust_free(&t);
+	}
+}
+
 static void test_trust_parse(void **state)
 {
 	const char *text = "# the reporter's relays\n"
@@ -248,8 +292,22 @@ static void test_trust_parse(void **state)
 		{"ok.example\n\nnot a name\n", "3"},
 		{"300.1.2.3\n", "1"},
 		{"2a01:db8::/129\n", "1"},
-		{"#\nrelay_ok.example\n1.2.3\n", "3"},
+		{"#\nrelay-ok.example\n1.2.3\n", "3"},
 		{"bad!name\n", "1"},
+		/* A name is LDH labels, the last one with a letter: no underscore, no all-digit
+		 * top label, no dash at a label's end. */
+		{"ok.example\nrelay_1.example.org\n", "2"},
+		{"a.b.c.123\n", "1"},
+		{"relay-.example.org\n", "1"},
+		{"-relay.example.org\n", "1"},
+		/* Ranges as rbldnsd writes them, or nothing: never read as a name. */
+		{"ok.example\n193.0.2.10-193.0.2.300\n", "2"},
+		{"193.0.2.10-193.0.1.20\n", "1"},
+		{"193.0.2.10-9\n", "1"},
+		{"193.0.2.10-256\n", "1"},
+		{"193.0.2.10-\n", "1"},
+		{"193.0.2.10-193.0.2.11-193.0.2.12\n", "1"},
+		{"193.0.2-5\n", "1"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		mail_trust_init(&t);
@@ -459,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_parse_reads_only_len),
 		cmocka_unit_test(test_trust_parse),
+		cmocka_unit_test(test_trust_ranges),
 		cmocka_unit_test(test_walk_first_untrusted_is_source),
 		cmocka_unit_test(test_walk_trusted_by_name),
 		cmocka_unit_test(test_walk_helo_never_trusted),
