@@ -105,7 +105,7 @@ static double round_us(struct msg *m, const struct mail_report_options *opt, enu
 				g_object_unref(g);
 		} else {
 			memset(&a, 0, sizeof(a));
-			mail_chain_analyse(m->hdrs, m->lens, m->n_hdrs, opt->trust, &a);
+			mail_chain_analyse(m->hdrs, m->lens, m->n_hdrs, opt->trust, false, &a);
 			mail_analysis_free(&a);
 		}
 	}
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_mail: no .eml or no default.trusted in %s\n", argv[1]);
 		return 1;
 	}
-	struct mail_report_options opt = {&trust, NULL, NULL};
+	struct mail_report_options opt = {&trust, NULL, NULL, false};
 	struct mail_analysis warm;
 	mail_report_analyse(msgs[0].bytes, msgs[0].len, &opt, &warm); /* initialises GMime */
 	mail_analysis_free(&warm);

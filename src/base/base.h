@@ -34,6 +34,7 @@ enum tl_err {
 	TL_EUNLOADABLE = -15, /* an export that the server meant to load it would refuse */
 	TL_EEXIST = -16,     /* already there: a name taken, the same report again */
 	TL_ELIMIT = -17,     /* a limit is reached (reports per hour): try again later */
+	TL_ESPECIAL = -18,   /* a special-purpose address (RFC 6890) where a public one must be */
 };
 
 /* Name of any error code of ours, for messages ("out of memory"). */
@@ -151,9 +152,10 @@ void ip_client_key(const uint8_t ip[16], uint8_t out[16]);
 size_t ip_client_format(const uint8_t key[16], char *buf);
 
 /* NULL for an address that can send mail, or why it never can ("is the broadcast address"):
- * unspecified, this-network, broadcast, multicast, reserved. Loopback and private space are
- * not refused here (a test or a relay on the same host sends from them; exclude_default keeps
- * them from being listed). */
+ * unspecified, this-network, broadcast, multicast, reserved (the rows of the special-purpose
+ * table below marked never_sends). The other special-purpose ranges (loopback, private
+ * space, documentation...) are not refused here: whether evidence may name them is the
+ * configuration's choice (exclude_default, ip_special_find). */
 const char *ip_never_sends(const uint8_t ip[16]);
 
 /* A prefix in the 16-byte form: IPv4 a.b.c.d/n is ::ffff:a.b.c.d/(96 + n). */
@@ -161,6 +163,41 @@ struct ip_prefix {
 	uint8_t addr[16]; /* bits past plen are zero */
 	uint8_t plen;     /* 0..128 */
 };
+
+/* ---- special-purpose addresses ---------------------------------------------------- */
+/* One range of the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890 and the
+ * RFCs that updated them since, up to RFC 9780), plus multicast: addresses from which no mail
+ * comes from the public Internet, so that evidence naming one is a mistake, a test or a
+ * forgery, and a listing of one would only answer for somebody's private network. The one
+ * table (base_ip_special.c) serves exclude_default's default, the intake of evidence (trap
+ * hits, reports, feeds, `evidence add`) and the Received walk. IPv4 rows are in the mapped
+ * form (::ffff:0:0/96 is how this program writes IPv4, so a mapped address is judged by its
+ * IPv4 address); a sub-block comes before the block that holds it, so that it names itself. */
+struct ip_special {
+	struct ip_prefix prefix;
+	const char *name;  /* the registry's name: "Private-Use", "Documentation (TEST-NET-1)" */
+	const char *rfc;   /* the RFC that made it: "RFC 1918" */
+	const char *never_sends; /* unspecified, this network, broadcast, multicast, reserved:
+				    why no host has such a source address, whatever the
+				    configuration ("is the broadcast address"); NULL for the
+				    others */
+	uint8_t v4_at;     /* 6to4 and NAT64 (64:ff9b::/96): the byte of the address where an
+			      IPv4 address is embedded, which judges the address; 0: none */
+};
+
+/* The table and its number of rows (ip_special_find's order). */
+const struct ip_special *ip_special_table(size_t *n);
+/* The special-purpose range ip lies in, or NULL when the registries leave it public. An
+ * address that embeds an IPv4 address (6to4 2002::/16, NAT64 64:ff9b::/96) is judged by that
+ * address: the result is then the IPv4 range (a 6to4 address of 192.168.1.1 is private space,
+ * one of a public address is public), and *outer, when not NULL, is the embedding range
+ * (NULL otherwise). */
+const struct ip_special *ip_special_find(const uint8_t ip[16], const struct ip_special **outer);
+/* Why ip is special-purpose, in words, into buf (cap bytes): "10.0.0.1 is in 10.0.0.0/8,
+ * Private-Use (RFC 1918)", or for an embedded address "2002:a00:1:: is the 6to4 form
+ * (2002::/16, RFC 3056) of 10.0.0.1, in 10.0.0.0/8, Private-Use (RFC 1918)". Returns false
+ * (buf "") when it is not special. */
+bool ip_special_describe(const uint8_t ip[16], char *buf, size_t cap);
 
 /* Parses "ADDR/LEN" or a bare ADDR (one host: /32 or /128) from s[0..len). BASE_EINVAL when it
  * does not parse, BASE_ERANGE when bits below the prefix length are set (10.0.0.1/8): a typo
@@ -171,6 +208,14 @@ int ip_prefix_parse(const char *s, size_t len, struct ip_prefix *out);
 size_t ip_prefix_format(const struct ip_prefix *p, char *buf, size_t cap);
 /* Whether ip (16-byte form) lies inside p. */
 bool ip_prefix_covers(const struct ip_prefix *p, const uint8_t ip[16]);
+/* An IPv4 range as rbldnsd's data files write it, from s[0..len): "a.b.c.d-e.f.g.h" (both ends
+ * whole addresses) or "a.b.c.d-e" (the last octet runs from d to e). *first and *last in host
+ * order, first <= last. BASE_EINVAL when it is neither form, BASE_ERANGE when it runs
+ * backwards. */
+int ip4_range_parse(const char *s, size_t len, uint32_t *first, uint32_t *last);
+/* The fewest prefixes that cover exactly first..last (host order; at most 62) into out[0..max):
+ * their number, or 0 when max is too small. */
+size_t ip4_range_prefixes(uint32_t first, uint32_t last, struct ip_prefix *out, size_t max);
 /* Orders by address, then by length (shorter first); 0 when equal. */
 int ip_prefix_cmp(const struct ip_prefix *a, const struct ip_prefix *b);
 /* True when the bits of p->addr past p->plen are all zero and plen <= 128. */
@@ -268,9 +313,10 @@ struct config {
 	/* the listing policy (struct policy_config) and the writer */
 	double policy_report_fresh, policy_report_old, policy_trap_weight, policy_threshold;
 	unsigned policy_report_decay, policy_window, policy_trap_square_from;
-	unsigned policy_min_evidence, policy_listing, policy_two_reports;
+	unsigned policy_min_evidence, policy_listing, policy_two_reports, policy_min_reporters;
 	unsigned export_interval;        /* seconds between exports of the zone files; 0 = on demand */
-	char exclude_default[CONFIG_STR_MAX]; /* CIDRs never listed, comma separated */
+	char exclude_default[CONFIG_STR_MAX]; /* CIDRs never listed, comma separated, and the
+					       * word special-purpose (CONFIG_SPECIAL_PURPOSE) */
 	/* the spamtrap (src/smtp) */
 	char smtp_listen[CONFIG_STR_MAX];     /* "ADDR:PORT[,...]", or "off" */
 	char smtp_hostname[256];              /* name in the greeting; "" = the host's name */
@@ -340,6 +386,13 @@ int config_listen_parse(const char *list, struct sockaddr_storage *addrs, sockle
 #define CONFIG_PREFIX_MAX 128
 int config_cidrs_parse(const char *list, struct ip_prefix *out, unsigned max, unsigned *n,
 		       char *err, size_t errcap);
+/* exclude_default's word for every range of the special-purpose table (ip_special_find). */
+#define CONFIG_SPECIAL_PURPOSE "special-purpose"
+/* Parses an exclude_default list: prefixes as config_cidrs_parse does, and the word
+ * special-purpose, which *special reports (it takes no room in out). BASE_EINVAL names the bad
+ * item in err. */
+int config_exclusions_parse(const char *list, struct ip_prefix *out, unsigned max, unsigned *n,
+			    bool *special, char *err, size_t errcap);
 /* One NAME=ADDRESS pair of the ns_addr key: the address of a name server inside the zone. */
 #define CONFIG_NS_ADDR_MAX 32      /* pairs in all */
 #define CONFIG_NS_ADDR_PER_NAME 4  /* addresses of one name, IPv4 and IPv6 together */

@@ -20,6 +20,7 @@ enum config_type {
 	CONFIG_LEVEL,  /* a log level */
 	CONFIG_DOUBLE, /* a decimal number within [min, max] */
 	CONFIG_CIDRS,  /* comma-separated ADDR/LEN prefixes, host bits clear */
+	CONFIG_EXCLUSIONS, /* like CONFIG_CIDRS, and the word special-purpose */
 	CONFIG_NSADDRS,/* comma-separated NAME=ADDR pairs, IPv4 or IPv6 */
 	CONFIG_LISTEN_OFF, /* like CONFIG_LISTEN, or "off" */
 	CONFIG_MAILBOXES,  /* comma-separated local@domain addresses */
@@ -153,6 +154,10 @@ static const struct config_key config_keys[] = {
 	 "Listing policy: an address is listed when its score reaches this."},
 	{"policy_min_evidence", CONFIG_UINT, NUM(policy_min_evidence), "2", 1, 1000000, false,
 	 "Listing policy: pieces of evidence an address needs at least (one report never lists)."},
+	{"policy_min_reporters", CONFIG_UINT, NUM(policy_min_reporters), "2", 1, 1000000, false,
+	 "Listing policy: reporters an address needs at least to be listed on user reports alone. "
+	 "The reports of one reporter about one address count once within policy_window, "
+	 "however many it sends."},
 	{"policy_listing", CONFIG_UINT, NUM(policy_listing), "86400", 1, 31536000, false,
 	 "Listing policy: a listing ends this many seconds after the last evidence (24 h)."},
 	{"policy_two_reports", CONFIG_UINT, NUM(policy_two_reports), "43200", 1, 31536000, false,
@@ -160,11 +165,16 @@ static const struct config_key config_keys[] = {
 	{"export_interval", CONFIG_UINT, NUM(export_interval), "300", 0, 86400, false,
 	 "Seconds between writes of the zone exports (rbldnsd and BIND files) into data_dir; "
 	 "0: only on demand (trapline export)."},
-	{"exclude_default", CONFIG_CIDRS, STR(exclude_default),
-	 "127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, 224.0.0.0/4, "
-	 "::1/128, fe80::/10, ff00::/8", 0, 0, true,
-	 "Prefixes never listed whatever the evidence (loopback, RFC 1918, link-local, "
-	 "multicast), comma separated. Empty: none."},
+	{"exclude_default", CONFIG_EXCLUSIONS, STR(exclude_default), CONFIG_SPECIAL_PURPOSE, 0, 0,
+	 true,
+	 "Prefixes never listed whatever the evidence, comma separated. The word special-purpose "
+	 "stands for every range of the IANA special-purpose address registries (RFC 6890 and "
+	 "its updates: private, shared, loopback, link-local, documentation, benchmarking, "
+	 "unique-local, the 6to4 and NAT64 forms of those, ...) and multicast: evidence naming "
+	 "one of those is refused where it comes in (trap, reports, feeds, evidence add) and a "
+	 "report whose first untrusted hop is one names no source. Leave the word out only for a "
+	 "list of a private network or a test instance; unspecified, broadcast, multicast and "
+	 "reserved addresses are refused even then. Empty: none."},
 	{"smtp_listen", CONFIG_LISTEN_OFF, STR(smtp_listen), "127.0.0.1:2525", 0, 0, false,
 	 "Spamtrap SMTP addresses: ADDR:PORT or [ADDR6]:PORT, comma separated (port 25 for the "
 	 "MX of trap domains), or off."},
@@ -454,6 +464,49 @@ int config_cidrs_parse(const char *list, struct ip_prefix *out, unsigned max, un
 	return config_list_each(list, max, "prefixes", cidr_item, out, n, err, errcap);
 }
 
+struct exclusions_out {
+	struct ip_prefix *out;
+	unsigned n;
+	bool special;
+};
+
+static int exclusion_item(char *tok, unsigned i, void *arg, char *err, size_t errcap)
+{
+	(void)i;
+	struct exclusions_out *o = arg;
+	if (strcmp(tok, CONFIG_SPECIAL_PURPOSE) == 0) {
+		o->special = true;
+		return BASE_OK;
+	}
+	if (cidr_item(tok, 0, NULL, err, errcap) != BASE_OK) {
+		size_t len = strlen(err);
+		snprintf(err + len, errcap > len ? errcap - len : 0, " (nor the word %s)",
+			 CONFIG_SPECIAL_PURPOSE);
+		return BASE_EINVAL;
+	}
+	if (o->out)
+		cidr_item(tok, o->n, o->out, err, errcap);
+	o->n++;
+	return BASE_OK;
+}
+
+int config_exclusions_parse(const char *list, struct ip_prefix *out, unsigned max, unsigned *n,
+			    bool *special, char *err, size_t errcap)
+{
+	struct exclusions_out o = {out, 0, false};
+	unsigned items;
+	/* The word takes an item of its own: one more than max prefixes may be listed. */
+	int rc = config_list_each(list, max + 1, "prefixes", exclusion_item, &o, &items, err,
+				  errcap);
+	if (rc == BASE_OK && o.n > max) {
+		snprintf(err, errcap, "more than %u prefixes", max);
+		rc = BASE_EINVAL;
+	}
+	*n = rc == BASE_OK ? o.n : 0;
+	*special = rc == BASE_OK && o.special;
+	return rc;
+}
+
 static int config_cidrs_check(const char *list, char *why, size_t cap)
 {
 	unsigned n;
@@ -570,6 +623,14 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		if (config_cidrs_check(v, why, cap) != BASE_OK)
 			return BASE_EINVAL;
 		break;
+	case CONFIG_EXCLUSIONS: {
+		unsigned n;
+		bool special;
+		if (config_exclusions_parse(v, NULL, CONFIG_PREFIX_MAX, &n, &special, why, cap) !=
+		    BASE_OK)
+			return BASE_EINVAL;
+		break;
+	}
 	case CONFIG_NSADDRS: {
 		unsigned n;
 		if (config_ns_addr_parse(v, NULL, CONFIG_NS_ADDR_MAX, &n, why, cap) != BASE_OK)

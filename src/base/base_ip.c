@@ -186,28 +186,6 @@ size_t ip_client_format(const uint8_t key[16], char *buf)
 	return ip_prefix_format(&p, buf, IP_PREFIX_STRLEN);
 }
 
-const char *ip_never_sends(const uint8_t ip[16])
-{
-	static const uint8_t unspecified[16] = {0};
-	if (ip_is_v4(ip)) {
-		uint32_t v = ip_v4(ip);
-		if (v >> 24 == 0)
-			return "is a \"this network\" address (0.0.0.0/8), which no host sends from";
-		if (v == 0xffffffffu)
-			return "is the broadcast address";
-		if (v >> 28 == 0xe)
-			return "is a multicast address (224.0.0.0/4)";
-		if (v >> 28 == 0xf)
-			return "is reserved (240.0.0.0/4)";
-		return NULL;
-	}
-	if (memcmp(ip, unspecified, 16) == 0)
-		return "is the unspecified address (::)";
-	if (ip[0] == 0xff)
-		return "is a multicast address (ff00::/8)";
-	return NULL;
-}
-
 bool ip_prefix_valid(const struct ip_prefix *p)
 {
 	if (p->plen > 128)
@@ -277,6 +255,55 @@ bool ip_prefix_covers(const struct ip_prefix *p, const uint8_t ip[16])
 		return true;
 	uint8_t mask = (uint8_t)(0xff00u >> rest);
 	return (p->addr[full] & mask) == (ip[full] & mask);
+}
+
+int ip4_range_parse(const char *s, size_t len, uint32_t *first, uint32_t *last)
+{
+	const char *dash = memchr(s, '-', len);
+	if (!dash)
+		return BASE_EINVAL;
+	size_t alen = (size_t)(dash - s), blen = len - alen - 1;
+	uint32_t a, b;
+	if (ip4_parse(s, alen, &a) != BASE_OK)
+		return BASE_EINVAL;
+	if (ip4_parse(dash + 1, blen, &b) != BASE_OK) {
+		/* "a.b.c.d-e": the last octet, as ip4_parse reads one (no sign, no leading 0). */
+		unsigned v = 0;
+		if (blen == 0 || blen > 3 || (blen > 1 && dash[1] == '0'))
+			return BASE_EINVAL;
+		for (size_t i = 0; i < blen; i++) {
+			if (dash[1 + i] < '0' || dash[1 + i] > '9')
+				return BASE_EINVAL;
+			v = v * 10 + (unsigned)(dash[1 + i] - '0');
+		}
+		if (v > 255)
+			return BASE_EINVAL;
+		b = (a & ~0xffu) | v;
+	}
+	if (b < a)
+		return BASE_ERANGE;
+	*first = a;
+	*last = b;
+	return BASE_OK;
+}
+
+size_t ip4_range_prefixes(uint32_t first, uint32_t last, struct ip_prefix *out, size_t max)
+{
+	size_t n = 0;
+	uint64_t lo = first, hi = last;
+	while (lo <= hi) {
+		/* The largest block that starts at lo (aligned) and ends within hi. */
+		unsigned bits = 0;
+		while (bits < 32 && (lo & ((2ull << bits) - 1)) == 0 && lo + (2ull << bits) - 1 <= hi)
+			bits++;
+		if (n == max)
+			return 0;
+		memset(&out[n], 0, sizeof out[n]);
+		ip_from_v4((uint32_t)lo, out[n].addr);
+		out[n++].plen = (uint8_t)(128 - bits);
+		lo += 1ull << bits;
+	}
+	return n;
 }
 
 int ip_prefix_cmp(const struct ip_prefix *a, const struct ip_prefix *b)

@@ -28,6 +28,7 @@ const char *tl_strerror(int err)
 	case TL_EUNLOADABLE: return "the export would not load";
 	case TL_EEXIST: return "already there";
 	case TL_ELIMIT: return "a limit is reached: try again later";
+	case TL_ESPECIAL: return "a special-purpose address (RFC 6890), never a public source of mail";
 	}
 	return "unknown error";
 }

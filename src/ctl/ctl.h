@@ -176,6 +176,10 @@ struct ctl_service {
 	struct policy_config policy;
 	struct ip_prefix default_exclusions[CONFIG_PREFIX_MAX];
 	size_t n_default_exclusions;
+	bool special_excluded;        /* exclude_default names special-purpose: evidence naming a
+					 special-purpose address is refused (trap hits of feeds,
+					 evidence add) and a report's analysis treats a hop from
+					 one as no public source */
 	uint32_t report_max_size;     /* report_max_size: bytes of one report at most */
 	uint32_t report_max_per_hour; /* report_max_per_hour: 0 is no limit */
 	uint32_t feed_max_hits;       /* feed_max_hits: trap hits one feed request may carry */
@@ -383,11 +387,13 @@ struct ctl_feed_hit {
  * max of them. All or nothing: CTL_OK with every hit in out[0..*n) (out has room for max);
  * CTL_EINVAL with the reason in err and in *index the position of the first bad hit (from 0; a
  * lone object is hit 0), or -1 when the body as a whole is wrong (not JSON, empty, too many).
- * A hit names one address that can send mail (ip_never_sends), a time at most CTL_FEED_SKEW_S
- * after now and not before now - window_s (evidence older than the policy's window never
- * counts), and no other key. A pure function: no I/O, no clock but now. */
-int ctl_feed_parse(const char *body, size_t len, int64_t now, int64_t window_s, size_t max,
-		   struct ctl_feed_hit *out, size_t *n, long *index, char *err, size_t errcap);
+ * A hit names one address that can send mail (ip_never_sends) and, when special_refused (the
+ * service's special_excluded), that is no special-purpose address (ip_special_find), a time at
+ * most CTL_FEED_SKEW_S after now and not before now - window_s (evidence older than the
+ * policy's window never counts), and no other key. A pure function: no I/O, no clock but now. */
+int ctl_feed_parse(const char *body, size_t len, int64_t now, int64_t window_s,
+		   bool special_refused, size_t max, struct ctl_feed_hit *out, size_t *n,
+		   long *index, char *err, size_t errcap);
 
 /* Hands feed's n hits to the writer as trap evidence with the source "feed:NAME", in one
  * transaction (n <= feed_max_hits), and returns once it committed: CTL_OK; CTL_ENOMEM; or the

@@ -15,7 +15,7 @@ int ctl_fail_store(const struct ctl_run *r, int rc)
 int ctl_fail_writer(const struct ctl_run *r, int rc)
 {
 	fprintf(r->err, "trapline: %s\n", tl_strerror(rc));
-	return rc == WRITER_EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
+	return rc == WRITER_EINVAL || rc == WRITER_ESPECIAL ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
 }
 
 int ctl_print_json(const struct ctl_run *r, json_t *v)
@@ -74,6 +74,13 @@ static json_t *with_status(json_t *done, const struct ctl_status *s)
 
 int ctl_run_evidence_add(struct ctl_run *r)
 {
+	/* It could never list (exclude_default): a typo, or a test that meant another address. */
+	char what[200];
+	if (r->svc->special_excluded && ip_special_describe(r->req->ip, what, sizeof(what))) {
+		fprintf(r->err, "trapline: %s: a special-purpose address, never a public source of "
+				"mail: evidence against it is refused (exclude_default)\n", what);
+		return CTL_EXIT_USAGE;
+	}
 	struct writer_event ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = WRITER_EV_EVIDENCE;

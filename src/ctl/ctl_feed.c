@@ -50,7 +50,8 @@ static const char *excerpt(const char *s, size_t len, char out[4 * 40 + 4])
 	return out;
 }
 
-static bool read_ip(json_t *v, struct ctl_feed_hit *out, char *why, size_t cap)
+static bool read_ip(json_t *v, bool special_refused, struct ctl_feed_hit *out, char *why,
+		    size_t cap)
 {
 	char ex[4 * 40 + 4];
 	if (!json_is_string(v))
@@ -66,6 +67,10 @@ static bool read_ip(json_t *v, struct ctl_feed_hit *out, char *why, size_t cap)
 		ip_format(out->ip, ip);
 		return refuse(why, cap, "ip: %s %s: it never sends mail", ip, never);
 	}
+	char what[200];
+	if (special_refused && ip_special_describe(out->ip, what, sizeof(what)))
+		return refuse(why, cap, "ip: %s: a special-purpose address, never a public source "
+					"of mail (exclude_default)", what);
 	return true;
 }
 
@@ -118,8 +123,8 @@ static bool read_class(json_t *v, struct ctl_feed_hit *out, char *why, size_t ca
 
 /* One hit: an object with ip, and optionally at and class, and no other key (a misspelt key
  * would otherwise be a default silently taken). false with the reason in why. */
-static bool hit_read(json_t *o, int64_t now, int64_t window_s, struct ctl_feed_hit *out,
-		     char *why, size_t cap)
+static bool hit_read(json_t *o, int64_t now, int64_t window_s, bool special_refused,
+		     struct ctl_feed_hit *out, char *why, size_t cap)
 {
 	char ex[4 * 40 + 4];
 	if (!json_is_object(o))
@@ -132,7 +137,7 @@ static bool hit_read(json_t *o, int64_t now, int64_t window_s, struct ctl_feed_h
 				      excerpt(key, strlen(key), ex));
 	}
 	memset(out, 0, sizeof(*out));
-	return read_ip(json_object_get(o, "ip"), out, why, cap) &&
+	return read_ip(json_object_get(o, "ip"), special_refused, out, why, cap) &&
 	       read_at(json_object_get(o, "at"), now, window_s, out, why, cap) &&
 	       read_class(json_object_get(o, "class"), out, why, cap);
 }
@@ -145,8 +150,9 @@ static void ascii_only(char *s)
 			*s = '?';
 }
 
-int ctl_feed_parse(const char *body, size_t len, int64_t now, int64_t window_s, size_t max,
-		   struct ctl_feed_hit *out, size_t *n, long *index, char *err, size_t errcap)
+int ctl_feed_parse(const char *body, size_t len, int64_t now, int64_t window_s,
+		   bool special_refused, size_t max, struct ctl_feed_hit *out, size_t *n,
+		   long *index, char *err, size_t errcap)
 {
 	*n = 0;
 	*index = -1;
@@ -169,10 +175,10 @@ int ctl_feed_parse(const char *body, size_t len, int64_t now, int64_t window_s, 
 				      "(feed_max_hits): send them in several requests", count, max);
 	else
 		rc = CTL_OK;
-	char why[256];
+	char why[384];
 	for (size_t i = 0; rc == CTL_OK && i < count; i++) {
 		json_t *o = json_is_array(root) ? json_array_get(root, i) : root;
-		if (!hit_read(o, now, window_s, &out[i], why, sizeof(why))) {
+		if (!hit_read(o, now, window_s, special_refused, &out[i], why, sizeof(why))) {
 			snprintf(err, errcap, "hit %zu: %s", i, why);
 			*index = (long)i;
 			rc = CTL_EINVAL;

@@ -67,13 +67,15 @@ static json_t *status_meaning(const struct ctl_status *s)
 	return s->meaning ? meaning_json(s->meaning) : json_null();
 }
 
-/* No why: the status is public (ctl.h). */
+/* The status is public (ctl.h): the why of a default exclusion is ours (the special-purpose
+ * range and its RFC), that of the operator's exclusions is not shown. */
 static json_t *status_exclusion(const struct ctl_status *s)
 {
 	if (!s->excluded)
 		return json_null();
-	return json_pack("{s:o,s:b,s:o}", "prefix", json_prefix(&s->exclusion), "default",
-			 s->excluded_by_default, "until", ctl_json_time(s->exclusion_until));
+	return json_pack("{s:o,s:b,s:o,s:o}", "prefix", json_prefix(&s->exclusion), "default",
+			 s->excluded_by_default, "until", ctl_json_time(s->exclusion_until), "why",
+			 s->excluded_by_default ? json_string(s->exclusion_why) : json_null());
 }
 
 static json_t *status_reputation(const struct ctl_status *s)
@@ -140,13 +142,14 @@ json_t *ctl_explain_json(const struct ctl_explain *e)
 	     put(o, "trap_score", json_score(e->result.trap_score)) &&
 	     put(o, "pieces", json_incref(pieces)) &&
 	     put(o, "policy",
-		 json_pack("{s:f,s:f,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I}", "report_fresh",
+		 json_pack("{s:f,s:f,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I}", "report_fresh",
 			   c->report_fresh, "report_old", c->report_old, "report_decay_s",
 			   (json_int_t)c->report_decay_s, "window_s", (json_int_t)c->window_s,
 			   "trap_square_from", (json_int_t)c->trap_square_from, "trap_weight",
 			   c->trap_weight, "threshold", c->threshold, "min_evidence",
 			   (json_int_t)c->min_evidence, "listing_s", (json_int_t)c->listing_s,
-			   "two_reports_s", (json_int_t)c->two_reports_s));
+			   "two_reports_s", (json_int_t)c->two_reports_s, "min_reporters",
+			   (json_int_t)c->min_reporters));
 	json_decref(pieces);
 	if (!ok) {
 		json_decref(o);

@@ -21,8 +21,9 @@ void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct 
 	unsigned n = 0;
 	char err[CONFIG_ERR_MAX];
 	/* The schema checked the list when it was set. */
-	if (config_cidrs_parse(cfg->exclude_default, svc->default_exclusions, CONFIG_PREFIX_MAX, &n,
-			       err, sizeof(err)) != BASE_OK)
+	if (config_exclusions_parse(cfg->exclude_default, svc->default_exclusions,
+				    CONFIG_PREFIX_MAX, &n, &svc->special_excluded, err,
+				    sizeof(err)) != BASE_OK)
 		log_err("ctl", "exclude_default ignored reason=\"%s\"", err);
 	svc->n_default_exclusions = n;
 	svc->report_max_size = cfg->report_max_size;
@@ -42,8 +43,13 @@ static void status_context(struct ctl_status *s, const struct writer_facts *f)
 	if (f->default_exclusion) {
 		s->excluded = s->excluded_by_default = true;
 		s->exclusion = *f->default_exclusion;
-		snprintf(s->exclusion_why, sizeof(s->exclusion_why),
-			 "default exclusion (exclude_default)");
+		if (f->special)
+			snprintf(s->exclusion_why, sizeof(s->exclusion_why), "special-purpose "
+				 "address: %s (%s), never a public source of mail (exclude_default)",
+				 f->special->name, f->special->rfc);
+		else
+			snprintf(s->exclusion_why, sizeof(s->exclusion_why),
+				 "default exclusion (exclude_default)");
 	} else if (f->exclusion) {
 		s->excluded = true;
 		s->exclusion = f->exclusion->prefix;
@@ -132,7 +138,9 @@ static int explain_pieces(struct ctl_explain *e, const struct policy_step *steps
 		p->cls = (enum store_class)e->ev[i].cls;
 		p->counted = steps[i].counted;
 		p->weight = steps[i].weight;
-		if (!p->counted)
+		if (steps[i].superseded)
+			p->note = "the same reporter's newer report counts";
+		else if (!p->counted)
 			p->note = now - p->received_at > (int64_t)e->policy.window_s
 					  ? "older than the window"
 					  : "before the delisting";
@@ -151,8 +159,8 @@ static int evaluate(const struct ctl_service *svc, struct store *reader, const u
 	struct writer_facts f;
 	struct policy_step *steps = NULL;
 	memset(&f, 0, sizeof(f));
-	int rc = writer_rules_load(reader, svc->default_exclusions, svc->n_default_exclusions, now,
-				   &rules);
+	int rc = writer_rules_load(reader, svc->default_exclusions, svc->n_default_exclusions,
+				   svc->special_excluded, now, &rules);
 	if (rc != WRITER_OK)
 		return rc;
 	/* Every piece, however old: explain shows what the window leaves out. */
@@ -402,6 +410,17 @@ int ctl_run_exclude_list(struct ctl_run *r)
 	struct ctl_list st = {.r = r};
 	if (r->req->json)
 		fputs("[", r->out);
+	size_t n = 0;
+	const struct ip_special *sp = r->svc->special_excluded ? ip_special_table(&n) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct store_exclusion x = {.prefix = sp[i].prefix};
+		snprintf(x.who, sizeof(x.who), "config");
+		snprintf(x.why, sizeof(x.why), "exclude_default: special-purpose, %s (%s)%s",
+			 sp[i].name, sp[i].rfc,
+			 sp[i].v4_at ? ", where it embeds a special-purpose IPv4 address" : "");
+		if (exclusion_one(&x, &st))
+			break;
+	}
 	for (size_t i = 0; i < r->svc->n_default_exclusions; i++) {
 		struct store_exclusion x = {.prefix = r->svc->default_exclusions[i]};
 		snprintf(x.who, sizeof(x.who), "config");

@@ -114,51 +114,59 @@ static void report_committed(const struct ctl_service *svc, struct store *reader
 	}
 }
 
-/* Analyses the message with the reporter's trust (read already) and hands the report to the
- * writer. */
+/* Hands the analysed report to the writer and waits for its commit. */
 static void report_store(const struct ctl_service *svc, struct store *reader,
-			 const struct store_holder *reporter, const char *msg, size_t len,
-			 const uint8_t digest[STORE_DIGEST_LEN], const struct mail_trust *trust,
+			 const struct store_holder *reporter, const struct mail_analysis *a,
 			 struct ctl_report_result *out)
 {
-	struct mail_report_options opt = {.trust = trust, .classify = report_classify};
-	struct mail_analysis a;
-	int rc = mail_report_analyse(msg, len, &opt, &a);
 	struct writer_report wr;
 	memset(&wr, 0, sizeof(wr));
-	if (rc == MAIL_OK)
-		rc = mail_analysis_json(&a, &wr.row.analysis);
-	else if (rc != MAIL_ENOMEM)
-		report_fail(out, rc == MAIL_ETOOBIG ? CTL_REPORT_TOO_BIG : CTL_REPORT_NOT_MESSAGE,
-			    a.error);
-	if (rc != MAIL_OK) {
-		if (rc == MAIL_ENOMEM)
-			report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
-		mail_analysis_free(&a);
+	if (mail_analysis_json(a, &wr.row.analysis) != MAIL_OK) {
+		report_fail(out, CTL_REPORT_FAILED, tl_strerror(CTL_ENOMEM));
 		return;
 	}
 	struct store_report *row = &wr.row;
 	report_id_new(row->id);
 	row->holder = reporter->id;
-	memcpy(row->digest, digest, STORE_DIGEST_LEN);
-	row->has_source = a.has_source;
-	memcpy(row->source, a.source, 16);
-	if (!a.has_source)
-		snprintf(row->refusal, sizeof(row->refusal), "%s", mail_refusal_name(a.refusal));
+	memcpy(row->digest, a->digest, STORE_DIGEST_LEN);
+	row->has_source = a->has_source;
+	memcpy(row->source, a->source, 16);
+	if (!a->has_source)
+		snprintf(row->refusal, sizeof(row->refusal), "%s", mail_refusal_name(a->refusal));
 	row->cls = STORE_CLASS_SPAM;
-	if (a.cls && store_class_parse(a.cls, &row->cls) != STORE_OK)
+	if (a->cls && store_class_parse(a->cls, &row->cls) != STORE_OK)
 		row->cls = STORE_CLASS_SPAM;
-	mail_analysis_free(&a);
 	wr.limit_per_hour = svc->report_max_per_hour;
 	struct writer_event ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = WRITER_EV_REPORT;
 	ev.report = &wr;
 	/* Blocks until the transaction committed or failed: only then is there an outcome. */
-	rc = svc->writer_nowait ? writer_submit_nowait(svc->writer, &ev)
-				: writer_submit(svc->writer, &ev);
+	int rc = svc->writer_nowait ? writer_submit_nowait(svc->writer, &ev)
+				    : writer_submit(svc->writer, &ev);
 	report_committed(svc, reader, &wr, rc, out);
 	free(wr.row.analysis);
+}
+
+/* The same spam from the same reporter counts once, however it came: the digest is the judged
+ * message's (the attachment of a forward, without the wrapper), and the reporter is its name
+ * (a rotated key is the same reporter). false when it is new; true when out says what it is
+ * (DUPLICATE, or FAILED when the store cannot be read). */
+static bool report_seen(const struct ctl_service *svc, struct store *reader,
+			const struct store_holder *reporter, const struct mail_analysis *a,
+			struct ctl_report_result *out)
+{
+	int rc = store_report_by_digest(reader, reporter->name, a->digest, true, &out->report);
+	if (rc == STORE_OK) {
+		out->outcome = CTL_REPORT_DUPLICATE;
+		report_status(svc, reader, out);
+		return true;
+	}
+	if (rc != STORE_ENOTFOUND) {
+		report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
+		return true;
+	}
+	return false;
 }
 
 void ctl_report_take(const struct ctl_service *svc, struct store *reader,
@@ -172,46 +180,50 @@ void ctl_report_take(const struct ctl_service *svc, struct store *reader,
 			 "(report_max_size)", len, svc->report_max_size);
 		return;
 	}
-	uint8_t digest[STORE_DIGEST_LEN];
-	crypto_hash_sha256(digest, (const unsigned char *)msg, len);
 	/* What is read before the analysis is read together (read_begin). */
 	bool begun = read_begin(reader);
-	/* The same message again from the same reporter: its report, not analysed again. */
-	int rc = store_report_by_digest(reader, reporter->id, digest, true, &out->report);
-	if (rc == STORE_OK) {
-		read_end(reader, begun);
-		out->outcome = CTL_REPORT_DUPLICATE;
-		report_status(svc, reader, out);
-		return;
-	}
-	if (rc != STORE_ENOTFOUND) {
-		read_end(reader, begun);
-		report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
-		return;
-	}
-	/* Past the limit nothing is analysed: the writer checks again in its transaction. */
 	int64_t now = time_now();
 	uint64_t n = 0;
-	if (svc->report_max_per_hour &&
-	    (rc = store_report_hour_get(reader, reporter->id, now / 3600, &n)) != STORE_OK) {
-		read_end(reader, begun);
-		report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
-		return;
-	}
-	if (svc->report_max_per_hour && n >= svc->report_max_per_hour) {
-		read_end(reader, begun);
-		report_committed(svc, reader, NULL, WRITER_ELIMIT, out);
-		return;
-	}
+	int rc = svc->report_max_per_hour
+			 ? store_report_hour_get(reader, reporter->id, now / 3600, &n)
+			 : STORE_OK;
 	struct mail_trust trust;
 	mail_trust_init(&trust);
-	rc = report_trust(reader, reporter, &trust);
+	if (rc == STORE_OK)
+		rc = report_trust(reader, reporter, &trust);
 	read_end(reader, begun); /* not held across the analysis and the writer's commit */
-	if (rc != CTL_OK)
+	if (rc != CTL_OK) {
 		report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
-	else
-		report_store(svc, reader, reporter, msg, len, digest, &trust, out);
+		mail_trust_free(&trust);
+		return;
+	}
+	/* The analysis comes first even past the hourly limit: only its digest of the judged
+	 * message tells a message sent before (answered as such, never counted) from a new one. */
+	struct mail_report_options opt = {.trust = &trust, .classify = report_classify,
+					  .special_public = !svc->special_excluded};
+	struct mail_analysis a;
+	rc = mail_report_analyse(msg, len, &opt, &a);
 	mail_trust_free(&trust);
+	if (rc != MAIL_OK) {
+		if (rc == MAIL_ENOMEM)
+			report_fail(out, CTL_REPORT_FAILED, tl_strerror(rc));
+		else
+			report_fail(out, rc == MAIL_ETOOBIG ? CTL_REPORT_TOO_BIG
+							     : CTL_REPORT_NOT_MESSAGE,
+				    a.error);
+		mail_analysis_free(&a);
+		return;
+	}
+	if (report_seen(svc, reader, reporter, &a, out)) {
+		mail_analysis_free(&a);
+		return;
+	}
+	/* The writer checks the limit again in its transaction. */
+	if (svc->report_max_per_hour && n >= svc->report_max_per_hour)
+		report_committed(svc, reader, NULL, WRITER_ELIMIT, out);
+	else
+		report_store(svc, reader, reporter, &a, out);
+	mail_analysis_free(&a);
 	report_status(svc, reader, out);
 }
 

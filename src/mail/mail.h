@@ -82,9 +82,12 @@ struct mail_trust {
 };
 
 void mail_trust_init(struct mail_trust *t);
-/* Adds one entry, a CIDR range ("192.0.2.0/24", "2001:db8::/32", a bare address) or a host
- * name, from s[0..len). MAIL_EINVAL with the problem in err (an address with host bits set
- * below its length, a name that is not one); MAIL_ENOMEM. */
+/* Adds one entry from s[0..len): a CIDR range ("192.0.2.0/24", "2001:db8::/32", a bare
+ * address), an IPv4 range as rbldnsd's files write them ("192.0.2.10-192.0.2.20", or
+ * "192.0.2.10-20" for the last octet; kept as the prefixes that cover it exactly) or a host
+ * name (RFC 1123: letters, digits and '-' in dot-separated labels, the last with a letter).
+ * MAIL_EINVAL with the problem in err (an address with host bits set below its length, a
+ * range that does not parse or runs backwards, a name that is not one); MAIL_ENOMEM. */
 int mail_trust_add(struct mail_trust *t, const char *s, size_t len, char *err, size_t errcap);
 /* Adds every entry of a file's text: one a line, '#' starts a comment, blank lines and
  * surrounding blanks ignored. On MAIL_EINVAL *bad_line is the first bad line (from 1) and err
@@ -114,7 +117,8 @@ enum mail_refusal {
 	MAIL_REFUSAL_NONE = 0,
 	MAIL_REFUSAL_NO_RECEIVED,      /* "no-received": the message has no Received header */
 	MAIL_REFUSAL_NO_UNTRUSTED_HOP, /* "no-untrusted-hop": no untrusted peer could be named */
-	MAIL_REFUSAL_PRIVATE_SOURCE,   /* "private-source": the source is not a public address */
+	MAIL_REFUSAL_PRIVATE_SOURCE,   /* "private-source": the source is not a public address (a
+					* special-purpose one: ip_special_find) */
 };
 
 /* The message classifier's call site: it gets the judged message's bytes (the attached message
@@ -126,6 +130,9 @@ struct mail_report_options {
 	const struct mail_trust *trust; /* NULL: nothing is trusted */
 	mail_classify_fn classify;      /* NULL: the class stays NULL */
 	void *classify_arg;
+	bool special_public;            /* special-purpose addresses count as public (a list of a
+					   private network: exclude_default without the word
+					   special-purpose); those that never send never do */
 };
 
 struct mail_analysis {
@@ -138,6 +145,10 @@ struct mail_analysis {
 	size_t n_hops;
 	size_t n_received;         /* Received headers in the message (more than n_hops when cut) */
 	bool forwarded;            /* the judged message is the report's message/rfc822 attachment */
+	uint8_t digest[32];        /* SHA-256 of the judged message (mail_report_analyse): the same
+				      spam raw, forwarded as an attachment (encoded or not), with
+				      CRLF or LF line ends or behind an mbox From line digests the
+				      same (mail_report_analyse says how) */
 	const char *cls;           /* the classifier's word, or NULL */
 	char error[MAIL_WHY_MAX];  /* when mail_report_analyse fails: why */
 };
@@ -145,15 +156,24 @@ struct mail_analysis {
 /* Walks the Received header values of a message (top first, lens[i] bytes each, as they stand
  * in the message) with the trusted relays t (NULL: none) into out, which the caller frees with
  * mail_analysis_free. n is how many the message has; hdrs holds the first MAIL_HOPS_MAX of
- * them when there are more (such a chain is refused unless the source is among those). A
- * refusal is a result, not an error: 0 or MAIL_ENOMEM. */
+ * them when there are more (such a chain is refused unless the source is among those). The
+ * first untrusted peer is no source when it is a special-purpose address (unless
+ * special_public, and then only when it never sends). A refusal is a result, not an error: 0
+ * or MAIL_ENOMEM. */
 int mail_chain_analyse(const char *const *hdrs, const size_t *lens, size_t n,
-		       const struct mail_trust *t, struct mail_analysis *out);
+		       const struct mail_trust *t, bool special_public, struct mail_analysis *out);
 
 /* Parses msg[0..len) with GMime (a raw RFC 5322 message, or a report that carries it as a
  * message/rfc822 attachment, which is then the one judged) and walks its Received chain.
- * 0; MAIL_EINVAL when it is not a message and MAIL_ETOOBIG above MAIL_REPORT_MAX, with
- * out->error saying why; MAIL_ENOMEM. Free out with mail_analysis_free in every case. */
+ * 0; MAIL_EINVAL when it is not one message and MAIL_ETOOBIG above MAIL_REPORT_MAX, with
+ * out->error saying why; MAIL_ENOMEM. Free out with mail_analysis_free in every case.
+ * One message is: an optional mbox "From " line, a header section that starts with a header
+ * field (Name: value), line breaks (CRLF or a bare LF; a text without any is a message whose
+ * lines were joined, as `curl -d` does), no NUL byte before the body. An mbox that holds
+ * several messages (a "From " line after an empty line, followed by a header field) is
+ * refused whole, naming how many: nothing of it is taken.
+ * out->digest is the SHA-256 of the judged message as GMime writes it back, its line ends
+ * made LF and the line breaks and blanks that end it dropped. */
 int mail_report_analyse(const char *msg, size_t len, const struct mail_report_options *opt,
 			struct mail_analysis *out);
 void mail_analysis_free(struct mail_analysis *a);

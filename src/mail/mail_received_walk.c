@@ -48,6 +48,48 @@ static bool looks_like_address(const char *s, size_t len)
 	return true; /* only digits and dots: meant as an IPv4 address, whether it parses or not */
 }
 
+/* Digits, dots and a dash: meant as an IPv4 range (rbldnsd's forms), whether it parses or not
+ * (a host name's last label has a letter, so this is no name). */
+static bool looks_like_range(const char *s, size_t len)
+{
+	const char *dash = memchr(s, '-', len);
+	if (!dash)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((s[i] < '0' || s[i] > '9') && s[i] != '.' && s + i != dash)
+			return false;
+	return true;
+}
+
+/* A host name as RFC 1123 2.1 has it: labels of letters, digits and '-' (not first or last),
+ * 1 to 63 bytes each, 253 in all, the last with a letter (no top-level domain is all digits,
+ * so "192.0.2.1-192.0.2.300" is no name). name is normalized already (no trailing dot). */
+static bool host_name_valid(const char *name)
+{
+	size_t len = strlen(name), label = 0;
+	bool letter = false;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char c = name[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || name[i - 1] == '-')
+				return false;
+			if (c == '\0')
+				return letter;
+			label = 0;
+			letter = false;
+			continue;
+		}
+		bool alpha = c >= 'a' && c <= 'z';
+		if (!alpha && !(c >= '0' && c <= '9') && !(c == '-' && label > 0))
+			return false;
+		letter |= alpha;
+		label++;
+	}
+	return letter;
+}
+
 /* For "10.0.0.1/8", which ip_prefix_parse refuses: the range it probably meant. */
 static void trust_suggest(const char *s, size_t len, char *buf, size_t cap)
 {
@@ -69,6 +111,40 @@ static void trust_suggest(const char *s, size_t len, char *buf, size_t cap)
 	ip_prefix_format(&p, buf, cap);
 }
 
+static int trust_push(struct mail_trust *t, const struct ip_prefix *p)
+{
+	if (array_grow((void **)&t->prefixes, &t->cap_prefixes, t->n_prefixes + 1,
+		       sizeof(*t->prefixes)) != BASE_OK)
+		return MAIL_ENOMEM;
+	t->prefixes[t->n_prefixes++] = *p;
+	return MAIL_OK;
+}
+
+/* "a.b.c.d-e.f.g.h" or "a.b.c.d-e", as rbldnsd's files write ranges: the prefixes that cover
+ * it exactly. */
+static int trust_add_range(struct mail_trust *t, const char *s, size_t len, char *err,
+			   size_t errcap)
+{
+	uint32_t first, last;
+	int rc = ip4_range_parse(s, len, &first, &last);
+	if (rc == BASE_ERANGE) {
+		snprintf(err, errcap, "'%.*s' is a range that runs backwards (its end is below its "
+			 "start)", (int)(len > 64 ? 64 : len), s);
+		return MAIL_EINVAL;
+	}
+	if (rc != BASE_OK) {
+		snprintf(err, errcap, "'%.*s' is not an IPv4 range (a.b.c.d-e.f.g.h, or a.b.c.d-e "
+			 "for the last octet)", (int)(len > 64 ? 64 : len), s);
+		return MAIL_EINVAL;
+	}
+	struct ip_prefix p[64];
+	size_t n = ip4_range_prefixes(first, last, p, sizeof(p) / sizeof(p[0]));
+	for (size_t i = 0; i < n; i++)
+		if (trust_push(t, &p[i]) != MAIL_OK)
+			return MAIL_ENOMEM;
+	return MAIL_OK;
+}
+
 static int trust_add_prefix(struct mail_trust *t, const char *s, size_t len, char *err,
 			    size_t errcap)
 {
@@ -87,11 +163,7 @@ static int trust_add_prefix(struct mail_trust *t, const char *s, size_t len, cha
 			 (int)(len > 64 ? 64 : len), s);
 		return MAIL_EINVAL;
 	}
-	if (array_grow((void **)&t->prefixes, &t->cap_prefixes, t->n_prefixes + 1,
-		       sizeof(*t->prefixes)) != BASE_OK)
-		return MAIL_ENOMEM;
-	t->prefixes[t->n_prefixes++] = p;
-	return MAIL_OK;
+	return trust_push(t, &p);
 }
 
 int mail_trust_add(struct mail_trust *t, const char *s, size_t len, char *err, size_t errcap)
@@ -106,9 +178,12 @@ int mail_trust_add(struct mail_trust *t, const char *s, size_t len, char *err, s
 	}
 	if (looks_like_address(s, len))
 		return trust_add_prefix(t, s, len, err, errcap);
+	if (looks_like_range(s, len))
+		return trust_add_range(t, s, len, err, errcap);
 	char name[MAIL_NAME_MAX];
-	if (!name_normalize(s, len, name) || memchr(s, '\0', len) || !config_name_valid(name)) {
-		snprintf(err, errcap, "'%.*s' is neither a host name nor a CIDR range",
+	if (!name_normalize(s, len, name) || memchr(s, '\0', len) || !host_name_valid(name)) {
+		snprintf(err, errcap, "'%.*s' is neither a host name (letters, digits and '-' in "
+			 "dot-separated labels) nor an address, a CIDR range or an IPv4 range",
 			 (int)(len > 64 ? 64 : len), s);
 		return MAIL_EINVAL;
 	}
@@ -194,39 +269,19 @@ static bool trust_names(const struct mail_trust *t, const char *recorded)
 
 /* ---- addresses that are never a source ------------------------------------------------------ */
 
-#define V4(a, b, c, d, n) {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d}, 96 + (n)}
-
-/* Documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are not
- * here on purpose: they count as public, so that tests can use them. */
-static const struct {
-	struct ip_prefix p;
-	const char *what;
-} nonpublic[] = {
-	{V4(10, 0, 0, 0, 8), "private (RFC 1918)"},
-	{V4(172, 16, 0, 0, 12), "private (RFC 1918)"},
-	{V4(192, 168, 0, 0, 16), "private (RFC 1918)"},
-	{V4(100, 64, 0, 0, 10), "CGNAT shared space (RFC 6598)"},
-	{V4(127, 0, 0, 0, 8), "loopback"},
-	{V4(169, 254, 0, 0, 16), "link-local"},
-	{V4(0, 0, 0, 0, 8), "\"this network\" (RFC 791)"},
-	{V4(224, 0, 0, 0, 4), "multicast"},
-	{V4(240, 0, 0, 0, 4), "reserved (RFC 1112)"},
-	{{{0}, 128}, "unspecified"},
-	{{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}, "loopback"},
-	{{{0xfe, 0x80}, 10}, "link-local"},
-	{{{0xfc}, 7}, "unique-local (RFC 4193)"},
-	{{{0xff}, 8}, "multicast"},
-};
-
-/* What kind of non-public address ip is (and the range, into range), or NULL when public. */
-static const char *address_nonpublic(const uint8_t ip[16], char *range, size_t cap)
+/* Whether a peer at ip is no public source of mail: a special-purpose address (base's table,
+ * the one exclude_default and every intake use), or with special_public one that never sends
+ * at all. what gets the words that say so. */
+static bool address_nonpublic(const uint8_t ip[16], bool special_public, char *what, size_t cap)
 {
-	for (size_t i = 0; i < sizeof(nonpublic) / sizeof(nonpublic[0]); i++)
-		if (ip_prefix_covers(&nonpublic[i].p, ip)) {
-			ip_prefix_format(&nonpublic[i].p, range, cap);
-			return nonpublic[i].what;
-		}
-	return NULL;
+	if (special_public) {
+		const char *never = ip_never_sends(ip);
+		char a[IP_STRLEN];
+		ip_format(ip, a);
+		snprintf(what, cap, "%s %s", a, never ? never : "");
+		return never != NULL;
+	}
+	return ip_special_describe(ip, what, cap);
 }
 
 /* ---- the walk -------------------------------------------------------------------------------- */
@@ -284,20 +339,20 @@ static void why_untrusted(const struct mail_trust *t, struct mail_hop *h, const 
 
 /* The hop at index i is the first untrusted peer: the source, or a refusal when it is not a
  * public address. */
-static void walk_source(const struct mail_trust *t, struct mail_analysis *a, size_t i)
+static void walk_source(const struct mail_trust *t, bool special_public,
+			struct mail_analysis *a, size_t i)
 {
 	struct mail_hop *h = &a->hops[i];
-	char ip[IP_STRLEN], range[IP_PREFIX_STRLEN];
+	char ip[IP_STRLEN], what[256];
 	ip_format(h->rcv.ip, ip);
 	h->verdict = MAIL_HOP_SOURCE;
 	why_untrusted(t, h, ip);
 	a->source_hop = i;
-	const char *what = address_nonpublic(h->rcv.ip, range, sizeof(range));
-	if (what) {
+	if (address_nonpublic(h->rcv.ip, special_public, what, sizeof(what))) {
 		a->refusal = MAIL_REFUSAL_PRIVATE_SOURCE;
-		snprintf(a->why, sizeof(a->why), "hop %zu: the first untrusted peer %s lies in %s, "
-			 "%s, and is never listed; if it is one of the reporter's own relays, its "
-			 "range belongs in the trusted relays", i + 1, ip, range, what);
+		snprintf(a->why, sizeof(a->why), "hop %zu: the first untrusted peer is no public "
+			 "address: %s, never listed; if it is one of the reporter's own relays, its "
+			 "range belongs in the trusted relays", i + 1, what);
 		return;
 	}
 	a->has_source = true;
@@ -333,7 +388,7 @@ static void walk_refuse_none(struct mail_analysis *a, size_t peers)
 			 "message started inside the reporter's own systems", peers);
 }
 
-static void walk(const struct mail_trust *t, struct mail_analysis *a)
+static void walk(const struct mail_trust *t, bool special_public, struct mail_analysis *a)
 {
 	size_t peers = 0;
 	for (size_t i = 0; i < a->n_hops; i++) {
@@ -370,7 +425,7 @@ static void walk(const struct mail_trust *t, struct mail_analysis *a)
 					 h->rcv.rdns);
 			continue;
 		}
-		walk_source(t, a, i);
+		walk_source(t, special_public, a, i);
 		walk_ignore_rest(a, i + 1, "the source");
 		return;
 	}
@@ -378,7 +433,7 @@ static void walk(const struct mail_trust *t, struct mail_analysis *a)
 }
 
 int mail_chain_analyse(const char *const *hdrs, const size_t *lens, size_t n,
-		       const struct mail_trust *t, struct mail_analysis *out)
+		       const struct mail_trust *t, bool special_public, struct mail_analysis *out)
 {
 	out->n_received = n;
 	if (n == 0) {
@@ -394,6 +449,6 @@ int mail_chain_analyse(const char *const *hdrs, const size_t *lens, size_t n,
 	out->n_hops = m;
 	for (size_t i = 0; i < m; i++)
 		mail_received_parse(hdrs[i], lens[i], &out->hops[i].rcv);
-	walk(t, out);
+	walk(t, special_public, out);
 	return MAIL_OK;
 }

@@ -7,39 +7,98 @@
 
 #include "mail_internal.h"
 
-/* A message starts with a header field ("Name: value", RFC 5322 2.2), after an optional mbox
- * "From " line, and has no NUL byte before its body. Cheaper and clearer than what GMime makes
- * of a JPEG. */
+/* The length of the line at msg[i..len) without its line break (CRLF or LF), and in *next
+ * where the next line starts (len at the end). */
+static size_t line_at(const char *msg, size_t len, size_t i, size_t *next)
+{
+	const char *nl = memchr(msg + i, '\n', len - i);
+	size_t end = nl ? (size_t)(nl - msg) : len;
+	*next = nl ? end + 1 : len;
+	if (end > i && msg[end - 1] == '\r')
+		end--;
+	return end - i;
+}
+
+/* Whether msg[i..i+n) is a header field's first line: a name of printable ASCII without a
+ * colon, blanks allowed before the colon (RFC 5322 4.5.3, obsolete syntax), then ':'. */
+static bool line_is_field(const char *msg, size_t i, size_t n)
+{
+	size_t k = 0;
+	while (k < n && (unsigned char)msg[i + k] > 0x20 && (unsigned char)msg[i + k] < 0x7f &&
+	       msg[i + k] != ':')
+		k++;
+	if (k == 0)
+		return false;
+	while (k < n && (msg[i + k] == ' ' || msg[i + k] == '\t'))
+		k++;
+	return k < n && msg[i + k] == ':';
+}
+
+static bool line_is_from(const char *msg, size_t i, size_t n)
+{
+	return n >= 5 && memcmp(msg + i, "From ", 5) == 0;
+}
+
+/* How many messages an mbox holds: its first, and one more for each "From " line that follows
+ * an empty line and is itself followed by a header field (a body line that starts with
+ * "From " is written ">From " in an mbox, and a paragraph that starts so is rarely followed
+ * by "Name:"). 1 for a message that does not start with a "From " line. */
+static size_t report_mbox_count(const char *msg, size_t len)
+{
+	size_t next, n = line_at(msg, len, 0, &next);
+	if (!line_is_from(msg, 0, n))
+		return 1;
+	size_t count = 1;
+	bool after_empty = false;
+	for (size_t i = next; i < len; i = next) {
+		n = line_at(msg, len, i, &next);
+		if (after_empty && line_is_from(msg, i, n) && next < len) {
+			size_t after, m = line_at(msg, len, next, &after);
+			count += line_is_field(msg, next, m);
+		}
+		after_empty = n == 0;
+	}
+	return count;
+}
+
+/* Whether msg[0..len) is one message (mail.h, mail_report_analyse); why says what it is not.
+ * Cheaper and clearer than what GMime makes of a JPEG, and a message sent with its line breaks
+ * stripped would otherwise be read as one long header without a Received field. */
 static bool report_looks_like_message(const char *msg, size_t len, char *why, size_t cap)
 {
 	if (len == 0) {
-		snprintf(why, cap, "empty");
+		snprintf(why, cap, "not a message: empty");
 		return false;
 	}
-	size_t i = 0;
-	if (len > 5 && memcmp(msg, "From ", 5) == 0) {
-		const char *nl = memchr(msg, '\n', len);
-		i = nl ? (size_t)(nl - msg) + 1 : len;
+	size_t i = 0, next, n = line_at(msg, len, 0, &next);
+	if (line_is_from(msg, 0, n))
+		i = next;
+	if (i >= len || !line_is_field(msg, i, line_at(msg, len, i, &next))) {
+		snprintf(why, cap, "not a message: the first line is not a header field "
+			 "(Name: value)");
+		return false;
 	}
-	size_t name = i;
-	while (i < len && (unsigned char)msg[i] > 0x20 && (unsigned char)msg[i] < 0x7f &&
-	       msg[i] != ':')
-		i++;
-	while (i < len && (msg[i] == ' ' || msg[i] == '\t'))
-		i++;
-	if (i == name || i >= len || msg[i] != ':') {
-		snprintf(why, cap, "the first line is not a header field (Name: value)");
+	if (!memchr(msg, '\n', len)) {
+		snprintf(why, cap, "not a message: it has no line break, so its header fields run "
+			 "into each other (curl -d removes line breaks: send the file with "
+			 "--data-binary @FILE)");
 		return false;
 	}
 	/* The header ends at the first empty line. */
-	for (size_t j = name; j < len; j++) {
-		if (msg[j] == '\0') {
-			snprintf(why, cap, "a NUL byte in the header: binary data, not a message");
+	for (size_t j = i; j < len; j = next) {
+		n = line_at(msg, len, j, &next);
+		if (memchr(msg + j, '\0', n)) {
+			snprintf(why, cap, "not a message: a NUL byte in the header: binary data");
 			return false;
 		}
-		if (msg[j] == '\n' && (j + 1 == len || msg[j + 1] == '\n' ||
-				       (msg[j + 1] == '\r' && j + 2 < len && msg[j + 2] == '\n')))
+		if (n == 0)
 			break;
+	}
+	size_t count = report_mbox_count(msg, len);
+	if (count > 1) {
+		snprintf(why, cap, "an mbox of %zu messages: a report is one message; split the "
+			 "mbox and send each message as a report of its own", count);
+		return false;
 	}
 	return true;
 }
@@ -152,6 +211,43 @@ static void report_classify(const struct mail_report_options *opt, GMimeMessage 
 	}
 }
 
+/* The judged message's digest (mail.h): what GMime writes back of it, so that a forward's
+ * attachment (GMime's own parse of it, decoded when it came base64) and the message sent raw
+ * go through the same hands; then line ends made LF and the trailing line breaks and blanks
+ * dropped, which a forwarding client or a file adds or takes away. false: out of memory. */
+static bool report_digest(GMimeMessage *judged, uint8_t digest[32])
+{
+	/* Written to a stream, not a string: a NUL in the body must not end what is digested. */
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+	GByteArray *arr = mem ? g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem)) : NULL;
+	bool ok = arr && ck && g_mime_object_write_to_stream(GMIME_OBJECT(judged), NULL, mem) >= 0;
+	if (!ok) {
+		if (mem)
+			g_object_unref(mem);
+		if (ck)
+			g_checksum_free(ck);
+		return false;
+	}
+	const char *bytes = (const char *)arr->data;
+	size_t len = arr->len;
+	while (len > 0 && memchr("\r\n \t", bytes[len - 1], 4))
+		len--;
+	size_t from = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (bytes[i] == '\r' && i + 1 < len && bytes[i + 1] == '\n') {
+			g_checksum_update(ck, (const guchar *)bytes + from, (gssize)(i - from));
+			from = i + 1;
+		}
+	}
+	g_checksum_update(ck, (const guchar *)bytes + from, (gssize)(len - from));
+	gsize dlen = 32;
+	g_checksum_get_digest(ck, digest, &dlen);
+	g_checksum_free(ck);
+	g_object_unref(mem);
+	return dlen == 32;
+}
+
 int mail_report_analyse(const char *msg, size_t len, const struct mail_report_options *opt,
 			struct mail_analysis *out)
 {
@@ -161,11 +257,8 @@ int mail_report_analyse(const char *msg, size_t len, const struct mail_report_op
 			 "a report may have", len, MAIL_REPORT_MAX, MAIL_REPORT_MAX >> 20);
 		return MAIL_ETOOBIG;
 	}
-	char why[128];
-	if (!report_looks_like_message(msg, len, why, sizeof(why))) {
-		snprintf(out->error, sizeof(out->error), "not a message: %s", why);
+	if (!report_looks_like_message(msg, len, out->error, sizeof(out->error)))
 		return MAIL_EINVAL;
-	}
 	mail_gmime_ready();
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(msg, len);
 	GMimeMessage *message = report_parse_stream(stream);
@@ -186,9 +279,12 @@ int mail_report_analyse(const char *msg, size_t len, const struct mail_report_op
 	const char *hdrs[MAIL_HOPS_MAX];
 	size_t lens[MAIL_HOPS_MAX], n;
 	report_received(judged, hdrs, lens, &n);
-	int rc = mail_chain_analyse(hdrs, lens, n, opt ? opt->trust : NULL, out);
+	int rc = mail_chain_analyse(hdrs, lens, n, opt ? opt->trust : NULL,
+				    opt && opt->special_public, out);
 	if (rc == MAIL_OK)
 		report_classify(opt, judged, msg, len, out);
+	if (rc == MAIL_OK && !report_digest(judged, out->digest))
+		rc = MAIL_ENOMEM;
 	if (owned)
 		g_object_unref(owned);
 	g_object_unref(message);

@@ -71,6 +71,9 @@ struct policy_config {
 	uint32_t min_evidence;       /* more than one piece of evidence: 2 */
 	uint32_t listing_s;          /* 24 h after the last evidence */
 	uint32_t two_reports_s;      /* 12 h: the most a listing on two reports (and nothing else) lasts */
+	uint32_t min_reporters;      /* reporters needed for a listing on reports alone: 2. The
+					reports of one reporter about an address count once (its
+					newest in the window), however many it sends */
 };
 
 /* The criteria the configuration sets (the policy_* keys). */
@@ -85,6 +88,9 @@ struct policy_evidence {
 	int64_t seq; /* commit order (the store's id): breaks a tie with a delisting's second */
 	bool trap;   /* a spamtrap hit; otherwise a user report */
 	uint8_t cls; /* the store's class (spam, bounce, ...): carried for explanations, not scored */
+	uint64_t reporter; /* a report's reporter: the same nonzero value for each report of one
+			      reporter, whose reports about the address count once (the newest
+			      counted); 0: a report that counts on its own (an operator's) */
 };
 
 /* What else decides: exclusions, a moderator's delisting, reputation. */
@@ -101,7 +107,8 @@ struct policy_context {
 struct policy_step {
 	int64_t received_at;
 	bool trap;
-	bool counted;  /* false: outside the window or before a delisting */
+	bool counted;  /* false: outside the window, before a delisting, or superseded */
+	bool superseded; /* a report not counted because its reporter's newer one counts */
 	double weight; /* a report's freshness weight; 0 for traps (they count as a group) */
 };
 
@@ -113,7 +120,10 @@ struct policy_result {
 	enum policy_reason reason; /* from the counted pieces; POLICY_REASON_NONE when not listed */
 	double score, threshold;
 	double report_score, trap_score;
-	uint32_t traps, reports;   /* counted pieces */
+	uint32_t traps, reports;   /* counted pieces: each reporter's newest report once, so that
+				      reports is also the number of reporters */
+	uint32_t superseded;       /* reports in the window that do not count: the same
+				      reporter's newer report about the address counts instead */
 	uint32_t trap_classes[EVIDENCE_CLASSES]; /* counted trap hits by class */
 	enum evidence_class detail; /* the class most counted trap hits have (the most telling on
 				       a tie: virus, bounce, autoreply, spam, unknown); spam when
@@ -136,12 +146,17 @@ struct policy_result {
 #define POLICY_WHY_EXCLUDED "excluded"
 #define POLICY_WHY_BELOW "score below the threshold"
 #define POLICY_WHY_EXPIRED "expired"
+#define POLICY_WHY_ONE "only one piece of evidence"
+#define POLICY_WHY_ONE_REPORTER "only one piece of evidence: one reporter's reports count once"
+#define POLICY_WHY_FEW "not enough evidence"
+#define POLICY_WHY_REPORTERS "reports from too few reporters"
 
 /* Scores ev[0..n) (any order) at time now. steps, if not NULL, receives one entry per piece
  * in the order given (n entries). The decision is a pure function of the arguments: the
  * running service and `trapline rebuild` get the same answer. ctx may be NULL (no exclusion,
  * delisting or reputation). Returns POLICY_EINVAL for a NULL c or out (or ev with n > 0), and
- * POLICY_ENOMEM when the search for the end of a listing cannot allocate its O(n) events. */
+ * POLICY_ENOMEM when the reports of one reporter cannot be sorted or the search for the end of
+ * a listing cannot allocate its O(n) events. */
 int policy_evaluate(const struct policy_config *c, const struct policy_evidence *ev, size_t n,
 		    const struct policy_context *ctx, int64_t now, struct policy_result *out,
 		    struct policy_step *steps);

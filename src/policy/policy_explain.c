@@ -53,7 +53,9 @@ static void explain_pieces(FILE *f, const struct policy_config *c,
 			explain_format_age(now - s->received_at, age, sizeof(age));
 		const char *kind = s->trap ? "spamtrap hit" : "user report";
 		fprintf(f, "  %s  %-13s  age %-14s  ", when, kind, age);
-		if (!s->counted && now - s->received_at > (int64_t)c->window_s)
+		if (s->superseded)
+			fprintf(f, "not counted: the same reporter's newer report counts\n");
+		else if (!s->counted && now - s->received_at > (int64_t)c->window_s)
 			fprintf(f, "not counted: older than %s\n", window);
 		else if (!s->counted)
 			fprintf(f, "not counted: before the delisting\n");
@@ -71,7 +73,8 @@ static void explain_scores(FILE *f, const struct policy_config *c,
 	char decay[48];
 	explain_format_span(c->report_decay_s, decay, sizeof(decay));
 	fprintf(f, "Report score: %.3f from %" PRIu32 " report%s (a report weighs %g when just "
-		   "received, falling linearly to %g at %s old)\n",
+		   "received, falling linearly to %g at %s old; one reporter's reports about an "
+		   "address count once)\n",
 		policy_score_shown(r->report_score), r->reports, r->reports == 1 ? "" : "s",
 		c->report_fresh,
 		c->report_old, decay);
@@ -138,10 +141,15 @@ static void explain_decision(FILE *f, const struct policy_config *c,
 		/* Three decimals could print 5.000 for 4.9998: say by how much it falls short. */
 		fprintf(f, " (%.3f < %.3f, short by %.3g)", policy_score_shown(r->score),
 			policy_score_shown(r->threshold), r->threshold - r->score);
-	else if (strcmp(r->why_not, "only one piece of evidence") == 0 ||
-		 strcmp(r->why_not, "not enough evidence") == 0)
+	else if (strcmp(r->why_not, POLICY_WHY_ONE) == 0 ||
+		 strcmp(r->why_not, POLICY_WHY_ONE_REPORTER) == 0 ||
+		 strcmp(r->why_not, POLICY_WHY_FEW) == 0)
 		fprintf(f, " (%" PRIu32 " counted, at least %" PRIu32 " needed)",
 			r->traps + r->reports, c->min_evidence);
+	else if (strcmp(r->why_not, POLICY_WHY_REPORTERS) == 0)
+		fprintf(f, " (%" PRIu32 " reporter%s, at least %" PRIu32 " needed for a listing on "
+			   "reports alone)",
+			r->reports, r->reports == 1 ? "" : "s", c->min_reporters);
 	fprintf(f, "\n");
 	if (strcmp(r->why_not, POLICY_WHY_EXPIRED) == 0) {
 		time_format_iso8601(r->expires_at, when);

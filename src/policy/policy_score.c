@@ -22,6 +22,7 @@ void policy_config_from(const struct config *cfg, struct policy_config *out)
 	out->min_evidence = cfg->policy_min_evidence;
 	out->listing_s = cfg->policy_listing;
 	out->two_reports_s = cfg->policy_two_reports;
+	out->min_reporters = cfg->policy_min_reporters;
 }
 
 void policy_config_defaults(struct policy_config *c)
@@ -110,10 +111,66 @@ static int64_t evidence_expiry(const struct policy_config *c, int64_t newest, ui
 	return newest + (int64_t)life;
 }
 
-/* The decision at one second, without the search for the end of the listing. */
+/* ---- one reporter, one report -------------------------------------------------------------
+ * A reporter's reports about one address count once: its newest counted one. Which that is
+ * does not change as time passes without new evidence (older pieces leave the window first),
+ * so it is settled once per evaluation, at `now`, and holds for every later second the search
+ * for the end of the listing looks at. */
+
+struct reporter_piece {
+	uint64_t reporter;
+	int64_t received_at, seq;
+	size_t i;
+};
+
+static int reporter_piece_cmp(const void *a, const void *b)
+{
+	const struct reporter_piece *x = a, *y = b;
+	if (x->reporter != y->reporter)
+		return (x->reporter > y->reporter) - (x->reporter < y->reporter);
+	if (x->received_at != y->received_at)
+		return (x->received_at > y->received_at) - (x->received_at < y->received_at);
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* *out: per piece, whether a newer report of its reporter counts instead (NULL, and nothing
+ * to free, when no counted report names a reporter). POLICY_ENOMEM. */
+static int superseded_mark(const struct policy_config *c, const struct policy_evidence *ev,
+			   size_t n, const struct policy_context *ctx, int64_t now, bool **out)
+{
+	*out = NULL;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		m += !ev[i].trap && ev[i].reporter && piece_counted(c, &ev[i], ctx, now);
+	if (m < 2)
+		return POLICY_OK;
+	struct reporter_piece *rp = malloc(m * sizeof(*rp));
+	bool *mark = calloc(n, sizeof(*mark));
+	if (!rp || !mark) {
+		free(rp);
+		free(mark);
+		return POLICY_ENOMEM;
+	}
+	m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!ev[i].trap && ev[i].reporter && piece_counted(c, &ev[i], ctx, now))
+			rp[m++] = (struct reporter_piece){ev[i].reporter, ev[i].received_at,
+							  ev[i].seq, i};
+	qsort(rp, m, sizeof(*rp), reporter_piece_cmp);
+	/* Sorted by reporter, then oldest first: all but the last of each run are superseded. */
+	for (size_t k = 0; k + 1 < m; k++)
+		if (rp[k].reporter == rp[k + 1].reporter)
+			mark[rp[k].i] = true;
+	free(rp);
+	*out = mark;
+	return POLICY_OK;
+}
+
+/* The decision at one second, without the search for the end of the listing. superseded (may
+ * be NULL) marks the reports whose reporter's newer one counts instead. */
 static void decide_at(const struct policy_config *c, const struct policy_evidence *ev, size_t n,
-		      const struct policy_context *ctx, int64_t now, struct policy_result *r,
-		      struct policy_step *steps)
+		      const struct policy_context *ctx, const bool *superseded, int64_t now,
+		      struct policy_result *r, struct policy_step *steps)
 {
 	memset(r, 0, sizeof(*r));
 	r->threshold = c->threshold + ctx->reputation;
@@ -121,8 +178,12 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 	for (size_t i = 0; i < n; i++) {
 		const struct policy_evidence *e = &ev[i];
 		bool counted = piece_counted(c, e, ctx, now);
+		bool over = counted && superseded && superseded[i];
 		double w = 0;
-		if (!counted) {
+		if (over) {
+			counted = false;
+			r->superseded++;
+		} else if (!counted) {
 			if (now - e->received_at > (int64_t)c->window_s)
 				any_old = true;
 			else
@@ -138,7 +199,7 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 		if (counted && (r->traps + r->reports == 1 || e->received_at > r->last_evidence_at))
 			r->last_evidence_at = e->received_at;
 		if (steps)
-			steps[i] = (struct policy_step){e->received_at, e->trap, counted, w};
+			steps[i] = (struct policy_step){e->received_at, e->trap, counted, over, w};
 	}
 	r->trap_score = trap_score(c, r->traps);
 	r->detail = trap_detail(r->trap_classes);
@@ -153,7 +214,11 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 			     : any_old    ? "no evidence in the window"
 					  : "no evidence";
 	else if (pieces < c->min_evidence)
-		r->why_not = pieces == 1 ? "only one piece of evidence" : "not enough evidence";
+		r->why_not = pieces > 1		? POLICY_WHY_FEW
+			     : r->superseded ? POLICY_WHY_ONE_REPORTER
+					     : POLICY_WHY_ONE;
+	else if (r->traps == 0 && r->reports < c->min_reporters)
+		r->why_not = POLICY_WHY_REPORTERS; /* reports count once per reporter */
 	else if (r->score < r->threshold - POLICY_EPSILON)
 		r->why_not = POLICY_WHY_BELOW; /* before expiry: it may never have been
 						  listed, and this says why */
@@ -172,10 +237,10 @@ static void decide_at(const struct policy_config *c, const struct policy_evidenc
 }
 
 static bool listed_at(const struct policy_config *c, const struct policy_evidence *ev, size_t n,
-		      const struct policy_context *ctx, int64_t t)
+		      const struct policy_context *ctx, const bool *superseded, int64_t t)
 {
 	struct policy_result r;
-	decide_at(c, ev, n, ctx, t, &r, NULL);
+	decide_at(c, ev, n, ctx, superseded, t, &r, NULL);
 	return r.listed;
 }
 
@@ -273,7 +338,8 @@ static void walk_apply(const struct policy_config *c, struct walk_state *s,
 }
 
 static int listing_end(const struct policy_config *c, const struct policy_evidence *ev, size_t n,
-		       const struct policy_context *ctx, int64_t now, struct policy_result *r)
+		       const struct policy_context *ctx, const bool *superseded, int64_t now,
+		       struct policy_result *r)
 {
 	struct walk_event *evs = malloc((3 * n + 1) * sizeof(*evs));
 	if (!evs)
@@ -282,7 +348,7 @@ static int listing_end(const struct policy_config *c, const struct policy_eviden
 	size_t m = 0;
 	int64_t decay = c->report_decay_s, leave = (int64_t)c->window_s + 1;
 	for (size_t i = 0; i < n; i++) {
-		if (!piece_counted(c, &ev[i], ctx, now))
+		if (!piece_counted(c, &ev[i], ctx, now) || (superseded && superseded[i]))
 			continue;
 		int64_t rel = ev[i].received_at - now;
 		bool trap = ev[i].trap;
@@ -312,7 +378,8 @@ static int listing_end(const struct policy_config *c, const struct policy_eviden
 	for (;;) {
 		int64_t to = i < m ? evs[i].t : INT64_MAX;
 		int64_t expiry = evidence_expiry(c, newest, s.traps, s.reports);
-		if (s.traps + s.reports < c->min_evidence || expiry <= from) {
+		if (s.traps + s.reports < c->min_evidence ||
+		    (s.traps == 0 && s.reports < c->min_reporters) || expiry <= from) {
 			end = from;
 			break;
 		}
@@ -333,9 +400,9 @@ static int listing_end(const struct policy_config *c, const struct policy_eviden
 	int64_t t = now + end;
 	if (t <= now)
 		t = now + 1;
-	for (int k = 0; k < 64 && listed_at(c, ev, n, ctx, t); k++)
+	for (int k = 0; k < 64 && listed_at(c, ev, n, ctx, superseded, t); k++)
 		t++;
-	for (int k = 0; k < 64 && t - 1 > now && !listed_at(c, ev, n, ctx, t - 1); k++)
+	for (int k = 0; k < 64 && t - 1 > now && !listed_at(c, ev, n, ctx, superseded, t - 1); k++)
 		t--;
 	r->expires_at = t;
 	return POLICY_OK;
@@ -350,8 +417,13 @@ int policy_evaluate(const struct policy_config *c, const struct policy_evidence 
 		return POLICY_EINVAL;
 	if (!ctx)
 		ctx = &none;
-	decide_at(c, ev, n, ctx, now, out, steps);
-	if (!out->listed)
-		return POLICY_OK;
-	return listing_end(c, ev, n, ctx, now, out);
+	bool *superseded;
+	int rc = superseded_mark(c, ev, n, ctx, now, &superseded);
+	if (rc != POLICY_OK)
+		return rc;
+	decide_at(c, ev, n, ctx, superseded, now, out, steps);
+	if (out->listed)
+		rc = listing_end(c, ev, n, ctx, superseded, now, out);
+	free(superseded);
+	return rc;
 }

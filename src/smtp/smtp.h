@@ -72,6 +72,10 @@ void smtp_dialog_greet(struct smtp_dialog *d);
  * check): the session may talk, but MAIL is refused, so that nothing is ever recorded
  * against the proxy. */
 void smtp_dialog_no_client(struct smtp_dialog *d);
+/* The same for a client nothing may be recorded against, with why in the 550 reply ("127.0.0.1
+ * is in 127.0.0.0/8, Loopback (RFC 1122), a special-purpose address"; cut at 223 bytes). The
+ * first reason given stands. */
+void smtp_dialog_refuse_mail(struct smtp_dialog *d, const char *why);
 /* Consumes bytes of in[0..len) (the dialogue keeps partial lines itself) until all are
  * consumed or an event needs the host; returns how many it consumed and sets *ev. In the
  * states that wait for the host (a message being stored, TLS starting, closed) it consumes
@@ -160,6 +164,9 @@ struct smtp_server_config {
 	int owner_uid, owner_gid;      /* owner of the files made there (-1: the caller) */
 	enum smtp_sample sample;
 	unsigned sample_days;
+	bool special_refused;          /* exclude_default names special-purpose: a client at a
+					  special-purpose address (after a PROXY header) may talk,
+					  but MAIL is refused: its hits could never list it */
 };
 
 /* The server's part of the configuration (smtp_* and trap_* keys). SMTP_EINVAL with the

@@ -69,5 +69,12 @@ int smtp_server_config_make(const struct config *c, struct smtp_server_config *o
 		      : strcmp(c->trap_sample, "none") == 0  ? SMTP_SAMPLE_NONE
 							     : SMTP_SAMPLE_HEADERS;
 	out->sample_days = c->trap_sample_days;
+	/* exclude_default's word special-purpose: MAIL from such a client is refused. */
+	unsigned n;
+	if (config_exclusions_parse(c->exclude_default, NULL, CONFIG_PREFIX_MAX, &n,
+				    &out->special_refused, why, sizeof why) != 0) {
+		snprintf(err, errcap, "exclude_default: %s", why);
+		return SMTP_EINVAL;
+	}
 	return SMTP_OK;
 }

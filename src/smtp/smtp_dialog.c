@@ -33,7 +33,8 @@ struct smtp_dialog {
 	struct smtp_dialog_config cfg;
 	enum dstate st;
 	enum smtp_event event;
-	bool tls, no_client;
+	bool tls;
+	char no_mail[224]; /* MAIL is refused with this reason ("": taken) */
 	unsigned errors;
 	/* the command line being read */
 	char line[SMTP_LINE_MAX + 1];
@@ -294,8 +295,8 @@ static void cmd_helo_plain(struct smtp_dialog *d, const char *arg)
 
 static void cmd_mail(struct smtp_dialog *d, const char *arg)
 {
-	if (d->no_client) {
-		reply(d, "550 5.7.1 Error: no client address (PROXY LOCAL): nothing is accepted");
+	if (d->no_mail[0]) {
+		reply(d, "550 5.7.1 Error: %s: nothing is accepted", d->no_mail);
 		return;
 	}
 	const char *params;
@@ -702,7 +703,18 @@ void smtp_dialog_greet(struct smtp_dialog *d)
 
 void smtp_dialog_no_client(struct smtp_dialog *d)
 {
-	d->no_client = true;
+	smtp_dialog_refuse_mail(d, "no client address (PROXY LOCAL)");
+}
+
+void smtp_dialog_refuse_mail(struct smtp_dialog *d, const char *why)
+{
+	if (d->no_mail[0])
+		return; /* the first reason stands (PROXY LOCAL, then the proxy's own address) */
+	/* A reply line holds no CR or LF: why comes from this program, but keep it one line. */
+	size_t n = 0;
+	for (; why[n] && n + 1 < sizeof d->no_mail; n++)
+		d->no_mail[n] = why[n] == '\r' || why[n] == '\n' ? ' ' : why[n];
+	d->no_mail[n] = '\0';
 }
 
 size_t smtp_dialog_feed(struct smtp_dialog *d, const uint8_t *in, size_t len,

@@ -98,7 +98,7 @@ struct done_item {
 
 enum limit_kind {
 	LIM_SESSIONS, LIM_IDLEST, LIM_PER_IP, LIM_PROXY, LIM_STORE, LIM_ACCEPT, LIM_COMMAND,
-	LIM_DATA_RATE, LIM_MEMORY, LIM_MEMORY_REFUSED, LIM_REPLIES, LIM_COUNT
+	LIM_DATA_RATE, LIM_MEMORY, LIM_MEMORY_REFUSED, LIM_REPLIES, LIM_SPECIAL, LIM_COUNT
 };
 
 struct smtp_server {
@@ -792,6 +792,15 @@ static bool session_admit(struct smtp_session *s)
 		return false;
 	}
 	s->ip_counted = true;
+	/* A trap behind a relay on its own host, or a test: what it sends could never list the
+	 * address, so it is refused where it would be recorded, with the reason. */
+	char what[200], why[224];
+	if (srv->cfg.special_refused && ip_special_describe(s->ip, what, sizeof what)) {
+		snprintf(why, sizeof why, "%.180s, a special-purpose address", what);
+		smtp_dialog_refuse_mail(s->dlg, why);
+		limit_log(srv, LIM_SPECIAL, "session from a special-purpose address ip=%s: MAIL "
+			  "refused (exclude_default)", s->ip_text);
+	}
 	smtp_dialog_greet(s->dlg);
 	flush_output(s);
 	s->clock_ns = time_mono_ns(); /* the first command's time starts at the greeting */

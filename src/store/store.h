@@ -138,11 +138,13 @@ int store_evidence_add(struct store *s, struct store_evidence *ev);
 int store_evidence_for_ip(struct store *s, const uint8_t ip[16], int64_t since, bool with_source,
 			  int (*fn)(const struct store_evidence *ev, void *arg), void *arg);
 /* What the policy needs of each piece of evidence against ip received at or after since (its
- * id, the commit order; when it was received; kind; class), by time, read from an index alone
- * (every evaluation of an address). fn returns non-zero to stop. */
+ * id, the commit order; when it was received; kind; class; for a reporter's report the
+ * reporter's name, else NULL: a report's source "reporter:NAME"), by time, read from an index
+ * alone (every evaluation of an address). fn returns non-zero to stop; reporter is valid
+ * during the call only. */
 int store_evidence_policy_for_ip(struct store *s, const uint8_t ip[16], int64_t since,
 				 int (*fn)(int64_t id, int64_t received_at, enum store_kind kind,
-					   enum store_class cls, void *arg),
+					   enum store_class cls, const char *reporter, void *arg),
 				 void *arg);
 /* Calls fn(ip) once for every address with evidence received at or after since. */
 int store_evidence_ips(struct store *s, int64_t since,
@@ -289,7 +291,8 @@ struct store_report {
 	char id[STORE_REPORT_ID_LEN + 1]; /* given to the reporter: random, unguessable */
 	int64_t holder;                   /* the reporter's key_holders id */
 	int64_t received_at;
-	uint8_t digest[STORE_DIGEST_LEN]; /* SHA-256 of the message as received */
+	uint8_t digest[STORE_DIGEST_LEN]; /* SHA-256 of the judged message (mail_analysis.digest:
+					     the spam itself, not its wrapper) */
 	bool has_source;
 	uint8_t source[16];               /* the address that sent it (IPv4 mapped) */
 	char refusal[STORE_REFUSAL_MAX];  /* "" with a source, else the refusal word */
@@ -306,9 +309,12 @@ int store_report_add(struct store *s, const struct store_report *r);
  * STORE_ENOTFOUND when none. */
 int store_report_get(struct store *s, const char *id, bool with_analysis,
 		     struct store_report *out);
-/* The holder's report of the message with this digest; STORE_ENOTFOUND when none. */
-int store_report_by_digest(struct store *s, int64_t holder, const uint8_t digest[STORE_DIGEST_LEN],
-			   bool with_analysis, struct store_report *out);
+/* The first report of the message with this digest from the reporter named name, under any of
+ * its keys (a reporter removed and added again is the same reporter); STORE_ENOTFOUND when
+ * none. */
+int store_report_by_digest(struct store *s, const char *name,
+			   const uint8_t digest[STORE_DIGEST_LEN], bool with_analysis,
+			   struct store_report *out);
 /* The newest max reports whose source is ip, newest first, each with its analysis (owned by
  * the call: copy what outlives fn). fn returns nonzero to stop. */
 int store_report_recent(struct store *s, const uint8_t ip[16], unsigned max,

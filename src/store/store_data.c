@@ -63,7 +63,7 @@ int store_evidence_for_ip(struct store *s, const uint8_t ip[16], int64_t since, 
 
 int store_evidence_policy_for_ip(struct store *s, const uint8_t ip[16], int64_t since,
 				 int (*fn)(int64_t id, int64_t received_at, enum store_kind kind,
-					   enum store_class cls, void *arg),
+					   enum store_class cls, const char *reporter, void *arg),
 				 void *arg)
 {
 	if (!s || !ip || !fn)
@@ -75,7 +75,8 @@ int store_evidence_policy_for_ip(struct store *s, const uint8_t ip[16], int64_t 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (fn(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
 		       (enum store_kind)sqlite3_column_int(st, 2),
-		       (enum store_class)sqlite3_column_int(st, 3), arg))
+		       (enum store_class)sqlite3_column_int(st, 3),
+		       (const char *)sqlite3_column_text(st, 4), arg))
 			break;
 	}
 	sqlite3_reset(st);
@@ -821,13 +822,14 @@ int store_report_get(struct store *s, const char *id, bool with_analysis,
 	return report_one(s, st, with_analysis, out, "report get");
 }
 
-int store_report_by_digest(struct store *s, int64_t holder, const uint8_t digest[STORE_DIGEST_LEN],
-			   bool with_analysis, struct store_report *out)
+int store_report_by_digest(struct store *s, const char *name,
+			   const uint8_t digest[STORE_DIGEST_LEN], bool with_analysis,
+			   struct store_report *out)
 {
-	if (!s || !digest || !out)
+	if (!s || !name || !digest || !out)
 		return STORE_EINVAL;
 	sqlite3_stmt *st = stmt(s, ST_RP_BY_DIGEST);
-	sqlite3_bind_int64(st, 1, holder);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(st, 2, digest, STORE_DIGEST_LEN, SQLITE_STATIC);
 	return report_one(s, st, with_analysis, out, "report by digest");
 }

@@ -217,6 +217,14 @@ static const struct {
 	      " AND h.status = 0 ORDER BY h.created_at, h.id LIMIT 1);"
 	      "CREATE INDEX tickets_joined ON tickets (joined) WHERE joined != '';"
 	      "CREATE INDEX tickets_ip_decided ON tickets (ip, decided_at) WHERE joined = '';" },
+	/* The policy counts one reporter's reports about an address once: the reporter's name
+	 * (a report's source is "reporter:NAME") joins what each evaluation reads from the index
+	 * alone. A virtual column: rows written before it have it too, and traps add nothing. */
+	{ 13, "ALTER TABLE evidence ADD COLUMN reporter TEXT GENERATED ALWAYS AS"
+	      " (CASE WHEN kind = 2 AND substr(source, 1, 9) = 'reporter:'"
+	      " THEN substr(source, 10) END) VIRTUAL;"
+	      "DROP INDEX evidence_ip_policy;"
+	      "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class, reporter);" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -279,7 +287,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " WHERE t.evidence_id = ?1",
 	/* The index (ip, received_at, kind, class) covers it: a rowid table's index entries
 	 * carry the rowid (id, the commit order a delisting's tie needs). */
-	[ST_EV_POLICY] = "SELECT id, received_at, kind, class FROM evidence"
+	[ST_EV_POLICY] = "SELECT id, received_at, kind, class, reporter FROM evidence"
 			 " WHERE ip = ?1 AND received_at >= ?2",
 	[ST_SA_PRUNE] = "DELETE FROM samples WHERE evidence_id IN (SELECT evidence_id FROM samples"
 			" WHERE kept_until <= ?1 ORDER BY kept_until LIMIT ?2)",
@@ -301,8 +309,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      " analysis, evidence_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_RP_GET] = "SELECT id, holder, received_at, digest, source, refusal, class, analysis,"
 		      " evidence_id FROM reports WHERE id = ?1",
-	[ST_RP_BY_DIGEST] = "SELECT id, holder, received_at, digest, source, refusal, class,"
-			    " analysis, evidence_id FROM reports WHERE holder = ?1 AND digest = ?2",
+	/* By the reporter's name, so that a report survives the reporter's key rotation (remove
+	 * and add again: a new row of the same name). */
+	[ST_RP_BY_DIGEST] = "SELECT r.id, r.holder, r.received_at, r.digest, r.source, r.refusal,"
+			    " r.class, r.analysis, r.evidence_id FROM reports r"
+			    " JOIN key_holders h ON h.id = r.holder"
+			    " WHERE h.name = ?1 AND h.kind = 1 AND r.digest = ?2"
+			    " ORDER BY r.received_at LIMIT 1",
 	[ST_RP_RECENT] = "SELECT id, holder, received_at, digest, source, refusal, class, analysis,"
 			 " evidence_id FROM reports WHERE source = ?1 AND source IS NOT NULL"
 			 " ORDER BY received_at DESC, rowid DESC LIMIT ?2",

@@ -241,8 +241,8 @@ static void evidence_post(struct web_server *srv, struct web_thread *th,
 	}
 	char err[512];
 	long index = -1;
-	int rc = ctl_feed_parse(rq->body, rq->body_len, time_now(), srv->svc.policy.window_s, max,
-				hits, &n, &index, err, sizeof(err));
+	int rc = ctl_feed_parse(rq->body, rq->body_len, time_now(), srv->svc.policy.window_s,
+				srv->svc.special_excluded, max, hits, &n, &index, err, sizeof(err));
 	if (rc != CTL_OK) {
 		/* Nothing of the request is stored: one bad hit refuses them all. */
 		json_t *o = json_pack("{s:s,s:o}", "error", err, "index",

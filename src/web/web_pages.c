@@ -455,10 +455,11 @@ static void page_lookup(struct web_server *srv, struct web_thread *th, const cha
 	web_buf_free(&advice);
 }
 
-/* A worked example of the live policy: what n trap hits and m fresh reports score, and
- * whether that lists an address. */
+/* A worked example of the live policy: what n trap hits and m fresh reports from `reporters`
+ * reporters (the reports shared among them in turn) score, and whether that lists an
+ * address. */
 static void example(struct web_server *srv, struct page *p, const char *name,
-		    const char *verdict, unsigned traps, unsigned reports)
+		    const char *verdict, unsigned traps, unsigned reports, unsigned reporters)
 {
 	struct policy_evidence ev[16];
 	size_t n = 0;
@@ -467,10 +468,13 @@ static void example(struct web_server *srv, struct page *p, const char *name,
 		ev[n] = (struct policy_evidence){.received_at = now - 60 * (int64_t)(n + 1),
 						 .seq = (int64_t)n + 1, .trap = true,
 						 .cls = EVIDENCE_SPAM};
+	/* Fresh: received now, so that the page shows what a report weighs when new (4, not the
+	 * 3.998 of a report two minutes old). */
 	for (unsigned i = 0; i < reports && n < 16; i++, n++)
-		ev[n] = (struct policy_evidence){.received_at = now - 60 * (int64_t)(n + 1),
+		ev[n] = (struct policy_evidence){.received_at = now,
 						 .seq = (int64_t)n + 1, .trap = false,
-						 .cls = EVIDENCE_SPAM};
+						 .cls = EVIDENCE_SPAM,
+						 .reporter = 1 + i % (reporters ? reporters : 1)};
 	struct policy_result r;
 	if (policy_evaluate(&srv->svc.policy, ev, n, NULL, now, &r, NULL) != POLICY_OK)
 		memset(&r, 0, sizeof(r));
@@ -550,13 +554,16 @@ static void page_listing(struct web_server *srv, struct web_thread *th, struct w
 	putf(&p, "trap_square_from", "%u", c->trap_square_from);
 	putf(&p, "threshold", "%g", c->threshold);
 	putf(&p, "min_evidence", "%u", c->min_evidence);
+	putf(&p, "min_reporters", "%u", c->min_reporters);
+	flag(&p, "special_excluded", srv->svc.special_excluded);
 	put_duration(&p, "listing", c->listing_s);
 	put_duration(&p, "two_reports", c->two_reports_s);
-	example(srv, &p, "ex_one_trap", "ex_one_trap_verdict", 1, 0);
-	example(srv, &p, "ex_two_traps", "ex_two_traps_verdict", 2, 0);
-	example(srv, &p, "ex_one_report", "ex_one_report_verdict", 0, 1);
-	example(srv, &p, "ex_two_reports", "ex_two_reports_verdict", 0, 2);
-	example(srv, &p, "ex_trap_report", "ex_trap_report_verdict", 1, 1);
+	example(srv, &p, "ex_one_trap", "ex_one_trap_verdict", 1, 0, 0);
+	example(srv, &p, "ex_two_traps", "ex_two_traps_verdict", 2, 0, 0);
+	example(srv, &p, "ex_one_report", "ex_one_report_verdict", 0, 1, 1);
+	example(srv, &p, "ex_two_reports_one", "ex_two_reports_one_verdict", 0, 2, 1);
+	example(srv, &p, "ex_two_reports", "ex_two_reports_verdict", 0, 2, 2);
+	example(srv, &p, "ex_trap_report", "ex_trap_report_verdict", 1, 1, 1);
 	render_page(srv, th, &p, "listing.html", "How listing works", reply);
 	web_buf_free(&reasons);
 }

@@ -296,7 +296,7 @@ static int submit(struct writer *w, const struct writer_event *evs, size_t n, in
 	int rc = WRITER_OK;
 	/* A bad event never enters the queue: it is answered here, the others go on. */
 	for (i = 0; i < n; i++) {
-		results[i] = writer_event_check(&evs[i], now);
+		results[i] = writer_event_check(&w->cfg, &evs[i], now);
 		wts[i] = (struct writer_waiter){ .ev = &evs[i], .result = results[i], .done = &done,
 						 .pending = &pending };
 		if (results[i] == WRITER_OK && good++ == 0)
@@ -349,7 +349,7 @@ static int post(struct writer *w, const struct writer_event *ev, writer_done_fn 
 {
 	if (!w || !ev || !done)
 		return WRITER_EINVAL;
-	int rc = writer_event_check(ev, time_now());
+	int rc = writer_event_check(&w->cfg, ev, time_now());
 	if (rc != WRITER_OK)
 		return rc;
 	struct writer_post *p = malloc(sizeof *p);
@@ -400,8 +400,9 @@ void writer_config_from(const struct config *cfg, bool exports, struct writer_co
 	/* The schema checked the list when it was set: it parses. */
 	unsigned n = 0;
 	char err[CONFIG_ERR_MAX];
-	if (config_cidrs_parse(cfg->exclude_default, out->default_exclusions, CONFIG_PREFIX_MAX, &n,
-			       err, sizeof err) != BASE_OK)
+	if (config_exclusions_parse(cfg->exclude_default, out->default_exclusions,
+				    CONFIG_PREFIX_MAX, &n, &out->special_excluded, err,
+				    sizeof err) != BASE_OK)
 		log_err("writer", "exclude_default ignored reason=\"%s\"", err);
 	out->n_default_exclusions = n;
 	out->answer_a[POLICY_REASON_TRAPS] = cfg->answer_a_traps;

@@ -31,6 +31,8 @@ enum writer_err {
 	WRITER_EEXIST = TL_EEXIST,     /* holder add: a live holder has the name; report: the same
 					  message from the same reporter is stored already (its id in
 					  writer_report.earlier_id) */
+	WRITER_ESPECIAL = TL_ESPECIAL, /* evidence naming a special-purpose address while
+					  exclude_default names special-purpose: refused */
 	WRITER_ELIMIT = TL_ELIMIT,     /* report: the reporter's reports this clock hour reached
 					  writer_report.limit_per_hour */
 };
@@ -168,8 +170,11 @@ struct writer_config {
 	size_t queue_max;              /* events waiting at most; producers block beyond (default 65536) */
 	size_t batch_max;              /* events per transaction at most (default 1024) */
 	uint32_t batch_wait_ms;        /* posted events wait this long for company (0: 50 ms) */
-	struct ip_prefix default_exclusions[CONFIG_PREFIX_MAX]; /* never listed (loopback, ...) */
+	struct ip_prefix default_exclusions[CONFIG_PREFIX_MAX]; /* never listed (exclude_default) */
 	size_t n_default_exclusions;
+	bool special_excluded;         /* exclude_default names special-purpose: every range of the
+					  special-purpose table is never listed, and evidence
+					  naming one is refused (WRITER_ESPECIAL) */
 	/* What a listing answers, by reason (index: enum policy_reason; 0: the defaults' A), and
 	 * the TXT template of listings, in which "{reason}" stands for what the listing usually
 	 * means (NULL: the defaults' TXT as it is). */
@@ -190,8 +195,9 @@ void writer_config_from(const struct config *cfg, bool exports, struct writer_co
  * rows in force) and reputation points per prefix. A reader loads them with
  * writer_rules_load; the writer keeps its own copy in step with what it commits. */
 struct writer_rules {
-	struct ip_prefix *defaults; /* exclude_default */
+	struct ip_prefix *defaults; /* exclude_default's prefixes */
 	size_t defaults_n;
+	bool special;               /* and its word special-purpose: the special-purpose table */
 	struct store_exclusion *excl;
 	size_t excl_n, excl_cap;
 	struct store_reputation *rep;
@@ -199,9 +205,10 @@ struct writer_rules {
 };
 
 /* Loads the exclusions in force at now and every reputation row from s, beside a copy of the
- * n default exclusions. On failure nothing is left to free. */
-int writer_rules_load(struct store *s, const struct ip_prefix *defaults, size_t n, int64_t now,
-		      struct writer_rules *out);
+ * n default exclusions (and the special-purpose table when special). On failure nothing is
+ * left to free. */
+int writer_rules_load(struct store *s, const struct ip_prefix *defaults, size_t n, bool special,
+		      int64_t now, struct writer_rules *out);
 void writer_rules_free(struct writer_rules *r);
 
 /* The facts about one address. Pointers into the rules stay valid while the rules do. */
@@ -210,7 +217,10 @@ struct writer_facts {
 	struct policy_evidence *ev;  /* received at or after `since`, oldest first (owned) */
 	size_t n, cap;
 	struct policy_context ctx;   /* excluded, delisted_at, reputation: what the policy takes */
-	const struct ip_prefix *default_exclusion;   /* an exclude_default prefix covering ip */
+	const struct ip_prefix *default_exclusion;   /* an exclude_default prefix covering ip (for a
+							special-purpose address, its range's) */
+	const struct ip_special *special;            /* that range, when the special-purpose table
+							excludes ip */
 	const struct store_exclusion *exclusion;     /* else the store's exclusion covering ip */
 	const struct store_reputation *reputation;   /* the most specific prefix with points */
 	bool delisted;

@@ -346,7 +346,8 @@ static int report_admit(struct writer *w, struct writer_report *r, int64_t now,
 	if (h->kind != STORE_HOLDER_REPORTER)
 		return WRITER_EINVAL;
 	struct store_report earlier;
-	rc = store_report_by_digest(w->store, r->row.holder, r->row.digest, false, &earlier);
+	/* By name: the same message under the reporter's next key is the same report. */
+	rc = store_report_by_digest(w->store, h->name, r->row.digest, false, &earlier);
 	if (rc == STORE_OK) {
 		memcpy(r->earlier_id, earlier.id, sizeof r->earlier_id);
 		return WRITER_EEXIST;
@@ -376,7 +377,7 @@ static int apply_report(struct writer *w, const struct writer_event *ev, int64_t
 		struct store_evidence e = {.kind = STORE_KIND_REPORT, .cls = row.cls,
 					   .received_at = now, .added_at = now};
 		memcpy(e.ip, row.source, 16);
-		snprintf(e.source, sizeof e.source, "reporter:%s", h.name);
+		snprintf(e.source, sizeof e.source, WRITER_REPORTER_SOURCE "%s", h.name);
 		digest_hex(row.digest, e.digest);
 		if ((rc = store_evidence_add(w->store, &e)) != STORE_OK)
 			return writer_store_rc(rc);
@@ -433,11 +434,30 @@ static const struct {
 
 #define N_EVENT_KINDS (sizeof event_table / sizeof event_table[0])
 
-int writer_event_check(const struct writer_event *ev, int64_t now)
+/* Evidence naming a special-purpose address, while the configuration refuses those (it
+ * would never list them): a trap behind a relay on its own host, a feed's or an operator's
+ * mistake. A report's source is judged by the analysis already (never one of those). */
+static int check_special(const struct writer_config *cfg, const struct writer_event *ev)
 {
-	for (size_t i = 0; i < N_EVENT_KINDS; i++)
-		if (event_table[i].type == ev->type)
-			return event_table[i].check(ev, now);
+	if (!cfg->special_excluded)
+		return WRITER_OK;
+	if (ev->type == WRITER_EV_EVIDENCE && ip_special_find(ev->evidence.ip, NULL))
+		return WRITER_ESPECIAL;
+	if (ev->type == WRITER_EV_REPORT && ev->report && ev->report->row.has_source &&
+	    ip_special_find(ev->report->row.source, NULL))
+		return WRITER_ESPECIAL;
+	return WRITER_OK;
+}
+
+int writer_event_check(const struct writer_config *cfg, const struct writer_event *ev,
+		       int64_t now)
+{
+	for (size_t i = 0; i < N_EVENT_KINDS; i++) {
+		if (event_table[i].type != ev->type)
+			continue;
+		int rc = event_table[i].check(ev, now);
+		return rc == WRITER_OK ? check_special(cfg, ev) : rc;
+	}
 	return WRITER_EINVAL;
 }
 

@@ -241,7 +241,8 @@ void writer_hot_add(struct writer *w, const struct store_evidence *e)
 	}
 	h->ev[h->n++] = (struct policy_evidence){.received_at = e->received_at, .seq = e->id,
 						   .trap = e->kind == STORE_KIND_TRAP,
-						   .cls = (uint8_t)e->cls};
+						   .cls = (uint8_t)e->cls,
+						   .reporter = writer_reporter_of(e)};
 }
 
 /* Keeps the evidence just read from the store for ip when it is long enough to be worth it. */
@@ -433,7 +434,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	for (size_t i = 0; i < n && rc == WRITER_OK; i++) {
 		/* A bad event fails alone (the time may have passed an --until since submit). */
-		results[i] = writer_event_check(batch[i]->ev, now);
+		results[i] = writer_event_check(&w->cfg, batch[i]->ev, now);
 		if (results[i] != WRITER_OK)
 			continue;
 		rc = writer_event_apply(w, batch[i]->ev, now);
@@ -640,7 +641,7 @@ static int load_listing(const struct store_listing *l, void *arg)
 {
 	struct load_ctx *c = arg;
 	struct writer *w = c->w;
-	if (l->expires_at <= c->now || writer_rules_default_exclusion(&w->rules, l->ip) ||
+	if (l->expires_at <= c->now || writer_rules_default_exclusion(&w->rules, l->ip, NULL) ||
 	    writer_rules_exclusion(&w->rules, l->ip, c->now)) {
 		/* Ended while we were down, or excluded offline: writer_load looks again. */
 		c->rc = writer_touch(w, l->ip);
@@ -748,6 +749,7 @@ int writer_load(struct writer *w)
 	uint32_t serial = (uint32_t)(stored + 1 > now ? stored + 1 : now);
 
 	rc = writer_rules_load(w->store, w->cfg.default_exclusions, w->cfg.n_default_exclusions,
+			       w->cfg.special_excluded,
 			       now, &w->rules);
 	if (rc != WRITER_OK)
 		return rc;

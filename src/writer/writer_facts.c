@@ -16,10 +16,11 @@ static int rules_add_reputation(const struct store_reputation *r, void *arg)
 	return writer_rules_reputation_put(arg, r) != WRITER_OK;
 }
 
-int writer_rules_load(struct store *s, const struct ip_prefix *defaults, size_t n, int64_t now,
-		      struct writer_rules *out)
+int writer_rules_load(struct store *s, const struct ip_prefix *defaults, size_t n, bool special,
+		      int64_t now, struct writer_rules *out)
 {
 	memset(out, 0, sizeof *out);
+	out->special = special;
 	if (n > 0) {
 		out->defaults = malloc(n * sizeof *out->defaults);
 		if (!out->defaults)
@@ -89,12 +90,38 @@ int writer_rules_reputation_put(struct writer_rules *r, const struct store_reput
 }
 
 const struct ip_prefix *writer_rules_default_exclusion(const struct writer_rules *r,
-						      const uint8_t ip[16])
+						      const uint8_t ip[16],
+						      const struct ip_special **special)
 {
+	const struct ip_special *row = r->special ? ip_special_find(ip, NULL) : NULL;
+	if (special)
+		*special = row;
+	if (row)
+		return &row->prefix;
 	for (size_t i = 0; i < r->defaults_n; i++)
 		if (ip_prefix_covers(&r->defaults[i], ip))
 			return &r->defaults[i];
 	return NULL;
+}
+
+/* FNV-1a, 64 bits: a reporter's name as the policy's reporter key. Two names that met on one
+ * key would count as one reporter, which can only keep an address off the list. */
+uint64_t writer_reporter_key(const char *name)
+{
+	if (!name)
+		return 0;
+	uint64_t h = 0xcbf29ce484222325u;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3u;
+	return h ? h : 1;
+}
+
+uint64_t writer_reporter_of(const struct store_evidence *e)
+{
+	static const char prefix[] = WRITER_REPORTER_SOURCE;
+	if (e->kind != STORE_KIND_REPORT || strncmp(e->source, prefix, sizeof prefix - 1) != 0)
+		return 0;
+	return writer_reporter_key(e->source + sizeof prefix - 1);
 }
 
 const struct store_exclusion *writer_rules_exclusion(const struct writer_rules *r,
@@ -127,7 +154,7 @@ struct collect {
 };
 
 static int collect_evidence(int64_t id, int64_t received_at, enum store_kind kind,
-			    enum store_class cls, void *arg)
+			    enum store_class cls, const char *reporter, void *arg)
 {
 	struct collect *c = arg;
 	struct writer_facts *f = c->f;
@@ -137,7 +164,10 @@ static int collect_evidence(int64_t id, int64_t received_at, enum store_kind kin
 	}
 	f->ev[f->n++] = (struct policy_evidence){.received_at = received_at, .seq = id,
 						   .trap = kind == STORE_KIND_TRAP,
-						   .cls = (uint8_t)cls};
+						   .cls = (uint8_t)cls,
+						   .reporter = kind == STORE_KIND_REPORT
+								       ? writer_reporter_key(reporter)
+								       : 0};
 	return 0;
 }
 
@@ -168,7 +198,7 @@ int writer_facts_context(struct store *s, const struct writer_rules *rules, int6
 			 struct writer_facts *f)
 {
 	const uint8_t *ip = f->ip;
-	f->default_exclusion = writer_rules_default_exclusion(rules, ip);
+	f->default_exclusion = writer_rules_default_exclusion(rules, ip, &f->special);
 	f->exclusion = f->default_exclusion ? NULL : writer_rules_exclusion(rules, ip, now);
 	f->ctx.excluded = f->default_exclusion || f->exclusion;
 	f->reputation = writer_rules_reputation(rules, ip);

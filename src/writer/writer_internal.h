@@ -122,7 +122,14 @@ int writer_rules_reputation_put(struct writer_rules *r, const struct store_reput
 /* The default exclusion covering ip, the store's exclusion in force at now covering ip, the
  * reputation row that applies to ip; NULL when none. */
 const struct ip_prefix *writer_rules_default_exclusion(const struct writer_rules *r,
-						      const uint8_t ip[16]);
+						      const uint8_t ip[16],
+						      const struct ip_special **special);
+/* A report's source names its reporter as "reporter:NAME" (apply_report writes it). */
+#define WRITER_REPORTER_SOURCE "reporter:"
+/* The policy's reporter key of a reporter's name (policy_evidence.reporter; NULL: 0), and of a
+ * stored piece of evidence (0 unless it is a reporter's report). */
+uint64_t writer_reporter_key(const char *name);
+uint64_t writer_reporter_of(const struct store_evidence *e);
 const struct store_exclusion *writer_rules_exclusion(const struct writer_rules *r,
 						     const uint8_t ip[16], int64_t now);
 const struct store_reputation *writer_rules_reputation(const struct writer_rules *r,
@@ -185,8 +192,10 @@ int writer_touch(struct writer *w, const uint8_t ip[16]);
 int writer_touch_listed_in(struct writer *w, const struct ip_prefix *p);
 int writer_touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now);
 
-/* Checks an event before it is queued (and again when applied): WRITER_EINVAL if bad. */
-int writer_event_check(const struct writer_event *ev, int64_t now);
+/* Checks an event before it is queued (and again when applied): WRITER_EINVAL if bad,
+ * WRITER_ESPECIAL for evidence naming a special-purpose address that cfg refuses. */
+int writer_event_check(const struct writer_config *cfg, const struct writer_event *ev,
+		       int64_t now);
 /* Applies n queued normal events (evidence, delist, exclude, reputation) in one transaction;
  * results[i] gets each one's result. Publishes the zone change after the caller's completion
  * callback. */

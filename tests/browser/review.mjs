@@ -31,7 +31,7 @@ export async function reviewFlow({ page, base, shots, expect, check, problems })
     return resp;
   };
 
-  // ---- the owner of 192.0.2.44 asks for a review ----
+  // ---- the owner of 193.0.2.44 asks for a review ----
   // (A change between phone and desktop emulation reloads the page, so the phone's look at the
   // form comes first, before anything is typed.)
   await page.setViewport(phone);
@@ -60,7 +60,7 @@ export async function reviewFlow({ page, base, shots, expect, check, problems })
   await shot("ticket-open-phone.png");
   await page.setViewport(desktop);
 
-  // ---- a second request about 192.0.2.44 joins the open ticket; the form says it will ----
+  // ---- a second request about 193.0.2.44 joins the open ticket; the form says it will ----
   await page.setViewport(phone);
   await page.goto(`${base}/lookup?ip=${r.first}`, { waitUntil: "load" });
   check("the form says a request about the address is open, and that this one joins it",
@@ -80,7 +80,7 @@ export async function reviewFlow({ page, base, shots, expect, check, problems })
         !(await page.content()).includes("postmaster@example.org"));
   await shot("ticket-joined-desktop.png");
 
-  // ---- a request about 192.0.2.45 with a pasted bounce: angle brackets are text ----
+  // ---- a request about 193.0.2.45 with a pasted bounce: angle brackets are text ----
   await page.goto(`${base}/lookup?ip=${r.second}`, { waitUntil: "load" });
   await page.type("#email", "abuse@example.net");
   const bounce = "550 5.1.1 <user@example.org>: Recipient address rejected <script>alert('x')</script>";

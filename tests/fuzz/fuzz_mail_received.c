@@ -1,5 +1,6 @@
-/* fuzz_mail_received.c - libFuzzer target: Received header values through the parser, and the
- * input cut at NUL bytes into a chain for the walk. Traps when an invariant breaks. */
+/* fuzz_mail_received.c - libFuzzer target: Received header values through the parser, the
+ * input cut at NUL bytes into a chain for the walk, and the same bytes as a trusted relays
+ * file (addresses, CIDR and rbldnsd ranges, host names). Traps when an invariant breaks. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -64,6 +65,32 @@ static void check_walk(const struct mail_analysis *a)
 	check_text(a->why);
 }
 
+/* The same bytes as a reporter's trusted relays file (it comes over the control socket): every
+ * prefix valid, every name lowercase LDH labels; a refusal names its line and says why. */
+static void check_trust(const char *s, size_t size)
+{
+	struct mail_trust t;
+	mail_trust_init(&t);
+	size_t line = 0;
+	char err[256] = "";
+	int rc = mail_trust_parse(&t, s, size, &line, err, sizeof(err));
+	if (rc == MAIL_EINVAL && (line == 0 || !err[0]))
+		__builtin_trap();
+	for (size_t i = 0; i < t.n_prefixes; i++)
+		if (!ip_prefix_valid(&t.prefixes[i]))
+			__builtin_trap();
+	for (size_t i = 0; i < t.n_names; i++) {
+		const char *nm = t.names[i];
+		if (!nm[0] || nm[0] == '-' || !memchr(nm, '\0', MAIL_NAME_MAX))
+			__builtin_trap();
+		for (const char *c = nm; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+			      *c == '.'))
+				__builtin_trap();
+	}
+	mail_trust_free(&t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct mail_trust *trust = fuzz_trust();
@@ -83,8 +110,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	struct mail_analysis a;
 	memset(&a, 0, sizeof(a));
-	if (mail_chain_analyse(hdrs, lens, n, trust, &a) == 0)
+	if (mail_chain_analyse(hdrs, lens, n, trust, size % 2 == 1, &a) == 0)
 		check_walk(&a);
 	mail_analysis_free(&a);
+	check_trust(s, size);
 	return 0;
 }

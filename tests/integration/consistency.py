@@ -61,17 +61,17 @@ def fill(port, data, clock, seed, n):
     ips = set()
     while len(ips) < n:
         if rnd.random() < 0.15:
-            ips.add("2001:db8::%x:%x" % (rnd.randrange(4), rnd.randrange(65536)))
+            ips.add("2a01:db8::%x:%x" % (rnd.randrange(4), rnd.randrange(65536)))
         else:
-            ips.add("198.18.%d.%d" % (rnd.randrange(4), rnd.randrange(1, 255)))
+            ips.add("199.18.%d.%d" % (rnd.randrange(4), rnd.randrange(1, 255)))
     ips = sorted(ips)
     for ip in ips:
         for _ in range(rnd.randrange(5)):
             kind = "trap" if rnd.random() < 0.4 else "report"
             age = rnd.randrange(4 * 86400)
             run(data, "evidence", "add", "--ip", ip, "--kind", kind, "--at", iso(now - age))
-    run(data, "exclude", "198.18.2.0/24", "--why", "consistency")
-    run(data, "reputation", "198.18.3.0/24", "--points", "6", "--why", "consistency")
+    run(data, "exclude", "199.18.2.0/24", "--why", "consistency")
+    run(data, "reputation", "199.18.3.0/24", "--points", "6", "--why", "consistency")
     print("\n".join(ips))
 
 

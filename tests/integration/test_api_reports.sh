@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # test_api_reports.sh - user reports and feeds' trap hits over HTTP, driven by curl against the
-# real service: reports add evidence, two list the source through DNS, `check` says "user
-# reports", a report and a feed's hit give "both"; the same message counts once (200); a
+# real service: reports add evidence, two reporters list the source through DNS (one
+# reporter's reports count once), `check` says "user reports", a report and a feed's hit give
+# "both"; the same message counts once (200), forwarded as an attachment too; a report whose
+# source is a special-purpose address is taken without evidence, a feed's hit against one is
+# refused; a body curl -d stripped of its line breaks and an mbox of two messages are 400; a
 # reporter sees its own reports only (404 for any other id); every key that is not the right
 # one gets the same 401; a 50 MB body (announced or chunked) gets 413 and is not kept; junk is
 # 400; the hourly limit is 429 with Retry-After; a feed's bad body is refused whole, naming the
@@ -65,22 +68,25 @@ check_eq "POST /api/v1/reports: 201" 201 "$STATUS"
 ID1=$(jget id)
 check_match "...the report's id" '^[0-9a-f]{32}$' "$ID1"
 check_eq "...Location names it" "/api/v1/reports/$ID1" "$(header Location)"
-check_eq "...the source" 203.0.113.7 "$(jget source_ip)"
+check_eq "...the source" 204.0.113.7 "$(jget source_ip)"
 check_eq "...not listed after one report" False "$(jget listed)"
 check_eq "...the reporter" acme "$(jget reporter)"
 check_eq "...JSON" application/json "$(header Content-Type)"
 secure "201"
 check_eq "...it is in the store with its evidence (committed before the answer)" \
 	"1|report" "$(tl_db "SELECT count(*), (SELECT CASE kind WHEN 2 THEN 'report' END FROM evidence WHERE id = r.evidence_id) FROM reports r WHERE id = '$ID1'")"
-check_ip_nx "one report does not list" 203.0.113.7
+check_ip_nx "one report does not list" 204.0.113.7
 
-echo "# two reports list the source: DNS answers, check says user reports"
+echo "# two reporters list the source: DNS answers, check says user reports"
 variant postfix_direct.eml 2 v2.eml
 report "$AKEY" v2.eml
-check_eq "a second message: 201" 201 "$STATUS"
+check_eq "a second message of the same reporter: 201" 201 "$STATUS"
+check_eq "...but one reporter's reports count once: not listed" False "$(jget listed)"
+report "$OKEY" "$D/postfix_direct.eml"
+check_eq "the first message from a second reporter: 201" 201 "$STATUS"
 check_eq "...and the answer says the source is listed now" True "$(jget listed)"
-check_ip_a "DNS answers the reported source" 203.0.113.7 127.0.0.2
-out=$(tl check 203.0.113.7)
+check_ip_a "DNS answers the reported source" 204.0.113.7 127.0.0.2
+out=$(tl check 204.0.113.7)
 check_match "check: reason reports" '^reason: reports$' "$out"
 check_match "check says user reports" '^meaning: user reports only' "$out"
 
@@ -92,11 +98,21 @@ check_eq "...the earlier report's id" "$ID1" "$(jget id)"
 check_eq "...marked duplicate" True "$(jget duplicate)"
 check_eq "...Content-Location names it" "/api/v1/reports/$ID1" "$(header Content-Location)"
 check_eq "...nothing added" "$before" "$(counts)"
+{
+	printf 'From: User <user@example.org>\nTo: reports@example.org\nSubject: Fwd: spam\n'
+	printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="fwd"\n\n--fwd\n'
+	printf 'Content-Type: text/plain\n\nSee the attached.\n\n--fwd\nContent-Type: message/rfc822\n\n'
+	cat "$D/postfix_direct.eml"
+	printf '\n--fwd--\n'
+} >fwd.eml
+report "$AKEY" fwd.eml
+check_eq "the same spam forwarded as an attachment: 200, the earlier report" "200 $ID1 True" "$STATUS $(jget id) $(jget duplicate)"
+check_eq "...nothing added" "$before" "$(counts)"
 
 echo "# a reporter fetches its own reports, and only those"
 req GET "/api/v1/reports/$ID1" "$AKEY"
 check_eq "GET its own report: 200" 200 "$STATUS"
-check_eq "...the same report" "$ID1 203.0.113.7 False" "$(jget id) $(jget source_ip) $(jget duplicate)"
+check_eq "...the same report" "$ID1 204.0.113.7 False" "$(jget id) $(jget source_ip) $(jget duplicate)"
 secure "GET report"
 req HEAD "/api/v1/reports/$ID1" "$AKEY" -I
 check_eq "HEAD its own report: 200" 200 "$STATUS"
@@ -133,15 +149,15 @@ report - keys.eml -H "Authorization: Basic $(printf 'acme:%s' "$AKEY" | base64 -
 check_eq "Basic with the key as password: 401, the same answer" "401 $first" "$STATUS $(body)"
 report - keys.eml -H "Cookie: key=$AKEY; session=$AKEY"
 check_eq "the key in a cookie: 401 (cookies are never looked at)" "401 $first" "$STATUS $(body)"
-feed '{"ip": "192.0.2.9"}' "$AKEY"
+feed '{"ip": "193.0.2.9"}' "$AKEY"
 check_eq "a reporter's key on the feed endpoint: 401" 401 "$STATUS"
-feed '{"ip": "192.0.2.9"}' -
+feed '{"ip": "193.0.2.9"}' -
 check_eq "no key on the feed endpoint: 401" 401 "$STATUS"
 check_eq "...none of them wrote anything" "$before" "$(counts)"
 
 echo "# sizes: 413 before the body is read (Content-Length), and for a chunked body"
 {
-	printf 'Received: from a (b [203.0.113.9]) by mx.example.org; Mon, 23 Nov 2026 10:00:00 +0000\n'
+	printf 'Received: from a (b [204.0.113.9]) by mx.example.org; Mon, 23 Nov 2026 10:00:00 +0000\n'
 	printf 'Subject: 50 MB\n\n'
 	head -c 52428800 /dev/zero | tr '\0' 'x'
 } >big.eml
@@ -167,7 +183,7 @@ check_eq "a 50 MB message without a key: 401" "401" "${up% *}"
 check_match "...refused before the body was read (bytes sent: ${up#* })" '^[0-9]{1,6}$' "${up#* }"
 check_eq "...nothing written for any of them" "$before" "$(counts)"
 check_eq "...and no evidence against the 50 MB message's address" "0" \
-	"$(tl check 203.0.113.9 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["evidence"]["stored"]["reports"])')"
+	"$(tl check 204.0.113.9 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["evidence"]["stored"]["reports"])')"
 head -c 1048576 big.eml >at.eml
 report "$AKEY" at.eml
 check_eq "exactly report_max_size: taken (201)" 201 "$STATUS"
@@ -185,7 +201,34 @@ check_eq "a letter: 400" 400 "$STATUS"
 req POST /api/v1/reports "$AKEY" --data-binary ''
 check_eq "an empty body: 400" 400 "$STATUS"
 check_match "...and why" '"error": "not a message: empty"' "$(body)"
+variant qmail.eml curl curl.eml
+req POST /api/v1/reports "$AKEY" -d @curl.eml
+check_eq "a message sent with curl -d (its line breaks stripped): 400" 400 "$STATUS"
+check_match "...and why, with the option that keeps them" '"error": "not a message: it has no line break.*--data-binary @FILE' "$(body)"
+{ printf 'From a@spam.example  Mon Nov 23 10:00:00 2026\n'; cat curl.eml; printf '\nFrom b@spam.example  Mon Nov 23 10:01:00 2026\n'; cat v2.eml; } >two.mbox
+report "$AKEY" two.mbox
+check_eq "an mbox of two messages: 400" 400 "$STATUS"
+check_match "...and why" '"error": "an mbox of 2 messages: a report is one message' "$(body)"
 check_eq "...nothing written for any of them" "$before" "$(counts)"
+report "$AKEY" curl.eml
+check_eq "the same message with its line breaks (--data-binary): 201" 201 "$STATUS"
+before=$(counts)
+
+echo "# a special-purpose source: the report is taken, names no source, adds no evidence"
+{
+	printf 'Received: from mx.example.org (mx.example.org [193.0.2.25])\n'
+	printf '\tby mailbox.example.org (Postfix); Mon, 23 Nov 2026 10:00:01 +0000\n'
+	printf 'Received: from cgn.isp.example (unknown [100.64.7.7])\n'
+	printf '\tby mx.example.org (Postfix); Mon, 23 Nov 2026 10:00:00 +0000\n'
+	printf 'Subject: from behind a carrier-grade NAT\n\nbody\n'
+} >cgn.eml
+report "$AKEY" cgn.eml
+check_eq "a report whose first untrusted hop is shared address space: 201" 201 "$STATUS"
+check_eq "...refused: private-source, no source" "private-source None" "$(jget refusal) $(jget source_ip)"
+check_match "...the why names the range and its RFC" '100\.64\.7\.7 is in 100\.64\.0\.0/10, Shared Address Space \(RFC 6598\)' "$(jget why)"
+check_eq "...one report more, no evidence" "$((${before%% *} + 1)) reports, $(echo "$before" | sed 's/.*, //')" "$(counts)"
+check_eq "...nothing against the address" 0 "$(tl_db "SELECT count(*) FROM evidence WHERE hex(ip) = '00000000000000000000FFFF64400707'")"
+before=$(counts)
 
 echo "# methods: POST only on the POST endpoints, GET and HEAD elsewhere"
 for m in GET PUT DELETE PATCH; do
@@ -199,26 +242,26 @@ req POST "/api/v1/reports/$ID1" "$AKEY" --data-binary x
 check_eq "POST on a report: 405 Allow: GET, HEAD" "405 GET, HEAD" "$STATUS $(header Allow)"
 req POST / - --data-binary x
 check_eq "POST on a page: 405 Allow: GET, HEAD" "405 GET, HEAD" "$STATUS $(header Allow)"
-req POST /api/v1/lookup/192.0.2.1 - --data-binary x
+req POST /api/v1/lookup/193.0.2.1 - --data-binary x
 check_eq "POST on the lookup API: 405" 405 "$STATUS"
 
 echo "# a feed's trap hits: a report and a hit give both"
 before_ev=$(tl_db 'SELECT count(*) FROM evidence')
-feed '{"ip": "203.0.113.7", "class": "spam"}'
+feed '{"ip": "204.0.113.7", "class": "spam"}'
 check_eq "one hit: 201" 201 "$STATUS"
 check_eq "...stored 1 for far-trap" "1 far-trap" "$(jget stored) $(jget feed)"
 secure "evidence 201"
 check_eq "...stored as trap evidence from feed:far-trap" "1|feed:far-trap" \
 	"$(tl_db "SELECT kind, source FROM evidence ORDER BY id DESC LIMIT 1")"
-out=$(tl check 203.0.113.7)
+out=$(tl check 204.0.113.7)
 check_match "check: reason both" '^reason: both$' "$out"
 check_match "...spamtrap hits and user reports" '^meaning: spamtrap hits and user reports' "$out"
 hour_ago=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
-feed "[{\"ip\": \"198.51.100.20\", \"at\": \"$hour_ago\", \"class\": \"bounce\"},
- {\"ip\": \"198.51.100.20\", \"class\": \"bounce\"}, {\"ip\": \"2001:db8:99::7\"}]"
+feed "[{\"ip\": \"199.51.100.20\", \"at\": \"$hour_ago\", \"class\": \"bounce\"},
+ {\"ip\": \"199.51.100.20\", \"class\": \"bounce\"}, {\"ip\": \"2a01:db8:99::7\"}]"
 check_eq "an array of three: 201, stored 3" "201 3" "$STATUS $(jget stored)"
-check_ip_a "two feed hits list the address" 198.51.100.20 127.0.0.2
-check_match "...as trap hits, mostly bounces" '^meaning: spamtrap hits only, mostly bounces' "$(tl check 198.51.100.20)"
+check_ip_a "two feed hits list the address" 199.51.100.20 127.0.0.2
+check_match "...as trap hits, mostly bounces" '^meaning: spamtrap hits only, mostly bounces' "$(tl check 199.51.100.20)"
 check_eq "...and the received time is the feed's" "$(date -u -d "$hour_ago" +%s)" \
 	"$(tl_db "SELECT min(received_at) FROM evidence WHERE source = 'feed:far-trap' AND class = 1")"
 check_eq "the store has 4 hits more" $((before_ev + 4)) "$(tl_db 'SELECT count(*) FROM evidence')"
@@ -233,24 +276,28 @@ bad() { # bad NAME BODY INDEX ERE: 400, the index, the reason
 }
 future=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
 old=$(date -u -d '-8 days' +%Y-%m-%dT%H:%M:%SZ)
-bad "not JSON" 'ip=192.0.2.1' None '"error": "not JSON: '
+bad "not JSON" 'ip=193.0.2.1' None '"error": "not JSON: '
 bad "an empty array" '[]' None 'an empty array: no hit'
-bad "six hits, over feed_max_hits" '[{"ip":"192.0.2.1"},{"ip":"192.0.2.2"},{"ip":"192.0.2.3"},{"ip":"192.0.2.4"},{"ip":"192.0.2.5"},{"ip":"192.0.2.6"}]' \
+bad "six hits, over feed_max_hits" '[{"ip":"193.0.2.1"},{"ip":"193.0.2.2"},{"ip":"193.0.2.3"},{"ip":"193.0.2.4"},{"ip":"193.0.2.5"},{"ip":"193.0.2.6"}]' \
 	None '6 hits, more than the 5 one request may carry \(feed_max_hits\)'
-bad "a range in the third hit" '[{"ip":"192.0.2.1"},{"ip":"192.0.2.2"},{"ip":"192.0.2.0/24"}]' 2 \
-	'hit 2: ip: \\"192.0.2.0/24\\" is not one IPv4 or IPv6 address'
-bad "an address that never sends" '[{"ip":"192.0.2.1"},{"ip":"255.255.255.255"}]' 1 'hit 1: ip: 255.255.255.255 is the broadcast address'
-bad "a time in the future" "{\"ip\":\"192.0.2.1\",\"at\":\"$future\"}" 0 'hit 0: at: .* s in the future \(300 s of clock skew are allowed\)'
-bad "a time older than the window" "{\"ip\":\"192.0.2.1\",\"at\":\"$old\"}" 0 "older than the policy's window"
-bad "a time without a zone" '{"ip":"192.0.2.1","at":"2026-12-01T10:00:00"}' 0 'is not an ISO 8601 time with a zone'
-bad "a class that is not a word of ours" '[{"ip":"192.0.2.1","class":"bounce"},{"ip":"192.0.2.2","class":"ham"}]' 1 \
+bad "a range in the third hit" '[{"ip":"193.0.2.1"},{"ip":"193.0.2.2"},{"ip":"193.0.2.0/24"}]' 2 \
+	'hit 2: ip: \\"193.0.2.0/24\\" is not one IPv4 or IPv6 address'
+bad "an address that never sends" '[{"ip":"193.0.2.1"},{"ip":"255.255.255.255"}]' 1 'hit 1: ip: 255.255.255.255 is the broadcast address'
+bad "a special-purpose address" '[{"ip":"193.0.2.1"},{"ip":"192.168.1.1"}]' 1 \
+	'hit 1: ip: 192\.168\.1\.1 is in 192\.168\.0\.0/16, Private-Use \(RFC 1918\): a special-purpose address, never a public source of mail \(exclude_default\)'
+bad "a documentation address" '{"ip":"2001:db8::1"}' 0 'in 2001:db8::/32, Documentation \(RFC 3849\)'
+bad "the NAT64 form of loopback" '{"ip":"64:ff9b::7f00:1"}' 0 'NAT64\) form \(64:ff9b::/96, RFC 6052\) of 127\.0\.0\.1, which is in 127\.0\.0\.0/8, Loopback'
+bad "a time in the future" "{\"ip\":\"193.0.2.1\",\"at\":\"$future\"}" 0 'hit 0: at: .* s in the future \(300 s of clock skew are allowed\)'
+bad "a time older than the window" "{\"ip\":\"193.0.2.1\",\"at\":\"$old\"}" 0 "older than the policy's window"
+bad "a time without a zone" '{"ip":"193.0.2.1","at":"2026-12-01T10:00:00"}' 0 'is not an ISO 8601 time with a zone'
+bad "a class that is not a word of ours" '[{"ip":"193.0.2.1","class":"bounce"},{"ip":"193.0.2.2","class":"ham"}]' 1 \
 	'hit 1: class: \\"ham\\" is not one of spam, bounce, autoreply, virus'
-bad "a misspelt key" '{"ip":"192.0.2.1","clas":"bounce"}' 0 'unknown key \\"clas\\"'
+bad "a misspelt key" '{"ip":"193.0.2.1","clas":"bounce"}' 0 'unknown key \\"clas\\"'
 bad "an address as a number" '{"ip":3221225985}' 0 'ip: missing, or not a string'
 head -c 2000 /dev/urandom >junk.bin
 feed @junk.bin
 check_eq "binary junk: 400" 400 "$STATUS"
-python3 -c 'print("[" + ",".join(["{\"ip\": \"192.0.2.1\", \"class\": \"spam\"}"] * 5) + " " * 3000 + "]")' >long.json
+python3 -c 'print("[" + ",".join(["{\"ip\": \"193.0.2.1\", \"class\": \"spam\"}"] * 5) + " " * 3000 + "]")' >long.json
 feed @long.json
 check_eq "a body over 512 bytes a hit: 413" 413 "$STATUS"
 check_eq "...nothing written for any of them" "$before" "$(counts)"
@@ -287,18 +334,19 @@ check_eq "the report's commit fails: 503" 503 "$STATUS"
 check_eq "...Retry-After" 5 "$(header Retry-After)"
 check_match "...says it was not stored" '"error": "not stored: ' "$(body)"
 check_eq "...and no id is given" "" "$(jget id)"
-feed '[{"ip": "192.0.2.77"}, {"ip": "192.0.2.78"}]'
+feed '[{"ip": "193.0.2.77"}, {"ip": "193.0.2.78"}]'
 check_eq "the feed's commit fails: 503" "503 5" "$STATUS $(header Retry-After)"
 : >"$HOOKS"
 check_eq "...nothing was stored" "$before" "$(counts)"
 report "$AKEY" failed.eml
 check_eq "once commits work, the same message is taken: 201, no duplicate" "201 False" "$STATUS $(jget duplicate)"
-feed '[{"ip": "192.0.2.77"}, {"ip": "192.0.2.78"}]'
+feed '[{"ip": "193.0.2.77"}, {"ip": "193.0.2.78"}]'
 check_eq "...and so are the hits" "201 2" "$STATUS $(jget stored)"
 
 echo "# the answer comes after the commit, not a moment before"
 # The service is held between the commit and the acknowledgement (a test hook): the report is
 # in the store, and its client still waits.
+known=$(tl_db 'SELECT count(*) FROM reports')
 echo hold-after-commit >"$HOOKS"
 variant gmail.eml held held.eml
 curl -s --max-time $((60 * TL_SLOW)) -o "$TL_TMP/held.b" -w '%{http_code}' -H "Authorization: Bearer $AKEY" \
@@ -315,8 +363,7 @@ if kill -0 "$client" 2>/dev/null; then
 else
 	tl_fail "...and the client still waits for its answer" "it got $(cat "$TL_TMP/held.status"): $(cat "$TL_TMP/held.b")"
 fi
-digest=$(sha256sum held.eml | cut -d' ' -f1)
-check_eq "...while the report is committed already" 1 "$(tl_db "SELECT count(*) FROM reports WHERE hex(digest) = upper('$digest')")"
+check_eq "...while the report is committed already" $((known + 1)) "$(tl_db 'SELECT count(*) FROM reports')"
 : >"$HOOKS"
 wait "$client"
 check_eq "...and once released it is answered 201" 201 "$(cat "$TL_TMP/held.status")"

@@ -136,7 +136,16 @@ cp "$TRAPLINE_SRC/etc/trapline.conf" "$TL_TMP/readme.conf"
 printf 'trap_domains = trap.example\n' >>"$TL_TMP/readme.conf"
 tl_start --config "$TL_TMP/readme.conf"
 out=$(tl_swaks --to anyone@trap.example --from x@spam.example)
-check_match "the README's example: swaks to anyone@trap.example is taken by the trap" '<-  250 2\.0\.0 Ok: stored' "$out"
+check_match "the README's example: from loopback the trap says why it records nothing" \
+	'<\*\* 550 5\.7\.1 .*127\.0\.0\.1 is in 127\.0\.0\.0/8, Loopback \(RFC 1122\), a special-purpose address' "$out"
+tl_stop
+printf 'exclude_default = 127.0.0.0/8, ::1/128\n' >>"$TL_TMP/readme.conf"
+tl_start --config "$TL_TMP/readme.conf"
+out=$(tl_swaks --to anyone@trap.example --from x@spam.example)
+check_match "the README's example: with its exclude_default line, the trap takes it" '<-  250 2\.0\.0 Ok: stored' "$out"
+out=$("$TRAPLINE" check 127.0.0.1 --data "$TL_DATA" 2>&1)
+check_match "...and check shows the hit" '^evidence: 1 trap hit, ' "$out"
+check_match "...and the default exclusion" '^excluded: default exclusion' "$out"
 tl_stop
 
 # Started as root on port 53, it drops privileges once the sockets are bound.

@@ -17,7 +17,7 @@ producer() {
 	local p=$1 i ip
 	for i in $(seq 1 "$PER"); do
 		[ -e "$stop" ] && return 0
-		ip="198.18.$p.$(( (i + 1) / 2 ))"
+		ip="199.18.$p.$(( (i + 1) / 2 ))"
 		# Killed mid-stream, a producer may fail: that is the point (it was not
 		# acknowledged); a sanitizer's report on its stderr is not.
 		if tl evidence add --ip "$ip" --kind trap >/dev/null 2>"$TL_TMP/err.$p.$i"; then
@@ -62,7 +62,7 @@ fi
 
 # DNS agrees with the store: what `list` says is listed answers 127.0.0.2, and an address with
 # two acknowledged trap hits is listed.
-listed=$(tl list 2>&1 | awk '{ print $1 }' | grep '^198\.18\.')
+listed=$(tl list 2>&1 | awk '{ print $1 }' | grep '^199\.18\.')
 bad=()
 for ip in $listed; do
 	a=$(dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$(rev4 "$ip").$TL_ZONE" A | head -n 1)
@@ -93,17 +93,17 @@ tl_start --data "$DATA"
 
 # A disk that refuses the commit: the producer gets an error, and nothing is stored.
 echo fail-commit >"$HOOKS"
-err=$(tl evidence add --ip 203.0.113.70 --kind trap 2>&1 >/dev/null)
+err=$(tl evidence add --ip 204.0.113.70 --kind trap 2>&1 >/dev/null)
 check_eq "a commit that fails: the producer gets exit status 1" 1 $?
 check_match "...and a line that says nothing was stored" '^trapline: .*database error' "$err"
 : >"$HOOKS"
-check_match "...and nothing was stored" '^evidence: 0 trap hits, 0 reports' "$(tl check 203.0.113.70 2>&1)"
-check_cmd "once the disk takes commits again, evidence is stored" tl evidence add --ip 203.0.113.70 --kind trap
+check_match "...and nothing was stored" '^evidence: 0 trap hits, 0 reports' "$(tl check 204.0.113.70 2>&1)"
+check_cmd "once the disk takes commits again, evidence is stored" tl evidence add --ip 204.0.113.70 --kind trap
 
 # Held after the commit, before the acknowledgement: the producer still waits; kill -9 there,
 # and the event is in the store after the restart.
 echo hold-after-commit >"$HOOKS"
-tl evidence add --ip 203.0.113.71 --kind trap >"$TL_TMP/held.out" 2>&1 &
+tl evidence add --ip 204.0.113.71 --kind trap >"$TL_TMP/held.out" 2>&1 &
 producer=$!
 for _ in $(seq 1 $((100 * TL_SLOW))); do
 	[ -e "$HOOKS.hold-after-commit" ] && break
@@ -123,7 +123,7 @@ check_eq "the producer was never told 'stored' (it exits 1)" 1 $?
 rm -f "$HOOKS.hold-after-commit"
 tl_start --data "$DATA"
 check_match "after kill -9 and a restart the committed event is there" '^evidence: 1 trap hit, 0 reports' \
-	"$(tl check 203.0.113.71 2>&1)"
+	"$(tl check 204.0.113.71 2>&1)"
 tl_stop
 unset TRAPLINE_TEST_HOOKS
 tl_finish

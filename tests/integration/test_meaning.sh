@@ -15,15 +15,15 @@ cli() { "$TRAPLINE" "$@" --data "$DATA"; }
 ev() { cli evidence add --ip "$1" --kind "$2" ${3:+--class "$3"} >/dev/null || tl_fail "evidence add $*"; }
 
 # reason class address: the combinations, one address each.
-COMBOS="traps spam 192.0.2.101
-traps bounce 192.0.2.102
-traps autoreply 192.0.2.103
-traps virus 192.0.2.104
-reports - 192.0.2.105
-both spam 192.0.2.106
-both bounce 192.0.2.107
-both autoreply 192.0.2.108
-both virus 192.0.2.109"
+COMBOS="traps spam 193.0.2.101
+traps bounce 193.0.2.102
+traps autoreply 193.0.2.103
+traps virus 193.0.2.104
+reports - 193.0.2.105
+both spam 193.0.2.106
+both bounce 193.0.2.107
+both autoreply 193.0.2.108
+both virus 193.0.2.109"
 while read -r reason cls ip; do
 	case $reason in
 	traps) ev "$ip" trap "$cls"; ev "$ip" trap "$cls" ;;

@@ -39,7 +39,7 @@ tl_start --data "$DATA"
 n=0
 while read -r age want; do
 	n=$((n + 1))
-	ip=198.18.1.$n
+	ip=199.18.1.$n
 	run_ok tl evidence add --ip "$ip" --kind report --at "$(iso $((T0 - age)))"
 	check_eq "a report $((age / H)) h old weighs $want" "$want false" "$(json_of "$ip" score listed)"
 done <<EOF2
@@ -54,44 +54,44 @@ $((7 * D - H)) 1.0000
 $((7 * D + H)) 0.0000
 EOF2
 check_eq "the report 7 d + 1 h old is outside the window" "no evidence in the window" \
-	"$(json_of 198.18.1.9 why_not)"
+	"$(json_of 199.18.1.9 why_not)"
 
 # ---- trap hits: 5 each below 6 hits, hits squared from 6 ----------------------------------------
 for n in 1 2 5 6 7; do
-	for _ in $(seq 1 "$n"); do run_ok tl evidence add --ip "198.18.2.$n" --kind trap; done
+	for _ in $(seq 1 "$n"); do run_ok tl evidence add --ip "199.18.2.$n" --kind trap; done
 done
-check_eq "1 trap hit scores 5 and does not list (one piece)" "5.0000 false" "$(json_of 198.18.2.1 score listed)"
-check_eq "2 trap hits score 10 and list" "10.0000 true traps" "$(json_of 198.18.2.2 score listed reason)"
-check_eq "5 trap hits score 25" "25.0000" "$(json_of 198.18.2.5 score)"
-check_eq "6 trap hits score 36 (squared)" "36.0000" "$(json_of 198.18.2.6 score)"
-check_eq "7 trap hits score 49" "49.0000" "$(json_of 198.18.2.7 score)"
+check_eq "1 trap hit scores 5 and does not list (one piece)" "5.0000 false" "$(json_of 199.18.2.1 score listed)"
+check_eq "2 trap hits score 10 and list" "10.0000 true traps" "$(json_of 199.18.2.2 score listed reason)"
+check_eq "5 trap hits score 25" "25.0000" "$(json_of 199.18.2.5 score)"
+check_eq "6 trap hits score 36 (squared)" "36.0000" "$(json_of 199.18.2.6 score)"
+check_eq "7 trap hits score 49" "49.0000" "$(json_of 199.18.2.7 score)"
 
 # ---- the threshold is 5: a fresh report and one 48 h old reach it, one 47 h old with 0.9 ---------
-run_ok tl evidence add --ip 198.18.3.1 --kind report
-run_ok tl evidence add --ip 198.18.3.1 --kind report --at "$(iso $((T0 - 48 * H)))"
-check_eq "4 + 1 = 5 reaches the threshold 5" "5.0000 5.0000 true" "$(json_of 198.18.3.1 score threshold listed)"
-run_ok tl evidence add --ip 198.18.3.2 --kind report --at "$(iso $((T0 - H)))"
-run_ok tl evidence add --ip 198.18.3.2 --kind report --at "$(iso $((T0 - 48 * H)))"
-check_eq "3.9375 + 1 misses it (shown 4.937: three decimals, cut)" "4.9370 false" "$(json_of 198.18.3.2 score listed)"
+run_ok tl evidence add --ip 199.18.3.1 --kind report
+run_ok tl evidence add --ip 199.18.3.1 --kind report --at "$(iso $((T0 - 48 * H)))"
+check_eq "4 + 1 = 5 reaches the threshold 5" "5.0000 5.0000 true" "$(json_of 199.18.3.1 score threshold listed)"
+run_ok tl evidence add --ip 199.18.3.2 --kind report --at "$(iso $((T0 - H)))"
+run_ok tl evidence add --ip 199.18.3.2 --kind report --at "$(iso $((T0 - 48 * H)))"
+check_eq "3.9375 + 1 misses it (shown 4.937: three decimals, cut)" "4.9370 false" "$(json_of 199.18.3.2 score listed)"
 
 # ---- expiry: 12 h on two reports alone, 24 h after the last evidence otherwise ------------------
-run_ok tl evidence add --ip 198.18.4.1 --kind report
-run_ok tl evidence add --ip 198.18.4.1 --kind report
-run_ok tl evidence add --ip 198.18.4.2 --kind report
-run_ok tl evidence add --ip 198.18.4.2 --kind trap
-check_eq "two reports: listed until T0 + 12 h" "true $(iso $((T0 + 12 * H)))" "$(json_of 198.18.4.1 listed expires_at)"
-check_eq "a report and a trap hit: until T0 + 24 h" "true $(iso $((T0 + 24 * H)))" "$(json_of 198.18.4.2 listed expires_at)"
-check_ip_a "two reports are listed" 198.18.4.1 127.0.0.2
+run_ok tl evidence add --ip 199.18.4.1 --kind report
+run_ok tl evidence add --ip 199.18.4.1 --kind report
+run_ok tl evidence add --ip 199.18.4.2 --kind report
+run_ok tl evidence add --ip 199.18.4.2 --kind trap
+check_eq "two reports: listed until T0 + 12 h" "true $(iso $((T0 + 12 * H)))" "$(json_of 199.18.4.1 listed expires_at)"
+check_eq "a report and a trap hit: until T0 + 24 h" "true $(iso $((T0 + 24 * H)))" "$(json_of 199.18.4.2 listed expires_at)"
+check_ip_a "two reports are listed" 199.18.4.1 127.0.0.2
 echo $((T0 + 12 * H - 1)) >"$CLOCK"
-check_ip_a "12 h - 1 s: still listed" 198.18.4.1 127.0.0.2 20
+check_ip_a "12 h - 1 s: still listed" 199.18.4.1 127.0.0.2 20
 echo $((T0 + 12 * H + 1)) >"$CLOCK"
-check_ip_nx "12 h + 1 s: not listed (NXDOMAIN)" 198.18.4.1 20
-check_ip_a "12 h + 1 s: the trap and report still listed" 198.18.4.2 127.0.0.2
+check_ip_nx "12 h + 1 s: not listed (NXDOMAIN)" 199.18.4.1 20
+check_ip_a "12 h + 1 s: the trap and report still listed" 199.18.4.2 127.0.0.2
 echo $((T0 + 24 * H - 1)) >"$CLOCK"
-check_ip_a "24 h - 1 s: still listed" 198.18.4.2 127.0.0.2 20
+check_ip_a "24 h - 1 s: still listed" 199.18.4.2 127.0.0.2 20
 echo $((T0 + 24 * H + 1)) >"$CLOCK"
-check_ip_nx "24 h + 1 s: not listed (NXDOMAIN)" 198.18.4.2 20
-check_eq "check agrees: expired" "false expired" "$(json_of 198.18.4.2 listed why_not)"
+check_ip_nx "24 h + 1 s: not listed (NXDOMAIN)" 199.18.4.2 20
+check_eq "check agrees: expired" "false expired" "$(json_of 199.18.4.2 listed why_not)"
 tl_stop
 unset TRAPLINE_TEST_CLOCK
 tl_finish

@@ -21,13 +21,13 @@ H="http://127.0.0.1:$HPORT"
 tl() { "$TRAPLINE" "$@" --data "$TL_DATA"; }
 C() { curl -s --max-time $((10 * TL_SLOW)) "$@"; }
 
-# 192.0.2.20-.25 listed on trap hits; 192.0.2.26 on trap hits and reports.
-ADDRS="192.0.2.20 192.0.2.21 192.0.2.22 192.0.2.23 192.0.2.24 192.0.2.25 192.0.2.26"
+# 193.0.2.20-.25 listed on trap hits; 193.0.2.26 on trap hits and reports.
+ADDRS="193.0.2.20 193.0.2.21 193.0.2.22 193.0.2.23 193.0.2.24 193.0.2.25 193.0.2.26"
 for ip in $ADDRS; do
 	run_ok tl evidence add --ip "$ip" --kind trap
 	run_ok tl evidence add --ip "$ip" --kind trap --class bounce
 done
-run_ok tl evidence add --ip 192.0.2.26 --kind report
+run_ok tl evidence add --ip 193.0.2.26 --kind report
 for ip in $ADDRS; do check_ip_a "$ip is listed" "$ip" 127.0.0.2 30; done
 
 # file IP N: a review request about IP from the browser JAR N; prints the ticket's id.
@@ -41,13 +41,13 @@ file() {
 }
 IDS=()
 i=0
-for ip in 192.0.2.20 192.0.2.21 192.0.2.22 192.0.2.23 192.0.2.24 192.0.2.26 192.0.2.26; do
+for ip in 193.0.2.20 193.0.2.21 193.0.2.22 193.0.2.23 193.0.2.24 193.0.2.26 193.0.2.26; do
 	i=$((i + 1))
 	id=$(file "$ip" "$i")
 	[ ${#id} = 32 ] || tl_fail "a request about $ip is filed" "$id"
 	IDS+=("$id")
 done
-check_eq "seven requests, six tickets (the second about 192.0.2.26 joined the first)" "7 6" \
+check_eq "seven requests, six tickets (the second about 193.0.2.26 joined the first)" "7 6" \
 	"$(tl_db "SELECT count(*), sum(joined = '') FROM tickets" | tr '|' ' ')"
 
 # Two moderators decide in the web pages.
@@ -67,14 +67,14 @@ decide() { # decide NAME ID ACTION REASON
 }
 check_eq "alice logs in" 303 "$(login alice)"
 check_eq "bob logs in" 303 "$(login bob)"
-check_eq "alice excludes 192.0.2.20 for 30 days" 303 "$(decide alice "${IDS[0]}" exclude "NOTE-ALICE-EXCLUDE")"
-check_eq "bob delists 192.0.2.21" 303 "$(decide bob "${IDS[1]}" delist "NOTE-BOB-DELIST")"
-check_eq "alice rejects the request about 192.0.2.22" 303 "$(decide alice "${IDS[2]}" reject "NOTE-ALICE-REJECT")"
-check_eq "bob rejects the ticket about 192.0.2.26, and the request that joined it" 303 "$(decide bob "${IDS[5]}" reject "NOTE-BOB-REJECT")"
+check_eq "alice excludes 193.0.2.20 for 30 days" 303 "$(decide alice "${IDS[0]}" exclude "NOTE-ALICE-EXCLUDE")"
+check_eq "bob delists 193.0.2.21" 303 "$(decide bob "${IDS[1]}" delist "NOTE-BOB-DELIST")"
+check_eq "alice rejects the request about 193.0.2.22" 303 "$(decide alice "${IDS[2]}" reject "NOTE-ALICE-REJECT")"
+check_eq "bob rejects the ticket about 193.0.2.26, and the request that joined it" 303 "$(decide bob "${IDS[5]}" reject "NOTE-BOB-REJECT")"
 # The operator acts on the command line, with notes of its own.
-run_ok tl delist 192.0.2.23 --why "NOTE-OP-DELIST"
-run_ok tl exclude 192.0.2.24/32 --until "$(date -u -d '+10 days' +%Y-%m-%dT%H:%M:%SZ)" --why "NOTE-OP-EXCLUDE"
-run_ok tl reputation 192.0.2.0/24 --points 1 --why "NOTE-OP-REPUTATION"
+run_ok tl delist 193.0.2.23 --why "NOTE-OP-DELIST"
+run_ok tl exclude 193.0.2.24/32 --until "$(date -u -d '+10 days' +%Y-%m-%dT%H:%M:%SZ)" --why "NOTE-OP-EXCLUDE"
+run_ok tl reputation 193.0.2.0/24 --points 1 --why "NOTE-OP-REPUTATION"
 NOTES="NOTE-ALICE-EXCLUDE NOTE-BOB-DELIST NOTE-ALICE-REJECT NOTE-BOB-REJECT NOTE-OP-DELIST NOTE-OP-EXCLUDE NOTE-OP-REPUTATION"
 
 # The secrets are there to find: in the store and the audit log, not public.
@@ -89,7 +89,7 @@ PUB=$TL_TMP/public
 mkdir -p "$PUB"
 n=0
 get() { n=$((n + 1)); C "$H$1" >"$PUB/$n" || tl_fail "GET $1"; printf '%s\n' "$1" >"$PUB/$n.name"; }
-for ip in $ADDRS 192.0.2.99; do
+for ip in $ADDRS 193.0.2.99; do
 	get "/lookup?ip=$ip"
 	get "/api/v1/lookup/$ip"
 	get "/api/v1/history/$ip"

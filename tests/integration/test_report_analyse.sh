@@ -35,11 +35,11 @@ check_eq "every case of cases.txt was run" 1 "$([ "$n" -ge 40 ] && echo 1)"
 echo "# the text form"
 out=$("$TRAPLINE" report analyse --trusted-relays "$D/default.trusted" "$D/postfix_direct.eml")
 check_eq "text: exit 0 with a source" 0 $?
-check_eq "text: the first line names the source" "source: 203.0.113.7" "$(printf '%s\n' "$out" | head -n 1)"
+check_eq "text: the first line names the source" "source: 204.0.113.7" "$(printf '%s\n' "$out" | head -n 1)"
 check_match "text: every hop with its address, reverse name and HELO" \
-	'^hop 2: source ip=203\.0\.113\.7 rdns=- helo=mail\.spam\.example by=mx\.example\.org form=tcp-info$' "$out"
+	'^hop 2: source ip=204\.0\.113\.7 rdns=- helo=mail\.spam\.example by=mx\.example\.org form=tcp-info$' "$out"
 check_match "text: why the trusted hop was trusted" \
-	'why: 192\.0\.2\.25 is inside the trusted range 192\.0\.2\.0/25' "$out"
+	'why: 193\.0\.2\.25 is inside the trusted range 193\.0\.2\.0/25' "$out"
 check_match "text: the forged line below is shown, ignored" '^hop 3: ignored ip=10\.9\.8\.7' "$out"
 out=$("$TRAPLINE" report analyse --trusted-relays "$D/default.trusted" "$D/garbled_top.eml")
 check_eq "text: exit 1 when refused" 1 $?
@@ -76,7 +76,7 @@ bad "a NUL byte in the header" 'nul\.eml: not a message: a NUL byte in the heade
 : >empty.eml
 bad "an empty file" 'empty\.eml: not a message: empty' "${T[@]}" empty.eml
 {
-	printf 'Received: from a (b [203.0.113.9]) by mx.example.org; Mon, 23 Nov 2026 10:00:00 +0000\n'
+	printf 'Received: from a (b [204.0.113.9]) by mx.example.org; Mon, 23 Nov 2026 10:00:00 +0000\n'
 	printf 'Subject: 50 MB\n\n'
 	head -c 52428800 /dev/zero | tr '\0' 'x'
 } >big.eml
@@ -86,7 +86,7 @@ bad "a message that does not exist" 'nothere\.eml: No such file or directory' "$
 bad "a directory" 'Is a directory' "${T[@]}" "$TL_TMP"
 
 echo "# bad usage and bad relay lists: exit 2, the file and line named"
-printf '192.0.2.0/24\n# a comment\n\nrelay.example.org  # trailing comment\n10.0.0.1/8\n' >relays
+printf '193.0.2.0/24\n# a comment\n\nrelay.example.org  # trailing comment\n10.0.0.1/8\n' >relays
 bad "a CIDR with host bits set: file and line" '^trapline: relays:5: .10\.0\.0\.1/8. .*meant 10\.0\.0\.0/8' \
 	report analyse --trusted-relays relays "$D/qmail.eml"
 printf 'relay.example.org\nnot a host\n' >relays2
@@ -103,7 +103,7 @@ bad "no sub-command" 'usage: trapline report analyse' report
 bad "another sub-command" 'usage: trapline report analyse' report submit "$D/qmail.eml"
 : >none
 out=$("$TRAPLINE" report analyse --trusted-relays none "$D/postfix_direct.eml" | head -n 1)
-check_eq "an empty relay list: the topmost peer is the source" "source: 192.0.2.25" "$out"
+check_eq "an empty relay list: the topmost peer is the source" "source: 193.0.2.25" "$out"
 check_eq "no data directory is created" "" "$(ls -d var 2>/dev/null)"
 
 echo "# the class, from the trap's classifier"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test_reports.sh - user reports and evidence feeds from the command line, against a running
 # service (the control socket carries each message as a body) and on a bare data directory:
-# reporters and their keys, reports that add evidence and list through DNS, "user reports" and
-# "both", the same message counted once, the hourly limit, and bad input of every kind refused
-# with exit status 2 and a reason, nothing written.
+# reporters and their keys (trusted relays as ranges too), reports that add evidence and list
+# through DNS once two reporters sent them, "user reports" and "both", the same spam counted
+# once however it comes (raw, forwarded, base64, CRLF, in an mbox, under a rotated key), the
+# hourly limit, and bad input of every kind refused with exit status 2 and a reason, nothing
+# written (an mbox of several messages, a message whose line breaks were stripped).
 source "$(dirname "$0")/lib.sh"
 
 D="$TRAPLINE_SRC/tests/data/received"
@@ -27,6 +29,24 @@ expect() {
 }
 # A message of its own: the corpus message with one header more, so its digest differs.
 variant() { printf 'X-Variant: %s\n' "$2" | cat - "$D/$1"; }
+# forward FILE [base64]: FILE forwarded by a mail client as a message/rfc822 attachment, as
+# the reporter's own mail system delivered the forward.
+forward() {
+	printf 'Received: from smtp.example.org (smtp.example.org [193.0.2.50])\n'
+	printf '\tby mx.example.org (Postfix) with ESMTPS id 1; Mon, 23 Nov 2026 12:00:01 +0000\n'
+	printf 'From: User <user@example.org>\nTo: reports@example.org\nSubject: Fwd: spam\n'
+	printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="fwd-b"\n\n'
+	printf -- '--fwd-b\nContent-Type: text/plain\n\nThe spam, attached.\n\n'
+	printf -- '--fwd-b\nContent-Type: message/rfc822\n'
+	if [ "${2:-}" = base64 ]; then
+		printf 'Content-Transfer-Encoding: base64\n\n'
+		base64 "$1"
+	else
+		printf '\n'
+		cat "$1"
+	fi
+	printf -- '\n--fwd-b--\n'
+}
 reports_of() { tl reporter list 2>&1 | sed -n "s/^$1 .* reports=\([0-9]*\)$/\1/p"; }
 evidence_of() { tl check "$1" 2>&1 | sed -n 's/^evidence: //p'; }
 
@@ -45,7 +65,7 @@ check_match "reporter list shows it" '^acme created_at=[0-9T:-]+Z created_by="ct
 check_match "the audit log has it" ' reporter-add acme who="ctl:root"' "$(tl audit)"
 expect "the same name again" 2 'a reporter or feed named acme exists already' \
 	tl reporter add acme --trusted-relays "$D/default.trusted"
-printf '192.0.2.0/24\n# ok\n10.0.0.1/8\n' >bad.relays
+printf '193.0.2.0/24\n# ok\n10.0.0.1/8\n' >bad.relays
 expect "a relays file with a bad line" 2 '^trapline: bad\.relays:3: ' tl reporter add other --trusted-relays bad.relays
 expect "a relays file that does not exist" 2 'nolist: No such file or directory' \
 	tl reporter add other --trusted-relays nolist
@@ -55,35 +75,65 @@ expect "--trusted-relays twice" 2 '--trusted-relays given twice' \
 	tl reporter add other --trusted-relays "$D/default.trusted" --trusted-relays "$D/default.trusted"
 check_eq "...none of them was added" "acme" "$(tl reporter list | cut -d' ' -f1 | tr '\n' ' ' | sed 's/ $//')"
 
+
 echo "# reports add evidence, enough list the address, DNS answers, check says user reports"
 out=$(tl report --reporter acme "$D/postfix_direct.eml")
 check_eq "report exits 0" 0 $?
 check_match "it names the file" "^file: $D/postfix_direct\.eml$" "$out"
 check_match "it gives the report an id" '^report: [0-9a-f]{32}$' "$out"
-check_match "it names the source" '^source: 203\.0\.113\.7$' "$out"
-check_match "...and says the address is not listed yet" '^203\.0\.113\.7: not listed$' "$out"
-check_ip_nx "one report does not list" 203.0.113.7
-check_eq "check counts the report" "0 trap hits, 1 report in the store" "$(evidence_of 203.0.113.7)"
+check_match "it names the source" '^source: 204\.0\.113\.7$' "$out"
+check_match "...and says the address is not listed yet" '^204\.0\.113\.7: not listed$' "$out"
+check_ip_nx "one report does not list" 204.0.113.7
+check_eq "check counts the report" "0 trap hits, 1 report in the store" "$(evidence_of 204.0.113.7)"
 out=$(variant postfix_direct.eml 2 | tl report --reporter acme -)
-check_match "a second message (standard input) lists the source" '^203\.0\.113\.7: listed \(reports\) until ' "$out"
+check_match "a second message of the same reporter (standard input) does not list it" '^204\.0\.113\.7: not listed$' "$out"
 check_match "...and is named standard input" '^file: standard input$' "$out"
-check_ip_a "DNS answers the reported source" 203.0.113.7 127.0.0.2
-out=$(tl check 203.0.113.7)
+check_ip_nx "one reporter's two reports count once" 204.0.113.7
+check_match "check says why" "^why: only one piece of evidence: one reporter's reports count once" "$(tl check 204.0.113.7)"
+run_ok tl reporter add beta --trusted-relays "$D/default.trusted"
+out=$(tl report --reporter beta "$D/postfix_direct.eml")
+check_match "a second reporter lists the source" '^204\.0\.113\.7: listed \(reports\) until ' "$out"
+check_ip_a "DNS answers the reported source" 204.0.113.7 127.0.0.2
+out=$(tl check 204.0.113.7)
 check_match "check: reason reports" '^reason: reports$' "$out"
 check_match "check says user reports" '^meaning: user reports only' "$out"
-check_match "the service logged the report" 'report id=[0-9a-f]{32} reporter="acme" source=203\.0\.113\.7 class=spam' \
+check_match "the service logged the report" 'report id=[0-9a-f]{32} reporter="acme" source=204\.0\.113\.7 class=spam' \
 	"$(cat "$TL_LAST_LOG")"
 
 echo "# the same message twice counts once"
 first=$(tl report --reporter acme "$D/postfix_direct.eml" 2>&1)
 check_match "the same file again: the earlier report, marked duplicate" '^duplicate: the same message came from acme' "$first"
 check_eq "...with the same id" "$(tl report --reporter acme --json "$D/postfix_direct.eml" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["duplicate"])')" "True"
-check_eq "...and no evidence more" "0 trap hits, 2 reports in the store" "$(evidence_of 203.0.113.7)"
+check_eq "...and no evidence more" "0 trap hits, 3 reports in the store" "$(evidence_of 204.0.113.7)"
 check_eq "reporter list counts 2 reports" 2 "$(reports_of acme)"
 
+echo "# the same spam in another wrapper, or under a rotated key, counts once"
+id=$(tl report --reporter beta --json "$D/postfix_direct.eml" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+same() { # same NAME FILE: FILE is beta's first report again
+	local out
+	out=$(tl report --reporter beta --json "$2" 2>&1)
+	check_eq "$1: the earlier report, a duplicate" "$id True" "$(printf '%s' "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print(r["id"], r["duplicate"])' 2>&1)"
+}
+forward "$D/postfix_direct.eml" >fwd.eml
+same "forwarded as a message/rfc822 attachment" fwd.eml
+forward "$D/postfix_direct.eml" base64 >fwd64.eml
+same "forwarded as a base64 attachment" fwd64.eml
+sed 's/$/\r/' "$D/postfix_direct.eml" >crlf.eml
+same "with CRLF line ends" crlf.eml
+{ printf 'From winner@spam.example  Mon Nov 23 10:00:01 2026\n'; cat "$D/postfix_direct.eml"; } >one.mbox
+same "in an mbox of one message" one.mbox
+forward crlf.eml >fwdcrlf.eml
+same "forwarded with CRLF line ends" fwdcrlf.eml
+out=$(tl reporter remove beta --why "key rotated" && tl reporter add beta --trusted-relays "$D/default.trusted")
+check_match "beta's key rotated (removed, added again)" '^key: tlr_' "$out"
+same "under the rotated key" "$D/postfix_direct.eml"
+same "forwarded, under the rotated key" fwd.eml
+check_eq "...and no evidence more" "0 trap hits, 3 reports in the store" "$(evidence_of 204.0.113.7)"
+check_eq "beta's new key sent no report of its own" 0 "$(reports_of beta)"
+
 echo "# a report and trap hits: both"
-run_ok tl evidence add --ip 203.0.113.7 --kind trap
-out=$(tl check 203.0.113.7)
+run_ok tl evidence add --ip 204.0.113.7 --kind trap
+out=$(tl check 204.0.113.7)
 check_match "check: reason both" '^reason: both$' "$out"
 check_match "...spamtrap hits and user reports" '^meaning: spamtrap hits and user reports' "$out"
 
@@ -101,7 +151,7 @@ check_eq "reporter list counts it" 4 "$(reports_of acme)"
 
 echo "# several files: one report each; as JSON one array"
 json=$(tl report --reporter acme --json <(variant gmail.eml 1) "$D/postfix_direct.eml")
-check_eq "two files: two answers, the second a duplicate" "203.0.113.70 False|203.0.113.7 True" \
+check_eq "two files: two answers, the second a duplicate" "204.0.113.70 False|204.0.113.7 True" \
 	"$(printf '%s' "$json" | python3 -c '
 import json, sys
 print("|".join("%s %s" % (r["source_ip"], r["duplicate"]) for r in json.load(sys.stdin)))' 2>&1)"
@@ -118,8 +168,14 @@ printf 'Hello,\nthis is a letter, not a message.\n' >letter.txt
 expect "not a message" 2 'letter\.txt: not a message' tl report --reporter acme letter.txt
 : >empty.eml
 expect "an empty file" 2 'empty\.eml: not a message: empty' tl report --reporter acme empty.eml
+tr -d '\r\n' <"$D/postfix_direct.eml" >joined.eml
+expect "a message whose line breaks were stripped (curl -d)" 2 'joined\.eml: not a message: it has no line break.*--data-binary' \
+	tl report --reporter acme joined.eml
+{ cat one.mbox; printf '\n'; printf 'From x@spam.example  Mon Nov 23 10:05:00 2026\n'; variant postfix_direct.eml mbox; } >two.mbox
+expect "an mbox of two messages" 2 'two\.mbox: an mbox of 2 messages: a report is one message; split the mbox and send each message as a report of its own' \
+	tl report --reporter acme two.mbox
 {
-	printf 'Received: from a (b [203.0.113.9]) by mx.example.org; Mon, 23 Nov 2026 10:00:00 +0000\n'
+	printf 'Received: from a (b [204.0.113.9]) by mx.example.org; Mon, 23 Nov 2026 10:00:00 +0000\n'
 	printf 'Subject: 50 MB\n\n'
 	head -c 52428800 /dev/zero | tr '\0' 'x'
 } >big.eml
@@ -138,7 +194,7 @@ out=$(tl report --reporter acme letter.txt "$(printf 'X-A: 1\n' >q.eml && cat "$
 check_eq "a bad file beside a good one: exit 2" 2 $?
 check_match "...the good one was taken" '^source: ' "$out"
 check_eq "nothing was written for the bad ones: one report more" $((before + 1)) "$(reports_of acme)"
-check_eq "...and no evidence against the 50 MB message's address" "0 trap hits, 0 reports in the store" "$(evidence_of 203.0.113.9)"
+check_eq "...and no evidence against the 50 MB message's address" "0 trap hits, 0 reports in the store" "$(evidence_of 204.0.113.9)"
 
 echo "# the hourly limit (report_max_per_hour = 10 here)"
 run_ok tl reporter add flood --trusted-relays "$D/default.trusted"
@@ -183,6 +239,23 @@ expect "removing it again" 2 'no reporter named flood' tl reporter remove flood 
 expect "remove needs --why" 2 'reporter remove needs --why' tl reporter remove acme
 check_match "the audit log has the removal" ' reporter-remove flood who="ctl:root" why="test done"' "$(tl audit)"
 
+echo "# trusted relays: ranges as rbldnsd writes them; a name looks like a host name"
+printf '193.0.2.0-193.0.2.127\n193.0.2.200-201  # backup MX\nrelay.example.org\n' >ranges.relays
+out=$(tl reporter add ranged --trusted-relays ranges.relays)
+check_match "a.b.c.d-e.f.g.h and a.b.c.d-e are ranges (a /25 and a /31)" '^reporter: ranged \(trusted relays: 2 ranges, 1 names\)$' "$out"
+printf 'relay.example.org\n193.0.2.10-193.0.1.1\n' >bad.relays
+expect "a range that runs backwards" 2 '^trapline: bad\.relays:2: .193\.0\.2\.10-193\.0\.1\.1. is a range that runs backwards' \
+	tl reporter add other --trusted-relays bad.relays
+printf '193.0.2.10-193.0.2.300\n' >bad.relays
+expect "a range with an octet of 300 is no host name" 2 '^trapline: bad\.relays:1: .193\.0\.2\.10-193\.0\.2\.300. is not an IPv4 range' \
+	tl reporter add other --trusted-relays bad.relays
+printf '# ours\nrelay.example.org\n\nrelay_1.example.org\n' >bad.relays
+expect "a name that is no host name" 2 '^trapline: bad\.relays:4: .relay_1\.example\.org. is neither a host name' \
+	tl reporter add other --trusted-relays bad.relays
+out=$(tl report --reporter ranged "$D/postfix_direct.eml")
+check_match "the MX inside the range is trusted: the source is the host that handed it over" '^source: 204\.0\.113\.7$' "$out"
+run_ok tl reporter remove ranged --why "ranges tested"
+
 echo "# feeds"
 out=$(tl feed add far-trap)
 check_match "feed add prints a feed key" '^key: tlf_[0-9a-f]{64}$' "$out"
@@ -195,6 +268,6 @@ tl_stop
 
 echo "# without a service: the command opens the data directory itself"
 out=$(tl report --reporter acme "$(variant gmail.eml local >local.eml && echo local.eml)" 2>&1)
-check_match "report in-process: the source" '^source: 203\.0\.113\.70$' "$out"
+check_match "report in-process: the source" '^source: 204\.0\.113\.70$' "$out"
 check_eq "...stored (reporter list counts it)" $((before + 2)) "$(reports_of acme)"
 tl_finish

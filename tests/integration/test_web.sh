@@ -30,36 +30,36 @@ cli() { "$TRAPLINE" "$@" --data "$DATA"; }
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 ev() { cli evidence add --ip "$1" --kind "$2" --at "$(iso "$3")" ${4:+--class "$4"} >/dev/null; }
 
-# 192.0.2.1: trap hits 3 days ago (bounces), reports today -> listed, both.
-# 2001:db8::5: two trap hits today -> listed, traps. 198.51.100.9: one report -> not listed.
-ev 192.0.2.1 trap $((T0 - 3 * 86400)) bounce
-ev 192.0.2.1 trap $((T0 - 3 * 86400 + 60)) bounce
-ev 192.0.2.1 report $((T0 - 7200))
-ev 192.0.2.1 report $((T0 - 3600))
-ev 2001:db8::5 trap $((T0 - 600)) autoreply
-ev 2001:db8::5 trap $((T0 - 300)) autoreply
-ev 198.51.100.9 report $((T0 - 300))
+# 193.0.2.1: trap hits 3 days ago (bounces), reports today -> listed, both.
+# 2a01:db8::5: two trap hits today -> listed, traps. 199.51.100.9: one report -> not listed.
+ev 193.0.2.1 trap $((T0 - 3 * 86400)) bounce
+ev 193.0.2.1 trap $((T0 - 3 * 86400 + 60)) bounce
+ev 193.0.2.1 report $((T0 - 7200))
+ev 193.0.2.1 report $((T0 - 3600))
+ev 2a01:db8::5 trap $((T0 - 600)) autoreply
+ev 2a01:db8::5 trap $((T0 - 300)) autoreply
+ev 199.51.100.9 report $((T0 - 300))
 ev 10.1.2.3 trap $((T0 - 300))
 ev 10.1.2.3 trap $((T0 - 200))
 
 # ---- the JSON API is `trapline check --json` --------------------------------------------
-for ip in 192.0.2.1 2001:db8::5 198.51.100.9 10.1.2.3 203.0.113.77; do
+for ip in 193.0.2.1 2a01:db8::5 199.51.100.9 10.1.2.3 204.0.113.77; do
 	api=$(tl_http "/api/v1/lookup/$ip")
 	cli_json=$(cli check "$ip" --json)
 	same=$(python3 -c 'import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print("same" if a==b else "differ")' "$api" "$cli_json" 2>&1)
 	check_eq "GET /api/v1/lookup/$ip is the JSON of trapline check --json" same "$same"
 done
 check_eq "the API's content type" "application/json" \
-	"$(tl_http /api/v1/lookup/192.0.2.1 -o /dev/null -w '%{content_type}')"
-check_match "the API for a listed address" '"reason": "both"' "$(tl_http /api/v1/lookup/192.0.2.1)"
+	"$(tl_http /api/v1/lookup/193.0.2.1 -o /dev/null -w '%{content_type}')"
+check_match "the API for a listed address" '"reason": "both"' "$(tl_http /api/v1/lookup/193.0.2.1)"
 check_eq "the API refuses a bad address with 400" 400 "$(tl_http_status /api/v1/lookup/nonsense)"
 check_match "... and says why, as JSON" '"error": "not an IPv4 or IPv6 address"' "$(tl_http /api/v1/lookup/nonsense)"
-check_eq "the API for a range: 400" 400 "$(tl_http_status '/api/v1/lookup/192.0.2.0%2F24')"
+check_eq "the API for a range: 400" 400 "$(tl_http_status '/api/v1/lookup/193.0.2.0%2F24')"
 check_eq "the API for a host name: 400" 400 "$(tl_http_status /api/v1/lookup/mail.example.com)"
 check_match "the figures: 2 listed" '"listed": 2' "$(tl_http /api/v1/figures)"
 
 # ---- the history: evidence per day as added, the listed period ----------------------------
-hist=$(tl_http /api/v1/history/192.0.2.1)
+hist=$(tl_http /api/v1/history/193.0.2.1)
 verdict=$(python3 - "$hist" "$T0" <<'PY'
 import json, sys, time
 h = json.loads(sys.argv[1]); t0 = int(sys.argv[2])
@@ -77,7 +77,7 @@ PY
 check_eq "history: 30 days, the evidence on the days it was received, one current listing" ok "$verdict"
 
 # ---- the pages ----------------------------------------------------------------------------
-page=$(tl_http '/lookup?ip=192.0.2.1')
+page=$(tl_http '/lookup?ip=193.0.2.1')
 check_match "lookup: listed" 'is listed</h2>' "$page"
 check_match "lookup: the reason" 'data-reason="both"' "$page"
 check_match "lookup: what it usually means: the trap hits were bounces, so backscatter, not a compromised machine" \
@@ -90,29 +90,33 @@ check_match "lookup: when it ends by itself (policy_listing = 48 h after the las
 check_match "lookup: counts of the last 7 days" 'id="traps-7d">2<' "$page"
 check_match "lookup: the chart" '<svg class="chart"' "$page"
 check_nomatch "lookup: never a trap address or reporter" '@|source|reporter:' "$page"
-page=$(tl_http '/lookup?ip=2001:DB8::5')
+page=$(tl_http '/lookup?ip=2a01:DB8::5')
 check_match "lookup IPv6: listed, trap hits only" 'data-reason="traps"' "$page"
 check_match "lookup IPv6: auto-replies explained" 'Auto-replies \(vacation' "$page"
-page=$(tl_http '/lookup?ip=198.51.100.9')
+page=$(tl_http '/lookup?ip=199.51.100.9')
 check_match "lookup: not listed" 'is not listed</h2>' "$page"
 check_match "lookup: why not" 'only one piece of evidence' "$page"
 check_match "lookup: excluded address says so" 'id="excluded"' "$(tl_http '/lookup?ip=10.1.2.3')"
-cli delist 192.0.2.1 --why "test: fixed" >/dev/null
-check_match "lookup: delisted by a moderator says so" 'id="delisted"' "$(tl_http '/lookup?ip=192.0.2.1')"
-ev 203.0.113.5 trap $((T0 - 100))
-ev 203.0.113.5 trap $((T0 - 90))
-cli reputation 203.0.113.0/24 --points 20 --why "test: big provider" >/dev/null
-check_match "lookup: held back by reputation says so" 'id="held-back"' "$(tl_http '/lookup?ip=203.0.113.5')"
+cli delist 193.0.2.1 --why "test: fixed" >/dev/null
+check_match "lookup: delisted by a moderator says so" 'id="delisted"' "$(tl_http '/lookup?ip=193.0.2.1')"
+ev 204.0.113.5 trap $((T0 - 100))
+ev 204.0.113.5 trap $((T0 - 90))
+cli reputation 204.0.113.0/24 --points 20 --why "test: big provider" >/dev/null
+check_match "lookup: held back by reputation says so" 'id="held-back"' "$(tl_http '/lookup?ip=204.0.113.5')"
 check_eq "lookup of a host name: 400 with help" 400 "$(tl_http_status '/lookup?ip=mail.example.com')"
 check_match "... look up its address" 'look up its address' "$(tl_http '/lookup?ip=mail.example.com')"
-check_match "lookup of a range: look up one address" 'look up one address' "$(tl_http '/lookup?ip=192.0.2.0%2F24')"
-check_match "lookup of 192.0.2.7/24 offers 192.0.2.7" 'href="/lookup\?ip=192.0.2.7"' "$(tl_http '/lookup?ip=192.0.2.7%2F24')"
+check_match "lookup of a range: look up one address" 'look up one address' "$(tl_http '/lookup?ip=193.0.2.0%2F24')"
+check_match "lookup of 193.0.2.7/24 offers 193.0.2.7" 'href="/lookup\?ip=193.0.2.7"' "$(tl_http '/lookup?ip=193.0.2.7%2F24')"
 check_match "lookup of nonsense: a clear message" 'That is not an IP address' "$(tl_http '/lookup?ip=hello%20world')"
 check_eq "an empty lookup is the form: 200" 200 "$(tl_http_status '/lookup?ip=')"
 listing=$(tl_http /about/listing)
 check_match "how listing works: the threshold in force (6)" 'id="p-threshold">6<' "$listing"
 check_match "how listing works: the listing time in force (48 hours)" 'id="p-listing">48 hours<' "$listing"
 check_match "how listing works: worked examples from the policy" '2 spamtrap hits</td><td>10.0</td><td>listed' "$listing"
+check_match "how listing works: the reporters a listing on reports needs (2)" 'id="p-min-reporters">2<' "$listing"
+check_match "...one reporter's two reports do not list" "2 reports from the same reporter</td><td>4.0</td><td>not listed \(only one piece of evidence: one reporter&#39;s reports count once\)" "$listing"
+check_match "...two reporters' do" '2 reports from 2 reporters</td><td>8.0</td><td>listed' "$listing"
+check_match "...special-purpose space takes no evidence" 'id="p-special">the' "$listing"
 usage=$(tl_http /about/usage)
 check_match "usage: the TXT points at public_url, with what the listing usually means" \
 	'Listed \(spamtrap hits and user reports: probably a compromised machine\) - see https://lists.example.test/lookup\?ip=192.0.2.1' "$usage"
@@ -125,11 +129,11 @@ check_eq "a page that does not exist: 404" 404 "$(tl_http_status /nothing/here)"
 check_eq "the stylesheet" 200 "$(tl_http_status /static/style.css)"
 
 # ---- DNS: the default TXT points at the lookup page ----------------------------------------
-ev 192.0.2.99 trap $((T0 - 100))
-ev 192.0.2.99 trap $((T0 - 90))
-check_ip_a "192.0.2.99 listed in DNS" 192.0.2.99 127.0.0.2 30
-check_eq "the TXT record points at PUBLIC_URL/lookup" '"Listed (spamtrap hits: mail to addresses no person uses) - see https://lists.example.test/lookup?ip=192.0.2.99"' \
-	"$(dig @127.0.0.1 -p "$PORT" +short 99.2.0.192.$TL_ZONE TXT)"
+ev 193.0.2.99 trap $((T0 - 100))
+ev 193.0.2.99 trap $((T0 - 90))
+check_ip_a "193.0.2.99 listed in DNS" 193.0.2.99 127.0.0.2 30
+check_eq "the TXT record points at PUBLIC_URL/lookup" '"Listed (spamtrap hits: mail to addresses no person uses) - see https://lists.example.test/lookup?ip=193.0.2.99"' \
+	"$(dig @127.0.0.1 -p "$PORT" +short 99.2.0.193.$TL_ZONE TXT)"
 
 # ---- the RFC 5782 test points: DNS, check, the JSON and the page say the same ----------------
 # 127.0.0.2 (and ::ffff:127.0.0.2, the same address) is listed, whatever the exclusions and the
@@ -170,9 +174,9 @@ for tp in ::1 ::2; do
 done
 
 # ---- security headers on every answer -------------------------------------------------------
-for path in / '/lookup?ip=192.0.2.1' '/lookup?ip=%3Cx%3E' /about/end-users /about/listing \
+for path in / '/lookup?ip=193.0.2.1' '/lookup?ip=%3Cx%3E' /about/end-users /about/listing \
 	/about/usage /about/warranty /static/style.css /static/icon.svg /api/v1/ \
-	/api/v1/lookup/192.0.2.1 /api/v1/lookup/x /api/v1/figures /nothing; do
+	/api/v1/lookup/193.0.2.1 /api/v1/lookup/x /api/v1/figures /nothing; do
 	h=$(tl_http "$path" -D - -o /dev/null)
 	miss=""
 	for want in "Content-Security-Policy: default-src 'none'" "frame-ancestors 'none'" \

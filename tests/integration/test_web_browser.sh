@@ -28,18 +28,18 @@ tl_wait_http || tl_die "the web pages answer" "$(tail -n 20 "$TL_LAST_LOG")"
 T0=$(date +%s)
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 ev() { "$TRAPLINE" evidence add --ip "$1" --kind "$2" --at "$(iso "$3")" --data "$DATA" >/dev/null; }
-# 192.0.2.44: trap hits 5 and 2 days ago, reports 2 days ago and now: listed, both.
-ev 192.0.2.44 trap $((T0 - 5 * 86400))
-ev 192.0.2.44 trap $((T0 - 2 * 86400))
-ev 192.0.2.44 trap $((T0 - 2 * 86400 + 30))
-ev 192.0.2.44 report $((T0 - 2 * 86400 + 60))
-ev 192.0.2.44 report $((T0 - 60))
-# 192.0.2.46: two trap hits that were spam itself: listed on trap hits only, not backscatter.
-ev 192.0.2.46 trap $((T0 - 300))
-ev 192.0.2.46 trap $((T0 - 200))
-ev 2001:db8::44 trap $((T0 - 120))
-ev 2001:db8::44 trap $((T0 - 60))
-# 192.0.2.45: three trap hits through the trap itself (behind a trusted proxy), with headers
+# 193.0.2.44: trap hits 5 and 2 days ago, reports 2 days ago and now: listed, both.
+ev 193.0.2.44 trap $((T0 - 5 * 86400))
+ev 193.0.2.44 trap $((T0 - 2 * 86400))
+ev 193.0.2.44 trap $((T0 - 2 * 86400 + 30))
+ev 193.0.2.44 report $((T0 - 2 * 86400 + 60))
+ev 193.0.2.44 report $((T0 - 60))
+# 193.0.2.46: two trap hits that were spam itself: listed on trap hits only, not backscatter.
+ev 193.0.2.46 trap $((T0 - 300))
+ev 193.0.2.46 trap $((T0 - 200))
+ev 2a01:db8::44 trap $((T0 - 120))
+ev 2a01:db8::44 trap $((T0 - 60))
+# 193.0.2.45: three trap hits through the trap itself (behind a trusted proxy), with headers
 # that name trap addresses, for the moderator's samples.
 hit() {
 	timeout $((20 * TL_SLOW)) python3 "$TL_DIR/smtpraw.py" "$SMTP_PORT" --src 127.0.0.2 --timeout $((3 * TL_SLOW)) \
@@ -47,9 +47,9 @@ hit() {
 		read:4 'send:From: News <news@example.net>\r\nTo: jane@trap.example\r\nSubject: Our offers\r\nMessage-ID: <1@example.net>\r\n\r\nbuy\r\n.\r\n' \
 		read 'send:QUIT\r\n' drain >/dev/null 2>&1
 }
-hit 192.0.2.45
-hit 192.0.2.45
-hit 192.0.2.45
+hit 193.0.2.45
+hit 193.0.2.45
+hit 193.0.2.45
 PW='a moderator passphrase'
 printf '%s\n' "$PW" | "$TRAPLINE" moderator add alice --data "$DATA" >/dev/null || tl_die "moderator add alice"
 day() { date -u -d "@$1" +%Y-%m-%d; }
@@ -61,10 +61,10 @@ days = {}
 def add(d, i):
     v = days.setdefault(d, [0, 0]); v[i] += 1
 add(d5, 0); add(d2t, 0); add(d2t, 0); add(d2r, 1); add(d0, 1)
-json.dump({"listed": "192.0.2.44", "unlisted": "198.51.100.200", "ipv6": "2001:DB8::44",
-           "reason": "both", "days": days, "traponly": "192.0.2.46", "testpoint": "127.0.0.2",
+json.dump({"listed": "193.0.2.44", "unlisted": "199.51.100.200", "ipv6": "2a01:DB8::44",
+           "reason": "both", "days": days, "traponly": "193.0.2.46", "testpoint": "127.0.0.2",
            "trapline": trapline, "data": data,
-           "review": {"first": "192.0.2.44", "second": "192.0.2.45", "moderator": "alice",
+           "review": {"first": "193.0.2.44", "second": "193.0.2.45", "moderator": "alice",
                       "password": pw, "dns_port": int(port), "zone": "bl.example.org",
                       "trapline": trapline, "data": data}}, open(out, "w"))
 PY

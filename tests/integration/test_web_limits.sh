@@ -143,8 +143,8 @@ if [ -z "${TL_NETNS:-}" ]; then
 	tl_finish
 fi
 echo "# four addresses of one /64 hold http_max_conns_per_ip = 4; a fifth of it is refused"
-for a in 2001:db8:1:2::a 2001:db8:1:2::b 2001:db8:1:2::c 2001:db8:1:2::d 2001:db8:1:2::e \
-	2001:db8:1:3::a; do
+for a in 2a01:db8:1:2::a 2a01:db8:1:2::b 2a01:db8:1:2::c 2a01:db8:1:2::d 2a01:db8:1:2::e \
+	2a01:db8:1:3::a; do
 	ip -6 addr add "$a/64" dev lo nodad || tl_die "add $a to lo in the test's namespace"
 done
 cat >"$TL_TMP/v6.conf" <<'EOF'
@@ -157,7 +157,7 @@ HPORT=$(tl_free_port v6) || tl_die "pick a free port"
 tl_start --config "$TL_TMP/v6.conf" --http "127.0.0.1:$HPORT,[::1]:$HPORT"
 tl_wait_http || tl_die "the web pages answer on port $HPORT" "$(tail -n 20 "$TL_LAST_LOG")"
 python3 "$HR" --timeout $((20 * TL_SLOW)) --host ::1 hold "$HPORT" --count 4 \
-	--sources 2001:db8:1:2::a,2001:db8:1:2::b,2001:db8:1:2::c,2001:db8:1:2::d \
+	--sources 2a01:db8:1:2::a,2a01:db8:1:2::b,2a01:db8:1:2::c,2a01:db8:1:2::d \
 	--settle $((1 * TL_SLOW)) --hold 60 >"$HOLD_OUT" 2>&1 &
 HOLD_PID=$!
 TL_PIDS+=("$HOLD_PID")
@@ -166,17 +166,17 @@ for _ in $(seq 1 $((300 * TL_SLOW))); do
 	kill -0 "$HOLD_PID" 2>/dev/null || break
 	sleep 0.1
 done
-check_eq "4 connections from 4 addresses of 2001:db8:1:2::/64" "open=4 closed=0 failed=0" \
+check_eq "4 connections from 4 addresses of 2a01:db8:1:2::/64" "open=4 closed=0 failed=0" \
 	"$(cat "$HOLD_OUT")"
 v6get() {
 	curl -s -o /dev/null -w '%{http_code}' --max-time $((5 * TL_SLOW)) --interface "$1" -g \
 		"http://[::1]:$HPORT/"
 }
-check_eq "a fifth address of the /64 is closed at once, unanswered" 000 "$(v6get 2001:db8:1:2::e)"
+check_eq "a fifth address of the /64 is closed at once, unanswered" 000 "$(v6get 2a01:db8:1:2::e)"
 check_match "... and logged, naming the /64" \
-	'module=web http refused reason=client_limit client=2001:db8:1:2::/64 conns=4 limit=4 suppressed=0$' \
+	'module=web http refused reason=client_limit client=2a01:db8:1:2::/64 conns=4 limit=4 suppressed=0$' \
 	"$(cat "$TL_LAST_LOG")"
-check_eq "an address of the next /64 is served" 200 "$(v6get 2001:db8:1:3::a)"
+check_eq "an address of the next /64 is served" 200 "$(v6get 2a01:db8:1:3::a)"
 check_eq "an IPv4 client is served" 200 "$(tl_http_status /)"
 kill "$HOLD_PID" 2>/dev/null
 wait "$HOLD_PID" 2>/dev/null

@@ -276,20 +276,261 @@ static void test_array_grow(void **state)
 	free(v);
 }
 
+/* ---- the special-purpose table ---------------------------------------------------------- */
+
+/* The address n steps from ip (as a 128-bit number; wraps). */
+static void ip_step(const uint8_t ip[16], int n, uint8_t out[16])
+{
+	memcpy(out, ip, 16);
+	for (int k = 15; k >= 0 && n != 0; k--) {
+		int v = out[k] + n;
+		n = v < 0 ? -1 : v > 255 ? 1 : 0;
+		out[k] = (uint8_t)(v & 0xff);
+	}
+}
+
+/* The last address of p. */
+static void prefix_last(const struct ip_prefix *p, uint8_t out[16])
+{
+	memcpy(out, p->addr, 16);
+	for (unsigned bit = p->plen; bit < 128; bit++)
+		out[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
+}
+
+static const char *ip_text(const uint8_t ip[16], char buf[IP_STRLEN])
+{
+	ip_format(ip, buf);
+	return buf;
+}
+
+/* Every row: its first and last address are in it (the row, or a sub-block of it listed
+ * before it, names them), the addresses just outside are not (public, or another row that
+ * covers them). The rows that embed IPv4 are judged by the embedded address instead. */
+static void test_special_rows(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct ip_special *t = ip_special_table(&n);
+	assert_true(n >= 45);
+	for (size_t i = 0; i < n; i++) {
+		const struct ip_special *r = &t[i];
+		char a[IP_STRLEN], pre[IP_PREFIX_STRLEN];
+		ip_prefix_format(&r->prefix, pre, sizeof pre);
+		assert_true(ip_prefix_valid(&r->prefix));
+		assert_non_null(r->name);
+		assert_int_equal(strncmp(r->rfc, "RFC ", 4), 0);
+		if (r->v4_at)
+			continue;
+		uint8_t first[16], last[16], before[16], after[16];
+		memcpy(first, r->prefix.addr, 16);
+		prefix_last(&r->prefix, last);
+		ip_step(first, -1, before);
+		ip_step(last, 1, after);
+		const uint8_t *in[] = {first, last};
+		for (int k = 0; k < 2; k++) {
+			const struct ip_special *got = ip_special_find(in[k], NULL);
+			if (!got || !ip_prefix_covers(&r->prefix, got->prefix.addr) ||
+			    got->prefix.plen < r->prefix.plen || got > r)
+				fail_msg("%s (%s): %s is not found in it", pre, r->name,
+					 ip_text(in[k], a));
+		}
+		const uint8_t *out[] = {before, after};
+		for (int k = 0; k < 2; k++) {
+			/* The first row's before and the last's after wrap round the family. */
+			if (ip_is_v4(out[k]) != ip_is_v4(r->prefix.addr))
+				continue;
+			const struct ip_special *got = ip_special_find(out[k], NULL);
+			if (got == r || (got && !ip_prefix_covers(&got->prefix, out[k])))
+				fail_msg("%s (%s): %s, just outside, is taken for it", pre, r->name,
+					 ip_text(out[k], a));
+		}
+	}
+}
+
+/* What the registries leave public right beside their ranges, and what they keep: by name. */
+static void test_special_public_and_not(void **state)
+{
+	(void)state;
+	const char *public[] = {
+		"9.255.255.255", "11.0.0.0", "100.63.255.255", "100.128.0.0", "126.255.255.255",
+		"128.0.0.0", "169.253.255.255", "169.255.0.0", "172.15.255.255", "172.32.0.0",
+		"191.255.255.255", "192.0.1.0", "192.0.3.0", "192.31.195.255", "192.31.197.0",
+		"192.52.192.255", "192.52.194.0", "192.88.98.255", "192.88.100.0", "192.167.255.255",
+		"192.169.0.0", "192.175.47.255", "192.175.49.0", "198.17.255.255", "198.20.0.0",
+		"198.51.99.255", "198.51.101.0", "203.0.112.255", "203.0.114.0", "223.255.255.255",
+		"::2", "64:ff9b::808:808", "2001:200::", "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff",
+		"2001:db9::", "2002:808:808::1", "2620:4f:7fff:ffff:ffff:ffff:ffff:ffff",
+		"2620:4f:8001::", "3ffe:ffff::", "3fff:1000::", "5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		"5f01::", "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fec0::1",
+	};
+	for (size_t i = 0; i < sizeof public / sizeof public[0]; i++) {
+		uint8_t ip[16];
+		char why[256];
+		assert_int_equal(ip_parse(public[i], strlen(public[i]), ip), 0);
+		if (ip_special_find(ip, NULL) || ip_special_describe(ip, why, sizeof why))
+			fail_msg("%s is public, not %s", public[i], why);
+		assert_null(ip_never_sends(ip));
+	}
+	const struct {
+		const char *ip, *why, *never;
+	} special[] = {
+		{"0.0.0.0", "0.0.0.0 is in 0.0.0.0/8, \"This network\" (RFC 791)", "this network"},
+		{"10.1.2.3", "10.1.2.3 is in 10.0.0.0/8, Private-Use (RFC 1918)", NULL},
+		{"100.64.0.0", "100.64.0.0 is in 100.64.0.0/10, Shared Address Space (RFC 6598)", NULL},
+		{"127.0.0.2", "127.0.0.2 is in 127.0.0.0/8, Loopback (RFC 1122)", NULL},
+		{"192.0.0.8", "192.0.0.8 is in 192.0.0.8/32, IPv4 dummy address (RFC 7600)", NULL},
+		{"192.0.0.171", "192.0.0.171 is in 192.0.0.170/31, NAT64/DNS64 Discovery (RFC 8880)", NULL},
+		{"192.0.0.100", "192.0.0.100 is in 192.0.0.0/24, IETF Protocol Assignments (RFC 6890)", NULL},
+		{"192.31.196.1", "192.31.196.1 is in 192.31.196.0/24, AS112-v4 (RFC 7535)", NULL},
+		{"192.52.193.1", "192.52.193.1 is in 192.52.193.0/24, AMT (RFC 7450)", NULL},
+		{"192.88.99.2", "192.88.99.2 is in 192.88.99.0/24, Deprecated (6to4 Relay Anycast) (RFC 7526)", NULL},
+		{"192.175.48.6", "192.175.48.6 is in 192.175.48.0/24, Direct Delegation AS112 Service (RFC 7534)", NULL},
+		{"198.19.255.255", "198.19.255.255 is in 198.18.0.0/15, Benchmarking (RFC 2544)", NULL},
+		{"198.51.100.7", "198.51.100.7 is in 198.51.100.0/24, Documentation (TEST-NET-2) (RFC 5737)", NULL},
+		{"203.0.113.0", "203.0.113.0 is in 203.0.113.0/24, Documentation (TEST-NET-3) (RFC 5737)", NULL},
+		{"224.0.0.1", "224.0.0.1 is in 224.0.0.0/4, Multicast (RFC 5771)", "multicast"},
+		{"240.0.0.1", "240.0.0.1 is in 240.0.0.0/4, Reserved (RFC 1112)", "reserved"},
+		{"255.255.255.255", "255.255.255.255 is in 255.255.255.255/32, Limited Broadcast (RFC 919)", "broadcast"},
+		{"::", ":: is in ::/128, Unspecified Address (RFC 4291)", "unspecified"},
+		{"::1", "::1 is in ::1/128, Loopback Address (RFC 4291)", NULL},
+		{"::ffff:192.168.7.7", "192.168.7.7 is in 192.168.0.0/16, Private-Use (RFC 1918)", NULL},
+		{"64:ff9b::a00:1", "64:ff9b::a00:1 is the IPv4-IPv6 Translation (NAT64) form (64:ff9b::/96, RFC 6052) of 10.0.0.1, which is in 10.0.0.0/8, Private-Use (RFC 1918)", NULL},
+		{"64:ff9b::e000:1", "of 224.0.0.1, which is in 224.0.0.0/4, Multicast (RFC 5771)", "multicast"},
+		{"64:ff9b:1::8.8.8.8", "is in 64:ff9b:1::/48, IPv4-IPv6 Translation (local use) (RFC 8215)", NULL},
+		{"100::1", "100::1 is in 100::/64, Discard-Only Address Block (RFC 6666)", NULL},
+		{"100:0:0:1::1", "100:0:0:1::1 is in 100:0:0:1::/64, Dummy IPv6 Prefix (RFC 9780)", NULL},
+		{"2001::1", "2001::1 is in 2001::/32, TEREDO (RFC 4380)", NULL},
+		{"2001:1::1", "2001:1::1 is in 2001:1::1/128, Port Control Protocol Anycast (RFC 7723)", NULL},
+		{"2001:1::3", "DNS-SD Service Registration Protocol Anycast (RFC 9665)", NULL},
+		{"2001:1::4", "2001:1::4 is in 2001::/23, IETF Protocol Assignments (RFC 2928)", NULL},
+		{"2001:2::9", "2001:2::9 is in 2001:2::/48, Benchmarking (RFC 5180)", NULL},
+		{"2001:3::1", "is in 2001:3::/32, AMT (RFC 7450)", NULL},
+		{"2001:4:112::1", "is in 2001:4:112::/48, AS112-v6 (RFC 7535)", NULL},
+		{"2001:10::1", "is in 2001:10::/28, Deprecated (previously ORCHID) (RFC 4843)", NULL},
+		{"2001:2f::1", "is in 2001:20::/28, ORCHIDv2 (RFC 7343)", NULL},
+		{"2001:30::1", "is in 2001:30::/28, Drone Remote ID Protocol Entity Tags (DETs) Prefix (RFC 9374)", NULL},
+		{"2001:1ff:ffff::1", "is in 2001::/23, IETF Protocol Assignments (RFC 2928)", NULL},
+		{"2001:db8:ffff::1", "is in 2001:db8::/32, Documentation (RFC 3849)", NULL},
+		{"2002:c0a8:101::1", "2002:c0a8:101::1 is the 6to4 form (2002::/16, RFC 3056) of 192.168.1.1, which is in 192.168.0.0/16, Private-Use (RFC 1918)", NULL},
+		{"2002:7f00:1::", "of 127.0.0.1, which is in 127.0.0.0/8, Loopback (RFC 1122)", NULL},
+		{"2620:4f:8000::1", "is in 2620:4f:8000::/48, Direct Delegation AS112 Service (RFC 7534)", NULL},
+		{"3fff:fff:ffff::1", "is in 3fff::/20, Documentation (RFC 9637)", NULL},
+		{"5f00:1::1", "is in 5f00::/16, Segment Routing (SRv6) SIDs (RFC 9602)", NULL},
+		{"fd00::1", "fd00::1 is in fc00::/7, Unique-Local (RFC 4193)", NULL},
+		{"febf::1", "febf::1 is in fe80::/10, Link-Local Unicast (RFC 4291)", NULL},
+		{"ff02::1", "ff02::1 is in ff00::/8, Multicast (RFC 4291)", "multicast"},
+	};
+	for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
+		uint8_t ip[16];
+		char why[256];
+		assert_int_equal(ip_parse(special[i].ip, strlen(special[i].ip), ip), 0);
+		assert_non_null(ip_special_find(ip, NULL));
+		assert_true(ip_special_describe(ip, why, sizeof why));
+		if (!strstr(why, special[i].why))
+			fail_msg("%s: %s", special[i].ip, why);
+		const char *never = ip_never_sends(ip);
+		if (!special[i].never != !never ||
+		    (never && !strstr(never, special[i].never)))
+			fail_msg("%s never sends: %s", special[i].ip, never ? never : "(null)");
+	}
+	/* The embedding range is said, the embedded one returned. */
+	uint8_t ip[16];
+	const struct ip_special *outer;
+	assert_int_equal(ip_parse("2002:a00:1::", 12, ip), 0);
+	const struct ip_special *r = ip_special_find(ip, &outer);
+	assert_non_null(r);
+	assert_non_null(outer);
+	assert_string_equal(outer->name, "6to4");
+	assert_string_equal(r->name, "Private-Use");
+	assert_int_equal(ip_parse("10.0.0.1", 8, ip), 0);
+	assert_non_null(ip_special_find(ip, &outer));
+	assert_null(outer);
+	/* A buffer too small is cut, never overrun. */
+	char small[8];
+	assert_true(ip_special_describe(ip, small, sizeof small));
+	assert_int_equal(strlen(small), 7);
+}
+
+/* exclude_default: prefixes and the word special-purpose, which is the default. */
+static void test_config_exclusions(void **state)
+{
+	(void)state;
+	struct ip_prefix out[CONFIG_PREFIX_MAX];
+	unsigned n = 99;
+	bool special = false;
+	char err[CONFIG_ERR_MAX];
+	struct config *c = malloc(sizeof *c);
+	assert_non_null(c);
+	config_defaults(c);
+	assert_string_equal(c->exclude_default, "special-purpose");
+	assert_int_equal(config_exclusions_parse(c->exclude_default, out, CONFIG_PREFIX_MAX, &n,
+						 &special, err, sizeof err), 0);
+	assert_true(special);
+	assert_int_equal(n, 0);
+	assert_int_equal(config_exclusions_parse("193.0.2.0/24, special-purpose  2a01:db8::/32", out,
+						 CONFIG_PREFIX_MAX, &n, &special, err, sizeof err), 0);
+	assert_true(special);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[1].plen, 32);
+	assert_int_equal(config_exclusions_parse("10.0.0.0/8", out, CONFIG_PREFIX_MAX, &n, &special,
+						 err, sizeof err), 0);
+	assert_false(special);
+	assert_int_equal(n, 1);
+	assert_int_equal(config_exclusions_parse("", out, CONFIG_PREFIX_MAX, &n, &special, err,
+						 sizeof err), 0);
+	assert_false(special);
+	assert_int_equal(n, 0);
+	assert_int_equal(config_set(c, "exclude_default", "special", err, sizeof err), BASE_EINVAL);
+	assert_non_null(strstr(err, "'special' is not ADDR/LEN (nor the word special-purpose)"));
+	assert_int_equal(config_set(c, "exclude_default", "special-purpose, 10.0.0.1/8", err,
+				    sizeof err), BASE_EINVAL);
+	assert_non_null(strstr(err, "host bits"));
+	assert_int_equal(config_set(c, "policy_min_reporters", "0", err, sizeof err), BASE_EINVAL);
+	assert_int_equal(config_set(c, "policy_min_reporters", "3", err, sizeof err), 0);
+	assert_int_equal(c->policy_min_reporters, 3);
+	free(c);
+}
+
+/* rbldnsd's IPv4 ranges and the prefixes that cover them. */
+static void test_ip4_range(void **state)
+{
+	(void)state;
+	uint32_t a, b;
+	assert_int_equal(ip4_range_parse("10.0.0.1-10.0.0.9", 17, &a, &b), 0);
+	assert_int_equal(a, 0x0a000001);
+	assert_int_equal(b, 0x0a000009);
+	assert_int_equal(ip4_range_parse("10.0.0.1-9", 10, &a, &b), 0);
+	assert_int_equal(b, 0x0a000009);
+	assert_int_equal(ip4_range_parse("10.0.0.9-1", 10, &a, &b), BASE_ERANGE);
+	assert_int_equal(ip4_range_parse("10.0.1.0-10.0.0.255", 19, &a, &b), BASE_ERANGE);
+	const char *bad[] = {"10.0.0.1", "10.0.0.1-", "-10.0.0.1", "10.0.0.1-256", "10.0.0.1-09",
+			     "10.0.0.1-10.0.0", "10.0.0-5", "10.0.0.1--2", "10.0.0.1-+2"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(ip4_range_parse(bad[i], strlen(bad[i]), &a, &b), BASE_EINVAL);
+	struct ip_prefix p[64];
+	assert_int_equal(ip4_range_prefixes(0, 0xffffffffu, p, 64), 1);
+	assert_int_equal(p[0].plen, 96);
+	assert_int_equal(ip4_range_prefixes(0x0a000001, 0x0a000009, p, 64), 4); /* /32 /31 /30 /31 */
+	assert_int_equal(ip4_range_prefixes(0x00000001, 0xfffffffe, p, 64), 62);
+	assert_int_equal(ip4_range_prefixes(0x00000001, 0xfffffffe, p, 61), 0);
+	assert_int_equal(ip4_range_prefixes(7, 7, p, 1), 1);
+	assert_int_equal(p[0].plen, 128);
+}
+
 static void test_error_space(void **state)
 {
 	/* One space: every code has its own name, so a code passed up from another module is
 	 * still named right. */
 	const char *names[32];
 	int n = 0;
-	for (int e = TL_OK; e >= TL_ELIMIT; e--) {
+	for (int e = TL_OK; e >= TL_ESPECIAL; e--) {
 		names[n] = tl_strerror(e);
 		assert_string_not_equal(names[n], "unknown error");
 		for (int k = 0; k < n; k++)
 			assert_string_not_equal(names[k], names[n]);
 		n++;
 	}
-	assert_string_equal(tl_strerror(TL_ELIMIT - 1), "unknown error");
+	assert_string_equal(tl_strerror(TL_ESPECIAL - 1), "unknown error");
 	assert_string_equal(tl_strerror(1), "unknown error");
 }
 
@@ -524,6 +765,10 @@ int main(void)
 		cmocka_unit_test(test_time_now_test_clock),
 		cmocka_unit_test(test_array_grow),
 		cmocka_unit_test(test_error_space),
+		cmocka_unit_test(test_special_rows),
+		cmocka_unit_test(test_special_public_and_not),
+		cmocka_unit_test(test_config_exclusions),
+		cmocka_unit_test(test_ip4_range),
 		cmocka_unit_test(test_sockaddr),
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test(test_config_set),

@@ -32,7 +32,9 @@ static struct parsed parse_n(const char *body, size_t len)
 	char *copy = malloc(len ? len : 1);
 	assert_non_null(copy);
 	memcpy(copy, body, len);
-	p.rc = ctl_feed_parse(copy, len, NOW, WINDOW, MAX, p.hits, &p.n, &p.index, p.err,
+	/* The shipped exclude_default refuses special-purpose addresses; these tests are about
+	 * the body's form and use the documentation ranges (test_special_refused below). */
+	p.rc = ctl_feed_parse(copy, len, NOW, WINDOW, false, MAX, p.hits, &p.n, &p.index, p.err,
 			      sizeof(p.err));
 	free(copy);
 	return p;
@@ -177,6 +179,59 @@ static void test_hit_refused(void **state)
 		"ip: \"<script>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\" is not one");
 }
 
+/* With the shipped exclude_default (its word special-purpose), a hit against a special-purpose
+ * address is refused, naming the range and its RFC, and with it the whole body; a public
+ * address next to it, or the same body with the word left out, is taken. */
+static void test_special_refused(void **state)
+{
+	(void)state;
+	const struct {
+		const char *ip, *why;
+	} cases[] = {
+		{"10.1.2.3", "hit 1: ip: 10.1.2.3 is in 10.0.0.0/8, Private-Use (RFC 1918): a "
+			     "special-purpose address, never a public source of mail"},
+		{"100.64.0.1", "in 100.64.0.0/10, Shared Address Space (RFC 6598)"},
+		{"198.18.7.7", "in 198.18.0.0/15, Benchmarking (RFC 2544)"},
+		{"192.0.0.9", "in 192.0.0.9/32, Port Control Protocol Anycast (RFC 7723)"},
+		{"192.0.2.1", "in 192.0.2.0/24, Documentation (TEST-NET-1) (RFC 5737)"},
+		{"127.0.0.2", "in 127.0.0.0/8, Loopback (RFC 1122)"},
+		{"fd00::1", "in fc00::/7, Unique-Local (RFC 4193)"},
+		{"64:ff9b::a00:1", "is the IPv4-IPv6 Translation (NAT64) form (64:ff9b::/96, RFC "
+				   "6052) of 10.0.0.1, which is in 10.0.0.0/8"},
+		{"2002:c0a8:101::1", "is the 6to4 form (2002::/16, RFC 3056) of 192.168.1.1"},
+		{"::ffff:172.16.0.1", "172.16.0.1 is in 172.16.0.0/12, Private-Use (RFC 1918)"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char body[256], err[512];
+		snprintf(body, sizeof(body), "[{\"ip\": \"8.8.8.8\"}, {\"ip\": \"%s\"}]",
+			 cases[i].ip);
+		struct ctl_feed_hit hits[MAX];
+		size_t n = 99;
+		long index = -2;
+		assert_int_equal(ctl_feed_parse(body, strlen(body), NOW, WINDOW, true, MAX, hits, &n,
+						&index, err, sizeof(err)),
+				 CTL_EINVAL);
+		assert_int_equal(n, 0);
+		assert_int_equal(index, 1);
+		if (!strstr(err, cases[i].why))
+			fail_msg("%s: %s", cases[i].ip, err);
+		assert_int_equal(ctl_feed_parse(body, strlen(body), NOW, WINDOW, false, MAX, hits, &n,
+						&index, err, sizeof(err)),
+				 CTL_OK);
+		assert_int_equal(n, 2);
+	}
+	/* 6to4 and NAT64 forms of public addresses are public. */
+	const char *pub = "[{\"ip\": \"2002:808:808::1\"}, {\"ip\": \"64:ff9b::808:808\"}]";
+	struct ctl_feed_hit hits[MAX];
+	size_t n = 0;
+	long index;
+	char err[512];
+	assert_int_equal(ctl_feed_parse(pub, strlen(pub), NOW, WINDOW, true, MAX, hits, &n, &index,
+					err, sizeof(err)),
+			 CTL_OK);
+	assert_int_equal(n, 2);
+}
+
 /* One bad hit refuses the whole body, and the reason names the first bad one. */
 static void test_all_or_nothing(void **state)
 {
@@ -191,7 +246,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_hit),      cmocka_unit_test(test_array),
 		cmocka_unit_test(test_body_refused), cmocka_unit_test(test_hit_refused),
-		cmocka_unit_test(test_all_or_nothing),
+		cmocka_unit_test(test_all_or_nothing), cmocka_unit_test(test_special_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,7 +106,7 @@ static void test_check(void **state)
 	struct fx *f = *state;
 	struct store_ticket *t = calloc(1, sizeof(*t));
 	const char *field;
-	assert_int_equal(check(f, input("192.0.2.1", " pm@example.org ", "closed the relay\r\nand "
+	assert_int_equal(check(f, input("193.0.2.1", " pm@example.org ", "closed the relay\r\nand "
 				      "the form", "caf\xc3\xa9 <3 & a < b"), t, &field),
 			 CTL_OK);
 	assert_string_equal(t->email, "pm@example.org");
@@ -119,14 +119,14 @@ static void test_check(void **state)
 		"<script>alert(1)</script>", "see </textarea>", "<!-- x -->", "<?php mail(); ?>",
 	};
 	for (size_t i = 0; i < sizeof(pasted) / sizeof(pasted[0]); i++) {
-		assert_int_equal(check(f, input("192.0.2.1", "a@b.example", pasted[i], pasted[i]), t,
+		assert_int_equal(check(f, input("193.0.2.1", "a@b.example", pasted[i], pasted[i]), t,
 				       &field),
 				 CTL_OK);
 		assert_string_equal(t->fixed, pasted[i]);
 		assert_string_equal(t->comment, pasted[i]);
 	}
 	/* Any run of CRs before an LF goes with it: no CRLF is left (found by fuzz_ctl_review). */
-	assert_int_equal(check(f, input("192.0.2.1", "a@b.example", "a\r\r\r\nb\rc", ""), t, &field),
+	assert_int_equal(check(f, input("193.0.2.1", "a@b.example", "a\r\r\r\nb\rc", ""), t, &field),
 			 CTL_OK);
 	assert_string_equal(t->fixed, "a\nb\rc");
 	/* What is wrong with an e-mail address, in words that follow "Your e-mail address". */
@@ -146,7 +146,7 @@ static void test_check(void **state)
 	};
 	for (size_t i = 0; i < sizeof(emails) / sizeof(emails[0]); i++) {
 		char why[192];
-		struct ctl_review_input in = input("192.0.2.1", emails[i].email, "x", "");
+		struct ctl_review_input in = input("193.0.2.1", emails[i].email, "x", "");
 		assert_int_equal(ctl_review_check(&f->svc, &in, t, &field, why, sizeof(why)),
 				 CTL_EINVAL);
 		assert_string_equal(field, "email");
@@ -156,23 +156,23 @@ static void test_check(void **state)
 	static const struct {
 		const char *ip, *email, *fixed, *comment, *field;
 	} bad[] = {
-		{"192.0.2.0/24", "a@b.example", "x", "", "ip"},
+		{"193.0.2.0/24", "a@b.example", "x", "", "ip"},
 		{"example.org", "a@b.example", "x", "", "ip"},
-		{"192.0.2.1", "", "x", "", "email"},
-		{"192.0.2.1", "nobody", "x", "", "email"},
-		{"192.0.2.1", "a@b", "x", "", "email"},
-		{"192.0.2.1", "a@@b.example", "x", "", "email"},
-		{"192.0.2.1", "a b@c.example", "x", "", "email"},
-		{"192.0.2.1", "<script>@x.example", "x", "", "email"},
-		{"192.0.2.1", "a@b.example\"><script>", "x", "", "email"},
-		{"192.0.2.1", ".a@b.example", "x", "", "email"},
-		{"192.0.2.1", "a..b@c.example", "x", "", "email"},
-		{"192.0.2.1", "a@-b.example", "x", "", "email"},
-		{"192.0.2.1", "a@b.example", "", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "  \r\n ", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "a\x01" "b", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "bad \xff utf-8", "", "fixed"},
-		{"192.0.2.1", "a@b.example", "overlong \xc0\xbc", "", "fixed"},
+		{"193.0.2.1", "", "x", "", "email"},
+		{"193.0.2.1", "nobody", "x", "", "email"},
+		{"193.0.2.1", "a@b", "x", "", "email"},
+		{"193.0.2.1", "a@@b.example", "x", "", "email"},
+		{"193.0.2.1", "a b@c.example", "x", "", "email"},
+		{"193.0.2.1", "<script>@x.example", "x", "", "email"},
+		{"193.0.2.1", "a@b.example\"><script>", "x", "", "email"},
+		{"193.0.2.1", ".a@b.example", "x", "", "email"},
+		{"193.0.2.1", "a..b@c.example", "x", "", "email"},
+		{"193.0.2.1", "a@-b.example", "x", "", "email"},
+		{"193.0.2.1", "a@b.example", "", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "  \r\n ", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "a\x01" "b", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "bad \xff utf-8", "", "fixed"},
+		{"193.0.2.1", "a@b.example", "overlong \xc0\xbc", "", "fixed"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		field = NULL;
@@ -184,17 +184,17 @@ static void test_check(void **state)
 			fail_msg("case %zu: field %s, wanted %s", i, field, bad[i].field);
 	}
 	/* A NUL inside a field (%00 in the form) and text over the limit. */
-	struct ctl_review_input in = input("192.0.2.1", "a@b.example", "ab", "");
+	struct ctl_review_input in = input("193.0.2.1", "a@b.example", "ab", "");
 	in.fixed = "a\0b";
 	in.fixed_len = 3;
 	assert_int_equal(check(f, in, t, &field), CTL_EINVAL);
 	char *big = malloc(5000);
 	memset(big, 'x', 4999);
 	big[4999] = '\0';
-	assert_int_equal(check(f, input("192.0.2.1", "a@b.example", big, ""), t, &field), CTL_EINVAL);
+	assert_int_equal(check(f, input("193.0.2.1", "a@b.example", big, ""), t, &field), CTL_EINVAL);
 	assert_string_equal(field, "fixed");
 	big[4000] = '\0';
-	assert_int_equal(check(f, input("192.0.2.1", "a@b.example", big, big), t, &field), CTL_OK);
+	assert_int_equal(check(f, input("193.0.2.1", "a@b.example", big, big), t, &field), CTL_OK);
 	free(big);
 	free(t);
 }
@@ -248,20 +248,20 @@ static void test_file_limits(void **state)
 	struct fx *f = *state;
 	char id[STORE_TICKET_ID_LEN + 1], id2[STORE_TICKET_ID_LEN + 1];
 	/* Not listed: nothing to review, nothing written. */
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.1", NULL), CTL_REVIEW_NOT_LISTED);
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.1", NULL), CTL_REVIEW_NOT_LISTED);
 	assert_int_equal(tickets(f), 0);
-	listed(f, "192.0.2.1");
-	listed(f, "192.0.2.2");
-	listed(f, "192.0.2.3");
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.1", id), CTL_REVIEW_FILED);
+	listed(f, "193.0.2.1");
+	listed(f, "193.0.2.2");
+	listed(f, "193.0.2.3");
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.1", id), CTL_REVIEW_FILED);
 	assert_int_equal(strlen(id), STORE_TICKET_ID_LEN);
 	assert_int_equal(strspn(id, "0123456789abcdef"), STORE_TICKET_ID_LEN);
-	/* Anyone may ask about 192.0.2.1 again, as often as their own limit allows: each request
+	/* Anyone may ask about 193.0.2.1 again, as often as their own limit allows: each request
 	 * joins the one open ticket, and none uses up what the address may ask (review_per_ip_day
 	 * is 2 here). */
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.2", id2), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.3", NULL), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.4", NULL), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.2", id2), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.3", NULL), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.4", NULL), CTL_REVIEW_FILED);
 	assert_int_equal(tickets(f), 1); /* one ticket of its own: the others joined it */
 	struct store_ticket *t = calloc(1, sizeof(*t));
 	assert_int_equal(store_ticket_get(f->reader, id, t), STORE_OK);
@@ -270,11 +270,11 @@ static void test_file_limits(void **state)
 	assert_int_equal(store_ticket_get(f->reader, id2, t), STORE_OK);
 	assert_string_equal(t->joined, id);
 	assert_int_equal(t->status, STORE_TICKET_OPEN);
-	/* Three from 198.51.100.1 in a day: a fourth is refused, whatever it is about. */
-	assert_int_equal(file(f, "192.0.2.2", "198.51.100.1", NULL), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.3", "198.51.100.1", NULL), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.3", "198.51.100.1", NULL), CTL_REVIEW_CLIENT_LIMIT);
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.1", NULL), CTL_REVIEW_CLIENT_LIMIT);
+	/* Three from 199.51.100.1 in a day: a fourth is refused, whatever it is about. */
+	assert_int_equal(file(f, "193.0.2.2", "199.51.100.1", NULL), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.3", "199.51.100.1", NULL), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.3", "199.51.100.1", NULL), CTL_REVIEW_CLIENT_LIMIT);
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.1", NULL), CTL_REVIEW_CLIENT_LIMIT);
 	assert_int_equal(tickets(f), 3);
 	assert_int_equal(store_ticket_get(f->reader, id, t), STORE_OK);
 	assert_int_equal(t->status, STORE_TICKET_OPEN);
@@ -289,12 +289,12 @@ static void test_file_limits(void **state)
 	assert_int_equal(store_ticket_get(f->reader, id2, t), STORE_OK);
 	assert_int_equal(t->status, STORE_TICKET_REJECTED);
 	assert_string_equal(t->reason, "still sending");
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.5", id), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.6", NULL), CTL_REVIEW_FILED); /* joins */
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.5", id), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.6", NULL), CTL_REVIEW_FILED); /* joins */
 	assert_int_equal(ctl_review_decide(&f->svc, id, STORE_TICKET_REJECTED, 0, "cli:test", "no",
 					   NULL, &d),
 			 WRITER_OK);
-	assert_int_equal(file(f, "192.0.2.1", "198.51.100.7", NULL), CTL_REVIEW_IP_LIMIT);
+	assert_int_equal(file(f, "193.0.2.1", "199.51.100.7", NULL), CTL_REVIEW_IP_LIMIT);
 	free(t);
 }
 
@@ -310,18 +310,18 @@ static void test_decisions(void **state)
 {
 	struct fx *f = *state;
 	char a[STORE_TICKET_ID_LEN + 1], b[STORE_TICKET_ID_LEN + 1], c[STORE_TICKET_ID_LEN + 1];
-	listed(f, "192.0.2.10");
-	listed(f, "192.0.2.11");
-	listed(f, "192.0.2.12");
-	assert_int_equal(file(f, "192.0.2.10", "198.51.100.9", a), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.11", "198.51.100.8", b), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.12", "198.51.100.7", c), CTL_REVIEW_FILED);
+	listed(f, "193.0.2.10");
+	listed(f, "193.0.2.11");
+	listed(f, "193.0.2.12");
+	assert_int_equal(file(f, "193.0.2.10", "199.51.100.9", a), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.11", "199.51.100.8", b), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.12", "199.51.100.7", c), CTL_REVIEW_FILED);
 	struct writer_decision d;
 	char log[512];
 	assert_int_equal(ctl_review_decide(&f->svc, a, STORE_TICKET_DELISTED, 0, "cli:test",
 					   "relay closed", NULL, &d),
 			 WRITER_OK);
-	assert_false(dns_listed(f, "192.0.2.10"));
+	assert_false(dns_listed(f, "193.0.2.10"));
 	/* Decided once: a second decision writes nothing. */
 	audit(f, log);
 	assert_string_equal(log, "delist ");
@@ -344,11 +344,11 @@ static void test_decisions(void **state)
 					   time_now() + 86400, "cli:test", "customer relay", NULL,
 					   &d),
 			 WRITER_OK);
-	assert_false(dns_listed(f, "192.0.2.11"));
+	assert_false(dns_listed(f, "193.0.2.11"));
 	assert_int_equal(ctl_review_decide(&f->svc, c, STORE_TICKET_REJECTED, 0, "cli:test",
 					   "still sending", NULL, &d),
 			 WRITER_OK);
-	assert_true(dns_listed(f, "192.0.2.12")); /* a rejection leaves the listing */
+	assert_true(dns_listed(f, "193.0.2.12")); /* a rejection leaves the listing */
 	audit(f, log);
 	assert_string_equal(log, "delist exclude review-reject ");
 	struct store_ticket *t = calloc(1, sizeof(*t));
@@ -382,17 +382,17 @@ static void test_answered_by_action(void **state)
 	struct fx *f = *state;
 	char a[STORE_TICKET_ID_LEN + 1], b[STORE_TICKET_ID_LEN + 1], c[STORE_TICKET_ID_LEN + 1];
 	char x[STORE_TICKET_ID_LEN + 1], log[512];
-	listed(f, "192.0.2.30");
-	listed(f, "192.0.2.40");
-	listed(f, "192.0.2.41");
-	assert_int_equal(file(f, "192.0.2.30", "198.51.100.30", a), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.30", "198.51.100.31", b), CTL_REVIEW_FILED); /* joins a */
-	assert_int_equal(file(f, "192.0.2.40", "198.51.100.32", c), CTL_REVIEW_FILED);
-	assert_int_equal(file(f, "192.0.2.41", "198.51.100.33", x), CTL_REVIEW_FILED);
+	listed(f, "193.0.2.30");
+	listed(f, "193.0.2.40");
+	listed(f, "193.0.2.41");
+	assert_int_equal(file(f, "193.0.2.30", "199.51.100.30", a), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.30", "199.51.100.31", b), CTL_REVIEW_FILED); /* joins a */
+	assert_int_equal(file(f, "193.0.2.40", "199.51.100.32", c), CTL_REVIEW_FILED);
+	assert_int_equal(file(f, "193.0.2.41", "199.51.100.33", x), CTL_REVIEW_FILED);
 	struct writer_event ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = WRITER_EV_DELIST;
-	ip("192.0.2.30", ev.ip);
+	ip("193.0.2.30", ev.ip);
 	snprintf(ev.who, sizeof(ev.who), "cli:root");
 	snprintf(ev.why, sizeof(ev.why), "operator's note: customer called");
 	assert_int_equal(writer_submit(f->writer, &ev), WRITER_OK);
@@ -424,7 +424,7 @@ static void test_answered_by_action(void **state)
 	/* An exclusion of a range closes the tickets of every address in it. */
 	memset(&ev, 0, sizeof(ev));
 	ev.type = WRITER_EV_EXCLUDE;
-	assert_int_equal(ip_prefix_parse("192.0.2.0/24", 12, &ev.prefix), BASE_OK);
+	assert_int_equal(ip_prefix_parse("193.0.2.0/24", 12, &ev.prefix), BASE_OK);
 	ev.until = time_now() + 86400;
 	snprintf(ev.who, sizeof(ev.who), "ctl:root");
 	snprintf(ev.why, sizeof(ev.why), "partner's relays");
@@ -487,8 +487,8 @@ static void test_sessions(void **state)
 	/* A decision made in a session that ended writes nothing: after a logout, and after the
 	 * moderator's removal (a second session of hers). */
 	char id[STORE_TICKET_ID_LEN + 1], log[512];
-	listed(f, "192.0.2.20");
-	assert_int_equal(file(f, "192.0.2.20", "198.51.100.20", id), CTL_REVIEW_FILED);
+	listed(f, "193.0.2.20");
+	assert_int_equal(file(f, "193.0.2.20", "199.51.100.20", id), CTL_REVIEW_FILED);
 	assert_int_equal(ctl_session_end(&f->svc, &live), CTL_OK);
 	assert_int_equal(ctl_session_end(&f->svc, &live), CTL_ENOTFOUND);
 	struct writer_decision d;
@@ -509,7 +509,7 @@ static void test_sessions(void **state)
 					   "after removal", s.token_hash, &d),
 			 WRITER_ENOTFOUND);
 	assert_int_equal(d.refusal, WRITER_REFUSED_SESSION);
-	assert_true(dns_listed(f, "192.0.2.20"));
+	assert_true(dns_listed(f, "193.0.2.20"));
 	audit(f, log);
 	assert_string_equal(log, "moderator-add moderator-remove ");
 	assert_int_equal(ctl_moderator_login(&f->svc, f->reader, "alice", "correct horse battery",

@@ -93,6 +93,17 @@ static void test_bad_input(void **state)
 		{"NUL in the header", M("Subject: a\0b\nFrom: x\n\nbody\n"), "NUL"},
 		{"a lone mbox line", M("From someone Mon Nov 23 10:00:00 2026\n"), "not a header"},
 		{"colon first", M(": value\n\nbody\n"), "not a header field"},
+		/* What curl -d @spam.eml sends: every line break stripped. */
+		{"no line break", M("Received: from a (b [204.0.113.7]) by c; Mon, 23 Nov 2026 "
+				    "10:00:00 +0000Subject: hiFrom: x@y.example"),
+		 "not a message: it has no line break"},
+		{"an mbox of two", M("From a@b  Mon Nov 23 10:00:00 2026\nSubject: 1\n\none\n\n"
+				     "From c@d  Mon Nov 23 10:01:00 2026\nSubject: 2\n\ntwo\n"),
+		 "an mbox of 2 messages"},
+		{"an mbox of three, CRLF", M("From a@b  x\r\nSubject: 1\r\n\r\none\r\n\r\n"
+					     "From c@d  x\r\nX: 2\r\n\r\ntwo\r\n\r\n"
+					     "From e@f  x\r\nX : 3\r\n\r\nthree\r\n"),
+		 "an mbox of 3 messages"},
 #undef M
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -101,6 +112,23 @@ static void test_bad_input(void **state)
 		if (rc != MAIL_EINVAL || !strstr(a.error, bad[i].error))
 			fail_msg("%s: rc=%d error=%s", bad[i].what, rc, a.error);
 		mail_analysis_free(&a);
+	}
+	/* One message in mbox form, whose body has a paragraph that starts with "From " (an mbox
+	 * writer escapes it, but not every one does): one message. Bare LF, or a message with a
+	 * header and no body, is a message too. */
+	static const char *const good[] = {
+		("From a@b  Mon Nov 23 10:00:00 2026\nSubject: 1\n\nHello,\n\nFrom now on, we\n"
+		 "write less.\n"),
+		"Subject: 1\n\nbody\n\nFrom c@d  Mon Nov 23 10:01:00 2026\nSubject: 2\n\n",
+		"Subject: only a header\n",
+		"Received: from a (b [204.0.113.7]) by c; d\nSubject: x\n\nbody",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct mail_analysis g;
+		int rc = mail_report_analyse(good[i], strlen(good[i]), NULL, &g);
+		if (rc != MAIL_OK)
+			fail_msg("good %zu: rc=%d error=%s", i, rc, g.error);
+		mail_analysis_free(&g);
 	}
 	/* A NUL byte in the body is the body's business. */
 	struct mail_analysis a;
@@ -150,7 +178,7 @@ static void test_classify_call_site(void **state)
 	struct mail_trust t;
 	trust_load("default.trusted", &t);
 	struct seen seen = {NULL, 0, NULL};
-	struct mail_report_options opt = {&t, classify_stub, &seen};
+	struct mail_report_options opt = {&t, classify_stub, &seen, false};
 	struct mail_analysis a;
 	/* A forward: the classifier sees the attached message, not the forward. */
 	analyse_file("forward_attachment.eml", &opt, &a);
@@ -164,7 +192,7 @@ static void test_classify_call_site(void **state)
 	free(json);
 	mail_analysis_free(&a);
 	/* A message as received: the classifier sees exactly its bytes. */
-	const char msg[] = "Received: from a (b [203.0.113.1]) by c; d\nSubject: x\n\nbody\n";
+	const char msg[] = "Received: from a (b [204.0.113.1]) by c; d\nSubject: x\n\nbody\n";
 	assert_int_equal(mail_report_analyse(msg, sizeof(msg) - 1, &opt, &a), MAIL_OK);
 	assert_ptr_equal(seen.ptr, msg);
 	assert_int_equal(seen.len, sizeof(msg) - 1);
@@ -210,8 +238,8 @@ static void test_classify_parsed_same(void **state)
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			char *msg = slurp(path, &len);
 			assert_non_null(msg);
-			struct mail_report_options fast = {NULL, mail_classify_word, NULL};
-			struct mail_report_options slow = {NULL, classify_bytes, NULL};
+			struct mail_report_options fast = {NULL, mail_classify_word, NULL, false};
+			struct mail_report_options slow = {NULL, classify_bytes, NULL, false};
 			struct mail_analysis a, b;
 			int ra = mail_report_analyse(msg, len, &fast, &a);
 			int rb = mail_report_analyse(msg, len, &slow, &b);
@@ -236,24 +264,121 @@ static void test_classify_parsed_same(void **state)
 		assert_true(classes[k] > 0); /* every class was met */
 }
 
+/* The digest is the judged message's: the same spam sent raw, forwarded as an attachment
+ * (plain or base64), with CRLF line ends, behind an mbox From line, with a line break more at
+ * its end, digests the same; another message does not. */
+static void test_digest(void **state)
+{
+	(void)state;
+	char path[1024];
+	size_t len;
+	corpus_path(path, sizeof(path), "postfix_direct.eml");
+	char *raw = slurp(path, &len);
+	if (!raw)
+		fail_msg("cannot read %s", path);
+	struct mail_analysis a;
+	assert_int_equal(mail_report_analyse(raw, len, NULL, &a), MAIL_OK);
+	uint8_t want[32];
+	memcpy(want, a.digest, 32);
+	mail_analysis_free(&a);
+	static const char head[] = "From: u@example.org\nSubject: Fwd\nMIME-Version: 1.0\n"
+				   "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n"
+				   "Content-Type: text/plain\n\nsee below\n\n--b\n"
+				   "Content-Type: message/rfc822\n";
+	size_t cap = 4 * len + 4096, n;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	for (int form = 0; form < 6; form++) {
+		n = 0;
+		switch (form) {
+		case 0: /* an attachment */
+			n = (size_t)snprintf(buf, cap, "%s\n", head);
+			memcpy(buf + n, raw, len);
+			n += len;
+			n += (size_t)snprintf(buf + n, cap - n, "\n--b--\n");
+			break;
+		case 1: { /* base64 */
+			n = (size_t)snprintf(buf, cap, "%sContent-Transfer-Encoding: base64\n\n",
+					     head);
+			static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						  "0123456789+/";
+			for (size_t i = 0; i < len; i += 3) {
+				uint32_t v = (uint32_t)(unsigned char)raw[i] << 16;
+				if (i + 1 < len)
+					v |= (uint32_t)(unsigned char)raw[i + 1] << 8;
+				if (i + 2 < len)
+					v |= (unsigned char)raw[i + 2];
+				buf[n++] = b64[v >> 18 & 63];
+				buf[n++] = b64[v >> 12 & 63];
+				buf[n++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+				buf[n++] = i + 2 < len ? b64[v & 63] : '=';
+				if (i % 57 == 54)
+					buf[n++] = '\n';
+			}
+			n += (size_t)snprintf(buf + n, cap - n, "\n--b--\n");
+			break;
+		}
+		case 2: /* CRLF */
+			for (size_t i = 0; i < len; i++) {
+				if (raw[i] == '\n')
+					buf[n++] = '\r';
+				buf[n++] = raw[i];
+			}
+			break;
+		case 3: /* an mbox of one */
+			n = (size_t)snprintf(buf, cap, "From x@spam.example  Mon Nov 23 10:00:00 2026\n");
+			memcpy(buf + n, raw, len);
+			n += len;
+			break;
+		case 4: /* a line break more */
+			memcpy(buf, raw, len);
+			n = len;
+			buf[n++] = '\n';
+			break;
+		case 5: /* another message: a header more */
+			n = (size_t)snprintf(buf, cap, "X-Other: 1\n");
+			memcpy(buf + n, raw, len);
+			n += len;
+			break;
+		}
+		assert_int_equal(mail_report_analyse(buf, n, NULL, &a), MAIL_OK);
+		bool same = memcmp(a.digest, want, 32) == 0;
+		if (same != (form != 5))
+			fail_msg("form %d: digest %s", form, same ? "the same" : "differs");
+		assert_int_equal(a.forwarded, form <= 1);
+		mail_analysis_free(&a);
+	}
+	free(buf);
+	free(raw);
+	/* A NUL in the body does not end what is digested. */
+	const char x[] = "Subject: a\n\nbody\0one\n", y[] = "Subject: a\n\nbody\0two\n";
+	uint8_t dx[32];
+	assert_int_equal(mail_report_analyse(x, sizeof(x) - 1, NULL, &a), MAIL_OK);
+	memcpy(dx, a.digest, 32);
+	mail_analysis_free(&a);
+	assert_int_equal(mail_report_analyse(y, sizeof(y) - 1, NULL, &a), MAIL_OK);
+	assert_memory_not_equal(dx, a.digest, 32);
+	mail_analysis_free(&a);
+}
+
 static void test_render(void **state)
 {
 	struct mail_trust t;
 	trust_load("default.trusted", &t);
-	struct mail_report_options opt = {&t, NULL, NULL};
+	struct mail_report_options opt = {&t, NULL, NULL, false};
 	struct mail_analysis a;
 	analyse_file("postfix_direct.eml", &opt, &a);
 	char *text, *js;
 	assert_int_equal(mail_analysis_text(&a, &text), MAIL_OK);
-	assert_non_null(strstr(text, "source: 203.0.113.7\n"));
-	assert_non_null(strstr(text, "hop 1: trusted ip=192.0.2.25 rdns=mx.example.org"));
-	assert_non_null(strstr(text, "hop 2: source ip=203.0.113.7 rdns=- helo=mail.spam.example"));
+	assert_non_null(strstr(text, "source: 204.0.113.7\n"));
+	assert_non_null(strstr(text, "hop 1: trusted ip=193.0.2.25 rdns=mx.example.org"));
+	assert_non_null(strstr(text, "hop 2: source ip=204.0.113.7 rdns=- helo=mail.spam.example"));
 	assert_non_null(strstr(text, "hop 3: ignored"));
 	assert_int_equal(mail_analysis_json(&a, &js), MAIL_OK);
 	json_error_t err;
 	json_t *root = json_loads(js, 0, &err);
 	assert_non_null(root);
-	assert_string_equal(json_string_value(json_object_get(root, "source_ip")), "203.0.113.7");
+	assert_string_equal(json_string_value(json_object_get(root, "source_ip")), "204.0.113.7");
 	assert_true(json_is_null(json_object_get(root, "refusal")));
 	assert_true(json_is_null(json_object_get(root, "class")));
 	json_t *hops = json_object_get(root, "hops");
@@ -300,7 +425,7 @@ static void golden_one(char *f[4], bool update, size_t *failed)
 	struct mail_trust t;
 	trust_load(f[2], &t);
 	/* With the trap's classifier, as `report analyse` runs it. */
-	struct mail_report_options opt = {&t, mail_classify_word, NULL};
+	struct mail_report_options opt = {&t, mail_classify_word, NULL, false};
 	struct mail_analysis a;
 	analyse_file(f[1], &opt, &a);
 	char got[IP_STRLEN] = "";
@@ -367,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_classify_call_site),
 		cmocka_unit_test(test_classify_parsed_same),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_golden_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

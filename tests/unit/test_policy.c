@@ -235,7 +235,11 @@ static void test_expiry_brute_force(void **state)
 			int64_t age = (int64_t)(rand() % (8 * D + H)) - H;
 			if (rand() % 4 == 0)
 				age = (int64_t)(rand() % 3) * 24 * H + (rand() % 3) - 1;
-			ev[i] = (struct policy_evidence){.received_at = NOW - age, .trap = rand() % 5 == 0};
+			/* Reports of two reporters (their reports count once each) and the
+			 * operator's (each counts). */
+			ev[i] = (struct policy_evidence){.received_at = NOW - age, .seq = (int64_t)i,
+							 .trap = rand() % 5 == 0,
+							 .reporter = (uint64_t)(rand() % 3)};
 		}
 		struct policy_context ctx = {0};
 		struct policy_result res;
@@ -269,6 +273,7 @@ static void test_config_and_names(void **state)
 	assert_int_equal(c.min_evidence, 2);
 	assert_int_equal(c.listing_s, 24 * H);
 	assert_int_equal(c.two_reports_s, 12 * H);
+	assert_int_equal(c.min_reporters, 2);
 	assert_string_equal(policy_reason_name(POLICY_REASON_TRAPS), "traps");
 	assert_string_equal(policy_reason_name(POLICY_REASON_REPORTS), "reports");
 	assert_string_equal(policy_reason_name(POLICY_REASON_BOTH), "both");
@@ -366,6 +371,104 @@ static void test_explain(void **state)
 	assert_contains(out, "covered by an exclusion");
 	assert_contains(out, "NOT LISTED: excluded");
 	free(out);
+}
+
+/* One reporter's reports about an address count once, its newest in the window; a listing on
+ * reports alone needs policy_min_reporters reporters; an operator's reports (reporter 0) each
+ * count. */
+static void test_reporters(void **state)
+{
+	(void)state;
+	struct policy_config c;
+	policy_config_defaults(&c);
+	struct policy_result r;
+	struct policy_step steps[4];
+	/* Two made-up reports from one reporter list nothing. */
+	struct policy_evidence one[] = {{.received_at = NOW, .seq = 1, .reporter = 7},
+					{.received_at = NOW, .seq = 2, .reporter = 7}};
+	assert_int_equal(policy_evaluate(&c, one, 2, NULL, NOW, &r, steps), POLICY_OK);
+	assert_false(r.listed);
+	assert_string_equal(r.why_not, POLICY_WHY_ONE_REPORTER);
+	assert_int_equal(r.reports, 1);
+	assert_int_equal(r.superseded, 1);
+	assert_true(steps[0].superseded && !steps[0].counted);
+	assert_true(!steps[1].superseded && steps[1].counted);
+	/* Two reporters do (the 12-hour rule of two reports). */
+	one[1].reporter = 8;
+	assert_int_equal(policy_evaluate(&c, one, 2, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_true(r.listed);
+	assert_int_equal(r.reason, POLICY_REASON_REPORTS);
+	assert_int_equal(r.expires_at, NOW + 12 * H);
+	/* The newest report of a reporter is the one that counts, whatever the order given:
+	 * 4 (fresh, reporter 7) + 4 (reporter 8); the older ones of 7 weigh nothing. */
+	struct policy_evidence many[] = {{.received_at = NOW - 47 * H, .seq = 1, .reporter = 7},
+					 {.received_at = NOW, .seq = 4, .reporter = 7},
+					 {.received_at = NOW - H, .seq = 3, .reporter = 7},
+					 {.received_at = NOW, .seq = 2, .reporter = 8}};
+	assert_int_equal(policy_evaluate(&c, many, 4, NULL, NOW, &r, steps), POLICY_OK);
+	assert_true(r.listed);
+	assert_float_equal(r.score, 8, 1e-9);
+	assert_int_equal(r.reports, 2);
+	assert_int_equal(r.superseded, 2);
+	assert_true(steps[0].superseded && steps[2].superseded);
+	assert_true(steps[1].counted && steps[3].counted);
+	/* The same second: the later commit counts. */
+	struct policy_evidence tie[] = {{.received_at = NOW, .seq = 9, .reporter = 7},
+					{.received_at = NOW, .seq = 5, .reporter = 7}};
+	assert_int_equal(policy_evaluate(&c, tie, 2, NULL, NOW, &r, steps), POLICY_OK);
+	assert_true(steps[1].superseded && steps[0].counted);
+	/* policy_min_reporters 3: two reporters are too few on reports alone, not with a trap
+	 * hit; the operator's reports count one each. */
+	c.min_reporters = 3;
+	assert_int_equal(policy_evaluate(&c, one, 2, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_false(r.listed);
+	assert_string_equal(r.why_not, POLICY_WHY_REPORTERS);
+	struct policy_evidence three[] = {{.received_at = NOW, .seq = 1, .reporter = 7},
+					  {.received_at = NOW, .seq = 2, .reporter = 8},
+					  {.received_at = NOW, .seq = 3, .reporter = 0}};
+	assert_int_equal(policy_evaluate(&c, three, 3, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_true(r.listed);
+	three[2] = (struct policy_evidence){.received_at = NOW, .seq = 3, .trap = true};
+	assert_int_equal(policy_evaluate(&c, three, 3, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_true(r.listed);
+	assert_int_equal(r.reason, POLICY_REASON_BOTH);
+	/* A listing on three reporters ends when the third's report leaves the window, even if
+	 * the score would still reach the threshold. */
+	struct policy_evidence ending[] = {{.received_at = NOW, .seq = 1, .reporter = 7},
+					   {.received_at = NOW, .seq = 2, .reporter = 8},
+					   {.received_at = NOW - 7 * D + H, .seq = 3, .reporter = 9},
+					   {.received_at = NOW, .seq = 4, .reporter = 9}};
+	c.threshold = 1;
+	assert_int_equal(policy_evaluate(&c, ending, 3, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_true(r.listed);
+	assert_int_equal(r.expires_at, NOW + H + 1);
+	/* ... and the reporter's newer report keeps it listed. */
+	assert_int_equal(policy_evaluate(&c, ending, 4, NULL, NOW, &r, NULL), POLICY_OK);
+	assert_int_equal(r.expires_at, NOW + 24 * H);
+	/* Explain says why a report did not count, and the rule. */
+	policy_config_defaults(&c);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	one[1].reporter = 7;
+	policy_explain(f, &c, one, 2, NULL, NOW);
+	fclose(f);
+	if (!strstr(buf, "not counted: the same reporter's newer report counts") ||
+	    !strstr(buf, "NOT LISTED: only one piece of evidence: one reporter's reports count "
+			 "once (1 counted, at least 2 needed)"))
+		fail_msg("%s", buf);
+	free(buf);
+	c.min_reporters = 3;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	one[1].reporter = 8;
+	policy_explain(f, &c, one, 2, NULL, NOW);
+	fclose(f);
+	if (!strstr(buf, "NOT LISTED: reports from too few reporters (2 reporters, at least 3 "
+			 "needed for a listing on reports alone)"))
+		fail_msg("%s", buf);
+	free(buf);
 }
 
 /* Evidence received in the second of a delisting counts when it was committed after it (its
@@ -536,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_steps),            cmocka_unit_test(test_expiry_brute_force),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_delisting_same_second),
+		cmocka_unit_test(test_reporters),
 		cmocka_unit_test(test_why_not_below_or_expired),
 		cmocka_unit_test(test_meaning),
 		cmocka_unit_test(test_meaning_table),

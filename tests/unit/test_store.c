@@ -298,6 +298,7 @@ static void test_migration_upgrades_v6(void **state)
 					 "DROP TABLE ticket_events; DROP TABLE tickets;"
 					 "DROP TABLE sessions; DROP TABLE moderators;"
 					 "DROP INDEX evidence_ip_policy;"
+					 "ALTER TABLE evidence DROP COLUMN reporter;"
 					 "CREATE INDEX evidence_ip_received ON evidence (ip, received_at);"
 					 "PRAGMA user_version = 6;"), SQLITE_OK);
 	assert_int_not_equal(raw_sql(f->dir, "SELECT count(*) FROM trap_hits"), SQLITE_OK);
@@ -312,9 +313,9 @@ static void test_migration_upgrades_v6(void **state)
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM listing_history"), SQLITE_OK);
 	assert_int_equal(raw_sql(f->dir, "SELECT count(*) FROM moderators, sessions, tickets,"
 					 " ticket_events"), SQLITE_OK);
-	/* The evidence-by-address reads use the index with kind and class. */
-	assert_int_equal(raw_sql(f->dir, "SELECT 1 FROM evidence INDEXED BY evidence_ip_policy"),
-			 SQLITE_OK);
+	/* The evidence-by-address reads use the index with kind, class and reporter (version 13). */
+	assert_int_equal(raw_sql(f->dir, "SELECT reporter FROM evidence INDEXED BY "
+					 "evidence_ip_policy"), SQLITE_OK);
 }
 
 /* Migration 12: the open tickets filed before it, several about one address, join the
@@ -325,7 +326,11 @@ static void test_migration_joins_open_tickets(void **state)
 	f->s = open_w(f);
 	store_close(f->s);
 	f->s = NULL;
+	/* Back to version 11: migration 13's reporter column goes too. */
 	assert_int_equal(raw_sql(f->dir, "DROP INDEX tickets_joined; DROP INDEX tickets_ip_decided;"
+					 "DROP INDEX evidence_ip_policy;"
+					 "ALTER TABLE evidence DROP COLUMN reporter;"
+					 "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class);"
 					 "ALTER TABLE tickets DROP COLUMN joined;"
 					 "ALTER TABLE tickets DROP COLUMN by_action;"
 					 "INSERT INTO tickets (id, ip, email, fixed, created_at, client, status)"
@@ -1108,10 +1113,10 @@ static void test_reports(void **state)
 	assert_int_equal(store_report_get(f->s, id3, false, &got), STORE_ENOTFOUND);
 	uint8_t d[STORE_DIGEST_LEN];
 	memset(d, 0xaa, sizeof d);
-	assert_int_equal(store_report_by_digest(f->s, b.id, d, false, &got), STORE_OK);
+	assert_int_equal(store_report_by_digest(f->s, "b", d, false, &got), STORE_OK);
 	assert_string_equal(got.id, id2);
 	memset(d, 0xab, sizeof d);
-	assert_int_equal(store_report_by_digest(f->s, a.id, d, false, &got), STORE_ENOTFOUND);
+	assert_int_equal(store_report_by_digest(f->s, "a", d, false, &got), STORE_ENOTFOUND);
 	uint64_t n = 0;
 	assert_int_equal(store_report_hour_get(f->s, a.id, 10, &n), 0);
 	assert_int_equal(n, 2);
@@ -1122,6 +1127,19 @@ static void test_reports(void **state)
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.h[0].reports, 1);
 	assert_int_equal(l.h[1].reports, 1);
+	/* A reporter's key rotated (removed and added again: a new row of the same name): its
+	 * reports are found by its name, under the new key too. */
+	struct store_holder a2 = holder("a", STORE_HOLDER_REPORTER, 3, "");
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_holder_remove(f->s, "a", STORE_HOLDER_REPORTER, 6000), STORE_OK);
+	assert_int_equal(store_holder_add(f->s, &a2), STORE_OK);
+	assert_int_equal(store_commit(f->s), 0);
+	assert_true(a2.id != a.id);
+	memset(d, 0xaa, sizeof d);
+	assert_int_equal(store_report_by_digest(f->s, "a", d, false, &got), STORE_OK);
+	assert_string_equal(got.id, id1);
+	assert_int_equal(got.holder, a.id);
+	assert_int_equal(store_report_by_digest(f->s, "c", d, false, &got), STORE_ENOTFOUND);
 }
 
 
@@ -1408,10 +1426,11 @@ struct policy_rows {
 	int n;
 	int64_t id, at;
 	enum store_kind kind;
+	char reporter[64]; /* "-" for NULL */
 };
 
 static int policy_row(int64_t id, int64_t received_at, enum store_kind kind, enum store_class cls,
-		      void *arg)
+		      const char *reporter, void *arg)
 {
 	struct policy_rows *p = arg;
 	p->id = id;
@@ -1419,6 +1438,7 @@ static int policy_row(int64_t id, int64_t received_at, enum store_kind kind, enu
 	p->n++;
 	p->at = received_at;
 	p->kind = kind;
+	snprintf(p->reporter, sizeof p->reporter, "%s", reporter ? reporter : "-");
 	return 0;
 }
 
@@ -1453,8 +1473,34 @@ static void test_trap_hits(void **state)
 	assert_int_equal(pr.at, 1000);
 	assert_int_equal(pr.id, a.id);
 	assert_int_equal(pr.kind, STORE_KIND_TRAP);
+	assert_string_equal(pr.reporter, "-");
 	assert_int_equal(store_evidence_policy_for_ip(f->s, ip, 1001, policy_row, &pr), 0);
 	assert_int_equal(pr.n, 1);
+	/* A reporter's report names its reporter (its source "reporter:NAME"); an operator's
+	 * report, and a trap hit whose source happens to start so, do not. */
+	const struct {
+		enum store_kind kind;
+		const char *source, *want;
+	} who[] = {
+		{STORE_KIND_REPORT, "reporter:acme", "acme"},
+		{STORE_KIND_REPORT, "cli:root", "-"},
+		{STORE_KIND_TRAP, "reporter:x@trap.example", "-"},
+	};
+	for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+		ip4m("192.0.2.51", ip);
+		struct store_evidence e = {.kind = who[i].kind, .received_at = 3000 + (int64_t)i,
+					   .added_at = 1};
+		memcpy(e.ip, ip, 16);
+		snprintf(e.source, sizeof e.source, "%s", who[i].source);
+		assert_int_equal(store_begin(f->s), 0);
+		assert_int_equal(store_evidence_add(f->s, &e), 0);
+		assert_int_equal(store_commit(f->s), 0);
+		memset(&pr, 0, sizeof pr);
+		assert_int_equal(store_evidence_policy_for_ip(f->s, ip, 3000 + (int64_t)i, policy_row,
+							      &pr), 0);
+		assert_int_equal(pr.n, 1);
+		assert_string_equal(pr.reporter, who[i].want);
+	}
 
 	struct hit_copy c = { 0 };
 	assert_int_equal(store_trap_hit_get(f->s, a.id, hit_cb, &c), 0);

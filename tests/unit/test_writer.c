@@ -1580,10 +1580,11 @@ static void test_holder_events(void **state)
 	assert_int_equal(n, 2); /* reporter-add, reporter-remove: not the refusals */
 }
 
-/* A report with a source adds its evidence in the same transaction (two list the address); the
- * same message again is answered with the earlier id and writes nothing; a refused report is
- * stored without evidence; past the hourly limit nothing is written; a removed reporter's
- * report is refused. Each fails alone in a batch. */
+/* A report with a source adds its evidence in the same transaction (two reporters list the
+ * address, one reporter's reports count once); the same message again is answered with the
+ * earlier id and writes nothing, under the reporter's next key too; a refused report is stored
+ * without evidence; past the hourly limit nothing is written; a removed reporter's report is
+ * refused. Each fails alone in a batch. */
 static void test_report_events(void **state)
 {
 	struct fx *f = *state;
@@ -1611,8 +1612,8 @@ static void test_report_events(void **state)
 	settle();
 	assert_false(zone_listed(f, "203.0.113.7"));
 
-	/* In one batch: a new message (lists), a refused one, a duplicate, one past the limit of
-	 * 4 (two so far, then these), a bad one: each answered on its own. */
+	/* In one batch: a new message, a refused one, a duplicate, one past the limit of 4 (two
+	 * so far, then these), a bad one: each answered on its own. */
 	struct writer_event evs[5];
 	int results[5];
 	memset(evs, 0, sizeof evs);
@@ -1638,6 +1639,15 @@ static void test_report_events(void **state)
 	assert_int_equal(evidence_count(f, "203.0.113.7"), 2);
 	assert_int_equal(evidence_count(f, "203.0.113.8"), 0);
 	assert_int_equal(store_report_get(f->store, r[5].row.id, false, &got), STORE_ENOTFOUND);
+	/* Two messages, one reporter: its reports about the address count once. */
+	settle();
+	assert_false(zone_listed(f, "203.0.113.7"));
+	/* A second reporter of the first message: two reporters list it. */
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "beta", STORE_HOLDER_REPORTER, 7),
+			 WRITER_OK);
+	struct writer_report rb;
+	report_make(&rb, reporter_id(f, "beta"), 1, "203.0.113.7");
+	assert_int_equal(report_submit(f, &rb), WRITER_OK);
 	assert_true(wait_zone(f, "203.0.113.7", true));
 	uint64_t n = 0;
 	assert_int_equal(store_report_hour_get(f->store, acme, T0 / 3600, &n), STORE_OK);
@@ -1655,6 +1665,16 @@ static void test_report_events(void **state)
 	report_make(&r[0], acme, 5, "203.0.113.9");
 	assert_int_equal(report_submit(f, &r[0]), WRITER_ENOTFOUND);
 	assert_int_equal(evidence_count(f, "203.0.113.9"), 0);
+	/* Added again under the same name (a new key): the same message is the earlier report. */
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "acme", STORE_HOLDER_REPORTER, 8),
+			 WRITER_OK);
+	int64_t acme2 = reporter_id(f, "acme");
+	assert_true(acme2 != acme);
+	report_make(&r[0], acme2, 1, "203.0.113.7");
+	assert_int_equal(report_submit(f, &r[0]), WRITER_EEXIST);
+	report_make(&r[1], acme, 1, "203.0.113.7");
+	assert_string_equal(r[0].earlier_id, r[1].row.id);
+	assert_int_equal(evidence_count(f, "203.0.113.7"), 3);
 	/* Checked before it is queued: a source and a refusal both, an id not 32 hex digits. */
 	report_make(&r[0], acme, 6, "203.0.113.9");
 	snprintf(r[0].row.refusal, sizeof r[0].row.refusal, "no-received");
@@ -1664,6 +1684,78 @@ static void test_report_events(void **state)
 	assert_int_equal(report_submit(f, &r[0]), WRITER_EINVAL);
 	report_make(&r[0], acme, 6, "0.0.0.0");
 	assert_int_equal(report_submit(f, &r[0]), WRITER_EINVAL);
+}
+
+/* A flooded address (its evidence kept in memory) counts one reporter's reports once too, and
+ * says the same after a rebuild from the store. */
+static void test_hot_reporters(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 300 };
+	static struct writer_event evs[N];
+	static int results[N];
+	for (int i = 0; i < N; i++) {
+		trap_event(&evs[i], "100.84.0.2");
+		evs[i].evidence.kind = STORE_KIND_REPORT;
+		evs[i].evidence.received_at = T0 - 3600 + i;
+		snprintf(evs[i].evidence.source, sizeof evs[i].evidence.source, "reporter:acme");
+	}
+	assert_int_equal(writer_submit_many(f->w, evs, N, results), WRITER_OK);
+	settle();
+	assert_false(store_listed(f, "100.84.0.2", NULL));
+	struct writer_event ev;
+	trap_event(&ev, "100.84.0.2");
+	ev.evidence.kind = STORE_KIND_REPORT;
+	snprintf(ev.evidence.source, sizeof ev.evidence.source, "reporter:acme");
+	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK); /* evaluated from memory */
+	settle();
+	assert_false(store_listed(f, "100.84.0.2", NULL));
+	snprintf(ev.evidence.source, sizeof ev.evidence.source, "reporter:beta");
+	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK);
+	struct store_listing l, after;
+	assert_true(wait_zone(f, "100.84.0.2", true));
+	assert_true(store_listed(f, "100.84.0.2", &l));
+	assert_int_equal(l.reports, 2);
+	struct writer_event rb = { .type = WRITER_EV_REBUILD };
+	assert_int_equal(writer_submit(f->w, &rb), WRITER_OK);
+	assert_true(store_listed(f, "100.84.0.2", &after));
+	assert_int_equal(after.reports, 2);
+	assert_int_equal(after.expires_at, l.expires_at);
+}
+
+static void never_called(void *arg, int result)
+{
+	(void)arg;
+	fail_msg("a refused event was answered later (%d)", result);
+}
+
+/* With exclude_default's special-purpose, evidence naming a special-purpose address is refused
+ * before it is queued (WRITER_ESPECIAL), whatever door it came through; nothing is stored. */
+static void test_special_refused(void **state)
+{
+	struct fx *f = *state;
+	fx_stop(f);
+	f->cfg.special_excluded = true;
+	fx_start(f);
+	const char *special[] = {"10.0.0.1", "198.18.0.1", "192.0.2.1", "fd00::1", "2002:a00:1::",
+				 "64:ff9b::7f00:1", "2001:db8::1"};
+	for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
+		assert_int_equal(submit_evidence(f, special[i], STORE_KIND_TRAP, 0), WRITER_ESPECIAL);
+		assert_int_equal(evidence_count(f, special[i]), 0);
+	}
+	/* The trap's way in: refused at once, the callback never called. */
+	struct writer_event ev;
+	trap_event(&ev, "10.0.0.1");
+	assert_int_equal(writer_post_nowait(f->w, &ev, never_called, NULL), WRITER_ESPECIAL);
+	assert_int_equal(holder_event(f, WRITER_EV_HOLDER_ADD, "acme", STORE_HOLDER_REPORTER, 1),
+			 WRITER_OK);
+	struct writer_report r;
+	report_make(&r, reporter_id(f, "acme"), 1, "100.64.0.1");
+	assert_int_equal(report_submit(f, &r), WRITER_ESPECIAL);
+	/* Public ones, 6to4 and NAT64 forms of public ones among them, are taken. */
+	assert_int_equal(submit_evidence(f, "204.0.113.7", STORE_KIND_TRAP, 0), WRITER_OK);
+	assert_int_equal(submit_evidence(f, "2002:808:808::1", STORE_KIND_TRAP, 0), WRITER_OK);
+	assert_int_equal(submit_evidence(f, "64:ff9b::808:808", STORE_KIND_TRAP, 0), WRITER_OK);
 }
 
 /* A report is acknowledged only once committed: a commit that fails leaves no report and no
@@ -1711,6 +1803,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ack_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_holder_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hot_reporters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_special_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_failed_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delist_same_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_shares_commits, setup, teardown),
