@@ -13,7 +13,7 @@
 
 /* Reads path ("-": standard input) into *buf, at most max bytes; *too_big when there was more.
  * 0, or -1 with errno set. */
-int cli_read_limited(const char *path, size_t max, char **buf, size_t *len, bool *too_big)
+static int cli_read_limited(const char *path, size_t max, char **buf, size_t *len, bool *too_big)
 {
 	bool std_in = strcmp(path, "-") == 0;
 	FILE *f = std_in ? stdin : fopen(path, "rb");
@@ -62,7 +62,7 @@ int cli_read_limited(const char *path, size_t max, char **buf, size_t *len, bool
 /* Reads path as the user who runs the command: a command run as root works on the data
  * directory as the service's user once it opened it itself (cli_take_data_dir), but the files
  * it was given are the caller's to read. */
-int cli_read_as_caller(const char *path, size_t max, char **buf, size_t *len, bool *too_big)
+static int cli_read_as_caller(const char *path, size_t max, char **buf, size_t *len, bool *too_big)
 {
 	uid_t euid = geteuid();
 	gid_t egid = getegid();
@@ -81,6 +81,24 @@ int cli_read_as_caller(const char *path, size_t max, char **buf, size_t *len, bo
 	}
 	errno = saved;
 	return rc;
+}
+
+int cli_read_input(const char *path, size_t max, const char *why, char **buf, size_t *len)
+{
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+	bool too_big = false;
+	if (cli_read_as_caller(path, max, buf, len, &too_big) != 0) {
+		fprintf(stderr, "trapline: %s: %s\n", name, strerror(errno));
+		return CTL_EXIT_USAGE;
+	}
+	if (too_big) {
+		fprintf(stderr, "trapline: %s: larger than %zu bytes (%zu MiB)%s\n", name, max,
+			max >> 20, why);
+		free(*buf);
+		*buf = NULL;
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
 }
 
 /* One line typed without echo (a terminal), or what standard input holds, at most max bytes:

@@ -22,11 +22,11 @@ void cli_serve_options_help(FILE *f);
 
 /* ---- cli_file.c: what a command reads and writes ------------------------------------ */
 
-/* Reads path ("-": standard input) into *buf, at most max bytes; *too_big when there was more.
- * 0, or -1 with errno set. */
-int cli_read_limited(const char *path, size_t max, char **buf, size_t *len, bool *too_big);
-/* The same as the user who runs the command, when it works as the service's user. */
-int cli_read_as_caller(const char *path, size_t max, char **buf, size_t *len, bool *too_big);
+/* A file a command is given, whole: path, or standard input for "-", at most max bytes, read
+ * as the user who runs the command. 0 with *buf the caller's to free, or CTL_EXIT_USAGE after
+ * one line that names the file: why it cannot be read, or that it is larger than max, and why
+ * (", the most a report may have"). */
+int cli_read_input(const char *path, size_t max, const char *why, char **buf, size_t *len);
 /* One line typed without echo (a terminal), or what standard input holds, at most max bytes.
  * 0, or an exit status after saying why. */
 int cli_read_secret(size_t max, char **buf, size_t *len);

@@ -326,16 +326,12 @@ static int cli_ctl_files(struct cli_runner *run, const struct ctl_request *req,
 		struct ctl_request one = *req;
 		char err[CTL_ERR_MAX], *body = NULL, *ans = NULL;
 		size_t len = 0, alen = 0;
-		bool too_big = false;
 		int status = CTL_EXIT_USAGE;
 		if (ctl_request_set(&one, a->file_key, name, err, sizeof(err)) != CTL_OK)
 			fprintf(stderr, "trapline: %s\n", err);
-		else if (cli_read_as_caller(path, CTL_BODY_MAX, &body, &len, &too_big) != 0)
-			fprintf(stderr, "trapline: %s: %s\n", name, strerror(errno));
-		else if (too_big)
-			fprintf(stderr, "trapline: %s: larger than %u bytes (%u MiB), the most a "
-					"request may carry\n",
-				name, CTL_BODY_MAX, CTL_BODY_MAX >> 20);
+		else if (cli_read_input(path, CTL_BODY_MAX, ", the most a request may carry", &body,
+					&len) != 0)
+			status = CTL_EXIT_USAGE; /* it said why */
 		else if (ctl_request_attach(&one, body, len, err, sizeof(err)) != CTL_OK)
 			fprintf(stderr, "trapline: %s: %s\n", name, err);
 		else {

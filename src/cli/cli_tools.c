@@ -1,7 +1,6 @@
 /* cli_tools.c - the binary's commands that need no data directory nor service: what a message's
  * Received chain says (report analyse), what the trap would make of it (classify), whether a
  * configuration holds (check-config), the commented defaults, the version. */
-#include <errno.h>
 #include <jansson.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -24,18 +23,10 @@ static int report_trust_read(const char *path, struct mail_trust *t)
 {
 	char *text = NULL, err[256];
 	size_t len, line = 0;
-	bool too_big;
-	if (cli_read_limited(path, REPORT_TRUST_MAX, &text, &len, &too_big) != 0) {
-		fprintf(stderr, "trapline: %s: %s\n", path, strerror(errno));
-		return CTL_EXIT_USAGE;
-	}
-	if (too_big) {
-		fprintf(stderr, "trapline: %s: larger than %u bytes, not a list of relays\n", path,
-			REPORT_TRUST_MAX);
-		free(text);
-		return CTL_EXIT_USAGE;
-	}
-	int rc = mail_trust_parse(t, text, len, &line, err, sizeof(err));
+	int rc = cli_read_input(path, REPORT_TRUST_MAX, ", not a list of relays", &text, &len);
+	if (rc)
+		return rc;
+	rc = mail_trust_parse(t, text, len, &line, err, sizeof(err));
 	free(text);
 	if (rc == MAIL_EINVAL) {
 		fprintf(stderr, "trapline: %s:%zu: %s\n", path, line, err);
@@ -54,21 +45,13 @@ static int report_analyse_file(const char *path, const struct mail_trust *t, boo
 	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
 	char *msg = NULL, *out = NULL;
 	size_t len;
-	bool too_big;
-	if (cli_read_limited(path, MAIL_REPORT_MAX, &msg, &len, &too_big) != 0) {
-		fprintf(stderr, "trapline: %s: %s\n", name, strerror(errno));
-		return CTL_EXIT_USAGE;
-	}
-	if (too_big) {
-		fprintf(stderr, "trapline: %s: larger than %u bytes (%u MiB), the most a report may "
-				"have\n", name, MAIL_REPORT_MAX, MAIL_REPORT_MAX >> 20);
-		free(msg);
-		return CTL_EXIT_USAGE;
-	}
+	int rc = cli_read_input(path, MAIL_REPORT_MAX, ", the most a report may have", &msg, &len);
+	if (rc)
+		return rc;
 	struct mail_report_options opt = {.trust = t, .classify = mail_classify_word,
 					  .classify_arg = NULL};
 	struct mail_analysis a;
-	int rc = mail_report_analyse(msg, len, &opt, &a);
+	rc = mail_report_analyse(msg, len, &opt, &a);
 	free(msg);
 	int status = rc == MAIL_OK ? (a.has_source ? 0 : 1) : rc == MAIL_ENOMEM ? 1 : CTL_EXIT_USAGE;
 	if (rc != MAIL_OK)
@@ -158,20 +141,11 @@ int cli_classify(int argc, char **argv)
 		fprintf(stderr, "trapline: classify: MESSAGE is required\n" CLASSIFY_USAGE);
 		return CTL_EXIT_USAGE;
 	}
-	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
 	char *msg = NULL;
 	size_t len = 0;
-	bool too_big;
-	if (cli_read_limited(path, MAIL_REPORT_MAX, &msg, &len, &too_big) != 0) {
-		fprintf(stderr, "trapline: %s: %s\n", name, strerror(errno));
-		return CTL_EXIT_USAGE;
-	}
-	if (too_big) {
-		fprintf(stderr, "trapline: %s: larger than %u bytes (%u MiB)\n", name,
-			MAIL_REPORT_MAX, MAIL_REPORT_MAX >> 20);
-		free(msg);
-		return CTL_EXIT_USAGE;
-	}
+	int rc = cli_read_input(path, MAIL_REPORT_MAX, "", &msg, &len);
+	if (rc)
+		return rc;
 	char from[512];
 	bool have_from = mail_return_path(msg, len, from, sizeof(from)) == MAIL_OK;
 	struct mail_verdict v;
