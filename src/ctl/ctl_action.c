@@ -267,17 +267,3 @@ int ctl_run_export(struct ctl_run *r)
 	}
 	return CTL_EXIT_OK;
 }
-
-int ctl_execute(const struct ctl_service *svc, const struct ctl_request *req, const char *who,
-		FILE *out, FILE *err)
-{
-	struct ctl_run r = {.svc = svc, .req = req, .who = who, .out = out, .err = err,
-			    .now = time_now()};
-	char msg[CTL_ERR_MAX];
-	/* Checked here, on the service's clock, whichever way the request came. */
-	if (ctl_request_check(req, r.now, msg, sizeof(msg)) != CTL_OK) {
-		fprintf(err, "trapline: %s\n", msg);
-		return CTL_EXIT_USAGE;
-	}
-	return req->cmd->run(&r);
-}

@@ -1,5 +1,6 @@
 /* ctl_cmd.c - the operator's commands in one table, their keys in another, requests checked
- * against both, and the one-line text form the control socket carries. */
+ * against both, the one-line text form the control socket carries, and the running of a
+ * request (ctl_execute): checked on the service's clock, then handed to its row's handler. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -726,6 +727,22 @@ int ctl_request_attach(struct ctl_request *req, const char *body, size_t len, ch
 	req->body_len = len;
 	req->body = body ? body : "";
 	return CTL_OK;
+}
+
+/* ---- running one ---------------------------------------------------------------------- */
+
+int ctl_execute(const struct ctl_service *svc, const struct ctl_request *req, const char *who,
+		FILE *out, FILE *err)
+{
+	struct ctl_run r = {.svc = svc, .req = req, .who = who, .out = out, .err = err,
+			    .now = time_now()};
+	char msg[CTL_ERR_MAX];
+	/* Checked here, on the service's clock, whichever way the request came. */
+	if (ctl_request_check(req, r.now, msg, sizeof(msg)) != CTL_OK) {
+		fprintf(err, "trapline: %s\n", msg);
+		return CTL_EXIT_USAGE;
+	}
+	return req->cmd->run(&r);
 }
 
 /* ---- the text form ---------------------------------------------------------- */
