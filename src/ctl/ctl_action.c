@@ -6,30 +6,6 @@
 #include "ctl_internal.h"
 #include "zone/zone.h"
 
-int ctl_fail_store(const struct ctl_run *r, int rc)
-{
-	fprintf(r->err, "trapline: reading the store failed: %s\n", tl_strerror(rc));
-	return CTL_EXIT_FAIL;
-}
-
-int ctl_fail_writer(const struct ctl_run *r, int rc)
-{
-	fprintf(r->err, "trapline: %s\n", tl_strerror(rc));
-	return rc == WRITER_EINVAL || rc == WRITER_ESPECIAL ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
-}
-
-int ctl_print_json(const struct ctl_run *r, json_t *v)
-{
-	if (!v) {
-		fprintf(r->err, "trapline: out of memory\n");
-		return CTL_EXIT_FAIL;
-	}
-	int rc = json_dumpf(v, r->out, JSON_INDENT(2) | CTL_JSON_FLAGS);
-	json_decref(v);
-	fputc('\n', r->out);
-	return rc == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
-}
-
 /* The status of ip after a change (or the failure to read it). */
 static int after(const struct ctl_run *r, const uint8_t ip[16], struct ctl_status *s)
 {

@@ -270,52 +270,6 @@ int ctl_run_explain(struct ctl_run *r)
 	return rc;
 }
 
-/* A list's frame: a JSON array with one row a line, or the text rows and what an empty list
- * says. Rows are printed as the store yields them: a list of a million is never held whole. */
-
-void ctl_list_begin(struct ctl_list *st, const struct ctl_run *r)
-{
-	memset(st, 0, sizeof(*st));
-	st->r = r;
-	if (r->req->json)
-		fputs("[", r->out);
-}
-
-int ctl_list_row(struct ctl_list *st, json_t *row, void (*text)(FILE *, const void *),
-		 const void *item)
-{
-	FILE *out = st->r->out;
-	if (!st->r->req->json) {
-		text(out, item);
-		st->n++;
-		return 0;
-	}
-	char *line = row ? json_dumps(row, CTL_JSON_FLAGS) : NULL;
-	json_decref(row);
-	if (!line) {
-		st->oom = true;
-		return 1;
-	}
-	fprintf(out, "%s%s", st->n ? ",\n  " : "\n  ", line);
-	free(line);
-	st->n++;
-	return 0;
-}
-
-int ctl_list_end(struct ctl_list *st, int rc, const char *none)
-{
-	const struct ctl_run *r = st->r;
-	if (rc == STORE_OK && st->oom)
-		rc = CTL_ENOMEM;
-	if (rc != STORE_OK)
-		return ctl_fail_store(r, rc);
-	if (r->req->json)
-		fputs(st->n ? "\n]\n" : "]\n", r->out);
-	else if (st->n == 0 && none)
-		fprintf(r->out, "%s\n", none);
-	return CTL_EXIT_OK;
-}
-
 static void listing_text(FILE *f, const void *item)
 {
 	const struct store_listing *l = item;
