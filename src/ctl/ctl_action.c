@@ -13,20 +13,6 @@ static int after(const struct ctl_run *r, const uint8_t ip[16], struct ctl_statu
 	return rc == CTL_OK ? CTL_EXIT_OK : ctl_fail_store(r, rc);
 }
 
-void ctl_status_line(FILE *f, const struct ctl_status *s)
-{
-	char ip[IP_STRLEN], t[TIME_STRLEN];
-	ip_format(s->ip, ip);
-	if (s->test_point) {
-		fprintf(f, "%s: %s (RFC 5782 test point)\n", ip, s->listed ? "listed" : "not listed");
-	} else if (s->listed) {
-		time_format_iso8601(s->expires_at, t);
-		fprintf(f, "%s: listed (%s) until %s\n", ip, policy_reason_name(s->reason), t);
-	} else {
-		fprintf(f, "%s: not listed\n", ip);
-	}
-}
-
 /* Hands ev to the writer and reads where ip stands once it is committed. An exit status. */
 static int submit_then_status(const struct ctl_run *r, const struct writer_event *ev,
 			      struct ctl_status *s)

@@ -271,6 +271,20 @@ void ctl_status_text(FILE *f, const struct ctl_status *s)
 	}
 }
 
+void ctl_status_line(FILE *f, const struct ctl_status *s)
+{
+	char ip[IP_STRLEN], t[TIME_STRLEN];
+	ip_format(s->ip, ip);
+	if (s->test_point) {
+		fprintf(f, "%s: %s (RFC 5782 test point)\n", ip, s->listed ? "listed" : "not listed");
+	} else if (s->listed) {
+		time_format_iso8601(s->expires_at, t);
+		fprintf(f, "%s: listed (%s) until %s\n", ip, policy_reason_name(s->reason), t);
+	} else {
+		fprintf(f, "%s: not listed\n", ip);
+	}
+}
+
 void ctl_explain_text(FILE *f, const struct ctl_explain *e)
 {
 	char ip[IP_STRLEN];

@@ -67,6 +67,8 @@ int ctl_list_row(struct ctl_list *st, json_t *row, void (*text)(FILE *, const vo
 /* Ends it: the store's rc, and what an empty text list says. An exit status. */
 int ctl_list_end(struct ctl_list *st, int rc, const char *none);
 
+/* ---- the answers' own forms beside ctl.h's (ctl_format.c) ---------------------------- */
+
 /* "192.0.2.1: listed (traps) until T" or "...: not listed", after a change. */
 void ctl_status_line(FILE *f, const struct ctl_status *s);
 /* A time as an ISO 8601 string, or null for 0. */
