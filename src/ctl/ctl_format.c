@@ -176,6 +176,15 @@ json_t *ctl_reputation_json(const struct store_reputation *r)
 			 r->why);
 }
 
+json_t *ctl_exclusion_json(const struct store_exclusion *x)
+{
+	char pre[IP_PREFIX_STRLEN];
+	ip_prefix_format(&x->prefix, pre, sizeof(pre));
+	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:b}", "prefix", pre, "until",
+			 ctl_json_time(x->until), "set_at", ctl_json_time(x->created_at), "who",
+			 x->who, "why", x->why, "default", x->id == 0);
+}
+
 /* ---- text ---------------------------------------------------------------------------- */
 
 static void time_line(FILE *f, const char *key, int64_t t)

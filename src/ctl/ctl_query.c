@@ -342,15 +342,6 @@ static void exclusion_text(FILE *f, const void *item)
 		text_escape(x->who, who, sizeof(who)), text_escape(x->why, why, sizeof(why)));
 }
 
-json_t *ctl_exclusion_json(const struct store_exclusion *x)
-{
-	char pre[IP_PREFIX_STRLEN];
-	ip_prefix_format(&x->prefix, pre, sizeof(pre));
-	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:b}", "prefix", pre, "until",
-			 ctl_json_time(x->until), "set_at", ctl_json_time(x->created_at), "who",
-			 x->who, "why", x->why, "default", x->id == 0);
-}
-
 static int exclusion_one(const struct store_exclusion *x, void *arg)
 {
 	struct ctl_list *st = arg;
