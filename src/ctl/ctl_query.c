@@ -1,6 +1,7 @@
 /* ctl_query.c - the reads: what the list knows about one address (check, explain, the lookup
- * page), every listing, every reputation row. One gathering of the facts (writer_facts_read)
- * and one evaluation of the policy, the same the writer decides with. */
+ * page), and the lists of listings, reputation rows, exclusions, delistings and the audit log.
+ * One gathering of the facts (writer_facts_read) and one evaluation of the policy, the same the
+ * writer decides with. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,9 +264,8 @@ static int list_one(const struct store_listing *l, void *arg)
 
 int ctl_run_list(struct ctl_run *r)
 {
-	struct ctl_list st = {.r = r};
-	if (r->req->json)
-		fputs("[", r->out);
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
 	return ctl_list_end(&st, store_listing_foreach(r->svc->reader, list_one, &st), NULL);
 }
 
@@ -289,9 +289,8 @@ static int reputation_one(const struct store_reputation *rep, void *arg)
 
 int ctl_run_reputation_list(struct ctl_run *r)
 {
-	struct ctl_list st = {.r = r};
-	if (r->req->json)
-		fputs("[", r->out);
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
 	return ctl_list_end(&st, store_reputation_foreach(r->svc->reader, reputation_one, &st),
 			"no prefix has reputation points");
 }
@@ -324,9 +323,8 @@ static int exclusion_one(const struct store_exclusion *x, void *arg)
  * then the store's in force, oldest first. */
 int ctl_run_exclude_list(struct ctl_run *r)
 {
-	struct ctl_list st = {.r = r};
-	if (r->req->json)
-		fputs("[", r->out);
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
 	size_t n = 0;
 	const struct ip_special *sp = r->svc->special_excluded ? ip_special_table(&n) : NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -376,9 +374,8 @@ static int delisting_one(const struct store_action *a, void *arg)
 
 int ctl_run_delist_list(struct ctl_run *r)
 {
-	struct ctl_list st = {.r = r};
-	if (r->req->json)
-		fputs("[", r->out);
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
 	return ctl_list_end(&st, store_delisting_foreach(r->svc->reader, delisting_one, &st),
 			"no delisting in force");
 }
@@ -413,9 +410,8 @@ static int audit_one(int64_t at, const char *who, const char *what, const char *
 
 int ctl_run_audit(struct ctl_run *r)
 {
-	struct ctl_list st = {.r = r};
-	if (r->req->json)
-		fputs("[", r->out);
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
 	return ctl_list_end(&st, store_audit_foreach(r->svc->reader, r->req->since, audit_one, &st),
 			"the audit log is empty");
 }
