@@ -1,4 +1,5 @@
-/* ctl_internal.h - what the ctl module's files share: a running command and its handlers. */
+/* ctl_internal.h - what the ctl module's files share: a running command, its handlers, and
+ * what every handler answers through (ctl_out.c, ctl_format.c). */
 #ifndef TRAPLINE_CTL_INTERNAL_H
 #define TRAPLINE_CTL_INTERNAL_H
 
