@@ -6,49 +6,11 @@
 #include "ctl_internal.h"
 #include "zone/zone.h"
 
-int ctl_fail_store(const struct ctl_run *r, int rc)
-{
-	fprintf(r->err, "trapline: reading the store failed: %s\n", tl_strerror(rc));
-	return CTL_EXIT_FAIL;
-}
-
-int ctl_fail_writer(const struct ctl_run *r, int rc)
-{
-	fprintf(r->err, "trapline: %s\n", tl_strerror(rc));
-	return rc == WRITER_EINVAL || rc == WRITER_ESPECIAL ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
-}
-
-int ctl_print_json(const struct ctl_run *r, json_t *v)
-{
-	if (!v) {
-		fprintf(r->err, "trapline: out of memory\n");
-		return CTL_EXIT_FAIL;
-	}
-	int rc = json_dumpf(v, r->out, JSON_INDENT(2) | CTL_JSON_FLAGS);
-	json_decref(v);
-	fputc('\n', r->out);
-	return rc == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
-}
-
 /* The status of ip after a change (or the failure to read it). */
 static int after(const struct ctl_run *r, const uint8_t ip[16], struct ctl_status *s)
 {
 	int rc = ctl_query_status(r->svc, r->svc->reader, ip, r->now, s);
 	return rc == CTL_OK ? CTL_EXIT_OK : ctl_fail_store(r, rc);
-}
-
-void ctl_status_line(FILE *f, const struct ctl_status *s)
-{
-	char ip[IP_STRLEN], t[TIME_STRLEN];
-	ip_format(s->ip, ip);
-	if (s->test_point) {
-		fprintf(f, "%s: %s (RFC 5782 test point)\n", ip, s->listed ? "listed" : "not listed");
-	} else if (s->listed) {
-		time_format_iso8601(s->expires_at, t);
-		fprintf(f, "%s: listed (%s) until %s\n", ip, policy_reason_name(s->reason), t);
-	} else {
-		fprintf(f, "%s: not listed\n", ip);
-	}
 }
 
 /* Hands ev to the writer and reads where ip stands once it is committed. An exit status. */
@@ -266,18 +228,4 @@ int ctl_run_export(struct ctl_run *r)
 		return CTL_EXIT_FAIL;
 	}
 	return CTL_EXIT_OK;
-}
-
-int ctl_execute(const struct ctl_service *svc, const struct ctl_request *req, const char *who,
-		FILE *out, FILE *err)
-{
-	struct ctl_run r = {.svc = svc, .req = req, .who = who, .out = out, .err = err,
-			    .now = time_now()};
-	char msg[CTL_ERR_MAX];
-	/* Checked here, on the service's clock, whichever way the request came. */
-	if (ctl_request_check(req, r.now, msg, sizeof(msg)) != CTL_OK) {
-		fprintf(err, "trapline: %s\n", msg);
-		return CTL_EXIT_USAGE;
-	}
-	return req->cmd->run(&r);
 }

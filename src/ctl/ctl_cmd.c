@@ -1,5 +1,7 @@
 /* ctl_cmd.c - the operator's commands in one table, their keys in another, requests checked
- * against both, and the one-line text form the control socket carries. */
+ * against both, the one-line text form the control socket carries, and the running of a
+ * request: the service it runs against, from the config (ctl_service_init), and ctl_execute,
+ * which checks it on the service's clock and hands it to its row's handler. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -726,6 +728,50 @@ int ctl_request_attach(struct ctl_request *req, const char *body, size_t len, ch
 	req->body_len = len;
 	req->body = body ? body : "";
 	return CTL_OK;
+}
+
+/* ---- running one ---------------------------------------------------------------------- */
+
+void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct writer *writer,
+		      struct store *reader, struct zone_handle *zone)
+{
+	memset(svc, 0, sizeof(*svc));
+	svc->writer = writer;
+	svc->reader = reader;
+	svc->zone = zone;
+	svc->zone_name = cfg->zone;
+	policy_config_from(cfg, &svc->policy);
+	unsigned n = 0;
+	char err[CONFIG_ERR_MAX];
+	/* The schema checked the list when it was set. */
+	if (config_exclusions_parse(cfg->exclude_default, svc->default_exclusions,
+				    CONFIG_PREFIX_MAX, &n, &svc->special_excluded, err,
+				    sizeof(err)) != BASE_OK)
+		log_err("ctl", "exclude_default ignored reason=\"%s\"", err);
+	svc->n_default_exclusions = n;
+	svc->report_max_size = cfg->report_max_size;
+	svc->report_max_per_hour = cfg->report_max_per_hour;
+	svc->feed_max_hits = cfg->feed_max_hits;
+	svc->review_per_client_day = cfg->review_per_client_day;
+	svc->review_per_ip_day = cfg->review_per_ip_day;
+	svc->review_text_max = cfg->review_text_max;
+	svc->session_s = cfg->moderator_session_hours * 3600u;
+	svc->trap_domains = cfg->trap_domains;
+	svc->trap_addresses = cfg->trap_addresses;
+}
+
+int ctl_execute(const struct ctl_service *svc, const struct ctl_request *req, const char *who,
+		FILE *out, FILE *err)
+{
+	struct ctl_run r = {.svc = svc, .req = req, .who = who, .out = out, .err = err,
+			    .now = time_now()};
+	char msg[CTL_ERR_MAX];
+	/* Checked here, on the service's clock, whichever way the request came. */
+	if (ctl_request_check(req, r.now, msg, sizeof(msg)) != CTL_OK) {
+		fprintf(err, "trapline: %s\n", msg);
+		return CTL_EXIT_USAGE;
+	}
+	return req->cmd->run(&r);
 }
 
 /* ---- the text form ---------------------------------------------------------- */

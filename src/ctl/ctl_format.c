@@ -176,6 +176,15 @@ json_t *ctl_reputation_json(const struct store_reputation *r)
 			 r->why);
 }
 
+json_t *ctl_exclusion_json(const struct store_exclusion *x)
+{
+	char pre[IP_PREFIX_STRLEN];
+	ip_prefix_format(&x->prefix, pre, sizeof(pre));
+	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:b}", "prefix", pre, "until",
+			 ctl_json_time(x->until), "set_at", ctl_json_time(x->created_at), "who",
+			 x->who, "why", x->why, "default", x->id == 0);
+}
+
 /* ---- text ---------------------------------------------------------------------------- */
 
 static void time_line(FILE *f, const char *key, int64_t t)
@@ -268,6 +277,20 @@ void ctl_status_text(FILE *f, const struct ctl_status *s)
 		time_line(f, "delisted_at", s->delisted_at);
 		fprintf(f, "delisted_by: %s: %s\n", text_escape(s->delist_who, who, sizeof(who)),
 			text_escape(s->delist_why, why, sizeof(why)));
+	}
+}
+
+void ctl_status_line(FILE *f, const struct ctl_status *s)
+{
+	char ip[IP_STRLEN], t[TIME_STRLEN];
+	ip_format(s->ip, ip);
+	if (s->test_point) {
+		fprintf(f, "%s: %s (RFC 5782 test point)\n", ip, s->listed ? "listed" : "not listed");
+	} else if (s->listed) {
+		time_format_iso8601(s->expires_at, t);
+		fprintf(f, "%s: listed (%s) until %s\n", ip, policy_reason_name(s->reason), t);
+	} else {
+		fprintf(f, "%s: not listed\n", ip);
 	}
 }
 

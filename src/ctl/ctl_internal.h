@@ -1,4 +1,5 @@
-/* ctl_internal.h - what the ctl module's files share: a running command and its handlers. */
+/* ctl_internal.h - what the ctl module's files share: a running command, its handlers, and
+ * what every handler answers through (ctl_out.c, ctl_format.c). */
 #ifndef TRAPLINE_CTL_INTERNAL_H
 #define TRAPLINE_CTL_INTERNAL_H
 
@@ -43,7 +44,17 @@ void ctl_sodium_ready(void);
 
 /* The kind of holder a reporter-... or feed-... command is about. */
 enum store_holder_kind ctl_holder_kind_of(const struct ctl_command *c);
-/* A list's frame (ctl_query.c): rows printed as they come, a JSON array with one row a line. */
+
+/* ---- how every handler answers (ctl_out.c) ------------------------------------------ */
+
+/* Prints v (an answer) as JSON on r->out and drops the reference; CTL_EXIT_FAIL when v is NULL
+ * (out of memory) or cannot be written. */
+int ctl_print_json(const struct ctl_run *r, json_t *v);
+/* Messages for a failed read or write; they return the exit status to give. */
+int ctl_fail_store(const struct ctl_run *r, int rc);
+int ctl_fail_writer(const struct ctl_run *r, int rc);
+
+/* A list's frame: rows printed as they come, a JSON array with one row a line. */
 struct ctl_list {
 	const struct ctl_run *r;
 	size_t n;
@@ -57,15 +68,10 @@ int ctl_list_row(struct ctl_list *st, json_t *row, void (*text)(FILE *, const vo
 /* Ends it: the store's rc, and what an empty text list says. An exit status. */
 int ctl_list_end(struct ctl_list *st, int rc, const char *none);
 
-/* Messages for a failed read or write; they return the exit status to give. */
-int ctl_fail_store(const struct ctl_run *r, int rc);
-int ctl_fail_writer(const struct ctl_run *r, int rc);
+/* ---- the answers' own forms beside ctl.h's (ctl_format.c) ---------------------------- */
 
 /* "192.0.2.1: listed (traps) until T" or "...: not listed", after a change. */
 void ctl_status_line(FILE *f, const struct ctl_status *s);
-/* Prints v (an answer) as JSON on r->out and drops the reference; CTL_EXIT_FAIL when v is NULL
- * (out of memory) or cannot be written. */
-int ctl_print_json(const struct ctl_run *r, json_t *v);
 /* A time as an ISO 8601 string, or null for 0. */
 json_t *ctl_json_time(int64_t t);
 

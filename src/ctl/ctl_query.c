@@ -1,6 +1,7 @@
 /* ctl_query.c - the reads: what the list knows about one address (check, explain, the lookup
- * page), every listing, every reputation row. One gathering of the facts (writer_facts_read)
- * and one evaluation of the policy, the same the writer decides with. */
+ * page), and the lists of listings, reputation rows, exclusions, delistings and the audit log.
+ * One gathering of the facts (writer_facts_read) and one evaluation of the policy, the same the
+ * writer decides with. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,34 +9,6 @@
 #include "zone/zone.h"
 
 #define DAY 86400
-
-void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct writer *writer,
-		      struct store *reader, struct zone_handle *zone)
-{
-	memset(svc, 0, sizeof(*svc));
-	svc->writer = writer;
-	svc->reader = reader;
-	svc->zone = zone;
-	svc->zone_name = cfg->zone;
-	policy_config_from(cfg, &svc->policy);
-	unsigned n = 0;
-	char err[CONFIG_ERR_MAX];
-	/* The schema checked the list when it was set. */
-	if (config_exclusions_parse(cfg->exclude_default, svc->default_exclusions,
-				    CONFIG_PREFIX_MAX, &n, &svc->special_excluded, err,
-				    sizeof(err)) != BASE_OK)
-		log_err("ctl", "exclude_default ignored reason=\"%s\"", err);
-	svc->n_default_exclusions = n;
-	svc->report_max_size = cfg->report_max_size;
-	svc->report_max_per_hour = cfg->report_max_per_hour;
-	svc->feed_max_hits = cfg->feed_max_hits;
-	svc->review_per_client_day = cfg->review_per_client_day;
-	svc->review_per_ip_day = cfg->review_per_ip_day;
-	svc->review_text_max = cfg->review_text_max;
-	svc->session_s = cfg->moderator_session_hours * 3600u;
-	svc->trap_domains = cfg->trap_domains;
-	svc->trap_addresses = cfg->trap_addresses;
-}
 
 /* What the facts say besides the evidence: the exclusion, the reputation, the delisting. */
 static void status_context(struct ctl_status *s, const struct writer_facts *f)
@@ -270,52 +243,6 @@ int ctl_run_explain(struct ctl_run *r)
 	return rc;
 }
 
-/* A list's frame: a JSON array with one row a line, or the text rows and what an empty list
- * says. Rows are printed as the store yields them: a list of a million is never held whole. */
-
-void ctl_list_begin(struct ctl_list *st, const struct ctl_run *r)
-{
-	memset(st, 0, sizeof(*st));
-	st->r = r;
-	if (r->req->json)
-		fputs("[", r->out);
-}
-
-int ctl_list_row(struct ctl_list *st, json_t *row, void (*text)(FILE *, const void *),
-		 const void *item)
-{
-	FILE *out = st->r->out;
-	if (!st->r->req->json) {
-		text(out, item);
-		st->n++;
-		return 0;
-	}
-	char *line = row ? json_dumps(row, CTL_JSON_FLAGS) : NULL;
-	json_decref(row);
-	if (!line) {
-		st->oom = true;
-		return 1;
-	}
-	fprintf(out, "%s%s", st->n ? ",\n  " : "\n  ", line);
-	free(line);
-	st->n++;
-	return 0;
-}
-
-int ctl_list_end(struct ctl_list *st, int rc, const char *none)
-{
-	const struct ctl_run *r = st->r;
-	if (rc == STORE_OK && st->oom)
-		rc = CTL_ENOMEM;
-	if (rc != STORE_OK)
-		return ctl_fail_store(r, rc);
-	if (r->req->json)
-		fputs(st->n ? "\n]\n" : "]\n", r->out);
-	else if (st->n == 0 && none)
-		fprintf(r->out, "%s\n", none);
-	return CTL_EXIT_OK;
-}
-
 static void listing_text(FILE *f, const void *item)
 {
 	const struct store_listing *l = item;
@@ -337,9 +264,8 @@ static int list_one(const struct store_listing *l, void *arg)
 
 int ctl_run_list(struct ctl_run *r)
 {
-	struct ctl_list st = {.r = r};
-	if (r->req->json)
-		fputs("[", r->out);
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
 	return ctl_list_end(&st, store_listing_foreach(r->svc->reader, list_one, &st), NULL);
 }
 
@@ -363,9 +289,8 @@ static int reputation_one(const struct store_reputation *rep, void *arg)
 
 int ctl_run_reputation_list(struct ctl_run *r)
 {
-	struct ctl_list st = {.r = r};
-	if (r->req->json)
-		fputs("[", r->out);
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
 	return ctl_list_end(&st, store_reputation_foreach(r->svc->reader, reputation_one, &st),
 			"no prefix has reputation points");
 }
@@ -388,15 +313,6 @@ static void exclusion_text(FILE *f, const void *item)
 		text_escape(x->who, who, sizeof(who)), text_escape(x->why, why, sizeof(why)));
 }
 
-json_t *ctl_exclusion_json(const struct store_exclusion *x)
-{
-	char pre[IP_PREFIX_STRLEN];
-	ip_prefix_format(&x->prefix, pre, sizeof(pre));
-	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:b}", "prefix", pre, "until",
-			 ctl_json_time(x->until), "set_at", ctl_json_time(x->created_at), "who",
-			 x->who, "why", x->why, "default", x->id == 0);
-}
-
 static int exclusion_one(const struct store_exclusion *x, void *arg)
 {
 	struct ctl_list *st = arg;
@@ -407,9 +323,8 @@ static int exclusion_one(const struct store_exclusion *x, void *arg)
  * then the store's in force, oldest first. */
 int ctl_run_exclude_list(struct ctl_run *r)
 {
-	struct ctl_list st = {.r = r};
-	if (r->req->json)
-		fputs("[", r->out);
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
 	size_t n = 0;
 	const struct ip_special *sp = r->svc->special_excluded ? ip_special_table(&n) : NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -459,9 +374,8 @@ static int delisting_one(const struct store_action *a, void *arg)
 
 int ctl_run_delist_list(struct ctl_run *r)
 {
-	struct ctl_list st = {.r = r};
-	if (r->req->json)
-		fputs("[", r->out);
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
 	return ctl_list_end(&st, store_delisting_foreach(r->svc->reader, delisting_one, &st),
 			"no delisting in force");
 }
@@ -496,9 +410,8 @@ static int audit_one(int64_t at, const char *who, const char *what, const char *
 
 int ctl_run_audit(struct ctl_run *r)
 {
-	struct ctl_list st = {.r = r};
-	if (r->req->json)
-		fputs("[", r->out);
+	struct ctl_list st;
+	ctl_list_begin(&st, r);
 	return ctl_list_end(&st, store_audit_foreach(r->svc->reader, r->req->since, audit_one, &st),
 			"the audit log is empty");
 }
