@@ -113,6 +113,24 @@ void web_conn_notify(void *cls, struct MHD_Connection *mc, void **socket_context
 void web_conn_request_whole(struct web_server *srv, struct MHD_Connection *mc);
 void web_conn_request_ended(struct web_server *srv, struct MHD_Connection *mc);
 
+/* ---- what every page's answer is made of (web_reply.c) --------------------------------- */
+
+/* Adds a header to reply (dropped beyond WEB_REPLY_HEADERS_MAX, cut at WEB_COOKIE_MAX - 1
+ * bytes). */
+void web_reply_header(struct web_reply *reply, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Adds Set-Cookie with web_cookie_format's value (nothing when it does not fit). */
+void web_reply_cookie(struct web_reply *reply, const char *name, const char *value,
+		      const char *path, long max_age, bool secure);
+/* o (its reference taken) as the answer's JSON into th->body, formatted as the commands print
+ * it (`check --json`); a NULL o, or no room for it, sets th->body.oom (a 500). */
+void web_reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o);
+/* A page that says one thing (a refusal, mostly): tmpl "message.html" with a heading, a text,
+ * and a link back. */
+void web_message(struct web_server *srv, struct web_thread *th, struct web_reply *reply,
+		 int status, const char *title, const char *text, const char *back,
+		 const char *back_text);
+
 /* web_tmpl.c: checks a template's marks without values (any name is accepted). */
 int web_template_check(const char *tmpl, size_t len, char *err, size_t errcap);
 
@@ -146,15 +164,6 @@ struct web_body_route {
 };
 /* The row of route id; NULL: a page (GET and HEAD, no body, no key). */
 const struct web_body_route *web_body_route_find(enum web_route_id id);
-/* Adds a header to reply (dropped beyond WEB_REPLY_HEADERS_MAX, cut at WEB_COOKIE_MAX - 1
- * bytes). */
-void web_reply_header(struct web_reply *reply, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Adds Set-Cookie with web_cookie_format's value (nothing when it does not fit). */
-void web_reply_cookie(struct web_reply *reply, const char *name, const char *value,
-		      const char *path, long max_age, bool secure);
-/* web_pages.c: o (its reference taken) as the answer's JSON, formatted as the API's answers. */
-void web_reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o);
 
 /* ---- review requests and moderation (web_post.c, web_review.c, web_admin.c) ------------- */
 
@@ -221,11 +230,6 @@ void web_csrf_cookie(struct web_server *srv, const struct web_request *req,
 		     struct web_reply *reply, char out[33]);
 /* A request's Origin, when it sent one, names the host it was sent to. */
 bool web_same_origin(const struct web_request *req);
-/* A page that says one thing (a refusal, mostly): tmpl "message.html" with a heading, a text,
- * and a link back. */
-void web_message(struct web_server *srv, struct web_thread *th, struct web_reply *reply,
-		 int status, const char *title, const char *text, const char *back,
-		 const char *back_text);
 
 /* A ticket's values (id, ip, status and its flags, filed_at, email, fixed, comment,
  * decided_at, until, reason) and its history as "events" (rows of ticket-event.html; the

@@ -143,40 +143,10 @@ static void read_end(struct web_thread *th, bool begun)
 
 /* ---- JSON ------------------------------------------------------------------------------ */
 
-/* The JSON of o into the body, formatted as the commands print it (`check --json`): written
- * straight into the thread's buffer, no copy in between. Takes o's reference. */
-static void reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o)
-{
-	const size_t flags = CTL_JSON_FLAGS | JSON_INDENT(2);
-	reply->status = status;
-	reply->type = "application/json";
-	/* Once into room that usually suffices (a lookup is under 1 kB), again if it did not. */
-	size_t cap = 4096, n = 0;
-	char *room = o ? web_buf_room(&th->body, cap) : NULL;
-	if (room && (n = json_dumpb(o, room, cap, flags)) > cap) {
-		cap = n;
-		room = web_buf_room(&th->body, cap);
-		if (room && json_dumpb(o, room, cap, flags) != n)
-			n = 0;
-	}
-	if (room && n > 0) {
-		th->body.len += n;
-		web_buf_adds(&th->body, "\n");
-	} else {
-		th->body.oom = true;
-	}
-	json_decref(o);
-}
-
-void web_reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o)
-{
-	reply_json(th, reply, status, o);
-}
-
 static void json_error(struct web_thread *th, struct web_reply *reply, int status,
 		       const char *msg)
 {
-	reply_json(th, reply, status, json_pack("{s:s}", "error", msg));
+	web_reply_json(th, reply, status, json_pack("{s:s}", "error", msg));
 }
 
 /* What is wrong with an input that is not one address, in one sentence. */
@@ -223,7 +193,7 @@ static void api_lookup(struct web_server *srv, struct web_thread *th, const stru
 		return;
 	}
 	reply->cache = "no-cache";
-	reply_json(th, reply, 200, o);
+	web_reply_json(th, reply, 200, o);
 }
 
 /* The figures of the home page, counted at most every 10 s whatever the traffic: a count of
@@ -246,11 +216,11 @@ static int figures(struct web_server *srv, struct web_thread *th, struct ctl_fig
 
 static void api_index(struct web_thread *th, struct web_reply *reply)
 {
-	reply_json(th, reply, 200,
-		   json_pack("{s:s,s:[s,s,s,s,s,s],s:s}", "api", "trapline v1", "endpoints",
-			     "/api/v1/lookup/IP", "/api/v1/history/IP", "/api/v1/figures",
-			     "/api/v1/reports", "/api/v1/reports/ID", "/api/v1/evidence",
-			     "documentation", "/about/usage#api"));
+	web_reply_json(th, reply, 200,
+		       json_pack("{s:s,s:[s,s,s,s,s,s],s:s}", "api", "trapline v1", "endpoints",
+				 "/api/v1/lookup/IP", "/api/v1/history/IP", "/api/v1/figures",
+				 "/api/v1/reports", "/api/v1/reports/ID", "/api/v1/evidence",
+				 "documentation", "/about/usage#api"));
 }
 
 /* ---- the pages --------------------------------------------------------------------------- */
@@ -656,7 +626,7 @@ void web_page(struct web_server *srv, struct web_thread *th, const struct web_ro
 		if (figures(srv, th, &f) != CTL_OK)
 			json_error(th, reply, 503, "the list cannot be read just now");
 		else
-			reply_json(th, reply, 200, ctl_figures_json(&f));
+			web_reply_json(th, reply, 200, ctl_figures_json(&f));
 		return;
 	}
 	case WEB_R_API_REPORTS: /* web_api.c's, never routed here (web_body_route_find) */

@@ -97,20 +97,6 @@ bool web_same_origin(const struct web_request *req)
 	return req->host && strcasecmp(o, req->host) == 0;
 }
 
-void web_message(struct web_server *srv, struct web_thread *th, struct web_reply *reply,
-		 int status, const char *title, const char *text, const char *back,
-		 const char *back_text)
-{
-	struct web_vals p = {0};
-	reply->status = status;
-	web_vals_text(&p, "heading", title);
-	web_vals_text(&p, "text", text);
-	web_vals_text(&p, "back", back);
-	web_vals_text(&p, "back_text", back_text);
-	web_vals_page(srv, th, &p, "message.html", title, reply);
-	web_vals_free(&p);
-}
-
 /* ---- the form ------------------------------------------------------------------------------- */
 
 /* What the form shows: the address, a fresh token, and what was typed (when it comes back
