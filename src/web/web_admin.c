@@ -36,7 +36,7 @@ static void admin_bar(struct web_server *srv, const struct store_session *s, con
 		      struct web_vals *p)
 {
 	char csrf[WEB_CSRF_LEN + 1];
-	web_csrf_make(srv->review->key, "admin", token, CTL_TOKEN_LEN, "logout", time_now(), csrf);
+	web_csrf_make(srv->guard->key, "admin", token, CTL_TOKEN_LEN, "logout", time_now(), csrf);
 	struct web_vals b = {0};
 	web_vals_text(&b, "moderator", s->name);
 	web_vals_text(&b, "csrf_token", csrf);
@@ -55,7 +55,7 @@ static void login_page(struct web_server *srv, struct web_thread *th, const stru
 {
 	char cookie[33], csrf[WEB_CSRF_LEN + 1];
 	web_csrf_cookie(srv, req, reply, cookie);
-	web_csrf_make(srv->review->key, "login", cookie, 32, NULL, time_now(), csrf);
+	web_csrf_make(srv->guard->key, "login", cookie, 32, NULL, time_now(), csrf);
 	struct web_vals p = {0};
 	reply->status = status;
 	web_vals_text(&p, "csrf_token", csrf);
@@ -81,11 +81,10 @@ static bool login_token_ok(struct web_server *srv, const struct web_request *req
 {
 	const char *cookie = NULL, *token;
 	size_t clen = 0, tlen;
-	if (!web_same_origin(req) || !req->cookie ||
-	    web_cookie_get(req->cookie, strlen(req->cookie), "tl_csrf", &cookie, &clen) != WEB_OK)
+	if (!web_same_origin(req) || !web_csrf_cookie_sent(req, &cookie, &clen))
 		return false;
 	token = web_form_get(f, "csrf_token", &tlen);
-	return web_csrf_check(srv->review->key, "login", cookie, clen, NULL, time_now(), token,
+	return web_csrf_check(srv->guard->key, "login", cookie, clen, NULL, time_now(), token,
 			      tlen);
 }
 
@@ -128,7 +127,7 @@ static void login_post(struct web_server *srv, struct web_thread *th,
 	}
 	int64_t now = time_now();
 	/* Counted before the password is looked at: a locked name costs no hashing at all. */
-	int64_t wait = web_lockout_try(srv->review->lockout, shown, req->client, now);
+	int64_t wait = web_lockout_try(srv->guard->lockout, shown, req->client, now);
 	if (wait > 0) {
 		login_locked(srv, th, req, reply, wait, shown);
 		web_form_free(&f);
@@ -139,7 +138,7 @@ static void login_post(struct web_server *srv, struct web_thread *th,
 	int rc = name && pw && nlen == strlen(name) && nlen < STORE_NAME_MAX
 			 ? ctl_moderator_login(&srv->svc, th->reader, shown, pw, plen, now, token, &s)
 			 : CTL_ENOTFOUND;
-	web_lockout_done(srv->review->lockout, shown, req->client, rc == CTL_OK, now);
+	web_lockout_done(srv->guard->lockout, shown, req->client, rc == CTL_OK, now);
 	char client[IP_STRLEN], esc[TEXT_ESCAPED_MAX(STORE_NAME_MAX)];
 	ip_format(req->client, client);
 	if (rc == CTL_OK) {
@@ -165,7 +164,7 @@ static bool admin_token_ok(struct web_server *srv, const struct web_request *req
 	size_t tlen;
 	const char *token = web_form_get(f, "csrf_token", &tlen);
 	return web_same_origin(req) &&
-	       web_csrf_check(srv->review->key, "admin", session_token, CTL_TOKEN_LEN, about,
+	       web_csrf_check(srv->guard->key, "admin", session_token, CTL_TOKEN_LEN, about,
 			      time_now(), token, tlen);
 }
 
@@ -458,7 +457,7 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 	web_vals_html(&p, "reports", web_vals_own(&p, &reports));
 	web_vals_flag(&p, "any_reports", rc.n > 0);
 	char csrf[WEB_CSRF_LEN + 1];
-	web_csrf_make(srv->review->key, "admin", token, CTL_TOKEN_LEN, t->id, time_now(), csrf);
+	web_csrf_make(srv->guard->key, "admin", token, CTL_TOKEN_LEN, t->id, time_now(), csrf);
 	web_vals_text(&p, "csrf_token", csrf);
 	web_vals_text(&p, "problem", problem);
 	admin_bar(srv, s, token, &p);

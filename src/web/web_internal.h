@@ -91,7 +91,7 @@ struct web_server {
 	 * flood of one never hides the other: the next line's time, the lines left out. */
 	atomic_ullong log_next_ns[2];
 	atomic_ulong log_dropped[2];
-	struct web_review *review; /* web_review.c: the forms' key, the login lockout */
+	struct web_guard *guard;   /* web_guard.c: the forms' key, the login lockout */
 	struct web_conns *conns;   /* web_conn.c: the open connections and their requests' clocks */
 };
 
@@ -165,6 +165,24 @@ struct web_body_route {
 /* The row of route id; NULL: a page (GET and HEAD, no body, no key). */
 const struct web_body_route *web_body_route_find(enum web_route_id id);
 
+/* ---- the forms' guards (web_guard.c; its cores on buffers are in web.h) ------------------ */
+
+/* What the review and moderation forms are guarded with, made at the server's start
+ * (web_guard_start: WEB_ENOMEM when it cannot be) and freed at its stop. */
+struct web_guard {
+	uint8_t key[WEB_CSRF_KEY_LEN]; /* the forms' tokens' key, random at each start */
+	struct web_lockout *lockout;
+};
+int web_guard_start(struct web_server *srv);
+void web_guard_stop(struct web_server *srv);
+/* The browser's tl_csrf cookie (32 hex digits) into out, or a new one, set on reply. */
+void web_csrf_cookie(struct web_server *srv, const struct web_request *req,
+		     struct web_reply *reply, char out[33]);
+/* The tl_csrf cookie the request brought (no new one) in *v, *n: false when none. */
+bool web_csrf_cookie_sent(const struct web_request *req, const char **v, size_t *n);
+/* A request's Origin, when it sent one, names the host it was sent to. */
+bool web_same_origin(const struct web_request *req);
+
 /* ---- review requests and moderation (web_post.c, web_review.c, web_admin.c) ------------- */
 
 /* web_server.c's answering, for the forms' handler. */
@@ -210,26 +228,14 @@ int web_vals_part(struct web_server *srv, struct web_vals *p, const char *tmpl,
 void web_vals_page(struct web_server *srv, struct web_thread *th, struct web_vals *p,
 		   const char *tmpl, const char *title, struct web_reply *reply);
 
-/* web_review.c: the state of the review pages (made at start), whether a route is theirs, and
- * the answer; the review form of a listed address's lookup page, into out. */
-int web_review_start(struct web_server *srv);
-void web_review_stop(struct web_server *srv);
+/* web_review.c: whether a route is the review pages', and the answer; the review form of a
+ * listed address's lookup page, into out. */
 bool web_review_route(enum web_route_id id);
 bool web_review_posted(enum web_route_id id);
 void web_review_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
 		     const struct web_request *req, struct web_reply *reply);
 void web_review_form(struct web_server *srv, struct web_thread *th, const struct ctl_status *s,
 		     struct web_buf *out, struct web_reply *reply);
-/* What the review and moderation pages share (web_review.c). */
-struct web_review {
-	uint8_t key[WEB_CSRF_KEY_LEN]; /* the forms' tokens' key, random at each start */
-	struct web_lockout *lockout;
-};
-/* The browser's tl_csrf cookie (32 hex digits) into out, or a new one, set on reply. */
-void web_csrf_cookie(struct web_server *srv, const struct web_request *req,
-		     struct web_reply *reply, char out[33]);
-/* A request's Origin, when it sent one, names the host it was sent to. */
-bool web_same_origin(const struct web_request *req);
 
 /* A ticket's values (id, ip, status and its flags, filed_at, email, fixed, comment,
  * decided_at, until, reason) and its history as "events" (rows of ticket-event.html; the

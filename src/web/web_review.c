@@ -3,42 +3,8 @@
  * requester's page /ticket/ID, which only its link opens. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#include <sodium.h>
 
 #include "web_internal.h"
-
-#define CSRF_COOKIE "tl_csrf"
-#define CSRF_COOKIE_S 86400
-
-int web_review_start(struct web_server *srv)
-{
-	struct web_review *rv = calloc(1, sizeof(*rv));
-	if (!rv || sodium_init() < 0) {
-		free(rv);
-		return WEB_ENOMEM;
-	}
-	/* A new key at each start: forms made before a restart are refused (reload the page). */
-	randombytes_buf(rv->key, sizeof(rv->key));
-	rv->lockout = web_lockout_new(srv->cfg.lockout_failures, srv->cfg.lockout_s);
-	if (!rv->lockout) {
-		free(rv);
-		return WEB_ENOMEM;
-	}
-	srv->review = rv;
-	return WEB_OK;
-}
-
-void web_review_stop(struct web_server *srv)
-{
-	if (!srv->review)
-		return;
-	web_lockout_free(srv->review->lockout);
-	sodium_memzero(srv->review, sizeof(*srv->review));
-	free(srv->review);
-	srv->review = NULL;
-}
 
 bool web_review_route(enum web_route_id id)
 {
@@ -50,51 +16,6 @@ bool web_review_posted(enum web_route_id id)
 {
 	return id == WEB_R_REVIEW || id == WEB_R_ADMIN_LOGIN || id == WEB_R_ADMIN_LOGOUT ||
 	       id == WEB_R_ADMIN_TICKET;
-}
-
-/* ---- what the pages share ------------------------------------------------------------------ */
-
-void web_csrf_cookie(struct web_server *srv, const struct web_request *req,
-		     struct web_reply *reply, char out[33])
-{
-	const char *v = NULL;
-	size_t n = 0;
-	if (req->cookie && web_cookie_get(req->cookie, strlen(req->cookie), CSRF_COOKIE, &v, &n) ==
-				   WEB_OK &&
-	    n == 32 && strspn(v, "0123456789abcdef") >= 32) {
-		memcpy(out, v, 32);
-		out[32] = '\0';
-		return;
-	}
-	unsigned char raw[16];
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(out, 33, raw, sizeof(raw));
-	web_reply_cookie(reply, CSRF_COOKIE, out, "/", CSRF_COOKIE_S, srv->cfg.secure);
-}
-
-/* The tl_csrf cookie the request brought (no new one): false when none. */
-static bool csrf_cookie_sent(const struct web_request *req, const char **v, size_t *n)
-{
-	return req->cookie &&
-	       web_cookie_get(req->cookie, strlen(req->cookie), CSRF_COOKIE, v, n) == WEB_OK;
-}
-
-bool web_same_origin(const struct web_request *req)
-{
-	/* Not every client sends one; and under the pages' Referrer-Policy: no-referrer a browser
-	 * sends "Origin: null" with every form, ours included (Fetch, "append a request Origin
-	 * header"). Neither says anything: the token, bound to a SameSite=Strict cookie, guards
-	 * the form. An Origin that names another site is refused outright. */
-	if (!req->origin || strcmp(req->origin, "null") == 0)
-		return true;
-	const char *o = req->origin;
-	if (strncmp(o, "http://", 7) == 0)
-		o += 7;
-	else if (strncmp(o, "https://", 8) == 0)
-		o += 8;
-	else
-		return false;
-	return req->host && strcasecmp(o, req->host) == 0;
 }
 
 /* ---- the form ------------------------------------------------------------------------------- */
@@ -126,7 +47,7 @@ static int form_render(struct web_server *srv, const struct web_request *req,
 {
 	char cookie[33], token[WEB_CSRF_LEN + 1];
 	web_csrf_cookie(srv, req, reply, cookie);
-	web_csrf_make(srv->review->key, "review", cookie, 32, fs->ip, time_now(), token);
+	web_csrf_make(srv->guard->key, "review", cookie, 32, fs->ip, time_now(), token);
 	struct web_vals p = {0};
 	web_vals_text(&p, "ip", fs->ip);
 	web_vals_text(&p, "csrf_token", token);
@@ -208,13 +129,13 @@ static bool review_token_ok(struct web_server *srv, const struct web_request *re
 {
 	const char *cookie, *ip, *token;
 	size_t clen, iplen, tlen;
-	if (!web_same_origin(req) || !csrf_cookie_sent(req, &cookie, &clen))
+	if (!web_same_origin(req) || !web_csrf_cookie_sent(req, &cookie, &clen))
 		return false;
 	ip = web_form_get(f, "ip", &iplen);
 	token = web_form_get(f, "csrf_token", &tlen);
 	if (!ip || !token || strlen(ip) != iplen)
 		return false;
-	return web_csrf_check(srv->review->key, "review", cookie, clen, ip, time_now(), token,
+	return web_csrf_check(srv->guard->key, "review", cookie, clen, ip, time_now(), token,
 			      tlen);
 }
 

@@ -691,7 +691,7 @@ int web_server_start(struct web_server *srv, const struct ctl_service *svc)
 	int rc = web_files_load(srv, srv->cfg.templates);
 	if (rc != WEB_OK)
 		return rc;
-	if ((rc = web_review_start(srv)) != WEB_OK)
+	if ((rc = web_guard_start(srv)) != WEB_OK)
 		return rc;
 	if (pthread_key_create(&srv->key, thread_free) != 0)
 		return WEB_ENOMEM;
@@ -733,7 +733,7 @@ void web_server_stop(struct web_server *srv)
 	if (srv->key_made)
 		pthread_key_delete(srv->key);
 	web_files_free(srv);
-	web_review_stop(srv);
+	web_guard_stop(srv);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
