@@ -237,9 +237,10 @@ void web_review_page(struct web_server *srv, struct web_thread *th, const struct
 void web_review_form(struct web_server *srv, struct web_thread *th, const struct ctl_status *s,
 		     struct web_buf *out, struct web_reply *reply);
 
-/* A ticket's values (id, ip, status and its flags, filed_at, email, fixed, comment,
- * decided_at, until, reason) and its history as "events" (rows of ticket-event.html; the
- * moderator's name only when admin). */
+
+/* web_ticket.c: a ticket's values (id, ip, status and its flags, filed_at, email, fixed,
+ * comment, decided_at, until, reason) and its history as "events" (rows of ticket-event.html;
+ * the moderator's name only when admin). */
 void web_ticket_vals(const struct store_ticket *t, struct web_vals *p);
 int web_ticket_events(struct web_server *srv, struct web_thread *th, const char *id, bool admin,
 		      struct web_vals *p);
