@@ -95,6 +95,25 @@ struct web_server {
 	struct web_conns *conns;   /* web_conn.c: the open connections and their requests' clocks */
 };
 
+/* ---- a request's two ends: what it brings, its thread, its answer (web_request.c) ------- */
+
+/* What a request brings beyond its path (cookie, host, origin, client, ?all=1). */
+void web_request_read(struct MHD_Connection *c, struct web_request *out);
+/* The calling worker's own state (its store connection made at its first request, the thread
+ * stepped back by http_nice); NULL when the store cannot be opened (logged). The threads'
+ * key is made at the server's start (WEB_ENOMEM when it cannot be); every thread's state is
+ * freed at its stop, after the daemons. */
+struct web_thread *web_thread_get(struct web_server *srv);
+int web_threads_start(struct web_server *srv);
+void web_threads_free(struct web_server *srv);
+/* Sends r with th->body (or r->file) and the security headers; th NULL: an empty body. The
+ * request's clock stops (web_conn_request_whole) and the 4xx/5xx figures count it. */
+enum MHD_Result web_send_reply(struct web_server *srv, struct MHD_Connection *c,
+			       struct web_thread *th, const struct web_reply *r);
+/* A plain-text answer made when no page can be: no thread state, a method not served. */
+enum MHD_Result web_send_plain(struct web_server *srv, struct MHD_Connection *c, int status,
+			       const char *text, const char *allow);
+
 /* ---- the connections (web_conn.c) ------------------------------------------------------ */
 
 /* Makes the table of connections and starts its timer (before the daemons start); stops and
@@ -185,13 +204,6 @@ bool web_same_origin(const struct web_request *req);
 
 /* ---- review requests and moderation (web_post.c, web_review.c, web_admin.c) ------------- */
 
-/* web_server.c's answering, for the forms' handler. */
-struct web_thread *web_thread_get(struct web_server *srv);
-enum MHD_Result web_send_reply(struct web_server *srv, struct MHD_Connection *c,
-			       struct web_thread *th, const struct web_reply *r);
-enum MHD_Result web_send_plain(struct web_server *srv, struct MHD_Connection *c, int status,
-			       const char *text, const char *allow);
-
 /* web_post.c: a POSTed form, over MHD's calls (first: the request's first call; bad_uri: its
  * URI held a control byte), and the end of any request. */
 enum MHD_Result web_post_handle(struct web_server *srv, struct MHD_Connection *c, const char *url,
@@ -199,8 +211,6 @@ enum MHD_Result web_post_handle(struct web_server *srv, struct MHD_Connection *c
 				void **con_cls, bool first, bool bad_uri);
 /* Frees the state of a form (MHD's per-request pointer once the request is over). */
 void web_post_free(void *state);
-/* What a request brings beyond its path (cookie, host, origin, client). */
-void web_request_read(struct MHD_Connection *c, struct web_request *out);
 
 /* web_vals.c: the values of a review or moderation page (text of any length, owned by the
  * page until web_vals_free) and its rendering in the layout. */

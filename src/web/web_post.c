@@ -2,7 +2,6 @@
  * refused at the first call when the request cannot be a form of ours (its path, its type, a
  * declared length over review_form_max), the body gathered up to that limit, then answered
  * like any page. The body's parsing is web_form.c's, on the whole buffer. */
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,25 +25,6 @@ struct web_post {
 #define POST_DISCARD_MAX (1u << 20)
 
 static const char post_tag[] = "web_post";
-
-void web_request_read(struct MHD_Connection *c, struct web_request *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
-	out->host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	out->origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
-	const char *all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all");
-	out->query_all = all && strcmp(all, "1") == 0;
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	if (sa && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		ip_from_v4(ntohl(in->sin_addr.s_addr), out->client);
-	} else if (sa && sa->sa_family == AF_INET6) {
-		memcpy(out->client, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-	}
-}
 
 /* The checks of a form's first call: an answer (and MHD_YES/NO from sending it), or NULL
  * and the state to gather the body in. */
