@@ -576,40 +576,47 @@ static void decide_post(struct web_server *srv, struct web_thread *th, const str
 
 /* ---- the routes ------------------------------------------------------------------------------ */
 
-void web_admin_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
-		    const struct web_request *req, struct web_reply *reply)
+void web_admin_login(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     struct web_reply *reply)
 {
 	struct store_session s;
 	char token[CTL_TOKEN_LEN + 1];
-	if (route->id == WEB_R_ADMIN_LOGIN) {
-		if (req->post)
-			login_post(srv, th, req, reply);
-		else if (session_of(th, req, &s, token))
-			redirect(th, reply, "/admin/");
-		else
-			login_page(srv, th, req, reply, 200, NULL, NULL);
+	if (req->post)
+		login_post(srv, th, req, reply);
+	else if (session_of(th, req, &s, token))
+		redirect(th, reply, "/admin/");
+	else
+		login_page(srv, th, req, reply, 200, NULL, NULL);
+	sodium_memzero(token, sizeof(token));
+}
+
+void web_admin_logout(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		      struct web_reply *reply)
+{
+	if (req->post) {
+		logout_post(srv, th, req, reply);
 		return;
 	}
-	if (route->id == WEB_R_ADMIN_LOGOUT) {
-		if (req->post) {
-			logout_post(srv, th, req, reply);
-		} else {
-			reply->status = 405;
-			reply->allow = "POST";
-			web_buf_adds(&th->body, "405 log out with the button on the queue's pages\n");
-		}
-		return;
-	}
-	/* Everything else needs a live session: without one, the login form, refused (403). */
+	reply->status = 405;
+	reply->allow = "POST";
+	web_buf_adds(&th->body, "405 log out with the button on the queue's pages\n");
+}
+
+void web_admin_page(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		    struct web_reply *reply)
+{
+	struct store_session s;
+	char token[CTL_TOKEN_LEN + 1];
+	/* Without a live session, the login form, refused (403). */
 	if (!session_of(th, req, &s, token)) {
 		login_page(srv, th, req, reply, 403, "Log in to see the review queue.", NULL);
 		return;
 	}
-	if (route->id == WEB_R_ADMIN)
+	if (req->route.id == WEB_R_ADMIN)
 		queue_page(srv, th, req, &s, token, reply);
 	else if (req->post)
-		decide_post(srv, th, route, req, &s, token, reply);
+		decide_post(srv, th, &req->route, req, &s, token, reply);
 	else
-		ticket_admin(srv, th, route, &s, token, reply, 200, NULL);
+		ticket_admin(srv, th, &req->route, &s, token, reply, 200, NULL);
 	sodium_memzero(token, sizeof(token));
 }

@@ -120,7 +120,15 @@ static void render_page(struct web_server *srv, struct web_thread *th, struct pa
 	}
 }
 
-static void not_found(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+void web_page_template(struct web_server *srv, struct web_thread *th, const char *tmpl,
+		       const char *title, struct web_reply *reply)
+{
+	struct page p = {0};
+	render_page(srv, th, &p, tmpl, title, reply);
+}
+
+void web_page_not_found(struct web_server *srv, struct web_thread *th,
+			const struct web_request *req, struct web_reply *reply)
 {
 	struct page p = {0};
 	reply->status = 404;
@@ -214,7 +222,30 @@ static int figures(struct web_server *srv, struct web_thread *th, struct ctl_fig
 	return rc;
 }
 
-static void api_index(struct web_thread *th, struct web_reply *reply)
+void web_page_api_lookup(struct web_server *srv, struct web_thread *th,
+			 const struct web_request *req, struct web_reply *reply)
+{
+	api_lookup(srv, th, &req->route, reply, false);
+}
+
+void web_page_api_history(struct web_server *srv, struct web_thread *th,
+			  const struct web_request *req, struct web_reply *reply)
+{
+	api_lookup(srv, th, &req->route, reply, true);
+}
+
+void web_page_api_figures(struct web_server *srv, struct web_thread *th,
+			  const struct web_request *req, struct web_reply *reply)
+{
+	struct ctl_figures f;
+	if (figures(srv, th, &f) != CTL_OK)
+		json_error(th, reply, 503, "the list cannot be read just now");
+	else
+		web_reply_json(th, reply, 200, ctl_figures_json(&f));
+}
+
+void web_page_api_index(struct web_server *srv, struct web_thread *th,
+			const struct web_request *req, struct web_reply *reply)
 {
 	web_reply_json(th, reply, 200,
 		       json_pack("{s:s,s:[s,s,s,s,s,s],s:s}", "api", "trapline v1", "endpoints",
@@ -235,7 +266,8 @@ static void put_figures(struct page *p, const struct ctl_figures *f, int64_t now
 	put_time(p, "figures_at", "figures_ago", f->at, now);
 }
 
-static void page_home(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+void web_page_home(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		   struct web_reply *reply)
 {
 	struct page p = {0};
 	struct ctl_figures f;
@@ -373,12 +405,13 @@ static void lookup_input_page(struct web_server *srv, struct web_thread *th, str
 		    in->kind == WEB_INPUT_EMPTY ? "Look up an address" : "Not an address", reply);
 }
 
-static void page_lookup(struct web_server *srv, struct web_thread *th, const char *q, size_t qlen,
-			struct web_reply *reply)
+void web_page_lookup(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     struct web_reply *reply)
 {
 	struct page p = {0};
 	struct web_input in;
-	web_input_parse(q ? q : "", q ? qlen : 0, &in);
+	const char *q = req->query_ip;
+	web_input_parse(q ? q : "", q ? req->query_ip_len : 0, &in);
 	put(&p, "input", WEB_TEXT, in.text);
 	if (in.kind != WEB_INPUT_IP) {
 		lookup_input_page(srv, th, &p, &in, reply);
@@ -413,7 +446,7 @@ static void page_lookup(struct web_server *srv, struct web_thread *th, const cha
 	struct web_buf form;
 	web_buf_init(&form);
 	if (s.listed && !s.test_point)
-		web_review_form(srv, th, &s, &form, reply);
+		web_review_form(srv, th, req, &s, &form, reply);
 	put(&p, "review_form", WEB_HTML, form.data ? form.data : "");
 	char title[IP_STRLEN + 32];
 	char ip[IP_STRLEN];
@@ -499,7 +532,8 @@ static void reasons_html(struct web_server *srv, struct web_buf *out)
 		out->oom = true;
 }
 
-static void page_listing(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+void web_page_listing(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		      struct web_reply *reply)
 {
 	struct page p = {0};
 	struct web_buf reasons;
@@ -538,7 +572,8 @@ static void page_listing(struct web_server *srv, struct web_thread *th, struct w
 	web_buf_free(&reasons);
 }
 
-static void page_usage(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+void web_page_usage(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		    struct web_reply *reply)
 {
 	struct page p = {0};
 	const struct web_config *c = &srv->cfg;
@@ -583,12 +618,13 @@ static void page_usage(struct web_server *srv, struct web_thread *th, struct web
 	render_page(srv, th, &p, "usage.html", "How to use the list", reply);
 }
 
-static void page_static(struct web_server *srv, const struct web_route *r,
-			struct web_thread *th, struct web_reply *reply)
+static void static_file(struct web_server *srv, struct web_thread *th,
+			const struct web_request *req, const struct web_route *r,
+			struct web_reply *reply)
 {
 	const struct web_file *f = web_file_find(srv, r->arg, r->arg_len);
 	if (!f || !f->is_static) {
-		not_found(srv, th, reply);
+		web_page_not_found(srv, th, req, reply);
 		return;
 	}
 	reply->file = f;
@@ -596,44 +632,15 @@ static void page_static(struct web_server *srv, const struct web_route *r,
 	reply->cache = "public, max-age=3600";
 }
 
-void web_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
-	      const char *query_ip, size_t query_ip_len, struct web_reply *reply)
+void web_page_static(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     struct web_reply *reply)
 {
-	struct page p = {0};
-	reply->status = 200;
-	switch (route->id) {
-	case WEB_R_HOME: page_home(srv, th, reply); return;
-	case WEB_R_LOOKUP: page_lookup(srv, th, query_ip, query_ip_len, reply); return;
-	case WEB_R_END_USERS:
-		render_page(srv, th, &p, "end-users.html", "Your mail bounced?", reply);
-		return;
-	case WEB_R_LISTING: page_listing(srv, th, reply); return;
-	case WEB_R_USAGE: page_usage(srv, th, reply); return;
-	case WEB_R_WARRANTY:
-		render_page(srv, th, &p, "warranty.html", "No warranty", reply);
-		return;
-	case WEB_R_STATIC: page_static(srv, route, th, reply); return;
-	case WEB_R_FAVICON: {
-		struct web_route icon = {WEB_R_STATIC, "icon.svg", 8};
-		page_static(srv, &icon, th, reply);
-		return;
-	}
-	case WEB_R_API_INDEX: api_index(th, reply); return;
-	case WEB_R_API_LOOKUP: api_lookup(srv, th, route, reply, false); return;
-	case WEB_R_API_HISTORY: api_lookup(srv, th, route, reply, true); return;
-	case WEB_R_API_FIGURES: {
-		struct ctl_figures f;
-		if (figures(srv, th, &f) != CTL_OK)
-			json_error(th, reply, 503, "the list cannot be read just now");
-		else
-			web_reply_json(th, reply, 200, ctl_figures_json(&f));
-		return;
-	}
-	case WEB_R_API_REPORTS: /* web_api.c's, never routed here (web_body_route_find) */
-	case WEB_R_API_REPORT:
-	case WEB_R_API_EVIDENCE:
-	case WEB_R_NOTFOUND: break;
-	default: break; /* the review pages: web_review.c's (web_server.c routes them there) */
-	}
-	not_found(srv, th, reply);
+	static_file(srv, th, req, &req->route, reply);
+}
+
+void web_page_favicon(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		      struct web_reply *reply)
+{
+	static const struct web_route icon = {WEB_R_STATIC, "icon.svg", 8};
+	static_file(srv, th, req, &icon, reply);
 }

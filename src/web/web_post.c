@@ -38,7 +38,7 @@ static enum MHD_Result post_begin(struct web_server *srv, struct MHD_Connection 
 	size_t ulen = strlen(url);
 	if (web_route_parse(url, ulen, &route) != WEB_OK)
 		return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad path\n", NULL);
-	if (!web_review_posted(route.id))
+	if (!web_dispatch_form(route.id))
 		return web_send_plain(srv, c, MHD_HTTP_METHOD_NOT_ALLOWED,
 				      "405 method not allowed: this page is only read (GET, HEAD)\n",
 				      "GET, HEAD");
@@ -104,26 +104,13 @@ enum MHD_Result web_post_handle(struct web_server *srv, struct MHD_Connection *c
 	if (p->too_big)
 		return web_send_plain(srv, c, MHD_HTTP_CONTENT_TOO_LARGE,
 				      "413 the form is larger than this server takes\n", NULL);
-	struct web_thread *th = web_thread_get(srv);
-	if (!th)
-		return web_send_plain(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				      "503 the list cannot be read just now; try again in a minute\n",
-				      NULL);
 	struct web_request req;
 	web_request_read(c, &req);
+	req.route = p->route;
 	req.post = true;
 	req.body = p->buf;
 	req.body_len = p->len;
-	th->body.len = 0;
-	th->body.oom = false;
-	th->req = &req;
-	struct web_reply reply = {.status = 200};
-	web_review_page(srv, th, &p->route, &req, &reply);
-	th->req = NULL;
-	if (th->body.oom)
-		return web_send_plain(srv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "500 out of memory\n",
-				      NULL);
-	return web_send_reply(srv, c, th, &reply);
+	return web_dispatch(srv, c, &req);
 }
 
 void web_post_free(void *state)

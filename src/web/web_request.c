@@ -110,6 +110,9 @@ void web_request_read(struct MHD_Connection *c, struct web_request *out)
 	out->origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
 	const char *all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all");
 	out->query_all = all && strcmp(all, "1") == 0;
+	if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "ip", 2, &out->query_ip,
+					  &out->query_ip_len) != MHD_YES)
+		out->query_ip = NULL;
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;

@@ -6,18 +6,6 @@
 
 #include "web_internal.h"
 
-bool web_review_route(enum web_route_id id)
-{
-	return id == WEB_R_REVIEW || id == WEB_R_TICKET || id == WEB_R_ADMIN ||
-	       id == WEB_R_ADMIN_LOGIN || id == WEB_R_ADMIN_LOGOUT || id == WEB_R_ADMIN_TICKET;
-}
-
-bool web_review_posted(enum web_route_id id)
-{
-	return id == WEB_R_REVIEW || id == WEB_R_ADMIN_LOGIN || id == WEB_R_ADMIN_LOGOUT ||
-	       id == WEB_R_ADMIN_TICKET;
-}
-
 /* ---- the form ------------------------------------------------------------------------------- */
 
 /* What the form shows: the address, a fresh token, and what was typed (when it comes back
@@ -83,13 +71,13 @@ static int64_t open_ticket_since(struct web_thread *th, const uint8_t ip[16])
 	return at;
 }
 
-void web_review_form(struct web_server *srv, struct web_thread *th, const struct ctl_status *s,
-		     struct web_buf *out, struct web_reply *reply)
+void web_review_form(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     const struct ctl_status *s, struct web_buf *out, struct web_reply *reply)
 {
 	struct form_state fs = {0};
 	ip_format(s->ip, fs.ip);
 	fs.open_since = open_ticket_since(th, s->ip);
-	if (!th->req || form_render(srv, th->req, reply, &fs, out) != WEB_OK)
+	if (form_render(srv, req, reply, &fs, out) != WEB_OK)
 		out->len = 0; /* the page without the form rather than no page */
 }
 
@@ -179,9 +167,16 @@ static void review_filed(struct web_server *srv, struct web_thread *th, struct w
 		    back, "Back to the address");
 }
 
-static void review_post(struct web_server *srv, struct web_thread *th,
-			const struct web_request *req, struct web_reply *reply)
+void web_review_post(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     struct web_reply *reply)
 {
+	if (!req->post) {
+		reply->status = 405;
+		reply->allow = "POST";
+		web_buf_adds(&th->body, "405 a review request is sent with the form on the lookup "
+					"page of a listed address\n");
+		return;
+	}
 	struct web_form f;
 	char why[128];
 	if (web_form_parse(req->body, req->body_len, review_fields, &f, why, sizeof(why)) != WEB_OK) {
@@ -225,15 +220,15 @@ static void review_post(struct web_server *srv, struct web_thread *th,
 
 /* ---- the requester's page ------------------------------------------------------------------ */
 
-static void ticket_page(struct web_server *srv, struct web_thread *th, const struct web_route *r,
-			struct web_reply *reply)
+void web_review_ticket(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		       struct web_reply *reply)
 {
 	struct store_ticket *t = malloc(sizeof(*t));
 	if (!t) {
 		web_message(srv, th, reply, 503, "Try again later", "out of memory", "/", "Home");
 		return;
 	}
-	if (web_ticket_read(srv, th, r, t, reply)) {
+	if (web_ticket_read(srv, th, &req->route, t, reply)) {
 		struct web_vals p = {0};
 		web_ticket_vals(t, &p);
 		/* A rejection kept the listing then; whether it stands is today's answer. */
@@ -246,29 +241,4 @@ static void ticket_page(struct web_server *srv, struct web_thread *th, const str
 		web_vals_free(&p);
 	}
 	free(t);
-}
-
-/* ---- the routes -------------------------------------------------------------------------- */
-
-void web_review_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
-		     const struct web_request *req, struct web_reply *reply)
-{
-	switch (route->id) {
-	case WEB_R_REVIEW:
-		if (!req->post) {
-			reply->status = 405;
-			reply->allow = "POST";
-			web_buf_adds(&th->body, "405 a review request is sent with the form on the "
-						"lookup page of a listed address\n");
-			return;
-		}
-		review_post(srv, th, req, reply);
-		return;
-	case WEB_R_TICKET:
-		ticket_page(srv, th, route, reply);
-		return;
-	default:
-		web_admin_page(srv, th, route, req, reply);
-		return;
-	}
 }

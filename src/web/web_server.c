@@ -443,37 +443,11 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 	if (*upload_size)
 		return MHD_NO; /* cannot happen: a body was refused at the first call */
 	atomic_fetch_add(&srv->requests, 1);
-	struct web_route route;
-	if (web_route_parse(url, strlen(url), &route) != WEB_OK)
-		return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad path\n", NULL);
-	struct web_thread *th = web_thread_get(srv);
-	if (!th)
-		return web_send_plain(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				      "503 the list cannot be read just now; try again in a "
-				      "minute\n",
-				      NULL);
-	const char *ip = NULL;
-	size_t ip_len = 0;
-	if (route.id == WEB_R_LOOKUP &&
-	    MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "ip", 2, &ip, &ip_len) != MHD_YES)
-		ip = NULL;
-	th->body.len = 0;
-	th->body.oom = false;
-	struct web_reply reply = {.status = 200};
 	struct web_request req;
 	web_request_read(c, &req);
-	th->req = &req;
-	if (web_review_route(route.id))
-		web_review_page(srv, th, &route, &req, &reply);
-	else
-		web_page(srv, th, &route, ip, ip_len, &reply);
-	th->req = NULL;
-	if (th->body.oom)
-		return web_send_plain(srv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "500 out of memory\n",
-				      NULL);
-	if (route.id == WEB_R_LOOKUP || route.id == WEB_R_API_LOOKUP)
-		atomic_fetch_add(&srv->lookups, 1);
-	return web_send_reply(srv, c, th, &reply);
+	if (web_route_parse(url, strlen(url), &req.route) != WEB_OK)
+		return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad path\n", NULL);
+	return web_dispatch(srv, c, &req);
 }
 
 /* ---- start and stop ----------------------------------------------------------------- */
