@@ -61,7 +61,7 @@ static void login_page(struct web_server *srv, struct web_thread *th, const stru
 	web_vals_text(&p, "csrf_token", csrf);
 	web_vals_text(&p, "problem", problem);
 	web_vals_text(&p, "username", name);
-	web_vals_page(srv, th, &p, "admin-login.html", "Moderators: log in", reply);
+	web_vals_page_private(srv, th, &p, "admin-login.html", "Moderators: log in", reply);
 	web_vals_free(&p);
 }
 
@@ -248,7 +248,7 @@ static void queue_page(struct web_server *srv, struct web_thread *th,
 	web_vals_flag(&p, "all", req->query_all);
 	web_vals_printf(&p, "count", "%zu", c.n);
 	reply->status = 200;
-	web_vals_page(srv, th, &p, "admin-queue.html", "Review queue", reply);
+	web_vals_page_private(srv, th, &p, "admin-queue.html", "Review queue", reply);
 	web_vals_free(&p);
 }
 
@@ -338,14 +338,8 @@ static void status_vals(struct web_server *srv, const struct ctl_status *st, str
 	web_vals_text(p, "meaning_what", st->meaning ? st->meaning->what : NULL);
 	web_vals_text(p, "meaning", st->meaning ? st->meaning->usually : NULL);
 	web_vals_text(p, "why_not", st->why_not);
-	if (st->listed && st->listed_since)
-		web_vals_time(p, "since", st->listed_since);
-	else
-		web_vals_text(p, "since", NULL);
-	if (st->expires_at)
-		web_vals_time(p, "expires", st->expires_at);
-	else
-		web_vals_text(p, "expires", NULL);
+	web_vals_time(p, "since", st->listed ? st->listed_since : 0);
+	web_vals_time(p, "expires", st->expires_at);
 	char score[POLICY_SCORE_STRLEN], threshold[POLICY_SCORE_STRLEN];
 	web_vals_printf(p, "score", "%s", policy_score_format(st->score, score));
 	web_vals_printf(p, "threshold", "%s", policy_score_format(st->threshold, threshold));
@@ -464,7 +458,7 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 	reply->status = status;
 	char title[64];
 	snprintf(title, sizeof(title), "Request %.8s", t->id);
-	web_vals_page(srv, th, &p, "admin-ticket.html", title, reply);
+	web_vals_page_private(srv, th, &p, "admin-ticket.html", title, reply);
 	web_vals_free(&p);
 	free(t);
 }

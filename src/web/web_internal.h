@@ -144,8 +144,12 @@ enum MHD_Result web_send_plain(struct web_server *srv, struct MHD_Connection *c,
 
 /* ---- the values of a page and its rendering (web_vals.c) --------------------------------- */
 
-/* web_vals.c: the values of a review or moderation page (text of any length, owned by the
- * page until web_vals_free) and its rendering in the layout. */
+/* The values of a page or of a part of one (a row of a table): each a name and a text of any
+ * length, escaped where web_render inserts it; markup only through web_vals_html. A text is
+ * borrowed (it must outlive the rendering) unless the page owns it (web_vals_printf,
+ * web_vals_time, web_vals_relative, web_vals_own), until web_vals_free. A value that cannot
+ * be kept, or one past WEB_VALS_MAX, sets oom: the page is then the 500 page, never one with a
+ * hole in it. Start with {0}. */
 #define WEB_VALS_MAX 96
 struct web_vals {
 	struct web_var v[WEB_VALS_MAX];
@@ -154,21 +158,28 @@ struct web_vals {
 	size_t n_owned;
 	bool oom;
 };
-void web_vals_text(struct web_vals *p, const char *name, const char *value); /* borrowed */
-void web_vals_html(struct web_vals *p, const char *name, const char *html);  /* borrowed */
-void web_vals_flag(struct web_vals *p, const char *name, bool on);
+void web_vals_text(struct web_vals *p, const char *name, const char *value); /* NULL: absent */
+void web_vals_html(struct web_vals *p, const char *name, const char *html);
+void web_vals_flag(struct web_vals *p, const char *name, bool on); /* "1", or absent */
 void web_vals_printf(struct web_vals *p, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void web_vals_time(struct web_vals *p, const char *name, int64_t t); /* "2026-11-24 10:00 UTC" */
-/* Takes b's text for the page (b is left empty); NULL when b ran out of memory. */
+/* "2026-11-24 10:00 UTC"; t 0 is no time: the value is absent. */
+void web_vals_time(struct web_vals *p, const char *name, int64_t t);
+/* t from now in words: "in 23 hours", "3 days ago", "just now". */
+void web_vals_relative(struct web_vals *p, const char *name, int64_t t, int64_t now);
+/* Takes b's text for the page (b is left empty); NULL (and oom) when b ran out of memory. */
 const char *web_vals_own(struct web_vals *p, struct web_buf *b);
 void web_vals_free(struct web_vals *p);
-/* tmpl alone into out (a part of a page, a row of a table). */
+/* tmpl alone into out (a part of a page, a row of a table); WEB_ENOMEM when p is oom. */
 int web_vals_part(struct web_server *srv, struct web_vals *p, const char *tmpl,
 		  struct web_buf *out);
-/* tmpl inside the layout into th->body, Cache-Control no-store; a 500 when it cannot be. */
+/* tmpl inside the layout (with title, zone and public_url) into th->body; the 500 page when
+ * it cannot be made. _private for a page that shows someone's own (a review request, the
+ * moderators' pages): Cache-Control no-store. */
 void web_vals_page(struct web_server *srv, struct web_thread *th, struct web_vals *p,
 		   const char *tmpl, const char *title, struct web_reply *reply);
+void web_vals_page_private(struct web_server *srv, struct web_thread *th, struct web_vals *p,
+			   const char *tmpl, const char *title, struct web_reply *reply);
 
 /* ---- what every page's answer is made of (web_reply.c) --------------------------------- */
 

@@ -59,6 +59,6 @@ void web_message(struct web_server *srv, struct web_thread *th, struct web_reply
 	web_vals_text(&p, "text", text);
 	web_vals_text(&p, "back", back);
 	web_vals_text(&p, "back_text", back_text);
-	web_vals_page(srv, th, &p, "message.html", title, reply);
+	web_vals_page_private(srv, th, &p, "message.html", title, reply);
 	web_vals_free(&p);
 }

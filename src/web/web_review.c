@@ -49,10 +49,7 @@ static int form_render(struct web_server *srv, const struct web_request *req,
 	web_vals_flag(&p, "bad_fixed", fs->field && strcmp(fs->field, "fixed") == 0);
 	web_vals_flag(&p, "bad_comment", fs->field && strcmp(fs->field, "comment") == 0);
 	web_vals_flag(&p, "open_ticket", fs->open_since != 0);
-	if (fs->open_since)
-		web_vals_time(&p, "open_since", fs->open_since);
-	else
-		web_vals_text(&p, "open_since", NULL);
+	web_vals_time(&p, "open_since", fs->open_since);
 	int rc = web_vals_part(srv, &p, "review-form.html", out);
 	web_vals_free(&p);
 	return rc;
@@ -78,7 +75,7 @@ void web_review_form(struct web_server *srv, struct web_thread *th, const struct
 	ip_format(s->ip, fs.ip);
 	fs.open_since = open_ticket_since(th, s->ip);
 	if (form_render(srv, req, reply, &fs, out) != WEB_OK)
-		out->len = 0; /* the page without the form rather than no page */
+		web_buf_free(out); /* the page without the form rather than no page */
 }
 
 /* The form again, with what was typed and what is wrong with it. */
@@ -104,7 +101,7 @@ static void form_again(struct web_server *srv, struct web_thread *th, const stru
 	web_vals_html(&p, "review_form", web_vals_own(&p, &form));
 	char title[IP_STRLEN + 32];
 	snprintf(title, sizeof(title), "Ask for a review of %s", fs->ip);
-	web_vals_page(srv, th, &p, "review.html", title, reply);
+	web_vals_page_private(srv, th, &p, "review.html", title, reply);
 	web_vals_free(&p);
 }
 
@@ -237,7 +234,7 @@ void web_review_ticket(struct web_server *srv, struct web_thread *th, const stru
 		if (web_ticket_events(srv, th, t->id, false, &p) != WEB_OK)
 			p.oom = true;
 		reply->status = 200;
-		web_vals_page(srv, th, &p, "ticket.html", "Your review request", reply);
+		web_vals_page_private(srv, th, &p, "ticket.html", "Your review request", reply);
 		web_vals_free(&p);
 	}
 	free(t);

@@ -84,14 +84,8 @@ void web_ticket_vals(const struct store_ticket *t, struct web_vals *p)
 	web_vals_text(p, "email", t->email);
 	web_vals_text(p, "fixed", t->fixed);
 	web_vals_text(p, "comment", t->comment[0] ? t->comment : NULL);
-	if (t->decided_at)
-		web_vals_time(p, "decided_at", t->decided_at);
-	else
-		web_vals_text(p, "decided_at", NULL);
-	if (t->until)
-		web_vals_time(p, "until", t->until);
-	else
-		web_vals_text(p, "until", NULL);
+	web_vals_time(p, "decided_at", t->decided_at);
+	web_vals_time(p, "until", t->until);
 	web_vals_text(p, "reason", t->reason[0] ? t->reason : NULL);
 }
 
