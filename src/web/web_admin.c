@@ -206,17 +206,9 @@ static void logout_post(struct web_server *srv, struct web_thread *th,
 
 /* ---- the queue ------------------------------------------------------------------------------- */
 
-struct queue_ctx {
-	struct web_server *srv;
-	struct web_thread *th;
-	struct web_buf *out;
-	size_t n;
-	int rc;
-};
-
 static int queue_row(const struct store_ticket *t, void *arg)
 {
-	struct queue_ctx *c = arg;
+	struct web_rows *c = arg;
 	struct web_vals p = {0};
 	web_ticket_vals(t, &p);
 	/* Where the address stands now: a request about an address no longer listed is quick. */
@@ -225,10 +217,7 @@ static int queue_row(const struct store_ticket *t, void *arg)
 	web_vals_flag(&p, "listed_now", listed);
 	web_vals_flag(&p, "more", t->joined_n > 0);
 	web_vals_printf(&p, "requests", "%u", 1 + t->joined_n);
-	c->rc = web_vals_part(c->srv, &p, "admin-queue-row.html", c->out);
-	web_vals_free(&p);
-	c->n++;
-	return c->rc != WEB_OK;
+	return web_rows_add(c, &p, "admin-queue-row.html");
 }
 
 static void queue_page(struct web_server *srv, struct web_thread *th,
@@ -238,7 +227,7 @@ static void queue_page(struct web_server *srv, struct web_thread *th,
 	struct web_vals p = {0};
 	struct web_buf rows;
 	web_buf_init(&rows);
-	struct queue_ctx c = {srv, th, &rows, 0, WEB_OK};
+	struct web_rows c = {srv, th, &rows, 0, WEB_OK};
 	int rc = store_ticket_foreach(th->reader, !req->query_all, queue_row, &c);
 	if (rc != STORE_OK || c.rc != WEB_OK)
 		p.oom = true; /* shown as the 500 page: a queue read halfway is no queue */
@@ -254,16 +243,9 @@ static void queue_page(struct web_server *srv, struct web_thread *th,
 
 /* ---- one request ----------------------------------------------------------------------------- */
 
-struct samples_ctx {
-	struct web_server *srv;
-	struct web_buf *out;
-	size_t n;
-	int rc;
-};
-
 static int sample_row(const struct ctl_sample *s, void *arg)
 {
-	struct samples_ctx *c = arg;
+	struct web_rows *c = arg;
 	struct web_vals p = {0};
 	web_vals_time(&p, "at", s->received_at);
 	web_vals_text(&p, "class", store_class_name(s->cls));
@@ -275,10 +257,7 @@ static int sample_row(const struct ctl_sample *s, void *arg)
 	web_vals_printf(&p, "headers", "%.*s", (int)(s->sample ? s->sample_len : 0),
 			s->sample ? s->sample : "");
 	web_vals_flag(&p, "has_headers", s->sample && s->sample_len);
-	c->rc = web_vals_part(c->srv, &p, "admin-sample.html", c->out);
-	web_vals_free(&p);
-	c->n++;
-	return c->rc != WEB_OK;
+	return web_rows_add(c, &p, "admin-sample.html");
 }
 
 /* A stored analysis's string member; NULL when absent or empty (a section left out). */
@@ -292,11 +271,12 @@ static const char *member(json_t *o, const char *key)
  * was trusted and why, which one was taken as the source and why. */
 static int report_row(const struct store_report *r, void *arg)
 {
-	struct samples_ctx *c = arg;
+	struct web_rows *c = arg;
 	json_t *a = json_loads(r->analysis ? r->analysis : "", 0, NULL);
 	struct web_vals p = {0};
 	struct web_buf hops;
 	web_buf_init(&hops);
+	struct web_rows hr = {c->srv, c->th, &hops, 0, WEB_OK};
 	size_t i;
 	json_t *h;
 	json_array_foreach(json_object_get(a, "hops"), i, h) {
@@ -308,11 +288,10 @@ static int report_row(const struct store_report *r, void *arg)
 		web_vals_text(&hp, "helo", member(h, "helo"));
 		web_vals_text(&hp, "by", member(h, "by"));
 		web_vals_text(&hp, "why", member(h, "why"));
-		int rc = web_vals_part(c->srv, &hp, "admin-hop.html", &hops);
-		web_vals_free(&hp);
-		if (rc != WEB_OK)
-			c->rc = rc;
+		web_rows_add(&hr, &hp, "admin-hop.html");
 	}
+	if (hr.rc != WEB_OK)
+		c->rc = hr.rc;
 	char ip[IP_STRLEN];
 	ip_format(r->source, ip);
 	web_vals_time(&p, "at", r->received_at);
@@ -321,13 +300,9 @@ static int report_row(const struct store_report *r, void *arg)
 	web_vals_flag(&p, "forwarded", json_is_true(json_object_get(a, "forwarded")));
 	web_vals_text(&p, "why", member(a, "why"));
 	web_vals_html(&p, "hops", web_vals_own(&p, &hops));
-	if (c->rc == WEB_OK)
-		c->rc = web_vals_part(c->srv, &p, "admin-report.html", c->out);
-	web_vals_free(&p);
-	web_buf_free(&hops);
-	json_decref(a);
-	c->n++;
-	return c->rc != WEB_OK;
+	int stop = web_rows_add(c, &p, "admin-report.html");
+	json_decref(a); /* after the row: its values point into the analysis */
+	return stop;
 }
 
 /* Where the address stands now, as the lookup page says it, for the moderator. */
@@ -370,23 +345,13 @@ static void client_vals(const struct store_ticket *t, struct web_vals *p)
 	web_vals_printf(p, "client", "%s%s", client, ip_is_v4(t->client) ? "" : "/64");
 }
 
-struct joined_ctx {
-	struct web_server *srv;
-	struct web_buf *out;
-	size_t n;
-	int rc;
-};
-
 static int joined_row(const struct store_ticket *t, void *arg)
 {
-	struct joined_ctx *c = arg;
+	struct web_rows *c = arg;
 	struct web_vals p = {0};
 	web_ticket_vals(t, &p);
 	client_vals(t, &p);
-	c->rc = web_vals_part(c->srv, &p, "admin-joined.html", c->out);
-	web_vals_free(&p);
-	c->n++;
-	return c->rc != WEB_OK;
+	return web_rows_add(c, &p, "admin-joined.html");
 }
 
 static void ticket_admin(struct web_server *srv, struct web_thread *th,
@@ -419,7 +384,7 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 	client_vals(t, &p);
 	struct web_buf joined;
 	web_buf_init(&joined);
-	struct joined_ctx jc = {srv, &joined, 0, WEB_OK};
+	struct web_rows jc = {srv, th, &joined, 0, WEB_OK};
 	if (store_ticket_joined_foreach(th->reader, t->id, joined_row, &jc) != STORE_OK ||
 	    jc.rc != WEB_OK)
 		p.oom = true;
@@ -436,7 +401,7 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 		p.oom = true;
 	struct web_buf samples;
 	web_buf_init(&samples);
-	struct samples_ctx sc = {srv, &samples, 0, WEB_OK};
+	struct web_rows sc = {srv, th, &samples, 0, WEB_OK};
 	if (ctl_review_samples(&srv->svc, th->reader, t->ip, sample_row, &sc) != CTL_OK ||
 	    sc.rc != WEB_OK)
 		p.oom = true;
@@ -444,7 +409,7 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 	web_vals_flag(&p, "any_samples", sc.n > 0);
 	struct web_buf reports;
 	web_buf_init(&reports);
-	struct samples_ctx rc = {srv, &reports, 0, WEB_OK};
+	struct web_rows rc = {srv, th, &reports, 0, WEB_OK};
 	if (store_report_recent(th->reader, t->ip, CTL_REPORTS_SHOWN, report_row, &rc) != STORE_OK ||
 	    rc.rc != WEB_OK)
 		p.oom = true;

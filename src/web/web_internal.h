@@ -165,7 +165,7 @@ void web_vals_printf(struct web_vals *p, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* "2026-11-24 10:00 UTC"; t 0 is no time: the value is absent. */
 void web_vals_time(struct web_vals *p, const char *name, int64_t t);
-/* t from now in words: "in 23 hours", "3 days ago", "just now". */
+/* t from now in words: "in 23 hours", "3 days ago", "just now"; t 0: absent. */
 void web_vals_relative(struct web_vals *p, const char *name, int64_t t, int64_t now);
 /* Takes b's text for the page (b is left empty); NULL (and oom) when b ran out of memory. */
 const char *web_vals_own(struct web_vals *p, struct web_buf *b);
@@ -180,6 +180,18 @@ void web_vals_page(struct web_server *srv, struct web_thread *th, struct web_val
 		   const char *tmpl, const char *title, struct web_reply *reply);
 void web_vals_page_private(struct web_server *srv, struct web_thread *th, struct web_vals *p,
 			   const char *tmpl, const char *title, struct web_reply *reply);
+/* The rows of a table as a store's foreach walks them: each row's values rendered with one
+ * template into out, counted in n; the first failure is kept in rc, and no row after it is
+ * rendered. */
+struct web_rows {
+	struct web_server *srv;
+	struct web_thread *th;
+	struct web_buf *out;
+	size_t n;
+	int rc;
+};
+/* p with tmpl as the next row, then frees p; nonzero (stop the walk) once a row has failed. */
+int web_rows_add(struct web_rows *r, struct web_vals *p, const char *tmpl);
 
 /* ---- what every page's answer is made of (web_reply.c) --------------------------------- */
 

@@ -147,6 +147,14 @@ void web_page_api_index(struct web_server *srv, struct web_thread *th,
 
 /* ---- the pages --------------------------------------------------------------------------- */
 
+/* A time and how far it is from now ("in 23 hours"); both absent when t is 0. */
+static void put_time(struct web_vals *p, const char *name, const char *rel_name, int64_t t,
+		     int64_t now)
+{
+	web_vals_time(p, name, t);
+	web_vals_relative(p, rel_name, t, now);
+}
+
 static void put_figures(struct web_vals *p, const struct ctl_figures *f, int64_t now)
 {
 	web_vals_printf(p, "listed", "%llu", (unsigned long long)f->listed);
@@ -154,8 +162,7 @@ static void put_figures(struct web_vals *p, const struct ctl_figures *f, int64_t
 	web_vals_printf(p, "reports_1h", "%llu", (unsigned long long)f->reports_1h);
 	web_vals_printf(p, "traps_24h", "%llu", (unsigned long long)f->traps_24h);
 	web_vals_printf(p, "reports_24h", "%llu", (unsigned long long)f->reports_24h);
-	web_vals_time(p, "figures_at", f->at);
-	web_vals_relative(p, "figures_ago", f->at, now);
+	put_time(p, "figures_at", "figures_ago", f->at, now);
 }
 
 void web_page_home(struct web_server *srv, struct web_thread *th, const struct web_request *req,
@@ -241,15 +248,9 @@ static void put_status(struct web_server *srv, struct web_vals *p, const struct 
 	web_vals_text(p, "detail", listed ? evidence_class_name(s->detail) : NULL);
 	put_meaning(p, s);
 	web_vals_flag(p, "has_since", listed && s->listed_since);
-	if (listed && s->listed_since) {
-		web_vals_time(p, "since", s->listed_since);
-		web_vals_relative(p, "since_rel", s->listed_since, now);
-	}
+	put_time(p, "since", "since_rel", listed ? s->listed_since : 0, now);
 	web_vals_flag(p, "has_expires", s->expires_at != 0);
-	if (s->expires_at) {
-		web_vals_time(p, "expires", s->expires_at);
-		web_vals_relative(p, "expires_rel", s->expires_at, now);
-	}
+	put_time(p, "expires", "expires_rel", s->expires_at, now);
 	bool expired = !s->listed && s->why_not && strcmp(s->why_not, POLICY_WHY_EXPIRED) == 0;
 	web_vals_flag(p, "expired", expired);
 	web_vals_text(p, "why_not", s->why_not);
@@ -267,15 +268,9 @@ static void put_status(struct web_server *srv, struct web_vals *p, const struct 
 	ip_prefix_format(&s->exclusion, pre, sizeof(pre));
 	web_vals_printf(p, "exclusion", "%s", pre);
 	web_vals_flag(p, "exclusion_until", s->excluded && s->exclusion_until);
-	if (s->excluded && s->exclusion_until) {
-		web_vals_time(p, "exclusion_end", s->exclusion_until);
-		web_vals_relative(p, "exclusion_end_rel", s->exclusion_until, now);
-	}
+	put_time(p, "exclusion_end", "exclusion_end_rel", s->excluded ? s->exclusion_until : 0, now);
 	web_vals_flag(p, "delisted", s->delisted_at != 0);
-	if (s->delisted_at) {
-		web_vals_time(p, "delisted_at", s->delisted_at);
-		web_vals_relative(p, "delisted_rel", s->delisted_at, now);
-	}
+	put_time(p, "delisted_at", "delisted_rel", s->delisted_at, now);
 	/* Held back: the evidence reaches the list's usual bar, but this network's reputation
 	 * points raise it for this address. */
 	bool held = !s->listed && !s->excluded && s->has_reputation && s->why_not &&

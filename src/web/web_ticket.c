@@ -8,10 +8,8 @@
 #include "web_internal.h"
 
 struct events_ctx {
-	struct web_server *srv;
-	struct web_buf *out;
+	struct web_rows rows;
 	bool admin; /* the moderators' pages say who; the requester's never */
-	int rc;
 };
 
 /* What each event of a ticket's history says, the same on both pages but for who. */
@@ -51,9 +49,7 @@ static int event_row(const struct store_ticket_event *e, void *arg)
 	 * decision gives, and no name. */
 	web_vals_text(&p, "who", c->admin ? ctl_who_words(e->who, who, sizeof(who)) : NULL);
 	web_vals_text(&p, "why", e->why[0] && (c->admin || why_public) ? e->why : NULL);
-	c->rc = web_vals_part(c->srv, &p, "ticket-event.html", c->out);
-	web_vals_free(&p);
-	return c->rc != WEB_OK;
+	return web_rows_add(&c->rows, &p, "ticket-event.html");
 }
 
 int web_ticket_events(struct web_server *srv, struct web_thread *th, const char *id, bool admin,
@@ -61,10 +57,10 @@ int web_ticket_events(struct web_server *srv, struct web_thread *th, const char 
 {
 	struct web_buf b;
 	web_buf_init(&b);
-	struct events_ctx c = {srv, &b, admin, WEB_OK};
+	struct events_ctx c = {{srv, th, &b, 0, WEB_OK}, admin};
 	int rc = store_ticket_event_foreach(th->reader, id, event_row, &c);
 	web_vals_html(p, "events", web_vals_own(p, &b));
-	return rc != STORE_OK ? rc : c.rc;
+	return rc != STORE_OK ? rc : c.rows.rc;
 }
 
 void web_ticket_vals(const struct store_ticket *t, struct web_vals *p)

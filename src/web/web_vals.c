@@ -69,6 +69,10 @@ void web_vals_time(struct web_vals *p, const char *name, int64_t t)
 
 void web_vals_relative(struct web_vals *p, const char *name, int64_t t, int64_t now)
 {
+	if (!t) {
+		add(p, name, WEB_TEXT, NULL);
+		return;
+	}
 	int64_t d = t - now, a = d < 0 ? -d : d;
 	const char *unit = "minute";
 	int64_t n = a / 60;
@@ -152,4 +156,13 @@ void web_vals_page_private(struct web_server *srv, struct web_thread *th, struct
 	 * by a cache or the browser's history. */
 	reply->cache = "no-store";
 	web_vals_page(srv, th, p, tmpl, title, reply);
+}
+
+int web_rows_add(struct web_rows *r, struct web_vals *p, const char *tmpl)
+{
+	if (r->rc == WEB_OK)
+		r->rc = web_vals_part(r->srv, p, tmpl, r->out);
+	web_vals_free(p);
+	r->n++;
+	return r->rc != WEB_OK;
 }
