@@ -1,4 +1,7 @@
-/* web_internal.h - what the web module's files share: the server, its threads, its files. */
+/* web_internal.h - what the web module's files share: the server's, a request's, a thread's and
+ * a reply's types, then each file's functions in the order they build on one another, from the
+ * files served and the connections up to the forms' POSTs; no file calls one listed after it
+ * but web_server.c, at the top. */
 #ifndef TRAPLINE_WEB_INTERNAL_H
 #define TRAPLINE_WEB_INTERNAL_H
 
@@ -248,14 +251,6 @@ bool web_ticket_read(struct web_server *srv, struct web_thread *th, const struct
 typedef void web_handler_fn(struct web_server *srv, struct web_thread *th,
 			    const struct web_request *req, struct web_reply *reply);
 
-/* web_pages.c: the public pages and the JSON API's reads. */
-web_handler_fn web_page_home, web_page_lookup, web_page_listing, web_page_usage, web_page_static,
-	web_page_favicon, web_page_not_found, web_page_api_index, web_page_api_lookup,
-	web_page_api_history, web_page_api_figures;
-/* A page that is only its template, in the layout. */
-void web_page_template(struct web_server *srv, struct web_thread *th, const char *tmpl,
-		       const char *title, struct web_reply *reply);
-
 /* web_review.c: the review request (POST /review) and the requester's page (/ticket/ID); the
  * review form of a listed address's lookup page, into out. */
 web_handler_fn web_review_post, web_review_ticket;
@@ -265,6 +260,14 @@ void web_review_form(struct web_server *srv, struct web_thread *th, const struct
 /* web_admin.c: the moderators' login and logout, and the pages behind them (the queue, one
  * request and its decision), which need a live session. */
 web_handler_fn web_admin_login, web_admin_logout, web_admin_page;
+
+/* web_pages.c: the public pages and the JSON API's reads. */
+web_handler_fn web_page_home, web_page_lookup, web_page_listing, web_page_usage, web_page_static,
+	web_page_favicon, web_page_not_found, web_page_api_index, web_page_api_lookup,
+	web_page_api_history, web_page_api_figures;
+/* A page that is only its template, in the layout. */
+void web_page_template(struct web_server *srv, struct web_thread *th, const char *tmpl,
+		       const char *title, struct web_reply *reply);
 
 /* ---- routes that read a key or a body: the report and evidence API (web_api.c) --------- */
 

@@ -1,5 +1,6 @@
-/* web_pages.c - the pages and the JSON API: each handler gathers its facts through ctl's
- * queries, turns them into template values (text, escaped by web_render) and renders its
+/* web_pages.c - the public pages (home, lookup, the about pages, static files) and the JSON
+ * API's reads (lookup, history, figures): each handler gathers its facts through ctl's queries,
+ * turns them into template values (web_vals: text, escaped by web_render) and renders its
  * template inside the layout. The prose lives in the templates; the numbers come from the
  * live configuration and the store, never from a copy that can drift. */
 #include <math.h>

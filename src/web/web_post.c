@@ -1,7 +1,7 @@
 /* web_post.c - forms posted to the review and moderation pages, over libmicrohttpd's calls:
  * refused at the first call when the request cannot be a form of ours (its path, its type, a
  * declared length over review_form_max), the body gathered up to that limit, then answered
- * like any page. The body's parsing is web_form.c's, on the whole buffer. */
+ * like any page (web_dispatch.c). The body's parsing is web_form.c's, on the whole buffer. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

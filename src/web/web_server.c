@@ -1,7 +1,8 @@
 /* web_server.c - the HTTP server: libmicrohttpd daemons (epoll, a thread pool) on sockets bound
- * before the privilege drop, one read-only store connection per worker thread, the limits of
- * a front door (connections overall and per client, request size, time; web_conn.c keeps the
- * connections), security headers on every answer. */
+ * before the privilege drop, the limits of a front door (connections overall and per client,
+ * request size, time; web_conn.c keeps the connections), what every request meets first
+ * (framing, URI, Host), and where it goes from there: a route of web_api.c's table, whose key
+ * and body are read here; a POSTed form (web_post.c); any other page (web_dispatch.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>

@@ -1,7 +1,7 @@
 /* web_vals.c - the one way every page fills its template: its values, each text of any length
  * (a figure, a date, or what people wrote: a request's free text, a sample of headers),
  * escaped by web_render unless this module built it as markup (web_vals_html, web_vals_own),
- * and the page rendered inside the layout. */
+ * the page rendered inside the layout, and the rows of a table rendered one part each. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
