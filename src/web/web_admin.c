@@ -36,7 +36,7 @@ static void admin_bar(struct web_server *srv, const struct store_session *s, con
 		      struct web_vals *p)
 {
 	char csrf[WEB_CSRF_LEN + 1];
-	web_csrf_make(srv->review->key, "admin", token, CTL_TOKEN_LEN, "logout", time_now(), csrf);
+	web_csrf_make(srv->guard->key, "admin", token, CTL_TOKEN_LEN, "logout", time_now(), csrf);
 	struct web_vals b = {0};
 	web_vals_text(&b, "moderator", s->name);
 	web_vals_text(&b, "csrf_token", csrf);
@@ -55,13 +55,13 @@ static void login_page(struct web_server *srv, struct web_thread *th, const stru
 {
 	char cookie[33], csrf[WEB_CSRF_LEN + 1];
 	web_csrf_cookie(srv, req, reply, cookie);
-	web_csrf_make(srv->review->key, "login", cookie, 32, NULL, time_now(), csrf);
+	web_csrf_make(srv->guard->key, "login", cookie, 32, NULL, time_now(), csrf);
 	struct web_vals p = {0};
 	reply->status = status;
 	web_vals_text(&p, "csrf_token", csrf);
 	web_vals_text(&p, "problem", problem);
 	web_vals_text(&p, "username", name);
-	web_vals_page(srv, th, &p, "admin-login.html", "Moderators: log in", reply);
+	web_vals_page_private(srv, th, &p, "admin-login.html", "Moderators: log in", reply);
 	web_vals_free(&p);
 }
 
@@ -81,11 +81,10 @@ static bool login_token_ok(struct web_server *srv, const struct web_request *req
 {
 	const char *cookie = NULL, *token;
 	size_t clen = 0, tlen;
-	if (!web_same_origin(req) || !req->cookie ||
-	    web_cookie_get(req->cookie, strlen(req->cookie), "tl_csrf", &cookie, &clen) != WEB_OK)
+	if (!web_same_origin(req) || !web_csrf_cookie_sent(req, &cookie, &clen))
 		return false;
 	token = web_form_get(f, "csrf_token", &tlen);
-	return web_csrf_check(srv->review->key, "login", cookie, clen, NULL, time_now(), token,
+	return web_csrf_check(srv->guard->key, "login", cookie, clen, NULL, time_now(), token,
 			      tlen);
 }
 
@@ -128,7 +127,7 @@ static void login_post(struct web_server *srv, struct web_thread *th,
 	}
 	int64_t now = time_now();
 	/* Counted before the password is looked at: a locked name costs no hashing at all. */
-	int64_t wait = web_lockout_try(srv->review->lockout, shown, req->client, now);
+	int64_t wait = web_lockout_try(srv->guard->lockout, shown, req->client, now);
 	if (wait > 0) {
 		login_locked(srv, th, req, reply, wait, shown);
 		web_form_free(&f);
@@ -139,7 +138,7 @@ static void login_post(struct web_server *srv, struct web_thread *th,
 	int rc = name && pw && nlen == strlen(name) && nlen < STORE_NAME_MAX
 			 ? ctl_moderator_login(&srv->svc, th->reader, shown, pw, plen, now, token, &s)
 			 : CTL_ENOTFOUND;
-	web_lockout_done(srv->review->lockout, shown, req->client, rc == CTL_OK, now);
+	web_lockout_done(srv->guard->lockout, shown, req->client, rc == CTL_OK, now);
 	char client[IP_STRLEN], esc[TEXT_ESCAPED_MAX(STORE_NAME_MAX)];
 	ip_format(req->client, client);
 	if (rc == CTL_OK) {
@@ -165,7 +164,7 @@ static bool admin_token_ok(struct web_server *srv, const struct web_request *req
 	size_t tlen;
 	const char *token = web_form_get(f, "csrf_token", &tlen);
 	return web_same_origin(req) &&
-	       web_csrf_check(srv->review->key, "admin", session_token, CTL_TOKEN_LEN, about,
+	       web_csrf_check(srv->guard->key, "admin", session_token, CTL_TOKEN_LEN, about,
 			      time_now(), token, tlen);
 }
 
@@ -207,17 +206,9 @@ static void logout_post(struct web_server *srv, struct web_thread *th,
 
 /* ---- the queue ------------------------------------------------------------------------------- */
 
-struct queue_ctx {
-	struct web_server *srv;
-	struct web_thread *th;
-	struct web_buf *out;
-	size_t n;
-	int rc;
-};
-
 static int queue_row(const struct store_ticket *t, void *arg)
 {
-	struct queue_ctx *c = arg;
+	struct web_rows *c = arg;
 	struct web_vals p = {0};
 	web_ticket_vals(t, &p);
 	/* Where the address stands now: a request about an address no longer listed is quick. */
@@ -226,10 +217,7 @@ static int queue_row(const struct store_ticket *t, void *arg)
 	web_vals_flag(&p, "listed_now", listed);
 	web_vals_flag(&p, "more", t->joined_n > 0);
 	web_vals_printf(&p, "requests", "%u", 1 + t->joined_n);
-	c->rc = web_vals_part(c->srv, &p, "admin-queue-row.html", c->out);
-	web_vals_free(&p);
-	c->n++;
-	return c->rc != WEB_OK;
+	return web_rows_add(c, &p, "admin-queue-row.html");
 }
 
 static void queue_page(struct web_server *srv, struct web_thread *th,
@@ -239,7 +227,7 @@ static void queue_page(struct web_server *srv, struct web_thread *th,
 	struct web_vals p = {0};
 	struct web_buf rows;
 	web_buf_init(&rows);
-	struct queue_ctx c = {srv, th, &rows, 0, WEB_OK};
+	struct web_rows c = {srv, th, &rows, 0, WEB_OK};
 	int rc = store_ticket_foreach(th->reader, !req->query_all, queue_row, &c);
 	if (rc != STORE_OK || c.rc != WEB_OK)
 		p.oom = true; /* shown as the 500 page: a queue read halfway is no queue */
@@ -249,22 +237,15 @@ static void queue_page(struct web_server *srv, struct web_thread *th,
 	web_vals_flag(&p, "all", req->query_all);
 	web_vals_printf(&p, "count", "%zu", c.n);
 	reply->status = 200;
-	web_vals_page(srv, th, &p, "admin-queue.html", "Review queue", reply);
+	web_vals_page_private(srv, th, &p, "admin-queue.html", "Review queue", reply);
 	web_vals_free(&p);
 }
 
 /* ---- one request ----------------------------------------------------------------------------- */
 
-struct samples_ctx {
-	struct web_server *srv;
-	struct web_buf *out;
-	size_t n;
-	int rc;
-};
-
 static int sample_row(const struct ctl_sample *s, void *arg)
 {
-	struct samples_ctx *c = arg;
+	struct web_rows *c = arg;
 	struct web_vals p = {0};
 	web_vals_time(&p, "at", s->received_at);
 	web_vals_text(&p, "class", store_class_name(s->cls));
@@ -276,10 +257,7 @@ static int sample_row(const struct ctl_sample *s, void *arg)
 	web_vals_printf(&p, "headers", "%.*s", (int)(s->sample ? s->sample_len : 0),
 			s->sample ? s->sample : "");
 	web_vals_flag(&p, "has_headers", s->sample && s->sample_len);
-	c->rc = web_vals_part(c->srv, &p, "admin-sample.html", c->out);
-	web_vals_free(&p);
-	c->n++;
-	return c->rc != WEB_OK;
+	return web_rows_add(c, &p, "admin-sample.html");
 }
 
 /* A stored analysis's string member; NULL when absent or empty (a section left out). */
@@ -293,11 +271,12 @@ static const char *member(json_t *o, const char *key)
  * was trusted and why, which one was taken as the source and why. */
 static int report_row(const struct store_report *r, void *arg)
 {
-	struct samples_ctx *c = arg;
+	struct web_rows *c = arg;
 	json_t *a = json_loads(r->analysis ? r->analysis : "", 0, NULL);
 	struct web_vals p = {0};
 	struct web_buf hops;
 	web_buf_init(&hops);
+	struct web_rows hr = {c->srv, c->th, &hops, 0, WEB_OK};
 	size_t i;
 	json_t *h;
 	json_array_foreach(json_object_get(a, "hops"), i, h) {
@@ -309,11 +288,10 @@ static int report_row(const struct store_report *r, void *arg)
 		web_vals_text(&hp, "helo", member(h, "helo"));
 		web_vals_text(&hp, "by", member(h, "by"));
 		web_vals_text(&hp, "why", member(h, "why"));
-		int rc = web_vals_part(c->srv, &hp, "admin-hop.html", &hops);
-		web_vals_free(&hp);
-		if (rc != WEB_OK)
-			c->rc = rc;
+		web_rows_add(&hr, &hp, "admin-hop.html");
 	}
+	if (hr.rc != WEB_OK)
+		c->rc = hr.rc;
 	char ip[IP_STRLEN];
 	ip_format(r->source, ip);
 	web_vals_time(&p, "at", r->received_at);
@@ -322,13 +300,9 @@ static int report_row(const struct store_report *r, void *arg)
 	web_vals_flag(&p, "forwarded", json_is_true(json_object_get(a, "forwarded")));
 	web_vals_text(&p, "why", member(a, "why"));
 	web_vals_html(&p, "hops", web_vals_own(&p, &hops));
-	if (c->rc == WEB_OK)
-		c->rc = web_vals_part(c->srv, &p, "admin-report.html", c->out);
-	web_vals_free(&p);
-	web_buf_free(&hops);
-	json_decref(a);
-	c->n++;
-	return c->rc != WEB_OK;
+	int stop = web_rows_add(c, &p, "admin-report.html");
+	json_decref(a); /* after the row: its values point into the analysis */
+	return stop;
 }
 
 /* Where the address stands now, as the lookup page says it, for the moderator. */
@@ -339,14 +313,8 @@ static void status_vals(struct web_server *srv, const struct ctl_status *st, str
 	web_vals_text(p, "meaning_what", st->meaning ? st->meaning->what : NULL);
 	web_vals_text(p, "meaning", st->meaning ? st->meaning->usually : NULL);
 	web_vals_text(p, "why_not", st->why_not);
-	if (st->listed && st->listed_since)
-		web_vals_time(p, "since", st->listed_since);
-	else
-		web_vals_text(p, "since", NULL);
-	if (st->expires_at)
-		web_vals_time(p, "expires", st->expires_at);
-	else
-		web_vals_text(p, "expires", NULL);
+	web_vals_time(p, "since", st->listed ? st->listed_since : 0);
+	web_vals_time(p, "expires", st->expires_at);
 	char score[POLICY_SCORE_STRLEN], threshold[POLICY_SCORE_STRLEN];
 	web_vals_printf(p, "score", "%s", policy_score_format(st->score, score));
 	web_vals_printf(p, "threshold", "%s", policy_score_format(st->threshold, threshold));
@@ -377,23 +345,13 @@ static void client_vals(const struct store_ticket *t, struct web_vals *p)
 	web_vals_printf(p, "client", "%s%s", client, ip_is_v4(t->client) ? "" : "/64");
 }
 
-struct joined_ctx {
-	struct web_server *srv;
-	struct web_buf *out;
-	size_t n;
-	int rc;
-};
-
 static int joined_row(const struct store_ticket *t, void *arg)
 {
-	struct joined_ctx *c = arg;
+	struct web_rows *c = arg;
 	struct web_vals p = {0};
 	web_ticket_vals(t, &p);
 	client_vals(t, &p);
-	c->rc = web_vals_part(c->srv, &p, "admin-joined.html", c->out);
-	web_vals_free(&p);
-	c->n++;
-	return c->rc != WEB_OK;
+	return web_rows_add(c, &p, "admin-joined.html");
 }
 
 static void ticket_admin(struct web_server *srv, struct web_thread *th,
@@ -426,7 +384,7 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 	client_vals(t, &p);
 	struct web_buf joined;
 	web_buf_init(&joined);
-	struct joined_ctx jc = {srv, &joined, 0, WEB_OK};
+	struct web_rows jc = {srv, th, &joined, 0, WEB_OK};
 	if (store_ticket_joined_foreach(th->reader, t->id, joined_row, &jc) != STORE_OK ||
 	    jc.rc != WEB_OK)
 		p.oom = true;
@@ -443,7 +401,7 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 		p.oom = true;
 	struct web_buf samples;
 	web_buf_init(&samples);
-	struct samples_ctx sc = {srv, &samples, 0, WEB_OK};
+	struct web_rows sc = {srv, th, &samples, 0, WEB_OK};
 	if (ctl_review_samples(&srv->svc, th->reader, t->ip, sample_row, &sc) != CTL_OK ||
 	    sc.rc != WEB_OK)
 		p.oom = true;
@@ -451,21 +409,21 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 	web_vals_flag(&p, "any_samples", sc.n > 0);
 	struct web_buf reports;
 	web_buf_init(&reports);
-	struct samples_ctx rc = {srv, &reports, 0, WEB_OK};
+	struct web_rows rc = {srv, th, &reports, 0, WEB_OK};
 	if (store_report_recent(th->reader, t->ip, CTL_REPORTS_SHOWN, report_row, &rc) != STORE_OK ||
 	    rc.rc != WEB_OK)
 		p.oom = true;
 	web_vals_html(&p, "reports", web_vals_own(&p, &reports));
 	web_vals_flag(&p, "any_reports", rc.n > 0);
 	char csrf[WEB_CSRF_LEN + 1];
-	web_csrf_make(srv->review->key, "admin", token, CTL_TOKEN_LEN, t->id, time_now(), csrf);
+	web_csrf_make(srv->guard->key, "admin", token, CTL_TOKEN_LEN, t->id, time_now(), csrf);
 	web_vals_text(&p, "csrf_token", csrf);
 	web_vals_text(&p, "problem", problem);
 	admin_bar(srv, s, token, &p);
 	reply->status = status;
 	char title[64];
 	snprintf(title, sizeof(title), "Request %.8s", t->id);
-	web_vals_page(srv, th, &p, "admin-ticket.html", title, reply);
+	web_vals_page_private(srv, th, &p, "admin-ticket.html", title, reply);
 	web_vals_free(&p);
 	free(t);
 }
@@ -577,40 +535,47 @@ static void decide_post(struct web_server *srv, struct web_thread *th, const str
 
 /* ---- the routes ------------------------------------------------------------------------------ */
 
-void web_admin_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
-		    const struct web_request *req, struct web_reply *reply)
+void web_admin_login(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     struct web_reply *reply)
 {
 	struct store_session s;
 	char token[CTL_TOKEN_LEN + 1];
-	if (route->id == WEB_R_ADMIN_LOGIN) {
-		if (req->post)
-			login_post(srv, th, req, reply);
-		else if (session_of(th, req, &s, token))
-			redirect(th, reply, "/admin/");
-		else
-			login_page(srv, th, req, reply, 200, NULL, NULL);
+	if (req->post)
+		login_post(srv, th, req, reply);
+	else if (session_of(th, req, &s, token))
+		redirect(th, reply, "/admin/");
+	else
+		login_page(srv, th, req, reply, 200, NULL, NULL);
+	sodium_memzero(token, sizeof(token));
+}
+
+void web_admin_logout(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		      struct web_reply *reply)
+{
+	if (req->post) {
+		logout_post(srv, th, req, reply);
 		return;
 	}
-	if (route->id == WEB_R_ADMIN_LOGOUT) {
-		if (req->post) {
-			logout_post(srv, th, req, reply);
-		} else {
-			reply->status = 405;
-			reply->allow = "POST";
-			web_buf_adds(&th->body, "405 log out with the button on the queue's pages\n");
-		}
-		return;
-	}
-	/* Everything else needs a live session: without one, the login form, refused (403). */
+	reply->status = 405;
+	reply->allow = "POST";
+	web_buf_adds(&th->body, "405 log out with the button on the queue's pages\n");
+}
+
+void web_admin_page(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		    struct web_reply *reply)
+{
+	struct store_session s;
+	char token[CTL_TOKEN_LEN + 1];
+	/* Without a live session, the login form, refused (403). */
 	if (!session_of(th, req, &s, token)) {
 		login_page(srv, th, req, reply, 403, "Log in to see the review queue.", NULL);
 		return;
 	}
-	if (route->id == WEB_R_ADMIN)
+	if (req->route.id == WEB_R_ADMIN)
 		queue_page(srv, th, req, &s, token, reply);
 	else if (req->post)
-		decide_post(srv, th, route, req, &s, token, reply);
+		decide_post(srv, th, &req->route, req, &s, token, reply);
 	else
-		ticket_admin(srv, th, route, &s, token, reply, 200, NULL);
+		ticket_admin(srv, th, &req->route, &s, token, reply, 200, NULL);
 	sodium_memzero(token, sizeof(token));
 }

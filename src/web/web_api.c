@@ -1,7 +1,6 @@
 /* web_api.c - the report and evidence API: reporters post spam messages and fetch their own
  * reports, feeds post trap hits; each with its key in "Authorization: Bearer", checked before
  * any of the body is read. Every answer that says "stored" comes after the writer committed. */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,25 +8,6 @@
 #include "web_internal.h"
 
 #define RETRY_S 5 /* Retry-After when the writer cannot take a request now */
-
-void web_reply_header(struct web_reply *reply, const char *name, const char *fmt, ...)
-{
-	if (reply->n_headers == WEB_REPLY_HEADERS_MAX)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(reply->headers[reply->n_headers].value, sizeof(reply->headers[0].value), fmt, ap);
-	va_end(ap);
-	reply->headers[reply->n_headers++].name = name;
-}
-
-void web_reply_cookie(struct web_reply *reply, const char *name, const char *value,
-		      const char *path, long max_age, bool secure)
-{
-	char c[WEB_COOKIE_MAX];
-	if (web_cookie_format(c, sizeof(c), name, value, path, max_age, secure))
-		web_reply_header(reply, MHD_HTTP_HEADER_SET_COOKIE, "%s", c);
-}
 
 bool web_bearer_parse(const char *header, const char **key, size_t *len)
 {

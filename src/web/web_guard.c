@@ -1,15 +1,20 @@
-/* web_guard.c - the guards of the forms: tokens against cross-site requests, and the lockout
- * of logins after repeated failures. The lockout lives in memory, by design: persisting each
- * failed guess would hand anyone on the network a way to make the store write; a restart,
- * which only the operator causes, clears it. */
+/* web_guard.c - the guards of the forms: tokens against cross-site requests, the browser's
+ * tl_csrf cookie they are bound to and the Origin check, and the lockout of logins after
+ * repeated failures; the server's key and lockout, made at its start. The lockout lives in
+ * memory, by design: persisting each failed guess would hand anyone on the network a way to
+ * make the store write; a restart, which only the operator causes, clears it. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
-#include "web.h"
+#include "web_internal.h"
+
+#define CSRF_COOKIE "tl_csrf"
+#define CSRF_COOKIE_S 86400
 
 /* ---- tokens against cross-site requests ---------------------------------------------------- */
 
@@ -202,4 +207,74 @@ void web_lockout_done(struct web_lockout *l, const char *name, const uint8_t cli
 		if (s[i])
 			memset(s[i], 0, sizeof(*s[i]));
 	pthread_mutex_unlock(&l->mtx);
+}
+
+/* ---- the server's guards: its key, its lockout, the cookie and the origin ------------------ */
+
+int web_guard_start(struct web_server *srv)
+{
+	struct web_guard *gd = calloc(1, sizeof(*gd));
+	if (!gd || sodium_init() < 0) {
+		free(gd);
+		return WEB_ENOMEM;
+	}
+	/* A new key at each start: forms made before a restart are refused (reload the page). */
+	randombytes_buf(gd->key, sizeof(gd->key));
+	gd->lockout = web_lockout_new(srv->cfg.lockout_failures, srv->cfg.lockout_s);
+	if (!gd->lockout) {
+		free(gd);
+		return WEB_ENOMEM;
+	}
+	srv->guard = gd;
+	return WEB_OK;
+}
+
+void web_guard_stop(struct web_server *srv)
+{
+	if (!srv->guard)
+		return;
+	web_lockout_free(srv->guard->lockout);
+	sodium_memzero(srv->guard, sizeof(*srv->guard));
+	free(srv->guard);
+	srv->guard = NULL;
+}
+
+void web_csrf_cookie(struct web_server *srv, const struct web_request *req,
+		     struct web_reply *reply, char out[33])
+{
+	const char *v = NULL;
+	size_t n = 0;
+	if (web_csrf_cookie_sent(req, &v, &n) && n == 32 && strspn(v, "0123456789abcdef") >= 32) {
+		memcpy(out, v, 32);
+		out[32] = '\0';
+		return;
+	}
+	unsigned char raw[16];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, 33, raw, sizeof(raw));
+	web_reply_cookie(reply, CSRF_COOKIE, out, "/", CSRF_COOKIE_S, srv->cfg.secure);
+}
+
+bool web_csrf_cookie_sent(const struct web_request *req, const char **v, size_t *n)
+{
+	return req->cookie &&
+	       web_cookie_get(req->cookie, strlen(req->cookie), CSRF_COOKIE, v, n) == WEB_OK;
+}
+
+bool web_same_origin(const struct web_request *req)
+{
+	/* Not every client sends one; and under the pages' Referrer-Policy: no-referrer a browser
+	 * sends "Origin: null" with every form, ours included (Fetch, "append a request Origin
+	 * header"). Neither says anything: the token, bound to a SameSite=Strict cookie, guards
+	 * the form. An Origin that names another site is refused outright. */
+	if (!req->origin || strcmp(req->origin, "null") == 0)
+		return true;
+	const char *o = req->origin;
+	if (strncmp(o, "http://", 7) == 0)
+		o += 7;
+	else if (strncmp(o, "https://", 8) == 0)
+		o += 8;
+	else
+		return false;
+	return req->host && strcasecmp(o, req->host) == 0;
 }

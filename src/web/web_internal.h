@@ -1,4 +1,7 @@
-/* web_internal.h - what the web module's files share: the server, its threads, its files. */
+/* web_internal.h - what the web module's files share: the server's, a request's, a thread's and
+ * a reply's types, then each file's functions in the order they build on one another, from the
+ * files served and the connections up to the forms' POSTs; no file calls one listed after it
+ * but web_server.c, at the top. */
 #ifndef TRAPLINE_WEB_INTERNAL_H
 #define TRAPLINE_WEB_INTERNAL_H
 
@@ -28,9 +31,9 @@ struct web_file {
 	const char *type;
 };
 
-/* What a request brings beyond its path: for the review and moderation pages its cookies,
- * its form, who sent it (web_post.c reads it from the connection); for the API's routes that
- * read a key or a body (web_api.c) its method, key and body (web_server.c). */
+/* What a request brings, as its handler reads it: its route; for the pages and forms its
+ * cookies, its form, who sent it (web_request_read); for the API's routes that read a key or a
+ * body (web_api.c) its method, key and body (web_server.c). */
 struct web_request {
 	const char *method;
 	const char *authorization; /* the Authorization header, NULL when none */
@@ -42,6 +45,8 @@ struct web_request {
 	size_t body_len;
 	uint8_t client[16];        /* the client's address (IPv4 mapped) */
 	bool query_all;            /* /admin/?all=1 */
+	const char *query_ip;      /* /lookup?ip=, query_ip_len bytes; NULL: none */
+	size_t query_ip_len;
 };
 
 /* One worker thread's own: its read-only store connection and its buffers, made at its first
@@ -51,7 +56,6 @@ struct web_thread {
 	struct store *intake;  /* not mapped: the API's reads around its own commits (web_api.c),
 				* made at the first such request; NULL until then */
 	struct web_buf body, part;
-	const struct web_request *req; /* the request being answered */
 };
 
 #define WEB_COOKIE_MAX 256
@@ -91,9 +95,18 @@ struct web_server {
 	 * flood of one never hides the other: the next line's time, the lines left out. */
 	atomic_ullong log_next_ns[2];
 	atomic_ulong log_dropped[2];
-	struct web_review *review; /* web_review.c: the forms' key, the login lockout */
+	struct web_guard *guard;   /* web_guard.c: the forms' key, the login lockout */
 	struct web_conns *conns;   /* web_conn.c: the open connections and their requests' clocks */
 };
+
+/* ---- the files served, their templates checked (web_files.c, web_tmpl.c) --------------- */
+
+/* The files the server serves (built in, or web_templates' own), and one by name. */
+int web_files_load(struct web_server *srv, const char *dir);
+void web_files_free(struct web_server *srv);
+const struct web_file *web_file_find(const struct web_server *srv, const char *name, size_t len);
+/* Checks a template's marks without values (any name is accepted). */
+int web_template_check(const char *tmpl, size_t len, char *err, size_t errcap);
 
 /* ---- the connections (web_conn.c) ------------------------------------------------------ */
 
@@ -113,18 +126,148 @@ void web_conn_notify(void *cls, struct MHD_Connection *mc, void **socket_context
 void web_conn_request_whole(struct web_server *srv, struct MHD_Connection *mc);
 void web_conn_request_ended(struct web_server *srv, struct MHD_Connection *mc);
 
-/* web_tmpl.c: checks a template's marks without values (any name is accepted). */
-int web_template_check(const char *tmpl, size_t len, char *err, size_t errcap);
+/* ---- a request's two ends: what it brings, its thread, its answer (web_request.c) ------- */
 
-/* web_files.c: the files the server serves, and one by name. */
-int web_files_load(struct web_server *srv, const char *dir);
-void web_files_free(struct web_server *srv);
-const struct web_file *web_file_find(const struct web_server *srv, const char *name, size_t len);
+/* What a request brings beyond its path (cookie, host, origin, client, ?all=1, ?ip=). */
+void web_request_read(struct MHD_Connection *c, struct web_request *out);
+/* The calling worker's own state (its store connection made at its first request, the thread
+ * stepped back by http_nice); NULL when the store cannot be opened (logged). The threads'
+ * key is made at the server's start (WEB_ENOMEM when it cannot be); every thread's state is
+ * freed at its stop, after the daemons. */
+struct web_thread *web_thread_get(struct web_server *srv);
+int web_threads_start(struct web_server *srv);
+void web_threads_free(struct web_server *srv);
+/* Sends r with th->body (or r->file) and the security headers; th NULL: an empty body. The
+ * request's clock stops (web_conn_request_whole) and the 4xx/5xx figures count it. */
+enum MHD_Result web_send_reply(struct web_server *srv, struct MHD_Connection *c,
+			       struct web_thread *th, const struct web_reply *r);
+/* A plain-text answer made when no page can be: no thread state, a method not served. */
+enum MHD_Result web_send_plain(struct web_server *srv, struct MHD_Connection *c, int status,
+			       const char *text, const char *allow);
 
-/* web_pages.c: answers a routed request into th->body (HTML or JSON) and reply. query_ip is
- * the ip parameter of /lookup (NULL when absent). */
-void web_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
-	      const char *query_ip, size_t query_ip_len, struct web_reply *reply);
+/* ---- the values of a page and its rendering (web_vals.c) --------------------------------- */
+
+/* The values of a page or of a part of one (a row of a table): each a name and a text of any
+ * length, escaped where web_render inserts it; markup only through web_vals_html. A text is
+ * borrowed (it must outlive the rendering) unless the page owns it (web_vals_printf,
+ * web_vals_time, web_vals_relative, web_vals_own), until web_vals_free. A value that cannot
+ * be kept, or one past WEB_VALS_MAX, sets oom: the page is then the 500 page, never one with a
+ * hole in it. Start with {0}. */
+#define WEB_VALS_MAX 96
+struct web_vals {
+	struct web_var v[WEB_VALS_MAX];
+	size_t n;
+	char *owned[WEB_VALS_MAX];
+	size_t n_owned;
+	bool oom;
+};
+void web_vals_text(struct web_vals *p, const char *name, const char *value); /* NULL: absent */
+void web_vals_html(struct web_vals *p, const char *name, const char *html);
+void web_vals_flag(struct web_vals *p, const char *name, bool on); /* "1", or absent */
+void web_vals_printf(struct web_vals *p, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "2026-11-24 10:00 UTC"; t 0 is no time: the value is absent. */
+void web_vals_time(struct web_vals *p, const char *name, int64_t t);
+/* t from now in words: "in 23 hours", "3 days ago", "just now"; t 0: absent. */
+void web_vals_relative(struct web_vals *p, const char *name, int64_t t, int64_t now);
+/* Takes b's text for the page (b is left empty); NULL (and oom) when b ran out of memory. */
+const char *web_vals_own(struct web_vals *p, struct web_buf *b);
+void web_vals_free(struct web_vals *p);
+/* tmpl alone into out (a part of a page, a row of a table); WEB_ENOMEM when p is oom. */
+int web_vals_part(struct web_server *srv, struct web_vals *p, const char *tmpl,
+		  struct web_buf *out);
+/* tmpl inside the layout (with title, zone and public_url) into th->body; the 500 page when
+ * it cannot be made. _private for a page that shows someone's own (a review request, the
+ * moderators' pages): Cache-Control no-store. */
+void web_vals_page(struct web_server *srv, struct web_thread *th, struct web_vals *p,
+		   const char *tmpl, const char *title, struct web_reply *reply);
+void web_vals_page_private(struct web_server *srv, struct web_thread *th, struct web_vals *p,
+			   const char *tmpl, const char *title, struct web_reply *reply);
+/* The rows of a table as a store's foreach walks them: each row's values rendered with one
+ * template into out, counted in n; the first failure is kept in rc, and no row after it is
+ * rendered. */
+struct web_rows {
+	struct web_server *srv;
+	struct web_thread *th;
+	struct web_buf *out;
+	size_t n;
+	int rc;
+};
+/* p with tmpl as the next row, then frees p; nonzero (stop the walk) once a row has failed. */
+int web_rows_add(struct web_rows *r, struct web_vals *p, const char *tmpl);
+
+/* ---- what every page's answer is made of (web_reply.c) --------------------------------- */
+
+/* Adds a header to reply (dropped beyond WEB_REPLY_HEADERS_MAX, cut at WEB_COOKIE_MAX - 1
+ * bytes). */
+void web_reply_header(struct web_reply *reply, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Adds Set-Cookie with web_cookie_format's value (nothing when it does not fit). */
+void web_reply_cookie(struct web_reply *reply, const char *name, const char *value,
+		      const char *path, long max_age, bool secure);
+/* o (its reference taken) as the answer's JSON into th->body, formatted as the commands print
+ * it (`check --json`); a NULL o, or no room for it, sets th->body.oom (a 500). */
+void web_reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o);
+/* A page that says one thing (a refusal, mostly): tmpl "message.html" with a heading, a text,
+ * and a link back. */
+void web_message(struct web_server *srv, struct web_thread *th, struct web_reply *reply,
+		 int status, const char *title, const char *text, const char *back,
+		 const char *back_text);
+
+/* ---- the forms' guards (web_guard.c; its cores on buffers are in web.h) ------------------ */
+
+/* What the review and moderation forms are guarded with, made at the server's start
+ * (web_guard_start: WEB_ENOMEM when it cannot be) and freed at its stop. */
+struct web_guard {
+	uint8_t key[WEB_CSRF_KEY_LEN]; /* the forms' tokens' key, random at each start */
+	struct web_lockout *lockout;
+};
+int web_guard_start(struct web_server *srv);
+void web_guard_stop(struct web_server *srv);
+/* The browser's tl_csrf cookie (32 hex digits) into out, or a new one, set on reply. */
+void web_csrf_cookie(struct web_server *srv, const struct web_request *req,
+		     struct web_reply *reply, char out[33]);
+/* The tl_csrf cookie the request brought (no new one) in *v, *n: false when none. */
+bool web_csrf_cookie_sent(const struct web_request *req, const char **v, size_t *n);
+/* A request's Origin, when it sent one, names the host it was sent to. */
+bool web_same_origin(const struct web_request *req);
+
+/* ---- a review request as its pages show it (web_ticket.c) ------------------------------- */
+
+/* A ticket's values (id, ip, status and its flags, filed_at, email, fixed, comment,
+ * decided_at, until, reason) and its history as "events" (rows of ticket-event.html; the
+ * moderator's name only when admin). */
+void web_ticket_vals(const struct store_ticket *t, struct web_vals *p);
+int web_ticket_events(struct web_server *srv, struct web_thread *th, const char *id, bool admin,
+		      struct web_vals *p);
+/* The ticket a route's argument names into t; false after answering 404 (or 503). */
+bool web_ticket_read(struct web_server *srv, struct web_thread *th, const struct web_route *r,
+		     struct store_ticket *t, struct web_reply *reply);
+
+/* ---- the pages: one handler a route (web_dispatch.c's table says which) ----------------- */
+
+/* A page's handler: answers req (its route in req->route) into th->body and reply, whose status
+ * is 200 unless it says otherwise. th->body.oom after it is answered 500. */
+typedef void web_handler_fn(struct web_server *srv, struct web_thread *th,
+			    const struct web_request *req, struct web_reply *reply);
+
+/* web_review.c: the review request (POST /review) and the requester's page (/ticket/ID); the
+ * review form of a listed address's lookup page, into out. */
+web_handler_fn web_review_post, web_review_ticket;
+void web_review_form(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     const struct ctl_status *s, struct web_buf *out, struct web_reply *reply);
+
+/* web_admin.c: the moderators' login and logout, and the pages behind them (the queue, one
+ * request and its decision), which need a live session. */
+web_handler_fn web_admin_login, web_admin_logout, web_admin_page;
+
+/* web_pages.c: the public pages and the JSON API's reads. */
+web_handler_fn web_page_home, web_page_lookup, web_page_listing, web_page_usage, web_page_static,
+	web_page_favicon, web_page_not_found, web_page_api_index, web_page_api_lookup,
+	web_page_api_history, web_page_api_figures;
+/* A page that is only its template, in the layout. */
+void web_page_template(struct web_server *srv, struct web_thread *th, const char *tmpl,
+		       const char *title, struct web_reply *reply);
 
 /* ---- routes that read a key or a body: the report and evidence API (web_api.c) --------- */
 
@@ -146,24 +289,17 @@ struct web_body_route {
 };
 /* The row of route id; NULL: a page (GET and HEAD, no body, no key). */
 const struct web_body_route *web_body_route_find(enum web_route_id id);
-/* Adds a header to reply (dropped beyond WEB_REPLY_HEADERS_MAX, cut at WEB_COOKIE_MAX - 1
- * bytes). */
-void web_reply_header(struct web_reply *reply, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Adds Set-Cookie with web_cookie_format's value (nothing when it does not fit). */
-void web_reply_cookie(struct web_reply *reply, const char *name, const char *value,
-		      const char *path, long max_age, bool secure);
-/* web_pages.c: o (its reference taken) as the answer's JSON, formatted as the API's answers. */
-void web_reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o);
 
-/* ---- review requests and moderation (web_post.c, web_review.c, web_admin.c) ------------- */
+/* ---- which handler answers a route, and the answer (web_dispatch.c) -------------------- */
 
-/* web_server.c's answering, for the forms' handler. */
-struct web_thread *web_thread_get(struct web_server *srv);
-enum MHD_Result web_send_reply(struct web_server *srv, struct MHD_Connection *c,
-			       struct web_thread *th, const struct web_reply *r);
-enum MHD_Result web_send_plain(struct web_server *srv, struct MHD_Connection *c, int status,
-			       const char *text, const char *allow);
+/* Whether a form may be POSTed to the route (web_post.c refuses the others with 405). */
+bool web_dispatch_form(enum web_route_id id);
+/* Answers req (route parsed, web_request_read done) with its handler on the calling worker's
+ * state: 503 when there is none, 500 when the page ran out of memory. */
+enum MHD_Result web_dispatch(struct web_server *srv, struct MHD_Connection *c,
+			     const struct web_request *req);
+
+/* ---- forms (web_post.c) ------------------------------------------------------------------ */
 
 /* web_post.c: a POSTed form, over MHD's calls (first: the request's first call; bad_uri: its
  * URI held a control byte), and the end of any request. */
@@ -172,73 +308,5 @@ enum MHD_Result web_post_handle(struct web_server *srv, struct MHD_Connection *c
 				void **con_cls, bool first, bool bad_uri);
 /* Frees the state of a form (MHD's per-request pointer once the request is over). */
 void web_post_free(void *state);
-/* What a request brings beyond its path (cookie, host, origin, client). */
-void web_request_read(struct MHD_Connection *c, struct web_request *out);
-
-/* web_vals.c: the values of a review or moderation page (text of any length, owned by the
- * page until web_vals_free) and its rendering in the layout. */
-#define WEB_VALS_MAX 96
-struct web_vals {
-	struct web_var v[WEB_VALS_MAX];
-	size_t n;
-	char *owned[WEB_VALS_MAX];
-	size_t n_owned;
-	bool oom;
-};
-void web_vals_text(struct web_vals *p, const char *name, const char *value); /* borrowed */
-void web_vals_html(struct web_vals *p, const char *name, const char *html);  /* borrowed */
-void web_vals_flag(struct web_vals *p, const char *name, bool on);
-void web_vals_printf(struct web_vals *p, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void web_vals_time(struct web_vals *p, const char *name, int64_t t); /* "2026-11-24 10:00 UTC" */
-/* Takes b's text for the page (b is left empty); NULL when b ran out of memory. */
-const char *web_vals_own(struct web_vals *p, struct web_buf *b);
-void web_vals_free(struct web_vals *p);
-/* tmpl alone into out (a part of a page, a row of a table). */
-int web_vals_part(struct web_server *srv, struct web_vals *p, const char *tmpl,
-		  struct web_buf *out);
-/* tmpl inside the layout into th->body, Cache-Control no-store; a 500 when it cannot be. */
-void web_vals_page(struct web_server *srv, struct web_thread *th, struct web_vals *p,
-		   const char *tmpl, const char *title, struct web_reply *reply);
-
-/* web_review.c: the state of the review pages (made at start), whether a route is theirs, and
- * the answer; the review form of a listed address's lookup page, into out. */
-int web_review_start(struct web_server *srv);
-void web_review_stop(struct web_server *srv);
-bool web_review_route(enum web_route_id id);
-bool web_review_posted(enum web_route_id id);
-void web_review_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
-		     const struct web_request *req, struct web_reply *reply);
-void web_review_form(struct web_server *srv, struct web_thread *th, const struct ctl_status *s,
-		     struct web_buf *out, struct web_reply *reply);
-/* What the review and moderation pages share (web_review.c). */
-struct web_review {
-	uint8_t key[WEB_CSRF_KEY_LEN]; /* the forms' tokens' key, random at each start */
-	struct web_lockout *lockout;
-};
-/* The browser's tl_csrf cookie (32 hex digits) into out, or a new one, set on reply. */
-void web_csrf_cookie(struct web_server *srv, const struct web_request *req,
-		     struct web_reply *reply, char out[33]);
-/* A request's Origin, when it sent one, names the host it was sent to. */
-bool web_same_origin(const struct web_request *req);
-/* A page that says one thing (a refusal, mostly): tmpl "message.html" with a heading, a text,
- * and a link back. */
-void web_message(struct web_server *srv, struct web_thread *th, struct web_reply *reply,
-		 int status, const char *title, const char *text, const char *back,
-		 const char *back_text);
-
-/* A ticket's values (id, ip, status and its flags, filed_at, email, fixed, comment,
- * decided_at, until, reason) and its history as "events" (rows of ticket-event.html; the
- * moderator's name only when admin). */
-void web_ticket_vals(const struct store_ticket *t, struct web_vals *p);
-int web_ticket_events(struct web_server *srv, struct web_thread *th, const char *id, bool admin,
-		      struct web_vals *p);
-/* The ticket a route's argument names into t; false after answering 404 (or 503). */
-bool web_ticket_read(struct web_server *srv, struct web_thread *th, const struct web_route *r,
-		     struct store_ticket *t, struct web_reply *reply);
-
-/* web_admin.c: /admin/... */
-void web_admin_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
-		    const struct web_request *req, struct web_reply *reply);
 
 #endif

@@ -1,5 +1,6 @@
-/* web_pages.c - the pages and the JSON API: each handler gathers its facts through ctl's
- * queries, turns them into template values (text, escaped by web_render) and renders its
+/* web_pages.c - the public pages (home, lookup, the about pages, static files) and the JSON
+ * API's reads (lookup, history, figures): each handler gathers its facts through ctl's queries,
+ * turns them into template values (web_vals: text, escaped by web_render) and renders its
  * template inside the layout. The prose lives in the templates; the numbers come from the
  * live configuration and the store, never from a copy that can drift. */
 #include <math.h>
@@ -9,122 +10,21 @@
 
 #include "web_internal.h"
 
-#define VARS_MAX 96
 #define FIGURES_TTL_NS 10000000000ull /* the home page's figures are counted every 10 s */
-#define DAY 86400
 
-/* The values of one page, with room for their text. */
-struct page {
-	struct web_var vars[VARS_MAX];
-	size_t n;
-	char text[VARS_MAX][160];
-	size_t used;
-};
-
-static void put(struct page *p, const char *name, enum web_vkind kind, const char *value)
+void web_page_template(struct web_server *srv, struct web_thread *th, const char *tmpl,
+		       const char *title, struct web_reply *reply)
 {
-	if (p->n < VARS_MAX)
-		p->vars[p->n++] = (struct web_var){name, kind, value};
+	struct web_vals p = {0};
+	web_vals_page(srv, th, &p, tmpl, title, reply);
+	web_vals_free(&p);
 }
 
-/* A text value formatted into the page's own room. */
-static void putf(struct page *p, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void putf(struct page *p, const char *name, const char *fmt, ...)
+void web_page_not_found(struct web_server *srv, struct web_thread *th,
+			const struct web_request *req, struct web_reply *reply)
 {
-	if (p->used == VARS_MAX)
-		return;
-	char *t = p->text[p->used++];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(t, sizeof(p->text[0]), fmt, ap);
-	va_end(ap);
-	put(p, name, WEB_TEXT, t);
-}
-
-static void flag(struct page *p, const char *name, bool on)
-{
-	put(p, name, WEB_TEXT, on ? "1" : NULL);
-}
-
-/* "2026-11-24 10:00 UTC" */
-static void when(char *out, size_t cap, int64_t t)
-{
-	char iso[TIME_STRLEN];
-	time_format_iso8601(t, iso);
-	snprintf(out, cap, "%.10s %.5s UTC", iso, iso + 11);
-}
-
-/* "in 23 hours", "3 days ago", "just now" */
-static void relative(char *out, size_t cap, int64_t t, int64_t now)
-{
-	int64_t d = t - now, a = d < 0 ? -d : d;
-	const char *unit = "minute";
-	int64_t n = a / 60;
-	if (a >= 2 * DAY) {
-		unit = "day";
-		n = a / DAY;
-	} else if (a >= 2 * 3600) {
-		unit = "hour";
-		n = a / 3600;
-	}
-	if (a < 60)
-		snprintf(out, cap, "just now");
-	else
-		snprintf(out, cap, "%s%lld %s%s%s", d > 0 ? "in " : "", (long long)n, unit,
-			 n == 1 ? "" : "s", d > 0 ? "" : " ago");
-}
-
-static void put_time(struct page *p, const char *name, const char *rel_name, int64_t t,
-		     int64_t now)
-{
-	char a[64], b[64];
-	when(a, sizeof(a), t);
-	relative(b, sizeof(b), t, now);
-	putf(p, name, "%s", a);
-	putf(p, rel_name, "%s", b);
-}
-
-static const struct web_file *template(struct web_server *srv, const char *name)
-{
-	return web_file_find(srv, name, strlen(name));
-}
-
-/* Renders the page's template into th->part, then the layout around it into th->body. */
-static void render_page(struct web_server *srv, struct web_thread *th, struct page *p,
-			const char *tmpl, const char *title, struct web_reply *reply)
-{
-	char err[256];
-	const struct web_file *f = template(srv, tmpl), *layout = template(srv, "layout.html");
-	th->part.len = 0;
-	th->part.oom = false;
-	put(p, "title", WEB_TEXT, title);
-	put(p, "zone", WEB_TEXT, srv->svc.zone_name);
-	put(p, "public_url", WEB_TEXT, srv->cfg.public_url);
-	int rc = f && layout ? web_render(&th->part, f->data, f->len, p->vars, p->n, err,
-					    sizeof(err))
-			     : WEB_EINVAL;
-	if (rc == WEB_OK) {
-		put(p, "body", WEB_HTML, th->part.data ? th->part.data : "");
-		rc = web_render(&th->body, layout->data, layout->len, p->vars, p->n, err,
-				sizeof(err));
-	}
-	reply->type = "text/html; charset=utf-8";
-	if (rc != WEB_OK) {
-		log_err("web", "page not rendered template=%s problem=\"%s\"", tmpl,
-			f ? err : "missing");
-		th->body.len = 0;
-		web_buf_adds(&th->body, "<!doctype html><title>Error</title><p>This page could not "
-					"be made. The operator has been told (in the log).</p>\n");
-		reply->status = 500;
-	}
-}
-
-static void not_found(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
-{
-	struct page p = {0};
 	reply->status = 404;
-	render_page(srv, th, &p, "notfound.html", "Not found", reply);
+	web_page_template(srv, th, "notfound.html", "Not found", reply);
 }
 
 /* One read transaction around a page's queries: they see one state of the store, and SQLite
@@ -143,40 +43,10 @@ static void read_end(struct web_thread *th, bool begun)
 
 /* ---- JSON ------------------------------------------------------------------------------ */
 
-/* The JSON of o into the body, formatted as the commands print it (`check --json`): written
- * straight into the thread's buffer, no copy in between. Takes o's reference. */
-static void reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o)
-{
-	const size_t flags = CTL_JSON_FLAGS | JSON_INDENT(2);
-	reply->status = status;
-	reply->type = "application/json";
-	/* Once into room that usually suffices (a lookup is under 1 kB), again if it did not. */
-	size_t cap = 4096, n = 0;
-	char *room = o ? web_buf_room(&th->body, cap) : NULL;
-	if (room && (n = json_dumpb(o, room, cap, flags)) > cap) {
-		cap = n;
-		room = web_buf_room(&th->body, cap);
-		if (room && json_dumpb(o, room, cap, flags) != n)
-			n = 0;
-	}
-	if (room && n > 0) {
-		th->body.len += n;
-		web_buf_adds(&th->body, "\n");
-	} else {
-		th->body.oom = true;
-	}
-	json_decref(o);
-}
-
-void web_reply_json(struct web_thread *th, struct web_reply *reply, int status, json_t *o)
-{
-	reply_json(th, reply, status, o);
-}
-
 static void json_error(struct web_thread *th, struct web_reply *reply, int status,
 		       const char *msg)
 {
-	reply_json(th, reply, status, json_pack("{s:s}", "error", msg));
+	web_reply_json(th, reply, status, json_pack("{s:s}", "error", msg));
 }
 
 /* What is wrong with an input that is not one address, in one sentence. */
@@ -223,7 +93,7 @@ static void api_lookup(struct web_server *srv, struct web_thread *th, const stru
 		return;
 	}
 	reply->cache = "no-cache";
-	reply_json(th, reply, 200, o);
+	web_reply_json(th, reply, 200, o);
 }
 
 /* The figures of the home page, counted at most every 10 s whatever the traffic: a count of
@@ -244,48 +114,81 @@ static int figures(struct web_server *srv, struct web_thread *th, struct ctl_fig
 	return rc;
 }
 
-static void api_index(struct web_thread *th, struct web_reply *reply)
+void web_page_api_lookup(struct web_server *srv, struct web_thread *th,
+			 const struct web_request *req, struct web_reply *reply)
 {
-	reply_json(th, reply, 200,
-		   json_pack("{s:s,s:[s,s,s,s,s,s],s:s}", "api", "trapline v1", "endpoints",
-			     "/api/v1/lookup/IP", "/api/v1/history/IP", "/api/v1/figures",
-			     "/api/v1/reports", "/api/v1/reports/ID", "/api/v1/evidence",
-			     "documentation", "/about/usage#api"));
+	api_lookup(srv, th, &req->route, reply, false);
+}
+
+void web_page_api_history(struct web_server *srv, struct web_thread *th,
+			  const struct web_request *req, struct web_reply *reply)
+{
+	api_lookup(srv, th, &req->route, reply, true);
+}
+
+void web_page_api_figures(struct web_server *srv, struct web_thread *th,
+			  const struct web_request *req, struct web_reply *reply)
+{
+	struct ctl_figures f;
+	if (figures(srv, th, &f) != CTL_OK)
+		json_error(th, reply, 503, "the list cannot be read just now");
+	else
+		web_reply_json(th, reply, 200, ctl_figures_json(&f));
+}
+
+void web_page_api_index(struct web_server *srv, struct web_thread *th,
+			const struct web_request *req, struct web_reply *reply)
+{
+	web_reply_json(th, reply, 200,
+		       json_pack("{s:s,s:[s,s,s,s,s,s],s:s}", "api", "trapline v1", "endpoints",
+				 "/api/v1/lookup/IP", "/api/v1/history/IP", "/api/v1/figures",
+				 "/api/v1/reports", "/api/v1/reports/ID", "/api/v1/evidence",
+				 "documentation", "/about/usage#api"));
 }
 
 /* ---- the pages --------------------------------------------------------------------------- */
 
-static void put_figures(struct page *p, const struct ctl_figures *f, int64_t now)
+/* A time and how far it is from now ("in 23 hours"); both absent when t is 0. */
+static void put_time(struct web_vals *p, const char *name, const char *rel_name, int64_t t,
+		     int64_t now)
 {
-	putf(p, "listed", "%llu", (unsigned long long)f->listed);
-	putf(p, "traps_1h", "%llu", (unsigned long long)f->traps_1h);
-	putf(p, "reports_1h", "%llu", (unsigned long long)f->reports_1h);
-	putf(p, "traps_24h", "%llu", (unsigned long long)f->traps_24h);
-	putf(p, "reports_24h", "%llu", (unsigned long long)f->reports_24h);
+	web_vals_time(p, name, t);
+	web_vals_relative(p, rel_name, t, now);
+}
+
+static void put_figures(struct web_vals *p, const struct ctl_figures *f, int64_t now)
+{
+	web_vals_printf(p, "listed", "%llu", (unsigned long long)f->listed);
+	web_vals_printf(p, "traps_1h", "%llu", (unsigned long long)f->traps_1h);
+	web_vals_printf(p, "reports_1h", "%llu", (unsigned long long)f->reports_1h);
+	web_vals_printf(p, "traps_24h", "%llu", (unsigned long long)f->traps_24h);
+	web_vals_printf(p, "reports_24h", "%llu", (unsigned long long)f->reports_24h);
 	put_time(p, "figures_at", "figures_ago", f->at, now);
 }
 
-static void page_home(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+void web_page_home(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		   struct web_reply *reply)
 {
-	struct page p = {0};
+	struct web_vals p = {0};
 	struct ctl_figures f;
 	int64_t now = time_now();
 	bool ok = figures(srv, th, &f) == CTL_OK;
-	flag(&p, "figures", ok);
+	web_vals_flag(&p, "figures", ok);
 	if (ok)
 		put_figures(&p, &f, now);
-	render_page(srv, th, &p, "home.html", "Look up an address", reply);
+	web_vals_page(srv, th, &p, "home.html", "Look up an address", reply);
+	web_vals_free(&p);
 }
 
 /* A score as every reader shows it (policy_score_shown): "7.999", "10.0". */
-static void put_score(struct page *p, const char *name, double v)
+static void put_score(struct web_vals *p, const char *name, double v)
 {
 	char buf[POLICY_SCORE_STRLEN];
-	putf(p, name, "%s", policy_score_format(v, buf));
+	web_vals_printf(p, name, "%s", policy_score_format(v, buf));
 }
 
 /* Which kinds of trap mail were counted, each with the words the policy has for it. */
-static void put_classes(struct page *p, const struct ctl_status *s)
+static void put_classes(struct web_vals *p, const struct ctl_status *s)
 {
 	static const char *const names[] = {"class_spam", "class_bounce", "class_autoreply",
 					    "class_virus", "class_unknown"};
@@ -294,10 +197,10 @@ static void put_classes(struct page *p, const struct ctl_status *s)
 					    "class_unknown_words"};
 	for (int c = STORE_CLASS_SPAM; c <= STORE_CLASS_UNKNOWN; c++) {
 		if (s->trap_classes[c])
-			putf(p, names[c], "%u", s->trap_classes[c]);
+			web_vals_printf(p, names[c], "%u", s->trap_classes[c]);
 		else
-			put(p, names[c], WEB_TEXT, NULL);
-		put(p, words[c], WEB_TEXT, policy_class_words((enum evidence_class)c)->description);
+			web_vals_text(p, names[c], NULL);
+		web_vals_text(p, words[c], policy_class_words((enum evidence_class)c)->description);
 	}
 }
 
@@ -315,103 +218,102 @@ static void advice_html(struct web_buf *b, const struct policy_meaning *m)
 
 /* What the listing means and what to check, from the policy's one table (ctl's status
  * carries it): the same words as check, explain, the JSON and the TXT record. */
-static void put_meaning(struct page *p, const struct ctl_status *s, struct web_buf *advice)
+static void put_meaning(struct web_vals *p, const struct ctl_status *s)
 {
 	const struct policy_meaning *m = s->listed ? s->meaning : NULL;
-	put(p, "meaning_what", WEB_TEXT, m ? m->what : NULL);
-	put(p, "meaning_usually", WEB_TEXT, m ? m->usually : NULL);
-	put(p, "meaning_short", WEB_TEXT, m ? m->txt : NULL);
-	advice_html(advice, m);
-	put(p, "advice", WEB_HTML, advice->data ? advice->data : "");
+	web_vals_text(p, "meaning_what", m ? m->what : NULL);
+	web_vals_text(p, "meaning_usually", m ? m->usually : NULL);
+	web_vals_text(p, "meaning_short", m ? m->txt : NULL);
+	struct web_buf advice;
+	web_buf_init(&advice);
+	advice_html(&advice, m);
+	web_vals_html(p, "advice", web_vals_own(p, &advice));
 }
 
-static void put_status(struct web_server *srv, struct page *p, const struct ctl_status *s,
-		       struct web_buf *advice)
+static void put_status(struct web_server *srv, struct web_vals *p, const struct ctl_status *s)
 {
 	int64_t now = s->at;
 	char ip[IP_STRLEN];
 	ip_format(s->ip, ip);
-	putf(p, "ip", "%s", ip);
+	web_vals_printf(p, "ip", "%s", ip);
 	/* The RFC 5782 test points have a section of their own: none of the evidence, the
 	 * expiry or the review of a listing applies to them. */
-	flag(p, "test_point", s->test_point);
-	flag(p, "test_point_listed", s->test_point && s->listed);
-	flag(p, "test_point_unlisted", s->test_point && !s->listed);
+	web_vals_flag(p, "test_point", s->test_point);
+	web_vals_flag(p, "test_point_listed", s->test_point && s->listed);
+	web_vals_flag(p, "test_point_unlisted", s->test_point && !s->listed);
 	bool listed = s->listed && !s->test_point;
-	flag(p, "listed", listed);
-	flag(p, "reason_traps", listed && s->reason == POLICY_REASON_TRAPS);
-	flag(p, "reason_reports", listed && s->reason == POLICY_REASON_REPORTS);
-	flag(p, "reason_both", listed && s->reason == POLICY_REASON_BOTH);
-	put(p, "detail", WEB_TEXT, listed ? evidence_class_name(s->detail) : NULL);
-	put_meaning(p, s, advice);
-	flag(p, "has_since", listed && s->listed_since);
-	if (listed && s->listed_since)
-		put_time(p, "since", "since_rel", s->listed_since, now);
-	flag(p, "has_expires", s->expires_at != 0);
-	if (s->expires_at)
-		put_time(p, "expires", "expires_rel", s->expires_at, now);
+	web_vals_flag(p, "listed", listed);
+	web_vals_flag(p, "reason_traps", listed && s->reason == POLICY_REASON_TRAPS);
+	web_vals_flag(p, "reason_reports", listed && s->reason == POLICY_REASON_REPORTS);
+	web_vals_flag(p, "reason_both", listed && s->reason == POLICY_REASON_BOTH);
+	web_vals_text(p, "detail", listed ? evidence_class_name(s->detail) : NULL);
+	put_meaning(p, s);
+	web_vals_flag(p, "has_since", listed && s->listed_since);
+	put_time(p, "since", "since_rel", listed ? s->listed_since : 0, now);
+	web_vals_flag(p, "has_expires", s->expires_at != 0);
+	put_time(p, "expires", "expires_rel", s->expires_at, now);
 	bool expired = !s->listed && s->why_not && strcmp(s->why_not, POLICY_WHY_EXPIRED) == 0;
-	flag(p, "expired", expired);
-	put(p, "why_not", WEB_TEXT, s->why_not);
+	web_vals_flag(p, "expired", expired);
+	web_vals_text(p, "why_not", s->why_not);
 	put_score(p, "score", s->score);
 	put_score(p, "threshold", s->threshold);
-	putf(p, "traps_24h", "%u", s->traps_24h);
-	putf(p, "reports_24h", "%u", s->reports_24h);
-	putf(p, "traps_7d", "%u", s->traps_7d);
-	putf(p, "reports_7d", "%u", s->reports_7d);
-	flag(p, "any_evidence", s->store_traps + s->store_reports > 0);
+	web_vals_printf(p, "traps_24h", "%u", s->traps_24h);
+	web_vals_printf(p, "reports_24h", "%u", s->reports_24h);
+	web_vals_printf(p, "traps_7d", "%u", s->traps_7d);
+	web_vals_printf(p, "reports_7d", "%u", s->reports_7d);
+	web_vals_flag(p, "any_evidence", s->store_traps + s->store_reports > 0);
 	put_classes(p, s);
-	flag(p, "excluded", s->excluded);
-	flag(p, "excluded_default", s->excluded_by_default);
+	web_vals_flag(p, "excluded", s->excluded);
+	web_vals_flag(p, "excluded_default", s->excluded_by_default);
 	char pre[IP_PREFIX_STRLEN];
 	ip_prefix_format(&s->exclusion, pre, sizeof(pre));
-	putf(p, "exclusion", "%s", pre);
-	flag(p, "exclusion_until", s->excluded && s->exclusion_until);
-	if (s->excluded && s->exclusion_until)
-		put_time(p, "exclusion_end", "exclusion_end_rel", s->exclusion_until, now);
-	flag(p, "delisted", s->delisted_at != 0);
-	if (s->delisted_at)
-		put_time(p, "delisted_at", "delisted_rel", s->delisted_at, now);
+	web_vals_printf(p, "exclusion", "%s", pre);
+	web_vals_flag(p, "exclusion_until", s->excluded && s->exclusion_until);
+	put_time(p, "exclusion_end", "exclusion_end_rel", s->excluded ? s->exclusion_until : 0, now);
+	web_vals_flag(p, "delisted", s->delisted_at != 0);
+	put_time(p, "delisted_at", "delisted_rel", s->delisted_at, now);
 	/* Held back: the evidence reaches the list's usual bar, but this network's reputation
 	 * points raise it for this address. */
 	bool held = !s->listed && !s->excluded && s->has_reputation && s->why_not &&
 		    strcmp(s->why_not, POLICY_WHY_BELOW) == 0 &&
 		    s->score >= srv->svc.policy.threshold;
-	flag(p, "held_back", held);
+	web_vals_flag(p, "held_back", held);
 	ip_prefix_format(&s->reputation, pre, sizeof(pre));
-	putf(p, "reputation_prefix", "%s", pre);
+	web_vals_printf(p, "reputation_prefix", "%s", pre);
 	put_score(p, "base_threshold", srv->svc.policy.threshold);
 }
 
 /* The answer to a lookup box holding something other than one address. */
-static void lookup_input_page(struct web_server *srv, struct web_thread *th, struct page *p,
+static void lookup_input_page(struct web_server *srv, struct web_thread *th, struct web_vals *p,
 			      const struct web_input *in, struct web_reply *reply)
 {
-	flag(p, "result", false);
-	flag(p, "problem", in->kind != WEB_INPUT_EMPTY);
-	flag(p, "is_cidr", in->kind == WEB_INPUT_CIDR);
-	flag(p, "is_hostname", in->kind == WEB_INPUT_HOSTNAME);
-	flag(p, "is_bad", in->kind == WEB_INPUT_BAD || in->kind == WEB_INPUT_TOOLONG);
-	flag(p, "host_bits", in->prefix_host_bits);
+	web_vals_flag(p, "result", false);
+	web_vals_flag(p, "problem", in->kind != WEB_INPUT_EMPTY);
+	web_vals_flag(p, "is_cidr", in->kind == WEB_INPUT_CIDR);
+	web_vals_flag(p, "is_hostname", in->kind == WEB_INPUT_HOSTNAME);
+	web_vals_flag(p, "is_bad", in->kind == WEB_INPUT_BAD || in->kind == WEB_INPUT_TOOLONG);
+	web_vals_flag(p, "host_bits", in->prefix_host_bits);
 	char a[IP_STRLEN], pre[IP_PREFIX_STRLEN];
 	ip_format(in->ip, a);
 	ip_prefix_format(&in->prefix, pre, sizeof(pre));
-	putf(p, "typed_ip", "%s", a);
-	putf(p, "prefix", "%s", pre);
+	web_vals_printf(p, "typed_ip", "%s", a);
+	web_vals_printf(p, "prefix", "%s", pre);
 	reply->status = in->kind == WEB_INPUT_EMPTY ? 200 : 400;
-	render_page(srv, th, p, "lookup.html",
-		    in->kind == WEB_INPUT_EMPTY ? "Look up an address" : "Not an address", reply);
+	web_vals_page(srv, th, p, "lookup.html",
+		      in->kind == WEB_INPUT_EMPTY ? "Look up an address" : "Not an address", reply);
 }
 
-static void page_lookup(struct web_server *srv, struct web_thread *th, const char *q, size_t qlen,
-			struct web_reply *reply)
+void web_page_lookup(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     struct web_reply *reply)
 {
-	struct page p = {0};
+	struct web_vals p = {0};
 	struct web_input in;
-	web_input_parse(q ? q : "", q ? qlen : 0, &in);
-	put(&p, "input", WEB_TEXT, in.text);
+	const char *q = req->query_ip;
+	web_input_parse(q ? q : "", q ? req->query_ip_len : 0, &in);
+	web_vals_text(&p, "input", in.text);
 	if (in.kind != WEB_INPUT_IP) {
 		lookup_input_page(srv, th, &p, &in, reply);
+		web_vals_free(&p);
 		return;
 	}
 	int64_t now = time_now();
@@ -425,40 +327,37 @@ static void page_lookup(struct web_server *srv, struct web_thread *th, const cha
 	if (rc != CTL_OK) {
 		free(h);
 		reply->status = 503;
-		flag(&p, "result", false);
-		render_page(srv, th, &p, "unavailable.html", "Try again later", reply);
+		web_vals_flag(&p, "result", false);
+		web_vals_page(srv, th, &p, "unavailable.html", "Try again later", reply);
+		web_vals_free(&p);
 		return;
 	}
-	flag(&p, "result", true);
-	flag(&p, "problem", false);
-	struct web_buf advice;
-	web_buf_init(&advice);
-	put_status(srv, &p, &s, &advice);
+	web_vals_flag(&p, "result", true);
+	web_vals_flag(&p, "problem", false);
+	put_status(srv, &p, &s);
 	struct web_buf svg;
 	web_buf_init(&svg);
 	web_svg_history(&svg, h);
 	free(h);
-	put(&p, "chart", WEB_HTML, svg.data ? svg.data : "");
+	web_vals_html(&p, "chart", web_vals_own(&p, &svg));
 	/* A listed address's page carries the review form (web_review.c). */
 	struct web_buf form;
 	web_buf_init(&form);
 	if (s.listed && !s.test_point)
-		web_review_form(srv, th, &s, &form, reply);
-	put(&p, "review_form", WEB_HTML, form.data ? form.data : "");
+		web_review_form(srv, th, req, &s, &form, reply);
+	web_vals_html(&p, "review_form", web_vals_own(&p, &form));
 	char title[IP_STRLEN + 32];
 	char ip[IP_STRLEN];
 	ip_format(s.ip, ip);
 	snprintf(title, sizeof(title), "%s %s", ip, s.listed ? "is listed" : "is not listed");
-	render_page(srv, th, &p, "lookup.html", title, reply);
-	web_buf_free(&svg);
-	web_buf_free(&form);
-	web_buf_free(&advice);
+	web_vals_page(srv, th, &p, "lookup.html", title, reply);
+	web_vals_free(&p);
 }
 
 /* A worked example of the live policy: what n trap hits and m fresh reports from `reporters`
  * reporters (the reports shared among them in turn) score, and whether that lists an
  * address. */
-static void example(struct web_server *srv, struct page *p, const char *name,
+static void example(struct web_server *srv, struct web_vals *p, const char *name,
 		    const char *verdict, unsigned traps, unsigned reports, unsigned reporters)
 {
 	struct policy_evidence ev[16];
@@ -480,82 +379,67 @@ static void example(struct web_server *srv, struct page *p, const char *name,
 		memset(&r, 0, sizeof(r));
 	put_score(p, name, r.score);
 	if (r.listed)
-		putf(p, verdict, "listed");
+		web_vals_printf(p, verdict, "listed");
 	else
-		putf(p, verdict, "not listed (%s)", r.why_not ? r.why_not : "-");
+		web_vals_printf(p, verdict, "not listed (%s)", r.why_not ? r.why_not : "-");
 }
 
-static void put_duration(struct page *p, const char *name, int64_t s)
+static void put_duration(struct web_vals *p, const char *name, int64_t s)
 {
 	struct web_buf b;
 	web_buf_init(&b);
 	web_duration(&b, s);
-	putf(p, name, "%s", b.data ? b.data : "");
-	web_buf_free(&b);
+	web_vals_text(p, name, web_vals_own(p, &b));
 }
 
 /* Every meaning of the policy's table, with its advice, for the listing page: trap hits alone
- * and with reports by the class most of them had, and reports alone. */
+ * and with reports by the class most of them had, and reports alone. out->oom when one could
+ * not be made: the 500 page, not a page with a hole in it. */
 static void reasons_html(struct web_server *srv, struct web_buf *out)
 {
 	static const enum evidence_class classes[] = {EVIDENCE_SPAM, EVIDENCE_BOUNCE,
 						      EVIDENCE_AUTOREPLY, EVIDENCE_VIRUS};
 	static const enum policy_reason reasons[] = {POLICY_REASON_TRAPS, POLICY_REASON_REPORTS,
 						     POLICY_REASON_BOTH};
-	const struct web_file *f = template(srv, "reason.html");
-	char err[128];
-	for (size_t r = 0; f && r < 3; r++) {
+	for (size_t r = 0; r < 3; r++) {
 		size_t n = reasons[r] == POLICY_REASON_REPORTS ? 1 : 4;
 		for (size_t c = 0; c < n; c++) {
 			const struct policy_meaning *m = policy_meaning(reasons[r], classes[c]);
+			struct web_vals v = {0};
 			struct web_buf advice;
 			web_buf_init(&advice);
 			advice_html(&advice, m);
-			struct web_var v[] = {
-				{"reason", WEB_TEXT, policy_reason_name(reasons[r])},
-				{"class", WEB_TEXT,
-				 n == 1 ? "" : evidence_class_name(classes[c])},
-				{"what", WEB_TEXT, m->what},
-				{"usually", WEB_TEXT, m->usually},
-				{"advice", WEB_HTML, advice.data ? advice.data : ""},
-			};
-			if (advice.oom || web_render(out, f->data, f->len, v, 5, err, sizeof(err)) !=
-						  WEB_OK)
+			web_vals_text(&v, "reason", policy_reason_name(reasons[r]));
+			web_vals_text(&v, "class", n == 1 ? "" : evidence_class_name(classes[c]));
+			web_vals_text(&v, "what", m->what);
+			web_vals_text(&v, "usually", m->usually);
+			web_vals_html(&v, "advice", web_vals_own(&v, &advice));
+			if (web_vals_part(srv, &v, "reason.html", out) != WEB_OK)
 				out->oom = true;
-			web_buf_free(&advice);
+			web_vals_free(&v);
 		}
 	}
-	if (!f)
-		out->oom = true;
 }
 
-static void page_listing(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+void web_page_listing(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		      struct web_reply *reply)
 {
-	struct page p = {0};
+	struct web_vals p = {0};
 	struct web_buf reasons;
 	web_buf_init(&reasons);
 	reasons_html(srv, &reasons);
-	if (reasons.oom) { /* the 500 page, not a page with a hole in it */
-		web_buf_free(&reasons);
-		reply->status = 500;
-		reply->type = "text/html; charset=utf-8";
-		web_buf_adds(&th->body, "<!doctype html><title>Error</title><p>This page could not "
-					"be made. The operator has been told (in the log).</p>\n");
-		log_err("web", "page not rendered template=listing.html problem=\"reasons\"");
-		return;
-	}
-	put(&p, "reasons", WEB_HTML, reasons.data ? reasons.data : "");
+	web_vals_html(&p, "reasons", web_vals_own(&p, &reasons));
 	const struct policy_config *c = &srv->svc.policy;
-	putf(&p, "report_fresh", "%g", c->report_fresh);
-	putf(&p, "report_old", "%g", c->report_old);
+	web_vals_printf(&p, "report_fresh", "%g", c->report_fresh);
+	web_vals_printf(&p, "report_old", "%g", c->report_old);
 	put_duration(&p, "report_decay", c->report_decay_s);
 	put_duration(&p, "window", c->window_s);
-	putf(&p, "trap_weight", "%g", c->trap_weight);
-	putf(&p, "trap_square_from", "%u", c->trap_square_from);
-	putf(&p, "threshold", "%g", c->threshold);
-	putf(&p, "min_evidence", "%u", c->min_evidence);
-	putf(&p, "min_reporters", "%u", c->min_reporters);
-	flag(&p, "special_excluded", srv->svc.special_excluded);
+	web_vals_printf(&p, "trap_weight", "%g", c->trap_weight);
+	web_vals_printf(&p, "trap_square_from", "%u", c->trap_square_from);
+	web_vals_printf(&p, "threshold", "%g", c->threshold);
+	web_vals_printf(&p, "min_evidence", "%u", c->min_evidence);
+	web_vals_printf(&p, "min_reporters", "%u", c->min_reporters);
+	web_vals_flag(&p, "special_excluded", srv->svc.special_excluded);
 	put_duration(&p, "listing", c->listing_s);
 	put_duration(&p, "two_reports", c->two_reports_s);
 	example(srv, &p, "ex_one_trap", "ex_one_trap_verdict", 1, 0, 0);
@@ -564,61 +448,55 @@ static void page_listing(struct web_server *srv, struct web_thread *th, struct w
 	example(srv, &p, "ex_two_reports_one", "ex_two_reports_one_verdict", 0, 2, 1);
 	example(srv, &p, "ex_two_reports", "ex_two_reports_verdict", 0, 2, 2);
 	example(srv, &p, "ex_trap_report", "ex_trap_report_verdict", 1, 1, 1);
-	render_page(srv, th, &p, "listing.html", "How listing works", reply);
-	web_buf_free(&reasons);
+	web_vals_page(srv, th, &p, "listing.html", "How listing works", reply);
+	web_vals_free(&p);
 }
 
-static void page_usage(struct web_server *srv, struct web_thread *th, struct web_reply *reply)
+void web_page_usage(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		    struct web_reply *reply)
 {
-	struct page p = {0};
+	struct web_vals p = {0};
 	const struct web_config *c = &srv->cfg;
 	char a[IP4_STRLEN];
 	ip4_format(c->answer_a, a);
-	putf(&p, "answer_a", "%s", a);
+	web_vals_printf(&p, "answer_a", "%s", a);
 	/* What a listing answers by its reason: one line when the three agree (the default). */
 	static const char *const names[3] = {"answer_a_traps", "answer_a_reports", "answer_a_both"};
 	bool same = true;
 	for (int i = 0; i < 3; i++) {
 		ip4_format(c->answer_a_reason[i], a);
-		putf(&p, names[i], "%s", a);
+		web_vals_printf(&p, names[i], "%s", a);
 		same = same && c->answer_a_reason[i] == c->answer_a_reason[0];
 	}
-	flag(&p, "answer_a_same", same);
+	web_vals_flag(&p, "answer_a_same", same);
 	/* The TXT a listed 192.0.2.1 gets when its listing is on traps and reports: the template
 	 * with '$' and {reason} replaced, as the writer does. */
 	const char *reason = policy_meaning(POLICY_REASON_BOTH, EVIDENCE_SPAM)->txt;
-	char *t = p.text[p.used++];
-	size_t k = 0, cap = sizeof(p.text[0]);
-	const char *src = c->answer_txt ? c->answer_txt : "";
-	while (*src && k + 1 < cap) {
-		const char *fill = NULL;
-		size_t skip = 1;
-		if (*src == '$')
-			fill = "192.0.2.1";
-		else if (strncmp(src, "{reason}", 8) == 0)
-			fill = reason, skip = 8;
-		if (!fill) {
-			t[k++] = *src++;
-			continue;
+	struct web_buf txt;
+	web_buf_init(&txt);
+	for (const char *src = c->answer_txt ? c->answer_txt : ""; *src;) {
+		if (*src == '$') {
+			web_buf_adds(&txt, "192.0.2.1");
+			src++;
+		} else if (strncmp(src, "{reason}", 8) == 0) {
+			web_buf_adds(&txt, reason);
+			src += 8;
+		} else {
+			web_buf_add(&txt, src++, 1);
 		}
-		size_t n = strlen(fill);
-		if (k + n + 1 > cap)
-			break;
-		memcpy(t + k, fill, n);
-		k += n;
-		src += skip;
 	}
-	t[k] = '\0';
-	put(&p, "answer_txt", WEB_TEXT, t[0] ? t : NULL);
-	render_page(srv, th, &p, "usage.html", "How to use the list", reply);
+	web_vals_text(&p, "answer_txt", web_vals_own(&p, &txt));
+	web_vals_page(srv, th, &p, "usage.html", "How to use the list", reply);
+	web_vals_free(&p);
 }
 
-static void page_static(struct web_server *srv, const struct web_route *r,
-			struct web_thread *th, struct web_reply *reply)
+static void static_file(struct web_server *srv, struct web_thread *th,
+			const struct web_request *req, const struct web_route *r,
+			struct web_reply *reply)
 {
 	const struct web_file *f = web_file_find(srv, r->arg, r->arg_len);
 	if (!f || !f->is_static) {
-		not_found(srv, th, reply);
+		web_page_not_found(srv, th, req, reply);
 		return;
 	}
 	reply->file = f;
@@ -626,44 +504,15 @@ static void page_static(struct web_server *srv, const struct web_route *r,
 	reply->cache = "public, max-age=3600";
 }
 
-void web_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
-	      const char *query_ip, size_t query_ip_len, struct web_reply *reply)
+void web_page_static(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     struct web_reply *reply)
 {
-	struct page p = {0};
-	reply->status = 200;
-	switch (route->id) {
-	case WEB_R_HOME: page_home(srv, th, reply); return;
-	case WEB_R_LOOKUP: page_lookup(srv, th, query_ip, query_ip_len, reply); return;
-	case WEB_R_END_USERS:
-		render_page(srv, th, &p, "end-users.html", "Your mail bounced?", reply);
-		return;
-	case WEB_R_LISTING: page_listing(srv, th, reply); return;
-	case WEB_R_USAGE: page_usage(srv, th, reply); return;
-	case WEB_R_WARRANTY:
-		render_page(srv, th, &p, "warranty.html", "No warranty", reply);
-		return;
-	case WEB_R_STATIC: page_static(srv, route, th, reply); return;
-	case WEB_R_FAVICON: {
-		struct web_route icon = {WEB_R_STATIC, "icon.svg", 8};
-		page_static(srv, &icon, th, reply);
-		return;
-	}
-	case WEB_R_API_INDEX: api_index(th, reply); return;
-	case WEB_R_API_LOOKUP: api_lookup(srv, th, route, reply, false); return;
-	case WEB_R_API_HISTORY: api_lookup(srv, th, route, reply, true); return;
-	case WEB_R_API_FIGURES: {
-		struct ctl_figures f;
-		if (figures(srv, th, &f) != CTL_OK)
-			json_error(th, reply, 503, "the list cannot be read just now");
-		else
-			reply_json(th, reply, 200, ctl_figures_json(&f));
-		return;
-	}
-	case WEB_R_API_REPORTS: /* web_api.c's, never routed here (web_body_route_find) */
-	case WEB_R_API_REPORT:
-	case WEB_R_API_EVIDENCE:
-	case WEB_R_NOTFOUND: break;
-	default: break; /* the review pages: web_review.c's (web_server.c routes them there) */
-	}
-	not_found(srv, th, reply);
+	static_file(srv, th, req, &req->route, reply);
+}
+
+void web_page_favicon(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		      struct web_reply *reply)
+{
+	static const struct web_route icon = {WEB_R_STATIC, "icon.svg", 8};
+	static_file(srv, th, req, &icon, reply);
 }

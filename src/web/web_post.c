@@ -1,8 +1,7 @@
 /* web_post.c - forms posted to the review and moderation pages, over libmicrohttpd's calls:
  * refused at the first call when the request cannot be a form of ours (its path, its type, a
  * declared length over review_form_max), the body gathered up to that limit, then answered
- * like any page. The body's parsing is web_form.c's, on the whole buffer. */
-#include <netinet/in.h>
+ * like any page (web_dispatch.c). The body's parsing is web_form.c's, on the whole buffer. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,25 +26,6 @@ struct web_post {
 
 static const char post_tag[] = "web_post";
 
-void web_request_read(struct MHD_Connection *c, struct web_request *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
-	out->host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	out->origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
-	const char *all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all");
-	out->query_all = all && strcmp(all, "1") == 0;
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	if (sa && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		ip_from_v4(ntohl(in->sin_addr.s_addr), out->client);
-	} else if (sa && sa->sa_family == AF_INET6) {
-		memcpy(out->client, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-	}
-}
-
 /* The checks of a form's first call: an answer (and MHD_YES/NO from sending it), or NULL
  * and the state to gather the body in. */
 static enum MHD_Result post_begin(struct web_server *srv, struct MHD_Connection *c,
@@ -58,7 +38,7 @@ static enum MHD_Result post_begin(struct web_server *srv, struct MHD_Connection 
 	size_t ulen = strlen(url);
 	if (web_route_parse(url, ulen, &route) != WEB_OK)
 		return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad path\n", NULL);
-	if (!web_review_posted(route.id))
+	if (!web_dispatch_form(route.id))
 		return web_send_plain(srv, c, MHD_HTTP_METHOD_NOT_ALLOWED,
 				      "405 method not allowed: this page is only read (GET, HEAD)\n",
 				      "GET, HEAD");
@@ -124,26 +104,13 @@ enum MHD_Result web_post_handle(struct web_server *srv, struct MHD_Connection *c
 	if (p->too_big)
 		return web_send_plain(srv, c, MHD_HTTP_CONTENT_TOO_LARGE,
 				      "413 the form is larger than this server takes\n", NULL);
-	struct web_thread *th = web_thread_get(srv);
-	if (!th)
-		return web_send_plain(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				      "503 the list cannot be read just now; try again in a minute\n",
-				      NULL);
 	struct web_request req;
 	web_request_read(c, &req);
+	req.route = p->route;
 	req.post = true;
 	req.body = p->buf;
 	req.body_len = p->len;
-	th->body.len = 0;
-	th->body.oom = false;
-	th->req = &req;
-	struct web_reply reply = {.status = 200};
-	web_review_page(srv, th, &p->route, &req, &reply);
-	th->req = NULL;
-	if (th->body.oom)
-		return web_send_plain(srv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "500 out of memory\n",
-				      NULL);
-	return web_send_reply(srv, c, th, &reply);
+	return web_dispatch(srv, c, &req);
 }
 
 void web_post_free(void *state)

@@ -3,113 +3,8 @@
  * requester's page /ticket/ID, which only its link opens. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#include <sodium.h>
 
 #include "web_internal.h"
-
-#define CSRF_COOKIE "tl_csrf"
-#define CSRF_COOKIE_S 86400
-
-int web_review_start(struct web_server *srv)
-{
-	struct web_review *rv = calloc(1, sizeof(*rv));
-	if (!rv || sodium_init() < 0) {
-		free(rv);
-		return WEB_ENOMEM;
-	}
-	/* A new key at each start: forms made before a restart are refused (reload the page). */
-	randombytes_buf(rv->key, sizeof(rv->key));
-	rv->lockout = web_lockout_new(srv->cfg.lockout_failures, srv->cfg.lockout_s);
-	if (!rv->lockout) {
-		free(rv);
-		return WEB_ENOMEM;
-	}
-	srv->review = rv;
-	return WEB_OK;
-}
-
-void web_review_stop(struct web_server *srv)
-{
-	if (!srv->review)
-		return;
-	web_lockout_free(srv->review->lockout);
-	sodium_memzero(srv->review, sizeof(*srv->review));
-	free(srv->review);
-	srv->review = NULL;
-}
-
-bool web_review_route(enum web_route_id id)
-{
-	return id == WEB_R_REVIEW || id == WEB_R_TICKET || id == WEB_R_ADMIN ||
-	       id == WEB_R_ADMIN_LOGIN || id == WEB_R_ADMIN_LOGOUT || id == WEB_R_ADMIN_TICKET;
-}
-
-bool web_review_posted(enum web_route_id id)
-{
-	return id == WEB_R_REVIEW || id == WEB_R_ADMIN_LOGIN || id == WEB_R_ADMIN_LOGOUT ||
-	       id == WEB_R_ADMIN_TICKET;
-}
-
-/* ---- what the pages share ------------------------------------------------------------------ */
-
-void web_csrf_cookie(struct web_server *srv, const struct web_request *req,
-		     struct web_reply *reply, char out[33])
-{
-	const char *v = NULL;
-	size_t n = 0;
-	if (req->cookie && web_cookie_get(req->cookie, strlen(req->cookie), CSRF_COOKIE, &v, &n) ==
-				   WEB_OK &&
-	    n == 32 && strspn(v, "0123456789abcdef") >= 32) {
-		memcpy(out, v, 32);
-		out[32] = '\0';
-		return;
-	}
-	unsigned char raw[16];
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(out, 33, raw, sizeof(raw));
-	web_reply_cookie(reply, CSRF_COOKIE, out, "/", CSRF_COOKIE_S, srv->cfg.secure);
-}
-
-/* The tl_csrf cookie the request brought (no new one): false when none. */
-static bool csrf_cookie_sent(const struct web_request *req, const char **v, size_t *n)
-{
-	return req->cookie &&
-	       web_cookie_get(req->cookie, strlen(req->cookie), CSRF_COOKIE, v, n) == WEB_OK;
-}
-
-bool web_same_origin(const struct web_request *req)
-{
-	/* Not every client sends one; and under the pages' Referrer-Policy: no-referrer a browser
-	 * sends "Origin: null" with every form, ours included (Fetch, "append a request Origin
-	 * header"). Neither says anything: the token, bound to a SameSite=Strict cookie, guards
-	 * the form. An Origin that names another site is refused outright. */
-	if (!req->origin || strcmp(req->origin, "null") == 0)
-		return true;
-	const char *o = req->origin;
-	if (strncmp(o, "http://", 7) == 0)
-		o += 7;
-	else if (strncmp(o, "https://", 8) == 0)
-		o += 8;
-	else
-		return false;
-	return req->host && strcasecmp(o, req->host) == 0;
-}
-
-void web_message(struct web_server *srv, struct web_thread *th, struct web_reply *reply,
-		 int status, const char *title, const char *text, const char *back,
-		 const char *back_text)
-{
-	struct web_vals p = {0};
-	reply->status = status;
-	web_vals_text(&p, "heading", title);
-	web_vals_text(&p, "text", text);
-	web_vals_text(&p, "back", back);
-	web_vals_text(&p, "back_text", back_text);
-	web_vals_page(srv, th, &p, "message.html", title, reply);
-	web_vals_free(&p);
-}
 
 /* ---- the form ------------------------------------------------------------------------------- */
 
@@ -140,7 +35,7 @@ static int form_render(struct web_server *srv, const struct web_request *req,
 {
 	char cookie[33], token[WEB_CSRF_LEN + 1];
 	web_csrf_cookie(srv, req, reply, cookie);
-	web_csrf_make(srv->review->key, "review", cookie, 32, fs->ip, time_now(), token);
+	web_csrf_make(srv->guard->key, "review", cookie, 32, fs->ip, time_now(), token);
 	struct web_vals p = {0};
 	web_vals_text(&p, "ip", fs->ip);
 	web_vals_text(&p, "csrf_token", token);
@@ -154,10 +49,7 @@ static int form_render(struct web_server *srv, const struct web_request *req,
 	web_vals_flag(&p, "bad_fixed", fs->field && strcmp(fs->field, "fixed") == 0);
 	web_vals_flag(&p, "bad_comment", fs->field && strcmp(fs->field, "comment") == 0);
 	web_vals_flag(&p, "open_ticket", fs->open_since != 0);
-	if (fs->open_since)
-		web_vals_time(&p, "open_since", fs->open_since);
-	else
-		web_vals_text(&p, "open_since", NULL);
+	web_vals_time(&p, "open_since", fs->open_since);
 	int rc = web_vals_part(srv, &p, "review-form.html", out);
 	web_vals_free(&p);
 	return rc;
@@ -176,14 +68,14 @@ static int64_t open_ticket_since(struct web_thread *th, const uint8_t ip[16])
 	return at;
 }
 
-void web_review_form(struct web_server *srv, struct web_thread *th, const struct ctl_status *s,
-		     struct web_buf *out, struct web_reply *reply)
+void web_review_form(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     const struct ctl_status *s, struct web_buf *out, struct web_reply *reply)
 {
 	struct form_state fs = {0};
 	ip_format(s->ip, fs.ip);
 	fs.open_since = open_ticket_since(th, s->ip);
-	if (!th->req || form_render(srv, th->req, reply, &fs, out) != WEB_OK)
-		out->len = 0; /* the page without the form rather than no page */
+	if (form_render(srv, req, reply, &fs, out) != WEB_OK)
+		web_buf_free(out); /* the page without the form rather than no page */
 }
 
 /* The form again, with what was typed and what is wrong with it. */
@@ -209,7 +101,7 @@ static void form_again(struct web_server *srv, struct web_thread *th, const stru
 	web_vals_html(&p, "review_form", web_vals_own(&p, &form));
 	char title[IP_STRLEN + 32];
 	snprintf(title, sizeof(title), "Ask for a review of %s", fs->ip);
-	web_vals_page(srv, th, &p, "review.html", title, reply);
+	web_vals_page_private(srv, th, &p, "review.html", title, reply);
 	web_vals_free(&p);
 }
 
@@ -222,13 +114,13 @@ static bool review_token_ok(struct web_server *srv, const struct web_request *re
 {
 	const char *cookie, *ip, *token;
 	size_t clen, iplen, tlen;
-	if (!web_same_origin(req) || !csrf_cookie_sent(req, &cookie, &clen))
+	if (!web_same_origin(req) || !web_csrf_cookie_sent(req, &cookie, &clen))
 		return false;
 	ip = web_form_get(f, "ip", &iplen);
 	token = web_form_get(f, "csrf_token", &tlen);
 	if (!ip || !token || strlen(ip) != iplen)
 		return false;
-	return web_csrf_check(srv->review->key, "review", cookie, clen, ip, time_now(), token,
+	return web_csrf_check(srv->guard->key, "review", cookie, clen, ip, time_now(), token,
 			      tlen);
 }
 
@@ -272,9 +164,16 @@ static void review_filed(struct web_server *srv, struct web_thread *th, struct w
 		    back, "Back to the address");
 }
 
-static void review_post(struct web_server *srv, struct web_thread *th,
-			const struct web_request *req, struct web_reply *reply)
+void web_review_post(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		     struct web_reply *reply)
 {
+	if (!req->post) {
+		reply->status = 405;
+		reply->allow = "POST";
+		web_buf_adds(&th->body, "405 a review request is sent with the form on the lookup "
+					"page of a listed address\n");
+		return;
+	}
 	struct web_form f;
 	char why[128];
 	if (web_form_parse(req->body, req->body_len, review_fields, &f, why, sizeof(why)) != WEB_OK) {
@@ -318,133 +217,15 @@ static void review_post(struct web_server *srv, struct web_thread *th,
 
 /* ---- the requester's page ------------------------------------------------------------------ */
 
-struct events_ctx {
-	struct web_server *srv;
-	struct web_buf *out;
-	bool admin; /* the moderators' pages say who; the requester's never */
-	int rc;
-};
-
-/* What each event of a ticket's history says, the same on both pages but for who. */
-static const struct {
-	const char *what, *words;
-	bool why_public; /* its why was written for the requester (a decision's reason) */
-} event_table[] = {
-	{"filed", "Request received", false},
-	{"joined", "Added to the request already open about this address: they are decided "
-		   "together", false},
-	{"added", "Another request about this address was added to this one", false},
-	{"delist", "Delisted in answer to this request", true},
-	{"exclude", "Excluded for a while in answer to this request", true},
-	{"reject", "Rejected: the listing was kept", true},
-	{"operator-delist", "The list's operators delisted the address, which closed this request",
-	 false},
-	{"operator-exclude", "The list's operators excluded the address, which closed this request",
-	 false},
-};
-
-static int event_row(const struct store_ticket_event *e, void *arg)
-{
-	struct events_ctx *c = arg;
-	const char *words = e->what;
-	bool why_public = false;
-	for (size_t i = 0; i < sizeof(event_table) / sizeof(event_table[0]); i++)
-		if (strcmp(e->what, event_table[i].what) == 0) {
-			words = event_table[i].words;
-			why_public = event_table[i].why_public;
-		}
-	char who[96];
-	struct web_vals p = {0};
-	web_vals_time(&p, "at", e->at);
-	web_vals_text(&p, "what", e->what);
-	web_vals_text(&p, "words", words);
-	/* Who and the operator's notes are for the moderators; the requester reads the reason a
-	 * decision gives, and no name. */
-	web_vals_text(&p, "who", c->admin ? ctl_who_words(e->who, who, sizeof(who)) : NULL);
-	web_vals_text(&p, "why", e->why[0] && (c->admin || why_public) ? e->why : NULL);
-	c->rc = web_vals_part(c->srv, &p, "ticket-event.html", c->out);
-	web_vals_free(&p);
-	return c->rc != WEB_OK;
-}
-
-int web_ticket_events(struct web_server *srv, struct web_thread *th, const char *id, bool admin,
-		      struct web_vals *p)
-{
-	struct web_buf b;
-	web_buf_init(&b);
-	struct events_ctx c = {srv, &b, admin, WEB_OK};
-	int rc = store_ticket_event_foreach(th->reader, id, event_row, &c);
-	web_vals_html(p, "events", web_vals_own(p, &b));
-	return rc != STORE_OK ? rc : c.rc;
-}
-
-void web_ticket_vals(const struct store_ticket *t, struct web_vals *p)
-{
-	char ip[IP_STRLEN];
-	ip_format(t->ip, ip);
-	web_vals_text(p, "id", t->id);
-	web_vals_printf(p, "ip", "%s", ip);
-	web_vals_text(p, "status", store_ticket_status_name(t->status));
-	web_vals_flag(p, "open", t->status == STORE_TICKET_OPEN);
-	web_vals_flag(p, "delisted", t->status == STORE_TICKET_DELISTED);
-	web_vals_flag(p, "excluded", t->status == STORE_TICKET_EXCLUDED);
-	web_vals_flag(p, "rejected", t->status == STORE_TICKET_REJECTED);
-	web_vals_flag(p, "by_action", t->by_action);
-	web_vals_flag(p, "joined", t->joined[0] != '\0');
-	web_vals_time(p, "filed_at", t->created_at);
-	web_vals_text(p, "email", t->email);
-	web_vals_text(p, "fixed", t->fixed);
-	web_vals_text(p, "comment", t->comment[0] ? t->comment : NULL);
-	if (t->decided_at)
-		web_vals_time(p, "decided_at", t->decided_at);
-	else
-		web_vals_text(p, "decided_at", NULL);
-	if (t->until)
-		web_vals_time(p, "until", t->until);
-	else
-		web_vals_text(p, "until", NULL);
-	web_vals_text(p, "reason", t->reason[0] ? t->reason : NULL);
-}
-
-static bool ticket_id_ok(const char *s, size_t n)
-{
-	return n == STORE_TICKET_ID_LEN && strspn(s, "0123456789abcdef") >= n;
-}
-
-/* The ticket of a route's argument; false (and the not-found page) when there is none. The
- * same answer for an id that is not one and for one nobody was given. */
-bool web_ticket_read(struct web_server *srv, struct web_thread *th, const struct web_route *r,
-		     struct store_ticket *t, struct web_reply *reply)
-{
-	char id[STORE_TICKET_ID_LEN + 1];
-	int rc = STORE_ENOTFOUND;
-	if (ticket_id_ok(r->arg, r->arg_len)) {
-		memcpy(id, r->arg, STORE_TICKET_ID_LEN);
-		id[STORE_TICKET_ID_LEN] = '\0';
-		rc = store_ticket_get(th->reader, id, t);
-	}
-	if (rc == STORE_OK)
-		return true;
-	if (rc == STORE_ENOTFOUND)
-		web_message(srv, th, reply, 404, "No such request",
-			    "There is no review request at this address. Check that the link is "
-			    "complete: it is the only way to a request's page.",
-			    "/", "Look up an address");
-	else
-		web_message(srv, th, reply, 503, "Try again later",
-			    "The list cannot be read just now.", "/", "Home");
-	return false;
-}
-
-static void ticket_page(struct web_server *srv, struct web_thread *th, const struct web_route *r,
-			struct web_reply *reply)
+void web_review_ticket(struct web_server *srv, struct web_thread *th, const struct web_request *req,
+		       struct web_reply *reply)
 {
 	struct store_ticket *t = malloc(sizeof(*t));
 	if (!t) {
 		web_message(srv, th, reply, 503, "Try again later", "out of memory", "/", "Home");
 		return;
 	}
-	if (web_ticket_read(srv, th, r, t, reply)) {
+	if (web_ticket_read(srv, th, &req->route, t, reply)) {
 		struct web_vals p = {0};
 		web_ticket_vals(t, &p);
 		/* A rejection kept the listing then; whether it stands is today's answer. */
@@ -453,33 +234,8 @@ static void ticket_page(struct web_server *srv, struct web_thread *th, const str
 		if (web_ticket_events(srv, th, t->id, false, &p) != WEB_OK)
 			p.oom = true;
 		reply->status = 200;
-		web_vals_page(srv, th, &p, "ticket.html", "Your review request", reply);
+		web_vals_page_private(srv, th, &p, "ticket.html", "Your review request", reply);
 		web_vals_free(&p);
 	}
 	free(t);
-}
-
-/* ---- the routes -------------------------------------------------------------------------- */
-
-void web_review_page(struct web_server *srv, struct web_thread *th, const struct web_route *route,
-		     const struct web_request *req, struct web_reply *reply)
-{
-	switch (route->id) {
-	case WEB_R_REVIEW:
-		if (!req->post) {
-			reply->status = 405;
-			reply->allow = "POST";
-			web_buf_adds(&th->body, "405 a review request is sent with the form on the "
-						"lookup page of a listed address\n");
-			return;
-		}
-		review_post(srv, th, req, reply);
-		return;
-	case WEB_R_TICKET:
-		ticket_page(srv, th, route, reply);
-		return;
-	default:
-		web_admin_page(srv, th, route, req, reply);
-		return;
-	}
 }

@@ -1,7 +1,8 @@
 /* web_server.c - the HTTP server: libmicrohttpd daemons (epoll, a thread pool) on sockets bound
- * before the privilege drop, one read-only store connection per worker thread, the limits of
- * a front door (connections overall and per client, request size, time; web_conn.c keeps the
- * connections), security headers on every answer. */
+ * before the privilege drop, the limits of a front door (connections overall and per client,
+ * request size, time; web_conn.c keeps the connections), what every request meets first
+ * (framing, URI, Host), and where it goes from there: a route of web_api.c's table, whose key
+ * and body are read here; a POSTed form (web_post.c); any other page (web_dispatch.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -10,24 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "web_internal.h"
-
-/* Every answer says how it may be used: no script, no framing, nothing loaded from elsewhere,
- * no referrer leaving with the address someone looked up. */
-static const struct {
-	const char *name, *value;
-} security_headers[] = {
-	{"Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; "
-				    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"},
-	{"X-Content-Type-Options", "nosniff"},
-	{"Referrer-Policy", "no-referrer"},
-	{"X-Frame-Options", "DENY"},
-	{"Cross-Origin-Opener-Policy", "same-origin"},
-};
 
 int web_config_from(const struct config *cfg, struct web_config *out, char *err, size_t errcap)
 {
@@ -86,99 +72,6 @@ static void web_mhd_log(void *cls, const char *fmt, va_list ap)
 	}
 	unsigned long dropped = atomic_exchange(&srv->log_dropped[kind], 0);
 	log_warn("web", "http problem=\"%s\" similar_lines_left_out=%lu", msg, dropped);
-}
-
-/* ---- the worker threads' own ---------------------------------------------------------- */
-
-/* The calling worker's store connection and buffers, made at its first request; the thread
- * also steps back in CPU priority (http_nice) so that DNS keeps its core under a page flood. */
-static struct web_thread *thread_state(struct web_server *srv)
-{
-	struct web_thread *th = pthread_getspecific(srv->key);
-	if (th)
-		return th;
-	th = calloc(1, sizeof(*th));
-	if (!th)
-		return NULL;
-	int rc = store_open_mode(srv->cfg.data_dir, false, &th->reader);
-	if (rc == STORE_OK && (rc = store_map(th->reader)) != STORE_OK)
-		store_close(th->reader);
-	if (rc != STORE_OK) {
-		log_err("web", "cannot open the store for reading reason=\"%s\"", tl_strerror(rc));
-		free(th);
-		return NULL;
-	}
-	pthread_mutex_lock(&srv->lock);
-	bool ok = array_grow((void **)&srv->threads, &srv->cap_threads, srv->n_threads + 1,
-			     sizeof(*srv->threads)) == BASE_OK;
-	if (ok)
-		srv->threads[srv->n_threads++] = th;
-	pthread_mutex_unlock(&srv->lock);
-	if (!ok) {
-		store_close(th->reader);
-		free(th);
-		return NULL;
-	}
-	pthread_setspecific(srv->key, th);
-	if (srv->cfg.nice) {
-		pid_t tid = (pid_t)syscall(SYS_gettid);
-		errno = 0;
-		int cur = getpriority(PRIO_PROCESS, (id_t)tid);
-		if (!(cur == -1 && errno) &&
-		    setpriority(PRIO_PROCESS, (id_t)tid, cur + (int)srv->cfg.nice) != 0)
-			log_warn("web", "cannot lower the priority of a web thread reason=\"%s\"",
-				 strerror(errno));
-	}
-	return th;
-}
-
-/* ---- answering ------------------------------------------------------------------------- */
-
-static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection *c,
-				  struct web_thread *th, const struct web_reply *r)
-{
-	struct MHD_Response *resp;
-	if (r->file)
-		resp = MHD_create_response_from_buffer(r->file->len, r->file->data,
-						       MHD_RESPMEM_PERSISTENT);
-	else
-		resp = MHD_create_response_from_buffer(th ? th->body.len : 0,
-						       th && th->body.data ? th->body.data : (char *)"",
-						       MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
-	/* An answer ends the request, whole or not (MHD reads no more of one answered early). */
-	web_conn_request_whole(srv, c);
-	for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++)
-		MHD_add_response_header(resp, security_headers[i].name, security_headers[i].value);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				r->type ? r->type : "text/plain; charset=utf-8");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-				r->cache ? r->cache : "no-cache");
-	if (r->allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-	for (size_t i = 0; i < r->n_headers; i++)
-		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
-	if (r->status >= 500)
-		atomic_fetch_add(&srv->e5xx, 1);
-	else if (r->status >= 400)
-		atomic_fetch_add(&srv->e4xx, 1);
-	return ok;
-}
-
-/* A plain answer made here, when no page can be: no thread state, a method we do not serve. */
-static enum MHD_Result send_plain(struct web_server *srv, struct MHD_Connection *c, int status,
-				  const char *text, const char *allow)
-{
-	struct web_thread tmp;
-	memset(&tmp, 0, sizeof(tmp));
-	web_buf_adds(&tmp.body, text);
-	struct web_reply r = {.status = status, .allow = allow};
-	enum MHD_Result ok = send_reply(srv, c, tmp.body.oom ? NULL : &tmp, &r);
-	web_buf_free(&tmp.body);
-	return ok;
 }
 
 /* A request's state, in MHD's per-request pointer: its raw URI was clean or not, or longer
@@ -260,12 +153,12 @@ static enum MHD_Result upload_refuse(struct web_server *srv, struct MHD_Connecti
 				     const struct web_body_route *br, int status, const char *why)
 {
 	if (!br->json)
-		return send_plain(srv, c, status, why, NULL);
+		return web_send_plain(srv, c, status, why, NULL);
 	struct web_thread tmp;
 	memset(&tmp, 0, sizeof(tmp));
 	struct web_reply r = {.status = status};
 	web_reply_json(&tmp, &r, status, json_pack("{s:s}", "error", why));
-	enum MHD_Result ok = send_reply(srv, c, tmp.body.oom ? NULL : &tmp, &r);
+	enum MHD_Result ok = web_send_reply(srv, c, tmp.body.oom ? NULL : &tmp, &r);
 	web_buf_free(&tmp.body);
 	return ok;
 }
@@ -287,10 +180,10 @@ static enum MHD_Result upload_start(struct web_server *srv, struct MHD_Connectio
 				    const char *method, const char *version, void **con_cls)
 {
 	if (*con_cls == &uri_bad)
-		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad URI\n", NULL);
+		return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad URI\n", NULL);
 	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
 	    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
-		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 no Host header\n", NULL);
+		return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 no Host header\n", NULL);
 	if (!method_in(br->allow, method)) {
 		char why[96];
 		snprintf(why, sizeof(why), "405 method not allowed here (%s)\n", br->allow);
@@ -298,7 +191,7 @@ static enum MHD_Result upload_start(struct web_server *srv, struct MHD_Connectio
 		memset(&tmp, 0, sizeof(tmp));
 		web_buf_adds(&tmp.body, why);
 		struct web_reply r = {.status = MHD_HTTP_METHOD_NOT_ALLOWED, .allow = br->allow};
-		enum MHD_Result ok = send_reply(srv, c, tmp.body.oom ? NULL : &tmp, &r);
+		enum MHD_Result ok = web_send_reply(srv, c, tmp.body.oom ? NULL : &tmp, &r);
 		web_buf_free(&tmp.body);
 		return ok;
 	}
@@ -306,9 +199,9 @@ static enum MHD_Result upload_start(struct web_server *srv, struct MHD_Connectio
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
 	bool takes_body = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 	if (has_body(c) && !takes_body)
-		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n", NULL);
+		return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n", NULL);
 	atomic_fetch_add(&srv->requests, 1);
-	struct web_thread *th = thread_state(srv);
+	struct web_thread *th = web_thread_get(srv);
 	if (!th)
 		return upload_refuse(srv, c, br, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "the list cannot be read just now; try again in a minute");
@@ -321,7 +214,7 @@ static enum MHD_Result upload_start(struct web_server *srv, struct MHD_Connectio
 	struct web_reply reply = {.status = 200};
 	if (br->admit && !br->admit(srv, th, &rq, &ctx, &reply)) {
 		free(ctx);
-		return send_reply(srv, c, th, &reply);
+		return web_send_reply(srv, c, th, &reply);
 	}
 	size_t limit = takes_body && br->limit ? br->limit(srv) : 0;
 	/* MHD has checked that Content-Length is a number (400 otherwise). */
@@ -393,7 +286,7 @@ static enum MHD_Result upload_more(struct web_server *srv, struct MHD_Connection
 			 u->len + u->dropped, u->limit);
 		return upload_refuse(srv, c, br, MHD_HTTP_CONTENT_TOO_LARGE, why);
 	}
-	struct web_thread *th = thread_state(srv);
+	struct web_thread *th = web_thread_get(srv);
 	if (!th)
 		return upload_refuse(srv, c, br, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "the list cannot be read just now; try again in a minute");
@@ -408,9 +301,9 @@ static enum MHD_Result upload_more(struct web_server *srv, struct MHD_Connection
 	struct web_reply reply = {.status = 200};
 	br->handle(srv, th, &rq, u->ctx, &reply);
 	if (th->body.oom)
-		return send_plain(srv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "500 out of memory\n",
-				  NULL);
-	return send_reply(srv, c, th, &reply);
+		return web_send_plain(srv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "500 out of memory\n",
+				      NULL);
+	return web_send_reply(srv, c, th, &reply);
 }
 
 /* The row of the route url names, when it is one that reads a key or a body. */
@@ -508,7 +401,7 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 		int status;
 		const char *why = head_refusal(srv, c, *con_cls, &status);
 		if (why)
-			return send_plain(srv, c, status, why, NULL);
+			return web_send_plain(srv, c, status, why, NULL);
 	}
 	/* The request is whole at its first call without a body, or at the call after its body
 	 * (nothing uploaded): the clock of http_request_timeout stops (web_conn.c). */
@@ -527,59 +420,35 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 	/* Every other page is read: a request with a body, or another method, is refused at its
 	 * first call, before any of it is read. */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return send_plain(srv, c, MHD_HTTP_METHOD_NOT_ALLOWED,
-				  "405 method not allowed: this server only reads (GET, HEAD)\n",
-				  "GET, HEAD");
+		return web_send_plain(srv, c, MHD_HTTP_METHOD_NOT_ALLOWED,
+				      "405 method not allowed: this server only reads "
+				      "(GET, HEAD)\n",
+				      "GET, HEAD");
 	/* The answer waits for the second call: one queued at the first makes MHD discard the
 	 * rest of the request and close the connection (no keep-alive). A GET with a body, a
 	 * URI with an encoded control byte (%00 would cut the path short) or an HTTP/1.1
 	 * request without Host (RFC 9112 3.2) is refused at once. */
 	if (*con_cls == &uri_bad)
-		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad URI\n", NULL);
+		return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad URI\n", NULL);
 	if (*con_cls != &uri_seen) {
 		if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
 		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
-			return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 no Host header\n",
-					  NULL);
+			return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 no Host header\n",
+					      NULL);
 		if (has_body(c))
-			return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n",
-					  NULL);
+			return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 a GET has no body\n",
+					      NULL);
 		*con_cls = &uri_seen;
 		return MHD_YES;
 	}
 	if (*upload_size)
 		return MHD_NO; /* cannot happen: a body was refused at the first call */
 	atomic_fetch_add(&srv->requests, 1);
-	struct web_route route;
-	if (web_route_parse(url, strlen(url), &route) != WEB_OK)
-		return send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad path\n", NULL);
-	struct web_thread *th = thread_state(srv);
-	if (!th)
-		return send_plain(srv, c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				  "503 the list cannot be read just now; try again in a minute\n",
-				  NULL);
-	const char *ip = NULL;
-	size_t ip_len = 0;
-	if (route.id == WEB_R_LOOKUP &&
-	    MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "ip", 2, &ip, &ip_len) != MHD_YES)
-		ip = NULL;
-	th->body.len = 0;
-	th->body.oom = false;
-	struct web_reply reply = {.status = 200};
 	struct web_request req;
 	web_request_read(c, &req);
-	th->req = &req;
-	if (web_review_route(route.id))
-		web_review_page(srv, th, &route, &req, &reply);
-	else
-		web_page(srv, th, &route, ip, ip_len, &reply);
-	th->req = NULL;
-	if (th->body.oom)
-		return send_plain(srv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "500 out of memory\n",
-				  NULL);
-	if (route.id == WEB_R_LOOKUP || route.id == WEB_R_API_LOOKUP)
-		atomic_fetch_add(&srv->lookups, 1);
-	return send_reply(srv, c, th, &reply);
+	if (web_route_parse(url, strlen(url), &req.route) != WEB_OK)
+		return web_send_plain(srv, c, MHD_HTTP_BAD_REQUEST, "400 bad path\n", NULL);
+	return web_dispatch(srv, c, &req);
 }
 
 /* ---- start and stop ----------------------------------------------------------------- */
@@ -626,11 +495,6 @@ int web_server_bind(const struct web_config *cfg, struct web_server **out)
 	}
 	*out = srv;
 	return WEB_OK;
-}
-
-static void thread_free(void *p)
-{
-	(void)p; /* the server frees every thread's state at stop: it holds them all */
 }
 
 /* MHD's own limit, above http_max_conns by room for the connections web_conn.c has shut down
@@ -691,11 +555,10 @@ int web_server_start(struct web_server *srv, const struct ctl_service *svc)
 	int rc = web_files_load(srv, srv->cfg.templates);
 	if (rc != WEB_OK)
 		return rc;
-	if ((rc = web_review_start(srv)) != WEB_OK)
+	if ((rc = web_guard_start(srv)) != WEB_OK)
 		return rc;
-	if (pthread_key_create(&srv->key, thread_free) != 0)
-		return WEB_ENOMEM;
-	srv->key_made = true;
+	if ((rc = web_threads_start(srv)) != WEB_OK)
+		return rc;
 	if ((rc = web_conns_start(srv)) != WEB_OK)
 		return rc;
 	for (unsigned i = 0; i < srv->cfg.n_addrs; i++) {
@@ -722,18 +585,9 @@ void web_server_stop(struct web_server *srv)
 			close(srv->fds[i]);
 	}
 	web_conns_stop(srv); /* after the daemons: no connection is left to notify it */
-	for (size_t i = 0; i < srv->n_threads; i++) {
-		store_close(srv->threads[i]->reader);
-		store_close(srv->threads[i]->intake);
-		web_buf_free(&srv->threads[i]->body);
-		web_buf_free(&srv->threads[i]->part);
-		free(srv->threads[i]);
-	}
-	free(srv->threads);
-	if (srv->key_made)
-		pthread_key_delete(srv->key);
+	web_threads_free(srv);
 	web_files_free(srv);
-	web_review_stop(srv);
+	web_guard_stop(srv);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
@@ -745,23 +599,4 @@ void web_server_stats(struct web_server *srv, struct web_stats *out)
 	out->errors_4xx = atomic_load(&srv->e4xx);
 	out->errors_5xx = atomic_load(&srv->e5xx);
 	out->limits_hit = atomic_load(&srv->limits);
-}
-
-/* ---- for the forms' handler (web_post.c), which answers through the same path ---------- */
-
-struct web_thread *web_thread_get(struct web_server *srv)
-{
-	return thread_state(srv);
-}
-
-enum MHD_Result web_send_reply(struct web_server *srv, struct MHD_Connection *c,
-			       struct web_thread *th, const struct web_reply *r)
-{
-	return send_reply(srv, c, th, r);
-}
-
-enum MHD_Result web_send_plain(struct web_server *srv, struct MHD_Connection *c, int status,
-			       const char *text, const char *allow)
-{
-	return send_plain(srv, c, status, text, allow);
 }
