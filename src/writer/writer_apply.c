@@ -25,32 +25,6 @@ static void moderator_copy(const struct writer_event *ev, char who[64], char why
 	snprintf(why, sizeof ev->why, "%s", ev->why);
 }
 
-/* ---- the log of what changed ------------------------------------------------------- */
-
-/* Queues one line for the log; written by writer_log_flush once the round committed, dropped
- * by writer_log_drop if it did not, so the log never tells of a change that did not happen. */
-void writer_log_add(struct writer *w, const char *fmt, ...)
-{
-	if (array_grow((void **)&w->logq, &w->logq_cap, w->logq_n + 1, sizeof *w->logq) != BASE_OK)
-		return; /* a line less, never a change less */
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(w->logq[w->logq_n++], sizeof *w->logq, fmt, ap);
-	va_end(ap);
-}
-
-void writer_log_flush(struct writer *w)
-{
-	for (size_t i = 0; i < w->logq_n; i++)
-		log_info("writer", "%s", w->logq[i]);
-	w->logq_n = 0;
-}
-
-void writer_log_drop(struct writer *w)
-{
-	w->logq_n = 0;
-}
-
 /* "delist ip=192.0.2.1 who=cli:root why=\"ticket 42\"" for a moderator's action. */
 static void log_moderator(struct writer *w, const char *what, const char *target,
 			  const struct writer_event *ev, const char *extra)
