@@ -422,7 +422,7 @@ void writer_timers_run(struct writer *w, int64_t now)
 	if (now >= w->next_prune)
 		prune_samples(w, now);
 	if (w->cfg.export_interval_s > 0 && w->export_dir[0] && now >= w->next_export) {
-		writer_export(w, NULL);
+		writer_export(w, NULL, NULL);
 		w->next_export = now + w->cfg.export_interval_s;
 	}
 	bool due = w->heap_n > 0 && w->heap[0].at <= now;

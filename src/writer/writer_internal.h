@@ -209,9 +209,10 @@ int writer_apply_exclude(struct writer *w, const struct writer_event *ev, int64_
 int writer_exporter_start(struct writer *w);
 /* Writes what was asked for, then stops the thread. */
 void writer_exporter_stop(struct writer *w);
-/* Hands a copy of the current snapshot to the exporter. wt, when not NULL, is answered once
- * the files are written (or at once if they cannot be). */
-void writer_export(struct writer *w, struct writer_waiter *wt);
+/* Hands a copy of the current snapshot to the exporter. done, when not NULL, is called with
+ * arg and the result once the files are written (on the exporter's thread), or at once if
+ * they cannot be: the exporter knows nothing of who asked. */
+void writer_export(struct writer *w, writer_done_fn done, void *arg);
 
 /* ---- writer_batch.c: rounds, timers, load and rebuild ---- */
 
@@ -229,10 +230,5 @@ void writer_timers_run(struct writer *w, int64_t now);
 int writer_rebuild(struct writer *w);
 /* Reads the store into a new snapshot published on the zone (writer_start). */
 int writer_load(struct writer *w);
-
-/* ---- writer.c: the queue and the thread ---- */
-
-/* Answers one queued event; any thread may call it. */
-void writer_waiter_done(struct writer_waiter *wt);
 
 #endif
