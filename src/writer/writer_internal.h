@@ -176,7 +176,15 @@ void writer_state_free(struct writer *w);
 int writer_check_ticket_add(const struct writer_event *ev, int64_t now);
 int writer_apply_ticket_add(struct writer *w, const struct writer_event *ev, int64_t now);
 int writer_check_ticket_decide(const struct writer_event *ev, int64_t now);
-int writer_apply_ticket_decide(struct writer *w, const struct writer_event *ev, int64_t now);
+/* Whether a decision may be made: the session (if any) live, the ticket there and open (t gets
+ * it). A request that joined a ticket stands for that ticket (d->ticket becomes its id). Reads
+ * only: a refusal (d->refusal) fails its event alone. */
+int writer_decision_admit(struct writer *w, struct writer_decision *d, int64_t now,
+			  struct store_ticket *t);
+/* Writes ev's decision on the ticket t (admitted, open) and on every request that joined it,
+ * in the caller's transaction. */
+int writer_ticket_decide_all(struct writer *w, const struct writer_event *ev,
+			     struct store_ticket *t, int64_t now);
 /* Closes the open tickets of the addresses p covers, answered by ev (a delisting, or an
  * exclusion until `until`, made outside any ticket): status st, by_action, ev's who, the event
  * "operator-delist" or "operator-exclude" with ev's why, an audit row "review-close" each.
@@ -199,9 +207,6 @@ int writer_event_check(const struct writer_config *cfg, const struct writer_even
  * WRITER_EINVAL, WRITER_EEXIST and WRITER_ELIMIT fail that event alone (nothing of it was
  * written); other errors fail the round. */
 int writer_event_apply(struct writer *w, const struct writer_event *ev, int64_t now);
-/* What delist and exclude do (writer_apply.c), for a moderator's decision on a ticket too. */
-int writer_apply_delist(struct writer *w, const struct writer_event *ev, int64_t now);
-int writer_apply_exclude(struct writer *w, const struct writer_event *ev, int64_t now);
 
 /* ---- writer_export.c ---- */
 
