@@ -434,8 +434,8 @@ static int apply_report(struct writer *w, const struct writer_event *ev, int64_t
 	return row.has_source ? writer_touch(w, row.source) : WRITER_OK;
 }
 
-/* One row per kind of event that goes through a batch (rebuild and export do not: writer.c
- * runs them alone). Adding a kind is adding a row. */
+/* One row per kind of event that goes through a batch (rebuild and export do not:
+ * writer_queue.c runs them alone). Adding a kind is adding a row. */
 static const struct {
 	enum writer_event_type type;
 	int (*check)(const struct writer_event *ev, int64_t now);

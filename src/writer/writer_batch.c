@@ -290,7 +290,8 @@ static int eval_touched(struct writer *w, int64_t now, enum eval_mode mode, uint
 }
 
 /* Starts a round. Zone changes of earlier rounds may still wait for publication (they are
- * coalesced, writer.c): a round only ever drops its own, back to the mark it started at. */
+ * coalesced, writer_queue.c): a round only ever drops its own, back to the mark it started
+ * at. */
 static size_t batch_reset(struct writer *w)
 {
 	w->touched_n = 0;

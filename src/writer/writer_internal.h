@@ -1,5 +1,11 @@
 /* writer_internal.h - what the writer's files share: the writer object, its timer heap and the
- * batch machinery. Private to src/writer/. */
+ * batch machinery. Private to src/writer/. The files, from the top down (each calls only those
+ * below it): writer_queue.c (the queue and the thread), writer_batch.c (a round: one
+ * transaction, the policy, the zone change; timers, load, rebuild), writer_apply.c (the table
+ * of events), writer_review.c (review requests, moderators, sessions), writer_state.c (what a
+ * round keeps: touched, hot, held log lines), writer_facts.c (the facts of one address);
+ * writer_export.c beside them, answering through a callback. Their sections below go from the
+ * bottom up. */
 #ifndef TRAPLINE_WRITER_INTERNAL_H
 #define TRAPLINE_WRITER_INTERNAL_H
 

@@ -1,4 +1,5 @@
-/* writer.c - the writer thread: the bounded request queue, batching, completion, the clock. */
+/* writer_queue.c - the writer thread: the bounded request queue, batching, completion, the
+ * clock, start and stop. The top of the module: it hands batches to writer_batch.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
