@@ -563,16 +563,24 @@ static int build_publish(struct writer *w, struct zone_builder *b, uint32_t seri
 	return WRITER_OK;
 }
 
+/* Ends a transaction that went as far as rc says: the serial stored with what it changed and
+ * the commit, or the rollback on any failure. */
+static int serial_commit(struct writer *w, uint32_t serial, int rc)
+{
+	if (rc == WRITER_OK && store_meta_set_int(w->store, SERIAL_KEY, serial) != STORE_OK)
+		rc = WRITER_ESTORE;
+	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)
+		rc = WRITER_ESTORE;
+	if (rc != WRITER_OK)
+		store_rollback(w->store);
+	return rc;
+}
+
 static int serial_store(struct writer *w, uint32_t serial)
 {
 	if (store_begin(w->store) != STORE_OK)
 		return WRITER_ESTORE;
-	if (store_meta_set_int(w->store, SERIAL_KEY, serial) != STORE_OK ||
-	    store_commit(w->store) != STORE_OK) {
-		store_rollback(w->store);
-		return WRITER_ESTORE;
-	}
-	return WRITER_OK;
+	return serial_commit(w, serial, WRITER_OK);
 }
 
 /* Listings that ended or were excluded while the service was down: evaluated afresh (newer
@@ -592,12 +600,8 @@ static int load_stale(struct writer *w, int64_t now)
 	}
 	if (rc == WRITER_OK)
 		rc = eval_touched(w, now, EVAL_REBUILD, &serial);
-	if (rc == WRITER_OK && store_meta_set_int(w->store, SERIAL_KEY, serial) != STORE_OK)
-		rc = WRITER_ESTORE;
-	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)
-		rc = WRITER_ESTORE;
+	rc = serial_commit(w, serial, rc);
 	if (rc != WRITER_OK) {
-		store_rollback(w->store);
 		batch_undo(w, 0);
 		return rc;
 	}
@@ -689,14 +693,9 @@ int writer_rebuild(struct writer *w)
 		if (!k->relisted)
 			rc = listing_ended(w, k->ip, k->listed_at, k->expires_at, k->reason, now);
 	}
-	if (rc == WRITER_OK && store_meta_set_int(w->store, SERIAL_KEY, serial) != STORE_OK)
-		rc = WRITER_ESTORE;
-	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)
-		rc = WRITER_ESTORE;
-	if (rc != WRITER_OK) {
-		store_rollback(w->store);
+	rc = serial_commit(w, serial, rc);
+	if (rc != WRITER_OK)
 		goto fail;
-	}
 	/* Every listing is a SET change now: build the snapshot whole from them. */
 	uint16_t cls = 0;
 	struct zone_builder *b = builder_new(w, serial, &cls);
