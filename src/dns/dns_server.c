@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "dns_server_priv.h"
+#include "dns_internal.h"
 
 int dns_server_config_from(const struct config *cfg, struct dns_server_config *sc, char *err,
 			   size_t errcap)

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "dns_server_priv.h"
+#include "dns_internal.h"
 
 /* Room for the largest message with its length prefix. */
 #define TCP_IN_CAP (2 + DNS_MAX_MSG)

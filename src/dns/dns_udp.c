@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "dns_server_priv.h"
+#include "dns_internal.h"
 
 /* Datagrams per recvmmsg/sendmmsg call, as udp_echo. qblast -q 100 keeps at most 100 in
  * flight, so a batch of 64 is about half of them; 16, 64 and 256 measured the same within

@@ -1,6 +1,8 @@
-/* writer_apply.c - what each event does to the store and to the writer's rules, one row of a
- * table per kind, and the log lines that say what changed, written once the change is
- * committed. */
+/* writer_apply.c - what each event does to the store and to the writer's rules: one row of a
+ * table per kind, its check before it is queued and its writes in the batch's transaction,
+ * with the log lines that say what changed. The writes of review requests, moderators and
+ * sessions are writer_review.c's; a decision on a ticket acts on the address here, as the
+ * commands do. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,32 +25,6 @@ static void moderator_copy(const struct writer_event *ev, char who[64], char why
 {
 	snprintf(who, sizeof ev->who, "%s", ev->who);
 	snprintf(why, sizeof ev->why, "%s", ev->why);
-}
-
-/* ---- the log of what changed ------------------------------------------------------- */
-
-/* Queues one line for the log; written by writer_log_flush once the round committed, dropped
- * by writer_log_drop if it did not, so the log never tells of a change that did not happen. */
-void writer_log_add(struct writer *w, const char *fmt, ...)
-{
-	if (array_grow((void **)&w->logq, &w->logq_cap, w->logq_n + 1, sizeof *w->logq) != BASE_OK)
-		return; /* a line less, never a change less */
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(w->logq[w->logq_n++], sizeof *w->logq, fmt, ap);
-	va_end(ap);
-}
-
-void writer_log_flush(struct writer *w)
-{
-	for (size_t i = 0; i < w->logq_n; i++)
-		log_info("writer", "%s", w->logq[i]);
-	w->logq_n = 0;
-}
-
-void writer_log_drop(struct writer *w)
-{
-	w->logq_n = 0;
 }
 
 /* "delist ip=192.0.2.1 who=cli:root why=\"ticket 42\"" for a moderator's action. */
@@ -136,7 +112,7 @@ static int apply_evidence(struct writer *w, const struct writer_event *ev, int64
 
 /* A delisting, or its undoing: an action row and its audit row; the address is looked at
  * again (an undone delisting lists it again if its evidence says so). */
-int writer_apply_delist(struct writer *w, const struct writer_event *ev, int64_t now)
+static int apply_delist(struct writer *w, const struct writer_event *ev, int64_t now)
 {
 	bool undo = ev->type == WRITER_EV_UNDELIST;
 	const char *what = undo ? "undelist" : "delist";
@@ -175,7 +151,7 @@ int writer_apply_delist(struct writer *w, const struct writer_event *ev, int64_t
 /* An exclusion replaces any earlier one of the same prefix, its end included, so that
  * `exclude P --until T` shortens or lengthens what is there instead of adding a row that
  * outlives it. */
-int writer_apply_exclude(struct writer *w, const struct writer_event *ev, int64_t now)
+static int apply_exclude(struct writer *w, const struct writer_event *ev, int64_t now)
 {
 	char target[IP_PREFIX_STRLEN], until[TIME_STRLEN + 8] = "";
 	ip_prefix_format(&ev->prefix, target, sizeof target);
@@ -246,6 +222,58 @@ static int apply_reputation(struct writer *w, const struct writer_event *ev, int
 	/* A higher threshold may delist, a lower one list: every address inside with evidence in
 	 * the window is evaluated again, listed or not. */
 	return writer_touch_evidence_in(w, &ev->prefix, now);
+}
+
+/* ---- a moderator's decision on a review request ------------------------------------------ */
+
+/* What the decision does to the address: the delisting or exclusion of the commands, with
+ * the ticket named in the audit log's why; a rejection is an audit row of its own. */
+static int decision_act(struct writer *w, const struct writer_event *ev,
+			const struct store_ticket *t, int64_t now)
+{
+	const struct writer_decision *d = ev->decision;
+	struct writer_event act = *ev;
+	snprintf(act.why, sizeof act.why, "ticket %s: %.900s", t->id, ev->why);
+	memcpy(act.ip, t->ip, 16);
+	char ip[IP_STRLEN];
+	ip_format(t->ip, ip);
+	if (d->status == STORE_TICKET_DELISTED) {
+		act.type = WRITER_EV_DELIST;
+		return apply_delist(w, &act, now);
+	}
+	if (d->status == STORE_TICKET_EXCLUDED) {
+		act.type = WRITER_EV_EXCLUDE;
+		memcpy(act.prefix.addr, t->ip, 16);
+		act.prefix.plen = 128; /* that one address: the request was about it alone */
+		act.until = d->until;
+		return apply_exclude(w, &act, now);
+	}
+	int rc = store_audit_add(w->store, now, ev->who, "review-reject", ip, act.why);
+	if (rc != STORE_OK)
+		return writer_store_rc(rc);
+	log_moderator(w, "review-reject", ip, &act, "");
+	return WRITER_OK;
+}
+
+/* A moderator's decision on a review request: admitted by the ticket's state, acted on as the
+ * commands act, then written on the ticket and the requests that joined it (writer_review.c),
+ * all in the round's transaction. */
+static int apply_ticket_decide(struct writer *w, const struct writer_event *ev, int64_t now)
+{
+	struct writer_decision *d = ev->decision;
+	d->refusal = WRITER_REFUSED_NONE;
+	struct store_ticket *t = malloc(sizeof *t);
+	if (!t)
+		return WRITER_ENOMEM;
+	int rc = writer_decision_admit(w, d, now, t);
+	if (rc == WRITER_OK) {
+		memcpy(d->ip, t->ip, 16);
+		rc = decision_act(w, ev, t, now);
+	}
+	if (rc == WRITER_OK)
+		rc = writer_ticket_decide_all(w, ev, t, now);
+	free(t);
+	return rc;
 }
 
 /* ---- key holders and reports ------------------------------------------------------------ */
@@ -406,24 +434,24 @@ static int apply_report(struct writer *w, const struct writer_event *ev, int64_t
 	return row.has_source ? writer_touch(w, row.source) : WRITER_OK;
 }
 
-/* One row per kind of event that goes through a batch (rebuild and export do not: writer.c
- * runs them alone). Adding a kind is adding a row. */
+/* One row per kind of event that goes through a batch (rebuild and export do not:
+ * writer_queue.c runs them alone). Adding a kind is adding a row. */
 static const struct {
 	enum writer_event_type type;
 	int (*check)(const struct writer_event *ev, int64_t now);
 	int (*apply)(struct writer *w, const struct writer_event *ev, int64_t now);
 } event_table[] = {
 	{WRITER_EV_EVIDENCE, check_evidence, apply_evidence},
-	{WRITER_EV_DELIST, check_moderator, writer_apply_delist},
-	{WRITER_EV_UNDELIST, check_moderator, writer_apply_delist},
-	{WRITER_EV_EXCLUDE, check_exclude, writer_apply_exclude},
+	{WRITER_EV_DELIST, check_moderator, apply_delist},
+	{WRITER_EV_UNDELIST, check_moderator, apply_delist},
+	{WRITER_EV_EXCLUDE, check_exclude, apply_exclude},
 	{WRITER_EV_UNEXCLUDE, check_prefix_moderator, apply_unexclude},
 	{WRITER_EV_REPUTATION, check_reputation, apply_reputation},
 	{WRITER_EV_HOLDER_ADD, check_holder, apply_holder},
 	{WRITER_EV_HOLDER_REMOVE, check_holder, apply_holder},
 	{WRITER_EV_REPORT, check_report, apply_report},
 	{WRITER_EV_TICKET_ADD, writer_check_ticket_add, writer_apply_ticket_add},
-	{WRITER_EV_TICKET_DECIDE, writer_check_ticket_decide, writer_apply_ticket_decide},
+	{WRITER_EV_TICKET_DECIDE, writer_check_ticket_decide, apply_ticket_decide},
 	{WRITER_EV_MODERATOR_ADD, writer_check_moderator, writer_apply_moderator},
 	{WRITER_EV_MODERATOR_REMOVE, writer_check_moderator, writer_apply_moderator},
 	{WRITER_EV_SESSION_ADD, writer_check_session, writer_apply_session},

@@ -9,11 +9,6 @@
 
 #define SERIAL_KEY "serial"
 
-int writer_store_rc(int rc)
-{
-	return rc == STORE_ENOMEM ? WRITER_ENOMEM : WRITER_ESTORE;
-}
-
 /* ---- the timer heap (min-heap on at) ---- */
 
 static void heap_swap(struct writer_timer *a, struct writer_timer *b)
@@ -78,14 +73,6 @@ int64_t writer_timers_next(const struct writer *w)
 }
 
 /* ---- evaluation ---- */
-
-int writer_touch(struct writer *w, const uint8_t ip[16])
-{
-	if (array_grow((void **)&w->touched, &w->touched_cap, w->touched_n + 1, 16) != WRITER_OK)
-		return WRITER_ENOMEM;
-	memcpy(w->touched[w->touched_n++], ip, 16);
-	return WRITER_OK;
-}
 
 static int cmp_ip(const void *a, const void *b)
 {
@@ -212,86 +199,6 @@ static int keep_listing(const struct store_listing *l, void *arg)
 	return 0;
 }
 
-/* ---- hot addresses (struct writer_hot) ---- */
-
-static struct writer_hot *hot_find(struct writer *w, const uint8_t ip[16])
-{
-	for (size_t i = 0; i < WRITER_HOT_MAX; i++)
-		if (w->hot[i].live && memcmp(w->hot[i].ip, ip, 16) == 0)
-			return &w->hot[i];
-	return NULL;
-}
-
-/* Forgets every hot address: after a failed batch (its pieces were appended, then rolled
- * back) and around a rebuild. The next evaluation reads the store again. */
-static void hot_clear(struct writer *w)
-{
-	for (size_t i = 0; i < WRITER_HOT_MAX; i++)
-		w->hot[i].live = false;
-}
-
-void writer_hot_add(struct writer *w, const struct store_evidence *e)
-{
-	struct writer_hot *h = hot_find(w, e->ip);
-	if (!h)
-		return; /* the store has it */
-	if (array_grow((void **)&h->ev, &h->cap, h->n + 1, sizeof *h->ev) != BASE_OK) {
-		h->live = false; /* read from the store next time */
-		return;
-	}
-	h->ev[h->n++] = (struct policy_evidence){.received_at = e->received_at, .seq = e->id,
-						   .trap = e->kind == STORE_KIND_TRAP,
-						   .cls = (uint8_t)e->cls,
-						   .reporter = writer_reporter_of(e)};
-}
-
-/* Keeps the evidence just read from the store for ip when it is long enough to be worth it. */
-static void hot_keep(struct writer *w, const uint8_t ip[16])
-{
-	const struct writer_facts *f = &w->facts;
-	if (f->n < WRITER_HOT_MIN)
-		return;
-	struct writer_hot *h = &w->hot[0];
-	for (size_t i = 1; i < WRITER_HOT_MAX && h->live; i++)
-		if (!w->hot[i].live || w->hot[i].used < h->used)
-			h = &w->hot[i];
-	h->n = 0;
-	h->live = false;
-	if (array_grow((void **)&h->ev, &h->cap, f->n, sizeof *h->ev) != BASE_OK)
-		return;
-	memcpy(h->ev, f->ev, f->n * sizeof *h->ev);
-	h->n = f->n;
-	memcpy(h->ip, ip, 16);
-	h->used = ++w->hot_clock;
-	h->live = true;
-}
-
-/* The evidence of ip in the window into w->facts: from memory when ip is hot (dropping what
- * left the window), from the store otherwise (writer_facts_evidence, as every reader). */
-static int evidence_load(struct writer *w, const uint8_t ip[16], int64_t since)
-{
-	struct writer_hot *h = hot_find(w, ip);
-	if (!h) {
-		int rc = writer_facts_evidence(w->store, ip, since, &w->facts);
-		if (rc == WRITER_OK)
-			hot_keep(w, ip);
-		return rc;
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < h->n; i++)
-		if (h->ev[i].received_at >= since)
-			h->ev[k++] = h->ev[i];
-	h->n = k;
-	h->used = ++w->hot_clock;
-	struct writer_facts *f = &w->facts;
-	if (array_grow((void **)&f->ev, &f->cap, h->n, sizeof *f->ev) != BASE_OK)
-		return WRITER_ENOMEM;
-	memcpy(f->ev, h->ev, h->n * sizeof *f->ev);
-	f->n = h->n;
-	memcpy(f->ip, ip, 16);
-	return WRITER_OK;
-}
-
 /* How eval_ip is called. */
 enum eval_mode {
 	EVAL_EVENT = 0,   /* new evidence or a moderator event */
@@ -304,7 +211,7 @@ enum eval_mode {
 static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eval_mode mode)
 {
 	int64_t since = now - (int64_t)w->cfg.policy.window_s;
-	int rc = evidence_load(w, ip, since);
+	int rc = writer_evidence_load(w, ip, since);
 	if (rc == WRITER_OK)
 		rc = writer_facts_context(w->store, &w->rules, now, &w->facts);
 	if (rc != WRITER_OK)
@@ -382,18 +289,9 @@ static int eval_touched(struct writer *w, int64_t now, enum eval_mode mode, uint
 	return WRITER_OK;
 }
 
-/* ---- touching addresses ---- */
-
-int writer_touch_listed_in(struct writer *w, const struct ip_prefix *p)
-{
-	for (size_t i = 0; i < w->heap_n; i++)
-		if (ip_prefix_covers(p, w->heap[i].ip) && writer_touch(w, w->heap[i].ip) != WRITER_OK)
-			return WRITER_ENOMEM;
-	return WRITER_OK;
-}
-
 /* Starts a round. Zone changes of earlier rounds may still wait for publication (they are
- * coalesced, writer.c): a round only ever drops its own, back to the mark it started at. */
+ * coalesced, writer_queue.c): a round only ever drops its own, back to the mark it started
+ * at. */
 static size_t batch_reset(struct writer *w)
 {
 	w->touched_n = 0;
@@ -449,7 +347,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		/* Stale timers are harmless (they re-read the store); stale rules are not. */
 		if (w->rules_dirty && writer_rules_reload(w->store, &w->rules, now) != WRITER_OK)
 			log_err("writer", "exclusions and reputation not reloaded after a failed batch");
-		hot_clear(w);
+		writer_hot_clear(w);
 		batch_undo(w, mark);
 		for (size_t i = 0; i < n; i++)
 			results[i] = rc;
@@ -479,31 +377,6 @@ void writer_publish_changes(struct writer *w)
 
 /* ---- timers ---- */
 
-struct prefix_ctx {
-	struct writer *w;
-	struct ip_prefix prefix;
-	int rc;
-};
-
-static int collect_ip_in_prefix(const uint8_t ip[16], void *arg)
-{
-	struct prefix_ctx *c = arg;
-	if (ip_prefix_covers(&c->prefix, ip))
-		c->rc = writer_touch(c->w, ip);
-	return c->rc != WRITER_OK;
-}
-
-/* Addresses inside p with evidence in the window (listed or not). */
-int writer_touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now)
-{
-	struct prefix_ctx c = { .w = w, .prefix = *p, .rc = WRITER_OK };
-	int64_t since = now - (int64_t)w->cfg.policy.window_s;
-	int rc = store_evidence_ips(w->store, since, collect_ip_in_prefix, &c);
-	if (c.rc != WRITER_OK)
-		return c.rc;
-	return rc == STORE_OK ? WRITER_OK : writer_store_rc(rc);
-}
-
 /* Exclusions that ended: the addresses they covered may be listed again. */
 static int expire_exclusions(struct writer *w, int64_t now)
 {
@@ -513,14 +386,11 @@ static int expire_exclusions(struct writer *w, int64_t now)
 			i++;
 			continue;
 		}
-		struct prefix_ctx c = { .w = w, .prefix = r->excl[i].prefix, .rc = WRITER_OK };
+		struct ip_prefix ended = r->excl[i].prefix;
 		r->excl[i] = r->excl[--r->excl_n];
-		int64_t since = now - (int64_t)w->cfg.policy.window_s;
-		int rc = store_evidence_ips(w->store, since, collect_ip_in_prefix, &c);
-		if (c.rc != WRITER_OK)
-			return c.rc;
-		if (rc != STORE_OK)
-			return writer_store_rc(rc);
+		int rc = writer_touch_evidence_in(w, &ended, now);
+		if (rc != WRITER_OK)
+			return rc;
 	}
 	return WRITER_OK;
 }
@@ -553,7 +423,7 @@ void writer_timers_run(struct writer *w, int64_t now)
 	if (now >= w->next_prune)
 		prune_samples(w, now);
 	if (w->cfg.export_interval_s > 0 && w->export_dir[0] && now >= w->next_export) {
-		writer_export(w, NULL);
+		writer_export(w, NULL, NULL);
 		w->next_export = now + w->cfg.export_interval_s;
 	}
 	bool due = w->heap_n > 0 && w->heap[0].at <= now;
@@ -693,16 +563,24 @@ static int build_publish(struct writer *w, struct zone_builder *b, uint32_t seri
 	return WRITER_OK;
 }
 
+/* Ends a transaction that went as far as rc says: the serial stored with what it changed and
+ * the commit, or the rollback on any failure. */
+static int serial_commit(struct writer *w, uint32_t serial, int rc)
+{
+	if (rc == WRITER_OK && store_meta_set_int(w->store, SERIAL_KEY, serial) != STORE_OK)
+		rc = WRITER_ESTORE;
+	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)
+		rc = WRITER_ESTORE;
+	if (rc != WRITER_OK)
+		store_rollback(w->store);
+	return rc;
+}
+
 static int serial_store(struct writer *w, uint32_t serial)
 {
 	if (store_begin(w->store) != STORE_OK)
 		return WRITER_ESTORE;
-	if (store_meta_set_int(w->store, SERIAL_KEY, serial) != STORE_OK ||
-	    store_commit(w->store) != STORE_OK) {
-		store_rollback(w->store);
-		return WRITER_ESTORE;
-	}
-	return WRITER_OK;
+	return serial_commit(w, serial, WRITER_OK);
 }
 
 /* Listings that ended or were excluded while the service was down: evaluated afresh (newer
@@ -722,12 +600,8 @@ static int load_stale(struct writer *w, int64_t now)
 	}
 	if (rc == WRITER_OK)
 		rc = eval_touched(w, now, EVAL_REBUILD, &serial);
-	if (rc == WRITER_OK && store_meta_set_int(w->store, SERIAL_KEY, serial) != STORE_OK)
-		rc = WRITER_ESTORE;
-	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)
-		rc = WRITER_ESTORE;
+	rc = serial_commit(w, serial, rc);
 	if (rc != WRITER_OK) {
-		store_rollback(w->store);
 		batch_undo(w, 0);
 		return rc;
 	}
@@ -786,7 +660,7 @@ static int rebuild_collect(const uint8_t ip[16], void *arg)
 
 int writer_rebuild(struct writer *w)
 {
-	hot_clear(w);
+	writer_hot_clear(w);
 	int64_t now = time_now();
 	uint32_t serial = w->serial + 1;
 	uint64_t t0 = time_mono_ns();
@@ -819,14 +693,9 @@ int writer_rebuild(struct writer *w)
 		if (!k->relisted)
 			rc = listing_ended(w, k->ip, k->listed_at, k->expires_at, k->reason, now);
 	}
-	if (rc == WRITER_OK && store_meta_set_int(w->store, SERIAL_KEY, serial) != STORE_OK)
-		rc = WRITER_ESTORE;
-	if (rc == WRITER_OK && store_commit(w->store) != STORE_OK)
-		rc = WRITER_ESTORE;
-	if (rc != WRITER_OK) {
-		store_rollback(w->store);
+	rc = serial_commit(w, serial, rc);
+	if (rc != WRITER_OK)
 		goto fail;
-	}
 	/* Every listing is a SET change now: build the snapshot whole from them. */
 	uint16_t cls = 0;
 	struct zone_builder *b = builder_new(w, serial, &cls);
@@ -868,18 +737,4 @@ fail:
 		zone_builder_free(c.b);
 	}
 	return rc;
-}
-
-/* ---- teardown ---- */
-
-void writer_state_free(struct writer *w)
-{
-	free(w->heap);
-	writer_rules_free(&w->rules);
-	writer_facts_free(&w->facts);
-	free(w->touched);
-	free(w->changes);
-	free(w->logq);
-	for (size_t i = 0; i < WRITER_HOT_MAX; i++)
-		free(w->hot[i].ev);
 }

@@ -14,7 +14,8 @@
 
 struct export_job {
 	struct zone_snapshot *snap; /* the exporter's own: freed when written */
-	struct writer_waiter *wt;   /* who asked and waits (NULL: the interval) */
+	writer_done_fn done;        /* who asked and waits (NULL: the interval) */
+	void *arg;
 	struct export_job *next;
 };
 
@@ -65,10 +66,8 @@ static void *exporter_main(void *arg)
 		pthread_mutex_unlock(&x->mtx);
 		int rc = export_files(j->snap, w->zone_name, w->export_dir);
 		zone_snapshot_free(j->snap);
-		if (j->wt) {
-			j->wt->result = rc;
-			writer_waiter_done(j->wt);
-		}
+		if (j->done)
+			j->done(j->arg, rc);
 		free(j);
 		pthread_mutex_lock(&x->mtx);
 	}
@@ -113,7 +112,7 @@ void writer_exporter_stop(struct writer *w)
 	w->exporter = NULL;
 }
 
-void writer_export(struct writer *w, struct writer_waiter *wt)
+void writer_export(struct writer *w, writer_done_fn done, void *arg)
 {
 	struct writer_exporter *x = w->exporter;
 	int rc = WRITER_OK;
@@ -128,14 +127,15 @@ void writer_export(struct writer *w, struct writer_waiter *wt)
 	}
 	struct zone_snapshot *old = NULL;
 	pthread_mutex_lock(&x->mtx);
-	if (!wt && x->tail && !x->tail->wt) {
+	if (!done && x->tail && !x->tail->done) {
 		/* An interval export still waiting takes the newer copy instead: the files are
 		 * written once, with the latest state, however slow the disk. */
 		old = x->tail->snap;
 		x->tail->snap = copy;
 	} else {
 		j->snap = copy;
-		j->wt = wt;
+		j->done = done;
+		j->arg = arg;
 		if (x->tail)
 			x->tail->next = j;
 		else
@@ -152,8 +152,6 @@ void writer_export(struct writer *w, struct writer_waiter *wt)
 answer:
 	if (rc != WRITER_OK)
 		log_err("writer", "export not started: %s", tl_strerror(rc));
-	if (wt) {
-		wt->result = rc;
-		writer_waiter_done(wt);
-	}
+	if (done)
+		done(arg, rc);
 }

@@ -1,5 +1,11 @@
 /* writer_internal.h - what the writer's files share: the writer object, its timer heap and the
- * batch machinery. Private to src/writer/. */
+ * batch machinery. Private to src/writer/. The files, from the top down (each calls only those
+ * below it): writer_queue.c (the queue and the thread), writer_batch.c (a round: one
+ * transaction, the policy, the zone change; timers, load, rebuild), writer_apply.c (the table
+ * of events), writer_review.c (review requests, moderators, sessions), writer_state.c (what a
+ * round keeps: touched, hot, held log lines), writer_facts.c (the facts of one address);
+ * writer_export.c beside them, answering through a callback. Their sections below go from the
+ * bottom up. */
 #ifndef TRAPLINE_WRITER_INTERNAL_H
 #define TRAPLINE_WRITER_INTERNAL_H
 
@@ -146,27 +152,45 @@ int writer_facts_context(struct store *s, const struct writer_rules *rules, int6
 /* Removes the rows of exactly p from r, as store_exclusion_remove does in the store. */
 void writer_rules_exclusion_remove(struct writer_rules *r, const struct ip_prefix *p);
 
-/* ---- writer_apply.c ---- */
+/* ---- writer_state.c: what a round keeps; the batch and every kind of event use it ---- */
 
-/* Applies one checked event of a batch inside the round's transaction. WRITER_ENOTFOUND,
- * WRITER_EINVAL, WRITER_EEXIST and WRITER_ELIMIT fail that event alone (nothing of it was
- * written); other errors fail the round. */
-int writer_event_apply(struct writer *w, const struct writer_event *ev, int64_t now);
+/* A store error as the writer reports it. */
+int writer_store_rc(int rc);
+/* Queues ip for evaluation at the end of the round. */
+int writer_touch(struct writer *w, const uint8_t ip[16]);
+/* ... every listed address inside p / every address inside p with evidence in the window. */
+int writer_touch_listed_in(struct writer *w, const struct ip_prefix *p);
+int writer_touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now);
+/* A piece of evidence the round stored: appended to its address's evidence in memory when the
+ * address is hot (a sender flooding the trap), so that its next evaluation reads no store. */
+void writer_hot_add(struct writer *w, const struct store_evidence *e);
+/* Forgets every hot address: after a failed batch (its pieces were appended, then rolled
+ * back) and around a rebuild. The next evaluation reads the store again. */
+void writer_hot_clear(struct writer *w);
+/* The evidence of ip received at or after since into w->facts: from memory when ip is hot,
+ * from the store otherwise (then kept in memory if there is enough of it). */
+int writer_evidence_load(struct writer *w, const uint8_t ip[16], int64_t since);
 /* Lines for the log, written when the round commits (flush) or forgotten when it does not. */
 void writer_log_add(struct writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void writer_log_flush(struct writer *w);
 void writer_log_drop(struct writer *w);
-
-/* What delist and exclude do (writer_apply.c), for a moderator's decision on a ticket too. */
-int writer_apply_delist(struct writer *w, const struct writer_event *ev, int64_t now);
-int writer_apply_exclude(struct writer *w, const struct writer_event *ev, int64_t now);
+/* Frees what the writer thread built up (timers, rules, facts, touched, changes, log, hot). */
+void writer_state_free(struct writer *w);
 
 /* ---- writer_review.c: review requests, moderators, sessions ---- */
 
 int writer_check_ticket_add(const struct writer_event *ev, int64_t now);
 int writer_apply_ticket_add(struct writer *w, const struct writer_event *ev, int64_t now);
 int writer_check_ticket_decide(const struct writer_event *ev, int64_t now);
-int writer_apply_ticket_decide(struct writer *w, const struct writer_event *ev, int64_t now);
+/* Whether a decision may be made: the session (if any) live, the ticket there and open (t gets
+ * it). A request that joined a ticket stands for that ticket (d->ticket becomes its id). Reads
+ * only: a refusal (d->refusal) fails its event alone. */
+int writer_decision_admit(struct writer *w, struct writer_decision *d, int64_t now,
+			  struct store_ticket *t);
+/* Writes ev's decision on the ticket t (admitted, open) and on every request that joined it,
+ * in the caller's transaction. */
+int writer_ticket_decide_all(struct writer *w, const struct writer_event *ev,
+			     struct store_ticket *t, int64_t now);
 /* Closes the open tickets of the addresses p covers, answered by ev (a delisting, or an
  * exclusion until `until`, made outside any ticket): status st, by_action, ev's who, the event
  * "operator-delist" or "operator-exclude" with ev's why, an audit row "review-close" each.
@@ -179,48 +203,43 @@ int writer_apply_moderator(struct writer *w, const struct writer_event *ev, int6
 int writer_check_session(const struct writer_event *ev, int64_t now);
 int writer_apply_session(struct writer *w, const struct writer_event *ev, int64_t now);
 
-/* ---- writer_batch.c ---- */
-
-/* A store error as the writer reports it. */
-int writer_store_rc(int rc);
-/* A piece of evidence the round stored: appended to its address's evidence in memory when the
- * address is hot (a sender flooding the trap), so that its next evaluation reads no store. */
-void writer_hot_add(struct writer *w, const struct store_evidence *e);
-/* Queues ip for evaluation at the end of the round. */
-int writer_touch(struct writer *w, const uint8_t ip[16]);
-/* ... every listed address inside p / every address inside p with evidence in the window. */
-int writer_touch_listed_in(struct writer *w, const struct ip_prefix *p);
-int writer_touch_evidence_in(struct writer *w, const struct ip_prefix *p, int64_t now);
+/* ---- writer_apply.c: the table of events ---- */
 
 /* Checks an event before it is queued (and again when applied): WRITER_EINVAL if bad,
  * WRITER_ESPECIAL for evidence naming a special-purpose address that cfg refuses. */
 int writer_event_check(const struct writer_config *cfg, const struct writer_event *ev,
 		       int64_t now);
-/* Applies n queued normal events (evidence, delist, exclude, reputation) in one transaction;
- * results[i] gets each one's result. Publishes the zone change after the caller's completion
- * callback. */
-int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n, int *results);
-/* Publishes the changes the last committed batch left in w->changes (if any). */
-void writer_publish_changes(struct writer *w);
-/* Expires the listings whose time has come and exclusions that ended; publishes. */
-void writer_timers_run(struct writer *w, int64_t now);
-/* Recomputes every listing from the evidence, rebuilds and publishes the snapshot whole. */
-int writer_rebuild(struct writer *w);
-/* Reads the store into a new snapshot published on the zone (writer_start). */
-int writer_load(struct writer *w);
+/* Applies one checked event of a batch inside the round's transaction. WRITER_ENOTFOUND,
+ * WRITER_EINVAL, WRITER_EEXIST and WRITER_ELIMIT fail that event alone (nothing of it was
+ * written); other errors fail the round. */
+int writer_event_apply(struct writer *w, const struct writer_event *ev, int64_t now);
+
 /* ---- writer_export.c ---- */
 
 /* Starts the exporter's thread (none when there is no export directory). */
 int writer_exporter_start(struct writer *w);
 /* Writes what was asked for, then stops the thread. */
 void writer_exporter_stop(struct writer *w);
-/* Hands a copy of the current snapshot to the exporter. wt, when not NULL, is answered once
- * the files are written (or at once if they cannot be). */
-void writer_export(struct writer *w, struct writer_waiter *wt);
-/* Answers one queued event (writer.c); any thread may call it. */
-void writer_waiter_done(struct writer_waiter *wt);
+/* Hands a copy of the current snapshot to the exporter. done, when not NULL, is called with
+ * arg and the result once the files are written (on the exporter's thread), or at once if
+ * they cannot be: the exporter knows nothing of who asked. */
+void writer_export(struct writer *w, writer_done_fn done, void *arg);
+
+/* ---- writer_batch.c: rounds, timers, load and rebuild ---- */
+
+/* Applies n queued normal events (evidence, delist, exclude, reputation) in one transaction;
+ * results[i] gets each one's result. Publishes the zone change after the caller's completion
+ * callback. */
+int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n, int *results);
+/* Publishes the changes the last committed batch left in w->changes (if any). */
+void writer_publish_changes(struct writer *w);
 /* The earliest time (writer clock, seconds) a timer needs the writer: INT64_MAX if none. */
 int64_t writer_timers_next(const struct writer *w);
-void writer_state_free(struct writer *w);
+/* Expires the listings whose time has come and exclusions that ended; publishes. */
+void writer_timers_run(struct writer *w, int64_t now);
+/* Recomputes every listing from the evidence, rebuilds and publishes the snapshot whole. */
+int writer_rebuild(struct writer *w);
+/* Reads the store into a new snapshot published on the zone (writer_start). */
+int writer_load(struct writer *w);
 
 #endif

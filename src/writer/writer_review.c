@@ -1,6 +1,7 @@
 /* writer_review.c - the writes of review requests and moderation: a ticket filed within its
- * limits, a moderator's decision on it (through the same delisting and exclusion as the
- * commands, in the same transaction as the ticket's change), moderators and their sessions.
+ * limits, a moderator's decision admitted and written on the ticket and the requests that
+ * joined it (what it does to the address is writer_apply.c's, as the commands do it), tickets
+ * answered by a delisting or exclusion made outside them, moderators and their sessions.
  * Every refusal is found before anything is written, so it fails its event alone. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,9 +161,7 @@ static void decision_was(struct writer_decision *d, const struct store_ticket *t
 	snprintf(d->was_who, sizeof d->was_who, "%s", t->moderator);
 }
 
-/* Whether the decision may be made: the session (if any) live, the ticket there and open. A
- * request that joined a ticket stands for that ticket (d->ticket becomes its id). */
-static int decision_admit(struct writer *w, struct writer_decision *d, int64_t now,
+int writer_decision_admit(struct writer *w, struct writer_decision *d, int64_t now,
 			  struct store_ticket *t)
 {
 	if (d->has_session) {
@@ -200,37 +199,6 @@ static const char *decision_word(enum store_ticket_status st)
 	       : st == STORE_TICKET_EXCLUDED ? "exclude" : "reject";
 }
 
-/* What the decision does to the address: the delisting or exclusion of the commands, with
- * the ticket named in the audit log's why; a rejection is an audit row of its own. */
-static int decision_act(struct writer *w, const struct writer_event *ev,
-			const struct store_ticket *t, int64_t now)
-{
-	const struct writer_decision *d = ev->decision;
-	struct writer_event act = *ev;
-	snprintf(act.why, sizeof act.why, "ticket %s: %.900s", t->id, ev->why);
-	memcpy(act.ip, t->ip, 16);
-	char ip[IP_STRLEN];
-	ip_format(t->ip, ip);
-	if (d->status == STORE_TICKET_DELISTED) {
-		act.type = WRITER_EV_DELIST;
-		return writer_apply_delist(w, &act, now);
-	}
-	if (d->status == STORE_TICKET_EXCLUDED) {
-		act.type = WRITER_EV_EXCLUDE;
-		memcpy(act.prefix.addr, t->ip, 16);
-		act.prefix.plen = 128; /* that one address: the request was about it alone */
-		act.until = d->until;
-		return writer_apply_exclude(w, &act, now);
-	}
-	int rc = store_audit_add(w->store, now, ev->who, "review-reject", ip, act.why);
-	if (rc != STORE_OK)
-		return writer_store_rc(rc);
-	char who[TEXT_ESCAPED_MAX(64)], why[TEXT_ESCAPED_MAX(STORE_TEXT_MAX)];
-	writer_log_add(w, "review-reject target=%s who=\"%s\" why=\"%s\"", ip,
-		       text_escape(ev->who, who, sizeof who), text_escape(act.why, why, sizeof why));
-	return WRITER_OK;
-}
-
 /* The ids of the requests that joined a ticket (each decided with it). */
 struct joined_ids {
 	char (*id)[STORE_TICKET_ID_LEN + 1];
@@ -262,8 +230,7 @@ static int ticket_close(struct writer *w, struct store_ticket *done,
 								  : writer_store_rc(rc);
 }
 
-/* The decision on the ticket t (read, open) and on every request that joined it. */
-static int ticket_decide_all(struct writer *w, const struct writer_event *ev,
+int writer_ticket_decide_all(struct writer *w, const struct writer_event *ev,
 			     struct store_ticket *t, int64_t now)
 {
 	struct writer_decision *d = ev->decision;
@@ -288,24 +255,6 @@ static int ticket_decide_all(struct writer *w, const struct writer_event *ev,
 	}
 	d->requests = (uint32_t)j.n + 1;
 	free(j.id);
-	return rc;
-}
-
-int writer_apply_ticket_decide(struct writer *w, const struct writer_event *ev, int64_t now)
-{
-	struct writer_decision *d = ev->decision;
-	d->refusal = WRITER_REFUSED_NONE;
-	struct store_ticket *t = malloc(sizeof *t);
-	if (!t)
-		return WRITER_ENOMEM;
-	int rc = decision_admit(w, d, now, t);
-	if (rc == WRITER_OK) {
-		memcpy(d->ip, t->ip, 16);
-		rc = decision_act(w, ev, t, now);
-	}
-	if (rc == WRITER_OK)
-		rc = ticket_decide_all(w, ev, t, now);
-	free(t);
 	return rc;
 }
 

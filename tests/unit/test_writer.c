@@ -490,6 +490,31 @@ static void rebuild(struct fx *f)
 	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK);
 }
 
+/* The SOA serial never goes backwards, even when the clock is set back while the service is
+ * down: a secondary ignores a zone whose serial went down. It is stored with every change,
+ * by a rebuild, at a start that ended listings (they ended while the service was down), and at
+ * a start that changed nothing; each restart below sets the clock an hour back, so only the
+ * stored serial can keep the next one higher. */
+static void test_serial_never_backwards(void **state)
+{
+	struct fx *f = *state;
+	add(f, "192.0.2.20", STORE_KIND_TRAP);
+	add(f, "192.0.2.20", STORE_KIND_REPORT);
+	assert_true(wait_zone(f, "192.0.2.20", true));
+	rebuild(f);
+	uint32_t s = zone_serial(f);
+	int64_t back[] = { T0 - HOUR, T0 + 48 * HOUR, T0 + 47 * HOUR, T0 + 46 * HOUR };
+	for (size_t i = 0; i < sizeof back / sizeof back[0]; i++) {
+		fx_stop(f);
+		set_clock(f, back[i]);
+		fx_start(f);
+		assert_true(zone_serial(f) > s);
+		s = zone_serial(f);
+	}
+	/* The listing ended while the service was down (at the second start). */
+	assert_false(zone_listed(f, "192.0.2.20"));
+}
+
 static void test_listing_history(void **state)
 {
 	struct fx *f = *state;
@@ -1792,6 +1817,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reputation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keeps_listings_and_zone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serial_never_backwards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listing_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_equals_incremental, setup, teardown),

@@ -1,4 +1,5 @@
-/* writer.c - the writer thread: the bounded request queue, batching, completion, the clock. */
+/* writer_queue.c - the writer thread: the bounded request queue, batching, completion, the
+ * clock, start and stop. The top of the module: it hands batches to writer_batch.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +65,9 @@ struct writer_post {
 	struct writer_event ev;
 };
 
-/* Answers one event. Needs no lock: the result is written before the count is released. */
-void writer_waiter_done(struct writer_waiter *wt)
+/* Answers one event; any thread may call it. Needs no lock: the result is written before the
+ * count is released. */
+static void writer_waiter_done(struct writer_waiter *wt)
 {
 	if (wt->cb) {
 		wt->cb(wt->cb_arg, wt->result);
@@ -74,6 +76,14 @@ void writer_waiter_done(struct writer_waiter *wt)
 	}
 	if (atomic_fetch_sub_explicit(wt->pending, 1, memory_order_acq_rel) == 1)
 		sem_post(wt->done);
+}
+
+/* The exporter's answer to an export event, on its thread: the files are written, or not. */
+static void export_answered(void *arg, int result)
+{
+	struct writer_waiter *wt = arg;
+	wt->result = result;
+	writer_waiter_done(wt);
 }
 
 static bool is_special(const struct writer_waiter *wt)
@@ -163,7 +173,7 @@ static void batch_run(struct writer *w, struct writer_waiter **batch, size_t n, 
 		return;
 	}
 	if (batch[0]->ev->type == WRITER_EV_EXPORT) {
-		writer_export(w, batch[0]); /* answered when the files are written */
+		writer_export(w, export_answered, batch[0]); /* answered when the files are written */
 		return;
 	}
 	writer_batch_apply(w, batch, n, results);

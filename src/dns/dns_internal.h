@@ -1,6 +1,10 @@
-/* dns_server_priv.h - private to dns_server.c, dns_udp.c and dns_tcp.c: the server's state. */
-#ifndef TRAPLINE_DNS_SERVER_PRIV_H
-#define TRAPLINE_DNS_SERVER_PRIV_H
+/* dns_internal.h - private to src/dns/: what the server (dns_server.c) shares with the
+ * transports it starts (dns_udp.c, dns_tcp.c): the server's state, a worker's state and its
+ * counters, and each transport's entry points. It sits below all three, so that the workers
+ * never reach up into the file that starts them. The counters' updates are inline: they run
+ * on every packet, which must not pay for a call. */
+#ifndef TRAPLINE_DNS_INTERNAL_H
+#define TRAPLINE_DNS_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
