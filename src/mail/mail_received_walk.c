@@ -359,10 +359,16 @@ static void walk_handoff(struct mail_analysis *a, size_t i)
 		 "below cannot be believed: the walk stops here", ip,
 		 mail_received_form_name(h->rcv.form));
 	a->refusal = MAIL_REFUSAL_NO_UNTRUSTED_HOP;
+	/* A confirmed name (the server a pickup polled) serves as well as the address. */
+	char add[IP_STRLEN + 120];
+	if (h->rcv.rdns[0] && h->rcv.rdns_confirmed)
+		snprintf(add, sizeof(add), "%.100s or %s", h->rcv.rdns, ip);
+	else
+		snprintf(add, sizeof(add), "%s", ip);
 	snprintf(a->why, sizeof(a->why), "hop %zu is a hand-off inside the reporter's own system "
 		 "(%s) from %s, which is not among the trusted relays: a delivery agent or mailbox "
 		 "server is no sender; add %s (or its range) to the trusted relays", i + 1,
-		 mail_received_form_name(h->rcv.form), ip, ip);
+		 mail_received_form_name(h->rcv.form), ip, add);
 	a->source_hop = i;
 }
 
