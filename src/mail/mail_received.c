@@ -534,13 +534,15 @@ enum proto { PROTO_OTHER = 0, PROTO_HTTP, PROTO_LMTP, PROTO_PICKUP, PROTO_LOCAL 
  * and the first character compared before the rest: every comment of every header's by part
  * comes through here (callgrind on bench/mail.sh's corpus: a tenth of the walk otherwise). */
 struct sig_mark {
+	unsigned char first; /* the text's first character | 0x20: lowercase for a letter */
 	const char *text;
 	size_t len;
-	bool prefix; /* a word that starts with the text (a comment always does) */
+	bool prefix;         /* a word that starts with the text (a comment always does) */
 	unsigned bit;
 };
 
-#define MARK(text, prefix, bit) {text, sizeof(text) - 1, prefix, bit}
+#define MARK(text, prefix, bit) \
+	{(unsigned char)((text)[0] | 0x20), text, sizeof(text) - 1, prefix, bit}
 
 static const struct sig_mark sig_comment_marks[] = {
 	MARK("OpenSMTPD", true, SIG_OPENSMTPD),
@@ -578,11 +580,10 @@ static const struct sig_mark sig_word_marks[] = {
 static unsigned marks_of(const struct tok *t, const struct sig_mark *marks, size_t n)
 {
 	unsigned bits = 0;
-	unsigned char c0 = ascii_lower((unsigned char)t->s[0]);
+	unsigned char c0 = (unsigned char)(t->s[0] | 0x20);
 	for (size_t k = 0; k < n; k++) {
 		const struct sig_mark *mk = &marks[k];
-		if (ascii_lower((unsigned char)mk->text[0]) != c0 || t->len < mk->len ||
-		    (!mk->prefix && t->len != mk->len))
+		if (mk->first != c0 || t->len < mk->len || (!mk->prefix && t->len != mk->len))
 			continue;
 		if (strncasecmp(t->s, mk->text, mk->len) == 0)
 			bits |= mk->bit;
@@ -599,9 +600,9 @@ static unsigned sig_of(const struct tok *t)
 		return marks_of(t, sig_word_marks, sizeof(sig_word_marks) / sizeof(sig_word_marks[0]));
 	unsigned bits = marks_of(t, sig_comment_marks,
 				 sizeof(sig_comment_marks) / sizeof(sig_comment_marks[0]));
-	if (t->len > 6 && strncasecmp(t->s, "Exim ", 5) == 0 && t->s[5] >= '0' && t->s[5] <= '9')
+	if (t->len > 6 && starts_with_ci(t->s, t->len, "Exim ") && t->s[5] >= '0' && t->s[5] <= '9')
 		bits |= SIG_EXIM;
-	if (t->len >= 7 && strncasecmp(t->s + t->len - 7, "/Submit", 7) == 0)
+	if (t->len >= 7 && t->s[t->len - 7] == '/' && starts_with_ci(t->s + t->len - 7, 7, "/Submit"))
 		bits |= SIG_LOCAL;
 	return bits;
 }

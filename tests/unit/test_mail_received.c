@@ -417,6 +417,22 @@ static const struct form_case forms[] = {
 	 "[204.0.113.179]) (Authenticated sender: bob@[193.0.2.30]) by smtp.example.org (Postfix) "
 	 "with ESMTPSA id 10; Mon, 23 Nov 2026 10:00:00 +0000",
 	 MAIL_RECEIVED_UNREADABLE, MAIL_FORM_NONE, "", "", false, "x", "smtp.example.org", false},
+	{"iPlanet Messaging Server", " from mail.example.net ([204.0.113.249]) by mta.example.org "
+	 "(iPlanet Messaging Server 5.2 HotFix 2.07 (built Jun 24 2005)) with ESMTP id "
+	 "<0J0E00K02L0G76@mta.example.org> for jane@example.org; Mon, 23 Nov 2026 16:02:40 -0400",
+	 MAIL_RECEIVED_PEER, MAIL_FORM_SUN, "204.0.113.249", "", false, "mail.example.net",
+	 "mta.example.org", false},
+	{"Kerio MailServer", " from helo.example.net ([204.0.113.248]) by mail.example.org (Kerio "
+	 "MailServer 6.7.3) with ESMTP; Mon, 23 Nov 2026 10:00:00 +0100",
+	 MAIL_RECEIVED_PEER, MAIL_FORM_KERIO, "204.0.113.248", "", false, "helo.example.net",
+	 "mail.example.org", false},
+	{"IMail by its name", " from pc [204.0.113.247] by mail.example.org (IMail 12.5.7) id "
+	 "A1B2C3D4; Mon, 23 Nov 2026 10:00:00 -0500",
+	 MAIL_RECEIVED_PEER, MAIL_FORM_IMAIL, "204.0.113.247", "", false, "pc", "mail.example.org",
+	 false},
+	{"Postfix's pickup", " by relay.example.org (Postfix, from userid 1000) id 3E1A2B; Mon, 23 "
+	 "Nov 2026 09:00:00 +0000",
+	 MAIL_RECEIVED_NO_PEER, MAIL_FORM_LOCAL, "", "", false, "", "relay.example.org", false},
 	{"couriertcpd's softdnserr is no name", " from m165.spam.example (softdnserr "
 	 "[::ffff:204.0.113.178]) by mail.example.org with esmtp; Sun, 22 Nov 2026 19:30:42 +0300",
 	 MAIL_RECEIVED_PEER, MAIL_FORM_TCP_INFO, "204.0.113.178", "", false, "m165.spam.example",
