@@ -374,6 +374,10 @@ static const struct form_case forms[] = {
 	 "forged))\n\tby mx.example.org (8.17.1/8.17.1) with ESMTP id 2ANA0010; Mon, 23 Nov 2026 "
 	 "10:00:00 +0000", MAIL_RECEIVED_PEER, MAIL_FORM_TCP_INFO, "204.0.113.170", "", false,
 	 "helo.spam.example", "mx.example.org", false},
+	{"Sendmail without HELO, no name, (may be forged)", " (from [204.0.113.169] (may be "
+	 "forged))\n\tby mx.example.org (8.17.1/8.17.1) with SMTP id 2ANA0013; Mon, 23 Nov 2026 "
+	 "10:00:00 +0000", MAIL_RECEIVED_PEER, MAIL_FORM_TCP_INFO, "204.0.113.169", "", false, "",
+	 "mx.example.org", false},
 	{"Sendmail IDENT:user@name", " from ran-out.spam.example (IDENT:qmailr@ptr.spam.example "
 	 "[204.0.113.171])\n\tby mx.example.org (8.17.1/8.17.1) with SMTP id 2ANA0011; Mon, 23 Nov "
 	 "2026 10:00:00 +0000", MAIL_RECEIVED_PEER, MAIL_FORM_TCP_INFO, "204.0.113.171",
