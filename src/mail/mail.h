@@ -39,16 +39,39 @@ enum mail_received_kind {
 	MAIL_RECEIVED_UNREADABLE, /* has an address, in a form that does not say whose it is */
 };
 
-/* How the header's "from" part was written. The forms decide which name is the HELO (what the
- * client claims, never trusted) and which is the reverse name the receiving MTA looked up. */
+/* How the header was written: the form decides which address is the peer's, which name is the
+ * HELO (what the client claims, never trusted) and which the reverse name the receiving MTA
+ * looked up, and whether it checked that name. docs/operator.md lists them with what each
+ * trusts; mail_received_form_name gives the word. The first five are RFC 5321's and the big
+ * MTAs'; the others were added for the rest of the field (issue 23). A header that records no
+ * peer may still have a form (local, lmtp, list, ...), which says why it has none. */
 enum mail_received_form {
 	MAIL_FORM_NONE = 0,
-	MAIL_FORM_TCP_INFO,  /* from HELO (NAME [ADDR]): RFC 5321 4.4; Postfix, Sendmail, OpenSMTPD,
-			      * Courier, Gmail, Haraka, Exchange 2003 */
-	MAIL_FORM_EXIM,      /* from NAME ([ADDR]:PORT helo=HELO) or from [ADDR] (helo=HELO) */
-	MAIL_FORM_QMAIL,     /* from NAME (HELO HELO) (ADDR); Yahoo's (EHLO HELO) too */
-	MAIL_FORM_MICROSOFT, /* from HELO (ADDR) by HOST (ADDR) with Microsoft SMTP Server */
-	MAIL_FORM_BARE,      /* from NAME (ADDR) without a signature: NAME is taken as the HELO */
+	MAIL_FORM_TCP_INFO,    /* from HELO (NAME [ADDR]): RFC 5321 4.4; Postfix, Sendmail,
+				* OpenSMTPD, Courier, Gmail, Haraka */
+	MAIL_FORM_EXIM,        /* from NAME ([ADDR]:PORT helo=HELO) or from [ADDR] (helo=HELO) */
+	MAIL_FORM_QMAIL,       /* from NAME (HELO HELO) (ADDR); Yahoo's (EHLO HELO) too */
+	MAIL_FORM_MICROSOFT,   /* from HELO (ADDR) by HOST (ADDR) with Microsoft SMTP Server; IIS
+				* SMTPSVC's from HELO ([ADDR] unverified) */
+	MAIL_FORM_BARE,        /* from NAME (ADDR) without a signature: NAME is taken as the HELO */
+	MAIL_FORM_BRACKET,     /* from NAME [ADDR] by HOST: small MTAs, test suites */
+	MAIL_FORM_IMAIL,       /* from HELO [ADDR] by HOST (SMTPD32-...) */
+	MAIL_FORM_MDAEMON,     /* from HELO [ADDR] by HOST [ADDR] ... (MDaemon...), HELO [(ADDR)] */
+	MAIL_FORM_PICKUP,      /* from SERVER [ADDR] by HOST with POP3|IMAP (fetchmail-...) */
+	MAIL_FORM_COMMUNIGATE, /* from [ADDR] (HELO x), from NAME ([ADDR] verified) */
+	MAIL_FORM_XMAIL,       /* from HELO (ADDR:PORT) by HOST with [XMail ...] */
+	MAIL_FORM_GMX,         /* from NAME (EHLO x) [ADDR] by HOST: GMX, web.de */
+	MAIL_FORM_ZMAILER,     /* from NAME ([ADDR]:PORT "EHLO x" rhost-flags-A-B-C-D) */
+	MAIL_FORM_DOMINO,      /* from HELO ([ADDR]) by HOST (Lotus Domino Release ...) */
+	MAIL_FORM_GROUPWISE,   /* GWIA's from HELO (NAME [ADDR]) ... (NOT encrypted); its MTA */
+	MAIL_FORM_KERIO,       /* from HELO ([ADDR]) by HOST (Kerio Connect ...) */
+	MAIL_FORM_SUN,         /* from HELO ([ADDR]) by HOST (Sun Java(tm) System Messaging ...) */
+	MAIL_FORM_WEBMAIL,     /* from ADDR by HOST with HTTP: the web client's address */
+	MAIL_FORM_LMTP,        /* ... with LMTP: a delivery into the mailbox store */
+	MAIL_FORM_LOCAL,       /* with local, Postfix's pickup, Sendmail's submit, qmail by uid */
+	MAIL_FORM_QMAIL_QUEUE, /* (qmail N invoked from network): its SMTP line is the next one */
+	MAIL_FORM_LIST,        /* a mailing list manager's own line */
+	MAIL_FORM_COUNT
 };
 
 /* Names below are kept as recorded, escaped: printable ASCII stays, '\' and every other byte
@@ -62,6 +85,9 @@ struct mail_received {
 	bool rdns_confirmed;       /* the MTA vouches for that name (forward-confirmed) */
 	char helo[MAIL_NAME_MAX];  /* what the client called itself in HELO/EHLO */
 	char by[MAIL_NAME_MAX];    /* the receiving host, as it names itself */
+	bool handoff;              /* the peer is inside the reporter's own system by the nature of
+				    * the hop (an LMTP delivery, a mailbox pickup, a local hand-off):
+				    * never a sender, so it must be trusted for the walk to go on */
 	char note[MAIL_WHY_MAX];   /* how it was read: the MTA's form, why a name is not confirmed,
 				    * why it is unreadable */
 };
@@ -104,6 +130,8 @@ enum mail_hop_verdict {
 	MAIL_HOP_SKIPPED,     /* records no peer */
 	MAIL_HOP_UNREADABLE,  /* whose address it records cannot be told: the walk stops */
 	MAIL_HOP_IGNORED,     /* below where the walk stopped: may be forged, never read for trust */
+	MAIL_HOP_HANDOFF,     /* an inside hand-off (handoff above) from a host not trusted: no
+			       * sender, and who handed it on before cannot be told: the walk stops */
 };
 
 struct mail_hop {
@@ -139,7 +167,8 @@ struct mail_analysis {
 	enum mail_refusal refusal;
 	bool has_source;           /* false exactly when refused */
 	uint8_t source[16];
-	size_t source_hop;         /* index into hops of the source, or of the private peer */
+	size_t source_hop;         /* index into hops of the source, of the private peer, or of
+				      the untrusted hand-off */
 	char why[MAIL_WHY_MAX];    /* why this source, or why refused */
 	struct mail_hop *hops;     /* the Received headers, top first (at most MAIL_HOPS_MAX) */
 	size_t n_hops;
@@ -183,7 +212,8 @@ void mail_analysis_free(struct mail_analysis *a);
 int mail_analysis_text(const struct mail_analysis *a, char **out);
 int mail_analysis_json(const struct mail_analysis *a, char **out);
 
-/* Words for the enums ("no-untrusted-hop", "trusted", "tcp-info"); NULL for REFUSAL_NONE. */
+/* Words for the enums ("no-untrusted-hop", "trusted", "tcp-info"); NULL for REFUSAL_NONE; the
+ * form of MAIL_FORM_NONE is "none". */
 const char *mail_refusal_name(enum mail_refusal r);
 const char *mail_hop_verdict_name(enum mail_hop_verdict v);
 const char *mail_received_form_name(enum mail_received_form f);

@@ -1,5 +1,6 @@
 /* mail_classify.c - what a message to a spamtrap is (bounce, auto-reply, virus notice, spam),
  * from the envelope sender and the headers and MIME structure that GMime reads. */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,60 @@ static const struct subject_phrase virus_subjects[] = {
 	{ "banned attachment", false, "subject:banned-content" },
 	{ "blocked attachment", false, "subject:banned-content" },
 	{ "mailscanner has detected", false, "subject:virus-found" },
+	/* The scanners' own notices, as their vendors word them (the forms SpamAssassin's
+	 * VBOUNCE rules know): a product's name and what it did. */
+	{ "viruses detected", false, "subject:virus-found" },
+	{ "norton antivirus detected", false, "subject:virus-found" },
+	{ "nav detected a virus", false, "subject:virus-found" },
+	{ "groupshield alert", false, "subject:virus-found" },
+	{ "scanmail message", true, "subject:virus-found" },
+	{ "interscan nt alert", true, "subject:virus-found" },
+	{ "interscan mss for smtp has delivered", true, "subject:virus-found" },
+	{ "antigen found", true, "subject:virus-found" },
+	{ "symantec avf detected", true, "subject:virus-found" },
+	{ "mailmarshal has detected", true, "subject:virus-found" },
+	{ "failed to clean virus", true, "subject:virus-found" },
+	{ "virus to sender", true, "subject:virus-found" },
+	{ "virusmelding", true, "subject:virus-found" },
+	{ "inflex scan report", true, "subject:virus-found" },
+	{ "antivirus scan results", false, "subject:virus-found" },
+	{ "disallowed attachment", false, "subject:banned-content" },
+};
+
+/* The vendors of virus scanners: the names their products go by in X-Mailer or a From display
+ * name, and the domains they send their notices from. A notice from a vendor's no-reply
+ * address that names its product is the scanner's; the same name beside any other address is
+ * what spam about "infected computers" says, and proves nothing. */
+struct scanner_vendor {
+	const char *names[4];
+	const char *domains[4];
+};
+
+static const struct scanner_vendor scanner_vendors[] = {
+	{ { "Kaspersky" }, { "kaspersky.com" } },
+	{ { "Norton", "Symantec", "MessageLabs" },
+	  { "norton.com", "symantec.com", "messagelabs.com", "broadcom.com" } },
+	{ { "McAfee", "GroupShield", "Trellix" }, { "mcafee.com", "trellix.com" } },
+	{ { "Trend Micro", "InterScan", "ScanMail" }, { "trendmicro.com" } },
+	{ { "Sophos" }, { "sophos.com" } },
+	{ { "ESET" }, { "eset.com" } },
+	{ { "Bitdefender" }, { "bitdefender.com" } },
+	{ { "F-Secure", "WithSecure" }, { "f-secure.com", "withsecure.com" } },
+	{ { "Avast", "AVG" }, { "avast.com", "avg.com" } },
+	{ { "Panda Security" }, { "pandasecurity.com" } },
+	{ { "ClamAV" }, { "clamav.net" } },
+	{ { "MailMarshal", "Trustwave" }, { "trustwave.com" } },
+	{ { "Mimecast" }, { "mimecast.com" } },
+	{ { "Barracuda" }, { "barracuda.com", "barracudanetworks.com" } },
+	{ { "Proofpoint" }, { "proofpoint.com" } },
+	{ { "GWAVA" }, { "gwava.com" } },
+	{ { "Dr.Web" }, { "drweb.com" } },
+};
+
+/* The local parts a vendor sends its notices as. */
+static const char *const noreply_locals[] = {
+	"noreply", "no-reply", "donotreply", "do-not-reply", "notification", "notifications",
+	"alert", "alerts",
 };
 
 /* Senders that scanners send their notices as (the local part): a subject that speaks of a
@@ -174,6 +229,108 @@ static bool from_notifier(const char *from)
 	return false;
 }
 
+/* Case-insensitive (ASCII) search for needle as a whole word of hay: no letter or digit just
+ * before or after it ("AVG" is no word of "avgas"). */
+static bool has_word_nocase(const char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (size_t i = 0; i + n <= len; i++) {
+		if (strncasecmp(hay + i, needle, n) != 0)
+			continue;
+		bool before = i > 0 && isalnum((unsigned char)hay[i - 1]);
+		bool after = i + n < len && isalnum((unsigned char)hay[i + n]);
+		if (!before && !after)
+			return true;
+	}
+	return false;
+}
+
+/* The address of a mailbox (or a header that holds one) split at its last '@': the local part
+ * back to a blank, '<' or '"', the domain up to '>', a blank or the end. false without '@'. */
+static bool address_parts(const char *addr, const char **local, size_t *llen, const char **dom,
+			  size_t *dlen)
+{
+	if (!addr)
+		return false;
+	const char *at = strrchr(addr, '@');
+	if (!at)
+		return false;
+	const char *start = at;
+	while (start > addr && !strchr(" <\t\"", start[-1]))
+		start--;
+	*local = start;
+	*llen = (size_t)(at - start);
+	*dom = at + 1;
+	*dlen = strcspn(at + 1, "> \t\r\n;,");
+	return true;
+}
+
+/* Whether the address is a no-reply address at one of the vendor's domains (or below one). */
+static bool vendor_noreply(const struct scanner_vendor *sv, const char *addr)
+{
+	const char *local, *dom;
+	size_t llen, dlen;
+	if (!address_parts(addr, &local, &llen, &dom, &dlen))
+		return false;
+	bool noreply = false;
+	for (size_t i = 0; i < sizeof(noreply_locals) / sizeof(noreply_locals[0]); i++)
+		noreply |= strlen(noreply_locals[i]) == llen &&
+			   strncasecmp(local, noreply_locals[i], llen) == 0;
+	if (!noreply)
+		return false;
+	for (size_t i = 0; i < 4 && sv->domains[i]; i++) {
+		size_t n = strlen(sv->domains[i]);
+		if (dlen == n && strncasecmp(dom, sv->domains[i], n) == 0)
+			return true;
+		if (dlen > n && dom[dlen - n - 1] == '.' &&
+		    strncasecmp(dom + dlen - n, sv->domains[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The display name of a From header: before its <address>, or the comment after a bare one. */
+static void from_display(const char *from, const char **s, size_t *len)
+{
+	*s = "";
+	*len = 0;
+	if (!from)
+		return;
+	const char *lt = strchr(from, '<');
+	if (lt) {
+		*s = from;
+		*len = (size_t)(lt - from);
+		return;
+	}
+	const char *open = strchr(from, '(');
+	const char *close = open ? strrchr(open, ')') : NULL;
+	if (close) {
+		*s = open + 1;
+		*len = (size_t)(close - open - 1);
+	}
+}
+
+/* A virus scanner's notice sent by its vendor: the product named in X-Mailer or in the From
+ * display name, and the From address (or the envelope sender) a no-reply address of that
+ * product's vendor. */
+static bool scanner_vendor_notice(const char *from, const char *x_mailer, const char *envelope)
+{
+	const char *disp;
+	size_t dlen;
+	from_display(from, &disp, &dlen);
+	size_t xlen = x_mailer ? strlen(x_mailer) : 0;
+	for (size_t v = 0; v < sizeof(scanner_vendors) / sizeof(scanner_vendors[0]); v++) {
+		const struct scanner_vendor *sv = &scanner_vendors[v];
+		bool named = false;
+		for (size_t i = 0; i < 4 && sv->names[i] && !named; i++)
+			named = has_word_nocase(disp, dlen, sv->names[i]) ||
+				(x_mailer && has_word_nocase(x_mailer, xlen, sv->names[i]));
+		if (named && (vendor_noreply(sv, from) || vendor_noreply(sv, envelope)))
+			return true;
+	}
+	return false;
+}
+
 /* ---- GMime --------------------------------------------------------------------------- */
 
 static GMimeMessage *message_parse(const char *msg, size_t len)
@@ -225,6 +382,7 @@ static void dsn_signals(GMimeMessage *m, struct mail_verdict *v)
 struct sig_headers {
 	const char *subject;
 	const char *from, *auto_submitted, *x_autoreply, *x_autorespond, *precedence, *amavis;
+	const char *x_mailer;
 };
 
 static void autoreply_signals(const struct sig_headers *hd, struct mail_verdict *v)
@@ -265,8 +423,11 @@ static void virus_signals(const struct sig_headers *hd, const char *envelope_fro
 		hd->subject, virus_subjects, sizeof(virus_subjects) / sizeof(virus_subjects[0]));
 	if (!p)
 		return;
+	bool vendor = scanner_vendor_notice(hd->from, hd->x_mailer, envelope_from);
 	bool notifier = (envelope_from && !envelope_from[0]) || from_notifier(envelope_from) ||
-			from_notifier(hd->from) || hd->auto_submitted;
+			from_notifier(hd->from) || hd->auto_submitted || vendor;
+	if (vendor)
+		signal_add(v, "from:scanner-vendor");
 	if (notifier)
 		signal_add(v, p->signal);
 }
@@ -282,6 +443,7 @@ static void gmime_headers(GMimeMessage *m, struct sig_headers *hd)
 	hd->x_autorespond = g_mime_object_get_header(o, "X-Autorespond");
 	hd->precedence = g_mime_object_get_header(o, "Precedence");
 	hd->amavis = g_mime_object_get_header(o, "X-Amavis-Alert");
+	hd->x_mailer = g_mime_object_get_header(o, "X-Mailer");
 }
 
 /* ---- the header section alone ---------------------------------------------------------- */
@@ -296,12 +458,12 @@ static void gmime_headers(GMimeMessage *m, struct sig_headers *hd)
 struct raw_headers {
 	struct sig_headers hd;
 	char *buf;               /* the unfolded values, NUL-terminated, one after another */
-	char *decoded[2];        /* g_malloc'd decodings of the subject and From */
+	char *decoded[3];        /* g_malloc'd decodings of the subject, From and X-Mailer */
 };
 
 static const char *const raw_names[] = {
 	"Subject", "From", "Auto-Submitted", "X-Autoreply", "X-Autorespond", "Precedence",
-	"X-Amavis-Alert", "Content-Type",
+	"X-Amavis-Alert", "Content-Type", "X-Mailer",
 };
 #define RAW_N (sizeof(raw_names) / sizeof(raw_names[0]))
 
@@ -324,6 +486,7 @@ static void raw_free(struct raw_headers *r)
 	free(r->buf);
 	g_free(r->decoded[0]);
 	g_free(r->decoded[1]);
+	g_free(r->decoded[2]);
 }
 
 /* Reads hl bytes of header section into r; false when GMime must read the message. */
@@ -386,6 +549,7 @@ static bool raw_read(const char *msg, size_t hl, struct raw_headers *r)
 	r->hd.x_autorespond = val[4] ? raw_value(r, val[4], -1) : NULL;
 	r->hd.precedence = val[5] ? raw_value(r, val[5], -1) : NULL;
 	r->hd.amavis = val[6] ? raw_value(r, val[6], -1) : NULL;
+	r->hd.x_mailer = val[8] ? raw_value(r, val[8], 2) : NULL;
 	return true;
 }
 

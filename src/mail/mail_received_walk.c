@@ -305,6 +305,7 @@ const char *mail_hop_verdict_name(enum mail_hop_verdict v)
 	case MAIL_HOP_SKIPPED: return "skipped";
 	case MAIL_HOP_UNREADABLE: return "unreadable";
 	case MAIL_HOP_IGNORED: return "ignored";
+	case MAIL_HOP_HANDOFF: return "handoff";
 	}
 	return "ignored";
 }
@@ -330,11 +331,45 @@ static void why_untrusted(const struct mail_trust *t, struct mail_hop *h, const 
 		snprintf(name, sizeof(name), "its reverse name %.100s is not confirmed", r->rdns);
 	else
 		snprintf(name, sizeof(name), "its reverse name %.100s is not a trusted relay", r->rdns);
+	if (r->form == MAIL_FORM_WEBMAIL) {
+		snprintf(h->why, sizeof(h->why), "%s is in no trusted range and %s: the first "
+			 "untrusted peer, a web client that wrote the message through the webmail of "
+			 "the host that recorded it", ip, name);
+		return;
+	}
 	bool helo_trusted = trust_names(t, r->helo);
 	snprintf(h->why, sizeof(h->why), "%s is in no trusted range and %s: the first untrusted "
 		 "peer%s%.100s%s", ip, name, helo_trusted ? "; its HELO " : "",
 		 helo_trusted ? r->helo : "",
 		 helo_trusted ? " names a trusted relay, but a HELO is only what the client claims" : "");
+}
+
+/* The hop at index i is an inside hand-off (an LMTP delivery, a mailbox pickup, a local
+ * hand-off) from a host that is not trusted: that host is no sender, and since its own header
+ * below cannot be believed either, no source can be named. Taking it for the source would
+ * list the reporter's own mailbox server or delivery agent. */
+static void walk_handoff(struct mail_analysis *a, size_t i)
+{
+	struct mail_hop *h = &a->hops[i];
+	char ip[IP_STRLEN];
+	ip_format(h->rcv.ip, ip);
+	h->verdict = MAIL_HOP_HANDOFF;
+	snprintf(h->why, sizeof(h->why), "%s handed the message on inside the reporter's own "
+		 "system (%s), so it is no sender; it is not a trusted relay, so what it wrote "
+		 "below cannot be believed: the walk stops here", ip,
+		 mail_received_form_name(h->rcv.form));
+	a->refusal = MAIL_REFUSAL_NO_UNTRUSTED_HOP;
+	/* A confirmed name (the server a pickup polled) serves as well as the address. */
+	char add[IP_STRLEN + 120];
+	if (h->rcv.rdns[0] && h->rcv.rdns_confirmed)
+		snprintf(add, sizeof(add), "%.100s or %s", h->rcv.rdns, ip);
+	else
+		snprintf(add, sizeof(add), "%s", ip);
+	snprintf(a->why, sizeof(a->why), "hop %zu is a hand-off inside the reporter's own system "
+		 "(%s) from %s, which is not among the trusted relays: a delivery agent or mailbox "
+		 "server is no sender; add %s (or its range) to the trusted relays", i + 1,
+		 mail_received_form_name(h->rcv.form), ip, add);
+	a->source_hop = i;
 }
 
 /* The hop at index i is the first untrusted peer: the source, or a refusal when it is not a
@@ -424,6 +459,11 @@ static void walk(const struct mail_trust *t, bool special_public, struct mail_an
 					 "the receiving MTA confirmed and which is a trusted relay", ip,
 					 h->rcv.rdns);
 			continue;
+		}
+		if (h->rcv.handoff) {
+			walk_handoff(a, i);
+			walk_ignore_rest(a, i + 1, "an untrusted hand-off");
+			return;
 		}
 		walk_source(t, special_public, a, i);
 		walk_ignore_rest(a, i + 1, "the source");

@@ -37,13 +37,20 @@ static void check_received(const struct mail_received *r)
 	check_name(r->helo);
 	check_name(r->by);
 	check_text(r->note);
+	if ((unsigned)r->form >= MAIL_FORM_COUNT ||
+	    (r->form != MAIL_FORM_NONE && strcmp(mail_received_form_name(r->form), "none") == 0))
+		__builtin_trap();
 	if (r->kind == MAIL_RECEIVED_PEER && r->form == MAIL_FORM_NONE)
 		__builtin_trap();
-	if (r->kind != MAIL_RECEIVED_PEER && (r->form != MAIL_FORM_NONE || r->rdns[0]))
+	/* A header without a peer may say what it is (local, lmtp, list), never whose name. */
+	if (r->kind != MAIL_RECEIVED_PEER && (r->rdns[0] || r->handoff))
+		__builtin_trap();
+	if (r->kind == MAIL_RECEIVED_UNREADABLE && r->form != MAIL_FORM_NONE)
 		__builtin_trap();
 }
 
-/* Once the walk stops (a source, or an unreadable hop), every hop below is ignored. */
+/* Once the walk stops (a source, an unreadable hop, an untrusted hand-off), every hop below is
+ * ignored; only a hand-off's peer stops it as a hand-off, and a hand-off is never the source. */
 static void check_walk(const struct mail_analysis *a)
 {
 	if (a->has_source != (a->refusal == MAIL_REFUSAL_NONE))
@@ -55,8 +62,12 @@ static void check_walk(const struct mail_analysis *a)
 		check_text(h->why);
 		if (stopped != (h->verdict == MAIL_HOP_IGNORED))
 			__builtin_trap();
-		if (h->verdict == MAIL_HOP_SOURCE || h->verdict == MAIL_HOP_UNREADABLE)
+		if (h->verdict == MAIL_HOP_SOURCE || h->verdict == MAIL_HOP_UNREADABLE ||
+		    h->verdict == MAIL_HOP_HANDOFF)
 			stopped = true;
+		if ((h->verdict == MAIL_HOP_HANDOFF) != (h->rcv.handoff && h->verdict != MAIL_HOP_TRUSTED &&
+							  h->verdict != MAIL_HOP_IGNORED))
+			__builtin_trap();
 		if (h->verdict == MAIL_HOP_TRUSTED && !h->trusted_by[0])
 			__builtin_trap();
 	}

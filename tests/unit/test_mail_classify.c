@@ -59,6 +59,20 @@ static void test_corpus(void **state)
 		{ "spam_plain.eml", MAIL_CLASS_SPAM, NULL },
 		{ "spam_infected_subject.eml", MAIL_CLASS_SPAM, NULL },
 		{ "spam_no_return_path.eml", MAIL_CLASS_SPAM, NULL },
+		/* A vendor's notice from its no-reply address, the product named in From or
+		 * X-Mailer: virus; the same words beside any other address stay spam. */
+		{ "virus_vendor_noreply.eml", MAIL_CLASS_VIRUS, "from:scanner-vendor" },
+		{ "virus_vendor_xmailer.eml", MAIL_CLASS_VIRUS, "from:scanner-vendor" },
+		{ "virus_messagelabs.eml", MAIL_CLASS_VIRUS, "from:scanner-vendor" },
+		{ "spam_fake_scanner.eml", MAIL_CLASS_SPAM, NULL },
+		{ "spam_scanner_xmailer.eml", MAIL_CLASS_SPAM, NULL },
+		{ "spam_vendor_lookalike.eml", MAIL_CLASS_SPAM, NULL },
+		/* The scanners' own subjects (SpamAssassin's VBOUNCE forms), from a notifier. */
+		{ "virus_groupshield.eml", MAIL_CLASS_VIRUS, "subject:virus-found" },
+		{ "virus_scanmail.eml", MAIL_CLASS_VIRUS, "subject:virus-found" },
+		{ "virus_interscan.eml", MAIL_CLASS_VIRUS, "subject:virus-found" },
+		{ "virus_antigen.eml", MAIL_CLASS_VIRUS, "subject:virus-found" },
+		{ "virus_norton_quarantine.eml", MAIL_CLASS_VIRUS, "subject:virus-found" },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		size_t len;
@@ -152,6 +166,9 @@ static void test_header_path_same_as_gmime(void **state)
 		"X-Autoreply: yes\r\nX-Autorespond: yes\r\n\r\n",
 		"Subject: bare CR\rinside\n\nb\n",
 		"Subject: tab\tin it: out of office\n\nb\n",
+		"From: noreply@sophos.com\nX-Mailer: =?utf-8?q?Sophos_Email?=\nSubject: infected\n\nb\n",
+		"From: noreply@sophos.com\nX-Mailer: a\nX-Mailer: Sophos\nSubject: infected\n\nb\n",
+		"From: noreply@sophos.com (Sophos Email Appliance)\nSubject: infected\n\nb\n",
 	};
 	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
 		same_as_gmime(odd[i], odd[i], strlen(odd[i]), NULL);
@@ -194,6 +211,50 @@ static void test_precedence_of_signals(void **state)
 	const char vb[] = "Subject: Cheap vacation\r\n\r\nx\r\n";
 	assert_int_equal(mail_classify(vb, sizeof vb - 1, "x@example.org", &v), 0);
 	assert_int_equal(v.cls, MAIL_CLASS_SPAM);
+}
+
+/* A scanner's notice from its vendor: the product named in From or X-Mailer, the From (or the
+ * envelope sender) a no-reply address of that vendor's domains or below them. */
+static void test_scanner_vendor_notice(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *from, *x_mailer, *envelope;
+		enum mail_class cls;
+	} rows[] = {
+		{ "Kaspersky Security <noreply@kaspersky.com>", NULL, NULL, MAIL_CLASS_VIRUS },
+		{ "Kaspersky Security <noreply@mail.kaspersky.com>", NULL, NULL, MAIL_CLASS_VIRUS },
+		{ "Kaspersky Security <do-not-reply@kaspersky.com>", NULL, NULL, MAIL_CLASS_VIRUS },
+		{ "noreply@avg.com", "AVG Email Server 2026", NULL, MAIL_CLASS_VIRUS },
+		{ "Sophos Email <quarantine-digest@customer.example>", NULL, "noreply@sophos.com",
+		  MAIL_CLASS_VIRUS },
+		/* Not the vendor's domain, only a name that ends like it, or not below it. */
+		{ "Kaspersky Security <noreply@kaspersky.com.evil.example>", NULL, NULL,
+		  MAIL_CLASS_SPAM },
+		{ "Kaspersky Security <noreply@notkaspersky.com>", NULL, NULL, MAIL_CLASS_SPAM },
+		/* The vendor's domain, but a person's address: a salesman, not a scanner. */
+		{ "Kaspersky Security <sales@kaspersky.com>", NULL, NULL, MAIL_CLASS_SPAM },
+		/* The vendor's no-reply address without its product named. */
+		{ "Account Team <noreply@kaspersky.com>", "Mailer 1.0", NULL, MAIL_CLASS_SPAM },
+		/* Another vendor's product named: its own address is what would count. */
+		{ "Norton <noreply@kaspersky.com>", NULL, NULL, MAIL_CLASS_SPAM },
+		/* A name is a whole word: "AVGas" is no AVG. */
+		{ "noreply@avg.com", "AVGas pump mailer", NULL, MAIL_CLASS_SPAM },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char msg[512];
+		snprintf(msg, sizeof msg, "From: %s\n%s%s%sSubject: found an infected message sent "
+			 "from your address\n\nbody\n", rows[i].from, rows[i].x_mailer ? "X-Mailer: " : "",
+			 rows[i].x_mailer ? rows[i].x_mailer : "", rows[i].x_mailer ? "\n" : "");
+		struct mail_verdict v;
+		assert_int_equal(mail_classify(msg, strlen(msg), rows[i].envelope, &v), MAIL_OK);
+		if (v.cls != rows[i].cls)
+			fail_msg("%s / %s / %s: class %s", rows[i].from,
+				 rows[i].x_mailer ? rows[i].x_mailer : "-",
+				 rows[i].envelope ? rows[i].envelope : "-", mail_class_name(v.cls));
+		assert_int_equal(has_signal(&v, "from:scanner-vendor"), rows[i].cls == MAIL_CLASS_VIRUS);
+		same_as_gmime(rows[i].from, msg, strlen(msg), rows[i].envelope);
+	}
 }
 
 static void test_odd_input(void **state)
@@ -386,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_header_path_same_as_gmime),
 		cmocka_unit_test(test_precedence_of_signals),
+		cmocka_unit_test(test_scanner_vendor_notice),
 		cmocka_unit_test(test_odd_input),
 		cmocka_unit_test(test_return_path),
 		cmocka_unit_test(test_header_length),
