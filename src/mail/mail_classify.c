@@ -1,7 +1,6 @@
 /* mail_classify.c - what a message to a spamtrap is (bounce, auto-reply, virus notice, spam),
  * from the envelope sender and the headers and MIME structure that GMime reads. */
 #include <ctype.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,19 +8,6 @@
 #include <gmime/gmime.h>
 
 #include "mail_internal.h"
-
-static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
-
-/* GMime's global tables are set up once for the process and stay (they are not a leak). */
-static void gmime_init_once(void)
-{
-	g_mime_init();
-}
-
-void mail_gmime_ready(void)
-{
-	pthread_once(&gmime_once, gmime_init_once);
-}
 
 /* ---- the tables of signals ----------------------------------------------------------- */
 
