@@ -52,12 +52,14 @@ check_match "postfix used STARTTLS with the trap's self-signed certificate" \
 	'TLS connection established to 127\.0\.0\.1\[127\.0\.0\.1\]:[0-9]+' "$(cat "$PF/maillog")"
 check_eq "the evidence is against postfix's address, with its HELO" "3|sender.test" \
 	"$(tl_db "SELECT count(*), min(t.helo) FROM evidence e JOIN trap_hits t ON t.evidence_id = e.id WHERE hex(e.ip) = '00000000000000000000FFFF7F000005'")"
+# Postfix delivers its queue in parallel: the three arrive in any order, so each is found by
+# what it is, not by its place.
 check_eq "the classes: one spam, two bounces" "0|1|1" \
-	"$(tl_db "SELECT class FROM evidence ORDER BY id" | tr '\n' '|' | sed 's/|$//')"
-check_eq "the envelope sender postfix gave (the null sender for bounces)" "winner@lottery.example||" \
-	"$(tl_db "SELECT mail_from FROM trap_hits ORDER BY evidence_id" | tr '\n' '|' | sed 's/|$//')"
+	"$(tl_db "SELECT class FROM evidence ORDER BY class" | tr '\n' '|' | sed 's/|$//')"
+check_eq "the envelope sender postfix gave (the null sender for bounces)" "||winner@lottery.example" \
+	"$(tl_db "SELECT mail_from FROM trap_hits ORDER BY mail_from" | tr '\n' '|' | sed 's/|$//')"
 check_eq "both trap recipients of one message, in one piece of evidence" "bob@trap.example carol@trap.example" \
-	"$(tl_db "SELECT rcpts FROM trap_hits ORDER BY evidence_id DESC LIMIT 1" | tr '\n' ' ' | sed 's/ $//')"
+	"$(tl_db "SELECT rcpts FROM trap_hits WHERE rcpts LIKE '%bob@%'" | tr '\n' ' ' | sed 's/ $//')"
 check_match "the hits went over TLS" 'hit ip=127\.0\.0\.5 class=bounce .* tls=yes' "$(cat "$TL_LAST_LOG")"
 check_ip_a "the hits list postfix's address: DNS answers it" "$SRC" 127.0.0.2
 out=$("$TRAPLINE" check "$SRC" --data "$TL_DATA" 2>&1)

@@ -36,7 +36,8 @@ struct fx {
 	char dir[64];
 	char clock[96];
 	char hooks[96];
-	struct store *store;
+	struct store *store;  /* the writer's own connection: only while no writer runs */
+	struct store *reader; /* the test's reads while the writer runs (rd) */
 	struct zone_handle *zone;
 	struct writer *w;
 	struct writer_config cfg;
@@ -86,8 +87,25 @@ static void fx_start(struct fx *f)
 	assert_int_equal(writer_start(&f->cfg, f->store, f->zone, &f->defaults, &f->w), 0);
 }
 
+/* The test's own read-only connection. A connection is one thread's (the store opens them
+ * without SQLite's mutex): reading through the writer's while its thread runs would walk
+ * cursors it is changing, which under load left one looping for ever inside SQLite. */
+static struct store *rd(struct fx *f)
+{
+	if (!f->reader)
+		assert_int_equal(store_open_mode(f->dir, false, &f->reader), STORE_OK);
+	return f->reader;
+}
+
+static void rd_close(struct fx *f)
+{
+	store_close(f->reader);
+	f->reader = NULL;
+}
+
 static void fx_stop(struct fx *f)
 {
+	rd_close(f);
 	writer_stop(f->w);
 	f->w = NULL;
 	zone_handle_free(f->zone);
@@ -131,6 +149,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	if (f->w)
 		fx_stop(f);
+	rd_close(f);
 	zone_reader_unregister();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
@@ -188,7 +207,7 @@ static bool store_listed(struct fx *f, const char *ip, struct store_listing *out
 	uint8_t a[16];
 	struct store_listing l;
 	ip_of(ip, a);
-	int rc = store_listing_get(f->store, a, out ? out : &l);
+	int rc = store_listing_get(rd(f), a, out ? out : &l);
 	assert_true(rc == STORE_OK || rc == STORE_ENOTFOUND);
 	return rc == STORE_OK;
 }
@@ -328,7 +347,7 @@ static void test_delist_holds_until_new_evidence(void **state)
 	assert_int_equal(writer_submit(f->w, &ev), WRITER_OK);
 	assert_true(wait_zone(f, "192.0.2.44", false));
 	int audits = 0;
-	assert_int_equal(store_audit_foreach(f->store, 0, count_audit, &audits), STORE_OK);
+	assert_int_equal(store_audit_foreach(rd(f), 0, count_audit, &audits), STORE_OK);
 	assert_int_equal(audits, 1);
 
 	/* The old evidence no longer counts; one new piece is not enough, two are. */
@@ -669,7 +688,7 @@ static int cmp_listing(const void *a, const void *b)
 static void listings(struct fx *f, struct listing_set *s)
 {
 	memset(s, 0, sizeof *s);
-	assert_int_equal(store_listing_foreach(f->store, collect_listing, s), STORE_OK);
+	assert_int_equal(store_listing_foreach(rd(f), collect_listing, s), STORE_OK);
 	qsort(s->l, s->n, sizeof *s->l, cmp_listing);
 }
 
@@ -797,8 +816,8 @@ static void test_concurrent_producers_nothing_lost(void **state)
 	/* Every acknowledged event is in the store, also seen through a fresh connection. */
 	fx_stop(f);
 	fx_start(f);
-	struct counter c = { .s = f->store };
-	assert_int_equal(store_evidence_ips(f->store, 0, count_ip, &c), STORE_OK);
+	struct counter c = { .s = rd(f) };
+	assert_int_equal(store_evidence_ips(rd(f), 0, count_ip, &c), STORE_OK);
 	assert_int_equal(c.n, 20000);
 	/* Each address got 2 or 3 pieces, half of them traps: all listed, in DNS too. */
 	assert_true(zone_listed(f, "100.64.0.1"));
@@ -828,11 +847,11 @@ static void test_submit_many(void **state)
 	assert_int_equal(writer_submit_many(f->w, evs, n, results), WRITER_EINVAL);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(results[i], i == 1000 ? WRITER_EINVAL : WRITER_OK);
-	struct counter c = { .s = f->store };
+	struct counter c = { .s = rd(f) };
 	fx_stop(f);
 	fx_start(f);
-	c.s = f->store;
-	assert_int_equal(store_evidence_ips(f->store, 0, count_ip, &c), STORE_OK);
+	c.s = rd(f);
+	assert_int_equal(store_evidence_ips(rd(f), 0, count_ip, &c), STORE_OK);
 	assert_int_equal(c.n, 2000);
 	assert_true(zone_listed(f, "100.70.0.1"));   /* events 0 and 1 */
 	assert_true(zone_listed(f, "100.70.3.250")); /* events 1998 and 1999 */
@@ -1073,7 +1092,7 @@ static void test_corrections(void **state)
 	assert_int_equal(writer_submit(f->w, &ex), WRITER_OK);
 	assert_true(wait_zone(f, "192.0.2.7", false));
 	int n = 0;
-	assert_int_equal(store_exclusion_foreach(f->store, T0, count_excl, &n), STORE_OK);
+	assert_int_equal(store_exclusion_foreach(rd(f), T0, count_excl, &n), STORE_OK);
 	assert_int_equal(n, 1); /* replaced, not added */
 	/* The shorter end holds: at +3 h the exclusion is over and the evidence lists again. */
 	set_clock(f, T0 + 3 * HOUR);
@@ -1086,7 +1105,7 @@ static void test_corrections(void **state)
 	assert_int_equal(writer_submit(f->w, &un), WRITER_OK);
 	assert_true(wait_zone(f, "192.0.2.7", true));
 	n = 0;
-	assert_int_equal(store_exclusion_foreach(f->store, T0, count_excl, &n), STORE_OK);
+	assert_int_equal(store_exclusion_foreach(rd(f), T0, count_excl, &n), STORE_OK);
 	assert_int_equal(n, 0);
 	/* Nothing to remove, nothing to undo: those fail alone, the rest of the batch holds. */
 	struct writer_event evs[3] = {un, moderator(WRITER_EV_UNDELIST, "192.0.2.7", 32)};
@@ -1095,13 +1114,13 @@ static void test_corrections(void **state)
 	evs[2].evidence.kind = STORE_KIND_REPORT;
 	int res[3];
 	int audits = 0;
-	assert_int_equal(store_audit_foreach(f->store, 0, count_audit, &audits), STORE_OK);
+	assert_int_equal(store_audit_foreach(rd(f), 0, count_audit, &audits), STORE_OK);
 	assert_int_equal(writer_submit_many(f->w, evs, 3, res), WRITER_ENOTFOUND);
 	assert_int_equal(res[0], WRITER_ENOTFOUND);
 	assert_int_equal(res[1], WRITER_ENOTFOUND);
 	assert_int_equal(res[2], WRITER_OK);
 	int after = 0;
-	assert_int_equal(store_audit_foreach(f->store, 0, count_audit, &after), STORE_OK);
+	assert_int_equal(store_audit_foreach(rd(f), 0, count_audit, &after), STORE_OK);
 	assert_int_equal(after, audits);
 	/* Delist, undo: listed again by the same evidence. */
 	struct writer_event dl = moderator(WRITER_EV_DELIST, "192.0.2.7", 32);
@@ -1218,7 +1237,7 @@ static void test_failed_commit_acks_nobody(void **state)
 		char s[32];
 		snprintf(s, sizeof s, "198.18.9.%d", i + 1);
 		ip_of(s, ip);
-		assert_int_equal(store_evidence_for_ip(f->store, ip, 0, false, count_ev, &n), STORE_OK);
+		assert_int_equal(store_evidence_for_ip(rd(f), ip, 0, false, count_ev, &n), STORE_OK);
 	}
 	assert_int_equal(n, 0);
 	assert_false(zone_listed(f, "198.18.9.1"));
@@ -1544,7 +1563,7 @@ static int holder_event(struct fx *f, enum writer_event_type type, const char *n
 static int64_t reporter_id(struct fx *f, const char *name)
 {
 	struct store_holder h;
-	assert_int_equal(store_holder_get(f->store, name, &h), STORE_OK);
+	assert_int_equal(store_holder_get(rd(f), name, &h), STORE_OK);
 	return h.id;
 }
 
@@ -1577,7 +1596,7 @@ static int evidence_count(struct fx *f, const char *ip)
 	uint8_t a[16];
 	ip_of(ip, a);
 	int n = 0;
-	assert_int_equal(store_evidence_for_ip(f->store, a, 0, false, count_ev, &n), STORE_OK);
+	assert_int_equal(store_evidence_for_ip(rd(f), a, 0, false, count_ev, &n), STORE_OK);
 	return n;
 }
 
@@ -1601,7 +1620,7 @@ static void test_holder_events(void **state)
 	struct writer_event no_holder = {.type = WRITER_EV_HOLDER_ADD};
 	assert_int_equal(writer_submit(f->w, &no_holder), WRITER_EINVAL);
 	int n = 0;
-	assert_int_equal(store_audit_foreach(f->store, 0, count_holder_audit, &n), STORE_OK);
+	assert_int_equal(store_audit_foreach(rd(f), 0, count_holder_audit, &n), STORE_OK);
 	assert_int_equal(n, 2); /* reporter-add, reporter-remove: not the refusals */
 }
 
@@ -1623,7 +1642,7 @@ static void test_report_events(void **state)
 	assert_true(r[0].evidence_id > 0);
 	assert_int_equal(evidence_count(f, "203.0.113.7"), 1);
 	struct store_report got;
-	assert_int_equal(store_report_get(f->store, r[0].row.id, false, &got), STORE_OK);
+	assert_int_equal(store_report_get(rd(f), r[0].row.id, false, &got), STORE_OK);
 	assert_int_equal(got.evidence_id, r[0].evidence_id);
 	assert_int_equal(got.received_at, T0);
 
@@ -1633,7 +1652,7 @@ static void test_report_events(void **state)
 	assert_int_equal(report_submit(f, &r[1]), WRITER_EEXIST);
 	assert_string_equal(r[1].earlier_id, r[0].row.id);
 	assert_int_equal(evidence_count(f, "203.0.113.7"), 1);
-	assert_int_equal(store_report_get(f->store, r[1].row.id, false, &got), STORE_ENOTFOUND);
+	assert_int_equal(store_report_get(rd(f), r[1].row.id, false, &got), STORE_ENOTFOUND);
 	settle();
 	assert_false(zone_listed(f, "203.0.113.7"));
 
@@ -1659,11 +1678,11 @@ static void test_report_events(void **state)
 	assert_int_equal(results[3], WRITER_ELIMIT);
 	assert_int_equal(results[4], WRITER_EINVAL);
 	assert_int_equal(r[3].evidence_id, 0);
-	assert_int_equal(store_report_get(f->store, r[3].row.id, false, &got), STORE_OK);
+	assert_int_equal(store_report_get(rd(f), r[3].row.id, false, &got), STORE_OK);
 	assert_string_equal(got.refusal, "no-untrusted-hop");
 	assert_int_equal(evidence_count(f, "203.0.113.7"), 2);
 	assert_int_equal(evidence_count(f, "203.0.113.8"), 0);
-	assert_int_equal(store_report_get(f->store, r[5].row.id, false, &got), STORE_ENOTFOUND);
+	assert_int_equal(store_report_get(rd(f), r[5].row.id, false, &got), STORE_ENOTFOUND);
 	/* Two messages, one reporter: its reports about the address count once. */
 	settle();
 	assert_false(zone_listed(f, "203.0.113.7"));
@@ -1675,7 +1694,7 @@ static void test_report_events(void **state)
 	assert_int_equal(report_submit(f, &rb), WRITER_OK);
 	assert_true(wait_zone(f, "203.0.113.7", true));
 	uint64_t n = 0;
-	assert_int_equal(store_report_hour_get(f->store, acme, T0 / 3600, &n), STORE_OK);
+	assert_int_equal(store_report_hour_get(rd(f), acme, T0 / 3600, &n), STORE_OK);
 	assert_int_equal(n, 3);
 
 	/* The next hour the limit starts again. */
@@ -1796,10 +1815,10 @@ static void test_report_failed_commit(void **state)
 	assert_int_equal(report_submit(f, &r), WRITER_ESTORE);
 	set_hooks(f, "");
 	struct store_report got;
-	assert_int_equal(store_report_get(f->store, r.row.id, false, &got), STORE_ENOTFOUND);
+	assert_int_equal(store_report_get(rd(f), r.row.id, false, &got), STORE_ENOTFOUND);
 	assert_int_equal(evidence_count(f, "203.0.113.7"), 0);
 	uint64_t n = 1;
-	assert_int_equal(store_report_hour_get(f->store, r.row.holder, T0 / 3600, &n), STORE_OK);
+	assert_int_equal(store_report_hour_get(rd(f), r.row.holder, T0 / 3600, &n), STORE_OK);
 	assert_int_equal(n, 0);
 	/* And the same report goes through once the disk takes commits again. */
 	assert_int_equal(report_submit(f, &r), WRITER_OK);
