@@ -230,6 +230,9 @@ int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 void sockaddr_ip(const struct sockaddr *sa, uint8_t out[16]);
 /* Formats an address as "127.0.0.1:5353" or "[::1]:5353" into buf of size cap. */
 void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap);
+/* What to add to the log line of a bind(2) that failed with err: for EACCES, a key=value pair
+ * that says why (ports below 1024 need root or CAP_NET_BIND_SERVICE); "" otherwise. Static. */
+const char *sockaddr_bind_hint(int err);
 
 /* ---- time ------------------------------------------------------------------ */
 

@@ -176,7 +176,8 @@ static int server_bind_addr(struct dns_server *srv, unsigned i)
 fail:;
 	int saved = errno;
 	sockaddr_format((const struct sockaddr *)&ss, name, sizeof(name));
-	log_err("dns", "bind failed proto=%s addr=%s error=\"%s\"", proto, name, strerror(saved));
+	log_err("dns", "bind failed proto=%s addr=%s error=\"%s\"%s", proto, name, strerror(saved),
+		sockaddr_bind_hint(saved));
 	errno = saved;
 	return DNS_EIO;
 }

@@ -1106,7 +1106,8 @@ static int listen_one(struct smtp_server *srv, const struct sockaddr_storage *ss
 	log_info("smtp", "listening addr=%s", name);
 	return SMTP_OK;
 fail:
-	log_err("smtp", "cannot listen addr=%s reason=\"%s\"", name, strerror(errno));
+	log_err("smtp", "cannot listen addr=%s reason=\"%s\"%s", name, strerror(errno),
+		sockaddr_bind_hint(errno));
 	if (fd >= 0)
 		close(fd);
 	return SMTP_EIO;

@@ -487,7 +487,8 @@ int web_server_bind(const struct web_config *cfg, struct web_server **out)
 			int e = errno;
 			char a[80];
 			sockaddr_format((const struct sockaddr *)&cfg->addrs[i], a, sizeof(a));
-			log_err("web", "cannot listen addr=%s reason=\"%s\"", a, strerror(e));
+			log_err("web", "cannot listen addr=%s reason=\"%s\"%s", a, strerror(e),
+				sockaddr_bind_hint(e));
 			web_server_stop(srv);
 			errno = e;
 			return WEB_EIO;
