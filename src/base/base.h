@@ -379,6 +379,18 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errca
 void config_print(FILE *f, const struct config *c);
 /* Prints the commented default configuration (the source of etc/trapline.conf). */
 void config_template(FILE *f);
+/* One key of the schema as documentation shows it (trapline.conf(5)): strings owned by the
+ * schema. */
+struct config_key_doc {
+	const char *name;
+	const char *def;  /* the default of this binary (config_default_set applied) */
+	const char *type; /* what a value is, in words: "number", "path", "ADDR:PORT list" */
+	const char *help;
+	bool ranged;      /* a number: min and max hold */
+	unsigned min, max;
+};
+/* The i-th key in schema order into *out; false past the last one. */
+bool config_key_doc(size_t i, struct config_key_doc *out);
 /* True when a listen key (smtp_listen) says "off". */
 bool config_listen_off(const char *list);
 /* Parses a dns_listen list into at most max addresses. BASE_EINVAL names the bad item in err. */

@@ -992,6 +992,46 @@ void config_print(FILE *f, const struct config *c)
 	}
 }
 
+/* The type column of trapline.conf(5), by enum config_type. */
+static const char *const config_type_words[] = {
+	[CONFIG_STRING] = "text",
+	[CONFIG_PATH] = "path",
+	[CONFIG_UINT] = "number",
+	[CONFIG_IP4] = "IPv4 address",
+	[CONFIG_NAME] = "domain name",
+	[CONFIG_NAMES] = "domain names, comma separated",
+	[CONFIG_LISTEN] = "ADDR:PORT list",
+	[CONFIG_LEVEL] = "log level",
+	[CONFIG_DOUBLE] = "decimal number",
+	[CONFIG_CIDRS] = "CIDR list",
+	[CONFIG_EXCLUSIONS] = "CIDR list or special-purpose",
+	[CONFIG_NSADDRS] = "NAME=ADDR list",
+	[CONFIG_LISTEN_OFF] = "ADDR:PORT list or off",
+	[CONFIG_MAILBOXES] = "mailbox list",
+	[CONFIG_SAMPLE] = "headers, message or none",
+	[CONFIG_URL] = "URL",
+};
+
+bool config_key_doc(size_t i, struct config_key_doc *out)
+{
+	if (i >= CONFIG_NKEYS)
+		return false;
+	const struct config_key *k = &config_keys[i];
+	const char *type = (size_t)k->type < sizeof(config_type_words) / sizeof(config_type_words[0])
+				   ? config_type_words[k->type]
+				   : NULL;
+	*out = (struct config_key_doc){
+		.name = k->name,
+		.def = config_key_default(k),
+		.type = type ? type : "text",
+		.help = k->help,
+		.ranged = k->type == CONFIG_UINT || k->type == CONFIG_DOUBLE,
+		.min = k->min,
+		.max = k->max,
+	};
+	return true;
+}
+
 void config_template(FILE *f)
 {
 	fprintf(f, "# trapline.conf - Trapline's configuration, every key with its default.\n"
