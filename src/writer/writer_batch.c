@@ -305,6 +305,27 @@ static void batch_undo(struct writer *w, size_t mark)
 	w->changes_n = mark;
 }
 
+/* A disk that is full or read-only fails every batch until it recovers, and each producer is
+ * told so (451, 503, exit 1): the log says it once, then once every 10 s with the count, so
+ * that it does not fill what little disk is left. */
+#define WRITER_FAIL_LOG_NS 10000000000ull
+
+static void batch_fail_log(struct writer *w, size_t n, int rc)
+{
+	uint64_t now_ns = time_mono_ns();
+	w->fail_streak++;
+	if (w->fail_streak > 1 && now_ns - w->fail_logged_ns < WRITER_FAIL_LOG_NS) {
+		w->fail_suppressed++;
+		return;
+	}
+	log_err("writer", "batch of %zu events failed: %s; nothing of it acknowledged, each new "
+		"batch tries again failed_batches=%llu suppressed=%llu",
+		n, tl_strerror(rc), (unsigned long long)w->fail_streak,
+		(unsigned long long)w->fail_suppressed);
+	w->fail_logged_ns = now_ns;
+	w->fail_suppressed = 0;
+}
+
 /* Ends a round that began with store_begin and went as far as rc says: the policy on every
  * address it touched, then the commit; on any failure the rollback. */
 static int round_commit(struct writer *w, int64_t now, enum eval_mode mode, uint32_t *serial,
@@ -343,7 +364,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 	}
 	rc = round_commit(w, now, EVAL_EVENT, &serial, rc);
 	if (rc != WRITER_OK) {
-		log_err("writer", "batch of %zu events failed: %s", n, tl_strerror(rc));
+		batch_fail_log(w, n, rc);
 		/* Stale timers are harmless (they re-read the store); stale rules are not. */
 		if (w->rules_dirty && writer_rules_reload(w->store, &w->rules, now) != WRITER_OK)
 			log_err("writer", "exclusions and reputation not reloaded after a failed batch");
@@ -354,6 +375,11 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		return rc;
 	}
 	w->serial = serial;
+	if (w->fail_streak > 0) {
+		log_info("writer", "commits succeed again after failed_batches=%llu",
+			 (unsigned long long)w->fail_streak);
+		w->fail_streak = 0;
+	}
 	return WRITER_OK;
 }
 

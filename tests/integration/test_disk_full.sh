@@ -115,6 +115,7 @@ check_eq "with room, each intake acknowledges" "ack ack ack ack" \
 
 # ---- the disk fills --------------------------------------------------------------------
 fill() { dd if=/dev/zero of="$MNT/filler.$1" bs=64k >/dev/null 2>&1; }
+full_at=$SECONDS
 fill 0
 free=$(df --output=avail -B1 "$MNT" | tail -n 1 | tr -d ' ')
 check_eq "the tmpfs is full" 0 "$free"
@@ -145,6 +146,7 @@ check_eq "a full disk: the home page answers" 200 "$(tl_http_status /)"
 check_eq "a full disk: the lookup page answers" 200 "$(tl_http_status "/lookup?ip=$LISTED")"
 
 # ---- room again: everything resumes by itself -------------------------------------------
+full_s=$((SECONDS - full_at))
 rm -f "$MNT"/filler.*
 resumed() {
 	local p=$1
@@ -187,6 +189,17 @@ acked=$(( $(count feed ack) + $(count cli ack) + 4 ))
 check_eq "and nothing that was refused is stored" "$acked" \
 	"$(tl_db "SELECT count(*) FROM evidence WHERE hex(ip) <> '$(hexip 127.0.0.1)' AND source NOT LIKE 'report%'")"
 check_match "the refusals are logged" 'level=(error|warn).*(full|FULL|disk)' "$(cat "$TL_LAST_LOG")"
+# Once, then once every 10 s with a count (a full disk is no place for a line per batch), and
+# once more when commits succeed again.
+refusals=$(( $(count smtp refused) + $(count report refused) + $(count feed refused) + $(count cli refused) ))
+lines=$(grep -c 'level=error module=writer batch of' "$TL_LAST_LOG")
+if [ "$lines" -ge 1 ] && [ "$lines" -le $((2 + full_s / 10)) ] && [ "$lines" -lt "$refusals" ]; then
+	tl_ok "the writer's failures are logged once per 10 s ($lines lines for $refusals refusals in $full_s s)"
+else
+	tl_fail "the writer's failures are logged once per 10 s" "$lines lines, $refusals refusals, $full_s s"
+fi
+check_match "... and the recovery once" 'level=info module=writer commits succeed again after failed_batches=[1-9]' \
+	"$(cat "$TL_LAST_LOG")"
 tl_stop
 
 # ---- the store's file system turns read-only under it ------------------------------------
