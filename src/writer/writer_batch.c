@@ -628,6 +628,9 @@ static int load_stale(struct writer *w, int64_t now)
 		rc = eval_touched(w, now, EVAL_REBUILD, &serial);
 	rc = serial_commit(w, serial, rc);
 	if (rc != WRITER_OK) {
+		/* Due at once: the timers try them again (writer_timers_run). */
+		for (size_t i = 0; i < w->touched_n; i++)
+			heap_push(w, now, w->touched[i]);
 		batch_undo(w, 0);
 		return rc;
 	}
@@ -670,8 +673,19 @@ int writer_load(struct writer *w)
 	if (rc != WRITER_OK)
 		return rc;
 	rc = w->touched_n > 0 ? load_stale(w, now) : serial_store(w, serial);
-	if (rc != WRITER_OK)
+	if (rc == WRITER_ESTORE) {
+		/* A full or read-only disk (a restart after a crash, while the disk is still
+		 * full): DNS serves the listings as stored rather than nothing, intake is refused
+		 * until the store takes commits again, the expiries that were due are tried again
+		 * by the timers. The serial is stored with the next commit that changes the zone;
+		 * until then a restart computes it again, never lower (stored + 1, or the time). */
+		log_warn("writer", "the store takes no commits (a full or read-only disk?): serving "
+			 "the listings as loaded serial=%u; intake is refused until it does", serial);
+		w->fail_streak = 1;
+		w->fail_logged_ns = time_mono_ns();
+	} else if (rc != WRITER_OK) {
 		return rc;
+	}
 	if (w->cfg.export_interval_s > 0)
 		w->next_export = now + w->cfg.export_interval_s;
 	log_info("writer", "loaded listings=%zu serial=%u ms=%llu", count, serial,
