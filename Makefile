@@ -25,7 +25,9 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Puts `trapline` on the PATH: PREFIX/bin/trapline (default /usr/local; its data_dir is
-# /var/lib/trapline), the commented config in PREFIX/share/trapline, the docs in
+# /var/lib/trapline), the commented config in PREFIX/share/trapline (and in
+# PREFIX/etc/trapline unless one is there), the man pages trapline(8) and trapline.conf(5) in
+# PREFIX/share/man, the systemd unit in PREFIX/lib/systemd/system, the docs in
 # PREFIX/share/doc/trapline, and the system user trapline; DESTDIR for packaging (no user).
 install: build
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
