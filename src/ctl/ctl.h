@@ -73,6 +73,9 @@ int ctl_words_match(const char *words, int argc, char *const *argv);
 /* Whether the command takes key; whether key is a flag that takes no value (json, remove). */
 bool ctl_command_takes(const struct ctl_command *c, const char *key);
 bool ctl_key_is_flag(const char *key);
+/* Whether the command works on the data directory itself, neither through the service nor
+ * with the store open (restore): the command line runs it with ctl_service's data_dir alone. */
+bool ctl_command_offline(const struct ctl_command *c);
 /* Whether key names a file (report's FILE, --trusted-relays): the command line reads it and
  * sends its contents as the request's body (ctl_request_attach), its name as the value. */
 bool ctl_key_is_file(const char *key);
@@ -173,6 +176,7 @@ struct ctl_service {
 	struct store *reader;
 	struct zone_handle *zone; /* the caller is a registered zone reader (export) */
 	const char *zone_name;
+	const char *data_dir;         /* the data directory (restore) */
 	struct policy_config policy;
 	struct ip_prefix default_exclusions[CONFIG_PREFIX_MAX];
 	size_t n_default_exclusions;

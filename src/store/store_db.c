@@ -467,17 +467,17 @@ static int migrate(struct store *s, const char *path)
 
 /* One writer at a time across processes: the service and a CLI run without it must never
  * write the same file at once. flock is released by the kernel when the holder dies. */
-static int take_lock(struct store *s, const char *dir)
+int store_lock_take(const char *dir, int *fd)
 {
 	char path[PATH_MAX];
 	if ((size_t)snprintf(path, sizeof path, "%s/trapline.lock", dir) >= sizeof path)
 		return STORE_EINVAL;
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0) {
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0) {
 		log_err("store", "open lock file=%s error=\"%s\"", path, strerror(errno));
 		return STORE_EIO;
 	}
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 		if (e == EWOULDBLOCK) {
 			log_err("store", "%s is held by another trapline writing to %s", path, dir);
@@ -487,6 +487,11 @@ static int take_lock(struct store *s, const char *dir)
 		return STORE_EIO;
 	}
 	return STORE_OK;
+}
+
+static int take_lock(struct store *s, const char *dir)
+{
+	return store_lock_take(dir, &s->lock_fd);
 }
 
 static int prepare_all(struct store *s)
