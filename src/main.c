@@ -139,7 +139,8 @@ struct serve_store {
 static int serve_store_start(const struct config *cfg, int group, struct zone_handle *zone,
 			     const struct zone_defaults *defaults, struct serve_store *ss)
 {
-	int rc = store_open(cfg->data_dir, &ss->store);
+	/* A command that found no service works on the directory for a moment: wait for it. */
+	int rc = store_open_wait(cfg->data_dir, 10000, &ss->store);
 	if (rc != STORE_OK) {
 		log_err("main", "cannot open the store data_dir=%s reason=\"%s\"", cfg->data_dir,
 			rc == STORE_EBUSY ? "another trapline holds it" : tl_strerror(rc));

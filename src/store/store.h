@@ -102,6 +102,9 @@ struct store;
  * STORE_EBUSY when another process (or another struct store) has it. Same as
  * store_open_mode(dir, true, out). */
 int store_open(const char *dir, struct store **out);
+/* store_open, waiting up to wait_ms for the writer's lock while another process holds it (the
+ * service: a command working on the directory holds it for a moment). */
+int store_open_wait(const char *dir, unsigned wait_ms, struct store **out);
 /* write false: opens the existing file read-only (SQLITE_OPEN_READONLY) without the lock, for
  * a reader beside a running service (a CLI's check/list). Never migrates: STORE_EIO when the
  * file's schema is older than this binary's, STORE_ENOTFOUND when there is no file. */

@@ -72,7 +72,7 @@ for p in ports:
 sys.exit("no free port below 1000")
 EOF
 ) || tl_die "a free port below 1024"
-SMTP=$(tl_free_port) || tl_die "pick a free port"
+SMTP=$(tl_free_port) && HPORT=$(tl_free_port) || tl_die "pick a free port"
 # StateDirectory=: systemd makes the data directory, the service's user owns it.
 DATA=$TL_TMP/state
 tl_mkdata "$DATA"
@@ -81,7 +81,7 @@ as_unit() {
 	setpriv --reuid="$TL_USER" --regid="$TL_USER" --init-groups --no-new-privs "$@"
 }
 SERVE=("$PREFIX/bin/trapline" serve --config "$PREFIX/etc/trapline/trapline.conf"
-	--data "$DATA" --dns "127.0.0.1:$LOW" --smtp "127.0.0.1:$SMTP" --http off)
+	--data "$DATA" --dns "127.0.0.1:$LOW" --smtp "127.0.0.1:$SMTP" --http "127.0.0.1:$HPORT")
 
 # Without the capability: it stops at once, saying what it lacks.
 log=$TL_TMP/nocap.log
@@ -96,11 +96,20 @@ check_match "... saying that the port needs CAP_NET_BIND_SERVICE" \
 	"addr=127.0.0.1:$LOW .*below 1024 needs root .*CAP_NET_BIND_SERVICE" \
 	"$(cat "$log")"
 
-# With it (AmbientCapabilities=CAP_NET_BIND_SERVICE, CapabilityBoundingSet= the same).
+# With it (AmbientCapabilities=CAP_NET_BIND_SERVICE, CapabilityBoundingSet= the same), under
+# strace when there is one: the system calls it makes are checked against the unit's filter.
 log=$TL_TMP/cap.log
+STRACE=()
+TRACE=$TL_TMP/trace
+if command -v strace >/dev/null; then
+	mkdir -p "$TRACE" && chown "$TL_USER:" "$TRACE"
+	STRACE=(strace -f -qq -o "$TRACE/st")
+fi
+printf 'trap_domains = trap.example\nexclude_default = 127.0.0.0/8, ::1/128\n' >"$TL_TMP/unit.conf"
+SERVE[3]=$TL_TMP/unit.conf
 setpriv --reuid="$TL_USER" --regid="$TL_USER" --init-groups --no-new-privs \
 	--inh-caps=-all,+net_bind_service --ambient-caps=+net_bind_service \
-	--bounding-set=-all,+net_bind_service "${SERVE[@]}" >"$log" 2>&1 &
+	--bounding-set=-all,+net_bind_service "${STRACE[@]}" "${SERVE[@]}" >"$log" 2>&1 &
 TL_LAST_PID=$!
 TL_LAST_LOG=$log
 TL_PIDS+=("$TL_LAST_PID")
@@ -114,5 +123,51 @@ check_nomatch "no privilege drop or chown attempted (it is not root)" \
 	"level=error|dropped privileges|cannot give|chown" "$(cat "$log")"
 others=$(find "$DATA" ! -user "$TL_USER" 2>/dev/null)
 check_eq "every file in the data directory is $TL_USER's" "" "$others"
-tl_stop
+
+# What a day of service does: DNS over UDP and TCP, a trap hit with STARTTLS, a command
+# through the control socket (the listing it makes is published), and the stop.
+check_eq "DNS over TCP answers" 127.0.0.2 \
+	"$(dig @127.0.0.1 -p "$LOW" +tcp +short +time=$((2 * TL_SLOW)) "2.0.0.127.$TL_ZONE" A)"
+SMTP_PORT=$SMTP
+check_match "the trap takes a message over STARTTLS" '<~  250 2\.0\.0 Ok: stored' \
+	"$(tl_swaks -tls --to a@trap.example --from x@spam.example)"
+check_cmd "a command through the control socket" \
+	"$PREFIX/bin/trapline" evidence add --ip 199.18.60.1 --kind trap --data "$DATA"
+check_eq "the pages answer" 200 "$(tl_http_status /api/v1/lookup/199.18.60.1)"
+# SIGTERM to the service (strace's child when traced): it stops and exits 0.
+victim=$TL_LAST_PID
+[ ${#STRACE[@]} -gt 0 ] && victim=$(pgrep -P "$TL_LAST_PID" | head -n 1)
+kill -TERM "$victim"
+for _ in $(seq 1 $((100 * TL_SLOW))); do kill -0 "$TL_LAST_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$TL_LAST_PID" 2>/dev/null; then
+	tl_fail "it stops on SIGTERM"
+else
+	wait "$TL_LAST_PID"
+	check_eq "it stops on SIGTERM, exit 0" 0 $?
+fi
+
+# Every system call it made passes the unit's SystemCallFilter= lines (an allow list, then
+# what is taken out of it), groups expanded as systemd-analyze names them.
+if [ ${#STRACE[@]} -eq 0 ]; then
+	tl_skip "every system call is allowed by the unit's filter" "strace is not installed"
+	tl_finish
+fi
+expand() {
+	local x
+	for x in "$@"; do
+		case $x in
+		@*) expand $(systemd-analyze syscall-filter "$x" | awk '/^ +[@a-z_0-9-]+$/ { print $1 }') ;;
+		*) echo "$x" ;;
+		esac
+	done
+}
+allow=$(expand $(sed -n 's/^SystemCallFilter=\([^~]\)/\1/p' "$UNIT") | sort -u)
+deny=$(expand $(sed -n 's/^SystemCallFilter=~//p' "$UNIT") | sort -u)
+used=$(sed -E 's/^[0-9]+ +//' "$TRACE/st" | grep -oE '^[a-z_0-9]+\(' | tr -d '(' | sort -u)
+[ "$(printf '%s\n' "$used" | grep -c .)" -gt 30 ] ||
+	tl_fail "strace saw the service's system calls" "$(head -n 5 "$TRACE/st")"
+refused=$(comm -23 <(printf '%s\n' "$used") <(comm -23 <(printf '%s\n' "$allow") <(printf '%s\n' "$deny")))
+# execve is strace starting the binary (systemd's filter applies after it).
+refused=$(printf '%s\n' "$refused" | grep -vx execve | tr '\n' ' ' | sed 's/ $//')
+check_eq "every system call serve made is allowed by the unit's SystemCallFilter" "" "$refused"
 tl_finish
