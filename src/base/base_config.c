@@ -26,6 +26,7 @@ enum config_type {
 	CONFIG_MAILBOXES,  /* comma-separated local@domain addresses */
 	CONFIG_SAMPLE,     /* one of the words of sample_modes */
 	CONFIG_URL,        /* http:// or https:// and printable ASCII without quotes or blanks */
+	CONFIG_LOGFORMAT,  /* text or json (log_format_parse) */
 };
 
 /* What a trap keeps of a message for the moderators (trap_sample). */
@@ -302,6 +303,15 @@ static const struct config_key config_keys[] = {
 	 "moderator_lockout_minutes."},
 	{"moderator_lockout_minutes", CONFIG_UINT, NUM(moderator_lockout_minutes), "15", 1, 10080,
 	 false, "How long a lockout after moderator_lockout_failures failed logins holds."},
+	/* seeing it: metrics, status, logs (docs/metrics.md) */
+	{"metrics_allow", CONFIG_CIDRS, STR(metrics_allow), "127.0.0.0/8, ::1/128", 0, 0, true,
+	 "Who may read GET /metrics (Prometheus text format) on the web server: client addresses "
+	 "in these CIDRs, comma separated; others are answered 403. Default: loopback only. "
+	 "Empty: nobody."},
+	{"log_format", CONFIG_LOGFORMAT, STR(log_format), "text", 0, 0, false,
+	 "How log lines are written on stderr: text (ts=... level=... module=... then the "
+	 "message's key=value fields) or json (one JSON object a line with time, level, module, "
+	 "message and each key=value field as a member, for log shippers)."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -698,6 +708,14 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 			known = known || strcmp(v, sample_modes[i]) == 0;
 		if (!known) {
 			snprintf(why, cap, "'%s' is not one of headers, message, none", v);
+			return BASE_EINVAL;
+		}
+		break;
+	}
+	case CONFIG_LOGFORMAT: {
+		enum log_format lf;
+		if (log_format_parse(v, &lf) != BASE_OK) {
+			snprintf(why, cap, "'%s' is not one of text, json", v);
 			return BASE_EINVAL;
 		}
 		break;

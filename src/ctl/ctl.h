@@ -197,6 +197,9 @@ struct ctl_service {
 	uint32_t session_s;           /* a moderator's login lasts this long */
 	const char *trap_domains;     /* for masking trap addresses in the samples shown */
 	const char *trap_addresses;
+	/* The service's figures (GET /metrics, `trapline status`); NULL when no service runs.
+	 * Filled before any reader starts, then only read. */
+	const struct metrics_registry *metrics;
 };
 
 /* Fills svc's settings from cfg (zone, the policy_* keys, exclude_default, report_*,
@@ -369,6 +372,9 @@ int ctl_report_lookup(const struct ctl_service *svc, struct store *reader,
 		      const struct store_holder *reporter, const char *id, int64_t now,
 		      struct ctl_report_result *out);
 void ctl_report_result_free(struct ctl_report_result *r);
+/* The reports this process took, by outcome (a metrics_collect_fn; arg unused):
+ * trapline_reports_total{result}. */
+void ctl_report_metrics(void *arg, struct metrics *m);
 /* A report as JSON (docs/api.md): id, reporter, received_at, duplicate, listed, then the keys of
  * the analysis (mail_analysis_json). NULL when out of memory. */
 json_t *ctl_report_json(const struct ctl_report_result *r, const char *reporter);

@@ -59,8 +59,24 @@ void dns_ctx_free(struct dns_ctx *ctx);
 size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const uint8_t *q,
 		  size_t qlen, uint8_t *out, size_t cap, bool tcp);
 
+/* The answers counted by rcode and qtype (trapline_dns_queries_total): the rcodes of the
+ * header (0 to 5, then any other) and the query types a blocklist is asked for (then any
+ * other, or none: a FORMERR without a question). */
+enum dns_stat_rcode { DNS_STAT_RCODES = 7 };   /* 0..5 as the header says, 6: other */
+enum dns_stat_qtype {
+	DNS_STAT_QT_OTHER = 0, DNS_STAT_QT_A, DNS_STAT_QT_NS, DNS_STAT_QT_SOA, DNS_STAT_QT_PTR,
+	DNS_STAT_QT_MX, DNS_STAT_QT_TXT, DNS_STAT_QT_AAAA, DNS_STAT_QT_IXFR, DNS_STAT_QT_AXFR,
+	DNS_STAT_QT_ANY, DNS_STAT_QTYPES
+};
+/* "NOERROR"... and "A"...; "other" past the end. */
+const char *dns_stat_rcode_name(unsigned i);
+const char *dns_stat_qtype_name(unsigned i);
+
 /* Counters a worker keeps (read without locks, approximately, for logs and metrics). */
 struct dns_stats {
+	uint64_t answered[DNS_STAT_RCODES][DNS_STAT_QTYPES]; /* answers by rcode and qtype */
+	uint64_t rrl_dropped;  /* response rate limiting: answers not sent (dns_rrl.c) */
+	uint64_t rrl_slipped;  /* ... sent truncated (TC=1) instead, for the client to retry on TCP */
 	uint64_t queries, answers, dropped, formerr, nxdomain, refused, truncated;
 	uint64_t tcp_conns;           /* TCP connections accepted (then kept or closed) */
 	uint64_t tcp_rejected;        /* closed at once: the table full and none idle (or no memory) */
@@ -110,5 +126,9 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone);
 void dns_server_stop(struct dns_server *srv);
 /* Sum of every worker's counters. */
 void dns_server_stats(const struct dns_server *srv, struct dns_stats *out);
+/* The server's families for GET /metrics (a metrics_collect_fn; arg: the dns_server):
+ * trapline_dns_queries_total{rcode,qtype,proto}, trapline_dns_rrl_total{action},
+ * trapline_dns_dropped_total{proto} and the TCP connection counters. */
+void dns_server_metrics(void *srv, struct metrics *m);
 
 #endif

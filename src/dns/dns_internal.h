@@ -44,18 +44,42 @@ static inline void dns_stat_add(uint64_t *counter, uint64_t v)
 	atomic_store_explicit((_Atomic uint64_t *)counter, *counter + v, memory_order_relaxed);
 }
 
-/* Counts the rcode and TC bit of an answer of at least a header's length. */
-static inline void dns_stat_answer(struct dns_stats *st, const uint8_t *ans)
+/* The index of a query type in dns_stats.answered. */
+static inline unsigned dns_stat_qtype(unsigned qt)
 {
-	unsigned rcode = ans[3] & 0x0fu;
+	switch (qt) {
+	case 1: return DNS_STAT_QT_A;
+	case 2: return DNS_STAT_QT_NS;
+	case 6: return DNS_STAT_QT_SOA;
+	case 12: return DNS_STAT_QT_PTR;
+	case 15: return DNS_STAT_QT_MX;
+	case 16: return DNS_STAT_QT_TXT;
+	case 28: return DNS_STAT_QT_AAAA;
+	case 251: return DNS_STAT_QT_IXFR;
+	case 252: return DNS_STAT_QT_AXFR;
+	case 255: return DNS_STAT_QT_ANY;
+	default: return DNS_STAT_QT_OTHER;
+	}
+}
+
+/* Counts an answer of len bytes (at least a header's) by its rcode and its question's type,
+ * and its TC bit. The question is ours (dns_answer wrote it, uncompressed), so skipping its
+ * name is a walk over a few length bytes; nothing is shared with another worker. */
+static inline void dns_stat_answer(struct dns_stats *st, const uint8_t *ans, size_t len)
+{
+	unsigned rcode = ans[3] & 0x0fu, qt = DNS_STAT_QT_OTHER;
 	if (ans[2] & 0x02u)
 		dns_stat_add(&st->truncated, 1);
-	if (rcode == DNS_RCODE_NXDOMAIN)
-		dns_stat_add(&st->nxdomain, 1);
-	else if (rcode == DNS_RCODE_FORMERR)
-		dns_stat_add(&st->formerr, 1);
-	else if (rcode == DNS_RCODE_REFUSED)
-		dns_stat_add(&st->refused, 1);
+	if (rcode >= DNS_STAT_RCODES - 1)
+		rcode = DNS_STAT_RCODES - 1;
+	if (len > 12 && (ans[4] | ans[5]) != 0) {
+		size_t p = 12;
+		while (p < len && ans[p] != 0 && ans[p] < 0x40u)
+			p += 1u + ans[p];
+		if (p + 2 < len && ans[p] == 0)
+			qt = dns_stat_qtype(((unsigned)ans[p + 1] << 8) | ans[p + 2]);
+	}
+	dns_stat_add(&st->answered[rcode][qt], 1);
 }
 
 /* UDP workers (dns_udp.c): allocate the batch buffers, run, free them. */

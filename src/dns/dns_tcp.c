@@ -388,7 +388,7 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 			dst[1] = (uint8_t)alen;
 			c->out_len += 2 + alen;
 			dns_stat_add(&w->stats.answers, 1);
-			dns_stat_answer(&w->stats, dst + 2);
+			dns_stat_answer(&w->stats, dst + 2, alen);
 		} else {
 			dns_stat_add(&w->stats.dropped, 1);
 		}

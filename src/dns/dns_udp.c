@@ -97,7 +97,7 @@ static unsigned udp_answer_batch(struct dns_worker *w, struct udp_batch *b, unsi
 					DNS_MAX_UDP, false);
 		if (len == 0)
 			continue;
-		dns_stat_answer(&w->stats, b->out[i]);
+		dns_stat_answer(&w->stats, b->out[i], len);
 		b->txiov[m].iov_base = b->out[i];
 		b->txiov[m].iov_len = len;
 		b->tx[m].msg_hdr.msg_name = rh->msg_name;

@@ -45,6 +45,13 @@ int web_config_from(const struct config *cfg, struct web_config *out, char *err,
 	out->lockout_failures = cfg->moderator_lockout_failures;
 	out->lockout_s = cfg->moderator_lockout_minutes * 60u;
 	out->secure = strncmp(cfg->public_url, "https://", 8) == 0;
+	if (config_cidrs_parse(cfg->metrics_allow, out->metrics_allow, CONFIG_PREFIX_MAX,
+			       &out->n_metrics_allow, err, errcap) != BASE_OK) {
+		char why[CONFIG_ERR_MAX];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errcap, "metrics_allow: %s", why);
+		return WEB_EINVAL;
+	}
 	return WEB_OK;
 }
 
@@ -397,6 +404,7 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 {
 	struct web_server *srv = cls;
 	bool first = *con_cls == &uri_ok || *con_cls == &uri_bad || *con_cls == &uri_long;
+	web_route_now_mark(url);
 	if (first) {
 		int status;
 		const char *why = head_refusal(srv, c, *con_cls, &status);
