@@ -114,6 +114,10 @@ struct writer {
 	int64_t next_prune; /* writer clock: when expired samples are deleted next */
 	struct writer_hot hot[WRITER_HOT_MAX];
 	uint64_t hot_clock;
+	/* A configuration reload waiting for the writer's thread (writer_reload; under mtx), and
+	 * whether w->defaults' names are the writer's own (from a reload) or the starter's. */
+	struct writer_settings *reload;
+	bool defaults_owned;
 };
 
 /* ---- writer_facts.c ---- */
