@@ -274,9 +274,10 @@ static void serve_signals(sigset_t *sigs)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Until SIGTERM or SIGINT: SIGHUP reloads a static file, and every reload_check_ms the file is
- * looked at for changes. */
-static void serve_wait(const struct config *cfg, const sigset_t *sigs, struct zone_static *zs)
+/* Until SIGTERM or SIGINT: SIGHUP reloads the configuration (cli_reload.c) and a static file,
+ * and every reload_check_ms the file is looked at for changes. */
+static void serve_wait(const struct config *cfg, const sigset_t *sigs, struct zone_static *zs,
+		       struct cli_reload *reload, const struct cli_reload_targets *targets)
 {
 	struct timespec tick = {(time_t)(cfg->reload_check_ms / 1000),
 				(long)(cfg->reload_check_ms % 1000) * 1000000L};
@@ -286,6 +287,8 @@ static void serve_wait(const struct config *cfg, const sigset_t *sigs, struct zo
 			log_info("main", "stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
 			return;
 		}
+		if (sig == SIGHUP && reload)
+			cli_reload_run(reload, targets);
 		if (sig == SIGHUP && zs)
 			zone_static_load(zs, "sighup");
 		else if (zs)
@@ -354,6 +357,7 @@ static int serve(int argc, char **argv)
 	struct dns_server *srv = NULL;
 	struct smtp_server *smtp = NULL;
 	struct web_server *web = NULL;
+	struct cli_reload *reload = NULL;
 	rc = 1;
 	/* The zone is complete before the first query can arrive. A data file that cannot be
 	 * read at all is fatal at start: serving only the test points would look healthy. */
@@ -391,7 +395,9 @@ static int serve(int argc, char **argv)
 	if (smtp && smtp_server_start(smtp, ss.writer) != SMTP_OK)
 		goto fail_server;
 	log_info("main", "ready");
-	serve_wait(&cfg, &sigs, zs);
+	struct cli_reload_targets targets = {ss.writer, ss.ctl, web, zs};
+	reload = cli_reload_new(argc, argv, &cfg);
+	serve_wait(&cfg, &sigs, zs, reload, &targets);
 	rc = 0;
 	struct dns_stats stats;
 fail_server:
@@ -413,6 +419,7 @@ fail_server:
 			 (unsigned long long)stats.tcp_evicted,
 			 (unsigned long long)stats.tcp_query_timeouts);
 fail_zone:
+	cli_reload_free(reload); /* the modules kept pointers into its configurations */
 	zone_static_free(zs);
 	zone_reader_unregister();
 	zone_handle_free(zone);

@@ -448,6 +448,14 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 /* Reads a config file over c. On error returns BASE_EINVAL/BASE_EIO and writes
  * "FILE:LINE: KEY: problem" into err; c may be partly updated. */
 int config_load_file(struct config *c, const char *path, char *err, size_t errcap);
+/* Whether SIGHUP changes key in the running service (the schema's CONFIG_LIVE flag). */
+bool config_key_live(const char *key);
+/* The keys whose value differs between old and now, among the live ones (live) or the others:
+ * their number, and their names comma separated in names (cut to cap). */
+size_t config_changed(const struct config *old, const struct config *now, bool live, char *names,
+		      size_t cap);
+/* Copies into now the value in old of every key that is not live: what a reload keeps. */
+void config_keep_restart_keys(struct config *now, const struct config *old);
 /* Prints every key as "key = value" with its help and default (check-config). */
 void config_print(FILE *f, const struct config *c);
 /* Prints the commented default configuration (the source of etc/trapline.conf). */

@@ -427,6 +427,11 @@ int ctl_server_start(const char *path, const char *data_dir, const struct ctl_se
 		     int group, struct ctl_server **out);
 /* Stops the thread (a request being run finishes first), removes the socket file, frees. */
 void ctl_server_stop(struct ctl_server *srv);
+/* A configuration reload: the settings ctl_service_init takes from cfg (the policy,
+ * exclude_default, the limits of reports, feeds and reviews, the trap addresses to mask), for
+ * the requests after the one being run. cfg must outlive the server (the service keeps
+ * pointers into it). NULL srv: nothing to do. */
+int ctl_server_reload(struct ctl_server *srv, const struct config *cfg);
 
 /* Sends req to the service listening on path and copies its answer: the output to out when the
  * status is 0, to err otherwise. *status gets the service's exit status. CTL_ENOSERVICE when

@@ -79,11 +79,21 @@ struct web_reply {
 #define WEB_STATUS_MIN 100
 #define WEB_STATUS_N 500 /* statuses 100..599 */
 
+struct web_svc {
+	struct ctl_service svc;
+	struct web_svc *older;
+};
+
 struct web_server {
 	struct web_config cfg;
 	int fds[WEB_LISTEN_MAX];
 	void *daemons[WEB_LISTEN_MAX]; /* struct MHD_Daemon */
-	struct ctl_service svc;
+	/* The settings of ctl's queries and intake (the policy, the limits of reports, feeds and
+	 * reviews), swapped whole by a reload (web_server_reload) while workers read them: each
+	 * request reads the pointer, never a half-written struct. Every one published stays until
+	 * the server stops (older: the one before), so a worker that read it before a swap keeps
+	 * a valid copy. */
+	struct web_svc *_Atomic svc_now;
 	struct web_file files[WEB_FILES_MAX];
 	size_t n_files;
 	pthread_key_t key;
@@ -104,6 +114,12 @@ struct web_server {
 	struct web_guard *guard;   /* web_guard.c: the forms' key, the login lockout */
 	struct web_conns *conns;   /* web_conn.c: the open connections and their requests' clocks */
 };
+
+/* The settings in force (struct web_svc). */
+static inline const struct ctl_service *web_svc(const struct web_server *srv)
+{
+	return &atomic_load_explicit(&srv->svc_now, memory_order_acquire)->svc;
+}
 
 /* ---- the files served, their templates checked (web_files.c, web_tmpl.c) --------------- */
 

@@ -556,11 +556,37 @@ static int start_daemon(struct web_server *srv, unsigned i)
 	return WEB_OK;
 }
 
+/* Publishes svc's settings for the workers (the previous ones stay until the server stops). */
+static int svc_publish(struct web_server *srv, const struct ctl_service *svc)
+{
+	struct web_svc *n = malloc(sizeof(*n));
+	if (!n)
+		return WEB_ENOMEM;
+	n->svc = *svc;
+	n->svc.reader = NULL; /* each worker thread reads through its own */
+	n->svc.writer_nowait = true; /* a worker serves every page: a full queue is a 503 */
+	n->older = atomic_load_explicit(&srv->svc_now, memory_order_relaxed);
+	if (n->older) {
+		n->svc.writer = n->older->svc.writer;
+		n->svc.zone = n->older->svc.zone;
+	}
+	atomic_store_explicit(&srv->svc_now, n, memory_order_release);
+	return WEB_OK;
+}
+
+int web_server_reload(struct web_server *srv, const struct config *cfg)
+{
+	if (!srv || !atomic_load_explicit(&srv->svc_now, memory_order_relaxed))
+		return WEB_OK;
+	struct ctl_service svc;
+	ctl_service_init(&svc, cfg, NULL, NULL, NULL);
+	return svc_publish(srv, &svc);
+}
+
 int web_server_start(struct web_server *srv, const struct ctl_service *svc)
 {
-	srv->svc = *svc;
-	srv->svc.reader = NULL; /* each worker thread reads through its own */
-	srv->svc.writer_nowait = true; /* a worker serves every page: a full queue is a 503 */
+	if (svc_publish(srv, svc) != WEB_OK)
+		return WEB_ENOMEM;
 	int rc = web_files_load(srv, srv->cfg.templates);
 	if (rc != WEB_OK)
 		return rc;
@@ -596,6 +622,10 @@ void web_server_stop(struct web_server *srv)
 	web_conns_stop(srv); /* after the daemons: no connection is left to notify it */
 	web_threads_free(srv);
 	web_files_free(srv);
+	for (struct web_svc *v = atomic_load(&srv->svc_now), *o; v; v = o) {
+		o = v->older;
+		free(v);
+	}
 	web_guard_stop(srv);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);

@@ -246,6 +246,13 @@ int writer_start(const struct writer_config *cfg, struct store *store, struct zo
 /* Hands ev to the writer and waits until its transaction committed (or failed): only then may a
  * producer say "stored". Thread-safe. */
 int writer_submit(struct writer *w, const struct writer_event *ev);
+/* A configuration reload (SIGHUP): the writer takes the policy_* keys, exclude_default, the
+ * answers (answer_*), the zone's SOA and NS (soa_*, ns*), and export_interval from cfg, then
+ * recomputes every listing with them and publishes the zone whole (a rebuild), on its own
+ * thread, between two batches: no event is lost and DNS keeps answering from the previous
+ * snapshot until the new one is published. Waits for it; the rebuild's result. cfg is read
+ * during the call only. */
+int writer_reload(struct writer *w, const struct config *cfg);
 /* The same for n events at once (a bulk importer, a feed's trap hits): they are queued
  * together and the caller is woken once, when all are committed. Up to batch_max of them
  * (1024 by default) share one transaction, so that a failed commit stores none of them.

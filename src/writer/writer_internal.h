@@ -138,6 +138,10 @@ struct writer {
 	 * writer's thread only (relaxed stores), read by any thread (relaxed loads). A round's
 	 * changes wait in the pending arrays and count once its transaction committed. */
 	struct writer_counts counts;
+	/* A configuration reload waiting for the writer's thread (writer_reload; under mtx), and
+	 * whether w->defaults' names are the writer's own (from a reload) or the starter's. */
+	struct writer_settings *reload;
+	bool defaults_owned;
 };
 
 /* ---- writer_facts.c ---- */

@@ -165,10 +165,113 @@ static void batch_complete(struct writer_waiter **batch, size_t n, const int *re
 	}
 }
 
+/* What a reload changes in the writer, made by writer_reload and applied by the writer's
+ * thread before its rebuild (writer_settings_apply). */
+struct writer_settings {
+	struct writer_config cfg;
+	struct zone_defaults defaults; /* its names and txt owned */
+	char *txt;                     /* defaults.txt */
+	char *answer_txt;              /* NULL: the defaults' TXT */
+};
+
+static void writer_settings_free(struct writer_settings *s)
+{
+	if (!s)
+		return;
+	zone_defaults_free(&s->defaults);
+	free(s->txt);
+	free(s->answer_txt);
+	free(s);
+}
+
+static void writer_txt_free(struct writer *w)
+{
+	for (int r = 0; r < 4; r++)
+		for (int d = 0; d < EVIDENCE_CLASSES; d++) {
+			free(w->txt[r][d]);
+			w->txt[r][d] = NULL;
+		}
+}
+
+static int writer_txt_make(struct writer *w, const char *answer_txt);
+
+/* On the writer's thread: the settings of a reload replace the live ones (the policy, the
+ * default exclusions, the answers and the zone's SOA and NS, the export interval), before the
+ * rebuild that recomputes every listing with them and publishes the zone whole. */
+static int writer_settings_apply(struct writer *w)
+{
+	pthread_mutex_lock(&w->mtx);
+	struct writer_settings *s = w->reload;
+	w->reload = NULL;
+	pthread_mutex_unlock(&w->mtx);
+	if (!s)
+		return WRITER_OK;
+	w->cfg.policy = s->cfg.policy;
+	memcpy(w->cfg.default_exclusions, s->cfg.default_exclusions,
+	       sizeof(w->cfg.default_exclusions));
+	w->cfg.n_default_exclusions = s->cfg.n_default_exclusions;
+	w->cfg.special_excluded = s->cfg.special_excluded;
+	memcpy(w->cfg.answer_a, s->cfg.answer_a, sizeof(w->cfg.answer_a));
+	if (w->cfg.export_dir[0]) {
+		w->cfg.export_interval_s = s->cfg.export_interval_s;
+		w->next_export = w->cfg.export_interval_s ? time_now() + w->cfg.export_interval_s : 0;
+	}
+	/* The zone's defaults: the reload's names become the writer's own. */
+	if (w->defaults_owned)
+		zone_defaults_free(&w->defaults);
+	free(w->default_txt);
+	w->defaults = s->defaults;
+	w->default_txt = s->txt;
+	w->defaults.txt = w->default_txt;
+	w->defaults_owned = true;
+	s->txt = NULL;
+	memset(&s->defaults, 0, sizeof(s->defaults));
+	writer_txt_free(w);
+	int rc = writer_txt_make(w, s->answer_txt);
+	writer_rules_free(&w->rules);
+	if (rc == WRITER_OK)
+		rc = writer_rules_load(w->store, w->cfg.default_exclusions,
+				       w->cfg.n_default_exclusions, w->cfg.special_excluded, time_now(),
+				       &w->rules);
+	writer_settings_free(s);
+	if (rc != WRITER_OK)
+		log_err("writer", "reload failed reason=\"%s\"", tl_strerror(rc));
+	return rc;
+}
+
+int writer_reload(struct writer *w, const struct config *cfg)
+{
+	struct writer_settings *s = calloc(1, sizeof(*s));
+	if (!s)
+		return WRITER_ENOMEM;
+	writer_config_from(cfg, true, &s->cfg);
+	zone_defaults_from(cfg, &s->defaults);
+	s->txt = s->defaults.txt ? strdup(s->defaults.txt) : NULL;
+	s->defaults.txt = s->txt;
+	s->answer_txt = s->cfg.answer_txt ? strdup(s->cfg.answer_txt) : NULL;
+	s->cfg.answer_txt = NULL;
+	s->cfg.zone = NULL;
+	s->cfg.export_dir = NULL;
+	if (cfg->answer_txt[0] && !s->answer_txt) {
+		writer_settings_free(s);
+		return WRITER_ENOMEM;
+	}
+	pthread_mutex_lock(&w->mtx);
+	writer_settings_free(w->reload); /* an earlier reload nobody applied yet: this one wins */
+	w->reload = s;
+	pthread_mutex_unlock(&w->mtx);
+	struct writer_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = WRITER_EV_REBUILD;
+	return writer_submit(w, &ev);
+}
+
 static void batch_run(struct writer *w, struct writer_waiter **batch, size_t n, int *results)
 {
 	if (batch[0]->ev->type == WRITER_EV_REBUILD) {
-		results[0] = writer_rebuild(w);
+		results[0] = writer_settings_apply(w);
+		if (results[0] == WRITER_OK)
+			results[0] = writer_rebuild(w);
 		batch_complete(batch, n, results);
 		return;
 	}
@@ -551,9 +654,10 @@ static int writer_txt_make(struct writer *w, const char *answer_txt)
 
 static void writer_free(struct writer *w)
 {
-	for (int r = 0; r < 4; r++)
-		for (int d = 0; d < EVIDENCE_CLASSES; d++)
-			free(w->txt[r][d]);
+	writer_txt_free(w);
+	writer_settings_free(w->reload);
+	if (w->defaults_owned)
+		zone_defaults_free(&w->defaults);
 	writer_exporter_stop(w);
 	writer_state_free(w);
 	free(w->q);
