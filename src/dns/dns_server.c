@@ -29,7 +29,7 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 	sc->tcp_idle_ms = cfg->tcp_idle_ms;
 	sc->tcp_query_ms = cfg->tcp_query_ms;
 	sc->udp_spin_us = cfg->udp_spin_us;
-	return DNS_OK;
+	return dns_limits_config_from(cfg, sc, err, errcap);
 }
 
 /* Socket buffers big enough to absorb a burst of a few thousand queries while a worker is
@@ -202,6 +202,7 @@ static void server_free(struct dns_server *srv)
 			close(srv->tcp_fd[i]);
 	free(srv->udp);
 	free(srv->tcp);
+	dns_limits_free(&srv->limits);
 	free(srv);
 }
 
@@ -248,6 +249,9 @@ int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out
 		err = DNS_ENOMEM;
 		goto fail_free;
 	}
+	err = dns_limits_init(&srv->limits, cfg);
+	if (err != DNS_OK)
+		goto fail_free;
 	for (i = 0; i < cfg->n_listen; i++) {
 		err = server_bind_addr(srv, i);
 		if (err != DNS_OK)
@@ -362,6 +366,10 @@ static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
 	DNS_STAT_LOAD(tcp_rejected_client);
 	DNS_STAT_LOAD(tcp_evicted);
 	DNS_STAT_LOAD(tcp_query_timeouts);
+	DNS_STAT_LOAD(rrl_dropped);
+	DNS_STAT_LOAD(rrl_slipped);
+	DNS_STAT_LOAD(usage_excess);
+	DNS_STAT_LOAD(public_resolver);
 #undef DNS_STAT_LOAD
 }
 
