@@ -121,6 +121,22 @@ check_eq "the zone's own records are not replaced (SOA to a public resolver)" \
 	"status: NOERROR" "$(dig -b 127.0.4.20 @127.0.0.1 -p "$PORT" +time=2 +tries=1 "$Z" SOA | grep -Eo 'status: [A-Z]+')"
 tl_stop
 
+# The usage page tells both codes and the limits in force, from this config (a server of
+# its own: the web pages are off with a static zone).
+TL_HTTP=1 tl_start --config "$CONF"
+if tl_wait_http; then
+	page=$(tl_http /about/usage)
+	check_match "/about/usage explains answer_a_excess" '<code>A 127.255.255.255</code></td><td>you made more queries today' "$page"
+	check_match "/about/usage explains answer_a_public_resolver" '<code>A 127.255.255.254</code></td><td>you asked\s*$' "$page"
+	check_match "/about/usage states the daily limit in force" 'Queries a day: <strong>5</strong> from one IPv4\s*$' "$page"
+	check_match "/about/usage states the rate limit in force" 'at most <strong>20</strong> UDP answers a second' "$page"
+	check_match "/about/usage: one answer in 2 slips truncated" 'one answer in\s*$' "$page"
+	check_match "/about/end-users links the limits" 'href="/about/usage#limits"' "$(tl_http /about/end-users)"
+else
+	tl_fail "the web pages answer"
+fi
+tl_stop
+
 # A public_resolvers file with a bad line stops the start, naming the line.
 printf '%s\n' "127.0.4.0/24" "not-an-address" >"$TL_TMP/badpublic"
 echo "public_resolvers = $TL_TMP/badpublic" >"$TL_TMP/bad.conf"
