@@ -346,6 +346,11 @@ void dns_server_stop(struct dns_server *srv)
 		  (unsigned long long)st.dropped, (unsigned long long)st.tcp_conns,
 		  (unsigned long long)st.tcp_rejected, (unsigned long long)st.tcp_rejected_client,
 		  (unsigned long long)st.tcp_evicted, (unsigned long long)st.tcp_query_timeouts);
+	if (dns_limits_on(&srv->limits))
+		log_info("dns", "stopped limits rrl_dropped=%llu rrl_slipped=%llu usage_excess=%llu "
+			 "public_resolver=%llu", (unsigned long long)st.rrl_dropped,
+			 (unsigned long long)st.rrl_slipped, (unsigned long long)st.usage_excess,
+			 (unsigned long long)st.public_resolver);
 	server_free(srv);
 }
 

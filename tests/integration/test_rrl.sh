@@ -42,7 +42,7 @@ if [ "$full" -le $((RATE * span)) ] && [ "$full" -ge "$RATE" ]; then
 else
 	tl_fail "one client flooding one name gets at most rrl_rate full answers a second" "$out"
 fi
-limited=$((sent - full))
+limited=$((sent - full)) slipped_seen=$tc
 # rrl_slip 2: every second limited answer of a worker goes out truncated; with 2 workers at
 # most one more each. Below: the kernel may drop some of the thousands of answers on a loaded
 # machine (socket buffers), so at least a quarter rather than a half.
@@ -67,6 +67,17 @@ else
 	tl_fail "rrl_exempt is never limited" "$out"
 fi
 tl_stop
+# The server's own counts (rrl_dropped, rrl_slipped: what the metrics export): every slipped
+# answer the client saw was counted (some counted may have been lost on the way), and each
+# limited query was either dropped or slipped.
+counts=$(grep -o 'rrl_dropped=[0-9]* rrl_slipped=[0-9]*' "$TL_LAST_LOG")
+dropped=$(field "$counts" rrl_dropped) slipped=$(field "$counts" rrl_slipped)
+if [ -n "$slipped" ] && [ "$slipped" -ge "$slipped_seen" ] && [ $((dropped + slipped)) -le "$limited" ] &&
+	[ $((dropped + slipped)) -ge $((limited - limited / 10)) ]; then
+	tl_ok "the server counts its limited answers ($counts; the client saw $slipped_seen of $limited slipped)"
+else
+	tl_fail "the server counts its limited answers" "$counts; client: $slipped_seen slipped of $limited limited"
+fi
 
 # ---- usage limits and public resolvers ---------------------------------------------------
 CLOCK="$TL_TMP/clock"
