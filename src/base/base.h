@@ -433,6 +433,12 @@ struct config {
 	/* seeing it: metrics, status, logs */
 	char metrics_allow[CONFIG_STR_MAX]; /* CIDRs that may read GET /metrics */
 	char log_format[16];             /* "text" or "json" */
+	/* response rate limiting and usage limits (src/dns/dns_rrl.c, docs/rrl.md) */
+	unsigned rrl_rate, rrl_slip, rrl_ipv4_prefix, rrl_ipv6_prefix;
+	char rrl_exempt[CONFIG_STR_MAX];      /* CIDRs never rate-limited */
+	unsigned usage_limit_per_day;         /* queries per client prefix a day; 0 = none */
+	uint32_t answer_a_excess, answer_a_public_resolver; /* host order */
+	char public_resolvers[CONFIG_STR_MAX]; /* file of CIDRs; "" = none */
 };
 
 /* Fills every key with its default. */

@@ -29,7 +29,7 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 	sc->tcp_idle_ms = cfg->tcp_idle_ms;
 	sc->tcp_query_ms = cfg->tcp_query_ms;
 	sc->udp_spin_us = cfg->udp_spin_us;
-	return DNS_OK;
+	return dns_limits_config_from(cfg, sc, err, errcap);
 }
 
 /* Socket buffers big enough to absorb a burst of a few thousand queries while a worker is
@@ -203,6 +203,7 @@ static void server_free(struct dns_server *srv)
 			close(srv->tcp_fd[i]);
 	free(srv->udp);
 	free(srv->tcp);
+	dns_limits_free(&srv->limits);
 	free(srv);
 }
 
@@ -249,6 +250,9 @@ int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out
 		err = DNS_ENOMEM;
 		goto fail_free;
 	}
+	err = dns_limits_init(&srv->limits, cfg);
+	if (err != DNS_OK)
+		goto fail_free;
 	for (i = 0; i < cfg->n_listen; i++) {
 		err = server_bind_addr(srv, i);
 		if (err != DNS_OK)
@@ -343,6 +347,11 @@ void dns_server_stop(struct dns_server *srv)
 		  (unsigned long long)st.dropped, (unsigned long long)st.tcp_conns,
 		  (unsigned long long)st.tcp_rejected, (unsigned long long)st.tcp_rejected_client,
 		  (unsigned long long)st.tcp_evicted, (unsigned long long)st.tcp_query_timeouts);
+	if (dns_limits_on(&srv->limits))
+		log_info("dns", "stopped limits rrl_dropped=%llu rrl_slipped=%llu usage_excess=%llu "
+			 "public_resolver=%llu", (unsigned long long)st.rrl_dropped,
+			 (unsigned long long)st.rrl_slipped, (unsigned long long)st.usage_excess,
+			 (unsigned long long)st.public_resolver);
 	server_free(srv);
 }
 
@@ -365,6 +374,10 @@ static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
 	DNS_STAT_LOAD(tcp_rejected_client);
 	DNS_STAT_LOAD(tcp_evicted);
 	DNS_STAT_LOAD(tcp_query_timeouts);
+	DNS_STAT_LOAD(rrl_dropped);
+	DNS_STAT_LOAD(rrl_slipped);
+	DNS_STAT_LOAD(usage_excess);
+	DNS_STAT_LOAD(public_resolver);
 #undef DNS_STAT_LOAD
 }
 

@@ -39,6 +39,10 @@ struct web_config {
 	uint32_t answer_a;          /* for the usage page: what the test points answer, */
 	uint32_t answer_a_reason[3]; /* what a listing on traps, reports, both answers */
 	const char *answer_txt;
+	/* the limits in force, for the usage page (docs/rrl.md) */
+	unsigned rrl_rate, rrl_slip, rrl_ipv4_prefix, rrl_ipv6_prefix, usage_limit_per_day;
+	uint32_t answer_a_excess, answer_a_public_resolver;
+	bool public_resolvers;      /* a public_resolvers file is configured */
 	/* review requests and moderation */
 	unsigned form_max;          /* bytes of a form's body */
 	unsigned lockout_failures, lockout_s;

@@ -41,6 +41,14 @@ int web_config_from(const struct config *cfg, struct web_config *out, char *err,
 	out->answer_a_reason[1] = cfg->answer_a_reports;
 	out->answer_a_reason[2] = cfg->answer_a_both;
 	out->answer_txt = cfg->answer_txt;
+	out->rrl_rate = cfg->rrl_rate;
+	out->rrl_slip = cfg->rrl_slip;
+	out->rrl_ipv4_prefix = cfg->rrl_ipv4_prefix;
+	out->rrl_ipv6_prefix = cfg->rrl_ipv6_prefix;
+	out->usage_limit_per_day = cfg->usage_limit_per_day;
+	out->answer_a_excess = cfg->answer_a_excess;
+	out->answer_a_public_resolver = cfg->answer_a_public_resolver;
+	out->public_resolvers = cfg->public_resolvers[0] != '\0';
 	out->form_max = cfg->review_form_max;
 	out->lockout_failures = cfg->moderator_lockout_failures;
 	out->lockout_s = cfg->moderator_lockout_minutes * 60u;
