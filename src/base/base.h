@@ -357,6 +357,12 @@ struct config {
 	bool answer_txt_set;             /* answer_txt was given: public_url no longer fills it */
 	/* the report and evidence API */
 	unsigned feed_max_hits;          /* trap hits one POST /api/v1/evidence may carry */
+	/* trap nodes: forwarding trap hits to a primary (src/smtp/smtp_spool.c, smtp_forward.c) */
+	char forward_url[CONFIG_STR_MAX];   /* the primary's base URL; "" = not a node */
+	char forward_key[128];              /* its feed key, tlf_... */
+	unsigned forward_spool_max;         /* hits the spool holds at most (451 beyond) */
+	unsigned forward_batch;             /* hits per request at most */
+	unsigned forward_retry_max;         /* seconds between tries at most (backoff cap) */
 };
 
 /* Fills every key with its default. */
