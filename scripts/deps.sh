@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config liburcu-dev libsqlite3-dev libjansson-dev
-	libevent-dev libssl-dev libgmime-3.0-dev libsodium-dev libmicrohttpd-dev)
+	libevent-dev libssl-dev libgmime-3.0-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev)
 # swaks, postfix (its smtp-source, smtp-sink and smtpd): the spamtrap's tests and bench/smtp.sh;
 # curl, chromium, nodejs (and npm where node comes without it): the web pages' tests;
 # wrk and nginx: bench/web.sh (nginx is run by the bench with its own config, never as a service);

@@ -296,6 +296,44 @@ static void serve_wait(const struct config *cfg, const sigset_t *sigs, struct zo
 	}
 }
 
+/* `serve --forward URL`: a trap node. The trap alone, its hits committed to the node's spool,
+ * which a forwarder empties into the primary; no DNS, no store of listings, no web pages. */
+static int serve_node(const struct config *cfg, const struct passwd *pw, int group,
+		      const sigset_t *sigs)
+{
+	log_info("main", "starting version=%s node smtp=%s forward=%s", CLI_VERSION,
+		 cfg->smtp_listen, cfg->forward_url);
+	if ((pw ? cli_data_dir_take(cfg->data_dir, pw->pw_uid,
+				    group >= 0 ? (gid_t)group : pw->pw_gid, pw->pw_name)
+		: cli_data_dir_make(cfg->data_dir, group)) != 0)
+		return 1;
+	struct smtp_server *smtp = NULL;
+	int rc = serve_smtp_bind(cfg, pw, true, &smtp);
+	if (rc != 0)
+		return rc;
+	if (!smtp) {
+		fprintf(stderr, "trapline: forward_url: a trap node needs its trap (smtp_listen)\n");
+		return CTL_EXIT_USAGE;
+	}
+	struct smtp_node_config nc;
+	smtp_node_config_from(cfg, &nc);
+	struct smtp_node *node = NULL;
+	struct smtp_sink sink;
+	rc = 1;
+	if (serve_drop_privileges(pw, group) != 0 || smtp_node_start(&nc, &node) != SMTP_OK)
+		goto out;
+	smtp_node_sink(node, &sink);
+	if (smtp_server_start_sink(smtp, &sink) != SMTP_OK)
+		goto out;
+	log_info("main", "ready");
+	serve_wait(cfg, sigs, NULL, NULL, NULL);
+	rc = 0;
+out:
+	serve_smtp_stop(smtp); /* before the spool: it waits for the spool's answers */
+	smtp_node_stop(node);
+	return rc;
+}
+
 /* `trapline serve ARGS`: the configuration, the checks that need no privilege, then each
  * module bound, privileges dropped, each started; after the signal to stop, each stopped. */
 static int serve(int argc, char **argv)
@@ -335,6 +373,8 @@ static int serve(int argc, char **argv)
 		return rc;
 	sigset_t sigs;
 	serve_signals(&sigs);
+	if (cfg.forward_url[0])
+		return serve_node(&cfg, pw, group, &sigs);
 	log_info("main", "starting version=%s zone=%s dns=%s smtp=%s http=%s threads=%u static=%s",
 		 CLI_VERSION, cfg.zone, cfg.dns_listen, use_store ? cfg.smtp_listen : "off",
 		 use_store ? cfg.http_listen : "off", sc.threads, use_store ? "-" : cfg.static_file);

@@ -439,6 +439,12 @@ struct config {
 	unsigned usage_limit_per_day;         /* queries per client prefix a day; 0 = none */
 	uint32_t answer_a_excess, answer_a_public_resolver; /* host order */
 	char public_resolvers[CONFIG_STR_MAX]; /* file of CIDRs; "" = none */
+	/* trap nodes: forwarding trap hits to a primary (src/smtp/smtp_spool.c, smtp_forward.c) */
+	char forward_url[CONFIG_STR_MAX];   /* the primary's base URL; "" = not a node */
+	char forward_key[128];              /* its feed key, tlf_... */
+	unsigned forward_spool_max;         /* hits the spool holds at most (451 beyond) */
+	unsigned forward_batch;             /* hits per request at most */
+	unsigned forward_retry_max;         /* seconds between tries at most (backoff cap) */
 };
 
 /* Fills every key with its default. */

@@ -27,6 +27,7 @@ enum config_type {
 	CONFIG_SAMPLE,     /* one of the words of sample_modes */
 	CONFIG_URL,        /* http:// or https:// and printable ASCII without quotes or blanks */
 	CONFIG_LOGFORMAT,  /* text or json (log_format_parse) */
+	CONFIG_SECRET,     /* printable ASCII without blanks; never printed by check-config */
 };
 
 /* What a trap keeps of a message for the moderators (trap_sample). */
@@ -357,6 +358,25 @@ static const struct config_key config_keys[] = {
 	 "How log lines are written on stderr: text (ts=... level=... module=... then the "
 	 "message's key=value fields) or json (one JSON object a line with time, level, module, "
 	 "message and each key=value field as a member, for log shippers)."},
+	/* trap nodes (issue 21): a trap that forwards its hits to a primary (docs/trap-node.md) */
+	{"forward_url", CONFIG_URL, STR(forward_url), "", 0, 0, true,
+	 "The primary's web address (http:// or https://, no trailing slash) to which this "
+	 "Trapline forwards its trap hits (POST /api/v1/evidence): set, `serve` runs the spamtrap "
+	 "alone, as a trap node, without DNS, store or web pages; each message's hit is committed "
+	 "to a spool in data_dir before its 250. Empty: a whole Trapline."},
+	{"forward_key", CONFIG_SECRET, STR(forward_key), "", 0, 0, true,
+	 "The feed key (tlf_...) the primary gave this node (`trapline feed add NAME` there); "
+	 "needed with forward_url. Prefer the file (mode 0600) to --forward-key, which other "
+	 "users see in the process list."},
+	{"forward_spool_max", CONFIG_UINT, NUM(forward_spool_max), "100000", 1, 100000000, false,
+	 "Hits a trap node's spool holds at most while the primary cannot take them; when it is "
+	 "full, senders are told 451 4.3.0 (try again later) and nothing is lost."},
+	{"forward_batch", CONFIG_UINT, NUM(forward_batch), "500", 1, 1024, false,
+	 "Hits one request to the primary carries at most; keep it at most the primary's "
+	 "feed_max_hits."},
+	{"forward_retry_max", CONFIG_UINT, NUM(forward_retry_max), "60", 1, 3600, false,
+	 "Seconds between tries at most while the primary is away or answers 5xx: the wait "
+	 "starts at 1 s and doubles up to this."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -712,6 +732,8 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 			return BASE_EINVAL;
 		break;
 	case CONFIG_URL:
+		if (len == 0)
+			break; /* empty_ok was checked above */
 		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
 		    strpbrk(v, " \t\"'<>\\") || v[len - 1] == '/') {
 			snprintf(why, cap, "'%s' is not an http:// or https:// URL without a trailing "
@@ -773,6 +795,14 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		}
 		break;
 	}
+	case CONFIG_SECRET:
+		for (size_t i = 0; i < len; i++) {
+			if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+				snprintf(why, cap, "has a character that is not printable ASCII");
+				return BASE_EINVAL;
+			}
+		}
+		break;
 	case CONFIG_STRING:
 	case CONFIG_PATH:
 		break;
@@ -909,6 +939,12 @@ int config_check(const struct config *c, char *err, size_t errcap)
 			 c->smtp_memory_max, c->smtp_max_size);
 		return BASE_EINVAL;
 	}
+	/* A trap node without its key would be refused (401) by the primary for ever. */
+	if (c->forward_url[0] && !c->forward_key[0]) {
+		snprintf(err, errcap, "forward_url: needs forward_key, the feed key the primary gave "
+				      "(trapline feed add NAME there)");
+		return BASE_EINVAL;
+	}
 	if (config_ns_addr_parse(c->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, errcap) != BASE_OK)
 		return BASE_EINVAL; /* config_set let it through: only a caller's own struct */
 	for (unsigned i = 0; i < n; i++) {
@@ -1038,6 +1074,8 @@ static void config_value_format(const struct config *c, const struct config_key 
 		snprintf(buf, cap, "%g", *(const double *)(const void *)field);
 	else if (k->type == CONFIG_IP4)
 		ip4_format(*(const uint32_t *)(const void *)field, buf);
+	else if (k->type == CONFIG_SECRET && field[0])
+		snprintf(buf, cap, "(set, not shown)");
 	else
 		snprintf(buf, cap, "%s", field);
 }

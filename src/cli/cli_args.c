@@ -22,6 +22,8 @@ static const struct cli_option serve_options[] = {
 	{"--user", "user", "NAME", "user to run as when started as root (default trapline)"},
 	{"--allow-nobody", "allow_nobody", NULL, "accept user nobody (shared with other daemons)"},
 	{"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
+	{"--forward", "forward_url", "URL", "run as a trap node forwarding its hits to this primary"},
+	{"--forward-key", "forward_key", "KEY", "the primary's feed key for this node (tlf_...)"},
 };
 
 #define N_SERVE_OPTIONS (sizeof(serve_options) / sizeof(serve_options[0]))

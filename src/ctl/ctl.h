@@ -390,10 +390,13 @@ struct ctl_feed_hit {
 	uint8_t ip[16];      /* IPv4 mapped, as the store keeps it */
 	int64_t at;          /* when the trap received the message */
 	enum store_class cls;
+	char id[STORE_HIT_ID_MAX]; /* the feed's id of the hit, "" when it gave none */
+	bool duplicate;      /* set by ctl_feed_take: the feed stored a hit of this id before */
 };
 
 /* Reads a feed's request body (JSON): one hit, {"ip": ADDRESS, "at": ISO 8601 (omitted or null:
- * now), "class": "spam", "bounce", "autoreply" or "virus" (omitted: spam)}, or an array of 1 to
+ * now), "class": "spam", "bounce", "autoreply" or "virus" (omitted: spam), "id": 1 to 128
+ * printable ASCII characters (optional: the feed's own id of the hit)}, or an array of 1 to
  * max of them. All or nothing: CTL_OK with every hit in out[0..*n) (out has room for max);
  * CTL_EINVAL with the reason in err and in *index the position of the first bad hit (from 0; a
  * lone object is hit 0), or -1 when the body as a whole is wrong (not JSON, empty, too many).
@@ -408,9 +411,10 @@ int ctl_feed_parse(const char *body, size_t len, int64_t now, int64_t window_s,
 /* Hands feed's n hits to the writer as trap evidence with the source "feed:NAME", in one
  * transaction (n <= feed_max_hits), and returns once it committed: CTL_OK; CTL_ENOMEM; or the
  * writer's error, with nothing stored: WRITER_EFULL, WRITER_ESTOPPED, WRITER_ESTORE (try again
- * later), others. */
+ * later), others. A hit with an id this feed stored before (in an earlier request or earlier in
+ * this one) is not stored again: its duplicate is set, and *stored counts the others. */
 int ctl_feed_take(const struct ctl_service *svc, const struct store_holder *feed,
-		  const struct ctl_feed_hit *hits, size_t n);
+		  struct ctl_feed_hit *hits, size_t n, size_t *stored);
 
 /* ---- the control socket ---------------------------------------------------------------- */
 

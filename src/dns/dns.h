@@ -178,8 +178,6 @@ bool dns_prefix_set_has(const struct dns_prefix_set *s, const uint8_t ip[16]);
 /* Counters a worker keeps (read without locks, approximately, for logs and metrics). */
 struct dns_stats {
 	uint64_t answered[DNS_STAT_RCODES][DNS_STAT_QTYPES]; /* answers by rcode and qtype */
-	uint64_t rrl_dropped;  /* response rate limiting: answers not sent (dns_rrl.c) */
-	uint64_t rrl_slipped;  /* ... sent truncated (TC=1) instead, for the client to retry on TCP */
 	uint64_t queries, answers, dropped, formerr, nxdomain, refused, truncated;
 	uint64_t tcp_conns;           /* TCP connections accepted (then kept or closed) */
 	uint64_t tcp_rejected;        /* closed at once: the table full and none idle (or no memory) */

@@ -1,7 +1,8 @@
 /* smtp_server.c - the trap's network side: one libevent loop on its own thread holds every
  * session (no thread per connection, so slow clients cost a buffer, not a thread), runs the
  * dialogue over the bytes read, starts TLS with OpenSSL bufferevents, reads PROXY headers
- * from trusted load balancers, and acknowledges a message only once the writer committed it. */
+ * from trusted load balancers, and acknowledges a message only once its sink (the writer, or a
+ * trap node's spool) committed it. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -109,7 +110,7 @@ struct smtp_server {
 	unsigned n_listeners;
 	struct event *accept_pause;
 	SSL_CTX *tls;
-	struct writer *writer;
+	struct smtp_sink sink;   /* the writer, or a trap node's spool */
 	pthread_t thread;
 	bool started;
 	/* the writer's answers, handed over to the loop through an eventfd */
@@ -717,7 +718,7 @@ static bool message_post(struct smtp_session *s)
 		s->hit.sample_until = e->received_at + (int64_t)srv->cfg.sample_days * 86400;
 	}
 	s->ev.trap = &s->hit;
-	int rc = writer_post_nowait(srv->writer, &s->ev, commit_done, s);
+	int rc = srv->sink.post(srv->sink.ctx, &s->ev, commit_done, s);
 	if (rc != WRITER_OK) {
 		atomic_fetch_add_explicit(&srv->st_deferred, 1, memory_order_relaxed);
 		limit_log(srv, LIM_STORE, "message deferred ip=%s reason=\"%s\"", s->ip_text,
@@ -1210,11 +1211,25 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+static int writer_sink_post(void *ctx, const struct writer_event *ev, writer_done_fn done,
+			    void *arg)
+{
+	return writer_post_nowait(ctx, ev, done, arg);
+}
+
 int smtp_server_start(struct smtp_server *srv, struct writer *w)
 {
-	if (!srv || !w)
+	if (!w)
 		return SMTP_EINVAL;
-	srv->writer = w;
+	struct smtp_sink sink = {writer_sink_post, w};
+	return smtp_server_start_sink(srv, &sink);
+}
+
+int smtp_server_start_sink(struct smtp_server *srv, const struct smtp_sink *sink)
+{
+	if (!srv || !sink || !sink->post)
+		return SMTP_EINVAL;
+	srv->sink = *sink;
 	if (pthread_create(&srv->thread, NULL, loop_main, srv) != 0)
 		return SMTP_ENOMEM;
 	pthread_setname_np(srv->thread, "tl-smtp");

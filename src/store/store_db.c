@@ -226,6 +226,13 @@ static const struct {
 	      " THEN substr(source, 10) END) VIRTUAL;"
 	      "DROP INDEX evidence_ip_policy;"
 	      "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class, reporter);" },
+	/* Trap nodes (issue 21) send their spool again until the primary acknowledges it: a hit
+	 * carries the node's id for it, and a hit whose id its feed stored before is counted
+	 * once. Unique per source ("feed:NAME"), so that one feed cannot take another's ids;
+	 * partial, so that evidence without an id costs the index nothing. */
+	{ 14, "ALTER TABLE evidence ADD COLUMN hit_id TEXT;"
+	      "CREATE UNIQUE INDEX evidence_hit_id ON evidence (source, hit_id)"
+	      " WHERE hit_id IS NOT NULL;" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -241,8 +248,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_EV_ADD] = "INSERT INTO evidence (ip, kind, class, received_at, added_at, source, digest)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_EV_ADD] = "INSERT INTO evidence (ip, kind, class, received_at, added_at, source, digest,"
+		      " hit_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_EV_FOR_IP] = "SELECT id, kind, class, received_at, added_at, source, digest FROM evidence"
 			 " WHERE ip = ?1 AND received_at >= ?2 ORDER BY received_at, id",
 	[ST_EV_IPS] = "SELECT DISTINCT ip FROM evidence WHERE received_at >= ?1",

@@ -24,7 +24,7 @@ void web_page_metrics(struct web_server *srv, struct web_thread *th, const struc
 		web_buf_adds(&th->body, "403 metrics are for the addresses of metrics_allow\n");
 		return;
 	}
-	struct metrics *m = srv->svc.metrics ? metrics_collect(srv->svc.metrics) : NULL;
+	struct metrics *m = web_svc(srv)->metrics ? metrics_collect(web_svc(srv)->metrics) : NULL;
 	char *text = NULL;
 	size_t len = 0;
 	if (!m || metrics_render(m, &text, &len) != BASE_OK) {

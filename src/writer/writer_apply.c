@@ -104,6 +104,8 @@ static int apply_evidence(struct writer *w, const struct writer_event *ev, int64
 		h.evidence_id = e.id;
 		rc = store_trap_hit_add(w->store, &h);
 	}
+	if (rc == STORE_EEXIST)
+		return WRITER_EEXIST; /* a feed's hit of a known id: counted once, nothing written */
 	if (rc != STORE_OK)
 		return writer_store_rc(rc);
 	writer_count_evidence(w, (int)e.kind, (int)e.cls);
