@@ -1,5 +1,6 @@
 /* cli_node.c - `trapline status` on a trap node: the spool's depth and the last successful
- * forward, read from the node's spool file (the node has no control socket nor store). */
+ * forward, read from the node's spool file (the node has no control socket nor store). A data
+ * directory without a spool is a whole Trapline's: ctl's `status` answers for it. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -78,9 +79,10 @@ int cli_status(int argc, char **argv)
 	struct smtp_spool_stats st;
 	rc = smtp_spool_stats(data, &st);
 	if (rc == TL_ENOTFOUND) {
-		fprintf(stderr, "trapline: %s holds no trap node's spool (spool.db): `status` shows "
-				"a trap node's (serve --forward)\n", data);
-		return 1;
+		int used = 0;
+		char *words[] = {"status", NULL};
+		const struct ctl_command *c = ctl_command_match(1, words, &used);
+		return cli_run(c, argc, argv);
 	}
 	if (rc != SMTP_OK) {
 		fprintf(stderr, "trapline: the spool in %s cannot be read (see the log above)\n",
