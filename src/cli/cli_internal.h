@@ -86,5 +86,7 @@ int cli_classify(int argc, char **argv);
 /* Runs c with its arguments (after its words) through the control socket, or on the data
  * directory when no service answers. An exit status. */
 int cli_run(const struct ctl_command *c, int argc, char **argv);
+/* `trapline status` on a trap node (cli_node.c): the spool's figures. */
+int cli_status(int argc, char **argv);
 
 #endif

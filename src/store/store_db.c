@@ -226,6 +226,13 @@ static const struct {
 	      " THEN substr(source, 10) END) VIRTUAL;"
 	      "DROP INDEX evidence_ip_policy;"
 	      "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class, reporter);" },
+	/* Trap nodes (issue 21) send their spool again until the primary acknowledges it: a hit
+	 * carries the node's id for it, and a hit whose id its feed stored before is counted
+	 * once. Unique per source ("feed:NAME"), so that one feed cannot take another's ids;
+	 * partial, so that evidence without an id costs the index nothing. */
+	{ 14, "ALTER TABLE evidence ADD COLUMN hit_id TEXT;"
+	      "CREATE UNIQUE INDEX evidence_hit_id ON evidence (source, hit_id)"
+	      " WHERE hit_id IS NOT NULL;" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -241,8 +248,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_EV_ADD] = "INSERT INTO evidence (ip, kind, class, received_at, added_at, source, digest)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_EV_ADD] = "INSERT INTO evidence (ip, kind, class, received_at, added_at, source, digest,"
+		      " hit_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_EV_FOR_IP] = "SELECT id, kind, class, received_at, added_at, source, digest FROM evidence"
 			 " WHERE ip = ?1 AND received_at >= ?2 ORDER BY received_at, id",
 	[ST_EV_IPS] = "SELECT DISTINCT ip FROM evidence WHERE received_at >= ?1",
@@ -484,24 +491,24 @@ static int migrate(struct store *s, const char *path)
 
 /* One writer at a time across processes: the service and a CLI run without it must never
  * write the same file at once. flock is released by the kernel when the holder dies. */
-static int take_lock(struct store *s, const char *dir, unsigned wait_ms)
+int store_lock_take(const char *dir, int *fd, unsigned wait_ms)
 {
 	char path[PATH_MAX];
 	if ((size_t)snprintf(path, sizeof path, "%s/trapline.lock", dir) >= sizeof path)
 		return STORE_EINVAL;
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0) {
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0) {
 		log_err("store", "open lock file=%s error=\"%s\"", path, strerror(errno));
 		return STORE_EIO;
 	}
-	int got = flock(s->lock_fd, LOCK_EX | LOCK_NB);
+	int got = flock(*fd, LOCK_EX | LOCK_NB);
 	/* A command that works on the directory holds the lock for a moment: a service that
 	 * restarts meanwhile (after a crash) waits for it instead of failing its start. */
 	for (unsigned waited = 0; got != 0 && errno == EWOULDBLOCK && waited < wait_ms;
 	     waited += 20) {
 		struct timespec ts = {0, 20 * 1000000L};
 		nanosleep(&ts, NULL);
-		got = flock(s->lock_fd, LOCK_EX | LOCK_NB);
+		got = flock(*fd, LOCK_EX | LOCK_NB);
 	}
 	if (got != 0) {
 		int e = errno;
@@ -513,6 +520,11 @@ static int take_lock(struct store *s, const char *dir, unsigned wait_ms)
 		return STORE_EIO;
 	}
 	return STORE_OK;
+}
+
+static int take_lock(struct store *s, const char *dir, unsigned wait_ms)
+{
+	return store_lock_take(dir, &s->lock_fd, wait_ms);
 }
 
 static int prepare_all(struct store *s)
