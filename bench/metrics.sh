@@ -66,7 +66,9 @@ commit=$(git -C "$root" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
 dirty=""
 [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=" (+ uncommitted changes)"
 mkdir -p "$root/bench/out"
-log=$root/bench/out/$(date -u +%Y-%m-%d)-$commit-metrics$([ $quick = 1 ] && echo -quick).txt
+qtag=""
+[ $quick = 0 ] || qtag=-quick
+log=$root/bench/out/$(date -u +%Y-%m-%d)-$commit-metrics$qtag.txt
 : >"$log"
 say() { echo "$*" | tee -a "$log"; }
 
