@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "ctl/ctl.h"
+#include "smtp/smtp.h"
 #include "web/web.h"
 #include "writer/writer.h"
 #include "zone/zone.h"
@@ -98,6 +99,8 @@ static int reload_modules(struct cli_reload_gen *g, const char *names,
 	if (ctl_server_reload(t->ctl, &g->cfg) != CTL_OK)
 		failed = 1;
 	if (web_server_reload(t->web, &g->cfg) != WEB_OK)
+		failed = 1;
+	if (smtp_server_reload(t->smtp, &g->cfg) != SMTP_OK)
 		failed = 1;
 	return failed;
 }
