@@ -1007,18 +1007,23 @@ size_t config_changed(const struct config *old, const struct config *now, bool l
 		      size_t cap)
 {
 	size_t n = 0, pos = 0;
-	if (cap)
-		names[0] = '\0';
+	bool full = cap == 0;
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 		if (((k->flags & CONFIG_LIVE) != 0) != live || config_same(old, now, k))
 			continue;
-		int w = snprintf(names + pos, cap > pos ? cap - pos : 0, "%s%s", n ? "," : "",
-				 k->name);
+		n++;
+		if (full)
+			continue;
+		int w = snprintf(names + pos, cap - pos, "%s%s", pos ? "," : "", k->name);
 		if (w > 0 && pos + (size_t)w < cap)
 			pos += (size_t)w;
-		n++;
+		else
+			full = true; /* whole names only: the list stops at the first that is cut */
+		names[pos] = '\0';
 	}
+	if (cap)
+		names[pos] = '\0';
 	return n;
 }
 
