@@ -227,7 +227,8 @@ static const struct config_key config_keys[] = {
 	 "and answered 452 4.3.1. Nothing acknowledged is lost. At least smtp_max_size."},
 	{"smtp_max_errors", CONFIG_UINT, NUM(smtp_max_errors), "10", 1, 1000, CONFIG_LIVE,
 	 "Bad or refused commands in one session before it is closed (421 4.7.0)."},
-	{"smtp_proxy_trusted", CONFIG_CIDRS, STR(smtp_proxy_trusted), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
+	{"smtp_proxy_trusted", CONFIG_CIDRS, STR(smtp_proxy_trusted), "", 0, 0,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Load balancers whose PROXY protocol header (HAProxy v1 or v2) names the client, as "
 	 "ADDR/LEN prefixes, comma separated: a session from them must start with one, and "
 	 "the address recorded is the client's. From anyone else a PROXY header is refused. "
