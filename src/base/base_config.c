@@ -256,9 +256,11 @@ static const struct config_key config_keys[] = {
 	{"public_url", CONFIG_URL, STR(public_url), "http://127.0.0.1:8080", 0, 0, false,
 	 "How people reach the web pages (no trailing slash); the default TXT record points "
 	 "there."},
-	{"web_templates", CONFIG_PATH, STR(web_templates), "", 0, 0, true,
-	 "Folder of page templates and the stylesheet read at start, each file there replacing "
-	 "the built-in one of the same name (src/web/templates). Empty: the built-in ones."},
+	{"web_templates", CONFIG_PATH, STR(web_templates), "", 0, 0,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
+	 "Folder of page templates and the stylesheet read at start and on SIGHUP, each file there "
+	 "replacing the built-in one of the same name (src/web/templates). Empty: the built-in "
+	 "ones."},
 	{"http_threads", CONFIG_UINT, NUM(http_threads), "0", 0, 256, false,
 	 "Web worker threads, each with its own read-only store connection; 0 = one per core."},
 	{"http_max_conns", CONFIG_UINT, NUM(http_max_conns), "512", 1, 65536, false,

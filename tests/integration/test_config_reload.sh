@@ -2,7 +2,7 @@
 # test_config_reload.sh - SIGHUP reloads the configuration file (issue 22): a TXT text changes
 # while qblast (bench/qblast.c) queries through the reload and every query is answered; a policy
 # number takes effect (the listings are recomputed); a bad file changes nothing and the log says
-# why; a trap domain added is taken at once; a changed listen address is named in the log and
+# why; a trap domain added is taken at once; the pages' templates are read again; a changed listen address is named in the log and
 # the old one keeps serving.
 source "$(dirname "$0")/lib.sh"
 
@@ -13,6 +13,12 @@ cc -O2 -pthread -o "$QB" "$TRAPLINE_SRC/bench/qblast.c" 2>"$TL_TMP/cc.log" ||
 PORT=$(tl_free_port) || tl_die "pick a free port"
 SMTP_PORT=$(tl_free_port) || tl_die "pick a free port"
 OTHER=$(tl_free_port) || tl_die "pick a free port"
+HPORT=$(tl_free_port) || tl_die "pick a free port"
+WT=                        # web_templates, empty at start: the built-in pages
+TDIR=$TL_TMP/templates     # the folder a reload names
+mkdir -p "$TDIR"
+chmod 755 "$TDIR"
+sed 's/No warranty/Nothing is promised (v1)/' "$TRAPLINE_SRC/src/web/templates/warranty.html" >"$TDIR/warranty.html"
 TL_DATA=$TL_TMP/data
 tl_mkdata "$TL_DATA"
 CONF=$TL_TMP/trapline.conf
@@ -24,7 +30,8 @@ conf() {
 data_dir = $TL_DATA
 dns_listen = ${3:-127.0.0.1:$PORT}
 smtp_listen = 127.0.0.1:$SMTP_PORT
-http_listen = off
+http_listen = 127.0.0.1:$HPORT
+web_templates = $WT
 log_level = debug
 policy_threshold = $1
 answer_txt = "$2"
@@ -66,6 +73,8 @@ printf '%s TXT\n%s A\n' "2.0.0.127.$TL_ZONE" "$(rev4 193.0.2.1).$TL_ZONE" >"$TL_
 QBPID=$!
 TL_PIDS+=("$QBPID")
 sleep 1
+check_match "the built-in warranty page at start" '<h1>No warranty</h1>' "$(tl_http /about/warranty)"
+WT=$TDIR
 conf 5 'New text for $ (reloaded)' "" "trap.example, trap2.example"
 kill -HUP "$TL_LAST_PID"
 tl_poll 100 '"New text for 127.0.0.2 (reloaded)"' txt_of 127.0.0.2
@@ -90,6 +99,23 @@ check_eq "verify agrees with the listings after the reload" 0 $?
 
 tl_poll 100 1 log_has 'module=smtp reloaded'
 check_match "trap2.example added on SIGHUP: its mail is taken at RCPT" '<- +250 ' "$(rcpt x@trap2.example)"
+
+check_match "web_templates set on SIGHUP: the page's new text is served" '<h1>Nothing is promised \(v1\)</h1>' "$(tl_http /about/warranty)"
+# The folder's file edited, the key the same: SIGHUP reads the texts again.
+sed 's/No warranty/Nothing is promised (v2)/' "$TRAPLINE_SRC/src/web/templates/warranty.html" >"$TDIR/warranty.html"
+n0=$(log_has 'module=main reload done')
+kill -HUP "$TL_LAST_PID"
+tl_poll 100 1 eval 'echo $(( $(log_has "module=main reload done") - n0 ))'
+check_match "a template edited in place is served after SIGHUP" '<h1>Nothing is promised \(v2\)</h1>' "$(tl_http /about/warranty)"
+# A template that does not parse: refused, the pages as they were.
+cp "$TDIR/warranty.html" "$TL_TMP/warranty.good"
+printf '<h1>{{unclosed</h1>\n' >"$TDIR/warranty.html"
+n0=$(log_has 'reload failed')
+kill -HUP "$TL_LAST_PID"
+tl_poll 100 1 eval 'echo $(( $(log_has "reload failed") - n0 ))'
+check_match "a template that does not parse is refused on SIGHUP, with the reason" 'reload failed reason=.*warranty\.html.* keeping=running' "$(cat "$TL_LAST_LOG")"
+check_match "and the page stays as it was" '<h1>Nothing is promised \(v2\)</h1>' "$(tl_http /about/warranty)"
+cp "$TL_TMP/warranty.good" "$TDIR/warranty.html"
 
 # ---- a bad file changes nothing ------------------------------------------------------------------
 cp "$CONF" "$TL_TMP/good.conf"
