@@ -258,5 +258,10 @@ void smtp_server_metrics(void *srv, struct metrics *m);
 /* Stops accepting, closes every session, waits for the messages the writer still holds to be
  * answered (so call it before writer_stop), stops the thread and frees srv. */
 void smtp_server_stop(struct smtp_server *srv);
+/* A configuration reload: the trap's live settings from cfg (trap_domains, trap_addresses,
+ * the sizes, counts and timeouts of a session but smtp_max_sessions, smtp_memory_max,
+ * smtp_proxy_trusted, trap_sample, trap_sample_days), handed to the loop's thread through its
+ * eventfd and applied there between two events: no session is dropped. NULL srv: nothing. */
+int smtp_server_reload(struct smtp_server *srv, const struct config *cfg);
 
 #endif
