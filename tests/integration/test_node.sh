@@ -165,6 +165,7 @@ codes=""
 for i in 1 2 3 4; do codes="$codes $(send "199.18.3.$i")"; done
 check_eq "forward_spool_max 3, primary away: 250 250 250, then 451" " 250 250 250 451" "$codes"
 check_eq "...the spool holds three" 3 "$(depth)"
+check_eq "...the node logs the full spool once" 1 "$(grep -c 'module=spool full depth=3 max=3' "$NLOG")"
 kill -TERM "$NPID"; wait "$NPID"
 check_eq "the node stops cleanly" 0 "$?"
 
