@@ -1,5 +1,6 @@
 /* cli_node.c - `trapline status` on a trap node: the spool's depth and the last successful
- * forward, read from the node's spool file (the node has no control socket nor store). */
+ * forward, read from the node's spool file (the node has no control socket nor store). A data
+ * directory without a spool is a whole Trapline's: ctl's `status` answers for it. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -248,8 +248,13 @@ struct smtp_stats {
 	uint64_t messages;   /* stored and acknowledged (250) */
 	uint64_t deferred;   /* refused with 451 because the store could not take them */
 	uint64_t refused;    /* connections refused at once (limits, bad PROXY header) */
+	uint64_t active;     /* sessions open now */
 };
 void smtp_server_stats(struct smtp_server *srv, struct smtp_stats *out);
+/* The trap's families (a metrics_collect_fn; arg: the smtp_server):
+ * trapline_smtp_sessions_total{result}, trapline_smtp_sessions_open,
+ * trapline_smtp_messages_total{result}. */
+void smtp_server_metrics(void *srv, struct metrics *m);
 /* Stops accepting, closes every session, waits for the messages the writer still holds to be
  * answered (so call it before writer_stop), stops the thread and frees srv. */
 void smtp_server_stop(struct smtp_server *srv);

@@ -280,7 +280,7 @@ static void session_gone(struct smtp_session *s)
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
-		srv->n_sessions--;
+		__atomic_store_n(&srv->n_sessions, srv->n_sessions - 1, __ATOMIC_RELAXED);
 		if (s->ip_counted)
 			ipc_release(srv, s->client);
 		s->ip_counted = false;
@@ -720,6 +720,7 @@ static bool message_post(struct smtp_session *s)
 	s->ev.trap = &s->hit;
 	int rc = srv->sink.post(srv->sink.ctx, &s->ev, commit_done, s);
 	if (rc != WRITER_OK) {
+		atomic_fetch_add_explicit(&srv->st_deferred, 1, memory_order_relaxed);
 		limit_log(srv, LIM_STORE, "message deferred ip=%s reason=\"%s\"", s->ip_text,
 			  tl_strerror(rc));
 		free(s->rcpts);
@@ -1017,7 +1018,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	s->srv = srv;
 	smtp_dialog_set_mem(s->dlg, session_mem, s);
 	list_push(s);
-	srv->n_sessions++;
+	__atomic_store_n(&srv->n_sessions, srv->n_sessions + 1, __ATOMIC_RELAXED);
 	memcpy(s->ip, ip, 16);
 	ip_format(s->ip, s->ip_text);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
@@ -1107,7 +1108,8 @@ static int listen_one(struct smtp_server *srv, const struct sockaddr_storage *ss
 	log_info("smtp", "listening addr=%s", name);
 	return SMTP_OK;
 fail:
-	log_err("smtp", "cannot listen addr=%s reason=\"%s\"", name, strerror(errno));
+	log_err("smtp", "cannot listen addr=%s reason=\"%s\"%s", name, strerror(errno),
+		sockaddr_bind_hint(errno));
 	if (fd >= 0)
 		close(fd);
 	return SMTP_EIO;
@@ -1241,6 +1243,27 @@ void smtp_server_stats(struct smtp_server *srv, struct smtp_stats *out)
 	out->messages = atomic_load_explicit(&srv->st_messages, memory_order_relaxed);
 	out->deferred = atomic_load_explicit(&srv->st_deferred, memory_order_relaxed);
 	out->refused = atomic_load_explicit(&srv->st_refused, memory_order_relaxed);
+	out->active = __atomic_load_n(&srv->n_sessions, __ATOMIC_RELAXED);
+}
+
+void smtp_server_metrics(void *arg, struct metrics *m)
+{
+	struct smtp_server *srv = arg;
+	struct smtp_stats st;
+	smtp_server_stats(srv, &st);
+	metrics_family(m, "trapline_smtp_sessions_total", METRIC_COUNTER,
+		       "SMTP connections to the trap since the start, by result: accepted, or "
+		       "refused at once (limits, a bad PROXY header).");
+	metrics_value(m, (double)st.sessions - (double)st.refused, "result=\"accepted\"");
+	metrics_value(m, (double)st.refused, "result=\"refused\"");
+	metrics_family(m, "trapline_smtp_sessions_open", METRIC_GAUGE, "SMTP sessions open now.");
+	metrics_value(m, (double)st.active, NULL);
+	metrics_family(m, "trapline_smtp_messages_total", METRIC_COUNTER,
+		       "Messages the trap took to the end of DATA, by result: stored (answered "
+		       "250 after the commit) or deferred (answered 451: the store could not take "
+		       "it).");
+	metrics_value(m, (double)st.messages, "result=\"stored\"");
+	metrics_value(m, (double)st.deferred, "result=\"deferred\"");
 }
 
 void smtp_server_stop(struct smtp_server *srv)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -474,17 +475,26 @@ static int migrate(struct store *s, const char *path)
 
 /* One writer at a time across processes: the service and a CLI run without it must never
  * write the same file at once. flock is released by the kernel when the holder dies. */
-static int take_lock(struct store *s, const char *dir)
+int store_lock_take(const char *dir, int *fd, unsigned wait_ms)
 {
 	char path[PATH_MAX];
 	if ((size_t)snprintf(path, sizeof path, "%s/trapline.lock", dir) >= sizeof path)
 		return STORE_EINVAL;
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0) {
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0) {
 		log_err("store", "open lock file=%s error=\"%s\"", path, strerror(errno));
 		return STORE_EIO;
 	}
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+	int got = flock(*fd, LOCK_EX | LOCK_NB);
+	/* A command that works on the directory holds the lock for a moment: a service that
+	 * restarts meanwhile (after a crash) waits for it instead of failing its start. */
+	for (unsigned waited = 0; got != 0 && errno == EWOULDBLOCK && waited < wait_ms;
+	     waited += 20) {
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+		got = flock(*fd, LOCK_EX | LOCK_NB);
+	}
+	if (got != 0) {
 		int e = errno;
 		if (e == EWOULDBLOCK) {
 			log_err("store", "%s is held by another trapline writing to %s", path, dir);
@@ -494,6 +504,11 @@ static int take_lock(struct store *s, const char *dir)
 		return STORE_EIO;
 	}
 	return STORE_OK;
+}
+
+static int take_lock(struct store *s, const char *dir, unsigned wait_ms)
+{
+	return store_lock_take(dir, &s->lock_fd, wait_ms);
 }
 
 static int prepare_all(struct store *s)
@@ -564,7 +579,7 @@ static int open_db(struct store *s, const char *dir)
 	return prepare_all(s);
 }
 
-int store_open_mode(const char *dir, bool write, struct store **out)
+static int store_open_lock(const char *dir, bool write, unsigned wait_ms, struct store **out)
 {
 	if (!dir || !*dir || !out)
 		return STORE_EINVAL;
@@ -581,7 +596,7 @@ int store_open_mode(const char *dir, bool write, struct store **out)
 			rc = STORE_EIO;
 			goto fail;
 		}
-		if ((rc = take_lock(s, dir)) != STORE_OK)
+		if ((rc = take_lock(s, dir, wait_ms)) != STORE_OK)
 			goto fail;
 	}
 	if ((rc = open_db(s, dir)) != STORE_OK)
@@ -593,9 +608,19 @@ fail:
 	return rc;
 }
 
+int store_open_mode(const char *dir, bool write, struct store **out)
+{
+	return store_open_lock(dir, write, 0, out);
+}
+
 int store_open(const char *dir, struct store **out)
 {
-	return store_open_mode(dir, true, out);
+	return store_open_lock(dir, true, 0, out);
+}
+
+int store_open_wait(const char *dir, unsigned wait_ms, struct store **out)
+{
+	return store_open_lock(dir, true, wait_ms, out);
 }
 
 int store_map(struct store *s)
