@@ -97,6 +97,9 @@ check_eq "...the spool is empty" 0 "$(depth)"
 check_eq "...each hit carries the node's id" 3 \
 	"$(TL_DATA=$PDATA tl_db "SELECT count(*) FROM evidence WHERE hit_id GLOB 'node-a.example-[0-9a-f]*' AND length(hit_id) = 47")"
 check_match "the node logs that the primary takes hits" 'module=forward primary takes hits' "$(cat "$NLOG")"
+out=$(ptl status 2>&1)
+check_match "status on the primary is the service's own (no spool there)" '^uptime: ' "$out"
+check_nomatch "...not a node's" '^spool: ' "$out"
 
 echo "# the primary stopped while mail arrives, then started: every message once"
 tl_stop "$PPID_" >/dev/null
