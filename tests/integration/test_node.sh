@@ -83,6 +83,16 @@ EOF
 }
 depth() { spool 'SELECT count(*) FROM hits'; }
 
+echo "# the node's configuration"
+out=$("$TRAPLINE" check-config "$NCONF" 2>&1)
+check_match "check-config: forward_url" "^forward_url = http://127\.0\.0\.1:$PHTTP\$" "$out"
+check_match "...forward_key is set and never shown" '^forward_key = \(set, not shown\)$' "$out"
+check_nomatch "...the key appears nowhere" "${FKEY#tlf_}" "$out"
+printf 'forward_url = http://127.0.0.1:%s\n' "$PHTTP" >"$TL_TMP/nokey.conf"
+out=$("$TRAPLINE" serve --config "$TL_TMP/nokey.conf" --data "$NDATA" 2>&1)
+check_eq "a node without its key does not start: exit 2" 2 "$?"
+check_match "...and says what is missing" 'forward_url: needs forward_key' "$out"
+
 node_start --forward "http://127.0.0.1:$PHTTP" --forward-key "$FKEY"
 check_match "the node runs the trap alone (no DNS, no web)" 'module=main starting .*node smtp=127\.0\.0\.1' "$(cat "$NLOG")"
 
