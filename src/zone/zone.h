@@ -27,6 +27,20 @@ enum zone_err {
 #define ZONE_TEST_POINT_LISTED 0x7f000002u
 #define ZONE_TEST_POINT_UNLISTED 0x7f000001u
 
+/* ---- SOA serials (RFC 1982) ------------------------------------------------- */
+/* Serials are compared in serial number arithmetic (RFC 1982 3.2, SERIAL_BITS 32): they wrap
+ * around at 2^32, and a secondary takes a zone only when its serial is greater in that sense.
+ * A publication's serial is always zone_serial_next of the highest one served before. */
+
+/* True when a is greater than b (RFC 1982 3.2). a - b == 2^31 is undefined there: false both
+ * ways, so no caller ever treats such a pair as newer. */
+bool zone_serial_gt(uint32_t a, uint32_t b);
+/* The serial to publish after last (the highest served so far), at clock now (seconds): now
+ * when it is greater than last (a fresh start after a long pause keeps the familiar
+ * time-based serial), else last + 1, wrapping from 2^32 - 1 to 0 (which is greater, RFC 1982
+ * 3.1). The result is always greater than last. */
+uint32_t zone_serial_next(uint32_t last, uint32_t now);
+
 /* ---- answer classes -------------------------------------------------------- */
 /* Every entry points at an answer class: the A value, the TXT template and the TTL.
  * Class 0 (ZONE_CLASS_EXCLUDE) marks an exclusion: "not listed". */
