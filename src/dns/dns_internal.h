@@ -34,6 +34,7 @@ struct dns_server {
 	unsigned n_udp;             /* cfg.n_listen * cfg.threads */
 	struct dns_worker *udp;     /* n_udp workers, socket i*threads+j for address i */
 	struct dns_worker *tcp;     /* one worker serving every TCP listener */
+	struct dns_worker *notify;  /* the NOTIFY sender (notify set), else NULL */
 	int tcp_fd[DNS_LISTEN_MAX]; /* listening sockets, one per address */
 };
 
@@ -67,6 +68,11 @@ void dns_udp_release(struct dns_worker *w);
 int dns_tcp_prepare(struct dns_worker *w);
 void *dns_tcp_main(void *arg);
 void dns_tcp_release(struct dns_worker *w);
+
+/* The NOTIFY thread (dns_notify.c): its sockets and secondaries, run, free. */
+int dns_notify_prepare(struct dns_worker *w);
+void *dns_notify_main(void *arg);
+void dns_notify_release(struct dns_worker *w);
 
 /* ---- zone transfers (dns_xfr.c) ---- */
 
