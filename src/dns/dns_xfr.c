@@ -175,15 +175,33 @@ static const char *qtype_name(uint16_t t)
 	return t == DNS_T_AXFR ? "AXFR" : "IXFR";
 }
 
-/* A refused request: its answer in out, one log line (rate-limited by the caller's limits on
- * connections: each line is one TCP connection's request). */
+/* Refusal lines a second at most: one pipelined TCP stream can carry thousands of requests.
+ * The line after a quiet spell counts those left out (suppressed=N). Only the TCP thread
+ * refuses, so plain statics do. */
+#define XFR_REFUSED_LINES_PER_S 20
+static int64_t refused_sec;
+static unsigned refused_lines;
+static unsigned long long refused_suppressed;
+
+/* A refused request: its answer in out, one log line with the client and the reason. */
 static size_t refuse(const uint8_t *q, const struct dns_xfr_req *r, unsigned rcode,
 		     const char *client, const char *reason, struct dns_tsig_state *ts,
 		     uint8_t *out, size_t cap)
 {
-	log_warn("xfr", "refused client=%s qtype=%s reason=%s rcode=%s", client,
-		 qtype_name(r->qtype), reason, rcode == DNS_RCODE_REFUSED ? "REFUSED" :
-		 rcode == DNS_RCODE_NOTAUTH ? "NOTAUTH" : "FORMERR");
+	int64_t sec = (int64_t)(time_mono_ns() / 1000000000u);
+	if (sec != refused_sec) {
+		refused_sec = sec;
+		refused_lines = 0;
+	}
+	if (refused_lines++ < XFR_REFUSED_LINES_PER_S) {
+		log_warn("xfr", "refused client=%s qtype=%s reason=%s rcode=%s suppressed=%llu",
+			 client, qtype_name(r->qtype), reason,
+			 rcode == DNS_RCODE_REFUSED ? "REFUSED" :
+			 rcode == DNS_RCODE_NOTAUTH ? "NOTAUTH" : "FORMERR", refused_suppressed);
+		refused_suppressed = 0;
+	} else {
+		refused_suppressed++;
+	}
 	return answer_small(q, r, rcode, NULL, "", ts, out, cap);
 }
 
@@ -315,7 +333,8 @@ static size_t put_owner(struct dns_xfr *x, uint8_t *m, size_t pos, const struct 
 	/* The new owner's labels: written here, or where the previous owner had them. */
 	for (unsigned i = keep; i < n; i++)
 		offs[i] = x->prev_off[pn - n + i];
-	memcpy(x->prev, rr->owner, rr->owner_len);
+	if (rr->owner_len) /* the apex has no labels (and no pointer to them) */
+		memcpy(x->prev, rr->owner, rr->owner_len);
 	x->prev_len = rr->owner_len;
 	x->prev_n = n;
 	memcpy(x->prev_off, offs, n * sizeof offs[0]);
