@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps test-deps run test test-loaded unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports clean config-template install
+.PHONY: all build deps test-deps run test test-loaded unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports bench-metrics clean config-template install
 
 all: build
 
@@ -79,6 +79,10 @@ bench-web: build test-deps
 # (bench/reports.sh).
 bench-reports: build test-deps
 	bench/reports.sh --no-build
+
+# DNS qps with GET /metrics scraped every second against without, as a ratio (bench/metrics.sh).
+bench-metrics: build
+	bench/metrics.sh --binary $(BUILD)/trapline
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -26,7 +26,10 @@ enum config_type {
 	CONFIG_MAILBOXES,  /* comma-separated local@domain addresses */
 	CONFIG_SAMPLE,     /* one of the words of sample_modes */
 	CONFIG_URL,        /* http:// or https:// and printable ASCII without quotes or blanks */
-	CONFIG_TSIG_KEY,   /* hmac-sha256:NAME:BASE64SECRET (dig -y's form), or empty */
+	CONFIG_LOGFORMAT,  /* text or json (log_format_parse) */
+	CONFIG_SECRET,     /* printable ASCII without blanks; never printed by check-config */
+	CONFIG_TSIG_KEY,   /* hmac-sha256:NAME:BASE64SECRET (dig -y's form), or empty; never
+			    * printed by check-config */
 };
 
 /* What a trap keeps of a message for the moderators (trap_sample). */
@@ -39,9 +42,17 @@ struct config_key {
 	size_t size; /* string types: capacity of the field */
 	const char *def;
 	unsigned min, max;
-	bool empty_ok; /* string types: "" is allowed */
+	/* CONFIG_EMPTY_OK (string types: "" is allowed; `true` in a row says the same) and
+	 * CONFIG_LIVE: SIGHUP changes it in the running service (src/cli/cli_reload.c hands the
+	 * new configuration to each module's *_reload); a key without it keeps its value until a
+	 * restart, and a reload that changes it says so in the log. A key becomes live by adding
+	 * the flag to its row once the module that reads it takes it in its *_reload. */
+	unsigned flags;
 	const char *help;
 };
+
+#define CONFIG_EMPTY_OK 1u
+#define CONFIG_LIVE 2u
 
 #define STR(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
 #define NUM(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
@@ -73,43 +84,43 @@ static const struct config_key config_keys[] = {
 	 "A group whose members may use the control socket (DATA_DIR/trapline.sock, then mode "
 	 "0660 of that group; data_dir is made with that group so they can reach it). Root and "
 	 "the service's user always may; nobody else. Empty: none."},
-	{"log_level", CONFIG_LEVEL, STR(log_level), "info", 0, 0, false,
+	{"log_level", CONFIG_LEVEL, STR(log_level), "info", 0, 0, CONFIG_LIVE,
 	 "Least severe log level written: debug, info, warn or error."},
-	{"answer_a", CONFIG_IP4, NUM(answer_a), "127.0.0.2", 0, 0, false,
+	{"answer_a", CONFIG_IP4, NUM(answer_a), "127.0.0.2", 0, 0, CONFIG_LIVE,
 	 "A record of a listed address (RFC 5782: 127.0.0.2 by default)."},
-	{"answer_a_traps", CONFIG_IP4, NUM(answer_a_traps), "127.0.0.2", 0, 0, false,
+	{"answer_a_traps", CONFIG_IP4, NUM(answer_a_traps), "127.0.0.2", 0, 0, CONFIG_LIVE,
 	 "A record of an address listed on spamtrap hits only."},
-	{"answer_a_reports", CONFIG_IP4, NUM(answer_a_reports), "127.0.0.2", 0, 0, false,
+	{"answer_a_reports", CONFIG_IP4, NUM(answer_a_reports), "127.0.0.2", 0, 0, CONFIG_LIVE,
 	 "A record of an address listed on user reports only."},
-	{"answer_a_both", CONFIG_IP4, NUM(answer_a_both), "127.0.0.2", 0, 0, false,
+	{"answer_a_both", CONFIG_IP4, NUM(answer_a_both), "127.0.0.2", 0, 0, CONFIG_LIVE,
 	 "A record of an address listed on spamtrap hits and user reports (a consumer may weigh "
 	 "it higher when it differs from the others)."},
 	{"answer_txt", CONFIG_STRING, STR(answer_txt),
-	 "Listed ({reason}) - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, true,
+	 "Listed ({reason}) - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "TXT record of a listed address; '$' becomes the queried IP and {reason} what the "
 	 "listing usually means (\"spamtrap hits, mostly bounces: probably backscatter\"). Not "
 	 "set: \"Listed ({reason}) - see PUBLIC_URL/lookup?ip=$\" with public_url. Empty: no TXT."},
-	{"answer_ttl", CONFIG_UINT, NUM(answer_ttl), "2100", 0, 604800, false,
+	{"answer_ttl", CONFIG_UINT, NUM(answer_ttl), "2100", 0, 604800, CONFIG_LIVE,
 	 "TTL in seconds of A and TXT answers for listed addresses."},
-	{"soa_mname", CONFIG_NAME, STR(soa_mname), "", 0, 0, true,
+	{"soa_mname", CONFIG_NAME, STR(soa_mname), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "SOA primary name server; empty: ns1.<zone>."},
-	{"soa_rname", CONFIG_NAME, STR(soa_rname), "", 0, 0, true,
+	{"soa_rname", CONFIG_NAME, STR(soa_rname), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "SOA mailbox of the list's operator as a name; empty: hostmaster.<zone>."},
-	{"soa_ttl", CONFIG_UINT, NUM(soa_ttl), "3600", 0, 604800, false,
+	{"soa_ttl", CONFIG_UINT, NUM(soa_ttl), "3600", 0, 604800, CONFIG_LIVE,
 	 "TTL of the SOA record."},
-	{"soa_refresh", CONFIG_UINT, NUM(soa_refresh), "600", 1, 604800, false,
+	{"soa_refresh", CONFIG_UINT, NUM(soa_refresh), "600", 1, 604800, CONFIG_LIVE,
 	 "SOA refresh: how often secondaries check the serial."},
-	{"soa_retry", CONFIG_UINT, NUM(soa_retry), "300", 1, 604800, false,
+	{"soa_retry", CONFIG_UINT, NUM(soa_retry), "300", 1, 604800, CONFIG_LIVE,
 	 "SOA retry after a failed refresh."},
-	{"soa_expire", CONFIG_UINT, NUM(soa_expire), "86400", 1, 2419200, false,
+	{"soa_expire", CONFIG_UINT, NUM(soa_expire), "86400", 1, 2419200, CONFIG_LIVE,
 	 "SOA expire: secondaries stop answering this long without the primary."},
-	{"soa_minimum", CONFIG_UINT, NUM(soa_minimum), "300", 0, 86400, false,
+	{"soa_minimum", CONFIG_UINT, NUM(soa_minimum), "300", 0, 86400, CONFIG_LIVE,
 	 "Negative-answer TTL (RFC 2308): how long resolvers cache \"not listed\"."},
-	{"ns", CONFIG_NAMES, STR(ns), "", 0, 0, true,
+	{"ns", CONFIG_NAMES, STR(ns), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Name servers of the zone, comma separated; empty: ns1.<zone>."},
-	{"ns_ttl", CONFIG_UINT, NUM(ns_ttl), "3600", 0, 604800, false,
+	{"ns_ttl", CONFIG_UINT, NUM(ns_ttl), "3600", 0, 604800, CONFIG_LIVE,
 	 "TTL of the NS records."},
-	{"ns_addr", CONFIG_NSADDRS, STR(ns_addr), "", 0, 0, true,
+	{"ns_addr", CONFIG_NSADDRS, STR(ns_addr), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Addresses of name servers named inside the zone (ns1.<zone>), which nobody else can "
 	 "answer for (RFC 1034 4.2.1 glue): NAME=ADDR pairs, IPv4 or IPv6, comma separated, at "
 	 "most 4 per name, each NAME one of ns or soa_mname, e.g. "
@@ -135,35 +146,72 @@ static const struct config_key config_keys[] = {
 	 "A UDP worker with nothing to read polls this long (microseconds) before it sleeps: "
 	 "at moderate load the next query comes sooner than a sleeping thread wakes, which "
 	 "halves the median latency, at the price of CPU time. 0: sleep at once."},
+	/* -- response rate limiting and usage limits (src/dns/dns_rrl.c, docs/rrl.md) -- */
+	{"rrl_rate", CONFIG_UINT, NUM(rrl_rate), "20", 0, 65535, false,
+	 "Response rate limiting (UDP; TCP is never limited): answers per second one client "
+	 "prefix gets of one kind: about one address (listed, or NXDOMAIN/NODATA), the zone's "
+	 "own records (SOA, NS, name servers), or errors (REFUSED, FORMERR...). A resolver asks "
+	 "about one address once per TTL, so 20 a second is far above any real one and far "
+	 "below a reflection flood. Limited answers are dropped, or truncated (rrl_slip). "
+	 "0: off. See docs/rrl.md."},
+	{"rrl_slip", CONFIG_UINT, NUM(rrl_slip), "2", 0, 100, false,
+	 "Every Nth rate-limited answer goes out truncated (TC=1, no records), so a real "
+	 "resolver whose address is being forged retries over TCP and is answered; the others "
+	 "are dropped. 1: every one truncated, 0: all dropped."},
+	{"rrl_ipv4_prefix", CONFIG_UINT, NUM(rrl_ipv4_prefix), "24", 0, 32, false,
+	 "IPv4 clients are counted by this prefix (rate limiting and usage_limit_per_day)."},
+	{"rrl_ipv6_prefix", CONFIG_UINT, NUM(rrl_ipv6_prefix), "56", 0, 128, false,
+	 "IPv6 clients are counted by this prefix (rate limiting and usage_limit_per_day)."},
+	{"rrl_exempt", CONFIG_CIDRS, STR(rrl_exempt), "127.0.0.0/8, ::1/128", 0, 0, true,
+	 "Clients never rate-limited, comma-separated prefixes: the loopback by default (no "
+	 "packet from outside can carry a loopback source, so nobody can be attacked through "
+	 "it) and, say, your own resolvers. Empty: none."},
+	{"usage_limit_per_day", CONFIG_UINT, NUM(usage_limit_per_day), "0", 0, 4000000000u,
+	 false, "Queries one client prefix (rrl_ipv4_prefix, rrl_ipv6_prefix) may make in a UTC "
+	 "day, UDP and TCP; past it, every address it asks about is answered answer_a_excess. "
+	 "Counted approximately (never fewer than were made; docs/rrl.md gives the error). "
+	 "0: no limit."},
+	{"answer_a_excess", CONFIG_IP4, NUM(answer_a_excess), "127.255.255.255", 0, 0, false,
+	 "The A answer about any address to a client over usage_limit_per_day (Spamhaus's "
+	 "code); explained on /about/usage."},
+	{"answer_a_public_resolver", CONFIG_IP4, NUM(answer_a_public_resolver),
+	 "127.255.255.254", 0, 0, false,
+	 "The A answer about any address to a client in public_resolvers (Spamhaus's code): "
+	 "a public resolver's many users share its quota and its answers."},
+	{"public_resolvers", CONFIG_PATH, STR(public_resolvers), "", 0, 0, true,
+	 "A file of public resolvers' addresses (one address or ADDR/LEN a line, # comments), "
+	 "read at start; each is answered answer_a_public_resolver about every address. "
+	 "Empty: none."},
+	/* -- end of rate limiting and usage limits -- */
 	{"reload_check_ms", CONFIG_UINT, NUM(reload_check_ms), "1000", 50, 3600000, false,
 	 "How often (milliseconds) the static file is checked for changes."},
-	{"policy_report_fresh", CONFIG_DOUBLE, NUM(policy_report_fresh), "4", 0, 1000000, false,
+	{"policy_report_fresh", CONFIG_DOUBLE, NUM(policy_report_fresh), "4", 0, 1000000, CONFIG_LIVE,
 	 "Listing policy: score of a user report about mail received just now."},
-	{"policy_report_old", CONFIG_DOUBLE, NUM(policy_report_old), "1", 0, 1000000, false,
+	{"policy_report_old", CONFIG_DOUBLE, NUM(policy_report_old), "1", 0, 1000000, CONFIG_LIVE,
 	 "Listing policy: score of a report about mail policy_report_decay seconds old or older."},
 	{"policy_report_decay", CONFIG_UINT, NUM(policy_report_decay), "172800", 1, 31536000,
-	 false, "Listing policy: seconds over which a report's score falls linearly from "
+	 CONFIG_LIVE, "Listing policy: seconds over which a report's score falls linearly from "
 		"policy_report_fresh to policy_report_old (48 h)."},
-	{"policy_window", CONFIG_UINT, NUM(policy_window), "604800", 1, 31536000, false,
+	{"policy_window", CONFIG_UINT, NUM(policy_window), "604800", 1, 31536000, CONFIG_LIVE,
 	 "Listing policy: evidence received longer ago than this many seconds is ignored (7 days)."},
 	{"policy_trap_square_from", CONFIG_UINT, NUM(policy_trap_square_from), "6", 1, 1000000,
-	 false, "Listing policy: below this many spamtrap hits each adds policy_trap_weight; from "
+	 CONFIG_LIVE, "Listing policy: below this many spamtrap hits each adds policy_trap_weight; from "
 		"it on the hits add hits squared."},
-	{"policy_trap_weight", CONFIG_DOUBLE, NUM(policy_trap_weight), "5", 0, 1000000, false,
+	{"policy_trap_weight", CONFIG_DOUBLE, NUM(policy_trap_weight), "5", 0, 1000000, CONFIG_LIVE,
 	 "Listing policy: score of one spamtrap hit below policy_trap_square_from hits."},
-	{"policy_threshold", CONFIG_DOUBLE, NUM(policy_threshold), "5", 0, 1000000, false,
+	{"policy_threshold", CONFIG_DOUBLE, NUM(policy_threshold), "5", 0, 1000000, CONFIG_LIVE,
 	 "Listing policy: an address is listed when its score reaches this."},
-	{"policy_min_evidence", CONFIG_UINT, NUM(policy_min_evidence), "2", 1, 1000000, false,
+	{"policy_min_evidence", CONFIG_UINT, NUM(policy_min_evidence), "2", 1, 1000000, CONFIG_LIVE,
 	 "Listing policy: pieces of evidence an address needs at least (one report never lists)."},
-	{"policy_min_reporters", CONFIG_UINT, NUM(policy_min_reporters), "2", 1, 1000000, false,
+	{"policy_min_reporters", CONFIG_UINT, NUM(policy_min_reporters), "2", 1, 1000000, CONFIG_LIVE,
 	 "Listing policy: reporters an address needs at least to be listed on user reports alone. "
 	 "The reports of one reporter about one address count once within policy_window, "
 	 "however many it sends."},
-	{"policy_listing", CONFIG_UINT, NUM(policy_listing), "86400", 1, 31536000, false,
+	{"policy_listing", CONFIG_UINT, NUM(policy_listing), "86400", 1, 31536000, CONFIG_LIVE,
 	 "Listing policy: a listing ends this many seconds after the last evidence (24 h)."},
-	{"policy_two_reports", CONFIG_UINT, NUM(policy_two_reports), "43200", 1, 31536000, false,
+	{"policy_two_reports", CONFIG_UINT, NUM(policy_two_reports), "43200", 1, 31536000, CONFIG_LIVE,
 	 "Listing policy: the most a listing on two reports and nothing else lasts (12 h)."},
-	{"export_interval", CONFIG_UINT, NUM(export_interval), "300", 0, 86400, false,
+	{"export_interval", CONFIG_UINT, NUM(export_interval), "300", 0, 86400, CONFIG_LIVE,
 	 "Seconds between writes of the zone exports (rbldnsd and BIND files) into data_dir; "
 	 "0: only on demand (trapline export)."},
 	/* zone transfers to secondaries: AXFR/IXFR, TSIG, NOTIFY (src/dns/dns_xfr.c,
@@ -191,7 +239,7 @@ static const struct config_key config_keys[] = {
 	 "Seconds the IXFR journal keeps a serial's changes (24 h); older serials get the whole "
 	 "zone. 0: no limit by age."},
 	{"exclude_default", CONFIG_EXCLUSIONS, STR(exclude_default), CONFIG_SPECIAL_PURPOSE, 0, 0,
-	 true,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Prefixes never listed whatever the evidence, comma separated. The word special-purpose "
 	 "stands for every range of the IANA special-purpose address registries (RFC 6890 and "
 	 "its updates: private, shared, loopback, link-local, documentation, benchmarking, "
@@ -259,10 +307,10 @@ static const struct config_key config_keys[] = {
 	 "message) or none. Trap addresses are masked wherever a sample is shown."},
 	{"trap_sample_days", CONFIG_UINT, NUM(trap_sample_days), "7", 1, 3650, false,
 	 "Days a sample is kept; the writer deletes older ones."},
-	{"report_max_size", CONFIG_UINT, NUM(report_max_size), "10485760", 1024, 10485760, false,
+	{"report_max_size", CONFIG_UINT, NUM(report_max_size), "10485760", 1024, 10485760, CONFIG_LIVE,
 	 "Bytes of one reported message at most (trapline report, POST /api/v1/reports); a larger "
 	 "one is refused unread (HTTP 413). 10 MiB at most: what the analysis reads."},
-	{"report_max_per_hour", CONFIG_UINT, NUM(report_max_per_hour), "1000", 0, 1000000000, false,
+	{"report_max_per_hour", CONFIG_UINT, NUM(report_max_per_hour), "1000", 0, 1000000000, CONFIG_LIVE,
 	 "Reports one reporter may send per clock hour (refused ones count, the same message "
 	 "again does not); more are refused until the next hour (HTTP 429 with Retry-After). "
 	 "0: no limit."},
@@ -299,25 +347,25 @@ static const struct config_key config_keys[] = {
 	 "CPU priority of the web threads below DNS (nice value added): pages may slow down "
 	 "under load, DNS answers should not. 0: the same priority."},
 	/* the report and evidence API */
-	{"feed_max_hits", CONFIG_UINT, NUM(feed_max_hits), "1000", 1, 1024, false,
+	{"feed_max_hits", CONFIG_UINT, NUM(feed_max_hits), "1000", 1, 1024, CONFIG_LIVE,
 	 "Trap hits one POST /api/v1/evidence may carry (a feed sends more in several requests); "
 	 "the body may hold 512 bytes a hit. At most 1024: one request is one transaction, all "
 	 "of it stored or none."},
 	/* review requests and moderation */
-	{"review_per_client_day", CONFIG_UINT, NUM(review_per_client_day), "5", 0, 1000000, false,
+	{"review_per_client_day", CONFIG_UINT, NUM(review_per_client_day), "5", 0, 1000000, CONFIG_LIVE,
 	 "Review requests one client address (an IPv4 address or an IPv6 /64) may file in 24 "
 	 "hours; more are refused (HTTP 429) and nothing is written. 0: no limit."},
-	{"review_per_ip_day", CONFIG_UINT, NUM(review_per_ip_day), "3", 0, 1000000, false,
+	{"review_per_ip_day", CONFIG_UINT, NUM(review_per_ip_day), "3", 0, 1000000, CONFIG_LIVE,
 	 "Tickets about one listed address that moderators may decide in 24 hours; once that "
 	 "many were, a new ticket is refused (HTTP 429). Requests about an address whose ticket "
 	 "is open join it and are never refused for this. 0: no limit."},
-	{"review_text_max", CONFIG_UINT, NUM(review_text_max), "4000", 100, 8000, false,
+	{"review_text_max", CONFIG_UINT, NUM(review_text_max), "4000", 100, 8000, CONFIG_LIVE,
 	 "Bytes of each free-text field of a review request (what was fixed, the comment) at "
 	 "most; longer is refused (HTTP 400), with the text kept in the form."},
 	{"review_form_max", CONFIG_UINT, NUM(review_form_max), "32768", 1024, 1048576, false,
 	 "Bytes of the body of a form (review request, login, a moderator's action) at most; a "
 	 "larger one is refused (HTTP 413) and nothing of it is kept."},
-	{"moderator_session_hours", CONFIG_UINT, NUM(moderator_session_hours), "12", 1, 720, false,
+	{"moderator_session_hours", CONFIG_UINT, NUM(moderator_session_hours), "12", 1, 720, CONFIG_LIVE,
 	 "A moderator's login holds this many hours, then the queue asks for the password again. "
 	 "Logging out, or `trapline moderator remove`, ends it at once."},
 	{"moderator_lockout_failures", CONFIG_UINT, NUM(moderator_lockout_failures), "5", 1, 1000,
@@ -327,6 +375,34 @@ static const struct config_key config_keys[] = {
 	 "moderator_lockout_minutes."},
 	{"moderator_lockout_minutes", CONFIG_UINT, NUM(moderator_lockout_minutes), "15", 1, 10080,
 	 false, "How long a lockout after moderator_lockout_failures failed logins holds."},
+	/* seeing it: metrics, status, logs (docs/metrics.md) */
+	{"metrics_allow", CONFIG_CIDRS, STR(metrics_allow), "127.0.0.0/8, ::1/128", 0, 0, true,
+	 "Who may read GET /metrics (Prometheus text format) on the web server: client addresses "
+	 "in these CIDRs, comma separated; others are answered 403. Default: loopback only. "
+	 "Empty: nobody."},
+	{"log_format", CONFIG_LOGFORMAT, STR(log_format), "text", 0, 0, false,
+	 "How log lines are written on stderr: text (ts=... level=... module=... then the "
+	 "message's key=value fields) or json (one JSON object a line with time, level, module, "
+	 "message and each key=value field as a member, for log shippers)."},
+	/* trap nodes (issue 21): a trap that forwards its hits to a primary (docs/trap-node.md) */
+	{"forward_url", CONFIG_URL, STR(forward_url), "", 0, 0, true,
+	 "The primary's web address (http:// or https://, no trailing slash) to which this "
+	 "Trapline forwards its trap hits (POST /api/v1/evidence): set, `serve` runs the spamtrap "
+	 "alone, as a trap node, without DNS, store or web pages; each message's hit is committed "
+	 "to a spool in data_dir before its 250. Empty: a whole Trapline."},
+	{"forward_key", CONFIG_SECRET, STR(forward_key), "", 0, 0, true,
+	 "The feed key (tlf_...) the primary gave this node (`trapline feed add NAME` there); "
+	 "needed with forward_url. Prefer the file (mode 0600) to --forward-key, which other "
+	 "users see in the process list."},
+	{"forward_spool_max", CONFIG_UINT, NUM(forward_spool_max), "100000", 1, 100000000, false,
+	 "Hits a trap node's spool holds at most while the primary cannot take them; when it is "
+	 "full, senders are told 451 4.3.0 (try again later) and nothing is lost."},
+	{"forward_batch", CONFIG_UINT, NUM(forward_batch), "500", 1, 1024, false,
+	 "Hits one request to the primary carries at most; keep it at most the primary's "
+	 "feed_max_hits."},
+	{"forward_retry_max", CONFIG_UINT, NUM(forward_retry_max), "60", 1, 3600, false,
+	 "Seconds between tries at most while the primary is away or answers 5xx: the wait "
+	 "starts at 1 s and doubles up to this."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -708,7 +784,7 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 	char *field = (char *)c + k->offset;
 	size_t len = strlen(v);
 	if (k->type != CONFIG_UINT && k->type != CONFIG_IP4 && k->type != CONFIG_DOUBLE) {
-		if (len == 0 && !k->empty_ok) {
+		if (len == 0 && !(k->flags & CONFIG_EMPTY_OK)) {
 			snprintf(why, cap, "must not be empty");
 			return BASE_EINVAL;
 		}
@@ -760,6 +836,8 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 			return BASE_EINVAL;
 		break;
 	case CONFIG_URL:
+		if (len == 0)
+			break; /* empty_ok was checked above */
 		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
 		    strpbrk(v, " \t\"'<>\\") || v[len - 1] == '/') {
 			snprintf(why, cap, "'%s' is not an http:// or https:// URL without a trailing "
@@ -805,6 +883,14 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		}
 		break;
 	}
+	case CONFIG_LOGFORMAT: {
+		enum log_format lf;
+		if (log_format_parse(v, &lf) != BASE_OK) {
+			snprintf(why, cap, "'%s' is not one of text, json", v);
+			return BASE_EINVAL;
+		}
+		break;
+	}
 	case CONFIG_LEVEL: {
 		enum log_level lv;
 		if (log_level_parse(v, &lv) != BASE_OK) {
@@ -813,6 +899,14 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		}
 		break;
 	}
+	case CONFIG_SECRET:
+		for (size_t i = 0; i < len; i++) {
+			if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+				snprintf(why, cap, "has a character that is not printable ASCII");
+				return BASE_EINVAL;
+			}
+		}
+		break;
 	case CONFIG_TSIG_KEY:
 		if (len > 0 && config_tsig_key_parse(v, NULL, NULL, NULL, why, cap) != BASE_OK)
 			return BASE_EINVAL;
@@ -953,6 +1047,12 @@ int config_check(const struct config *c, char *err, size_t errcap)
 			 c->smtp_memory_max, c->smtp_max_size);
 		return BASE_EINVAL;
 	}
+	/* A trap node without its key would be refused (401) by the primary for ever. */
+	if (c->forward_url[0] && !c->forward_key[0]) {
+		snprintf(err, errcap, "forward_url: needs forward_key, the feed key the primary gave "
+				      "(trapline feed add NAME there)");
+		return BASE_EINVAL;
+	}
 	if (config_ns_addr_parse(c->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, errcap) != BASE_OK)
 		return BASE_EINVAL; /* config_set let it through: only a caller's own struct */
 	for (unsigned i = 0; i < n; i++) {
@@ -1082,8 +1182,54 @@ static void config_value_format(const struct config *c, const struct config_key 
 		snprintf(buf, cap, "%g", *(const double *)(const void *)field);
 	else if (k->type == CONFIG_IP4)
 		ip4_format(*(const uint32_t *)(const void *)field, buf);
+	else if ((k->type == CONFIG_SECRET || k->type == CONFIG_TSIG_KEY) && field[0])
+		snprintf(buf, cap, "(set, not shown)");
 	else
 		snprintf(buf, cap, "%s", field);
+}
+
+bool config_key_live(const char *key)
+{
+	const struct config_key *k = config_key_find(key);
+	return k && (k->flags & CONFIG_LIVE);
+}
+
+/* Whether key k has the same value in a and b (as the file would write it). */
+static bool config_same(const struct config *a, const struct config *b,
+			const struct config_key *k)
+{
+	char va[CONFIG_STR_MAX], vb[CONFIG_STR_MAX];
+	config_value_format(a, k, va, sizeof(va));
+	config_value_format(b, k, vb, sizeof(vb));
+	return strcmp(va, vb) == 0;
+}
+
+size_t config_changed(const struct config *old, const struct config *now, bool live, char *names,
+		      size_t cap)
+{
+	size_t n = 0, pos = 0;
+	if (cap)
+		names[0] = '\0';
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (((k->flags & CONFIG_LIVE) != 0) != live || config_same(old, now, k))
+			continue;
+		int w = snprintf(names + pos, cap > pos ? cap - pos : 0, "%s%s", n ? "," : "",
+				 k->name);
+		if (w > 0 && pos + (size_t)w < cap)
+			pos += (size_t)w;
+		n++;
+	}
+	return n;
+}
+
+void config_keep_restart_keys(struct config *now, const struct config *old)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (!(k->flags & CONFIG_LIVE))
+			memcpy((char *)now + k->offset, (const char *)old + k->offset, k->size);
+	}
 }
 
 void config_print(FILE *f, const struct config *c)
@@ -1094,9 +1240,50 @@ void config_print(FILE *f, const struct config *c)
 		config_value_format(c, k, val, sizeof(val));
 		const char *def = config_key_default(k);
 		bool is_default = strcmp(val, def) == 0;
-		fprintf(f, "%s = %s\n    # %s (default: \"%s\"%s)\n", k->name, val, k->help, def,
-			is_default ? "" : "; changed");
+		fprintf(f, "%s = %s\n    # %s (default: \"%s\"%s; %s)\n", k->name, val, k->help,
+			def, is_default ? "" : "; changed",
+			(k->flags & CONFIG_LIVE) ? "SIGHUP reloads it" : "a restart changes it");
 	}
+}
+
+/* The type column of trapline.conf(5), by enum config_type. */
+static const char *const config_type_words[] = {
+	[CONFIG_STRING] = "text",
+	[CONFIG_PATH] = "path",
+	[CONFIG_UINT] = "number",
+	[CONFIG_IP4] = "IPv4 address",
+	[CONFIG_NAME] = "domain name",
+	[CONFIG_NAMES] = "domain names, comma separated",
+	[CONFIG_LISTEN] = "ADDR:PORT list",
+	[CONFIG_LEVEL] = "log level",
+	[CONFIG_DOUBLE] = "decimal number",
+	[CONFIG_CIDRS] = "CIDR list",
+	[CONFIG_EXCLUSIONS] = "CIDR list or special-purpose",
+	[CONFIG_NSADDRS] = "NAME=ADDR list",
+	[CONFIG_LISTEN_OFF] = "ADDR:PORT list or off",
+	[CONFIG_MAILBOXES] = "mailbox list",
+	[CONFIG_SAMPLE] = "headers, message or none",
+	[CONFIG_URL] = "URL",
+};
+
+bool config_key_doc(size_t i, struct config_key_doc *out)
+{
+	if (i >= CONFIG_NKEYS)
+		return false;
+	const struct config_key *k = &config_keys[i];
+	const char *type = (size_t)k->type < sizeof(config_type_words) / sizeof(config_type_words[0])
+				   ? config_type_words[k->type]
+				   : NULL;
+	*out = (struct config_key_doc){
+		.name = k->name,
+		.def = config_key_default(k),
+		.type = type ? type : "text",
+		.help = k->help,
+		.ranged = k->type == CONFIG_UINT || k->type == CONFIG_DOUBLE,
+		.min = k->min,
+		.max = k->max,
+	};
+	return true;
 }
 
 void config_template(FILE *f)
@@ -1106,10 +1293,14 @@ void config_template(FILE *f)
 		   "src/base/base_config.c;\n"
 		   "# `trapline check-config FILE` validates a file. Format: key = value; "
 		   "'#' starts a comment.\n"
-		   "# A command-line option (--dns, --zone, ...) overrides the file.\n");
+		   "# A command-line option (--dns, --zone, ...) overrides the file.\n"
+		   "# SIGHUP reloads the file: the keys marked so change at once, the others keep\n"
+		   "# their value until a restart (the log names those that changed).\n");
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 		const char *def = config_key_default(k);
-		fprintf(f, "\n# %s\n#%s =%s%s\n", k->help, k->name, def[0] ? " " : "", def);
+		fprintf(f, "\n# %s%s\n#%s =%s%s\n", k->help,
+			(k->flags & CONFIG_LIVE) ? " SIGHUP reloads it." : "", k->name,
+			def[0] ? " " : "", def);
 	}
 }

@@ -39,7 +39,7 @@ struct tcp_conn {
 	uint64_t last_ns;   /* last byte read or written */
 	uint64_t query_ns;  /* the first byte of the query in progress came; 0: none in progress */
 	uint8_t client[16]; /* whom it counts against: ip_client_key */
-	uint8_t peer[16];   /* its address (transfer_allow is checked against it) */
+	uint8_t addr[16];   /* the peer's address (usage limits, public resolvers) */
 	struct dns_xfr *xfr; /* a zone transfer being sent, NULL: none */
 	size_t in_len;      /* bytes in in[] */
 	size_t out_off, out_len; /* pending answers are out[out_off .. out_off + out_len) */
@@ -316,7 +316,7 @@ static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint6
 	for (unsigned k = 0; k < TCP_EVENTS; k++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		uint8_t client[16];
+		uint8_t client[16], addr[16];
 		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			/* Out of descriptors or memory: the pending connection stays queued and
@@ -327,7 +327,6 @@ static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint6
 			return;
 		}
 		dns_stat_add(&w->stats.tcp_conns, 1);
-		uint8_t addr[16];
 		sockaddr_ip((const struct sockaddr *)&peer, addr);
 		ip_client_key(addr, client);
 		if (!tcp_admit(w, t, client, now)) {
@@ -352,7 +351,7 @@ static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint6
 		c->events = EPOLLIN;
 		c->last_ns = now;
 		memcpy(c->client, client, 16);
-		memcpy(c->peer, addr, 16);
+		memcpy(c->addr, addr, 16);
 		c->in = mem;
 		c->out = mem + TCP_IN_CAP;
 	}
@@ -367,14 +366,18 @@ static long conn_msg_len(const struct tcp_conn *c, size_t off)
 	return c->in_len - off - 2 < len ? -1 : (long)len;
 }
 
-/* Frames a message of alen bytes written at dst + 2. */
-static void conn_frame(struct dns_worker *w, struct tcp_conn *c, uint8_t *dst, size_t alen)
+/* Frames a message of alen bytes written at dst + 2; an answer (not a transfer's later
+ * message) is counted as one. */
+static void conn_frame(struct dns_worker *w, struct tcp_conn *c, uint8_t *dst, size_t alen,
+		       bool answer)
 {
 	dst[0] = (uint8_t)(alen >> 8);
 	dst[1] = (uint8_t)alen;
 	c->out_len += 2 + alen;
+	if (!answer)
+		return;
 	dns_stat_add(&w->stats.answers, 1);
-	dns_stat_answer(&w->stats, dst + 2);
+	dns_stat_answer(&w->stats, dst + 2, alen);
 }
 
 /* A zone transfer's next messages, while the output buffer has room. It goes out before
@@ -390,7 +393,7 @@ static void conn_xfr(struct dns_worker *w, struct tcp_conn *c)
 			c->bad = true;
 			done = true;
 		} else {
-			conn_frame(w, c, dst, n);
+			conn_frame(w, c, dst, n, false);
 			dns_stat_add(&w->stats.xfr_messages, 1);
 		}
 		if (done) {
@@ -427,15 +430,22 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 		size_t alen = 0;
 		struct dns_xfr *x = NULL;
 		int v = dns_xfr_request(&w->srv->cfg, snap, zone_handle_journal(w->srv->zone),
-					c->peer, q, (size_t)len, dst + 2, DNS_MAX_MSG, &alen, &x);
-		if (v == DNS_XFR_NOT)
-			alen = dns_answer(w->ctx, snap, q, (size_t)len, dst + 2, DNS_MAX_MSG, true);
-		else
+					c->addr, q, (size_t)len, dst + 2, DNS_MAX_MSG, &alen, &x);
+		if (v == DNS_XFR_NOT) {
+			/* Usage limits hold over TCP too; rate limiting does not (a TCP client's
+			 * address is not forged). */
+			enum dns_client_mode mode = DNS_CLIENT_NORMAL;
+			if (w->srv->limits.usage || w->srv->limits.public_resolvers)
+				mode = dns_limits_mode(w, c->addr, time_now() / 86400);
+			alen = dns_answer_client(w->ctx, snap, q, (size_t)len, dst + 2, DNS_MAX_MSG,
+						 true, mode, NULL);
+		} else {
 			dns_stat_add(v == DNS_XFR_STARTED ? &w->stats.xfr_started
 							 : &w->stats.xfr_answered, 1);
+		}
 		dns_stat_add(&w->stats.queries, 1);
 		if (alen > 0)
-			conn_frame(w, c, dst, alen);
+			conn_frame(w, c, dst, alen, true);
 		else if (v != DNS_XFR_STARTED)
 			dns_stat_add(&w->stats.dropped, 1);
 		off += 2 + (size_t)len;

@@ -96,6 +96,10 @@ struct store {
 /* Logs SQLite's message for a failed step of what and returns STORE_EIO. */
 int store_fail(struct store *s, const char *what, int rc);
 
+/* Takes the writer's lock of dir (flock on DIR/trapline.lock) into *fd, which the caller
+ * closes to release it: STORE_EBUSY when another process holds it. */
+int store_lock_take(const char *dir, int *fd, unsigned wait_ms);
+
 /* store_checkpoint.c: takes WAL checkpoints off the writer's commits (path: the database). */
 int store_ckpt_attach(struct store *s, const char *path);
 /* Stops the checkpointer's thread and closes its connection; before the store's own. */

@@ -1,4 +1,4 @@
-/* store_journal.c - the IXFR journal's rows (schema version 14): added per publication, read
+/* store_journal.c - the IXFR journal's rows (schema version 15): added per publication, read
  * back at start, trimmed with the journal in memory. Rare statements: prepared per call. */
 #include <sqlite3.h>
 #include <string.h>

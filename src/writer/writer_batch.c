@@ -237,6 +237,7 @@ static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eva
 		rc = store_listing_delete(w->store, ip);
 		if (rc != STORE_OK)
 			return writer_store_rc(rc);
+		writer_count_listing(w, prev.reason, -1);
 		rc = listing_ended(w, ip, prev.listed_at, prev.expires_at, prev.reason, now);
 		if (rc != WRITER_OK)
 			return rc;
@@ -256,6 +257,9 @@ static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eva
 	rc = store_listing_put(w->store, &l);
 	if (rc != STORE_OK)
 		return writer_store_rc(rc);
+	if (was)
+		writer_count_listing(w, prev.reason, -1);
+	writer_count_listing(w, l.reason, +1);
 	/* A timer at or before expires_at exists already when the listing only got longer,
 	 * unless it is the one that just fired. */
 	if (!was || l.expires_at < prev.expires_at || mode == EVAL_TIMER) {
@@ -296,6 +300,7 @@ static size_t batch_reset(struct writer *w)
 {
 	w->touched_n = 0;
 	writer_log_drop(w);
+	writer_counts_drop(w);
 	return w->changes_n;
 }
 
@@ -317,6 +322,7 @@ static int round_commit(struct writer *w, int64_t now, enum eval_mode mode, uint
 	if (rc != WRITER_OK) {
 		store_rollback(w->store);
 		writer_log_drop(w);
+		writer_counts_drop(w);
 		return rc;
 	}
 	writer_log_flush(w);
@@ -328,6 +334,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 	int64_t now = time_now();
 	uint32_t serial = w->serial;
 	size_t mark = batch_reset(w);
+	uint64_t t0 = time_mono_ns();
 	w->rules_dirty = false;
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	for (size_t i = 0; i < n && rc == WRITER_OK; i++) {
@@ -342,6 +349,8 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 			rc = WRITER_OK; /* that event alone: it wrote nothing */
 	}
 	rc = round_commit(w, now, EVAL_EVENT, &serial, rc);
+	if (rc == WRITER_OK)
+		writer_counts_commit(w, time_mono_ns() - t0);
 	if (rc != WRITER_OK) {
 		log_err("writer", "batch of %zu events failed: %s", n, tl_strerror(rc));
 		/* Stale timers are harmless (they re-read the store); stale rules are not. */
@@ -374,6 +383,7 @@ void writer_publish_changes(struct writer *w)
 	w->current = next;
 	w->changes_n = 0;
 	w->published_ns = time_mono_ns();
+	writer_counts_published(w, w->serial);
 }
 
 /* ---- timers ---- */
@@ -455,6 +465,7 @@ void writer_timers_run(struct writer *w, int64_t now)
 		return;
 	}
 	w->serial = serial;
+	writer_counts_commit(w, 0);
 	writer_publish_changes(w);
 }
 
@@ -520,6 +531,8 @@ static int load_listing(const struct store_listing *l, void *arg)
 	}
 	struct zone_change ch;
 	uint16_t id;
+	if (l->reason >= 0 && l->reason < WRITER_REASONS)
+		writer_counts_listings_set(w, l->reason, writer_counts_listings(w, l->reason) + 1);
 	listing_class(w, l->reason, l->detail, &ch);
 	if (class_id(c->b, &c->cc, &ch, &id) != ZONE_OK || builder_add_ip(c->b, l->ip, id) != ZONE_OK) {
 		c->rc = WRITER_ENOMEM;
@@ -561,6 +574,7 @@ static int build_publish(struct writer *w, struct zone_builder *b, uint32_t seri
 	zone_publish(w->zone, s);
 	w->current = s;
 	w->serial = serial;
+	writer_counts_published(w, serial);
 	return WRITER_OK;
 }
 
@@ -589,6 +603,7 @@ static int serial_store(struct writer *w, uint32_t serial)
 static int load_stale(struct writer *w, int64_t now)
 {
 	uint32_t serial = w->serial;
+	writer_counts_drop(w);
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	struct store_listing l;
 	for (size_t i = 0; i < w->touched_n && rc == WRITER_OK; i++) {
@@ -603,10 +618,12 @@ static int load_stale(struct writer *w, int64_t now)
 		rc = eval_touched(w, now, EVAL_REBUILD, &serial);
 	rc = serial_commit(w, serial, rc);
 	if (rc != WRITER_OK) {
+		writer_counts_drop(w);
 		batch_undo(w, 0);
 		return rc;
 	}
 	w->serial = serial;
+	writer_counts_commit(w, 0);
 	writer_publish_changes(w);
 	batch_undo(w, 0);
 	return WRITER_OK;
@@ -672,6 +689,7 @@ int writer_rebuild(struct writer *w)
 	/* Changes still waiting for publication are dropped: the rebuild publishes a whole
 	 * snapshot made from the store, which holds them already. */
 	batch_undo(w, 0);
+	writer_counts_drop(w);
 	w->heap_n = 0;
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	/* A listing that goes on through the rebuild keeps the moment it began: the rebuild
@@ -701,6 +719,10 @@ int writer_rebuild(struct writer *w)
 	rc = serial_commit(w, serial, rc);
 	if (rc != WRITER_OK)
 		goto fail;
+	/* Every listing was counted as it was made again. */
+	for (int r = 0; r < WRITER_REASONS; r++)
+		writer_counts_listings_set(w, r, 0);
+	writer_counts_commit(w, 0);
 	/* Every listing is a SET change now: build the snapshot whole from them. */
 	uint16_t cls = 0;
 	struct zone_builder *b = builder_new(w, serial, &cls);
@@ -732,8 +754,12 @@ fail:
 	log_err("writer", "rebuild failed: %s", tl_strerror(rc));
 	batch_undo(w, 0);
 	kept_free(w);
-	/* The heap was emptied: refill it from the store so expiry keeps working. */
+	/* The heap was emptied: refill it from the store so expiry keeps working (and the
+	 * count of listings). */
 	w->heap_n = 0;
+	writer_counts_drop(w);
+	for (int r = 0; r < WRITER_REASONS; r++)
+		writer_counts_listings_set(w, r, 0);
 	struct load_ctx c = { .w = w, .now = now, .rc = WRITER_OK };
 	c.b = builder_new(w, w->serial, &c.cls);
 	if (c.b) {

@@ -275,6 +275,9 @@ void zone_static_free(struct zone_static *zs);
  * logged: ZONE_EIO (unreadable), ZONE_EPARSE (bad lines; published unless nothing valid is left
  * while an earlier load serves), ZONE_ENOMEM. ZONE_OK when published without bad lines. */
 int zone_static_load(struct zone_static *zs, const char *why);
+/* A configuration reload: defaults (copied; its names must outlive zs) replace zs's, for the
+ * next zone_static_load. ZONE_ENOMEM keeps the old ones. */
+int zone_static_defaults_set(struct zone_static *zs, const struct zone_defaults *defaults);
 /* Called every reload_check_ms: reloads a changed file once it has stopped changing for one
  * check, so a file being written in place is not loaded half-way. */
 void zone_static_check(struct zone_static *zs);

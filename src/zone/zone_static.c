@@ -39,6 +39,18 @@ int zone_static_new(struct zone_handle *zone, const struct zone_defaults *defaul
 	return ZONE_OK;
 }
 
+int zone_static_defaults_set(struct zone_static *zs, const struct zone_defaults *defaults)
+{
+	char *txt = defaults->txt ? strdup(defaults->txt) : NULL;
+	if (defaults->txt && !txt)
+		return ZONE_ENOMEM;
+	free(zs->txt);
+	zs->txt = txt;
+	zs->defaults = *defaults;
+	zs->defaults.txt = zs->txt;
+	return ZONE_OK;
+}
+
 void zone_static_free(struct zone_static *zs)
 {
 	if (!zs)

@@ -71,6 +71,8 @@ tl_stop
 # ---- TSIG ----
 printf 'transfer_allow = 127.0.0.1/32\ntransfer_key = %s\n' "$KEY" >"$TL_TMP/key.conf"
 check_cmd "check-config takes the key" "$TRAPLINE" check-config "$TL_TMP/key.conf"
+check_nomatch "check-config never prints the key's secret" "$(printf '%s' "$SECRET" | sed 's/[+/=]/./g')" \
+	"$("$TRAPLINE" check-config "$TL_TMP/key.conf" 2>&1)"
 printf 'transfer_key = hmac-md5:k:%s\n' "$SECRET" >"$TL_TMP/badkey.conf"
 out=$("$TRAPLINE" check-config "$TL_TMP/badkey.conf" 2>&1)
 check_match "check-config refuses another algorithm" 'transfer_key: .*hmac-sha256' "$out"
