@@ -24,6 +24,18 @@ axfr() {
 	dig @127.0.0.1 -p "$PORT" +time=$((5 * TL_SLOW)) +tries=1 +comments "$Z" AXFR "$@" 2>&1
 }
 records() { printf '%s\n' "$1" | grep -v '^;' | grep -v '^$' | awk '{ $1 = $1; print }'; }
+soa_serial() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$Z" SOA | awk '{ print $3 }'; }
+# wait_for SECONDS CMD...: until CMD succeeds (polled every 0.1 s), scaled by TL_SLOW.
+wait_for() {
+	local limit=$(($1 * 10 * TL_SLOW)) i=0
+	shift
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -ge $limit ] && return 1
+		sleep 0.1
+	done
+}
+serial_above() { local s; s=$(soa_serial); [ -n "$s" ] && [ "$s" -gt "$1" ]; }
 
 # ---- allowed by transfer_allow ----
 printf 'transfer_allow = 193.0.2.0/24, 127.0.0.1/32\n' >"$TL_TMP/open.conf"
@@ -52,7 +64,21 @@ check_match "AXFR spans several messages" 'XFR size: [0-9]+ records \(messages [
 check_match "the transfer is logged" 'module=xfr done client=127\.0\.0\.1 qtype=AXFR' "$(cat "$TL_LAST_LOG")"
 check_match "the secondary's own queries still answered over TCP after it" 'status: NOERROR' \
 	"$(tl_dig "4.3.2.1.$Z" A +tcp)"
+# Two reloads of the file within a second: the serial rises each time all the same.
+cp "$TL_TMP/static.txt" "$TL_TMP/static.orig"
+for ip in 204.0.114.98 204.0.114.99; do
+	before=$(soa_serial)
+	printf '%s\n' "$ip" >>"$TL_TMP/static.txt"
+	kill -HUP "$TL_LAST_PID"
+	if wait_for 5 serial_above "$before"; then
+		tl_ok "a reload of the static file raises the serial ($ip)"
+	else
+		tl_fail "a reload of the static file raises the serial ($ip)" "still $(soa_serial)"
+	fi
+done
+check_match "AXFR after the reloads holds the new line" "^99\\.114\\.0\\.204\\.$Z\\. " "$(records "$(axfr)")"
 tl_stop
+cp "$TL_TMP/static.orig" "$TL_TMP/static.txt"
 
 # ---- refused: outside transfer_allow, and by default ----
 printf 'transfer_allow = 193.0.2.0/24\n' >"$TL_TMP/other.conf"
@@ -116,19 +142,7 @@ transfer_key = $KEY
 notify = 127.0.0.1:$NPORT
 exclude_default = 127.0.0.0/8, ::1/128
 EOF
-soa_serial() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$Z" SOA | awk '{ print $3 }'; }
-# wait_for SECONDS CMD...: until CMD succeeds (polled every 0.1 s), scaled by TL_SLOW.
-wait_for() {
-	local limit=$(($1 * 10 * TL_SLOW)) i=0
-	shift
-	until "$@"; do
-		i=$((i + 1))
-		[ $i -ge $limit ] && return 1
-		sleep 0.1
-	done
-}
 notified() { grep -q "^serial=$1 signed=yes mac=ok$" "$NLOG"; }
-serial_above() { local s; s=$(soa_serial); [ -n "$s" ] && [ "$s" -gt "$1" ]; }
 list_ip() {
 	"$TRAPLINE" evidence add --ip "$1" --kind trap --data "$TL_DATA" >/dev/null &&
 		"$TRAPLINE" evidence add --ip "$1" --kind trap --data "$TL_DATA" >/dev/null
