@@ -152,6 +152,13 @@ int dns_xfr_request(const struct dns_server_config *cfg, const struct zone_snaps
  * connection. No zone lock is needed. */
 size_t dns_xfr_next(struct dns_xfr *x, uint8_t *out, size_t cap, bool *done);
 void dns_xfr_free(struct dns_xfr *x);
+/* An ordinary query signed with transfer_key (a secondary's SOA check before a transfer:
+ * NSD and Knot sign it) gets its answer out[0..alen) signed back (RFC 8945 5.3); one whose
+ * TSIG does not verify gets NOTAUTH with the TSIG error instead. Any other query's answer is
+ * left as it is. Returns the answer's new length (at most cap). Costs a parse only for a
+ * query with additional records while a key is set. */
+size_t dns_tsig_wrap(const struct dns_tsig_key *key, const uint8_t *q, size_t qlen, uint8_t *out,
+		     size_t alen, size_t cap);
 /* Whether peer is inside transfer_allow. */
 bool dns_xfr_allowed(const struct dns_xfr_config *x, const uint8_t peer[16]);
 /* A transfer of serial ended well for peer: the secondaries' table (dns_secondary.c). */

@@ -287,6 +287,10 @@ int dns_notify_prepare(struct dns_worker *w)
 		if (*fd < 0)
 			goto fail;
 		dns_secondary_notify_state(p->ip, p->port, 0, 0, 0, false);
+		/* A NOTIFY makes the secondary ask for the zone: say at start when it may not. */
+		if (!dns_xfr_allowed(&cfg->xfr, p->ip))
+			log_warn("notify", "secondary=%s is outside transfer_allow: the transfers it "
+				 "asks for after a NOTIFY will be refused", p->text);
 	}
 	w->io = ns;
 	return DNS_OK;

@@ -439,6 +439,9 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 				mode = dns_limits_mode(w, c->addr, time_now() / 86400);
 			alen = dns_answer_client(w->ctx, snap, q, (size_t)len, dst + 2, DNS_MAX_MSG,
 						 true, mode, NULL);
+			if (alen > 0 && w->srv->cfg.xfr.key.set)
+				alen = dns_tsig_wrap(&w->srv->cfg.xfr.key, q, (size_t)len, dst + 2,
+						     alen, DNS_MAX_MSG);
 		} else {
 			dns_stat_add(v == DNS_XFR_STARTED ? &w->stats.xfr_started
 							 : &w->stats.xfr_answered, 1);

@@ -429,3 +429,22 @@ void dns_xfr_free(struct dns_xfr *x)
 	zone_snapshot_free(x->snap);
 	free(x);
 }
+
+size_t dns_tsig_wrap(const struct dns_tsig_key *key, const uint8_t *q, size_t qlen, uint8_t *out,
+		     size_t alen, size_t cap)
+{
+	struct dns_xfr_req r;
+	if (!key->set || alen < DNS_HDR_LEN || qlen < DNS_HDR_LEN || (q[10] | q[11]) == 0 ||
+	    dns_xfr_parse(q, qlen, &r) != DNS_OK || r.tsig_off == 0)
+		return alen;
+	struct dns_tsig_state ts;
+	const char *why = NULL;
+	unsigned rc = dns_tsig_verify(key, q, qlen, r.tsig_off, time_wall_s(), &ts, &why);
+	if (rc == DNS_RCODE_NOERROR)
+		return dns_tsig_sign(&ts, out, alen, cap);
+	if (!ts.on) /* not a TSIG we could read: the answer goes as it is */
+		return alen;
+	/* RFC 8945 5.2: NOTAUTH with the TSIG error (unsigned for BADKEY and BADSIG). */
+	size_t n = answer_small(q, &r, rc, NULL, "", &ts, out, cap);
+	return n ? n : alen;
+}

@@ -126,6 +126,19 @@ check_match "AXFR with another key name: BADKEY" 'BADKEY' "$out"
 check_match "... logged: tsig_badkey" 'reason=tsig_badkey rcode=NOTAUTH' "$(cat "$TL_LAST_LOG")"
 kout=$(kdig @127.0.0.1 -p "$PORT" +time=$((5 * TL_SLOW)) -y "hmac-sha256:xfr-key:$(head -c 32 /dev/urandom | base64)" "$Z" AXFR 2>&1)
 check_match "kdig with the wrong secret: refused" 'BADSIG|NOTAUTH|failed' "$kout"
+# A secondary signs its SOA check before a transfer (NSD, Knot): the answer is signed back.
+for proto in +notcp +tcp; do
+	out=$(tl_dig "$Z" SOA -y "$KEY" "$proto")
+	check_match "signed SOA query ($proto): NOERROR" 'status: NOERROR' "$out"
+	check_match "... the answer carries our TSIG" "^xfr-key\\.[[:space:]]+0[[:space:]]+ANY[[:space:]]+TSIG[[:space:]]+hmac-sha256\\. [0-9]+ 300 32 .* NOERROR 0" "$out"
+	check_nomatch "... and dig verifies it" 'verify|[Cc]ouldn.t|BADSIG|failure' "$out"
+done
+kout=$(tl_kdig "$Z" SOA -y "$KEY")
+check_match "kdig: signed SOA query answered NOERROR" 'status: NOERROR' "$kout"
+check_nomatch "... and kdig verifies the TSIG" 'WARNING|ERROR:|failed' "$kout"
+out=$(tl_dig "$Z" SOA -y "hmac-sha256:xfr-key:$(head -c 32 /dev/urandom | base64)")
+check_match "SOA query signed with a wrong secret: NOTAUTH" 'status: NOTAUTH|BADSIG' "$out"
+check_match "an unsigned SOA query is answered as ever" 'status: NOERROR' "$(tl_dig "$Z" SOA)"
 tl_stop
 
 
