@@ -102,6 +102,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap(); /* a small zone ends within a few messages */
 		dns_xfr_free(x);
 	}
+	/* An ordinary query's answer (here the query's own bytes) signed or refused by TSIG. */
+	if (size - 1 >= 12) {
+		size_t qn = size - 1 < 1024 ? size - 1 : 1024;
+		memcpy(g_out, data + 1, qn);
+		check_msg(dns_tsig_wrap(&g_cfg[1].xfr.key, data + 1, size - 1, g_out, qn, 4096), 4096);
+	}
 	/* The parser and TSIG's check alone, on the same bytes. */
 	struct dns_xfr_req r;
 	if (dns_xfr_parse(data + 1, size - 1, &r) == DNS_OK && r.tsig_off) {
