@@ -68,4 +68,33 @@ int dns_tcp_prepare(struct dns_worker *w);
 void *dns_tcp_main(void *arg);
 void dns_tcp_release(struct dns_worker *w);
 
+/* ---- zone transfers (dns_xfr.c) ---- */
+
+struct dns_xfr;
+enum dns_xfr_verdict {
+	DNS_XFR_NOT = 0,      /* not a transfer of our zone: dns_answer answers it */
+	DNS_XFR_ANSWERED = 1, /* answered in one message (refused, NOTAUTH, the SOA alone) */
+	DNS_XFR_STARTED = 2,  /* *xfr streams the answer: dns_xfr_next until done */
+};
+/* Looks at the whole message q from a TCP client at peer (16-byte form). A transfer of the
+ * zone gets its ACL (transfer_allow) and TSIG checks here; a refusal is logged once. snap is
+ * the current snapshot (read-locked by the caller; the transfer pins its own copy). out/cap
+ * as for dns_answer; *alen the answer's length for DNS_XFR_ANSWERED. */
+int dns_xfr_request(const struct dns_server_config *cfg, const struct zone_snapshot *snap,
+		    const uint8_t peer[16], const uint8_t *q, size_t qlen, uint8_t *out,
+		    size_t cap, size_t *alen, struct dns_xfr **xfr);
+/* The transfer's next message into out (cap >= 65,535 is best; less works for small
+ * records): its length, *done after the last one. 0 on failure (logged): close the
+ * connection. No zone lock is needed. */
+size_t dns_xfr_next(struct dns_xfr *x, uint8_t *out, size_t cap, bool *done);
+void dns_xfr_free(struct dns_xfr *x);
+/* Whether peer is inside transfer_allow. */
+bool dns_xfr_allowed(const struct dns_xfr_config *x, const uint8_t peer[16]);
+/* A transfer of serial ended well for peer: the secondaries' table (dns_secondary.c). */
+void dns_xfr_served(const char *client, const uint8_t peer[16], uint32_t serial);
+/* A NOTIFY to addr:port was sent (sent_at), answered (answered_at, for serial) or given up
+ * (unanswered); 0 leaves a time as it was. */
+void dns_secondary_notify_state(const uint8_t addr[16], uint16_t port, int64_t sent_at,
+				int64_t answered_at, uint32_t serial, bool unanswered);
+
 #endif

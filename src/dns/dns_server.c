@@ -29,6 +29,16 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 	sc->tcp_idle_ms = cfg->tcp_idle_ms;
 	sc->tcp_query_ms = cfg->tcp_query_ms;
 	sc->udp_spin_us = cfg->udp_spin_us;
+	if (config_cidrs_parse(cfg->transfer_allow, sc->xfr.allow, DNS_XFR_ALLOW_MAX,
+			       &sc->xfr.n_allow, why, sizeof(why)) != BASE_OK) {
+		snprintf(err, errcap, "transfer_allow: %s", why);
+		return DNS_EINVAL;
+	}
+	if (dns_tsig_key_from(cfg->transfer_key, &sc->xfr.key, why, sizeof(why)) != DNS_OK) {
+		snprintf(err, errcap, "transfer_key: %s", why);
+		return DNS_EINVAL;
+	}
+	sc->xfr.expand_max = ZONE_RR_EXPAND_MAX;
 	return DNS_OK;
 }
 
@@ -362,6 +372,9 @@ static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
 	DNS_STAT_LOAD(tcp_rejected_client);
 	DNS_STAT_LOAD(tcp_evicted);
 	DNS_STAT_LOAD(tcp_query_timeouts);
+	DNS_STAT_LOAD(xfr_started);
+	DNS_STAT_LOAD(xfr_answered);
+	DNS_STAT_LOAD(xfr_messages);
 #undef DNS_STAT_LOAD
 }
 

@@ -618,9 +618,11 @@ int writer_load(struct writer *w)
 	int rc = store_meta_get_int(w->store, SERIAL_KEY, &stored);
 	if (rc != STORE_OK && rc != STORE_ENOTFOUND)
 		return writer_store_rc(rc);
-	/* Never backwards across restarts, and time-based on a fresh store (what secondaries of
-	 * an older instance of this zone expect). */
-	uint32_t serial = (uint32_t)(stored + 1 > now ? stored + 1 : now);
+	/* Never backwards across restarts in RFC 1982's sense (a secondary takes only a greater
+	 * serial), and time-based on a fresh store (what secondaries of an older instance of this
+	 * zone expect). The stored value is the last serial published, wrapped to 32 bits. */
+	uint32_t serial = rc == STORE_ENOTFOUND ? (uint32_t)now
+					       : zone_serial_next((uint32_t)stored, (uint32_t)now);
 
 	rc = writer_rules_load(w->store, w->cfg.default_exclusions, w->cfg.n_default_exclusions,
 			       w->cfg.special_excluded,

@@ -27,6 +27,20 @@ enum zone_err {
 #define ZONE_TEST_POINT_LISTED 0x7f000002u
 #define ZONE_TEST_POINT_UNLISTED 0x7f000001u
 
+/* ---- SOA serials (RFC 1982) ------------------------------------------------- */
+/* Serials are compared in serial number arithmetic (RFC 1982 3.2, SERIAL_BITS 32): they wrap
+ * around at 2^32, and a secondary takes a zone only when its serial is greater in that sense.
+ * A publication's serial is always zone_serial_next of the highest one served before. */
+
+/* True when a is greater than b (RFC 1982 3.2). a - b == 2^31 is undefined there: false both
+ * ways, so no caller ever treats such a pair as newer. */
+bool zone_serial_gt(uint32_t a, uint32_t b);
+/* The serial to publish after last (the highest served so far), at clock now (seconds): now
+ * when it is greater than last (a fresh start after a long pause keeps the familiar
+ * time-based serial), else last + 1, wrapping from 2^32 - 1 to 0 (which is greater, RFC 1982
+ * 3.1). The result is always greater than last. */
+uint32_t zone_serial_next(uint32_t last, uint32_t now);
+
 /* ---- answer classes -------------------------------------------------------- */
 /* Every entry points at an answer class: the A value, the TXT template and the TTL.
  * Class 0 (ZONE_CLASS_EXCLUDE) marks an exclusion: "not listed". */
@@ -302,6 +316,50 @@ bool zone_export_bind_problem(const struct zone_snapshot *s, const char *zone, c
  * ZONE_EIO (errno says why), ZONE_ENOMEM, ZONE_EINVAL for an unknown format. */
 int zone_export_file(const struct zone_snapshot *s, const char *zone, int format,
 		     const char *path);
+
+/* ---- the zone as records (zone transfers) ---------------------------------- */
+/* What AXFR sends: the apex SOA, the NS set (the SOA primary when there is none), the glue of
+ * in-zone name servers, then every listed name as its A and TXT records (IPv4 "d.c.b.a", IPv6
+ * 32 nibbles; the RFC 5782 test points among them), and the SOA again. Ranges become
+ * wildcards where a wildcard answers exactly (a run covering a whole /8, /16 or /24, or a
+ * nibble-aligned IPv6 block) and single names elsewhere, as the BIND export does; a
+ * wildcard's TXT has the block in CIDR form where the template has '$'. The iterator walks
+ * the snapshot's arrays with a few cursors: it builds neither the zone as text nor a copy of
+ * its IPv4 part (the IPv6 part is merged once when the snapshot has a v6 overlay). */
+
+/* Names that the expansion of ranges may take in one walk (the same limit as the BIND
+ * export's). Listed single addresses are never counted nor left out. */
+#define ZONE_RR_EXPAND_MAX ZONE_EXPORT_BIND_EXPAND_MAX
+
+/* One record. The owner is the labels below the apex in wire form without the zone's own
+ * labels (owner_len 0: the apex): the caller appends the zone (a compression pointer). Names
+ * inside rdata (NS, SOA) are whole wire names, uncompressed. Valid until the next call. */
+struct zone_rr {
+	const uint8_t *owner;
+	size_t owner_len;
+	uint16_t type; /* 1 A, 2 NS, 6 SOA, 16 TXT, 28 AAAA */
+	uint32_t ttl;
+	const uint8_t *rdata;
+	size_t rdlen;
+};
+
+struct zone_iter;
+
+/* An iterator over s (which must outlive it) for zone (presentation form). Ranges may expand
+ * into at most expand_max names (ZONE_RR_EXPAND_MAX); past it the rest of the expansions are
+ * left out (zone_iter_skipped counts them). ZONE_EINVAL for a bad zone name, ZONE_ENOMEM. */
+int zone_iter_new(const struct zone_snapshot *s, const char *zone, size_t expand_max,
+		  struct zone_iter **out);
+/* The next record into *rr: 1; 0 after the closing SOA; ZONE_ENOMEM or ZONE_ETOOMANY (a TXT
+ * past 65,535 bytes) on failure. */
+int zone_iter_next(struct zone_iter *it, struct zone_rr *rr);
+/* Names of expansions left out so far. */
+size_t zone_iter_skipped(const struct zone_iter *it);
+void zone_iter_free(struct zone_iter *it);
+/* A private copy of s that shares its arrays (cheap: the overlay and the classes are copied):
+ * what a long reader such as a transfer holds instead of staying inside zone_read_lock, which
+ * would hold up every publication. Free it with zone_snapshot_free. ZONE_ENOMEM. */
+int zone_snapshot_pin(const struct zone_snapshot *s, struct zone_snapshot **out);
 
 /* ---- publication (RCU) ----------------------------------------------------- */
 /* One published "current" snapshot. Reader threads register once, then bracket each use

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# test_xfr.sh - zone transfers with dig and kdig: AXFR allowed or refused by transfer_allow,
+# signed with transfer_key (dig and kdig check every message's TSIG), refused unsigned or with
+# a wrong key; IXFR from the journal; the serial across a restart and on each new listing.
+. "$(dirname "$0")/lib.sh"
+
+command -v kdig >/dev/null || tl_die "kdig installed (knot-dnsutils)"
+Z=$TL_ZONE
+SECRET=$(head -c 32 /dev/urandom | base64)
+KEY="hmac-sha256:xfr-key:$SECRET"
+
+cat >"$TL_TMP/static.txt" <<'EOF'
+1.2.3.4
+204.0.113.0/24
+199.18.0.0/16
+!199.18.7.9
+193.0.2.10-193.0.2.19
+2a01:db8:1::/48
+EOF
+chmod 644 "$TL_TMP/static.txt"
+
+# axfr [dig options...]: the transfer's records, one per line, fields single-spaced.
+axfr() {
+	dig @127.0.0.1 -p "$PORT" +time=$((5 * TL_SLOW)) +tries=1 +comments "$Z" AXFR "$@" 2>&1
+}
+records() { printf '%s\n' "$1" | grep -v '^;' | grep -v '^$' | awk '{ $1 = $1; print }'; }
+
+# ---- allowed by transfer_allow ----
+printf 'transfer_allow = 193.0.2.0/24, 127.0.0.1/32\n' >"$TL_TMP/open.conf"
+tl_start --config "$TL_TMP/open.conf" --static "$TL_TMP/static.txt"
+out=$(axfr)
+recs=$(records "$out")
+soa=$(printf '%s\n' "$recs" | awk '$4 == "SOA"' | head -n 1)
+check_match "AXFR: the SOA opens the transfer" "^$Z\\. 3600 IN SOA " "$(printf '%s\n' "$recs" | head -n 1)"
+check_eq "AXFR: the same SOA closes it" "$soa" "$(printf '%s\n' "$recs" | tail -n 1)"
+check_match "AXFR: NS at the apex" "^$Z\\. [0-9]+ IN NS " "$recs"
+check_match "AXFR: a listed address, A" "^4\\.3\\.2\\.1\\.$Z\\. 2100 IN A 127\\.0\\.0\\.2$" "$recs"
+check_match "AXFR: a listed address, TXT with the address" "^4\\.3\\.2\\.1\\.$Z\\. 2100 IN TXT \".*1\\.2\\.3\\.4" "$recs"
+check_match "AXFR: RFC 5782 test point 127.0.0.2" "^2\\.0\\.0\\.127\\.$Z\\. 2100 IN A 127\\.0\\.0\\.2$" "$recs"
+check_nomatch "AXFR: RFC 5782 test point 127.0.0.1 absent" "^1\\.0\\.0\\.127\\.$Z\\." "$recs"
+check_match "AXFR: IPv6 test point ::ffff:7f00:2" "^2\\.0\\.0\\.0\\.0\\.0\\.f\\.7\\.f\\.f\\.f\\.f\\.(0\\.){20}$Z\\. 2100 IN A " "$recs"
+check_match "AXFR: a whole /24 is one wildcard" "^\\*\\.113\\.0\\.204\\.$Z\\. 2100 IN A 127\\.0\\.0\\.2$" "$recs"
+check_eq "AXFR: a /16 with a hole: 255 wildcards and 255 names" 510 \
+	"$(printf '%s\n' "$recs" | awk '$4 == "A"' | grep -c "\\.18\\.199\\.$Z\\.")"
+check_nomatch "AXFR: the hole itself is absent" "^9\\.7\\.18\\.199\\.$Z\\." "$recs"
+check_match "AXFR: an IPv6 /48 is one wildcard" "^\\*\\.1\\.0\\.0\\.0\\.8\\.b\\.d\\.0\\.1\\.0\\.a\\.2\\.$Z\\. " "$recs"
+n_dig=$(printf '%s\n' "$recs" | grep -c .)
+kout=$(kdig @127.0.0.1 -p "$PORT" +time=$((5 * TL_SLOW)) "$Z" AXFR 2>&1)
+n_kdig=$(printf '%s\n' "$kout" | grep -v '^;' | grep -c .)
+check_eq "kdig AXFR gets as many records as dig" "$n_dig" "$n_kdig"
+check_match "AXFR spans several messages" 'XFR size: [0-9]+ records \(messages [2-9]' "$out"
+check_match "the transfer is logged" 'module=xfr done client=127\.0\.0\.1 qtype=AXFR' "$(cat "$TL_LAST_LOG")"
+check_match "the secondary's own queries still answered over TCP after it" 'status: NOERROR' \
+	"$(tl_dig "4.3.2.1.$Z" A +tcp)"
+tl_stop
+
+# ---- refused: outside transfer_allow, and by default ----
+printf 'transfer_allow = 193.0.2.0/24\n' >"$TL_TMP/other.conf"
+tl_start --config "$TL_TMP/other.conf" --static "$TL_TMP/static.txt"
+check_match "AXFR from outside transfer_allow: REFUSED" "status: REFUSED" "$(axfr)"
+check_match "the refusal is logged with client and reason" \
+	'module=xfr refused client=127\.0\.0\.1 qtype=AXFR reason=not_in_transfer_allow rcode=REFUSED' \
+	"$(cat "$TL_LAST_LOG")"
+check_match "kdig AXFR from outside: REFUSED" "REFUSED" \
+	"$(kdig @127.0.0.1 -p "$PORT" +time=$((5 * TL_SLOW)) "$Z" AXFR 2>&1)"
+tl_stop
+tl_start --static "$TL_TMP/static.txt"
+check_match "AXFR without transfer_allow (the default): REFUSED" "status: REFUSED" "$(axfr)"
+tl_stop
+
+# ---- TSIG ----
+printf 'transfer_allow = 127.0.0.1/32\ntransfer_key = %s\n' "$KEY" >"$TL_TMP/key.conf"
+check_cmd "check-config takes the key" "$TRAPLINE" check-config "$TL_TMP/key.conf"
+printf 'transfer_key = hmac-md5:k:%s\n' "$SECRET" >"$TL_TMP/badkey.conf"
+out=$("$TRAPLINE" check-config "$TL_TMP/badkey.conf" 2>&1)
+check_match "check-config refuses another algorithm" 'transfer_key: .*hmac-sha256' "$out"
+tl_start --config "$TL_TMP/key.conf" --static "$TL_TMP/static.txt"
+out=$(axfr -y "$KEY")
+check_eq "dig -y: the signed AXFR verifies, every message (dig checks each TSIG)" "$n_dig" \
+	"$(records "$out" | awk '$4 != "TSIG"' | grep -c .)"
+check_nomatch "dig -y: no TSIG complaint" 'tsig|TSIG.*(BAD|fail)|Transfer failed' "$(printf '%s\n' "$out" | grep '^;')"
+kout=$(kdig @127.0.0.1 -p "$PORT" +time=$((5 * TL_SLOW)) -y "$KEY" "$Z" AXFR 2>&1)
+check_eq "kdig -y: the signed AXFR verifies" "$n_dig" \
+	"$(records "$kout" | awk '$4 != "TSIG"' | grep -c .)"
+check_eq "kdig -y: every message signed" \
+	"$(printf '%s\n' "$kout" | grep -Eo '\(([0-9]+) messages' | tr -dc 0-9)" \
+	"$(records "$kout" | awk '$4 == "TSIG" && $11 == "NOERROR"' | grep -c .)"
+check_nomatch "kdig -y: no error" ';; (ERROR|WARNING)|failed' "$kout"
+out=$(axfr)
+check_match "AXFR unsigned while a key is set: NOTAUTH" 'status: NOTAUTH' "$out"
+check_match "... logged: unsigned" 'refused client=127\.0\.0\.1 qtype=AXFR reason=unsigned rcode=NOTAUTH' \
+	"$(cat "$TL_LAST_LOG")"
+out=$(axfr -y "hmac-sha256:xfr-key:$(head -c 32 /dev/urandom | base64)")
+check_match "AXFR with the wrong secret: BADSIG" 'BADSIG' "$out"
+check_match "... logged: tsig_badsig" 'reason=tsig_badsig rcode=NOTAUTH' "$(cat "$TL_LAST_LOG")"
+out=$(axfr -y "hmac-sha256:another-key:$SECRET")
+check_match "AXFR with another key name: BADKEY" 'BADKEY' "$out"
+check_match "... logged: tsig_badkey" 'reason=tsig_badkey rcode=NOTAUTH' "$(cat "$TL_LAST_LOG")"
+kout=$(kdig @127.0.0.1 -p "$PORT" +time=$((5 * TL_SLOW)) -y "hmac-sha256:xfr-key:$(head -c 32 /dev/urandom | base64)" "$Z" AXFR 2>&1)
+check_match "kdig with the wrong secret: refused" 'BADSIG|NOTAUTH|failed' "$kout"
+tl_stop
+
+tl_finish
