@@ -185,6 +185,7 @@ size_t dns_secondaries(struct dns_secondary *out, size_t max);
 /* ---- the server ------------------------------------------------------------ */
 
 #define DNS_LISTEN_MAX 8
+#define DNS_NOTIFY_MAX 32
 
 struct dns_server_config {
 	struct dns_config dns;
@@ -202,11 +203,14 @@ struct dns_server_config {
 				  * or its connection is closed */
 	unsigned udp_spin_us;    /* a UDP worker polls an empty queue this long before it sleeps */
 	struct dns_xfr_config xfr; /* zone transfers over TCP */
+	unsigned n_notify;         /* secondaries told of each new serial (notify) */
+	struct sockaddr_storage notify[DNS_NOTIFY_MAX];
+	socklen_t notify_len[DNS_NOTIFY_MAX];
 };
 
 /* The server's settings from the configuration: zone, edns_udp_max, dns_listen, threads (0:
  * one per core), tcp_max_conns, tcp_max_per_client, tcp_idle_ms, tcp_query_ms, udp_spin_us,
- * transfer_allow, transfer_key.
+ * transfer_allow, transfer_key, notify (at most DNS_NOTIFY_MAX addresses).
  * DNS_EINVAL with "KEY: problem" in err when dns_listen names more addresses than
  * DNS_LISTEN_MAX. */
 int dns_server_config_from(const struct config *cfg, struct dns_server_config *sc, char *err,
@@ -218,7 +222,8 @@ struct dns_server;
  * starts no thread, so the caller can drop privileges in between. DNS_EIO (logged with the
  * address) if a socket cannot be bound. */
 int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out);
-/* Starts the workers, which answer from zone (read with zone_read_lock/zone_current). */
+/* Starts the workers, which answer from zone (read with zone_read_lock/zone_current), and
+ * with notify set the thread that sends NOTIFYs (tl-notify). */
 int dns_server_start(struct dns_server *srv, struct zone_handle *zone);
 /* Stops the workers (within about 100 ms), closes the sockets, frees srv. */
 void dns_server_stop(struct dns_server *srv);

@@ -34,6 +34,7 @@ struct dns_server {
 	unsigned n_udp;             /* cfg.n_listen * cfg.threads */
 	struct dns_worker *udp;     /* n_udp workers, socket i*threads+j for address i */
 	struct dns_worker *tcp;     /* one worker serving every TCP listener */
+	struct dns_worker *notify;  /* the NOTIFY sender (notify set), else NULL */
 	int tcp_fd[DNS_LISTEN_MAX]; /* listening sockets, one per address */
 };
 
@@ -68,6 +69,11 @@ int dns_tcp_prepare(struct dns_worker *w);
 void *dns_tcp_main(void *arg);
 void dns_tcp_release(struct dns_worker *w);
 
+/* The NOTIFY thread (dns_notify.c): its sockets and secondaries, run, free. */
+int dns_notify_prepare(struct dns_worker *w);
+void *dns_notify_main(void *arg);
+void dns_notify_release(struct dns_worker *w);
+
 /* ---- zone transfers (dns_xfr.c) ---- */
 
 struct dns_xfr;
@@ -78,10 +84,12 @@ enum dns_xfr_verdict {
 };
 /* Looks at the whole message q from a TCP client at peer (16-byte form). A transfer of the
  * zone gets its ACL (transfer_allow) and TSIG checks here; a refusal is logged once. snap is
- * the current snapshot (read-locked by the caller; the transfer pins its own copy). out/cap
+ * the current snapshot (read-locked by the caller; the transfer pins its own copy); journal
+ * the IXFR journal (NULL: none, IXFR gets the whole zone). out/cap
  * as for dns_answer; *alen the answer's length for DNS_XFR_ANSWERED. */
 int dns_xfr_request(const struct dns_server_config *cfg, const struct zone_snapshot *snap,
-		    const uint8_t peer[16], const uint8_t *q, size_t qlen, uint8_t *out,
+		    struct zone_journal *journal, const uint8_t peer[16], const uint8_t *q,
+		    size_t qlen, uint8_t *out,
 		    size_t cap, size_t *alen, struct dns_xfr **xfr);
 /* The transfer's next message into out (cap >= 65,535 is best; less works for small
  * records): its length, *done after the last one. 0 on failure (logged): close the

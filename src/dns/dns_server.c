@@ -39,6 +39,12 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 		return DNS_EINVAL;
 	}
 	sc->xfr.expand_max = ZONE_RR_EXPAND_MAX;
+	if (cfg->notify[0] &&
+	    config_listen_parse(cfg->notify, sc->notify, sc->notify_len, DNS_NOTIFY_MAX,
+				&sc->n_notify, why, sizeof(why)) != BASE_OK) {
+		snprintf(err, errcap, "notify: %s", why);
+		return DNS_EINVAL;
+	}
 	return DNS_OK;
 }
 
@@ -207,11 +213,14 @@ static void server_free(struct dns_server *srv)
 		dns_tcp_release(srv->tcp);
 		dns_ctx_free(srv->tcp->ctx);
 	}
+	if (srv->notify)
+		dns_notify_release(srv->notify);
 	for (i = 0; i < DNS_LISTEN_MAX; i++)
 		if (srv->tcp_fd[i] >= 0)
 			close(srv->tcp_fd[i]);
 	free(srv->udp);
 	free(srv->tcp);
+	free(srv->notify);
 	free(srv);
 }
 
@@ -285,6 +294,10 @@ static void server_join(struct dns_server *srv)
 	if (srv->tcp->running)
 		pthread_join(srv->tcp->tid, NULL);
 	srv->tcp->running = false;
+	if (srv->notify && srv->notify->running)
+		pthread_join(srv->notify->tid, NULL);
+	if (srv->notify)
+		srv->notify->running = false;
 }
 
 /* name shows in top -H and perf: "tl-udp" or "tl-tcp". */
@@ -323,6 +336,17 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone)
 			return err;
 	}
 
+	if (srv->cfg.n_notify > 0 && !srv->notify) {
+		srv->notify = workers_new(srv, 1);
+		if (!srv->notify)
+			return DNS_ENOMEM;
+		err = dns_notify_prepare(srv->notify);
+		if (err != DNS_OK) {
+			log_err("dns", "notify sockets failed error=\"%s\"", strerror(errno));
+			return err;
+		}
+	}
+
 	/* Workers block every signal, so SIGINT/SIGTERM reach the main thread, which stops us. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -330,6 +354,8 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone)
 		err = worker_spawn(&srv->udp[i], dns_udp_main, "tl-udp");
 	if (err == DNS_OK)
 		err = worker_spawn(srv->tcp, dns_tcp_main, "tl-tcp");
+	if (err == DNS_OK && srv->notify)
+		err = worker_spawn(srv->notify, dns_notify_main, "tl-notify");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != DNS_OK) {
 		log_err("dns", "thread start failed error=\"%s\"", strerror(errno));

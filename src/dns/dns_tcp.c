@@ -426,8 +426,8 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 		const uint8_t *q = c->in + off + 2;
 		size_t alen = 0;
 		struct dns_xfr *x = NULL;
-		int v = dns_xfr_request(&w->srv->cfg, snap, c->peer, q, (size_t)len, dst + 2,
-					DNS_MAX_MSG, &alen, &x);
+		int v = dns_xfr_request(&w->srv->cfg, snap, zone_handle_journal(w->srv->zone),
+					c->peer, q, (size_t)len, dst + 2, DNS_MAX_MSG, &alen, &x);
 		if (v == DNS_XFR_NOT)
 			alen = dns_answer(w->ctx, snap, q, (size_t)len, dst + 2, DNS_MAX_MSG, true);
 		else

@@ -18,7 +18,8 @@
 
 struct dns_xfr {
 	struct zone_snapshot *snap;  /* pinned: lives as long as the transfer */
-	struct zone_iter *it;        /* the records */
+	struct zone_iter *it;        /* the records: the whole zone, or */
+	struct zone_ixfr *ix;        /* ... the differences from the journal (IXFR) */
 	uint8_t head[DNS_HDR_LEN + DNS_NAME_MAX + 4]; /* the query's header and question */
 	size_t qlen;                 /* header + question */
 	bool pending;                /* rr did not fit the last message: it opens the next */
@@ -187,7 +188,7 @@ static size_t refuse(const uint8_t *q, const struct dns_xfr_req *r, unsigned rco
 }
 
 int dns_xfr_request(const struct dns_server_config *cfg, const struct zone_snapshot *snap,
-		    const uint8_t peer[16],
+		    struct zone_journal *journal, const uint8_t peer[16],
 		    const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, size_t *alen,
 		    struct dns_xfr **xfr)
 {
@@ -240,7 +241,16 @@ int dns_xfr_request(const struct dns_server_config *cfg, const struct zone_snaps
 	if (zone_snapshot_pin(snap, &x->snap) != ZONE_OK)
 		goto fail_free;
 	x->kind = r.qtype == DNS_T_AXFR ? "AXFR" : "full";
-	if (zone_iter_new(x->snap, cfg->dns.zone, cfg->xfr.expand_max, &x->it) != ZONE_OK)
+	/* RFC 1995 4: the differences when the journal holds the way from the client's serial,
+	 * else the whole zone in the AXFR form, which every client takes. */
+	if (r.qtype == DNS_T_IXFR && r.has_soa && journal) {
+		int jrc = zone_ixfr_new(journal, x->snap, cfg->dns.zone, r.serial, &x->ix);
+		if (jrc == ZONE_ENOMEM)
+			goto fail_free;
+		if (jrc == ZONE_OK)
+			x->kind = "incremental";
+	}
+	if (!x->ix && zone_iter_new(x->snap, cfg->dns.zone, cfg->xfr.expand_max, &x->it) != ZONE_OK)
 		goto fail_free;
 	memcpy(x->head, q, DNS_HDR_LEN + r.question_len);
 	x->qlen = DNS_HDR_LEN + r.question_len;
@@ -317,7 +327,7 @@ static int next_rr(struct dns_xfr *x)
 {
 	if (x->pending)
 		return 1;
-	int rc = zone_iter_next(x->it, &x->rr);
+	int rc = x->ix ? zone_ixfr_next(x->ix, &x->rr) : zone_iter_next(x->it, &x->rr);
 	if (rc == 1)
 		x->pending = true;
 	return rc;
@@ -396,6 +406,7 @@ void dns_xfr_free(struct dns_xfr *x)
 	if (!x)
 		return;
 	zone_iter_free(x->it);
+	zone_ixfr_free(x->ix);
 	zone_snapshot_free(x->snap);
 	free(x);
 }

@@ -369,6 +369,7 @@ void writer_publish_changes(struct writer *w)
 		w->changes_n = 0;
 		return;
 	}
+	writer_journal_publish(w, next);
 	zone_publish(w->zone, next);
 	w->current = next;
 	w->changes_n = 0;
@@ -621,6 +622,7 @@ int writer_load(struct writer *w)
 	/* Never backwards across restarts in RFC 1982's sense (a secondary takes only a greater
 	 * serial), and time-based on a fresh store (what secondaries of an older instance of this
 	 * zone expect). The stored value is the last serial published, wrapped to 32 bits. */
+	int stored_rc = rc;
 	uint32_t serial = rc == STORE_ENOTFOUND ? (uint32_t)now
 					       : zone_serial_next((uint32_t)stored, (uint32_t)now);
 
@@ -645,6 +647,7 @@ int writer_load(struct writer *w)
 	zone_builder_free(c.b);
 	if (rc != WRITER_OK)
 		return rc;
+	writer_journal_load(w, stored_rc == STORE_OK, (uint32_t)stored, serial, now);
 	rc = w->touched_n > 0 ? load_stale(w, now) : serial_store(w, serial);
 	if (rc != WRITER_OK)
 		return rc;

@@ -100,4 +100,101 @@ kout=$(kdig @127.0.0.1 -p "$PORT" +time=$((5 * TL_SLOW)) -y "hmac-sha256:xfr-key
 check_match "kdig with the wrong secret: refused" 'BADSIG|NOTAUTH|failed' "$kout"
 tl_stop
 
+
+# ---- the store's zone: the serial, NOTIFY ----
+# A stand-in secondary answers NOTIFYs, checking and returning their TSIG (notifyd.py).
+NPORT=$(tl_free_port) || tl_die "pick a free port for notifyd"
+NLOG="$TL_TMP/notify.log"
+: >"$NLOG"
+python3 "$TL_DIR/notifyd.py" "$NPORT" "$NLOG" xfr-key "$SECRET" &
+TL_PIDS+=("$!")
+cat >"$TL_TMP/live.conf" <<EOF
+transfer_allow = 127.0.0.1/32
+transfer_key = $KEY
+notify = 127.0.0.1:$NPORT
+exclude_default = 127.0.0.0/8, ::1/128
+EOF
+soa_serial() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$Z" SOA | awk '{ print $3 }'; }
+# wait_for SECONDS CMD...: until CMD succeeds (polled every 0.1 s), scaled by TL_SLOW.
+wait_for() {
+	local limit=$(($1 * 10 * TL_SLOW)) i=0
+	shift
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -ge $limit ] && return 1
+		sleep 0.1
+	done
+}
+notified() { grep -q "^serial=$1 signed=yes mac=ok$" "$NLOG"; }
+serial_above() { local s; s=$(soa_serial); [ -n "$s" ] && [ "$s" -gt "$1" ]; }
+list_ip() {
+	"$TRAPLINE" evidence add --ip "$1" --kind trap --data "$TL_DATA" >/dev/null &&
+		"$TRAPLINE" evidence add --ip "$1" --kind trap --data "$TL_DATA" >/dev/null
+}
+
+tl_start --config "$TL_TMP/live.conf"
+DATA=$TL_DATA
+S0=$(soa_serial)
+check_match "a serial is served" '^[0-9]+$' "$S0"
+if wait_for 5 notified "$S0"; then
+	tl_ok "NOTIFY of the serial at start, signed (the secondary checked its MAC)"
+else
+	tl_fail "NOTIFY of the serial at start, signed" "$(cat "$NLOG")"
+fi
+list_ip 204.0.113.7 || tl_fail "evidence add"
+if wait_for 5 serial_above "$S0"; then tl_ok "a new listing raises the serial"; else tl_fail "a new listing raises the serial" "still $(soa_serial)"; fi
+S1=$(soa_serial)
+if wait_for 5 notified "$S1"; then
+	tl_ok "NOTIFY of the new serial"
+else
+	tl_fail "NOTIFY of the new serial $S1" "$(cat "$NLOG")"
+fi
+check_match "AXFR after the listing holds it" "^7\\.113\\.0\\.204\\.$Z\\. [0-9]+ IN A 127\\.0\\.0\\.2$" \
+	"$(records "$(axfr -y "$KEY")")"
+list_ip 204.0.113.8 || tl_fail "evidence add"
+if wait_for 5 serial_above "$S1"; then tl_ok "the next listing raises it again"; else tl_fail "the next listing raises it again"; fi
+S2=$(soa_serial)
+
+# ---- IXFR ----
+ixfr() { dig @127.0.0.1 -p "$PORT" +time=$((5 * TL_SLOW)) +tries=1 +comments "$Z" "IXFR=$1" -y "$KEY" "${@:2}" 2>&1; }
+recs=$(records "$(ixfr "$S1")" | awk '$4 != "TSIG"')
+check_eq "IXFR from the previous serial: SOA new, SOA old, SOA new, the listing, SOA new" 	"SOA $S2|SOA $S1|SOA $S2|A 204.0.113.8|TXT 204.0.113.8|SOA $S2" 	"$(printf '%s
+' "$recs" | awk '$4 == "SOA" { printf "%sSOA %s", sep, $7 } $4 != "SOA" { split($1, o, "."); printf "%s%s %s.%s.%s.%s", sep, $4, o[4], o[3], o[2], o[1] } { sep = "|" }')"
+check_match "IXFR is logged as incremental" "qtype=IXFR kind=incremental serial=$S2 from=$S1" "$(cat "$TL_LAST_LOG")"
+kout=$(kdig @127.0.0.1 -p "$PORT" +time=$((5 * TL_SLOW)) -y "$KEY" "$Z" "IXFR=$S1" 2>&1)
+check_match "kdig IXFR from the previous serial: verified, a few records" '\(1 messages, 6 records\)' "$kout"
+recs=$(records "$(ixfr 1000)" | awk '$4 != "TSIG"')
+check_match "IXFR from a serial the journal never held: the whole zone (AXFR form)" \
+	"^$Z\\. [0-9]+ IN NS " "$(printf '%s\n' "$recs" | sed -n 2p)"
+check_match "... with every listing" "^7\\.113\\.0\\.204\\.$Z\\. " "$recs"
+check_match "... logged as full" "qtype=IXFR kind=full serial=$S2 from=1000" "$(cat "$TL_LAST_LOG")"
+recs=$(records "$(ixfr "$S2")" | awk '$4 != "TSIG"')
+check_eq "IXFR from the current serial: the SOA alone" "$Z. 3600 IN SOA" \
+	"$(printf '%s\n' "$recs" | awk '{ print $1, $2, $3, $4 }')"
+out=$(dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +notcp "$Z" "IXFR=$S1" 2>&1)
+check_eq "IXFR over UDP: the SOA alone (RFC 1995 2)" "SOA $S2" \
+	"$(records "$out" | awk '{ print $4, $7 }')"
+out=$(ixfr "$S1" -y "hmac-sha256:xfr-key:$(head -c 32 /dev/urandom | base64)")
+check_match "IXFR with the wrong key: BADSIG" 'BADSIG' "$out"
+tl_stop
+tl_start --config "$TL_TMP/live.conf" --data "$DATA"
+S3=$(soa_serial)
+if [ -n "$S3" ] && [ "$S3" -gt "$S2" ]; then
+	tl_ok "the serial rises across a restart ($S2 -> $S3)"
+else
+	tl_fail "the serial rises across a restart" "before: $S2, after: $S3"
+fi
+if wait_for 5 notified "$S3"; then tl_ok "NOTIFY after the restart"; else tl_fail "NOTIFY after the restart" "$(cat "$NLOG")"; fi
+recs=$(records "$(ixfr "$S2")" | awk '$4 != "TSIG"')
+check_eq "IXFR across the restart: the journal goes on (nothing changed but the serial)" \
+	"SOA $S3|SOA $S2|SOA $S3|SOA $S3" \
+	"$(printf '%s\n' "$recs" | awk '{ printf "%s%s %s", sep, $4, $7; sep = "|" }')"
+recs=$(records "$(ixfr "$S1")" | awk '$4 != "TSIG"')
+check_match "IXFR across the restart from two serials back: the listing made before it" \
+	"^8\\.113\\.0\\.204\\.$Z\\. [0-9]+ IN A " "$recs"
+check_eq "... in three steps" 3 "$(printf '%s\n' "$recs" | awk '$4 == "SOA"' | grep -c " $S3 ")"
+check_match "the listings survive the restart in AXFR" "^8\\.113\\.0\\.204\\.$Z\\. " \
+	"$(records "$(axfr -y "$KEY")")"
+tl_stop
+
 tl_finish

@@ -297,6 +297,7 @@ static void test_migration_upgrades_v6(void **state)
 					 "DROP TABLE key_holders; DROP TABLE listing_history;"
 					 "DROP TABLE ticket_events; DROP TABLE tickets;"
 					 "DROP TABLE sessions; DROP TABLE moderators;"
+					 "DROP TABLE ixfr_journal;"
 					 "DROP INDEX evidence_ip_policy;"
 					 "ALTER TABLE evidence DROP COLUMN reporter;"
 					 "CREATE INDEX evidence_ip_received ON evidence (ip, received_at);"
@@ -327,7 +328,8 @@ static void test_migration_joins_open_tickets(void **state)
 	store_close(f->s);
 	f->s = NULL;
 	/* Back to version 11: migration 13's reporter column goes too. */
-	assert_int_equal(raw_sql(f->dir, "DROP INDEX tickets_joined; DROP INDEX tickets_ip_decided;"
+	assert_int_equal(raw_sql(f->dir, "DROP TABLE ixfr_journal;"
+					 "DROP INDEX tickets_joined; DROP INDEX tickets_ip_decided;"
 					 "DROP INDEX evidence_ip_policy;"
 					 "ALTER TABLE evidence DROP COLUMN reporter;"
 					 "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class);"
