@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps test-deps run test test-loaded unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports clean config-template install
+.PHONY: all build deps test-deps run test test-loaded unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports bench-transfer clean config-template install
 
 all: build
 
@@ -79,6 +79,11 @@ bench-web: build test-deps
 # (bench/reports.sh).
 bench-reports: build test-deps
 	bench/reports.sh --no-build
+
+# Zone transfers: AXFR time against NSD's, lag at an NSD secondary, DNS qps during AXFRs
+# (bench/transfer.sh; --quick through BENCH_ARGS=--quick).
+bench-transfer: build test-deps
+	bench/transfer.sh --no-build $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
