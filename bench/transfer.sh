@@ -90,7 +90,7 @@ forget() {
 	pids=("${rest[@]+"${rest[@]}"}")
 }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; forget "$1"; }
-serial_of() { dig +short +time=1 +tries=1 @127.0.0.1 -p "$1" "$ZONE" SOA 2>/dev/null | awk 'NF >= 7 { print $3; exit }'; }
+serial_of() { dig +short +time=1 +tries=1 @127.0.0.1 -p "$1" "$ZONE" SOA 2>/dev/null | awk 'NF == 7 && $1 !~ /^;/ && $3 ~ /^[0-9]+$/ { print $3; exit }'; }
 wait_serial() { # PORT PID SECONDS: until PORT answers a SOA; prints its serial
 	local s i
 	for i in $(seq 1 $(($3 * 10))); do

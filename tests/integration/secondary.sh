@@ -245,7 +245,7 @@ sec_dig() {
 	dig @127.0.0.1 -p "${SEC_PORT[$name]}" +time=$((2 * TL_SLOW)) +tries=1 +norecurse "$@" 2>/dev/null
 }
 
-sec_serial() { sec_dig "$1" +short "$TL_ZONE" SOA | awk 'NF >= 7 { print $3; exit }'; }
+sec_serial() { sec_dig "$1" +short "$TL_ZONE" SOA | awk 'NF == 7 && $1 !~ /^;/ && $3 ~ /^[0-9]+$/ { print $3; exit }'; }
 
 sec_a() { sec_dig "$1" +short "$2" A | head -n 1; }
 

@@ -30,7 +30,7 @@ TL_HTTP=1 tl_start --config "$CONF" --data "$DATA"
 TPORT=$PORT
 TPID=$TL_LAST_PID
 
-tl_serial() { dig @127.0.0.1 -p "$TPORT" +time=2 +tries=1 +short "$TL_ZONE" SOA 2>/dev/null | awk 'NF >= 7 { print $3; exit }'; }
+tl_serial() { dig @127.0.0.1 -p "$TPORT" +time=2 +tries=1 +short "$TL_ZONE" SOA 2>/dev/null | awk 'NF == 7 && $1 !~ /^;/ && $3 ~ /^[0-9]+$/ { print $3; exit }'; }
 trap_hit() { run_ok "$TRAPLINE" evidence add --ip "$1" --kind trap --data "$DATA"; }
 list_ip() { trap_hit "$1" && trap_hit "$1"; }
 tl_a() { dig @127.0.0.1 -p "$TPORT" +time=2 +tries=1 +short "$(rev4 "$1").$TL_ZONE" A 2>/dev/null | head -n 1; }
