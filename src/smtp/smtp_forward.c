@@ -265,8 +265,8 @@ int smtp_fwd_answer_read(long status, const char *body, size_t len, size_t sent,
 		out->verdict = SMTP_FWD_REFUSED;
 	}
 	json_decref(answer);
-	if (rc != SMTP_OK)
-		smtp_fwd_answer_free(out);
+	if (rc != SMTP_OK || out->n_ids == 0)
+		smtp_fwd_answer_free(out); /* only an ACK holds something */
 	return rc;
 }
 
