@@ -237,7 +237,8 @@ enum smtp_fwd_verdict {
 	SMTP_FWD_ACK = 1,   /* a 2xx naming ids as new or duplicate: those rows may go */
 	SMTP_FWD_RETRY,     /* a 5xx, 408, 429, or a 2xx naming no id: keep the rows, wait, retry */
 	SMTP_FWD_REFUSED,   /* another 4xx (a wrong key): keep the rows, say so loudly */
-	SMTP_FWD_SMALLER,   /* 413 with batch > 1: send fewer a request */
+	SMTP_FWD_SMALLER,   /* 413, or 400 over the primary's feed_max_hits, with batch > 1:
+			       send fewer a request */
 	SMTP_FWD_SET_ASIDE, /* 400 naming hit `index` as one the primary can never count (its
 			       address, a time older than its window): that hit goes aside */
 };

@@ -257,7 +257,10 @@ int smtp_fwd_answer_read(long status, const char *body, size_t len, size_t sent,
 		rc = answer ? ids_read(answer, sent, out) : SMTP_OK;
 		if (rc == SMTP_OK && out->n_ids > 0)
 			out->verdict = SMTP_FWD_ACK;
-	} else if (status == 413 && batch > 1) {
+	} else if ((status == 413 || (status == 400 && err && strstr(err, "(feed_max_hits)"))) &&
+		   batch > 1) {
+		/* The primary takes fewer hits a request than forward_batch: its body limit (413)
+		 * or its count (400 "... more than the N one request may carry (feed_max_hits)"). */
 		out->verdict = SMTP_FWD_SMALLER;
 	} else if (status == 400 && answer && hit_refused_for_good(answer, sent, &out->index)) {
 		out->verdict = SMTP_FWD_SET_ASIDE;
@@ -311,7 +314,7 @@ static enum fwd_outcome answer_handle(struct smtp_forwarder *f, long status, siz
 		break;
 	case SMTP_FWD_SMALLER:
 		f->batch /= 2; /* the primary's feed_max_hits is below forward_batch */
-		log_warn("forward", "primary takes fewer hits a request status=413 batch=%u",
+		log_warn("forward", "primary takes fewer hits a request status=%ld batch=%u", status,
 			 f->batch);
 		out = OUT_SMALLER;
 		break;

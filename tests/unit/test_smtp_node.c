@@ -164,6 +164,9 @@ static void test_answer(void **state)
 	a = answer(401, "{\"error\": \"a feed's key is needed\"}", 2);
 	assert_int_equal(a.verdict, SMTP_FWD_REFUSED);
 	assert_int_equal(answer(413, "", 2).verdict, SMTP_FWD_SMALLER);
+	assert_int_equal(answer(400, "{\"error\": \"500 hits, more than the 400 one request may carry"
+				     " (feed_max_hits): send them in several requests\", \"index\": null}",
+				2).verdict, SMTP_FWD_SMALLER);
 	/* 400 naming a hit the primary can never count: that one goes aside. */
 	a = answer(400, "{\"error\": \"hit 1: ip: 192.168.1.1 is in 192.168.0.0/16\", \"index\": 1}", 2);
 	assert_int_equal(a.verdict, SMTP_FWD_SET_ASIDE);
