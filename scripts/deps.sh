@@ -6,14 +6,19 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config liburcu-dev libsqlite3-dev libjansson-dev
-	libevent-dev libssl-dev libgmime-3.0-dev libsodium-dev libmicrohttpd-dev)
+	libevent-dev libssl-dev libgmime-3.0-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev)
 # swaks, postfix (its smtp-source, smtp-sink and smtpd): the spamtrap's tests and bench/smtp.sh;
 # curl, chromium, nodejs (and npm where node comes without it): the web pages' tests;
-# wrk and nginx: bench/web.sh (nginx is run by the bench with its own config, never as a service).
+# wrk and nginx: bench/web.sh (nginx is run by the bench with its own config, never as a service);
+# strace, man-db, groff-base, e2fsprogs: test_unit.sh (system calls against the unit's filter),
+# test_man.sh (the pages render), test_disk_full.sh (an ext4 image that turns read-only).
+# prometheus: its promtool checks GET /metrics (test_metrics.sh); Debian ships promtool only in
+# it, and policy-rc.d below keeps its server from starting.
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev dnsutils knot-dnsutils rbldnsd
 	spamassassin bind9-utils python3 iproute2 procps
 	swaks libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl postfix openssl
-	util-linux stress curl chromium nodejs wrk nginx-light fonts-dejavu-core)
+	util-linux stress curl chromium nodejs wrk nginx-light fonts-dejavu-core strace man-db groff-base e2fsprogs
+	prometheus)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")

@@ -26,6 +26,8 @@ enum config_type {
 	CONFIG_MAILBOXES,  /* comma-separated local@domain addresses */
 	CONFIG_SAMPLE,     /* one of the words of sample_modes */
 	CONFIG_URL,        /* http:// or https:// and printable ASCII without quotes or blanks */
+	CONFIG_LOGFORMAT,  /* text or json (log_format_parse) */
+	CONFIG_SECRET,     /* printable ASCII without blanks; never printed by check-config */
 };
 
 /* What a trap keeps of a message for the moderators (trap_sample). */
@@ -142,6 +144,43 @@ static const struct config_key config_keys[] = {
 	 "A UDP worker with nothing to read polls this long (microseconds) before it sleeps: "
 	 "at moderate load the next query comes sooner than a sleeping thread wakes, which "
 	 "halves the median latency, at the price of CPU time. 0: sleep at once."},
+	/* -- response rate limiting and usage limits (src/dns/dns_rrl.c, docs/rrl.md) -- */
+	{"rrl_rate", CONFIG_UINT, NUM(rrl_rate), "20", 0, 65535, false,
+	 "Response rate limiting (UDP; TCP is never limited): answers per second one client "
+	 "prefix gets of one kind: about one address (listed, or NXDOMAIN/NODATA), the zone's "
+	 "own records (SOA, NS, name servers), or errors (REFUSED, FORMERR...). A resolver asks "
+	 "about one address once per TTL, so 20 a second is far above any real one and far "
+	 "below a reflection flood. Limited answers are dropped, or truncated (rrl_slip). "
+	 "0: off. See docs/rrl.md."},
+	{"rrl_slip", CONFIG_UINT, NUM(rrl_slip), "2", 0, 100, false,
+	 "Every Nth rate-limited answer goes out truncated (TC=1, no records), so a real "
+	 "resolver whose address is being forged retries over TCP and is answered; the others "
+	 "are dropped. 1: every one truncated, 0: all dropped."},
+	{"rrl_ipv4_prefix", CONFIG_UINT, NUM(rrl_ipv4_prefix), "24", 0, 32, false,
+	 "IPv4 clients are counted by this prefix (rate limiting and usage_limit_per_day)."},
+	{"rrl_ipv6_prefix", CONFIG_UINT, NUM(rrl_ipv6_prefix), "56", 0, 128, false,
+	 "IPv6 clients are counted by this prefix (rate limiting and usage_limit_per_day)."},
+	{"rrl_exempt", CONFIG_CIDRS, STR(rrl_exempt), "127.0.0.0/8, ::1/128", 0, 0, true,
+	 "Clients never rate-limited, comma-separated prefixes: the loopback by default (no "
+	 "packet from outside can carry a loopback source, so nobody can be attacked through "
+	 "it) and, say, your own resolvers. Empty: none."},
+	{"usage_limit_per_day", CONFIG_UINT, NUM(usage_limit_per_day), "0", 0, 4000000000u,
+	 false, "Queries one client prefix (rrl_ipv4_prefix, rrl_ipv6_prefix) may make in a UTC "
+	 "day, UDP and TCP; past it, every address it asks about is answered answer_a_excess. "
+	 "Counted approximately (never fewer than were made; docs/rrl.md gives the error). "
+	 "0: no limit."},
+	{"answer_a_excess", CONFIG_IP4, NUM(answer_a_excess), "127.255.255.255", 0, 0, false,
+	 "The A answer about any address to a client over usage_limit_per_day (Spamhaus's "
+	 "code); explained on /about/usage."},
+	{"answer_a_public_resolver", CONFIG_IP4, NUM(answer_a_public_resolver),
+	 "127.255.255.254", 0, 0, false,
+	 "The A answer about any address to a client in public_resolvers (Spamhaus's code): "
+	 "a public resolver's many users share its quota and its answers."},
+	{"public_resolvers", CONFIG_PATH, STR(public_resolvers), "", 0, 0, true,
+	 "A file of public resolvers' addresses (one address or ADDR/LEN a line, # comments), "
+	 "read at start; each is answered answer_a_public_resolver about every address. "
+	 "Empty: none."},
+	/* -- end of rate limiting and usage limits -- */
 	{"reload_check_ms", CONFIG_UINT, NUM(reload_check_ms), "1000", 50, 3600000, false,
 	 "How often (milliseconds) the static file is checked for changes."},
 	{"policy_report_fresh", CONFIG_DOUBLE, NUM(policy_report_fresh), "4", 0, 1000000, CONFIG_LIVE,
@@ -313,6 +352,34 @@ static const struct config_key config_keys[] = {
 	 "moderator_lockout_minutes."},
 	{"moderator_lockout_minutes", CONFIG_UINT, NUM(moderator_lockout_minutes), "15", 1, 10080,
 	 false, "How long a lockout after moderator_lockout_failures failed logins holds."},
+	/* seeing it: metrics, status, logs (docs/metrics.md) */
+	{"metrics_allow", CONFIG_CIDRS, STR(metrics_allow), "127.0.0.0/8, ::1/128", 0, 0, true,
+	 "Who may read GET /metrics (Prometheus text format) on the web server: client addresses "
+	 "in these CIDRs, comma separated; others are answered 403. Default: loopback only. "
+	 "Empty: nobody."},
+	{"log_format", CONFIG_LOGFORMAT, STR(log_format), "text", 0, 0, false,
+	 "How log lines are written on stderr: text (ts=... level=... module=... then the "
+	 "message's key=value fields) or json (one JSON object a line with time, level, module, "
+	 "message and each key=value field as a member, for log shippers)."},
+	/* trap nodes (issue 21): a trap that forwards its hits to a primary (docs/trap-node.md) */
+	{"forward_url", CONFIG_URL, STR(forward_url), "", 0, 0, true,
+	 "The primary's web address (http:// or https://, no trailing slash) to which this "
+	 "Trapline forwards its trap hits (POST /api/v1/evidence): set, `serve` runs the spamtrap "
+	 "alone, as a trap node, without DNS, store or web pages; each message's hit is committed "
+	 "to a spool in data_dir before its 250. Empty: a whole Trapline."},
+	{"forward_key", CONFIG_SECRET, STR(forward_key), "", 0, 0, true,
+	 "The feed key (tlf_...) the primary gave this node (`trapline feed add NAME` there); "
+	 "needed with forward_url. Prefer the file (mode 0600) to --forward-key, which other "
+	 "users see in the process list."},
+	{"forward_spool_max", CONFIG_UINT, NUM(forward_spool_max), "100000", 1, 100000000, false,
+	 "Hits a trap node's spool holds at most while the primary cannot take them; when it is "
+	 "full, senders are told 451 4.3.0 (try again later) and nothing is lost."},
+	{"forward_batch", CONFIG_UINT, NUM(forward_batch), "500", 1, 1024, false,
+	 "Hits one request to the primary carries at most; keep it at most the primary's "
+	 "feed_max_hits."},
+	{"forward_retry_max", CONFIG_UINT, NUM(forward_retry_max), "60", 1, 3600, false,
+	 "Seconds between tries at most while the primary is away or answers 5xx: the wait "
+	 "starts at 1 s and doubles up to this."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -668,6 +735,8 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 			return BASE_EINVAL;
 		break;
 	case CONFIG_URL:
+		if (len == 0)
+			break; /* empty_ok was checked above */
 		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
 		    strpbrk(v, " \t\"'<>\\") || v[len - 1] == '/') {
 			snprintf(why, cap, "'%s' is not an http:// or https:// URL without a trailing "
@@ -713,6 +782,14 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		}
 		break;
 	}
+	case CONFIG_LOGFORMAT: {
+		enum log_format lf;
+		if (log_format_parse(v, &lf) != BASE_OK) {
+			snprintf(why, cap, "'%s' is not one of text, json", v);
+			return BASE_EINVAL;
+		}
+		break;
+	}
 	case CONFIG_LEVEL: {
 		enum log_level lv;
 		if (log_level_parse(v, &lv) != BASE_OK) {
@@ -721,6 +798,14 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		}
 		break;
 	}
+	case CONFIG_SECRET:
+		for (size_t i = 0; i < len; i++) {
+			if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+				snprintf(why, cap, "has a character that is not printable ASCII");
+				return BASE_EINVAL;
+			}
+		}
+		break;
 	case CONFIG_STRING:
 	case CONFIG_PATH:
 		break;
@@ -857,6 +942,12 @@ int config_check(const struct config *c, char *err, size_t errcap)
 			 c->smtp_memory_max, c->smtp_max_size);
 		return BASE_EINVAL;
 	}
+	/* A trap node without its key would be refused (401) by the primary for ever. */
+	if (c->forward_url[0] && !c->forward_key[0]) {
+		snprintf(err, errcap, "forward_url: needs forward_key, the feed key the primary gave "
+				      "(trapline feed add NAME there)");
+		return BASE_EINVAL;
+	}
 	if (config_ns_addr_parse(c->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, errcap) != BASE_OK)
 		return BASE_EINVAL; /* config_set let it through: only a caller's own struct */
 	for (unsigned i = 0; i < n; i++) {
@@ -986,6 +1077,8 @@ static void config_value_format(const struct config *c, const struct config_key 
 		snprintf(buf, cap, "%g", *(const double *)(const void *)field);
 	else if (k->type == CONFIG_IP4)
 		ip4_format(*(const uint32_t *)(const void *)field, buf);
+	else if (k->type == CONFIG_SECRET && field[0])
+		snprintf(buf, cap, "(set, not shown)");
 	else
 		snprintf(buf, cap, "%s", field);
 }
@@ -1051,6 +1144,46 @@ void config_print(FILE *f, const struct config *c)
 			def, is_default ? "" : "; changed",
 			(k->flags & CONFIG_LIVE) ? "SIGHUP reloads it" : "a restart changes it");
 	}
+}
+
+/* The type column of trapline.conf(5), by enum config_type. */
+static const char *const config_type_words[] = {
+	[CONFIG_STRING] = "text",
+	[CONFIG_PATH] = "path",
+	[CONFIG_UINT] = "number",
+	[CONFIG_IP4] = "IPv4 address",
+	[CONFIG_NAME] = "domain name",
+	[CONFIG_NAMES] = "domain names, comma separated",
+	[CONFIG_LISTEN] = "ADDR:PORT list",
+	[CONFIG_LEVEL] = "log level",
+	[CONFIG_DOUBLE] = "decimal number",
+	[CONFIG_CIDRS] = "CIDR list",
+	[CONFIG_EXCLUSIONS] = "CIDR list or special-purpose",
+	[CONFIG_NSADDRS] = "NAME=ADDR list",
+	[CONFIG_LISTEN_OFF] = "ADDR:PORT list or off",
+	[CONFIG_MAILBOXES] = "mailbox list",
+	[CONFIG_SAMPLE] = "headers, message or none",
+	[CONFIG_URL] = "URL",
+};
+
+bool config_key_doc(size_t i, struct config_key_doc *out)
+{
+	if (i >= CONFIG_NKEYS)
+		return false;
+	const struct config_key *k = &config_keys[i];
+	const char *type = (size_t)k->type < sizeof(config_type_words) / sizeof(config_type_words[0])
+				   ? config_type_words[k->type]
+				   : NULL;
+	*out = (struct config_key_doc){
+		.name = k->name,
+		.def = config_key_default(k),
+		.type = type ? type : "text",
+		.help = k->help,
+		.ranged = k->type == CONFIG_UINT || k->type == CONFIG_DOUBLE,
+		.min = k->min,
+		.max = k->max,
+	};
+	return true;
 }
 
 void config_template(FILE *f)

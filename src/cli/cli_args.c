@@ -9,15 +9,8 @@
 #include "smtp/smtp.h"
 #include "web/web.h"
 
-/* Command-line options of `serve` and the config key each one sets: adding an option is
- * adding a row. */
-struct cli_option {
-	const char *flag;
-	const char *key;
-	const char *arg;  /* NULL: a flag that sets its key to 1 */
-	const char *help;
-};
-
+/* Command-line options of `serve` and the config key each one sets (struct cli_option):
+ * adding an option is adding a row. */
 static const struct cli_option serve_options[] = {
 	{"--data", "data_dir", "DIR", "data directory"},
 	{"--dns", "dns_listen", "ADDR:PORT[,...]", "DNS addresses (UDP and TCP)"},
@@ -29,9 +22,17 @@ static const struct cli_option serve_options[] = {
 	{"--user", "user", "NAME", "user to run as when started as root (default trapline)"},
 	{"--allow-nobody", "allow_nobody", NULL, "accept user nobody (shared with other daemons)"},
 	{"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
+	{"--forward", "forward_url", "URL", "run as a trap node forwarding its hits to this primary"},
+	{"--forward-key", "forward_key", "KEY", "the primary's feed key for this node (tlf_...)"},
 };
 
 #define N_SERVE_OPTIONS (sizeof(serve_options) / sizeof(serve_options[0]))
+
+const struct cli_option *cli_serve_options(size_t *n)
+{
+	*n = N_SERVE_OPTIONS;
+	return serve_options;
+}
 
 void cli_serve_options_help(FILE *f)
 {

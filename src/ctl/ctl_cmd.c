@@ -24,6 +24,10 @@ static const struct ctl_command ctl_table[] = {
 	 "the policy's computation for IP, piece by piece", ctl_run_explain},
 	{"list", "list", NULL, "json", "", "[--json]",
 	 "every listing with its reason, score and expiry", ctl_run_list},
+	{"status", "status", NULL, "json", "", "[--json]",
+	 "the running service's figures: uptime, listings by reason, recent evidence, the "
+	 "writer's queue and last commit, the zone's serial, DNS, SMTP, secondaries",
+	 ctl_run_status},
 	{"delist-list", "delist list", NULL, "json", "", "[--json]",
 	 "every delisting in force: when, who, why", ctl_run_delist_list},
 	{"delist", "delist", "ip", "ip undo why json", "ip why", "IP [--undo] --why TEXT [--json]",

@@ -35,6 +35,11 @@ enum dns_err {
 struct dns_config {
 	char zone[256];         /* zone origin, presentation form, no trailing dot ("bl.example.org") */
 	uint16_t edns_udp_max;  /* cap on the client's advertised EDNS UDP size (default 1232) */
+	/* Usage limits: what a client over its limit, or a public resolver, is told about any
+	 * address (A; TXT when the text is not empty), with this TTL. */
+	uint32_t answer_a_excess, answer_a_public_resolver; /* host order */
+	char txt_excess[512], txt_public_resolver[512];
+	uint32_t code_ttl;
 };
 
 /* Per-worker answering state: the zone name in wire form and caches derived from the current
@@ -59,8 +64,120 @@ void dns_ctx_free(struct dns_ctx *ctx);
 size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const uint8_t *q,
 		  size_t qlen, uint8_t *out, size_t cap, bool tcp);
 
+/* The answers counted by rcode and qtype (trapline_dns_queries_total): the rcodes of the
+ * header (0 to 5, then any other) and the query types a blocklist is asked for (then any
+ * other, or none: a FORMERR without a question). */
+enum dns_stat_rcode { DNS_STAT_RCODES = 7 };   /* 0..5 as the header says, 6: other */
+enum dns_stat_qtype {
+	DNS_STAT_QT_OTHER = 0, DNS_STAT_QT_A, DNS_STAT_QT_NS, DNS_STAT_QT_SOA, DNS_STAT_QT_PTR,
+	DNS_STAT_QT_MX, DNS_STAT_QT_TXT, DNS_STAT_QT_AAAA, DNS_STAT_QT_IXFR, DNS_STAT_QT_AXFR,
+	DNS_STAT_QT_ANY, DNS_STAT_QTYPES
+};
+/* "NOERROR"... and "A"...; "other" past the end. */
+const char *dns_stat_rcode_name(unsigned i);
+const char *dns_stat_qtype_name(unsigned i);
+/* ---- response rate limiting and usage limits (dns_rrl.c, docs/rrl.md) ---------- */
+
+/* The kinds of answer a client's budget is counted per (docs/rrl.md says why these). A
+ * blocklist's clients are resolvers asking about many different addresses, so the two
+ * classes about addresses are counted per query name (one address asked again and again is
+ * the anomaly), while the zone's own records and errors are counted per client prefix alone
+ * (a resolver needs them once per TTL; they are the largest answers, or the ones a reflector
+ * gets for any name). */
+enum dns_rrl_class {
+	DNS_RRL_LISTED = 0,   /* records about an address: A, TXT, or a usage-limit code */
+	DNS_RRL_NEGATIVE = 1, /* NXDOMAIN or NODATA about a name below the apex */
+	DNS_RRL_ZONE = 2,     /* the apex (SOA, NS, ANY) and the name servers' addresses */
+	DNS_RRL_ERROR = 3,    /* FORMERR, REFUSED, NOTIMP, SERVFAIL, BADVERS */
+};
+
+/* How a client is answered about an address (usage limits). */
+enum dns_client_mode {
+	DNS_CLIENT_NORMAL = 0,
+	DNS_CLIENT_EXCESS = 1,          /* over usage_limit_per_day: answer_a_excess */
+	DNS_CLIENT_PUBLIC_RESOLVER = 2, /* in public_resolvers: answer_a_public_resolver */
+};
+
+/* What dns_answer_client says of the answer it wrote, for the rate limiter. */
+struct dns_answer_info {
+	enum dns_rrl_class cls;
+	const uint8_t *qname;   /* the question's name in the query (wire form), NULL if none */
+	size_t qname_len;
+	size_t question_end;    /* offset in out where the question ends (12 when none) */
+};
+
+/* dns_answer for a client in mode (the usage-limit codes replace the answer about any
+ * address; the zone's own records and errors are unchanged), filling *info (may be NULL).
+ * info->qname points into q: valid while q is. */
+size_t dns_answer_client(struct dns_ctx *ctx, const struct zone_snapshot *snap, const uint8_t *q,
+			 size_t qlen, uint8_t *out, size_t cap, bool tcp, enum dns_client_mode mode,
+			 struct dns_answer_info *info);
+
+/* Turns an answer of len bytes into its truncated form (TC=1, the question alone, no OPT):
+ * what a rate-limited client gets on a slip, so that a real resolver retries over TCP.
+ * Returns the new length. */
+size_t dns_answer_slip(uint8_t *out, const struct dns_answer_info *info);
+
+#define DNS_RRL_EXEMPT_MAX 128
+
+struct dns_rrl_config {
+	unsigned rate;        /* answers per second per bucket; 0: no limiting */
+	unsigned slip;        /* every slip-th limited answer goes out truncated; 0: none */
+	unsigned v4_prefix;   /* client prefix lengths: the bucket's client */
+	unsigned v6_prefix;
+	unsigned n_exempt;
+	struct ip_prefix exempt[DNS_RRL_EXEMPT_MAX]; /* never limited */
+};
+
+/* The shared table of buckets, one 64-bit word each (tag, second, count), updated with CAS:
+ * no lock, and a collision costs at most a restarted count (it fails open). */
+struct dns_rrl;
+
+#define DNS_RRL_SLOTS_DEFAULT (1u << 17)
+
+/* A table of slots buckets (a power of two) with a random hash seed. NULL when out of
+ * memory. */
+struct dns_rrl *dns_rrl_new(const struct dns_rrl_config *cfg, unsigned slots);
+void dns_rrl_free(struct dns_rrl *rrl);
+/* True when client (16-byte form) is in rrl_exempt. */
+bool dns_rrl_exempt(const struct dns_rrl *rrl, const uint8_t client[16]);
+/* Counts one answer of class cls (about qname, lowercased for the hash; ignored for the
+ * classes counted per prefix) to client at second now_s; false when its bucket already
+ * holds rate answers of that second (the answer is limited; nothing is counted). */
+bool dns_rrl_allow(struct dns_rrl *rrl, const uint8_t client[16], enum dns_rrl_class cls,
+		   const uint8_t *qname, size_t qname_len, uint64_t now_s);
+
+/* One bucket's arithmetic, for the tests: given the slot's word, the key's tag, the second
+ * and the rate, sets *next to the word to store and returns whether the answer may go. A
+ * word of another tag or another second starts a new count. */
+bool dns_rrl_step(uint64_t word, uint32_t tag, uint64_t now_s, unsigned rate, uint64_t *next);
+
+/* The client's prefix (v4_prefix or v6_prefix bits kept) in the 16-byte form. */
+void dns_client_prefix(const uint8_t ip[16], unsigned v4_prefix, unsigned v6_prefix,
+		       uint8_t out[16]);
+
+/* Queries per client prefix in one day, counted approximately in bounded memory (a
+ * count-min sketch, 1 MiB; never below the truth, docs/rrl.md states the error above it). */
+struct dns_usage;
+struct dns_usage *dns_usage_new(void);
+void dns_usage_free(struct dns_usage *u);
+/* Counts one query of prefix (dns_client_prefix) on day (days since the epoch, UTC); returns
+ * the day's count of that prefix, this query included. A later day starts every count anew. */
+uint32_t dns_usage_count(struct dns_usage *u, const uint8_t prefix[16], int64_t day);
+
+/* A set of prefixes read from a file (public_resolvers): one address or ADDR/LEN a line,
+ * '#' starts a comment. */
+struct dns_prefix_set;
+/* DNS_EIO (cannot read) or DNS_EINVAL (a bad line), with "FILE[:LINE]: problem" in err. */
+int dns_prefix_set_load(const char *path, struct dns_prefix_set **out, char *err,
+			size_t errcap);
+void dns_prefix_set_free(struct dns_prefix_set *s);
+size_t dns_prefix_set_count(const struct dns_prefix_set *s);
+bool dns_prefix_set_has(const struct dns_prefix_set *s, const uint8_t ip[16]);
+
 /* Counters a worker keeps (read without locks, approximately, for logs and metrics). */
 struct dns_stats {
+	uint64_t answered[DNS_STAT_RCODES][DNS_STAT_QTYPES]; /* answers by rcode and qtype */
 	uint64_t queries, answers, dropped, formerr, nxdomain, refused, truncated;
 	uint64_t tcp_conns;           /* TCP connections accepted (then kept or closed) */
 	uint64_t tcp_rejected;        /* closed at once: the table full and none idle (or no memory) */
@@ -68,6 +185,10 @@ struct dns_stats {
 	uint64_t tcp_evicted;         /* idle or mid-query connections closed to make room for a
 				       * newcomer */
 	uint64_t tcp_query_timeouts;  /* closed: a query not whole tcp_query_ms after its first byte */
+	uint64_t rrl_dropped;         /* UDP answers rate-limited and not sent */
+	uint64_t rrl_slipped;         /* UDP answers rate-limited and sent truncated (TC=1) */
+	uint64_t usage_excess;        /* answered answer_a_excess: over usage_limit_per_day */
+	uint64_t public_resolver;     /* answered answer_a_public_resolver */
 };
 
 /* ---- the server ------------------------------------------------------------ */
@@ -89,6 +210,10 @@ struct dns_server_config {
 	unsigned tcp_query_ms;   /* a query must arrive whole this soon after its first byte,
 				  * or its connection is closed */
 	unsigned udp_spin_us;    /* a UDP worker polls an empty queue this long before it sleeps */
+	/* Response rate limiting (UDP) and usage limits (UDP and TCP). */
+	struct dns_rrl_config rrl;
+	unsigned usage_limit_per_day;          /* queries per client prefix a day; 0: none */
+	char public_resolvers[CONFIG_STR_MAX]; /* file of prefixes; "": none */
 };
 
 /* The server's settings from the configuration: zone, edns_udp_max, dns_listen, threads (0:
@@ -110,5 +235,9 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone);
 void dns_server_stop(struct dns_server *srv);
 /* Sum of every worker's counters. */
 void dns_server_stats(const struct dns_server *srv, struct dns_stats *out);
+/* The server's families for GET /metrics (a metrics_collect_fn; arg: the dns_server):
+ * trapline_dns_queries_total{rcode,qtype,proto}, trapline_dns_rrl_total{action},
+ * trapline_dns_dropped_total{proto} and the TCP connection counters. */
+void dns_server_metrics(void *srv, struct metrics *m);
 
 #endif

@@ -24,6 +24,8 @@ struct ctx_glue {
 
 struct dns_ctx {
 	uint16_t udp_max;
+	struct zone_class code_excess, code_public; /* the usage-limit answers */
+	char txt_excess[512], txt_public[512];
 	uint8_t zone[DNS_NAME_MAX]; /* lowercase wire form */
 	size_t zone_len;
 	unsigned zone_labels;
@@ -57,6 +59,13 @@ struct dns_ctx *dns_ctx_new(const struct dns_config *cfg)
 		ctx->udp_max = DNS_UDP_PLAIN;
 	if (ctx->udp_max > DNS_MAX_UDP)
 		ctx->udp_max = DNS_MAX_UDP;
+	memcpy(ctx->txt_excess, cfg->txt_excess, sizeof ctx->txt_excess);
+	memcpy(ctx->txt_public, cfg->txt_public_resolver, sizeof ctx->txt_public);
+	ctx->txt_excess[sizeof ctx->txt_excess - 1] = ctx->txt_public[sizeof ctx->txt_public - 1] = 0;
+	ctx->code_excess = (struct zone_class){cfg->answer_a_excess, cfg->code_ttl,
+		ctx->txt_excess[0] ? ctx->txt_excess : NULL, (uint32_t)strlen(ctx->txt_excess)};
+	ctx->code_public = (struct zone_class){cfg->answer_a_public_resolver, cfg->code_ttl,
+		ctx->txt_public[0] ? ctx->txt_public : NULL, (uint32_t)strlen(ctx->txt_public)};
 	return ctx;
 
 fail_free:
@@ -561,7 +570,8 @@ static unsigned answer_glue(struct reply *r, const struct dns_ctx *ctx, const st
  * common query is a 4-label IPv4 name. */
 static unsigned answer_below(struct reply *r, const struct dns_ctx *ctx,
 			     const struct zone_snapshot *snap, const struct dns_query *pq,
-			     unsigned n, uint16_t soa_owner)
+			     unsigned n, uint16_t soa_owner, enum dns_client_mode mode,
+			     enum dns_rrl_class *rrl)
 {
 	uint32_t ip4 = 0;
 	uint8_t ip6[16];
@@ -569,12 +579,25 @@ static unsigned answer_below(struct reply *r, const struct dns_ctx *ctx,
 	bool v4 = n <= 4 && read_ip4(pq, n, &ip4);
 	int v6 = -1; /* not read yet */
 	bool exists = false;
+	bool addr = false;
 
 	if (v4 && n == 4)
-		cls = zone_lookup4(snap, ip4);
+		addr = true;
 	else if (n == 32 && (v6 = read_ip6(pq, n, ip6)) == 1)
+		addr = true;
+	/* A client over its usage limit, or a public resolver, gets its code about every
+	 * address, listed or not (as Spamhaus answers): it must not read "not listed" from
+	 * an answer it was refused. */
+	if (addr && mode == DNS_CLIENT_EXCESS)
+		cls = &ctx->code_excess;
+	else if (addr && mode == DNS_CLIENT_PUBLIC_RESOLVER)
+		cls = &ctx->code_public;
+	else if (addr && n == 4)
+		cls = zone_lookup4(snap, ip4);
+	else if (addr)
 		cls = zone_lookup6(snap, ip6);
 
+	*rrl = DNS_RRL_LISTED;
 	if (cls) {
 		uint16_t t = pq->qtype;
 		if (t == DNS_T_A || t == DNS_T_ANY) { /* RFC 8482: ANY gets the A RRset alone */
@@ -592,8 +615,10 @@ static unsigned answer_below(struct reply *r, const struct dns_ctx *ctx,
 		/* Checked last and only for names that are not addresses (config_check keeps name
 		 * servers off those), so a list lookup never pays for it. */
 		const struct ctx_glue *g = glue_find(ctx, pq, &exists);
-		if (g)
+		if (g) {
+			*rrl = DNS_RRL_ZONE;
 			return answer_glue(r, ctx, g, pq->qtype, soa_owner);
+		}
 	}
 	if (!cls) {
 		/* Empty non-terminals (RFC 8020 would let a resolver cut the tree at an
@@ -607,6 +632,8 @@ static unsigned answer_below(struct reply *r, const struct dns_ctx *ctx,
 				exists = zone_any6(snap, ip6, 4 * n);
 		}
 	}
+	if (!cls)
+		*rrl = DNS_RRL_NEGATIVE;
 	reply_soa(r, ctx, soa_owner, ctx->neg_ttl, true);
 	return exists ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN;
 }
@@ -627,8 +654,11 @@ static unsigned answer_apex(struct reply *r, const struct dns_ctx *ctx, uint16_t
 	return DNS_RCODE_NOERROR;
 }
 
-size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const uint8_t *q,
-		  size_t qlen, uint8_t *out, size_t cap, bool tcp)
+/* The answer of dns_answer_client; info is never NULL and its class is ERROR until an
+ * answer from the zone is written. */
+static size_t answer_query(struct dns_ctx *ctx, const struct zone_snapshot *snap,
+			   const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, bool tcp,
+			   enum dns_client_mode mode, struct dns_answer_info *info)
 {
 	struct dns_query pq;
 
@@ -640,6 +670,11 @@ size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const u
 	enum dns_parse_result pr = dns_query_parse(q, qlen, &pq);
 	bool ok = pr == DNS_PARSE_OK;
 	bool has_q = pr != DNS_PARSE_BAD;
+	if (has_q) {
+		info->qname = pq.qname;
+		info->qname_len = pq.qname_len;
+		info->question_end = DNS_HDR_LEN + pq.question_len;
+	}
 	if (((q[2] >> 3) & 0x0F) != 0)
 		return answer_empty(ctx, q, &pq, has_q, ok && pq.edns, DNS_RCODE_NOTIMP, out, cap,
 				    tcp);
@@ -669,10 +704,45 @@ size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const u
 	}
 	unsigned rcode;
 	if (first == 0) {
+		info->cls = DNS_RRL_ZONE;
 		rcode = answer_apex(&r, ctx, pq.qtype);
 	} else {
 		uint16_t soa_owner = (uint16_t)(0xC000 | (DNS_HDR_LEN + pq.label_off[first]));
-		rcode = answer_below(&r, ctx, snap, &pq, (unsigned)first, soa_owner);
+		rcode = answer_below(&r, ctx, snap, &pq, (unsigned)first, soa_owner, mode,
+				     &info->cls);
 	}
 	return reply_end(&r, ctx, q, &pq, true, pq.edns, true, rcode);
+}
+
+size_t dns_answer_client(struct dns_ctx *ctx, const struct zone_snapshot *snap, const uint8_t *q,
+			 size_t qlen, uint8_t *out, size_t cap, bool tcp, enum dns_client_mode mode,
+			 struct dns_answer_info *info)
+{
+	struct dns_answer_info local;
+	if (!info)
+		info = &local;
+	info->cls = DNS_RRL_ERROR;
+	info->qname = NULL;
+	info->qname_len = 0;
+	info->question_end = DNS_HDR_LEN;
+	return answer_query(ctx, snap, q, qlen, out, cap, tcp, mode, info);
+}
+
+size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const uint8_t *q,
+		  size_t qlen, uint8_t *out, size_t cap, bool tcp)
+{
+	return dns_answer_client(ctx, snap, q, qlen, out, cap, tcp, DNS_CLIENT_NORMAL, NULL);
+}
+
+size_t dns_answer_slip(uint8_t *out, const struct dns_answer_info *info)
+{
+	/* The question only if the answer carried it (an answer too small for it is a bare
+	 * header already); RFC 1035 4.1.1: TC=1 tells the client to ask again over TCP. */
+	size_t end = dns_get16(out + 4) == 1 ? info->question_end : DNS_HDR_LEN;
+	out[2] |= 0x02;
+	dns_put16(out + 4, end > DNS_HDR_LEN ? 1 : 0);
+	dns_put16(out + 6, 0);
+	dns_put16(out + 8, 0);
+	dns_put16(out + 10, 0);
+	return end;
 }

@@ -13,6 +13,14 @@
 
 #define DNS_CACHE_LINE 64
 
+/* The limits on clients (dns_rrl.c), shared by every worker; each part NULL when off. */
+struct dns_limits {
+	struct dns_rrl *rrl;                      /* rrl_rate > 0 */
+	struct dns_usage *usage;                  /* usage_limit_per_day > 0 */
+	struct dns_prefix_set *public_resolvers;  /* a public_resolvers file */
+	unsigned usage_limit, slip, v4_prefix, v6_prefix;
+};
+
 /* One thread's state. The counters come first and the struct is cache-line aligned (and so
  * sized in whole lines), so a worker's counter updates never touch another worker's line. */
 struct dns_worker {
@@ -25,11 +33,13 @@ struct dns_worker {
 	bool running;   /* tid is a thread to join */
 	bool pktinfo;   /* UDP socket on a wildcard address: answer from the query's address */
 	uint64_t spin_ns; /* UDP: poll an empty queue this long before sleeping (0: never) */
+	uint64_t rrl_limited; /* answers this worker limited: every rrl_slip-th slips */
 };
 
 struct dns_server {
 	struct dns_server_config cfg;
 	struct zone_handle *zone;
+	struct dns_limits limits;
 	atomic_bool stop;
 	unsigned n_udp;             /* cfg.n_listen * cfg.threads */
 	struct dns_worker *udp;     /* n_udp workers, socket i*threads+j for address i */
@@ -44,19 +54,65 @@ static inline void dns_stat_add(uint64_t *counter, uint64_t v)
 	atomic_store_explicit((_Atomic uint64_t *)counter, *counter + v, memory_order_relaxed);
 }
 
-/* Counts the rcode and TC bit of an answer of at least a header's length. */
-static inline void dns_stat_answer(struct dns_stats *st, const uint8_t *ans)
+/* The index of a query type in dns_stats.answered. */
+static inline unsigned dns_stat_qtype(unsigned qt)
 {
-	unsigned rcode = ans[3] & 0x0fu;
+	switch (qt) {
+	case 1: return DNS_STAT_QT_A;
+	case 2: return DNS_STAT_QT_NS;
+	case 6: return DNS_STAT_QT_SOA;
+	case 12: return DNS_STAT_QT_PTR;
+	case 15: return DNS_STAT_QT_MX;
+	case 16: return DNS_STAT_QT_TXT;
+	case 28: return DNS_STAT_QT_AAAA;
+	case 251: return DNS_STAT_QT_IXFR;
+	case 252: return DNS_STAT_QT_AXFR;
+	case 255: return DNS_STAT_QT_ANY;
+	default: return DNS_STAT_QT_OTHER;
+	}
+}
+
+/* Counts an answer of len bytes (at least a header's) by its rcode and its question's type,
+ * and its TC bit. The question is ours (dns_answer wrote it, uncompressed), so skipping its
+ * name is a walk over a few length bytes; nothing is shared with another worker. */
+static inline void dns_stat_answer(struct dns_stats *st, const uint8_t *ans, size_t len)
+{
+	unsigned rcode = ans[3] & 0x0fu, qt = DNS_STAT_QT_OTHER;
 	if (ans[2] & 0x02u)
 		dns_stat_add(&st->truncated, 1);
-	if (rcode == DNS_RCODE_NXDOMAIN)
-		dns_stat_add(&st->nxdomain, 1);
-	else if (rcode == DNS_RCODE_FORMERR)
-		dns_stat_add(&st->formerr, 1);
-	else if (rcode == DNS_RCODE_REFUSED)
-		dns_stat_add(&st->refused, 1);
+	if (rcode >= DNS_STAT_RCODES - 1)
+		rcode = DNS_STAT_RCODES - 1;
+	if (len > 12 && (ans[4] | ans[5]) != 0) {
+		size_t p = 12;
+		while (p < len && ans[p] != 0 && ans[p] < 0x40u)
+			p += 1u + ans[p];
+		if (p + 2 < len && ans[p] == 0)
+			qt = dns_stat_qtype(((unsigned)ans[p + 1] << 8) | ans[p + 2]);
+	}
+	dns_stat_add(&st->answered[rcode][qt], 1);
 }
+
+/* True when a query from this server's clients needs its address: some limit is on. */
+static inline bool dns_limits_on(const struct dns_limits *lim)
+{
+	return lim->rrl || lim->usage || lim->public_resolvers;
+}
+/* The mode to answer a query from addr in (public resolver, over the usage limit, normal),
+ * counting the query against the usage limit of its prefix on day; counted in w's stats. */
+enum dns_client_mode dns_limits_mode(struct dns_worker *w, const uint8_t addr[16], int64_t day);
+/* Rate-limits the UDP answer of len bytes in out to addr (limits.rrl must be set): returns
+ * len when it may go, its truncated length on a slip, 0 when it is dropped. */
+size_t dns_limits_rrl(struct dns_worker *w, const uint8_t addr[16], uint8_t *out, size_t len,
+		      const struct dns_answer_info *info, uint64_t now_s);
+/* Creates the limits of cfg into lim (logged); DNS_EINVAL/DNS_EIO when the public_resolvers
+ * file cannot be read, DNS_ENOMEM. */
+int dns_limits_init(struct dns_limits *lim, const struct dns_server_config *cfg);
+void dns_limits_free(struct dns_limits *lim);
+/* The limits' keys of cfg into sc (dns_server_config_from): rrl_*, usage_limit_per_day,
+ * public_resolvers, answer_a_excess, answer_a_public_resolver. DNS_EINVAL with "KEY:
+ * problem" in err. */
+int dns_limits_config_from(const struct config *cfg, struct dns_server_config *sc, char *err,
+			   size_t errcap);
 
 /* UDP workers (dns_udp.c): allocate the batch buffers, run, free them. */
 int dns_udp_prepare(struct dns_worker *w);

@@ -29,7 +29,7 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 	sc->tcp_idle_ms = cfg->tcp_idle_ms;
 	sc->tcp_query_ms = cfg->tcp_query_ms;
 	sc->udp_spin_us = cfg->udp_spin_us;
-	return DNS_OK;
+	return dns_limits_config_from(cfg, sc, err, errcap);
 }
 
 /* Socket buffers big enough to absorb a burst of a few thousand queries while a worker is
@@ -176,7 +176,8 @@ static int server_bind_addr(struct dns_server *srv, unsigned i)
 fail:;
 	int saved = errno;
 	sockaddr_format((const struct sockaddr *)&ss, name, sizeof(name));
-	log_err("dns", "bind failed proto=%s addr=%s error=\"%s\"", proto, name, strerror(saved));
+	log_err("dns", "bind failed proto=%s addr=%s error=\"%s\"%s", proto, name, strerror(saved),
+		sockaddr_bind_hint(saved));
 	errno = saved;
 	return DNS_EIO;
 }
@@ -202,6 +203,7 @@ static void server_free(struct dns_server *srv)
 			close(srv->tcp_fd[i]);
 	free(srv->udp);
 	free(srv->tcp);
+	dns_limits_free(&srv->limits);
 	free(srv);
 }
 
@@ -248,6 +250,9 @@ int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out
 		err = DNS_ENOMEM;
 		goto fail_free;
 	}
+	err = dns_limits_init(&srv->limits, cfg);
+	if (err != DNS_OK)
+		goto fail_free;
 	for (i = 0; i < cfg->n_listen; i++) {
 		err = server_bind_addr(srv, i);
 		if (err != DNS_OK)
@@ -342,6 +347,11 @@ void dns_server_stop(struct dns_server *srv)
 		  (unsigned long long)st.dropped, (unsigned long long)st.tcp_conns,
 		  (unsigned long long)st.tcp_rejected, (unsigned long long)st.tcp_rejected_client,
 		  (unsigned long long)st.tcp_evicted, (unsigned long long)st.tcp_query_timeouts);
+	if (dns_limits_on(&srv->limits))
+		log_info("dns", "stopped limits rrl_dropped=%llu rrl_slipped=%llu usage_excess=%llu "
+			 "public_resolver=%llu", (unsigned long long)st.rrl_dropped,
+			 (unsigned long long)st.rrl_slipped, (unsigned long long)st.usage_excess,
+			 (unsigned long long)st.public_resolver);
 	server_free(srv);
 }
 
@@ -353,16 +363,30 @@ static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
 	DNS_STAT_LOAD(queries);
 	DNS_STAT_LOAD(answers);
 	DNS_STAT_LOAD(dropped);
-	DNS_STAT_LOAD(formerr);
-	DNS_STAT_LOAD(nxdomain);
-	DNS_STAT_LOAD(refused);
 	DNS_STAT_LOAD(truncated);
+	for (unsigned r = 0; r < DNS_STAT_RCODES; r++)
+		for (unsigned q = 0; q < DNS_STAT_QTYPES; q++)
+			DNS_STAT_LOAD(answered[r][q]);
 	DNS_STAT_LOAD(tcp_conns);
 	DNS_STAT_LOAD(tcp_rejected);
 	DNS_STAT_LOAD(tcp_rejected_client);
 	DNS_STAT_LOAD(tcp_evicted);
 	DNS_STAT_LOAD(tcp_query_timeouts);
+	DNS_STAT_LOAD(rrl_dropped);
+	DNS_STAT_LOAD(rrl_slipped);
+	DNS_STAT_LOAD(usage_excess);
+	DNS_STAT_LOAD(public_resolver);
 #undef DNS_STAT_LOAD
+}
+
+/* The rcode totals the log lines name, from the table by rcode and qtype. */
+static void stats_rcodes(struct dns_stats *st)
+{
+	for (unsigned q = 0; q < DNS_STAT_QTYPES; q++) {
+		st->formerr += st->answered[DNS_RCODE_FORMERR][q];
+		st->nxdomain += st->answered[DNS_RCODE_NXDOMAIN][q];
+		st->refused += st->answered[DNS_RCODE_REFUSED][q];
+	}
 }
 
 void dns_server_stats(const struct dns_server *srv, struct dns_stats *out)
@@ -372,4 +396,73 @@ void dns_server_stats(const struct dns_server *srv, struct dns_stats *out)
 	for (i = 0; i < srv->n_udp; i++)
 		stats_sum(out, &srv->udp[i].stats);
 	stats_sum(out, &srv->tcp->stats);
+	stats_rcodes(out);
+}
+
+static const char *const rcode_names[DNS_STAT_RCODES] = {
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "other"};
+static const char *const qtype_names[DNS_STAT_QTYPES] = {
+	[DNS_STAT_QT_OTHER] = "other", [DNS_STAT_QT_A] = "A", [DNS_STAT_QT_NS] = "NS",
+	[DNS_STAT_QT_SOA] = "SOA", [DNS_STAT_QT_PTR] = "PTR", [DNS_STAT_QT_MX] = "MX",
+	[DNS_STAT_QT_TXT] = "TXT", [DNS_STAT_QT_AAAA] = "AAAA", [DNS_STAT_QT_IXFR] = "IXFR",
+	[DNS_STAT_QT_AXFR] = "AXFR", [DNS_STAT_QT_ANY] = "ANY"};
+
+const char *dns_stat_rcode_name(unsigned i)
+{
+	return i < DNS_STAT_RCODES ? rcode_names[i] : "other";
+}
+
+const char *dns_stat_qtype_name(unsigned i)
+{
+	return i < DNS_STAT_QTYPES ? qtype_names[i] : "other";
+}
+
+/* One transport's answers by rcode and qtype: the pairs never seen are left out (a counter
+ * that appears at its first increment is what Prometheus expects of labels). */
+static void metrics_answers(struct metrics *m, const struct dns_stats *st, const char *proto)
+{
+	for (unsigned r = 0; r < DNS_STAT_RCODES; r++)
+		for (unsigned q = 0; q < DNS_STAT_QTYPES; q++)
+			if (st->answered[r][q])
+				metrics_value(m, (double)st->answered[r][q],
+					      "rcode=\"%s\",qtype=\"%s\",proto=\"%s\"",
+					      rcode_names[r], qtype_names[q], proto);
+}
+
+void dns_server_metrics(void *arg, struct metrics *m)
+{
+	const struct dns_server *srv = arg;
+	struct dns_stats udp, tcp;
+	memset(&udp, 0, sizeof(udp));
+	memset(&tcp, 0, sizeof(tcp));
+	for (unsigned i = 0; i < srv->n_udp; i++)
+		stats_sum(&udp, &srv->udp[i].stats);
+	stats_sum(&tcp, &srv->tcp->stats);
+	metrics_family(m, "trapline_dns_queries_total", METRIC_COUNTER,
+		       "DNS queries answered, by the answer's rcode, the question's type and the "
+		       "transport.");
+	metrics_answers(m, &udp, "udp");
+	metrics_answers(m, &tcp, "tcp");
+	metrics_family(m, "trapline_dns_dropped_total", METRIC_COUNTER,
+		       "DNS queries received and not answered (unparsable, QR set, a full socket "
+		       "buffer), by transport.");
+	metrics_value(m, (double)udp.dropped, "proto=\"udp\"");
+	metrics_value(m, (double)tcp.dropped, "proto=\"tcp\"");
+	metrics_family(m, "trapline_dns_truncated_total", METRIC_COUNTER,
+		       "DNS answers sent with TC=1 (too large for the client's UDP size, or slipped "
+		       "by the rate limit).");
+	metrics_value(m, (double)(udp.truncated + tcp.truncated), NULL);
+	metrics_family(m, "trapline_dns_rrl_total", METRIC_COUNTER,
+		       "DNS answers limited by response rate limiting, by action: dropped (not "
+		       "sent) or slipped (sent truncated).");
+	metrics_value(m, (double)(udp.rrl_dropped + tcp.rrl_dropped), "action=\"dropped\"");
+	metrics_value(m, (double)(udp.rrl_slipped + tcp.rrl_slipped), "action=\"slipped\"");
+	metrics_family(m, "trapline_dns_tcp_connections_total", METRIC_COUNTER,
+		       "DNS TCP connections, by what became of them: accepted, rejected (table "
+		       "full), rejected_client (tcp_max_per_client), evicted, query_timeout.");
+	metrics_value(m, (double)tcp.tcp_conns, "result=\"accepted\"");
+	metrics_value(m, (double)tcp.tcp_rejected, "result=\"rejected\"");
+	metrics_value(m, (double)tcp.tcp_rejected_client, "result=\"rejected_client\"");
+	metrics_value(m, (double)tcp.tcp_evicted, "result=\"evicted\"");
+	metrics_value(m, (double)tcp.tcp_query_timeouts, "result=\"query_timeout\"");
 }

@@ -36,6 +36,7 @@ struct tcp_conn {
 	uint64_t last_ns;   /* last byte read or written */
 	uint64_t query_ns;  /* the first byte of the query in progress came; 0: none in progress */
 	uint8_t client[16]; /* whom it counts against: ip_client_key */
+	uint8_t addr[16];   /* the peer's address (usage limits, public resolvers) */
 	size_t in_len;      /* bytes in in[] */
 	size_t out_off, out_len; /* pending answers are out[out_off .. out_off + out_len) */
 	uint8_t *in, *out;  /* one allocation made at accept */
@@ -310,7 +311,7 @@ static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint6
 	for (unsigned k = 0; k < TCP_EVENTS; k++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		uint8_t client[16];
+		uint8_t client[16], addr[16];
 		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			/* Out of descriptors or memory: the pending connection stays queued and
@@ -321,8 +322,8 @@ static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint6
 			return;
 		}
 		dns_stat_add(&w->stats.tcp_conns, 1);
-		sockaddr_ip((const struct sockaddr *)&peer, client);
-		ip_client_key(client, client);
+		sockaddr_ip((const struct sockaddr *)&peer, addr);
+		ip_client_key(addr, client);
 		if (!tcp_admit(w, t, client, now)) {
 			close(fd); /* at once, so the client knows to go elsewhere or retry later */
 			continue;
@@ -345,6 +346,7 @@ static void tcp_accept(struct dns_worker *w, struct tcp_state *t, int lfd, uint6
 		c->events = EPOLLIN;
 		c->last_ns = now;
 		memcpy(c->client, client, 16);
+		memcpy(c->addr, addr, 16);
 		c->in = mem;
 		c->out = mem + TCP_IN_CAP;
 	}
@@ -380,15 +382,20 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 			break;
 		}
 		uint8_t *dst = c->out + c->out_len;
-		size_t alen = dns_answer(w->ctx, snap, c->in + off + 2, (size_t)len, dst + 2,
-					 DNS_MAX_MSG, true);
+		/* Usage limits hold over TCP too; rate limiting does not (a TCP client's
+		 * address is not forged). */
+		enum dns_client_mode mode = DNS_CLIENT_NORMAL;
+		if (w->srv->limits.usage || w->srv->limits.public_resolvers)
+			mode = dns_limits_mode(w, c->addr, time_now() / 86400);
+		size_t alen = dns_answer_client(w->ctx, snap, c->in + off + 2, (size_t)len,
+						dst + 2, DNS_MAX_MSG, true, mode, NULL);
 		dns_stat_add(&w->stats.queries, 1);
 		if (alen > 0) {
 			dst[0] = (uint8_t)(alen >> 8);
 			dst[1] = (uint8_t)alen;
 			c->out_len += 2 + alen;
 			dns_stat_add(&w->stats.answers, 1);
-			dns_stat_answer(&w->stats, dst + 2);
+			dns_stat_answer(&w->stats, dst + 2, alen);
 		} else {
 			dns_stat_add(&w->stats.dropped, 1);
 		}

@@ -89,15 +89,35 @@ static unsigned udp_answer_batch(struct dns_worker *w, struct udp_batch *b, unsi
 	const struct zone_snapshot *snap;
 	unsigned i, m = 0;
 
+	const struct dns_limits *lim = &w->srv->limits;
+	bool limits = dns_limits_on(lim);
+	/* One clock read per batch: RRL counts whole seconds, the usage limit whole days. */
+	uint64_t now_s = lim->rrl ? time_mono_ns() / 1000000000u : 0;
+	int64_t day = lim->usage ? time_now() / 86400 : 0;
+
 	zone_read_lock();
 	snap = zone_current(w->srv->zone);
 	for (i = 0; i < n; i++) {
 		struct msghdr *rh = &b->rx[i].msg_hdr;
-		size_t len = dns_answer(w->ctx, snap, b->in[i], b->rx[i].msg_len, b->out[i],
-					DNS_MAX_UDP, false);
+		size_t len;
+		if (!limits) {
+			len = dns_answer(w->ctx, snap, b->in[i], b->rx[i].msg_len, b->out[i],
+					 DNS_MAX_UDP, false);
+		} else {
+			uint8_t addr[16];
+			struct dns_answer_info info;
+			sockaddr_ip((const struct sockaddr *)&b->peer[i], addr);
+			enum dns_client_mode mode = DNS_CLIENT_NORMAL;
+			if (lim->usage || lim->public_resolvers)
+				mode = dns_limits_mode(w, addr, day);
+			len = dns_answer_client(w->ctx, snap, b->in[i], b->rx[i].msg_len,
+						b->out[i], DNS_MAX_UDP, false, mode, &info);
+			if (len > 0 && lim->rrl)
+				len = dns_limits_rrl(w, addr, b->out[i], len, &info, now_s);
+		}
 		if (len == 0)
 			continue;
-		dns_stat_answer(&w->stats, b->out[i]);
+		dns_stat_answer(&w->stats, b->out[i], len);
 		b->txiov[m].iov_base = b->out[i];
 		b->txiov[m].iov_len = len;
 		b->tx[m].msg_hdr.msg_name = rh->msg_name;

@@ -1,7 +1,8 @@
 /* smtp_server.c - the trap's network side: one libevent loop on its own thread holds every
  * session (no thread per connection, so slow clients cost a buffer, not a thread), runs the
  * dialogue over the bytes read, starts TLS with OpenSSL bufferevents, reads PROXY headers
- * from trusted load balancers, and acknowledges a message only once the writer committed it. */
+ * from trusted load balancers, and acknowledges a message only once its sink (the writer, or a
+ * trap node's spool) committed it. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -109,7 +110,7 @@ struct smtp_server {
 	unsigned n_listeners;
 	struct event *accept_pause;
 	SSL_CTX *tls;
-	struct writer *writer;
+	struct smtp_sink sink;   /* the writer, or a trap node's spool */
 	pthread_t thread;
 	bool started;
 	/* the writer's answers, handed over to the loop through an eventfd */
@@ -280,7 +281,7 @@ static void session_gone(struct smtp_session *s)
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
-		srv->n_sessions--;
+		__atomic_store_n(&srv->n_sessions, srv->n_sessions - 1, __ATOMIC_RELAXED);
 		if (s->ip_counted)
 			ipc_release(srv, s->client);
 		s->ip_counted = false;
@@ -776,8 +777,9 @@ static bool message_post(struct smtp_session *s)
 		s->hit.sample_until = e->received_at + (int64_t)srv->cfg.sample_days * 86400;
 	}
 	s->ev.trap = &s->hit;
-	int rc = writer_post_nowait(srv->writer, &s->ev, commit_done, s);
+	int rc = srv->sink.post(srv->sink.ctx, &s->ev, commit_done, s);
 	if (rc != WRITER_OK) {
+		atomic_fetch_add_explicit(&srv->st_deferred, 1, memory_order_relaxed);
 		limit_log(srv, LIM_STORE, "message deferred ip=%s reason=\"%s\"", s->ip_text,
 			  tl_strerror(rc));
 		free(s->rcpts);
@@ -1075,7 +1077,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	s->srv = srv;
 	smtp_dialog_set_mem(s->dlg, session_mem, s);
 	list_push(s);
-	srv->n_sessions++;
+	__atomic_store_n(&srv->n_sessions, srv->n_sessions + 1, __ATOMIC_RELAXED);
 	memcpy(s->ip, ip, 16);
 	ip_format(s->ip, s->ip_text);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
@@ -1165,7 +1167,8 @@ static int listen_one(struct smtp_server *srv, const struct sockaddr_storage *ss
 	log_info("smtp", "listening addr=%s", name);
 	return SMTP_OK;
 fail:
-	log_err("smtp", "cannot listen addr=%s reason=\"%s\"", name, strerror(errno));
+	log_err("smtp", "cannot listen addr=%s reason=\"%s\"%s", name, strerror(errno),
+		sockaddr_bind_hint(errno));
 	if (fd >= 0)
 		close(fd);
 	return SMTP_EIO;
@@ -1268,11 +1271,25 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+static int writer_sink_post(void *ctx, const struct writer_event *ev, writer_done_fn done,
+			    void *arg)
+{
+	return writer_post_nowait(ctx, ev, done, arg);
+}
+
 int smtp_server_start(struct smtp_server *srv, struct writer *w)
 {
-	if (!srv || !w)
+	if (!w)
 		return SMTP_EINVAL;
-	srv->writer = w;
+	struct smtp_sink sink = {writer_sink_post, w};
+	return smtp_server_start_sink(srv, &sink);
+}
+
+int smtp_server_start_sink(struct smtp_server *srv, const struct smtp_sink *sink)
+{
+	if (!srv || !sink || !sink->post)
+		return SMTP_EINVAL;
+	srv->sink = *sink;
 	if (pthread_create(&srv->thread, NULL, loop_main, srv) != 0)
 		return SMTP_ENOMEM;
 	pthread_setname_np(srv->thread, "tl-smtp");
@@ -1286,6 +1303,27 @@ void smtp_server_stats(struct smtp_server *srv, struct smtp_stats *out)
 	out->messages = atomic_load_explicit(&srv->st_messages, memory_order_relaxed);
 	out->deferred = atomic_load_explicit(&srv->st_deferred, memory_order_relaxed);
 	out->refused = atomic_load_explicit(&srv->st_refused, memory_order_relaxed);
+	out->active = __atomic_load_n(&srv->n_sessions, __ATOMIC_RELAXED);
+}
+
+void smtp_server_metrics(void *arg, struct metrics *m)
+{
+	struct smtp_server *srv = arg;
+	struct smtp_stats st;
+	smtp_server_stats(srv, &st);
+	metrics_family(m, "trapline_smtp_sessions_total", METRIC_COUNTER,
+		       "SMTP connections to the trap since the start, by result: accepted, or "
+		       "refused at once (limits, a bad PROXY header).");
+	metrics_value(m, (double)st.sessions - (double)st.refused, "result=\"accepted\"");
+	metrics_value(m, (double)st.refused, "result=\"refused\"");
+	metrics_family(m, "trapline_smtp_sessions_open", METRIC_GAUGE, "SMTP sessions open now.");
+	metrics_value(m, (double)st.active, NULL);
+	metrics_family(m, "trapline_smtp_messages_total", METRIC_COUNTER,
+		       "Messages the trap took to the end of DATA, by result: stored (answered "
+		       "250 after the commit) or deferred (answered 451: the store could not take "
+		       "it).");
+	metrics_value(m, (double)st.messages, "result=\"stored\"");
+	metrics_value(m, (double)st.deferred, "result=\"deferred\"");
 }
 
 void smtp_server_stop(struct smtp_server *srv)

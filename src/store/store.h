@@ -41,6 +41,7 @@ int store_class_parse(const char *s, enum store_class *out);
 
 #define STORE_SOURCE_MAX 320 /* a mail address or a reporter id */
 #define STORE_TEXT_MAX 1024  /* reasons, notes */
+#define STORE_HIT_ID_MAX 129 /* a feed's id of one trap hit, 1 to 128 bytes (migration 14) */
 
 /* One piece of evidence against one address. source is the trap address or the reporter:
  * private (never shown by a public reader; store_evidence_for_ip returns it only when asked). */
@@ -53,6 +54,7 @@ struct store_evidence {
 	int64_t added_at;    /* when it was stored */
 	char source[STORE_SOURCE_MAX];
 	char digest[65];     /* hex SHA-256 of the message, "" if none */
+	char hit_id[STORE_HIT_ID_MAX]; /* a feed's id of the hit, "" if none: unique per source */
 };
 
 struct store_listing {
@@ -102,6 +104,9 @@ struct store;
  * STORE_EBUSY when another process (or another struct store) has it. Same as
  * store_open_mode(dir, true, out). */
 int store_open(const char *dir, struct store **out);
+/* store_open, waiting up to wait_ms for the writer's lock while another process holds it (the
+ * service: a command working on the directory holds it for a moment). */
+int store_open_wait(const char *dir, unsigned wait_ms, struct store **out);
 /* write false: opens the existing file read-only (SQLITE_OPEN_READONLY) without the lock, for
  * a reader beside a running service (a CLI's check/list). Never migrates: STORE_EIO when the
  * file's schema is older than this binary's, STORE_ENOTFOUND when there is no file. */
@@ -164,6 +169,8 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
+/* Adds ev in the caller's transaction; sets ev->id. STORE_EEXIST when ev->hit_id is set and the
+ * same source stored a hit of that id before (nothing is written; the transaction goes on). */
 int store_evidence_add(struct store *s, struct store_evidence *ev);
 /* Calls fn for each piece of evidence against ip received at or after since, oldest first.
  * fn returns non-zero to stop. with_source: fill ev->source (operator use only). */

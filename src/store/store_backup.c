@@ -325,7 +325,7 @@ int store_restore(const char *file, const char *dir, bool replace, struct store_
 		rc = STORE_EIO;
 		goto done;
 	}
-	rc = store_lock_take(dir, &lock);
+	rc = store_lock_take(dir, &lock, 0);
 	if (rc == STORE_EBUSY)
 		snprintf(err, errcap, "%s is in use by a running trapline: stop it first", dir);
 	else if (rc != STORE_OK)

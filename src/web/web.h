@@ -39,10 +39,17 @@ struct web_config {
 	uint32_t answer_a;          /* for the usage page: what the test points answer, */
 	uint32_t answer_a_reason[3]; /* what a listing on traps, reports, both answers */
 	const char *answer_txt;
+	/* the limits in force, for the usage page (docs/rrl.md) */
+	unsigned rrl_rate, rrl_slip, rrl_ipv4_prefix, rrl_ipv6_prefix, usage_limit_per_day;
+	uint32_t answer_a_excess, answer_a_public_resolver;
+	bool public_resolvers;      /* a public_resolvers file is configured */
 	/* review requests and moderation */
 	unsigned form_max;          /* bytes of a form's body */
 	unsigned lockout_failures, lockout_s;
 	bool secure;                /* public_url is https: cookies are Secure */
+	/* GET /metrics: who may read it (metrics_allow) */
+	struct ip_prefix metrics_allow[CONFIG_PREFIX_MAX];
+	unsigned n_metrics_allow;
 };
 
 /* The web's settings from the configuration (http_*, public_url, web_templates, data_dir,
@@ -80,6 +87,9 @@ struct web_stats {
 	unsigned long requests, lookups, errors_4xx, errors_5xx, limits_hit;
 };
 void web_server_stats(struct web_server *srv, struct web_stats *out);
+/* The web's families (a metrics_collect_fn; arg: the web_server):
+ * trapline_http_requests_total{route,code}. */
+void web_server_metrics(void *srv, struct metrics *m);
 
 /* ---- the cores, on buffers: the escaping, the templates, the parsers, the chart ---------- */
 
@@ -152,7 +162,12 @@ enum web_route_id {
 	WEB_R_ADMIN_LOGIN,    /* /admin/login */
 	WEB_R_ADMIN_LOGOUT,   /* /admin/logout: POST */
 	WEB_R_ADMIN_TICKET,   /* /admin/ticket/ID: arg is ID; POST: a decision */
+	WEB_R_METRICS,        /* /metrics: the Prometheus exposition, for metrics_allow */
+	WEB_R_COUNT           /* the number of routes (not one) */
 };
+/* A route's name in trapline_http_requests_total ("home", "api_lookup", "metrics"; "other" for
+ * WEB_R_NOTFOUND and anything unknown). */
+const char *web_route_name(enum web_route_id id);
 #define WEB_PATH_MAX 1024
 struct web_route {
 	enum web_route_id id;

@@ -82,6 +82,9 @@ struct web_fileset {
 	struct web_fileset *older;
 };
 
+#define WEB_STATUS_MIN 100
+#define WEB_STATUS_N 500 /* statuses 100..599 */
+
 struct web_svc {
 	struct ctl_service svc;
 	struct web_svc *older;
@@ -113,6 +116,9 @@ struct web_server {
 	 * flood of one never hides the other: the next line's time, the lines left out. */
 	atomic_ullong log_next_ns[2];
 	atomic_ulong log_dropped[2];
+	/* trapline_http_requests_total: answers by route and status (100..599), counted as they
+	 * are sent (web_send_reply) with the route of the request the thread is handling */
+	uint64_t http_counts[WEB_R_COUNT][WEB_STATUS_N];
 	struct web_guard *guard;   /* web_guard.c: the forms' key, the login lockout */
 	struct web_conns *conns;   /* web_conn.c: the open connections and their requests' clocks */
 };
@@ -154,6 +160,9 @@ void web_conn_request_ended(struct web_server *srv, struct MHD_Connection *mc);
 
 /* ---- a request's two ends: what it brings, its thread, its answer (web_request.c) ------- */
 
+/* The route of the request this thread handles now, for the count of its answer: set from
+ * the URL at each call of the access handler (WEB_R_NOTFOUND when it names none). */
+void web_route_now_mark(const char *url);
 /* What a request brings beyond its path (cookie, host, origin, client, ?all=1, ?ip=). */
 void web_request_read(struct MHD_Connection *c, struct web_request *out);
 /* The calling worker's own state (its store connection made at its first request, the thread
@@ -291,6 +300,8 @@ web_handler_fn web_admin_login, web_admin_logout, web_admin_page;
 web_handler_fn web_page_home, web_page_lookup, web_page_listing, web_page_usage, web_page_static,
 	web_page_favicon, web_page_not_found, web_page_api_index, web_page_api_lookup,
 	web_page_api_history, web_page_api_figures;
+/* web_metrics.c: GET /metrics for the clients of metrics_allow (403 for others). */
+web_handler_fn web_page_metrics;
 /* A page that is only its template, in the layout. */
 void web_page_template(struct web_server *srv, struct web_thread *th, const char *tmpl,
 		       const char *title, struct web_reply *reply);

@@ -452,6 +452,26 @@ void web_page_listing(struct web_server *srv, struct web_thread *th, const struc
 	web_vals_free(&p);
 }
 
+/* The limits in force (docs/rrl.md), for the usage page's "limits" section. */
+static void usage_limits(struct web_vals *p, const struct web_config *c)
+{
+	char a[IP4_STRLEN];
+	ip4_format(c->answer_a_excess, a);
+	web_vals_printf(p, "answer_a_excess", "%s", a);
+	ip4_format(c->answer_a_public_resolver, a);
+	web_vals_printf(p, "answer_a_public_resolver", "%s", a);
+	web_vals_flag(p, "usage_limit", c->usage_limit_per_day > 0);
+	web_vals_printf(p, "usage_limit_per_day", "%u", c->usage_limit_per_day);
+	web_vals_flag(p, "public_resolvers", c->public_resolvers);
+	web_vals_flag(p, "rrl", c->rrl_rate > 0);
+	web_vals_printf(p, "rrl_rate", "%u", c->rrl_rate);
+	web_vals_flag(p, "rrl_slip", c->rrl_slip > 0);
+	web_vals_flag(p, "rrl_slip_one", c->rrl_slip == 1);
+	web_vals_printf(p, "rrl_slip_n", "%u", c->rrl_slip);
+	web_vals_printf(p, "rrl_ipv4_prefix", "%u", c->rrl_ipv4_prefix);
+	web_vals_printf(p, "rrl_ipv6_prefix", "%u", c->rrl_ipv6_prefix);
+}
+
 void web_page_usage(struct web_server *srv, struct web_thread *th, const struct web_request *req,
 		    struct web_reply *reply)
 {
@@ -486,6 +506,7 @@ void web_page_usage(struct web_server *srv, struct web_thread *th, const struct 
 		}
 	}
 	web_vals_text(&p, "answer_txt", web_vals_own(&p, &txt));
+	usage_limits(&p, c);
 	web_vals_page(srv, th, &p, "usage.html", "How to use the list", reply);
 	web_vals_free(&p);
 }

@@ -41,10 +41,25 @@ int web_config_from(const struct config *cfg, struct web_config *out, char *err,
 	out->answer_a_reason[1] = cfg->answer_a_reports;
 	out->answer_a_reason[2] = cfg->answer_a_both;
 	out->answer_txt = cfg->answer_txt;
+	out->rrl_rate = cfg->rrl_rate;
+	out->rrl_slip = cfg->rrl_slip;
+	out->rrl_ipv4_prefix = cfg->rrl_ipv4_prefix;
+	out->rrl_ipv6_prefix = cfg->rrl_ipv6_prefix;
+	out->usage_limit_per_day = cfg->usage_limit_per_day;
+	out->answer_a_excess = cfg->answer_a_excess;
+	out->answer_a_public_resolver = cfg->answer_a_public_resolver;
+	out->public_resolvers = cfg->public_resolvers[0] != '\0';
 	out->form_max = cfg->review_form_max;
 	out->lockout_failures = cfg->moderator_lockout_failures;
 	out->lockout_s = cfg->moderator_lockout_minutes * 60u;
 	out->secure = strncmp(cfg->public_url, "https://", 8) == 0;
+	if (config_cidrs_parse(cfg->metrics_allow, out->metrics_allow, CONFIG_PREFIX_MAX,
+			       &out->n_metrics_allow, err, errcap) != BASE_OK) {
+		char why[CONFIG_ERR_MAX];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errcap, "metrics_allow: %s", why);
+		return WEB_EINVAL;
+	}
 	return WEB_OK;
 }
 
@@ -397,6 +412,7 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 {
 	struct web_server *srv = cls;
 	bool first = *con_cls == &uri_ok || *con_cls == &uri_bad || *con_cls == &uri_long;
+	web_route_now_mark(url);
 	if (first) {
 		int status;
 		const char *why = head_refusal(srv, c, *con_cls, &status);
@@ -487,7 +503,8 @@ int web_server_bind(const struct web_config *cfg, struct web_server **out)
 			int e = errno;
 			char a[80];
 			sockaddr_format((const struct sockaddr *)&cfg->addrs[i], a, sizeof(a));
-			log_err("web", "cannot listen addr=%s reason=\"%s\"", a, strerror(e));
+			log_err("web", "cannot listen addr=%s reason=\"%s\"%s", a, strerror(e),
+				sockaddr_bind_hint(e));
 			web_server_stop(srv);
 			errno = e;
 			return WEB_EIO;

@@ -291,6 +291,25 @@ struct writer_stats {
 	uint64_t batches;
 };
 void writer_stats(struct writer *w, struct writer_stats *out);
+/* The writer's figures for GET /metrics and `trapline status`, read from any thread. */
+#define WRITER_FIG_KINDS 3       /* by store_kind (1 trap, 2 report) */
+#define WRITER_FIG_REASONS 4     /* by policy_reason */
+struct writer_figures {
+	uint64_t evidence[WRITER_FIG_KINDS][EVIDENCE_CLASSES]; /* pieces committed since start */
+	uint64_t listings[WRITER_FIG_REASONS];                  /* in force now */
+	size_t queue_depth;          /* events waiting for the writer */
+	int64_t last_commit;         /* wall clock of the last committed round; 0: none */
+	uint32_t serial;             /* of the snapshot DNS answers from */
+	int64_t published;           /* wall clock of its publication */
+	double published_age;        /* seconds since (monotonic) */
+	uint64_t events, batches;
+};
+void writer_figures(struct writer *w, struct writer_figures *out);
+/* The writer's families (a metrics_collect_fn; arg: the writer): trapline_evidence_total
+ * {kind,class}, trapline_listings{reason}, trapline_writer_queue_depth,
+ * trapline_writer_commit_seconds, trapline_writer_events_total, trapline_zone_serial,
+ * trapline_zone_publication_age_seconds, trapline_last_commit_time_seconds. */
+void writer_metrics(void *w, struct metrics *m);
 /* Stops after committing what is queued; frees w. */
 void writer_stop(struct writer *w);
 

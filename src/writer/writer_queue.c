@@ -498,6 +498,76 @@ void writer_stats(struct writer *w, struct writer_stats *out)
 	out->batches = atomic_load_explicit(&w->st_batches, memory_order_relaxed);
 }
 
+#define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+
+void writer_figures(struct writer *w, struct writer_figures *out)
+{
+	memset(out, 0, sizeof(*out));
+	const struct writer_counts *c = &w->counts;
+	for (int k = 0; k < WRITER_KINDS; k++)
+		for (int e = 0; e < EVIDENCE_CLASSES; e++)
+			out->evidence[k][e] = LOAD_RELAXED(&c->evidence[k][e]);
+	for (int r = 0; r < WRITER_REASONS; r++) {
+		int64_t n = LOAD_RELAXED(&c->listings[r]);
+		out->listings[r] = n > 0 ? (uint64_t)n : 0;
+	}
+	pthread_mutex_lock(&w->mtx);
+	out->queue_depth = w->q_count;
+	pthread_mutex_unlock(&w->mtx);
+	out->last_commit = LOAD_RELAXED(&c->last_commit);
+	out->serial = LOAD_RELAXED(&c->published_serial);
+	out->published = LOAD_RELAXED(&c->published_wall);
+	uint64_t pub = LOAD_RELAXED(&c->published_mono_ns), now = time_mono_ns();
+	out->published_age = pub && now > pub ? (double)(now - pub) / 1e9 : 0;
+	out->events = atomic_load_explicit(&w->st_events, memory_order_relaxed);
+	out->batches = atomic_load_explicit(&w->st_batches, memory_order_relaxed);
+}
+
+void writer_metrics(void *arg, struct metrics *m)
+{
+	struct writer *w = arg;
+	struct writer_figures f;
+	writer_figures(w, &f);
+	metrics_family(m, "trapline_evidence_total", METRIC_COUNTER,
+		       "Pieces of evidence stored since the start, by kind (trap: a spamtrap hit, "
+		       "from the trap or a feed; report: a user report with a source) and class.");
+	for (int k = STORE_KIND_TRAP; k <= STORE_KIND_REPORT; k++)
+		for (int e = 0; e < EVIDENCE_CLASSES; e++)
+			metrics_value(m, (double)f.evidence[k][e], "kind=\"%s\",class=\"%s\"",
+				      store_kind_name((enum store_kind)k),
+				      evidence_class_name((enum evidence_class)e));
+	metrics_family(m, "trapline_listings", METRIC_GAUGE,
+		       "Addresses listed now, by the reason of their listing.");
+	for (int r = POLICY_REASON_TRAPS; r <= POLICY_REASON_BOTH; r++)
+		metrics_value(m, (double)f.listings[r], "reason=\"%s\"",
+			      policy_reason_name((enum policy_reason)r));
+	metrics_family(m, "trapline_writer_queue_depth", METRIC_GAUGE,
+		       "Events waiting in the writer's queue.");
+	metrics_value(m, (double)f.queue_depth, NULL);
+	metrics_family(m, "trapline_writer_events_total", METRIC_COUNTER,
+		       "Events the writer handled (evidence, reports, moderators' actions).");
+	metrics_value(m, (double)f.events, NULL);
+	metrics_family(m, "trapline_writer_commit_seconds", METRIC_HISTOGRAM,
+		       "Duration of the writer's rounds of events: the transaction, the policy on "
+		       "the addresses touched and the commit.");
+	uint64_t counts[WRITER_COMMIT_BUCKETS];
+	for (int b = 0; b < WRITER_COMMIT_BUCKETS; b++)
+		counts[b] = LOAD_RELAXED(&w->counts.commit_buckets[b]);
+	metrics_histogram(m, writer_commit_le, counts, WRITER_COMMIT_BUCKETS,
+			  LOAD_RELAXED(&w->counts.commit_buckets[WRITER_COMMIT_BUCKETS]),
+			  (double)LOAD_RELAXED(&w->counts.commit_sum_ns) / 1e9);
+	metrics_family(m, "trapline_writer_last_commit_time_seconds", METRIC_GAUGE,
+		       "When the writer last committed a round, seconds since the epoch (0: not "
+		       "yet).");
+	metrics_value(m, (double)f.last_commit, NULL);
+	metrics_family(m, "trapline_zone_serial", METRIC_GAUGE,
+		       "SOA serial of the zone DNS answers from.");
+	metrics_value(m, (double)f.serial, NULL);
+	metrics_family(m, "trapline_zone_publication_age_seconds", METRIC_GAUGE,
+		       "Seconds since the zone DNS answers from was published.");
+	metrics_value(m, f.published_age, NULL);
+}
+
 static char *dup_or_empty(const char *s)
 {
 	return strdup(s ? s : "");
