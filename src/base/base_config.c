@@ -357,7 +357,7 @@ static const struct config_key config_keys[] = {
 	 "Who may read GET /metrics (Prometheus text format) on the web server: client addresses "
 	 "in these CIDRs, comma separated; others are answered 403. Default: loopback only. "
 	 "Empty: nobody."},
-	{"log_format", CONFIG_LOGFORMAT, STR(log_format), "text", 0, 0, false,
+	{"log_format", CONFIG_LOGFORMAT, STR(log_format), "text", 0, 0, CONFIG_LIVE,
 	 "How log lines are written on stderr: text (ts=... level=... module=... then the "
 	 "message's key=value fields) or json (one JSON object a line with time, level, module, "
 	 "message and each key=value field as a member, for log shippers)."},

@@ -37,6 +37,7 @@ policy_threshold = $1
 answer_txt = "$2"
 exclude_default = 127.0.0.0/8, ::1/128
 trap_domains = ${4:-trap.example}
+log_format = ${LOGF:-text}
 EOF
 	mv "$CONF.tmp" "$CONF"
 }
@@ -139,5 +140,12 @@ check_eq "the old address keeps serving" '"New text for 127.0.0.2 (reloaded)"' "
 check_eq "the new one is not bound" 0 "$(dig @127.0.0.1 -p "$OTHER" +time=1 +tries=1 +short "2.0.0.127.$TL_ZONE" A 2>/dev/null | grep -c '^127\.')"
 check_eq "the service still runs" yes "$(kill -0 "$TL_LAST_PID" 2>/dev/null && echo yes)"
 
+# Last (the log's lines change form): log_format, live.
+LOGF=json
+conf 5 'New text for $ (reloaded)' "127.0.0.1:$OTHER" "trap.example, trap2.example"
+kill -HUP "$TL_LAST_PID"
+json_reload() { grep -c '^{.*"module": *"main".*reload done' "$TL_LAST_LOG"; }
+tl_poll 100 1 json_reload
+check_eq "log_format = json on SIGHUP: the reload's own line is JSON" 1 "$(json_reload)"
 tl_stop
 tl_finish
