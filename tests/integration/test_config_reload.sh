@@ -102,6 +102,11 @@ tl_poll 100 1 log_has 'module=smtp reloaded'
 check_match "trap2.example added on SIGHUP: its mail is taken at RCPT" '<- +250 ' "$(rcpt x@trap2.example)"
 
 check_match "web_templates set on SIGHUP: the page's new text is served" '<h1>Nothing is promised \(v1\)</h1>' "$(tl_http /about/warranty)"
+# What the reloaded settings must keep of the wiring: the metrics behind /metrics and status.
+check_eq "/metrics still answers after the reload" 200 "$(tl_http_status /metrics)"
+check_match "and counts the DNS queries" '^trapline_dns_queries_total' "$(tl_http /metrics)"
+out=$(tl status 2>&1)
+check_eq "trapline status still answers after the reload" 0 $?
 # The folder's file edited, the key the same: SIGHUP reads the texts again.
 sed 's/No warranty/Nothing is promised (v2)/' "$TRAPLINE_SRC/src/web/templates/warranty.html" >"$TDIR/warranty.html"
 n0=$(log_has 'module=main reload done')
