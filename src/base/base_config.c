@@ -1182,6 +1182,7 @@ bool config_key_doc(size_t i, struct config_key_doc *out)
 		.ranged = k->type == CONFIG_UINT || k->type == CONFIG_DOUBLE,
 		.min = k->min,
 		.max = k->max,
+		.live = (k->flags & CONFIG_LIVE) != 0,
 	};
 	return true;
 }

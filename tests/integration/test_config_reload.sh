@@ -145,6 +145,13 @@ check_eq "the old address keeps serving" '"New text for 127.0.0.2 (reloaded)"' "
 check_eq "the new one is not bound" 0 "$(dig @127.0.0.1 -p "$OTHER" +time=1 +tries=1 +short "2.0.0.127.$TL_ZONE" A 2>/dev/null | grep -c '^127\.')"
 check_eq "the service still runs" yes "$(kill -0 "$TL_LAST_PID" 2>/dev/null && echo yes)"
 
+# The schema's flag is what the docs say: trapline.conf(5) and check-config mark each key.
+man=$("$TRAPLINE" man 5)
+check_match "trapline.conf(5): answer_txt is reloaded on SIGHUP" \
+	"$(printf '%s' "$man" | grep -A1 '^\.B answer_txt$' | tail -n 1 | grep -o 'reloaded on SIGHUP')" 'reloaded on SIGHUP'
+check_nomatch "trapline.conf(5): dns_listen is not" 'reloaded on SIGHUP' "$(printf '%s' "$man" | grep -A1 '^\.B dns_listen$')"
+check_match "check-config says which keys SIGHUP reloads" 'default: "127.0.0.1:5353"(; changed)?; a restart changes it' "$("$TRAPLINE" check-config "$CONF" 2>&1 | grep -A1 '^dns_listen')"
+
 # Last (the log's lines change form): log_format, live.
 LOGF=json
 conf 5 'New text for $ (reloaded)' "127.0.0.1:$OTHER" "trap.example, trap2.example"
