@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps test-deps run test test-loaded unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports bench-metrics clean config-template install
+.PHONY: all build deps test-deps run test test-loaded unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports bench-metrics bench-transfer clean config-template install
 
 all: build
 
@@ -85,6 +85,11 @@ bench-reports: build test-deps
 # DNS qps with GET /metrics scraped every second against without, as a ratio (bench/metrics.sh).
 bench-metrics: build
 	bench/metrics.sh --binary $(BUILD)/trapline
+
+# Zone transfers: AXFR time against NSD's, lag at an NSD secondary, DNS qps during AXFRs
+# (bench/transfer.sh; --quick through BENCH_ARGS=--quick).
+bench-transfer: build test-deps
+	bench/transfer.sh --no-build $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

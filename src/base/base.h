@@ -445,6 +445,12 @@ struct config {
 	unsigned forward_spool_max;         /* hits the spool holds at most (451 beyond) */
 	unsigned forward_batch;             /* hits per request at most */
 	unsigned forward_retry_max;         /* seconds between tries at most (backoff cap) */
+	/* zone transfers (src/dns/dns_xfr.c, dns_tsig.c, dns_notify.c) */
+	char transfer_allow[CONFIG_STR_MAX]; /* CIDRs that may AXFR/IXFR; "" = nobody */
+	char transfer_key[CONFIG_STR_MAX];   /* hmac-sha256:NAME:BASE64SECRET; "" = none */
+	char notify[CONFIG_STR_MAX];         /* secondaries to NOTIFY, "ADDR:PORT[,...]"; "" = none */
+	unsigned ixfr_journal_max;           /* changed addresses the IXFR journal keeps */
+	unsigned ixfr_journal_age;           /* seconds it keeps a serial's changes; 0 = any */
 };
 
 /* Fills every key with its default. */
@@ -520,6 +526,15 @@ int config_ns_addr_parse(const char *list, struct config_ns_addr *out, unsigned 
  * the command line). Today: every ns_addr name is one of the zone's name servers (ns, or
  * soa_mname) and lies below the zone; smtp_tls_cert and smtp_tls_key come together. BASE_EINVAL with "KEY: problem" in err. */
 int config_check(const struct config *c, char *err, size_t errcap);
+/* A TSIG key in dig -y's form "hmac-sha256:NAME:BASE64SECRET" (transfer_key): the name (256
+ * bytes, may be NULL) and the decoded secret (CONFIG_TSIG_SECRET_MAX bytes, may be NULL).
+ * BASE_EINVAL says why in why. */
+#define CONFIG_TSIG_SECRET_MAX 128
+int config_tsig_key_parse(const char *v, char *name, uint8_t *secret, size_t *secret_len,
+			  char *why, size_t cap);
+/* Standard base64 (RFC 4648 4, padding optional) of s[0..len) into out[0..cap): *n bytes.
+ * BASE_EINVAL for a character outside the alphabet or more than cap bytes. */
+int config_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n);
 /* True when s is a valid domain name in presentation form (labels 1..63 of
  * letters, digits, '-', '_'; 255 bytes at most; one trailing dot allowed). */
 bool config_name_valid(const char *s);

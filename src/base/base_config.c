@@ -28,6 +28,8 @@ enum config_type {
 	CONFIG_URL,        /* http:// or https:// and printable ASCII without quotes or blanks */
 	CONFIG_LOGFORMAT,  /* text or json (log_format_parse) */
 	CONFIG_SECRET,     /* printable ASCII without blanks; never printed by check-config */
+	CONFIG_TSIG_KEY,   /* hmac-sha256:NAME:BASE64SECRET (dig -y's form), or empty; never
+			    * printed by check-config */
 };
 
 /* What a trap keeps of a message for the moderators (trap_sample). */
@@ -212,6 +214,30 @@ static const struct config_key config_keys[] = {
 	{"export_interval", CONFIG_UINT, NUM(export_interval), "300", 0, 86400, CONFIG_LIVE,
 	 "Seconds between writes of the zone exports (rbldnsd and BIND files) into data_dir; "
 	 "0: only on demand (trapline export)."},
+	/* zone transfers to secondaries: AXFR/IXFR, TSIG, NOTIFY (src/dns/dns_xfr.c,
+	 * dns_tsig.c, dns_notify.c; the journal in src/zone and the store) */
+	{"transfer_allow", CONFIG_CIDRS, STR(transfer_allow), "", 0, 0, true,
+	 "Who may transfer the zone (AXFR and IXFR over TCP): ADDR/LEN prefixes, comma "
+	 "separated, e.g. 192.0.2.53/32, 2001:db8::/64. Anyone else is answered REFUSED and "
+	 "logged. Empty: nobody. With transfer_key set a request must also be signed."},
+	{"transfer_key", CONFIG_TSIG_KEY, STR(transfer_key), "", 0, 0, true,
+	 "TSIG key (RFC 8945) that transfers must be signed with, in dig -y's form "
+	 "hmac-sha256:NAME:BASE64SECRET (make one with: tsig-keygen -a hmac-sha256 NAME, or "
+	 "head -c 32 /dev/urandom | base64). Answers are signed, every message of a transfer, "
+	 "and NOTIFYs too. A request unsigned, with another key, a bad MAC or a time off by more "
+	 "than 300 s is answered NOTAUTH (BADKEY, BADSIG, BADTIME) and logged. Empty: none."},
+	{"notify", CONFIG_LISTEN, STR(notify), "", 0, 0, true,
+	 "Secondaries told of each new serial by NOTIFY (RFC 1996): ADDR:PORT or [ADDR6]:PORT, "
+	 "comma separated. One NOTIFY in flight per secondary, a newer serial replacing one not "
+	 "yet answered, retried with backoff; a secondary that never answers is logged. Empty: "
+	 "none."},
+	{"ixfr_journal_max", CONFIG_UINT, NUM(ixfr_journal_max), "100000", 0, 100000000, false,
+	 "Changed addresses the IXFR journal keeps at most, all serials together; the oldest "
+	 "serials go first. A secondary whose serial is no longer in the journal gets the whole "
+	 "zone. 0: no journal (every IXFR gets the whole zone)."},
+	{"ixfr_journal_age", CONFIG_UINT, NUM(ixfr_journal_age), "86400", 0, 31536000, false,
+	 "Seconds the IXFR journal keeps a serial's changes (24 h); older serials get the whole "
+	 "zone. 0: no limit by age."},
 	{"exclude_default", CONFIG_EXCLUSIONS, STR(exclude_default), CONFIG_SPECIAL_PURPOSE, 0, 0,
 	 CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Prefixes never listed whatever the evidence, comma separated. The word special-purpose "
@@ -677,6 +703,84 @@ static int config_uint_parse(const struct config_key *k, const char *v, unsigned
 	return BASE_OK;
 }
 
+/* The value of one base64 character, -1 for any other. */
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+int config_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t o = 0, pad = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '=') {
+			pad++;
+			continue;
+		}
+		int v = b64_value(s[i]);
+		if (v < 0 || pad > 0) /* nothing but padding after padding */
+			return BASE_EINVAL;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == cap)
+				return BASE_EINVAL;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	if (pad > 2 || (len - pad) % 4 == 1)
+		return BASE_EINVAL;
+	*n = o;
+	return BASE_OK;
+}
+
+int config_tsig_key_parse(const char *v, char *name, uint8_t *secret, size_t *secret_len,
+			  char *why, size_t cap)
+{
+	static const char alg[] = "hmac-sha256:";
+	uint8_t tmp[CONFIG_TSIG_SECRET_MAX];
+	size_t n = 0;
+	if (strncasecmp(v, alg, sizeof alg - 1) != 0) {
+		snprintf(why, cap, "is not hmac-sha256:NAME:BASE64SECRET (the algorithm must be "
+			 "hmac-sha256)");
+		return BASE_EINVAL;
+	}
+	const char *kn = v + sizeof alg - 1, *colon = strchr(kn, ':');
+	char kname[256];
+	if (!colon || colon == kn || (size_t)(colon - kn) >= sizeof kname) {
+		snprintf(why, cap, "is not hmac-sha256:NAME:BASE64SECRET");
+		return BASE_EINVAL;
+	}
+	memcpy(kname, kn, (size_t)(colon - kn));
+	kname[colon - kn] = '\0';
+	if (!config_name_valid(kname)) {
+		snprintf(why, cap, "key name '%s' is not a domain name", kname);
+		return BASE_EINVAL;
+	}
+	if (config_base64_decode(colon + 1, strlen(colon + 1), tmp, sizeof tmp, &n) != BASE_OK ||
+	    n == 0) {
+		snprintf(why, cap, "the secret of key '%s' is not base64 (of at most %d bytes)",
+			 kname, CONFIG_TSIG_SECRET_MAX);
+		return BASE_EINVAL;
+	}
+	if (name)
+		snprintf(name, 256, "%s", kname);
+	if (secret)
+		memcpy(secret, tmp, n);
+	if (secret_len)
+		*secret_len = n;
+	return BASE_OK;
+}
+
 static int config_apply(struct config *c, const struct config_key *k, const char *v, char *why,
 			size_t cap)
 {
@@ -761,7 +865,7 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 	}
 	case CONFIG_LISTEN: {
 		unsigned n;
-		if (config_listen_parse(v, NULL, NULL, 64, &n, why, cap) != BASE_OK)
+		if (len > 0 && config_listen_parse(v, NULL, NULL, 64, &n, why, cap) != BASE_OK)
 			return BASE_EINVAL;
 		break;
 	}
@@ -805,6 +909,10 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 				return BASE_EINVAL;
 			}
 		}
+		break;
+	case CONFIG_TSIG_KEY:
+		if (len > 0 && config_tsig_key_parse(v, NULL, NULL, NULL, why, cap) != BASE_OK)
+			return BASE_EINVAL;
 		break;
 	case CONFIG_STRING:
 	case CONFIG_PATH:
@@ -1077,7 +1185,7 @@ static void config_value_format(const struct config *c, const struct config_key 
 		snprintf(buf, cap, "%g", *(const double *)(const void *)field);
 	else if (k->type == CONFIG_IP4)
 		ip4_format(*(const uint32_t *)(const void *)field, buf);
-	else if (k->type == CONFIG_SECRET && field[0])
+	else if ((k->type == CONFIG_SECRET || k->type == CONFIG_TSIG_KEY) && field[0])
 		snprintf(buf, cap, "(set, not shown)");
 	else
 		snprintf(buf, cap, "%s", field);

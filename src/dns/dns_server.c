@@ -29,6 +29,22 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 	sc->tcp_idle_ms = cfg->tcp_idle_ms;
 	sc->tcp_query_ms = cfg->tcp_query_ms;
 	sc->udp_spin_us = cfg->udp_spin_us;
+	if (config_cidrs_parse(cfg->transfer_allow, sc->xfr.allow, DNS_XFR_ALLOW_MAX,
+			       &sc->xfr.n_allow, why, sizeof(why)) != BASE_OK) {
+		snprintf(err, errcap, "transfer_allow: %s", why);
+		return DNS_EINVAL;
+	}
+	if (dns_tsig_key_from(cfg->transfer_key, &sc->xfr.key, why, sizeof(why)) != DNS_OK) {
+		snprintf(err, errcap, "transfer_key: %s", why);
+		return DNS_EINVAL;
+	}
+	sc->xfr.expand_max = ZONE_RR_EXPAND_MAX;
+	if (cfg->notify[0] &&
+	    config_listen_parse(cfg->notify, sc->notify, sc->notify_len, DNS_NOTIFY_MAX,
+				&sc->n_notify, why, sizeof(why)) != BASE_OK) {
+		snprintf(err, errcap, "notify: %s", why);
+		return DNS_EINVAL;
+	}
 	return dns_limits_config_from(cfg, sc, err, errcap);
 }
 
@@ -198,12 +214,15 @@ static void server_free(struct dns_server *srv)
 		dns_tcp_release(srv->tcp);
 		dns_ctx_free(srv->tcp->ctx);
 	}
+	if (srv->notify)
+		dns_notify_release(srv->notify);
 	for (i = 0; i < DNS_LISTEN_MAX; i++)
 		if (srv->tcp_fd[i] >= 0)
 			close(srv->tcp_fd[i]);
 	free(srv->udp);
 	free(srv->tcp);
 	dns_limits_free(&srv->limits);
+	free(srv->notify);
 	free(srv);
 }
 
@@ -280,6 +299,10 @@ static void server_join(struct dns_server *srv)
 	if (srv->tcp->running)
 		pthread_join(srv->tcp->tid, NULL);
 	srv->tcp->running = false;
+	if (srv->notify && srv->notify->running)
+		pthread_join(srv->notify->tid, NULL);
+	if (srv->notify)
+		srv->notify->running = false;
 }
 
 /* name shows in top -H and perf: "tl-udp" or "tl-tcp". */
@@ -318,6 +341,17 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone)
 			return err;
 	}
 
+	if (srv->cfg.n_notify > 0 && !srv->notify) {
+		srv->notify = workers_new(srv, 1);
+		if (!srv->notify)
+			return DNS_ENOMEM;
+		err = dns_notify_prepare(srv->notify);
+		if (err != DNS_OK) {
+			log_err("dns", "notify sockets failed error=\"%s\"", strerror(errno));
+			return err;
+		}
+	}
+
 	/* Workers block every signal, so SIGINT/SIGTERM reach the main thread, which stops us. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -325,6 +359,8 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone)
 		err = worker_spawn(&srv->udp[i], dns_udp_main, "tl-udp");
 	if (err == DNS_OK)
 		err = worker_spawn(srv->tcp, dns_tcp_main, "tl-tcp");
+	if (err == DNS_OK && srv->notify)
+		err = worker_spawn(srv->notify, dns_notify_main, "tl-notify");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != DNS_OK) {
 		log_err("dns", "thread start failed error=\"%s\"", strerror(errno));
@@ -376,6 +412,9 @@ static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
 	DNS_STAT_LOAD(rrl_slipped);
 	DNS_STAT_LOAD(usage_excess);
 	DNS_STAT_LOAD(public_resolver);
+	DNS_STAT_LOAD(xfr_started);
+	DNS_STAT_LOAD(xfr_answered);
+	DNS_STAT_LOAD(xfr_messages);
 #undef DNS_STAT_LOAD
 }
 

@@ -379,13 +379,13 @@ int smtp_forward_start(struct smtp_spool *sp, const char *data_dir,
 	}
 	if ((rc = curl_setup(f, cfg->key)) != SMTP_OK)
 		goto fail;
+	log_info("forward", "starting url=%s batch=%u retry_max=%u", f->url, f->batch,
+		 f->retry_max_s);
 	if (pthread_create(&f->thread, NULL, forward_main, f) != 0) {
 		rc = SMTP_ENOMEM;
 		goto fail;
 	}
 	pthread_setname_np(f->thread, "tl-forward");
-	log_info("forward", "started url=%s batch=%u retry_max=%u", f->url, f->batch,
-		 f->retry_max_s);
 	*out = f;
 	return SMTP_OK;
 fail:

@@ -363,6 +363,27 @@ int store_report_recent(struct store *s, const uint8_t ip[16], unsigned max,
 int store_report_hour_get(struct store *s, int64_t holder, int64_t hour, uint64_t *n);
 int store_report_hour_add(struct store *s, int64_t holder, int64_t hour);
 
+/* ---- the IXFR journal (schema version 15) -------------------------------------------
+ * One row per publication: the differences from serial_from to serial_to in the zone
+ * module's encoded form (zone_jentry_encode), written by the writer. */
+
+struct store_journal_row {
+	int64_t id;
+	uint32_t serial_from, serial_to;
+	int64_t at;
+	uint64_t changes;
+	const uint8_t *data; /* valid during the callback */
+	size_t len;
+};
+
+/* Adds a row in its own transaction (none may be open) and gives its id in *id. */
+int store_journal_add(struct store *s, const struct store_journal_row *r, int64_t *id);
+/* Deletes the rows older than id (the oldest the journal keeps; 0: every row). */
+int store_journal_trim(struct store *s, int64_t keep_from);
+/* Calls fn for each row, oldest first; fn returns nonzero to stop. */
+int store_journal_foreach(struct store *s, int (*fn)(const struct store_journal_row *r, void *arg),
+			  void *arg);
+
 /* Key/value state that must survive restarts (the SOA serial, ...). */
 int store_meta_get_int(struct store *s, const char *key, int64_t *out);
 int store_meta_set_int(struct store *s, const char *key, int64_t v);

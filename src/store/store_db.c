@@ -233,6 +233,16 @@ static const struct {
 	{ 14, "ALTER TABLE evidence ADD COLUMN hit_id TEXT;"
 	      "CREATE UNIQUE INDEX evidence_hit_id ON evidence (source, hit_id)"
 	      " WHERE hit_id IS NOT NULL;" },
+	/* The IXFR journal (issue 21): one row per publication, what it changed from serial_from
+	 * to serial_to (the zone module's encoded entry), so that secondaries get differences
+	 * after a restart too. id orders the rows; the oldest go first (ixfr_journal_max, _age). */
+	{ 15, "CREATE TABLE ixfr_journal ("
+	      " id INTEGER PRIMARY KEY,"
+	      " serial_from INTEGER NOT NULL,"
+	      " serial_to INTEGER NOT NULL,"
+	      " at INTEGER NOT NULL,"
+	      " changes INTEGER NOT NULL,"
+	      " data BLOB NOT NULL);" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

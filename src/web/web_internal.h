@@ -76,14 +76,14 @@ struct web_reply {
 	size_t n_headers;
 };
 
+#define WEB_STATUS_MIN 100
+#define WEB_STATUS_N 500 /* statuses 100..599 */
+
 struct web_fileset {
 	struct web_file files[WEB_FILES_MAX];
 	size_t n;
 	struct web_fileset *older;
 };
-
-#define WEB_STATUS_MIN 100
-#define WEB_STATUS_N 500 /* statuses 100..599 */
 
 struct web_svc {
 	struct ctl_service svc;

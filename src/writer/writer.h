@@ -180,9 +180,14 @@ struct writer_config {
 	 * means (NULL: the defaults' TXT as it is). */
 	uint32_t answer_a[4];
 	const char *answer_txt;
+	/* The IXFR journal (writer_journal.c): changed addresses kept at most (0: no journal)
+	 * and seconds a serial's changes are kept (0: any age). */
+	size_t ixfr_journal_max;
+	uint32_t ixfr_journal_age;
 };
 
-/* The writer's settings from the configuration: the policy_* keys, zone, exclude_default, and
+/* The writer's settings from the configuration: the policy_* keys, zone, exclude_default,
+ * ixfr_journal_max and ixfr_journal_age, and
  * exports into data_dir every export_interval when exports is true (the service), none when
  * false (a command working on the data directory). cfg must outlive the writer's start. */
 void writer_config_from(const struct config *cfg, bool exports, struct writer_config *out);

@@ -404,6 +404,7 @@ void writer_publish_changes(struct writer *w)
 		w->changes_n = 0;
 		return;
 	}
+	writer_journal_publish(w, next);
 	zone_publish(w->zone, next);
 	w->current = next;
 	w->changes_n = 0;
@@ -664,9 +665,12 @@ int writer_load(struct writer *w)
 	int rc = store_meta_get_int(w->store, SERIAL_KEY, &stored);
 	if (rc != STORE_OK && rc != STORE_ENOTFOUND)
 		return writer_store_rc(rc);
-	/* Never backwards across restarts, and time-based on a fresh store (what secondaries of
-	 * an older instance of this zone expect). */
-	uint32_t serial = (uint32_t)(stored + 1 > now ? stored + 1 : now);
+	/* Never backwards across restarts in RFC 1982's sense (a secondary takes only a greater
+	 * serial), and time-based on a fresh store (what secondaries of an older instance of this
+	 * zone expect). The stored value is the last serial published, wrapped to 32 bits. */
+	int stored_rc = rc;
+	uint32_t serial = rc == STORE_ENOTFOUND ? (uint32_t)now
+					       : zone_serial_next((uint32_t)stored, (uint32_t)now);
 
 	rc = writer_rules_load(w->store, w->cfg.default_exclusions, w->cfg.n_default_exclusions,
 			       w->cfg.special_excluded,
@@ -689,6 +693,7 @@ int writer_load(struct writer *w)
 	zone_builder_free(c.b);
 	if (rc != WRITER_OK)
 		return rc;
+	writer_journal_load(w, stored_rc == STORE_OK, (uint32_t)stored, serial, now);
 	rc = w->touched_n > 0 ? load_stale(w, now) : serial_store(w, serial);
 	if (rc == WRITER_ESTORE) {
 		/* A full or read-only disk (a restart after a crash, while the disk is still

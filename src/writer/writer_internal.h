@@ -147,6 +147,19 @@ struct writer {
 	bool defaults_owned;
 };
 
+/* ---- writer_journal.c ---- */
+
+/* At load, after the first snapshot (serial) is published: the journal made and handed to
+ * the zone handle, its rows read back from the store, and, when the store's last serial
+ * (stored, had_stored) is where the journal ends and the answers are configured as before,
+ * an entry from it to serial, so that secondaries go on by IXFR across the restart. Failures
+ * only cost IXFR (logged): the zone is served. */
+void writer_journal_load(struct writer *w, bool had_stored, uint32_t stored, uint32_t serial,
+			 int64_t now);
+/* Before next replaces w->current: the journal entry of the changes in w->changes, in memory
+ * and in the store (its own small transaction). */
+void writer_journal_publish(struct writer *w, const struct zone_snapshot *next);
+
 /* ---- writer_facts.c ---- */
 
 /* Reads the store's exclusions in force at now and reputation rows into r again (keeping its

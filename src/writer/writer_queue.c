@@ -592,6 +592,8 @@ void writer_config_from(const struct config *cfg, bool exports, struct writer_co
 	out->answer_a[POLICY_REASON_REPORTS] = cfg->answer_a_reports;
 	out->answer_a[POLICY_REASON_BOTH] = cfg->answer_a_both;
 	out->answer_txt = cfg->answer_txt[0] ? cfg->answer_txt : NULL;
+	out->ixfr_journal_max = cfg->ixfr_journal_max;
+	out->ixfr_journal_age = cfg->ixfr_journal_age;
 }
 
 static int writer_copy_config(struct writer *w, const struct writer_config *cfg,

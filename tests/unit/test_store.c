@@ -297,6 +297,7 @@ static void test_migration_upgrades_v6(void **state)
 					 "DROP TABLE key_holders; DROP TABLE listing_history;"
 					 "DROP TABLE ticket_events; DROP TABLE tickets;"
 					 "DROP TABLE sessions; DROP TABLE moderators;"
+					 "DROP TABLE ixfr_journal;"
 					 "DROP INDEX evidence_ip_policy;"
 					 "DROP INDEX evidence_hit_id;"
 					 "ALTER TABLE evidence DROP COLUMN hit_id;"
@@ -336,8 +337,9 @@ static void test_migration_joins_open_tickets(void **state)
 	f->s = open_w(f);
 	store_close(f->s);
 	f->s = NULL;
-	/* Back to version 11: migration 13's reporter column and 14's hit_id go too. */
-	assert_int_equal(raw_sql(f->dir, "DROP INDEX tickets_joined; DROP INDEX tickets_ip_decided;"
+	/* Back to version 11: migration 13's reporter column, 14's hit_id and 15's journal go too. */
+	assert_int_equal(raw_sql(f->dir, "DROP TABLE ixfr_journal;"
+					 "DROP INDEX tickets_joined; DROP INDEX tickets_ip_decided;"
 					 "DROP INDEX evidence_ip_policy;"
 					 "DROP INDEX evidence_hit_id;"
 					 "ALTER TABLE evidence DROP COLUMN hit_id;"
