@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_internal.h"
+#include "dns/dns.h"
 #include "smtp/smtp.h"
 #include "web/web.h"
 
@@ -154,8 +155,8 @@ int cli_serve_config(int argc, char **argv, struct config *cfg, bool *help)
 }
 
 /* The files the configuration names, read before anything starts (check-config, serve): a
- * certificate or a template folder that is wrong is a configuration error, exit 2 with the
- * key and the file named, not a start that fails half-way. */
+ * certificate, a template folder or a public_resolvers file that is wrong is a configuration
+ * error, exit 2 with the key and the file named, not a start that fails half-way. */
 int cli_config_files_check(const struct config *cfg)
 {
 	char err[CONFIG_ERR_MAX];
@@ -166,6 +167,14 @@ int cli_config_files_check(const struct config *cfg)
 	    web_templates_check(cfg->web_templates, err, sizeof(err)) != WEB_OK) {
 		fprintf(stderr, "trapline: %s\n", err);
 		return CTL_EXIT_USAGE;
+	}
+	if (cfg->public_resolvers[0]) {
+		struct dns_prefix_set *set = NULL;
+		if (dns_prefix_set_load(cfg->public_resolvers, &set, err, sizeof(err)) != DNS_OK) {
+			fprintf(stderr, "trapline: public_resolvers: %s\n", err);
+			return CTL_EXIT_USAGE;
+		}
+		dns_prefix_set_free(set);
 	}
 	return 0;
 }

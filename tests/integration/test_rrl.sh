@@ -160,5 +160,8 @@ tl_poll $((50 * TL_SLOW)) 1 bash -c "kill -0 $bad_pid 2>/dev/null; echo \$?" >/d
 check_match "a bad public_resolvers line refuses the start, naming the line" \
 	'badpublic:2' "$(cat "$TL_TMP/bad.log")"
 kill -KILL "$bad_pid" 2>/dev/null
+out=$("$TRAPLINE" check-config "$TL_TMP/bad.conf" 2>&1)
+check_eq "check-config refuses it too (exit 2)" "2" "$?"
+check_match "... naming the key and the line" 'public_resolvers: .*badpublic:2' "$out"
 
 tl_finish
