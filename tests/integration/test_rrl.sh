@@ -90,7 +90,9 @@ usage_limit_per_day = 5
 public_resolvers = $TL_TMP/public
 public_url = https://bl.example.org
 EOF
-tl_start --static "$DATA" --config "$CONF" --threads 2
+V6=""
+tl_have_ipv6 && V6=--v6
+tl_start $V6 --static "$DATA" --config "$CONF" --threads 2
 
 # a_from SOURCE NAME [dig options]: the A answer (or the status) for NAME asked from SOURCE.
 a_from() {
@@ -119,6 +121,17 @@ check_match "the TXT answer past the limit points at /about/usage" \
 	'https://bl.example.org/about/usage' "$txt"
 check_eq "another prefix is answered normally meanwhile" \
 	"status: NXDOMAIN" "$(a_from 127.0.2.1 "$unlisted" | tail -n 1)"
+if [ -n "$V6" ]; then
+	# IPv6 clients count by their /56 (rrl_ipv6_prefix): ::1's own count, apart from IPv4's.
+	answers=""
+	for i in 1 2 3 4 5 6; do
+		answers="$answers$(dig -6 -b ::1 @::1 -p "$PORT" +time=2 +tries=1 +short "$listed" A 2>&1 | head -n 1) "
+	done
+	check_eq "an IPv6 client has its own daily count, then gets answer_a_excess" \
+		"127.0.0.2 127.0.0.2 127.0.0.2 127.0.0.2 127.0.0.2 127.255.255.255 " "$answers"
+else
+	tl_skip "an IPv6 client has its own daily count" "no IPv6 loopback"
+fi
 echo $((1800000000 + 86400)) >"$CLOCK"
 check_eq "the next day the prefix is answered normally again" \
 	"status: NXDOMAIN" "$(a_from 127.0.1.1 "$unlisted" | tail -n 1)"
