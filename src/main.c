@@ -134,12 +134,30 @@ struct serve_store {
 	struct writer_config wc;
 };
 
+/* The figures of GET /metrics and `trapline status`: each module's source, listed before any
+ * reader (the control socket, the web) starts; the writer's joins in serve_store_start. The
+ * transfers (xfr: each secondary's last transfer) and a trap node (node: spool depth, last
+ * forward) add their sources here with one metrics_registry_add each. */
+static void serve_metrics(struct metrics_registry *reg, struct dns_server *srv,
+			  struct smtp_server *smtp, struct web_server *web)
+{
+	metrics_registry_init(reg);
+	metrics_registry_add(reg, "dns", dns_server_metrics, srv);
+	if (smtp)
+		metrics_registry_add(reg, "smtp", smtp_server_metrics, smtp);
+	if (web)
+		metrics_registry_add(reg, "web", web_server_metrics, web);
+	metrics_registry_add(reg, "reports", ctl_report_metrics, NULL);
+}
+
 /* Opens the store, starts the writer (which publishes the listings on zone before it returns)
  * and the control socket. Returns 0, or 1 after logging why. */
 static int serve_store_start(const struct config *cfg, int group, struct zone_handle *zone,
-			     const struct zone_defaults *defaults, struct serve_store *ss)
+			     const struct zone_defaults *defaults, struct serve_store *ss,
+			     struct metrics_registry *reg)
 {
-	int rc = store_open(cfg->data_dir, &ss->store);
+	/* A command that found no service works on the directory for a moment: wait for it. */
+	int rc = store_open_wait(cfg->data_dir, 10000, &ss->store);
 	if (rc != STORE_OK) {
 		log_err("main", "cannot open the store data_dir=%s reason=\"%s\"", cfg->data_dir,
 			rc == STORE_EBUSY ? "another trapline holds it" : tl_strerror(rc));
@@ -151,8 +169,10 @@ static int serve_store_start(const struct config *cfg, int group, struct zone_ha
 		log_err("main", "cannot start the writer reason=\"%s\"", tl_strerror(rc));
 		goto fail_store;
 	}
+	metrics_registry_add(reg, "writer", writer_metrics, ss->writer);
 	struct ctl_service svc;
 	ctl_service_init(&svc, cfg, ss->writer, NULL, zone);
+	svc.metrics = reg;
 	char path[CONFIG_STR_MAX + 16];
 	cli_ctl_socket_path(cfg, path, sizeof(path));
 	if (ctl_server_start(path, cfg->data_dir, &svc, group, &ss->ctl) != CTL_OK)
@@ -227,12 +247,14 @@ static int serve_web_bind(const struct web_config *wc, bool use_store, struct we
 }
 
 static int serve_web_start(struct web_server *web, const struct config *cfg,
-			   struct serve_store *ss, struct zone_handle *zone)
+			   struct serve_store *ss, struct zone_handle *zone,
+			   const struct metrics_registry *reg)
 {
 	if (!web)
 		return 0;
 	struct ctl_service svc;
 	ctl_service_init(&svc, cfg, ss->writer, NULL, zone);
+	svc.metrics = reg;
 	if (web_server_start(web, &svc) != WEB_OK) {
 		log_err("main", "cannot start the web pages (http_listen=%s)", cfg->http_listen);
 		return 1;
@@ -252,9 +274,10 @@ static void serve_signals(sigset_t *sigs)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Until SIGTERM or SIGINT: SIGHUP reloads a static file, and every reload_check_ms the file is
- * looked at for changes. */
-static void serve_wait(const struct config *cfg, const sigset_t *sigs, struct zone_static *zs)
+/* Until SIGTERM or SIGINT: SIGHUP reloads the configuration (cli_reload.c) and a static file,
+ * and every reload_check_ms the file is looked at for changes. */
+static void serve_wait(const struct config *cfg, const sigset_t *sigs, struct zone_static *zs,
+		       struct cli_reload *reload, const struct cli_reload_targets *targets)
 {
 	struct timespec tick = {(time_t)(cfg->reload_check_ms / 1000),
 				(long)(cfg->reload_check_ms % 1000) * 1000000L};
@@ -264,11 +287,51 @@ static void serve_wait(const struct config *cfg, const sigset_t *sigs, struct zo
 			log_info("main", "stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
 			return;
 		}
+		if (sig == SIGHUP && reload)
+			cli_reload_run(reload, targets);
 		if (sig == SIGHUP && zs)
 			zone_static_load(zs, "sighup");
 		else if (zs)
 			zone_static_check(zs);
 	}
+}
+
+/* `serve --forward URL`: a trap node. The trap alone, its hits committed to the node's spool,
+ * which a forwarder empties into the primary; no DNS, no store of listings, no web pages. */
+static int serve_node(const struct config *cfg, const struct passwd *pw, int group,
+		      const sigset_t *sigs)
+{
+	log_info("main", "starting version=%s node smtp=%s forward=%s", CLI_VERSION,
+		 cfg->smtp_listen, cfg->forward_url);
+	if ((pw ? cli_data_dir_take(cfg->data_dir, pw->pw_uid,
+				    group >= 0 ? (gid_t)group : pw->pw_gid, pw->pw_name)
+		: cli_data_dir_make(cfg->data_dir, group)) != 0)
+		return 1;
+	struct smtp_server *smtp = NULL;
+	int rc = serve_smtp_bind(cfg, pw, true, &smtp);
+	if (rc != 0)
+		return rc;
+	if (!smtp) {
+		fprintf(stderr, "trapline: forward_url: a trap node needs its trap (smtp_listen)\n");
+		return CTL_EXIT_USAGE;
+	}
+	struct smtp_node_config nc;
+	smtp_node_config_from(cfg, &nc);
+	struct smtp_node *node = NULL;
+	struct smtp_sink sink;
+	rc = 1;
+	if (serve_drop_privileges(pw, group) != 0 || smtp_node_start(&nc, &node) != SMTP_OK)
+		goto out;
+	smtp_node_sink(node, &sink);
+	if (smtp_server_start_sink(smtp, &sink) != SMTP_OK)
+		goto out;
+	log_info("main", "ready");
+	serve_wait(cfg, sigs, NULL, NULL, NULL);
+	rc = 0;
+out:
+	serve_smtp_stop(smtp); /* before the spool: it waits for the spool's answers */
+	smtp_node_stop(node);
+	return rc;
 }
 
 /* `trapline serve ARGS`: the configuration, the checks that need no privilege, then each
@@ -283,6 +346,9 @@ static int serve(int argc, char **argv)
 	enum log_level level = LOG_LEVEL_INFO;
 	log_level_parse(cfg.log_level, &level);
 	log_set_level(level);
+	enum log_format lf = LOG_FORMAT_TEXT;
+	log_format_parse(cfg.log_format, &lf);
+	log_set_format(lf);
 	struct dns_server_config sc;
 	char err[CONFIG_ERR_MAX];
 	if (dns_server_config_from(&cfg, &sc, err, sizeof(err)) != DNS_OK) {
@@ -307,6 +373,8 @@ static int serve(int argc, char **argv)
 		return rc;
 	sigset_t sigs;
 	serve_signals(&sigs);
+	if (cfg.forward_url[0])
+		return serve_node(&cfg, pw, group, &sigs);
 	log_info("main", "starting version=%s zone=%s dns=%s smtp=%s http=%s threads=%u static=%s",
 		 CLI_VERSION, cfg.zone, cfg.dns_listen, use_store ? cfg.smtp_listen : "off",
 		 use_store ? cfg.http_listen : "off", sc.threads, use_store ? "-" : cfg.static_file);
@@ -329,6 +397,7 @@ static int serve(int argc, char **argv)
 	struct dns_server *srv = NULL;
 	struct smtp_server *smtp = NULL;
 	struct web_server *web = NULL;
+	struct cli_reload *reload = NULL;
 	rc = 1;
 	/* The zone is complete before the first query can arrive. A data file that cannot be
 	 * read at all is fatal at start: serving only the test points would look healthy. */
@@ -353,18 +422,22 @@ static int serve(int argc, char **argv)
 	 * dns_server_start, when the writer has published the listings. */
 	if (serve_drop_privileges(pw, group) != 0)
 		goto fail_server;
-	if (use_store && serve_store_start(&cfg, group, zone, &defaults, &ss) != 0) {
+	struct metrics_registry reg;
+	serve_metrics(&reg, srv, smtp, web);
+	if (use_store && serve_store_start(&cfg, group, zone, &defaults, &ss, &reg) != 0) {
 		use_store = false;
 		goto fail_server;
 	}
-	if (serve_web_start(web, &cfg, &ss, zone) != 0)
+	if (serve_web_start(web, &cfg, &ss, zone, &reg) != 0)
 		goto fail_server;
 	if (dns_server_start(srv, zone) != DNS_OK)
 		goto fail_server;
 	if (smtp && smtp_server_start(smtp, ss.writer) != SMTP_OK)
 		goto fail_server;
 	log_info("main", "ready");
-	serve_wait(&cfg, &sigs, zs);
+	struct cli_reload_targets targets = {ss.writer, ss.ctl, web, smtp, zs};
+	reload = cli_reload_new(argc, argv, &cfg);
+	serve_wait(&cfg, &sigs, zs, reload, &targets);
 	rc = 0;
 	struct dns_stats stats;
 fail_server:
@@ -386,6 +459,7 @@ fail_server:
 			 (unsigned long long)stats.tcp_evicted,
 			 (unsigned long long)stats.tcp_query_timeouts);
 fail_zone:
+	cli_reload_free(reload); /* the modules kept pointers into its configurations */
 	zone_static_free(zs);
 	zone_reader_unregister();
 	zone_handle_free(zone);

@@ -60,6 +60,17 @@ enum log_level {
 };
 
 void log_set_level(enum log_level level);
+/* How a line is written: ts=... level=... module=... and the message (text), or one JSON object
+ * with time, level, module, message and the message's key=value fields as members (json). */
+enum log_format { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON = 1 };
+void log_set_format(enum log_format f);
+int log_format_parse(const char *s, enum log_format *out);
+/* One line of the json format from its parts (for the logger and its tests): msg is the
+ * formatted message, whose key=value and key="quoted value" fields become members and whose
+ * text before the first field is "message". Returns the length written to out (at most cap - 1,
+ * a '\n' ended object, or an object cut at a field boundary). */
+size_t log_json_line(char *out, size_t cap, const char *ts, const char *level,
+		     const char *module, const char *msg);
 /* Parses "debug", "info", "warn", "error"; returns BASE_EINVAL for anything else. */
 int log_level_parse(const char *s, enum log_level *out);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
@@ -230,6 +241,9 @@ int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 void sockaddr_ip(const struct sockaddr *sa, uint8_t out[16]);
 /* Formats an address as "127.0.0.1:5353" or "[::1]:5353" into buf of size cap. */
 void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap);
+/* What to add to the log line of a bind(2) that failed with err: for EACCES, a key=value pair
+ * that says why (ports below 1024 need root or CAP_NET_BIND_SERVICE); "" otherwise. Static. */
+const char *sockaddr_bind_hint(int err);
 
 /* ---- time ------------------------------------------------------------------ */
 
@@ -274,6 +288,65 @@ int array_grow(void **arr, size_t *cap, size_t need, size_t elem);
 /* A thread count from the config: n, or one per online core when n is 0 (the default of
  * dns and http threads). */
 unsigned threads_or_cores(unsigned n);
+
+/* ---- metrics (base_metrics.c): figures gathered from every module, rendered as the
+ * Prometheus text exposition format (version 0.0.4) for GET /metrics and read back by name for
+ * `trapline status` ------------------------------------------------------------------------ */
+
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
+
+/* One scrape's figures: families (name, type, help) each with its samples. Built by the
+ * sources of a registry on one thread, then rendered or read; nothing is shared. */
+struct metrics;
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+/* Starts a family: name in base units with the trapline_ prefix (a counter's ends in _total),
+ * help one line of plain text. The samples added next belong to it. A family started twice
+ * (two sources) keeps its first help and gathers the samples of both. */
+void metrics_family(struct metrics *m, const char *name, enum metric_type type,
+		    const char *help);
+/* A sample of the current family. labels: NULL, or printf-formatted `key="value",...` whose
+ * values are ours (fixed words, numbers, addresses): not escaped again. */
+void metrics_value(struct metrics *m, double v, const char *labels_fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A histogram sample of the current family: n buckets with upper bounds le[] (ascending) and
+ * counts[] of observations in each (not cumulative: the renderer sums them), the count above
+ * the last bound, and the sum of the observations. */
+void metrics_histogram(struct metrics *m, const double *le, const uint64_t *counts, size_t n,
+		       uint64_t above, double sum);
+/* The exposition text of every family into *out (malloc'd, NUL-terminated, *len bytes).
+ * BASE_ENOMEM when out of memory, at any point of the gathering too. */
+int metrics_render(const struct metrics *m, char **out, size_t *len);
+/* A sample's value by its name and exact label text ("" or NULL: none); *found false and 0 if
+ * absent. */
+double metrics_get(const struct metrics *m, const char *name, const char *labels, bool *found);
+/* The sum of every sample named name (all label sets), and whether any was. */
+double metrics_sum(const struct metrics *m, const char *name, bool *found);
+/* Calls fn for every sample named name with its label text, in the order added. */
+void metrics_each(const struct metrics *m, const char *name,
+		  void (*fn)(void *arg, const char *labels, double v), void *arg);
+
+/* Who adds figures: each module has a function that adds its own families (dns_metrics,
+ * writer_metrics, smtp_metrics, web_metrics...); the service lists them here once, before
+ * any reader starts, and the readers (/metrics, `trapline status`) collect them all. */
+typedef void (*metrics_collect_fn)(void *arg, struct metrics *m);
+#define METRICS_SOURCES_MAX 16
+struct metrics_registry {
+	struct {
+		const char *name;
+		metrics_collect_fn fn;
+		void *arg;
+	} src[METRICS_SOURCES_MAX];
+	size_t n;
+	int64_t started;  /* wall clock at the service's start: trapline_start_time_seconds */
+};
+void metrics_registry_init(struct metrics_registry *r);
+/* BASE_ERANGE when the table is full. */
+int metrics_registry_add(struct metrics_registry *r, const char *name, metrics_collect_fn fn,
+			 void *arg);
+/* A new struct metrics with trapline_start_time_seconds, trapline_uptime_seconds and then
+ * every source's families; NULL when out of memory. Free it with metrics_free. */
+struct metrics *metrics_collect(const struct metrics_registry *r);
 
 /* ---- configuration ------------------------------------------------------- */
 /* Every key lives in one schema table (base_config.c): name, type, default, limits, help.
@@ -357,12 +430,27 @@ struct config {
 	bool answer_txt_set;             /* answer_txt was given: public_url no longer fills it */
 	/* the report and evidence API */
 	unsigned feed_max_hits;          /* trap hits one POST /api/v1/evidence may carry */
+	/* seeing it: metrics, status, logs */
+	char metrics_allow[CONFIG_STR_MAX]; /* CIDRs that may read GET /metrics */
+	char log_format[16];             /* "text" or "json" */
 	/* response rate limiting and usage limits (src/dns/dns_rrl.c, docs/rrl.md) */
 	unsigned rrl_rate, rrl_slip, rrl_ipv4_prefix, rrl_ipv6_prefix;
 	char rrl_exempt[CONFIG_STR_MAX];      /* CIDRs never rate-limited */
 	unsigned usage_limit_per_day;         /* queries per client prefix a day; 0 = none */
 	uint32_t answer_a_excess, answer_a_public_resolver; /* host order */
 	char public_resolvers[CONFIG_STR_MAX]; /* file of CIDRs; "" = none */
+	/* trap nodes: forwarding trap hits to a primary (src/smtp/smtp_spool.c, smtp_forward.c) */
+	char forward_url[CONFIG_STR_MAX];   /* the primary's base URL; "" = not a node */
+	char forward_key[128];              /* its feed key, tlf_... */
+	unsigned forward_spool_max;         /* hits the spool holds at most (451 beyond) */
+	unsigned forward_batch;             /* hits per request at most */
+	unsigned forward_retry_max;         /* seconds between tries at most (backoff cap) */
+	/* zone transfers (src/dns/dns_xfr.c, dns_tsig.c, dns_notify.c) */
+	char transfer_allow[CONFIG_STR_MAX]; /* CIDRs that may AXFR/IXFR; "" = nobody */
+	char transfer_key[CONFIG_STR_MAX];   /* hmac-sha256:NAME:BASE64SECRET; "" = none */
+	char notify[CONFIG_STR_MAX];         /* secondaries to NOTIFY, "ADDR:PORT[,...]"; "" = none */
+	unsigned ixfr_journal_max;           /* changed addresses the IXFR journal keeps */
+	unsigned ixfr_journal_age;           /* seconds it keeps a serial's changes; 0 = any */
 };
 
 /* Fills every key with its default. */
@@ -378,10 +466,30 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 /* Reads a config file over c. On error returns BASE_EINVAL/BASE_EIO and writes
  * "FILE:LINE: KEY: problem" into err; c may be partly updated. */
 int config_load_file(struct config *c, const char *path, char *err, size_t errcap);
+/* Whether SIGHUP changes key in the running service (the schema's CONFIG_LIVE flag). */
+bool config_key_live(const char *key);
+/* The keys whose value differs between old and now, among the live ones (live) or the others:
+ * their number, and their names comma separated in names (cut to cap). */
+size_t config_changed(const struct config *old, const struct config *now, bool live, char *names,
+		      size_t cap);
+/* Copies into now the value in old of every key that is not live: what a reload keeps. */
+void config_keep_restart_keys(struct config *now, const struct config *old);
 /* Prints every key as "key = value" with its help and default (check-config). */
 void config_print(FILE *f, const struct config *c);
 /* Prints the commented default configuration (the source of etc/trapline.conf). */
 void config_template(FILE *f);
+/* One key of the schema as documentation shows it (trapline.conf(5)): strings owned by the
+ * schema. */
+struct config_key_doc {
+	const char *name;
+	const char *def;  /* the default of this binary (config_default_set applied) */
+	const char *type; /* what a value is, in words: "number", "path", "ADDR:PORT list" */
+	const char *help;
+	bool ranged;      /* a number: min and max hold */
+	unsigned min, max;
+};
+/* The i-th key in schema order into *out; false past the last one. */
+bool config_key_doc(size_t i, struct config_key_doc *out);
 /* True when a listen key (smtp_listen) says "off". */
 bool config_listen_off(const char *list);
 /* Parses a dns_listen list into at most max addresses. BASE_EINVAL names the bad item in err. */
@@ -417,6 +525,15 @@ int config_ns_addr_parse(const char *list, struct config_ns_addr *out, unsigned 
  * the command line). Today: every ns_addr name is one of the zone's name servers (ns, or
  * soa_mname) and lies below the zone; smtp_tls_cert and smtp_tls_key come together. BASE_EINVAL with "KEY: problem" in err. */
 int config_check(const struct config *c, char *err, size_t errcap);
+/* A TSIG key in dig -y's form "hmac-sha256:NAME:BASE64SECRET" (transfer_key): the name (256
+ * bytes, may be NULL) and the decoded secret (CONFIG_TSIG_SECRET_MAX bytes, may be NULL).
+ * BASE_EINVAL says why in why. */
+#define CONFIG_TSIG_SECRET_MAX 128
+int config_tsig_key_parse(const char *v, char *name, uint8_t *secret, size_t *secret_len,
+			  char *why, size_t cap);
+/* Standard base64 (RFC 4648 4, padding optional) of s[0..len) into out[0..cap): *n bytes.
+ * BASE_EINVAL for a character outside the alphabet or more than cap bytes. */
+int config_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n);
 /* True when s is a valid domain name in presentation form (labels 1..63 of
  * letters, digits, '-', '_'; 255 bytes at most; one trailing dot allowed). */
 bool config_name_valid(const char *s);

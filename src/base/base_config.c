@@ -26,6 +26,10 @@ enum config_type {
 	CONFIG_MAILBOXES,  /* comma-separated local@domain addresses */
 	CONFIG_SAMPLE,     /* one of the words of sample_modes */
 	CONFIG_URL,        /* http:// or https:// and printable ASCII without quotes or blanks */
+	CONFIG_LOGFORMAT,  /* text or json (log_format_parse) */
+	CONFIG_SECRET,     /* printable ASCII without blanks; never printed by check-config */
+	CONFIG_TSIG_KEY,   /* hmac-sha256:NAME:BASE64SECRET (dig -y's form), or empty; never
+			    * printed by check-config */
 };
 
 /* What a trap keeps of a message for the moderators (trap_sample). */
@@ -38,9 +42,17 @@ struct config_key {
 	size_t size; /* string types: capacity of the field */
 	const char *def;
 	unsigned min, max;
-	bool empty_ok; /* string types: "" is allowed */
+	/* CONFIG_EMPTY_OK (string types: "" is allowed; `true` in a row says the same) and
+	 * CONFIG_LIVE: SIGHUP changes it in the running service (src/cli/cli_reload.c hands the
+	 * new configuration to each module's *_reload); a key without it keeps its value until a
+	 * restart, and a reload that changes it says so in the log. A key becomes live by adding
+	 * the flag to its row once the module that reads it takes it in its *_reload. */
+	unsigned flags;
 	const char *help;
 };
+
+#define CONFIG_EMPTY_OK 1u
+#define CONFIG_LIVE 2u
 
 #define STR(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
 #define NUM(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
@@ -72,43 +84,43 @@ static const struct config_key config_keys[] = {
 	 "A group whose members may use the control socket (DATA_DIR/trapline.sock, then mode "
 	 "0660 of that group; data_dir is made with that group so they can reach it). Root and "
 	 "the service's user always may; nobody else. Empty: none."},
-	{"log_level", CONFIG_LEVEL, STR(log_level), "info", 0, 0, false,
+	{"log_level", CONFIG_LEVEL, STR(log_level), "info", 0, 0, CONFIG_LIVE,
 	 "Least severe log level written: debug, info, warn or error."},
-	{"answer_a", CONFIG_IP4, NUM(answer_a), "127.0.0.2", 0, 0, false,
+	{"answer_a", CONFIG_IP4, NUM(answer_a), "127.0.0.2", 0, 0, CONFIG_LIVE,
 	 "A record of a listed address (RFC 5782: 127.0.0.2 by default)."},
-	{"answer_a_traps", CONFIG_IP4, NUM(answer_a_traps), "127.0.0.2", 0, 0, false,
+	{"answer_a_traps", CONFIG_IP4, NUM(answer_a_traps), "127.0.0.2", 0, 0, CONFIG_LIVE,
 	 "A record of an address listed on spamtrap hits only."},
-	{"answer_a_reports", CONFIG_IP4, NUM(answer_a_reports), "127.0.0.2", 0, 0, false,
+	{"answer_a_reports", CONFIG_IP4, NUM(answer_a_reports), "127.0.0.2", 0, 0, CONFIG_LIVE,
 	 "A record of an address listed on user reports only."},
-	{"answer_a_both", CONFIG_IP4, NUM(answer_a_both), "127.0.0.2", 0, 0, false,
+	{"answer_a_both", CONFIG_IP4, NUM(answer_a_both), "127.0.0.2", 0, 0, CONFIG_LIVE,
 	 "A record of an address listed on spamtrap hits and user reports (a consumer may weigh "
 	 "it higher when it differs from the others)."},
 	{"answer_txt", CONFIG_STRING, STR(answer_txt),
-	 "Listed ({reason}) - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, true,
+	 "Listed ({reason}) - see http://127.0.0.1:8080/lookup?ip=$", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "TXT record of a listed address; '$' becomes the queried IP and {reason} what the "
 	 "listing usually means (\"spamtrap hits, mostly bounces: probably backscatter\"). Not "
 	 "set: \"Listed ({reason}) - see PUBLIC_URL/lookup?ip=$\" with public_url. Empty: no TXT."},
-	{"answer_ttl", CONFIG_UINT, NUM(answer_ttl), "2100", 0, 604800, false,
+	{"answer_ttl", CONFIG_UINT, NUM(answer_ttl), "2100", 0, 604800, CONFIG_LIVE,
 	 "TTL in seconds of A and TXT answers for listed addresses."},
-	{"soa_mname", CONFIG_NAME, STR(soa_mname), "", 0, 0, true,
+	{"soa_mname", CONFIG_NAME, STR(soa_mname), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "SOA primary name server; empty: ns1.<zone>."},
-	{"soa_rname", CONFIG_NAME, STR(soa_rname), "", 0, 0, true,
+	{"soa_rname", CONFIG_NAME, STR(soa_rname), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "SOA mailbox of the list's operator as a name; empty: hostmaster.<zone>."},
-	{"soa_ttl", CONFIG_UINT, NUM(soa_ttl), "3600", 0, 604800, false,
+	{"soa_ttl", CONFIG_UINT, NUM(soa_ttl), "3600", 0, 604800, CONFIG_LIVE,
 	 "TTL of the SOA record."},
-	{"soa_refresh", CONFIG_UINT, NUM(soa_refresh), "600", 1, 604800, false,
+	{"soa_refresh", CONFIG_UINT, NUM(soa_refresh), "600", 1, 604800, CONFIG_LIVE,
 	 "SOA refresh: how often secondaries check the serial."},
-	{"soa_retry", CONFIG_UINT, NUM(soa_retry), "300", 1, 604800, false,
+	{"soa_retry", CONFIG_UINT, NUM(soa_retry), "300", 1, 604800, CONFIG_LIVE,
 	 "SOA retry after a failed refresh."},
-	{"soa_expire", CONFIG_UINT, NUM(soa_expire), "86400", 1, 2419200, false,
+	{"soa_expire", CONFIG_UINT, NUM(soa_expire), "86400", 1, 2419200, CONFIG_LIVE,
 	 "SOA expire: secondaries stop answering this long without the primary."},
-	{"soa_minimum", CONFIG_UINT, NUM(soa_minimum), "300", 0, 86400, false,
+	{"soa_minimum", CONFIG_UINT, NUM(soa_minimum), "300", 0, 86400, CONFIG_LIVE,
 	 "Negative-answer TTL (RFC 2308): how long resolvers cache \"not listed\"."},
-	{"ns", CONFIG_NAMES, STR(ns), "", 0, 0, true,
+	{"ns", CONFIG_NAMES, STR(ns), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Name servers of the zone, comma separated; empty: ns1.<zone>."},
-	{"ns_ttl", CONFIG_UINT, NUM(ns_ttl), "3600", 0, 604800, false,
+	{"ns_ttl", CONFIG_UINT, NUM(ns_ttl), "3600", 0, 604800, CONFIG_LIVE,
 	 "TTL of the NS records."},
-	{"ns_addr", CONFIG_NSADDRS, STR(ns_addr), "", 0, 0, true,
+	{"ns_addr", CONFIG_NSADDRS, STR(ns_addr), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Addresses of name servers named inside the zone (ns1.<zone>), which nobody else can "
 	 "answer for (RFC 1034 4.2.1 glue): NAME=ADDR pairs, IPv4 or IPv6, comma separated, at "
 	 "most 4 per name, each NAME one of ns or soa_mname, e.g. "
@@ -173,37 +185,61 @@ static const struct config_key config_keys[] = {
 	/* -- end of rate limiting and usage limits -- */
 	{"reload_check_ms", CONFIG_UINT, NUM(reload_check_ms), "1000", 50, 3600000, false,
 	 "How often (milliseconds) the static file is checked for changes."},
-	{"policy_report_fresh", CONFIG_DOUBLE, NUM(policy_report_fresh), "4", 0, 1000000, false,
+	{"policy_report_fresh", CONFIG_DOUBLE, NUM(policy_report_fresh), "4", 0, 1000000, CONFIG_LIVE,
 	 "Listing policy: score of a user report about mail received just now."},
-	{"policy_report_old", CONFIG_DOUBLE, NUM(policy_report_old), "1", 0, 1000000, false,
+	{"policy_report_old", CONFIG_DOUBLE, NUM(policy_report_old), "1", 0, 1000000, CONFIG_LIVE,
 	 "Listing policy: score of a report about mail policy_report_decay seconds old or older."},
 	{"policy_report_decay", CONFIG_UINT, NUM(policy_report_decay), "172800", 1, 31536000,
-	 false, "Listing policy: seconds over which a report's score falls linearly from "
+	 CONFIG_LIVE, "Listing policy: seconds over which a report's score falls linearly from "
 		"policy_report_fresh to policy_report_old (48 h)."},
-	{"policy_window", CONFIG_UINT, NUM(policy_window), "604800", 1, 31536000, false,
+	{"policy_window", CONFIG_UINT, NUM(policy_window), "604800", 1, 31536000, CONFIG_LIVE,
 	 "Listing policy: evidence received longer ago than this many seconds is ignored (7 days)."},
 	{"policy_trap_square_from", CONFIG_UINT, NUM(policy_trap_square_from), "6", 1, 1000000,
-	 false, "Listing policy: below this many spamtrap hits each adds policy_trap_weight; from "
+	 CONFIG_LIVE, "Listing policy: below this many spamtrap hits each adds policy_trap_weight; from "
 		"it on the hits add hits squared."},
-	{"policy_trap_weight", CONFIG_DOUBLE, NUM(policy_trap_weight), "5", 0, 1000000, false,
+	{"policy_trap_weight", CONFIG_DOUBLE, NUM(policy_trap_weight), "5", 0, 1000000, CONFIG_LIVE,
 	 "Listing policy: score of one spamtrap hit below policy_trap_square_from hits."},
-	{"policy_threshold", CONFIG_DOUBLE, NUM(policy_threshold), "5", 0, 1000000, false,
+	{"policy_threshold", CONFIG_DOUBLE, NUM(policy_threshold), "5", 0, 1000000, CONFIG_LIVE,
 	 "Listing policy: an address is listed when its score reaches this."},
-	{"policy_min_evidence", CONFIG_UINT, NUM(policy_min_evidence), "2", 1, 1000000, false,
+	{"policy_min_evidence", CONFIG_UINT, NUM(policy_min_evidence), "2", 1, 1000000, CONFIG_LIVE,
 	 "Listing policy: pieces of evidence an address needs at least (one report never lists)."},
-	{"policy_min_reporters", CONFIG_UINT, NUM(policy_min_reporters), "2", 1, 1000000, false,
+	{"policy_min_reporters", CONFIG_UINT, NUM(policy_min_reporters), "2", 1, 1000000, CONFIG_LIVE,
 	 "Listing policy: reporters an address needs at least to be listed on user reports alone. "
 	 "The reports of one reporter about one address count once within policy_window, "
 	 "however many it sends."},
-	{"policy_listing", CONFIG_UINT, NUM(policy_listing), "86400", 1, 31536000, false,
+	{"policy_listing", CONFIG_UINT, NUM(policy_listing), "86400", 1, 31536000, CONFIG_LIVE,
 	 "Listing policy: a listing ends this many seconds after the last evidence (24 h)."},
-	{"policy_two_reports", CONFIG_UINT, NUM(policy_two_reports), "43200", 1, 31536000, false,
+	{"policy_two_reports", CONFIG_UINT, NUM(policy_two_reports), "43200", 1, 31536000, CONFIG_LIVE,
 	 "Listing policy: the most a listing on two reports and nothing else lasts (12 h)."},
-	{"export_interval", CONFIG_UINT, NUM(export_interval), "300", 0, 86400, false,
+	{"export_interval", CONFIG_UINT, NUM(export_interval), "300", 0, 86400, CONFIG_LIVE,
 	 "Seconds between writes of the zone exports (rbldnsd and BIND files) into data_dir; "
 	 "0: only on demand (trapline export)."},
+	/* zone transfers to secondaries: AXFR/IXFR, TSIG, NOTIFY (src/dns/dns_xfr.c,
+	 * dns_tsig.c, dns_notify.c; the journal in src/zone and the store) */
+	{"transfer_allow", CONFIG_CIDRS, STR(transfer_allow), "", 0, 0, true,
+	 "Who may transfer the zone (AXFR and IXFR over TCP): ADDR/LEN prefixes, comma "
+	 "separated, e.g. 192.0.2.53/32, 2001:db8::/64. Anyone else is answered REFUSED and "
+	 "logged. Empty: nobody. With transfer_key set a request must also be signed."},
+	{"transfer_key", CONFIG_TSIG_KEY, STR(transfer_key), "", 0, 0, true,
+	 "TSIG key (RFC 8945) that transfers must be signed with, in dig -y's form "
+	 "hmac-sha256:NAME:BASE64SECRET (make one with: tsig-keygen -a hmac-sha256 NAME, or "
+	 "head -c 32 /dev/urandom | base64). Answers are signed, every message of a transfer, "
+	 "and NOTIFYs too. A request unsigned, with another key, a bad MAC or a time off by more "
+	 "than 300 s is answered NOTAUTH (BADKEY, BADSIG, BADTIME) and logged. Empty: none."},
+	{"notify", CONFIG_LISTEN, STR(notify), "", 0, 0, true,
+	 "Secondaries told of each new serial by NOTIFY (RFC 1996): ADDR:PORT or [ADDR6]:PORT, "
+	 "comma separated. One NOTIFY in flight per secondary, a newer serial replacing one not "
+	 "yet answered, retried with backoff; a secondary that never answers is logged. Empty: "
+	 "none."},
+	{"ixfr_journal_max", CONFIG_UINT, NUM(ixfr_journal_max), "100000", 0, 100000000, false,
+	 "Changed addresses the IXFR journal keeps at most, all serials together; the oldest "
+	 "serials go first. A secondary whose serial is no longer in the journal gets the whole "
+	 "zone. 0: no journal (every IXFR gets the whole zone)."},
+	{"ixfr_journal_age", CONFIG_UINT, NUM(ixfr_journal_age), "86400", 0, 31536000, false,
+	 "Seconds the IXFR journal keeps a serial's changes (24 h); older serials get the whole "
+	 "zone. 0: no limit by age."},
 	{"exclude_default", CONFIG_EXCLUSIONS, STR(exclude_default), CONFIG_SPECIAL_PURPOSE, 0, 0,
-	 true,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Prefixes never listed whatever the evidence, comma separated. The word special-purpose "
 	 "stands for every range of the IANA special-purpose address registries (RFC 6890 and "
 	 "its updates: private, shared, loopback, link-local, documentation, benchmarking, "
@@ -218,45 +254,46 @@ static const struct config_key config_keys[] = {
 	{"smtp_hostname", CONFIG_NAME, STR(smtp_hostname), "", 0, 0, true,
 	 "Name the trap gives in its greeting, EHLO answer and self-signed certificate; empty: "
 	 "the host's name."},
-	{"trap_domains", CONFIG_NAMES, STR(trap_domains), "", 0, 0, true,
+	{"trap_domains", CONFIG_NAMES, STR(trap_domains), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Trap domains, comma separated: every address at them is a spamtrap (their MX points "
 	 "here). Mail for any other domain is refused at RCPT (550 5.1.1): a trap never relays."},
-	{"trap_addresses", CONFIG_MAILBOXES, STR(trap_addresses), "", 0, 0, true,
+	{"trap_addresses", CONFIG_MAILBOXES, STR(trap_addresses), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Single trap addresses at other domains (local@domain), comma separated."},
-	{"smtp_max_size", CONFIG_UINT, NUM(smtp_max_size), "10485760", 1024, 1073741824, false,
+	{"smtp_max_size", CONFIG_UINT, NUM(smtp_max_size), "10485760", 1024, 1073741824, CONFIG_LIVE,
 	 "Largest message the trap takes, in bytes (advertised as SIZE; larger: 552 5.3.4)."},
-	{"smtp_max_rcpts", CONFIG_UINT, NUM(smtp_max_rcpts), "100", 1, 100000, false,
+	{"smtp_max_rcpts", CONFIG_UINT, NUM(smtp_max_rcpts), "100", 1, 100000, CONFIG_LIVE,
 	 "Recipients of one message at most (more: 452 4.5.3, RFC 5321 4.5.3.1.8)."},
 	{"smtp_max_sessions", CONFIG_UINT, NUM(smtp_max_sessions), "500", 1, 100000, false,
 	 "SMTP sessions at once, all clients together. When all are open, a newcomer takes the "
 	 "place of the session idle the longest (told 421 4.7.0 and closed; a message it was "
 	 "sending is not recorded); when none can go (every one has a message being stored), "
 	 "the newcomer is told 421 and closed."},
-	{"smtp_max_per_ip", CONFIG_UINT, NUM(smtp_max_per_ip), "20", 1, 100000, false,
+	{"smtp_max_per_ip", CONFIG_UINT, NUM(smtp_max_per_ip), "20", 1, 100000, CONFIG_LIVE,
 	 "SMTP sessions at once from one client: an IPv4 address or an IPv6 /64 (one host usually "
 	 "holds a whole /64); behind a proxy, the PROXY header's address. More are told 421."},
-	{"smtp_command_timeout", CONFIG_UINT, NUM(smtp_command_timeout), "120", 1, 3600, false,
+	{"smtp_command_timeout", CONFIG_UINT, NUM(smtp_command_timeout), "120", 1, 3600, CONFIG_LIVE,
 	 "Seconds a client may take to send a whole command line (and the PROXY header), counted "
 	 "from the previous reply however the bytes trickle in; then 421 4.4.2 and close."},
-	{"smtp_data_timeout", CONFIG_UINT, NUM(smtp_data_timeout), "180", 1, 3600, false,
+	{"smtp_data_timeout", CONFIG_UINT, NUM(smtp_data_timeout), "180", 1, 3600, CONFIG_LIVE,
 	 "Seconds a client may stay silent while it sends a message, and the grace before "
 	 "smtp_data_min_rate applies; then 421 4.4.2, close, nothing recorded."},
-	{"smtp_data_min_rate", CONFIG_UINT, NUM(smtp_data_min_rate), "1024", 0, 1073741824, false,
+	{"smtp_data_min_rate", CONFIG_UINT, NUM(smtp_data_min_rate), "1024", 0, 1073741824, CONFIG_LIVE,
 	 "Bytes per second a message must average: one of N bytes must end within "
 	 "smtp_data_timeout + N / smtp_data_min_rate seconds of the 354, or the session is told "
 	 "421 4.4.2 and closed, nothing recorded. The default lets a 10 MiB message take almost 3 "
 	 "hours and closes a client that trickles a byte now and then after smtp_data_timeout. "
 	 "0: no floor (only the silence limit)."},
 	{"smtp_memory_max", CONFIG_UINT, NUM(smtp_memory_max), "268435456", 65536, 4294967295u,
-	 false,
+	 CONFIG_LIVE,
 	 "Bytes of message buffers that all SMTP sessions may hold together (messages being "
 	 "received or stored; 256 MiB). Past it, a DATA is told 452 4.3.1, and the session holding "
 	 "the most of a message that has not grown for 2 s is told 421 4.3.1 and closed to make "
 	 "room, its message not recorded; a message that finds no room is let go, read to its end "
 	 "and answered 452 4.3.1. Nothing acknowledged is lost. At least smtp_max_size."},
-	{"smtp_max_errors", CONFIG_UINT, NUM(smtp_max_errors), "10", 1, 1000, false,
+	{"smtp_max_errors", CONFIG_UINT, NUM(smtp_max_errors), "10", 1, 1000, CONFIG_LIVE,
 	 "Bad or refused commands in one session before it is closed (421 4.7.0)."},
-	{"smtp_proxy_trusted", CONFIG_CIDRS, STR(smtp_proxy_trusted), "", 0, 0, true,
+	{"smtp_proxy_trusted", CONFIG_CIDRS, STR(smtp_proxy_trusted), "", 0, 0,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Load balancers whose PROXY protocol header (HAProxy v1 or v2) names the client, as "
 	 "ADDR/LEN prefixes, comma separated: a session from them must start with one, and "
 	 "the address recorded is the client's. From anyone else a PROXY header is refused. "
@@ -266,15 +303,15 @@ static const struct config_key config_keys[] = {
 	 "Empty (with smtp_tls_key empty): a self-signed pair made in data_dir on first start."},
 	{"smtp_tls_key", CONFIG_PATH, STR(smtp_tls_key), "", 0, 0, true,
 	 "PEM private key of smtp_tls_cert."},
-	{"trap_sample", CONFIG_SAMPLE, STR(trap_sample), "headers", 0, 0, false,
+	{"trap_sample", CONFIG_SAMPLE, STR(trap_sample), "headers", 0, 0, CONFIG_LIVE,
 	 "What a trap keeps of each message for the moderators: headers, message (the whole "
 	 "message) or none. Trap addresses are masked wherever a sample is shown."},
-	{"trap_sample_days", CONFIG_UINT, NUM(trap_sample_days), "7", 1, 3650, false,
+	{"trap_sample_days", CONFIG_UINT, NUM(trap_sample_days), "7", 1, 3650, CONFIG_LIVE,
 	 "Days a sample is kept; the writer deletes older ones."},
-	{"report_max_size", CONFIG_UINT, NUM(report_max_size), "10485760", 1024, 10485760, false,
+	{"report_max_size", CONFIG_UINT, NUM(report_max_size), "10485760", 1024, 10485760, CONFIG_LIVE,
 	 "Bytes of one reported message at most (trapline report, POST /api/v1/reports); a larger "
 	 "one is refused unread (HTTP 413). 10 MiB at most: what the analysis reads."},
-	{"report_max_per_hour", CONFIG_UINT, NUM(report_max_per_hour), "1000", 0, 1000000000, false,
+	{"report_max_per_hour", CONFIG_UINT, NUM(report_max_per_hour), "1000", 0, 1000000000, CONFIG_LIVE,
 	 "Reports one reporter may send per clock hour (refused ones count, the same message "
 	 "again does not); more are refused until the next hour (HTTP 429 with Retry-After). "
 	 "0: no limit."},
@@ -284,9 +321,11 @@ static const struct config_key config_keys[] = {
 	{"public_url", CONFIG_URL, STR(public_url), "http://127.0.0.1:8080", 0, 0, false,
 	 "How people reach the web pages (no trailing slash); the default TXT record points "
 	 "there."},
-	{"web_templates", CONFIG_PATH, STR(web_templates), "", 0, 0, true,
-	 "Folder of page templates and the stylesheet read at start, each file there replacing "
-	 "the built-in one of the same name (src/web/templates). Empty: the built-in ones."},
+	{"web_templates", CONFIG_PATH, STR(web_templates), "", 0, 0,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
+	 "Folder of page templates and the stylesheet read at start and on SIGHUP, each file there "
+	 "replacing the built-in one of the same name (src/web/templates). Empty: the built-in "
+	 "ones."},
 	{"http_threads", CONFIG_UINT, NUM(http_threads), "0", 0, 256, false,
 	 "Web worker threads, each with its own read-only store connection; 0 = one per core."},
 	{"http_max_conns", CONFIG_UINT, NUM(http_max_conns), "512", 1, 65536, false,
@@ -311,25 +350,25 @@ static const struct config_key config_keys[] = {
 	 "CPU priority of the web threads below DNS (nice value added): pages may slow down "
 	 "under load, DNS answers should not. 0: the same priority."},
 	/* the report and evidence API */
-	{"feed_max_hits", CONFIG_UINT, NUM(feed_max_hits), "1000", 1, 1024, false,
+	{"feed_max_hits", CONFIG_UINT, NUM(feed_max_hits), "1000", 1, 1024, CONFIG_LIVE,
 	 "Trap hits one POST /api/v1/evidence may carry (a feed sends more in several requests); "
 	 "the body may hold 512 bytes a hit. At most 1024: one request is one transaction, all "
 	 "of it stored or none."},
 	/* review requests and moderation */
-	{"review_per_client_day", CONFIG_UINT, NUM(review_per_client_day), "5", 0, 1000000, false,
+	{"review_per_client_day", CONFIG_UINT, NUM(review_per_client_day), "5", 0, 1000000, CONFIG_LIVE,
 	 "Review requests one client address (an IPv4 address or an IPv6 /64) may file in 24 "
 	 "hours; more are refused (HTTP 429) and nothing is written. 0: no limit."},
-	{"review_per_ip_day", CONFIG_UINT, NUM(review_per_ip_day), "3", 0, 1000000, false,
+	{"review_per_ip_day", CONFIG_UINT, NUM(review_per_ip_day), "3", 0, 1000000, CONFIG_LIVE,
 	 "Tickets about one listed address that moderators may decide in 24 hours; once that "
 	 "many were, a new ticket is refused (HTTP 429). Requests about an address whose ticket "
 	 "is open join it and are never refused for this. 0: no limit."},
-	{"review_text_max", CONFIG_UINT, NUM(review_text_max), "4000", 100, 8000, false,
+	{"review_text_max", CONFIG_UINT, NUM(review_text_max), "4000", 100, 8000, CONFIG_LIVE,
 	 "Bytes of each free-text field of a review request (what was fixed, the comment) at "
 	 "most; longer is refused (HTTP 400), with the text kept in the form."},
 	{"review_form_max", CONFIG_UINT, NUM(review_form_max), "32768", 1024, 1048576, false,
 	 "Bytes of the body of a form (review request, login, a moderator's action) at most; a "
 	 "larger one is refused (HTTP 413) and nothing of it is kept."},
-	{"moderator_session_hours", CONFIG_UINT, NUM(moderator_session_hours), "12", 1, 720, false,
+	{"moderator_session_hours", CONFIG_UINT, NUM(moderator_session_hours), "12", 1, 720, CONFIG_LIVE,
 	 "A moderator's login holds this many hours, then the queue asks for the password again. "
 	 "Logging out, or `trapline moderator remove`, ends it at once."},
 	{"moderator_lockout_failures", CONFIG_UINT, NUM(moderator_lockout_failures), "5", 1, 1000,
@@ -339,6 +378,34 @@ static const struct config_key config_keys[] = {
 	 "moderator_lockout_minutes."},
 	{"moderator_lockout_minutes", CONFIG_UINT, NUM(moderator_lockout_minutes), "15", 1, 10080,
 	 false, "How long a lockout after moderator_lockout_failures failed logins holds."},
+	/* seeing it: metrics, status, logs (docs/metrics.md) */
+	{"metrics_allow", CONFIG_CIDRS, STR(metrics_allow), "127.0.0.0/8, ::1/128", 0, 0, true,
+	 "Who may read GET /metrics (Prometheus text format) on the web server: client addresses "
+	 "in these CIDRs, comma separated; others are answered 403. Default: loopback only. "
+	 "Empty: nobody."},
+	{"log_format", CONFIG_LOGFORMAT, STR(log_format), "text", 0, 0, false,
+	 "How log lines are written on stderr: text (ts=... level=... module=... then the "
+	 "message's key=value fields) or json (one JSON object a line with time, level, module, "
+	 "message and each key=value field as a member, for log shippers)."},
+	/* trap nodes (issue 21): a trap that forwards its hits to a primary (docs/trap-node.md) */
+	{"forward_url", CONFIG_URL, STR(forward_url), "", 0, 0, true,
+	 "The primary's web address (http:// or https://, no trailing slash) to which this "
+	 "Trapline forwards its trap hits (POST /api/v1/evidence): set, `serve` runs the spamtrap "
+	 "alone, as a trap node, without DNS, store or web pages; each message's hit is committed "
+	 "to a spool in data_dir before its 250. Empty: a whole Trapline."},
+	{"forward_key", CONFIG_SECRET, STR(forward_key), "", 0, 0, true,
+	 "The feed key (tlf_...) the primary gave this node (`trapline feed add NAME` there); "
+	 "needed with forward_url. Prefer the file (mode 0600) to --forward-key, which other "
+	 "users see in the process list."},
+	{"forward_spool_max", CONFIG_UINT, NUM(forward_spool_max), "100000", 1, 100000000, false,
+	 "Hits a trap node's spool holds at most while the primary cannot take them; when it is "
+	 "full, senders are told 451 4.3.0 (try again later) and nothing is lost."},
+	{"forward_batch", CONFIG_UINT, NUM(forward_batch), "500", 1, 1024, false,
+	 "Hits one request to the primary carries at most; keep it at most the primary's "
+	 "feed_max_hits."},
+	{"forward_retry_max", CONFIG_UINT, NUM(forward_retry_max), "60", 1, 3600, false,
+	 "Seconds between tries at most while the primary is away or answers 5xx: the wait "
+	 "starts at 1 s and doubles up to this."},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -636,13 +703,91 @@ static int config_uint_parse(const struct config_key *k, const char *v, unsigned
 	return BASE_OK;
 }
 
+/* The value of one base64 character, -1 for any other. */
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+int config_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t o = 0, pad = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '=') {
+			pad++;
+			continue;
+		}
+		int v = b64_value(s[i]);
+		if (v < 0 || pad > 0) /* nothing but padding after padding */
+			return BASE_EINVAL;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == cap)
+				return BASE_EINVAL;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	if (pad > 2 || (len - pad) % 4 == 1)
+		return BASE_EINVAL;
+	*n = o;
+	return BASE_OK;
+}
+
+int config_tsig_key_parse(const char *v, char *name, uint8_t *secret, size_t *secret_len,
+			  char *why, size_t cap)
+{
+	static const char alg[] = "hmac-sha256:";
+	uint8_t tmp[CONFIG_TSIG_SECRET_MAX];
+	size_t n = 0;
+	if (strncasecmp(v, alg, sizeof alg - 1) != 0) {
+		snprintf(why, cap, "is not hmac-sha256:NAME:BASE64SECRET (the algorithm must be "
+			 "hmac-sha256)");
+		return BASE_EINVAL;
+	}
+	const char *kn = v + sizeof alg - 1, *colon = strchr(kn, ':');
+	char kname[256];
+	if (!colon || colon == kn || (size_t)(colon - kn) >= sizeof kname) {
+		snprintf(why, cap, "is not hmac-sha256:NAME:BASE64SECRET");
+		return BASE_EINVAL;
+	}
+	memcpy(kname, kn, (size_t)(colon - kn));
+	kname[colon - kn] = '\0';
+	if (!config_name_valid(kname)) {
+		snprintf(why, cap, "key name '%s' is not a domain name", kname);
+		return BASE_EINVAL;
+	}
+	if (config_base64_decode(colon + 1, strlen(colon + 1), tmp, sizeof tmp, &n) != BASE_OK ||
+	    n == 0) {
+		snprintf(why, cap, "the secret of key '%s' is not base64 (of at most %d bytes)",
+			 kname, CONFIG_TSIG_SECRET_MAX);
+		return BASE_EINVAL;
+	}
+	if (name)
+		snprintf(name, 256, "%s", kname);
+	if (secret)
+		memcpy(secret, tmp, n);
+	if (secret_len)
+		*secret_len = n;
+	return BASE_OK;
+}
+
 static int config_apply(struct config *c, const struct config_key *k, const char *v, char *why,
 			size_t cap)
 {
 	char *field = (char *)c + k->offset;
 	size_t len = strlen(v);
 	if (k->type != CONFIG_UINT && k->type != CONFIG_IP4 && k->type != CONFIG_DOUBLE) {
-		if (len == 0 && !k->empty_ok) {
+		if (len == 0 && !(k->flags & CONFIG_EMPTY_OK)) {
 			snprintf(why, cap, "must not be empty");
 			return BASE_EINVAL;
 		}
@@ -694,6 +839,8 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 			return BASE_EINVAL;
 		break;
 	case CONFIG_URL:
+		if (len == 0)
+			break; /* empty_ok was checked above */
 		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
 		    strpbrk(v, " \t\"'<>\\") || v[len - 1] == '/') {
 			snprintf(why, cap, "'%s' is not an http:// or https:// URL without a trailing "
@@ -718,7 +865,7 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 	}
 	case CONFIG_LISTEN: {
 		unsigned n;
-		if (config_listen_parse(v, NULL, NULL, 64, &n, why, cap) != BASE_OK)
+		if (len > 0 && config_listen_parse(v, NULL, NULL, 64, &n, why, cap) != BASE_OK)
 			return BASE_EINVAL;
 		break;
 	}
@@ -739,6 +886,14 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		}
 		break;
 	}
+	case CONFIG_LOGFORMAT: {
+		enum log_format lf;
+		if (log_format_parse(v, &lf) != BASE_OK) {
+			snprintf(why, cap, "'%s' is not one of text, json", v);
+			return BASE_EINVAL;
+		}
+		break;
+	}
 	case CONFIG_LEVEL: {
 		enum log_level lv;
 		if (log_level_parse(v, &lv) != BASE_OK) {
@@ -747,6 +902,18 @@ static int config_apply(struct config *c, const struct config_key *k, const char
 		}
 		break;
 	}
+	case CONFIG_SECRET:
+		for (size_t i = 0; i < len; i++) {
+			if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) {
+				snprintf(why, cap, "has a character that is not printable ASCII");
+				return BASE_EINVAL;
+			}
+		}
+		break;
+	case CONFIG_TSIG_KEY:
+		if (len > 0 && config_tsig_key_parse(v, NULL, NULL, NULL, why, cap) != BASE_OK)
+			return BASE_EINVAL;
+		break;
 	case CONFIG_STRING:
 	case CONFIG_PATH:
 		break;
@@ -883,6 +1050,12 @@ int config_check(const struct config *c, char *err, size_t errcap)
 			 c->smtp_memory_max, c->smtp_max_size);
 		return BASE_EINVAL;
 	}
+	/* A trap node without its key would be refused (401) by the primary for ever. */
+	if (c->forward_url[0] && !c->forward_key[0]) {
+		snprintf(err, errcap, "forward_url: needs forward_key, the feed key the primary gave "
+				      "(trapline feed add NAME there)");
+		return BASE_EINVAL;
+	}
 	if (config_ns_addr_parse(c->ns_addr, a, CONFIG_NS_ADDR_MAX, &n, err, errcap) != BASE_OK)
 		return BASE_EINVAL; /* config_set let it through: only a caller's own struct */
 	for (unsigned i = 0; i < n; i++) {
@@ -1012,8 +1185,59 @@ static void config_value_format(const struct config *c, const struct config_key 
 		snprintf(buf, cap, "%g", *(const double *)(const void *)field);
 	else if (k->type == CONFIG_IP4)
 		ip4_format(*(const uint32_t *)(const void *)field, buf);
+	else if ((k->type == CONFIG_SECRET || k->type == CONFIG_TSIG_KEY) && field[0])
+		snprintf(buf, cap, "(set, not shown)");
 	else
 		snprintf(buf, cap, "%s", field);
+}
+
+bool config_key_live(const char *key)
+{
+	const struct config_key *k = config_key_find(key);
+	return k && (k->flags & CONFIG_LIVE);
+}
+
+/* Whether key k has the same value in a and b (as the file would write it). */
+static bool config_same(const struct config *a, const struct config *b,
+			const struct config_key *k)
+{
+	char va[CONFIG_STR_MAX], vb[CONFIG_STR_MAX];
+	config_value_format(a, k, va, sizeof(va));
+	config_value_format(b, k, vb, sizeof(vb));
+	return strcmp(va, vb) == 0;
+}
+
+size_t config_changed(const struct config *old, const struct config *now, bool live, char *names,
+		      size_t cap)
+{
+	size_t n = 0, pos = 0;
+	bool full = cap == 0;
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (((k->flags & CONFIG_LIVE) != 0) != live || config_same(old, now, k))
+			continue;
+		n++;
+		if (full)
+			continue;
+		int w = snprintf(names + pos, cap - pos, "%s%s", pos ? "," : "", k->name);
+		if (w > 0 && pos + (size_t)w < cap)
+			pos += (size_t)w;
+		else
+			full = true; /* whole names only: the list stops at the first that is cut */
+		names[pos] = '\0';
+	}
+	if (cap)
+		names[pos] = '\0';
+	return n;
+}
+
+void config_keep_restart_keys(struct config *now, const struct config *old)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (!(k->flags & CONFIG_LIVE))
+			memcpy((char *)now + k->offset, (const char *)old + k->offset, k->size);
+	}
 }
 
 void config_print(FILE *f, const struct config *c)
@@ -1024,9 +1248,50 @@ void config_print(FILE *f, const struct config *c)
 		config_value_format(c, k, val, sizeof(val));
 		const char *def = config_key_default(k);
 		bool is_default = strcmp(val, def) == 0;
-		fprintf(f, "%s = %s\n    # %s (default: \"%s\"%s)\n", k->name, val, k->help, def,
-			is_default ? "" : "; changed");
+		fprintf(f, "%s = %s\n    # %s (default: \"%s\"%s; %s)\n", k->name, val, k->help,
+			def, is_default ? "" : "; changed",
+			(k->flags & CONFIG_LIVE) ? "SIGHUP reloads it" : "a restart changes it");
 	}
+}
+
+/* The type column of trapline.conf(5), by enum config_type. */
+static const char *const config_type_words[] = {
+	[CONFIG_STRING] = "text",
+	[CONFIG_PATH] = "path",
+	[CONFIG_UINT] = "number",
+	[CONFIG_IP4] = "IPv4 address",
+	[CONFIG_NAME] = "domain name",
+	[CONFIG_NAMES] = "domain names, comma separated",
+	[CONFIG_LISTEN] = "ADDR:PORT list",
+	[CONFIG_LEVEL] = "log level",
+	[CONFIG_DOUBLE] = "decimal number",
+	[CONFIG_CIDRS] = "CIDR list",
+	[CONFIG_EXCLUSIONS] = "CIDR list or special-purpose",
+	[CONFIG_NSADDRS] = "NAME=ADDR list",
+	[CONFIG_LISTEN_OFF] = "ADDR:PORT list or off",
+	[CONFIG_MAILBOXES] = "mailbox list",
+	[CONFIG_SAMPLE] = "headers, message or none",
+	[CONFIG_URL] = "URL",
+};
+
+bool config_key_doc(size_t i, struct config_key_doc *out)
+{
+	if (i >= CONFIG_NKEYS)
+		return false;
+	const struct config_key *k = &config_keys[i];
+	const char *type = (size_t)k->type < sizeof(config_type_words) / sizeof(config_type_words[0])
+				   ? config_type_words[k->type]
+				   : NULL;
+	*out = (struct config_key_doc){
+		.name = k->name,
+		.def = config_key_default(k),
+		.type = type ? type : "text",
+		.help = k->help,
+		.ranged = k->type == CONFIG_UINT || k->type == CONFIG_DOUBLE,
+		.min = k->min,
+		.max = k->max,
+	};
+	return true;
 }
 
 void config_template(FILE *f)
@@ -1036,10 +1301,14 @@ void config_template(FILE *f)
 		   "src/base/base_config.c;\n"
 		   "# `trapline check-config FILE` validates a file. Format: key = value; "
 		   "'#' starts a comment.\n"
-		   "# A command-line option (--dns, --zone, ...) overrides the file.\n");
+		   "# A command-line option (--dns, --zone, ...) overrides the file.\n"
+		   "# SIGHUP reloads the file: the keys marked so change at once, the others keep\n"
+		   "# their value until a restart (the log names those that changed).\n");
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 		const char *def = config_key_default(k);
-		fprintf(f, "\n# %s\n#%s =%s%s\n", k->help, k->name, def[0] ? " " : "", def);
+		fprintf(f, "\n# %s%s\n#%s =%s%s\n", k->help,
+			(k->flags & CONFIG_LIVE) ? " SIGHUP reloads it." : "", k->name,
+			def[0] ? " " : "", def);
 	}
 }

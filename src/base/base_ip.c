@@ -1,4 +1,5 @@
 /* base_ip.c - IP addresses, prefixes and socket addresses: parsing and formatting. */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -363,6 +364,16 @@ void sockaddr_ip(const struct sockaddr *sa, uint8_t out[16])
 		ip_from_v4(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr), out);
 	else if (sa->sa_family == AF_INET6)
 		memcpy(out, ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr, 16);
+}
+
+const char *sockaddr_bind_hint(int err)
+{
+	/* Started unprivileged (the systemd unit starts it as its user), a port below 1024 is
+	 * the one thing that needs a capability: say which, instead of a bare EACCES. */
+	if (err != EACCES)
+		return "";
+	return " hint=\"a port below 1024 needs root (Trapline then drops to the config key user) "
+	       "or CAP_NET_BIND_SERVICE (AmbientCapabilities= in trapline.service)\"";
 }
 
 void sockaddr_format(const struct sockaddr *sa, char *buf, size_t cap)

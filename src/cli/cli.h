@@ -28,6 +28,31 @@ int cli_main(int argc, char **argv, int (*serve)(int argc, char **argv));
  * what is wrong. */
 int cli_serve_config(int argc, char **argv, struct config *cfg, bool *help);
 
+/* serve's arguments read again (SIGHUP): as cli_serve_config, with what is wrong in err
+ * instead of on stderr. 0 or CTL_EXIT_USAGE. */
+int cli_serve_config_reread(int argc, char **argv, struct config *cfg, char *err, size_t cap);
+
+/* ---- SIGHUP: the configuration reloaded (cli_reload.c) ------------------------------ */
+
+/* The running modules a reload hands the new configuration to (NULL: not running). */
+struct cli_reload_targets {
+	struct writer *writer;
+	struct ctl_server *ctl;
+	struct web_server *web;
+	struct smtp_server *smtp;
+	struct zone_static *zs;
+};
+struct cli_reload;
+/* Keeps serve's arguments (argv must outlive it) and the configuration it started with. */
+struct cli_reload *cli_reload_new(int argc, char **argv, const struct config *cfg);
+/* Reads the configuration again as at start (the file, then serve's options over it, and the
+ * checks between keys); a bad one changes nothing and is logged with why. Of a good one, the
+ * keys the schema marks live (CONFIG_LIVE) go to every module's *_reload; the others that
+ * changed are named in one log line and keep their values. Returns 0 when applied. */
+int cli_reload_run(struct cli_reload *r, const struct cli_reload_targets *t);
+/* Frees every configuration it read: after every module stopped. */
+void cli_reload_free(struct cli_reload *r);
+
 /* The files the configuration names (the trap's certificate and key, web_templates), read
  * now: 0, or CTL_EXIT_USAGE after one line naming the key and the file. */
 int cli_config_files_check(const struct config *cfg);

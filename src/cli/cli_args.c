@@ -10,15 +10,8 @@
 #include "smtp/smtp.h"
 #include "web/web.h"
 
-/* Command-line options of `serve` and the config key each one sets: adding an option is
- * adding a row. */
-struct cli_option {
-	const char *flag;
-	const char *key;
-	const char *arg;  /* NULL: a flag that sets its key to 1 */
-	const char *help;
-};
-
+/* Command-line options of `serve` and the config key each one sets (struct cli_option):
+ * adding an option is adding a row. */
 static const struct cli_option serve_options[] = {
 	{"--data", "data_dir", "DIR", "data directory"},
 	{"--dns", "dns_listen", "ADDR:PORT[,...]", "DNS addresses (UDP and TCP)"},
@@ -30,9 +23,17 @@ static const struct cli_option serve_options[] = {
 	{"--user", "user", "NAME", "user to run as when started as root (default trapline)"},
 	{"--allow-nobody", "allow_nobody", NULL, "accept user nobody (shared with other daemons)"},
 	{"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
+	{"--forward", "forward_url", "URL", "run as a trap node forwarding its hits to this primary"},
+	{"--forward-key", "forward_key", "KEY", "the primary's feed key for this node (tlf_...)"},
 };
 
 #define N_SERVE_OPTIONS (sizeof(serve_options) / sizeof(serve_options[0]))
+
+const struct cli_option *cli_serve_options(size_t *n)
+{
+	*n = N_SERVE_OPTIONS;
+	return serve_options;
+}
 
 void cli_serve_options_help(FILE *f)
 {
@@ -59,30 +60,37 @@ static const struct cli_option *cli_option_find(const char *flag)
 	return NULL;
 }
 
-int cli_config_file(int argc, char **argv, struct config *cfg)
+/* The file --config names over the defaults into cfg: 0, or CTL_EXIT_USAGE with why in err. */
+static int config_file_read(int argc, char **argv, struct config *cfg, char *err, size_t cap)
 {
 	config_defaults(cfg);
-	char err[CONFIG_ERR_MAX];
 	bool read = false;
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--config") != 0 && strncmp(argv[i], "--config=", 9) != 0)
 			continue;
 		if (read) {
-			fprintf(stderr, "trapline: --config given twice\n");
+			snprintf(err, cap, "--config given twice");
 			return CTL_EXIT_USAGE;
 		}
 		read = true;
 		const char *path = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
 		if (!path) {
-			fprintf(stderr, "trapline: --config needs a FILE\n");
+			snprintf(err, cap, "--config needs a FILE");
 			return CTL_EXIT_USAGE;
 		}
-		if (config_load_file(cfg, path, err, sizeof(err)) != BASE_OK) {
-			fprintf(stderr, "trapline: %s\n", err);
+		if (config_load_file(cfg, path, err, cap) != BASE_OK)
 			return CTL_EXIT_USAGE;
-		}
 	}
 	return 0;
+}
+
+int cli_config_file(int argc, char **argv, struct config *cfg)
+{
+	char err[CONFIG_ERR_MAX];
+	int rc = config_file_read(argc, argv, cfg, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "trapline: %s\n", err);
+	return rc;
 }
 
 const char *cli_flag_split(const char *arg, char *flag, size_t cap)
@@ -97,19 +105,14 @@ const char *cli_flag_split(const char *arg, char *flag, size_t cap)
 	return NULL;
 }
 
-/* serve's arguments: the file, then every option over it, then the checks between keys. */
-int cli_serve_config(int argc, char **argv, struct config *cfg, bool *help)
+/* serve's arguments (not --help): the file, then every option over it, then the checks
+ * between keys. 0, or CTL_EXIT_USAGE with why in err. */
+static int serve_config_read(int argc, char **argv, struct config *cfg, char *err, size_t cap)
 {
-	*help = argc > 0 && cli_is_help(argv[0]);
-	if (*help) {
-		printf("usage: trapline serve [--config FILE] [options]\n");
-		cli_serve_options_help(stdout);
-		return 0;
-	}
-	int rc = cli_config_file(argc, argv, cfg);
+	int rc = config_file_read(argc, argv, cfg, err, cap);
 	if (rc)
 		return rc;
-	char err[CONFIG_ERR_MAX];
+	char why[CONFIG_ERR_MAX];
 	bool seen[N_SERVE_OPTIONS] = {false};
 	for (int i = 0; i < argc; i++) {
 		char flag[64];
@@ -120,63 +123,87 @@ int cli_serve_config(int argc, char **argv, struct config *cfg, bool *help)
 		}
 		const struct cli_option *opt = cli_option_find(flag);
 		if (!opt) {
-			fprintf(stderr, "trapline: unknown option '%s' (see trapline serve --help)\n",
-				argv[i]);
+			snprintf(err, cap, "unknown option '%s' (see trapline serve --help)", argv[i]);
 			return CTL_EXIT_USAGE;
 		}
 		if (seen[opt - serve_options]) {
-			fprintf(stderr, "trapline: %s given twice\n", opt->flag);
+			snprintf(err, cap, "%s given twice", opt->flag);
 			return CTL_EXIT_USAGE;
 		}
 		seen[opt - serve_options] = true;
 		if (!opt->arg) {
 			if (value) {
-				fprintf(stderr, "trapline: %s takes no value\n", opt->flag);
+				snprintf(err, cap, "%s takes no value", opt->flag);
 				return CTL_EXIT_USAGE;
 			}
 			value = "1";
 		} else if (!value) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "trapline: %s needs %s\n", opt->flag, opt->arg);
+				snprintf(err, cap, "%s needs %s", opt->flag, opt->arg);
 				return CTL_EXIT_USAGE;
 			}
 			value = argv[++i];
 		}
-		if (config_set(cfg, opt->key, value, err, sizeof(err)) != BASE_OK) {
-			fprintf(stderr, "trapline: %s: %s\n", opt->flag, err);
+		if (config_set(cfg, opt->key, value, why, sizeof(why)) != BASE_OK) {
+			snprintf(err, cap, "%s: %s", opt->flag, why);
 			return CTL_EXIT_USAGE;
 		}
 	}
-	if (config_check(cfg, err, sizeof(err)) != BASE_OK) {
-		fprintf(stderr, "trapline: %s\n", err);
+	if (config_check(cfg, err, cap) != BASE_OK)
 		return CTL_EXIT_USAGE;
-	}
 	return 0;
+}
+
+int cli_serve_config(int argc, char **argv, struct config *cfg, bool *help)
+{
+	*help = argc > 0 && cli_is_help(argv[0]);
+	if (*help) {
+		printf("usage: trapline serve [--config FILE] [options]\n");
+		cli_serve_options_help(stdout);
+		return 0;
+	}
+	char err[CONFIG_ERR_MAX];
+	int rc = serve_config_read(argc, argv, cfg, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "trapline: %s\n", err);
+	return rc;
+}
+
+int cli_serve_config_reread(int argc, char **argv, struct config *cfg, char *err, size_t cap)
+{
+	return serve_config_read(argc, argv, cfg, err, cap);
 }
 
 /* The files the configuration names, read before anything starts (check-config, serve): a
  * certificate, a template folder or a public_resolvers file that is wrong is a configuration
  * error, exit 2 with the key and the file named, not a start that fails half-way. */
-int cli_config_files_check(const struct config *cfg)
+static int config_files_read(const struct config *cfg, char *err, size_t cap)
 {
-	char err[CONFIG_ERR_MAX];
 	struct smtp_server_config sc;
 	bool enabled;
-	if (smtp_server_config_make(cfg, &sc, &enabled, err, sizeof(err)) != SMTP_OK ||
-	    (enabled && smtp_tls_check(&sc, err, sizeof(err)) != SMTP_OK) ||
-	    web_templates_check(cfg->web_templates, err, sizeof(err)) != WEB_OK) {
-		fprintf(stderr, "trapline: %s\n", err);
+	if (smtp_server_config_make(cfg, &sc, &enabled, err, cap) != SMTP_OK ||
+	    (enabled && smtp_tls_check(&sc, err, cap) != SMTP_OK) ||
+	    web_templates_check(cfg->web_templates, err, cap) != WEB_OK)
 		return CTL_EXIT_USAGE;
-	}
 	if (cfg->public_resolvers[0]) {
+		char why[CONFIG_ERR_MAX];
 		struct dns_prefix_set *set = NULL;
-		if (dns_prefix_set_load(cfg->public_resolvers, &set, err, sizeof(err)) != DNS_OK) {
-			fprintf(stderr, "trapline: public_resolvers: %s\n", err);
+		if (dns_prefix_set_load(cfg->public_resolvers, &set, why, sizeof(why)) != DNS_OK) {
+			snprintf(err, cap, "public_resolvers: %.400s", why);
 			return CTL_EXIT_USAGE;
 		}
 		dns_prefix_set_free(set);
 	}
 	return 0;
+}
+
+int cli_config_files_check(const struct config *cfg)
+{
+	char err[CONFIG_ERR_MAX];
+	int rc = config_files_read(cfg, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "trapline: %s\n", err);
+	return rc;
 }
 
 void cli_ctl_socket_path(const struct config *cfg, char *buf, size_t cap)

@@ -22,7 +22,13 @@ static const struct cli_command own_commands[] = {
 	{"classify", "[--json] MESSAGE",
 	 "the class the spamtrap would give MESSAGE, and the signals that decided it",
 	 cli_classify},
+	{"status", "[--data DIR] [--config FILE] [--json]",
+	 "the service's figures (the operator's `status` below); on a trap node, hits waiting "
+	 "in the spool and the last forward to the primary",
+	 cli_status},
 	{"version", "", "print the version", cli_version},
+	{"man", "8|5", "print the manual page trapline(8) or trapline.conf(5) as roff (man -l -)",
+	 cli_man},
 	{"help", "[COMMAND]", "this summary, or one command's usage", cli_help},
 };
 

@@ -19,6 +19,15 @@ const char *cli_flag_split(const char *arg, char *flag, size_t cap);
 int cli_config_file(int argc, char **argv, struct config *cfg);
 /* serve's options, one a line, for help. */
 void cli_serve_options_help(FILE *f);
+/* One option of `serve` and the config key it sets. */
+struct cli_option {
+	const char *flag;
+	const char *key;
+	const char *arg;  /* NULL: a flag that sets its key to 1 */
+	const char *help;
+};
+/* serve's options, in the order help shows them. */
+const struct cli_option *cli_serve_options(size_t *n);
 
 /* ---- cli_file.c: what a command reads and writes ------------------------------------ */
 
@@ -66,6 +75,9 @@ void cli_usage_shared(FILE *f, const struct ctl_command *c);
 int cli_check_config(int argc, char **argv);
 int cli_config_template(int argc, char **argv);
 int cli_version(int argc, char **argv);
+/* `trapline man 8|5`: trapline(8) or trapline.conf(5) in roff, from the command tables and
+ * the config schema (cli_man.c); the build writes build/man/ with it. */
+int cli_man(int argc, char **argv);
 int cli_report_analyse(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 
@@ -74,5 +86,7 @@ int cli_classify(int argc, char **argv);
 /* Runs c with its arguments (after its words) through the control socket, or on the data
  * directory when no service answers. An exit status. */
 int cli_run(const struct ctl_command *c, int argc, char **argv);
+/* `trapline status` on a trap node (cli_node.c): the spool's figures. */
+int cli_status(int argc, char **argv);
 
 #endif

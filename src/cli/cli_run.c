@@ -381,6 +381,22 @@ static int cli_ctl_precheck(const struct ctl_command *c, const struct ctl_reques
 	return CTL_EXIT_USAGE;
 }
 
+/* A command on the data directory itself (restore): no service, no store opened; as root, as
+ * the service's user, so that what it makes is the service's. An exit status. */
+static int cli_offline(const struct config *cfg, const struct ctl_request *req)
+{
+	int rc = cli_take_data_dir(cfg);
+	if (rc)
+		return rc;
+	struct ctl_service svc;
+	char who[CTL_WHO_MAX];
+	cli_who(who, sizeof(who));
+	ctl_service_init(&svc, cfg, NULL, NULL, NULL);
+	int status = ctl_execute(&svc, req, who, stdout, stderr);
+	cli_back_to_root();
+	return status;
+}
+
 /* The command's options, its checks, then its requests: one, or one per file it names. */
 int cli_run(const struct ctl_command *c, int argc, char **argv)
 {
@@ -409,6 +425,10 @@ int cli_run(const struct ctl_command *c, int argc, char **argv)
 			free(a.files);
 			return CTL_EXIT_FAIL;
 		}
+	}
+	if (ctl_command_offline(c)) {
+		free(a.files);
+		return cli_offline(&cfg, &req);
 	}
 	/* moderator add: the password from standard input, as the request's body (it stays on
 	 * this machine: the control socket is the service's user's and root's alone). */

@@ -73,6 +73,9 @@ int ctl_words_match(const char *words, int argc, char *const *argv);
 /* Whether the command takes key; whether key is a flag that takes no value (json, remove). */
 bool ctl_command_takes(const struct ctl_command *c, const char *key);
 bool ctl_key_is_flag(const char *key);
+/* Whether the command works on the data directory itself, neither through the service nor
+ * with the store open (restore): the command line runs it with ctl_service's data_dir alone. */
+bool ctl_command_offline(const struct ctl_command *c);
 /* Whether key names a file (report's FILE, --trusted-relays): the command line reads it and
  * sends its contents as the request's body (ctl_request_attach), its name as the value. */
 bool ctl_key_is_file(const char *key);
@@ -173,6 +176,7 @@ struct ctl_service {
 	struct store *reader;
 	struct zone_handle *zone; /* the caller is a registered zone reader (export) */
 	const char *zone_name;
+	const char *data_dir;         /* the data directory (restore) */
 	struct policy_config policy;
 	struct ip_prefix default_exclusions[CONFIG_PREFIX_MAX];
 	size_t n_default_exclusions;
@@ -193,6 +197,9 @@ struct ctl_service {
 	uint32_t session_s;           /* a moderator's login lasts this long */
 	const char *trap_domains;     /* for masking trap addresses in the samples shown */
 	const char *trap_addresses;
+	/* The service's figures (GET /metrics, `trapline status`); NULL when no service runs.
+	 * Filled before any reader starts, then only read. */
+	const struct metrics_registry *metrics;
 };
 
 /* Fills svc's settings from cfg (zone, the policy_* keys, exclude_default, report_*,
@@ -365,6 +372,9 @@ int ctl_report_lookup(const struct ctl_service *svc, struct store *reader,
 		      const struct store_holder *reporter, const char *id, int64_t now,
 		      struct ctl_report_result *out);
 void ctl_report_result_free(struct ctl_report_result *r);
+/* The reports this process took, by outcome (a metrics_collect_fn; arg unused):
+ * trapline_reports_total{result}. */
+void ctl_report_metrics(void *arg, struct metrics *m);
 /* A report as JSON (docs/api.md): id, reporter, received_at, duplicate, listed, then the keys of
  * the analysis (mail_analysis_json). NULL when out of memory. */
 json_t *ctl_report_json(const struct ctl_report_result *r, const char *reporter);
@@ -380,10 +390,13 @@ struct ctl_feed_hit {
 	uint8_t ip[16];      /* IPv4 mapped, as the store keeps it */
 	int64_t at;          /* when the trap received the message */
 	enum store_class cls;
+	char id[STORE_HIT_ID_MAX]; /* the feed's id of the hit, "" when it gave none */
+	bool duplicate;      /* set by ctl_feed_take: the feed stored a hit of this id before */
 };
 
 /* Reads a feed's request body (JSON): one hit, {"ip": ADDRESS, "at": ISO 8601 (omitted or null:
- * now), "class": "spam", "bounce", "autoreply" or "virus" (omitted: spam)}, or an array of 1 to
+ * now), "class": "spam", "bounce", "autoreply" or "virus" (omitted: spam), "id": 1 to 128
+ * printable ASCII characters (optional: the feed's own id of the hit)}, or an array of 1 to
  * max of them. All or nothing: CTL_OK with every hit in out[0..*n) (out has room for max);
  * CTL_EINVAL with the reason in err and in *index the position of the first bad hit (from 0; a
  * lone object is hit 0), or -1 when the body as a whole is wrong (not JSON, empty, too many).
@@ -398,9 +411,10 @@ int ctl_feed_parse(const char *body, size_t len, int64_t now, int64_t window_s,
 /* Hands feed's n hits to the writer as trap evidence with the source "feed:NAME", in one
  * transaction (n <= feed_max_hits), and returns once it committed: CTL_OK; CTL_ENOMEM; or the
  * writer's error, with nothing stored: WRITER_EFULL, WRITER_ESTOPPED, WRITER_ESTORE (try again
- * later), others. */
+ * later), others. A hit with an id this feed stored before (in an earlier request or earlier in
+ * this one) is not stored again: its duplicate is set, and *stored counts the others. */
 int ctl_feed_take(const struct ctl_service *svc, const struct store_holder *feed,
-		  const struct ctl_feed_hit *hits, size_t n);
+		  struct ctl_feed_hit *hits, size_t n, size_t *stored);
 
 /* ---- the control socket ---------------------------------------------------------------- */
 
@@ -417,6 +431,11 @@ int ctl_server_start(const char *path, const char *data_dir, const struct ctl_se
 		     int group, struct ctl_server **out);
 /* Stops the thread (a request being run finishes first), removes the socket file, frees. */
 void ctl_server_stop(struct ctl_server *srv);
+/* A configuration reload: the settings ctl_service_init takes from cfg (the policy,
+ * exclude_default, the limits of reports, feeds and reviews, the trap addresses to mask), for
+ * the requests after the one being run. cfg must outlive the server (the service keeps
+ * pointers into it). NULL srv: nothing to do. */
+int ctl_server_reload(struct ctl_server *srv, const struct config *cfg);
 
 /* Sends req to the service listening on path and copies its answer: the output to out when the
  * status is 0, to err otherwise. *status gets the service's exit status. CTL_ENOSERVICE when

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl_internal.h"
 
@@ -23,6 +24,10 @@ static const struct ctl_command ctl_table[] = {
 	 "the policy's computation for IP, piece by piece", ctl_run_explain},
 	{"list", "list", NULL, "json", "", "[--json]",
 	 "every listing with its reason, score and expiry", ctl_run_list},
+	{"status", "status", NULL, "json", "", "[--json]",
+	 "the running service's figures: uptime, listings by reason, recent evidence, the "
+	 "writer's queue and last commit, the zone's serial, DNS, SMTP, secondaries",
+	 ctl_run_status},
 	{"delist-list", "delist list", NULL, "json", "", "[--json]",
 	 "every delisting in force: when, who, why", ctl_run_delist_list},
 	{"delist", "delist", "ip", "ip undo why json", "ip why", "IP [--undo] --why TEXT [--json]",
@@ -97,8 +102,27 @@ static const struct ctl_command ctl_table[] = {
 	{"moderator-remove", "moderator remove", "name", "name why json", "name",
 	 "NAME [--why TEXT] [--json]",
 	 "end a moderator's access at once: its sessions end with it, its decisions stay",
-	 ctl_run_moderator_remove},
+	 ctl_run_moderator_remove},	/* getting it back (ctl_backup.c) */
+	{"backup", "backup", "path", "path force json", "path", "FILE [--force] [--json]",
+	 "a consistent copy of the store, taken while the service runs (the service writes FILE, "
+	 "mode 0600, as its user); an existing FILE only with --force",
+	 ctl_run_backup},
+	{"restore", "restore", "path", "path force json", "path",
+	 "FILE [--force] [--json]",
+	 "build the data directory (--data DIR) from a backup (checked, and migrated when "
+	 "older); a DIR that holds a store only with --force, never while a service runs on it",
+	 ctl_run_restore},
+	{"verify", "verify", NULL, "json", "", "[--json]",
+	 "SQLite's integrity check, and every listing recomputed from the evidence against the "
+	 "stored one: what differs; exit 1 when anything does",
+	 ctl_run_verify},
 };
+
+static bool word_in(const char *list, const char *key);
+
+/* The commands that work on the data directory itself, never through the service nor with
+ * the store open: restore makes the store. */
+static const char ctl_offline[] = "restore";
 
 #define N_CTL (sizeof(ctl_table) / sizeof(ctl_table[0]))
 
@@ -114,6 +138,11 @@ const struct ctl_command *ctl_command_by_name(const char *name)
 		if (strcmp(ctl_table[i].name, name) == 0)
 			return &ctl_table[i];
 	return NULL;
+}
+
+bool ctl_command_offline(const struct ctl_command *c)
+{
+	return word_in(ctl_offline, c->name);
 }
 
 int ctl_words_match(const char *words, int argc, char *const *argv)
@@ -362,6 +391,33 @@ static int set_file(struct ctl_request *req, const char *v, char *err, size_t ca
 	return CTL_OK;
 }
 
+/* A file the service writes or a command reads by name (backup, restore): kept absolute, from
+ * the operator's working directory, since the service that writes it has its own. */
+static int set_path(struct ctl_request *req, const char *v, char *err, size_t cap)
+{
+	char cwd[CTL_FILE_MAX];
+	size_t n = strlen(v);
+	if (n == 0 || n >= sizeof(req->file)) {
+		snprintf(err, cap, "a file name of 1 to %zu characters is needed",
+			 sizeof(req->file) - 1);
+		return CTL_EINVAL;
+	}
+	if (v[0] == '/')
+		snprintf(req->file, sizeof(req->file), "%s", v);
+	else if (!getcwd(cwd, sizeof(cwd)) ||
+		 (size_t)snprintf(req->file, sizeof(req->file), "%s/%s", cwd, v) >=
+			 sizeof(req->file)) {
+		snprintf(err, cap, "%s: cannot make it an absolute name", v);
+		return CTL_EINVAL;
+	}
+	if (req->file[strlen(req->file) - 1] == '/') {
+		snprintf(err, cap, "%s: a file name is needed, not a directory", v);
+		return CTL_EINVAL;
+	}
+	req->has_file = true;
+	return CTL_OK;
+}
+
 /* body=LEN: a plain decimal, no sign, no leading zero, at most CTL_BODY_MAX. */
 static int set_body(struct ctl_request *req, const char *v, char *err, size_t cap)
 {
@@ -519,6 +575,7 @@ static const struct ctl_key {
 	 put_file},
 	{"id", "a ticket ID", true, KEY_VALUE, 19, 0, set_id, given_id, put_id},
 	{"all", "--all", false, KEY_FLAG, 20, FLAG(all), NULL, NULL, put_flag},
+	{"path", "a FILE", true, KEY_VALUE, 21, 0, set_path, given_file, put_file},
 	/* last: its bytes follow the line */
 	{"body", "a body", false, KEY_BODY, 18, 0, set_body, given_body, put_body},
 };
@@ -740,6 +797,7 @@ void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct 
 	svc->reader = reader;
 	svc->zone = zone;
 	svc->zone_name = cfg->zone;
+	svc->data_dir = cfg->data_dir;
 	policy_config_from(cfg, &svc->policy);
 	unsigned n = 0;
 	char err[CONFIG_ERR_MAX];

@@ -121,6 +121,30 @@ static bool read_class(json_t *v, struct ctl_feed_hit *out, char *why, size_t ca
 		      excerpt(s, json_string_length(v), ex));
 }
 
+/* A hit's id: printable ASCII without space, quote or backslash, so that it is one word in a
+ * log line and in the answer as it came. */
+static bool read_id(json_t *v, struct ctl_feed_hit *out, char *why, size_t cap)
+{
+	char ex[4 * 40 + 4];
+	if (!v)
+		return true;
+	if (!json_is_string(v))
+		return refuse(why, cap, "id: not a string");
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	if (len == 0 || len >= sizeof(out->id))
+		return refuse(why, cap, "id: %zu bytes, not 1 to %zu", len, sizeof(out->id) - 1);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			return refuse(why, cap, "id: \"%s\" has a byte that is not printable ASCII "
+						"(or a space, quote or backslash)",
+				      excerpt(s, len, ex));
+	}
+	memcpy(out->id, s, len + 1);
+	return true;
+}
+
 /* One hit: an object with ip, and optionally at and class, and no other key (a misspelt key
  * would otherwise be a default silently taken). false with the reason in why. */
 static bool hit_read(json_t *o, int64_t now, int64_t window_s, bool special_refused,
@@ -132,14 +156,16 @@ static bool hit_read(json_t *o, int64_t now, int64_t window_s, bool special_refu
 	const char *key;
 	json_t *v;
 	json_object_foreach(o, key, v) {
-		if (strcmp(key, "ip") != 0 && strcmp(key, "at") != 0 && strcmp(key, "class") != 0)
-			return refuse(why, cap, "unknown key \"%s\" (a hit has ip, at and class)",
+		if (strcmp(key, "ip") != 0 && strcmp(key, "at") != 0 && strcmp(key, "class") != 0 &&
+		    strcmp(key, "id") != 0)
+			return refuse(why, cap, "unknown key \"%s\" (a hit has ip, at, class and id)",
 				      excerpt(key, strlen(key), ex));
 	}
 	memset(out, 0, sizeof(*out));
 	return read_ip(json_object_get(o, "ip"), special_refused, out, why, cap) &&
 	       read_at(json_object_get(o, "at"), now, window_s, out, why, cap) &&
-	       read_class(json_object_get(o, "class"), out, why, cap);
+	       read_class(json_object_get(o, "class"), out, why, cap) &&
+	       read_id(json_object_get(o, "id"), out, why, cap);
 }
 
 /* What jansson says about a body it cannot read may quote the body: keep it ASCII. */
@@ -190,8 +216,9 @@ int ctl_feed_parse(const char *body, size_t len, int64_t now, int64_t window_s,
 }
 
 int ctl_feed_take(const struct ctl_service *svc, const struct store_holder *feed,
-		  const struct ctl_feed_hit *hits, size_t n)
+		  struct ctl_feed_hit *hits, size_t n, size_t *stored)
 {
+	*stored = 0;
 	if (n == 0)
 		return CTL_OK;
 	struct writer_event *evs = calloc(n, sizeof(*evs));
@@ -209,11 +236,23 @@ int ctl_feed_take(const struct ctl_service *svc, const struct store_holder *feed
 		evs[i].evidence.received_at = hits[i].at;
 		snprintf(evs[i].evidence.source, sizeof(evs[i].evidence.source), "feed:%s",
 			 feed->name);
+		memcpy(evs[i].evidence.hit_id, hits[i].id, sizeof(hits[i].id));
 	}
 	/* One call: the writer commits them in one transaction (n <= feed_max_hits <= its
 	 * batch), so a failure stores none and a retry doubles nothing. */
 	int rc = svc->writer_nowait ? writer_submit_many_nowait(svc->writer, evs, n, results)
 				    : writer_submit_many(svc->writer, evs, n, results);
+	/* A known id is the writer's EEXIST for that hit alone: the others are stored. */
+	bool only_known = true;
+	for (size_t i = 0; i < n; i++) {
+		hits[i].duplicate = results[i] == WRITER_EEXIST;
+		if (results[i] == WRITER_OK)
+			(*stored)++;
+		else if (results[i] != WRITER_EEXIST)
+			only_known = false;
+	}
+	if (rc == WRITER_EEXIST && only_known)
+		rc = CTL_OK;
 	free(evs);
 	free(results);
 	return rc;

@@ -39,6 +39,10 @@ int ctl_run_review_decide(struct ctl_run *r); /* review delist, exclude, reject 
 int ctl_run_moderator_add(struct ctl_run *r); /* ctl_moderator.c */
 int ctl_run_moderator_list(struct ctl_run *r);
 int ctl_run_moderator_remove(struct ctl_run *r);
+int ctl_run_backup(struct ctl_run *r);        /* ctl_backup.c */
+int ctl_run_restore(struct ctl_run *r);
+int ctl_run_verify(struct ctl_run *r);
+int ctl_run_status(struct ctl_run *r);        /* ctl_status.c: the service's figures */
 /* libsodium set up once (ctl_holder.c): before any of its random numbers or hashes. */
 void ctl_sodium_ready(void);
 

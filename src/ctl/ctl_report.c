@@ -169,9 +169,40 @@ static bool report_seen(const struct ctl_service *svc, struct store *reader,
 	return false;
 }
 
+/* Reports taken by outcome, by every caller in the process (the control socket, the web's
+ * workers): trapline_reports_total. */
+#define REPORT_OUTCOMES (CTL_REPORT_FAILED + 1)
+static uint64_t report_counts[REPORT_OUTCOMES];
+static const char *const report_outcome_names[REPORT_OUTCOMES] = {
+	"taken", "duplicate", "too_big", "not_message", "limit", "gone", "unavailable", "failed"};
+
+static void report_take(const struct ctl_service *svc, struct store *reader,
+			const struct store_holder *reporter, const char *msg, size_t len,
+			struct ctl_report_result *out);
+
 void ctl_report_take(const struct ctl_service *svc, struct store *reader,
 		     const struct store_holder *reporter, const char *msg, size_t len,
 		     struct ctl_report_result *out)
+{
+	report_take(svc, reader, reporter, msg, len, out);
+	if ((unsigned)out->outcome < REPORT_OUTCOMES)
+		__atomic_fetch_add(&report_counts[out->outcome], 1, __ATOMIC_RELAXED);
+}
+
+void ctl_report_metrics(void *arg, struct metrics *m)
+{
+	(void)arg;
+	metrics_family(m, "trapline_reports_total", METRIC_COUNTER,
+		       "User reports received (POST /api/v1/reports, trapline report), by result: "
+		       "taken, duplicate, too_big, not_message, limit, gone, unavailable, failed.");
+	for (unsigned i = 0; i < REPORT_OUTCOMES; i++)
+		metrics_value(m, (double)__atomic_load_n(&report_counts[i], __ATOMIC_RELAXED),
+			      "result=\"%s\"", report_outcome_names[i]);
+}
+
+static void report_take(const struct ctl_service *svc, struct store *reader,
+			const struct store_holder *reporter, const char *msg, size_t len,
+			struct ctl_report_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (len > svc->report_max_size) {

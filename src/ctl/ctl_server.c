@@ -30,6 +30,10 @@ struct ctl_server {
 	uid_t uid;      /* the service's own user */
 	int group;      /* ctl_group, or -1 */
 	uint64_t refused;
+	/* A reload's settings, taken by the thread before its next request (ctl_server_reload):
+	 * only that thread reads svc. */
+	pthread_mutex_t reload_mtx;
+	struct ctl_service *reload;
 };
 
 static int addr_make(const char *path, struct sockaddr_un *sa)
@@ -232,6 +236,38 @@ done:
 	free(line);
 }
 
+/* On the server's thread: a reload's settings replace svc's, its connections stay. */
+static void reload_take(struct ctl_server *srv)
+{
+	pthread_mutex_lock(&srv->reload_mtx);
+	struct ctl_service *n = srv->reload;
+	srv->reload = NULL;
+	pthread_mutex_unlock(&srv->reload_mtx);
+	if (!n)
+		return;
+	n->writer = srv->svc.writer;
+	n->reader = srv->svc.reader;
+	n->zone = srv->svc.zone;
+	n->writer_nowait = srv->svc.writer_nowait;
+	srv->svc = *n;
+	free(n);
+}
+
+int ctl_server_reload(struct ctl_server *srv, const struct config *cfg)
+{
+	if (!srv)
+		return CTL_OK;
+	struct ctl_service *n = malloc(sizeof(*n));
+	if (!n)
+		return CTL_ENOMEM;
+	ctl_service_init(n, cfg, NULL, NULL, NULL);
+	pthread_mutex_lock(&srv->reload_mtx);
+	free(srv->reload);
+	srv->reload = n;
+	pthread_mutex_unlock(&srv->reload_mtx);
+	return CTL_OK;
+}
+
 static void *server_main(void *arg)
 {
 	struct ctl_server *srv = arg;
@@ -251,6 +287,7 @@ static void *server_main(void *arg)
 		if (c < 0)
 			continue;
 		struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+		reload_take(srv);
 		if (peer_allowed(srv, c, &cred))
 			conn_serve(srv, c);
 		else
@@ -317,6 +354,7 @@ int ctl_server_start(const char *path, const char *data_dir, const struct ctl_se
 	if (!srv)
 		return CTL_ENOMEM;
 	srv->svc = *svc;
+	pthread_mutex_init(&srv->reload_mtx, NULL);
 	srv->uid = geteuid();
 	srv->group = group;
 	srv->fd = srv->wake[0] = srv->wake[1] = -1;
@@ -358,6 +396,7 @@ fail_pipe:
 fail_store:
 	store_close(srv->svc.reader);
 fail_free:
+	pthread_mutex_destroy(&srv->reload_mtx);
 	free(srv->path);
 	free(srv);
 	return rc;
@@ -377,6 +416,8 @@ void ctl_server_stop(struct ctl_server *srv)
 	close(srv->wake[0]);
 	close(srv->wake[1]);
 	store_close(srv->svc.reader);
+	free(srv->reload);
+	pthread_mutex_destroy(&srv->reload_mtx);
 	free(srv->path);
 	free(srv);
 }

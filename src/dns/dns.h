@@ -26,6 +26,7 @@ enum dns_err {
 #define DNS_RCODE_NXDOMAIN 3
 #define DNS_RCODE_NOTIMP 4
 #define DNS_RCODE_REFUSED 5
+#define DNS_RCODE_NOTAUTH 9  /* RFC 8945: a TSIG that does not verify */
 #define DNS_RCODE_BADVERS 16 /* extended (EDNS) */
 
 #define DNS_MAX_UDP 4096      /* the largest EDNS UDP size we ever answer with */
@@ -64,6 +65,18 @@ void dns_ctx_free(struct dns_ctx *ctx);
 size_t dns_answer(struct dns_ctx *ctx, const struct zone_snapshot *snap, const uint8_t *q,
 		  size_t qlen, uint8_t *out, size_t cap, bool tcp);
 
+/* The answers counted by rcode and qtype (trapline_dns_queries_total): the rcodes of the
+ * header (0 to 5, then any other) and the query types a blocklist is asked for (then any
+ * other, or none: a FORMERR without a question). */
+enum dns_stat_rcode { DNS_STAT_RCODES = 7 };   /* 0..5 as the header says, 6: other */
+enum dns_stat_qtype {
+	DNS_STAT_QT_OTHER = 0, DNS_STAT_QT_A, DNS_STAT_QT_NS, DNS_STAT_QT_SOA, DNS_STAT_QT_PTR,
+	DNS_STAT_QT_MX, DNS_STAT_QT_TXT, DNS_STAT_QT_AAAA, DNS_STAT_QT_IXFR, DNS_STAT_QT_AXFR,
+	DNS_STAT_QT_ANY, DNS_STAT_QTYPES
+};
+/* "NOERROR"... and "A"...; "other" past the end. */
+const char *dns_stat_rcode_name(unsigned i);
+const char *dns_stat_qtype_name(unsigned i);
 /* ---- response rate limiting and usage limits (dns_rrl.c, docs/rrl.md) ---------- */
 
 /* The kinds of answer a client's budget is counted per (docs/rrl.md says why these). A
@@ -165,6 +178,7 @@ bool dns_prefix_set_has(const struct dns_prefix_set *s, const uint8_t ip[16]);
 
 /* Counters a worker keeps (read without locks, approximately, for logs and metrics). */
 struct dns_stats {
+	uint64_t answered[DNS_STAT_RCODES][DNS_STAT_QTYPES]; /* answers by rcode and qtype */
 	uint64_t queries, answers, dropped, formerr, nxdomain, refused, truncated;
 	uint64_t tcp_conns;           /* TCP connections accepted (then kept or closed) */
 	uint64_t tcp_rejected;        /* closed at once: the table full and none idle (or no memory) */
@@ -176,11 +190,123 @@ struct dns_stats {
 	uint64_t rrl_slipped;         /* UDP answers rate-limited and sent truncated (TC=1) */
 	uint64_t usage_excess;        /* answered answer_a_excess: over usage_limit_per_day */
 	uint64_t public_resolver;     /* answered answer_a_public_resolver */
+	uint64_t xfr_started;         /* zone transfers begun (AXFR, IXFR beyond the SOA) */
+	uint64_t xfr_answered;        /* transfer requests answered in one message: refused,
+				       * NOTAUTH, or the SOA alone for a current IXFR */
+	uint64_t xfr_messages;        /* messages of transfers sent */
 };
+
+/* ---- zone transfers (dns_xfr.c, dns_tsig.c) ----------------------------------- */
+
+/* A TSIG key (RFC 8945) with HMAC-SHA256, the one algorithm we take. */
+struct dns_tsig_key {
+	bool set;
+	char name[256];          /* presentation, no trailing dot */
+	uint8_t name_wire[256];  /* canonical (lowercase) wire form */
+	size_t name_len;
+	uint8_t secret[CONFIG_TSIG_SECRET_MAX];
+	size_t secret_len;
+};
+
+/* Fills k from transfer_key's form "hmac-sha256:NAME:BASE64SECRET" ("" leaves k unset).
+ * DNS_EINVAL with the reason in err. */
+int dns_tsig_key_from(const char *text, struct dns_tsig_key *k, char *err, size_t errcap);
+
+/* TSIG errors (RFC 8945 3) and the time window we sign with. */
+#define DNS_TSIG_BADSIG 16
+#define DNS_TSIG_BADKEY 17
+#define DNS_TSIG_BADTIME 18
+#define DNS_TSIG_BADTRUNC 22
+#define DNS_TSIG_FUDGE 300
+
+/* One exchange's TSIG: what the request said and the MAC the next message chains to. */
+struct dns_tsig_state {
+	bool on;        /* the answer carries a TSIG record */
+	bool signing;   /* ... with a MAC (false: an unsigned error, BADKEY/BADSIG) */
+	bool chained;   /* a message was signed: the next ones cover the timers only */
+	const struct dns_tsig_key *key;
+	uint8_t key_name[256], alg[256]; /* as the request named them, lowercase wire */
+	size_t key_name_len, alg_len;
+	uint64_t time;      /* the request's Time Signed */
+	uint16_t orig_id, error;
+	uint8_t mac[32];    /* the request's MAC, then the last message's */
+	size_t mac_len;
+};
+
+/* Checks the TSIG record at m[tsig_off] (0: none) of a request of len bytes against key, at
+ * time now (seconds). DNS_RCODE_NOERROR: signed with key, *ts ready to sign the answers.
+ * Otherwise the rcode to answer (NOTAUTH, FORMERR; SERVFAIL out of memory), *why a word for
+ * the log ("unsigned", "tsig_badkey", "tsig_badsig", "tsig_badtime", ...), and ts->error the
+ * TSIG error the answer carries (RFC 8945 5.2: unsigned for BADKEY and BADSIG, signed for
+ * BADTIME). Reads nothing past len. */
+unsigned dns_tsig_verify(const struct dns_tsig_key *key, const uint8_t *m, size_t len,
+			 size_t tsig_off, int64_t now, struct dns_tsig_state *ts, const char **why);
+/* Appends the TSIG record to the message m[0..len) (cap bytes of room) and counts it in
+ * ARCOUNT: the first answer's MAC covers the request's MAC, the message and the TSIG
+ * variables; each later one the previous MAC, the message and the timers (RFC 8945 5.3.1).
+ * Returns the new length (len when it did not fit). */
+size_t dns_tsig_sign(struct dns_tsig_state *ts, uint8_t *m, size_t len, size_t cap);
+/* Signs a request we send (a NOTIFY) with key: the new length, 0 when it did not fit. *ts
+ * then checks the answer (dns_tsig_check_answer). */
+size_t dns_tsig_sign_request(const struct dns_tsig_key *key, uint8_t *m, size_t len, size_t cap,
+			     int64_t now, struct dns_tsig_state *ts);
+/* True when the answer m[0..len) carries a TSIG of ts's key whose MAC covers the request's. */
+bool dns_tsig_check_answer(struct dns_tsig_state *ts, const uint8_t *m, size_t len);
+/* HMAC-SHA256 (RFC 2104) of data with key: what TSIG's MACs are; DNS_ENOMEM on failure. */
+int dns_hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *data, size_t len,
+		    uint8_t out[32]);
+
+/* What a transfer request (or any message with one question) holds, for dns_xfr.c. */
+struct dns_xfr_req {
+	size_t qname_len, question_len;
+	uint16_t qtype, qclass;
+	bool has_soa;     /* IXFR: the client's SOA in the authority section */
+	uint32_t serial;  /* ... its serial */
+	size_t tsig_off;  /* the TSIG record (last of the additional section), 0: none */
+};
+/* Parses a message of one uncompressed question and walks every record (names may be
+ * compressed; pointers are not followed). DNS_EINVAL when it does not parse, or a TSIG
+ * record is not the last. Never reads past len. */
+int dns_xfr_parse(const uint8_t *m, size_t len, struct dns_xfr_req *out);
+
+#define DNS_XFR_ALLOW_MAX CONFIG_PREFIX_MAX
+
+/* Who may transfer the zone and how. */
+struct dns_xfr_config {
+	unsigned n_allow;                            /* 0: nobody */
+	struct ip_prefix allow[DNS_XFR_ALLOW_MAX];   /* transfer_allow */
+	struct dns_tsig_key key;                     /* transfer_key; unset: none required */
+	size_t expand_max;                           /* ZONE_RR_EXPAND_MAX */
+};
+
+/* ---- secondaries (dns_secondary.c) --------------------------------------------- */
+
+#define DNS_SECONDARIES_MAX 64
+
+/* What the server knows of one secondary: a client that transferred the zone, or an address
+ * of the notify key (or both: the same address). */
+struct dns_secondary {
+	uint8_t addr[16];               /* 16-byte form (IPv4 mapped) */
+	char text[IP_STRLEN];           /* the address as text */
+	bool notify_target;             /* listed in notify */
+	uint16_t notify_port;
+	int64_t last_notify_sent_at;    /* wall clock seconds; 0: never */
+	int64_t last_notify_answered_at;
+	uint32_t last_notify_serial;    /* the serial of the NOTIFY it last answered */
+	bool notify_unanswered;         /* the last NOTIFY went unanswered after every retry */
+	int64_t last_transfer_at;       /* the end of the last transfer served to it; 0: never */
+	uint32_t last_transfer_serial;
+	uint64_t transfers;             /* transfers served to it (AXFR, IXFR) */
+};
+
+/* Copies at most max rows of the table into out; returns how many. Any thread (a mutex
+ * guards the table); the metrics export it (trapline_..._last_transfer). */
+size_t dns_secondaries(struct dns_secondary *out, size_t max);
 
 /* ---- the server ------------------------------------------------------------ */
 
 #define DNS_LISTEN_MAX 8
+#define DNS_NOTIFY_MAX 32
 
 struct dns_server_config {
 	struct dns_config dns;
@@ -201,10 +327,15 @@ struct dns_server_config {
 	struct dns_rrl_config rrl;
 	unsigned usage_limit_per_day;          /* queries per client prefix a day; 0: none */
 	char public_resolvers[CONFIG_STR_MAX]; /* file of prefixes; "": none */
+	struct dns_xfr_config xfr; /* zone transfers over TCP */
+	unsigned n_notify;         /* secondaries told of each new serial (notify) */
+	struct sockaddr_storage notify[DNS_NOTIFY_MAX];
+	socklen_t notify_len[DNS_NOTIFY_MAX];
 };
 
 /* The server's settings from the configuration: zone, edns_udp_max, dns_listen, threads (0:
- * one per core), tcp_max_conns, tcp_max_per_client, tcp_idle_ms, tcp_query_ms, udp_spin_us.
+ * one per core), tcp_max_conns, tcp_max_per_client, tcp_idle_ms, tcp_query_ms, udp_spin_us,
+ * transfer_allow, transfer_key, notify (at most DNS_NOTIFY_MAX addresses).
  * DNS_EINVAL with "KEY: problem" in err when dns_listen names more addresses than
  * DNS_LISTEN_MAX. */
 int dns_server_config_from(const struct config *cfg, struct dns_server_config *sc, char *err,
@@ -216,11 +347,16 @@ struct dns_server;
  * starts no thread, so the caller can drop privileges in between. DNS_EIO (logged with the
  * address) if a socket cannot be bound. */
 int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out);
-/* Starts the workers, which answer from zone (read with zone_read_lock/zone_current). */
+/* Starts the workers, which answer from zone (read with zone_read_lock/zone_current), and
+ * with notify set the thread that sends NOTIFYs (tl-notify). */
 int dns_server_start(struct dns_server *srv, struct zone_handle *zone);
 /* Stops the workers (within about 100 ms), closes the sockets, frees srv. */
 void dns_server_stop(struct dns_server *srv);
 /* Sum of every worker's counters. */
 void dns_server_stats(const struct dns_server *srv, struct dns_stats *out);
+/* The server's families for GET /metrics (a metrics_collect_fn; arg: the dns_server):
+ * trapline_dns_queries_total{rcode,qtype,proto}, trapline_dns_rrl_total{action},
+ * trapline_dns_dropped_total{proto} and the TCP connection counters. */
+void dns_server_metrics(void *srv, struct metrics *m);
 
 #endif

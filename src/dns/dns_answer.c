@@ -690,8 +690,11 @@ static size_t answer_query(struct dns_ctx *ctx, const struct zone_snapshot *snap
 	int first = zone_suffix(ctx, &pq);
 	if (first < 0)
 		return answer_empty(ctx, q, &pq, true, pq.edns, DNS_RCODE_REFUSED, out, cap, tcp);
-	/* Zone transfers (AXFR/IXFR over TCP, with ACLs) are not served yet: refused. */
-	if (pq.qtype == DNS_T_AXFR || pq.qtype == DNS_T_IXFR)
+	/* Zone transfers go over TCP (dns_xfr.c, with its ACL and TSIG): AXFR here is one over
+	 * UDP (RFC 5936 4.2: not served) or below the apex. IXFR over UDP of the zone gets the
+	 * SOA alone (RFC 1995 2: the client then asks over TCP), as a SOA query would. */
+	bool ixfr_udp = pq.qtype == DNS_T_IXFR && !tcp && first == 0;
+	if ((pq.qtype == DNS_T_AXFR || pq.qtype == DNS_T_IXFR) && !ixfr_udp)
 		return answer_empty(ctx, q, &pq, true, pq.edns, DNS_RCODE_REFUSED, out, cap, tcp);
 
 	if ((!ctx->cached || ctx->snap_id != zone_snapshot_id(snap)) && !ctx_refresh(ctx, snap))
@@ -705,7 +708,7 @@ static size_t answer_query(struct dns_ctx *ctx, const struct zone_snapshot *snap
 	unsigned rcode;
 	if (first == 0) {
 		info->cls = DNS_RRL_ZONE;
-		rcode = answer_apex(&r, ctx, pq.qtype);
+		rcode = answer_apex(&r, ctx, ixfr_udp ? DNS_T_SOA : pq.qtype);
 	} else {
 		uint16_t soa_owner = (uint16_t)(0xC000 | (DNS_HDR_LEN + pq.label_off[first]));
 		rcode = answer_below(&r, ctx, snap, &pq, (unsigned)first, soa_owner, mode,

@@ -44,6 +44,7 @@ struct dns_server {
 	unsigned n_udp;             /* cfg.n_listen * cfg.threads */
 	struct dns_worker *udp;     /* n_udp workers, socket i*threads+j for address i */
 	struct dns_worker *tcp;     /* one worker serving every TCP listener */
+	struct dns_worker *notify;  /* the NOTIFY sender (notify set), else NULL */
 	int tcp_fd[DNS_LISTEN_MAX]; /* listening sockets, one per address */
 };
 
@@ -54,18 +55,42 @@ static inline void dns_stat_add(uint64_t *counter, uint64_t v)
 	atomic_store_explicit((_Atomic uint64_t *)counter, *counter + v, memory_order_relaxed);
 }
 
-/* Counts the rcode and TC bit of an answer of at least a header's length. */
-static inline void dns_stat_answer(struct dns_stats *st, const uint8_t *ans)
+/* The index of a query type in dns_stats.answered. */
+static inline unsigned dns_stat_qtype(unsigned qt)
 {
-	unsigned rcode = ans[3] & 0x0fu;
+	switch (qt) {
+	case 1: return DNS_STAT_QT_A;
+	case 2: return DNS_STAT_QT_NS;
+	case 6: return DNS_STAT_QT_SOA;
+	case 12: return DNS_STAT_QT_PTR;
+	case 15: return DNS_STAT_QT_MX;
+	case 16: return DNS_STAT_QT_TXT;
+	case 28: return DNS_STAT_QT_AAAA;
+	case 251: return DNS_STAT_QT_IXFR;
+	case 252: return DNS_STAT_QT_AXFR;
+	case 255: return DNS_STAT_QT_ANY;
+	default: return DNS_STAT_QT_OTHER;
+	}
+}
+
+/* Counts an answer of len bytes (at least a header's) by its rcode and its question's type,
+ * and its TC bit. The question is ours (dns_answer wrote it, uncompressed), so skipping its
+ * name is a walk over a few length bytes; nothing is shared with another worker. */
+static inline void dns_stat_answer(struct dns_stats *st, const uint8_t *ans, size_t len)
+{
+	unsigned rcode = ans[3] & 0x0fu, qt = DNS_STAT_QT_OTHER;
 	if (ans[2] & 0x02u)
 		dns_stat_add(&st->truncated, 1);
-	if (rcode == DNS_RCODE_NXDOMAIN)
-		dns_stat_add(&st->nxdomain, 1);
-	else if (rcode == DNS_RCODE_FORMERR)
-		dns_stat_add(&st->formerr, 1);
-	else if (rcode == DNS_RCODE_REFUSED)
-		dns_stat_add(&st->refused, 1);
+	if (rcode >= DNS_STAT_RCODES - 1)
+		rcode = DNS_STAT_RCODES - 1;
+	if (len > 12 && (ans[4] | ans[5]) != 0) {
+		size_t p = 12;
+		while (p < len && ans[p] != 0 && ans[p] < 0x40u)
+			p += 1u + ans[p];
+		if (p + 2 < len && ans[p] == 0)
+			qt = dns_stat_qtype(((unsigned)ans[p + 1] << 8) | ans[p + 2]);
+	}
+	dns_stat_add(&st->answered[rcode][qt], 1);
 }
 
 /* True when a query from this server's clients needs its address: some limit is on. */
@@ -99,5 +124,48 @@ void dns_udp_release(struct dns_worker *w);
 int dns_tcp_prepare(struct dns_worker *w);
 void *dns_tcp_main(void *arg);
 void dns_tcp_release(struct dns_worker *w);
+
+/* The NOTIFY thread (dns_notify.c): its sockets and secondaries, run, free. */
+int dns_notify_prepare(struct dns_worker *w);
+void *dns_notify_main(void *arg);
+void dns_notify_release(struct dns_worker *w);
+
+/* ---- zone transfers (dns_xfr.c) ---- */
+
+struct dns_xfr;
+enum dns_xfr_verdict {
+	DNS_XFR_NOT = 0,      /* not a transfer of our zone: dns_answer answers it */
+	DNS_XFR_ANSWERED = 1, /* answered in one message (refused, NOTAUTH, the SOA alone) */
+	DNS_XFR_STARTED = 2,  /* *xfr streams the answer: dns_xfr_next until done */
+};
+/* Looks at the whole message q from a TCP client at peer (16-byte form). A transfer of the
+ * zone gets its ACL (transfer_allow) and TSIG checks here; a refusal is logged once. snap is
+ * the current snapshot (read-locked by the caller; the transfer pins its own copy); journal
+ * the IXFR journal (NULL: none, IXFR gets the whole zone). out/cap
+ * as for dns_answer; *alen the answer's length for DNS_XFR_ANSWERED. */
+int dns_xfr_request(const struct dns_server_config *cfg, const struct zone_snapshot *snap,
+		    struct zone_journal *journal, const uint8_t peer[16], const uint8_t *q,
+		    size_t qlen, uint8_t *out,
+		    size_t cap, size_t *alen, struct dns_xfr **xfr);
+/* The transfer's next message into out (cap >= 65,535 is best; less works for small
+ * records): its length, *done after the last one. 0 on failure (logged): close the
+ * connection. No zone lock is needed. */
+size_t dns_xfr_next(struct dns_xfr *x, uint8_t *out, size_t cap, bool *done);
+void dns_xfr_free(struct dns_xfr *x);
+/* An ordinary query signed with transfer_key (a secondary's SOA check before a transfer:
+ * NSD and Knot sign it) gets its answer out[0..alen) signed back (RFC 8945 5.3); one whose
+ * TSIG does not verify gets NOTAUTH with the TSIG error instead. Any other query's answer is
+ * left as it is. Returns the answer's new length (at most cap). Costs a parse only for a
+ * query with additional records while a key is set. */
+size_t dns_tsig_wrap(const struct dns_tsig_key *key, const uint8_t *q, size_t qlen, uint8_t *out,
+		     size_t alen, size_t cap);
+/* Whether peer is inside transfer_allow. */
+bool dns_xfr_allowed(const struct dns_xfr_config *x, const uint8_t peer[16]);
+/* A transfer of serial ended well for peer: the secondaries' table (dns_secondary.c). */
+void dns_xfr_served(const char *client, const uint8_t peer[16], uint32_t serial);
+/* A NOTIFY to addr:port was sent (sent_at), answered (answered_at, for serial) or given up
+ * (unanswered); 0 leaves a time as it was. */
+void dns_secondary_notify_state(const uint8_t addr[16], uint16_t port, int64_t sent_at,
+				int64_t answered_at, uint32_t serial, bool unanswered);
 
 #endif

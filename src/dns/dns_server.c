@@ -29,6 +29,22 @@ int dns_server_config_from(const struct config *cfg, struct dns_server_config *s
 	sc->tcp_idle_ms = cfg->tcp_idle_ms;
 	sc->tcp_query_ms = cfg->tcp_query_ms;
 	sc->udp_spin_us = cfg->udp_spin_us;
+	if (config_cidrs_parse(cfg->transfer_allow, sc->xfr.allow, DNS_XFR_ALLOW_MAX,
+			       &sc->xfr.n_allow, why, sizeof(why)) != BASE_OK) {
+		snprintf(err, errcap, "transfer_allow: %s", why);
+		return DNS_EINVAL;
+	}
+	if (dns_tsig_key_from(cfg->transfer_key, &sc->xfr.key, why, sizeof(why)) != DNS_OK) {
+		snprintf(err, errcap, "transfer_key: %s", why);
+		return DNS_EINVAL;
+	}
+	sc->xfr.expand_max = ZONE_RR_EXPAND_MAX;
+	if (cfg->notify[0] &&
+	    config_listen_parse(cfg->notify, sc->notify, sc->notify_len, DNS_NOTIFY_MAX,
+				&sc->n_notify, why, sizeof(why)) != BASE_OK) {
+		snprintf(err, errcap, "notify: %s", why);
+		return DNS_EINVAL;
+	}
 	return dns_limits_config_from(cfg, sc, err, errcap);
 }
 
@@ -176,7 +192,8 @@ static int server_bind_addr(struct dns_server *srv, unsigned i)
 fail:;
 	int saved = errno;
 	sockaddr_format((const struct sockaddr *)&ss, name, sizeof(name));
-	log_err("dns", "bind failed proto=%s addr=%s error=\"%s\"", proto, name, strerror(saved));
+	log_err("dns", "bind failed proto=%s addr=%s error=\"%s\"%s", proto, name, strerror(saved),
+		sockaddr_bind_hint(saved));
 	errno = saved;
 	return DNS_EIO;
 }
@@ -197,12 +214,15 @@ static void server_free(struct dns_server *srv)
 		dns_tcp_release(srv->tcp);
 		dns_ctx_free(srv->tcp->ctx);
 	}
+	if (srv->notify)
+		dns_notify_release(srv->notify);
 	for (i = 0; i < DNS_LISTEN_MAX; i++)
 		if (srv->tcp_fd[i] >= 0)
 			close(srv->tcp_fd[i]);
 	free(srv->udp);
 	free(srv->tcp);
 	dns_limits_free(&srv->limits);
+	free(srv->notify);
 	free(srv);
 }
 
@@ -279,6 +299,10 @@ static void server_join(struct dns_server *srv)
 	if (srv->tcp->running)
 		pthread_join(srv->tcp->tid, NULL);
 	srv->tcp->running = false;
+	if (srv->notify && srv->notify->running)
+		pthread_join(srv->notify->tid, NULL);
+	if (srv->notify)
+		srv->notify->running = false;
 }
 
 /* name shows in top -H and perf: "tl-udp" or "tl-tcp". */
@@ -317,6 +341,17 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone)
 			return err;
 	}
 
+	if (srv->cfg.n_notify > 0 && !srv->notify) {
+		srv->notify = workers_new(srv, 1);
+		if (!srv->notify)
+			return DNS_ENOMEM;
+		err = dns_notify_prepare(srv->notify);
+		if (err != DNS_OK) {
+			log_err("dns", "notify sockets failed error=\"%s\"", strerror(errno));
+			return err;
+		}
+	}
+
 	/* Workers block every signal, so SIGINT/SIGTERM reach the main thread, which stops us. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -324,6 +359,8 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone)
 		err = worker_spawn(&srv->udp[i], dns_udp_main, "tl-udp");
 	if (err == DNS_OK)
 		err = worker_spawn(srv->tcp, dns_tcp_main, "tl-tcp");
+	if (err == DNS_OK && srv->notify)
+		err = worker_spawn(srv->notify, dns_notify_main, "tl-notify");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != DNS_OK) {
 		log_err("dns", "thread start failed error=\"%s\"", strerror(errno));
@@ -362,10 +399,10 @@ static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
 	DNS_STAT_LOAD(queries);
 	DNS_STAT_LOAD(answers);
 	DNS_STAT_LOAD(dropped);
-	DNS_STAT_LOAD(formerr);
-	DNS_STAT_LOAD(nxdomain);
-	DNS_STAT_LOAD(refused);
 	DNS_STAT_LOAD(truncated);
+	for (unsigned r = 0; r < DNS_STAT_RCODES; r++)
+		for (unsigned q = 0; q < DNS_STAT_QTYPES; q++)
+			DNS_STAT_LOAD(answered[r][q]);
 	DNS_STAT_LOAD(tcp_conns);
 	DNS_STAT_LOAD(tcp_rejected);
 	DNS_STAT_LOAD(tcp_rejected_client);
@@ -375,7 +412,20 @@ static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
 	DNS_STAT_LOAD(rrl_slipped);
 	DNS_STAT_LOAD(usage_excess);
 	DNS_STAT_LOAD(public_resolver);
+	DNS_STAT_LOAD(xfr_started);
+	DNS_STAT_LOAD(xfr_answered);
+	DNS_STAT_LOAD(xfr_messages);
 #undef DNS_STAT_LOAD
+}
+
+/* The rcode totals the log lines name, from the table by rcode and qtype. */
+static void stats_rcodes(struct dns_stats *st)
+{
+	for (unsigned q = 0; q < DNS_STAT_QTYPES; q++) {
+		st->formerr += st->answered[DNS_RCODE_FORMERR][q];
+		st->nxdomain += st->answered[DNS_RCODE_NXDOMAIN][q];
+		st->refused += st->answered[DNS_RCODE_REFUSED][q];
+	}
 }
 
 void dns_server_stats(const struct dns_server *srv, struct dns_stats *out)
@@ -385,4 +435,80 @@ void dns_server_stats(const struct dns_server *srv, struct dns_stats *out)
 	for (i = 0; i < srv->n_udp; i++)
 		stats_sum(out, &srv->udp[i].stats);
 	stats_sum(out, &srv->tcp->stats);
+	stats_rcodes(out);
+}
+
+static const char *const rcode_names[DNS_STAT_RCODES] = {
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "other"};
+static const char *const qtype_names[DNS_STAT_QTYPES] = {
+	[DNS_STAT_QT_OTHER] = "other", [DNS_STAT_QT_A] = "A", [DNS_STAT_QT_NS] = "NS",
+	[DNS_STAT_QT_SOA] = "SOA", [DNS_STAT_QT_PTR] = "PTR", [DNS_STAT_QT_MX] = "MX",
+	[DNS_STAT_QT_TXT] = "TXT", [DNS_STAT_QT_AAAA] = "AAAA", [DNS_STAT_QT_IXFR] = "IXFR",
+	[DNS_STAT_QT_AXFR] = "AXFR", [DNS_STAT_QT_ANY] = "ANY"};
+
+const char *dns_stat_rcode_name(unsigned i)
+{
+	return i < DNS_STAT_RCODES ? rcode_names[i] : "other";
+}
+
+const char *dns_stat_qtype_name(unsigned i)
+{
+	return i < DNS_STAT_QTYPES ? qtype_names[i] : "other";
+}
+
+/* One transport's answers by rcode and qtype: the pairs never seen are left out (a counter
+ * that appears at its first increment is what Prometheus expects of labels). */
+static void metrics_answers(struct metrics *m, const struct dns_stats *st, const char *proto)
+{
+	for (unsigned r = 0; r < DNS_STAT_RCODES; r++)
+		for (unsigned q = 0; q < DNS_STAT_QTYPES; q++)
+			if (st->answered[r][q])
+				metrics_value(m, (double)st->answered[r][q],
+					      "rcode=\"%s\",qtype=\"%s\",proto=\"%s\"",
+					      rcode_names[r], qtype_names[q], proto);
+}
+
+void dns_server_metrics(void *arg, struct metrics *m)
+{
+	const struct dns_server *srv = arg;
+	struct dns_stats udp, tcp;
+	memset(&udp, 0, sizeof(udp));
+	memset(&tcp, 0, sizeof(tcp));
+	for (unsigned i = 0; i < srv->n_udp; i++)
+		stats_sum(&udp, &srv->udp[i].stats);
+	stats_sum(&tcp, &srv->tcp->stats);
+	metrics_family(m, "trapline_dns_queries_total", METRIC_COUNTER,
+		       "DNS queries answered, by the answer's rcode, the question's type and the "
+		       "transport.");
+	metrics_answers(m, &udp, "udp");
+	metrics_answers(m, &tcp, "tcp");
+	metrics_family(m, "trapline_dns_dropped_total", METRIC_COUNTER,
+		       "DNS queries received and not answered (unparsable, QR set, a full socket "
+		       "buffer), by transport.");
+	metrics_value(m, (double)udp.dropped, "proto=\"udp\"");
+	metrics_value(m, (double)tcp.dropped, "proto=\"tcp\"");
+	metrics_family(m, "trapline_dns_truncated_total", METRIC_COUNTER,
+		       "DNS answers sent with TC=1 (too large for the client's UDP size, or slipped "
+		       "by the rate limit).");
+	metrics_value(m, (double)(udp.truncated + tcp.truncated), NULL);
+	metrics_family(m, "trapline_dns_rrl_total", METRIC_COUNTER,
+		       "DNS answers limited by response rate limiting, by action: dropped (not "
+		       "sent) or slipped (sent truncated).");
+	metrics_value(m, (double)(udp.rrl_dropped + tcp.rrl_dropped), "action=\"dropped\"");
+	metrics_value(m, (double)(udp.rrl_slipped + tcp.rrl_slipped), "action=\"slipped\"");
+	metrics_family(m, "trapline_dns_usage_limited_total", METRIC_COUNTER,
+		       "DNS queries about an address answered with a usage-limit code instead: "
+		       "excess (answer_a_excess, over usage_limit_per_day) or public_resolver "
+		       "(answer_a_public_resolver).");
+	metrics_value(m, (double)(udp.usage_excess + tcp.usage_excess), "code=\"excess\"");
+	metrics_value(m, (double)(udp.public_resolver + tcp.public_resolver),
+		      "code=\"public_resolver\"");
+	metrics_family(m, "trapline_dns_tcp_connections_total", METRIC_COUNTER,
+		       "DNS TCP connections, by what became of them: accepted, rejected (table "
+		       "full), rejected_client (tcp_max_per_client), evicted, query_timeout.");
+	metrics_value(m, (double)tcp.tcp_conns, "result=\"accepted\"");
+	metrics_value(m, (double)tcp.tcp_rejected, "result=\"rejected\"");
+	metrics_value(m, (double)tcp.tcp_rejected_client, "result=\"rejected_client\"");
+	metrics_value(m, (double)tcp.tcp_evicted, "result=\"evicted\"");
+	metrics_value(m, (double)tcp.tcp_query_timeouts, "result=\"query_timeout\"");
 }

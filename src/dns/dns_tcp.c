@@ -18,6 +18,9 @@
 #define TCP_OUT_PENDING 16384
 /* An answer is written only when the largest one fits, so the buffer holds the cap plus one. */
 #define TCP_OUT_CAP (TCP_OUT_PENDING + 2 + DNS_MAX_MSG)
+/* Rounds of answering and sending one connection gets per event: a transfer sends about
+ * 2 x 16 KiB a round, so 16 rounds (half a MiB) and then the other connections' turn. */
+#define TCP_XFR_TURN 16
 /* epoll_wait timeout: the stop flag and the idle timers are looked at least this often. */
 #define TCP_TICK_MS 50
 #define TCP_EVENTS 64
@@ -37,6 +40,7 @@ struct tcp_conn {
 	uint64_t query_ns;  /* the first byte of the query in progress came; 0: none in progress */
 	uint8_t client[16]; /* whom it counts against: ip_client_key */
 	uint8_t addr[16];   /* the peer's address (usage limits, public resolvers) */
+	struct dns_xfr *xfr; /* a zone transfer being sent, NULL: none */
 	size_t in_len;      /* bytes in in[] */
 	size_t out_off, out_len; /* pending answers are out[out_off .. out_off + out_len) */
 	uint8_t *in, *out;  /* one allocation made at accept */
@@ -126,6 +130,7 @@ fail:
 static void conn_close(struct tcp_state *t, struct tcp_conn *c)
 {
 	close(c->fd); /* also removes it from the epoll set */
+	dns_xfr_free(c->xfr);
 	free(c->in);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -361,19 +366,58 @@ static long conn_msg_len(const struct tcp_conn *c, size_t off)
 	return c->in_len - off - 2 < len ? -1 : (long)len;
 }
 
-/* Answers, in order, every complete message that has room in the output buffer. */
+/* Frames a message of alen bytes written at dst + 2; an answer (not a transfer's later
+ * message) is counted as one. */
+static void conn_frame(struct dns_worker *w, struct tcp_conn *c, uint8_t *dst, size_t alen,
+		       bool answer)
+{
+	dst[0] = (uint8_t)(alen >> 8);
+	dst[1] = (uint8_t)alen;
+	c->out_len += 2 + alen;
+	if (!answer)
+		return;
+	dns_stat_add(&w->stats.answers, 1);
+	dns_stat_answer(&w->stats, dst + 2, alen);
+}
+
+/* A zone transfer's next messages, while the output buffer has room. It goes out before
+ * any later query is answered: its messages are one answer (RFC 5936 2.2). A failure closes
+ * the connection once what is pending has gone. */
+static void conn_xfr(struct dns_worker *w, struct tcp_conn *c)
+{
+	while (c->xfr && TCP_OUT_CAP - c->out_len >= 2 + DNS_MAX_MSG) {
+		uint8_t *dst = c->out + c->out_len;
+		bool done = false;
+		size_t n = dns_xfr_next(c->xfr, dst + 2, DNS_MAX_MSG, &done);
+		if (n == 0) {
+			c->bad = true;
+			done = true;
+		} else {
+			conn_frame(w, c, dst, n, false);
+			dns_stat_add(&w->stats.xfr_messages, 1);
+		}
+		if (done) {
+			dns_xfr_free(c->xfr);
+			c->xfr = NULL;
+		}
+	}
+}
+
+/* Answers, in order, every complete message that has room in the output buffer; a transfer
+ * request starts a transfer, which the queries after it wait for. */
 static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 {
 	const struct zone_snapshot *snap;
 	size_t off = 0;
 	long len;
 
-	if (c->bad || conn_msg_len(c, 0) < 0)
-		return;
 	if (c->out_off > 0) { /* keep the free room at the end */
 		memmove(c->out, c->out + c->out_off, c->out_len);
 		c->out_off = 0;
 	}
+	conn_xfr(w, c);
+	if (c->xfr || c->bad || conn_msg_len(c, 0) < 0)
+		return;
 	zone_read_lock();
 	snap = zone_current(w->srv->zone);
 	while (TCP_OUT_CAP - c->out_len >= 2 + DNS_MAX_MSG && (len = conn_msg_len(c, off)) >= 0) {
@@ -382,30 +426,43 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 			break;
 		}
 		uint8_t *dst = c->out + c->out_len;
-		/* Usage limits hold over TCP too; rate limiting does not (a TCP client's
-		 * address is not forged). */
-		enum dns_client_mode mode = DNS_CLIENT_NORMAL;
-		if (w->srv->limits.usage || w->srv->limits.public_resolvers)
-			mode = dns_limits_mode(w, c->addr, time_now() / 86400);
-		size_t alen = dns_answer_client(w->ctx, snap, c->in + off + 2, (size_t)len,
-						dst + 2, DNS_MAX_MSG, true, mode, NULL);
-		dns_stat_add(&w->stats.queries, 1);
-		if (alen > 0) {
-			dst[0] = (uint8_t)(alen >> 8);
-			dst[1] = (uint8_t)alen;
-			c->out_len += 2 + alen;
-			dns_stat_add(&w->stats.answers, 1);
-			dns_stat_answer(&w->stats, dst + 2);
+		const uint8_t *q = c->in + off + 2;
+		size_t alen = 0;
+		struct dns_xfr *x = NULL;
+		int v = dns_xfr_request(&w->srv->cfg, snap, zone_handle_journal(w->srv->zone),
+					c->addr, q, (size_t)len, dst + 2, DNS_MAX_MSG, &alen, &x);
+		if (v == DNS_XFR_NOT) {
+			/* Usage limits hold over TCP too; rate limiting does not (a TCP client's
+			 * address is not forged). */
+			enum dns_client_mode mode = DNS_CLIENT_NORMAL;
+			if (w->srv->limits.usage || w->srv->limits.public_resolvers)
+				mode = dns_limits_mode(w, c->addr, time_now() / 86400);
+			alen = dns_answer_client(w->ctx, snap, q, (size_t)len, dst + 2, DNS_MAX_MSG,
+						 true, mode, NULL);
+			if (alen > 0 && w->srv->cfg.xfr.key.set)
+				alen = dns_tsig_wrap(&w->srv->cfg.xfr.key, q, (size_t)len, dst + 2,
+						     alen, DNS_MAX_MSG);
 		} else {
-			dns_stat_add(&w->stats.dropped, 1);
+			dns_stat_add(v == DNS_XFR_STARTED ? &w->stats.xfr_started
+							 : &w->stats.xfr_answered, 1);
 		}
+		dns_stat_add(&w->stats.queries, 1);
+		if (alen > 0)
+			conn_frame(w, c, dst, alen, true);
+		else if (v != DNS_XFR_STARTED)
+			dns_stat_add(&w->stats.dropped, 1);
 		off += 2 + (size_t)len;
+		if (v == DNS_XFR_STARTED) {
+			c->xfr = x;
+			break;
+		}
 	}
 	zone_read_unlock();
 	c->in_len -= off;
 	memmove(c->in, c->in + off, c->in_len);
 	if (off > 0)
 		c->query_ns = 0; /* what is left, if anything, is the next query's */
+	conn_xfr(w, c);
 }
 
 /* Writes what is pending; false when the connection failed. */
@@ -440,15 +497,17 @@ static void conn_event(struct dns_worker *w, struct tcp_state *t, struct tcp_con
 			goto close;
 		}
 	}
-	for (;;) {
+	/* A transfer gets a bounded turn (about 16 KiB a message), then the other connections
+	 * theirs: EPOLLOUT brings it back at once when the socket has room. */
+	for (unsigned turn = 0; turn < TCP_XFR_TURN; turn++) {
 		conn_serve(w, c);
 		if (!conn_flush(c, now))
 			goto close;
 		/* Stop when the client is slow to read, or when nothing more can be answered. */
-		if (c->out_len > 0 || c->bad || conn_msg_len(c, 0) < 0)
+		if (c->out_len > 0 || c->bad || (!c->xfr && conn_msg_len(c, 0) < 0))
 			break;
 	}
-	if ((c->eof || c->bad) && c->out_len == 0)
+	if ((c->eof || c->bad) && c->out_len == 0 && !c->xfr)
 		goto close;
 	/* A part of a query left: its deadline runs from the read that brought its first byte
 	 * (this one, or an earlier one). Whole queries waiting for room to answer are not. */
@@ -460,7 +519,7 @@ static void conn_event(struct dns_worker *w, struct tcp_state *t, struct tcp_con
 	uint32_t want = 0;
 	if (!c->eof && !c->bad && c->out_len < TCP_OUT_PENDING && c->in_len < TCP_IN_CAP)
 		want |= EPOLLIN;
-	if (c->out_len > 0)
+	if (c->out_len > 0 || c->xfr)
 		want |= EPOLLOUT;
 	if (want != c->events) {
 		struct epoll_event ev = {.events = want, .data.u64 = (uint64_t)(c - t->conns)};

@@ -117,7 +117,10 @@ static unsigned udp_answer_batch(struct dns_worker *w, struct udp_batch *b, unsi
 		}
 		if (len == 0)
 			continue;
-		dns_stat_answer(&w->stats, b->out[i]);
+		if (w->srv->cfg.xfr.key.set)
+			len = dns_tsig_wrap(&w->srv->cfg.xfr.key, b->in[i], b->rx[i].msg_len, b->out[i],
+					    len, DNS_MAX_UDP);
+		dns_stat_answer(&w->stats, b->out[i], len);
 		b->txiov[m].iov_base = b->out[i];
 		b->txiov[m].iov_len = len;
 		b->tx[m].msg_hdr.msg_name = rh->msg_name;

@@ -12,6 +12,7 @@
 #define DNS_T_TXT 16
 #define DNS_T_AAAA 28
 #define DNS_T_OPT 41
+#define DNS_T_TSIG 250
 #define DNS_T_IXFR 251
 #define DNS_T_AXFR 252
 #define DNS_T_ANY 255

@@ -186,18 +186,82 @@ struct smtp_server;
  * self-signed pair in data_dir the first time): call it before privileges are dropped.
  * SMTP_EIO when an address cannot be bound or TLS cannot be set up (logged). */
 int smtp_server_bind(const struct smtp_server_config *cfg, struct smtp_server **out);
+/* Where the trap's accepted messages go: the writer (a whole Trapline) or a trap node's spool
+ * (smtp_spool_sink). post takes ev as writer_post_nowait does: it never blocks; WRITER_OK when
+ * taken (done(arg, result) is then called exactly once, on any thread, when it is stored or
+ * failed: only then is the client answered), or an error (done is never called; the client
+ * is told 451). ev and what it points to stay untouched until done. */
+struct smtp_sink {
+	int (*post)(void *ctx, const struct writer_event *ev, writer_done_fn done, void *arg);
+	void *ctx;
+};
+
 /* Starts the event loop's thread; messages go to w, which must outlive the server. */
 int smtp_server_start(struct smtp_server *srv, struct writer *w);
+/* The same with messages going to sink (copied; its ctx must outlive the server). */
+int smtp_server_start_sink(struct smtp_server *srv, const struct smtp_sink *sink);
+/* ---- a trap node (smtp_node.c, smtp_spool.c, smtp_forward.c) --------------------------
+ * `serve --forward URL`: the trap alone, its hits committed to a spool in data_dir (SQLite,
+ * "spool.db") before each 250, and a forwarder thread that sends them in batches to the
+ * primary's POST /api/v1/evidence, each with an id of its own (the node's name and 128 random
+ * bits), deleting only what the primary acknowledged by id, retrying with a doubling wait
+ * while the primary is away. docs/trap-node.md. */
+
+#define SMTP_NODE_NAME_MAX 64                          /* bytes of a node's name in its ids */
+#define SMTP_HIT_ID_MAX (SMTP_NODE_NAME_MAX + 1 + 32 + 1) /* "NAME-" 32 hex digits, NUL */
+
+struct smtp_node_config {
+	char data_dir[CONFIG_STR_MAX];
+	char node[256];              /* smtp_hostname; "": the host's name */
+	char url[CONFIG_STR_MAX];    /* forward_url: the primary's base URL */
+	char key[128];               /* forward_key */
+	uint64_t spool_max;          /* forward_spool_max */
+	unsigned batch;              /* forward_batch */
+	unsigned retry_max_s;        /* forward_retry_max */
+};
+void smtp_node_config_from(const struct config *c, struct smtp_node_config *out);
+
+struct smtp_node;
+/* Opens the spool (made on first start) and starts the forwarder. SMTP_EINVAL without url or
+ * key, SMTP_EIO when the spool cannot be opened (logged). */
+int smtp_node_start(const struct smtp_node_config *cfg, struct smtp_node **out);
+/* The sink for smtp_server_start_sink: the node's spool. */
+void smtp_node_sink(struct smtp_node *n, struct smtp_sink *out);
+/* After smtp_server_stop: commits what the spool holds, ends the forwarder (a request under
+ * way is cut short; what it carried stays in the spool), frees n. */
+void smtp_node_stop(struct smtp_node *n);
+
+/* A node's spool as `trapline status` shows it (read from the file: the service may run). */
+struct smtp_spool_stats {
+	uint64_t depth;          /* hits waiting for the primary */
+	uint64_t refused;        /* hits the primary refused for good, kept aside */
+	uint64_t forwarded;      /* hits the primary acknowledged, since the spool was made */
+	int64_t oldest_at;       /* when the oldest waiting hit was received; 0: none */
+	int64_t last_forward_at; /* the last acknowledged request; 0: never */
+};
+/* SMTP_OK; TL_ENOTFOUND when data_dir has no spool (not a node); SMTP_EIO (logged). */
+int smtp_spool_stats(const char *data_dir, struct smtp_spool_stats *out);
+
 /* What the server did. */
 struct smtp_stats {
 	uint64_t sessions;   /* accepted connections */
 	uint64_t messages;   /* stored and acknowledged (250) */
 	uint64_t deferred;   /* refused with 451 because the store could not take them */
 	uint64_t refused;    /* connections refused at once (limits, bad PROXY header) */
+	uint64_t active;     /* sessions open now */
 };
 void smtp_server_stats(struct smtp_server *srv, struct smtp_stats *out);
+/* The trap's families (a metrics_collect_fn; arg: the smtp_server):
+ * trapline_smtp_sessions_total{result}, trapline_smtp_sessions_open,
+ * trapline_smtp_messages_total{result}. */
+void smtp_server_metrics(void *srv, struct metrics *m);
 /* Stops accepting, closes every session, waits for the messages the writer still holds to be
  * answered (so call it before writer_stop), stops the thread and frees srv. */
 void smtp_server_stop(struct smtp_server *srv);
+/* A configuration reload: the trap's live settings from cfg (trap_domains, trap_addresses,
+ * the sizes, counts and timeouts of a session but smtp_max_sessions, smtp_memory_max,
+ * smtp_proxy_trusted, trap_sample, trap_sample_days), handed to the loop's thread through its
+ * eventfd and applied there between two events: no session is dropped. NULL srv: nothing. */
+int smtp_server_reload(struct smtp_server *srv, const struct config *cfg);
 
 #endif

@@ -1,7 +1,8 @@
 /* smtp_server.c - the trap's network side: one libevent loop on its own thread holds every
  * session (no thread per connection, so slow clients cost a buffer, not a thread), runs the
  * dialogue over the bytes read, starts TLS with OpenSSL bufferevents, reads PROXY headers
- * from trusted load balancers, and acknowledges a message only once the writer committed it. */
+ * from trusted load balancers, and acknowledges a message only once its sink (the writer, or a
+ * trap node's spool) committed it. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -109,7 +110,7 @@ struct smtp_server {
 	unsigned n_listeners;
 	struct event *accept_pause;
 	SSL_CTX *tls;
-	struct writer *writer;
+	struct smtp_sink sink;   /* the writer, or a trap node's spool */
 	pthread_t thread;
 	bool started;
 	/* the writer's answers, handed over to the loop through an eventfd */
@@ -119,6 +120,7 @@ struct smtp_server {
 	struct done_item *done;
 	size_t done_n, done_cap;
 	bool stop;      /* under mtx: smtp_server_stop asked */
+	struct smtp_server_config *reload; /* under mtx: a reload's settings for the loop */
 	bool stopping;  /* loop: sessions closed, waiting for held messages */
 	bool stuck;     /* the writer did not answer in time: srv must never be freed */
 	struct event *stop_timer;
@@ -279,7 +281,7 @@ static void session_gone(struct smtp_session *s)
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		s->bev = NULL;
-		srv->n_sessions--;
+		__atomic_store_n(&srv->n_sessions, srv->n_sessions - 1, __ATOMIC_RELAXED);
 		if (s->ip_counted)
 			ipc_release(srv, s->client);
 		s->ip_counted = false;
@@ -618,6 +620,60 @@ static void answer(struct smtp_session *s, int result)
 
 static void stop_sessions(struct smtp_server *srv);
 
+/* On the loop's thread: a reload's live settings replace the running ones. The sessions'
+ * dialogues read the trap domains and addresses from srv->cfg's buffers, so they see the new
+ * ones at their next RCPT; the sizes and counts apply to sessions that start after it. */
+static void reload_apply(struct smtp_server *srv, struct smtp_server_config *n)
+{
+	struct smtp_server_config *c = &srv->cfg;
+	memcpy(c->trap_domains, n->trap_domains, sizeof(c->trap_domains));
+	memcpy(c->trap_addresses, n->trap_addresses, sizeof(c->trap_addresses));
+	c->max_size = n->max_size;
+	c->max_rcpts = n->max_rcpts;
+	c->max_per_ip = n->max_per_ip;
+	c->max_errors = n->max_errors;
+	c->command_timeout_s = n->command_timeout_s;
+	c->data_timeout_s = n->data_timeout_s;
+	c->data_min_rate = n->data_min_rate;
+	c->memory_max = n->memory_max;
+	memcpy(c->proxy_trusted, n->proxy_trusted, sizeof(c->proxy_trusted));
+	c->n_proxy_trusted = n->n_proxy_trusted;
+	c->sample = n->sample;
+	c->sample_days = n->sample_days;
+	c->special_refused = n->special_refused;
+	srv->dcfg.max_size = c->max_size;
+	srv->dcfg.max_rcpts = c->max_rcpts;
+	srv->dcfg.max_errors = c->max_errors;
+	if (!c->trap_domains[0] && !c->trap_addresses[0])
+		log_warn("smtp", "no trap_domains or trap_addresses: every recipient is refused");
+	log_info("smtp", "reloaded trap_domains=\"%s\"", c->trap_domains);
+	free(n);
+}
+
+int smtp_server_reload(struct smtp_server *srv, const struct config *cfg)
+{
+	if (!srv)
+		return SMTP_OK;
+	struct smtp_server_config *n = malloc(sizeof(*n));
+	char err[CONFIG_ERR_MAX];
+	bool enabled;
+	if (!n)
+		return SMTP_ENOMEM;
+	if (smtp_server_config_make(cfg, n, &enabled, err, sizeof(err)) != SMTP_OK) {
+		log_err("smtp", "reload refused reason=\"%s\"", err);
+		free(n);
+		return SMTP_EINVAL;
+	}
+	pthread_mutex_lock(&srv->mtx);
+	free(srv->reload);
+	srv->reload = n;
+	pthread_mutex_unlock(&srv->mtx);
+	uint64_t one = 1;
+	ssize_t w = write(srv->efd, &one, sizeof one);
+	(void)w;
+	return SMTP_OK;
+}
+
 static void on_efd(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -629,12 +685,16 @@ static void on_efd(evutil_socket_t fd, short what, void *arg)
 	struct done_item *items = srv->done;
 	size_t count = srv->done_n;
 	bool stop = srv->stop;
+	struct smtp_server_config *reload = srv->reload;
+	srv->reload = NULL;
 	srv->done = NULL;
 	srv->done_n = srv->done_cap = 0;
 	pthread_mutex_unlock(&srv->mtx);
 	for (size_t i = 0; i < count; i++)
 		answer(items[i].s, items[i].result);
 	free(items);
+	if (reload)
+		reload_apply(srv, reload);
 	if (stop && !srv->stopping)
 		stop_sessions(srv);
 	if (srv->stopping && srv->n_pending == 0)
@@ -717,8 +777,9 @@ static bool message_post(struct smtp_session *s)
 		s->hit.sample_until = e->received_at + (int64_t)srv->cfg.sample_days * 86400;
 	}
 	s->ev.trap = &s->hit;
-	int rc = writer_post_nowait(srv->writer, &s->ev, commit_done, s);
+	int rc = srv->sink.post(srv->sink.ctx, &s->ev, commit_done, s);
 	if (rc != WRITER_OK) {
+		atomic_fetch_add_explicit(&srv->st_deferred, 1, memory_order_relaxed);
 		limit_log(srv, LIM_STORE, "message deferred ip=%s reason=\"%s\"", s->ip_text,
 			  tl_strerror(rc));
 		free(s->rcpts);
@@ -1016,7 +1077,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	s->srv = srv;
 	smtp_dialog_set_mem(s->dlg, session_mem, s);
 	list_push(s);
-	srv->n_sessions++;
+	__atomic_store_n(&srv->n_sessions, srv->n_sessions + 1, __ATOMIC_RELAXED);
 	memcpy(s->ip, ip, 16);
 	ip_format(s->ip, s->ip_text);
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
@@ -1106,7 +1167,8 @@ static int listen_one(struct smtp_server *srv, const struct sockaddr_storage *ss
 	log_info("smtp", "listening addr=%s", name);
 	return SMTP_OK;
 fail:
-	log_err("smtp", "cannot listen addr=%s reason=\"%s\"", name, strerror(errno));
+	log_err("smtp", "cannot listen addr=%s reason=\"%s\"%s", name, strerror(errno),
+		sockaddr_bind_hint(errno));
 	if (fd >= 0)
 		close(fd);
 	return SMTP_EIO;
@@ -1152,6 +1214,7 @@ static void server_free(struct smtp_server *srv)
 		close(srv->efd);
 	SSL_CTX_free(srv->tls);
 	free(srv->done);
+	free(srv->reload);
 	pthread_mutex_destroy(&srv->mtx);
 	free(srv);
 }
@@ -1208,11 +1271,25 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+static int writer_sink_post(void *ctx, const struct writer_event *ev, writer_done_fn done,
+			    void *arg)
+{
+	return writer_post_nowait(ctx, ev, done, arg);
+}
+
 int smtp_server_start(struct smtp_server *srv, struct writer *w)
 {
-	if (!srv || !w)
+	if (!w)
 		return SMTP_EINVAL;
-	srv->writer = w;
+	struct smtp_sink sink = {writer_sink_post, w};
+	return smtp_server_start_sink(srv, &sink);
+}
+
+int smtp_server_start_sink(struct smtp_server *srv, const struct smtp_sink *sink)
+{
+	if (!srv || !sink || !sink->post)
+		return SMTP_EINVAL;
+	srv->sink = *sink;
 	if (pthread_create(&srv->thread, NULL, loop_main, srv) != 0)
 		return SMTP_ENOMEM;
 	pthread_setname_np(srv->thread, "tl-smtp");
@@ -1226,6 +1303,27 @@ void smtp_server_stats(struct smtp_server *srv, struct smtp_stats *out)
 	out->messages = atomic_load_explicit(&srv->st_messages, memory_order_relaxed);
 	out->deferred = atomic_load_explicit(&srv->st_deferred, memory_order_relaxed);
 	out->refused = atomic_load_explicit(&srv->st_refused, memory_order_relaxed);
+	out->active = __atomic_load_n(&srv->n_sessions, __ATOMIC_RELAXED);
+}
+
+void smtp_server_metrics(void *arg, struct metrics *m)
+{
+	struct smtp_server *srv = arg;
+	struct smtp_stats st;
+	smtp_server_stats(srv, &st);
+	metrics_family(m, "trapline_smtp_sessions_total", METRIC_COUNTER,
+		       "SMTP connections to the trap since the start, by result: accepted, or "
+		       "refused at once (limits, a bad PROXY header).");
+	metrics_value(m, (double)st.sessions - (double)st.refused, "result=\"accepted\"");
+	metrics_value(m, (double)st.refused, "result=\"refused\"");
+	metrics_family(m, "trapline_smtp_sessions_open", METRIC_GAUGE, "SMTP sessions open now.");
+	metrics_value(m, (double)st.active, NULL);
+	metrics_family(m, "trapline_smtp_messages_total", METRIC_COUNTER,
+		       "Messages the trap took to the end of DATA, by result: stored (answered "
+		       "250 after the commit) or deferred (answered 451: the store could not take "
+		       "it).");
+	metrics_value(m, (double)st.messages, "result=\"stored\"");
+	metrics_value(m, (double)st.deferred, "result=\"deferred\"");
 }
 
 void smtp_server_stop(struct smtp_server *srv)

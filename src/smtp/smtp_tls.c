@@ -50,6 +50,9 @@ static int pem_write(const char *path, mode_t mode, int uid, int gid, EVP_PKEY *
 	}
 	int ok = key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
 		     : PEM_write_X509(f, cert);
+	/* On disk before the rename: a crash or a file system that turns read-only must leave
+	 * the old file or the whole new one, never an empty one under the final name. */
+	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
 	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
 		log_err("smtp", "cannot write file=%s", path);
 		unlink(tmp);
@@ -115,19 +118,10 @@ done:
 	return rc;
 }
 
-SSL_CTX *smtp_tls_context(const struct smtp_server_config *cfg)
+/* A context with cert and key; NULL after logging why (quiet: only the OpenSSL errors are
+ * dropped, for a first try that may be retried). */
+static SSL_CTX *tls_context_load(const char *cert, const char *key, bool quiet)
 {
-	char cert[PATH_MAX], key[PATH_MAX];
-	if (cfg->tls_cert[0]) {
-		snprintf(cert, sizeof cert, "%s", cfg->tls_cert);
-		snprintf(key, sizeof key, "%s", cfg->tls_key);
-	} else {
-		snprintf(cert, sizeof cert, "%s/%s", cfg->data_dir, SELF_CERT);
-		snprintf(key, sizeof key, "%s/%s", cfg->data_dir, SELF_KEY);
-		if ((access(cert, F_OK) != 0 || access(key, F_OK) != 0) &&
-		    self_signed_make(cfg, cert, key) != SMTP_OK)
-			return NULL;
-	}
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
 		tls_log_errors("context");
@@ -141,12 +135,37 @@ SSL_CTX *smtp_tls_context(const struct smtp_server_config *cfg)
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
-		log_err("smtp", "cannot load the TLS certificate cert=%s key=%s", cert, key);
-		tls_log_errors("certificate");
+		if (quiet) {
+			ERR_clear_error();
+		} else {
+			log_err("smtp", "cannot load the TLS certificate cert=%s key=%s", cert, key);
+			tls_log_errors("certificate");
+		}
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
 	return ctx;
+}
+
+SSL_CTX *smtp_tls_context(const struct smtp_server_config *cfg)
+{
+	char cert[PATH_MAX], key[PATH_MAX];
+	if (cfg->tls_cert[0])
+		return tls_context_load(cfg->tls_cert, cfg->tls_key, false);
+	snprintf(cert, sizeof cert, "%s/%s", cfg->data_dir, SELF_CERT);
+	snprintf(key, sizeof key, "%s/%s", cfg->data_dir, SELF_KEY);
+	if ((access(cert, F_OK) != 0 || access(key, F_OK) != 0) &&
+	    self_signed_make(cfg, cert, key) != SMTP_OK)
+		return NULL;
+	SSL_CTX *ctx = tls_context_load(cert, key, true);
+	if (ctx)
+		return ctx;
+	/* Our own pair, unreadable: a machine that crashed (or a disk that turned read-only)
+	 * before an older version's write reached the disk. It is ours to make again. */
+	log_warn("smtp", "self-signed certificate unreadable, made again cert=%s key=%s", cert, key);
+	if (self_signed_make(cfg, cert, key) != SMTP_OK)
+		return NULL;
+	return tls_context_load(cert, key, false);
 }
 
 /* Opens path as a regular file the caller can read, or says why in err as "KEY PATH: ...". */

@@ -41,6 +41,7 @@ int store_class_parse(const char *s, enum store_class *out);
 
 #define STORE_SOURCE_MAX 320 /* a mail address or a reporter id */
 #define STORE_TEXT_MAX 1024  /* reasons, notes */
+#define STORE_HIT_ID_MAX 129 /* a feed's id of one trap hit, 1 to 128 bytes (migration 14) */
 
 /* One piece of evidence against one address. source is the trap address or the reporter:
  * private (never shown by a public reader; store_evidence_for_ip returns it only when asked). */
@@ -53,6 +54,7 @@ struct store_evidence {
 	int64_t added_at;    /* when it was stored */
 	char source[STORE_SOURCE_MAX];
 	char digest[65];     /* hex SHA-256 of the message, "" if none */
+	char hit_id[STORE_HIT_ID_MAX]; /* a feed's id of the hit, "" if none: unique per source */
 };
 
 struct store_listing {
@@ -102,6 +104,9 @@ struct store;
  * STORE_EBUSY when another process (or another struct store) has it. Same as
  * store_open_mode(dir, true, out). */
 int store_open(const char *dir, struct store **out);
+/* store_open, waiting up to wait_ms for the writer's lock while another process holds it (the
+ * service: a command working on the directory holds it for a moment). */
+int store_open_wait(const char *dir, unsigned wait_ms, struct store **out);
 /* write false: opens the existing file read-only (SQLITE_OPEN_READONLY) without the lock, for
  * a reader beside a running service (a CLI's check/list). Never migrates: STORE_EIO when the
  * file's schema is older than this binary's, STORE_ENOTFOUND when there is no file. */
@@ -127,11 +132,45 @@ struct store_stats {
 };
 void store_stats(const struct store *s, struct store_stats *out);
 
+/* ---- getting it back (store_backup.c) ------------------------------------------------- */
+
+/* What a copy holds: its size and schema version (restore: the backup's version, before the
+ * migrations brought it up to date). */
+struct store_copy_info {
+	uint64_t bytes;
+	int schema_version;
+	int from_version;
+};
+/* Writes a consistent copy of s's database to path with SQLite's online backup API: all pages
+ * in one read transaction of s (any connection, a reader's too; the writer goes on), into a
+ * 0600 file beside path that is renamed to it once complete and on the disk, in rollback-
+ * journal mode (one file). STORE_EEXIST when path exists and !replace; STORE_EIO when it
+ * cannot be written. err says why in a line. */
+int store_backup(struct store *s, const char *path, bool replace, struct store_copy_info *info,
+		 char *err, size_t errcap);
+/* Checks that path is a Trapline store this binary can read (an SQLite file with our tables,
+ * a schema version from 1 to ours, SQLite's integrity check passes); *version gets its schema
+ * version. STORE_EINVAL with why in err. */
+int store_file_check(const char *path, int *version, char *err, size_t errcap);
+/* Builds dir/trapline.db from the copy file (store_file_check first), under the writer's lock
+ * (STORE_EBUSY when a service runs on dir), then opens it once so that the migrations bring an
+ * older copy up to date. STORE_EEXIST when dir holds a store and !replace (a replaced store's
+ * write-ahead log goes with it). err says why in a line. */
+int store_restore(const char *file, const char *dir, bool replace, struct store_copy_info *info,
+		  char *err, size_t errcap);
+/* SQLite's integrity check (PRAGMA integrity_check) on s: fn gets each problem found (a line
+ * of SQLite's), *problems their number; 0 problems is a sound file. fn returns non-zero to
+ * stop. */
+int store_integrity_check(struct store *s, int (*fn)(const char *problem, void *arg), void *arg,
+			  unsigned *problems);
+
 /* Transactions: every write below must be inside one (the writer groups a batch into one). */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
+/* Adds ev in the caller's transaction; sets ev->id. STORE_EEXIST when ev->hit_id is set and the
+ * same source stored a hit of that id before (nothing is written; the transaction goes on). */
 int store_evidence_add(struct store *s, struct store_evidence *ev);
 /* Calls fn for each piece of evidence against ip received at or after since, oldest first.
  * fn returns non-zero to stop. with_source: fill ev->source (operator use only). */
@@ -323,6 +362,27 @@ int store_report_recent(struct store *s, const uint8_t ip[16], unsigned max,
  * one more, in the caller's transaction. */
 int store_report_hour_get(struct store *s, int64_t holder, int64_t hour, uint64_t *n);
 int store_report_hour_add(struct store *s, int64_t holder, int64_t hour);
+
+/* ---- the IXFR journal (schema version 15) -------------------------------------------
+ * One row per publication: the differences from serial_from to serial_to in the zone
+ * module's encoded form (zone_jentry_encode), written by the writer. */
+
+struct store_journal_row {
+	int64_t id;
+	uint32_t serial_from, serial_to;
+	int64_t at;
+	uint64_t changes;
+	const uint8_t *data; /* valid during the callback */
+	size_t len;
+};
+
+/* Adds a row in its own transaction (none may be open) and gives its id in *id. */
+int store_journal_add(struct store *s, const struct store_journal_row *r, int64_t *id);
+/* Deletes the rows older than id (the oldest the journal keeps; 0: every row). */
+int store_journal_trim(struct store *s, int64_t keep_from);
+/* Calls fn for each row, oldest first; fn returns nonzero to stop. */
+int store_journal_foreach(struct store *s, int (*fn)(const struct store_journal_row *r, void *arg),
+			  void *arg);
 
 /* Key/value state that must survive restarts (the SOA serial, ...). */
 int store_meta_get_int(struct store *s, const char *key, int64_t *out);

@@ -24,7 +24,11 @@ int store_evidence_add(struct store *s, struct store_evidence *ev)
 	sqlite3_bind_int64(st, 5, ev->added_at);
 	bind_text(st, 6, ev->source, sizeof ev->source);
 	bind_text(st, 7, ev->digest, sizeof ev->digest);
-	int rc = step_done(s, st, "evidence add");
+	if (ev->hit_id[0])
+		bind_text(st, 8, ev->hit_id, sizeof ev->hit_id);
+	else
+		sqlite3_bind_null(st, 8);
+	int rc = step_insert(s, st, "evidence add");
 	if (rc)
 		return rc;
 	ev->id = sqlite3_last_insert_rowid(s->db);

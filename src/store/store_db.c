@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -225,6 +226,23 @@ static const struct {
 	      " THEN substr(source, 10) END) VIRTUAL;"
 	      "DROP INDEX evidence_ip_policy;"
 	      "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class, reporter);" },
+	/* Trap nodes (issue 21) send their spool again until the primary acknowledges it: a hit
+	 * carries the node's id for it, and a hit whose id its feed stored before is counted
+	 * once. Unique per source ("feed:NAME"), so that one feed cannot take another's ids;
+	 * partial, so that evidence without an id costs the index nothing. */
+	{ 14, "ALTER TABLE evidence ADD COLUMN hit_id TEXT;"
+	      "CREATE UNIQUE INDEX evidence_hit_id ON evidence (source, hit_id)"
+	      " WHERE hit_id IS NOT NULL;" },
+	/* The IXFR journal (issue 21): one row per publication, what it changed from serial_from
+	 * to serial_to (the zone module's encoded entry), so that secondaries get differences
+	 * after a restart too. id orders the rows; the oldest go first (ixfr_journal_max, _age). */
+	{ 15, "CREATE TABLE ixfr_journal ("
+	      " id INTEGER PRIMARY KEY,"
+	      " serial_from INTEGER NOT NULL,"
+	      " serial_to INTEGER NOT NULL,"
+	      " at INTEGER NOT NULL,"
+	      " changes INTEGER NOT NULL,"
+	      " data BLOB NOT NULL);" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -240,8 +258,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_EV_ADD] = "INSERT INTO evidence (ip, kind, class, received_at, added_at, source, digest)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_EV_ADD] = "INSERT INTO evidence (ip, kind, class, received_at, added_at, source, digest,"
+		      " hit_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_EV_FOR_IP] = "SELECT id, kind, class, received_at, added_at, source, digest FROM evidence"
 			 " WHERE ip = ?1 AND received_at >= ?2 ORDER BY received_at, id",
 	[ST_EV_IPS] = "SELECT DISTINCT ip FROM evidence WHERE received_at >= ?1",
@@ -371,8 +389,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 " ORDER BY received_at DESC, id DESC LIMIT ?3",
 };
 
+#define STORE_DISK_LOG_NS 10000000000ull
+
 int store_fail(struct store *s, const char *what, int rc)
 {
+	int primary = rc & 0xff;
+	bool disk = primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_READONLY;
+	if (s && disk) {
+		uint64_t now_ns = time_mono_ns();
+		if (s->disk_logged_ns && now_ns - s->disk_logged_ns < STORE_DISK_LOG_NS) {
+			s->disk_suppressed++;
+			return STORE_EIO;
+		}
+		log_err("store", "%s failed rc=%d error=\"%s\" suppressed=%lu", what, rc,
+			s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), s->disk_suppressed);
+		s->disk_logged_ns = now_ns;
+		s->disk_suppressed = 0;
+		return STORE_EIO;
+	}
 	log_err("store", "%s failed rc=%d error=\"%s\"", what, rc,
 		s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 	return STORE_EIO;
@@ -467,17 +501,26 @@ static int migrate(struct store *s, const char *path)
 
 /* One writer at a time across processes: the service and a CLI run without it must never
  * write the same file at once. flock is released by the kernel when the holder dies. */
-static int take_lock(struct store *s, const char *dir)
+int store_lock_take(const char *dir, int *fd, unsigned wait_ms)
 {
 	char path[PATH_MAX];
 	if ((size_t)snprintf(path, sizeof path, "%s/trapline.lock", dir) >= sizeof path)
 		return STORE_EINVAL;
-	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lock_fd < 0) {
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0) {
 		log_err("store", "open lock file=%s error=\"%s\"", path, strerror(errno));
 		return STORE_EIO;
 	}
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+	int got = flock(*fd, LOCK_EX | LOCK_NB);
+	/* A command that works on the directory holds the lock for a moment: a service that
+	 * restarts meanwhile (after a crash) waits for it instead of failing its start. */
+	for (unsigned waited = 0; got != 0 && errno == EWOULDBLOCK && waited < wait_ms;
+	     waited += 20) {
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+		got = flock(*fd, LOCK_EX | LOCK_NB);
+	}
+	if (got != 0) {
 		int e = errno;
 		if (e == EWOULDBLOCK) {
 			log_err("store", "%s is held by another trapline writing to %s", path, dir);
@@ -487,6 +530,11 @@ static int take_lock(struct store *s, const char *dir)
 		return STORE_EIO;
 	}
 	return STORE_OK;
+}
+
+static int take_lock(struct store *s, const char *dir, unsigned wait_ms)
+{
+	return store_lock_take(dir, &s->lock_fd, wait_ms);
 }
 
 static int prepare_all(struct store *s)
@@ -557,7 +605,7 @@ static int open_db(struct store *s, const char *dir)
 	return prepare_all(s);
 }
 
-int store_open_mode(const char *dir, bool write, struct store **out)
+static int store_open_lock(const char *dir, bool write, unsigned wait_ms, struct store **out)
 {
 	if (!dir || !*dir || !out)
 		return STORE_EINVAL;
@@ -574,7 +622,7 @@ int store_open_mode(const char *dir, bool write, struct store **out)
 			rc = STORE_EIO;
 			goto fail;
 		}
-		if ((rc = take_lock(s, dir)) != STORE_OK)
+		if ((rc = take_lock(s, dir, wait_ms)) != STORE_OK)
 			goto fail;
 	}
 	if ((rc = open_db(s, dir)) != STORE_OK)
@@ -586,9 +634,19 @@ fail:
 	return rc;
 }
 
+int store_open_mode(const char *dir, bool write, struct store **out)
+{
+	return store_open_lock(dir, write, 0, out);
+}
+
 int store_open(const char *dir, struct store **out)
 {
-	return store_open_mode(dir, true, out);
+	return store_open_lock(dir, true, 0, out);
+}
+
+int store_open_wait(const char *dir, unsigned wait_ms, struct store **out)
+{
+	return store_open_lock(dir, true, wait_ms, out);
 }
 
 int store_map(struct store *s)

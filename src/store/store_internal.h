@@ -91,10 +91,18 @@ struct store {
 	bool write;
 	int version;
 	struct store_ckpt *ckpt; /* the background checkpointer (writers only) */
+	/* disk errors (full, read-only, I/O) are logged once every 10 s with a count: each
+	 * failed commit of a full disk would otherwise log a line */
+	uint64_t disk_logged_ns;
+	unsigned long disk_suppressed;
 };
 
 /* Logs SQLite's message for a failed step of what and returns STORE_EIO. */
 int store_fail(struct store *s, const char *what, int rc);
+
+/* Takes the writer's lock of dir (flock on DIR/trapline.lock) into *fd, which the caller
+ * closes to release it: STORE_EBUSY when another process holds it. */
+int store_lock_take(const char *dir, int *fd, unsigned wait_ms);
 
 /* store_checkpoint.c: takes WAL checkpoints off the writer's commits (path: the database). */
 int store_ckpt_attach(struct store *s, const char *path);

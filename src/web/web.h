@@ -47,6 +47,9 @@ struct web_config {
 	unsigned form_max;          /* bytes of a form's body */
 	unsigned lockout_failures, lockout_s;
 	bool secure;                /* public_url is https: cookies are Secure */
+	/* GET /metrics: who may read it (metrics_allow) */
+	struct ip_prefix metrics_allow[CONFIG_PREFIX_MAX];
+	unsigned n_metrics_allow;
 };
 
 /* The web's settings from the configuration (http_*, public_url, web_templates, data_dir,
@@ -69,6 +72,12 @@ int web_server_bind(const struct web_config *cfg, struct web_server **out);
  * its first request. svc is copied; what it points to (writer, policy) must outlive the
  * server. WEB_EINVAL when a template file cannot be read or does not parse. */
 int web_server_start(struct web_server *srv, const struct ctl_service *svc);
+/* A configuration reload: the settings of ctl's queries and intake from cfg (the policy_*
+ * keys, exclude_default, the limits of reports, feeds and reviews), and the templates and
+ * static files read again from web_templates (the pages' texts), each published whole for the
+ * requests that start after it (an atomic pointer swap; requests being answered keep theirs).
+ * cfg must outlive the server. On failure (logged) the previous ones stay. NULL srv: nothing. */
+int web_server_reload(struct web_server *srv, const struct config *cfg);
 /* Stops serving (requests in progress finish first), closes the sockets and the store
  * connections, frees srv. NULL is a no-op. */
 void web_server_stop(struct web_server *srv);
@@ -78,6 +87,9 @@ struct web_stats {
 	unsigned long requests, lookups, errors_4xx, errors_5xx, limits_hit;
 };
 void web_server_stats(struct web_server *srv, struct web_stats *out);
+/* The web's families (a metrics_collect_fn; arg: the web_server):
+ * trapline_http_requests_total{route,code}. */
+void web_server_metrics(void *srv, struct metrics *m);
 
 /* ---- the cores, on buffers: the escaping, the templates, the parsers, the chart ---------- */
 
@@ -150,7 +162,12 @@ enum web_route_id {
 	WEB_R_ADMIN_LOGIN,    /* /admin/login */
 	WEB_R_ADMIN_LOGOUT,   /* /admin/logout: POST */
 	WEB_R_ADMIN_TICKET,   /* /admin/ticket/ID: arg is ID; POST: a decision */
+	WEB_R_METRICS,        /* /metrics: the Prometheus exposition, for metrics_allow */
+	WEB_R_COUNT           /* the number of routes (not one) */
 };
+/* A route's name in trapline_http_requests_total ("home", "api_lookup", "metrics"; "other" for
+ * WEB_R_NOTFOUND and anything unknown). */
+const char *web_route_name(enum web_route_id id);
 #define WEB_PATH_MAX 1024
 struct web_route {
 	enum web_route_id id;

@@ -136,7 +136,7 @@ static void login_post(struct web_server *srv, struct web_thread *th,
 	char token[CTL_TOKEN_LEN + 1];
 	struct store_session s;
 	int rc = name && pw && nlen == strlen(name) && nlen < STORE_NAME_MAX
-			 ? ctl_moderator_login(&srv->svc, th->reader, shown, pw, plen, now, token, &s)
+			 ? ctl_moderator_login(web_svc(srv), th->reader, shown, pw, plen, now, token, &s)
 			 : CTL_ENOTFOUND;
 	web_lockout_done(srv->guard->lockout, shown, req->client, rc == CTL_OK, now);
 	char client[IP_STRLEN], esc[TEXT_ESCAPED_MAX(STORE_NAME_MAX)];
@@ -194,7 +194,7 @@ static void logout_post(struct web_server *srv, struct web_thread *th,
 			    "Back to the queue");
 		return;
 	}
-	int rc = ctl_session_end(&srv->svc, &s);
+	int rc = ctl_session_end(web_svc(srv), &s);
 	if (rc != CTL_OK && rc != CTL_ENOTFOUND) {
 		web_message(srv, th, reply, 503, "Try again", "The logout could not be stored.",
 			    "/admin/", "Back to the queue");
@@ -393,7 +393,7 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 	web_vals_printf(&p, "joined_heading", "%zu more request%s about this address", jc.n,
 			jc.n == 1 ? "" : "s");
 	struct ctl_status st;
-	if (ctl_query_status(&srv->svc, th->reader, t->ip, time_now(), &st) != CTL_OK)
+	if (ctl_query_status(web_svc(srv), th->reader, t->ip, time_now(), &st) != CTL_OK)
 		p.oom = true;
 	else
 		status_vals(srv, &st, &p);
@@ -402,7 +402,7 @@ static void ticket_admin(struct web_server *srv, struct web_thread *th,
 	struct web_buf samples;
 	web_buf_init(&samples);
 	struct web_rows sc = {srv, th, &samples, 0, WEB_OK};
-	if (ctl_review_samples(&srv->svc, th->reader, t->ip, sample_row, &sc) != CTL_OK ||
+	if (ctl_review_samples(web_svc(srv), th->reader, t->ip, sample_row, &sc) != CTL_OK ||
 	    sc.rc != WEB_OK)
 		p.oom = true;
 	web_vals_html(&p, "samples", web_vals_own(&p, &samples));
@@ -505,7 +505,7 @@ static void decide_post(struct web_server *srv, struct web_thread *th, const str
 	char who[64];
 	snprintf(who, sizeof(who), "moderator:%.53s", s->name); /* names: 50 at most */
 	struct writer_decision d;
-	int rc = ctl_review_decide(&srv->svc, id, st, until, who, reason, s->token_hash, &d);
+	int rc = ctl_review_decide(web_svc(srv), id, st, until, who, reason, s->token_hash, &d);
 	web_form_free(&f);
 	char back[STORE_TICKET_ID_LEN + 16];
 	snprintf(back, sizeof(back), "/admin/ticket/%s", id);

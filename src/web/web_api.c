@@ -121,7 +121,7 @@ static bool admit_feed(struct web_server *srv, struct web_thread *th,
 
 static size_t report_limit(const struct web_server *srv)
 {
-	return srv->svc.report_max_size;
+	return web_svc(srv)->report_max_size;
 }
 
 /* The report as JSON: 201 with its Location when new, 200 when it is one sent before. */
@@ -149,7 +149,7 @@ static void report_post(struct web_server *srv, struct web_thread *th,
 		return;
 	}
 	struct ctl_report_result res;
-	ctl_report_take(&srv->svc, intake, h, rq->body, rq->body_len, &res);
+	ctl_report_take(web_svc(srv), intake, h, rq->body, rq->body_len, &res);
 	switch (res.outcome) {
 	case CTL_REPORT_TAKEN: report_answer(th, reply, &res, h, 201); break;
 	case CTL_REPORT_DUPLICATE: report_answer(th, reply, &res, h, 200); break;
@@ -192,7 +192,7 @@ static void report_get(struct web_server *srv, struct web_thread *th,
 	}
 	struct ctl_report_result res;
 	/* Another reporter's id and one that does not exist get the same answer. */
-	int rc = ctl_report_lookup(&srv->svc, intake, h, id, time_now(), &res);
+	int rc = ctl_report_lookup(web_svc(srv), intake, h, id, time_now(), &res);
 	if (rc == CTL_ENOTFOUND)
 		api_error(th, reply, 404, "no such report");
 	else if (rc != CTL_OK)
@@ -206,14 +206,28 @@ static void report_get(struct web_server *srv, struct web_thread *th,
 
 static size_t evidence_limit(const struct web_server *srv)
 {
-	return (size_t)srv->svc.feed_max_hits * CTL_FEED_HIT_BYTES;
+	return (size_t)web_svc(srv)->feed_max_hits * CTL_FEED_HIT_BYTES;
+}
+
+/* {"feed", "stored": new hits, "duplicates": known ones, "new": [ids], "duplicate": [ids]}:
+ * a hit without an id is counted, never named. */
+static json_t *feed_answer(const char *feed, const struct ctl_feed_hit *hits, size_t n,
+			   size_t stored)
+{
+	json_t *fresh = json_array(), *known = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (hits[i].id[0])
+			json_array_append_new(hits[i].duplicate ? known : fresh,
+					      json_string(hits[i].id));
+	return json_pack("{s:s,s:I,s:I,s:o,s:o}", "feed", feed, "stored", (json_int_t)stored,
+			 "duplicates", (json_int_t)(n - stored), "new", fresh, "duplicate", known);
 }
 
 static void evidence_post(struct web_server *srv, struct web_thread *th,
 			  const struct web_request *rq, void *ctx, struct web_reply *reply)
 {
 	const struct store_holder *h = ctx;
-	size_t max = srv->svc.feed_max_hits, n = 0;
+	size_t max = web_svc(srv)->feed_max_hits, n = 0;
 	struct ctl_feed_hit *hits = calloc(max ? max : 1, sizeof(*hits));
 	if (!hits) {
 		api_error(th, reply, 500, "out of memory");
@@ -221,8 +235,8 @@ static void evidence_post(struct web_server *srv, struct web_thread *th,
 	}
 	char err[512];
 	long index = -1;
-	int rc = ctl_feed_parse(rq->body, rq->body_len, time_now(), srv->svc.policy.window_s,
-				srv->svc.special_excluded, max, hits, &n, &index, err, sizeof(err));
+	int rc = ctl_feed_parse(rq->body, rq->body_len, time_now(), web_svc(srv)->policy.window_s,
+				web_svc(srv)->special_excluded, max, hits, &n, &index, err, sizeof(err));
 	if (rc != CTL_OK) {
 		/* Nothing of the request is stored: one bad hit refuses them all. */
 		json_t *o = json_pack("{s:s,s:o}", "error", err, "index",
@@ -231,12 +245,14 @@ static void evidence_post(struct web_server *srv, struct web_thread *th,
 		free(hits);
 		return;
 	}
-	rc = ctl_feed_take(&srv->svc, h, hits, n);
-	free(hits);
+	size_t stored = 0;
+	rc = ctl_feed_take(web_svc(srv), h, hits, n, &stored);
 	if (rc == CTL_OK) {
-		log_info("web", "feed hits stored feed=%s hits=%zu", h->name, n);
-		web_reply_json(th, reply, 201, json_pack("{s:s,s:I}", "feed", h->name, "stored",
-							 (json_int_t)n));
+		log_info("web", "feed hits stored feed=%s hits=%zu stored=%zu duplicates=%zu",
+			 h->name, n, stored, n - stored);
+		/* 201 when something new was stored, 200 when every hit was known (as a report
+		 * sent again); the ids say which was which, so that a node can drop both. */
+		web_reply_json(th, reply, stored ? 201 : 200, feed_answer(h->name, hits, n, stored));
 	} else if (rc == WRITER_EFULL || rc == WRITER_ESTOPPED || rc == WRITER_ESTORE) {
 		log_warn("web", "feed hits not stored feed=%s hits=%zu reason=\"%s\"", h->name, n,
 			 tl_strerror(rc));
@@ -247,6 +263,7 @@ static void evidence_post(struct web_server *srv, struct web_thread *th,
 		log_err("web", "feed hits failed feed=%s reason=\"%s\"", h->name, tl_strerror(rc));
 		api_error(th, reply, 500, "not stored: the service failed (see its log)");
 	}
+	free(hits);
 }
 
 /* ---- the table -------------------------------------------------------------------------- */

@@ -30,6 +30,7 @@ static const struct {
 	[WEB_R_ADMIN_LOGIN] = {.handler = web_admin_login, .form = true},
 	[WEB_R_ADMIN_LOGOUT] = {.handler = web_admin_logout, .form = true},
 	[WEB_R_ADMIN_TICKET] = {.handler = web_admin_page, .form = true},
+	[WEB_R_METRICS] = {.handler = web_page_metrics},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -76,13 +76,34 @@ struct web_reply {
 	size_t n_headers;
 };
 
+#define WEB_STATUS_MIN 100
+#define WEB_STATUS_N 500 /* statuses 100..599 */
+
+struct web_fileset {
+	struct web_file files[WEB_FILES_MAX];
+	size_t n;
+	struct web_fileset *older;
+};
+
+struct web_svc {
+	struct ctl_service svc;
+	struct web_svc *older;
+};
+
 struct web_server {
 	struct web_config cfg;
 	int fds[WEB_LISTEN_MAX];
 	void *daemons[WEB_LISTEN_MAX]; /* struct MHD_Daemon */
-	struct ctl_service svc;
-	struct web_file files[WEB_FILES_MAX];
-	size_t n_files;
+	/* The settings of ctl's queries and intake (the policy, the limits of reports, feeds and
+	 * reviews), swapped whole by a reload (web_server_reload) while workers read them: each
+	 * request reads the pointer, never a half-written struct. Every one published stays until
+	 * the server stops (older: the one before), so a worker that read it before a swap keeps
+	 * a valid copy. */
+	struct web_svc *_Atomic svc_now;
+	/* The templates and static files, read at start and again by each reload
+	 * (web_server_reload), published whole by an atomic pointer swap like svc_now; every set
+	 * stays until the server stops. */
+	struct web_fileset *_Atomic files_now;
 	pthread_key_t key;
 	bool key_made;
 	pthread_mutex_t lock; /* threads[], the figures */
@@ -95,13 +116,24 @@ struct web_server {
 	 * flood of one never hides the other: the next line's time, the lines left out. */
 	atomic_ullong log_next_ns[2];
 	atomic_ulong log_dropped[2];
+	/* trapline_http_requests_total: answers by route and status (100..599), counted as they
+	 * are sent (web_send_reply) with the route of the request the thread is handling */
+	uint64_t http_counts[WEB_R_COUNT][WEB_STATUS_N];
 	struct web_guard *guard;   /* web_guard.c: the forms' key, the login lockout */
 	struct web_conns *conns;   /* web_conn.c: the open connections and their requests' clocks */
 };
 
+/* The settings in force (struct web_svc). */
+static inline const struct ctl_service *web_svc(const struct web_server *srv)
+{
+	return &atomic_load_explicit(&srv->svc_now, memory_order_acquire)->svc;
+}
+
 /* ---- the files served, their templates checked (web_files.c, web_tmpl.c) --------------- */
 
 /* The files the server serves (built in, or web_templates' own), and one by name. */
+/* Reads the built-in files, each replaced by dir's file of the same name, and publishes them
+ * for the requests that start after it; on failure (logged) the previous set stays. */
 int web_files_load(struct web_server *srv, const char *dir);
 void web_files_free(struct web_server *srv);
 const struct web_file *web_file_find(const struct web_server *srv, const char *name, size_t len);
@@ -128,6 +160,9 @@ void web_conn_request_ended(struct web_server *srv, struct MHD_Connection *mc);
 
 /* ---- a request's two ends: what it brings, its thread, its answer (web_request.c) ------- */
 
+/* The route of the request this thread handles now, for the count of its answer: set from
+ * the URL at each call of the access handler (WEB_R_NOTFOUND when it names none). */
+void web_route_now_mark(const char *url);
 /* What a request brings beyond its path (cookie, host, origin, client, ?all=1, ?ip=). */
 void web_request_read(struct MHD_Connection *c, struct web_request *out);
 /* The calling worker's own state (its store connection made at its first request, the thread
@@ -265,6 +300,8 @@ web_handler_fn web_admin_login, web_admin_logout, web_admin_page;
 web_handler_fn web_page_home, web_page_lookup, web_page_listing, web_page_usage, web_page_static,
 	web_page_favicon, web_page_not_found, web_page_api_index, web_page_api_lookup,
 	web_page_api_history, web_page_api_figures;
+/* web_metrics.c: GET /metrics for the clients of metrics_allow (403 for others). */
+web_handler_fn web_page_metrics;
 /* A page that is only its template, in the layout. */
 void web_page_template(struct web_server *srv, struct web_thread *th, const char *tmpl,
 		       const char *title, struct web_reply *reply);

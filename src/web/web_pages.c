@@ -78,12 +78,12 @@ static void api_lookup(struct web_server *srv, struct web_thread *th, const stru
 	bool begun = read_begin(th);
 	if (history) {
 		struct ctl_history h;
-		rc = ctl_query_history(&srv->svc, th->reader, in.ip, now, &h);
+		rc = ctl_query_history(web_svc(srv), th->reader, in.ip, now, &h);
 		if (rc == CTL_OK)
 			o = ctl_history_json(&h);
 	} else {
 		struct ctl_status s;
-		rc = ctl_query_status(&srv->svc, th->reader, in.ip, now, &s);
+		rc = ctl_query_status(web_svc(srv), th->reader, in.ip, now, &s);
 		if (rc == CTL_OK)
 			o = ctl_status_json(&s); /* the same JSON as `trapline check --json` */
 	}
@@ -105,7 +105,7 @@ static int figures(struct web_server *srv, struct web_thread *th, struct ctl_fig
 	uint64_t now_ns = time_mono_ns();
 	if (!srv->figures_ns || now_ns - srv->figures_ns > FIGURES_TTL_NS) {
 		bool begun = read_begin(th);
-		rc = ctl_query_figures(&srv->svc, th->reader, time_now(), &srv->figures);
+		rc = ctl_query_figures(web_svc(srv), th->reader, time_now(), &srv->figures);
 		read_end(th, begun);
 		srv->figures_ns = rc == CTL_OK ? now_ns : 0;
 	}
@@ -276,11 +276,11 @@ static void put_status(struct web_server *srv, struct web_vals *p, const struct 
 	 * points raise it for this address. */
 	bool held = !s->listed && !s->excluded && s->has_reputation && s->why_not &&
 		    strcmp(s->why_not, POLICY_WHY_BELOW) == 0 &&
-		    s->score >= srv->svc.policy.threshold;
+		    s->score >= web_svc(srv)->policy.threshold;
 	web_vals_flag(p, "held_back", held);
 	ip_prefix_format(&s->reputation, pre, sizeof(pre));
 	web_vals_printf(p, "reputation_prefix", "%s", pre);
-	put_score(p, "base_threshold", srv->svc.policy.threshold);
+	put_score(p, "base_threshold", web_svc(srv)->policy.threshold);
 }
 
 /* The answer to a lookup box holding something other than one address. */
@@ -320,9 +320,9 @@ void web_page_lookup(struct web_server *srv, struct web_thread *th, const struct
 	struct ctl_status s;
 	struct ctl_history *h = malloc(sizeof(*h));
 	bool begun = read_begin(th);
-	int rc = h ? ctl_query_status(&srv->svc, th->reader, in.ip, now, &s) : CTL_ENOMEM;
+	int rc = h ? ctl_query_status(web_svc(srv), th->reader, in.ip, now, &s) : CTL_ENOMEM;
 	if (rc == CTL_OK)
-		rc = ctl_query_history(&srv->svc, th->reader, in.ip, now, h);
+		rc = ctl_query_history(web_svc(srv), th->reader, in.ip, now, h);
 	read_end(th, begun);
 	if (rc != CTL_OK) {
 		free(h);
@@ -375,7 +375,7 @@ static void example(struct web_server *srv, struct web_vals *p, const char *name
 						 .cls = EVIDENCE_SPAM,
 						 .reporter = 1 + i % (reporters ? reporters : 1)};
 	struct policy_result r;
-	if (policy_evaluate(&srv->svc.policy, ev, n, NULL, now, &r, NULL) != POLICY_OK)
+	if (policy_evaluate(&web_svc(srv)->policy, ev, n, NULL, now, &r, NULL) != POLICY_OK)
 		memset(&r, 0, sizeof(r));
 	put_score(p, name, r.score);
 	if (r.listed)
@@ -429,7 +429,7 @@ void web_page_listing(struct web_server *srv, struct web_thread *th, const struc
 	web_buf_init(&reasons);
 	reasons_html(srv, &reasons);
 	web_vals_html(&p, "reasons", web_vals_own(&p, &reasons));
-	const struct policy_config *c = &srv->svc.policy;
+	const struct policy_config *c = &web_svc(srv)->policy;
 	web_vals_printf(&p, "report_fresh", "%g", c->report_fresh);
 	web_vals_printf(&p, "report_old", "%g", c->report_old);
 	put_duration(&p, "report_decay", c->report_decay_s);
@@ -439,7 +439,7 @@ void web_page_listing(struct web_server *srv, struct web_thread *th, const struc
 	web_vals_printf(&p, "threshold", "%g", c->threshold);
 	web_vals_printf(&p, "min_evidence", "%u", c->min_evidence);
 	web_vals_printf(&p, "min_reporters", "%u", c->min_reporters);
-	web_vals_flag(&p, "special_excluded", srv->svc.special_excluded);
+	web_vals_flag(&p, "special_excluded", web_svc(srv)->special_excluded);
 	put_duration(&p, "listing", c->listing_s);
 	put_duration(&p, "two_reports", c->two_reports_s);
 	example(srv, &p, "ex_one_trap", "ex_one_trap_verdict", 1, 0, 0);

@@ -126,6 +126,16 @@ void web_request_read(struct MHD_Connection *c, struct web_request *out)
 
 /* ---- answering ------------------------------------------------------------------------- */
 
+static _Thread_local enum web_route_id route_now = WEB_R_NOTFOUND;
+
+void web_route_now_mark(const char *url)
+{
+	struct web_route r;
+	if (!url || web_route_parse(url, strlen(url), &r) != WEB_OK)
+		r.id = WEB_R_NOTFOUND;
+	route_now = r.id;
+}
+
 enum MHD_Result web_send_reply(struct web_server *srv, struct MHD_Connection *c,
 			       struct web_thread *th, const struct web_reply *r)
 {
@@ -151,6 +161,11 @@ enum MHD_Result web_send_reply(struct web_server *srv, struct MHD_Connection *c,
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	for (size_t i = 0; i < r->n_headers; i++)
 		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+	/* Counted before it is queued: a client that has its answer finds it counted. */
+	if ((unsigned)route_now < WEB_R_COUNT && r->status >= WEB_STATUS_MIN &&
+	    r->status < WEB_STATUS_MIN + WEB_STATUS_N)
+		__atomic_fetch_add(&srv->http_counts[route_now][r->status - WEB_STATUS_MIN], 1,
+				   __ATOMIC_RELAXED);
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	if (r->status >= 500)

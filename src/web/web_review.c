@@ -39,7 +39,7 @@ static int form_render(struct web_server *srv, const struct web_request *req,
 	struct web_vals p = {0};
 	web_vals_text(&p, "ip", fs->ip);
 	web_vals_text(&p, "csrf_token", token);
-	web_vals_printf(&p, "text_max", "%u", srv->svc.review_text_max);
+	web_vals_printf(&p, "text_max", "%u", web_svc(srv)->review_text_max);
 	web_vals_text(&p, "email", fs->email);
 	web_vals_text(&p, "fixed", fs->fixed);
 	web_vals_text(&p, "comment", fs->comment);
@@ -202,14 +202,14 @@ void web_review_post(struct web_server *srv, struct web_thread *th, const struct
 	char problem[192];
 	if (!t) {
 		web_message(srv, th, reply, 503, "Try again later", "out of memory", "/", "Home");
-	} else if (ctl_review_check(&srv->svc, &in, t, &field, problem, sizeof(problem)) != CTL_OK) {
+	} else if (ctl_review_check(web_svc(srv), &in, t, &field, problem, sizeof(problem)) != CTL_OK) {
 		fs.field = field;
 		fs.problem = problem;
 		form_again(srv, th, req, reply, 400, &fs);
 	} else {
 		ip_client_key(req->client, t->client);
 		ip_format(t->ip, fs.ip);
-		review_filed(srv, th, reply, ctl_review_file(&srv->svc, t), &fs, t);
+		review_filed(srv, th, reply, ctl_review_file(web_svc(srv), t), &fs, t);
 	}
 	free(t);
 	web_form_free(&f);

@@ -27,7 +27,27 @@ static const struct {
 	{"/admin", WEB_R_ADMIN},
 	{"/admin/login", WEB_R_ADMIN_LOGIN},
 	{"/admin/logout", WEB_R_ADMIN_LOGOUT},
+	{"/metrics", WEB_R_METRICS},
 };
+
+static const char *const route_names[WEB_R_COUNT] = {
+	[WEB_R_NOTFOUND] = "other", [WEB_R_HOME] = "home", [WEB_R_LOOKUP] = "lookup",
+	[WEB_R_END_USERS] = "about_end_users", [WEB_R_LISTING] = "about_listing",
+	[WEB_R_USAGE] = "about_usage", [WEB_R_WARRANTY] = "about_warranty",
+	[WEB_R_STATIC] = "static", [WEB_R_API_INDEX] = "api_index",
+	[WEB_R_API_LOOKUP] = "api_lookup", [WEB_R_API_HISTORY] = "api_history",
+	[WEB_R_API_FIGURES] = "api_figures", [WEB_R_FAVICON] = "favicon",
+	[WEB_R_API_REPORTS] = "api_reports", [WEB_R_API_REPORT] = "api_report",
+	[WEB_R_API_EVIDENCE] = "api_evidence", [WEB_R_REVIEW] = "review",
+	[WEB_R_TICKET] = "ticket", [WEB_R_ADMIN] = "admin", [WEB_R_ADMIN_LOGIN] = "admin_login",
+	[WEB_R_ADMIN_LOGOUT] = "admin_logout", [WEB_R_ADMIN_TICKET] = "admin_ticket",
+	[WEB_R_METRICS] = "metrics",
+};
+
+const char *web_route_name(enum web_route_id id)
+{
+	return (unsigned)id < WEB_R_COUNT && route_names[id] ? route_names[id] : "other";
+}
 
 static const struct {
 	const char *prefix;

@@ -53,6 +53,13 @@ int web_config_from(const struct config *cfg, struct web_config *out, char *err,
 	out->lockout_failures = cfg->moderator_lockout_failures;
 	out->lockout_s = cfg->moderator_lockout_minutes * 60u;
 	out->secure = strncmp(cfg->public_url, "https://", 8) == 0;
+	if (config_cidrs_parse(cfg->metrics_allow, out->metrics_allow, CONFIG_PREFIX_MAX,
+			       &out->n_metrics_allow, err, errcap) != BASE_OK) {
+		char why[CONFIG_ERR_MAX];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errcap, "metrics_allow: %s", why);
+		return WEB_EINVAL;
+	}
 	return WEB_OK;
 }
 
@@ -405,6 +412,7 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 {
 	struct web_server *srv = cls;
 	bool first = *con_cls == &uri_ok || *con_cls == &uri_bad || *con_cls == &uri_long;
+	web_route_now_mark(url);
 	if (first) {
 		int status;
 		const char *why = head_refusal(srv, c, *con_cls, &status);
@@ -495,7 +503,8 @@ int web_server_bind(const struct web_config *cfg, struct web_server **out)
 			int e = errno;
 			char a[80];
 			sockaddr_format((const struct sockaddr *)&cfg->addrs[i], a, sizeof(a));
-			log_err("web", "cannot listen addr=%s reason=\"%s\"", a, strerror(e));
+			log_err("web", "cannot listen addr=%s reason=\"%s\"%s", a, strerror(e),
+				sockaddr_bind_hint(e));
 			web_server_stop(srv);
 			errno = e;
 			return WEB_EIO;
@@ -555,11 +564,42 @@ static int start_daemon(struct web_server *srv, unsigned i)
 	return WEB_OK;
 }
 
+/* Publishes svc's settings for the workers (the previous ones stay until the server stops). */
+static int svc_publish(struct web_server *srv, const struct ctl_service *svc)
+{
+	struct web_svc *n = malloc(sizeof(*n));
+	if (!n)
+		return WEB_ENOMEM;
+	n->svc = *svc;
+	n->svc.reader = NULL; /* each worker thread reads through its own */
+	n->svc.writer_nowait = true; /* a worker serves every page: a full queue is a 503 */
+	n->older = atomic_load_explicit(&srv->svc_now, memory_order_relaxed);
+	if (n->older) {
+		n->svc.writer = n->older->svc.writer;
+		n->svc.zone = n->older->svc.zone;
+	}
+	atomic_store_explicit(&srv->svc_now, n, memory_order_release);
+	return WEB_OK;
+}
+
+int web_server_reload(struct web_server *srv, const struct config *cfg)
+{
+	if (!srv || !atomic_load_explicit(&srv->svc_now, memory_order_relaxed))
+		return WEB_OK;
+	struct ctl_service svc;
+	ctl_service_init(&svc, cfg, NULL, NULL, NULL);
+	int rc = svc_publish(srv, &svc);
+	/* The pages' texts: the folder read again (its files may have changed, or the key). */
+	int frc = web_files_load(srv, cfg->web_templates);
+	if (frc == WEB_OK)
+		log_info("web", "templates reloaded web_templates=\"%s\"", cfg->web_templates);
+	return rc != WEB_OK ? rc : frc;
+}
+
 int web_server_start(struct web_server *srv, const struct ctl_service *svc)
 {
-	srv->svc = *svc;
-	srv->svc.reader = NULL; /* each worker thread reads through its own */
-	srv->svc.writer_nowait = true; /* a worker serves every page: a full queue is a 503 */
+	if (svc_publish(srv, svc) != WEB_OK)
+		return WEB_ENOMEM;
 	int rc = web_files_load(srv, srv->cfg.templates);
 	if (rc != WEB_OK)
 		return rc;
@@ -595,6 +635,10 @@ void web_server_stop(struct web_server *srv)
 	web_conns_stop(srv); /* after the daemons: no connection is left to notify it */
 	web_threads_free(srv);
 	web_files_free(srv);
+	for (struct web_svc *v = atomic_load(&srv->svc_now), *o; v; v = o) {
+		o = v->older;
+		free(v);
+	}
 	web_guard_stop(srv);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);

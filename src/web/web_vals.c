@@ -133,7 +133,7 @@ void web_vals_page(struct web_server *srv, struct web_thread *th, struct web_val
 	th->part.len = 0;
 	th->part.oom = false;
 	web_vals_text(p, "title", title);
-	web_vals_text(p, "zone", srv->svc.zone_name);
+	web_vals_text(p, "zone", web_svc(srv)->zone_name);
 	web_vals_text(p, "public_url", srv->cfg.public_url);
 	int rc = web_vals_part(srv, p, tmpl, &th->part);
 	if (rc == WEB_OK) {

@@ -180,9 +180,14 @@ struct writer_config {
 	 * means (NULL: the defaults' TXT as it is). */
 	uint32_t answer_a[4];
 	const char *answer_txt;
+	/* The IXFR journal (writer_journal.c): changed addresses kept at most (0: no journal)
+	 * and seconds a serial's changes are kept (0: any age). */
+	size_t ixfr_journal_max;
+	uint32_t ixfr_journal_age;
 };
 
-/* The writer's settings from the configuration: the policy_* keys, zone, exclude_default, and
+/* The writer's settings from the configuration: the policy_* keys, zone, exclude_default,
+ * ixfr_journal_max and ixfr_journal_age, and
  * exports into data_dir every export_interval when exports is true (the service), none when
  * false (a command working on the data directory). cfg must outlive the writer's start. */
 void writer_config_from(const struct config *cfg, bool exports, struct writer_config *out);
@@ -246,6 +251,13 @@ int writer_start(const struct writer_config *cfg, struct store *store, struct zo
 /* Hands ev to the writer and waits until its transaction committed (or failed): only then may a
  * producer say "stored". Thread-safe. */
 int writer_submit(struct writer *w, const struct writer_event *ev);
+/* A configuration reload (SIGHUP): the writer takes the policy_* keys, exclude_default, the
+ * answers (answer_*), the zone's SOA and NS (soa_*, ns*), and export_interval from cfg, then
+ * recomputes every listing with them and publishes the zone whole (a rebuild), on its own
+ * thread, between two batches: no event is lost and DNS keeps answering from the previous
+ * snapshot until the new one is published. Waits for it; the rebuild's result. cfg is read
+ * during the call only. */
+int writer_reload(struct writer *w, const struct config *cfg);
 /* The same for n events at once (a bulk importer, a feed's trap hits): they are queued
  * together and the caller is woken once, when all are committed. Up to batch_max of them
  * (1024 by default) share one transaction, so that a failed commit stores none of them.
@@ -284,6 +296,25 @@ struct writer_stats {
 	uint64_t batches;
 };
 void writer_stats(struct writer *w, struct writer_stats *out);
+/* The writer's figures for GET /metrics and `trapline status`, read from any thread. */
+#define WRITER_FIG_KINDS 3       /* by store_kind (1 trap, 2 report) */
+#define WRITER_FIG_REASONS 4     /* by policy_reason */
+struct writer_figures {
+	uint64_t evidence[WRITER_FIG_KINDS][EVIDENCE_CLASSES]; /* pieces committed since start */
+	uint64_t listings[WRITER_FIG_REASONS];                  /* in force now */
+	size_t queue_depth;          /* events waiting for the writer */
+	int64_t last_commit;         /* wall clock of the last committed round; 0: none */
+	uint32_t serial;             /* of the snapshot DNS answers from */
+	int64_t published;           /* wall clock of its publication */
+	double published_age;        /* seconds since (monotonic) */
+	uint64_t events, batches;
+};
+void writer_figures(struct writer *w, struct writer_figures *out);
+/* The writer's families (a metrics_collect_fn; arg: the writer): trapline_evidence_total
+ * {kind,class}, trapline_listings{reason}, trapline_writer_queue_depth,
+ * trapline_writer_commit_seconds, trapline_writer_events_total, trapline_zone_serial,
+ * trapline_zone_publication_age_seconds, trapline_last_commit_time_seconds. */
+void writer_metrics(void *w, struct metrics *m);
 /* Stops after committing what is queued; frees w. */
 void writer_stop(struct writer *w);
 

@@ -104,8 +104,11 @@ static int apply_evidence(struct writer *w, const struct writer_event *ev, int64
 		h.evidence_id = e.id;
 		rc = store_trap_hit_add(w->store, &h);
 	}
+	if (rc == STORE_EEXIST)
+		return WRITER_EEXIST; /* a feed's hit of a known id: counted once, nothing written */
 	if (rc != STORE_OK)
 		return writer_store_rc(rc);
+	writer_count_evidence(w, (int)e.kind, (int)e.cls);
 	writer_hot_add(w, &e);
 	return writer_touch(w, e.ip);
 }
@@ -409,6 +412,7 @@ static int apply_report(struct writer *w, const struct writer_event *ev, int64_t
 		digest_hex(row.digest, e.digest);
 		if ((rc = store_evidence_add(w->store, &e)) != STORE_OK)
 			return writer_store_rc(rc);
+		writer_count_evidence(w, (int)e.kind, (int)e.cls);
 		row.evidence_id = e.id;
 	}
 	rc = store_report_add(w->store, &row);

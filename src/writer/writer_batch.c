@@ -237,6 +237,7 @@ static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eva
 		rc = store_listing_delete(w->store, ip);
 		if (rc != STORE_OK)
 			return writer_store_rc(rc);
+		writer_count_listing(w, prev.reason, -1);
 		rc = listing_ended(w, ip, prev.listed_at, prev.expires_at, prev.reason, now);
 		if (rc != WRITER_OK)
 			return rc;
@@ -256,6 +257,9 @@ static int eval_ip(struct writer *w, const uint8_t ip[16], int64_t now, enum eva
 	rc = store_listing_put(w->store, &l);
 	if (rc != STORE_OK)
 		return writer_store_rc(rc);
+	if (was)
+		writer_count_listing(w, prev.reason, -1);
+	writer_count_listing(w, l.reason, +1);
 	/* A timer at or before expires_at exists already when the listing only got longer,
 	 * unless it is the one that just fired. */
 	if (!was || l.expires_at < prev.expires_at || mode == EVAL_TIMER) {
@@ -296,6 +300,7 @@ static size_t batch_reset(struct writer *w)
 {
 	w->touched_n = 0;
 	writer_log_drop(w);
+	writer_counts_drop(w);
 	return w->changes_n;
 }
 
@@ -303,6 +308,27 @@ static void batch_undo(struct writer *w, size_t mark)
 {
 	w->touched_n = 0;
 	w->changes_n = mark;
+}
+
+/* A disk that is full or read-only fails every batch until it recovers, and each producer is
+ * told so (451, 503, exit 1): the log says it once, then once every 10 s with the count, so
+ * that it does not fill what little disk is left. */
+#define WRITER_FAIL_LOG_NS 10000000000ull
+
+static void batch_fail_log(struct writer *w, size_t n, int rc)
+{
+	uint64_t now_ns = time_mono_ns();
+	w->fail_streak++;
+	if (w->fail_streak > 1 && now_ns - w->fail_logged_ns < WRITER_FAIL_LOG_NS) {
+		w->fail_suppressed++;
+		return;
+	}
+	log_err("writer", "batch of %zu events failed: %s; nothing of it acknowledged, each new "
+		"batch tries again failed_batches=%llu suppressed=%llu",
+		n, tl_strerror(rc), (unsigned long long)w->fail_streak,
+		(unsigned long long)w->fail_suppressed);
+	w->fail_logged_ns = now_ns;
+	w->fail_suppressed = 0;
 }
 
 /* Ends a round that began with store_begin and went as far as rc says: the policy on every
@@ -317,6 +343,7 @@ static int round_commit(struct writer *w, int64_t now, enum eval_mode mode, uint
 	if (rc != WRITER_OK) {
 		store_rollback(w->store);
 		writer_log_drop(w);
+		writer_counts_drop(w);
 		return rc;
 	}
 	writer_log_flush(w);
@@ -328,6 +355,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 	int64_t now = time_now();
 	uint32_t serial = w->serial;
 	size_t mark = batch_reset(w);
+	uint64_t t0 = time_mono_ns();
 	w->rules_dirty = false;
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	for (size_t i = 0; i < n && rc == WRITER_OK; i++) {
@@ -342,8 +370,10 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 			rc = WRITER_OK; /* that event alone: it wrote nothing */
 	}
 	rc = round_commit(w, now, EVAL_EVENT, &serial, rc);
+	if (rc == WRITER_OK)
+		writer_counts_commit(w, time_mono_ns() - t0);
 	if (rc != WRITER_OK) {
-		log_err("writer", "batch of %zu events failed: %s", n, tl_strerror(rc));
+		batch_fail_log(w, n, rc);
 		/* Stale timers are harmless (they re-read the store); stale rules are not. */
 		if (w->rules_dirty && writer_rules_reload(w->store, &w->rules, now) != WRITER_OK)
 			log_err("writer", "exclusions and reputation not reloaded after a failed batch");
@@ -354,6 +384,11 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		return rc;
 	}
 	w->serial = serial;
+	if (w->fail_streak > 0) {
+		log_info("writer", "commits succeed again after failed_batches=%llu",
+			 (unsigned long long)w->fail_streak);
+		w->fail_streak = 0;
+	}
 	return WRITER_OK;
 }
 
@@ -369,10 +404,12 @@ void writer_publish_changes(struct writer *w)
 		w->changes_n = 0;
 		return;
 	}
+	writer_journal_publish(w, next);
 	zone_publish(w->zone, next);
 	w->current = next;
 	w->changes_n = 0;
 	w->published_ns = time_mono_ns();
+	writer_counts_published(w, w->serial);
 }
 
 /* ---- timers ---- */
@@ -454,6 +491,7 @@ void writer_timers_run(struct writer *w, int64_t now)
 		return;
 	}
 	w->serial = serial;
+	writer_counts_commit(w, 0);
 	writer_publish_changes(w);
 }
 
@@ -519,6 +557,8 @@ static int load_listing(const struct store_listing *l, void *arg)
 	}
 	struct zone_change ch;
 	uint16_t id;
+	if (l->reason >= 0 && l->reason < WRITER_REASONS)
+		writer_counts_listings_set(w, l->reason, writer_counts_listings(w, l->reason) + 1);
 	listing_class(w, l->reason, l->detail, &ch);
 	if (class_id(c->b, &c->cc, &ch, &id) != ZONE_OK || builder_add_ip(c->b, l->ip, id) != ZONE_OK) {
 		c->rc = WRITER_ENOMEM;
@@ -560,6 +600,7 @@ static int build_publish(struct writer *w, struct zone_builder *b, uint32_t seri
 	zone_publish(w->zone, s);
 	w->current = s;
 	w->serial = serial;
+	writer_counts_published(w, serial);
 	return WRITER_OK;
 }
 
@@ -588,6 +629,7 @@ static int serial_store(struct writer *w, uint32_t serial)
 static int load_stale(struct writer *w, int64_t now)
 {
 	uint32_t serial = w->serial;
+	writer_counts_drop(w);
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	struct store_listing l;
 	for (size_t i = 0; i < w->touched_n && rc == WRITER_OK; i++) {
@@ -602,10 +644,15 @@ static int load_stale(struct writer *w, int64_t now)
 		rc = eval_touched(w, now, EVAL_REBUILD, &serial);
 	rc = serial_commit(w, serial, rc);
 	if (rc != WRITER_OK) {
+		writer_counts_drop(w);
+		/* Due at once: the timers try them again (writer_timers_run). */
+		for (size_t i = 0; i < w->touched_n; i++)
+			heap_push(w, now, w->touched[i]);
 		batch_undo(w, 0);
 		return rc;
 	}
 	w->serial = serial;
+	writer_counts_commit(w, 0);
 	writer_publish_changes(w);
 	batch_undo(w, 0);
 	return WRITER_OK;
@@ -618,9 +665,12 @@ int writer_load(struct writer *w)
 	int rc = store_meta_get_int(w->store, SERIAL_KEY, &stored);
 	if (rc != STORE_OK && rc != STORE_ENOTFOUND)
 		return writer_store_rc(rc);
-	/* Never backwards across restarts, and time-based on a fresh store (what secondaries of
-	 * an older instance of this zone expect). */
-	uint32_t serial = (uint32_t)(stored + 1 > now ? stored + 1 : now);
+	/* Never backwards across restarts in RFC 1982's sense (a secondary takes only a greater
+	 * serial), and time-based on a fresh store (what secondaries of an older instance of this
+	 * zone expect). The stored value is the last serial published, wrapped to 32 bits. */
+	int stored_rc = rc;
+	uint32_t serial = rc == STORE_ENOTFOUND ? (uint32_t)now
+					       : zone_serial_next((uint32_t)stored, (uint32_t)now);
 
 	rc = writer_rules_load(w->store, w->cfg.default_exclusions, w->cfg.n_default_exclusions,
 			       w->cfg.special_excluded,
@@ -643,9 +693,21 @@ int writer_load(struct writer *w)
 	zone_builder_free(c.b);
 	if (rc != WRITER_OK)
 		return rc;
+	writer_journal_load(w, stored_rc == STORE_OK, (uint32_t)stored, serial, now);
 	rc = w->touched_n > 0 ? load_stale(w, now) : serial_store(w, serial);
-	if (rc != WRITER_OK)
+	if (rc == WRITER_ESTORE) {
+		/* A full or read-only disk (a restart after a crash, while the disk is still
+		 * full): DNS serves the listings as stored rather than nothing, intake is refused
+		 * until the store takes commits again, the expiries that were due are tried again
+		 * by the timers. The serial is stored with the next commit that changes the zone;
+		 * until then a restart computes it again, never lower (stored + 1, or the time). */
+		log_warn("writer", "the store takes no commits (a full or read-only disk?): serving "
+			 "the listings as loaded serial=%u; intake is refused until it does", serial);
+		w->fail_streak = 1;
+		w->fail_logged_ns = time_mono_ns();
+	} else if (rc != WRITER_OK) {
 		return rc;
+	}
 	if (w->cfg.export_interval_s > 0)
 		w->next_export = now + w->cfg.export_interval_s;
 	log_info("writer", "loaded listings=%zu serial=%u ms=%llu", count, serial,
@@ -667,6 +729,7 @@ int writer_rebuild(struct writer *w)
 	/* Changes still waiting for publication are dropped: the rebuild publishes a whole
 	 * snapshot made from the store, which holds them already. */
 	batch_undo(w, 0);
+	writer_counts_drop(w);
 	w->heap_n = 0;
 	int rc = store_begin(w->store) == STORE_OK ? WRITER_OK : WRITER_ESTORE;
 	/* A listing that goes on through the rebuild keeps the moment it began: the rebuild
@@ -696,6 +759,10 @@ int writer_rebuild(struct writer *w)
 	rc = serial_commit(w, serial, rc);
 	if (rc != WRITER_OK)
 		goto fail;
+	/* Every listing was counted as it was made again. */
+	for (int r = 0; r < WRITER_REASONS; r++)
+		writer_counts_listings_set(w, r, 0);
+	writer_counts_commit(w, 0);
 	/* Every listing is a SET change now: build the snapshot whole from them. */
 	uint16_t cls = 0;
 	struct zone_builder *b = builder_new(w, serial, &cls);
@@ -727,8 +794,12 @@ fail:
 	log_err("writer", "rebuild failed: %s", tl_strerror(rc));
 	batch_undo(w, 0);
 	kept_free(w);
-	/* The heap was emptied: refill it from the store so expiry keeps working. */
+	/* The heap was emptied: refill it from the store so expiry keeps working (and the
+	 * count of listings). */
 	w->heap_n = 0;
+	writer_counts_drop(w);
+	for (int r = 0; r < WRITER_REASONS; r++)
+		writer_counts_listings_set(w, r, 0);
 	struct load_ctx c = { .w = w, .now = now, .rc = WRITER_OK };
 	c.b = builder_new(w, w->serial, &c.cls);
 	if (c.b) {

@@ -16,6 +16,25 @@
 
 #include "writer.h"
 
+/* What the writer has done, for GET /metrics and `trapline status` (writer_state.c). */
+#define WRITER_KINDS 3 /* store_kind: 1 trap, 2 report; 0 unused */
+#define WRITER_REASONS 4 /* policy_reason */
+#define WRITER_COMMIT_BUCKETS 12
+struct writer_counts {
+	uint64_t evidence[WRITER_KINDS][EVIDENCE_CLASSES]; /* committed pieces */
+	int64_t listings[WRITER_REASONS];                   /* listings in force, by reason */
+	uint64_t commit_buckets[WRITER_COMMIT_BUCKETS + 1]; /* event rounds' durations */
+	uint64_t commit_sum_ns;
+	int64_t last_commit;        /* wall clock of the last committed round (0: none yet) */
+	uint32_t published_serial;  /* the serial DNS answers with */
+	uint64_t published_mono_ns; /* when it was published (monotonic) */
+	int64_t published_wall;     /* ... (wall clock) */
+	/* the round in progress (writer thread only) */
+	uint64_t pending_evidence[WRITER_KINDS][EVIDENCE_CLASSES];
+	int64_t pending_listings[WRITER_REASONS];
+};
+extern const double writer_commit_le[WRITER_COMMIT_BUCKETS];
+
 /* One queued event. A blocking producer's events live on its stack and share one count of
  * those not yet answered and one semaphore: the writer posts it when the count reaches zero,
  * without its mutex, so that a woken producer does not queue behind the writer for the lock
@@ -107,6 +126,9 @@ struct writer {
 	struct zone_change *changes;   /* what a batch changes in the zone */
 	size_t changes_n, changes_cap;
 	uint64_t published_ns; /* monotonic time of the last publication */
+	/* batches failed in a row (a full or read-only disk): logged at the first, then once
+	 * every WRITER_FAIL_LOG_NS with the count, and once more when a commit succeeds again */
+	uint64_t fail_streak, fail_suppressed, fail_logged_ns;
 	struct writer_exporter *exporter;
 	struct writer_kept *kept; /* rebuild: when each listing before it began, sorted by address */
 	size_t kept_n, kept_cap;
@@ -114,7 +136,29 @@ struct writer {
 	int64_t next_prune; /* writer clock: when expired samples are deleted next */
 	struct writer_hot hot[WRITER_HOT_MAX];
 	uint64_t hot_clock;
+
+	/* the figures of GET /metrics and `trapline status` (writer_metrics): written by the
+	 * writer's thread only (relaxed stores), read by any thread (relaxed loads). A round's
+	 * changes wait in the pending arrays and count once its transaction committed. */
+	struct writer_counts counts;
+	/* A configuration reload waiting for the writer's thread (writer_reload; under mtx), and
+	 * whether w->defaults' names are the writer's own (from a reload) or the starter's. */
+	struct writer_settings *reload;
+	bool defaults_owned;
 };
+
+/* ---- writer_journal.c ---- */
+
+/* At load, after the first snapshot (serial) is published: the journal made and handed to
+ * the zone handle, its rows read back from the store, and, when the store's last serial
+ * (stored, had_stored) is where the journal ends and the answers are configured as before,
+ * an entry from it to serial, so that secondaries go on by IXFR across the restart. Failures
+ * only cost IXFR (logged): the zone is served. */
+void writer_journal_load(struct writer *w, bool had_stored, uint32_t stored, uint32_t serial,
+			 int64_t now);
+/* Before next replaces w->current: the journal entry of the changes in w->changes, in memory
+ * and in the store (its own small transaction). */
+void writer_journal_publish(struct writer *w, const struct zone_snapshot *next);
 
 /* ---- writer_facts.c ---- */
 
@@ -156,6 +200,17 @@ void writer_rules_exclusion_remove(struct writer_rules *r, const struct ip_prefi
 
 /* A store error as the writer reports it. */
 int writer_store_rc(int rc);
+/* The round's figures: a piece of evidence stored, a listing's reason gone (-1) or come
+ * (+1); committed into the totals once the round's transaction is, or dropped with it. */
+void writer_count_evidence(struct writer *w, int kind, int cls);
+void writer_count_listing(struct writer *w, int reason, int delta);
+void writer_counts_commit(struct writer *w, uint64_t round_ns); /* 0: not an event round */
+void writer_counts_drop(struct writer *w);
+/* Sets the listings of reason in force (a load, a rebuild), and reads it. */
+void writer_counts_listings_set(struct writer *w, int reason, int64_t n);
+int64_t writer_counts_listings(struct writer *w, int reason);
+/* A snapshot published with serial. */
+void writer_counts_published(struct writer *w, uint32_t serial);
 /* Queues ip for evaluation at the end of the round. */
 int writer_touch(struct writer *w, const uint8_t ip[16]);
 /* ... every listed address inside p / every address inside p with evidence in the window. */

@@ -165,10 +165,113 @@ static void batch_complete(struct writer_waiter **batch, size_t n, const int *re
 	}
 }
 
+/* What a reload changes in the writer, made by writer_reload and applied by the writer's
+ * thread before its rebuild (writer_settings_apply). */
+struct writer_settings {
+	struct writer_config cfg;
+	struct zone_defaults defaults; /* its names and txt owned */
+	char *txt;                     /* defaults.txt */
+	char *answer_txt;              /* NULL: the defaults' TXT */
+};
+
+static void writer_settings_free(struct writer_settings *s)
+{
+	if (!s)
+		return;
+	zone_defaults_free(&s->defaults);
+	free(s->txt);
+	free(s->answer_txt);
+	free(s);
+}
+
+static void writer_txt_free(struct writer *w)
+{
+	for (int r = 0; r < 4; r++)
+		for (int d = 0; d < EVIDENCE_CLASSES; d++) {
+			free(w->txt[r][d]);
+			w->txt[r][d] = NULL;
+		}
+}
+
+static int writer_txt_make(struct writer *w, const char *answer_txt);
+
+/* On the writer's thread: the settings of a reload replace the live ones (the policy, the
+ * default exclusions, the answers and the zone's SOA and NS, the export interval), before the
+ * rebuild that recomputes every listing with them and publishes the zone whole. */
+static int writer_settings_apply(struct writer *w)
+{
+	pthread_mutex_lock(&w->mtx);
+	struct writer_settings *s = w->reload;
+	w->reload = NULL;
+	pthread_mutex_unlock(&w->mtx);
+	if (!s)
+		return WRITER_OK;
+	w->cfg.policy = s->cfg.policy;
+	memcpy(w->cfg.default_exclusions, s->cfg.default_exclusions,
+	       sizeof(w->cfg.default_exclusions));
+	w->cfg.n_default_exclusions = s->cfg.n_default_exclusions;
+	w->cfg.special_excluded = s->cfg.special_excluded;
+	memcpy(w->cfg.answer_a, s->cfg.answer_a, sizeof(w->cfg.answer_a));
+	if (w->cfg.export_dir[0]) {
+		w->cfg.export_interval_s = s->cfg.export_interval_s;
+		w->next_export = w->cfg.export_interval_s ? time_now() + w->cfg.export_interval_s : 0;
+	}
+	/* The zone's defaults: the reload's names become the writer's own. */
+	if (w->defaults_owned)
+		zone_defaults_free(&w->defaults);
+	free(w->default_txt);
+	w->defaults = s->defaults;
+	w->default_txt = s->txt;
+	w->defaults.txt = w->default_txt;
+	w->defaults_owned = true;
+	s->txt = NULL;
+	memset(&s->defaults, 0, sizeof(s->defaults));
+	writer_txt_free(w);
+	int rc = writer_txt_make(w, s->answer_txt);
+	writer_rules_free(&w->rules);
+	if (rc == WRITER_OK)
+		rc = writer_rules_load(w->store, w->cfg.default_exclusions,
+				       w->cfg.n_default_exclusions, w->cfg.special_excluded, time_now(),
+				       &w->rules);
+	writer_settings_free(s);
+	if (rc != WRITER_OK)
+		log_err("writer", "reload failed reason=\"%s\"", tl_strerror(rc));
+	return rc;
+}
+
+int writer_reload(struct writer *w, const struct config *cfg)
+{
+	struct writer_settings *s = calloc(1, sizeof(*s));
+	if (!s)
+		return WRITER_ENOMEM;
+	writer_config_from(cfg, true, &s->cfg);
+	zone_defaults_from(cfg, &s->defaults);
+	s->txt = s->defaults.txt ? strdup(s->defaults.txt) : NULL;
+	s->defaults.txt = s->txt;
+	s->answer_txt = s->cfg.answer_txt ? strdup(s->cfg.answer_txt) : NULL;
+	s->cfg.answer_txt = NULL;
+	s->cfg.zone = NULL;
+	s->cfg.export_dir = NULL;
+	if (cfg->answer_txt[0] && !s->answer_txt) {
+		writer_settings_free(s);
+		return WRITER_ENOMEM;
+	}
+	pthread_mutex_lock(&w->mtx);
+	writer_settings_free(w->reload); /* an earlier reload nobody applied yet: this one wins */
+	w->reload = s;
+	pthread_mutex_unlock(&w->mtx);
+	struct writer_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = WRITER_EV_REBUILD;
+	return writer_submit(w, &ev);
+}
+
 static void batch_run(struct writer *w, struct writer_waiter **batch, size_t n, int *results)
 {
 	if (batch[0]->ev->type == WRITER_EV_REBUILD) {
-		results[0] = writer_rebuild(w);
+		results[0] = writer_settings_apply(w);
+		if (results[0] == WRITER_OK)
+			results[0] = writer_rebuild(w);
 		batch_complete(batch, n, results);
 		return;
 	}
@@ -395,6 +498,76 @@ void writer_stats(struct writer *w, struct writer_stats *out)
 	out->batches = atomic_load_explicit(&w->st_batches, memory_order_relaxed);
 }
 
+#define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+
+void writer_figures(struct writer *w, struct writer_figures *out)
+{
+	memset(out, 0, sizeof(*out));
+	const struct writer_counts *c = &w->counts;
+	for (int k = 0; k < WRITER_KINDS; k++)
+		for (int e = 0; e < EVIDENCE_CLASSES; e++)
+			out->evidence[k][e] = LOAD_RELAXED(&c->evidence[k][e]);
+	for (int r = 0; r < WRITER_REASONS; r++) {
+		int64_t n = LOAD_RELAXED(&c->listings[r]);
+		out->listings[r] = n > 0 ? (uint64_t)n : 0;
+	}
+	pthread_mutex_lock(&w->mtx);
+	out->queue_depth = w->q_count;
+	pthread_mutex_unlock(&w->mtx);
+	out->last_commit = LOAD_RELAXED(&c->last_commit);
+	out->serial = LOAD_RELAXED(&c->published_serial);
+	out->published = LOAD_RELAXED(&c->published_wall);
+	uint64_t pub = LOAD_RELAXED(&c->published_mono_ns), now = time_mono_ns();
+	out->published_age = pub && now > pub ? (double)(now - pub) / 1e9 : 0;
+	out->events = atomic_load_explicit(&w->st_events, memory_order_relaxed);
+	out->batches = atomic_load_explicit(&w->st_batches, memory_order_relaxed);
+}
+
+void writer_metrics(void *arg, struct metrics *m)
+{
+	struct writer *w = arg;
+	struct writer_figures f;
+	writer_figures(w, &f);
+	metrics_family(m, "trapline_evidence_total", METRIC_COUNTER,
+		       "Pieces of evidence stored since the start, by kind (trap: a spamtrap hit, "
+		       "from the trap or a feed; report: a user report with a source) and class.");
+	for (int k = STORE_KIND_TRAP; k <= STORE_KIND_REPORT; k++)
+		for (int e = 0; e < EVIDENCE_CLASSES; e++)
+			metrics_value(m, (double)f.evidence[k][e], "kind=\"%s\",class=\"%s\"",
+				      store_kind_name((enum store_kind)k),
+				      evidence_class_name((enum evidence_class)e));
+	metrics_family(m, "trapline_listings", METRIC_GAUGE,
+		       "Addresses listed now, by the reason of their listing.");
+	for (int r = POLICY_REASON_TRAPS; r <= POLICY_REASON_BOTH; r++)
+		metrics_value(m, (double)f.listings[r], "reason=\"%s\"",
+			      policy_reason_name((enum policy_reason)r));
+	metrics_family(m, "trapline_writer_queue_depth", METRIC_GAUGE,
+		       "Events waiting in the writer's queue.");
+	metrics_value(m, (double)f.queue_depth, NULL);
+	metrics_family(m, "trapline_writer_events_total", METRIC_COUNTER,
+		       "Events the writer handled (evidence, reports, moderators' actions).");
+	metrics_value(m, (double)f.events, NULL);
+	metrics_family(m, "trapline_writer_commit_seconds", METRIC_HISTOGRAM,
+		       "Duration of the writer's rounds of events: the transaction, the policy on "
+		       "the addresses touched and the commit.");
+	uint64_t counts[WRITER_COMMIT_BUCKETS];
+	for (int b = 0; b < WRITER_COMMIT_BUCKETS; b++)
+		counts[b] = LOAD_RELAXED(&w->counts.commit_buckets[b]);
+	metrics_histogram(m, writer_commit_le, counts, WRITER_COMMIT_BUCKETS,
+			  LOAD_RELAXED(&w->counts.commit_buckets[WRITER_COMMIT_BUCKETS]),
+			  (double)LOAD_RELAXED(&w->counts.commit_sum_ns) / 1e9);
+	metrics_family(m, "trapline_writer_last_commit_time_seconds", METRIC_GAUGE,
+		       "When the writer last committed a round, seconds since the epoch (0: not "
+		       "yet).");
+	metrics_value(m, (double)f.last_commit, NULL);
+	metrics_family(m, "trapline_zone_serial", METRIC_GAUGE,
+		       "SOA serial of the zone DNS answers from.");
+	metrics_value(m, (double)f.serial, NULL);
+	metrics_family(m, "trapline_zone_publication_age_seconds", METRIC_GAUGE,
+		       "Seconds since the zone DNS answers from was published.");
+	metrics_value(m, f.published_age, NULL);
+}
+
 static char *dup_or_empty(const char *s)
 {
 	return strdup(s ? s : "");
@@ -419,6 +592,8 @@ void writer_config_from(const struct config *cfg, bool exports, struct writer_co
 	out->answer_a[POLICY_REASON_REPORTS] = cfg->answer_a_reports;
 	out->answer_a[POLICY_REASON_BOTH] = cfg->answer_a_both;
 	out->answer_txt = cfg->answer_txt[0] ? cfg->answer_txt : NULL;
+	out->ixfr_journal_max = cfg->ixfr_journal_max;
+	out->ixfr_journal_age = cfg->ixfr_journal_age;
 }
 
 static int writer_copy_config(struct writer *w, const struct writer_config *cfg,
@@ -481,9 +656,10 @@ static int writer_txt_make(struct writer *w, const char *answer_txt)
 
 static void writer_free(struct writer *w)
 {
-	for (int r = 0; r < 4; r++)
-		for (int d = 0; d < EVIDENCE_CLASSES; d++)
-			free(w->txt[r][d]);
+	writer_txt_free(w);
+	writer_settings_free(w->reload);
+	if (w->defaults_owned)
+		zone_defaults_free(&w->defaults);
 	writer_exporter_stop(w);
 	writer_state_free(w);
 	free(w->q);

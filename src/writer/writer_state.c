@@ -7,6 +7,77 @@
 #include "base/base.h"
 #include "writer_internal.h"
 
+/* ---- the figures (writer_metrics) ---- */
+
+/* Upper bounds of trapline_writer_commit_seconds: from a lone event on a fast disk (well
+ * under a millisecond) to a flood's batch of thousands (hundreds of milliseconds). */
+const double writer_commit_le[WRITER_COMMIT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+							 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+#define STORE_U64(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define LOAD_U64(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+
+void writer_count_evidence(struct writer *w, int kind, int cls)
+{
+	if (kind >= 0 && kind < WRITER_KINDS && cls >= 0 && cls < EVIDENCE_CLASSES)
+		w->counts.pending_evidence[kind][cls]++;
+}
+
+void writer_count_listing(struct writer *w, int reason, int delta)
+{
+	if (reason >= 0 && reason < WRITER_REASONS)
+		w->counts.pending_listings[reason] += delta;
+}
+
+void writer_counts_commit(struct writer *w, uint64_t round_ns)
+{
+	struct writer_counts *c = &w->counts;
+	for (int k = 0; k < WRITER_KINDS; k++)
+		for (int e = 0; e < EVIDENCE_CLASSES; e++)
+			if (c->pending_evidence[k][e])
+				STORE_U64(&c->evidence[k][e],
+					  LOAD_U64(&c->evidence[k][e]) + c->pending_evidence[k][e]);
+	for (int r = 0; r < WRITER_REASONS; r++)
+		if (c->pending_listings[r])
+			STORE_U64(&c->listings[r], LOAD_U64(&c->listings[r]) + c->pending_listings[r]);
+	if (round_ns > 0) {
+		size_t b = 0;
+		while (b < WRITER_COMMIT_BUCKETS && (double)round_ns / 1e9 > writer_commit_le[b])
+			b++;
+		STORE_U64(&c->commit_buckets[b], LOAD_U64(&c->commit_buckets[b]) + 1);
+		STORE_U64(&c->commit_sum_ns, LOAD_U64(&c->commit_sum_ns) + round_ns);
+	}
+	STORE_U64(&c->last_commit, time_wall_s());
+	writer_counts_drop(w);
+}
+
+void writer_counts_listings_set(struct writer *w, int reason, int64_t n)
+{
+	if (reason < 0 || reason >= WRITER_REASONS)
+		return;
+	if (n < 0)
+		n = 0;
+	STORE_U64(&w->counts.listings[reason], n);
+}
+
+int64_t writer_counts_listings(struct writer *w, int reason)
+{
+	return LOAD_U64(&w->counts.listings[reason]);
+}
+
+void writer_counts_drop(struct writer *w)
+{
+	memset(w->counts.pending_evidence, 0, sizeof(w->counts.pending_evidence));
+	memset(w->counts.pending_listings, 0, sizeof(w->counts.pending_listings));
+}
+
+void writer_counts_published(struct writer *w, uint32_t serial)
+{
+	STORE_U64(&w->counts.published_serial, serial);
+	STORE_U64(&w->counts.published_mono_ns, time_mono_ns());
+	STORE_U64(&w->counts.published_wall, time_wall_s());
+}
+
 int writer_store_rc(int rc)
 {
 	return rc == STORE_ENOMEM ? WRITER_ENOMEM : WRITER_ESTORE;

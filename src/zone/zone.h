@@ -20,12 +20,27 @@ enum zone_err {
 	ZONE_EPARSE = TL_EPARSE,     /* the data file had lines that do not parse (each one logged) */
 	ZONE_ETOOMANY = TL_ETOOMANY, /* past a limit: ZONE_CLASS_MAX, ZONE_NS_WIRE_MAX, ZONE_GLUE_ADDRS */
 	ZONE_EUNLOADABLE = TL_EUNLOADABLE, /* the export would not load where it is meant to */
+	ZONE_ENOTFOUND = TL_ENOTFOUND, /* the IXFR journal does not hold the way from a serial */
 };
 
 /* The RFC 5782 test points (section 5), which every snapshot answers whatever the data:
  * 127.0.0.2 (and ::FFFF:7F00:2) listed, 127.0.0.1 (and ::FFFF:7F00:1) never. */
 #define ZONE_TEST_POINT_LISTED 0x7f000002u
 #define ZONE_TEST_POINT_UNLISTED 0x7f000001u
+
+/* ---- SOA serials (RFC 1982) ------------------------------------------------- */
+/* Serials are compared in serial number arithmetic (RFC 1982 3.2, SERIAL_BITS 32): they wrap
+ * around at 2^32, and a secondary takes a zone only when its serial is greater in that sense.
+ * A publication's serial is always zone_serial_next of the highest one served before. */
+
+/* True when a is greater than b (RFC 1982 3.2). a - b == 2^31 is undefined there: false both
+ * ways, so no caller ever treats such a pair as newer. */
+bool zone_serial_gt(uint32_t a, uint32_t b);
+/* The serial to publish after last (the highest served so far), at clock now (seconds): now
+ * when it is greater than last (a fresh start after a long pause keeps the familiar
+ * time-based serial), else last + 1, wrapping from 2^32 - 1 to 0 (which is greater, RFC 1982
+ * 3.1). The result is always greater than last. */
+uint32_t zone_serial_next(uint32_t last, uint32_t now);
 
 /* ---- answer classes -------------------------------------------------------- */
 /* Every entry points at an answer class: the A value, the TXT template and the TTL.
@@ -260,6 +275,9 @@ void zone_static_free(struct zone_static *zs);
  * logged: ZONE_EIO (unreadable), ZONE_EPARSE (bad lines; published unless nothing valid is left
  * while an earlier load serves), ZONE_ENOMEM. ZONE_OK when published without bad lines. */
 int zone_static_load(struct zone_static *zs, const char *why);
+/* A configuration reload: defaults (copied; its names must outlive zs) replace zs's, for the
+ * next zone_static_load. ZONE_ENOMEM keeps the old ones. */
+int zone_static_defaults_set(struct zone_static *zs, const struct zone_defaults *defaults);
 /* Called every reload_check_ms: reloads a changed file once it has stopped changing for one
  * check, so a file being written in place is not loaded half-way. */
 void zone_static_check(struct zone_static *zs);
@@ -302,6 +320,106 @@ bool zone_export_bind_problem(const struct zone_snapshot *s, const char *zone, c
  * ZONE_EIO (errno says why), ZONE_ENOMEM, ZONE_EINVAL for an unknown format. */
 int zone_export_file(const struct zone_snapshot *s, const char *zone, int format,
 		     const char *path);
+
+/* ---- the zone as records (zone transfers) ---------------------------------- */
+/* What AXFR sends: the apex SOA, the NS set (the SOA primary when there is none), the glue of
+ * in-zone name servers, then every listed name as its A and TXT records (IPv4 "d.c.b.a", IPv6
+ * 32 nibbles; the RFC 5782 test points among them), and the SOA again. Ranges become
+ * wildcards where a wildcard answers exactly (a run covering a whole /8, /16 or /24, or a
+ * nibble-aligned IPv6 block) and single names elsewhere, as the BIND export does; a
+ * wildcard's TXT has the block in CIDR form where the template has '$'. The iterator walks
+ * the snapshot's arrays with a few cursors: it builds neither the zone as text nor a copy of
+ * its IPv4 part (the IPv6 part is merged once when the snapshot has a v6 overlay). */
+
+/* Names that the expansion of ranges may take in one walk (the same limit as the BIND
+ * export's). Listed single addresses are never counted nor left out. */
+#define ZONE_RR_EXPAND_MAX ZONE_EXPORT_BIND_EXPAND_MAX
+
+/* One record. The owner is the labels below the apex in wire form without the zone's own
+ * labels (owner_len 0: the apex): the caller appends the zone (a compression pointer). Names
+ * inside rdata (NS, SOA) are whole wire names, uncompressed. Valid until the next call. */
+struct zone_rr {
+	const uint8_t *owner;
+	size_t owner_len;
+	uint16_t type; /* 1 A, 2 NS, 6 SOA, 16 TXT, 28 AAAA */
+	uint32_t ttl;
+	const uint8_t *rdata;
+	size_t rdlen;
+};
+
+struct zone_iter;
+
+/* An iterator over s (which must outlive it) for zone (presentation form). Ranges may expand
+ * into at most expand_max names (ZONE_RR_EXPAND_MAX); past it the rest of the expansions are
+ * left out (zone_iter_skipped counts them). ZONE_EINVAL for a bad zone name, ZONE_ENOMEM. */
+int zone_iter_new(const struct zone_snapshot *s, const char *zone, size_t expand_max,
+		  struct zone_iter **out);
+/* The next record into *rr: 1; 0 after the closing SOA; ZONE_ENOMEM or ZONE_ETOOMANY (a TXT
+ * past 65,535 bytes) on failure. */
+int zone_iter_next(struct zone_iter *it, struct zone_rr *rr);
+/* Names of expansions left out so far. */
+size_t zone_iter_skipped(const struct zone_iter *it);
+void zone_iter_free(struct zone_iter *it);
+/* A private copy of s that shares its arrays (cheap: the overlay and the classes are copied):
+ * what a long reader such as a transfer holds instead of staying inside zone_read_lock, which
+ * would hold up every publication. Free it with zone_snapshot_free. ZONE_ENOMEM. */
+int zone_snapshot_pin(const struct zone_snapshot *s, struct zone_snapshot **out);
+
+/* ---- the IXFR journal ------------------------------------------------------- */
+/* What each publication changed, as records deleted and added between two serials (RFC
+ * 1995), kept in memory for IXFR and in the store across restarts (the writer writes each
+ * entry's encoded form). Bounded by a count of changed addresses (ixfr_journal_max) and an age
+ * (ixfr_journal_age). The writer adds; the DNS TCP thread reads under the journal's own lock
+ * and keeps references to the entries it sends, so neither waits for the other. */
+
+struct zone_journal;
+struct zone_jentry;
+
+/* A journal keeping at most max_changes changed addresses (0: none kept) and entries younger
+ * than max_age seconds (0: any age). NULL out of memory. */
+struct zone_journal *zone_journal_new(size_t max_changes, uint32_t max_age);
+void zone_journal_free(struct zone_journal *j);
+/* The entry from old's serial to new's: each of ips whose answer differs between them, with
+ * both answers. ZONE_ENOMEM. */
+int zone_journal_diff(const struct zone_snapshot *old, const struct zone_snapshot *new,
+		      const uint8_t (*ips)[16], size_t n, int64_t at, struct zone_jentry **out);
+/* An entry that changes nothing but the serial (a restart that goes on from the last one). */
+int zone_jentry_empty(uint32_t from, uint32_t to, int64_t at, struct zone_jentry **out);
+/* The entry's stored form (*buf malloc'd: the caller frees), and back. Decoding refuses a
+ * damaged form whole (ZONE_EPARSE), never reading past len. */
+int zone_jentry_encode(const struct zone_jentry *e, uint8_t **buf, size_t *len);
+int zone_jentry_decode(uint32_t from, uint32_t to, int64_t at, const uint8_t *buf, size_t len,
+		       struct zone_jentry **out);
+uint32_t zone_jentry_from(const struct zone_jentry *e);
+uint32_t zone_jentry_to(const struct zone_jentry *e);
+size_t zone_jentry_changes(const struct zone_jentry *e);
+/* The store's row of the entry, so that trimming the journal can trim the store too. */
+void zone_jentry_set_store_id(struct zone_jentry *e, int64_t id);
+/* Frees an entry not added to a journal. */
+void zone_jentry_free(struct zone_jentry *e);
+/* Appends e (the journal takes it; j NULL or keeping nothing: freed) and drops the oldest
+ * entries past the bounds at time now. Returns the store id of the oldest entry kept (0:
+ * none): rows older than it can go. */
+int64_t zone_journal_add(struct zone_journal *j, struct zone_jentry *e, int64_t now);
+/* Entries held, and the serial the newest leads to (*last_to, untouched when none). */
+size_t zone_journal_entries(struct zone_journal *j, uint32_t *last_to);
+
+struct zone_ixfr;
+/* The IXFR answer (RFC 1995 4) from serial from to s's serial: the new SOA, then for each
+ * entry of the way the old SOA, the records deleted, the next SOA and the records added, and
+ * the new SOA again. ZONE_ENOTFOUND when the journal does not hold an unbroken way from from
+ * to s's serial (the caller sends the whole zone), ZONE_ENOMEM. */
+int zone_ixfr_new(struct zone_journal *j, const struct zone_snapshot *s, const char *zone,
+		  uint32_t from, struct zone_ixfr **out);
+/* As zone_iter_next. */
+int zone_ixfr_next(struct zone_ixfr *x, struct zone_rr *rr);
+/* Changed addresses in the answer. */
+size_t zone_ixfr_changes(const struct zone_ixfr *x);
+void zone_ixfr_free(struct zone_ixfr *x);
+/* The journal readers find through the handle (the handle owns it: zone_handle_free frees
+ * it). Set once, before readers start. */
+void zone_handle_set_journal(struct zone_handle *h, struct zone_journal *j);
+struct zone_journal *zone_handle_journal(struct zone_handle *h);
 
 /* ---- publication (RCU) ----------------------------------------------------- */
 /* One published "current" snapshot. Reader threads register once, then bracket each use

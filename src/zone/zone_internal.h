@@ -178,6 +178,23 @@ int zone_glue_copy(struct zone_glue *dst, const struct zone_glue *src);
 /* Heap bytes behind ns and g (for zone_snapshot_bytes). */
 size_t zone_names_bytes(const struct zone_ns *ns, const struct zone_glue *g);
 
+/* ---- records (zone_rr.c, shared with the journal) ---- */
+
+/* A growing byte buffer for one record's RDATA. */
+struct zone_rr_buf {
+	uint8_t *data;
+	size_t len, cap;
+};
+int zone_rr_buf_room(struct zone_rr_buf *b, size_t need);
+/* name (presentation, optional trailing dot) in wire form; 0 when it is not a valid name. */
+size_t zone_name_wire(const char *s, uint8_t out[256]);
+/* The owner labels of node a at depth labels (octets for width 32, nibbles for 128), "*"
+ * first for a wildcard; at most 66 bytes. Returns the length. */
+size_t zone_rr_owner(uint8_t *w, unsigned width, zone_u128 a, unsigned depth, bool wild);
+/* The TXT RDATA of class c for address a (plen < width: the block a/plen) into b. */
+int zone_rr_txt(struct zone_rr_buf *b, const struct zone_class *c, unsigned width, zone_u128 a,
+		unsigned plen);
+
 static inline zone_u128 zone_u128_load(const uint8_t ip[16])
 {
 	zone_u128 v = 0;

@@ -15,6 +15,7 @@ struct zone_handle {
 	struct zone_snapshot *retired[ZONE_RETIRED_MAX];
 	size_t nretired;
 	uint64_t publications, grace_periods;
+	struct zone_journal *journal;
 };
 
 static void retired_free(struct zone_handle *h)
@@ -35,6 +36,7 @@ void zone_handle_free(struct zone_handle *h)
 		return;
 	retired_free(h);
 	zone_snapshot_free(h->cur);
+	zone_journal_free(h->journal);
 	free(h);
 }
 
@@ -87,4 +89,14 @@ void zone_publish_stats(const struct zone_handle *h, struct zone_publish_stats *
 	st->publications = h->publications;
 	st->grace_periods = h->grace_periods;
 	st->retired = h->nretired;
+}
+
+void zone_handle_set_journal(struct zone_handle *h, struct zone_journal *j)
+{
+	h->journal = j;
+}
+
+struct zone_journal *zone_handle_journal(struct zone_handle *h)
+{
+	return h ? h->journal : NULL;
 }

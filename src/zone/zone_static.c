@@ -18,6 +18,8 @@ struct zone_static {
 	bool loaded;
 	struct stat pending_st; /* a change seen but not yet settled */
 	bool pending;
+	bool published;        /* a snapshot went out: its serial is last_serial */
+	uint32_t last_serial;
 };
 
 int zone_static_new(struct zone_handle *zone, const struct zone_defaults *defaults,
@@ -36,6 +38,18 @@ int zone_static_new(struct zone_handle *zone, const struct zone_defaults *defaul
 	}
 	zs->defaults.txt = zs->txt;
 	*out = zs;
+	return ZONE_OK;
+}
+
+int zone_static_defaults_set(struct zone_static *zs, const struct zone_defaults *defaults)
+{
+	char *txt = defaults->txt ? strdup(defaults->txt) : NULL;
+	if (defaults->txt && !txt)
+		return ZONE_ENOMEM;
+	free(zs->txt);
+	zs->txt = txt;
+	zs->defaults = *defaults;
+	zs->defaults.txt = zs->txt;
 	return ZONE_OK;
 }
 
@@ -99,6 +113,17 @@ int zone_static_load(struct zone_static *zs, const char *why)
 		log_err("zone", "build failed reason=\"%s\" keeping=previous", tl_strerror(brc));
 		return brc;
 	}
+	/* Secondaries take a zone only when its serial is greater (RFC 1982): a file that keeps
+	 * its $SOA serial, or two loads within one second of mtime or clock, would leave them
+	 * on the old zone. The serial then rises by one, and the log says so. */
+	if (zs->published && !zone_serial_gt(snap->soa.serial, zs->last_serial)) {
+		uint32_t was = snap->soa.serial;
+		snap->soa.serial = zone_serial_next(zs->last_serial, was);
+		log_info("zone", "serial raised from=%u to=%u reason=\"not above the serial served "
+			 "before (%u)\"", was, snap->soa.serial, zs->last_serial);
+	}
+	zs->published = true;
+	zs->last_serial = snap->soa.serial;
 	size_t entries = zone_snapshot_count(snap), bytes = zone_snapshot_bytes(snap);
 	uint32_t serial = zone_snapshot_soa(snap)->serial;
 	zone_publish(zs->zone, snap);

@@ -8,7 +8,8 @@
 # reporter sees its own reports only (404 for any other id); every key that is not the right
 # one gets the same 401; a 50 MB body (announced or chunked) gets 413 and is not kept; junk is
 # 400; the hourly limit is 429 with Retry-After; a feed's bad body is refused whole, naming the
-# hit; a commit that fails is 503 and acknowledges nothing. Every refusal writes nothing
+# hit; a hit whose id its feed sent before is counted once (200 when all are known); a commit
+# that fails is 503 and acknowledges nothing. Every refusal writes nothing
 # (counted in the store).
 source "$(dirname "$0")/lib.sh"
 
@@ -265,6 +266,26 @@ check_match "...as trap hits, mostly bounces" '^meaning: spamtrap hits only, mos
 check_eq "...and the received time is the feed's" "$(date -u -d "$hour_ago" +%s)" \
 	"$(tl_db "SELECT min(received_at) FROM evidence WHERE source = 'feed:far-trap' AND class = 1")"
 check_eq "the store has 4 hits more" $((before_ev + 4)) "$(tl_db 'SELECT count(*) FROM evidence')"
+
+echo "# a hit's id: a hit a feed sent before is counted once (a trap node sends its spool again)"
+# jlist KEY: a list of the answer's, sorted and joined by spaces.
+jlist() { python3 -c 'import json,sys; print(" ".join(sorted(json.load(open(sys.argv[1]))[sys.argv[2]])))' "$TL_TMP/b" "$1" 2>&1; }
+before_ev=$(tl_db 'SELECT count(*) FROM evidence')
+feed '[{"ip": "204.0.113.30", "id": "n1:a"}, {"ip": "204.0.113.30", "id": "n1:b"}, {"ip": "204.0.113.31"}]'
+check_eq "three hits, two with ids: 201, stored 3, no duplicate" "201 3 0" "$STATUS $(jget stored) $(jget duplicates)"
+check_eq "...the ids are named new" "n1:a n1:b|" "$(jlist new)|$(jlist duplicate)"
+feed '[{"ip": "204.0.113.30", "id": "n1:b"}, {"ip": "204.0.113.30", "id": "n1:c"}, {"ip": "204.0.113.30", "id": "n1:a"}]'
+check_eq "sent again with one new: 201, stored 1, 2 duplicates" "201 1 2" "$STATUS $(jget stored) $(jget duplicates)"
+check_eq "...which is which, by id" "n1:c|n1:a n1:b" "$(jlist new)|$(jlist duplicate)"
+feed '{"ip": "204.0.113.30", "id": "n1:c"}'
+check_eq "every hit known: 200, stored 0" "200 0 1" "$STATUS $(jget stored) $(jget duplicates)"
+feed '[{"ip": "204.0.113.32", "id": "n1:d"}, {"ip": "204.0.113.32", "id": "n1:d"}]'
+check_eq "the same id twice in one request: stored once" "201 1 1" "$STATUS $(jget stored) $(jget duplicates)"
+check_eq "the store has 5 hits more, each id once" "$((before_ev + 5)) 4 4" \
+	"$(tl_db 'SELECT count(*) FROM evidence') $(tl_db "SELECT count(*) FROM evidence WHERE hit_id LIKE 'n1:%'") $(tl_db "SELECT count(DISTINCT hit_id) FROM evidence WHERE hit_id LIKE 'n1:%'")"
+F2KEY=$(tl feed add near-trap | key_of)
+feed '{"ip": "204.0.113.30", "id": "n1:a"}' "$F2KEY"
+check_eq "another feed's hit of the same id is its own: 201, stored 1" "201 1" "$STATUS $(jget stored)"
 
 echo "# a feed's bad body is refused whole, naming the hit: nothing written"
 before=$(counts)

@@ -156,6 +156,10 @@ if tl_wait_http; then
 	check_match "/about/usage states the rate limit in force" 'at most <strong>20</strong> UDP answers a second' "$page"
 	check_match "/about/usage: one answer in 2 slips truncated" 'one answer in\s*$' "$page"
 	check_match "/about/end-users links the limits" 'href="/about/usage#limits"' "$(tl_http /about/end-users)"
+	# Counted in the metrics: two queries from a public resolver, answered its code.
+	for i in 1 2; do dig -b 127.0.4.30 @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "4.3.2.1.$Z" A >/dev/null 2>&1; done
+	check_match "the metrics count the public resolver's answers" \
+		'^trapline_dns_usage_limited_total\{code="public_resolver"\} 2$' "$(tl_http /metrics)"
 else
 	tl_fail "the web pages answer"
 fi

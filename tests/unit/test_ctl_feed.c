@@ -172,7 +172,7 @@ static void test_hit_refused(void **state)
 	REFUSED("{\"ip\": \"192.0.2.1\", \"class\": \"Spam\"}", 0, "is not one of");
 	REFUSED("{\"ip\": \"192.0.2.1\", \"class\": null}", 0, "class: not a string");
 	REFUSED("{\"ip\": \"192.0.2.1\", \"clas\": \"bounce\"}", 0,
-		"hit 0: unknown key \"clas\" (a hit has ip, at and class)");
+		"hit 0: unknown key \"clas\" (a hit has ip, at, class and id)");
 	/* What came from the body is shown as ASCII, cut short. */
 	REFUSED("{\"ip\": \"192.0.2.1\", \"k\\u0001\\u00e9\": 1}", 0, "unknown key \"k\\x01\\xc3\\xa9\"");
 	REFUSED("{\"ip\": \"<script>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", 0,
@@ -233,6 +233,32 @@ static void test_special_refused(void **state)
 }
 
 /* One bad hit refuses the whole body, and the reason names the first bad one. */
+/* A hit's id (issue 21's trap nodes): kept as given, "" when omitted; one word of printable
+ * ASCII of 1 to 128 bytes, anything else refused naming the hit. */
+static void test_id(void **state)
+{
+	(void)state;
+	struct parsed p = parse("[{\"ip\": \"192.0.2.1\", \"id\": \"node-a:0f1e2d\"},"
+				" {\"ip\": \"192.0.2.2\"}]");
+	assert_int_equal(p.rc, CTL_OK);
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.hits[0].id, "node-a:0f1e2d");
+	assert_string_equal(p.hits[1].id, "");
+	char body[300];
+	memset(body, 0, sizeof(body));
+	snprintf(body, sizeof(body), "{\"ip\": \"192.0.2.1\", \"id\": \"%0128d\"}", 7);
+	p = parse(body);
+	assert_int_equal(p.rc, CTL_OK);
+	assert_int_equal(strlen(p.hits[0].id), 128);
+	snprintf(body, sizeof(body), "{\"ip\": \"192.0.2.1\", \"id\": \"%0129d\"}", 7);
+	REFUSED(body, 0, "hit 0: id: 129 bytes, not 1 to 128");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"id\": \"\"}", 0, "id: 0 bytes");
+	REFUSED("[{\"ip\": \"192.0.2.1\"}, {\"ip\": \"192.0.2.1\", \"id\": 7}]", 1,
+		"hit 1: id: not a string");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"id\": \"a b\"}", 0, "id: \"a b\" has a byte");
+	REFUSED("{\"ip\": \"192.0.2.1\", \"id\": \"\u00e9\"}", 0, "id: \"\\xc3\\xa9\" has a byte");
+}
+
 static void test_all_or_nothing(void **state)
 {
 	(void)state;
@@ -247,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_one_hit),      cmocka_unit_test(test_array),
 		cmocka_unit_test(test_body_refused), cmocka_unit_test(test_hit_refused),
 		cmocka_unit_test(test_all_or_nothing), cmocka_unit_test(test_special_refused),
+		cmocka_unit_test(test_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

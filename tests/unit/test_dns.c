@@ -574,7 +574,11 @@ static void test_refused(void **state)
 	assert_int_equal(d.rcode, 5);
 	ask(ZONE, 252, &d); /* AXFR */
 	assert_int_equal(d.rcode, 5);
-	ask(ZONE, 251, &d); /* IXFR */
+	ask(ZONE, 251, &d); /* IXFR over UDP: the SOA alone (RFC 1995 2), whatever its serial */
+	assert_int_equal(d.rcode, 0);
+	assert_int_equal(d.an, 1);
+	assert_int_equal(d.rr[0].type, 6);
+	ask("2.0.0.127." ZONE, 251, &d); /* IXFR of a name that is no zone */
 	assert_int_equal(d.rcode, 5);
 
 	struct t_q q = {.id = 1, .name = "1.2.0.192." ZONE, .qtype = 1, .qclass = 3}; /* CH */

@@ -297,7 +297,10 @@ static void test_migration_upgrades_v6(void **state)
 					 "DROP TABLE key_holders; DROP TABLE listing_history;"
 					 "DROP TABLE ticket_events; DROP TABLE tickets;"
 					 "DROP TABLE sessions; DROP TABLE moderators;"
+					 "DROP TABLE ixfr_journal;"
 					 "DROP INDEX evidence_ip_policy;"
+					 "DROP INDEX evidence_hit_id;"
+					 "ALTER TABLE evidence DROP COLUMN hit_id;"
 					 "ALTER TABLE evidence DROP COLUMN reporter;"
 					 "CREATE INDEX evidence_ip_received ON evidence (ip, received_at);"
 					 "PRAGMA user_version = 6;"), SQLITE_OK);
@@ -316,6 +319,14 @@ static void test_migration_upgrades_v6(void **state)
 	/* The evidence-by-address reads use the index with kind, class and reporter (version 13). */
 	assert_int_equal(raw_sql(f->dir, "SELECT reporter FROM evidence INDEXED BY "
 					 "evidence_ip_policy"), SQLITE_OK);
+	/* A feed's hit ids, unique per source (version 14). */
+	assert_int_equal(raw_sql(f->dir, "INSERT INTO evidence (ip, kind, class, received_at,"
+					 " added_at, source, hit_id) VALUES (zeroblob(16), 1, 0, 1, 1,"
+					 " 'feed:a', 'x'), (zeroblob(16), 1, 0, 1, 1, 'feed:b', 'x')"),
+			 SQLITE_OK);
+	assert_int_not_equal(raw_sql(f->dir, "INSERT INTO evidence (ip, kind, class, received_at,"
+					     " added_at, source, hit_id) VALUES (zeroblob(16), 1, 0,"
+					     " 1, 1, 'feed:a', 'x')"), SQLITE_OK);
 }
 
 /* Migration 12: the open tickets filed before it, several about one address, join the
@@ -326,9 +337,12 @@ static void test_migration_joins_open_tickets(void **state)
 	f->s = open_w(f);
 	store_close(f->s);
 	f->s = NULL;
-	/* Back to version 11: migration 13's reporter column goes too. */
-	assert_int_equal(raw_sql(f->dir, "DROP INDEX tickets_joined; DROP INDEX tickets_ip_decided;"
+	/* Back to version 11: migration 13's reporter column, 14's hit_id and 15's journal go too. */
+	assert_int_equal(raw_sql(f->dir, "DROP TABLE ixfr_journal;"
+					 "DROP INDEX tickets_joined; DROP INDEX tickets_ip_decided;"
 					 "DROP INDEX evidence_ip_policy;"
+					 "DROP INDEX evidence_hit_id;"
+					 "ALTER TABLE evidence DROP COLUMN hit_id;"
 					 "ALTER TABLE evidence DROP COLUMN reporter;"
 					 "CREATE INDEX evidence_ip_policy ON evidence (ip, received_at, kind, class);"
 					 "ALTER TABLE tickets DROP COLUMN joined;"

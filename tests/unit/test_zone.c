@@ -1368,6 +1368,42 @@ static void *applied_reader(void *p)
 	return NULL;
 }
 
+/* RFC 1982 serial arithmetic: greater across the wrap, undefined pairs neither way, and the next
+ * serial always greater than the last one served. */
+static void test_serial_arithmetic(void **state)
+{
+	(void)state;
+	assert_true(zone_serial_gt(2, 1));
+	assert_false(zone_serial_gt(1, 2));
+	assert_false(zone_serial_gt(7, 7));
+	/* The wrap: 0 and 5 follow 2^32 - 1 (RFC 1982 3.2's examples, with 32 bits). */
+	assert_true(zone_serial_gt(0, 0xFFFFFFFFu));
+	assert_true(zone_serial_gt(5, 0xFFFFFFF0u));
+	assert_false(zone_serial_gt(0xFFFFFFFFu, 0));
+	/* Up to 2^31 - 1 ahead is greater; 2^31 apart is undefined: false both ways. */
+	assert_true(zone_serial_gt(0x7FFFFFFFu, 0));
+	assert_false(zone_serial_gt(0x80000000u, 0));
+	assert_false(zone_serial_gt(0, 0x80000000u));
+	assert_true(zone_serial_gt(0x80000001u, 2));
+
+	/* next: the clock when it is ahead, else one more, wrapping. */
+	assert_int_equal(zone_serial_next(100, 1800000000u), 1800000000u);
+	assert_int_equal(zone_serial_next(1800000000u, 1800000000u), 1800000001u);
+	assert_int_equal(zone_serial_next(1800000005u, 1700000000u), 1800000006u); /* clock back */
+	assert_int_equal(zone_serial_next(0xFFFFFFFFu, 5), 5);  /* 5 is after the wrap */
+	assert_int_equal(zone_serial_next(0xFFFFFFFFu, 0xFFFFFFFFu), 0);
+	assert_int_equal(zone_serial_next(0x80000000u, 0), 0x80000001u); /* undefined: + 1 */
+	/* Whatever the pair, next is greater than last. */
+	uint32_t x = 0x9E3779B9u;
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		uint32_t last = x, now = x * 2654435761u;
+		assert_true(zone_serial_gt(zone_serial_next(last, now), last));
+	}
+}
+
 static void test_publish_applied(void **state)
 {
 	(void)state;
@@ -1449,6 +1485,7 @@ int main(void)
 		cmocka_unit_test(test_load_file_blocks),
 		cmocka_unit_test(test_publish),
 		cmocka_unit_test(test_publish_applied),
+		cmocka_unit_test(test_serial_arithmetic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
