@@ -529,6 +529,13 @@ void dns_server_metrics(void *arg, struct metrics *m)
 		       "sent) or slipped (sent truncated).");
 	metrics_value(m, (double)(udp.rrl_dropped + tcp.rrl_dropped), "action=\"dropped\"");
 	metrics_value(m, (double)(udp.rrl_slipped + tcp.rrl_slipped), "action=\"slipped\"");
+	metrics_family(m, "trapline_dns_usage_limited_total", METRIC_COUNTER,
+		       "DNS queries about an address answered with a usage-limit code instead: "
+		       "excess (answer_a_excess, over usage_limit_per_day) or public_resolver "
+		       "(answer_a_public_resolver).");
+	metrics_value(m, (double)(udp.usage_excess + tcp.usage_excess), "code=\"excess\"");
+	metrics_value(m, (double)(udp.public_resolver + tcp.public_resolver),
+		      "code=\"public_resolver\"");
 	metrics_family(m, "trapline_dns_tcp_connections_total", METRIC_COUNTER,
 		       "DNS TCP connections, by what became of them: accepted, rejected (table "
 		       "full), rejected_client (tcp_max_per_client), evicted, query_timeout.");
@@ -537,12 +544,5 @@ void dns_server_metrics(void *arg, struct metrics *m)
 	metrics_value(m, (double)tcp.tcp_rejected_client, "result=\"rejected_client\"");
 	metrics_value(m, (double)tcp.tcp_evicted, "result=\"evicted\"");
 	metrics_value(m, (double)tcp.tcp_query_timeouts, "result=\"query_timeout\"");
-	metrics_family(m, "trapline_dns_usage_answers_total", METRIC_COUNTER,
-		       "DNS answers about an address replaced by a usage code (/about/usage): "
-		       "excess (past usage_limit_per_day, answer_a_excess) or public_resolver "
-		       "(answer_a_public_resolver).");
-	metrics_value(m, (double)(udp.usage_excess + tcp.usage_excess), "code=\"excess\"");
-	metrics_value(m, (double)(udp.public_resolver + tcp.public_resolver),
-		      "code=\"public_resolver\"");
 	metrics_secondaries(m);
 }
