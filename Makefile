@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps test-deps run test test-loaded unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports bench-metrics clean config-template install
+.PHONY: all build deps test-deps run test test-loaded unit integration asan fuzz-smoke fuzz bench bench-smtp bench-web bench-reports bench-metrics bench-transfer clean config-template install
 
 all: build
 
@@ -25,7 +25,9 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Puts `trapline` on the PATH: PREFIX/bin/trapline (default /usr/local; its data_dir is
-# /var/lib/trapline), the commented config in PREFIX/share/trapline, the docs in
+# /var/lib/trapline), the commented config in PREFIX/share/trapline (and in
+# PREFIX/etc/trapline unless one is there), the man pages trapline(8) and trapline.conf(5) in
+# PREFIX/share/man, the systemd unit in PREFIX/lib/systemd/system, the docs in
 # PREFIX/share/doc/trapline, and the system user trapline; DESTDIR for packaging (no user).
 install: build
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
@@ -83,6 +85,11 @@ bench-reports: build test-deps
 # DNS qps with GET /metrics scraped every second against without, as a ratio (bench/metrics.sh).
 bench-metrics: build
 	bench/metrics.sh --binary $(BUILD)/trapline
+
+# Zone transfers: AXFR time against NSD's, lag at an NSD secondary, DNS qps during AXFRs
+# (bench/transfer.sh; --quick through BENCH_ARGS=--quick).
+bench-transfer: build test-deps
+	bench/transfer.sh --no-build $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

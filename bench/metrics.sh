@@ -12,6 +12,8 @@
 #   --no-save    do not copy the log into bench/results/
 #   --binary P   the trapline to measure (default build/trapline: `make bench-metrics`
 #                builds it first)
+#   --quiet-wait S   wait at most S s for a quiet machine before a run (60)
+#   --max-foreign P  a run during which others used more than P% of a core is repeated (5)
 #
 # One `trapline serve` (a store, the web on loopback, SMTP off) with one DNS worker, the whole
 # process pinned to cpu 0, so that a scrape's work (a web thread at http_nice, summing the
@@ -42,6 +44,10 @@ while [ $# -gt 0 ]; do
 	--seconds) [[ ${2:-} =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ] && [ "$2" -le 120 ] || die "--seconds needs 1..120"
 		dsecs=$2; shift 2 ;;
 	--no-save) save=0; shift ;;
+	--quiet-wait) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--quiet-wait needs seconds"
+		quiet_wait=$2; shift 2 ;;
+	--max-foreign) [[ ${2:-} =~ ^[0-9]+$ ]] || die "--max-foreign needs a percentage"
+		max_foreign=$2; shift 2 ;;
 	--binary) bin=${2:-}; shift 2 ;;
 	-h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
@@ -49,8 +55,6 @@ while [ $# -gt 0 ]; do
 done
 if [ $quick = 1 ]; then
 	pairs=3 dsecs=3 warm=1 size=100000 NQ=100000 save=0
-	# shellcheck disable=SC2034
-	quiet_wait=10
 fi
 [ -x "$bin" ] || die "no trapline at $bin (make build, or --binary)"
 for t in python3 taskset timeout dig curl cc; do
@@ -66,7 +70,9 @@ commit=$(git -C "$root" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
 dirty=""
 [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=" (+ uncommitted changes)"
 mkdir -p "$root/bench/out"
-log=$root/bench/out/$(date -u +%Y-%m-%d)-$commit-metrics$([ $quick = 1 ] && echo -quick).txt
+qtag=""
+[ $quick = 0 ] || qtag=-quick
+log=$root/bench/out/$(date -u +%Y-%m-%d)-$commit-metrics$qtag.txt
 : >"$log"
 say() { echo "$*" | tee -a "$log"; }
 

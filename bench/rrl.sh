@@ -100,26 +100,42 @@ wait_answer() { # port pid
 	echo "   $size entries, $NQ queries round robin, $pairs ABBA pairs of ${secs}s runs; server on cpu $SCPU, qblast on cpu $CCPU"
 } | tee -a "$log" >&2
 
-declare -A QPS
+TCK=$(getconf CLK_TCK)
+ticks() { local s; s=$(cut -d')' -f2- "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }; set -- $s; echo $((${12} + ${13})); }
+child_of() { # the process timeout started: the server itself, whose CPU time we read
+	local c i
+	for i in $(seq 1 200); do
+		c=$(ps -o pid= --ppid "$1" 2>/dev/null | head -1 | tr -d ' ')
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.005
+	done
+	return 1
+}
+
+declare -A QPS US
 run() { # side pair
-	local side=$1 p=$2 port d spid res qps
+	local side=$1 p=$2 port d spid tpid res qps c0 c1 us
 	port=$(free_port)
 	d=$(mktemp -d "$work/var.XXXXXX")
 	taskset -c $SCPU timeout -k 5 $((secs + warm + 600)) "$bin" serve --config "$work/$side.conf" \
 		--static "$work/zone" --threads 1 --dns "127.0.0.1:$port" --data "$d" --smtp off \
 		--http off --log-level info >"$work/server.log" 2>&1 &
-	spid=$!; pids+=("$spid")
+	tpid=$!; pids+=("$tpid")
+	spid=$(child_of "$tpid") || die "trapline ($side) did not start"
 	wait_answer "$port" "$spid" || { tail -20 "$work/server.log" >&2; die "trapline ($side) did not come up"; }
 	taskset -c $CCPU timeout -k 5 $((warm + 30)) "$work/qblast" -s 127.0.0.1 -p "$port" \
 		-d "$data/queries.txt" -l "$warm" -q 100 >/dev/null 2>&1 || die "qblast warm-up failed"
 	wait_quiet
 	res=$work/qblast.out
+	c0=$(ticks "$spid")
 	taskset -c $CCPU timeout -k 5 $((secs + 30)) "$work/qblast" -s 127.0.0.1 -p "$port" \
 		-d "$data/queries.txt" -l "$secs" -q 100 >"$res" 2>&1 || { cat "$res" >&2; die "qblast failed"; }
-	stop "$spid"
+	c1=$(ticks "$spid")
+	stop "$tpid"
 	qps=$(awk -v v="$(field qps "$res")" 'BEGIN{printf "%.0f", v}')
-	QPS[$side/$p]=$qps
-	say "$(printf '   pair %d %-3s qps %7s  lost %s  p99 %s us  %s' "$p" "$side" "$qps" \
+	us=$(awk -v c=$((c1 - c0)) -v k="$TCK" -v n="$(field completed "$res")" 'BEGIN{printf "%.3f", (n > 0 ? 1e6*c/k/n : 0)}')
+	QPS[$side/$p]=$qps US[$side/$p]=$us
+	say "$(printf '   pair %d %-3s qps %7s  server %s us/query  lost %s  p99 %s us  %s' "$p" "$side" "$qps" "$us" \
 		"$(field lost "$res")" "$(field p99_us "$res")" \
 		"$(grep -o 'rrl_dropped=[0-9]* rrl_slipped=[0-9]*' "$work/server.log" || echo '(rrl off)')")"
 }
@@ -128,16 +144,20 @@ for p in $(seq 1 "$pairs"); do
 	if [ $((p % 2)) = 1 ]; then run off "$p"; run on "$p"; else run on "$p"; run off "$p"; fi
 done
 
-ratios=() ons=() offs=()
+ratios=() ons=() offs=() uratios=() uons=() uoffs=()
 for p in $(seq 1 "$pairs"); do
-	ons+=("${QPS[on/$p]}") offs+=("${QPS[off/$p]}")
+	ons+=("${QPS[on/$p]}") offs+=("${QPS[off/$p]}") uons+=("${US[on/$p]}") uoffs+=("${US[off/$p]}")
 	ratios+=("$(awk -v a="${QPS[on/$p]}" -v b="${QPS[off/$p]}" 'BEGIN{printf "%.3f", a/b}')")
+	uratios+=("$(awk -v a="${US[off/$p]}" -v b="${US[on/$p]}" 'BEGIN{printf "%.3f", (b > 0 ? a/b : 0)}')")
 done
 mon=$(median "${ons[@]}") moff=$(median "${offs[@]}")
+uon=$(median "${uons[@]}") uoff=$(median "${uoffs[@]}")
 {
-	echo "== result"
-	echo "   qps median: on $mon, off $moff; ratio of medians on/off $(awk -v a="$mon" -v b="$moff" 'BEGIN{printf "%.3f", a/b}')"
-	echo "   per-pair ratios on/off: ${ratios[*]} (median $(median "${ratios[@]}"))"
+	echo "== result (above 1: on is faster)"
+	echo "   qps median: on $mon, off $moff; on/off $(awk -v a="$mon" -v b="$moff" 'BEGIN{printf "%.3f", a/b}')"
+	echo "   per-pair qps on/off: ${ratios[*]} (median $(median "${ratios[@]}"))"
+	echo "   server us/query median: on $uon, off $uoff; off/on (the qps it allows) $(awk -v a="$uoff" -v b="$uon" 'BEGIN{printf "%.3f", a/b}')"
+	echo "   per-pair us/query off/on: ${uratios[*]} (median $(median "${uratios[@]}"))"
 } | tee -a "$log" >&2
 
 if [ $save = 1 ]; then

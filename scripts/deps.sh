@@ -14,11 +14,13 @@ build_pkgs=(build-essential cmake pkg-config liburcu-dev libsqlite3-dev libjanss
 # test_man.sh (the pages render), test_disk_full.sh (an ext4 image that turns read-only).
 # prometheus: its promtool checks GET /metrics (test_metrics.sh); Debian ships promtool only in
 # it, and policy-rc.d below keeps its server from starting.
+# nsd and knot: the zone transfer tests and bench/transfer.sh run them as secondaries (and NSD
+# as the bench's reference primary) with their own config in a temp dir, never as services.
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev dnsutils knot-dnsutils rbldnsd
 	spamassassin bind9-utils python3 iproute2 procps
 	swaks libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl postfix openssl
 	util-linux stress curl chromium nodejs wrk nginx-light fonts-dejavu-core strace man-db groff-base e2fsprogs
-	prometheus)
+	prometheus nsd knot)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
@@ -35,6 +37,18 @@ browser_npm() {
 	(cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# Packages whose service must not run here: the tests start their own instances on loopback
+# ports they pick, and a system instance would hold port 53 and the packages' state files.
+# policy-rc.d keeps them from starting at install; this also keeps them from starting at boot.
+no_services() {
+	local unit
+	command -v systemctl >/dev/null || return 0
+	for unit in nsd knot prometheus; do
+		systemctl list-unit-files "$unit.service" 2>/dev/null | grep -q "^$unit" || continue
+		systemctl disable --now "$unit" >/dev/null 2>&1 || true
+	done
+}
+
 # The service's own user (started as root, it runs as this user): make run and the tests, which
 # run as root, need it as much as an installed system.
 user_sh="$(cd "$(dirname "$0")" && pwd)/user.sh"
@@ -45,6 +59,7 @@ for p in "${want[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
 	"$user_sh"
+	[ "$(id -u)" -ne 0 ] || no_services
 	[ "${1:-}" = "--test" ] && browser_npm
 	exit 0
 fi
@@ -67,6 +82,7 @@ if [ ! -e "$policy" ]; then
 fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 [ "$made_policy" = 1 ] && rm -f "$policy"
+no_services
 "$user_sh"
 [ "${1:-}" = "--test" ] && browser_npm
 exit 0

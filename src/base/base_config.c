@@ -254,45 +254,46 @@ static const struct config_key config_keys[] = {
 	{"smtp_hostname", CONFIG_NAME, STR(smtp_hostname), "", 0, 0, true,
 	 "Name the trap gives in its greeting, EHLO answer and self-signed certificate; empty: "
 	 "the host's name."},
-	{"trap_domains", CONFIG_NAMES, STR(trap_domains), "", 0, 0, true,
+	{"trap_domains", CONFIG_NAMES, STR(trap_domains), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Trap domains, comma separated: every address at them is a spamtrap (their MX points "
 	 "here). Mail for any other domain is refused at RCPT (550 5.1.1): a trap never relays."},
-	{"trap_addresses", CONFIG_MAILBOXES, STR(trap_addresses), "", 0, 0, true,
+	{"trap_addresses", CONFIG_MAILBOXES, STR(trap_addresses), "", 0, 0, CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Single trap addresses at other domains (local@domain), comma separated."},
-	{"smtp_max_size", CONFIG_UINT, NUM(smtp_max_size), "10485760", 1024, 1073741824, false,
+	{"smtp_max_size", CONFIG_UINT, NUM(smtp_max_size), "10485760", 1024, 1073741824, CONFIG_LIVE,
 	 "Largest message the trap takes, in bytes (advertised as SIZE; larger: 552 5.3.4)."},
-	{"smtp_max_rcpts", CONFIG_UINT, NUM(smtp_max_rcpts), "100", 1, 100000, false,
+	{"smtp_max_rcpts", CONFIG_UINT, NUM(smtp_max_rcpts), "100", 1, 100000, CONFIG_LIVE,
 	 "Recipients of one message at most (more: 452 4.5.3, RFC 5321 4.5.3.1.8)."},
 	{"smtp_max_sessions", CONFIG_UINT, NUM(smtp_max_sessions), "500", 1, 100000, false,
 	 "SMTP sessions at once, all clients together. When all are open, a newcomer takes the "
 	 "place of the session idle the longest (told 421 4.7.0 and closed; a message it was "
 	 "sending is not recorded); when none can go (every one has a message being stored), "
 	 "the newcomer is told 421 and closed."},
-	{"smtp_max_per_ip", CONFIG_UINT, NUM(smtp_max_per_ip), "20", 1, 100000, false,
+	{"smtp_max_per_ip", CONFIG_UINT, NUM(smtp_max_per_ip), "20", 1, 100000, CONFIG_LIVE,
 	 "SMTP sessions at once from one client: an IPv4 address or an IPv6 /64 (one host usually "
 	 "holds a whole /64); behind a proxy, the PROXY header's address. More are told 421."},
-	{"smtp_command_timeout", CONFIG_UINT, NUM(smtp_command_timeout), "120", 1, 3600, false,
+	{"smtp_command_timeout", CONFIG_UINT, NUM(smtp_command_timeout), "120", 1, 3600, CONFIG_LIVE,
 	 "Seconds a client may take to send a whole command line (and the PROXY header), counted "
 	 "from the previous reply however the bytes trickle in; then 421 4.4.2 and close."},
-	{"smtp_data_timeout", CONFIG_UINT, NUM(smtp_data_timeout), "180", 1, 3600, false,
+	{"smtp_data_timeout", CONFIG_UINT, NUM(smtp_data_timeout), "180", 1, 3600, CONFIG_LIVE,
 	 "Seconds a client may stay silent while it sends a message, and the grace before "
 	 "smtp_data_min_rate applies; then 421 4.4.2, close, nothing recorded."},
-	{"smtp_data_min_rate", CONFIG_UINT, NUM(smtp_data_min_rate), "1024", 0, 1073741824, false,
+	{"smtp_data_min_rate", CONFIG_UINT, NUM(smtp_data_min_rate), "1024", 0, 1073741824, CONFIG_LIVE,
 	 "Bytes per second a message must average: one of N bytes must end within "
 	 "smtp_data_timeout + N / smtp_data_min_rate seconds of the 354, or the session is told "
 	 "421 4.4.2 and closed, nothing recorded. The default lets a 10 MiB message take almost 3 "
 	 "hours and closes a client that trickles a byte now and then after smtp_data_timeout. "
 	 "0: no floor (only the silence limit)."},
 	{"smtp_memory_max", CONFIG_UINT, NUM(smtp_memory_max), "268435456", 65536, 4294967295u,
-	 false,
+	 CONFIG_LIVE,
 	 "Bytes of message buffers that all SMTP sessions may hold together (messages being "
 	 "received or stored; 256 MiB). Past it, a DATA is told 452 4.3.1, and the session holding "
 	 "the most of a message that has not grown for 2 s is told 421 4.3.1 and closed to make "
 	 "room, its message not recorded; a message that finds no room is let go, read to its end "
 	 "and answered 452 4.3.1. Nothing acknowledged is lost. At least smtp_max_size."},
-	{"smtp_max_errors", CONFIG_UINT, NUM(smtp_max_errors), "10", 1, 1000, false,
+	{"smtp_max_errors", CONFIG_UINT, NUM(smtp_max_errors), "10", 1, 1000, CONFIG_LIVE,
 	 "Bad or refused commands in one session before it is closed (421 4.7.0)."},
-	{"smtp_proxy_trusted", CONFIG_CIDRS, STR(smtp_proxy_trusted), "", 0, 0, true,
+	{"smtp_proxy_trusted", CONFIG_CIDRS, STR(smtp_proxy_trusted), "", 0, 0,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Load balancers whose PROXY protocol header (HAProxy v1 or v2) names the client, as "
 	 "ADDR/LEN prefixes, comma separated: a session from them must start with one, and "
 	 "the address recorded is the client's. From anyone else a PROXY header is refused. "
@@ -302,10 +303,10 @@ static const struct config_key config_keys[] = {
 	 "Empty (with smtp_tls_key empty): a self-signed pair made in data_dir on first start."},
 	{"smtp_tls_key", CONFIG_PATH, STR(smtp_tls_key), "", 0, 0, true,
 	 "PEM private key of smtp_tls_cert."},
-	{"trap_sample", CONFIG_SAMPLE, STR(trap_sample), "headers", 0, 0, false,
+	{"trap_sample", CONFIG_SAMPLE, STR(trap_sample), "headers", 0, 0, CONFIG_LIVE,
 	 "What a trap keeps of each message for the moderators: headers, message (the whole "
 	 "message) or none. Trap addresses are masked wherever a sample is shown."},
-	{"trap_sample_days", CONFIG_UINT, NUM(trap_sample_days), "7", 1, 3650, false,
+	{"trap_sample_days", CONFIG_UINT, NUM(trap_sample_days), "7", 1, 3650, CONFIG_LIVE,
 	 "Days a sample is kept; the writer deletes older ones."},
 	{"report_max_size", CONFIG_UINT, NUM(report_max_size), "10485760", 1024, 10485760, CONFIG_LIVE,
 	 "Bytes of one reported message at most (trapline report, POST /api/v1/reports); a larger "
@@ -320,9 +321,11 @@ static const struct config_key config_keys[] = {
 	{"public_url", CONFIG_URL, STR(public_url), "http://127.0.0.1:8080", 0, 0, false,
 	 "How people reach the web pages (no trailing slash); the default TXT record points "
 	 "there."},
-	{"web_templates", CONFIG_PATH, STR(web_templates), "", 0, 0, true,
-	 "Folder of page templates and the stylesheet read at start, each file there replacing "
-	 "the built-in one of the same name (src/web/templates). Empty: the built-in ones."},
+	{"web_templates", CONFIG_PATH, STR(web_templates), "", 0, 0,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
+	 "Folder of page templates and the stylesheet read at start and on SIGHUP, each file there "
+	 "replacing the built-in one of the same name (src/web/templates). Empty: the built-in "
+	 "ones."},
 	{"http_threads", CONFIG_UINT, NUM(http_threads), "0", 0, 256, false,
 	 "Web worker threads, each with its own read-only store connection; 0 = one per core."},
 	{"http_max_conns", CONFIG_UINT, NUM(http_max_conns), "512", 1, 65536, false,
@@ -1208,18 +1211,23 @@ size_t config_changed(const struct config *old, const struct config *now, bool l
 		      size_t cap)
 {
 	size_t n = 0, pos = 0;
-	if (cap)
-		names[0] = '\0';
+	bool full = cap == 0;
 	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 		if (((k->flags & CONFIG_LIVE) != 0) != live || config_same(old, now, k))
 			continue;
-		int w = snprintf(names + pos, cap > pos ? cap - pos : 0, "%s%s", n ? "," : "",
-				 k->name);
+		n++;
+		if (full)
+			continue;
+		int w = snprintf(names + pos, cap - pos, "%s%s", pos ? "," : "", k->name);
 		if (w > 0 && pos + (size_t)w < cap)
 			pos += (size_t)w;
-		n++;
+		else
+			full = true; /* whole names only: the list stops at the first that is cut */
+		names[pos] = '\0';
 	}
+	if (cap)
+		names[pos] = '\0';
 	return n;
 }
 

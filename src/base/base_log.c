@@ -144,6 +144,20 @@ static size_t unquote(const char *s, char *buf, size_t cap, const char **end)
 	return o;
 }
 
+/* Where a field's value that starts at v ends: after its closing quote, or at a space. */
+static const char *field_end(const char *v)
+{
+	if (*v != '"') {
+		while (*v && *v != ' ')
+			v++;
+		return v;
+	}
+	for (v++; *v && *v != '"'; v++)
+		if (*v == '\\' && v[1])
+			v++;
+	return *v == '"' ? v + 1 : v;
+}
+
 static void jmember(struct jout *o, const char *key, size_t klen, const char *v, size_t vlen,
 		    bool number)
 {
@@ -182,15 +196,20 @@ size_t log_json_line(char *out, size_t cap, const char *ts, const char *level,
 	jput(&o, "\",\"module\":\"", 12);
 	jstr(&o, module, strlen(module));
 	jput(&o, "\",\"message\":\"", 13);
-	/* The message is the text before the first field; words after a field that are no
-	 * field of their own join it. */
+	/* The message is every word that is no field (the text before the first field, and any
+	 * after one); the fields follow as members. */
 	const char *p = msg;
 	bool any = false;
 	while (*p) {
 		while (*p == ' ')
 			p++;
-		if (!*p || field_key(p))
+		if (!*p)
 			break;
+		size_t k = field_key(p);
+		if (k) {
+			p = field_end(p + k + 1);
+			continue;
+		}
 		const char *w = p;
 		while (*p && *p != ' ')
 			p++;
@@ -202,11 +221,11 @@ size_t log_json_line(char *out, size_t cap, const char *ts, const char *level,
 	jput(&o, "\"", 1);
 	bool head_full = o.full;
 	char val[2048];
-	while (*p && !head_full) {
+	for (p = msg; *p && !head_full;) {
 		while (*p == ' ')
 			p++;
 		size_t k = field_key(p);
-		if (k == 0) { /* a stray word: skipped to the next space */
+		if (k == 0) { /* a word of the message */
 			while (*p && *p != ' ')
 				p++;
 			continue;
@@ -217,11 +236,8 @@ size_t log_json_line(char *out, size_t cap, const char *ts, const char *level,
 			size_t n = unquote(v, val, sizeof(val), &p);
 			jmember(&o, key, k, val, n, false);
 		} else {
-			const char *e = v;
-			while (*e && *e != ' ')
-				e++;
-			jmember(&o, key, k, v, (size_t)(e - v), is_number(v, (size_t)(e - v)));
-			p = e;
+			p = field_end(v);
+			jmember(&o, key, k, v, (size_t)(p - v), is_number(v, (size_t)(p - v)));
 		}
 	}
 	/* jput kept room for the end. */

@@ -39,6 +39,7 @@ struct cli_reload_targets {
 	struct writer *writer;
 	struct ctl_server *ctl;
 	struct web_server *web;
+	struct smtp_server *smtp;
 	struct zone_static *zs;
 };
 struct cli_reload;

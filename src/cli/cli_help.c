@@ -23,7 +23,8 @@ static const struct cli_command own_commands[] = {
 	 "the class the spamtrap would give MESSAGE, and the signals that decided it",
 	 cli_classify},
 	{"status", "[--data DIR] [--config FILE] [--json]",
-	 "on a trap node: hits waiting in the spool, the last forward to the primary",
+	 "the service's figures (the operator's `status` below); on a trap node, hits waiting "
+	 "in the spool and the last forward to the primary",
 	 cli_status},
 	{"version", "", "print the version", cli_version},
 	{"man", "8|5", "print the manual page trapline(8) or trapline.conf(5) as roff (man -l -)",

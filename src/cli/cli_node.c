@@ -1,5 +1,6 @@
 /* cli_node.c - `trapline status` on a trap node: the spool's depth and the last successful
- * forward, read from the node's spool file (the node has no control socket nor store). */
+ * forward, read from the node's spool file (the node has no control socket nor store). A data
+ * directory without a spool is a whole Trapline's: ctl's `status` answers for it. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -48,26 +49,36 @@ static void status_print(const struct smtp_spool_stats *st, bool json)
 	printf("refused for good: %llu\n", (unsigned long long)st->refused);
 }
 
+/* Not a node: the service's own `status` when ctl's table has one (its row answers), else
+ * say what this one is for. */
+static int status_not_node(const char *data, int argc, char **argv)
+{
+	char word[] = "status";
+	char *one[] = {word};
+	int used = 0;
+	const struct ctl_command *c = ctl_command_match(1, one, &used);
+	if (c)
+		return cli_run(c, argc, argv);
+	fprintf(stderr, "trapline: %s holds no trap node's spool (spool.db): `status` shows a trap "
+			"node's (serve --forward)\n", data);
+	return 1;
+}
+
 int cli_status(int argc, char **argv)
 {
-	bool json = false;
+	bool json = false, bad = false, help = false;
 	const char *data = NULL;
 	for (int i = 0; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			printf(STATUS_USAGE);
-			return 0;
-		}
-		if (strcmp(argv[i], "--json") == 0)
+		if (cli_is_help(argv[i]))
+			help = true;
+		else if (strcmp(argv[i], "--json") == 0)
 			json = true;
 		else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
 			data = argv[++i];
 		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			i++;
-		else {
-			fprintf(stderr, "trapline: status: unknown argument '%s'\n" STATUS_USAGE,
-				argv[i]);
-			return CTL_EXIT_USAGE;
-		}
+		else
+			bad = true;
 	}
 	struct config cfg;
 	int rc = cli_config_file(argc, argv, &cfg);
@@ -77,10 +88,11 @@ int cli_status(int argc, char **argv)
 		data = cfg.data_dir;
 	struct smtp_spool_stats st;
 	rc = smtp_spool_stats(data, &st);
-	if (rc == TL_ENOTFOUND) {
-		fprintf(stderr, "trapline: %s holds no trap node's spool (spool.db): `status` shows "
-				"a trap node's (serve --forward)\n", data);
-		return 1;
+	if (rc == TL_ENOTFOUND)
+		return status_not_node(data, argc, argv);
+	if (help || bad) {
+		fprintf(help ? stdout : stderr, STATUS_USAGE);
+		return help ? 0 : CTL_EXIT_USAGE;
 	}
 	if (rc != SMTP_OK) {
 		fprintf(stderr, "trapline: the spool in %s cannot be read (see the log above)\n",

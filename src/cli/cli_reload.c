@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "ctl/ctl.h"
+#include "smtp/smtp.h"
 #include "web/web.h"
 #include "writer/writer.h"
 #include "zone/zone.h"
@@ -99,6 +100,8 @@ static int reload_modules(struct cli_reload_gen *g, const char *names,
 		failed = 1;
 	if (web_server_reload(t->web, &g->cfg) != WEB_OK)
 		failed = 1;
+	if (smtp_server_reload(t->smtp, &g->cfg) != SMTP_OK)
+		failed = 1;
 	return failed;
 }
 
@@ -128,19 +131,25 @@ int cli_reload_run(struct cli_reload *r, const struct cli_reload_targets *t)
 	snprintf(url, sizeof(url), "%s", g->cfg.public_url);
 	config_set(&g->cfg, "public_url", url, why, sizeof(why));
 	size_t n_live = config_changed(cur, &g->cfg, true, live, sizeof(live));
+	/* The pages' templates are read by the reload itself: a folder that would not load is
+	 * refused here, before any module changed. */
+	if (t->web && web_templates_check(g->cfg.web_templates, err, sizeof(err)) != WEB_OK) {
+		char esc[TEXT_ESCAPED_MAX(CONFIG_ERR_MAX)];
+		log_err("main", "reload failed reason=\"%s\" keeping=running",
+			text_escape(err, esc, sizeof(esc)));
+		free(g);
+		return 1;
+	}
 	if (n_restart)
 		log_warn("main", "reload: keys that need a restart changed and keep their values "
 			 "keys=%s", restart);
-	if (n_live == 0) {
-		log_info("main", "reload done changed=none");
-		free(g);
-		return 0;
-	}
+	/* Kept even when no key changed: the template files may have, and the modules are handed
+	 * this configuration (they keep pointers into it). */
 	g->older = r->now;
 	r->now = g;
-	int failed = reload_modules(g, live, t);
+	int failed = reload_modules(g, n_live ? live : "", t);
 	r->n++;
-	log_info("main", "reload %s changed=%s reloads=%u", failed ? "partly failed" : "done", live,
-		 r->n);
+	log_info("main", "reload %s changed=%s reloads=%u", failed ? "partly failed" : "done",
+		 n_live ? live : "none", r->n);
 	return failed;
 }

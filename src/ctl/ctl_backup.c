@@ -42,6 +42,11 @@ int ctl_run_backup(struct ctl_run *r)
 	struct store_copy_info info;
 	char msg[CTL_ERR_MAX];
 	int rc = store_backup(r->svc->reader, r->req->file, r->req->force, &info, msg, sizeof(msg));
+	if (rc == STORE_EIO && strstr(msg, "Permission denied")) {
+		size_t len = strlen(msg);
+		snprintf(msg + len, sizeof(msg) - len, " (the file is written as the service's user: "
+						       "name a directory that user can write)");
+	}
 	if (rc != STORE_OK)
 		return copy_fail(r, rc, msg);
 	log_info("ctl", "backup file=%s bytes=%llu who=%s", r->req->file,

@@ -108,9 +108,9 @@ static const struct ctl_command ctl_table[] = {
 	 "mode 0600, as its user); an existing FILE only with --force",
 	 ctl_run_backup},
 	{"restore", "restore", "path", "path force json", "path",
-	 "FILE --data DIR [--force] [--json]",
-	 "build the data directory DIR from a backup (checked, and migrated when older); a DIR "
-	 "that holds a store only with --force, and never while a service runs on it",
+	 "FILE [--force] [--json]",
+	 "build the data directory (--data DIR) from a backup (checked, and migrated when "
+	 "older); a DIR that holds a store only with --force, never while a service runs on it",
 	 ctl_run_restore},
 	{"verify", "verify", NULL, "json", "", "[--json]",
 	 "SQLite's integrity check, and every listing recomputed from the evidence against the "

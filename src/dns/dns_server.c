@@ -400,8 +400,6 @@ static void stats_sum(struct dns_stats *sum, const struct dns_stats *s)
 	DNS_STAT_LOAD(answers);
 	DNS_STAT_LOAD(dropped);
 	DNS_STAT_LOAD(truncated);
-	DNS_STAT_LOAD(rrl_dropped);
-	DNS_STAT_LOAD(rrl_slipped);
 	for (unsigned r = 0; r < DNS_STAT_RCODES; r++)
 		for (unsigned q = 0; q < DNS_STAT_QTYPES; q++)
 			DNS_STAT_LOAD(answered[r][q]);

@@ -120,6 +120,7 @@ struct smtp_server {
 	struct done_item *done;
 	size_t done_n, done_cap;
 	bool stop;      /* under mtx: smtp_server_stop asked */
+	struct smtp_server_config *reload; /* under mtx: a reload's settings for the loop */
 	bool stopping;  /* loop: sessions closed, waiting for held messages */
 	bool stuck;     /* the writer did not answer in time: srv must never be freed */
 	struct event *stop_timer;
@@ -619,6 +620,60 @@ static void answer(struct smtp_session *s, int result)
 
 static void stop_sessions(struct smtp_server *srv);
 
+/* On the loop's thread: a reload's live settings replace the running ones. The sessions'
+ * dialogues read the trap domains and addresses from srv->cfg's buffers, so they see the new
+ * ones at their next RCPT; the sizes and counts apply to sessions that start after it. */
+static void reload_apply(struct smtp_server *srv, struct smtp_server_config *n)
+{
+	struct smtp_server_config *c = &srv->cfg;
+	memcpy(c->trap_domains, n->trap_domains, sizeof(c->trap_domains));
+	memcpy(c->trap_addresses, n->trap_addresses, sizeof(c->trap_addresses));
+	c->max_size = n->max_size;
+	c->max_rcpts = n->max_rcpts;
+	c->max_per_ip = n->max_per_ip;
+	c->max_errors = n->max_errors;
+	c->command_timeout_s = n->command_timeout_s;
+	c->data_timeout_s = n->data_timeout_s;
+	c->data_min_rate = n->data_min_rate;
+	c->memory_max = n->memory_max;
+	memcpy(c->proxy_trusted, n->proxy_trusted, sizeof(c->proxy_trusted));
+	c->n_proxy_trusted = n->n_proxy_trusted;
+	c->sample = n->sample;
+	c->sample_days = n->sample_days;
+	c->special_refused = n->special_refused;
+	srv->dcfg.max_size = c->max_size;
+	srv->dcfg.max_rcpts = c->max_rcpts;
+	srv->dcfg.max_errors = c->max_errors;
+	if (!c->trap_domains[0] && !c->trap_addresses[0])
+		log_warn("smtp", "no trap_domains or trap_addresses: every recipient is refused");
+	log_info("smtp", "reloaded trap_domains=\"%s\"", c->trap_domains);
+	free(n);
+}
+
+int smtp_server_reload(struct smtp_server *srv, const struct config *cfg)
+{
+	if (!srv)
+		return SMTP_OK;
+	struct smtp_server_config *n = malloc(sizeof(*n));
+	char err[CONFIG_ERR_MAX];
+	bool enabled;
+	if (!n)
+		return SMTP_ENOMEM;
+	if (smtp_server_config_make(cfg, n, &enabled, err, sizeof(err)) != SMTP_OK) {
+		log_err("smtp", "reload refused reason=\"%s\"", err);
+		free(n);
+		return SMTP_EINVAL;
+	}
+	pthread_mutex_lock(&srv->mtx);
+	free(srv->reload);
+	srv->reload = n;
+	pthread_mutex_unlock(&srv->mtx);
+	uint64_t one = 1;
+	ssize_t w = write(srv->efd, &one, sizeof one);
+	(void)w;
+	return SMTP_OK;
+}
+
 static void on_efd(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -630,12 +685,16 @@ static void on_efd(evutil_socket_t fd, short what, void *arg)
 	struct done_item *items = srv->done;
 	size_t count = srv->done_n;
 	bool stop = srv->stop;
+	struct smtp_server_config *reload = srv->reload;
+	srv->reload = NULL;
 	srv->done = NULL;
 	srv->done_n = srv->done_cap = 0;
 	pthread_mutex_unlock(&srv->mtx);
 	for (size_t i = 0; i < count; i++)
 		answer(items[i].s, items[i].result);
 	free(items);
+	if (reload)
+		reload_apply(srv, reload);
 	if (stop && !srv->stopping)
 		stop_sessions(srv);
 	if (srv->stopping && srv->n_pending == 0)
@@ -1155,6 +1214,7 @@ static void server_free(struct smtp_server *srv)
 		close(srv->efd);
 	SSL_CTX_free(srv->tls);
 	free(srv->done);
+	free(srv->reload);
 	pthread_mutex_destroy(&srv->mtx);
 	free(srv);
 }

@@ -99,7 +99,8 @@ struct smtp_spool {
 	size_t q_n, q_cap;
 	bool stop;              /* under mtx */
 	atomic_ullong depth;    /* rows in hits (committed) */
-	atomic_ullong spooled_n, full_n;
+	atomic_ullong spooled_n;
+	atomic_bool full;       /* the last post found the spool full */
 };
 
 static int count_rows(sqlite3 *db, const char *sql, uint64_t *out)
@@ -221,8 +222,15 @@ static int spool_post(void *ctx, const struct writer_event *ev, writer_done_fn d
 		pthread_cond_signal(&sp->wake);
 	}
 	pthread_mutex_unlock(&sp->mtx);
-	if (rc == WRITER_EFULL)
-		atomic_fetch_add(&sp->full_n, 1);
+	/* One line when the spool fills up, one when it takes hits again. */
+	bool was_full = atomic_exchange(&sp->full, rc == WRITER_EFULL);
+	if (rc == WRITER_EFULL && !was_full)
+		log_warn("spool", "full depth=%llu max=%llu: senders are told 451 until the primary "
+				  "takes hits (forward_spool_max)",
+			 (unsigned long long)atomic_load(&sp->depth), (unsigned long long)sp->max);
+	else if (rc == WRITER_OK && was_full)
+		log_info("spool", "taking hits again depth=%llu",
+			 (unsigned long long)atomic_load(&sp->depth));
 	return rc;
 }
 

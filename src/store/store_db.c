@@ -389,8 +389,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 " ORDER BY received_at DESC, id DESC LIMIT ?3",
 };
 
+#define STORE_DISK_LOG_NS 10000000000ull
+
 int store_fail(struct store *s, const char *what, int rc)
 {
+	int primary = rc & 0xff;
+	bool disk = primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_READONLY;
+	if (s && disk) {
+		uint64_t now_ns = time_mono_ns();
+		if (s->disk_logged_ns && now_ns - s->disk_logged_ns < STORE_DISK_LOG_NS) {
+			s->disk_suppressed++;
+			return STORE_EIO;
+		}
+		log_err("store", "%s failed rc=%d error=\"%s\" suppressed=%lu", what, rc,
+			s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), s->disk_suppressed);
+		s->disk_logged_ns = now_ns;
+		s->disk_suppressed = 0;
+		return STORE_EIO;
+	}
 	log_err("store", "%s failed rc=%d error=\"%s\"", what, rc,
 		s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 	return STORE_EIO;

@@ -91,6 +91,10 @@ struct store {
 	bool write;
 	int version;
 	struct store_ckpt *ckpt; /* the background checkpointer (writers only) */
+	/* disk errors (full, read-only, I/O) are logged once every 10 s with a count: each
+	 * failed commit of a full disk would otherwise log a line */
+	uint64_t disk_logged_ns;
+	unsigned long disk_suppressed;
 };
 
 /* Logs SQLite's message for a failed step of what and returns STORE_EIO. */

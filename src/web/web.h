@@ -73,9 +73,10 @@ int web_server_bind(const struct web_config *cfg, struct web_server **out);
  * server. WEB_EINVAL when a template file cannot be read or does not parse. */
 int web_server_start(struct web_server *srv, const struct ctl_service *svc);
 /* A configuration reload: the settings of ctl's queries and intake from cfg (the policy_*
- * keys, exclude_default, the limits of reports, feeds and reviews), published whole for the
+ * keys, exclude_default, the limits of reports, feeds and reviews), and the templates and
+ * static files read again from web_templates (the pages' texts), each published whole for the
  * requests that start after it (an atomic pointer swap; requests being answered keep theirs).
- * cfg must outlive the server. WEB_ENOMEM leaves the previous ones. NULL srv: nothing. */
+ * cfg must outlive the server. On failure (logged) the previous ones stay. NULL srv: nothing. */
 int web_server_reload(struct web_server *srv, const struct config *cfg);
 /* Stops serving (requests in progress finish first), closes the sockets and the store
  * connections, frees srv. NULL is a no-op. */

@@ -1,5 +1,6 @@
 /* web_files.c - the templates and static files: built into the binary, each one replaced by the
- * file of the same name in web_templates when that folder has it. Read once, at start. */
+ * file of the same name in web_templates when that folder has it. Read at start and again on
+ * each configuration reload (SIGHUP). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,11 +57,18 @@ static int read_override(const char *dir, const char *name, char **data, size_t 
 	return 0;
 }
 
-int web_files_load(struct web_server *srv, const char *dir)
+static void fileset_free(struct web_fileset *fs)
 {
-	for (size_t i = 0; i < web_embedded_n && srv->n_files < WEB_FILES_MAX; i++) {
+	for (size_t i = 0; i < fs->n; i++)
+		free(fs->files[i].data);
+	free(fs);
+}
+
+static int fileset_load(struct web_fileset *fs, const char *dir)
+{
+	for (size_t i = 0; i < web_embedded_n && fs->n < WEB_FILES_MAX; i++) {
 		const struct web_embedded *e = &web_embedded_files[i];
-		struct web_file *f = &srv->files[srv->n_files];
+		struct web_file *f = &fs->files[fs->n];
 		if (!file_kind(e->name, &f->type, &f->is_static))
 			continue;
 		snprintf(f->name, sizeof(f->name), "%s", e->name);
@@ -80,13 +88,28 @@ int web_files_load(struct web_server *srv, const char *dir)
 			f->data[e->len] = '\0';
 			f->len = e->len;
 		}
-		srv->n_files++;
+		fs->n++;
 		char err[256];
 		if (!f->is_static && web_template_check(f->data, f->len, err, sizeof(err)) != WEB_OK) {
 			log_err("web", "template file=%s does not parse problem=\"%s\"", f->name, err);
 			return WEB_EINVAL;
 		}
 	}
+	return WEB_OK;
+}
+
+int web_files_load(struct web_server *srv, const char *dir)
+{
+	struct web_fileset *fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return WEB_ENOMEM;
+	int rc = fileset_load(fs, dir);
+	if (rc != WEB_OK) {
+		fileset_free(fs);
+		return rc;
+	}
+	fs->older = atomic_load_explicit(&srv->files_now, memory_order_relaxed);
+	atomic_store_explicit(&srv->files_now, fs, memory_order_release);
 	return WEB_OK;
 }
 
@@ -126,15 +149,18 @@ int web_templates_check(const char *dir, char *err, size_t errcap)
 
 void web_files_free(struct web_server *srv)
 {
-	for (size_t i = 0; i < srv->n_files; i++)
-		free(srv->files[i].data);
-	srv->n_files = 0;
+	for (struct web_fileset *fs = atomic_load(&srv->files_now), *o; fs; fs = o) {
+		o = fs->older;
+		fileset_free(fs);
+	}
+	atomic_store(&srv->files_now, NULL);
 }
 
 const struct web_file *web_file_find(const struct web_server *srv, const char *name, size_t len)
 {
-	for (size_t i = 0; i < srv->n_files; i++)
-		if (strlen(srv->files[i].name) == len && memcmp(srv->files[i].name, name, len) == 0)
-			return &srv->files[i];
+	const struct web_fileset *fs = atomic_load_explicit(&srv->files_now, memory_order_acquire);
+	for (size_t i = 0; fs && i < fs->n; i++)
+		if (strlen(fs->files[i].name) == len && memcmp(fs->files[i].name, name, len) == 0)
+			return &fs->files[i];
 	return NULL;
 }

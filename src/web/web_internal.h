@@ -79,6 +79,12 @@ struct web_reply {
 #define WEB_STATUS_MIN 100
 #define WEB_STATUS_N 500 /* statuses 100..599 */
 
+struct web_fileset {
+	struct web_file files[WEB_FILES_MAX];
+	size_t n;
+	struct web_fileset *older;
+};
+
 struct web_svc {
 	struct ctl_service svc;
 	struct web_svc *older;
@@ -94,8 +100,10 @@ struct web_server {
 	 * the server stops (older: the one before), so a worker that read it before a swap keeps
 	 * a valid copy. */
 	struct web_svc *_Atomic svc_now;
-	struct web_file files[WEB_FILES_MAX];
-	size_t n_files;
+	/* The templates and static files, read at start and again by each reload
+	 * (web_server_reload), published whole by an atomic pointer swap like svc_now; every set
+	 * stays until the server stops. */
+	struct web_fileset *_Atomic files_now;
 	pthread_key_t key;
 	bool key_made;
 	pthread_mutex_t lock; /* threads[], the figures */
@@ -124,6 +132,8 @@ static inline const struct ctl_service *web_svc(const struct web_server *srv)
 /* ---- the files served, their templates checked (web_files.c, web_tmpl.c) --------------- */
 
 /* The files the server serves (built in, or web_templates' own), and one by name. */
+/* Reads the built-in files, each replaced by dir's file of the same name, and publishes them
+ * for the requests that start after it; on failure (logged) the previous set stays. */
 int web_files_load(struct web_server *srv, const char *dir);
 void web_files_free(struct web_server *srv);
 const struct web_file *web_file_find(const struct web_server *srv, const char *name, size_t len);

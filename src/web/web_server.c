@@ -588,7 +588,12 @@ int web_server_reload(struct web_server *srv, const struct config *cfg)
 		return WEB_OK;
 	struct ctl_service svc;
 	ctl_service_init(&svc, cfg, NULL, NULL, NULL);
-	return svc_publish(srv, &svc);
+	int rc = svc_publish(srv, &svc);
+	/* The pages' texts: the folder read again (its files may have changed, or the key). */
+	int frc = web_files_load(srv, cfg->web_templates);
+	if (frc == WEB_OK)
+		log_info("web", "templates reloaded web_templates=\"%s\"", cfg->web_templates);
+	return rc != WEB_OK ? rc : frc;
 }
 
 int web_server_start(struct web_server *srv, const struct ctl_service *svc)

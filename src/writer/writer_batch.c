@@ -310,6 +310,27 @@ static void batch_undo(struct writer *w, size_t mark)
 	w->changes_n = mark;
 }
 
+/* A disk that is full or read-only fails every batch until it recovers, and each producer is
+ * told so (451, 503, exit 1): the log says it once, then once every 10 s with the count, so
+ * that it does not fill what little disk is left. */
+#define WRITER_FAIL_LOG_NS 10000000000ull
+
+static void batch_fail_log(struct writer *w, size_t n, int rc)
+{
+	uint64_t now_ns = time_mono_ns();
+	w->fail_streak++;
+	if (w->fail_streak > 1 && now_ns - w->fail_logged_ns < WRITER_FAIL_LOG_NS) {
+		w->fail_suppressed++;
+		return;
+	}
+	log_err("writer", "batch of %zu events failed: %s; nothing of it acknowledged, each new "
+		"batch tries again failed_batches=%llu suppressed=%llu",
+		n, tl_strerror(rc), (unsigned long long)w->fail_streak,
+		(unsigned long long)w->fail_suppressed);
+	w->fail_logged_ns = now_ns;
+	w->fail_suppressed = 0;
+}
+
 /* Ends a round that began with store_begin and went as far as rc says: the policy on every
  * address it touched, then the commit; on any failure the rollback. */
 static int round_commit(struct writer *w, int64_t now, enum eval_mode mode, uint32_t *serial,
@@ -352,7 +373,7 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 	if (rc == WRITER_OK)
 		writer_counts_commit(w, time_mono_ns() - t0);
 	if (rc != WRITER_OK) {
-		log_err("writer", "batch of %zu events failed: %s", n, tl_strerror(rc));
+		batch_fail_log(w, n, rc);
 		/* Stale timers are harmless (they re-read the store); stale rules are not. */
 		if (w->rules_dirty && writer_rules_reload(w->store, &w->rules, now) != WRITER_OK)
 			log_err("writer", "exclusions and reputation not reloaded after a failed batch");
@@ -363,6 +384,11 @@ int writer_batch_apply(struct writer *w, struct writer_waiter **batch, size_t n,
 		return rc;
 	}
 	w->serial = serial;
+	if (w->fail_streak > 0) {
+		log_info("writer", "commits succeed again after failed_batches=%llu",
+			 (unsigned long long)w->fail_streak);
+		w->fail_streak = 0;
+	}
 	return WRITER_OK;
 }
 
@@ -619,6 +645,9 @@ static int load_stale(struct writer *w, int64_t now)
 	rc = serial_commit(w, serial, rc);
 	if (rc != WRITER_OK) {
 		writer_counts_drop(w);
+		/* Due at once: the timers try them again (writer_timers_run). */
+		for (size_t i = 0; i < w->touched_n; i++)
+			heap_push(w, now, w->touched[i]);
 		batch_undo(w, 0);
 		return rc;
 	}
@@ -666,8 +695,19 @@ int writer_load(struct writer *w)
 		return rc;
 	writer_journal_load(w, stored_rc == STORE_OK, (uint32_t)stored, serial, now);
 	rc = w->touched_n > 0 ? load_stale(w, now) : serial_store(w, serial);
-	if (rc != WRITER_OK)
+	if (rc == WRITER_ESTORE) {
+		/* A full or read-only disk (a restart after a crash, while the disk is still
+		 * full): DNS serves the listings as stored rather than nothing, intake is refused
+		 * until the store takes commits again, the expiries that were due are tried again
+		 * by the timers. The serial is stored with the next commit that changes the zone;
+		 * until then a restart computes it again, never lower (stored + 1, or the time). */
+		log_warn("writer", "the store takes no commits (a full or read-only disk?): serving "
+			 "the listings as loaded serial=%u; intake is refused until it does", serial);
+		w->fail_streak = 1;
+		w->fail_logged_ns = time_mono_ns();
+	} else if (rc != WRITER_OK) {
 		return rc;
+	}
 	if (w->cfg.export_interval_s > 0)
 		w->next_export = now + w->cfg.export_interval_s;
 	log_info("writer", "loaded listings=%zu serial=%u ms=%llu", count, serial,

@@ -126,6 +126,9 @@ struct writer {
 	struct zone_change *changes;   /* what a batch changes in the zone */
 	size_t changes_n, changes_cap;
 	uint64_t published_ns; /* monotonic time of the last publication */
+	/* batches failed in a row (a full or read-only disk): logged at the first, then once
+	 * every WRITER_FAIL_LOG_NS with the count, and once more when a commit succeeds again */
+	uint64_t fail_streak, fail_suppressed, fail_logged_ns;
 	struct writer_exporter *exporter;
 	struct writer_kept *kept; /* rebuild: when each listing before it began, sorted by address */
 	size_t kept_n, kept_cap;

@@ -2,7 +2,8 @@
 # test_config_reload.sh - SIGHUP reloads the configuration file (issue 22): a TXT text changes
 # while qblast (bench/qblast.c) queries through the reload and every query is answered; a policy
 # number takes effect (the listings are recomputed); a bad file changes nothing and the log says
-# why; a changed listen address is named in the log and the old one keeps serving.
+# why; a trap domain added is taken at once; the pages' templates are read again; a changed listen address is named in the log and
+# the old one keeps serving.
 source "$(dirname "$0")/lib.sh"
 
 QB=$TL_TMP/qblast
@@ -12,19 +13,30 @@ cc -O2 -pthread -o "$QB" "$TRAPLINE_SRC/bench/qblast.c" 2>"$TL_TMP/cc.log" ||
 PORT=$(tl_free_port) || tl_die "pick a free port"
 SMTP_PORT=$(tl_free_port) || tl_die "pick a free port"
 OTHER=$(tl_free_port) || tl_die "pick a free port"
+HPORT=$(tl_free_port) || tl_die "pick a free port"
+WT=                        # web_templates, empty at start: the built-in pages
+TDIR=$TL_TMP/templates     # the folder a reload names
+mkdir -p "$TDIR"
+chmod 755 "$TDIR"
+sed 's/No warranty/Nothing is promised (v1)/' "$TRAPLINE_SRC/src/web/templates/warranty.html" >"$TDIR/warranty.html"
 TL_DATA=$TL_TMP/data
 tl_mkdata "$TL_DATA"
 CONF=$TL_TMP/trapline.conf
-# conf THRESHOLD TXT [DNS]: the file the service reads, written whole then renamed into place.
+# conf THRESHOLD TXT [DNS [TRAP_DOMAINS]]: the file the service reads, written whole then
+# renamed into place. The trap is talked to over loopback: 127.0.0.1 is not excluded as a
+# special-purpose address (whose MAIL the trap refuses) but by its prefix.
 conf() {
 	cat >"$CONF.tmp" <<EOF
 data_dir = $TL_DATA
 dns_listen = ${3:-127.0.0.1:$PORT}
 smtp_listen = 127.0.0.1:$SMTP_PORT
-http_listen = off
+http_listen = 127.0.0.1:$HPORT
+web_templates = $WT
 log_level = debug
 policy_threshold = $1
 answer_txt = "$2"
+exclude_default = 127.0.0.0/8, ::1/128
+trap_domains = ${4:-trap.example}
 EOF
 	mv "$CONF.tmp" "$CONF"
 }
@@ -48,7 +60,11 @@ check_ip_nx "policy_threshold = 100: two trap hits do not list 193.0.2.1" 193.0.
 # The test point answers the TXT of the configuration ('$' is the queried address).
 check_eq "the TXT text at start" '"Old text for 127.0.0.2"' "$(txt_of 127.0.0.2)"
 
-# ---- a TXT text and a policy number, live, with qblast running through the reload ------------
+# rcpt ADDR: the trap's answer to RCPT TO:<ADDR> (the line after it in swaks's transcript).
+rcpt() { tl_swaks --to "$1" --from a@spam.example --quit-after RCPT | grep -A1 -- '-> RCPT TO' | tail -n 1; }
+check_match "trap_domains = trap.example: mail for trap2.example is refused at RCPT" '<\*\* +550 5\.1\.1' "$(rcpt x@trap2.example)"
+
+# ---- a TXT text, a policy number and the trap domains, live, with qblast running through the reload ------------
 printf '%s TXT\n%s A\n' "2.0.0.127.$TL_ZONE" "$(rev4 193.0.2.1).$TL_ZONE" >"$TL_TMP/queries.txt"
 # At most 8 queries outstanding, each given 5 s (x TL_SLOW): a loaded machine delays answers,
 # only a dropped query goes unanswered that long.
@@ -57,7 +73,9 @@ printf '%s TXT\n%s A\n' "2.0.0.127.$TL_ZONE" "$(rev4 193.0.2.1).$TL_ZONE" >"$TL_
 QBPID=$!
 TL_PIDS+=("$QBPID")
 sleep 1
-conf 5 'New text for $ (reloaded)'
+check_match "the built-in warranty page at start" '<h1>No warranty</h1>' "$(tl_http /about/warranty)"
+WT=$TDIR
+conf 5 'New text for $ (reloaded)' "" "trap.example, trap2.example"
 kill -HUP "$TL_LAST_PID"
 tl_poll 100 '"New text for 127.0.0.2 (reloaded)"' txt_of 127.0.0.2
 check_eq "SIGHUP changes the TXT text live" '"New text for 127.0.0.2 (reloaded)"' "$(txt_of 127.0.0.2)"
@@ -79,6 +97,26 @@ check_eq "check through the service uses the new threshold" "True 5.0" \
 out=$(tl verify 2>&1)
 check_eq "verify agrees with the listings after the reload" 0 $?
 
+tl_poll 100 1 log_has 'module=smtp reloaded'
+check_match "trap2.example added on SIGHUP: its mail is taken at RCPT" '<- +250 ' "$(rcpt x@trap2.example)"
+
+check_match "web_templates set on SIGHUP: the page's new text is served" '<h1>Nothing is promised \(v1\)</h1>' "$(tl_http /about/warranty)"
+# The folder's file edited, the key the same: SIGHUP reads the texts again.
+sed 's/No warranty/Nothing is promised (v2)/' "$TRAPLINE_SRC/src/web/templates/warranty.html" >"$TDIR/warranty.html"
+n0=$(log_has 'module=main reload done')
+kill -HUP "$TL_LAST_PID"
+tl_poll 100 1 eval 'echo $(( $(log_has "module=main reload done") - n0 ))'
+check_match "a template edited in place is served after SIGHUP" '<h1>Nothing is promised \(v2\)</h1>' "$(tl_http /about/warranty)"
+# A template that does not parse: refused, the pages as they were.
+cp "$TDIR/warranty.html" "$TL_TMP/warranty.good"
+printf '<h1>{{unclosed</h1>\n' >"$TDIR/warranty.html"
+n0=$(log_has 'reload failed')
+kill -HUP "$TL_LAST_PID"
+tl_poll 100 1 eval 'echo $(( $(log_has "reload failed") - n0 ))'
+check_match "a template that does not parse is refused on SIGHUP, with the reason" 'reload failed reason=.*warranty\.html.* keeping=running' "$(cat "$TL_LAST_LOG")"
+check_match "and the page stays as it was" '<h1>Nothing is promised \(v2\)</h1>' "$(tl_http /about/warranty)"
+cp "$TL_TMP/warranty.good" "$TDIR/warranty.html"
+
 # ---- a bad file changes nothing ------------------------------------------------------------------
 cp "$CONF" "$TL_TMP/good.conf"
 conf 'not-a-number' 'Bad text $'
@@ -92,7 +130,7 @@ out=$("$TRAPLINE" verify --config "$TL_TMP/good.conf" 2>&1)
 check_eq "verify still agrees" 0 $?
 
 # ---- a key that needs a restart --------------------------------------------------------------------
-conf 5 'New text for $ (reloaded)' "127.0.0.1:$OTHER"
+conf 5 'New text for $ (reloaded)' "127.0.0.1:$OTHER" "trap.example, trap2.example"
 n0=$(log_has 'keys that need a restart')
 kill -HUP "$TL_LAST_PID"
 tl_poll 100 1 eval 'echo $(( $(log_has "keys that need a restart") - n0 ))'

@@ -115,6 +115,7 @@ check_eq "with room, each intake acknowledges" "ack ack ack ack" \
 
 # ---- the disk fills --------------------------------------------------------------------
 fill() { dd if=/dev/zero of="$MNT/filler.$1" bs=64k >/dev/null 2>&1; }
+full_at=$SECONDS
 fill 0
 free=$(df --output=avail -B1 "$MNT" | tail -n 1 | tr -d ' ')
 check_eq "the tmpfs is full" 0 "$free"
@@ -145,6 +146,7 @@ check_eq "a full disk: the home page answers" 200 "$(tl_http_status /)"
 check_eq "a full disk: the lookup page answers" 200 "$(tl_http_status "/lookup?ip=$LISTED")"
 
 # ---- room again: everything resumes by itself -------------------------------------------
+full_s=$((SECONDS - full_at))
 rm -f "$MNT"/filler.*
 resumed() {
 	local p=$1
@@ -187,6 +189,43 @@ acked=$(( $(count feed ack) + $(count cli ack) + 4 ))
 check_eq "and nothing that was refused is stored" "$acked" \
 	"$(tl_db "SELECT count(*) FROM evidence WHERE hex(ip) <> '$(hexip 127.0.0.1)' AND source NOT LIKE 'report%'")"
 check_match "the refusals are logged" 'level=(error|warn).*(full|FULL|disk)' "$(cat "$TL_LAST_LOG")"
+# Once, then once every 10 s with a count (a full disk is no place for a line per batch), and
+# once more when commits succeed again.
+refusals=$(( $(count smtp refused) + $(count report refused) + $(count feed refused) + $(count cli refused) ))
+lines=$(grep -c 'level=error module=writer batch of' "$TL_LAST_LOG")
+if [ "$lines" -ge 1 ] && [ "$lines" -le $((2 + full_s / 10)) ] && [ "$lines" -lt "$refusals" ]; then
+	tl_ok "the writer's failures are logged once per 10 s ($lines lines for $refusals refusals in $full_s s)"
+else
+	tl_fail "the writer's failures are logged once per 10 s" "$lines lines, $refusals refusals, $full_s s"
+fi
+check_match "... and the recovery once" 'level=info module=writer commits succeed again after failed_batches=[1-9]' \
+	"$(cat "$TL_LAST_LOG")"
+
+# ---- a restart while the disk is full ----------------------------------------------------
+# Killed (a crash, an OOM kill) and started again by systemd while the disk is still full:
+# DNS must serve the stored listings rather than nothing, the pages answer, intake refuses.
+kill -KILL "$TL_LAST_PID"
+wait "$TL_LAST_PID" 2>/dev/null
+fill restart
+check_eq "restart: the tmpfs is full" 0 "$(df --output=avail -B1 "$MNT" | tail -n 1 | tr -d ' ')"
+TL_HTTP=1 tl_start --data "$DATA" --config "$CONF"
+U="http://127.0.0.1:$HPORT"
+check_match "restart: the writer says it serves the listings as loaded" \
+	'level=warn module=writer the store takes no commits .*serving the listings as loaded' \
+	"$(cat "$TL_LAST_LOG")"
+check_ip_a "restart on a full disk: DNS answers $LISTED and $NEW" "$LISTED" 127.0.0.2
+check_ip_a "... and $NEW" "$NEW" 127.0.0.2
+check_eq "restart on a full disk: the lookup API answers" 200 "$(tl_http_status "/api/v1/lookup/$LISTED")"
+CLI_I=200
+cli_one
+check_eq "restart on a full disk: evidence add exits 1" refused "$(tail -n 1 "$TL_TMP/cli")"
+rm -f "$MNT"/filler.*
+if resumed cli; then
+	tl_ok "restart, then room again: evidence add acknowledges again, without a restart"
+else
+	tl_fail "restart, then room again: evidence add acknowledges again" "$(tail -n 3 "$TL_TMP/cli")"
+fi
+check_eq "... and the refused one is not stored" 0 "$(stored_of 204.0.113.201)"
 tl_stop
 
 # ---- the store's file system turns read-only under it ------------------------------------

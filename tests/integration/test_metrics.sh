@@ -160,6 +160,16 @@ check_eq "status --json: dns.queries is the sum of trapline_dns_queries_total" \
 	"$(sum_dns "$TL_TMP/last")" "$(j dns.queries)"
 
 tl_stop
+out=$(tl status 2>&1)
+check_eq "status without a service exits 1" 1 $?
+check_match "...and says why" 'no service is running' "$out"
+printf 'log_format = xml\n' >"$TL_TMP/bad.conf"
+out=$("$TRAPLINE" check-config "$TL_TMP/bad.conf" 2>&1)
+check_match "check-config refuses an unknown log_format" "log_format.*'xml' is not one of text, json" "$out"
+printf 'metrics_allow = 127.0.0.1/8\n' >"$TL_TMP/bad.conf"
+out=$("$TRAPLINE" check-config "$TL_TMP/bad.conf" 2>&1)
+check_match "check-config refuses a metrics_allow CIDR with host bits" "metrics_allow: .127.0.0.1/8. has host bits set" "$out"
+
 echo "# log_format = json"
 out=$(python3 - "$TL_LAST_LOG" <<'PY'
 import json, sys

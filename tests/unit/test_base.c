@@ -723,6 +723,50 @@ static void test_config_file(void **state)
 }
 
 /* etc/trapline.conf is generated from the schema; this keeps it from drifting. */
+/* SIGHUP's view of the schema: which keys are live, which changed, what a reload keeps. */
+static void test_config_reload_keys(void **state)
+{
+	(void)state;
+	assert_true(config_key_live("answer_txt"));
+	assert_true(config_key_live("policy_threshold"));
+	assert_true(config_key_live("trap_domains"));
+	assert_false(config_key_live("dns_listen"));
+	assert_false(config_key_live("data_dir"));
+	assert_false(config_key_live("user"));
+	assert_false(config_key_live("no_such_key"));
+
+	struct config *old = malloc(sizeof(*old)), *now = malloc(sizeof(*now));
+	assert_non_null(old);
+	assert_non_null(now);
+	config_defaults(old);
+	config_defaults(now);
+	char names[256], err[CONFIG_ERR_MAX];
+	assert_int_equal(0, config_changed(old, now, true, names, sizeof(names)));
+	assert_int_equal(0, config_changed(old, now, false, names, sizeof(names)));
+	assert_int_equal(BASE_OK, config_set(now, "answer_txt", "New $", err, sizeof(err)));
+	assert_int_equal(BASE_OK, config_set(now, "policy_threshold", "7.5", err, sizeof(err)));
+	assert_int_equal(BASE_OK, config_set(now, "dns_listen", "127.0.0.1:53", err, sizeof(err)));
+	assert_int_equal(BASE_OK, config_set(now, "user", "other", err, sizeof(err)));
+	assert_int_equal(2, config_changed(old, now, true, names, sizeof(names)));
+	assert_string_equal("answer_txt,policy_threshold", names);
+	assert_int_equal(2, config_changed(old, now, false, names, sizeof(names)));
+	assert_string_equal("dns_listen,user", names);
+	/* A reload keeps the running value of every key that is not live, takes the others. */
+	config_keep_restart_keys(now, old);
+	assert_string_equal("127.0.0.1:5353", now->dns_listen);
+	assert_string_equal(old->user, now->user);
+	assert_string_equal("New $", now->answer_txt);
+	assert_true(now->policy_threshold == 7.5);
+	assert_int_equal(0, config_changed(old, now, false, names, sizeof(names)));
+	/* A short buffer cuts the names, the count stays. */
+	assert_int_equal(BASE_OK, config_set(now, "dns_listen", "127.0.0.1:53", err, sizeof(err)));
+	assert_int_equal(BASE_OK, config_set(now, "zone", "bl.example.net", err, sizeof(err)));
+	assert_int_equal(2, config_changed(old, now, false, names, 12));
+	assert_string_equal("dns_listen", names);
+	free(old);
+	free(now);
+}
+
 static void test_config_template_matches_etc(void **state)
 {
 	const char *src = getenv("TRAPLINE_SRC");
@@ -777,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_config_smtp_memory),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_template_matches_etc),
+		cmocka_unit_test(test_config_reload_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,6 +135,11 @@ static void test_log_json_line(void **state)
 	assert_string_equal(out, "{\"time\":\"T\",\"level\":\"error\",\"module\":\"main\","
 				 "\"message\":\"cannot open the store\",\"reason\":\"a \\\"b\\\" "
 				 "c\\u0001\",\"level_\":7,\"id\":\"007\",\"ratio\":0.5}\n");
+	/* Words after a field still belong to the message. */
+	log_json_line(out, sizeof(out), "T", "info", "main",
+		      "stopped queries=3 why=\"a b\" (of 4)");
+	assert_string_equal(out, "{\"time\":\"T\",\"level\":\"info\",\"module\":\"main\","
+				 "\"message\":\"stopped (of 4)\",\"queries\":3,\"why\":\"a b\"}\n");
 	/* No fields: the whole message; bytes that are not UTF-8 become U+FFFD. */
 	log_json_line(out, sizeof(out), "T", "warn", "dns", "batch of 3 events failed: \xff");
 	assert_string_equal(out, "{\"time\":\"T\",\"level\":\"warn\",\"module\":\"dns\","
