@@ -37,7 +37,7 @@ reload() {
 	local n0
 	n0=$(log_has 'module=main reload (done|partly failed|failed)')
 	kill -HUP "$TL_LAST_PID"
-	tl_poll $((100 * TL_SLOW)) 1 eval 'echo $(( $(log_has "module=main reload (done|partly failed|failed)") > n0 ))' >/dev/null
+	tl_poll 100 1 eval 'echo $(( $(log_has "module=main reload (done|partly failed|failed)") > n0 ))' >/dev/null
 }
 # a_from SOURCE NAME: the A answer for NAME asked from SOURCE, or its status.
 a_from() {
