@@ -1,8 +1,8 @@
 /* ctl_status.c - `trapline status`: the running service's figures for a person (text) or a
  * program (--json), from the same scrape GET /metrics renders, the writer's figures and the
  * store's count of recent evidence. One table of sections: a section is a function that adds
- * its members to the answer, and the text is printed from the answer, so adding a section (a
- * trap node's spool) is adding a row. */
+ * its members to the answer, and the text is printed from the answer, so adding a section is
+ * adding a row. A trap node has no service to ask: src/cli/cli_node.c reads its spool. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -175,20 +175,6 @@ static int section_secondaries(struct status_src *s, json_t *o)
 	return json_object_set_new(o, "secondaries", a);
 }
 
-/* A trap node's spool (the node's metrics source: trapline_node_spool_depth and
- * trapline_node_last_forward_time_seconds): absent on a service that is no node. */
-static int section_node(struct status_src *s, json_t *o)
-{
-	bool node = false;
-	double depth = metrics_get(s->m, "trapline_node_spool_depth", NULL, &node);
-	if (!node)
-		return 0;
-	return json_object_set_new(
-		o, "node",
-		json_pack("{s:o,s:o}", "spool_depth", jint(depth), "last_forward",
-			  jtime((int64_t)mget(s, "trapline_node_last_forward_time_seconds", NULL))));
-}
-
 static const struct {
 	const char *name;
 	int (*add)(struct status_src *s, json_t *o);
@@ -197,7 +183,6 @@ static const struct {
 	{"evidence", section_evidence}, {"writer", section_writer},
 	{"zone", section_zone},         {"dns", section_dns},
 	{"smtp", section_smtp},         {"secondaries", section_secondaries},
-	{"node", section_node},
 };
 
 /* ---- the text: one line a section, from the answer ---- */
@@ -284,9 +269,6 @@ static void status_text(FILE *f, json_t *o)
 		fprintf(f, "  %s last transfer %s\n", sval(v, "secondary", NULL),
 			sval(v, "last_transfer", NULL));
 	}
-	if (json_object_get(o, "node"))
-		fprintf(f, "node: spool %lld, last forward %s\n", ival(o, "node", "spool_depth"),
-			sval(o, "node", "last_forward"));
 }
 
 int ctl_run_status(struct ctl_run *r)
