@@ -71,6 +71,8 @@ suffix=transfer
 log=$root/bench/results/$(date -u +%F)-$commit-$suffix.txt
 : >"$log"
 say() { echo "$*" | tee -a "$log"; }
+# wait_quiet says on stderr when it gave up waiting: into the log too, beside the figures
+quiet() { local m; m=$(wait_quiet 2>&1); [ -z "$m" ] || say "$m"; }
 
 # ------------------------------------------------------------------ helpers
 median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -190,7 +192,7 @@ say "   zone: $trecs records + the closing SOA, served by both"
 tt=() nt=() tr="" nr=""
 axfr() { taskset -c $CCPU "$work/axfr_read" -p "$1" -z "$ZONE"; }
 for r in $(seq 1 "$runs"); do
-	wait_quiet
+	quiet
 	# ABBA order, so that whatever favours the first of a pair favours both sides alike
 	if [ $((r % 2)) = 1 ]; then a=$(axfr "$TPORT"); b=$(axfr "$NPORT"); else b=$(axfr "$NPORT"); a=$(axfr "$TPORT"); fi
 	say "   trapline: $a"
@@ -208,7 +210,7 @@ stop "$NPID"
 say "== (c) Trapline's DNS qps (qblast -q 100, $secs s) with an AXFR loop against without"
 qrun() { # with|without -> RESULT line of qblast, plus the AXFRs done
 	local loop="" n=0 q
-	wait_quiet
+	quiet
 	if [ "$1" = with ]; then
 		# nice 19: the transfers take what qblast leaves of cpu 1, so that the client's own
 		# reading does not slow the load generator; how many ran is reported with the figure
@@ -257,7 +259,7 @@ HPORT=$(free_port)
 start_trapline "$work/store.conf" --data "$tl_data" --smtp off --http "127.0.0.1:$HPORT"
 start_nsd "$work/nsd-b" "" "$TPORT" "$NPORT_B" # the port Trapline notifies
 wait_serial "$NPORT_B" "$NPID" 60 >/dev/null || { tail -20 "$work/nsd-b/nsd.log" >&2; die "the NSD secondary has no zone"; }
-wait_quiet
+quiet
 res=$(taskset -c $CCPU python3 "$here/xfr_lag.py" --http "$HPORT" --key "$key" --dns "$NPORT_B" \
 	--rate 1000 --seconds "$lsecs" --out "$work/lags.txt") || true
 say "   $res"
