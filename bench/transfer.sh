@@ -4,13 +4,14 @@
 # 1,000 new listings a second, p50 and p99; (c) Trapline's DNS qps while AXFRs run against
 # without, as a ratio.
 #
-#   bench/transfer.sh [--quick] [--size N] [--runs N] [--seconds S] [--no-build] [--keep]
+#   bench/transfer.sh [--quick] [--parts abc] [--size N] [--runs N] [--seconds S] [--no-build] [--keep]
 #
 #   --size N     listings in the zone of (a) and (c) (default 1000000: gen.py's random /32s, the
 #                data of bench/dns.sh, served by Trapline with --static)
 #   --runs N     runs per side and figure, medians reported (default 5)
 #   --seconds S  length of each qps run of (c) and of the lag run of (b) (default 10; (b) 3 x S)
 #   --quick      100k listings, 1 run, 3 s: a smoke run of the script
+#   --parts P    only the figures named (letters of abc; default all)
 #   --no-build   use build/trapline as it is
 #   --keep       keep the work directory
 #   Env: TRAPLINE (the binary, default build/trapline), BUILD_DIR (default build).
@@ -24,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 export BENCH_DIR=$here
 
-size=1000000 runs=5 secs=10 quick=0 build=1
+size=1000000 runs=5 secs=10 quick=0 build=1 parts=abc
 ZONE=bl.example.org SCPU=0 CCPU=1 NQ=200000
 die() { echo "transfer.sh: $*" >&2; exit 2; }
 num() { [[ ${2:-} =~ ^[0-9]+$ ]] || die "$1 needs a number"; }
@@ -35,9 +36,10 @@ while [ $# -gt 0 ]; do
 	--runs) num "$1" "${2:-}"; runs=$2; shift 2 ;;
 	--seconds) num "$1" "${2:-}"; secs=$2; shift 2 ;;
 	--quick) quick=1; shift ;;
+	--parts) [[ ${2:-} =~ ^[abc]+$ ]] || die "--parts takes letters of abc"; parts=$2; shift 2 ;;
 	--no-build) build=0; shift ;;
 	--keep) export KEEP_WORK=1; shift ;;
-	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -68,6 +70,7 @@ commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo nogit)
 mkdir -p "$root/bench/results"
 suffix=transfer
 [ $quick = 1 ] && suffix=transfer-quick
+[ "$parts" = abc ] || suffix=$suffix-$parts
 log=$root/bench/results/$(date -u +%F)-$commit-$suffix.txt
 : >"$log"
 say() { echo "$*" | tee -a "$log"; }
@@ -177,8 +180,11 @@ chmod 644 "$work/zone.trapline"
 printf 'transfer_allow = 127.0.0.0/8\n' >"$work/static.conf"
 
 # ------------------------------------------------------------------ (a) AXFR time
-say "== (a) AXFR of $size listings: Trapline (--static) against NSD loading the zone Trapline sent"
+part() { [[ $parts == *$1* ]]; }
+mta=- mna=- ra=- rc=- p50=- p99=-
 start_trapline "$work/static.conf" --static "$work/zone.trapline" --data "$work/var-a" --threads 1 --smtp off --http off
+if part a; then
+say "== (a) AXFR of $size listings: Trapline (--static) against NSD loading the zone Trapline sent"
 # The zone NSD serves is the one Trapline transfers: kdig writes it as a master file (the
 # closing SOA dropped), so both send the same records.
 kdig @127.0.0.1 -p "$TPORT" +noall +answer AXFR "$ZONE" >"$work/axfr.zone" || die "kdig AXFR from trapline failed"
@@ -205,8 +211,10 @@ mta=$(printf '%s\n' "${tt[@]}" | median) mna=$(printf '%s\n' "${nt[@]}" | median
 ra=$(ratio "$mta" "$mna")
 say "   median: trapline $mta s, nsd $mna s; ratio trapline/nsd = $ra (target <= 1.0, moonshot 0.5)"
 stop "$NPID"
+fi
 
 # ------------------------------------------------------------------ (c) qps during AXFR
+if part c; then
 say "== (c) Trapline's DNS qps (qblast -q 100, $secs s) with an AXFR loop against without"
 qrun() { # with|without -> RESULT line of qblast, plus the AXFRs done
 	local loop="" n=0 q
@@ -237,9 +245,11 @@ done
 mq0=$(printf '%s\n' "${q0[@]}" | median) mq1=$(printf '%s\n' "${q1[@]}" | median)
 rc=$(printf '%s\n' "${qr[@]}" | median)
 say "   median qps: without $mq0, with AXFRs $mq1; ratio with/without = $rc (median of pairs; target >= 0.9)"
+fi
 stop "$TPID"
 
 # ------------------------------------------------------------------ (b) lag at a secondary
+if part b; then
 lsecs=$((3 * secs))
 say "== (b) commit to answer at an NSD secondary, 1000 new listings a second for $lsecs s"
 say "   (feed API, 10 addresses a request, two hits each; every 10th address watched at NSD)"
@@ -268,6 +278,7 @@ say "   NSD took $(grep -c 'updated to' "$work/nsd-b/nsd.log" || true) transfers
 say "   lag p50 ${p50:-?} ms, p99 ${p99:-?} ms (target p99 <= 1000 ms)"
 stop "$NPID"
 stop "$TPID"
+fi
 
 say "== summary"
 say "   (a) AXFR $size listings: trapline $mta s, nsd $mna s, ratio $ra (target <= 1.0)"
