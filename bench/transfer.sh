@@ -218,7 +218,7 @@ if part c; then
 say "== (c) Trapline's DNS qps (qblast -q 100, $secs s) with an AXFR loop against without"
 qrun() { # with|without -> RESULT line of qblast, plus the AXFRs done
 	local loop="" n=0 q
-	quiet
+	quiet >&2 # (its note goes to the log by say's tee, not into the result captured here)
 	if [ "$1" = with ]; then
 		# nice 19: the transfers take what qblast leaves of cpu 1, so that the client's own
 		# reading does not slow the load generator; how many ran is reported with the figure
