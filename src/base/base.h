@@ -487,6 +487,7 @@ struct config_key_doc {
 	const char *help;
 	bool ranged;      /* a number: min and max hold */
 	unsigned min, max;
+	bool live;        /* SIGHUP changes it in the running service (config_key_live) */
 };
 /* The i-th key in schema order into *out; false past the last one. */
 bool config_key_doc(size_t i, struct config_key_doc *out);

@@ -383,7 +383,7 @@ static const struct config_key config_keys[] = {
 	 "Who may read GET /metrics (Prometheus text format) on the web server: client addresses "
 	 "in these CIDRs, comma separated; others are answered 403. Default: loopback only. "
 	 "Empty: nobody."},
-	{"log_format", CONFIG_LOGFORMAT, STR(log_format), "text", 0, 0, false,
+	{"log_format", CONFIG_LOGFORMAT, STR(log_format), "text", 0, 0, CONFIG_LIVE,
 	 "How log lines are written on stderr: text (ts=... level=... module=... then the "
 	 "message's key=value fields) or json (one JSON object a line with time, level, module, "
 	 "message and each key=value field as a member, for log shippers)."},
@@ -1290,6 +1290,7 @@ bool config_key_doc(size_t i, struct config_key_doc *out)
 		.ranged = k->type == CONFIG_UINT || k->type == CONFIG_DOUBLE,
 		.min = k->min,
 		.max = k->max,
+		.live = (k->flags & CONFIG_LIVE) != 0,
 	};
 	return true;
 }

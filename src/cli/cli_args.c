@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cli_internal.h"
+#include "dns/dns.h"
 #include "smtp/smtp.h"
 #include "web/web.h"
 
@@ -174,8 +175,8 @@ int cli_serve_config_reread(int argc, char **argv, struct config *cfg, char *err
 }
 
 /* The files the configuration names, read before anything starts (check-config, serve): a
- * certificate or a template folder that is wrong is a configuration error, exit 2 with the
- * key and the file named, not a start that fails half-way. */
+ * certificate, a template folder or a public_resolvers file that is wrong is a configuration
+ * error, exit 2 with the key and the file named, not a start that fails half-way. */
 static int config_files_read(const struct config *cfg, char *err, size_t cap)
 {
 	struct smtp_server_config sc;
@@ -184,6 +185,15 @@ static int config_files_read(const struct config *cfg, char *err, size_t cap)
 	    (enabled && smtp_tls_check(&sc, err, cap) != SMTP_OK) ||
 	    web_templates_check(cfg->web_templates, err, cap) != WEB_OK)
 		return CTL_EXIT_USAGE;
+	if (cfg->public_resolvers[0]) {
+		char why[CONFIG_ERR_MAX];
+		struct dns_prefix_set *set = NULL;
+		if (dns_prefix_set_load(cfg->public_resolvers, &set, why, sizeof(why)) != DNS_OK) {
+			snprintf(err, cap, "public_resolvers: %.400s", why);
+			return CTL_EXIT_USAGE;
+		}
+		dns_prefix_set_free(set);
+	}
 	return 0;
 }
 

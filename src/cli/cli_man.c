@@ -134,6 +134,11 @@ static void man_5(FILE *f)
 		   "validates a file and prints every key with its value;\n"
 		   ".B trapline config\\-template\n"
 		   "prints every key commented out with its default.\n"
+		   ".PP\n"
+		   "SIGHUP reloads the file: the keys marked\n.I reloaded on SIGHUP\n"
+		   "below change in the running service, without dropping a query or a "
+		   "connection; the others keep their value until a restart, and the log names "
+		   "those that changed. A file that does not pass the checks changes nothing.\n"
 		   ".SH KEYS\n",
 		CLI_VERSION);
 	struct config_key_doc d;
@@ -152,6 +157,8 @@ static void man_5(FILE *f)
 		} else {
 			fputs("empty", f);
 		}
+		if (d.live)
+			fputs("; \\fIreloaded on SIGHUP\\fR", f);
 		fputs(")\n.br\n", f);
 		roff_text(f, d.help, false);
 		fputs("\n", f);

@@ -85,6 +85,9 @@ static int reload_modules(struct cli_reload_gen *g, const char *names,
 	enum log_level level = LOG_LEVEL_INFO;
 	if (log_level_parse(g->cfg.log_level, &level) == BASE_OK)
 		log_set_level(level);
+	enum log_format format = LOG_FORMAT_TEXT;
+	if (log_format_parse(g->cfg.log_format, &format) == BASE_OK)
+		log_set_format(format);
 	bool writer = names_have_any(names, writer_keys, sizeof(writer_keys) / sizeof(*writer_keys));
 	if (t->writer && writer && writer_reload(t->writer, &g->cfg) != WRITER_OK) {
 		log_err("main", "reload: the writer did not take the configuration");

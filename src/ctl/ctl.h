@@ -207,6 +207,9 @@ struct ctl_service {
  * reader and zone (cfg must outlive svc: zone_name points into it). */
 void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct writer *writer,
 		      struct store *reader, struct zone_handle *zone);
+/* The settings part of ctl_service_init alone (what a reload changes): every field it fills
+ * from cfg, leaving the wiring (writer, reader, zone, metrics, writer_nowait) as it is. */
+void ctl_service_settings(struct ctl_service *svc, const struct config *cfg);
 
 /* Runs req: writes through the writer, reads from svc->reader. The answer goes to out as text,
  * or as JSON when req->json; a one-line error message ("trapline: ...") to err. who names the

@@ -1,6 +1,7 @@
 /* ctl_backup.c - getting it back: backup (a consistent copy of the live store), restore (a data
  * directory built from one) and verify (SQLite's integrity check, and every listing recomputed
  * from the evidence against the one stored). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,12 +36,29 @@ static int copy_fail(struct ctl_run *r, int rc, const char *msg)
 										  : CTL_EXIT_FAIL;
 }
 
+/* True when file would land in the data directory itself: a copy named trapline.db there
+ * (with --force) would be renamed over the live store. */
+static bool in_data_dir(const char *file, const char *data_dir)
+{
+	char dir[CTL_FILE_MAX], a[PATH_MAX], b[PATH_MAX];
+	const char *slash = strrchr(file, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash && slash != file ? (int)(slash - file) : 1,
+		 slash ? file : ".");
+	return data_dir && data_dir[0] && realpath(dir, a) && realpath(data_dir, b) &&
+	       strcmp(a, b) == 0;
+}
+
 /* The copy is read through the reader's connection: one read transaction, so the writer goes
  * on and the copy is the store as of one commit. */
 int ctl_run_backup(struct ctl_run *r)
 {
 	struct store_copy_info info;
 	char msg[CTL_ERR_MAX];
+	if (in_data_dir(r->req->file, r->svc->data_dir)) {
+		fprintf(r->err, "trapline: %s is in the data directory: a backup goes elsewhere\n",
+			r->req->file);
+		return CTL_EXIT_USAGE;
+	}
 	int rc = store_backup(r->svc->reader, r->req->file, r->req->force, &info, msg, sizeof(msg));
 	if (rc == STORE_EIO && strstr(msg, "Permission denied")) {
 		size_t len = strlen(msg);

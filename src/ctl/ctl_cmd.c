@@ -796,6 +796,11 @@ void ctl_service_init(struct ctl_service *svc, const struct config *cfg, struct 
 	svc->writer = writer;
 	svc->reader = reader;
 	svc->zone = zone;
+	ctl_service_settings(svc, cfg);
+}
+
+void ctl_service_settings(struct ctl_service *svc, const struct config *cfg)
+{
 	svc->zone_name = cfg->zone;
 	svc->data_dir = cfg->data_dir;
 	policy_config_from(cfg, &svc->policy);

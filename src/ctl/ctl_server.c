@@ -33,7 +33,7 @@ struct ctl_server {
 	/* A reload's settings, taken by the thread before its next request (ctl_server_reload):
 	 * only that thread reads svc. */
 	pthread_mutex_t reload_mtx;
-	struct ctl_service *reload;
+	const struct config *reload;
 };
 
 static int addr_make(const char *path, struct sockaddr_un *sa)
@@ -236,34 +236,24 @@ done:
 	free(line);
 }
 
-/* On the server's thread: a reload's settings replace svc's, its connections stay. */
+/* On the server's thread: a reload's settings replace svc's; its wiring (the writer, its
+ * reader, the zone, the metrics) stays. */
 static void reload_take(struct ctl_server *srv)
 {
 	pthread_mutex_lock(&srv->reload_mtx);
-	struct ctl_service *n = srv->reload;
+	const struct config *cfg = srv->reload;
 	srv->reload = NULL;
 	pthread_mutex_unlock(&srv->reload_mtx);
-	if (!n)
-		return;
-	n->writer = srv->svc.writer;
-	n->reader = srv->svc.reader;
-	n->zone = srv->svc.zone;
-	n->writer_nowait = srv->svc.writer_nowait;
-	srv->svc = *n;
-	free(n);
+	if (cfg)
+		ctl_service_settings(&srv->svc, cfg);
 }
 
 int ctl_server_reload(struct ctl_server *srv, const struct config *cfg)
 {
 	if (!srv)
 		return CTL_OK;
-	struct ctl_service *n = malloc(sizeof(*n));
-	if (!n)
-		return CTL_ENOMEM;
-	ctl_service_init(n, cfg, NULL, NULL, NULL);
 	pthread_mutex_lock(&srv->reload_mtx);
-	free(srv->reload);
-	srv->reload = n;
+	srv->reload = cfg;
 	pthread_mutex_unlock(&srv->reload_mtx);
 	return CTL_OK;
 }
@@ -416,7 +406,6 @@ void ctl_server_stop(struct ctl_server *srv)
 	close(srv->wake[0]);
 	close(srv->wake[1]);
 	store_close(srv->svc.reader);
-	free(srv->reload);
 	pthread_mutex_destroy(&srv->reload_mtx);
 	free(srv->path);
 	free(srv);

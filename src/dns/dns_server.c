@@ -468,6 +468,39 @@ static void metrics_answers(struct metrics *m, const struct dns_stats *st, const
 					      rcode_names[r], qtype_names[q], proto);
 }
 
+/* Each secondary of the zone transfers (dns_secondary.c's table): its last transfer, the
+ * transfers served to it, and for a notify target its last answered NOTIFY. `trapline status`
+ * reads the first (ctl_status.c's STATUS_XFR_LAST_METRIC). */
+static void metrics_secondaries(struct metrics *m)
+{
+	struct dns_secondary *sec = calloc(DNS_SECONDARIES_MAX, sizeof(*sec));
+	size_t n = sec ? dns_secondaries(sec, DNS_SECONDARIES_MAX) : 0;
+	metrics_family(m, "trapline_xfr_last_transfer_time_seconds", METRIC_GAUGE,
+		       "When the last zone transfer (AXFR or IXFR) served to a secondary ended, "
+		       "as Unix time; secondaries that never transferred are left out.");
+	for (size_t i = 0; i < n; i++)
+		if (sec[i].last_transfer_at)
+			metrics_value(m, (double)sec[i].last_transfer_at, "secondary=\"%s\"",
+				      sec[i].text);
+	metrics_family(m, "trapline_xfr_last_transfer_serial", METRIC_GAUGE,
+		       "The SOA serial of the last zone transfer served to a secondary.");
+	for (size_t i = 0; i < n; i++)
+		if (sec[i].last_transfer_at)
+			metrics_value(m, (double)sec[i].last_transfer_serial,
+				      "secondary=\"%s\"", sec[i].text);
+	metrics_family(m, "trapline_xfr_transfers_total", METRIC_COUNTER,
+		       "Zone transfers (AXFR, IXFR) served, by secondary.");
+	for (size_t i = 0; i < n; i++)
+		metrics_value(m, (double)sec[i].transfers, "secondary=\"%s\"", sec[i].text);
+	metrics_family(m, "trapline_xfr_notify_answered_time_seconds", METRIC_GAUGE,
+		       "When a secondary of notify last answered a NOTIFY, as Unix time; 0: never.");
+	for (size_t i = 0; i < n; i++)
+		if (sec[i].notify_target)
+			metrics_value(m, (double)sec[i].last_notify_answered_at,
+				      "secondary=\"%s\"", sec[i].text);
+	free(sec);
+}
+
 void dns_server_metrics(void *arg, struct metrics *m)
 {
 	const struct dns_server *srv = arg;
@@ -496,6 +529,13 @@ void dns_server_metrics(void *arg, struct metrics *m)
 		       "sent) or slipped (sent truncated).");
 	metrics_value(m, (double)(udp.rrl_dropped + tcp.rrl_dropped), "action=\"dropped\"");
 	metrics_value(m, (double)(udp.rrl_slipped + tcp.rrl_slipped), "action=\"slipped\"");
+	metrics_family(m, "trapline_dns_usage_limited_total", METRIC_COUNTER,
+		       "DNS queries about an address answered with a usage-limit code instead: "
+		       "excess (answer_a_excess, over usage_limit_per_day) or public_resolver "
+		       "(answer_a_public_resolver).");
+	metrics_value(m, (double)(udp.usage_excess + tcp.usage_excess), "code=\"excess\"");
+	metrics_value(m, (double)(udp.public_resolver + tcp.public_resolver),
+		      "code=\"public_resolver\"");
 	metrics_family(m, "trapline_dns_tcp_connections_total", METRIC_COUNTER,
 		       "DNS TCP connections, by what became of them: accepted, rejected (table "
 		       "full), rejected_client (tcp_max_per_client), evicted, query_timeout.");
@@ -504,4 +544,5 @@ void dns_server_metrics(void *arg, struct metrics *m)
 	metrics_value(m, (double)tcp.tcp_rejected_client, "result=\"rejected_client\"");
 	metrics_value(m, (double)tcp.tcp_evicted, "result=\"evicted\"");
 	metrics_value(m, (double)tcp.tcp_query_timeouts, "result=\"query_timeout\"");
+	metrics_secondaries(m);
 }

@@ -231,6 +231,29 @@ void smtp_node_sink(struct smtp_node *n, struct smtp_sink *out);
  * way is cut short; what it carried stays in the spool), frees n. */
 void smtp_node_stop(struct smtp_node *n);
 
+/* What the primary's answer to one forwarded batch of `sent` hits means: a pure function of
+ * the status and the body's bytes (the forwarder acts on it; fuzzed). */
+enum smtp_fwd_verdict {
+	SMTP_FWD_ACK = 1,   /* a 2xx naming ids as new or duplicate: those rows may go */
+	SMTP_FWD_RETRY,     /* a 5xx, 408, 429, or a 2xx naming no id: keep the rows, wait, retry */
+	SMTP_FWD_REFUSED,   /* another 4xx (a wrong key): keep the rows, say so loudly */
+	SMTP_FWD_SMALLER,   /* 413, or 400 over the primary's feed_max_hits, with batch > 1:
+			       send fewer a request */
+	SMTP_FWD_SET_ASIDE, /* 400 naming hit `index` as one the primary can never count (its
+			       address, a time older than its window): that hit goes aside */
+};
+struct smtp_fwd_answer {
+	enum smtp_fwd_verdict verdict;
+	size_t index;                   /* SET_ASIDE: the hit, < sent */
+	char why[256];                  /* the primary's "error", "" when none */
+	char (*ids)[SMTP_HIT_ID_MAX];   /* ACK: the ids named (owned; smtp_fwd_answer_free) */
+	size_t n_ids;                   /* at most sent */
+};
+/* SMTP_OK, or SMTP_ENOMEM (then nothing to free). */
+int smtp_fwd_answer_read(long status, const char *body, size_t len, size_t sent, unsigned batch,
+			 struct smtp_fwd_answer *out);
+void smtp_fwd_answer_free(struct smtp_fwd_answer *a);
+
 /* A node's spool as `trapline status` shows it (read from the file: the service may run). */
 struct smtp_spool_stats {
 	uint64_t depth;          /* hits waiting for the primary */

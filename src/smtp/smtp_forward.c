@@ -113,25 +113,19 @@ static char *body_make(const struct fwd_row *rows, size_t n)
 
 /* Deletes the rows whose ids the answer names (new or duplicate: the primary has both), and
  * records the time of this forward, in one transaction. Returns how many went. */
-static int rows_acknowledged(struct smtp_forwarder *f, json_t *answer, uint64_t *gone)
+static int rows_acknowledged(struct smtp_forwarder *f, const struct smtp_fwd_answer *a,
+			     uint64_t *gone)
 {
 	*gone = 0;
 	if (sqlite3_exec(f->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return SMTP_EIO;
-	const char *lists[] = {"new", "duplicate"};
-	for (size_t l = 0; l < 2; l++) {
-		json_t *ids = json_object_get(answer, lists[l]), *v;
-		size_t i;
-		json_array_foreach(ids, i, v) {
-			if (!json_is_string(v))
-				continue;
-			sqlite3_bind_text(f->del, 1, json_string_value(v), -1, SQLITE_STATIC);
-			int rc = sqlite3_step(f->del);
-			sqlite3_reset(f->del);
-			if (rc != SQLITE_DONE)
-				goto fail;
-			*gone += (uint64_t)sqlite3_changes(f->db);
-		}
+	for (size_t i = 0; i < a->n_ids; i++) {
+		sqlite3_bind_text(f->del, 1, a->ids[i], -1, SQLITE_STATIC);
+		int rc = sqlite3_step(f->del);
+		sqlite3_reset(f->del);
+		if (rc != SQLITE_DONE)
+			goto fail;
+		*gone += (uint64_t)sqlite3_changes(f->db);
 	}
 	char sql[320];
 	snprintf(sql, sizeof(sql),
@@ -174,13 +168,12 @@ static int row_set_aside(struct smtp_forwarder *f, const struct fwd_row *r, cons
 	return SMTP_OK;
 }
 
-/* One log line when the state changes. */
+/* One log line when the state changes. why is escaped already (answer_words) or ours. */
 static void state_set(struct smtp_forwarder *f, enum fwd_state st, long status, const char *why)
 {
 	if (st == f->state && status == f->state_status)
 		return;
-	char esc[TEXT_ESCAPED_MAX(200)];
-	text_escape(why ? why : "", esc, sizeof(esc));
+	const char *esc = why ? why : "";
 	unsigned long long depth = (unsigned long long)smtp_spool_depth(f->sp);
 	switch (st) {
 	case FWD_OK:
@@ -214,30 +207,102 @@ static void state_set(struct smtp_forwarder *f, enum fwd_state st, long status, 
 enum fwd_outcome { OUT_DONE, OUT_RETRY, OUT_REFUSED, OUT_SMALLER };
 
 /* A 400 naming one hit as one the primary can never count (its address, or a time older
- * than its window): that hit is set aside and the rest go again at once. */
-static bool hit_refused_for_good(json_t *answer, size_t n, size_t *index)
+ * than its window). */
+static bool hit_refused_for_good(json_t *answer, size_t sent, size_t *index)
 {
 	json_t *ix = json_object_get(answer, "index");
 	const char *err = json_string_value(json_object_get(answer, "error"));
 	if (!json_is_integer(ix) || !err)
 		return false;
 	json_int_t i = json_integer_value(ix);
-	if (i < 0 || (size_t)i >= n)
+	if (i < 0 || (size_t)i >= sent)
 		return false;
 	*index = (size_t)i;
 	return strstr(err, ": ip: ") || strstr(err, "older than the policy's window");
 }
 
+/* The ids a 2xx names (new or duplicate), at most sent of them, each one that could be ours. */
+static int ids_read(json_t *answer, size_t sent, struct smtp_fwd_answer *out)
+{
+	out->ids = calloc(sent ? sent : 1, sizeof(*out->ids));
+	if (!out->ids)
+		return SMTP_ENOMEM;
+	const char *lists[] = {"new", "duplicate"};
+	for (size_t l = 0; l < 2; l++) {
+		json_t *v;
+		size_t i;
+		json_array_foreach(json_object_get(answer, lists[l]), i, v) {
+			const char *id = json_string_value(v);
+			if (!id || out->n_ids >= sent || json_string_length(v) == 0 ||
+			    json_string_length(v) >= SMTP_HIT_ID_MAX)
+				continue;
+			memcpy(out->ids[out->n_ids++], id, json_string_length(v) + 1);
+		}
+	}
+	return SMTP_OK;
+}
+
+int smtp_fwd_answer_read(long status, const char *body, size_t len, size_t sent, unsigned batch,
+			 struct smtp_fwd_answer *out)
+{
+	memset(out, 0, sizeof(*out));
+	json_error_t je;
+	json_t *answer = body && len ? json_loadb(body, len, 0, &je) : NULL;
+	const char *err = json_string_value(json_object_get(answer, "error"));
+	char esc[TEXT_ESCAPED_MAX(200)];
+	snprintf(out->why, sizeof(out->why), "%s", err ? text_escape(err, esc, sizeof(esc)) : "");
+	int rc = SMTP_OK;
+	out->verdict = SMTP_FWD_RETRY;
+	if (status >= 200 && status < 300) {
+		rc = answer ? ids_read(answer, sent, out) : SMTP_OK;
+		if (rc == SMTP_OK && out->n_ids > 0)
+			out->verdict = SMTP_FWD_ACK;
+	} else if ((status == 413 || (status == 400 && err && strstr(err, "(feed_max_hits)"))) &&
+		   batch > 1) {
+		/* The primary takes fewer hits a request than forward_batch: its body limit (413)
+		 * or its count (400 "... more than the N one request may carry (feed_max_hits)"). */
+		out->verdict = SMTP_FWD_SMALLER;
+	} else if (status == 400 && answer && hit_refused_for_good(answer, sent, &out->index)) {
+		out->verdict = SMTP_FWD_SET_ASIDE;
+	} else if (status >= 400 && status < 500 && status != 429 && status != 408) {
+		out->verdict = SMTP_FWD_REFUSED;
+	}
+	json_decref(answer);
+	if (rc != SMTP_OK || out->n_ids == 0)
+		smtp_fwd_answer_free(out); /* only an ACK holds something */
+	return rc;
+}
+
+void smtp_fwd_answer_free(struct smtp_fwd_answer *a)
+{
+	free(a->ids);
+	a->ids = NULL;
+	a->n_ids = 0;
+}
+
+/* The answer's own words for the log: its error, or the start of its body. */
+static const char *answer_words(const struct smtp_forwarder *f, const struct smtp_fwd_answer *a,
+				char *buf, size_t cap)
+{
+	if (a->why[0])
+		return a->why;
+	char raw[201];
+	snprintf(raw, sizeof(raw), "%.*s", (int)(f->ans_len < 200 ? f->ans_len : 200),
+		 f->ans ? f->ans : "");
+	return text_escape(raw, buf, cap);
+}
+
 static enum fwd_outcome answer_handle(struct smtp_forwarder *f, long status, size_t n)
 {
-	json_error_t je;
-	json_t *answer = f->ans ? json_loadb(f->ans, f->ans_len, 0, &je) : NULL;
-	const char *err = json_string_value(json_object_get(answer, "error"));
+	struct smtp_fwd_answer a;
+	if (smtp_fwd_answer_read(status, f->ans, f->ans_len, n, f->batch, &a) != SMTP_OK)
+		return OUT_RETRY;
+	char words[TEXT_ESCAPED_MAX(200)];
 	enum fwd_outcome out = OUT_RETRY;
-	size_t index;
 	uint64_t gone = 0;
-	if (status >= 200 && status < 300) {
-		if (answer && rows_acknowledged(f, answer, &gone) == SMTP_OK && gone > 0) {
+	switch (a.verdict) {
+	case SMTP_FWD_ACK:
+		if (rows_acknowledged(f, &a, &gone) == SMTP_OK && gone > 0) {
 			smtp_spool_forwarded(f->sp, gone);
 			log_debug("forward", "hits forwarded sent=%zu acknowledged=%llu", n,
 				  (unsigned long long)gone);
@@ -246,24 +311,31 @@ static enum fwd_outcome answer_handle(struct smtp_forwarder *f, long status, siz
 		} else {
 			state_set(f, FWD_FAILING, status, "a 2xx that acknowledged none of the ids");
 		}
-	} else if (status == 413 && f->batch > 1) {
+		break;
+	case SMTP_FWD_SMALLER:
 		f->batch /= 2; /* the primary's feed_max_hits is below forward_batch */
-		log_warn("forward", "primary takes fewer hits a request status=413 batch=%u",
+		log_warn("forward", "primary takes fewer hits a request status=%ld batch=%u", status,
 			 f->batch);
 		out = OUT_SMALLER;
-	} else if (status == 400 && answer && hit_refused_for_good(answer, n, &index)) {
-		char esc[TEXT_ESCAPED_MAX(200)];
+		break;
+	case SMTP_FWD_SET_ASIDE:
 		log_err("forward", "hit refused for good id=%s ip=%s reason=\"%s\": kept in the "
-				   "spool's refused table", f->rows[index].id, f->rows[index].ip,
-			text_escape(err, esc, sizeof(esc)));
-		out = row_set_aside(f, &f->rows[index], err) == SMTP_OK ? OUT_SMALLER : OUT_RETRY;
-	} else if (status >= 400 && status < 500 && status != 429 && status != 408) {
-		state_set(f, FWD_REFUSED, status, err ? err : f->ans);
+				   "spool's refused table", f->rows[a.index].id, f->rows[a.index].ip,
+			a.why);
+		out = row_set_aside(f, &f->rows[a.index], a.why) == SMTP_OK ? OUT_SMALLER : OUT_RETRY;
+		break;
+	case SMTP_FWD_REFUSED:
+		state_set(f, FWD_REFUSED, status, answer_words(f, &a, words, sizeof(words)));
 		out = OUT_REFUSED;
-	} else {
-		state_set(f, FWD_FAILING, status, err ? err : f->ans);
+		break;
+	case SMTP_FWD_RETRY:
+	default:
+		state_set(f, FWD_FAILING, status,
+			  status >= 200 && status < 300 ? "a 2xx that acknowledged none of the ids"
+							: answer_words(f, &a, words, sizeof(words)));
+		break;
 	}
-	json_decref(answer);
+	smtp_fwd_answer_free(&a);
 	return out;
 }
 

@@ -574,10 +574,6 @@ static int svc_publish(struct web_server *srv, const struct ctl_service *svc)
 	n->svc.reader = NULL; /* each worker thread reads through its own */
 	n->svc.writer_nowait = true; /* a worker serves every page: a full queue is a 503 */
 	n->older = atomic_load_explicit(&srv->svc_now, memory_order_relaxed);
-	if (n->older) {
-		n->svc.writer = n->older->svc.writer;
-		n->svc.zone = n->older->svc.zone;
-	}
 	atomic_store_explicit(&srv->svc_now, n, memory_order_release);
 	return WEB_OK;
 }
@@ -586,8 +582,9 @@ int web_server_reload(struct web_server *srv, const struct config *cfg)
 {
 	if (!srv || !atomic_load_explicit(&srv->svc_now, memory_order_relaxed))
 		return WEB_OK;
-	struct ctl_service svc;
-	ctl_service_init(&svc, cfg, NULL, NULL, NULL);
+	/* The running one's wiring (writer, zone, metrics), the settings from cfg. */
+	struct ctl_service svc = *web_svc(srv);
+	ctl_service_settings(&svc, cfg);
 	int rc = svc_publish(srv, &svc);
 	/* The pages' texts: the folder read again (its files may have changed, or the key). */
 	int frc = web_files_load(srv, cfg->web_templates);

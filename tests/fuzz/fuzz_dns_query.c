@@ -17,6 +17,11 @@ static void fuzz_setup(void)
 	memset(&cfg, 0, sizeof cfg);
 	strcpy(cfg.zone, "bl.example.org");
 	cfg.edns_udp_max = 1232;
+	/* The usage-limit codes (dns_answer_client's modes), a TXT with a '$' to expand. */
+	cfg.answer_a_excess = 0x7fffffff;
+	cfg.answer_a_public_resolver = 0x7ffffffe;
+	cfg.code_ttl = 60;
+	strcpy(cfg.txt_excess, "Query limit exceeded $ - see https://bl.example.org/about/usage");
 	g_ctx = dns_ctx_new(&cfg);
 
 	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
@@ -122,5 +127,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	size_t n = dns_answer(g_ctx, NULL, data, size, g_out, 512, false);
 	check_answer(data, size, g_out, n, 512);
+	/* Every mode, and the truncated form a rate-limited answer slips out as. */
+	for (int mode = DNS_CLIENT_NORMAL; mode <= DNS_CLIENT_PUBLIC_RESOLVER; mode++) {
+		for (size_t i = 1; i < sizeof caps / sizeof caps[0]; i++) {
+			struct dns_answer_info info;
+			n = dns_answer_client(g_ctx, g_snap, data, size, g_out, caps[i], false,
+					      (enum dns_client_mode)mode, &info);
+			check_answer(data, size, g_out, n, caps[i]);
+			if (n > 0) {
+				n = dns_answer_slip(g_out, &info);
+				check_answer(data, size, g_out, n, caps[i]);
+			}
+		}
+	}
 	return 0;
 }

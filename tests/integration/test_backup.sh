@@ -82,6 +82,10 @@ out=$(tl backup "$BK/trapline.backup" --force --json 2>&1)
 check_eq "backup --force replaces it" 0 $?
 check_match "--json says the file and its size" '"bytes": [1-9][0-9]*' "$out"
 cp "$TL_TMP/first.backup" "$BK/trapline.backup" # the one taken under load is the one restored
+out=$(tl backup "$LIVE/trapline.db" --force 2>&1)
+check_eq "a backup into the data directory is refused (it would replace the live store): exit 2" 2 $?
+check_match "saying so" 'is in the data directory' "$out"
+check_eq "the live store still answers" 0 "$(tl list >/dev/null 2>&1; echo $?)"
 
 # ---- restore into a new directory --------------------------------------------------------------
 R=$TL_TMP/restored

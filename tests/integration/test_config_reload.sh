@@ -37,6 +37,7 @@ policy_threshold = $1
 answer_txt = "$2"
 exclude_default = 127.0.0.0/8, ::1/128
 trap_domains = ${4:-trap.example}
+log_format = ${LOGF:-text}
 EOF
 	mv "$CONF.tmp" "$CONF"
 }
@@ -101,6 +102,11 @@ tl_poll 100 1 log_has 'module=smtp reloaded'
 check_match "trap2.example added on SIGHUP: its mail is taken at RCPT" '<- +250 ' "$(rcpt x@trap2.example)"
 
 check_match "web_templates set on SIGHUP: the page's new text is served" '<h1>Nothing is promised \(v1\)</h1>' "$(tl_http /about/warranty)"
+# What the reloaded settings must keep of the wiring: the metrics behind /metrics and status.
+check_eq "/metrics still answers after the reload" 200 "$(tl_http_status /metrics)"
+check_match "and counts the DNS queries" '^trapline_dns_queries_total' "$(tl_http /metrics)"
+out=$(tl status 2>&1)
+check_eq "trapline status still answers after the reload" 0 $?
 # The folder's file edited, the key the same: SIGHUP reads the texts again.
 sed 's/No warranty/Nothing is promised (v2)/' "$TRAPLINE_SRC/src/web/templates/warranty.html" >"$TDIR/warranty.html"
 n0=$(log_has 'module=main reload done')
@@ -139,5 +145,19 @@ check_eq "the old address keeps serving" '"New text for 127.0.0.2 (reloaded)"' "
 check_eq "the new one is not bound" 0 "$(dig @127.0.0.1 -p "$OTHER" +time=1 +tries=1 +short "2.0.0.127.$TL_ZONE" A 2>/dev/null | grep -c '^127\.')"
 check_eq "the service still runs" yes "$(kill -0 "$TL_LAST_PID" 2>/dev/null && echo yes)"
 
+# The schema's flag is what the docs say: trapline.conf(5) and check-config mark each key.
+man=$("$TRAPLINE" man 5)
+check_match "trapline.conf(5): answer_txt is reloaded on SIGHUP" \
+	"$(printf '%s' "$man" | grep -A1 '^\.B answer_txt$' | tail -n 1 | grep -o 'reloaded on SIGHUP')" 'reloaded on SIGHUP'
+check_nomatch "trapline.conf(5): dns_listen is not" 'reloaded on SIGHUP' "$(printf '%s' "$man" | grep -A1 '^\.B dns_listen$')"
+check_match "check-config says which keys SIGHUP reloads" 'default: "127.0.0.1:5353"(; changed)?; a restart changes it' "$("$TRAPLINE" check-config "$CONF" 2>&1 | grep -A1 '^dns_listen')"
+
+# Last (the log's lines change form): log_format, live.
+LOGF=json
+conf 5 'New text for $ (reloaded)' "127.0.0.1:$OTHER" "trap.example, trap2.example"
+kill -HUP "$TL_LAST_PID"
+json_reload() { grep -c '^{.*"module": *"main".*reload done' "$TL_LAST_LOG"; }
+tl_poll 100 1 json_reload
+check_eq "log_format = json on SIGHUP: the reload's own line is JSON" 1 "$(json_reload)"
 tl_stop
 tl_finish

@@ -4,7 +4,8 @@
 # and once the primary is back every acknowledged message is evidence there, none twice;
 # kill -9 of the node in the middle of a stream of messages loses none it acknowledged; a full
 # spool answers 451; a wrong key keeps the hits in the spool, logged once; `trapline status`
-# on the node shows the spool's depth and the last forward.
+# on the node shows the spool's depth and the last forward; a primary that takes fewer hits a
+# request than the node sends makes it send fewer.
 source "$(dirname "$0")/lib.sh"
 
 command -v swaks >/dev/null || { tl_skip "swaks is not installed"; tl_finish; }
@@ -43,7 +44,7 @@ NPORT=$(tl_free_port)
 node_conf() { # node_conf FILE [extra lines]
 	{
 		printf 'trap_domains = trap.example\nsmtp_hostname = node-a.example\n'
-		printf 'smtp_proxy_trusted = 127.0.0.1/32\nforward_retry_max = 1\n'
+		printf 'smtp_proxy_trusted = 127.0.0.1/32\nforward_retry_max = 1\nforward_batch = 20\n'
 		printf 'forward_url = http://127.0.0.1:%s\nforward_key = %s\n' "$PHTTP" "$FKEY"
 		printf '%s\n' "${@:2}"
 	} >"$1"
@@ -122,10 +123,14 @@ check_eq "...the node logged the primary away once" 1 "$(grep -c 'module=forward
 out=$(ntl status)
 check_match "trapline status on the node: the spool's depth" '^spool: 10 hits waiting' "$out"
 check_match "...and the last forward" '^last forward: 20[0-9-]+T[0-9:]+Z' "$out"
+# It comes back taking fewer hits a request than the node's forward_batch (20).
+printf 'feed_max_hits = 5\n' >>"$PCONF"
 primary_start
 tl_poll 200 $((before + 10)) ev && tl_ok "the primary back: the ten arrive" ||
 	tl_fail "the primary back: the ten arrive" "got $(($(ev) - before))" "$(tail -n 5 "$NLOG")"
 check_eq "...none twice" 0 "$(dups)"
+check_match "...in batches the primary takes (feed_max_hits 5: the node halved 20 twice)" \
+	'primary takes fewer hits a request status=400 batch=5' "$(cat "$NLOG")"
 tl_poll 50 0 depth && tl_ok "...and the spool empties" || tl_fail "...and the spool empties" "$(depth)"
 check_match "...status --json: depth 0" '"depth": *0' "$(ntl status --json)"
 

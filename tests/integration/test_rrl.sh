@@ -90,7 +90,9 @@ usage_limit_per_day = 5
 public_resolvers = $TL_TMP/public
 public_url = https://bl.example.org
 EOF
-tl_start --static "$DATA" --config "$CONF" --threads 2
+V6=""
+tl_have_ipv6 && V6=--v6
+tl_start $V6 --static "$DATA" --config "$CONF" --threads 2
 
 # a_from SOURCE NAME [dig options]: the A answer (or the status) for NAME asked from SOURCE.
 a_from() {
@@ -119,6 +121,17 @@ check_match "the TXT answer past the limit points at /about/usage" \
 	'https://bl.example.org/about/usage' "$txt"
 check_eq "another prefix is answered normally meanwhile" \
 	"status: NXDOMAIN" "$(a_from 127.0.2.1 "$unlisted" | tail -n 1)"
+if [ -n "$V6" ]; then
+	# IPv6 clients count by their /56 (rrl_ipv6_prefix): ::1's own count, apart from IPv4's.
+	answers=""
+	for i in 1 2 3 4 5 6; do
+		answers="$answers$(dig -6 -b ::1 @::1 -p "$PORT" +time=2 +tries=1 +short "$listed" A 2>&1 | head -n 1) "
+	done
+	check_eq "an IPv6 client has its own daily count, then gets answer_a_excess" \
+		"127.0.0.2 127.0.0.2 127.0.0.2 127.0.0.2 127.0.0.2 127.255.255.255 " "$answers"
+else
+	tl_skip "an IPv6 client has its own daily count" "no IPv6 loopback"
+fi
 echo $((1800000000 + 86400)) >"$CLOCK"
 check_eq "the next day the prefix is answered normally again" \
 	"status: NXDOMAIN" "$(a_from 127.0.1.1 "$unlisted" | tail -n 1)"
@@ -143,6 +156,10 @@ if tl_wait_http; then
 	check_match "/about/usage states the rate limit in force" 'at most <strong>20</strong> UDP answers a second' "$page"
 	check_match "/about/usage: one answer in 2 slips truncated" 'one answer in\s*$' "$page"
 	check_match "/about/end-users links the limits" 'href="/about/usage#limits"' "$(tl_http /about/end-users)"
+	# Counted in the metrics: two queries from a public resolver, answered its code.
+	for i in 1 2; do dig -b 127.0.4.30 @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "4.3.2.1.$Z" A >/dev/null 2>&1; done
+	check_match "the metrics count the public resolver's answers" \
+		'^trapline_dns_usage_limited_total\{code="public_resolver"\} 2$' "$(tl_http /metrics)"
 else
 	tl_fail "the web pages answer"
 fi
@@ -160,5 +177,8 @@ tl_poll $((50 * TL_SLOW)) 1 bash -c "kill -0 $bad_pid 2>/dev/null; echo \$?" >/d
 check_match "a bad public_resolvers line refuses the start, naming the line" \
 	'badpublic:2' "$(cat "$TL_TMP/bad.log")"
 kill -KILL "$bad_pid" 2>/dev/null
+out=$("$TRAPLINE" check-config "$TL_TMP/bad.conf" 2>&1)
+check_eq "check-config refuses it too (exit 2)" "2" "$?"
+check_match "... naming the key and the line" 'public_resolvers: .*badpublic:2' "$out"
 
 tl_finish

@@ -86,6 +86,15 @@ for s in nsd1 knot1 bind1; do
 		"$(cat "$(sec_log "$s")")"
 done
 
+# The operator sees each secondary's last transfer: in /metrics and in `trapline status`.
+metrics=$(tl_http /metrics)
+check_match "/metrics: the secondary's last transfer time" \
+	'^trapline_xfr_last_transfer_time_seconds\{secondary="127\.0\.0\.1"\} [0-9.e+]+$' "$metrics"
+check_match "/metrics: the secondary's last transfer serial is the zone's" \
+	"^trapline_xfr_last_transfer_serial\\{secondary=\"127\\.0\\.0\\.1\"\\} $S0\$" "$metrics"
+check_match "status names the secondary and its last transfer" \
+	'^  127\.0\.0\.1 last transfer [0-9]{4}-' "$("$TRAPLINE" status --data "$DATA" 2>&1)"
+
 # ---- 1,000 listings in one burst ----------------------------------------------------------
 FEED_KEY=$("$TRAPLINE" feed add burst --data "$DATA" 2>&1 | awk '/^key:/ { print $2 }')
 check_match "a feed's key for the burst" '^tlf_' "$FEED_KEY"
@@ -115,6 +124,11 @@ for s in nsd1 knot1 bind1; do
 	[ "$(printf '%s\n' "$out" | tail -n 1 | cut -d' ' -f2)" = different=0 ] ||
 		printf '%s\n' "$out" | head -n 10 | sed 's/^/    # /'
 done
+
+# The burst's publications were NOTIFYed to secondaries that run now: answered, on /metrics.
+check_match "/metrics: each notify target's last answered NOTIFY" \
+	'^trapline_xfr_notify_answered_time_seconds\{secondary="127\.0\.0\.1"\} [1-9][0-9.e+]*$' \
+	"$(tl_http /metrics)"
 
 # ---- a new listing, IXFR from the previous serial -------------------------------------------
 SP=$(tl_serial)

@@ -128,10 +128,67 @@ static void test_spool(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static struct smtp_fwd_answer answer(long status, const char *body, size_t sent)
+{
+	struct smtp_fwd_answer a;
+	assert_int_equal(smtp_fwd_answer_read(status, body, body ? strlen(body) : 0, sent, 8, &a),
+			 SMTP_OK);
+	return a;
+}
+
+/* The primary's answers, as the forwarder reads them. */
+static void test_answer(void **state)
+{
+	(void)state;
+	struct smtp_fwd_answer a = answer(201, "{\"feed\": \"n\", \"stored\": 1, \"duplicates\": 1,"
+					   " \"new\": [\"n-1\"], \"duplicate\": [\"n-2\", 7]}", 3);
+	assert_int_equal(a.verdict, SMTP_FWD_ACK);
+	assert_int_equal(a.n_ids, 2);
+	assert_string_equal(a.ids[0], "n-1");
+	assert_string_equal(a.ids[1], "n-2");
+	smtp_fwd_answer_free(&a);
+	/* More ids than were sent: never more than sent are taken. */
+	a = answer(200, "{\"new\": [\"a\", \"b\", \"c\"]}", 2);
+	assert_int_equal(a.n_ids, 2);
+	smtp_fwd_answer_free(&a);
+	/* A 2xx that names none (an old primary, a proxy's page): try again, delete nothing. */
+	a = answer(201, "{\"feed\": \"n\", \"stored\": 2}", 2);
+	assert_int_equal(a.verdict, SMTP_FWD_RETRY);
+	assert_int_equal(a.n_ids, 0);
+	a = answer(200, "<html>ok</html>", 2);
+	assert_int_equal(a.verdict, SMTP_FWD_RETRY);
+	a = answer(503, "{\"error\": \"not stored: the writer's queue is full\"}", 2);
+	assert_int_equal(a.verdict, SMTP_FWD_RETRY);
+	assert_string_equal(a.why, "not stored: the writer's queue is full");
+	assert_int_equal(answer(429, NULL, 2).verdict, SMTP_FWD_RETRY);
+	a = answer(401, "{\"error\": \"a feed's key is needed\"}", 2);
+	assert_int_equal(a.verdict, SMTP_FWD_REFUSED);
+	assert_int_equal(answer(413, "", 2).verdict, SMTP_FWD_SMALLER);
+	assert_int_equal(answer(400, "{\"error\": \"500 hits, more than the 400 one request may carry"
+				     " (feed_max_hits): send them in several requests\", \"index\": null}",
+				2).verdict, SMTP_FWD_SMALLER);
+	/* 400 naming a hit the primary can never count: that one goes aside. */
+	a = answer(400, "{\"error\": \"hit 1: ip: 192.168.1.1 is in 192.168.0.0/16\", \"index\": 1}", 2);
+	assert_int_equal(a.verdict, SMTP_FWD_SET_ASIDE);
+	assert_int_equal(a.index, 1);
+	a = answer(400, "{\"error\": \"hit 0: at: 2026-01-01T00:00:00Z is older than the policy's "
+			"window of 604800 s (policy_window): it would never count\", \"index\": 0}", 2);
+	assert_int_equal(a.verdict, SMTP_FWD_SET_ASIDE);
+	/* ...but not an index past what was sent, nor a refusal of the request's form. */
+	assert_int_equal(answer(400, "{\"error\": \"hit 5: ip: x\", \"index\": 5}", 2).verdict,
+			 SMTP_FWD_REFUSED);
+	assert_int_equal(answer(400, "{\"error\": \"hit 0: unknown key \\\"id\\\"\", \"index\": 0}", 2)
+				 .verdict, SMTP_FWD_REFUSED);
+	/* What is shown of an error is one line, its control bytes escaped (text_escape). */
+	a = answer(401, "{\"error\": \"bad\\nkey\\u0001\"}", 2);
+	assert_string_equal(a.why, "bad\\nkey\\x01");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spool),
+		cmocka_unit_test(test_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
