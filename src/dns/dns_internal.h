@@ -34,6 +34,18 @@ struct dns_worker {
 	bool pktinfo;   /* UDP socket on a wildcard address: answer from the query's address */
 	uint64_t spin_ns; /* UDP: poll an empty queue this long before sleeping (0: never) */
 	uint64_t rrl_limited; /* answers this worker limited: every rrl_slip-th slips */
+	bool xfr_only;  /* TCP: the transfer thread (no listeners; connections handed over) */
+};
+
+/* Connections handed from the TCP thread to the transfer thread (dns_tcp.c): a transfer is
+ * sent at a lower CPU priority than the DNS workers, so that a secondary's AXFR of a big zone
+ * never takes a UDP worker's core from it. */
+#define DNS_HANDOFF_MAX 64
+struct dns_handoff {
+	pthread_mutex_t mu;
+	int efd;                 /* eventfd: readable while connections wait */
+	unsigned n;
+	void *conn[DNS_HANDOFF_MAX]; /* struct tcp_conn copies, malloc'd */
 };
 
 struct dns_server {
@@ -45,6 +57,8 @@ struct dns_server {
 	struct dns_worker *udp;     /* n_udp workers, socket i*threads+j for address i */
 	struct dns_worker *tcp;     /* one worker serving every TCP listener */
 	struct dns_worker *notify;  /* the NOTIFY sender (notify set), else NULL */
+	struct dns_worker *xfr;     /* the transfer thread (tl-xfr), at nice DNS_XFR_NICE */
+	struct dns_handoff handoff; /* from tcp to xfr */
 	int tcp_fd[DNS_LISTEN_MAX]; /* listening sockets, one per address */
 };
 
@@ -120,10 +134,16 @@ int dns_udp_prepare(struct dns_worker *w);
 void *dns_udp_main(void *arg);
 void dns_udp_release(struct dns_worker *w);
 
-/* The TCP thread (dns_tcp.c): allocate the connection table, run, close and free it. */
+/* The nice value of the transfer thread: below the DNS workers (0), as the web's threads. */
+#define DNS_XFR_NICE 10
+/* The TCP thread (dns_tcp.c): allocate the connection table, run, close and free it. The
+ * transfer thread is the same loop with xfr_only set: no listeners, connections adopted from
+ * srv->handoff. dns_tcp_handoff_free closes what is still waiting there. */
 int dns_tcp_prepare(struct dns_worker *w);
 void *dns_tcp_main(void *arg);
 void dns_tcp_release(struct dns_worker *w);
+int dns_tcp_handoff_init(struct dns_server *srv);
+void dns_tcp_handoff_free(struct dns_server *srv);
 
 /* The NOTIFY thread (dns_notify.c): its sockets and secondaries, run, free. */
 int dns_notify_prepare(struct dns_worker *w);

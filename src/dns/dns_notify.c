@@ -15,8 +15,9 @@
 #define OPCODE_NOTIFY 4
 /* The published serial is looked at this often: the delay a NOTIFY adds to a change at most. */
 #define NOTIFY_TICK_MS 20
-/* Retries after 1, 2, 4, 8 and 16 s; then the secondary is logged as not answering, and the
- * next serial starts again (RFC 1996 3.6 leaves the schedule to us). */
+/* Retries after 1, 2, 4, 8 and 16 s; 16 s after the last one the secondary is logged as not
+ * answering (47 s in all), and the next serial starts again (RFC 1996 3.6 leaves the
+ * schedule to us). */
 #define NOTIFY_TRIES 6
 #define NOTIFY_FIRST_RETRY_MS 1000
 
@@ -108,7 +109,8 @@ static void notify_send(struct notify_state *ns, struct notify_peer *p, uint64_t
 		(void)sendto(fd, p->msg, p->msg_len, MSG_NOSIGNAL, (struct sockaddr *)&p->addr,
 			     p->len);
 	p->tries++;
-	p->next_ns = now + ((uint64_t)NOTIFY_FIRST_RETRY_MS << (p->tries - 1)) * 1000000u;
+	unsigned shift = p->tries - 1 < 4 ? p->tries - 1 : 4; /* 1, 2, 4, 8, then 16 s */
+	p->next_ns = now + ((uint64_t)NOTIFY_FIRST_RETRY_MS << shift) * 1000000u;
 	dns_secondary_notify_state(p->ip, p->port, time_wall_s(), 0, 0, p->silent);
 }
 

@@ -216,6 +216,11 @@ static void server_free(struct dns_server *srv)
 	}
 	if (srv->notify)
 		dns_notify_release(srv->notify);
+	if (srv->xfr) {
+		dns_tcp_release(srv->xfr);
+		dns_ctx_free(srv->xfr->ctx);
+	}
+	dns_tcp_handoff_free(srv);
 	for (i = 0; i < DNS_LISTEN_MAX; i++)
 		if (srv->tcp_fd[i] >= 0)
 			close(srv->tcp_fd[i]);
@@ -223,6 +228,7 @@ static void server_free(struct dns_server *srv)
 	free(srv->tcp);
 	dns_limits_free(&srv->limits);
 	free(srv->notify);
+	free(srv->xfr);
 	free(srv);
 }
 
@@ -262,6 +268,7 @@ int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out
 	atomic_init(&srv->stop, false);
 	for (i = 0; i < DNS_LISTEN_MAX; i++)
 		srv->tcp_fd[i] = -1;
+	srv->handoff.efd = -1;
 	srv->n_udp = cfg->n_listen * cfg->threads;
 	srv->udp = workers_new(srv, srv->n_udp);
 	srv->tcp = workers_new(srv, 1);
@@ -303,6 +310,10 @@ static void server_join(struct dns_server *srv)
 		pthread_join(srv->notify->tid, NULL);
 	if (srv->notify)
 		srv->notify->running = false;
+	if (srv->xfr && srv->xfr->running)
+		pthread_join(srv->xfr->tid, NULL);
+	if (srv->xfr)
+		srv->xfr->running = false;
 }
 
 /* name shows in top -H and perf: "tl-udp" or "tl-tcp". */
@@ -341,6 +352,22 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone)
 			return err;
 	}
 
+	/* Transfers are sent by a thread of their own below the workers' priority; none is
+	 * made when nobody may transfer. */
+	if (srv->cfg.xfr.n_allow > 0 && !srv->xfr) {
+		if (dns_tcp_handoff_init(srv) != DNS_OK)
+			return DNS_EIO;
+		srv->xfr = workers_new(srv, 1);
+		if (!srv->xfr)
+			return DNS_ENOMEM;
+		srv->xfr->xfr_only = true;
+		srv->xfr->ctx = dns_ctx_new(&srv->cfg.dns);
+		if (!srv->xfr->ctx)
+			return DNS_ENOMEM;
+		err = dns_tcp_prepare(srv->xfr);
+		if (err != DNS_OK)
+			return err;
+	}
 	if (srv->cfg.n_notify > 0 && !srv->notify) {
 		srv->notify = workers_new(srv, 1);
 		if (!srv->notify)
@@ -361,6 +388,8 @@ int dns_server_start(struct dns_server *srv, struct zone_handle *zone)
 		err = worker_spawn(srv->tcp, dns_tcp_main, "tl-tcp");
 	if (err == DNS_OK && srv->notify)
 		err = worker_spawn(srv->notify, dns_notify_main, "tl-notify");
+	if (err == DNS_OK && srv->xfr)
+		err = worker_spawn(srv->xfr, dns_tcp_main, "tl-xfr");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != DNS_OK) {
 		log_err("dns", "thread start failed error=\"%s\"", strerror(errno));
@@ -435,6 +464,8 @@ void dns_server_stats(const struct dns_server *srv, struct dns_stats *out)
 	for (i = 0; i < srv->n_udp; i++)
 		stats_sum(out, &srv->udp[i].stats);
 	stats_sum(out, &srv->tcp->stats);
+	if (srv->xfr)
+		stats_sum(out, &srv->xfr->stats);
 	stats_rcodes(out);
 }
 

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -28,6 +31,8 @@
 #define TCP_LISTENER (1ull << 32)
 /* epoll data of an event left in the batch for a connection closed to make room. */
 #define TCP_STALE UINT64_MAX
+/* epoll data of the transfer thread's handoff eventfd. */
+#define TCP_HANDOFF (UINT64_MAX - 1)
 /* A limit hit is logged at once, then at most once per this long per kind of limit. */
 #define TCP_LOG_EVERY_NS (5ull * 1000000000u)
 
@@ -111,9 +116,14 @@ int dns_tcp_prepare(struct dns_worker *w)
 	t->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (t->ep < 0)
 		goto fail;
-	for (i = 0; i < srv->cfg.n_listen; i++) {
+	for (i = 0; i < srv->cfg.n_listen && !w->xfr_only; i++) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TCP_LISTENER | i};
 		if (epoll_ctl(t->ep, EPOLL_CTL_ADD, srv->tcp_fd[i], &ev) != 0)
+			goto fail;
+	}
+	if (w->xfr_only) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TCP_HANDOFF};
+		if (epoll_ctl(t->ep, EPOLL_CTL_ADD, srv->handoff.efd, &ev) != 0)
 			goto fail;
 	}
 	w->io = t;
@@ -462,7 +472,8 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 	memmove(c->in, c->in + off, c->in_len);
 	if (off > 0)
 		c->query_ns = 0; /* what is left, if anything, is the next query's */
-	conn_xfr(w, c);
+	if (w->xfr_only || !w->srv->xfr) /* else the transfer thread sends it */
+		conn_xfr(w, c);
 }
 
 /* Writes what is pending; false when the connection failed. */
@@ -480,6 +491,8 @@ static bool conn_flush(struct tcp_conn *c, uint64_t now)
 	c->out_off = 0;
 	return true;
 }
+
+static bool conn_hand_over(struct dns_worker *w, struct tcp_state *t, struct tcp_conn *c);
 
 static void conn_event(struct dns_worker *w, struct tcp_state *t, struct tcp_conn *c,
 		       uint32_t events, uint64_t now)
@@ -501,6 +514,8 @@ static void conn_event(struct dns_worker *w, struct tcp_state *t, struct tcp_con
 	 * theirs: EPOLLOUT brings it back at once when the socket has room. */
 	for (unsigned turn = 0; turn < TCP_XFR_TURN; turn++) {
 		conn_serve(w, c);
+		if (c->xfr && conn_hand_over(w, t, c))
+			return;
 		if (!conn_flush(c, now))
 			goto close;
 		/* Stop when the client is slow to read, or when nothing more can be answered. */
@@ -555,6 +570,113 @@ static void tcp_reap(struct dns_worker *w, struct tcp_state *t, uint64_t now)
 	}
 }
 
+/* ---- the transfer thread ------------------------------------------------------------
+ * A connection whose request started a transfer moves, whole (socket, buffers, the transfer),
+ * from the TCP thread to the transfer thread, which runs this same loop at nice DNS_XFR_NICE
+ * and keeps the connection until it closes. */
+
+int dns_tcp_handoff_init(struct dns_server *srv)
+{
+	pthread_mutex_init(&srv->handoff.mu, NULL);
+	srv->handoff.n = 0;
+	srv->handoff.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return srv->handoff.efd >= 0 ? DNS_OK : DNS_EIO;
+}
+
+static void handed_close(struct tcp_conn *c)
+{
+	close(c->fd);
+	dns_xfr_free(c->xfr);
+	free(c->in);
+	free(c);
+}
+
+void dns_tcp_handoff_free(struct dns_server *srv)
+{
+	if (srv->handoff.efd < 0)
+		return;
+	for (unsigned i = 0; i < srv->handoff.n; i++)
+		handed_close(srv->handoff.conn[i]);
+	srv->handoff.n = 0;
+	close(srv->handoff.efd);
+	srv->handoff.efd = -1;
+	pthread_mutex_destroy(&srv->handoff.mu);
+}
+
+/* On the TCP thread: c, which has a transfer to send, goes to the transfer thread. False when
+ * there is none or its queue is full: c then stays and is served here. */
+static bool conn_hand_over(struct dns_worker *w, struct tcp_state *t, struct tcp_conn *c)
+{
+	struct dns_server *srv = w->srv;
+	if (w->xfr_only || !srv->xfr || srv->handoff.efd < 0)
+		return false;
+	struct tcp_conn *copy = malloc(sizeof *copy);
+	if (!copy)
+		return false;
+	pthread_mutex_lock(&srv->handoff.mu);
+	bool room = srv->handoff.n < DNS_HANDOFF_MAX;
+	if (room) {
+		(void)epoll_ctl(t->ep, EPOLL_CTL_DEL, c->fd, NULL);
+		*copy = *c;
+		srv->handoff.conn[srv->handoff.n++] = copy;
+	}
+	pthread_mutex_unlock(&srv->handoff.mu);
+	if (!room) {
+		free(copy);
+		return false;
+	}
+	uint64_t one = 1;
+	(void)!write(srv->handoff.efd, &one, sizeof one);
+	/* The slot is free again; the socket and the buffers now belong to the copy. */
+	uint64_t slot = (uint64_t)(c - t->conns);
+	for (unsigned i = t->ev_next; i < t->n_ev; i++)
+		if (t->ev[i].data.u64 == slot)
+			t->ev[i].data.u64 = TCP_STALE;
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	t->free_slots[t->n_free++] = (unsigned)slot;
+	t->n_open--;
+	return true;
+}
+
+/* On the transfer thread: the connections waiting in the handoff queue, each into a slot. */
+static void conn_adopt(struct dns_worker *w, struct tcp_state *t, uint64_t now)
+{
+	struct dns_server *srv = w->srv;
+	uint64_t v;
+	(void)!read(srv->handoff.efd, &v, sizeof v);
+	pthread_mutex_lock(&srv->handoff.mu);
+	unsigned n = srv->handoff.n;
+	void *got[DNS_HANDOFF_MAX];
+	memcpy(got, srv->handoff.conn, n * sizeof got[0]);
+	srv->handoff.n = 0;
+	pthread_mutex_unlock(&srv->handoff.mu);
+	for (unsigned i = 0; i < n; i++) {
+		struct tcp_conn *h = got[i];
+		if (t->n_free == 0) {
+			log_warn("dns", "transfer dropped reason=transfer_table_full conns=%u", t->n_open);
+			handed_close(h);
+			continue;
+		}
+		struct tcp_conn *c = &t->conns[t->free_slots[t->n_free - 1]];
+		*c = *h;
+		free(h);
+		c->last_ns = now;
+		c->events = EPOLLIN | EPOLLOUT;
+		struct epoll_event ev = {.events = c->events, .data.u64 = (uint64_t)(c - t->conns)};
+		if (epoll_ctl(t->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+			close(c->fd);
+			dns_xfr_free(c->xfr);
+			free(c->in);
+			memset(c, 0, sizeof(*c));
+			c->fd = -1;
+			continue;
+		}
+		t->n_free--;
+		t->n_open++;
+	}
+}
+
 void *dns_tcp_main(void *arg)
 {
 	struct dns_worker *w = arg;
@@ -562,6 +684,11 @@ void *dns_tcp_main(void *arg)
 	struct tcp_state *t = w->io;
 
 	zone_reader_register();
+	/* Below the DNS workers: a transfer's CPU time is what the workers' core can spare. A
+	 * thread's own nice value (Linux: setpriority on its thread id); raising it needs no
+	 * privilege. */
+	if (w->xfr_only && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), DNS_XFR_NICE) != 0)
+		log_warn("dns", "transfer thread priority not lowered error=\"%s\"", strerror(errno));
 	while (!atomic_load_explicit(&srv->stop, memory_order_relaxed)) {
 		int n = epoll_wait(t->ep, t->ev, TCP_EVENTS, TCP_TICK_MS);
 		uint64_t now = time_mono_ns();
@@ -571,7 +698,9 @@ void *dns_tcp_main(void *arg)
 			uint32_t events = t->ev[t->ev_next++].events;
 			if (d == TCP_STALE)
 				continue;
-			if (d & TCP_LISTENER)
+			if (d == TCP_HANDOFF)
+				conn_adopt(w, t, now);
+			else if (d & TCP_LISTENER)
 				tcp_accept(w, t, srv->tcp_fd[d & 0xffffffffu], now);
 			else if (t->conns[d].fd >= 0)
 				conn_event(w, t, &t->conns[d], events, now);

@@ -64,6 +64,36 @@ check_match "AXFR spans several messages" 'XFR size: [0-9]+ records \(messages [
 check_match "the transfer is logged" 'module=xfr done client=127\.0\.0\.1 qtype=AXFR' "$(cat "$TL_LAST_LOG")"
 check_match "the secondary's own queries still answered over TCP after it" 'status: NOERROR' \
 	"$(tl_dig "4.3.2.1.$Z" A +tcp)"
+# A query pipelined behind the AXFR on the same connection: answered after its last message
+# (the transfer thread keeps the connection once the transfer moved there).
+pipe=$(python3 - "$PORT" <<'PYEOF2'
+import socket, struct, sys
+def q(i, name, t):
+    n = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+    m = struct.pack("!HHHHHH", i, 0, 1, 0, 0, 0) + n + struct.pack("!HH", t, 1)
+    return struct.pack("!H", len(m)) + m
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(q(1, "bl.example.org", 252) + q(2, "4.3.2.1.bl.example.org", 1))
+buf, order = b"", []
+while len(order) < 1000:
+    while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    if len(buf) < 2:
+        break
+    n = struct.unpack("!H", buf[:2])[0]
+    m, buf = buf[2:2 + n], buf[2 + n:]
+    order.append(struct.unpack("!H", m[:2])[0])
+    if order[-1] == 2:
+        break
+print("messages=%d last_id=%d ids_before=%s" % (len(order), order[-1], sorted(set(order[:-1]))))
+PYEOF2
+)
+check_match "a query pipelined behind an AXFR is answered after the transfer's messages" \
+	'^messages=[0-9]+ last_id=2 ids_before=\[1\]$' "$pipe"
+
 # Two reloads of the file within a second: the serial rises each time all the same.
 cp "$TL_TMP/static.txt" "$TL_TMP/static.orig"
 for ip in 204.0.114.98 204.0.114.99; do
