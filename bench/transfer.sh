@@ -195,7 +195,7 @@ chmod 644 "$work/axfr.zone"
 start_nsd "$work/nsd-a" "$work/axfr.zone"
 wait_serial "$NPORT" "$NPID" 600 >/dev/null || { cat "$work/nsd-a/nsd.log" >&2; die "nsd did not load the zone"; }
 say "   zone: $trecs records + the closing SOA, served by both"
-tt=() nt=() tr="" nr=""
+tt=() nt=() pa=() tr="" nr=""
 axfr() { taskset -c $CCPU "$work/axfr_read" -p "$1" -z "$ZONE"; }
 for r in $(seq 1 "$runs"); do
 	quiet
@@ -204,12 +204,14 @@ for r in $(seq 1 "$runs"); do
 	say "   trapline: $a"
 	say "   nsd:      $b"
 	tt+=("$(echo "$a" | field seconds)") nt+=("$(echo "$b" | field seconds)")
+	pa+=("$(ratio "${tt[-1]}" "${nt[-1]}")")
 	tr=$(echo "$a" | field records) nr=$(echo "$b" | field records)
 done
 [ "$tr" = "$nr" ] || say "   WARNING: Trapline sent $tr records, NSD $nr"
 mta=$(printf '%s\n' "${tt[@]}" | median) mna=$(printf '%s\n' "${nt[@]}" | median)
 ra=$(ratio "$mta" "$mna")
 say "   median: trapline $mta s, nsd $mna s; ratio trapline/nsd = $ra (target <= 1.0, moonshot 0.5)"
+say "   pairs' ratios ${pa[*]}: median $(printf '%s\n' "${pa[@]}" | median) (the machine's drift between pairs cancels within one)"
 stop "$NPID"
 fi
 
