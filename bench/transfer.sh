@@ -18,7 +18,8 @@
 #
 # Targets: (a) Trapline's AXFR time at most 1.0x NSD's; (b) p99 at most 1 s; (c) at least 0.9.
 # Servers on cpu 0, clients on cpu 1 (loopback, ports picked free). Every process started here
-# is stopped by PID at exit. The log goes to bench/results/DATE-COMMIT-transfer[-quick].txt.
+# is stopped by PID at exit. The log goes to bench/results/DATE-COMMIT-transfer.txt (--quick:
+# bench/out/DATE-COMMIT-transfer-quick.txt).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -71,7 +72,11 @@ mkdir -p "$root/bench/results"
 suffix=transfer
 [ $quick = 1 ] && suffix=transfer-quick
 [ "$parts" = abc ] || suffix=$suffix-$parts
-log=$root/bench/results/$(date -u +%F)-$commit-$suffix.txt
+# a full run's log is one a README may quote (bench/results); a trial run's stays in bench/out
+logdir=$root/bench/results
+[ $quick = 1 ] && logdir=$root/bench/out
+mkdir -p "$logdir"
+log=$logdir/$(date -u +%F)-$commit-$suffix.txt
 : >"$log"
 say() { echo "$*" | tee -a "$log"; }
 # wait_quiet says on stderr when it gave up waiting: into the log too, beside the figures
