@@ -435,7 +435,7 @@ static int serve(int argc, char **argv)
 	if (smtp && smtp_server_start(smtp, ss.writer) != SMTP_OK)
 		goto fail_server;
 	log_info("main", "ready");
-	struct cli_reload_targets targets = {ss.writer, ss.ctl, web, smtp, zs};
+	struct cli_reload_targets targets = {ss.writer, ss.ctl, web, smtp, zs, srv};
 	reload = cli_reload_new(argc, argv, &cfg);
 	serve_wait(&cfg, &sigs, zs, reload, &targets);
 	rc = 0;

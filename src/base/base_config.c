@@ -147,40 +147,43 @@ static const struct config_key config_keys[] = {
 	 "at moderate load the next query comes sooner than a sleeping thread wakes, which "
 	 "halves the median latency, at the price of CPU time. 0: sleep at once."},
 	/* -- response rate limiting and usage limits (src/dns/dns_rrl.c, docs/rrl.md) -- */
-	{"rrl_rate", CONFIG_UINT, NUM(rrl_rate), "20", 0, 65535, false,
+	{"rrl_rate", CONFIG_UINT, NUM(rrl_rate), "20", 0, 65535, CONFIG_LIVE,
 	 "Response rate limiting (UDP; TCP is never limited): answers per second one client "
 	 "prefix gets of one kind: about one address (listed, or NXDOMAIN/NODATA), the zone's "
 	 "own records (SOA, NS, name servers), or errors (REFUSED, FORMERR...). A resolver asks "
 	 "about one address once per TTL, so 20 a second is far above any real one and far "
 	 "below a reflection flood. Limited answers are dropped, or truncated (rrl_slip). "
 	 "0: off. See docs/rrl.md."},
-	{"rrl_slip", CONFIG_UINT, NUM(rrl_slip), "2", 0, 100, false,
+	{"rrl_slip", CONFIG_UINT, NUM(rrl_slip), "2", 0, 100, CONFIG_LIVE,
 	 "Every Nth rate-limited answer goes out truncated (TC=1, no records), so a real "
 	 "resolver whose address is being forged retries over TCP and is answered; the others "
 	 "are dropped. 1: every one truncated, 0: all dropped."},
-	{"rrl_ipv4_prefix", CONFIG_UINT, NUM(rrl_ipv4_prefix), "24", 0, 32, false,
+	{"rrl_ipv4_prefix", CONFIG_UINT, NUM(rrl_ipv4_prefix), "24", 0, 32, CONFIG_LIVE,
 	 "IPv4 clients are counted by this prefix (rate limiting and usage_limit_per_day)."},
-	{"rrl_ipv6_prefix", CONFIG_UINT, NUM(rrl_ipv6_prefix), "56", 0, 128, false,
+	{"rrl_ipv6_prefix", CONFIG_UINT, NUM(rrl_ipv6_prefix), "56", 0, 128, CONFIG_LIVE,
 	 "IPv6 clients are counted by this prefix (rate limiting and usage_limit_per_day)."},
-	{"rrl_exempt", CONFIG_CIDRS, STR(rrl_exempt), "127.0.0.0/8, ::1/128", 0, 0, true,
+	{"rrl_exempt", CONFIG_CIDRS, STR(rrl_exempt), "127.0.0.0/8, ::1/128", 0, 0,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Clients never rate-limited, comma-separated prefixes: the loopback by default (no "
 	 "packet from outside can carry a loopback source, so nobody can be attacked through "
 	 "it) and, say, your own resolvers. Empty: none."},
 	{"usage_limit_per_day", CONFIG_UINT, NUM(usage_limit_per_day), "0", 0, 4000000000u,
-	 false, "Queries one client prefix (rrl_ipv4_prefix, rrl_ipv6_prefix) may make in a UTC "
+	 CONFIG_LIVE, "Queries one client prefix (rrl_ipv4_prefix, rrl_ipv6_prefix) may make in a UTC "
 	 "day, UDP and TCP; past it, every address it asks about is answered answer_a_excess. "
 	 "Counted approximately (never fewer than were made; docs/rrl.md gives the error). "
 	 "0: no limit."},
-	{"answer_a_excess", CONFIG_IP4, NUM(answer_a_excess), "127.255.255.255", 0, 0, false,
+	{"answer_a_excess", CONFIG_IP4, NUM(answer_a_excess), "127.255.255.255", 0, 0, CONFIG_LIVE,
 	 "The A answer about any address to a client over usage_limit_per_day (Spamhaus's "
 	 "code); explained on /about/usage."},
 	{"answer_a_public_resolver", CONFIG_IP4, NUM(answer_a_public_resolver),
-	 "127.255.255.254", 0, 0, false,
+	 "127.255.255.254", 0, 0, CONFIG_LIVE,
 	 "The A answer about any address to a client in public_resolvers (Spamhaus's code): "
 	 "a public resolver's many users share its quota and its answers."},
-	{"public_resolvers", CONFIG_PATH, STR(public_resolvers), "", 0, 0, true,
+	{"public_resolvers", CONFIG_PATH, STR(public_resolvers), "", 0, 0,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "A file of public resolvers' addresses (one address or ADDR/LEN a line, # comments), "
-	 "read at start; each is answered answer_a_public_resolver about every address. "
+	 "read at start and again on each reload (SIGHUP: a file that does not load changes "
+	 "nothing); each is answered answer_a_public_resolver about every address. "
 	 "Empty: none."},
 	/* -- end of rate limiting and usage limits -- */
 	{"reload_check_ms", CONFIG_UINT, NUM(reload_check_ms), "1000", 50, 3600000, false,
@@ -379,7 +382,8 @@ static const struct config_key config_keys[] = {
 	{"moderator_lockout_minutes", CONFIG_UINT, NUM(moderator_lockout_minutes), "15", 1, 10080,
 	 false, "How long a lockout after moderator_lockout_failures failed logins holds."},
 	/* seeing it: metrics, status, logs (docs/metrics.md) */
-	{"metrics_allow", CONFIG_CIDRS, STR(metrics_allow), "127.0.0.0/8, ::1/128", 0, 0, true,
+	{"metrics_allow", CONFIG_CIDRS, STR(metrics_allow), "127.0.0.0/8, ::1/128", 0, 0,
+	 CONFIG_EMPTY_OK | CONFIG_LIVE,
 	 "Who may read GET /metrics (Prometheus text format) on the web server: client addresses "
 	 "in these CIDRs, comma separated; others are answered 403. Default: loopback only. "
 	 "Empty: nobody."},

@@ -41,6 +41,7 @@ struct cli_reload_targets {
 	struct web_server *web;
 	struct smtp_server *smtp;
 	struct zone_static *zs;
+	struct dns_server *dns;
 };
 struct cli_reload;
 /* Keeps serve's arguments (argv must outlive it) and the configuration it started with. */

@@ -185,15 +185,8 @@ static int config_files_read(const struct config *cfg, char *err, size_t cap)
 	    (enabled && smtp_tls_check(&sc, err, cap) != SMTP_OK) ||
 	    web_templates_check(cfg->web_templates, err, cap) != WEB_OK)
 		return CTL_EXIT_USAGE;
-	if (cfg->public_resolvers[0]) {
-		char why[CONFIG_ERR_MAX];
-		struct dns_prefix_set *set = NULL;
-		if (dns_prefix_set_load(cfg->public_resolvers, &set, why, sizeof(why)) != DNS_OK) {
-			snprintf(err, cap, "public_resolvers: %.400s", why);
-			return CTL_EXIT_USAGE;
-		}
-		dns_prefix_set_free(set);
-	}
+	if (dns_limits_check(cfg, err, cap) != DNS_OK)
+		return CTL_EXIT_USAGE;
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "ctl/ctl.h"
+#include "dns/dns.h"
 #include "smtp/smtp.h"
 #include "web/web.h"
 #include "writer/writer.h"
@@ -105,6 +106,9 @@ static int reload_modules(struct cli_reload_gen *g, const char *names,
 		failed = 1;
 	if (smtp_server_reload(t->smtp, &g->cfg) != SMTP_OK)
 		failed = 1;
+	/* Always: the public_resolvers file is read again even when its name did not change. */
+	if (dns_server_reload(t->dns, &g->cfg) != DNS_OK)
+		failed = 1;
 	return failed;
 }
 
@@ -134,9 +138,10 @@ int cli_reload_run(struct cli_reload *r, const struct cli_reload_targets *t)
 	snprintf(url, sizeof(url), "%s", g->cfg.public_url);
 	config_set(&g->cfg, "public_url", url, why, sizeof(why));
 	size_t n_live = config_changed(cur, &g->cfg, true, live, sizeof(live));
-	/* The pages' templates are read by the reload itself: a folder that would not load is
-	 * refused here, before any module changed. */
-	if (t->web && web_templates_check(g->cfg.web_templates, err, sizeof(err)) != WEB_OK) {
+	/* The pages' templates and the public_resolvers file are read by the reload itself: a
+	 * folder or a file that would not load is refused here, before any module changed. */
+	if ((t->web && web_templates_check(g->cfg.web_templates, err, sizeof(err)) != WEB_OK) ||
+	    (t->dns && dns_limits_check(&g->cfg, err, sizeof(err)) != DNS_OK)) {
 		char esc[TEXT_ESCAPED_MAX(CONFIG_ERR_MAX)];
 		log_err("main", "reload failed reason=\"%s\" keeping=running",
 			text_escape(err, esc, sizeof(esc)));

@@ -52,6 +52,9 @@ struct dns_ctx;
  * not a valid domain name. */
 struct dns_ctx *dns_ctx_new(const struct dns_config *cfg);
 void dns_ctx_free(struct dns_ctx *ctx);
+/* Sets the usage-limit answers of ctx (answer_a_excess, answer_a_public_resolver, their texts
+ * and TTL) from cfg, copied: what a reload of the limits changes in each worker's context. */
+void dns_ctx_codes_set(struct dns_ctx *ctx, const struct dns_config *cfg);
 
 /* Answers one query. q/qlen: the received message; out/cap: where the answer goes (cap is
  * the most the transport can carry: DNS_MAX_UDP for UDP, DNS_MAX_MSG for TCP). tcp: the
@@ -139,6 +142,11 @@ struct dns_rrl;
 /* A table of slots buckets (a power of two) with a random hash seed. NULL when out of
  * memory. */
 struct dns_rrl *dns_rrl_new(const struct dns_rrl_config *cfg, unsigned slots);
+/* A limiter with cfg that counts in table's slots (same seed): what a reload makes, so that
+ * changing the rate changes the comparison and keeps the counts. It must be freed before
+ * table; NULL when out of memory. */
+struct dns_rrl *dns_rrl_view(const struct dns_rrl *table, const struct dns_rrl_config *cfg);
+/* Frees rrl (a view's slots stay with their table). */
 void dns_rrl_free(struct dns_rrl *rrl);
 /* True when client (16-byte form) is in rrl_exempt. */
 bool dns_rrl_exempt(const struct dns_rrl *rrl, const uint8_t client[16]);
@@ -352,6 +360,16 @@ int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out
 int dns_server_start(struct dns_server *srv, struct zone_handle *zone);
 /* Stops the workers (within about 100 ms), closes the sockets, frees srv. */
 void dns_server_stop(struct dns_server *srv);
+/* A configuration reload: the limits on clients (rrl_*, usage_limit_per_day, answer_a_excess,
+ * answer_a_public_resolver, the public_resolvers file read again) published whole to the
+ * running workers (RCU: the hot path takes no lock; the old limits are freed after a grace
+ * period). The bucket table and the day's counts stay. Call from the thread that started the
+ * server, outside any read-side section. A file that does not load changes nothing (logged):
+ * DNS_EIO/DNS_EINVAL; DNS_ENOMEM. */
+int dns_server_reload(struct dns_server *srv, const struct config *cfg);
+/* What a reload would refuse of cfg's limits (rrl_exempt, the public_resolvers file), for the
+ * reload's check before any module changes: DNS_OK, or an error with "KEY: problem" in err. */
+int dns_limits_check(const struct config *cfg, char *err, size_t errcap);
 /* Sum of every worker's counters. */
 void dns_server_stats(const struct dns_server *srv, struct dns_stats *out);
 /* The server's families for GET /metrics (a metrics_collect_fn; arg: the dns_server):

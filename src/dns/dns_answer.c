@@ -59,6 +59,16 @@ struct dns_ctx *dns_ctx_new(const struct dns_config *cfg)
 		ctx->udp_max = DNS_UDP_PLAIN;
 	if (ctx->udp_max > DNS_MAX_UDP)
 		ctx->udp_max = DNS_MAX_UDP;
+	dns_ctx_codes_set(ctx, cfg);
+	return ctx;
+
+fail_free:
+	free(ctx);
+	return NULL;
+}
+
+void dns_ctx_codes_set(struct dns_ctx *ctx, const struct dns_config *cfg)
+{
 	memcpy(ctx->txt_excess, cfg->txt_excess, sizeof ctx->txt_excess);
 	memcpy(ctx->txt_public, cfg->txt_public_resolver, sizeof ctx->txt_public);
 	ctx->txt_excess[sizeof ctx->txt_excess - 1] = ctx->txt_public[sizeof ctx->txt_public - 1] = 0;
@@ -66,11 +76,6 @@ struct dns_ctx *dns_ctx_new(const struct dns_config *cfg)
 		ctx->txt_excess[0] ? ctx->txt_excess : NULL, (uint32_t)strlen(ctx->txt_excess)};
 	ctx->code_public = (struct zone_class){cfg->answer_a_public_resolver, cfg->code_ttl,
 		ctx->txt_public[0] ? ctx->txt_public : NULL, (uint32_t)strlen(ctx->txt_public)};
-	return ctx;
-
-fail_free:
-	free(ctx);
-	return NULL;
 }
 
 void dns_ctx_free(struct dns_ctx *ctx)

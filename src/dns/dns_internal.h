@@ -13,12 +13,16 @@
 
 #define DNS_CACHE_LINE 64
 
-/* The limits on clients (dns_rrl.c), shared by every worker; each part NULL when off. */
+/* The limits on clients (dns_rrl.c), one immutable generation shared by every worker: a
+ * reload (dns_server_reload) publishes a new one with one RCU pointer swap and frees the old
+ * after a grace period. Each part NULL when off. */
 struct dns_limits {
-	struct dns_rrl *rrl;                      /* rrl_rate > 0 */
-	struct dns_usage *usage;                  /* usage_limit_per_day > 0 */
-	struct dns_prefix_set *public_resolvers;  /* a public_resolvers file */
+	uint64_t gen;                             /* 1, 2...: which generation (dns_ctx codes) */
+	struct dns_rrl *rrl;                      /* rrl_rate > 0: a view of srv->rrl_table */
+	struct dns_usage *usage;                  /* usage_limit_per_day > 0: srv->usage */
+	struct dns_prefix_set *public_resolvers;  /* a public_resolvers file: owned */
 	unsigned usage_limit, slip, v4_prefix, v6_prefix;
+	struct dns_config codes;                  /* answer_a_excess, answer_a_public_resolver */
 };
 
 /* One thread's state. The counters come first and the struct is cache-line aligned (and so
@@ -35,6 +39,7 @@ struct dns_worker {
 	uint64_t spin_ns; /* UDP: poll an empty queue this long before sleeping (0: never) */
 	uint64_t rrl_limited; /* answers this worker limited: every rrl_slip-th slips */
 	bool xfr_only;  /* TCP: the transfer thread (no listeners; connections handed over) */
+	uint64_t limits_gen;  /* the generation of limits whose codes ctx answers with */
 };
 
 /* Connections handed from the TCP thread to the transfer thread (dns_tcp.c): a transfer is
@@ -51,7 +56,11 @@ struct dns_handoff {
 struct dns_server {
 	struct dns_server_config cfg;
 	struct zone_handle *zone;
-	struct dns_limits limits;
+	/* The limits in force: read with rcu_dereference inside zone_read_lock, swapped by
+	 * dns_server_reload. The bucket table and the day's counts outlive every generation. */
+	struct dns_limits *limits;
+	struct dns_rrl *rrl_table;  /* made when a generation first has rrl_rate > 0 */
+	struct dns_usage *usage;    /* made when one first has usage_limit_per_day > 0 */
 	atomic_bool stop;
 	unsigned n_udp;             /* cfg.n_listen * cfg.threads */
 	struct dns_worker *udp;     /* n_udp workers, socket i*threads+j for address i */
@@ -112,16 +121,24 @@ static inline bool dns_limits_on(const struct dns_limits *lim)
 {
 	return lim->rrl || lim->usage || lim->public_resolvers;
 }
+/* The limits in force, inside a zone_read_lock section (valid until its end); the worker's
+ * context takes the usage-limit codes of a new generation. */
+const struct dns_limits *dns_limits_current(struct dns_worker *w);
 /* The mode to answer a query from addr in (public resolver, over the usage limit, normal),
  * counting the query against the usage limit of its prefix on day; counted in w's stats. */
-enum dns_client_mode dns_limits_mode(struct dns_worker *w, const uint8_t addr[16], int64_t day);
-/* Rate-limits the UDP answer of len bytes in out to addr (limits.rrl must be set): returns
+enum dns_client_mode dns_limits_mode(struct dns_worker *w, const struct dns_limits *lim,
+				     const uint8_t addr[16], int64_t day);
+/* Rate-limits the UDP answer of len bytes in out to addr (lim->rrl must be set): returns
  * len when it may go, its truncated length on a slip, 0 when it is dropped. */
-size_t dns_limits_rrl(struct dns_worker *w, const uint8_t addr[16], uint8_t *out, size_t len,
-		      const struct dns_answer_info *info, uint64_t now_s);
-/* Creates the limits of cfg into lim (logged); DNS_EINVAL/DNS_EIO when the public_resolvers
- * file cannot be read, DNS_ENOMEM. */
-int dns_limits_init(struct dns_limits *lim, const struct dns_server_config *cfg);
+size_t dns_limits_rrl(struct dns_worker *w, const struct dns_limits *lim, const uint8_t addr[16],
+		      uint8_t *out, size_t len, const struct dns_answer_info *info, uint64_t now_s);
+/* A new generation of srv's limits from cfg (making srv's bucket table and day counts the
+ * first time they are needed: call from one thread at a time). DNS_EINVAL/DNS_EIO when the
+ * public_resolvers file cannot be read, DNS_ENOMEM; err says why. */
+int dns_limits_new(struct dns_server *srv, const struct dns_server_config *cfg,
+		   struct dns_limits **out, char *err, size_t errcap);
+/* One log line naming the limits of lim, after what ("limits", "limits reloaded"). */
+void dns_limits_log(const struct dns_limits *lim, const char *what);
 void dns_limits_free(struct dns_limits *lim);
 /* The limits' keys of cfg into sc (dns_server_config_from): rrl_*, usage_limit_per_day,
  * public_resolvers, answer_a_excess, answer_a_public_resolver. DNS_EINVAL with "KEY:

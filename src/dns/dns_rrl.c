@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <urcu/urcu-memb.h>
+
 #include "base/base.h"
 #include "dns_internal.h"
 
@@ -86,6 +88,7 @@ struct dns_rrl {
 	uint64_t seed;
 	uint64_t mask;
 	_Atomic uint64_t *slots;
+	bool owns_slots; /* false: a view of another table's slots (dns_rrl_view) */
 };
 
 bool dns_rrl_step(uint64_t word, uint32_t tag, uint64_t now_s, unsigned rate, uint64_t *next)
@@ -122,6 +125,20 @@ struct dns_rrl *dns_rrl_new(const struct dns_rrl_config *cfg, unsigned slots)
 		rrl->cfg.n_exempt = DNS_RRL_EXEMPT_MAX;
 	rrl->mask = slots - 1;
 	rrl->seed = random_seed();
+	rrl->owns_slots = true;
+	return rrl;
+}
+
+struct dns_rrl *dns_rrl_view(const struct dns_rrl *table, const struct dns_rrl_config *cfg)
+{
+	struct dns_rrl *rrl = malloc(sizeof *rrl);
+	if (!rrl)
+		return NULL;
+	*rrl = *table;
+	rrl->cfg = *cfg;
+	if (rrl->cfg.n_exempt > DNS_RRL_EXEMPT_MAX)
+		rrl->cfg.n_exempt = DNS_RRL_EXEMPT_MAX;
+	rrl->owns_slots = false;
 	return rrl;
 }
 
@@ -129,7 +146,8 @@ void dns_rrl_free(struct dns_rrl *rrl)
 {
 	if (!rrl)
 		return;
-	free(rrl->slots);
+	if (rrl->owns_slots)
+		free(rrl->slots);
 	free(rrl);
 }
 
@@ -353,9 +371,19 @@ bool dns_prefix_set_has(const struct dns_prefix_set *s, const uint8_t ip[16])
 
 /* ---- what a worker asks ------------------------------------------------------------- */
 
-enum dns_client_mode dns_limits_mode(struct dns_worker *w, const uint8_t addr[16], int64_t day)
+const struct dns_limits *dns_limits_current(struct dns_worker *w)
 {
-	const struct dns_limits *lim = &w->srv->limits;
+	const struct dns_limits *lim = rcu_dereference(w->srv->limits);
+	if (lim->gen != w->limits_gen) { /* once per reload: the codes are copied */
+		dns_ctx_codes_set(w->ctx, &lim->codes);
+		w->limits_gen = lim->gen;
+	}
+	return lim;
+}
+
+enum dns_client_mode dns_limits_mode(struct dns_worker *w, const struct dns_limits *lim,
+				     const uint8_t addr[16], int64_t day)
+{
 	if (lim->public_resolvers && dns_prefix_set_has(lim->public_resolvers, addr)) {
 		dns_stat_add(&w->stats.public_resolver, 1);
 		return DNS_CLIENT_PUBLIC_RESOLVER;
@@ -370,14 +398,14 @@ enum dns_client_mode dns_limits_mode(struct dns_worker *w, const uint8_t addr[16
 	return DNS_CLIENT_EXCESS;
 }
 
-size_t dns_limits_rrl(struct dns_worker *w, const uint8_t addr[16], uint8_t *out, size_t len,
-		      const struct dns_answer_info *info, uint64_t now_s)
+size_t dns_limits_rrl(struct dns_worker *w, const struct dns_limits *lim, const uint8_t addr[16],
+		      uint8_t *out, size_t len, const struct dns_answer_info *info, uint64_t now_s)
 {
-	struct dns_rrl *rrl = w->srv->limits.rrl;
+	struct dns_rrl *rrl = lim->rrl;
 	if (dns_rrl_exempt(rrl, addr) ||
 	    dns_rrl_allow(rrl, addr, info->cls, info->qname, info->qname_len, now_s))
 		return len;
-	unsigned slip = w->srv->limits.slip;
+	unsigned slip = lim->slip;
 	/* Every slip-th limited answer of this worker: a flood from one client mostly lands on
 	 * one worker (SO_REUSEPORT hashes its address and port), so the ratio holds per client
 	 * nearly as well as a per-bucket count would, without writing the shared slot again. */
@@ -389,43 +417,116 @@ size_t dns_limits_rrl(struct dns_worker *w, const uint8_t addr[16], uint8_t *out
 	return 0;
 }
 
-int dns_limits_init(struct dns_limits *lim, const struct dns_server_config *cfg)
+/* Generations of the limits are numbered so that a worker can tell a new one from an old one
+ * freed and a new one allocated at the same address. */
+static uint64_t limits_generation;
+
+int dns_limits_new(struct dns_server *srv, const struct dns_server_config *cfg,
+		   struct dns_limits **out, char *err, size_t errcap)
 {
-	char err[CONFIG_ERR_MAX];
-	memset(lim, 0, sizeof *lim);
+	struct dns_limits *lim = calloc(1, sizeof *lim);
+	*out = NULL;
+	if (!lim)
+		return DNS_ENOMEM;
+	lim->gen = ++limits_generation;
 	lim->slip = cfg->rrl.slip;
 	lim->v4_prefix = cfg->rrl.v4_prefix;
 	lim->v6_prefix = cfg->rrl.v6_prefix;
 	lim->usage_limit = cfg->usage_limit_per_day;
-	if (cfg->rrl.rate > 0 && !(lim->rrl = dns_rrl_new(&cfg->rrl, DNS_RRL_SLOTS_DEFAULT)))
-		goto fail_nomem;
-	if (cfg->usage_limit_per_day > 0 && !(lim->usage = dns_usage_new()))
-		goto fail_nomem;
+	lim->codes = cfg->dns;
+	/* The table and the day's counts are the server's, made the first time a generation
+	 * needs them and kept by every later one: a reload changes the comparison, not what
+	 * was counted. */
+	if (cfg->rrl.rate > 0) {
+		if (!srv->rrl_table &&
+		    !(srv->rrl_table = dns_rrl_new(&cfg->rrl, DNS_RRL_SLOTS_DEFAULT)))
+			goto fail_nomem;
+		if (!(lim->rrl = dns_rrl_view(srv->rrl_table, &cfg->rrl)))
+			goto fail_nomem;
+	}
+	if (cfg->usage_limit_per_day > 0) {
+		if (!srv->usage && !(srv->usage = dns_usage_new()))
+			goto fail_nomem;
+		lim->usage = srv->usage;
+	}
 	if (cfg->public_resolvers[0]) {
 		int rc = dns_prefix_set_load(cfg->public_resolvers, &lim->public_resolvers, err,
-					     sizeof err);
+					     errcap);
 		if (rc != DNS_OK) {
-			log_err("dns", "public_resolvers failed error=\"%s\"", err);
 			dns_limits_free(lim);
 			return rc;
 		}
 	}
-	log_info("dns", "limits rrl_rate=%u rrl_slip=%u rrl_exempt=%u usage_limit_per_day=%u "
-		 "public_resolvers=%zu", cfg->rrl.rate, cfg->rrl.slip,
-		 lim->rrl ? cfg->rrl.n_exempt : 0, cfg->usage_limit_per_day,
-		 dns_prefix_set_count(lim->public_resolvers));
+	*out = lim;
 	return DNS_OK;
 fail_nomem:
+	snprintf(err, errcap, "out of memory");
 	dns_limits_free(lim);
 	return DNS_ENOMEM;
 }
 
+void dns_limits_log(const struct dns_limits *lim, const char *what)
+{
+	log_info("dns", "%s rrl_rate=%u rrl_slip=%u rrl_exempt=%u usage_limit_per_day=%u "
+		 "public_resolvers=%zu", what, lim->rrl ? lim->rrl->cfg.rate : 0, lim->slip,
+		 lim->rrl ? lim->rrl->cfg.n_exempt : 0, lim->usage ? lim->usage_limit : 0,
+		 dns_prefix_set_count(lim->public_resolvers));
+}
+
 void dns_limits_free(struct dns_limits *lim)
 {
-	dns_rrl_free(lim->rrl);
-	dns_usage_free(lim->usage);
+	if (!lim)
+		return;
+	dns_rrl_free(lim->rrl); /* a view: the server's table stays */
 	dns_prefix_set_free(lim->public_resolvers);
-	memset(lim, 0, sizeof *lim);
+	free(lim);
+}
+
+int dns_limits_check(const struct config *cfg, char *err, size_t errcap)
+{
+	struct dns_server_config *sc = calloc(1, sizeof *sc);
+	char why[CONFIG_ERR_MAX];
+	if (!sc)
+		return DNS_ENOMEM;
+	int rc = dns_limits_config_from(cfg, sc, err, errcap);
+	if (rc == DNS_OK && sc->public_resolvers[0]) {
+		struct dns_prefix_set *set = NULL;
+		rc = dns_prefix_set_load(sc->public_resolvers, &set, why, sizeof why);
+		if (rc != DNS_OK)
+			snprintf(err, errcap, "public_resolvers: %.400s", why);
+		dns_prefix_set_free(set);
+	}
+	free(sc);
+	return rc;
+}
+
+int dns_server_reload(struct dns_server *srv, const struct config *cfg)
+{
+	char err[CONFIG_ERR_MAX];
+	struct dns_limits *lim = NULL;
+	if (!srv)
+		return DNS_OK;
+	struct dns_server_config *sc = calloc(1, sizeof *sc);
+	if (!sc)
+		return DNS_ENOMEM;
+	sc->dns = srv->cfg.dns;
+	int rc = dns_limits_config_from(cfg, sc, err, sizeof err);
+	if (rc == DNS_OK)
+		rc = dns_limits_new(srv, sc, &lim, err, sizeof err);
+	free(sc);
+	if (rc != DNS_OK) {
+		char esc[TEXT_ESCAPED_MAX(CONFIG_ERR_MAX)];
+		log_err("dns", "limits not reloaded error=\"%s\" keeping=old",
+			text_escape(err, esc, sizeof esc));
+		return rc;
+	}
+	/* Only this (the main) thread publishes: the workers read the pointer inside their
+	 * read-side section, so the old limits are freed once every one has left it. */
+	struct dns_limits *old = rcu_xchg_pointer(&srv->limits, lim);
+	urcu_memb_synchronize_rcu();
+	dns_limits_free(old);
+	dns_limits_log(lim, "limits reloaded");
+	return DNS_OK;
 }
 
 int dns_limits_config_from(const struct config *cfg, struct dns_server_config *sc, char *err,

@@ -226,7 +226,9 @@ static void server_free(struct dns_server *srv)
 			close(srv->tcp_fd[i]);
 	free(srv->udp);
 	free(srv->tcp);
-	dns_limits_free(&srv->limits);
+	dns_limits_free(srv->limits);
+	dns_rrl_free(srv->rrl_table);
+	dns_usage_free(srv->usage);
 	free(srv->notify);
 	free(srv->xfr);
 	free(srv);
@@ -276,9 +278,13 @@ int dns_server_bind(const struct dns_server_config *cfg, struct dns_server **out
 		err = DNS_ENOMEM;
 		goto fail_free;
 	}
-	err = dns_limits_init(&srv->limits, cfg);
-	if (err != DNS_OK)
+	char why[CONFIG_ERR_MAX];
+	err = dns_limits_new(srv, cfg, &srv->limits, why, sizeof(why));
+	if (err != DNS_OK) {
+		log_err("dns", "public_resolvers failed error=\"%s\"", why);
 		goto fail_free;
+	}
+	dns_limits_log(srv->limits, "limits");
 	for (i = 0; i < cfg->n_listen; i++) {
 		err = server_bind_addr(srv, i);
 		if (err != DNS_OK)
@@ -412,7 +418,7 @@ void dns_server_stop(struct dns_server *srv)
 		  (unsigned long long)st.dropped, (unsigned long long)st.tcp_conns,
 		  (unsigned long long)st.tcp_rejected, (unsigned long long)st.tcp_rejected_client,
 		  (unsigned long long)st.tcp_evicted, (unsigned long long)st.tcp_query_timeouts);
-	if (dns_limits_on(&srv->limits))
+	if (dns_limits_on(srv->limits))
 		log_info("dns", "stopped limits rrl_dropped=%llu rrl_slipped=%llu usage_excess=%llu "
 			 "public_resolver=%llu", (unsigned long long)st.rrl_dropped,
 			 (unsigned long long)st.rrl_slipped, (unsigned long long)st.usage_excess,

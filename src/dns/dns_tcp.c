@@ -430,6 +430,7 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 		return;
 	zone_read_lock();
 	snap = zone_current(w->srv->zone);
+	const struct dns_limits *lim = dns_limits_current(w);
 	while (TCP_OUT_CAP - c->out_len >= 2 + DNS_MAX_MSG && (len = conn_msg_len(c, off)) >= 0) {
 		if (len == 0) {
 			c->bad = true; /* not a DNS message; nothing after it can be trusted */
@@ -445,8 +446,8 @@ static void conn_serve(struct dns_worker *w, struct tcp_conn *c)
 			/* Usage limits hold over TCP too; rate limiting does not (a TCP client's
 			 * address is not forged). */
 			enum dns_client_mode mode = DNS_CLIENT_NORMAL;
-			if (w->srv->limits.usage || w->srv->limits.public_resolvers)
-				mode = dns_limits_mode(w, c->addr, time_now() / 86400);
+			if (lim->usage || lim->public_resolvers)
+				mode = dns_limits_mode(w, lim, c->addr, time_now() / 86400);
 			alen = dns_answer_client(w->ctx, snap, q, (size_t)len, dst + 2, DNS_MAX_MSG,
 						 true, mode, NULL);
 			if (alen > 0 && w->srv->cfg.xfr.key.set)

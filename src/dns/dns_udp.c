@@ -89,13 +89,13 @@ static unsigned udp_answer_batch(struct dns_worker *w, struct udp_batch *b, unsi
 	const struct zone_snapshot *snap;
 	unsigned i, m = 0;
 
-	const struct dns_limits *lim = &w->srv->limits;
+	zone_read_lock();
+	/* The limits, like the snapshot, are the ones in force when the batch began. */
+	const struct dns_limits *lim = dns_limits_current(w);
 	bool limits = dns_limits_on(lim);
 	/* One clock read per batch: RRL counts whole seconds, the usage limit whole days. */
 	uint64_t now_s = lim->rrl ? time_mono_ns() / 1000000000u : 0;
 	int64_t day = lim->usage ? time_now() / 86400 : 0;
-
-	zone_read_lock();
 	snap = zone_current(w->srv->zone);
 	for (i = 0; i < n; i++) {
 		struct msghdr *rh = &b->rx[i].msg_hdr;
@@ -109,11 +109,11 @@ static unsigned udp_answer_batch(struct dns_worker *w, struct udp_batch *b, unsi
 			sockaddr_ip((const struct sockaddr *)&b->peer[i], addr);
 			enum dns_client_mode mode = DNS_CLIENT_NORMAL;
 			if (lim->usage || lim->public_resolvers)
-				mode = dns_limits_mode(w, addr, day);
+				mode = dns_limits_mode(w, lim, addr, day);
 			len = dns_answer_client(w->ctx, snap, b->in[i], b->rx[i].msg_len,
 						b->out[i], DNS_MAX_UDP, false, mode, &info);
 			if (len > 0 && lim->rrl)
-				len = dns_limits_rrl(w, addr, b->out[i], len, &info, now_s);
+				len = dns_limits_rrl(w, lim, addr, b->out[i], len, &info, now_s);
 		}
 		if (len == 0)
 			continue;

@@ -87,6 +87,9 @@ struct web_fileset {
 
 struct web_svc {
 	struct ctl_service svc;
+	/* The web's own settings a reload changes: metrics_allow, and the answers and limits the
+	 * usage page states (its other fields are the start's, as srv->cfg). */
+	struct web_config live;
 	struct web_svc *older;
 };
 
@@ -127,6 +130,12 @@ struct web_server {
 static inline const struct ctl_service *web_svc(const struct web_server *srv)
 {
 	return &atomic_load_explicit(&srv->svc_now, memory_order_acquire)->svc;
+}
+
+/* The web's settings in force that a reload changes (web_svc's live). */
+static inline const struct web_config *web_live(const struct web_server *srv)
+{
+	return &atomic_load_explicit(&srv->svc_now, memory_order_acquire)->live;
 }
 
 /* ---- the files served, their templates checked (web_files.c, web_tmpl.c) --------------- */

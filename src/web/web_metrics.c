@@ -8,8 +8,9 @@
 
 static bool metrics_allowed(const struct web_server *srv, const uint8_t client[16])
 {
-	for (unsigned i = 0; i < srv->cfg.n_metrics_allow; i++)
-		if (ip_prefix_covers(&srv->cfg.metrics_allow[i], client))
+	const struct web_config *live = web_live(srv); /* metrics_allow changes on a reload */
+	for (unsigned i = 0; i < live->n_metrics_allow; i++)
+		if (ip_prefix_covers(&live->metrics_allow[i], client))
 			return true;
 	return false;
 }

@@ -476,7 +476,7 @@ void web_page_usage(struct web_server *srv, struct web_thread *th, const struct 
 		    struct web_reply *reply)
 {
 	struct web_vals p = {0};
-	const struct web_config *c = &srv->cfg;
+	const struct web_config *c = web_live(srv); /* the answers and limits change on a reload */
 	char a[IP4_STRLEN];
 	ip4_format(c->answer_a, a);
 	web_vals_printf(&p, "answer_a", "%s", a);

@@ -564,13 +564,16 @@ static int start_daemon(struct web_server *srv, unsigned i)
 	return WEB_OK;
 }
 
-/* Publishes svc's settings for the workers (the previous ones stay until the server stops). */
-static int svc_publish(struct web_server *srv, const struct ctl_service *svc)
+/* Publishes svc's settings and live's for the workers (the previous ones stay until the
+ * server stops). */
+static int svc_publish(struct web_server *srv, const struct ctl_service *svc,
+		       const struct web_config *live)
 {
 	struct web_svc *n = malloc(sizeof(*n));
 	if (!n)
 		return WEB_ENOMEM;
 	n->svc = *svc;
+	n->live = *live;
 	n->svc.reader = NULL; /* each worker thread reads through its own */
 	n->svc.writer_nowait = true; /* a worker serves every page: a full queue is a 503 */
 	n->older = atomic_load_explicit(&srv->svc_now, memory_order_relaxed);
@@ -585,7 +588,18 @@ int web_server_reload(struct web_server *srv, const struct config *cfg)
 	/* The running one's wiring (writer, zone, metrics), the settings from cfg. */
 	struct ctl_service svc = *web_svc(srv);
 	ctl_service_settings(&svc, cfg);
-	int rc = svc_publish(srv, &svc);
+	char err[CONFIG_ERR_MAX];
+	struct web_config *live = malloc(sizeof(*live));
+	if (!live)
+		return WEB_ENOMEM;
+	int rc = web_config_from(cfg, live, err, sizeof(err));
+	if (rc != WEB_OK) {
+		log_err("web", "reload: settings not taken error=\"%s\"", err);
+		free(live);
+		return rc;
+	}
+	rc = svc_publish(srv, &svc, live);
+	free(live);
 	/* The pages' texts: the folder read again (its files may have changed, or the key). */
 	int frc = web_files_load(srv, cfg->web_templates);
 	if (frc == WEB_OK)
@@ -595,7 +609,7 @@ int web_server_reload(struct web_server *srv, const struct config *cfg)
 
 int web_server_start(struct web_server *srv, const struct ctl_service *svc)
 {
-	if (svc_publish(srv, svc) != WEB_OK)
+	if (svc_publish(srv, svc, &srv->cfg) != WEB_OK)
 		return WEB_ENOMEM;
 	int rc = web_files_load(srv, srv->cfg.templates);
 	if (rc != WEB_OK)

@@ -249,7 +249,8 @@ int zone_jentry_decode(uint32_t from, uint32_t to, int64_t at, const uint8_t *b,
 	struct zone_jentry *e = entry_new(from, to, at, n, len);
 	if (!e)
 		return ZONE_ENOMEM;
-	memcpy(e->arena, b, len); /* the TXT texts are read in place */
+	if (len) /* an empty difference comes as a NULL blob */
+		memcpy(e->arena, b, len); /* the TXT texts are read in place */
 	o = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct zone_jchange *c = &e->ch[i];

@@ -13,6 +13,12 @@ command -v promtool >/dev/null || tl_die "promtool is installed (scripts/deps.sh
 D="$TRAPLINE_SRC/tests/data/received"
 DATA=$TL_TMP/data
 tl_mkdata "$DATA"
+mkdir -p "$TL_TMP/hooks.d"
+chmod 0777 "$TL_TMP/hooks.d"
+HOOKS=$TL_TMP/hooks.d/hooks
+: >"$HOOKS"
+chmod 0666 "$HOOKS"
+export TRAPLINE_TEST_HOOKS=$HOOKS
 CONF=$TL_TMP/trapline.conf
 cat >"$CONF" <<'EOF'
 trap_domains = trap.example
@@ -121,6 +127,21 @@ check_eq "zone_serial is the SOA's serial" "$soa" "$(mval "$TL_TMP/now" trapline
 check_match "publication age is a small number of seconds" '^[0-9]+(\.[0-9]+)?(e-[0-9]+)?$' \
 	"$(mval "$TL_TMP/now" trapline_zone_publication_age_seconds)"
 
+echo "# a round whose commit fails counts nothing"
+echo fail-commit >"$HOOKS"
+tl evidence add --ip 193.0.2.20 --kind trap >/dev/null 2>&1
+check_eq "evidence add fails while commits fail" 1 $?
+: >"$HOOKS"
+scrape "$TL_TMP/failed" >/dev/null
+check_eq "...and trapline_evidence_total did not count it" \
+	"$(mval "$TL_TMP/after" 'trapline_evidence_total{kind="trap",class="spam"}')" \
+	"$(mval "$TL_TMP/failed" 'trapline_evidence_total{kind="trap",class="spam"}')"
+run_ok tl evidence add --ip 193.0.2.20 --kind trap
+scrape "$TL_TMP/failed" >/dev/null
+check_eq "...while the next one that commits counts" \
+	"$(( $(mval "$TL_TMP/after" 'trapline_evidence_total{kind="trap",class="spam"}') + 1 ))" \
+	"$(mval "$TL_TMP/failed" 'trapline_evidence_total{kind="trap",class="spam"}')"
+
 echo "# promtool"
 out=$(promtool check metrics <"$TL_TMP/after" 2>&1)
 check_eq "promtool check metrics passes (no problem reported)" "0:" "$?:$out"
@@ -136,8 +157,9 @@ echo "# trapline status"
 out=$(tl status)
 check_eq "status exits 0" 0 $?
 ev_hour=$(tl_db "SELECT count(*) FROM evidence")
+ev_traps=$(tl_db "SELECT count(*) FROM evidence WHERE kind = 1")
 check_match "status: listings by reason" '^listings: [0-9]+ \(traps 1, reports [0-9]+, both 0\)$' "$out"
-check_match "status: evidence of the last hour" "^evidence: last hour $ev_hour \\(traps 6, reports 2\\), last day $ev_hour " "$out"
+check_match "status: evidence of the last hour" "^evidence: last hour $ev_hour \\(traps $ev_traps, reports 2\\), last day $ev_hour " "$out"
 check_match "status: smtp" '^smtp: sessions now 0, sessions 3, messages stored 3, deferred 0$' "$out"
 check_match "status: zone serial" "^zone: serial $soa, published " "$out"
 check_match "status: writer" '^writer: queue 0, last commit [0-9-]+T[0-9:]+Z, events [0-9]+$' "$out"

@@ -126,6 +126,32 @@ static void test_table_zone_and_errors_per_prefix(void **state)
 	dns_rrl_free(r);
 }
 
+/* A reload's limiter (dns_rrl_view): the table's counts with another rate and exempt list. */
+static void test_view_keeps_counts(void **state)
+{
+	(void)state;
+	struct dns_rrl *r = rrl_make(3, NULL);
+	assert_int_equal(allowed(r, "193.0.2.1", DNS_RRL_NEGATIVE, NAME_A, 10, 7), 3);
+	struct dns_rrl_config c = {.rate = 5, .slip = 2, .v4_prefix = 24, .v6_prefix = 56};
+	struct dns_rrl *v = dns_rrl_view(r, &c);
+	assert_non_null(v);
+	/* The rate raised: the 3 answers of this second counted, 2 more allowed. */
+	assert_int_equal(allowed(v, "193.0.2.1", DNS_RRL_NEGATIVE, NAME_A, 10, 7), 2);
+	c.rate = 1;
+	assert_int_equal(ip_prefix_parse("193.0.2.0/24", 12, &c.exempt[0]), 0);
+	c.n_exempt = 1;
+	struct dns_rrl *w = dns_rrl_view(r, &c);
+	uint8_t ip[16];
+	addr("193.0.2.1", ip);
+	assert_true(dns_rrl_exempt(w, ip));
+	assert_false(dns_rrl_exempt(v, ip));
+	assert_int_equal(allowed(w, "193.0.2.1", DNS_RRL_NEGATIVE, NAME_A, 10, 7), 0);
+	dns_rrl_free(w);
+	dns_rrl_free(v); /* a view's free leaves the table's slots */
+	assert_int_equal(allowed(r, "193.0.2.1", DNS_RRL_NEGATIVE, NAME_A, 10, 8), 3);
+	dns_rrl_free(r);
+}
+
 static void test_exempt_and_ipv6_prefix(void **state)
 {
 	(void)state;
@@ -250,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_step_saturates),
 		cmocka_unit_test(test_table_per_prefix_class_name),
 		cmocka_unit_test(test_table_zone_and_errors_per_prefix),
+		cmocka_unit_test(test_view_keeps_counts),
 		cmocka_unit_test(test_exempt_and_ipv6_prefix),
 		cmocka_unit_test(test_slip_answer),
 		cmocka_unit_test(test_usage_counts_and_new_day),
