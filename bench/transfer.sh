@@ -4,27 +4,29 @@
 # 1,000 new listings a second, p50 and p99; (c) Trapline's DNS qps while AXFRs run against
 # without, as a ratio.
 #
-#   bench/transfer.sh [--quick] [--size N] [--runs N] [--seconds S] [--no-build] [--keep]
+#   bench/transfer.sh [--quick] [--parts abc] [--size N] [--runs N] [--seconds S] [--no-build] [--keep]
 #
 #   --size N     listings in the zone of (a) and (c) (default 1000000: gen.py's random /32s, the
 #                data of bench/dns.sh, served by Trapline with --static)
 #   --runs N     runs per side and figure, medians reported (default 5)
 #   --seconds S  length of each qps run of (c) and of the lag run of (b) (default 10; (b) 3 x S)
 #   --quick      100k listings, 1 run, 3 s: a smoke run of the script
+#   --parts P    only the figures named (letters of abc; default all)
 #   --no-build   use build/trapline as it is
 #   --keep       keep the work directory
 #   Env: TRAPLINE (the binary, default build/trapline), BUILD_DIR (default build).
 #
 # Targets: (a) Trapline's AXFR time at most 1.0x NSD's; (b) p99 at most 1 s; (c) at least 0.9.
 # Servers on cpu 0, clients on cpu 1 (loopback, ports picked free). Every process started here
-# is stopped by PID at exit. The log goes to bench/results/DATE-COMMIT-transfer[-quick].txt.
+# is stopped by PID at exit. The log goes to bench/results/DATE-COMMIT-transfer.txt (--quick:
+# bench/out/DATE-COMMIT-transfer-quick.txt).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 export BENCH_DIR=$here
 
-size=1000000 runs=5 secs=10 quick=0 build=1
+size=1000000 runs=5 secs=10 quick=0 build=1 parts=abc
 ZONE=bl.example.org SCPU=0 CCPU=1 NQ=200000
 die() { echo "transfer.sh: $*" >&2; exit 2; }
 num() { [[ ${2:-} =~ ^[0-9]+$ ]] || die "$1 needs a number"; }
@@ -35,9 +37,10 @@ while [ $# -gt 0 ]; do
 	--runs) num "$1" "${2:-}"; runs=$2; shift 2 ;;
 	--seconds) num "$1" "${2:-}"; secs=$2; shift 2 ;;
 	--quick) quick=1; shift ;;
+	--parts) [[ ${2:-} =~ ^[abc]+$ ]] || die "--parts takes letters of abc"; parts=$2; shift 2 ;;
 	--no-build) build=0; shift ;;
 	--keep) export KEEP_WORK=1; shift ;;
-	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -68,9 +71,16 @@ commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo nogit)
 mkdir -p "$root/bench/results"
 suffix=transfer
 [ $quick = 1 ] && suffix=transfer-quick
-log=$root/bench/results/$(date -u +%F)-$commit-$suffix.txt
+[ "$parts" = abc ] || suffix=$suffix-$parts
+# a full run's log is one a README may quote (bench/results); a trial run's stays in bench/out
+logdir=$root/bench/results
+[ $quick = 1 ] && logdir=$root/bench/out
+mkdir -p "$logdir"
+log=$logdir/$(date -u +%F)-$commit-$suffix.txt
 : >"$log"
 say() { echo "$*" | tee -a "$log"; }
+# wait_quiet says on stderr when it gave up waiting: into the log too, beside the figures
+quiet() { local m; m=$(wait_quiet 2>&1); [ -z "$m" ] || say "$m"; }
 
 # ------------------------------------------------------------------ helpers
 median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -175,8 +185,11 @@ chmod 644 "$work/zone.trapline"
 printf 'transfer_allow = 127.0.0.0/8\n' >"$work/static.conf"
 
 # ------------------------------------------------------------------ (a) AXFR time
-say "== (a) AXFR of $size listings: Trapline (--static) against NSD loading the zone Trapline sent"
+part() { [[ $parts == *$1* ]]; }
+mta=- mna=- ra=- rc=- p50=- p99=-
 start_trapline "$work/static.conf" --static "$work/zone.trapline" --data "$work/var-a" --threads 1 --smtp off --http off
+if part a; then
+say "== (a) AXFR of $size listings: Trapline (--static) against NSD loading the zone Trapline sent"
 # The zone NSD serves is the one Trapline transfers: kdig writes it as a master file (the
 # closing SOA dropped), so both send the same records.
 kdig @127.0.0.1 -p "$TPORT" +noall +answer AXFR "$ZONE" >"$work/axfr.zone" || die "kdig AXFR from trapline failed"
@@ -187,28 +200,32 @@ chmod 644 "$work/axfr.zone"
 start_nsd "$work/nsd-a" "$work/axfr.zone"
 wait_serial "$NPORT" "$NPID" 600 >/dev/null || { cat "$work/nsd-a/nsd.log" >&2; die "nsd did not load the zone"; }
 say "   zone: $trecs records + the closing SOA, served by both"
-tt=() nt=() tr="" nr=""
+tt=() nt=() pa=() tr="" nr=""
 axfr() { taskset -c $CCPU "$work/axfr_read" -p "$1" -z "$ZONE"; }
 for r in $(seq 1 "$runs"); do
-	wait_quiet
+	quiet
 	# ABBA order, so that whatever favours the first of a pair favours both sides alike
 	if [ $((r % 2)) = 1 ]; then a=$(axfr "$TPORT"); b=$(axfr "$NPORT"); else b=$(axfr "$NPORT"); a=$(axfr "$TPORT"); fi
 	say "   trapline: $a"
 	say "   nsd:      $b"
 	tt+=("$(echo "$a" | field seconds)") nt+=("$(echo "$b" | field seconds)")
+	pa+=("$(ratio "${tt[-1]}" "${nt[-1]}")")
 	tr=$(echo "$a" | field records) nr=$(echo "$b" | field records)
 done
 [ "$tr" = "$nr" ] || say "   WARNING: Trapline sent $tr records, NSD $nr"
 mta=$(printf '%s\n' "${tt[@]}" | median) mna=$(printf '%s\n' "${nt[@]}" | median)
 ra=$(ratio "$mta" "$mna")
 say "   median: trapline $mta s, nsd $mna s; ratio trapline/nsd = $ra (target <= 1.0, moonshot 0.5)"
+say "   pairs' ratios ${pa[*]}: median $(printf '%s\n' "${pa[@]}" | median) (the machine's drift between pairs cancels within one)"
 stop "$NPID"
+fi
 
 # ------------------------------------------------------------------ (c) qps during AXFR
+if part c; then
 say "== (c) Trapline's DNS qps (qblast -q 100, $secs s) with an AXFR loop against without"
 qrun() { # with|without -> RESULT line of qblast, plus the AXFRs done
 	local loop="" n=0 q
-	wait_quiet
+	quiet >&2 # (its note goes to the log by say's tee, not into the result captured here)
 	if [ "$1" = with ]; then
 		# nice 19: the transfers take what qblast leaves of cpu 1, so that the client's own
 		# reading does not slow the load generator; how many ran is reported with the figure
@@ -235,9 +252,11 @@ done
 mq0=$(printf '%s\n' "${q0[@]}" | median) mq1=$(printf '%s\n' "${q1[@]}" | median)
 rc=$(printf '%s\n' "${qr[@]}" | median)
 say "   median qps: without $mq0, with AXFRs $mq1; ratio with/without = $rc (median of pairs; target >= 0.9)"
+fi
 stop "$TPID"
 
 # ------------------------------------------------------------------ (b) lag at a secondary
+if part b; then
 lsecs=$((3 * secs))
 say "== (b) commit to answer at an NSD secondary, 1000 new listings a second for $lsecs s"
 say "   (feed API, 10 addresses a request, two hits each; every 10th address watched at NSD)"
@@ -257,7 +276,7 @@ HPORT=$(free_port)
 start_trapline "$work/store.conf" --data "$tl_data" --smtp off --http "127.0.0.1:$HPORT"
 start_nsd "$work/nsd-b" "" "$TPORT" "$NPORT_B" # the port Trapline notifies
 wait_serial "$NPORT_B" "$NPID" 60 >/dev/null || { tail -20 "$work/nsd-b/nsd.log" >&2; die "the NSD secondary has no zone"; }
-wait_quiet
+quiet
 res=$(taskset -c $CCPU python3 "$here/xfr_lag.py" --http "$HPORT" --key "$key" --dns "$NPORT_B" \
 	--rate 1000 --seconds "$lsecs" --out "$work/lags.txt") || true
 say "   $res"
@@ -266,6 +285,7 @@ say "   NSD took $(grep -c 'updated to' "$work/nsd-b/nsd.log" || true) transfers
 say "   lag p50 ${p50:-?} ms, p99 ${p99:-?} ms (target p99 <= 1000 ms)"
 stop "$NPID"
 stop "$TPID"
+fi
 
 say "== summary"
 say "   (a) AXFR $size listings: trapline $mta s, nsd $mna s, ratio $ra (target <= 1.0)"

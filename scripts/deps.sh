@@ -14,13 +14,13 @@ build_pkgs=(build-essential cmake pkg-config liburcu-dev libsqlite3-dev libjanss
 # test_man.sh (the pages render), test_disk_full.sh (an ext4 image that turns read-only).
 # prometheus: its promtool checks GET /metrics (test_metrics.sh); Debian ships promtool only in
 # it, and policy-rc.d below keeps its server from starting.
-# nsd and knot: the zone transfer tests and bench/transfer.sh run them as secondaries (and NSD
-# as the bench's reference primary) with their own config in a temp dir, never as services.
+# nsd, knot and bind9: the zone transfer tests and bench/transfer.sh run them as secondaries (and
+# NSD as the bench's reference primary) with their own config in a temp dir, never as services.
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev dnsutils knot-dnsutils rbldnsd
 	spamassassin bind9-utils python3 iproute2 procps
 	swaks libio-socket-inet6-perl libnet-ssleay-perl libio-socket-ssl-perl postfix openssl
 	util-linux stress curl chromium nodejs wrk nginx-light fonts-dejavu-core strace man-db groff-base e2fsprogs
-	prometheus nsd knot)
+	prometheus nsd knot bind9)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
@@ -43,7 +43,7 @@ browser_npm() {
 no_services() {
 	local unit
 	command -v systemctl >/dev/null || return 0
-	for unit in nsd knot prometheus; do
+	for unit in nsd knot named prometheus; do
 		systemctl list-unit-files "$unit.service" 2>/dev/null | grep -q "^$unit" || continue
 		systemctl disable --now "$unit" >/dev/null 2>&1 || true
 	done

@@ -7,7 +7,7 @@
 #
 #   sec_key_new                      a fresh TSIG key: SEC_KEY_NAME, SEC_KEY_SECRET and
 #                                    SEC_KEY ("hmac-sha256:NAME:SECRET", what transfer_key takes)
-#   sec_new NAME nsd|knot|knot-primary
+#   sec_new NAME nsd|knot|bind|knot-primary
 #                                    picks the instance's port (sec_port NAME) before anything
 #                                    starts, so that a primary's notify list can name it
 #   sec_start NAME PRIMARY_PORT      a secondary of 127.0.0.1@PRIMARY_PORT for $TL_ZONE: it
@@ -33,6 +33,7 @@ SEC_KEY=
 
 command -v nsd >/dev/null || tl_die "nsd installed (scripts/deps.sh --test)"
 command -v knotd >/dev/null || tl_die "knotd installed (scripts/deps.sh --test)"
+command -v named >/dev/null || tl_die "named installed (bind9; scripts/deps.sh --test)"
 
 sec_key_new() {
 	SEC_KEY_NAME=tl-xfr-key
@@ -42,7 +43,7 @@ sec_key_new() {
 
 sec_new() {
 	local name=$1 kind=$2
-	case $kind in nsd | knot | knot-primary) ;; *) tl_die "sec_new: unknown kind $kind" ;; esac
+	case $kind in nsd | knot | bind | knot-primary) ;; *) tl_die "sec_new: unknown kind $kind" ;; esac
 	SEC_KIND[$name]=$kind
 	SEC_DIR[$name]="$TL_TMP/sec-$name"
 	SEC_PORT[$name]=$(tl_free_port) || tl_die "pick a free port for $name"
@@ -53,6 +54,7 @@ sec_port() { echo "${SEC_PORT[$1]}"; }
 sec_log() {
 	case ${SEC_KIND[$1]} in
 	nsd) echo "${SEC_DIR[$1]}/nsd.log" ;;
+	bind) echo "${SEC_DIR[$1]}/stdout.log" ;;
 	*) echo "${SEC_DIR[$1]}/knot.log" ;;
 	esac
 }
@@ -92,6 +94,36 @@ zone:
 	request-xfr: 127.0.0.1@$pport $key
 	allow-notify: 127.0.0.1 $key
 	allow-axfr-fallback: yes
+EOF
+}
+
+# The BIND configuration (named.conf(5)) of a secondary; named -g logs to its stderr.
+sec_bind_conf() {
+	local name=$1 pport=$2 dir=${SEC_DIR[$1]} key="key \"$SEC_KEY_NAME\""
+	[ "${SEC_NOKEY:-0}" = 1 ] && key=""
+	cat <<EOF
+options {
+	directory "$dir";
+	pid-file "$dir/named.pid";
+	session-keyfile "$dir/session.key";
+	managed-keys-directory "$dir";
+	listen-on port ${SEC_PORT[$name]} { 127.0.0.1; };
+	listen-on-v6 { none; };
+	recursion no;
+	notify no;
+	dnssec-validation no;
+};
+controls { };
+key "$SEC_KEY_NAME" {
+	algorithm hmac-sha256;
+	secret "$SEC_KEY_SECRET";
+};
+zone "$TL_ZONE" {
+	type secondary;
+	file "$dir/$TL_ZONE.zone";
+	primaries port $pport { 127.0.0.1 $key; };
+	allow-notify { 127.0.0.1; };
+};
 EOF
 }
 
@@ -179,6 +211,7 @@ sec_run() {
 	local name=$1 dir=${SEC_DIR[$1]} pid i
 	case ${SEC_KIND[$name]} in
 	nsd) nsd -d -c "$dir/nsd.conf" >>"$dir/stdout.log" 2>&1 & ;;
+	bind) named -g -n 1 -c "$dir/named.conf" >>"$dir/stdout.log" 2>&1 & ;;
 	*) knotd -c "$dir/knot.conf" >>"$dir/stdout.log" 2>&1 & ;;
 	esac
 	pid=$!
@@ -206,6 +239,7 @@ sec_start() {
 	case ${SEC_KIND[$name]} in
 	nsd) sec_nsd_conf "$name" "$pport" >"$dir/nsd.conf" ;;
 	knot) sec_knot_conf "$name" "$pport" >"$dir/knot.conf" ;;
+	bind) sec_bind_conf "$name" "$pport" >"$dir/named.conf" ;;
 	*) tl_die "sec_start: $name is a ${SEC_KIND[$name]}" ;;
 	esac
 	sec_run "$name"

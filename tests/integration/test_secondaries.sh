@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_secondaries.sh - NSD and Knot from Debian as real secondaries of Trapline (their own
+# test_secondaries.sh - NSD, Knot and BIND from Debian as real secondaries of Trapline (their own
 # config in the test's temp dir, the TSIG key, NOTIFY from Trapline): the first transfer; a new
 # listing and a delisting answered by each secondary within 2 s of the commit; 1,000 listings
 # in one burst all present; IXFR from the previous serial is a few records, not the zone;
@@ -19,11 +19,12 @@ A3=204.0.113.23  # listed after the restart
 sec_key_new
 sec_new nsd1 nsd
 sec_new knot1 knot
+sec_new bind1 bind
 cat >"$CONF" <<EOF
 exclude_default = 127.0.0.0/8, ::1/128
 transfer_allow = 127.0.0.1/32
 transfer_key = $SEC_KEY
-notify = 127.0.0.1:$(sec_port nsd1), 127.0.0.1:$(sec_port knot1)
+notify = 127.0.0.1:$(sec_port nsd1), 127.0.0.1:$(sec_port knot1), 127.0.0.1:$(sec_port bind1)
 feed_max_hits = 1000
 EOF
 TL_HTTP=1 tl_start --config "$CONF" --data "$DATA"
@@ -47,7 +48,7 @@ sec_answer() {
 lag_check() {
 	local what=$1 ip=$2 want=$3 t0=$4 s got lag bound
 	bound=$((2 * TL_SLOW))
-	for s in nsd1 knot1; do
+	for s in nsd1 knot1 bind1; do
 		lag=
 		while :; do
 			got=$(sec_answer "$s" "$ip")
@@ -73,14 +74,15 @@ S0=$(tl_serial)
 check_match "Trapline answers its SOA with a serial" '^[0-9]+$' "$S0"
 sec_start nsd1 "$TPORT"
 sec_start knot1 "$TPORT"
-for s in nsd1 knot1; do
+sec_start bind1 "$TPORT"
+for s in nsd1 knot1 bind1; do
 	if sec_wait_serial "$s" "$S0" 100; then tl_ok "$s: the first transfer (serial $S0)"; else
 		tl_fail "$s: the first transfer (serial $S0)" "serial: '$(sec_serial "$s")'" \
 			"$(tail -n 15 "$(sec_log "$s")")" "$(tail -n 5 "$TL_LAST_LOG")"
 	fi
 	check_eq "$s answers the RFC 5782 test point" 127.0.0.2 "$(sec_a "$s" "2.0.0.127.$TL_ZONE")"
 	check_eq "$s: 127.0.0.1 is not listed" NXDOMAIN "$(sec_answer "$s" 127.0.0.1)"
-	check_match "$s verified the transfer's TSIG" "TSIG verified|key $SEC_KEY_NAME|AXFR, incoming.*finished" \
+	check_match "$s verified the transfer's TSIG" "TSIG verified|key $SEC_KEY_NAME|TSIG $SEC_KEY_NAME|AXFR, incoming.*finished" \
 		"$(cat "$(sec_log "$s")")"
 done
 
@@ -114,7 +116,7 @@ awk -v z="$TL_ZONE" -F. '{ print $4 "." $3 "." $2 "." $1 "." z " A" }' "$TL_TMP/
 awk -v z="$TL_ZONE" -F. '{ print $4 "." $3 "." $2 "." $1 "." z " TXT" }' "$TL_TMP/burst.ips" >>"$TL_TMP/burst.q"
 tl_poll 100 127.0.0.2 tl_a 199.18.3.250 || tl_fail "Trapline lists the burst's last address"
 SB=$(tl_serial)
-for s in nsd1 knot1; do
+for s in nsd1 knot1 bind1; do
 	sec_wait_serial "$s" "$SB" 100 || tl_fail "$s reaches the burst's serial $SB" "serial: $(sec_serial "$s")"
 	out=$(python3 "$TL_PY" --timeout $((2 * TL_SLOW)) compare "$TPORT" "$(sec_port "$s")" "$TL_TMP/burst.q")
 	check_match "$s answers all 1,000 burst listings (A and TXT) as Trapline" \
@@ -153,7 +155,7 @@ check_match "Knot took the change by IXFR" "IXFR, incoming.*finished" "$(cat "$(
 
 # ---- a delisting ------------------------------------------------------------------------
 # (so that the delisting's check cannot pass on a secondary that never had the listing)
-for s in nsd1 knot1; do check_eq "$s answers $A1 before its delisting" 127.0.0.2 "$(sec_answer "$s" "$A1")"; done
+for s in nsd1 knot1 bind1; do check_eq "$s answers $A1 before its delisting" 127.0.0.2 "$(sec_answer "$s" "$A1")"; done
 run_ok "$TRAPLINE" delist "$A1" --why "test_secondaries" --data "$DATA"
 T0=$EPOCHREALTIME
 lag_check "a delisting" "$A1" NXDOMAIN "$T0"
@@ -183,10 +185,10 @@ check_match "the log names the client outside transfer_allow" 'module=xfr.*refus
 
 # ---- the primary stopped and back ---------------------------------------------------------
 SS=$(tl_serial)
-for s in nsd1 knot1; do sec_wait_serial "$s" "$SS" 50 || tl_fail "$s has serial $SS before the stop" "serial: $(sec_serial "$s")"; done
+for s in nsd1 knot1 bind1; do sec_wait_serial "$s" "$SS" 50 || tl_fail "$s has serial $SS before the stop" "serial: $(sec_serial "$s")"; done
 tl_stop "$TPID"
 sleep "$TL_SLOW" # a secondary's failed contact with its primary must not stop its answers
-for s in nsd1 knot1; do
+for s in nsd1 knot1 bind1; do
 	check_eq "$s keeps serving while Trapline is stopped (a burst listing)" 127.0.0.2 "$(sec_a "$s" "$(rev4 199.18.0.1).$TL_ZONE")"
 	check_eq "$s keeps serving while Trapline is stopped (its SOA, serial $SS)" "$SS" "$(sec_serial "$s")"
 done
@@ -209,7 +211,7 @@ kill -0 "$TPID" 2>/dev/null || tl_die "Trapline restarts on port $TPORT" "$(tail
 tl_poll 50 127.0.0.2 tl_a "$A2" || tl_fail "Trapline lists $A2 after the restart"
 SR=$(tl_serial)
 check_cmd "after the restart the serial goes on rising ($SS -> $SR)" serial_ge "$SR" "$((SS + 1))"
-for s in nsd1 knot1; do
+for s in nsd1 knot1 bind1; do
 	if sec_wait_serial "$s" "$SR" 100; then tl_ok "$s catches up after the restart (serial $SR)"; else
 		tl_fail "$s catches up after the restart (serial $SR)" "serial: $(sec_serial "$s")" "$(tail -n 10 "$(sec_log "$s")")"
 	fi
@@ -221,6 +223,6 @@ lag_check "a listing after the restart" "$A3" 127.0.0.2 "$T0"
 SA=$(tl_serial)
 check_cmd "the next publication rises again ($SR -> $SA)" serial_ge "$SA" "$((SR + 1))"
 
-for s in knot1 nsd1; do sec_stop "$s"; done
+for s in bind1 knot1 nsd1; do sec_stop "$s"; done
 tl_stop "$TPID"
 tl_finish

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_secondary_equiv.sh - what a secondary answers is what Trapline answers: NSD and Knot take
-# a --static rbldnsd zone from Trapline by AXFR (with the TSIG key), then thousands of A and TXT
+# test_secondary_equiv.sh - what a secondary answers is what Trapline answers: NSD, Knot and BIND
+# take a --static rbldnsd zone from Trapline by AXFR (with the TSIG key), then thousands of A and TXT
 # queries (listed single addresses, random addresses inside ranges, ranges with holes and the
 # holes themselves, excluded addresses, unlisted addresses, IPv6) get the same rcode and the
 # same answer records from each secondary as from Trapline (dnsraw.py compare; SOA serials
@@ -84,11 +84,11 @@ tl_start --config "$CONF" --static "$ZF"
 S0=$(dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +short "$Z" SOA | awk 'NF == 7 && $1 !~ /^;/ && $3 ~ /^[0-9]+$/ { print $3; exit }')
 check_match "Trapline serves the static zone (serial $S0)" '^[0-9]+$' "$S0"
 
-for s in nsd1 knot1; do
+for s in nsd1 knot1 bind1; do
 	sec_new "$s" "${s%1}"
 	sec_start "$s" "$PORT"
 done
-for s in nsd1 knot1; do
+for s in nsd1 knot1 bind1; do
 	if ! sec_wait_serial "$s" "$S0" 150; then
 		tl_fail "$s transfers the static zone (serial $S0)" "serial: '$(sec_serial "$s")'" \
 			"$(tail -n 15 "$(sec_log "$s")")"
@@ -109,6 +109,7 @@ for s in nsd1 knot1; do
 		test "${with:-0}" -ge $((NQ / 4)) -a "${with:-0}" -le $((NQ * 3 / 4))
 done
 
+sec_stop bind1
 sec_stop knot1
 sec_stop nsd1
 tl_stop

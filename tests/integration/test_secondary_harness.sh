@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_secondary_harness.sh - the NSD and Knot secondaries of secondary.sh work, checked against
-# a primary known to be right: Knot serving a file from `trapline export`. Both secondaries take
+# test_secondary_harness.sh - the NSD, Knot and BIND secondaries of secondary.sh work, checked against
+# a primary known to be right: Knot serving a file from `trapline export`. The secondaries take
 # the zone with the TSIG key, answer its listings, and follow a change the primary notifies
 # (a new export, a new serial). test_secondaries.sh then puts Trapline in Knot's place.
 source "$(dirname "$0")/lib.sh"
@@ -32,12 +32,14 @@ sec_key_new
 sec_new prim knot-primary
 sec_new nsd1 nsd
 sec_new knot1 knot
-sec_start_primary prim "$ZONEFILE" nsd1 knot1
+sec_new bind1 bind
+sec_start_primary prim "$ZONEFILE" nsd1 knot1 bind1
 check_eq "the Knot primary serves the export" "$S1" "$(sec_serial prim)"
 sec_start nsd1 "$(sec_port prim)"
 sec_start knot1 "$(sec_port prim)"
+sec_start bind1 "$(sec_port prim)"
 
-for s in nsd1 knot1; do
+for s in nsd1 knot1 bind1; do
 	if sec_wait_serial "$s" "$S1"; then tl_ok "$s: first transfer (serial $S1)"; else
 		tl_fail "$s: first transfer (serial $S1)" "serial: '$(sec_serial "$s")'" "$(tail -n 15 "$(sec_log "$s")")"
 	fi
@@ -55,14 +57,14 @@ export_zone
 S2=$(file_serial)
 check_cmd "the new export has a later serial ($S1 -> $S2)" serial_ge "$S2" "$((S1 + 1))"
 check_cmd "the primary reloads" sec_primary_reload prim
-for s in nsd1 knot1; do
+for s in nsd1 knot1 bind1; do
 	if sec_wait_serial "$s" "$S2" 100; then tl_ok "$s follows the NOTIFY (serial $S2)"; else
 		tl_fail "$s follows the NOTIFY (serial $S2)" "serial: '$(sec_serial "$s")'" "$(tail -n 15 "$(sec_log "$s")")"
 	fi
 	check_eq "$s answers the new listing" 127.0.0.2 "$(sec_a "$s" "$(rev4 "$A2").$TL_ZONE")"
 done
 # NSD's log does not name the kind of transfer; the primary's does, one line per secondary.
-check_eq "both took the change by IXFR (the primary's log)" 2 \
+check_eq "all three took the change by IXFR (the primary's log)" 3 \
 	"$(grep -c "IXFR, outgoing.*finished" "$(sec_log prim)")"
 
 # A secondary without the key gets nothing from a primary that requires it.
@@ -71,5 +73,5 @@ SEC_NOKEY=1 sec_start nokey "$(sec_port prim)"
 sleep "$TL_SLOW"
 check_eq "a secondary without the key has no zone" "" "$(sec_serial nokey)"
 
-for s in nokey knot1 nsd1 prim; do sec_stop "$s"; done
+for s in nokey bind1 knot1 nsd1 prim; do sec_stop "$s"; done
 tl_finish
