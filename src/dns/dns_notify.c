@@ -297,12 +297,8 @@ int dns_notify_prepare(struct dns_worker *w)
 	w->io = ns;
 	return DNS_OK;
 fail:
-	if (ns->fd4 >= 0)
-		close(ns->fd4);
-	if (ns->fd6 >= 0)
-		close(ns->fd6);
-	free(ns->peers);
-	free(ns);
+	w->io = ns;
+	dns_notify_release(w);
 	return DNS_EIO;
 }
 
