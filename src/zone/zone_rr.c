@@ -118,9 +118,11 @@ int zone_rr_txt(struct zone_rr_buf *b, const struct zone_class *c, unsigned widt
 	/* A wildcard cannot know the address asked for: its TXT names the block (CIDR). */
 	if (plen < width)
 		sn += (size_t)snprintf(sub + sn, sizeof sub - sn, "/%u", plen);
-	size_t text = 0;
-	for (uint32_t i = 0; i < c->txt_len; i++)
-		text += c->txt[i] == '$' ? sn : 1;
+	const char *t = c->txt, *end = c->txt + c->txt_len;
+	size_t dollars = 0;
+	for (const char *d = t; (d = memchr(d, '$', (size_t)(end - d))) != NULL; d++)
+		dollars++;
+	size_t text = c->txt_len - dollars + dollars * sn;
 	/* RFC 1035 3.3.14: character-strings of at most 255 bytes, each after its length. */
 	size_t need = text + text / 255 + 1;
 	if (need > 65535)
@@ -128,6 +130,26 @@ int zone_rr_txt(struct zone_rr_buf *b, const struct zone_class *c, unsigned widt
 	if (zone_rr_buf_room(b, need) != ZONE_OK)
 		return ZONE_ENOMEM;
 	uint8_t *o = b->data;
+	if (text <= 255) {
+		/* One string (the usual text): copied a run at a time, not a byte at a time: an
+		 * AXFR writes one of these for every listing. */
+		size_t len = 0;
+		o[len++] = (uint8_t)text;
+		while (t < end) {
+			const char *d = memchr(t, '$', (size_t)(end - t));
+			size_t n = d ? (size_t)(d - t) : (size_t)(end - t);
+			memcpy(o + len, t, n);
+			len += n;
+			t += n;
+			if (d) {
+				memcpy(o + len, sub, sn);
+				len += sn;
+				t++;
+			}
+		}
+		b->len = len;
+		return ZONE_OK;
+	}
 	size_t len = 0, chunk = 0;
 	o[len++] = 0;
 	for (uint32_t i = 0; i < c->txt_len; i++) {

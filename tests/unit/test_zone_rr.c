@@ -23,12 +23,12 @@ static uint32_t ip4(const char *s)
 	return v;
 }
 
-static struct zone_builder *new_builder(void)
+static struct zone_builder *new_builder_txt(const char *txt)
 {
 	struct zone_defaults d = { 0 };
 	d.a = A2;
 	d.ttl = 2100;
-	d.txt = "Listed: $";
+	d.txt = txt;
 	d.soa = (struct zone_soa){ .serial = 42, .refresh = 600, .retry = 300, .expire = 86400,
 				   .minimum = 300, .ttl = 3600 };
 	strcpy(d.soa.mname, "ns1.example.net");
@@ -40,6 +40,11 @@ static struct zone_builder *new_builder(void)
 	zone_defaults_free(&d);
 	assert_non_null(b);
 	return b;
+}
+
+static struct zone_builder *new_builder(void)
+{
+	return new_builder_txt("Listed: $");
 }
 
 static uint16_t defcls(struct zone_builder *b)
@@ -244,6 +249,53 @@ static void test_records(void **state)
 }
 
 /* Expansions stop at the limit and are counted; listed addresses never are. */
+/* The TXT of one listed address as the transfer sends it: every '$' the address, the text in
+ * character-strings of at most 255 bytes (RFC 1035 3.3.14). *strings: how many. */
+static void txt_of(const char *tmpl, char *out, size_t cap, unsigned *strings)
+{
+	struct zone_builder *b = new_builder_txt(tmpl);
+	add4(b, "1.2.3.4", NULL, defcls(b));
+	struct zone_snapshot *s = build(b);
+	struct zone_iter *it = NULL;
+	assert_int_equal(zone_iter_new(s, ZONE, 1000, &it), 0);
+	struct zone_rr rr;
+	bool found = false;
+	while (!found && zone_iter_next(it, &rr) == 1) {
+		char owner[300];
+		owner_text(&rr, owner);
+		if (rr.type != 16 || strcmp(owner, "4.3.2.1") != 0)
+			continue;
+		found = true;
+		rdata_text(&rr, out, cap);
+		*strings = 0;
+		for (size_t i = 0; i < rr.rdlen; i += 1u + rr.rdata[i])
+			(*strings)++;
+	}
+	assert_true(found);
+	zone_iter_free(it);
+	zone_snapshot_free(s);
+}
+
+static void test_txt_text(void **state)
+{
+	(void)state;
+	char got[2048], want[2048], tmpl[600];
+	unsigned strings = 0;
+	txt_of("$ is listed, see https://bl.example.org/lookup/$", got, sizeof got, &strings);
+	assert_string_equal(got, "1.2.3.4 is listed, see https://bl.example.org/lookup/1.2.3.4");
+	assert_int_equal(strings, 1);
+	txt_of("no address here", got, sizeof got, &strings);
+	assert_string_equal(got, "no address here");
+	/* Past 255 bytes the text goes on in a second string, the address across the cut. */
+	memset(tmpl, 'x', 250);
+	strcpy(tmpl + 250, "$ and more $");
+	txt_of(tmpl, got, sizeof got, &strings);
+	memset(want, 'x', 250);
+	strcpy(want + 250, "1.2.3.4 and more 1.2.3.4");
+	assert_string_equal(got, want);
+	assert_int_equal(strings, 2);
+}
+
 static void test_expand_limit(void **state)
 {
 	(void)state;
@@ -508,6 +560,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_txt_text),
 		cmocka_unit_test(test_expand_limit),
 		cmocka_unit_test(test_agrees_with_lookup),
 		cmocka_unit_test(test_pin),
