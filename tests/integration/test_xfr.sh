@@ -179,10 +179,12 @@ NLOG="$TL_TMP/notify.log"
 : >"$NLOG"
 python3 "$TL_DIR/notifyd.py" "$NPORT" "$NLOG" xfr-key "$SECRET" &
 TL_PIDS+=("$!")
+# A second secondary that never answers: nothing listens on its port.
+DEAD=$(tl_free_port) || tl_die "pick a free port for a silent secondary"
 cat >"$TL_TMP/live.conf" <<EOF
 transfer_allow = 127.0.0.1/32
 transfer_key = $KEY
-notify = 127.0.0.1:$NPORT
+notify = 127.0.0.1:$NPORT, 127.0.0.1:$DEAD
 exclude_default = 127.0.0.0/8, ::1/128
 EOF
 notified() { grep -q "^serial=$1 signed=yes mac=ok$" "$NLOG"; }
@@ -235,6 +237,16 @@ check_eq "IXFR over UDP: the SOA alone (RFC 1995 2)" "SOA $S2" \
 	"$(records "$out" | awk '{ print $4, $7 }')"
 out=$(ixfr "$S1" -y "hmac-sha256:xfr-key:$(head -c 32 /dev/urandom | base64)")
 check_match "IXFR with the wrong key: BADSIG" 'BADSIG' "$out"
+# The silent secondary: its NOTIFY is tried again (1, 2, 4, 8, 16 s apart) and then named in one
+# log line; the one that answers is told of every serial meanwhile.
+unanswered() { grep -Eq "level=warn module=notify unanswered secondary=127\.0\.0\.1:$DEAD serial=[0-9]+ tries=" "$TL_LAST_LOG"; }
+if wait_for 90 unanswered; then
+	tl_ok "a secondary that never answers its NOTIFY is logged, once the retries are spent"
+else
+	tl_fail "a secondary that never answers its NOTIFY is logged" "$(grep module=notify "$TL_LAST_LOG" | tail -n 5)"
+fi
+check_eq "... in one line, not one a retry" 1 "$(grep -c "unanswered secondary=127\.0\.0\.1:$DEAD " "$TL_LAST_LOG")"
+check_cmd "the answering secondary was still told of the last serial" notified "$S2"
 tl_stop
 tl_start --config "$TL_TMP/live.conf" --data "$DATA"
 S3=$(soa_serial)
