@@ -1,4 +1,5 @@
-/* dns_wire.c - DNS wire format: query parsing (question, skipped RRs, EDNS0 OPT) and encoding helpers. */
+/* dns_wire.c - DNS wire format: query parsing (question, skipped RRs, EDNS0 OPT), a transfer
+ * request or any message with a TSIG (dns_xfr_parse), and encoding helpers. */
 #include <string.h>
 
 #include "dns.h"
@@ -173,3 +174,49 @@ size_t dns_name_to_wire(const char *s, uint8_t *out, bool lower, unsigned *nlabe
 	return o;
 }
 
+/* A transfer request, or any message with a TSIG (the answer to our NOTIFY): its question, the
+ * client's SOA serial of an IXFR, and where the TSIG record starts (dns_xfr.c, dns_tsig.c). */
+int dns_xfr_parse(const uint8_t *q, size_t qlen, struct dns_xfr_req *r)
+{
+	memset(r, 0, sizeof *r);
+	if (qlen < DNS_HDR_LEN || dns_get16(q + 4) != 1)
+		return DNS_EINVAL;
+	size_t p = DNS_HDR_LEN;
+	if (!wire_skip_name(q, qlen, &p) || p + 4 > qlen)
+		return DNS_EINVAL;
+	r->qname_len = p - DNS_HDR_LEN;
+	if (q[p - 1] != 0 || r->qname_len > DNS_NAME_MAX) /* no pointer in the question */
+		return DNS_EINVAL;
+	r->qtype = dns_get16(q + p);
+	r->qclass = dns_get16(q + p + 2);
+	r->question_len = r->qname_len + 4;
+	p += 4;
+	unsigned an = dns_get16(q + 6), ns = dns_get16(q + 8), ar = dns_get16(q + 10);
+	for (unsigned i = 0; i < an + ns + ar; i++) {
+		size_t start = p;
+		if (!wire_skip_name(q, qlen, &p) || p + 10 > qlen)
+			return DNS_EINVAL;
+		uint16_t type = dns_get16(q + p);
+		size_t rdlen = dns_get16(q + p + 8), rd = p + 10;
+		if (rd + rdlen > qlen)
+			return DNS_EINVAL;
+		/* RFC 1995 3: the client's SOA in the authority section; its serial is the
+		 * first of the five numbers that end the RDATA. */
+		if (i >= an && i < an + ns && type == DNS_T_SOA && rdlen >= 22) {
+			const uint8_t *s = q + rd + rdlen - 20;
+			r->has_soa = true;
+			r->serial = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 |
+				    (uint32_t)s[2] << 8 | s[3];
+		}
+		if (type == DNS_T_TSIG) {
+			/* RFC 8945 5.1: the last record of the additional section, only there. */
+			if (i != an + ns + ar - 1 || i < an + ns)
+				return DNS_EINVAL;
+			r->tsig_off = start;
+		}
+		p = rd + rdlen;
+	}
+	if (p != qlen)
+		return DNS_EINVAL;
+	return DNS_OK;
+}
