@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 # Warnings are errors in every build (TRAPLINE_WERROR defaults to ON): CI needs no setting.
 CMAKE_FLAGS ?=
 
@@ -64,7 +64,7 @@ fuzz-smoke: test-deps
 
 # A longer fuzzing campaign: make fuzz FUZZ_SECONDS=3600
 fuzz:
-	$(MAKE) fuzz-smoke FUZZ_SECONDS=$(if $(filter 20,$(FUZZ_SECONDS)),600,$(FUZZ_SECONDS))
+	$(MAKE) fuzz-smoke FUZZ_SECONDS=$(if $(filter 10,$(FUZZ_SECONDS)),600,$(FUZZ_SECONDS))
 
 bench: build
 	bench/dns.sh
