@@ -23,9 +23,15 @@
  * A passive checkpoint that runs while the writer appends cannot reset the log (frames newer
  * than its start remain), so under a steady stream the file would only grow. When it reaches
  * STORE_WAL_RESET_PAGES the writer's own connection checkpoints what is left (little: the
- * thread copied the rest) and the next transaction starts the log from its beginning. */
+ * thread copied the rest) and the next transaction starts the log from its beginning. Only
+ * one connection checkpoints at a time: were the thread's still running then, the writer's
+ * would find the log busy and the writer would go on appending until it ends, which on a slow
+ * disk was thousands of pages past the line. So the writer waits for it first (its commits
+ * were too fast for the disk anyway), for STORE_WAL_WAIT_NS at most lest a stuck disk hold
+ * it for ever; after that the next commit tries again. */
 #define STORE_WAL_SIGNAL_PAGES 4096  /* 16 MiB of 4 KiB pages between background checkpoints */
 #define STORE_WAL_RESET_PAGES 32768  /* 128 MiB: the log never grows past about this */
+#define STORE_WAL_WAIT_NS 10000000000ull /* the thread copies 128 MiB at most: seconds at worst */
 
 /* With synchronous=NORMAL a commit is in the log but not yet on the disk: the process may die
  * at any moment without losing it, an operating-system crash or a power cut may not, and
@@ -38,7 +44,9 @@ struct store_ckpt {
 	pthread_t thread;
 	pthread_mutex_t mtx;
 	pthread_cond_t cond;
+	pthread_cond_t idle; /* the thread's checkpoint ended (for the writer's wait) */
 	bool running, due, stopping;
+	bool busy;        /* the thread is checkpointing */
 	bool started;     /* the thread was asked for (writer thread only) */
 	int signalled_at; /* log size at the last signal (writer thread only) */
 	atomic_bool dirty; /* commits since the log was last synced */
@@ -99,6 +107,7 @@ static void *ckpt_main(void *arg)
 			break;
 		bool due = c->due;
 		c->due = false;
+		c->busy = due;
 		pthread_mutex_unlock(&c->mtx);
 		/* Cleared first: a commit from now on is synced by the next round. */
 		bool dirty = atomic_exchange(&c->dirty, false);
@@ -109,6 +118,10 @@ static void *ckpt_main(void *arg)
 		pthread_mutex_lock(&c->mtx);
 		c->runs += due;
 		c->syncs += due || dirty;
+		if (due) {
+			c->busy = false;
+			pthread_cond_broadcast(&c->idle);
+		}
 	}
 	pthread_mutex_unlock(&c->mtx);
 	sqlite3_close(c->db);
@@ -137,6 +150,26 @@ static bool ckpt_wake(struct store_ckpt *c, bool due)
 	return true;
 }
 
+/* Waits (STORE_WAL_WAIT_NS at most) until the thread has no checkpoint running or asked for,
+ * so that the writer's own is not refused as busy. Writer thread only: nobody else asks for
+ * one meanwhile. */
+static void ckpt_wait_idle(struct store_ckpt *c)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	uint64_t ns = (uint64_t)dl.tv_nsec + STORE_WAL_WAIT_NS;
+	dl.tv_sec += (time_t)(ns / 1000000000ull);
+	dl.tv_nsec = (long)(ns % 1000000000ull);
+	pthread_mutex_lock(&c->mtx);
+	while (c->running && (c->busy || c->due))
+		if (pthread_cond_timedwait(&c->idle, &c->mtx, &dl) == ETIMEDOUT) {
+			log_warn("store", "background checkpoint still running waited_s=%llu",
+				 (unsigned long long)(STORE_WAL_WAIT_NS / 1000000000ull));
+			break;
+		}
+	pthread_mutex_unlock(&c->mtx);
+}
+
 /* Runs on the writer's thread after every commit; pages is the log's size in frames. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
@@ -155,6 +188,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	}
 	if (inline_ckpt) {
 		/* Copy the rest here, with no append in between: the log can start over. */
+		ckpt_wait_idle(c);
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		c->signalled_at = 0;
 	}
@@ -175,6 +209,7 @@ int store_ckpt_attach(struct store *s, const char *path)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&c->mtx, NULL);
 	pthread_cond_init(&c->cond, &ca);
+	pthread_cond_init(&c->idle, &ca);
 	pthread_condattr_destroy(&ca);
 	s->ckpt = c;
 	sqlite3_wal_autocheckpoint(s->db, 0);
@@ -196,6 +231,7 @@ void store_ckpt_detach(struct store *s)
 	if (running)
 		pthread_join(c->thread, NULL);
 	pthread_cond_destroy(&c->cond);
+	pthread_cond_destroy(&c->idle);
 	pthread_mutex_destroy(&c->mtx);
 	free(c);
 	s->ckpt = NULL;
