@@ -190,10 +190,10 @@ static void tcp_frame(uint8_t *buf, size_t *n, uint16_t id, const char *name)
 	*n += 2 + qlen;
 }
 
-/* Waits (up to limit_ms) for the server to close fd; returns the time it took, or -1. */
-static long tcp_wait_closed(int fd, long limit_ms)
+/* Waits (up to limit_ms after t0, a now_ms()) for the server to close fd; returns the time
+ * since t0 it took, or -1. */
+static long tcp_wait_closed_since(int fd, uint64_t t0, long limit_ms)
 {
-	uint64_t t0 = now_ms();
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	uint8_t b[64];
 	while ((long)(now_ms() - t0) < limit_ms) {
@@ -204,6 +204,12 @@ static long tcp_wait_closed(int fd, long limit_ms)
 		}
 	}
 	return -1;
+}
+
+/* Waits (up to limit_ms) for the server to close fd; returns the time it took, or -1. */
+static long tcp_wait_closed(int fd, long limit_ms)
+{
+	return tcp_wait_closed_since(fd, now_ms(), limit_ms);
 }
 
 /* A TCP connection from the loopback address src ("127.0.0.2", "::1"): the server counts
@@ -366,7 +372,11 @@ static void test_tcp_pipeline_backpressure(void **state)
 		else
 			usleep(10000);
 	}
-	while (next < N && now_ms() - t0 < 10000) {
+	/* The deadline is about progress: fail when no answer came for 10 s (a server that stopped
+	 * reading for good sends none), capped at 180 s over all, as a loaded machine under ASan
+	 * takes well over 10 s for all of them. */
+	uint64_t answered = now_ms();
+	while (next < N && now_ms() - answered < 10000 && now_ms() - t0 < 180000) {
 		struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (qoff < qn ? POLLOUT : 0))};
 		assert_true(poll(&p, 1, 1000) >= 0);
 		if ((p.revents & POLLOUT) && qoff < qn) {
@@ -385,6 +395,7 @@ static void test_tcp_pipeline_backpressure(void **state)
 			answer_check(abuf + off + 2, len, (uint16_t)(next & 0xffff), DNS_RCODE_NOERROR);
 			next++;
 			off += 2 + len;
+			answered = now_ms();
 		}
 		memmove(abuf, abuf + off, an - off);
 		an -= off;
@@ -650,30 +661,39 @@ static void test_tcp_query_deadline(void **state)
 	struct dns_stats st;
 	config_make(&cfg, AF_INET, free_port(AF_INET), 1);
 	cfg.tcp_idle_ms = 10000; /* far longer than the gaps: only the deadline can close it */
-	cfg.tcp_query_ms = 1000;
+	/* 3 s against the 250 ms gaps below: a client stalled for 2.5 s still beats it. */
+	cfg.tcp_query_ms = 3000;
 	struct dns_server *srv = server_up(&cfg);
 	tcp_frame(buf, &n, 0x0900, "2.0.0.127." ZONE);
 
-	/* 100 ms between bytes: the whole query would take about 4 s; closed long before. The
-	 * server cannot close it before 1 s after the first byte was sent (it reads the byte
-	 * after it is sent), whatever the load; how long after is the load's, so not checked. */
+	/* 100 ms between bytes of a long query: the whole of it would take about 20 s, so that it
+	 * is closed long before however the client is delayed. The server cannot close it before
+	 * 3 s after the first byte was sent (it reads the byte after it is sent), whatever the
+	 * load; how long after is the load's, so not checked. */
+	uint8_t slow[512];
+	size_t slow_n = 0;
+	tcp_frame(slow, &slow_n, 0x0901,
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+		  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+		  "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc." ZONE);
+	assert_true(slow_n > 200);
 	int fd = tcp_connect(&cfg);
 	uint64_t t0 = now_ms();
-	size_t sent = tcp_trickle(fd, buf, n, 100);
-	assert_true(sent < n);
-	assert_true(now_ms() - t0 >= 1000);
+	size_t sent = tcp_trickle(fd, slow, slow_n, 100);
+	assert_true(sent < slow_n);
+	assert_true(now_ms() - t0 >= 3000);
 	close(fd);
 	dns_server_stats(srv, &st);
 	assert_int_equal(st.tcp_query_timeouts, 1);
 	assert_int_equal(st.answers, 0);
 
 	/* Each of several pipelined queries is timed on its own, from its own first byte: each
-	 * comes in two writes 250 ms apart (the second also begins the next query), six in all,
-	 * well over the deadline together, and all are answered. */
+	 * comes in two writes 250 ms apart (the second also begins the next query), twenty in
+	 * all, 5 s, well over the deadline together, and all are answered. */
 	fd = tcp_connect(&cfg);
 	size_t half = n / 2;
 	assert_int_equal(write(fd, buf, half), (ssize_t)half);
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 20; i++) {
 		uint8_t two[1024];
 		usleep(250000);
 		memcpy(two, buf + half, n - half);
@@ -694,19 +714,24 @@ static void test_tcp_idle_timeout(void **state)
 	cfg.tcp_idle_ms = 200;
 	struct dns_server *srv = server_up(&cfg);
 
-	/* Half a message, then silence: closed by the idle timer, not kept forever. */
+	/* Half a message, then silence: closed by the idle timer, not kept forever. The clock
+	 * starts before the write (and below before the connect), which the server's timer cannot
+	 * precede, so that a client preempted after them does not see an early close; 10 s above
+	 * is only "closed, not kept", with room for a loaded machine under ASan. */
 	int fd = tcp_connect(&cfg);
 	const uint8_t part[3] = {0, 40, 0x12};
+	uint64_t t0 = now_ms();
 	assert_int_equal(write(fd, part, sizeof(part)), 3);
-	long ms = tcp_wait_closed(fd, 3000);
+	long ms = tcp_wait_closed_since(fd, t0, 12000);
 	assert_true(ms >= 150);
-	assert_true(ms < 1500);
+	assert_true(ms < 10000);
 	close(fd);
 
 	/* A silent connection is closed too. */
+	t0 = now_ms();
 	fd = tcp_connect(&cfg);
-	ms = tcp_wait_closed(fd, 3000);
-	assert_true(ms >= 150 && ms < 1500);
+	ms = tcp_wait_closed_since(fd, t0, 12000);
+	assert_true(ms >= 150 && ms < 10000);
 	close(fd);
 	dns_server_stop(srv);
 }
@@ -748,7 +773,9 @@ static void test_stop_is_prompt(void **state)
 	udp_ask(&cfg, 0x0888, "2.0.0.127." ZONE, DNS_RCODE_NOERROR);
 	uint64_t t0 = now_ms();
 	dns_server_stop(srv);
-	assert_true(now_ms() - t0 < 500);
+	/* Stop must not wait out the workers' recv timeouts; a missed stop flag would hang for
+	 * ever, so 5 s tells the two apart with room for a loaded machine under ASan. */
+	assert_true(now_ms() - t0 < 5000);
 	assert_true(tcp_wait_closed(fd, 1000) >= 0);
 	close(fd);
 

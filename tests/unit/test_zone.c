@@ -1322,6 +1322,11 @@ static void test_publish(void **state)
 	zone_read_unlock();
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, reader, &ra), 0);
+	/* 200 builds of an empty zone take milliseconds: on a loaded machine the reader may not
+	 * run at all before they end. Wait (at most 10 s) until it reads, so that it reads while
+	 * they happen. */
+	for (int k = 0; k < 10000 && atomic_load(&ra.reads) == 0; k++)
+		usleep(1000);
 	uint64_t last = 0;
 	for (int i = 0; i < 200; i++) {
 		struct zone_builder *b = new_builder();
