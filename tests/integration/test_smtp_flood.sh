@@ -55,10 +55,12 @@ async def idle(held, stop, evicted):
     r, w = await open_session()
     held.append(w)
     await stop.wait()
-    # What the server said since the greeting: a 421 if a newcomer took this one's place.
+    # What the server said since the greeting: a 421 4.7.0 if a newcomer took this one's place.
     try:
         line = await asyncio.wait_for(r.readline(), 0.5 * slow)
-        if line.startswith(b"421 "):
+        # Only the eviction's 421 4.7.0 ("yours was idle the longest"), not any 421: a
+        # command timeout would say 421 4.4.2.
+        if line.startswith(b"421 4.7.0 "):
             evicted.append(1)
     except (asyncio.TimeoutError, ConnectionError):
         pass
@@ -84,29 +86,34 @@ def dns_query(qid):
     name = b"".join(bytes([len(l)]) + l for l in b"2.0.0.127.bl.example.org".split(b".")) + b"\0"
     return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + name + struct.pack("!HH", 1, 1)
 
-async def probe(results):
-    """While the flood goes on: a new session greeted and a DNS answer, twice a second."""
-    loop = asyncio.get_running_loop()
+def probe(results):
+    """While the flood goes on: a new session greeted and a DNS answer, twice a second. Runs
+    in a thread of its own with blocking sockets (asyncio.to_thread), so that what it measures
+    is the server's delay, not the wait for this script's loop busy with 400 client tasks."""
     for k in range(20):
         t0 = time.monotonic()
         try:
-            r, w = await asyncio.wait_for(open_session(), 5 * slow)
-            results["greet"].append(time.monotonic() - t0)
-            w.write(b"QUIT\r\n")
-            w.close()
-        except Exception as e:
-            results["greet"].append(99.0)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setblocking(False)
-        t0 = time.monotonic()
-        try:
-            await loop.sock_sendto(s, dns_query(k), ("127.0.0.1", dns_port))
-            await asyncio.wait_for(loop.sock_recv(s, 512), 2 * slow)
-            results["dns"].append(time.monotonic() - t0)
+            with socket.create_connection(("127.0.0.1", smtp_port), timeout=5 * slow) as c:
+                buf = b""
+                while not any(l[3:4] == b" " for l in buf.split(b"\r\n")[:-1]):
+                    got = c.recv(512)
+                    if not got:
+                        raise ConnectionError("closed")
+                    buf += got
+                results["greet"].append(time.monotonic() - t0)
+                c.sendall(b"QUIT\r\n")
         except Exception:
-            results["dns"].append(99.0)
-        s.close()
-        await asyncio.sleep(0.25)
+            results["greet"].append(99.0)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(2 * slow)
+            t0 = time.monotonic()
+            try:
+                s.sendto(dns_query(k), ("127.0.0.1", dns_port))
+                s.recv(512)
+                results["dns"].append(time.monotonic() - t0)
+            except Exception:
+                results["dns"].append(99.0)
+        time.sleep(0.25)
 
 async def main():
     stop = asyncio.Event()
@@ -119,7 +126,7 @@ async def main():
         await asyncio.sleep(0.05)
     print("held idle sessions:", len(held))
     fast = [asyncio.create_task(deliver(i, acks)) for i in range(DELIVER)]
-    await probe(results)
+    await asyncio.to_thread(probe, results)
     await asyncio.wait(fast, timeout=30 * slow)
     deadline = time.monotonic() + 30 * slow
     while len(acks) < TRICKLE + DELIVER and time.monotonic() < deadline:
@@ -153,14 +160,25 @@ PY
 echo "$out" | sed 's/^/    # /'
 check_match "200 idle sessions held at once" '^held idle sessions: 200$' "$out"
 check_match "every trickled and fast message acknowledged (200)" '^acknowledged: 200$' "$out"
+# "Within a second" of the server's own delay (the probe runs in a thread of its own), stretched
+# by TL_SLOW like every wait: ASan's server is several times slower throughout.
+under_limit() { awk -v v="$1" -v lim="$TL_SLOW" 'BEGIN { exit !(v != "" && v + 0 < lim + 0) }'; }
 greet=$(printf '%s\n' "$out" | sed -n 's/^worst greeting of a new session: \([0-9.]*\) s$/\1/p')
-check_match "a new session is greeted within a second during the flood (${greet:-?} s)" '^0\.' "${greet:-9}"
+if under_limit "$greet"; then
+	tl_ok "a new session is greeted within $TL_SLOW s during the flood (${greet:-?} s)"
+else
+	tl_fail "a new session is greeted within $TL_SLOW s during the flood (${greet:-?} s)"
+fi
 dns=$(printf '%s\n' "$out" | sed -n 's/^worst DNS answer: \([0-9.]*\) s$/\1/p')
-check_match "DNS keeps answering during the flood, within a second (${dns:-?} s)" '^0\.' "${dns:-9}"
+if under_limit "$dns"; then
+	tl_ok "DNS keeps answering during the flood, within $TL_SLOW s (${dns:-?} s)"
+else
+	tl_fail "DNS keeps answering during the flood, within $TL_SLOW s (${dns:-?} s)"
+fi
 check_match "past smtp_max_sessions every newcomer is served" \
 	'^over smtp_max_sessions: greeted 200 of 200$' "$out"
 # 50 beyond the free places; a few more when probes' sessions had not quite gone yet.
-check_match "as many of the idlest sessions are told 421 (about 50 of 200)" \
+check_match "as many of the idlest sessions are told 421 4.7.0 (about 50 of 200)" \
 	'^idle sessions told 421 for a newcomer: (4[5-9]|5[0-9])$' "$out"
 check_eq "every acknowledged message is committed" 200 "$(tl_db "SELECT count(*) FROM evidence")"
 check_match "the limit is logged" 'session closed ip=127\.0\.0\.1 reason="smtp_max_sessions 450" idle_ms=' "$(cat "$TL_LAST_LOG")"

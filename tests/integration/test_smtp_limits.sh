@@ -37,9 +37,11 @@ log() { cat "$TL_LAST_LOG"; }
 # closed it.
 out=$(timeout $((60 * TL_SLOW)) python3 - "$SMTP_PORT" <<'PY'
 import socket, sys, time
+# t0 before the connection: the server's clock for the first line starts at its accept, so a
+# t0 taken after the greeting arrived would make a slow greeting look like an early close.
+t0 = time.monotonic()
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 s.recv(512)
-t0 = time.monotonic()
 line, sent, got = b"EHLO trickle.example\r\n", 0, b""
 s.settimeout(0.5)
 for c in line:
@@ -68,17 +70,21 @@ sent=$(printf '%s\n' "$out" | sed -n 's/.* and \([0-9]*\) of 22 bytes.*/\1/p')
 check_match "the deadline closed it, the line unfinished (${sent:-?} of 22 bytes sent)" \
 	'^([1-9]|1[0-9]|2[01])$' "${sent:-x}"
 # A lower bound only (a loaded machine makes the close later, never earlier): the line had its
-# whole smtp_command_timeout, 3 s; 0.1 s is the client's own measuring slack.
+# whole smtp_command_timeout, 3 s, counted from before the client connected (so from no later
+# than the server's accept); 0.1 s is the client's own measuring slack.
 secs=$(printf '%s\n' "$out" | sed -n 's/^after \([0-9.]*\) s.*/\1/p')
 check_match "not before smtp_command_timeout (${secs:-?} s)" '^([3-9]|[1-9][0-9])\.|^2\.9' "${secs:-0}"
 check_match "the deadline is logged with the bytes of the unfinished line" \
 	'session closed ip=127\.0\.0\.1 reason="smtp_command_timeout 3" line_bytes=[1-9]' "$(log)"
 
 # Whole commands with pauses shorter than smtp_command_timeout keep a session as long as they
-# come: each line has its own deadline. Four lines 2 s apart: 6 s, twice the timeout.
+# come: each line has its own deadline. Eight lines 1 s apart: 7 s, over twice the timeout,
+# while each pause leaves 2 s of the 3 s to the client's own scheduling on a loaded machine.
 out=$(python3 "$TL_DIR/smtpraw.py" "$SMTP_PORT" --timeout $((5 * TL_SLOW)) read \
-	'send:EHLO patient.example\r\n' read:1 sleep:2 'send:NOOP\r\n' read sleep:2 \
-	'send:NOOP\r\n' read sleep:2 'send:QUIT\r\n' read)
+	'send:EHLO patient.example\r\n' read:1 \
+	sleep:1 'send:NOOP\r\n' read sleep:1 'send:NOOP\r\n' read sleep:1 'send:NOOP\r\n' read \
+	sleep:1 'send:NOOP\r\n' read sleep:1 'send:NOOP\r\n' read sleep:1 'send:NOOP\r\n' read \
+	sleep:1 'send:QUIT\r\n' read)
 check_match "a client sending whole lines under the timeout is served to its QUIT" \
 	'^221 2\.0\.0 Bye' "$out"
 check_nomatch "and never told 421" '^421 ' "$out"

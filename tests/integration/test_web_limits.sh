@@ -115,7 +115,9 @@ EOF
 TL_HTTP=1 tl_start --config "$TL_TMP/full.conf"
 tl_wait_http || tl_die "the web pages answer on port $HPORT" "$(tail -n 20 "$TL_LAST_LOG")"
 HOLD_OUT="$TL_TMP/hold.out"
-python3 "$HR" --timeout $((20 * TL_SLOW)) hold "$HPORT" --count 8 \
+# 0.2 s between the connections (1.6 s in all), so that the one begun first (127.0.0.10) is
+# the server's oldest by a clear margin, whatever thread of MHD's pool takes each.
+python3 "$HR" --timeout $((20 * TL_SLOW)) hold "$HPORT" --count 8 --pace 0.2 \
 	--sources "$(seq -f '127.0.0.%g' 10 17 | paste -sd, -)" --settle $((1 * TL_SLOW)) --hold 60 \
 	>"$HOLD_OUT" 2>&1 &
 HOLD_PID=$!
